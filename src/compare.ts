@@ -1,0 +1,79 @@
+import type { TableFigures } from './database.js'
+
+/** One table as seen on both sides. */
+export interface TableComparison {
+  schema: string
+  name: string
+  production: TableFigures
+  restored: TableFigures
+  match: boolean
+  /** Why it does not match, in words. */
+  difference?: string
+}
+
+export interface SideFigures {
+  schema: string
+  name: string
+  figures: TableFigures
+}
+
+/**
+ * Pairs the tables of both sides by schema and name and compares their figures. Anything that
+ * could not be read, or exists on one side only, is a mismatch: a check that compared nothing
+ * must never pass.
+ */
+export function compareTables(production: SideFigures[], restored: SideFigures[]): TableComparison[] {
+  const restoredByKey = new Map(restored.map(side => [tableKey(side), side]))
+  const comparisons: TableComparison[] = []
+  for (const prod of production) {
+    const copy = restoredByKey.get(tableKey(prod))
+    restoredByKey.delete(tableKey(prod))
+    const restoredFigures = copy?.figures ?? {}
+    const difference = copy ? describeDifference(prod.figures, restoredFigures) : 'missing from the restored copy'
+    comparisons.push({
+      schema: prod.schema,
+      name: prod.name,
+      production: prod.figures,
+      restored: restoredFigures,
+      match: difference === undefined,
+      difference
+    })
+  }
+  for (const extra of restoredByKey.values()) {
+    comparisons.push({
+      schema: extra.schema,
+      name: extra.name,
+      production: {},
+      restored: extra.figures,
+      match: false,
+      difference: 'not in production'
+    })
+  }
+  return comparisons
+}
+
+function describeDifference(production: TableFigures, restored: TableFigures): string | undefined {
+  if (production.error) return `could not be read in production: ${production.error}`
+  if (restored.error) return `could not be read in the restored copy: ${restored.error}`
+  if (production.rows === undefined || restored.rows === undefined) return 'row count not read'
+  if (production.rows !== restored.rows) {
+    return `row count differs: production ${production.rows}, restored ${restored.rows}`
+  }
+  if (production.checksum !== restored.checksum) return 'content checksum differs'
+  return undefined
+}
+
+export function tableKey(table: { schema: string; name: string }): string {
+  return `${table.schema}\u0000${table.name}`
+}
+
+/** schema.name with quotes where a reader needs them to see the boundaries. */
+export function displayName(table: { schema: string; name: string }): string {
+  const part = (identifier: string) => (/^[a-z_][a-z0-9_]*$/.test(identifier) ? identifier : `"${identifier.replace(/"/g, '""')}"`)
+  return `${part(table.schema)}.${part(table.name)}`
+}
+
+/** Which check spotted a table's difference, for the drill's report. */
+export function detectingCheck(comparison: TableComparison): 'counts' | 'checksums' {
+  return comparison.production.rows !== comparison.restored.rows ? 'counts' : 'checksums'
+}

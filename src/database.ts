@@ -1,0 +1,215 @@
+import pg from 'pg'
+import { parse as parseConnectionString } from 'pg-connection-string'
+import { UserError, messageOf } from './errors.js'
+import { CONNECT_TIMEOUT_SECONDS } from './pg-tools.js'
+import type { ConnectionTarget } from './connection.js'
+import type { TableShape } from './sabotage.js'
+import {
+  LIST_TABLES_SQL,
+  TABLE_SHAPES_SQL,
+  checksumSql,
+  countSql,
+  pinSettingsSql,
+  quoteIdent,
+  quoteLiteral,
+  type TableRef
+} from './fingerprint-queries.js'
+
+/** The only module that talks to PostgreSQL over the wire (through `pg`). */
+
+/** How long a production statement may wait for a lock before it gives up instead of queueing. */
+const PRODUCTION_LOCK_TIMEOUT = '10s'
+
+export type Role = 'production' | 'cleanroom'
+
+export interface ServerFacts {
+  /** e.g. "13.23" */
+  serverVersion: string
+  serverVersionNum: number
+  major: number
+}
+
+/** What one side reports for one table: `rows` and `checksum` are undefined when not read. */
+export interface TableFigures {
+  rows?: number
+  checksum?: string
+  /** Why the figures could not be read. */
+  error?: string
+}
+
+export class DatabaseSession {
+  private constructor(
+    private readonly client: pg.Client,
+    readonly target: ConnectionTarget
+  ) {}
+
+  /**
+   * Connects with a timeout, as `lazarus`, and (for production) in read-only mode with a lock
+   * timeout, so Lazarus can neither write to production nor queue behind its traffic for long.
+   */
+  static async open(target: ConnectionTarget, role: Role): Promise<DatabaseSession> {
+    const parsed = parseConnectionString(target.uri)
+    const options = role === 'production' ? `-c default_transaction_read_only=on -c lock_timeout=${PRODUCTION_LOCK_TIMEOUT}` : undefined
+    const client = new pg.Client({
+      ...(parsed as pg.ClientConfig),
+      host: target.host,
+      port: target.port,
+      database: target.database,
+      user: target.user ?? parsed.user ?? undefined,
+      password: target.password ?? '',
+      application_name: 'lazarus',
+      connectionTimeoutMillis: CONNECT_TIMEOUT_SECONDS * 1000,
+      ...(options ? { options } : {})
+    })
+    // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
+    client.on('error', () => undefined)
+    try {
+      await client.connect()
+    } catch (error) {
+      await client.end().catch(() => undefined)
+      throw connectionError(target, error)
+    }
+    return new DatabaseSession(client, target)
+  }
+
+  async query<T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const result = await this.client.query<T>(sql, params)
+    return result.rows
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined)
+  }
+
+  async serverFacts(): Promise<ServerFacts> {
+    const [row] = await this.query<{ version: string; num: string }>(
+      "SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num"
+    )
+    const num = Number(row.num)
+    return { serverVersion: row.version.split(' ')[0], serverVersionNum: num, major: Math.floor(num / 10000) }
+  }
+
+  /** Encoding and locale of the connected database, to create a faithful scratch database. */
+  async databaseFacts(): Promise<{ encoding: string; collate: string; ctype: string }> {
+    const [row] = await this.query<{ encoding: string; collate: string; ctype: string }>(
+      `SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype
+       FROM pg_catalog.pg_database WHERE datname = current_database()`
+    )
+    return row
+  }
+
+  async settingNames(): Promise<string[]> {
+    const rows = await this.query<{ name: string }>('SELECT name FROM pg_catalog.pg_settings')
+    return rows.map(row => row.name)
+  }
+
+  /** Pins the settings that make text output identical on both sides. */
+  async pinSettings(): Promise<void> {
+    await this.client.query(pinSettingsSql())
+  }
+
+  /**
+   * Opens a read-only repeatable-read transaction and exports its snapshot: pg_dump run with
+   * `--snapshot` then sees exactly the data this session fingerprints, however busy production is.
+   */
+  async beginSnapshot(): Promise<string> {
+    await this.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    const [row] = await this.query<{ snapshot: string }>('SELECT pg_catalog.pg_export_snapshot() AS snapshot')
+    return row.snapshot
+  }
+
+  async endSnapshot(): Promise<void> {
+    await this.client.query('ROLLBACK').catch(() => undefined)
+  }
+
+  async listTables(): Promise<TableRef[]> {
+    const rows = await this.query<{ schema: string; name: string; kind: 'r' | 'm'; populated: boolean; columns: string[] }>(
+      LIST_TABLES_SQL
+    )
+    return rows
+      .map(row => ({ ...row, columns: [...row.columns].sort() }))
+      .sort((a, b) => compareText(a.schema, b.schema) || compareText(a.name, b.name))
+  }
+
+  /** Columns and constraints of each ordinary table (row counts filled in by the caller). */
+  async tableShapes(): Promise<Omit<TableShape, 'rows'>[]> {
+    return this.query<Omit<TableShape, 'rows'>>(TABLE_SHAPES_SQL)
+  }
+
+  /**
+   * Reads one table's figures. Inside a transaction a failed statement would abort it (and with
+   * it the snapshot), so each read runs under a savepoint there.
+   */
+  async tableFigures(table: TableRef, withChecksum: boolean, inTransaction: boolean): Promise<TableFigures> {
+    if (!table.populated) return { rows: 0, checksum: withChecksum ? 'not populated' : undefined }
+    const sql = withChecksum ? checksumSql(table) : countSql(table)
+    if (inTransaction) await this.client.query('SAVEPOINT lazarus_figures')
+    try {
+      const [row] = await this.query<{ rows: string; high?: string; low?: string }>(sql)
+      if (inTransaction) await this.client.query('RELEASE SAVEPOINT lazarus_figures')
+      return {
+        rows: Number(row.rows),
+        checksum: withChecksum ? combineChecksum(row.rows, row.high ?? '', row.low ?? '') : undefined
+      }
+    } catch (error) {
+      if (inTransaction) await this.client.query('ROLLBACK TO SAVEPOINT lazarus_figures')
+      return { error: messageOf(error) }
+    }
+  }
+
+  /** Creates an empty database from template0, so nothing from the clean room's template1 leaks in. */
+  async createScratchDatabase(name: string, encoding: string, collate: string, ctype: string): Promise<{ localeFallback: boolean }> {
+    const base = `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(encoding)}`
+    try {
+      await this.client.query(`${base} LC_COLLATE ${quoteLiteral(collate)} LC_CTYPE ${quoteLiteral(ctype)}`)
+      return { localeFallback: false }
+    } catch (error) {
+      // The clean room may lack production's locale; the data restores the same under C.
+      if ((error as { code?: string }).code !== '22023') throw error
+      await this.client.query(`${base} LC_COLLATE 'C' LC_CTYPE 'C'`)
+      return { localeFallback: true }
+    }
+  }
+
+  async dropDatabase(name: string): Promise<void> {
+    const facts = await this.serverFacts()
+    // WITH (FORCE) (PostgreSQL 13+) ends sessions a killed restore left behind.
+    const force = facts.major >= 13 ? ' WITH (FORCE)' : ''
+    await this.client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}${force}`)
+  }
+}
+
+/** One short string from the server-side sums; the row count stays a figure of its own. */
+function combineChecksum(rows: string, high: string, low: string): string {
+  return `${BigInt(rows).toString(16)}-${BigInt.asUintN(64, BigInt(high)).toString(16)}-${BigInt.asUintN(64, BigInt(low)).toString(16)}`
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** Turns a failed connection into a message that says what to fix. */
+function connectionError(target: ConnectionTarget, error: unknown): Error {
+  const code = (error as { code?: string }).code
+  const where = `${target.host}:${target.port}`
+  const input = `'${target.inputName}'`
+  switch (code) {
+    case '28P01':
+    case '28000':
+      return new UserError(`Authentication failed for user '${target.user ?? ''}' at ${where} (${input}): check the password.`)
+    case '3D000':
+      return new UserError(`Database '${target.database}' does not exist at ${where}: fix the database name in ${input}.`)
+    case 'ECONNREFUSED':
+      return new UserError(`Connection refused at ${where} (${input}): check the host and port, and that the server is running.`)
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new UserError(`Host '${target.host}' in ${input} could not be resolved: check the host name.`)
+  }
+  const message = messageOf(error)
+  if (/timeout/i.test(message)) {
+    return new UserError(
+      `No answer from ${where} within ${CONNECT_TIMEOUT_SECONDS} s (${input}): check the host, port and firewall.`
+    )
+  }
+  return new UserError(`Could not connect to ${where} (${input}): ${message}`)
+}

@@ -1,0 +1,16 @@
+/**
+ * A mistake the user can fix (a bad input, an unreachable server, a missing client tool).
+ * Its message is shown as one annotation without a stack trace, so it must say what to fix.
+ */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UserError'
+  }
+}
+
+/** The message of any thrown value, for logs and reports. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message
+  return String(error)
+}

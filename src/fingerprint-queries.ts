@@ -1,0 +1,107 @@
+/**
+ * Pure SQL for fingerprinting a database: which tables hold rows, and per table a row count and
+ * a content checksum computed on the server, so rows never stream into the action.
+ */
+
+/** A relation that holds rows of its own. */
+export interface TableRef {
+  schema: string
+  name: string
+  /** `r` table or leaf partition, `m` materialized view. */
+  kind: 'r' | 'm'
+  /** False for a materialized view created WITH NO DATA, which cannot be read. */
+  populated: boolean
+  /** Column names, in a fixed order (by name) so that column order on disk does not matter. */
+  columns: string[]
+}
+
+/**
+ * Session settings that make every type's text output identical on both servers, whatever their
+ * configuration: dates, time zones, floats, bytea, intervals, money.
+ */
+export const PINNED_SETTINGS: ReadonlyArray<[string, string]> = [
+  ['DateStyle', 'ISO, MDY'],
+  ['TimeZone', 'UTC'],
+  ['IntervalStyle', 'postgres'],
+  ['extra_float_digits', '3'],
+  ['bytea_output', 'hex'],
+  ['lc_monetary', 'C'],
+  ['search_path', 'pg_catalog']
+]
+
+export function pinSettingsSql(): string {
+  return PINNED_SETTINGS.map(([name, value]) => `SET ${name} = ${quoteLiteral(value)};`).join('\n')
+}
+
+/**
+ * Every ordinary table, leaf partition and materialized view outside the system schemas and
+ * outside extensions (whose data pg_dump does not dump). Partitioned parents hold no rows of
+ * their own: their partitions are compared one by one.
+ */
+export const LIST_TABLES_SQL = `
+SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.relispopulated AS populated,
+       coalesce((SELECT json_agg(a.attname::text) FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]') AS columns
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'm')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                  WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+`
+
+/**
+ * Columns, unique indexes and constraints of every ordinary table (partitions excluded), for the
+ * sabotage drill to invent rows the schema accepts. Same schema filters as LIST_TABLES_SQL.
+ */
+export const TABLE_SHAPES_SQL = `
+SELECT n.nspname AS schema, c.relname AS name,
+  coalesce((SELECT json_agg(json_build_object('name', a.attname, 'type', t.typname, 'typtype', t.typtype,
+                                              'typmod', a.atttypmod, 'generated', a.attgenerated <> ''))
+            FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+            WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]') AS columns,
+  coalesce((SELECT json_agg(json_build_object('primary', i.indisprimary, 'expression', i.indexprs IS NOT NULL,
+              'columns', coalesce((SELECT json_agg(a.attname) FROM pg_catalog.pg_attribute a
+                                   WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey)), '[]')))
+            FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisunique), '[]') AS "uniqueIndexes",
+  coalesce((SELECT json_agg(json_build_object('type', co.contype,
+              'columns', coalesce((SELECT json_agg(a.attname) FROM pg_catalog.pg_attribute a
+                                   WHERE a.attrelid = c.oid AND a.attnum = ANY (co.conkey)), '[]')))
+            FROM pg_catalog.pg_constraint co WHERE co.conrelid = c.oid AND co.contype IN ('f', 'c', 'x')), '[]') AS constraints
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+`
+
+export function quoteIdent(identifier: string): string {
+  return '"' + identifier.replace(/"/g, '""') + '"'
+}
+
+export function quoteLiteral(value: string): string {
+  return "'" + value.replace(/'/g, "''") + "'"
+}
+
+export function qualifiedName(table: { schema: string; name: string }): string {
+  return `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`
+}
+
+/** Row count only. ONLY: an inheritance parent's children are counted as their own tables. */
+export function countSql(table: TableRef): string {
+  return `SELECT count(*)::text AS rows FROM ONLY ${qualifiedName(table)}`
+}
+
+/**
+ * Row count plus two sums of 64-bit slices of each row's md5. A sum is independent of row order
+ * yet, unlike XOR, counts a duplicated row twice. The row's text form quotes empty strings and
+ * leaves NULL empty, so NULL and '' differ; one changed character changes the md5.
+ */
+export function checksumSql(table: TableRef): string {
+  const row = `ROW(${table.columns.map(quoteIdent).join(', ')})::text`
+  return `SELECT count(*)::text AS rows,
+  coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint), 0)::text AS high,
+  coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint), 0)::text AS low
+FROM (SELECT md5(${row}) AS h FROM ONLY ${qualifiedName(table)} AS t) AS hashed`
+}

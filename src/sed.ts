@@ -1,0 +1,16 @@
+import * as fs from 'node:fs/promises'
+import * as exec from '@actions/exec'
+
+/**
+ * The only module that runs sed. The program writes its own output files (`w`), so the dump
+ * streams from disk to disk and never through this process.
+ */
+export async function runSedProgram(program: string, programFile: string, inputFile: string): Promise<void> {
+  await fs.writeFile(programFile, program, { mode: 0o600 })
+  let stderr = ''
+  const exitCode = await exec.exec('sed', ['-n', '-E', '-f', programFile, inputFile], {
+    ignoreReturnCode: true,
+    listeners: { stderr: (data: Buffer) => void (stderr = (stderr + data.toString('utf8')).slice(-2000)) }
+  })
+  if (exitCode !== 0) throw new Error(`sed exited with code ${exitCode}: ${stderr.trim() || 'no error output'}`)
+}
