@@ -1,0 +1,170 @@
+import { before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync, readdirSync } from 'node:fs'
+import path from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
+import { runAction, repoRoot, type ActionRun } from '../support/run-action.js'
+import { realClientDir, tamperedClientDir } from '../support/tampered-client.js'
+
+// The bundled action, run under Node 24 the way the runner runs it, against real PostgreSQL 13.
+
+let production: Cluster
+let cleanroom: Cluster
+let shop: string
+
+before(async () => {
+  ;[production, cleanroom] = await Promise.all([productionCluster(), cleanroomCluster()])
+  shop = uniqueName('shop')
+  await production.createDatabase(shop, readFileSync(path.join(repoRoot, 'test/fixtures/shop.sql'), 'utf8'))
+})
+
+/** Inputs for a run against the shop database, passwords in their own inputs. */
+function inputs(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    'production-url': production.url(shop, { password: null }),
+    'production-password': production.password,
+    'cleanroom-url': cleanroom.url('postgres', { password: null }),
+    'cleanroom-password': cleanroom.password,
+    ...extra
+  }
+}
+
+/** Every relation Lazarus must compare in production: tables, leaf partitions, materialized views. */
+async function productionTableCount(): Promise<number> {
+  const [row] = await production.query<{ n: string }>(
+    `SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`,
+    shop
+  )
+  return Number(row.n)
+}
+
+/** Writes in production since the statistics were last read: Lazarus must cause none. */
+async function productionWrites(): Promise<string> {
+  const rows = await production.query<{ w: string }>(
+    `SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::text AS w FROM pg_stat_user_tables`,
+    shop
+  )
+  return rows[0].w
+}
+
+async function leftoverScratchDatabases(): Promise<string[]> {
+  const rows = await cleanroom.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'lazarus\\_%'`)
+  return rows.map(row => row.datname)
+}
+
+function assertNoSecrets(run: ActionRun): void {
+  // The runner consumes ::add-mask:: commands; everything else reaches people.
+  const log = run.stdout.split('\n').filter(line => !line.startsWith('::add-mask::')).join('\n')
+  const everything = [log, run.stderr, run.summary, JSON.stringify(run.outputs), JSON.stringify(run.report ?? {})].join('\n')
+  for (const secret of [production.password, cleanroom.password]) {
+    assert.ok(!everything.includes(secret), 'a password leaked into the log, summary, outputs or report')
+  }
+}
+
+function explain(run: ActionRun): string {
+  return `exit ${run.exitCode}\n--- stdout ---\n${run.stdout.slice(-6000)}\n--- stderr ---\n${run.stderr.slice(-3000)}`
+}
+
+test('a clean backup verifies, and the drill catches its rogue row', async () => {
+  const writesBefore = await productionWrites()
+  const run = await runAction(inputs({ sabotage: 'rogue-row' }))
+  assert.equal(run.exitCode, 0, explain(run))
+  assert.equal(run.outputs.result, 'verified')
+  const expectedTables = await productionTableCount()
+  assert.ok(expectedTables >= 10, 'the fixture has a realistic number of tables')
+  assert.equal(Number(run.outputs.tables), expectedTables)
+  assert.equal(run.outputs['mismatched-tables'], '0')
+  assert.equal(run.outputs['sabotage-caught'], '1')
+  assert.equal(run.outputs['sabotage-missed'], '0')
+  assert.ok(Number(run.outputs['dump-bytes']) > 10_000)
+  for (const timing of ['dump-seconds', 'restore-seconds', 'verify-seconds']) assert.ok(Number(run.outputs[timing]) > 0, timing)
+
+  const report = run.report
+  assert.equal(report.result, 'verified')
+  assert.match(report.production.serverVersion, /^13\./)
+  assert.match(report.cleanroom.serverVersion, /^13\./)
+  assert.equal(report.tools.pg_dump.path, path.join(realClientDir(), 'pg_dump'))
+  assert.match(report.tools.psql.version, /^\d+\.\d+$/)
+  assert.deepEqual(report.sanitized, [])
+  for (const table of report.tables) {
+    assert.equal(table.match, true, `${table.schema}.${table.name}`)
+    assert.equal(table.production.rows, table.restored.rows)
+    assert.match(table.production.checksum, /^[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$|^not populated$/)
+    assert.equal(table.production.checksum, table.restored.checksum)
+  }
+  const names = report.tables.map((table: { schema: string; name: string }) => `${table.schema}.${table.name}`)
+  for (const expected of ['Inventory.StockLevels', 'sales.orders_2023', 'sales.order notes', 'sales.customer_totals']) {
+    assert.ok(names.includes(expected), `${expected} is compared`)
+  }
+  assert.ok(!names.includes('sales.orders'), 'a partitioned parent holds no rows of its own')
+
+  const [drill] = report.sabotage
+  assert.equal(drill.operator, 'rogue-row')
+  assert.equal(drill.detected, true)
+  assert.equal(drill.detectedBy, 'counts')
+  assert.match(drill.evidence, /rogue row \(.+\)=\(.+\): row count differs/)
+  for (const key of ['dump', 'sanitize', 'restore', 'verify', 'total']) assert.equal(typeof report.timings[key], 'number', key)
+
+  assert.match(run.summary, /Lazarus: verified/)
+  assert.match(run.summary, /Sabotage drill: caught 1 of 1/)
+  assert.match(run.summary, /StockLevels/)
+  assert.match(run.stdout, /::group::Dump production/)
+
+  assert.equal(await productionWrites(), writesBefore, 'production took no writes')
+  assert.deepEqual(await leftoverScratchDatabases(), [])
+  assert.deepEqual(readdirSync(path.dirname(run.outputs['report-path'])).sort(), ['report.json', 'summary.html'], 'dumps are removed')
+  assertNoSecrets(run)
+})
+
+test('a dump altered in one cell is a mismatch naming that table', async () => {
+  // pg_dump's first customers row starts with "1<TAB>user1@example.com": change one character of it.
+  const binDir = tamperedClientDir(`sed -i 's/^1\\tuser1@example\\.com\\t/1\\tuser1@examplf.com\\t/' "$DUMP"`)
+  const run = await runAction(inputs({ 'postgres-bin-dir': binDir, verify: 'checksums' }))
+  assert.equal(run.exitCode, 1, explain(run))
+  assert.equal(run.outputs.result, 'mismatch')
+  assert.equal(run.outputs['mismatched-tables'], '1')
+  const differing = run.report.tables.filter((table: { match: boolean }) => !table.match)
+  assert.deepEqual(
+    differing.map((table: { schema: string; name: string; difference: string }) => [table.schema, table.name, table.difference]),
+    [['public', 'customers', 'content checksum differs']]
+  )
+  assert.match(run.stdout, /::error::The restored backup differs from production in 1 table\(s\): public\.customers \(content checksum differs\)/)
+  assert.deepEqual(await leftoverScratchDatabases(), [])
+})
+
+test('a dump carrying directives PostgreSQL 13 rejects restores after sanitizing', async () => {
+  // What pg_dump 17 writes; PostgreSQL 13 stops a restore on it.
+  const directive = 'SET transaction_timeout = 0;'
+  const refused = execFileSync(
+    'bash',
+    ['-c', `echo '${directive}' | "${realClientDir()}/psql" -X -v ON_ERROR_STOP=1 "$URL" 2>&1 || true`],
+    { env: { ...process.env, URL: cleanroom.url('postgres') } }
+  ).toString()
+  assert.match(refused, /unrecognized configuration parameter "transaction_timeout"/)
+
+  const binDir = tamperedClientDir(`sed -i 's/^SET lock_timeout = 0;$/&\\n${directive}/' "$DUMP"`)
+  const run = await runAction(inputs({ 'postgres-bin-dir': binDir }))
+  assert.equal(run.exitCode, 0, explain(run))
+  assert.equal(run.outputs.result, 'verified')
+  assert.deepEqual(run.report.sanitized, [{ parameter: 'transaction_timeout', lines: 1 }])
+  assert.equal(run.report.tools.pg_dump.path, path.join(binDir, 'pg_dump'), 'postgres-bin-dir is used exclusively')
+  assert.match(run.summary, /transaction_timeout/)
+})
+
+test('a truncated dump is never verified', async () => {
+  const binDir = tamperedClientDir(`truncate -s $(( $(stat -c %s "$DUMP") * 6 / 10 )) "$DUMP"`)
+  const run = await runAction(inputs({ 'postgres-bin-dir': binDir, sabotage: 'rogue-row' }))
+  assert.equal(run.exitCode, 1, explain(run))
+  assert.notEqual(run.outputs.result, 'verified')
+  assert.ok(['restore-failed', 'mismatch'].includes(run.outputs.result), run.outputs.result)
+  assert.deepEqual(await leftoverScratchDatabases(), [])
+})
+
+test('counts-only verification verifies a clean backup too', async () => {
+  const run = await runAction(inputs({ verify: 'counts' }))
+  assert.equal(run.exitCode, 0, explain(run))
+  assert.equal(run.outputs.result, 'verified')
+  assert.equal(run.report.tables[0].production.checksum, undefined)
+})
