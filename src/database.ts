@@ -3,6 +3,7 @@ import { parse as parseConnectionString } from 'pg-connection-string'
 import { UserError, messageOf } from './errors.js'
 import { CONNECT_TIMEOUT_SECONDS } from './pg-tools.js'
 import type { ConnectionTarget } from './connection.js'
+import type { Queryable } from './queryable.js'
 import type { TableShape } from './sabotage.js'
 import {
   LIST_TABLES_SQL,
@@ -37,7 +38,7 @@ export interface TableFigures {
   error?: string
 }
 
-export class DatabaseSession {
+export class DatabaseSession implements Queryable {
   private constructor(
     private readonly client: pg.Client,
     readonly target: ConnectionTarget
@@ -72,7 +73,8 @@ export class DatabaseSession {
     return new DatabaseSession(client, target)
   }
 
-  async query<T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async query<T extends Record<string, any> = Record<string, any>>(sql: string, params: unknown[] = []): Promise<T[]> {
     const result = await this.client.query<T>(sql, params)
     return result.rows
   }

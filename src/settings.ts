@@ -11,8 +11,21 @@ export const INPUT = {
   cleanroomPassword: 'cleanroom-password',
   verify: 'verify',
   sabotage: 'sabotage',
-  postgresBinDir: 'postgres-bin-dir'
+  postgresBinDir: 'postgres-bin-dir',
+  showValues: 'show-values',
+  maxRowsReported: 'max-rows-reported',
+  dumpFormat: 'dump-format',
+  jobs: 'jobs',
+  keepCleanroom: 'keep-cleanroom',
+  uploadDump: 'upload-dump',
+  rtoSeconds: 'rto-seconds',
+  rtoWarnSeconds: 'rto-warn-seconds',
+  artifactName: 'artifact-name',
+  artifactRetentionDays: 'artifact-retention-days'
 } as const
+
+export const DUMP_FORMATS = ['plain', 'directory'] as const
+export type DumpFormat = (typeof DUMP_FORMATS)[number]
 
 export const VERIFY_LEVELS = ['counts', 'checksums'] as const
 export type VerifyLevel = (typeof VERIFY_LEVELS)[number]
@@ -29,6 +42,26 @@ export interface Settings {
   sabotage: SabotageOperator[]
   /** Directory holding pg_dump and psql, used exclusively when set. */
   postgresBinDir?: string
+  /** Show production row values for differing rows; keys only when false. */
+  showValues: boolean
+  /** How many differing rows to list per table before only counting them. */
+  maxRowsReported: number
+  /** plain SQL restored by psql, or directory format restored by pg_restore -j. */
+  dumpFormat: DumpFormat
+  /** Parallel workers for dump, restore and checksums. */
+  jobs: number
+  /** Leave the restored scratch database in place for debugging. */
+  keepCleanroom: boolean
+  /** Upload the dump (production data) as an artifact. */
+  uploadDump: boolean
+  /** Fail when the restore takes longer (seconds). */
+  rtoSeconds?: number
+  /** Warn when the restore takes longer (seconds). */
+  rtoWarnSeconds?: number
+  /** Report artifact name; undefined for a default unique per job, step and database. */
+  artifactName?: string
+  /** Report artifact retention in days; undefined for the repository default. */
+  artifactRetentionDays?: number
   /** Private working directory root (the runner's RUNNER_TEMP). */
   runnerTemp: string
 }
@@ -55,9 +88,19 @@ export function readSettings(readInput: InputReader = name => core.getInput(name
   return {
     production,
     cleanroom,
-    verify: parseVerify(readInput(INPUT.verify)),
+    verify: parseChoice(readInput, INPUT.verify, VERIFY_LEVELS, 'checksums'),
     sabotage: parseSabotage(readInput(INPUT.sabotage)),
     postgresBinDir: binDir || undefined,
+    showValues: parseBoolean(readInput, INPUT.showValues),
+    maxRowsReported: parseNumber(readInput, INPUT.maxRowsReported, { min: 0, integer: true }) ?? 20,
+    dumpFormat: parseChoice(readInput, INPUT.dumpFormat, DUMP_FORMATS, 'plain'),
+    jobs: parseNumber(readInput, INPUT.jobs, { min: 1, max: 64, integer: true }) ?? 2,
+    keepCleanroom: parseBoolean(readInput, INPUT.keepCleanroom),
+    uploadDump: parseBoolean(readInput, INPUT.uploadDump),
+    rtoSeconds: parseNumber(readInput, INPUT.rtoSeconds, { min: 0 }),
+    rtoWarnSeconds: parseNumber(readInput, INPUT.rtoWarnSeconds, { min: 0 }),
+    artifactName: readInput(INPUT.artifactName).trim() || undefined,
+    artifactRetentionDays: parseNumber(readInput, INPUT.artifactRetentionDays, { min: 1, max: 90, integer: true }),
     runnerTemp: env.RUNNER_TEMP || env.TMPDIR || '/tmp'
   }
 }
@@ -68,12 +111,38 @@ function required(readInput: InputReader, name: string): string {
   return value
 }
 
-function parseVerify(raw: string): VerifyLevel {
-  const value = (raw.trim() || 'checksums').toLowerCase()
-  if (!(VERIFY_LEVELS as readonly string[]).includes(value)) {
-    throw new UserError(`Input 'verify' is '${raw}': use one of ${VERIFY_LEVELS.join(', ')}.`)
+function parseChoice<T extends string>(readInput: InputReader, name: string, choices: readonly T[], fallback: T): T {
+  const raw = readInput(name)
+  const value = (raw.trim() || fallback).toLowerCase()
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new UserError(`Input '${name}' is '${raw}': use one of ${choices.join(', ')}.`)
   }
-  return value as VerifyLevel
+  return value as T
+}
+
+/** Like core.getBooleanInput (YAML 1.2 core schema), but an empty value is false. */
+function parseBoolean(readInput: InputReader, name: string): boolean {
+  const raw = readInput(name).trim()
+  if (['', 'false', 'False', 'FALSE'].includes(raw)) return false
+  if (['true', 'True', 'TRUE'].includes(raw)) return true
+  throw new UserError(`Input '${name}' is '${raw}': use true or false.`)
+}
+
+function parseNumber(
+  readInput: InputReader,
+  name: string,
+  limits: { min: number; max?: number; integer?: boolean }
+): number | undefined {
+  const raw = readInput(name).trim()
+  if (!raw) return undefined
+  const value = Number(raw)
+  const bad =
+    !Number.isFinite(value) || value < limits.min || (limits.max !== undefined && value > limits.max) || (limits.integer && !Number.isInteger(value))
+  if (bad) {
+    const range = limits.max === undefined ? `at least ${limits.min}` : `from ${limits.min} to ${limits.max}`
+    throw new UserError(`Input '${name}' is '${raw}': use ${limits.integer ? 'a whole number' : 'a number'} ${range}.`)
+  }
+  return value
 }
 
 /** `none`, `all`, or a comma-separated list of operators. */
