@@ -1,14 +1,19 @@
 import * as core from '@actions/core'
 import { DatabaseSession } from './database.js'
-import { withDatabase, type ConnectionTarget } from './connection.js'
-import { messageOf } from './errors.js'
+import { describe, withDatabase, type ConnectionTarget } from './connection.js'
+import { UserError, messageOf } from './errors.js'
+import { saveScratchDatabases } from './state.js'
+
+/** Every scratch database carries this comment; Lazarus drops no database without it. */
+const SCRATCH_MARKER = 'Lazarus scratch database'
 
 /**
  * The clean-room server, through its maintenance database. Lazarus writes nothing there except
- * its own scratch databases, which it tracks and always drops.
+ * its own scratch databases, which it marks, tracks (also for the post step) and always drops.
  */
 export class CleanRoom {
   private readonly scratch = new Set<string>()
+  private readonly kept = new Set<string>()
 
   private constructor(
     readonly maintenance: DatabaseSession,
@@ -20,14 +25,27 @@ export class CleanRoom {
     return new CleanRoom(await DatabaseSession.open(target, 'cleanroom'), target, runId)
   }
 
-  /** Creates an empty scratch database named for this run and its purpose. */
+  /** Fails early, before production is dumped, when this role cannot create databases. */
+  async assertCanCreateDatabases(): Promise<void> {
+    const { role, allowed } = await this.maintenance.canCreateDatabases()
+    if (!allowed) {
+      throw new UserError(
+        `Role '${role}' on the clean room (${describe(this.target)}) cannot create databases: ` +
+          `run ALTER ROLE "${role}" CREATEDB there, or use a role that can.`
+      )
+    }
+  }
+
+  /** Creates an empty scratch database named and marked for this run and its purpose. */
   async createScratchDatabase(
     purpose: string,
     production: { encoding: string; collate: string; ctype: string }
   ): Promise<ConnectionTarget> {
     const name = `lazarus_${this.runId}_${purpose.replace(/[^a-z0-9]+/g, '_')}`.slice(0, 63)
     this.scratch.add(name)
+    saveScratchDatabases([...this.scratch])
     const { localeFallback } = await this.maintenance.createScratchDatabase(name, production.encoding, production.collate, production.ctype)
+    await this.maintenance.commentOnDatabase(name, `${SCRATCH_MARKER} of run ${this.runId}`)
     if (localeFallback) {
       core.notice(`The clean room lacks production's locale '${production.collate}'; scratch database ${name} uses C.`)
     }
@@ -35,9 +53,18 @@ export class CleanRoom {
     return withDatabase(this.target, name)
   }
 
-  async dropScratchDatabase(target: ConnectionTarget): Promise<void> {
-    await this.maintenance.dropDatabase(target.database)
+  /** Leaves a scratch database in place (keep-cleanroom): it is no longer this run's to drop. */
+  keep(target: ConnectionTarget): void {
     this.scratch.delete(target.database)
+    this.kept.add(target.database)
+    saveScratchDatabases([...this.scratch])
+  }
+
+  async dropScratchDatabase(target: ConnectionTarget): Promise<void> {
+    if (this.kept.has(target.database)) return
+    await dropIfLazarus(this.maintenance, target.database)
+    this.scratch.delete(target.database)
+    saveScratchDatabases([...this.scratch])
     core.info(`Dropped scratch database ${target.database}.`)
   }
 
@@ -45,12 +72,29 @@ export class CleanRoom {
   async close(): Promise<void> {
     for (const name of [...this.scratch]) {
       try {
-        await this.maintenance.dropDatabase(name)
+        await dropIfLazarus(this.maintenance, name)
         this.scratch.delete(name)
       } catch (error) {
         core.warning(`Could not drop scratch database ${name}: ${messageOf(error)}`)
       }
     }
+    saveScratchDatabases([...this.scratch])
     await this.maintenance.close()
   }
+}
+
+/**
+ * Drops a database only if it carries Lazarus's mark: a name from saved state or a crafted input
+ * must never make Lazarus drop someone else's database.
+ */
+export async function dropIfLazarus(maintenance: DatabaseSession, name: string): Promise<void> {
+  const comment = await maintenance.databaseComment(name)
+  if (comment === undefined) {
+    const exists = await maintenance.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [name])
+    if (exists.length === 0) return
+  }
+  if (!comment?.startsWith(SCRATCH_MARKER)) {
+    throw new UserError(`Refusing to drop database '${name}' on the clean room: Lazarus did not create it.`)
+  }
+  await maintenance.dropDatabase(name)
 }

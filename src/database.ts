@@ -120,14 +120,21 @@ export class DatabaseSession implements Queryable {
     return row.snapshot
   }
 
+  /**
+   * Joins a snapshot another session exported, so several sessions can fingerprint production
+   * in parallel and all see exactly what pg_dump sees.
+   */
+  async joinSnapshot(snapshotId: string): Promise<void> {
+    await this.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    await this.client.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotId)}`)
+  }
+
   async endSnapshot(): Promise<void> {
     await this.client.query('ROLLBACK').catch(() => undefined)
   }
 
   async listTables(): Promise<TableRef[]> {
-    const rows = await this.query<{ schema: string; name: string; kind: 'r' | 'm'; populated: boolean; columns: string[] }>(
-      LIST_TABLES_SQL
-    )
+    const rows = await this.query<TableRef>(LIST_TABLES_SQL)
     return rows
       .map(row => ({ ...row, columns: [...row.columns].sort() }))
       .sort((a, b) => compareText(a.schema, b.schema) || compareText(a.name, b.name))
@@ -157,6 +164,45 @@ export class DatabaseSession implements Queryable {
       if (inTransaction) await this.client.query('ROLLBACK TO SAVEPOINT lazarus_figures')
       return { error: messageOf(error) }
     }
+  }
+
+  /**
+   * What identifies the server process: its system identifier where this role may read it, and
+   * its start time, which two running clusters practically never share.
+   */
+  async clusterIdentity(): Promise<{ systemIdentifier?: string; startedAt: string; port: string }> {
+    const [row] = await this.query<{ started_at: string; port: string }>(
+      "SELECT pg_catalog.pg_postmaster_start_time()::text AS started_at, current_setting('port') AS port"
+    )
+    let systemIdentifier: string | undefined
+    try {
+      const [control] = await this.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_catalog.pg_control_system()')
+      systemIdentifier = control.id
+    } catch {
+      // Not granted to this role; the start time still tells clusters apart.
+    }
+    return { systemIdentifier, startedAt: row.started_at, port: row.port }
+  }
+
+  /** Whether the connected role may create databases. */
+  async canCreateDatabases(): Promise<{ role: string; allowed: boolean }> {
+    const [row] = await this.query<{ role: string; allowed: boolean }>(
+      'SELECT current_user AS role, (rolcreatedb OR rolsuper) AS allowed FROM pg_catalog.pg_roles WHERE rolname = current_user'
+    )
+    return row
+  }
+
+  /** The comment on a database, or undefined. */
+  async databaseComment(name: string): Promise<string | undefined> {
+    const rows = await this.query<{ comment: string | null }>(
+      `SELECT pg_catalog.shobj_description(oid, 'pg_database') AS comment FROM pg_catalog.pg_database WHERE datname = $1`,
+      [name]
+    )
+    return rows[0]?.comment ?? undefined
+  }
+
+  async commentOnDatabase(name: string, comment: string): Promise<void> {
+    await this.client.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteral(comment)}`)
   }
 
   /** Creates an empty database from template0, so nothing from the clean room's template1 leaks in. */

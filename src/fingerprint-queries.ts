@@ -13,6 +13,8 @@ export interface TableRef {
   populated: boolean
   /** Column names, in a fixed order (by name) so that column order on disk does not matter. */
   columns: string[]
+  /** Size on disk, to checksum the largest tables first and keep parallel workers busy. */
+  bytes: number
 }
 
 /**
@@ -40,6 +42,7 @@ export function pinSettingsSql(): string {
  */
 export const LIST_TABLES_SQL = `
 SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.relispopulated AS populated,
+       pg_catalog.pg_relation_size(c.oid)::float8 AS bytes,
        coalesce((SELECT json_agg(a.attname::text) FROM pg_catalog.pg_attribute a
                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]') AS columns
 FROM pg_catalog.pg_class c

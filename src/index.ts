@@ -1,3 +1,5 @@
 import { run } from './main.js'
+import { runPost } from './post.js'
+import { isPostStep } from './state.js'
 
-void run()
+void (isPostStep() ? runPost() : run())

@@ -2,6 +2,8 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as core from '@actions/core'
 import { uploadReport } from './artifact.js'
+import { handleCancellation } from './cancellation.js'
+import { markMainStarted } from './state.js'
 import { describe } from './connection.js'
 import { UserError, messageOf } from './errors.js'
 import { verifyBackup } from './pipeline.js'
@@ -13,6 +15,8 @@ import { Workspace } from './workspace.js'
 /** The action: read the inputs, verify the backup, publish the verdict. Never throws. */
 export async function run(): Promise<void> {
   const started = performance.now()
+  markMainStarted()
+  handleCancellation()
   let settings: Settings
   try {
     settings = readSettings()

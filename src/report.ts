@@ -1,7 +1,7 @@
 import type { TableComparison } from './compare.js'
 import type { SanitizedDirective } from './sanitize-rules.js'
 import type { SabotageOperator } from './sabotage.js'
-import type { VerifyLevel } from './settings.js'
+import type { Settings, VerifyLevel } from './settings.js'
 
 /** What a run concluded; the step fails unless it is `verified` and every sabotage was caught. */
 export type Result = 'verified' | 'mismatch' | 'restore-failed' | 'error'
@@ -24,6 +24,61 @@ export interface ToolInfo {
   version: string
 }
 
+/** A schema object that differs between production and the restored copy. */
+export interface SchemaDifference {
+  /** table, column, index, constraint, sequence, function, ... */
+  kind: string
+  name: string
+  /** Its definition on each side; null where it does not exist. */
+  production: string | null
+  restored: string | null
+}
+
+/** One differing row, by key; values only when `show-values` allowed them. */
+export interface RowDifference {
+  change: 'missing' | 'extra' | 'changed'
+  key: string
+  production?: string
+  restored?: string
+}
+
+/** Which rows of a table differ, as far as they were looked up. */
+export interface TableDifferences {
+  missing: number
+  extra: number
+  changed: number
+  /** The first `max-rows-reported` differing rows. */
+  keys: RowDifference[]
+  /** Differing rows counted but not listed. */
+  notListed: number
+}
+
+/** A table comparison as reported, with its differing rows when they were looked up. */
+export type ReportTable = TableComparison & { differences?: TableDifferences }
+
+/** The recovery-time objective, applied to the restore of the real backup. */
+export interface RtoCheck {
+  /** `rto-seconds`: the step fails above it. */
+  budgetSeconds?: number
+  /** `rto-warn-seconds`: the step warns above it. */
+  warnSeconds?: number
+  restoreSeconds: number
+  exceeded: boolean
+  warned: boolean
+}
+
+/** This run's restore time against the median of recent runs of the same database. */
+export interface RestoreTrend {
+  /** How many earlier runs the median is taken over. */
+  runs: number
+  medianSeconds: number
+  restoreSeconds: number
+  /** restoreSeconds / medianSeconds. */
+  ratio: number
+  /** The restore time grew sharply. */
+  alarm: boolean
+}
+
 /** The JSON report (report-path). Documented in the README; keep them in step. */
 export interface Report {
   result: Result
@@ -35,13 +90,20 @@ export interface Report {
   tools?: { pg_dump: ToolInfo; psql: ToolInfo }
   dumpBytes?: number
   sanitized: SanitizedDirective[]
-  tables: TableComparison[]
+  tables: ReportTable[]
+  /** Schema objects that differ, when the schema was compared. */
+  schema?: SchemaDifference[]
   sabotage: SabotageResult[]
-  timings: { dump?: number; sanitize?: number; restore?: number; verify?: number; total?: number }
+  /** Seconds per stage; `drill` is all sabotage drills together. */
+  timings: { dump?: number; sanitize?: number; restore?: number; verify?: number; drill?: number; total?: number }
+  /** Set when `rto-seconds` or `rto-warn-seconds` is and the backup restored. */
+  rto?: RtoCheck
+  /** Set when earlier runs of this database were on record. */
+  restoreTrend?: RestoreTrend
   startedAt: string
 }
 
-export function mismatchedTables(report: Report): TableComparison[] {
+export function mismatchedTables(report: Report): ReportTable[] {
   return report.tables.filter(table => !table.match)
 }
 
@@ -92,5 +154,42 @@ export function failureMessage(report: Report): string | undefined {
       `The verifier missed ${missed.length} sabotage(s): ${missed.map(result => `${result.operator} on ${result.target}`).join(', ')}.`
     )
   }
+  if (report.rto?.exceeded && report.rto.budgetSeconds !== undefined) {
+    problems.push(
+      `The backup restores, but not fast enough: restore took ${formatSeconds(report.rto.restoreSeconds)} s, ` +
+        `budget ${formatSeconds(report.rto.budgetSeconds)} s (rto-seconds).`
+    )
+  }
   return problems.length > 0 ? problems.join(' ') : undefined
+}
+
+/**
+ * Holds the restore of the real backup against `rto-seconds` and `rto-warn-seconds`. Undefined
+ * when neither is set or nothing restored: a backup that does not restore already fails, and
+ * its partial restore time says nothing about recovery.
+ */
+export function checkRto(report: Report, settings: Pick<Settings, 'rtoSeconds' | 'rtoWarnSeconds'>): RtoCheck | undefined {
+  const { rtoSeconds: budgetSeconds, rtoWarnSeconds: warnSeconds } = settings
+  const restoreSeconds = report.timings.restore
+  if (budgetSeconds === undefined && warnSeconds === undefined) return undefined
+  if (restoreSeconds === undefined || report.result === 'restore-failed') return undefined
+  const exceeded = budgetSeconds !== undefined && restoreSeconds > budgetSeconds
+  const warned = !exceeded && warnSeconds !== undefined && restoreSeconds > warnSeconds
+  return { budgetSeconds, warnSeconds, restoreSeconds, exceeded, warned }
+}
+
+/** The warning for a restore slower than `rto-warn-seconds` but within any budget. */
+export function rtoWarning(report: Report): string | undefined {
+  const rto = report.rto
+  if (!rto?.warned || rto.warnSeconds === undefined) return undefined
+  const budget = rto.budgetSeconds === undefined ? '' : ` (the budget, rto-seconds, is ${formatSeconds(rto.budgetSeconds)} s)`
+  return (
+    `The restore took ${formatSeconds(rto.restoreSeconds)} s, more than the ${formatSeconds(rto.warnSeconds)} s ` +
+    `of rto-warn-seconds${budget}.`
+  )
+}
+
+/** Seconds as people read them in a message: two decimals, none when whole (budgets usually are). */
+export function formatSeconds(seconds: number): string {
+  return Number.isInteger(seconds) ? String(seconds) : seconds.toFixed(2)
 }

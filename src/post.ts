@@ -1,0 +1,36 @@
+import * as fs from 'node:fs'
+import * as core from '@actions/core'
+import { dropIfLazarus } from './cleanroom.js'
+import { DatabaseSession } from './database.js'
+import { messageOf } from './errors.js'
+import { readSettings } from './settings.js'
+import { leftoverScratchDatabases, leftoverWorkDir } from './state.js'
+
+/**
+ * The post step: finishes the cleanup of a main step that was killed before it could, dropping
+ * the scratch databases and the dump files it left. After a normal run there is nothing to do.
+ */
+export async function runPost(): Promise<void> {
+  try {
+    const workDir = leftoverWorkDir()
+    if (workDir && fs.existsSync(workDir)) {
+      fs.rmSync(workDir, { recursive: true, force: true })
+      core.info(`Removed leftover work files in ${workDir}.`)
+    }
+    const names = leftoverScratchDatabases()
+    if (names.length === 0) return
+    const settings = readSettings()
+    for (const target of [settings.production, settings.cleanroom]) for (const secret of target.secrets) core.setSecret(secret)
+    const maintenance = await DatabaseSession.open(settings.cleanroom, 'cleanroom')
+    try {
+      for (const name of names) {
+        await dropIfLazarus(maintenance, name)
+        core.info(`Dropped leftover scratch database ${name}.`)
+      }
+    } finally {
+      await maintenance.close()
+    }
+  } catch (error) {
+    core.warning(`Post-run cleanup failed: ${messageOf(error)}`)
+  }
+}

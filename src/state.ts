@@ -1,0 +1,44 @@
+import * as core from '@actions/core'
+
+/**
+ * What main leaves for the post step, in one place. The post step runs even when main was
+ * killed (a cancelled workflow), and finishes its cleanup from this state.
+ */
+const KEY = {
+  mainStarted: 'lazarus-main-started',
+  scratchDatabases: 'lazarus-scratch-databases',
+  workDir: 'lazarus-work-dir'
+} as const
+
+/** True in the post step: main saved state before it did anything else. */
+export function isPostStep(): boolean {
+  return core.getState(KEY.mainStarted) === 'true'
+}
+
+export function markMainStarted(): void {
+  core.saveState(KEY.mainStarted, 'true')
+}
+
+/** Scratch databases that exist right now; the latest call wins. */
+export function saveScratchDatabases(names: string[]): void {
+  core.saveState(KEY.scratchDatabases, JSON.stringify(names))
+}
+
+export function saveWorkDir(dir: string): void {
+  core.saveState(KEY.workDir, dir)
+}
+
+export function leftoverScratchDatabases(): string[] {
+  const raw = core.getState(KEY.scratchDatabases)
+  if (!raw) return []
+  try {
+    const names = JSON.parse(raw)
+    return Array.isArray(names) ? names.filter((name): name is string => typeof name === 'string') : []
+  } catch {
+    return []
+  }
+}
+
+export function leftoverWorkDir(): string | undefined {
+  return core.getState(KEY.workDir) || undefined
+}
