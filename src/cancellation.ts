@@ -1,13 +1,17 @@
+import * as fs from 'node:fs'
 import * as core from '@actions/core'
 import { messageOf } from './errors.js'
 
 /**
- * A cancelled workflow sends SIGINT, then SIGTERM, then kills the step a few seconds later.
- * Cleanup registered here (dropping scratch databases, deleting dumps) runs on the first signal;
- * the post step finishes whatever a kill cut short.
+ * A cancelled workflow sends SIGINT, then SIGTERM 7.5 s later, then kills the step 2.5 s after
+ * that. Cleanup registered here (dropping scratch databases, deleting dumps) runs on the first
+ * signal; the post step finishes whatever a kill cut short.
  */
 const cleanups = new Set<() => Promise<void>>()
 let cancelling = false
+
+/** Past this, the process exits whatever cleanup is still doing: the runner's kill is near, and the post step finishes it. */
+const CLEANUP_DEADLINE_MS = 9_000
 
 /** Registers cleanup for a cancellation; returns the function that unregisters it. */
 export function onCancel(cleanup: () => Promise<void>): () => void {
@@ -15,11 +19,21 @@ export function onCancel(cleanup: () => Promise<void>): () => void {
   return () => cleanups.delete(cleanup)
 }
 
+/**
+ * True once a cancellation signal arrived. From then on the cancellation handler owns the run:
+ * work that ends because of it (a client program it stopped) must not report that as a failure.
+ */
+export function isCancelling(): boolean {
+  return cancelling
+}
+
 async function cancel(signal: NodeJS.Signals): Promise<void> {
   if (cancelling) return
   cancelling = true
+  setTimeout(() => process.exit(1), CLEANUP_DEADLINE_MS)
   core.setOutput('result', 'error')
   core.error(`Cancelled by ${signal}: removing scratch databases and dump files.`, { title: 'Lazarus: cancelled' })
+  endChildProcesses()
   for (const cleanup of [...cleanups].reverse()) {
     try {
       await cleanup()
@@ -28,6 +42,33 @@ async function cancel(signal: NodeJS.Signals): Promise<void> {
     }
   }
   process.exit(1)
+}
+
+/**
+ * Stops the client programs this process started (pg_dump, psql, sed): the signal reached only
+ * this process, and a pg_dump left running would go on reading production after the step ended.
+ * @actions/exec does not hand out its children, so they are found through /proc (Linux); where
+ * there is no /proc, dropping the scratch database still ends a restore, and the runner ends the
+ * rest with the step's process tree.
+ */
+function endChildProcesses(): void {
+  let entries: string[]
+  try {
+    entries = fs.readdirSync('/proc')
+  } catch {
+    return
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === process.pid) process.kill(Number(entry), 'SIGTERM')
+    } catch {
+      // The process ended meanwhile, or is not ours to signal.
+    }
+  }
 }
 
 /** Installs the signal handlers for the main step. */

@@ -1,4 +1,5 @@
 import type { TableFigures } from './database.js'
+import type { RowDifferences } from './row-diff.js'
 
 /** One table as seen on both sides. */
 export interface TableComparison {
@@ -9,6 +10,8 @@ export interface TableComparison {
   match: boolean
   /** Why it does not match, in words. */
   difference?: string
+  /** Which rows differ, when they could be pinned down. */
+  differences?: RowDifferences
 }
 
 export interface SideFigures {

@@ -4,10 +4,8 @@ import { UserError, messageOf } from './errors.js'
 import { CONNECT_TIMEOUT_SECONDS } from './pg-tools.js'
 import type { ConnectionTarget } from './connection.js'
 import type { Queryable } from './queryable.js'
-import type { TableShape } from './sabotage.js'
 import {
   LIST_TABLES_SQL,
-  TABLE_SHAPES_SQL,
   checksumSql,
   countSql,
   pinSettingsSql,
@@ -133,16 +131,27 @@ export class DatabaseSession implements Queryable {
     await this.client.query('ROLLBACK').catch(() => undefined)
   }
 
+  /**
+   * Runs `work` under a savepoint, so that a failing statement inside production's snapshot
+   * transaction rolls back to here instead of aborting the snapshot.
+   */
+  async withSavepoint<T>(work: () => Promise<T>): Promise<T> {
+    await this.client.query('SAVEPOINT lazarus_work')
+    try {
+      const result = await work()
+      await this.client.query('RELEASE SAVEPOINT lazarus_work')
+      return result
+    } catch (error) {
+      await this.client.query('ROLLBACK TO SAVEPOINT lazarus_work')
+      throw error
+    }
+  }
+
   async listTables(): Promise<TableRef[]> {
     const rows = await this.query<TableRef>(LIST_TABLES_SQL)
     return rows
       .map(row => ({ ...row, columns: [...row.columns].sort() }))
       .sort((a, b) => compareText(a.schema, b.schema) || compareText(a.name, b.name))
-  }
-
-  /** Columns and constraints of each ordinary table (row counts filled in by the caller). */
-  async tableShapes(): Promise<Omit<TableShape, 'rows'>[]> {
-    return this.query<Omit<TableShape, 'rows'>>(TABLE_SHAPES_SQL)
   }
 
   /**
@@ -239,12 +248,21 @@ function compareText(a: string, b: string): number {
 /** Turns a failed connection into a message that says what to fix. */
 function connectionError(target: ConnectionTarget, error: unknown): Error {
   const code = (error as { code?: string }).code
+  const message = messageOf(error)
   const where = `${target.host}:${target.port}`
   const input = `'${target.inputName}'`
+  const passwordInput = `'${target.inputName.replace(/-url$/, '-password')}'`
+  const user = target.user ?? ''
   switch (code) {
     case '28P01':
+      return new UserError(
+        `Password authentication failed for user '${user}' at ${where} (${input}): check the password ` +
+          `(in ${passwordInput}, the URI or PGPASSWORD) and the user name.`
+      )
     case '28000':
-      return new UserError(`Authentication failed for user '${target.user ?? ''}' at ${where} (${input}): check the password.`)
+      return new UserError(
+        `The server at ${where} refused user '${user}' (${input}): ${message}. Check the user name and the server's pg_hba.conf.`
+      )
     case '3D000':
       return new UserError(`Database '${target.database}' does not exist at ${where}: fix the database name in ${input}.`)
     case 'ECONNREFUSED':
@@ -252,12 +270,23 @@ function connectionError(target: ConnectionTarget, error: unknown): Error {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return new UserError(`Host '${target.host}' in ${input} could not be resolved: check the host name.`)
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new UserError(`No route to ${where} (${input}): check the host, and that the runner can reach its network.`)
   }
-  const message = messageOf(error)
-  if (/timeout/i.test(message)) {
+  if (/password must be a (non-empty )?string/i.test(message)) {
     return new UserError(
-      `No answer from ${where} within ${CONNECT_TIMEOUT_SECONDS} s (${input}): check the host, port and firewall.`
+      `The server at ${where} asks user '${user}' for a password and none was given: set ${passwordInput}, ` +
+        `put the password in the URI (${input}), or set PGPASSWORD.`
     )
   }
-  return new UserError(`Could not connect to ${where} (${input}): ${message}`)
+  if (/timeout/i.test(message)) {
+    return new UserError(
+      `No answer from ${where} within ${CONNECT_TIMEOUT_SECONDS} s (${input}): check the host, the port, ` +
+        `and that a firewall lets the runner through.`
+    )
+  }
+  return new UserError(
+    `Could not connect to ${where} (${input}): ${message}. Check that a PostgreSQL server listens at that host and port.`
+  )
 }

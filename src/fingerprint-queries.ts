@@ -54,31 +54,6 @@ WHERE c.relkind IN ('r', 'm')
                   WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 `
 
-/**
- * Columns, unique indexes and constraints of every ordinary table (partitions excluded), for the
- * sabotage drill to invent rows the schema accepts. Same schema filters as LIST_TABLES_SQL.
- */
-export const TABLE_SHAPES_SQL = `
-SELECT n.nspname AS schema, c.relname AS name,
-  coalesce((SELECT json_agg(json_build_object('name', a.attname, 'type', t.typname, 'typtype', t.typtype,
-                                              'typmod', a.atttypmod, 'generated', a.attgenerated <> ''))
-            FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-            WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]') AS columns,
-  coalesce((SELECT json_agg(json_build_object('primary', i.indisprimary, 'expression', i.indexprs IS NOT NULL,
-              'columns', coalesce((SELECT json_agg(a.attname) FROM pg_catalog.pg_attribute a
-                                   WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey)), '[]')))
-            FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisunique), '[]') AS "uniqueIndexes",
-  coalesce((SELECT json_agg(json_build_object('type', co.contype,
-              'columns', coalesce((SELECT json_agg(a.attname) FROM pg_catalog.pg_attribute a
-                                   WHERE a.attrelid = c.oid AND a.attnum = ANY (co.conkey)), '[]')))
-            FROM pg_catalog.pg_constraint co WHERE co.conrelid = c.oid AND co.contype IN ('f', 'c', 'x')), '[]') AS constraints
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r' AND NOT c.relispartition
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
-`
-
 export function quoteIdent(identifier: string): string {
   return '"' + identifier.replace(/"/g, '""') + '"'
 }

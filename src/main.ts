@@ -1,13 +1,14 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as core from '@actions/core'
-import { uploadReport } from './artifact.js'
+import { defaultArtifactName, uploadArtifacts } from './artifact.js'
 import { handleCancellation } from './cancellation.js'
 import { markMainStarted } from './state.js'
 import { describe } from './connection.js'
 import { UserError, messageOf } from './errors.js'
+import { actionsCacheHistoryStore, databaseId, describeTrend, historyRun, trackRun } from './history.js'
 import { verifyBackup } from './pipeline.js'
-import { failureMessage, reportOutputs, type Report } from './report.js'
+import { checkRto, failureMessage, reportOutputs, rtoWarning, type Report } from './report.js'
 import { readSettings, type Settings } from './settings.js'
 import { renderSummary } from './summary.js'
 import { Workspace } from './workspace.js'
@@ -37,14 +38,18 @@ export async function run(): Promise<void> {
     report.error = messageOf(error)
     if (!(error instanceof UserError) && error instanceof Error && error.stack) core.debug(error.stack)
   } finally {
-    workspace?.removeWorkFiles()
+    // The dump holds production data: it outlives the pipeline only when it is to be uploaded.
+    if (!settings.uploadDump) workspace?.removeWorkFiles()
   }
   report.timings.total = (performance.now() - started) / 1000
+  report.rto = checkRto(report, settings)
 
   try {
-    await publish(report, workspace)
+    await publish(report, settings, workspace, settings.uploadDump ? dumpToUpload(workspace) : undefined)
   } catch (error) {
     core.warning(`Could not publish the report: ${messageOf(error)}`)
+  } finally {
+    workspace?.removeWorkFiles()
   }
   const failure = failureMessage(report)
   if (failure) core.setFailed(failure)
@@ -71,10 +76,21 @@ function emptyReport(settings: Settings): Report {
   }
 }
 
-/** Outputs, the JSON report, the job summary and (inside Actions) the report as an artifact. */
-async function publish(report: Report, workspace: Workspace | undefined): Promise<void> {
+/**
+ * Outputs, the run history, the JSON report, the job summary and (inside Actions) the report as
+ * an artifact. Annotates a restore slower than rto-warn-seconds or sharply slower than usual.
+ */
+async function publish(report: Report, settings: Settings, workspace: Workspace | undefined, dumpPath: string | undefined): Promise<void> {
+  const warning = rtoWarning(report)
+  if (warning) core.warning(warning, { title: 'Lazarus: restore slower than rto-warn-seconds' })
+
+  const id = databaseId(settings.production)
+  const { history, trend } = await trackRun(actionsCacheHistoryStore(id, settings.runnerTemp), historyRun(report), id)
+  if (trend) report.restoreTrend = trend
+  if (trend?.alarm) core.warning(describeTrend(trend), { title: 'Lazarus: restore time grew sharply' })
+
   let reportPath = ''
-  const summary = renderSummary(report)
+  const summary = renderSummary(report, history)
   if (workspace) {
     reportPath = path.join(workspace.reportDir, 'report.json')
     fs.writeFileSync(reportPath, JSON.stringify(report, null, 2) + '\n', { mode: 0o600 })
@@ -83,15 +99,20 @@ async function publish(report: Report, workspace: Workspace | undefined): Promis
   for (const [name, value] of Object.entries(reportOutputs(report, reportPath))) core.setOutput(name, value)
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summary).write()
   if (workspace) {
-    const name = `lazarus-report-${process.env.GITHUB_JOB ?? 'job'}-${report.production.database}-${workspace.runId}`
-    await uploadReport([reportPath, path.join(workspace.reportDir, 'summary.html')], workspace.reportDir, sanitizeArtifactName(name))
+    await uploadArtifacts({
+      name: settings.artifactName ?? defaultArtifactName(process.env, settings),
+      reportDir: workspace.reportDir,
+      reportFiles: [reportPath, path.join(workspace.reportDir, 'summary.html')],
+      retentionDays: settings.artifactRetentionDays,
+      dumpPath
+    })
   }
   if (reportPath) core.info(`Report: ${reportPath}`)
 }
 
-/** Artifact names may not contain " : < > | * ? \r \n \ /. */
-function sanitizeArtifactName(name: string): string {
-  return name.replace(/[":<>|*?\r\n\\/]/g, '-')
+/** The dump for `upload-dump`: the sanitized backup that was verified, if there is one (a failed dump leaves none). */
+function dumpToUpload(workspace: Workspace | undefined): string | undefined {
+  return workspace && fs.existsSync(workspace.backupFile) ? workspace.backupFile : undefined
 }
 
 function fail(error: unknown): void {

@@ -2,8 +2,10 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as exec from '@actions/exec'
 import * as io from '@actions/io'
+import { isCancelling } from './cancellation.js'
 import { UserError } from './errors.js'
 import type { ConnectionTarget } from './connection.js'
+import { formatBytes } from './summary.js'
 
 /**
  * The only module that runs PostgreSQL client programs. Passwords reach them through the
@@ -40,12 +42,19 @@ export async function resolveClientTools(serverMajor: number, binDir?: string): 
   if (binDir) {
     const tools = await toolsIn(binDir)
     if (!tools) {
-      throw new UserError(`Input 'postgres-bin-dir' is '${binDir}', which holds no executable pg_dump and psql.`)
+      const missing = ['pg_dump', 'psql'].filter(program => !isExecutable(path.join(binDir, program)))
+      const what = fs.existsSync(binDir) ? `which has no executable ${missing.join(' or ')}` : 'which does not exist'
+      throw new UserError(
+        `Input 'postgres-bin-dir' is '${binDir}', ${what}: point it at the bin directory of PostgreSQL ${serverMajor} ` +
+          `client tools or newer (e.g. ${DEBIAN_CLIENT_ROOT}/${serverMajor}/bin after installing postgresql-client-${serverMajor}), ` +
+          `or leave it empty to let Lazarus pick an installed client.`
+      )
     }
     if (tools.pgDump.major < serverMajor) {
       throw new UserError(
-        `pg_dump ${tools.pgDump.version} in '${binDir}' cannot dump production (PostgreSQL ${serverMajor}): ` +
-          `point postgres-bin-dir at PostgreSQL ${serverMajor} client tools or newer.`
+        `pg_dump ${tools.pgDump.version} in '${binDir}' is older than production (PostgreSQL ${serverMajor}) and cannot dump it: ` +
+          `install postgresql-client-${serverMajor} or newer and point postgres-bin-dir at its bin directory ` +
+          `(e.g. ${DEBIAN_CLIENT_ROOT}/${serverMajor}/bin), or leave postgres-bin-dir empty.`
       )
     }
     return tools
@@ -140,7 +149,12 @@ function clientEnv(target: ConnectionTarget, extra: Record<string, string> = {})
   return { ...env, ...extra }
 }
 
-/** Runs a client program, keeping the tail of its stderr for the error message. */
+/**
+ * Runs a client program, keeping the tail of its stderr for the error message. A program that
+ * ends because the run is being cancelled never returns: the cancellation handler owns the rest
+ * of the run, and a "restore failed" from the program it stopped would only be a second, false
+ * error.
+ */
 async function runClient(program: string, args: string[], env: Record<string, string>): Promise<{ exitCode: number; stderr: string }> {
   let stderr = ''
   const exitCode = await exec.exec(program, args, {
@@ -152,6 +166,7 @@ async function runClient(program: string, args: string[], env: Record<string, st
       }
     }
   })
+  if (isCancelling()) await new Promise<never>(() => undefined)
   return { exitCode, stderr: stderr.trim() }
 }
 
@@ -174,8 +189,34 @@ export async function dumpDatabase(tools: ClientTools, production: ConnectionTar
   args.push(`--dbname=${production.uri}`)
   const env = clientEnv(production, { PGOPTIONS: '-c default_transaction_read_only=on' })
   const { exitCode, stderr } = await runClient(tools.pgDump.path, args, env)
-  if (exitCode !== 0) {
-    throw new Error(`pg_dump exited with code ${exitCode}: ${lastLines(stderr) || 'no error output'}`)
+  if (exitCode === 0) return
+  const diskFull = diskFullError(stderr, 'pg_dump', 'the dump', options.file)
+  if (diskFull) throw diskFull
+  throw new Error(`pg_dump exited with code ${exitCode}: ${lastLines(stderr) || 'no error output'}`)
+}
+
+/**
+ * The error to show when a program ran out of disk space writing `file` (its stderr says so, as
+ * strerror(ENOSPC) words it), or undefined when it failed for another reason. Shared by every
+ * program that writes a copy of the dump into RUNNER_TEMP.
+ */
+export function diskFullError(stderr: string, program: string, what: string, file: string): UserError | undefined {
+  if (!/No space left on device/i.test(stderr)) return undefined
+  const directory = path.dirname(file)
+  return new UserError(
+    `The disk filled up while ${program} was writing ${what} to ${directory} (No space left on device${freeSpace(directory)}). ` +
+      `A run needs room there for two copies of the dump (each about the size of production's data): free disk space on the runner, ` +
+      `use a runner with a larger disk, or point RUNNER_TEMP at a volume with room for it.`
+  )
+}
+
+/** "; 12.0 KiB free of 1.0 MiB" for a message, or nothing when the filesystem cannot be asked. */
+function freeSpace(directory: string): string {
+  try {
+    const stats = fs.statfsSync(directory)
+    return `; ${formatBytes(stats.bavail * stats.bsize)} free of ${formatBytes(stats.blocks * stats.bsize)}`
+  } catch {
+    return ''
   }
 }
 

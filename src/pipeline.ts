@@ -6,14 +6,18 @@ import { compareTables, detectingCheck, displayName, tableKey, type SideFigures,
 import { describe, type ConnectionTarget } from './connection.js'
 import { DatabaseSession } from './database.js'
 import { rewriteDump } from './dump-rewrite.js'
-import { UserError } from './errors.js'
+import { UserError, messageOf } from './errors.js'
 import type { TableRef } from './fingerprint-queries.js'
 import { assertSeparateClusters } from './guards.js'
 import { dumpDatabase, psqlUnderstandsRestrict, resolveClientTools, restoreDump, type ClientTools } from './pg-tools.js'
 import { mapPool } from './pool.js'
 import { Counter, reportProgress } from './progress.js'
 import type { Report, SabotageResult } from './report.js'
-import { chooseRogueRowTarget, rogueRowRewriter, type SabotageOperator, type TableShape } from './sabotage.js'
+import { planSabotage, type SabotageCatalog, type SabotageOperator, type SabotagePlan } from './sabotage.js'
+import { readSabotageCatalog } from './sabotage-catalog.js'
+import { pinDifferingRows, readPrimaryKeys } from './row-diff.js'
+import { byKindAndName, diffSchema, readSchemaFingerprint, type SchemaDifference, type SchemaObject } from './schema-fingerprint.js'
+import { compareSequences, findSequencesBehindData, readSequenceValues, type SequenceValue } from './sequence-check.js'
 import { buildSedProgram, summarizeRemovedLines } from './sanitize-rules.js'
 import { runSedProgram } from './sed.js'
 import type { Settings } from './settings.js'
@@ -26,9 +30,17 @@ import type { Workspace } from './workspace.js'
  * until the run ends, so later questions (which rows differ) get answers from the same moment.
  */
 interface ProductionSnapshot {
-  sessions: DatabaseSession[]
+  /** The session that exported the snapshot; it answers follow-up questions (row pinning). */
+  exporter: DatabaseSession
+  tables: TableRef[]
   figures: SideFigures[]
-  shapes: TableShape[]
+  schema: SchemaObject[]
+  /** Sequences are not transactional: their values are bracketed by reads before and after the dump. */
+  sequencesBefore: SequenceValue[]
+  sequencesAfter: SequenceValue[]
+  primaryKeys: Map<string, string[]>
+  /** What the drill needs to corrupt copies that still restore; only read when a drill runs. */
+  sabotageCatalog?: SabotageCatalog
   database: { encoding: string; collate: string; ctype: string }
 }
 
@@ -56,7 +68,7 @@ export async function verifyBackup(settings: Settings, workspace: Workspace, rep
     const dumpFile = workspace.file('dump.sql')
     const snapshot = await core.group('Dump production', () => dumpFromSnapshot(production, sessions, tools, settings, dumpFile, report))
 
-    const backupFile = workspace.file('backup.sql')
+    const backupFile = workspace.backupFile
     await core.group('Sanitize', () => sanitize(cleanroom!, tools, dumpFile, backupFile, workspace, report))
 
     const verification = await verifyCopy(backupFile, 'backup', cleanroom, tools, settings, snapshot, report)
@@ -66,8 +78,11 @@ export async function verifyBackup(settings: Settings, workspace: Workspace, rep
       return
     }
     report.tables = verification.tables
-    report.result = report.tables.every(table => table.match) ? 'verified' : 'mismatch'
+    report.schema = verification.schema
+    const clean = report.tables.every(table => table.match) && verification.schema.length === 0
+    report.result = clean ? 'verified' : 'mismatch'
 
+    const drillStarted = performance.now()
     for (const operator of settings.sabotage) {
       report.sabotage.push(
         await core.group(`Sabotage drill: ${operator}`, () =>
@@ -75,6 +90,7 @@ export async function verifyBackup(settings: Settings, workspace: Workspace, rep
         )
       )
     }
+    if (settings.sabotage.length > 0) report.timings.drill = elapsed(drillStarted)
   } finally {
     stopCancelHandler()
     await closeAll()
@@ -115,6 +131,7 @@ async function dumpFromSnapshot(
 ): Promise<ProductionSnapshot> {
   await exporter.pinSettings()
   const database = await exporter.databaseFacts()
+  const sequencesBefore = await readSequenceValues(exporter)
   const snapshotId = await exporter.beginSnapshot()
   const tables = await exporter.listTables()
   if (tables.length === 0) {
@@ -141,10 +158,16 @@ async function dumpFromSnapshot(
   const [, figures] = await Promise.all([dumping, fingerprint(sessions, tables, settings, true, 'production')])
   // Production's fingerprint overlaps the dump; only the part that outlasts it adds to verify time.
   report.timings.verify = Math.max(0, elapsed(dumpStarted) - (report.timings.dump ?? 0))
-  const shapes = settings.sabotage.length > 0 ? await tableShapes(exporter, figures) : []
+  const sequencesAfter = await readSequenceValues(exporter)
+  const schema = await readSchemaFingerprint(exporter)
+  const primaryKeys = await readPrimaryKeys(exporter)
+  const sabotageCatalog =
+    settings.sabotage.length > 0
+      ? await readSabotageCatalog(exporter, new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0])))
+      : undefined
   report.dumpBytes = fileSize(dumpFile)
   core.info(`Dumped ${formatBytes(report.dumpBytes)} in ${report.timings.dump?.toFixed(2)} s.`)
-  return { sessions, figures, shapes, database }
+  return { exporter, tables, figures, schema, sequencesBefore, sequencesAfter, primaryKeys, sabotageCatalog, database }
 }
 
 /** Counts (and checksums) every table, largest first, on as many sessions as there are. */
@@ -169,12 +192,6 @@ async function fingerprint(
   } finally {
     stopProgress()
   }
-}
-
-async function tableShapes(session: DatabaseSession, figures: SideFigures[]): Promise<TableShape[]> {
-  const rows = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
-  const shapes = await session.tableShapes()
-  return shapes.map(shape => ({ ...shape, rows: rows.get(tableKey(shape)) ?? 0 }))
 }
 
 /** Removes the directives the clean room would reject, with sed, and records what went. */
@@ -208,6 +225,8 @@ async function sanitize(
 interface CopyVerification {
   restoreError?: string
   tables: TableComparison[]
+  /** Schema objects and sequences that differ. */
+  schema: SchemaDifference[]
 }
 
 /** Restores a dump file into a fresh scratch database and compares it with production's snapshot. */
@@ -228,16 +247,16 @@ async function verifyCopy(
       : restoreDump(tools, target, file))
     if (!restored.ok) {
       if (isBackup) core.error(`Restore failed: ${restored.error}`, { title: 'Lazarus: backup does not restore' })
-      return { restoreError: restored.error, tables: [] }
+      return { restoreError: restored.error, tables: [], schema: [] }
     }
     const verify = () => verifyRestored(target, settings, snapshot, isBackup ? 'restored' : `${purpose} copy`)
-    if (!isBackup) return { tables: await verify() }
+    if (!isBackup) return await verify()
     return await core.group('Verify', async () => {
       const started = performance.now()
-      const tables = await verify()
+      const verification = await verify()
       report.timings.verify = (report.timings.verify ?? 0) + elapsed(started)
-      logComparisons(tables)
-      return { tables }
+      logVerification(verification, settings)
+      return verification
     })
   } finally {
     if (isBackup && settings.keepCleanroom) {
@@ -265,7 +284,11 @@ async function restore(tools: ClientTools, target: ConnectionTarget, file: strin
   }
 }
 
-async function verifyRestored(target: ConnectionTarget, settings: Settings, snapshot: ProductionSnapshot, side: string): Promise<TableComparison[]> {
+/**
+ * Fingerprints a restored copy like production (tables, schema, sequences), compares, and pins
+ * each differing table's difference to rows by comparing hash aggregates on both sides.
+ */
+async function verifyRestored(target: ConnectionTarget, settings: Settings, snapshot: ProductionSnapshot, side: string): Promise<CopyVerification> {
   const sessions: DatabaseSession[] = []
   try {
     for (let i = 0; i < settings.jobs; i++) {
@@ -273,21 +296,77 @@ async function verifyRestored(target: ConnectionTarget, settings: Settings, snap
       sessions.push(session)
       await session.pinSettings()
     }
-    const restored = await fingerprint(sessions, await sessions[0].listTables(), settings, false, side)
-    return compareTables(snapshot.figures, restored)
+    const [restored] = sessions
+    const tables = compareTables(snapshot.figures, await fingerprint(sessions, await restored.listTables(), settings, false, side))
+    const schema = await compareSchemas(restored, snapshot)
+    await pinRows(tables, restored, snapshot, settings)
+    return { tables, schema }
   } finally {
     for (const session of sessions) await session.close()
   }
 }
 
-function logComparisons(tables: TableComparison[]): void {
+async function compareSchemas(restored: DatabaseSession, snapshot: ProductionSnapshot): Promise<SchemaDifference[]> {
+  const restoredSchema = await readSchemaFingerprint(restored)
+  const restoredSequences = await readSequenceValues(restored)
+  const behind = await findSequencesBehindData(restored)
+  // A sequence production itself has behind its data is faithfully restored, not broken.
+  const productionBehind = behind.length > 0 ? await snapshot.exporter.withSavepoint(() => findSequencesBehindData(snapshot.exporter)) : []
+  return [
+    ...diffSchema(snapshot.schema, restoredSchema),
+    ...compareSequences(snapshot.sequencesBefore, snapshot.sequencesAfter, restoredSequences, behind, productionBehind)
+  ].sort(byKindAndName)
+}
+
+/** Finds which rows differ in each table whose figures differ (both sides readable). */
+async function pinRows(tables: TableComparison[], restored: DatabaseSession, snapshot: ProductionSnapshot, settings: Settings): Promise<void> {
+  const refs = new Map(snapshot.tables.map(table => [tableKey(table), table]))
   for (const table of tables) {
-    if (table.match) {
-      core.info(`✓ ${displayName(table)}: ${table.production.rows} rows match`)
-    } else {
-      core.error(`${displayName(table)}: ${table.difference}`, { title: 'Lazarus: restored table differs from production' })
+    const ref = refs.get(tableKey(table))
+    const comparable = !table.match && ref?.populated && table.production.rows !== undefined && table.restored.rows !== undefined
+    if (!comparable) continue
+    try {
+      table.differences = await snapshot.exporter.withSavepoint(() =>
+        pinDifferingRows(snapshot.exporter, restored, ref, snapshot.primaryKeys.get(tableKey(table)), {
+          maxRows: settings.maxRowsReported,
+          showValues: settings.showValues
+        })
+      )
+    } catch (error) {
+      core.warning(`Could not pin the differing rows of ${displayName(table)}: ${messageOf(error)}`)
     }
   }
+}
+
+/** One line per table, and one annotation per difference a person must see. */
+function logVerification(verification: CopyVerification, settings: Settings): void {
+  for (const table of verification.tables) {
+    if (table.match) {
+      core.info(`✓ ${displayName(table)}: ${table.production.rows} rows match`)
+      continue
+    }
+    core.error(`${displayName(table)}: ${table.difference}${describeRows(table, settings)}`, {
+      title: 'Lazarus: restored table differs from production'
+    })
+  }
+  for (const difference of verification.schema) {
+    core.error(
+      `${difference.kind} ${difference.name}: production ${difference.production ?? '(missing)'}; restored ${difference.restored ?? '(missing)'}`,
+      { title: 'Lazarus: restored schema differs from production' }
+    )
+  }
+}
+
+function describeRows(table: TableComparison, settings: Settings): string {
+  const rows = table.differences
+  if (!rows) return ''
+  const counts = [`${rows.missing} missing`, `${rows.extra} extra`, `${rows.changed} changed`].join(', ')
+  const listed = rows.keys.map(row => {
+    const values = settings.showValues ? ` (production ${row.production ?? '—'}, restored ${row.restored ?? '—'})` : ''
+    return `${row.change} ${row.key}${values}`
+  })
+  const more = rows.notListed > 0 ? `; ${rows.notListed} more not listed` : ''
+  return ` — ${counts}${listed.length > 0 ? ': ' + listed.join('; ') : ''}${more}`
 }
 
 /** Corrupts a copy of the backup, restores and verifies it, and reports whether that was noticed. */
@@ -301,36 +380,55 @@ async function runDrill(
   workspace: Workspace,
   report: Report
 ): Promise<SabotageResult> {
-  const target = chooseRogueRowTarget(snapshot.shapes)
-  if (!target) {
-    core.warning(`Sabotage ${operator}: no table can take this corruption and still restore; drill skipped.`)
-    return { operator, target: null, applied: false, detected: false, detectedBy: null, evidence: 'no eligible table' }
+  const plan = snapshot.sabotageCatalog ? planSabotage(operator, snapshot.sabotageCatalog) : undefined
+  if (!plan) {
+    core.warning(`Sabotage ${operator}: nothing in this schema can take this corruption and still restore; drill skipped.`)
+    return { operator, target: null, applied: false, detected: false, detectedBy: null, evidence: 'no eligible target' }
   }
-  const targetName = displayName(target)
   const copyFile = workspace.file(`sabotage-${operator}.sql`)
   try {
-    const rewriter = rogueRowRewriter(target)
-    await rewriteDump(backupFile, copyFile, rewriter)
-    const injected = rewriter.result()
+    await rewriteDump(backupFile, copyFile, plan.rewriter)
+    const injected = plan.rewriter.result()
     if (!injected) {
-      core.warning(`Sabotage ${operator}: ${targetName} has no data in the dump to copy; drill skipped.`)
-      return { operator, target: targetName, applied: false, detected: false, detectedBy: null, evidence: 'target not found in the dump' }
+      core.warning(`Sabotage ${operator}: ${plan.target} was not found in the dump; drill skipped.`)
+      return { operator, target: plan.target, applied: false, detected: false, detectedBy: null, evidence: 'target not found in the dump' }
     }
-    core.info(`Injected a rogue row ${injected.evidence} into ${targetName}.`)
+    core.info(`Sabotaged ${plan.target}: ${injected.evidence}.`)
     const verification = await verifyCopy(copyFile, `drill_${operator}`, cleanroom, tools, settings, snapshot, report)
-    if (verification.restoreError !== undefined) {
-      return { operator, target: targetName, applied: true, detected: true, detectedBy: 'restore', evidence: verification.restoreError }
-    }
-    const flagged = verification.tables.find(table => tableKey(table) === tableKey(target) && !table.match)
-    const result: SabotageResult = flagged
-      ? { operator, target: targetName, applied: true, detected: true, detectedBy: detectingCheck(flagged), evidence: `rogue row ${injected.evidence}: ${flagged.difference}` }
-      : { operator, target: targetName, applied: true, detected: false, detectedBy: null, evidence: `rogue row ${injected.evidence} went unnoticed` }
-    if (result.detected) core.info(`Caught: ${result.evidence}`)
-    else core.error(`Sabotage ${operator} on ${targetName} went undetected.`, { title: 'Lazarus: sabotage missed' })
+    const result = judgeDrill(plan, injected.evidence, verification, settings)
+    if (result.detected) core.info(`Caught by ${result.detectedBy}: ${result.evidence}`)
+    else if (result.expectedMiss) core.notice(`Sabotage ${operator} on ${plan.target} went unnoticed, as expected: ${result.expectedMiss}`)
+    else core.error(`Sabotage ${operator} on ${plan.target} went undetected.`, { title: 'Lazarus: sabotage missed' })
     return result
   } finally {
     workspace.removeFile(copyFile)
   }
+}
+
+/** Whether verifying a sabotaged copy reported the corruption, by which check, with what evidence. */
+function judgeDrill(plan: SabotagePlan, injected: string, verification: CopyVerification, settings: Settings): SabotageResult {
+  const base = { operator: plan.operator, target: plan.target, applied: true }
+  if (verification.restoreError !== undefined) {
+    return { ...base, detected: true, detectedBy: 'restore', evidence: `${injected}; restore failed: ${verification.restoreError}` }
+  }
+  const flagged = plan.targetTable && verification.tables.find(table => tableKey(table) === tableKey(plan.targetTable!) && !table.match)
+  if (flagged) {
+    const rows = flagged.differences?.keys.map(row => `${row.change} ${row.key}`).join(', ')
+    return { ...base, detected: true, detectedBy: detectingCheck(flagged), evidence: `${injected}; ${flagged.difference}${rows ? ` (${rows})` : ''}` }
+  }
+  const object = plan.targetObject
+  const schemaHit = object && verification.schema.find(difference => difference.name.includes(object.name))
+  if (schemaHit) {
+    const detectedBy = schemaHit.kind === 'sequence' && object.kind === 'sequence' ? 'sequences' : 'schema'
+    return {
+      ...base,
+      detected: true,
+      detectedBy,
+      evidence: `${injected}; ${schemaHit.kind} ${schemaHit.name}: production ${schemaHit.production ?? '(missing)'}, restored ${schemaHit.restored ?? '(missing)'}`
+    }
+  }
+  const expectedMiss = settings.verify === 'counts' ? plan.invisibleToCounts : undefined
+  return { ...base, detected: false, detectedBy: null, evidence: `${injected}; went unnoticed`, expectedMiss }
 }
 
 function toolInfo(tool: { path: string; version: string }) {

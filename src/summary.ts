@@ -1,53 +1,30 @@
 import { displayName } from './compare.js'
-import { mismatchedTables, type Report } from './report.js'
+import { describeTrend, historyCharts, type History } from './history.js'
+import { failureMessage, formatSeconds, missedSabotage, mismatchedTables, type Report, type ReportTable, type SchemaDifference } from './report.js'
+
+/** Lists longer than this fold away behind a <details>. */
+const LONG_LIST = 15
 
 /**
- * Renders the job summary as HTML. Pure: everything that came from a database (names, errors,
- * evidence) is escaped, since table names are user data and the summary is rendered as HTML.
+ * Renders the job summary (GitHub-flavoured Markdown with HTML). Pure. Everything that came from
+ * a database (names, errors, evidence, keys, definitions) is escaped, newlines included, so that
+ * it can neither open HTML nor end the HTML block it sits in; the Mermaid charts hold only our
+ * own labels and numbers. `history` is the run history including this run, when there is one.
  */
-export function renderSummary(report: Report): string {
+export function renderSummary(report: Report, history?: History): string {
   const parts: string[] = []
   parts.push(`<h2>${verdictIcon(report)} Lazarus: ${escapeHtml(report.result)}</h2>`)
-  parts.push(`<p>${escapeHtml(headline(report))}</p>`)
-  if (report.error) parts.push(`<p><strong>Error:</strong> <code>${escapeHtml(report.error)}</code></p>`)
+  parts.push(`<p><strong>${escapeHtml(verdict(report))}</strong> ${escapeHtml(headline(report))}</p>`)
+  if (report.error) parts.push(`<p><strong>Error:</strong></p>\n<pre>${escapeHtml(report.error)}</pre>`)
+  const rto = rtoLine(report)
+  if (rto) parts.push(rto)
+  if (report.restoreTrend?.alarm) parts.push(`<p>⚠️ <strong>Restore time grew sharply.</strong> ${escapeHtml(describeTrend(report.restoreTrend))}</p>`)
 
-  if (report.tables.length > 0) {
-    const ordered = [...mismatchedTables(report), ...report.tables.filter(table => table.match)]
-    const rows = ordered.map(table =>
-      row([
-        `<code>${escapeHtml(displayName(table))}</code>`,
-        escapeHtml(figure(table.production.rows)),
-        escapeHtml(figure(table.restored.rows)),
-        table.match ? '✅ match' : `❌ ${escapeHtml(table.difference ?? 'differs')}`
-      ])
-    )
-    const tableHtml = htmlTable(['Table', 'Production rows', 'Restored rows', `Result (${report.verify})`], rows)
-    parts.push(
-      report.tables.length > 15 && mismatchedTables(report).length === 0
-        ? details(`Tables (${report.tables.length}, all match)`, tableHtml)
-        : `<h3>Tables</h3>\n${tableHtml}`
-    )
-  }
-
-  if (report.sabotage.length > 0) {
-    const caught = report.sabotage.filter(result => result.detected).length
-    const run = report.sabotage.filter(result => result.applied).length
-    parts.push(`<h3>Sabotage drill: caught ${caught} of ${run}</h3>`)
-    parts.push(
-      htmlTable(
-        ['Operator', 'Target', 'Verdict', 'Caught by', 'Evidence'],
-        report.sabotage.map(result =>
-          row([
-            escapeHtml(result.operator),
-            result.target ? `<code>${escapeHtml(result.target)}</code>` : '—',
-            !result.applied ? '⚠️ not applied' : result.detected ? '✅ caught' : '❌ missed',
-            escapeHtml(result.detectedBy ?? '—'),
-            escapeHtml(result.evidence)
-          ])
-        )
-      )
-    )
-  }
+  const stages = stageChart(report)
+  if (stages) parts.push('<h3>Stages</h3>', stages)
+  parts.push(...tableSections(report))
+  if (report.schema) parts.push(schemaSection(report.schema))
+  if (report.sabotage.length > 0) parts.push(...drillSection(report))
 
   if (report.sanitized.length > 0) {
     parts.push(
@@ -57,28 +34,37 @@ export function renderSummary(report: Report): string {
       )
     )
   }
+  if (history && history.runs.length > 0) parts.push(...historySection(history))
+  parts.push(timingsAndVersions(report))
+  // Blank lines between the parts: each HTML block ends there, and a Mermaid fence needs them.
+  return parts.join('\n\n') + '\n'
+}
 
-  const t = report.timings
-  parts.push(
-    details(
-      'Timings and versions',
-      htmlTable(
-        ['', ''],
-        [
-          row(['Dump', seconds(t.dump)]),
-          row(['Sanitize', seconds(t.sanitize)]),
-          row(['Restore', seconds(t.restore)]),
-          row(['Verify', seconds(t.verify)]),
-          row(['Total', seconds(t.total)]),
-          row(['Production server', escapeHtml(`PostgreSQL ${report.production.serverVersion ?? '?'} (${report.production.server})`)]),
-          row(['Clean-room server', escapeHtml(`PostgreSQL ${report.cleanroom.serverVersion ?? '?'} (${report.cleanroom.server})`)]),
-          row(['pg_dump', escapeHtml(report.tools ? `${report.tools.pg_dump.version} (${report.tools.pg_dump.path})` : '—')]),
-          row(['psql', escapeHtml(report.tools ? `${report.tools.psql.version} (${report.tools.psql.path})` : '—')])
-        ]
+/** The verdict in words: what a reader needs from the first line. */
+function verdict(report: Report): string {
+  const sentences: string[] = []
+  switch (report.result) {
+    case 'verified':
+      sentences.push(
+        report.rto?.exceeded
+          ? 'The backup restores and holds exactly what production held, but it does not restore fast enough.'
+          : 'The backup restores and holds exactly what production held.'
       )
-    )
-  )
-  return parts.join('\n') + '\n'
+      break
+    case 'mismatch':
+      sentences.push(`The backup restores, but differs from production in ${mismatchedTables(report).length} table(s).`)
+      if (report.rto?.exceeded) sentences.push('Nor does it restore fast enough.')
+      break
+    case 'restore-failed':
+      sentences.push('The backup does not restore.')
+      break
+    case 'error':
+      sentences.push('Lazarus could not finish the check.')
+      break
+  }
+  const missed = missedSabotage(report).length
+  if (missed > 0) sentences.push(`The verifier missed ${missed} sabotage(s), so its verdict cannot be trusted.`)
+  return sentences.join(' ')
 }
 
 function headline(report: Report): string {
@@ -87,21 +73,228 @@ function headline(report: Report): string {
   const size = report.dumpBytes === undefined ? '' : `, dump ${formatBytes(report.dumpBytes)}`
   const total = report.timings.total === undefined ? '' : ` in ${report.timings.total.toFixed(1)} s`
   return (
-    `${report.tables.length - mismatched} of ${report.tables.length} tables match (${rows} production rows, ` +
+    `${report.tables.length - mismatched} of ${report.tables.length} tables match (${count(rows)} production rows, ` +
     `verify: ${report.verify})${size}${total}.`
   )
 }
 
 function verdictIcon(report: Report): string {
-  return report.result === 'verified' ? '✅' : '❌'
+  if (failureMessage(report)) return '❌'
+  return report.rto?.warned || report.restoreTrend?.alarm ? '⚠️' : '✅'
+}
+
+function rtoLine(report: Report): string | undefined {
+  const rto = report.rto
+  if (!rto) return undefined
+  const limits = [
+    rto.budgetSeconds === undefined ? undefined : `budget ${formatSeconds(rto.budgetSeconds)} s`,
+    rto.warnSeconds === undefined ? undefined : `warning above ${formatSeconds(rto.warnSeconds)} s`
+  ].filter(Boolean)
+  const icon = rto.exceeded ? '❌' : rto.warned ? '⚠️' : '✅'
+  const words = rto.exceeded ? 'over budget' : rto.warned ? 'slower than the warning threshold' : 'within the objective'
+  return `<p>${icon} <strong>Recovery time:</strong> restore took ${formatSeconds(rto.restoreSeconds)} s (${limits.join(', ')}): ${words}.</p>`
+}
+
+/**
+ * A horizontal bar chart of the stages' times. Stages run partly overlapped (production is
+ * fingerprinted while pg_dump runs), so "Other" is whatever of the total the stages do not cover.
+ */
+function stageChart(report: Report): string | undefined {
+  const t = report.timings
+  const stages: [string, number | undefined][] = [
+    ['Dump', t.dump],
+    ['Sanitize', t.sanitize],
+    ['Restore', t.restore],
+    ['Verify', t.verify],
+    ['Drill', t.drill]
+  ]
+  const known = stages.filter((stage): stage is [string, number] => stage[1] !== undefined)
+  if (known.length === 0) return undefined
+  if (t.total !== undefined) {
+    const other = t.total - known.reduce((sum, [, value]) => sum + value, 0)
+    // Without a drill timing of its own, the drill is part of the rest.
+    const label = t.drill === undefined && report.sabotage.length > 0 ? 'Drill and other' : 'Other'
+    if (other >= 0.01) known.push([label, other])
+  }
+  const title = t.total === undefined ? 'Time per stage in seconds' : `Time per stage in seconds (total ${t.total.toFixed(1)} s)`
+  return mermaid([
+    'xychart-beta horizontal',
+    `  title "${title}"`,
+    `  x-axis [${known.map(([name]) => `"${name}"`).join(', ')}]`,
+    '  y-axis "seconds"',
+    `  bar [${known.map(([, value]) => chartNumber(value)).join(', ')}]`
+  ])
+}
+
+/** One row per table, mismatches first and always in view; a long list of matches folds away. */
+function tableSections(report: Report): string[] {
+  if (report.tables.length === 0) return []
+  const mismatched = mismatchedTables(report)
+  const matching = report.tables.filter(table => table.match)
+  const headers = ['Table', 'Production rows', 'Restored rows', `Result (${report.verify})`]
+  const tableRows = (tables: ReportTable[]) => tables.map(tableRow)
+  if (report.tables.length <= LONG_LIST) {
+    return ['<h3>Tables</h3>', htmlTable(headers, tableRows([...mismatched, ...matching])), ...rowDifferences(mismatched)]
+  }
+  const parts: string[] = []
+  if (mismatched.length > 0) {
+    parts.push(`<h3>Tables: ${mismatched.length} of ${report.tables.length} differ</h3>`, htmlTable(headers, tableRows(mismatched)))
+    parts.push(...rowDifferences(mismatched))
+  }
+  if (matching.length > 0) {
+    const label = mismatched.length === 0 ? `Tables (${report.tables.length}, all match)` : `Matching tables (${matching.length})`
+    parts.push(details(label, htmlTable(headers, tableRows(matching))))
+  }
+  return parts
+}
+
+function tableRow(table: ReportTable): string {
+  return row([
+    `<code>${escapeHtml(displayName(table))}</code>`,
+    escapeHtml(figure(table.production.rows)),
+    escapeHtml(figure(table.restored.rows)),
+    table.match ? '✅ match' : `❌ ${escapeHtml(table.difference ?? 'differs')}`
+  ])
+}
+
+/** The differing rows of each table that has them, by key, folded. */
+function rowDifferences(tables: ReportTable[]): string[] {
+  return tables.flatMap(table => {
+    const differences = table.differences
+    if (!differences) return []
+    const counts = [
+      differences.missing > 0 ? `${count(differences.missing)} missing` : '',
+      differences.extra > 0 ? `${count(differences.extra)} extra` : '',
+      differences.changed > 0 ? `${count(differences.changed)} changed` : ''
+    ].filter(Boolean)
+    const withValues = differences.keys.some(key => key.production !== undefined || key.restored !== undefined)
+    const headers = withValues ? ['Change', 'Key', 'Production', 'Restored'] : ['Change', 'Key']
+    const rows = differences.keys.map(key =>
+      row([
+        escapeHtml(key.change),
+        `<code>${escapeHtml(key.key)}</code>`,
+        ...(withValues ? [optionalCode(key.production), optionalCode(key.restored)] : [])
+      ])
+    )
+    const more = differences.notListed > 0 ? `\n<p>… and ${count(differences.notListed)} more row(s) not listed.</p>` : ''
+    const label = `Rows of ${displayName(table)}: ${counts.join(', ') || 'none listed'}`
+    return [details(label, htmlTable(headers, rows) + more)]
+  })
+}
+
+function schemaSection(schema: SchemaDifference[]): string {
+  if (schema.length === 0) return '<p>✅ The schema matches production.</p>'
+  return details(
+    `Schema: ${schema.length} difference(s)`,
+    htmlTable(
+      ['Kind', 'Name', 'Production', 'Restored'],
+      schema.map(item =>
+        row([escapeHtml(item.kind), `<code>${escapeHtml(item.name)}</code>`, definition(item.production), definition(item.restored)])
+      )
+    )
+  )
+}
+
+/** The drill as a score: caught of applied, and one row per operator with its evidence. */
+function drillSection(report: Report): string[] {
+  const applied = report.sabotage.filter(result => result.applied).length
+  const caught = report.sabotage.filter(result => result.applied && result.detected).length
+  const score = applied === 0 ? '' : ` (score ${Math.round((caught / applied) * 100)}%)`
+  const icon = applied === 0 ? '⚠️' : caught === applied ? '✅' : '❌'
+  const table = htmlTable(
+    ['Operator', 'Target', 'Verdict', 'Caught by', 'Evidence'],
+    report.sabotage.map(result =>
+      row([
+        escapeHtml(result.operator),
+        result.target ? `<code>${escapeHtml(result.target)}</code>` : '—',
+        !result.applied ? '⚠️ not applied' : result.detected ? '✅ caught' : '❌ missed',
+        escapeHtml(result.detectedBy ?? '—'),
+        escapeHtml(result.evidence)
+      ])
+    )
+  )
+  const heading = `<h3>${icon} Sabotage drill: caught ${caught} of ${applied}${score}</h3>`
+  return report.sabotage.length > LONG_LIST && caught === applied ? [heading, details('Operators', table)] : [heading, table]
+}
+
+function historySection(history: History): string[] {
+  const runs = history.runs
+  const parts = [`<h3>Run history (${runs.length} run${runs.length === 1 ? '' : 's'})</h3>`]
+  const charts = historyCharts(history)
+  if (charts) parts.push(charts)
+  else parts.push('<p>The first run on record for this database: charts start with the next one.</p>')
+  parts.push(
+    details(
+      'Runs',
+      htmlTable(
+        ['#', 'Started', 'Result', 'Restore', 'Total', 'Dump size', 'Tables'],
+        runs.map((run, index) =>
+          row([
+            String(index + 1),
+            escapeHtml(run.startedAt),
+            escapeHtml(run.result),
+            seconds(run.restoreSeconds),
+            seconds(run.totalSeconds),
+            run.dumpBytes === undefined ? '—' : formatBytes(run.dumpBytes),
+            String(run.tables)
+          ])
+        )
+      )
+    )
+  )
+  return parts
+}
+
+function timingsAndVersions(report: Report): string {
+  const t = report.timings
+  const timing = (label: string, value: number | undefined) => (value === undefined ? [] : [row([label, seconds(value)])])
+  return details(
+    'Timings and versions',
+    htmlTable(
+      ['', ''],
+      [
+        ...timing('Dump', t.dump),
+        ...timing('Sanitize', t.sanitize),
+        ...timing('Restore', t.restore),
+        ...timing('Verify', t.verify),
+        ...timing('Drill', t.drill),
+        ...timing('Total', t.total),
+        row(['Production server', escapeHtml(`PostgreSQL ${report.production.serverVersion ?? '?'} (${report.production.server})`)]),
+        row(['Clean-room server', escapeHtml(`PostgreSQL ${report.cleanroom.serverVersion ?? '?'} (${report.cleanroom.server})`)]),
+        row(['pg_dump', escapeHtml(report.tools ? `${report.tools.pg_dump.version} (${report.tools.pg_dump.path})` : '—')]),
+        row(['psql', escapeHtml(report.tools ? `${report.tools.psql.version} (${report.tools.psql.path})` : '—')])
+      ]
+    )
+  )
 }
 
 function figure(value: number | undefined): string {
   return value === undefined ? '—' : String(value)
 }
 
+function count(value: number): string {
+  return value.toLocaleString('en-US')
+}
+
 function seconds(value: number | undefined): string {
   return value === undefined ? '—' : `${value.toFixed(2)} s`
+}
+
+function optionalCode(value: string | undefined): string {
+  return value === undefined ? '—' : `<code>${escapeHtml(value)}</code>`
+}
+
+function definition(value: string | null): string {
+  return value === null ? '<em>absent</em>' : `<code>${escapeHtml(value)}</code>`
+}
+
+/** Mermaid wants plain numbers: two decimals are plenty for seconds. */
+function chartNumber(value: number): string {
+  return String(Math.round(Math.max(0, value) * 100) / 100)
+}
+
+function mermaid(lines: string[]): string {
+  return ['```mermaid', ...lines, '```'].join('\n')
 }
 
 export function formatBytes(bytes: number): string {
@@ -124,9 +317,13 @@ function htmlTable(headers: string[], rows: string[]): string {
 }
 
 function details(label: string, body: string): string {
-  return `<details><summary>${escapeHtml(label)}</summary>\n\n${body}\n</details>`
+  return `<details><summary>${escapeHtml(label)}</summary>\n\n${body}\n\n</details>`
 }
 
+/**
+ * Escapes text for HTML, and line breaks too: a blank line from the database would end the HTML
+ * block and let the rest be read as Markdown.
+ */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, char => `&#${char.charCodeAt(0)};`)
+  return text.replace(/[&<>"'\r\n]/g, char => `&#${char.charCodeAt(0)};`)
 }

@@ -49,8 +49,11 @@ async function productionWrites(): Promise<string> {
   return rows[0].w
 }
 
-async function leftoverScratchDatabases(): Promise<string[]> {
-  const rows = await cleanroom.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'lazarus\\_%'`)
+/** Scratch databases this run left on the clean room (other test files share the server). */
+async function leftoverScratchDatabases(run: ActionRun): Promise<string[]> {
+  const runId = /lazarus-([0-9]+_[0-9a-f]+)/.exec(run.outputs['report-path'])?.[1]
+  assert.ok(runId, 'the report path names the run')
+  const rows = await cleanroom.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'lazarus\\_${runId}%'`)
   return rows.map(row => row.datname)
 }
 
@@ -104,7 +107,11 @@ test('a clean backup verifies, and the drill catches its rogue row', async () =>
   assert.equal(drill.operator, 'rogue-row')
   assert.equal(drill.detected, true)
   assert.equal(drill.detectedBy, 'counts')
-  assert.match(drill.evidence, /rogue row \(.+\)=\(.+\): row count differs/)
+  // The evidence names the injected row, and row pinning finds exactly that key as the extra row.
+  const injected = /^\(id, sku\)=\((\d+), rogue-[0-9a-f]+\); row count differs: production (\d+), restored (\d+) \(extra \(id\)=\((\d+)\)\)$/.exec(drill.evidence)
+  assert.ok(injected, drill.evidence)
+  assert.equal(injected[4], injected[1])
+  assert.equal(Number(injected[3]), Number(injected[2]) + 1)
   for (const key of ['dump', 'sanitize', 'restore', 'verify', 'total']) assert.equal(typeof report.timings[key], 'number', key)
 
   assert.match(run.summary, /Lazarus: verified/)
@@ -113,7 +120,7 @@ test('a clean backup verifies, and the drill catches its rogue row', async () =>
   assert.match(run.stdout, /::group::Dump production/)
 
   assert.equal(await productionWrites(), writesBefore, 'production took no writes')
-  assert.deepEqual(await leftoverScratchDatabases(), [])
+  assert.deepEqual(await leftoverScratchDatabases(run), [])
   assert.deepEqual(readdirSync(path.dirname(run.outputs['report-path'])).sort(), ['report.json', 'summary.html'], 'dumps are removed')
   assertNoSecrets(run)
 })
@@ -131,7 +138,7 @@ test('a dump altered in one cell is a mismatch naming that table', async () => {
     [['public', 'customers', 'content checksum differs']]
   )
   assert.match(run.stdout, /::error::The restored backup differs from production in 1 table\(s\): public\.customers \(content checksum differs\)/)
-  assert.deepEqual(await leftoverScratchDatabases(), [])
+  assert.deepEqual(await leftoverScratchDatabases(run), [])
 })
 
 test('a dump carrying directives PostgreSQL 13 rejects restores after sanitizing', async () => {
@@ -159,7 +166,7 @@ test('a truncated dump is never verified', async () => {
   assert.equal(run.exitCode, 1, explain(run))
   assert.notEqual(run.outputs.result, 'verified')
   assert.ok(['restore-failed', 'mismatch'].includes(run.outputs.result), run.outputs.result)
-  assert.deepEqual(await leftoverScratchDatabases(), [])
+  assert.deepEqual(await leftoverScratchDatabases(run), [])
 })
 
 test('counts-only verification verifies a clean backup too', async () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { parseConnectionUrl, withDatabase } from '../../src/connection.js'
 import { UserError } from '../../src/errors.js'
 import { parseSabotage, readSettings } from '../../src/settings.js'
+import { SABOTAGE_OPERATORS } from '../../src/sabotage.js'
 import { parseClientVersion, psqlUnderstandsRestrict } from '../../src/pg-tools.js'
 
 const inputs = (values: Record<string, string>) => (name: string) => values[name] ?? ''
@@ -54,7 +55,7 @@ test('bad inputs fail with a one-line message naming the input', () => {
 test('sabotage accepts none, all and lists without repeats', () => {
   assert.deepEqual(parseSabotage(''), [])
   assert.deepEqual(parseSabotage('none'), [])
-  assert.deepEqual(parseSabotage('all'), ['rogue-row'])
+  assert.deepEqual(parseSabotage('all'), [...SABOTAGE_OPERATORS])
   assert.deepEqual(parseSabotage('rogue-row, Rogue-Row'), ['rogue-row'])
 })
 

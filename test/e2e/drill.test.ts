@@ -1,0 +1,77 @@
+import { before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { SABOTAGE_OPERATORS } from '../../src/sabotage.js'
+import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
+import { runAction, repoRoot, type ActionRun } from '../support/run-action.js'
+
+// The full chaos drill through the bundle: every operator corrupts its own copy of a real dump,
+// and verification must report each one.
+
+let production: Cluster
+let cleanroom: Cluster
+let shop: string
+
+before(async () => {
+  ;[production, cleanroom] = await Promise.all([productionCluster(), cleanroomCluster()])
+  shop = uniqueName('drill')
+  await production.createDatabase(shop, readFileSync(path.join(repoRoot, 'test/fixtures/shop.sql'), 'utf8'))
+})
+
+function drill(verify: string): Promise<ActionRun> {
+  return runAction({
+    'production-url': production.url(shop, { password: null }),
+    'production-password': production.password,
+    'cleanroom-url': cleanroom.url('postgres', { password: null }),
+    'cleanroom-password': cleanroom.password,
+    verify,
+    sabotage: 'all'
+  })
+}
+
+interface DrillResult {
+  operator: string
+  target: string
+  applied: boolean
+  detected: boolean
+  detectedBy: string | null
+  evidence: string
+  expectedMiss?: string
+}
+
+test('with checksums, every operator is caught by the check that should see it', async () => {
+  const run = await drill('checksums')
+  assert.equal(run.exitCode, 0, run.stdout.slice(-6000))
+  assert.equal(run.outputs.result, 'verified', 'the real backup still verifies')
+  const results: DrillResult[] = run.report.sabotage
+  assert.deepEqual(results.map(result => result.operator), [...SABOTAGE_OPERATORS])
+  for (const result of results) {
+    assert.equal(result.applied, true, `${result.operator} was applied`)
+    assert.equal(result.detected, true, `${result.operator} was caught: ${result.evidence}`)
+  }
+  const by = Object.fromEntries(results.map(result => [result.operator, result.detectedBy]))
+  assert.equal(by['rogue-row'], 'counts')
+  assert.equal(by['mutate-cell'], 'checksums')
+  assert.equal(by['swap-values'], 'checksums')
+  assert.equal(by['null-to-empty'], 'checksums')
+  assert.equal(by['drop-index'], 'schema')
+  assert.equal(by['drop-constraint'], 'schema')
+  assert.equal(by['sequence-reset'], 'sequences')
+  // The evidence pins row corruptions to keys.
+  const mutate = results.find(result => result.operator === 'mutate-cell')!
+  assert.match(mutate.evidence, /changed \(.+\)=\(.+\)/)
+  assert.equal(run.outputs['sabotage-caught'], String(SABOTAGE_OPERATORS.length))
+  assert.equal(run.outputs['sabotage-missed'], '0')
+  assert.match(run.summary, new RegExp(`caught ${SABOTAGE_OPERATORS.length} of ${SABOTAGE_OPERATORS.length}`))
+})
+
+test('with counts, only the corruptions counts cannot see go unnoticed, each with its reason', async () => {
+  const run = await drill('counts')
+  assert.equal(run.exitCode, 0, run.stdout.slice(-6000))
+  const results: DrillResult[] = run.report.sabotage
+  const unnoticed = results.filter(result => !result.detected)
+  assert.deepEqual(unnoticed.map(result => result.operator).sort(), ['mutate-cell', 'null-to-empty', 'swap-values'])
+  for (const result of unnoticed) assert.ok(result.expectedMiss, `${result.operator} says why counts miss it`)
+  assert.equal(run.outputs['sabotage-missed'], '0')
+})
