@@ -2,7 +2,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as core from '@actions/core'
 import { defaultArtifactName, uploadArtifacts } from './artifact.js'
-import { handleCancellation } from './cancellation.js'
+import { handleCancellation, isCancelling } from './cancellation.js'
 import { markMainStarted } from './state.js'
 import { describe } from './connection.js'
 import { UserError, messageOf } from './errors.js'
@@ -41,6 +41,8 @@ export async function run(): Promise<void> {
     // The dump holds production data: it outlives the pipeline only when it is to be uploaded.
     if (!settings.uploadDump) workspace?.removeWorkFiles()
   }
+  // A cancellation is already reporting and exiting; a half-finished run has nothing to publish.
+  if (isCancelling()) return
   report.timings.total = (performance.now() - started) / 1000
   report.rto = checkRto(report, settings)
 

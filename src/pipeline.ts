@@ -211,7 +211,7 @@ async function sanitize(
     removedLinesFile,
     outputFile: backupFile
   })
-  await runSedProgram(program, workspace.file('sanitize.sed'), dumpFile)
+  await runSedProgram(program, workspace.file('sanitize.sed'), dumpFile, backupFile)
   workspace.removeFile(dumpFile)
   const removed = fs.existsSync(removedLinesFile) ? fs.readFileSync(removedLinesFile, 'latin1').split('\n') : []
   report.sanitized = summarizeRemovedLines(removed)

@@ -1,0 +1,193 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
+import { repoRoot } from '../support/run-action.js'
+import { startRecordingProxy, writingStatements, type RecordingProxy } from '../support/pg-proxy.js'
+import { errorAnnotations, explain, leftoverWorkDirs, startAction, visibleLog, type ActionResult } from '../support/action-process.js'
+
+// Issue 4, secrets: a password full of URL-hostile characters works however it is given (inside
+// the URI, in the *-password inputs, or as PGPASSWORD) and appears nowhere the action writes or
+// shows: its log, outputs, job summary, report, any file in RUNNER_TEMP, or a command line.
+// Production is reached through a recording proxy, which shows how every session was set up.
+
+const PASSWORD = 'p@ss:/ word?#%&='
+
+/** Every form the password could leak in. */
+function secretForms(secret: string): Record<string, string> {
+  const url = new URL('postgresql://host/db')
+  url.password = secret
+  return {
+    raw: secret,
+    'percent-encoded': encodeURIComponent(secret),
+    'form-encoded': new URLSearchParams({ p: secret }).toString().slice(2),
+    'URL userinfo': url.password,
+    base64: Buffer.from(secret).toString('base64'),
+    base64url: Buffer.from(secret).toString('base64url')
+  }
+}
+
+let production: Cluster
+let cleanroom: Cluster
+let proxy: RecordingProxy
+let shop: string
+let role: string
+
+before(async () => {
+  ;[production, cleanroom] = await Promise.all([productionCluster(), cleanroomCluster()])
+  shop = uniqueName('shop')
+  role = uniqueName('adversarial')
+  await production.createDatabase(shop, readFileSync(path.join(repoRoot, 'test/fixtures/shop.sql'), 'utf8'))
+  // The same role and password on both servers, so PGPASSWORD alone can serve both. In production
+  // it may only read: a realistic backup role, not a superuser.
+  await production.query(`CREATE ROLE ${role} LOGIN PASSWORD '${PASSWORD}'`)
+  await production.query(
+    `DO $$ DECLARE s text; BEGIN
+       FOR s IN SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' LOOP
+         EXECUTE format('GRANT USAGE ON SCHEMA %I TO ${role}', s);
+         EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO ${role}', s);
+         EXECUTE format('GRANT SELECT ON ALL SEQUENCES IN SCHEMA %I TO ${role}', s);
+       END LOOP;
+     END $$`,
+    shop
+  )
+  await cleanroom.query(`CREATE ROLE ${role} LOGIN CREATEDB PASSWORD '${PASSWORD}'`)
+  proxy = await startRecordingProxy(production.port)
+})
+
+after(async () => {
+  await proxy?.close()
+  await production?.query(`DROP OWNED BY ${role}`, shop).catch(() => undefined)
+  await production?.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined)
+  await cleanroom?.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined)
+})
+
+function url(cluster: Cluster | { port: number }, database: string, password?: string): string {
+  const auth = password === undefined ? role : `${role}:${encodeURIComponent(password)}`
+  return `postgresql://${auth}@127.0.0.1:${cluster.port}/${database}`
+}
+
+/** Command lines of every process, sampled until stopped (what `ps -eo args` shows). */
+function sampleCommandLines(): { stop(): Set<string> } {
+  const seen = new Set<string>()
+  const sample = () => {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue
+      try {
+        const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim()
+        if (args) seen.add(args)
+      } catch {
+        // ended meanwhile
+      }
+    }
+  }
+  const timer = setInterval(sample, 20)
+  sample()
+  return {
+    stop: () => {
+      clearInterval(timer)
+      sample()
+      return seen
+    }
+  }
+}
+
+/** Every file under a directory, as latin1 text (so any byte sequence can be searched). */
+function filesUnder(dir: string): { file: string; text: string }[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter(entry => entry.isFile())
+    .map(entry => {
+      const file = path.join(entry.parentPath, entry.name)
+      return { file, text: readFileSync(file, 'latin1') }
+    })
+}
+
+/** Asserts that no form of the password appears in anything the run produced. */
+function assertNothingLeaks(name: string, run: ActionResult): void {
+  const places: { where: string; text: string }[] = [
+    { where: 'the log', text: visibleLog(run) },
+    { where: 'the outputs', text: JSON.stringify(run.outputs) },
+    { where: 'the job summary', text: run.summary },
+    { where: 'the report', text: JSON.stringify(run.report ?? {}) },
+    ...filesUnder(run.runnerTemp).map(({ file, text }) => ({ where: path.relative(run.runnerTemp, file), text })),
+    ...filesUnder(run.commandDir).map(({ file, text }) => ({ where: path.relative(run.commandDir, file), text }))
+  ]
+  for (const { where, text } of places) {
+    for (const [form, secret] of Object.entries(secretForms(PASSWORD))) {
+      assert.ok(!text.includes(secret), `${name}: the password (${form}) leaked into ${where}`)
+    }
+  }
+}
+
+test('an adversarial password works inside the URI, in the inputs and as PGPASSWORD, and leaks nowhere', async () => {
+  const production = { port: proxy.port }
+  const ways: { name: string; inputs: Record<string, string>; env?: Record<string, string> }[] = [
+    {
+      name: 'inside the URI',
+      inputs: { 'production-url': url(production, shop, PASSWORD), 'cleanroom-url': url(cleanroom, 'postgres', PASSWORD) }
+    },
+    {
+      name: 'in the -password inputs',
+      inputs: {
+        'production-url': url(production, shop),
+        'production-password': PASSWORD,
+        'cleanroom-url': url(cleanroom, 'postgres'),
+        'cleanroom-password': PASSWORD
+      }
+    },
+    {
+      name: 'as PGPASSWORD',
+      inputs: { 'production-url': url(production, shop), 'cleanroom-url': url(cleanroom, 'postgres') },
+      env: { PGPASSWORD: PASSWORD }
+    }
+  ]
+
+  const commandLines = sampleCommandLines()
+  const runs = await Promise.all(
+    ways.map(async way => (await startAction({ ...way.inputs, sabotage: 'rogue-row' }, { env: way.env })).finished)
+  )
+  const seen = commandLines.stop()
+
+  for (const [index, way] of ways.entries()) {
+    const run = runs[index]
+    assert.equal(run.exitCode, 0, `${way.name}: ${explain(run)}`)
+    assert.equal(run.outputs.result, 'verified', way.name)
+    assert.equal(run.outputs['sabotage-caught'], '1', way.name)
+    assert.deepEqual(errorAnnotations(run.stdout), [], way.name)
+    assert.deepEqual(leftoverWorkDirs(run.runnerTemp), [], `${way.name}: the dump files are deleted`)
+    // The runner masks what the action registers; the secret must be among it.
+    const masked = run.stdout
+      .split('\n')
+      .filter(line => line.startsWith('::add-mask::'))
+      .map(line => line.slice('::add-mask::'.length).replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
+    assert.ok(masked.includes(PASSWORD), `${way.name}: the password is registered with the runner's masking`)
+    assertNothingLeaks(way.name, run)
+  }
+
+  // The process list: every client program's command line was sampled while it ran.
+  const clients = [...seen].filter(args => /\/(pg_dump|psql) /.test(args) && args.includes(`${role}@`))
+  assert.ok(clients.some(args => args.includes('/pg_dump ')), 'pg_dump was seen running')
+  assert.ok(clients.some(args => args.includes('/psql ')), 'psql was seen running')
+  for (const args of clients.filter(args => args.includes('/pg_dump '))) {
+    assert.match(args, /--lock-wait-timeout=\d+s/, 'pg_dump gives up on a lock rather than queueing behind production')
+  }
+  for (const args of seen) {
+    for (const [form, secret] of Object.entries(secretForms(PASSWORD))) {
+      assert.ok(!args.includes(secret), `the password (${form}) is on a command line: ${args}`)
+    }
+  }
+
+  // Every production session: the role, application_name=lazarus, read-only from its first
+  // statement (default_transaction_read_only in the startup packet, for pg's sessions and pg_dump's).
+  const sessions = proxy.startups.filter(startup => startup.user === role)
+  assert.ok(sessions.length >= 6, `each run opened production sessions (saw ${sessions.length})`)
+  for (const startup of sessions) {
+    assert.equal(startup.database, shop)
+    assert.equal(startup.application_name, 'lazarus', JSON.stringify(startup))
+    assert.match(startup.options ?? '', /default_transaction_read_only=on/, JSON.stringify(startup))
+  }
+  assert.ok(sessions.some(startup => /lock_timeout=\d+s/.test(startup.options ?? '')), 'Lazarus sessions set a lock timeout')
+  assert.ok(proxy.statements.some(statement => /^COPY .+ TO stdout/i.test(statement)), 'the proxy saw the dump')
+  assert.deepEqual(writingStatements(proxy.statements), [], 'nothing but reads was sent to production')
+})

@@ -1,0 +1,124 @@
+import net from 'node:net'
+
+/**
+ * Loopback TCP servers that stand in for the network between the action and PostgreSQL:
+ * a forwarding proxy that records what clients send, and a server that never answers.
+ */
+
+/** Protocol codes a client may send before its real startup packet (PostgreSQL protocol 3.0). */
+const SSL_REQUEST = 80877103
+const GSSENC_REQUEST = 80877104
+const CANCEL_REQUEST = 80877102
+
+export interface RecordingProxy {
+  port: number
+  /** The startup parameters of every connection: user, database, application_name, options, ... */
+  startups: Record<string, string>[]
+  /** Every statement clients sent, in simple ('Q') and extended ('P', parse) query messages. */
+  statements: string[]
+  close(): Promise<void>
+}
+
+/**
+ * Forwards 127.0.0.1:<port> to 127.0.0.1:<targetPort>, so one server answers under a second
+ * address (as behind a port forward or a connection pooler), and records each connection's
+ * startup parameters, which say how a client set up its session before any query ran, and every
+ * statement it sent.
+ */
+export function startRecordingProxy(targetPort: number): Promise<RecordingProxy> {
+  const startups: Record<string, string>[] = []
+  const statements: string[] = []
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer(client => {
+    const upstream = net.connect(targetPort, '127.0.0.1')
+    sockets.add(client)
+    sockets.add(upstream)
+    let pending = Buffer.alloc(0)
+    let inStartup = true
+    client.on('data', chunk => {
+      upstream.write(chunk)
+      pending = Buffer.concat([pending, chunk])
+      // Startup packets: int32 length, int32 code, body. Later messages: type byte, int32 length, body.
+      for (;;) {
+        if (inStartup) {
+          if (pending.length < 8 || pending.length < pending.readInt32BE(0)) return
+          const length = pending.readInt32BE(0)
+          const code = pending.readInt32BE(4)
+          const packet = pending.subarray(0, length)
+          pending = pending.subarray(length)
+          if (code === SSL_REQUEST || code === GSSENC_REQUEST) continue
+          inStartup = false
+          if (code !== CANCEL_REQUEST) startups.push(startupParameters(packet))
+        } else {
+          if (pending.length < 5 || pending.length < 1 + pending.readInt32BE(1)) return
+          const type = String.fromCharCode(pending[0])
+          const body = pending.subarray(5, 1 + pending.readInt32BE(1))
+          pending = pending.subarray(1 + pending.readInt32BE(1))
+          const strings = body.toString('utf8').split('\0')
+          if (type === 'Q') statements.push(strings[0])
+          if (type === 'P') statements.push(strings[1])
+        }
+      }
+    })
+    upstream.on('data', chunk => client.write(chunk))
+    const end = () => {
+      client.destroy()
+      upstream.destroy()
+      sockets.delete(client)
+      sockets.delete(upstream)
+    }
+    for (const socket of [client, upstream]) {
+      socket.on('error', end)
+      socket.on('close', end)
+    }
+  })
+  return listen(server, sockets).then(({ port, close }) => ({ port, startups, statements, close }))
+}
+
+/** key\0value\0...\0 after the length and protocol version. */
+function startupParameters(packet: Buffer): Record<string, string> {
+  const fields = packet.subarray(8).toString('utf8').split('\0')
+  const parameters: Record<string, string> = {}
+  for (let i = 0; i + 1 < fields.length && fields[i] !== ''; i += 2) parameters[fields[i]] = fields[i + 1]
+  return parameters
+}
+
+/** A server that accepts connections and never says a word: a host that does not answer. */
+export function startSilentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer(socket => {
+    sockets.add(socket)
+    socket.on('error', () => undefined)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  return listen(server, sockets)
+}
+
+function listen(server: net.Server, sockets: Set<net.Socket>): Promise<{ port: number; close(): Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      const close = () =>
+        new Promise<void>(done => {
+          for (const socket of sockets) socket.destroy()
+          server.close(() => done())
+        })
+      resolve({ port, close })
+    })
+  })
+}
+
+/** Statements that change something (first keyword of each `;`-separated part), for asserting there were none. */
+export function writingStatements(statements: string[]): string[] {
+  const keywords = ['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'TRUNCATE', 'CREATE', 'DROP', 'ALTER', 'COMMENT', 'GRANT', 'REVOKE']
+  const maintenance = ['VACUUM', 'REINDEX', 'CLUSTER', 'REFRESH', 'COPY\\s+\\S+(\\s*\\([^)]*\\))?\\s+FROM']
+  const writes = new RegExp(`^(${[...keywords, ...maintenance].join('|')})\\b`, 'i')
+  return statements.filter(statement =>
+    statement
+      .replace(/--[^\n]*/g, '')
+      .split(';')
+      .some(part => writes.test(part.trim()))
+  )
+}
