@@ -25,6 +25,9 @@ import { saveWorkDir } from './state.js'
 import { formatBytes } from './summary.js'
 import type { Workspace } from './workspace.js'
 
+/** The oldest server Lazarus's catalog queries understand. */
+const OLDEST_SUPPORTED_MAJOR = 12
+
 /**
  * What production looked like at the dump's snapshot. Its sessions stay inside that snapshot
  * until the run ends, so later questions (which rows differ) get answers from the same moment.
@@ -102,6 +105,12 @@ async function checkServers(production: DatabaseSession, cleanroom: CleanRoom, s
   const [productionFacts, cleanroomFacts] = await Promise.all([production.serverFacts(), cleanroom.maintenance.serverFacts()])
   report.production.serverVersion = productionFacts.serverVersion
   report.cleanroom.serverVersion = cleanroomFacts.serverVersion
+  for (const [side, facts] of [['production', productionFacts], ['clean room', cleanroomFacts]] as const) {
+    // The catalog fingerprint reads columns (generated columns, partitions) that PostgreSQL 12 introduced.
+    if (facts.major < OLDEST_SUPPORTED_MAJOR) {
+      throw new UserError(`The ${side} runs PostgreSQL ${facts.serverVersion}; Lazarus supports PostgreSQL ${OLDEST_SUPPORTED_MAJOR} or newer.`)
+    }
+  }
   core.info(`Production: PostgreSQL ${productionFacts.serverVersion} at ${describe(settings.production)} (read-only session)`)
   core.info(`Clean room: PostgreSQL ${cleanroomFacts.serverVersion} at ${describe(settings.cleanroom)}`)
   const [productionIdentity, cleanroomIdentity] = await Promise.all([
@@ -416,10 +425,9 @@ function judgeDrill(plan: SabotagePlan, injected: string, verification: CopyVeri
     const rows = flagged.differences?.keys.map(row => `${row.change} ${row.key}`).join(', ')
     return { ...base, detected: true, detectedBy: detectingCheck(flagged), evidence: `${injected}; ${flagged.difference}${rows ? ` (${rows})` : ''}` }
   }
-  const object = plan.targetObject
-  const schemaHit = object && verification.schema.find(difference => difference.name.includes(object.name))
+  const schemaHit = plan.targetObject && verification.schema.find(difference => namesTarget(difference, plan.targetObject!))
   if (schemaHit) {
-    const detectedBy = schemaHit.kind === 'sequence' && object.kind === 'sequence' ? 'sequences' : 'schema'
+    const detectedBy = plan.targetObject!.kind === 'sequence' && plan.caughtBy.includes('sequences') ? 'sequences' : 'schema'
     return {
       ...base,
       detected: true,
@@ -429,6 +437,18 @@ function judgeDrill(plan: SabotagePlan, injected: string, verification: CopyVeri
   }
   const expectedMiss = settings.verify === 'counts' ? plan.invisibleToCounts : undefined
   return { ...base, detected: false, detectedBy: null, evidence: `${injected}; went unnoticed`, expectedMiss }
+}
+
+/**
+ * Whether a schema difference is about the sabotaged object. A dropped index that backed nothing
+ * shows as an index; a dropped constraint as a constraint; a reset sequence as a sequence. Names
+ * are schema-qualified in the fingerprint, so the last name part must match exactly.
+ */
+function namesTarget(difference: SchemaDifference, object: NonNullable<SabotagePlan['targetObject']>): boolean {
+  if (difference.kind !== object.kind) return false
+  const last = /(?:"((?:[^"]|"")*)"|([^."]+))$/.exec(difference.name)
+  const lastPart = last?.[1] !== undefined ? last[1].replace(/""/g, '"') : last?.[2]
+  return lastPart === object.name
 }
 
 function toolInfo(tool: { path: string; version: string }) {

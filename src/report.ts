@@ -137,10 +137,16 @@ export function failureMessage(report: Report): string | undefined {
     case 'verified':
       break
     case 'mismatch': {
-      const tables = mismatchedTables(report)
-      const named = tables.slice(0, 5).map(table => `${table.schema}.${table.name} (${table.difference})`)
-      const more = tables.length > 5 ? ` and ${tables.length - 5} more` : ''
-      problems.push(`The restored backup differs from production in ${tables.length} table(s): ${named.join('; ')}${more}.`)
+      const tables = mismatchedTables(report).map(table => `${table.schema}.${table.name} (${table.difference})`)
+      const schema = (report.schema ?? []).map(difference => `${difference.kind} ${difference.name}`)
+      const differences = [...tables, ...schema]
+      const named = differences.slice(0, 5).join('; ')
+      const more = differences.length > 5 ? ` and ${differences.length - 5} more` : ''
+      const counted = [
+        tables.length > 0 ? `${tables.length} table(s)` : '',
+        schema.length > 0 ? `${schema.length} schema object(s)` : ''
+      ].filter(Boolean)
+      problems.push(`The restored backup differs from production in ${counted.join(' and ')}: ${named}${more}.`)
       break
     }
     case 'restore-failed':

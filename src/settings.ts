@@ -14,7 +14,6 @@ export const INPUT = {
   postgresBinDir: 'postgres-bin-dir',
   showValues: 'show-values',
   maxRowsReported: 'max-rows-reported',
-  dumpFormat: 'dump-format',
   jobs: 'jobs',
   keepCleanroom: 'keep-cleanroom',
   uploadDump: 'upload-dump',
@@ -24,8 +23,6 @@ export const INPUT = {
   artifactRetentionDays: 'artifact-retention-days'
 } as const
 
-export const DUMP_FORMATS = ['plain', 'directory'] as const
-export type DumpFormat = (typeof DUMP_FORMATS)[number]
 
 export const VERIFY_LEVELS = ['counts', 'checksums'] as const
 export type VerifyLevel = (typeof VERIFY_LEVELS)[number]
@@ -46,9 +43,7 @@ export interface Settings {
   showValues: boolean
   /** How many differing rows to list per table before only counting them. */
   maxRowsReported: number
-  /** plain SQL restored by psql, or directory format restored by pg_restore -j. */
-  dumpFormat: DumpFormat
-  /** Parallel workers for dump, restore and checksums. */
+  /** Sessions that checksum tables at once, on each server. */
   jobs: number
   /** Leave the restored scratch database in place for debugging. */
   keepCleanroom: boolean
@@ -93,7 +88,6 @@ export function readSettings(readInput: InputReader = name => core.getInput(name
     postgresBinDir: binDir || undefined,
     showValues: parseBoolean(readInput, INPUT.showValues),
     maxRowsReported: parseNumber(readInput, INPUT.maxRowsReported, { min: 0, integer: true }) ?? 20,
-    dumpFormat: parseChoice(readInput, INPUT.dumpFormat, DUMP_FORMATS, 'plain'),
     jobs: parseNumber(readInput, INPUT.jobs, { min: 1, max: 64, integer: true }) ?? 2,
     keepCleanroom: parseBoolean(readInput, INPUT.keepCleanroom),
     uploadDump: parseBoolean(readInput, INPUT.uploadDump),

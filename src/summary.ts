@@ -195,26 +195,40 @@ function schemaSection(schema: SchemaDifference[]): string {
   )
 }
 
-/** The drill as a score: caught of applied, and one row per operator with its evidence. */
+/**
+ * The drill as a score: caught of those expected to be caught, and one row per operator with its
+ * evidence. Corruptions `verify: counts` cannot see by design are listed apart, with the reason.
+ */
 function drillSection(report: Report): string[] {
-  const applied = report.sabotage.filter(result => result.applied).length
-  const caught = report.sabotage.filter(result => result.applied && result.detected).length
-  const score = applied === 0 ? '' : ` (score ${Math.round((caught / applied) * 100)}%)`
-  const icon = applied === 0 ? '⚠️' : caught === applied ? '✅' : '❌'
+  const expected = report.sabotage.filter(result => result.applied && !result.expectedMiss)
+  const caught = expected.filter(result => result.detected).length
+  const score = expected.length === 0 ? '' : ` (score ${Math.round((caught / expected.length) * 100)}%)`
+  const icon = expected.length === 0 ? '⚠️' : caught === expected.length ? '✅' : '❌'
+  const verdict = (result: Report['sabotage'][number]) =>
+    !result.applied ? '⚠️ not applied' : result.detected ? '✅ caught' : result.expectedMiss ? 'ℹ️ invisible to counts' : '❌ missed'
   const table = htmlTable(
     ['Operator', 'Target', 'Verdict', 'Caught by', 'Evidence'],
     report.sabotage.map(result =>
       row([
         escapeHtml(result.operator),
         result.target ? `<code>${escapeHtml(result.target)}</code>` : '—',
-        !result.applied ? '⚠️ not applied' : result.detected ? '✅ caught' : '❌ missed',
+        verdict(result),
         escapeHtml(result.detectedBy ?? '—'),
-        escapeHtml(result.evidence)
+        escapeHtml(result.expectedMiss ? `${result.evidence} (${result.expectedMiss})` : result.evidence)
       ])
     )
   )
-  const heading = `<h3>${icon} Sabotage drill: caught ${caught} of ${applied}${score}</h3>`
-  return report.sabotage.length > LONG_LIST && caught === applied ? [heading, details('Operators', table)] : [heading, table]
+  const heading = `<h3>${icon} Sabotage drill: caught ${caught} of ${expected.length}${score}</h3>`
+  const parts = [heading]
+  const invisible = report.sabotage.filter(result => result.applied && result.expectedMiss && !result.detected)
+  if (invisible.length > 0) {
+    parts.push(
+      `<p>With <code>verify: counts</code>, ${invisible.map(result => escapeHtml(result.operator)).join(', ')} ` +
+        `cannot be seen by design (the row count does not change); use <code>verify: checksums</code> to catch them.</p>`
+    )
+  }
+  parts.push(report.sabotage.length > LONG_LIST && caught === expected.length ? details('Operators', table) : table)
+  return parts
 }
 
 function historySection(history: History): string[] {

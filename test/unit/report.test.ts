@@ -84,3 +84,30 @@ test('the summary escapes names from the database and lists mismatches first', (
   assert.ok(html.indexOf('onerror') < html.indexOf('fine'), 'mismatched table comes first')
   assert.match(html, /1 of 2 tables match/)
 })
+
+test('a schema-only mismatch names the objects, not "0 tables"', () => {
+  const message = failureMessage(
+    report({
+      result: 'mismatch',
+      tables: compareTables([side('a', 1, 'x')], [side('a', 1, 'x')]),
+      schema: [{ kind: 'index', name: 'public.orders_customer_idx', production: 'CREATE INDEX ...', restored: null }]
+    })
+  )
+  assert.equal(message, 'The restored backup differs from production in 1 schema object(s): index public.orders_customer_idx.')
+})
+
+test('a corruption verify: counts cannot see is listed as such, not as a miss', () => {
+  const html = renderSummary(
+    report({
+      verify: 'counts',
+      sabotage: [
+        { operator: 'rogue-row', target: 'public.a', applied: true, detected: true, detectedBy: 'counts', evidence: 'x' },
+        { operator: 'mutate-cell', target: 'public.a', applied: true, detected: false, detectedBy: null, evidence: 'y', expectedMiss: 'same row count' }
+      ]
+    })
+  )
+  assert.match(html, /Sabotage drill: caught 1 of 1 \(score 100%\)/)
+  assert.match(html, /invisible to counts/)
+  assert.doesNotMatch(html, /❌ missed/)
+  assert.equal(failureMessage(report({ sabotage: [{ operator: 'mutate-cell', target: 'public.a', applied: true, detected: false, detectedBy: null, evidence: 'y', expectedMiss: 'same row count' }] })), undefined)
+})
