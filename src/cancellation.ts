@@ -45,30 +45,50 @@ async function cancel(signal: NodeJS.Signals): Promise<void> {
 }
 
 /**
- * Stops the client programs this process started (pg_dump, psql, sed): the signal reached only
- * this process, and a pg_dump left running would go on reading production after the step ended.
- * @actions/exec does not hand out its children, so they are found through /proc (Linux); where
- * there is no /proc, dropping the scratch database still ends a restore, and the runner ends the
- * rest with the step's process tree.
+ * Stops the client programs this process started (pg_dump, psql, sed, and the bash that streams
+ * them): the signal reached only this process, and a pg_dump left running would go on reading
+ * production after the step ended. @actions/exec does not hand out its children, so the whole
+ * tree below this process is found through /proc (Linux); where there is no /proc, dropping the
+ * scratch database still ends a restore, and the runner ends the rest with the step's process tree.
  */
 function endChildProcesses(): void {
-  let entries: string[]
-  try {
-    entries = fs.readdirSync('/proc')
-  } catch {
-    return
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue
+  for (const pid of descendants(process.pid)) {
     try {
-      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === process.pid) process.kill(Number(entry), 'SIGTERM')
+      process.kill(pid, 'SIGTERM')
     } catch {
       // The process ended meanwhile, or is not ours to signal.
     }
   }
+}
+
+/** Every process below `root`, from /proc/<pid>/stat ("pid (comm) state ppid ..."; comm may hold spaces and parentheses). */
+function descendants(root: number): number[] {
+  let entries: string[]
+  try {
+    entries = fs.readdirSync('/proc')
+  } catch {
+    return []
+  }
+  const children = new Map<number, number[]>()
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)])
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const found: number[] = []
+  const queue = [root]
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      found.push(child)
+      queue.push(child)
+    }
+  }
+  return found
 }
 
 /** Installs the signal handlers for the main step. */

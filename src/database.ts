@@ -163,11 +163,11 @@ export class DatabaseSession implements Queryable {
     const sql = withChecksum ? checksumSql(table) : countSql(table)
     if (inTransaction) await this.client.query('SAVEPOINT lazarus_figures')
     try {
-      const [row] = await this.query<{ rows: string; high?: string; low?: string }>(sql)
+      const [row] = await this.query<{ rows: string; sum?: string }>(sql)
       if (inTransaction) await this.client.query('RELEASE SAVEPOINT lazarus_figures')
       return {
         rows: Number(row.rows),
-        checksum: withChecksum ? combineChecksum(row.rows, row.high ?? '', row.low ?? '') : undefined
+        checksum: withChecksum ? combineChecksum(row.rows, row.sum ?? '0') : undefined
       }
     } catch (error) {
       if (inTransaction) await this.client.query('ROLLBACK TO SAVEPOINT lazarus_figures')
@@ -236,9 +236,9 @@ export class DatabaseSession implements Queryable {
   }
 }
 
-/** One short string from the server-side sums; the row count stays a figure of its own. */
-function combineChecksum(rows: string, high: string, low: string): string {
-  return `${BigInt(rows).toString(16)}-${BigInt.asUintN(64, BigInt(high)).toString(16)}-${BigInt.asUintN(64, BigInt(low)).toString(16)}`
+/** One short string: the row count and the hash sum modulo 2^64, both in hex. */
+function combineChecksum(rows: string, sum: string): string {
+  return `${BigInt(rows).toString(16)}-${BigInt.asUintN(64, BigInt(sum)).toString(16)}`
 }
 
 function compareText(a: string, b: string): number {

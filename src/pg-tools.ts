@@ -170,29 +170,127 @@ async function runClient(program: string, args: string[], env: Record<string, st
   return { exitCode, stderr: stderr.trim() }
 }
 
-export interface DumpOptions {
-  file: string
-  /** A snapshot exported by production's fingerprinting transaction, so both see the same data. */
-  snapshot?: string
+/** How one program of the streamed pipeline ended. */
+export interface StreamStage {
+  exitCode: number
+  /** Seconds from the start of the pipeline until this program ended. */
+  seconds: number
 }
 
-/** pg_dump in plain SQL straight to a file; the dump never passes through this process. */
-export async function dumpDatabase(tools: ClientTools, production: ConnectionTarget, options: DumpOptions): Promise<void> {
-  const args = [
+export interface StreamOptions {
+  /** The snapshot production's fingerprinting transaction exported, so both see the same data. */
+  snapshot: string
+  /** The filter between pg_dump and psql (the sanitizing sed), as argv. */
+  filter: string[]
+  /** Where each program's end (name, exit code, time) is recorded. */
+  statusFile: string
+  /** Where the pipeline's bash script is written, so the log shows a short command line. */
+  scriptFile: string
+  /** Where dd reports how many bytes the dump had. */
+  bytesFile: string
+}
+
+export type StreamOutcome = (
+  | { ok: true; dump: StreamStage; sanitize: StreamStage; restore: StreamStage }
+  | { ok: false; stage: 'dump' | 'sanitize' | 'restore'; error: string; dump?: StreamStage; sanitize?: StreamStage; restore?: StreamStage }
+) & { dumpBytes?: number }
+
+/**
+ * The pipeline, in bash so the three programs run at once and the dump never lands anywhere it
+ * does not have to: pg_dump | sed | psql. Each password reaches only its own program, through
+ * PGPASSWORD set inside the pipeline from variables that are unset before anything runs; the
+ * script itself (visible in the process list and echoed by @actions/exec) holds no secret.
+ * Each program records its exit code and end time, since a pipeline has only one exit code;
+ * dd counts the bytes pg_dump wrote as they pass.
+ */
+const STREAM_SCRIPT = `
+pw_production=\${LAZARUS_PRODUCTION_PASSWORD-}
+pw_cleanroom=\${LAZARUS_CLEANROOM_PASSWORD-}
+unset LAZARUS_PRODUCTION_PASSWORD LAZARUS_CLEANROOM_PASSWORD PGPASSWORD
+ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
+{ if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
+  PGOPTIONS='-c default_transaction_read_only=on' "$LAZARUS_PG_DUMP" "$@" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"
+  ended dump \${PIPESTATUS[0]}; } |
+{ "\${LAZARUS_FILTER[@]}" ; ended sanitize $?; } |
+{ if [ -n "$pw_cleanroom" ]; then export PGPASSWORD="$pw_cleanroom"; fi
+  "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 --single-transaction -o /dev/null --dbname="$LAZARUS_RESTORE_URI"; ended restore $?; }
+`
+
+/**
+ * Dumps production (plain SQL, from the snapshot), sanitizes and restores it in one stream:
+ * the restore takes about as long as the slower of dump and restore, not their sum.
+ */
+export async function streamDumpIntoRestore(
+  tools: ClientTools,
+  production: ConnectionTarget,
+  restoreTarget: ConnectionTarget,
+  options: StreamOptions
+): Promise<StreamOutcome> {
+  const dumpArgs = [
     '--format=plain',
     '--no-owner',
     '--no-privileges',
     `--lock-wait-timeout=${LOCK_WAIT_TIMEOUT}`,
-    `--file=${options.file}`
+    `--snapshot=${options.snapshot}`,
+    `--dbname=${production.uri}`
   ]
-  if (options.snapshot) args.push(`--snapshot=${options.snapshot}`)
-  args.push(`--dbname=${production.uri}`)
-  const env = clientEnv(production, { PGOPTIONS: '-c default_transaction_read_only=on' })
-  const { exitCode, stderr } = await runClient(tools.pgDump.path, args, env)
-  if (exitCode === 0) return
-  const diskFull = diskFullError(stderr, 'pg_dump', 'the dump', options.file)
-  if (diskFull) throw diskFull
-  throw new Error(`pg_dump exited with code ${exitCode}: ${lastLines(stderr) || 'no error output'}`)
+  const env = clientEnv({ ...production, password: undefined }, {
+    LAZARUS_PG_DUMP: tools.pgDump.path,
+    LAZARUS_PSQL: tools.psql.path,
+    LAZARUS_RESTORE_URI: restoreTarget.uri,
+    LAZARUS_STATUS_FILE: options.statusFile,
+    LAZARUS_BYTES_FILE: options.bytesFile,
+    LAZARUS_PRODUCTION_PASSWORD: production.password ?? '',
+    LAZARUS_CLEANROOM_PASSWORD: restoreTarget.password ?? ''
+  })
+  // bash cannot take an array from the environment: the filter's argv becomes a declared array.
+  fs.writeFileSync(options.scriptFile, `LAZARUS_FILTER=(${options.filter.map(shellQuote).join(' ')})\n${STREAM_SCRIPT}`, { mode: 0o600 })
+  fs.writeFileSync(options.statusFile, '', { mode: 0o600 })
+  const startedAt = Date.now() / 1000
+  const { stderr } = await runClient('bash', [options.scriptFile, ...dumpArgs], env)
+  const stages = readStreamStatus(options.statusFile, startedAt)
+  return { ...judgeStream(stages, stderr), dumpBytes: readDumpBytes(options.bytesFile) }
+}
+
+/** dd ends with "N bytes (...) copied"; undefined when it never got there. */
+function readDumpBytes(bytesFile: string): number | undefined {
+  const match = /^(\d+) bytes/m.exec(fs.existsSync(bytesFile) ? fs.readFileSync(bytesFile, 'utf8') : '')
+  return match ? Number(match[1]) : undefined
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`
+}
+
+function readStreamStatus(statusFile: string, startedAt: number): Partial<Record<'dump' | 'sanitize' | 'restore', StreamStage>> {
+  const stages: Partial<Record<'dump' | 'sanitize' | 'restore', StreamStage>> = {}
+  for (const line of fs.readFileSync(statusFile, 'utf8').split('\n')) {
+    const [name, code, time] = line.split(' ')
+    if (name === 'dump' || name === 'sanitize' || name === 'restore') {
+      stages[name] = { exitCode: Number(code), seconds: Math.max(0, Number(time) - startedAt) }
+    }
+  }
+  return stages
+}
+
+/**
+ * Which program failed first decides the verdict: psql failing is a backup that does not
+ * restore; pg_dump or sed failing (and everything downstream of it) is an error, even when psql
+ * committed the partial stream it was fed.
+ */
+export function judgeStream(stages: Partial<Record<'dump' | 'sanitize' | 'restore', StreamStage>>, stderr: string): StreamOutcome {
+  const { dump, sanitize, restore } = stages
+  const failed = (stage?: StreamStage) => !stage || stage.exitCode !== 0
+  const linesOf = (prefix: RegExp) => lastLines(stderr.split('\n').filter(line => prefix.test(line)).join('\n'))
+  const restoreFailedFirst = failed(restore) && (!failed(dump) || (restore && dump && restore.seconds < dump.seconds))
+  if (!failed(dump) && !failed(sanitize) && !failed(restore)) return { ok: true, dump: dump!, sanitize: sanitize!, restore: restore! }
+  if (restoreFailedFirst && !failed(sanitize)) {
+    return { ok: false, stage: 'restore', error: linesOf(/^psql/) || lastLines(stderr) || 'psql failed', dump, sanitize, restore }
+  }
+  if (failed(dump)) {
+    return { ok: false, stage: 'dump', error: `pg_dump failed: ${linesOf(/^pg_dump/) || lastLines(stderr) || 'no error output'}`, dump, sanitize, restore }
+  }
+  return { ok: false, stage: 'sanitize', error: `sed failed: ${linesOf(/^sed/) || lastLines(stderr) || 'no error output'}`, dump, sanitize, restore }
 }
 
 /**
@@ -205,8 +303,9 @@ export function diskFullError(stderr: string, program: string, what: string, fil
   const directory = path.dirname(file)
   return new UserError(
     `The disk filled up while ${program} was writing ${what} to ${directory} (No space left on device${freeSpace(directory)}). ` +
-      `A run needs room there for two copies of the dump (each about the size of production's data): free disk space on the runner, ` +
-      `use a runner with a larger disk, or point RUNNER_TEMP at a volume with room for it.`
+      `With sabotage or upload-dump, a run keeps a copy of the dump there, plus one sabotaged copy at a time ` +
+      `(each about the size of production's data): free disk space on the runner, use a runner with a larger disk, ` +
+      `or point RUNNER_TEMP at a volume with room for it.`
   )
 }
 

@@ -9,7 +9,15 @@ import { rewriteDump } from './dump-rewrite.js'
 import { UserError, messageOf } from './errors.js'
 import type { TableRef } from './fingerprint-queries.js'
 import { assertSeparateClusters } from './guards.js'
-import { dumpDatabase, psqlUnderstandsRestrict, resolveClientTools, restoreDump, type ClientTools } from './pg-tools.js'
+import {
+  diskFullError,
+  psqlUnderstandsRestrict,
+  resolveClientTools,
+  restoreDump,
+  streamDumpIntoRestore,
+  type ClientTools,
+  type StreamOutcome
+} from './pg-tools.js'
 import { mapPool } from './pool.js'
 import { Counter, reportProgress } from './progress.js'
 import type { Report, SabotageResult } from './report.js'
@@ -18,8 +26,8 @@ import { readSabotageCatalog } from './sabotage-catalog.js'
 import { pinDifferingRows, readPrimaryKeys } from './row-diff.js'
 import { byKindAndName, diffSchema, readSchemaFingerprint, type SchemaDifference, type SchemaObject } from './schema-fingerprint.js'
 import { compareSequences, findSequencesBehindData, readSequenceValues, type SequenceValue } from './sequence-check.js'
-import { buildSedProgram, summarizeRemovedLines } from './sanitize-rules.js'
-import { runSedProgram } from './sed.js'
+import { buildSedProgram, summarizeRemovedLines, type SanitizedDirective } from './sanitize-rules.js'
+import { sedFilter } from './sed.js'
 import type { Settings } from './settings.js'
 import { saveWorkDir } from './state.js'
 import { formatBytes } from './summary.js'
@@ -68,17 +76,30 @@ export async function verifyBackup(settings: Settings, workspace: Workspace, rep
   try {
     cleanroom = await CleanRoom.open(settings.cleanroom, workspace.runId)
     const tools = await core.group('Check servers and client tools', () => checkServers(production, cleanroom!, settings, report))
-    const dumpFile = workspace.file('dump.sql')
-    const snapshot = await core.group('Dump production', () => dumpFromSnapshot(production, sessions, tools, settings, dumpFile, report))
-
     const backupFile = workspace.backupFile
-    await core.group('Sanitize', () => sanitize(cleanroom!, tools, dumpFile, backupFile, workspace, report))
-
-    const verification = await verifyCopy(backupFile, 'backup', cleanroom, tools, settings, snapshot, report)
-    if (verification.restoreError !== undefined) {
-      report.result = 'restore-failed'
-      report.error = verification.restoreError
-      return
+    // The drill and upload-dump read the backup again afterwards; otherwise it never lands on disk.
+    const keepCopy = settings.sabotage.length > 0 || settings.uploadDump
+    const filter = await sanitizeFilter(cleanroom, tools, workspace, keepCopy ? backupFile : undefined)
+    const restoreTarget = await cleanroom.createScratchDatabase('backup', await production.databaseFacts())
+    let verification: CopyVerification
+    let snapshot: ProductionSnapshot
+    try {
+      snapshot = await core.group('Dump, sanitize and restore (streamed), fingerprint production', () =>
+        streamFromSnapshot(production, sessions, tools, settings, filter, restoreTarget, workspace, report)
+      )
+      if (report.error !== undefined) {
+        report.result = 'restore-failed'
+        return
+      }
+      verification = await core.group('Verify', async () => {
+        const started = performance.now()
+        const result = await verifyRestored(restoreTarget, settings, snapshot, 'restored')
+        report.timings.verify = (report.timings.verify ?? 0) + elapsed(started)
+        logVerification(result, settings)
+        return result
+      })
+    } finally {
+      await dropOrKeep(cleanroom, restoreTarget, settings)
     }
     report.tables = verification.tables
     report.schema = verification.schema
@@ -89,7 +110,7 @@ export async function verifyBackup(settings: Settings, workspace: Workspace, rep
     for (const operator of settings.sabotage) {
       report.sabotage.push(
         await core.group(`Sabotage drill: ${operator}`, () =>
-          runDrill(operator, backupFile, cleanroom!, tools, settings, snapshot, workspace, report)
+          runDrill(operator, backupFile, cleanroom!, tools, settings, snapshot, workspace)
         )
       )
     }
@@ -126,16 +147,19 @@ async function checkServers(production: DatabaseSession, cleanroom: CleanRoom, s
 }
 
 /**
- * Dumps production and fingerprints it from one exported snapshot, in parallel: the figures
- * describe exactly the data in the dump, even while production keeps taking writes. Extra
- * sessions join the snapshot to checksum several tables at once.
+ * Streams production's dump through sed into the restore while fingerprinting production, all
+ * from one exported snapshot: the figures describe exactly the data in the dump, even while
+ * production keeps taking writes. Extra sessions join the snapshot to checksum tables in
+ * parallel. A failed restore is recorded in `report.error`; a failed dump or sed throws.
  */
-async function dumpFromSnapshot(
+async function streamFromSnapshot(
   exporter: DatabaseSession,
   sessions: DatabaseSession[],
   tools: ClientTools,
   settings: Settings,
-  dumpFile: string,
+  filter: SanitizeFilter,
+  restoreTarget: ConnectionTarget,
+  workspace: Workspace,
   report: Report
 ): Promise<ProductionSnapshot> {
   await exporter.pinSettings()
@@ -156,17 +180,34 @@ async function dumpFromSnapshot(
     await session.pinSettings()
     await session.joinSnapshot(snapshotId)
   }
-  core.info(`Snapshot ${snapshotId}: ${tables.length} table(s) to fingerprint with ${sessions.length} session(s) while pg_dump runs.`)
+  core.info(`Snapshot ${snapshotId}: ${tables.length} table(s) to fingerprint with ${sessions.length} session(s) while pg_dump streams into the restore.`)
 
-  const dumpStarted = performance.now()
-  const stopDumpProgress = reportProgress(() => `Dumped ${formatBytes(fileSize(dumpFile))} so far.`)
-  const dumping = dumpDatabase(tools, settings.production, { file: dumpFile, snapshot: snapshotId }).finally(() => {
-    stopDumpProgress()
-    report.timings.dump = elapsed(dumpStarted)
-  })
-  const [, figures] = await Promise.all([dumping, fingerprint(sessions, tables, settings, true, 'production')])
-  // Production's fingerprint overlaps the dump; only the part that outlasts it adds to verify time.
-  report.timings.verify = Math.max(0, elapsed(dumpStarted) - (report.timings.dump ?? 0))
+  const started = performance.now()
+  const stopProgress = reportProgress(async () => `Restore in progress: ${formatBytes(await databaseSize(restoreTarget))} restored so far.`)
+  const streaming = streamDumpIntoRestore(tools, settings.production, restoreTarget, {
+    snapshot: snapshotId,
+    filter: filter.argv,
+    statusFile: workspace.file('stream-status'),
+    bytesFile: workspace.file('stream-bytes'),
+    scriptFile: workspace.file('stream.sh')
+  }).finally(stopProgress)
+  const [outcome, figures] = await Promise.all([streaming, fingerprint(sessions, tables, settings, true, 'production')])
+  recordStreamTimings(outcome, report)
+  // Production's fingerprint overlaps the stream; only the part that outlasts the dump adds to verify time.
+  report.timings.verify = Math.max(0, elapsed(started) - (report.timings.dump ?? 0))
+  report.sanitized = filter.removed()
+  logSanitized(report)
+  if (!outcome.ok) {
+    if (outcome.stage !== 'restore') {
+      throw (filter.copyFile && diskFullError(outcome.error, 'sed', 'the copy of the dump', filter.copyFile)) || new Error(outcome.error)
+    }
+    report.error = outcome.error
+    core.error(`Restore failed: ${outcome.error}`, { title: 'Lazarus: backup does not restore' })
+  } else {
+    core.info(`Dumped, sanitized and restored into ${restoreTarget.database} in ${outcome.restore.seconds.toFixed(2)} s.`)
+  }
+  report.dumpBytes = outcome.dumpBytes
+
   const sequencesAfter = await readSequenceValues(exporter)
   const schema = await readSchemaFingerprint(exporter)
   const primaryKeys = await readPrimaryKeys(exporter)
@@ -174,9 +215,28 @@ async function dumpFromSnapshot(
     settings.sabotage.length > 0
       ? await readSabotageCatalog(exporter, new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0])))
       : undefined
-  report.dumpBytes = fileSize(dumpFile)
-  core.info(`Dumped ${formatBytes(report.dumpBytes)} in ${report.timings.dump?.toFixed(2)} s.`)
   return { exporter, tables, figures, schema, sequencesBefore, sequencesAfter, primaryKeys, sabotageCatalog, database }
+}
+
+/**
+ * The streamed stages overlap, so each timing is from the start of the stream until that program
+ * ended: restore-seconds is how long the backup took to restore while it was being dumped, an
+ * upper bound of a restore from a finished file.
+ */
+function recordStreamTimings(outcome: StreamOutcome, report: Report): void {
+  if (outcome.dump) report.timings.dump = outcome.dump.seconds
+  if (outcome.sanitize) report.timings.sanitize = outcome.sanitize.seconds
+  if (outcome.restore) report.timings.restore = outcome.restore.seconds
+}
+
+async function databaseSize(target: ConnectionTarget): Promise<number> {
+  const session = await DatabaseSession.open(target, 'cleanroom')
+  try {
+    const [row] = await session.query<{ bytes: string }>('SELECT pg_catalog.pg_database_size(current_database())::text AS bytes')
+    return Number(row.bytes)
+  } finally {
+    await session.close()
+  }
 }
 
 /** Counts (and checksums) every table, largest first, on as many sessions as there are. */
@@ -203,31 +263,38 @@ async function fingerprint(
   }
 }
 
-/** Removes the directives the clean room would reject, with sed, and records what went. */
-async function sanitize(
-  cleanroom: CleanRoom,
-  tools: ClientTools,
-  dumpFile: string,
-  backupFile: string,
-  workspace: Workspace,
-  report: Report
-): Promise<void> {
-  const started = performance.now()
+/** The sed filter in the stream, and what it removed once the stream has run. */
+interface SanitizeFilter {
+  argv: string[]
+  copyFile?: string
+  removed(): SanitizedDirective[]
+}
+
+/**
+ * Builds the sed filter from what the clean room knows: it removes the directives the clean room
+ * would reject, records each removed line, and (when asked) keeps a copy of the sanitized dump.
+ */
+async function sanitizeFilter(cleanroom: CleanRoom, tools: ClientTools, workspace: Workspace, copyFile?: string): Promise<SanitizeFilter> {
   const removedLinesFile = workspace.file('sanitize-removed.sql')
+  const programFile = workspace.file('sanitize.sed')
   const program = buildSedProgram({
     knownSettings: await cleanroom.maintenance.settingNames(),
     psqlUnderstandsRestrict: psqlUnderstandsRestrict(tools.psql),
     removedLinesFile,
-    outputFile: backupFile
+    copyFile
   })
-  await runSedProgram(program, workspace.file('sanitize.sed'), dumpFile, backupFile)
-  workspace.removeFile(dumpFile)
-  const removed = fs.existsSync(removedLinesFile) ? fs.readFileSync(removedLinesFile, 'latin1').split('\n') : []
-  report.sanitized = summarizeRemovedLines(removed)
-  report.timings.sanitize = elapsed(started)
-  if (report.sanitized.length === 0) core.info('Nothing to sanitize: the clean room knows every directive in the dump.')
+  fs.writeFileSync(programFile, program, { mode: 0o600 })
+  return {
+    argv: await sedFilter(programFile),
+    copyFile,
+    removed: () => summarizeRemovedLines(fs.existsSync(removedLinesFile) ? fs.readFileSync(removedLinesFile, 'latin1').split('\n') : [])
+  }
+}
+
+function logSanitized(report: Report): void {
+  if (report.sanitized.length === 0) core.info('Nothing sanitized: the clean room knows every directive in the dump.')
   for (const item of report.sanitized) {
-    core.info(`Removed ${item.lines} line(s) setting ${item.parameter}, which the clean room does not know.`)
+    core.info(`Removed ${item.lines} line(s) of ${item.parameter}, which the clean room does not know.`)
   }
 }
 
@@ -238,58 +305,32 @@ interface CopyVerification {
   schema: SchemaDifference[]
 }
 
-/** Restores a dump file into a fresh scratch database and compares it with production's snapshot. */
+/** Restores a (sabotaged) copy of the backup into its own scratch database and verifies it. */
 async function verifyCopy(
   file: string,
   purpose: string,
   cleanroom: CleanRoom,
   tools: ClientTools,
   settings: Settings,
-  snapshot: ProductionSnapshot,
-  report: Report
+  snapshot: ProductionSnapshot
 ): Promise<CopyVerification> {
-  const isBackup = purpose === 'backup'
   const target = await cleanroom.createScratchDatabase(purpose, snapshot.database)
   try {
-    const restored = await (isBackup
-      ? core.group('Restore', () => restore(tools, target, file, cleanroom, report))
-      : restoreDump(tools, target, file))
-    if (!restored.ok) {
-      if (isBackup) core.error(`Restore failed: ${restored.error}`, { title: 'Lazarus: backup does not restore' })
-      return { restoreError: restored.error, tables: [], schema: [] }
-    }
-    const verify = () => verifyRestored(target, settings, snapshot, isBackup ? 'restored' : `${purpose} copy`)
-    if (!isBackup) return await verify()
-    return await core.group('Verify', async () => {
-      const started = performance.now()
-      const verification = await verify()
-      report.timings.verify = (report.timings.verify ?? 0) + elapsed(started)
-      logVerification(verification, settings)
-      return verification
-    })
+    const restored = await restoreDump(tools, target, file)
+    if (!restored.ok) return { restoreError: restored.error, tables: [], schema: [] }
+    return await verifyRestored(target, settings, snapshot, `${purpose} copy`)
   } finally {
-    if (isBackup && settings.keepCleanroom) {
-      cleanroom.keep(target)
-      core.notice(`Kept the restored database '${target.database}' on the clean room (${describe(target)}) for debugging.`)
-    } else {
-      await cleanroom.dropScratchDatabase(target)
-    }
+    await cleanroom.dropScratchDatabase(target)
   }
 }
 
-async function restore(tools: ClientTools, target: ConnectionTarget, file: string, cleanroom: CleanRoom, report: Report) {
-  const started = performance.now()
-  const stopProgress = reportProgress(async () => {
-    const [row] = await cleanroom.maintenance.query<{ bytes: string }>('SELECT pg_catalog.pg_database_size($1)::text AS bytes', [target.database])
-    return `Restored ${formatBytes(Number(row.bytes))} so far.`
-  })
-  try {
-    const outcome = await restoreDump(tools, target, file)
-    report.timings.restore = elapsed(started)
-    if (outcome.ok) core.info(`Restored into ${target.database} in ${report.timings.restore.toFixed(2)} s.`)
-    return outcome
-  } finally {
-    stopProgress()
+/** Drops the restored backup, or keeps it for debugging when asked to. */
+async function dropOrKeep(cleanroom: CleanRoom, target: ConnectionTarget, settings: Settings): Promise<void> {
+  if (settings.keepCleanroom) {
+    cleanroom.keep(target)
+    core.notice(`Kept the restored database '${target.database}' on the clean room (${describe(target)}) for debugging.`)
+  } else {
+    await cleanroom.dropScratchDatabase(target)
   }
 }
 
@@ -386,8 +427,7 @@ async function runDrill(
   tools: ClientTools,
   settings: Settings,
   snapshot: ProductionSnapshot,
-  workspace: Workspace,
-  report: Report
+  workspace: Workspace
 ): Promise<SabotageResult> {
   const plan = snapshot.sabotageCatalog ? planSabotage(operator, snapshot.sabotageCatalog) : undefined
   if (!plan) {
@@ -396,14 +436,16 @@ async function runDrill(
   }
   const copyFile = workspace.file(`sabotage-${operator}.sql`)
   try {
-    await rewriteDump(backupFile, copyFile, plan.rewriter)
+    await rewriteDump(backupFile, copyFile, plan.rewriter).catch(error => {
+      throw diskFullError(messageOf(error), 'Lazarus', 'a sabotaged copy of the dump', copyFile) ?? error
+    })
     const injected = plan.rewriter.result()
     if (!injected) {
       core.warning(`Sabotage ${operator}: ${plan.target} was not found in the dump; drill skipped.`)
       return { operator, target: plan.target, applied: false, detected: false, detectedBy: null, evidence: 'target not found in the dump' }
     }
     core.info(`Sabotaged ${plan.target}: ${injected.evidence}.`)
-    const verification = await verifyCopy(copyFile, `drill_${operator}`, cleanroom, tools, settings, snapshot, report)
+    const verification = await verifyCopy(copyFile, `drill_${operator}`, cleanroom, tools, settings, snapshot)
     const result = judgeDrill(plan, injected.evidence, verification, settings)
     if (result.detected) core.info(`Caught by ${result.detectedBy}: ${result.evidence}`)
     else if (result.expectedMiss) core.notice(`Sabotage ${operator} on ${plan.target} went unnoticed, as expected: ${result.expectedMiss}`)
@@ -453,14 +495,6 @@ function namesTarget(difference: SchemaDifference, object: NonNullable<SabotageP
 
 function toolInfo(tool: { path: string; version: string }) {
   return { path: tool.path, version: tool.version }
-}
-
-function fileSize(file: string): number {
-  try {
-    return fs.statSync(file).size
-  } catch {
-    return 0
-  }
 }
 
 function elapsed(since: number): number {

@@ -21,15 +21,15 @@ export interface SanitizeRuleOptions {
   psqlUnderstandsRestrict: boolean
   /** Where sed writes the lines it removes, so they can be reported. */
   removedLinesFile: string
-  /** Where sed writes the sanitized dump. */
-  outputFile: string
+  /** Where sed also keeps a copy of the sanitized dump (for the drill or upload-dump), if anywhere. */
+  copyFile?: string
 }
 
 const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/
 
 /**
- * Builds a GNU/POSIX-ERE sed program (for `sed -n -E -f`) that copies every line to
- * `outputFile` except directives the clean room cannot run, which go to `removedLinesFile`.
+ * Builds a GNU/POSIX-ERE sed program (for `sed -n -E -f`) that prints every line (and copies it
+ * to `copyFile`) except directives the clean room cannot run, which go to `removedLinesFile`.
  * Lines between `COPY ... FROM stdin;` and `\.` are row data and always kept: a data line can
  * never read `\.` on its own, since COPY escapes backslashes.
  */
@@ -60,7 +60,9 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
   if (!options.psqlUnderstandsRestrict) {
     lines.push('# This psql predates \\restrict.', '/^\\\\(restrict|unrestrict)( |$)/{', ...removeTo(options.removedLinesFile))
   }
-  lines.push(':keep', `w ${options.outputFile}`)
+  lines.push(':keep')
+  if (options.copyFile) lines.push(`w ${options.copyFile}`)
+  lines.push('p')
   return lines.join('\n') + '\n'
 }
 

@@ -429,14 +429,15 @@ describe('issue 4: safety, bad input and cleanup', { concurrency: true }, () => 
       spawnSync('umount', [mountPoint])
       rmSync(mountPoint, { recursive: true, force: true })
     })
-    const run = await leavesProductionUntouched(() => runActionProcess(inputs({}, slow), { runnerTemp: mountPoint }))
+    // The dump streams into the restore; it lands on disk only as the copy the drill reads.
+    const run = await leavesProductionUntouched(() => runActionProcess(inputs({ sabotage: 'rogue-row' }, slow), { runnerTemp: mountPoint }))
     const [runId] = workspaceRunIds(mountPoint)
     await assertFailsCleanly(
       run,
       message(
-        `The disk filled up while pg_dump was writing the dump to ${mountPoint}/lazarus-${runId}/work (No space left on device; `,
+        `The disk filled up while sed was writing the copy of the dump to ${mountPoint}/lazarus-${runId}/work (No space left on device; `,
         /.+/,
-        ' free of 128.0 KiB). A run needs room there for two copies of the dump ',
+        ' free of 128.0 KiB). With sabotage or upload-dump, a run keeps a copy of the dump there, plus one sabotaged copy at a time ',
         "(each about the size of production's data): free disk space on the runner, use a runner with a larger disk, ",
         'or point RUNNER_TEMP at a volume with room for it.'
       )
@@ -449,7 +450,7 @@ describe('issue 4: safety, bad input and cleanup', { concurrency: true }, () => 
     /** Starts a run on the slow database and waits until psql builds the slow index in the scratch database. */
     async function startAndReachRestore() {
       const action = await startAction(inputs({}, slow))
-      await action.waitForOutput(/::group::Restore/, 60_000)
+      await action.waitForOutput(/::group::Dump, sanitize and restore/, 60_000)
       const [runId] = workspaceRunIds(action.runnerTemp)
       const deadline = Date.now() + 30_000
       for (;;) {
@@ -534,34 +535,38 @@ describe('issue 4: safety, bad input and cleanup', { concurrency: true }, () => 
   })
 
   test('dump files are private (0600 in a 0700 directory) and deleted at the end', async () => {
-    // Client wrappers record the mode of the files they are handed, while the run is going on.
+    // A psql wrapper records, while the run is going on, the modes of the files in the work
+    // directory once the streamed restore is done (the stream exports its status file's path,
+    // which lies there) and of the sabotaged copy it is handed with -f.
     const modes = path.join(mkdtempSync(path.join(os.tmpdir(), 'lazarus-modes-')), 'modes')
     teardown.push(async () => rmSync(path.dirname(modes), { recursive: true, force: true }))
     const real = realClientDir()
     const binDir = scriptDir({
-      pg_dump: `set -euo pipefail
-"${real}/pg_dump" "$@"
-for arg in "$@"; do
-  case "$arg" in
-    --file=*) f="\${arg#--file=}"; stat -c 'pg_dump %a %n' "$f" "$(dirname "$f")" "$(dirname "$(dirname "$f")")" >> '${modes}';;
-  esac
-done`,
-      psql: `set -euo pipefail
+      pg_dump: `exec "${real}/pg_dump" "$@"`,
+      psql: `set -uo pipefail
 prev=""
 for arg in "$@"; do if [ "$prev" = "-f" ]; then stat -c 'psql %a %n' "$arg" >> '${modes}'; fi; prev="$arg"; done
-exec "${real}/psql" "$@"`
+"${real}/psql" "$@"
+code=$?
+# Once the streamed restore has read everything, sed has written its copy in full.
+if [ -n "\${LAZARUS_STATUS_FILE-}" ]; then
+  work="$(dirname "$LAZARUS_STATUS_FILE")"
+  stat -c 'stream %a %n' "$(dirname "$work")" "$work" "$work"/* >> '${modes}'
+fi
+exit $code`
     })
     const run = await leavesProductionUntouched(() => runActionProcess(inputs({ 'postgres-bin-dir': binDir, sabotage: 'rogue-row' })))
     assert.equal(run.exitCode, 0, explain(run))
     const lines = readFileSync(modes, 'utf8').trim().split('\n')
-    const dump = lines.filter(line => line.startsWith('pg_dump '))
-    assert.equal(dump.length, 3, lines.join('\n'))
-    assert.match(dump[0], /^pg_dump 600 .+\/work\/dump\.sql$/)
-    assert.match(dump[1], /^pg_dump 700 .+\/work$/)
-    assert.match(dump[2], /^pg_dump 700 .+\/lazarus-[^/]+$/)
-    const restored = lines.filter(line => line.startsWith('psql '))
-    assert.equal(restored.length, 2, 'the backup and the drill copy were restored')
-    for (const line of restored) assert.match(line, /^psql 600 .+\/work\/(backup|sabotage-rogue-row)\.sql$/)
+    const stream = lines.filter(line => line.startsWith('stream '))
+    assert.match(stream[0], /^stream 700 .+\/lazarus-[^/]+$/)
+    assert.match(stream[1], /^stream 700 .+\/work$/)
+    const files = stream.slice(2)
+    assert.ok(files.some(line => /\/work\/backup\.sql$/.test(line)), 'the copy for the drill is being written')
+    for (const line of files) assert.match(line, /^stream 600 /)
+    const copies = lines.filter(line => line.startsWith('psql '))
+    assert.equal(copies.length, 1, 'the drill copy was restored from a file')
+    assert.match(copies[0], /^psql 600 .+\/work\/sabotage-rogue-row\.sql$/)
 
     const [runId] = workspaceRunIds(run.runnerTemp)
     const reportDir = path.join(run.runnerTemp, `lazarus-${runId}`)

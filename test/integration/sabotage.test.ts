@@ -88,8 +88,8 @@ async function figuresOf(db: pg.Client): Promise<Map<string, Figures>> {
   const figures = new Map<string, Figures>()
   for (const table of tables) {
     if (table.kind !== 'r') continue
-    const [row] = (await db.query<{ rows: string; high: string; low: string }>(checksumSql(table))).rows
-    figures.set(tableKey(table), { rows: Number(row.rows), checksum: `${row.rows}-${row.high}-${row.low}` })
+    const [row] = (await db.query<{ rows: string; sum: string }>(checksumSql(table))).rows
+    figures.set(tableKey(table), { rows: Number(row.rows), checksum: `${row.rows}-${row.sum}` })
   }
   return figures
 }

@@ -10,20 +10,28 @@ export function realClientDir(): string {
 
 /**
  * A directory for the `postgres-bin-dir` input whose pg_dump runs the real pg_dump and then runs
- * `tamper`, a bash snippet that edits the dump file "$DUMP" in place. It stands in for what no
+ * `tamper`, a bash snippet that edits the dump file "$DUMP" in place (when pg_dump writes to
+ * stdout, the dump goes through a temporary file first). It stands in for what no
  * test here can run for real: a backup pipeline that damages dumps, or a pg_dump 17 that writes
  * directives PostgreSQL 13 lacks. psql is the real one.
  */
 export function tamperedClientDir(tamper: string): string {
   const real = realClientDir()
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lazarus-client-'))
+  // Lazarus streams pg_dump's stdout into the restore; a dump to --file is tampered in place.
   const script = `#!/usr/bin/env bash
 set -euo pipefail
-"${real}/pg_dump" "$@"
 DUMP=""
-for arg in "$@"; do case "$arg" in --file=*) DUMP="\${arg#--file=}";; esac; done
+for arg in "$@"; do case "$arg" in --file=*) DUMP="\${arg#--file=}";; --version|-V) exec "${real}/pg_dump" "$@";; esac; done
 if [ -n "$DUMP" ]; then
+  "${real}/pg_dump" "$@"
 ${tamper}
+else
+  DUMP=$(mktemp)
+  trap 'rm -f "$DUMP"' EXIT
+  "${real}/pg_dump" "$@" > "$DUMP"
+${tamper}
+  cat "$DUMP"
 fi
 `
   writeFileSync(path.join(dir, 'pg_dump'), script)

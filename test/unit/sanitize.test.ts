@@ -32,14 +32,16 @@ const DUMP = [
 function sanitizeWithSed(dump: string, psqlUnderstandsRestrict: boolean) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lazarus-sed-'))
   const input = path.join(dir, 'in.sql')
-  const output = path.join(dir, 'out.sql')
   const removed = path.join(dir, 'removed.sql')
   const programFile = path.join(dir, 'program.sed')
+  const copyFile = path.join(dir, 'copy.sql')
   fs.writeFileSync(input, dump)
-  fs.writeFileSync(programFile, buildSedProgram({ knownSettings: KNOWN, psqlUnderstandsRestrict, removedLinesFile: removed, outputFile: output }))
-  execFileSync('sed', ['-n', '-E', '-f', programFile, input])
+  fs.writeFileSync(programFile, buildSedProgram({ knownSettings: KNOWN, psqlUnderstandsRestrict, removedLinesFile: removed, copyFile }))
+  const printed = execFileSync('sed', ['-n', '-E', '-f', programFile, input]).toString()
+  // The copy sed keeps for the drill must be what it printed into the restore.
+  assert.equal(fs.readFileSync(copyFile, 'utf8'), printed)
   const result = {
-    output: fs.readFileSync(output, 'utf8'),
+    output: printed,
     removed: fs.existsSync(removed) ? fs.readFileSync(removed, 'utf8').split('\n') : []
   }
   fs.rmSync(dir, { recursive: true })
