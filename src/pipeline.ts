@@ -80,17 +80,20 @@ export async function verifyBackup(settings: Settings, workspace: Workspace, rep
     // The drill and upload-dump read the backup again afterwards; otherwise it never lands on disk.
     const keepCopy = settings.sabotage.length > 0 || settings.uploadDump
     const filter = await sanitizeFilter(cleanroom, tools, workspace, keepCopy ? backupFile : undefined)
-    const restoreTarget = await cleanroom.createScratchDatabase('backup', await production.databaseFacts())
+    const database = await production.databaseFacts()
+    const restoreTarget = await cleanroom.createScratchDatabase('backup', database)
     let verification: CopyVerification
     let snapshot: ProductionSnapshot
     try {
-      snapshot = await core.group('Dump, sanitize and restore (streamed), fingerprint production', () =>
-        streamFromSnapshot(production, sessions, tools, settings, filter, restoreTarget, workspace, report)
+      const streamed = await core.group('Dump, sanitize and restore (streamed), fingerprint production', () =>
+        streamFromSnapshot(production, sessions, tools, settings, filter, restoreTarget, database, workspace, report)
       )
-      if (report.error !== undefined) {
+      if (streamed.restoreError !== undefined) {
         report.result = 'restore-failed'
+        report.error = streamed.restoreError
         return
       }
+      snapshot = streamed.snapshot
       verification = await core.group('Verify', async () => {
         const started = performance.now()
         const result = await verifyRestored(restoreTarget, settings, snapshot, 'restored')
@@ -150,7 +153,7 @@ async function checkServers(production: DatabaseSession, cleanroom: CleanRoom, s
  * Streams production's dump through sed into the restore while fingerprinting production, all
  * from one exported snapshot: the figures describe exactly the data in the dump, even while
  * production keeps taking writes. Extra sessions join the snapshot to checksum tables in
- * parallel. A failed restore is recorded in `report.error`; a failed dump or sed throws.
+ * parallel. A failed restore is returned as `restoreError`; a failed dump or sed throws.
  */
 async function streamFromSnapshot(
   exporter: DatabaseSession,
@@ -159,11 +162,11 @@ async function streamFromSnapshot(
   settings: Settings,
   filter: SanitizeFilter,
   restoreTarget: ConnectionTarget,
+  database: ProductionSnapshot['database'],
   workspace: Workspace,
   report: Report
-): Promise<ProductionSnapshot> {
+): Promise<{ snapshot: ProductionSnapshot; restoreError?: string }> {
   await exporter.pinSettings()
-  const database = await exporter.databaseFacts()
   const sequencesBefore = await readSequenceValues(exporter)
   const snapshotId = await exporter.beginSnapshot()
   const tables = await exporter.listTables()
@@ -197,11 +200,12 @@ async function streamFromSnapshot(
   report.timings.verify = Math.max(0, elapsed(started) - (report.timings.dump ?? 0))
   report.sanitized = filter.removed()
   logSanitized(report)
+  let restoreError: string | undefined
   if (!outcome.ok) {
     if (outcome.stage !== 'restore') {
       throw (filter.copyFile && diskFullError(outcome.error, 'sed', 'the copy of the dump', filter.copyFile)) || new Error(outcome.error)
     }
-    report.error = outcome.error
+    restoreError = outcome.error
     core.error(`Restore failed: ${outcome.error}`, { title: 'Lazarus: backup does not restore' })
   } else {
     core.info(`Dumped, sanitized and restored into ${restoreTarget.database} in ${outcome.restore.seconds.toFixed(2)} s.`)
@@ -215,7 +219,10 @@ async function streamFromSnapshot(
     settings.sabotage.length > 0
       ? await readSabotageCatalog(exporter, new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0])))
       : undefined
-  return { exporter, tables, figures, schema, sequencesBefore, sequencesAfter, primaryKeys, sabotageCatalog, database }
+  return {
+    snapshot: { exporter, tables, figures, schema, sequencesBefore, sequencesAfter, primaryKeys, sabotageCatalog, database },
+    restoreError
+  }
 }
 
 /**
