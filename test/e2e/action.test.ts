@@ -1,10 +1,11 @@
 import { before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, readdirSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import path from 'node:path'
 import { execFileSync } from 'node:child_process'
-import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
-import { runAction, repoRoot, type ActionRun } from '../support/run-action.js'
+import type { Cluster } from '../support/shared-servers.js'
+import { runAction, type ActionRun } from '../support/run-action.js'
+import { createShop, type Shop } from '../support/shop.js'
 import { realClientDir, tamperedClientDir } from '../support/tampered-client.js'
 
 // The bundled action, run under Node 24 the way the runner runs it, against real PostgreSQL 13.
@@ -12,23 +13,11 @@ import { realClientDir, tamperedClientDir } from '../support/tampered-client.js'
 let production: Cluster
 let cleanroom: Cluster
 let shop: string
+let inputs: Shop['inputs']
 
 before(async () => {
-  ;[production, cleanroom] = await Promise.all([productionCluster(), cleanroomCluster()])
-  shop = uniqueName('shop')
-  await production.createDatabase(shop, readFileSync(path.join(repoRoot, 'test/fixtures/shop.sql'), 'utf8'))
+  ;({ production, cleanroom, database: shop, inputs } = await createShop())
 })
-
-/** Inputs for a run against the shop database, passwords in their own inputs. */
-function inputs(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    'production-url': production.url(shop, { password: null }),
-    'production-password': production.password,
-    'cleanroom-url': cleanroom.url('postgres', { password: null }),
-    'cleanroom-password': cleanroom.password,
-    ...extra
-  }
-}
 
 /** Every relation Lazarus must compare in production: tables, leaf partitions, materialized views. */
 async function productionTableCount(): Promise<number> {
@@ -138,8 +127,53 @@ test('a dump altered in one cell is a mismatch naming that table', async () => {
     [['public', 'customers', 'content checksum differs']]
   )
   assert.match(run.stdout, /::error::The restored backup differs from production in 1 table\(s\): public\.customers \(content checksum differs\)/)
+  // The difference is pinned to the row's key; its values stay out of the report without show-values.
+  const [customers] = differing
+  assert.deepEqual(customers.differences, { missing: 0, extra: 0, changed: 1, keys: [{ change: 'changed', key: '(id)=(1)' }], notListed: 0 })
+  assert.doesNotMatch(JSON.stringify(run.report), /examplf/)
   assert.deepEqual(await leftoverScratchDatabases(run), [])
 })
+
+test('with show-values, the changed row is shown with its values on both sides', async () => {
+  const binDir = tamperedClientDir(`sed -i 's/^1\tuser1@example\.com\t/1\tuser1@examplf.com\t/' "$DUMP"`)
+  const run = await runAction(inputs({ 'postgres-bin-dir': binDir, 'show-values': 'true' }))
+  assert.equal(run.exitCode, 1, explain(run))
+  const [row] = run.report.tables.find((table: { name: string }) => table.name === 'customers').differences.keys
+  assert.match(row.production, /user1@example\.com/)
+  assert.match(row.restored, /user1@examplf\.com/)
+})
+
+test('a restored copy missing an index and with a sequence set back is a mismatch naming both', async () => {
+  const binDir = tamperedClientDir(
+    `sed -i -e '/^CREATE INDEX customers_lower_email_active_idx ON public.customers /d' ` +
+      `-e "s/^SELECT pg_catalog.setval('sales.invoice_number_seq', [0-9]*, true);$/SELECT pg_catalog.setval('sales.invoice_number_seq', 10000, false);/" "$DUMP"`
+  )
+  const run = await runAction(inputs({ 'postgres-bin-dir': binDir }))
+  assert.equal(run.exitCode, 1, explain(run))
+  assert.equal(run.outputs.result, 'mismatch')
+  assert.equal(run.outputs['mismatched-tables'], '0', 'the data itself is intact')
+  const named = run.report.schema.map((difference: { kind: string; name: string }) => `${difference.kind} ${difference.name}`)
+  assert.ok(named.includes('index public.customers_lower_email_active_idx'), named.join('\n'))
+  assert.ok(named.includes('sequence sales.invoice_number_seq'), named.join('\n'))
+  assert.match(run.stdout, /::error::The restored backup differs from production in \d+ schema object\(s\): /)
+})
+
+test('a restore slower than rto-seconds fails the step, though the backup verifies', async () => {
+  const run = await runAction(inputs({ 'rto-seconds': '0.001' }))
+  assert.equal(run.exitCode, 1, explain(run))
+  assert.equal(run.outputs.result, 'verified')
+  assert.match(run.stdout, /::error::The backup restores, but not fast enough: restore took [\d.]+ s, budget 0\.001 s \(rto-seconds\)\./)
+  assert.equal(run.report.rto.exceeded, true)
+})
+
+for (const jobs of ['1', '4']) {
+  test(`jobs: ${jobs} verifies the same backup the same way`, async () => {
+    const run = await runAction(inputs({ jobs }))
+    assert.equal(run.exitCode, 0, explain(run))
+    assert.equal(run.outputs.result, 'verified')
+    assert.equal(Number(run.outputs.tables), await productionTableCount())
+  })
+}
 
 test('a dump carrying directives PostgreSQL 13 rejects restores after sanitizing', async () => {
   // What pg_dump 17 writes; PostgreSQL 13 stops a restore on it.

@@ -1,33 +1,20 @@
 import { before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import { SABOTAGE_OPERATORS } from '../../src/sabotage.js'
-import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
-import { runAction, repoRoot, type ActionRun } from '../support/run-action.js'
+import { runAction, type ActionRun } from '../support/run-action.js'
+import { createShop, type Shop } from '../support/shop.js'
 
 // The full chaos drill through the bundle: every operator corrupts its own copy of a real dump,
 // and verification must report each one.
 
-let production: Cluster
-let cleanroom: Cluster
-let shop: string
+let shop: Shop
 
 before(async () => {
-  ;[production, cleanroom] = await Promise.all([productionCluster(), cleanroomCluster()])
-  shop = uniqueName('drill')
-  await production.createDatabase(shop, readFileSync(path.join(repoRoot, 'test/fixtures/shop.sql'), 'utf8'))
+  shop = await createShop('drill')
 })
 
 function drill(verify: string): Promise<ActionRun> {
-  return runAction({
-    'production-url': production.url(shop, { password: null }),
-    'production-password': production.password,
-    'cleanroom-url': cleanroom.url('postgres', { password: null }),
-    'cleanroom-password': cleanroom.password,
-    verify,
-    sabotage: 'all'
-  })
+  return runAction(shop.inputs({ verify, sabotage: 'all' }))
 }
 
 interface DrillResult {

@@ -1,17 +1,16 @@
 import { before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import pg from 'pg'
-import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
-import { runAction, repoRoot } from '../support/run-action.js'
+import type { Cluster } from '../support/shared-servers.js'
+import { runAction } from '../support/run-action.js'
+import { createShop, type Shop } from '../support/shop.js'
 
 // Production keeps taking writes while Lazarus runs: the verdict must still be exact, because
 // the dump and production's fingerprint come from one snapshot.
 
 let production: Cluster
-let cleanroom: Cluster
 let shop: string
+let inputs: Shop['inputs']
 
 const LIVE_TABLE = `
 CREATE TABLE public.live_events (id bigserial PRIMARY KEY, payload text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
@@ -19,9 +18,7 @@ INSERT INTO public.live_events (payload) SELECT 'event ' || g FROM generate_seri
 `
 
 before(async () => {
-  ;[production, cleanroom] = await Promise.all([productionCluster(), cleanroomCluster()])
-  shop = uniqueName('live')
-  await production.createDatabase(shop, readFileSync(path.join(repoRoot, 'test/fixtures/shop.sql'), 'utf8') + LIVE_TABLE)
+  ;({ production, database: shop, inputs } = await createShop('live', LIVE_TABLE))
 })
 
 /** Inserts, updates and deletes rows in small transactions until `stop` resolves. */
@@ -56,14 +53,7 @@ async function liveRows(): Promise<number> {
 
 test('a run under constant writes is verified, though production changed during it', async () => {
   const rowsBefore = await liveRows()
-  const running = runAction({
-    'production-url': production.url(shop, { password: null }),
-    'production-password': production.password,
-    'cleanroom-url': cleanroom.url('postgres', { password: null }),
-    'cleanroom-password': cleanroom.password,
-    verify: 'checksums',
-    jobs: '3'
-  })
+  const running = runAction(inputs({ verify: 'checksums', jobs: '3' }))
   const [run, writer] = await Promise.all([running, writeUntil(running)])
   const rowsAfter = await liveRows()
 

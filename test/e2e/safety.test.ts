@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
+import { uniqueName, type Cluster } from '../support/shared-servers.js'
+import { createShop, type Shop } from '../support/shop.js'
 import { freePort } from '../support/cluster.js'
-import { repoRoot } from '../support/run-action.js'
 import { realClientDir } from '../support/tampered-client.js'
 import { startNewerCluster, NEWER_MAJOR } from '../support/newer-cluster.js'
 import { startRecordingProxy, startSilentServer, writingStatements } from '../support/pg-proxy.js'
@@ -48,30 +48,18 @@ INSERT INTO public.events SELECT g, md5(g::text), '2024-01-01'::timestamptz + g 
 CREATE INDEX events_slow_key ON public.events (public.slow_key(id));
 `
 
+let inputs: Shop['inputs']
+
 before(async () => {
-  ;[production, cleanroom] = await Promise.all([productionCluster(), cleanroomCluster()])
-  shop = uniqueName('shop')
   slow = uniqueName('slow_restore')
-  await Promise.all([
-    production.createDatabase(shop, readFileSync(path.join(repoRoot, 'test/fixtures/shop.sql'), 'utf8')),
-    production.createDatabase(slow, SLOW_RESTORE_SQL)
-  ])
+  const created = await createShop()
+  ;({ production, cleanroom, database: shop, inputs } = created)
+  await production.createDatabase(slow, SLOW_RESTORE_SQL)
 })
 
 after(async () => {
   for (const step of teardown.reverse()) await step().catch(error => console.error('teardown:', error))
 })
-
-/** Inputs for a run against `database` (the shop by default), passwords in their own inputs. */
-function inputs(extra: Record<string, string> = {}, database = shop): Record<string, string> {
-  return {
-    'production-url': production.url(database, { password: null }),
-    'production-password': production.password,
-    'cleanroom-url': cleanroom.url('postgres', { password: null }),
-    'cleanroom-password': cleanroom.password,
-    ...extra
-  }
-}
 
 /** Scratch databases of one run (by its run id) on a server, or every Lazarus database there. */
 async function lazarusDatabases(cluster: Cluster, runId = ''): Promise<string[]> {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { execFileSync } from 'node:child_process'
@@ -18,6 +18,7 @@ export function realClientDir(): string {
 export function tamperedClientDir(tamper: string): string {
   const real = realClientDir()
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lazarus-client-'))
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
   // Lazarus streams pg_dump's stdout into the restore; a dump to --file is tampered in place.
   const script = `#!/usr/bin/env bash
 set -euo pipefail

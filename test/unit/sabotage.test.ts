@@ -1,31 +1,29 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { mutateFirstCharacter, mutateLastDigit, parseCopyHeader, parseCreateIndex, parseSetval } from '../../src/dump-lines.js'
 import {
   SABOTAGE_OPERATORS,
   chooseRogueRowTarget,
+  planSabotage,
+  type ColumnInfo,
+  type ConstraintInfo,
+  type IndexInfo,
+  type SabotageCatalog,
+  type TableShape
+} from '../../src/sabotage.js'
+import {
   dropConstraintRewriter,
   dropIndexRewriter,
   dropRowRewriter,
   duplicateRowRewriter,
   mutateCellRewriter,
-  mutateFirstCharacter,
-  mutateLastDigit,
   nullToEmptyRewriter,
-  parseCopyHeader,
-  parseCreateIndex,
-  parseSetval,
-  planSabotage,
   rogueRowRewriter,
   sequenceResetRewriter,
   swapValuesRewriter,
   truncateRewriter,
-  type ColumnInfo,
-  type ConstraintInfo,
-  type DumpRewriter,
-  type IndexInfo,
-  type SabotageCatalog,
-  type TableShape
-} from '../../src/sabotage.js'
+  type DumpRewriter
+} from '../../src/sabotage-rewriters.js'
 
 const int4 = (name: string): ColumnInfo => ({ name, type: 'int4', typtype: 'b', typmod: -1, generated: false })
 const text = (name: string): ColumnInfo => ({ name, type: 'text', typtype: 'b', typmod: -1, generated: false })
