@@ -10,6 +10,7 @@ import { inflateRawSync } from 'node:zlib'
 import { defaultArtifactName, jobRunId, uploadArtifacts } from '../../src/artifact.js'
 import { actionsCacheHistoryStore, databaseId, historyRun, trackRun } from '../../src/history.js'
 import type { Report } from '../../src/report.js'
+import { capturingStdout } from '../support/capture-stdout.js'
 
 // The real @actions/artifact client (Twirp calls through @actions/http-client, the zip through
 // archiver, the upload through @azure/storage-blob), with only the network faked: a local server
@@ -196,25 +197,6 @@ function unzip(zip: Buffer): Map<string, Buffer> {
 function runtimeToken(runId = RUN_ID, jobId = JOB_ID): string {
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
   return `${part({ alg: 'none', typ: 'JWT' })}.${part({ scp: `Actions.GenericRead:0 Actions.Results:${runId}:${jobId}`, exp: 4102444800 })}.c2lnbmF0dXJl`
-}
-
-/**
- * Captures what @actions/core writes (annotations go to stdout as ::notice:: commands, as text).
- * The test runner reports through the same stdout in binary: that passes through untouched.
- */
-async function capturingStdout<T>(action: () => Promise<T>): Promise<{ value: T; output: string }> {
-  const write = process.stdout.write.bind(process.stdout)
-  let output = ''
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    if (typeof chunk !== 'string') return write(chunk, ...rest)
-    output += chunk
-    return true
-  }) as typeof process.stdout.write
-  try {
-    return { value: await action(), output }
-  } finally {
-    process.stdout.write = write
-  }
 }
 
 const service = new FakeResultsService()

@@ -20,6 +20,7 @@ import {
 } from '../../src/history.js'
 import type { Report } from '../../src/report.js'
 import { renderSummary } from '../../src/summary.js'
+import { capturingStdout } from '../support/capture-stdout.js'
 
 const temporary: string[] = []
 afterEach(() => {
@@ -45,25 +46,6 @@ function report(day: number, restore: number, result: Report['result'] = 'verifi
     sabotage: [],
     timings: { dump: 1, sanitize: 0.1, restore, verify: 0.5, total: restore + 2 },
     startedAt: `2026-02-${String(day).padStart(2, '0')}T03:00:00.000Z`
-  }
-}
-
-/**
- * Captures what @actions/core writes (annotations go to stdout as ::notice:: commands, as text).
- * The test runner reports through the same stdout in binary: that passes through untouched.
- */
-async function capturingStdout<T>(action: () => Promise<T>): Promise<{ value: T; output: string }> {
-  const write = process.stdout.write.bind(process.stdout)
-  let output = ''
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    if (typeof chunk !== 'string') return write(chunk, ...rest)
-    output += chunk
-    return true
-  }) as typeof process.stdout.write
-  try {
-    return { value: await action(), output }
-  } finally {
-    process.stdout.write = write
   }
 }
 
