@@ -170,6 +170,8 @@ async function runClient(program: string, args: string[], env: Record<string, st
   return { exitCode, stderr: stderr.trim() }
 }
 
+type StreamStageName = 'dump' | 'sanitize' | 'restore'
+
 /** How one program of the streamed pipeline ended. */
 export interface StreamStage {
   exitCode: number
@@ -192,7 +194,7 @@ export interface StreamOptions {
 
 export type StreamOutcome = (
   | { ok: true; dump: StreamStage; sanitize: StreamStage; restore: StreamStage }
-  | { ok: false; stage: 'dump' | 'sanitize' | 'restore'; error: string; dump?: StreamStage; sanitize?: StreamStage; restore?: StreamStage }
+  | { ok: false; stage: StreamStageName; error: string; dump?: StreamStage; sanitize?: StreamStage; restore?: StreamStage }
 ) & { dumpBytes?: number }
 
 /**
@@ -213,7 +215,7 @@ ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
   ended dump \${PIPESTATUS[0]}; } |
 { "\${LAZARUS_FILTER[@]}" ; ended sanitize $?; } |
 { if [ -n "$pw_cleanroom" ]; then export PGPASSWORD="$pw_cleanroom"; fi
-  "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 --single-transaction -o /dev/null --dbname="$LAZARUS_RESTORE_URI"; ended restore $?; }
+  "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 --single-transaction -o /dev/null -f - --dbname="$LAZARUS_RESTORE_URI"; ended restore $?; }
 `
 
 /**
@@ -262,8 +264,8 @@ function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`
 }
 
-function readStreamStatus(statusFile: string, startedAt: number): Partial<Record<'dump' | 'sanitize' | 'restore', StreamStage>> {
-  const stages: Partial<Record<'dump' | 'sanitize' | 'restore', StreamStage>> = {}
+function readStreamStatus(statusFile: string, startedAt: number): Partial<Record<StreamStageName, StreamStage>> {
+  const stages: Partial<Record<StreamStageName, StreamStage>> = {}
   for (const line of fs.readFileSync(statusFile, 'utf8').split('\n')) {
     const [name, code, time] = line.split(' ')
     if (name === 'dump' || name === 'sanitize' || name === 'restore') {
@@ -274,23 +276,25 @@ function readStreamStatus(statusFile: string, startedAt: number): Partial<Record
 }
 
 /**
- * Which program failed first decides the verdict: psql failing is a backup that does not
- * restore; pg_dump or sed failing (and everything downstream of it) is an error, even when psql
- * committed the partial stream it was fed.
+ * The program that failed first decides the verdict, by the end times they recorded: psql failing
+ * first is a backup that does not restore (pg_dump and sed then die of the broken pipe); pg_dump
+ * or sed failing first is an error, whatever psql made of the partial stream it was fed. A program
+ * that never recorded its end (killed) failed last.
  */
-export function judgeStream(stages: Partial<Record<'dump' | 'sanitize' | 'restore', StreamStage>>, stderr: string): StreamOutcome {
+export function judgeStream(stages: Partial<Record<StreamStageName, StreamStage>>, stderr: string): StreamOutcome {
   const { dump, sanitize, restore } = stages
-  const failed = (stage?: StreamStage) => !stage || stage.exitCode !== 0
+  if (dump?.exitCode === 0 && sanitize?.exitCode === 0 && restore?.exitCode === 0) return { ok: true, dump, sanitize, restore }
+  const failures = (['dump', 'sanitize', 'restore'] as const)
+    .filter(name => stages[name]?.exitCode !== 0)
+    .sort((a, b) => (stages[a]?.seconds ?? Infinity) - (stages[b]?.seconds ?? Infinity))
+  const first = failures[0]
   const linesOf = (prefix: RegExp) => lastLines(stderr.split('\n').filter(line => prefix.test(line)).join('\n'))
-  const restoreFailedFirst = failed(restore) && (!failed(dump) || (restore && dump && restore.seconds < dump.seconds))
-  if (!failed(dump) && !failed(sanitize) && !failed(restore)) return { ok: true, dump: dump!, sanitize: sanitize!, restore: restore! }
-  if (restoreFailedFirst && !failed(sanitize)) {
-    return { ok: false, stage: 'restore', error: linesOf(/^psql/) || lastLines(stderr) || 'psql failed', dump, sanitize, restore }
-  }
-  if (failed(dump)) {
-    return { ok: false, stage: 'dump', error: `pg_dump failed: ${linesOf(/^pg_dump/) || lastLines(stderr) || 'no error output'}`, dump, sanitize, restore }
-  }
-  return { ok: false, stage: 'sanitize', error: `sed failed: ${linesOf(/^sed/) || lastLines(stderr) || 'no error output'}`, dump, sanitize, restore }
+  const error = {
+    dump: () => `pg_dump failed: ${linesOf(/^pg_dump/) || lastLines(stderr) || 'no error output'}`,
+    sanitize: () => `sed failed: ${linesOf(/^sed/) || lastLines(stderr) || 'no error output'}`,
+    restore: () => linesOf(/^psql/) || lastLines(stderr) || 'psql failed'
+  }[first]()
+  return { ok: false, stage: first, error, dump, sanitize, restore }
 }
 
 /**

@@ -194,10 +194,15 @@ async function streamFromSnapshot(
     bytesFile: workspace.file('stream-bytes'),
     scriptFile: workspace.file('stream.sh')
   }).finally(stopProgress)
-  const [outcome, figures] = await Promise.all([streaming, fingerprint(sessions, tables, settings, true, 'production')])
+  let fingerprinted = 0
+  const fingerprinting = fingerprint(sessions, tables, settings, true, 'production').then(figures => {
+    fingerprinted = elapsed(started)
+    return figures
+  })
+  const [outcome, figures] = await Promise.all([streaming, fingerprinting])
   recordStreamTimings(outcome, report)
   // Production's fingerprint overlaps the stream; only the part that outlasts the dump adds to verify time.
-  report.timings.verify = Math.max(0, elapsed(started) - (report.timings.dump ?? 0))
+  report.timings.verify = Math.max(0, fingerprinted - (report.timings.dump ?? 0))
   report.sanitized = filter.removed()
   logSanitized(report)
   let restoreError: string | undefined
@@ -205,8 +210,8 @@ async function streamFromSnapshot(
     if (outcome.stage !== 'restore') {
       throw (filter.copyFile && diskFullError(outcome.error, 'sed', 'the copy of the dump', filter.copyFile)) || new Error(outcome.error)
     }
+    // The step's failure message carries psql's error; psql itself printed it in full above.
     restoreError = outcome.error
-    core.error(`Restore failed: ${outcome.error}`, { title: 'Lazarus: backup does not restore' })
   } else {
     core.info(`Dumped, sanitized and restored into ${restoreTarget.database} in ${outcome.restore.seconds.toFixed(2)} s.`)
   }

@@ -203,6 +203,21 @@ test('a truncated dump is never verified', async () => {
   assert.deepEqual(await leftoverScratchDatabases(run), [])
 })
 
+test('a dump with a statement the clean room rejects is restore-failed, with psql\'s error in the log and report', async () => {
+  const binDir = tamperedClientDir(`sed -i 's/^SET lock_timeout = 0;$/&\\nSELECT lazarus_no_such_function();/' "$DUMP"`)
+  const run = await runAction(inputs({ 'postgres-bin-dir': binDir, sabotage: 'rogue-row' }))
+  assert.equal(run.exitCode, 1, explain(run))
+  assert.equal(run.outputs.result, 'restore-failed')
+  assert.match(run.report.error, /ERROR: {2}function lazarus_no_such_function\(\) does not exist/)
+  // One annotation, with psql's error and where in the dump it stopped.
+  assert.deepEqual(
+    run.stdout.split('\n').filter(line => line.startsWith('::error')).map(line => line.replace(/:\d+:/, ':N:').slice(0, 113)),
+    ['::error::The backup does not restore: psql:<stdin>:N: ERROR:  function lazarus_no_such_function() does not exist']
+  )
+  assert.deepEqual(run.report.sabotage, [], 'no drill runs on a backup that does not restore')
+  assert.deepEqual(await leftoverScratchDatabases(run), [])
+})
+
 test('counts-only verification verifies a clean backup too', async () => {
   const run = await runAction(inputs({ verify: 'counts' }))
   assert.equal(run.exitCode, 0, explain(run))

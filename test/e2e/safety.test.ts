@@ -533,7 +533,7 @@ describe('issue 4: safety, bad input and cleanup', { concurrency: true }, () => 
       pg_dump: `exec "${real}/pg_dump" "$@"`,
       psql: `set -uo pipefail
 prev=""
-for arg in "$@"; do if [ "$prev" = "-f" ]; then stat -c 'psql %a %n' "$arg" >> '${modes}'; fi; prev="$arg"; done
+for arg in "$@"; do if [ "$prev" = "-f" ] && [ "$arg" != - ]; then stat -c 'psql %a %n' "$arg" >> '${modes}'; fi; prev="$arg"; done
 "${real}/psql" "$@"
 code=$?
 # Once the streamed restore has read everything, sed has written its copy in full.
