@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { actionInputDefaults, inputEnvName, node24Path, parseFileCommand, repoRoot } from './run-action.js'
+import { node24Path, parseFileCommand, repoRoot, runnerEnvironment } from './run-action.js'
 
 /**
  * The bundled action as a live process, for tests that must act while it runs: send it the
@@ -91,36 +91,7 @@ export async function startAction(inputs: Record<string, string>, opts: StartAct
   const base = await mkdtemp(path.join(os.tmpdir(), 'lazarus-runner-'))
   tempDirs.add(base)
   const runnerTemp = opts.runnerTemp ?? base
-  const commandDir = path.join(base, '_runner_file_commands')
-  const workspace = path.join(base, 'workspace')
-  await mkdir(commandDir)
-  await mkdir(workspace)
-  const files = {
-    GITHUB_OUTPUT: path.join(commandDir, 'set_output'),
-    GITHUB_STEP_SUMMARY: path.join(commandDir, 'step_summary'),
-    GITHUB_STATE: path.join(commandDir, 'save_state'),
-    GITHUB_ENV: path.join(commandDir, 'set_env'),
-    GITHUB_PATH: path.join(commandDir, 'add_path')
-  }
-  for (const file of Object.values(files)) await writeFile(file, '')
-
-  const env: NodeJS.ProcessEnv = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(INPUT_|GITHUB_|ACTIONS_|STATE_)/i.test(key) || key === 'PGPASSWORD') continue
-    env[key] = value
-  }
-  for (const [name, value] of Object.entries(actionInputDefaults())) env[inputEnvName(name)] = value
-  for (const [name, value] of Object.entries(inputs)) env[inputEnvName(name)] = value
-  Object.assign(env, {
-    CI: 'true',
-    GITHUB_ACTIONS: 'true',
-    RUNNER_OS: 'Linux',
-    RUNNER_ARCH: 'X64',
-    RUNNER_TEMP: runnerTemp,
-    GITHUB_WORKSPACE: workspace,
-    ...files,
-    ...opts.env
-  })
+  const { env, files } = await runnerEnvironment(inputs, base, runnerTemp, opts.env)
 
   const script = bundlePath()
   if (!existsSync(script)) throw new Error(`action bundle not found: ${script} (run \`npm run bundle\`)`)
@@ -164,7 +135,7 @@ export async function startAction(inputs: Record<string, string>, opts: StartAct
       state,
       summary,
       runnerTemp,
-      commandDir,
+      commandDir: path.dirname(files.GITHUB_OUTPUT),
       seconds: (performance.now() - started) / 1000
     }
     const reportPath = outputs['report-path']

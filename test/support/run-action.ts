@@ -133,17 +133,21 @@ function registerTemp(dir: string): void {
 }
 
 /**
- * Runs the action with the given inputs (names as in action.yml, e.g. 'production-url').
- * RUNNER_TEMP and its files are removed when this process exits (set LAZARUS_TEST_KEEP_TEMP=1
- * to keep them); copy anything you want to keep.
+ * The environment the runner gives a step: INPUT_<NAME> for every input (action.yml's defaults
+ * first), empty file-command files in `<base>/_runner_file_commands`, RUNNER_TEMP, a workspace,
+ * and this process's own environment minus anything a step would not inherit (inputs, runner
+ * variables, saved state, and PGPASSWORD, which would otherwise reach Lazarus unasked).
  */
-export async function runAction(inputs: Record<string, string>, opts: RunActionOptions = {}): Promise<ActionRun> {
-  const runnerTemp = await mkdtemp(path.join(os.tmpdir(), 'lazarus-runner-'));
-  registerTemp(runnerTemp);
-  const cmdDir = path.join(runnerTemp, '_runner_file_commands');
-  const workspace = path.join(runnerTemp, 'workspace');
-  await mkdir(cmdDir);
-  await mkdir(workspace);
+export async function runnerEnvironment(
+  inputs: Record<string, string>,
+  base: string,
+  runnerTemp: string,
+  extra: Record<string, string> = {},
+): Promise<{ env: NodeJS.ProcessEnv; files: Record<'GITHUB_OUTPUT' | 'GITHUB_STEP_SUMMARY' | 'GITHUB_STATE' | 'GITHUB_ENV' | 'GITHUB_PATH', string> }> {
+  const cmdDir = path.join(base, '_runner_file_commands');
+  const workspace = path.join(base, 'workspace');
+  await mkdir(cmdDir, { recursive: true });
+  await mkdir(workspace, { recursive: true });
   const files = {
     GITHUB_OUTPUT: path.join(cmdDir, 'set_output'),
     GITHUB_STEP_SUMMARY: path.join(cmdDir, 'step_summary'),
@@ -155,7 +159,7 @@ export async function runAction(inputs: Record<string, string>, opts: RunActionO
 
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (/^(INPUT_|GITHUB_|ACTIONS_)/i.test(k)) continue;
+    if (/^(INPUT_|GITHUB_|ACTIONS_|STATE_)/i.test(k) || k === 'PGPASSWORD') continue;
     env[k] = v;
   }
   for (const [name, value] of Object.entries(actionInputDefaults())) env[inputEnvName(name)] = value;
@@ -168,8 +172,20 @@ export async function runAction(inputs: Record<string, string>, opts: RunActionO
     RUNNER_TEMP: runnerTemp,
     GITHUB_WORKSPACE: workspace,
     ...files,
-    ...opts.env,
+    ...extra,
   });
+  return { env, files };
+}
+
+/**
+ * Runs the action with the given inputs (names as in action.yml, e.g. 'production-url').
+ * RUNNER_TEMP and its files are removed when this process exits (set LAZARUS_TEST_KEEP_TEMP=1
+ * to keep them); copy anything you want to keep.
+ */
+export async function runAction(inputs: Record<string, string>, opts: RunActionOptions = {}): Promise<ActionRun> {
+  const runnerTemp = await mkdtemp(path.join(os.tmpdir(), 'lazarus-runner-'));
+  registerTemp(runnerTemp);
+  const { env, files } = await runnerEnvironment(inputs, runnerTemp, runnerTemp, opts.env);
 
   const script = opts.script ?? path.join(repoRoot, 'dist', 'index.js');
   if (!existsSync(script)) throw new Error(`action bundle not found: ${script} (run \`npm run bundle\`)`);
