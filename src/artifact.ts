@@ -26,7 +26,12 @@ export interface UploadOutcome {
 
 /** Just the part of the artifact client used here, so a caller can hand in its own. */
 export interface ArtifactUploader {
-  uploadArtifact(name: string, files: string[], rootDirectory: string, options?: { retentionDays?: number }): Promise<{ id?: number; size?: number }>
+  uploadArtifact(
+    name: string,
+    files: string[],
+    rootDirectory: string,
+    options?: { retentionDays?: number }
+  ): Promise<{ id?: number; size?: number }>
 }
 
 /**
@@ -125,5 +130,8 @@ export function jobRunId(token: string | undefined): string | undefined {
 }
 
 function filesUnder(directory: string): string[] {
-  return fs.readdirSync(directory, { withFileTypes: true, recursive: true }).filter(entry => entry.isFile()).map(entry => path.join(entry.parentPath, entry.name))
+  return fs
+    .readdirSync(directory, { withFileTypes: true, recursive: true })
+    .filter(entry => entry.isFile())
+    .map(entry => path.join(entry.parentPath, entry.name))
 }

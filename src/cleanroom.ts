@@ -44,7 +44,12 @@ export class CleanRoom {
     const name = `lazarus_${this.runId}_${purpose.replace(/[^a-z0-9]+/g, '_')}`.slice(0, 63)
     this.scratch.add(name)
     saveScratchDatabases([...this.scratch])
-    const { localeFallback } = await this.maintenance.createScratchDatabase(name, production.encoding, production.collate, production.ctype)
+    const { localeFallback } = await this.maintenance.createScratchDatabase(
+      name,
+      production.encoding,
+      production.collate,
+      production.ctype
+    )
     await this.maintenance.commentOnDatabase(name, `${SCRATCH_MARKER} of run ${this.runId}`)
     if (localeFallback) {
       core.notice(`The clean room lacks production's locale '${production.collate}'; scratch database ${name} uses C.`)

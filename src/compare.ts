@@ -72,7 +72,8 @@ export function tableKey(table: { schema: string; name: string }): string {
 
 /** schema.name with quotes where a reader needs them to see the boundaries. */
 export function displayName(table: { schema: string; name: string }): string {
-  const part = (identifier: string) => (/^[a-z_][a-z0-9_]*$/.test(identifier) ? identifier : `"${identifier.replace(/"/g, '""')}"`)
+  const part = (identifier: string) =>
+    /^[a-z_][a-z0-9_]*$/.test(identifier) ? identifier : `"${identifier.replace(/"/g, '""')}"`
   return `${part(table.schema)}.${part(table.name)}`
 }
 

@@ -40,7 +40,9 @@ export function parseConnectionUrl(inputName: string, raw: string, fallbackPassw
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''))
   if (!database || database.includes('/')) {
-    throw new UserError(`Input '${inputName}' names no database: end the URI with /<database>, e.g. postgresql://host:5432/postgres.`)
+    throw new UserError(
+      `Input '${inputName}' names no database: end the URI with /<database>, e.g. postgresql://host:5432/postgres.`
+    )
   }
   const queryHost = url.searchParams.get('host')
   const host = queryHost || decodeURIComponent(url.hostname).replace(/^\[(.+)\]$/, '$1') || 'localhost'

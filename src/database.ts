@@ -48,7 +48,8 @@ export class DatabaseSession implements Queryable {
    */
   static async open(target: ConnectionTarget, role: Role): Promise<DatabaseSession> {
     const parsed = parseConnectionString(target.uri)
-    const options = role === 'production' ? `-c default_transaction_read_only=on -c lock_timeout=${PRODUCTION_LOCK_TIMEOUT}` : undefined
+    const options =
+      role === 'production' ? `-c default_transaction_read_only=on -c lock_timeout=${PRODUCTION_LOCK_TIMEOUT}` : undefined
     const client = new pg.Client({
       ...(parsed as pg.ClientConfig),
       host: target.host,
@@ -185,7 +186,9 @@ export class DatabaseSession implements Queryable {
     )
     let systemIdentifier: string | undefined
     try {
-      const [control] = await this.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_catalog.pg_control_system()')
+      const [control] = await this.query<{ id: string }>(
+        'SELECT system_identifier::text AS id FROM pg_catalog.pg_control_system()'
+      )
       systemIdentifier = control.id
     } catch {
       // Not granted to this role; the start time still tells clusters apart.
@@ -215,7 +218,12 @@ export class DatabaseSession implements Queryable {
   }
 
   /** Creates an empty database from template0, so nothing from the clean room's template1 leaks in. */
-  async createScratchDatabase(name: string, encoding: string, collate: string, ctype: string): Promise<{ localeFallback: boolean }> {
+  async createScratchDatabase(
+    name: string,
+    encoding: string,
+    collate: string,
+    ctype: string
+  ): Promise<{ localeFallback: boolean }> {
     const base = `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(encoding)}`
     try {
       await this.client.query(`${base} LC_COLLATE ${quoteLiteral(collate)} LC_CTYPE ${quoteLiteral(ctype)}`)

@@ -33,6 +33,7 @@ export function assertSeparateClusters(
 }
 
 function sameHost(a: string, b: string): boolean {
-  const normal = (host: string) => (host === 'localhost' || host === '::1' || host.startsWith('127.') ? 'loopback' : host.toLowerCase())
+  const normal = (host: string) =>
+    host === 'localhost' || host === '::1' || host.startsWith('127.') ? 'loopback' : host.toLowerCase()
   return normal(a) === normal(b)
 }

@@ -59,7 +59,8 @@ export function databaseId(target: { host: string; port: number; database: strin
 /** What the history keeps of a report. */
 export function historyRun(report: Report): HistoryRun {
   const run: HistoryRun = { startedAt: report.startedAt, result: report.result, tables: report.tables.length }
-  if (report.result !== 'restore-failed' && report.timings.restore !== undefined) run.restoreSeconds = round(report.timings.restore)
+  if (report.result !== 'restore-failed' && report.timings.restore !== undefined)
+    run.restoreSeconds = round(report.timings.restore)
   if (report.timings.total !== undefined) run.totalSeconds = round(report.timings.total)
   if (report.dumpBytes !== undefined) run.dumpBytes = report.dumpBytes
   return run
@@ -75,7 +76,11 @@ export function appendRun(history: History | undefined, run: HistoryRun, id: str
  * This run's restore time against the median of the recent earlier restores, or undefined when
  * there are too few of them (or this run did not restore) to say anything.
  */
-export function restoreTrend(earlier: History | undefined, current: HistoryRun, rule = DEFAULT_TREND_RULE): RestoreTrend | undefined {
+export function restoreTrend(
+  earlier: History | undefined,
+  current: HistoryRun,
+  rule = DEFAULT_TREND_RULE
+): RestoreTrend | undefined {
   if (current.restoreSeconds === undefined) return undefined
   const recent = (earlier?.runs ?? [])
     .map(run => run.restoreSeconds)
@@ -91,7 +96,11 @@ export function restoreTrend(earlier: History | undefined, current: HistoryRun, 
 }
 
 /** The warning for a restore that grew sharply against recent runs, or undefined. */
-export function restoreTimeAlarm(earlier: History | undefined, current: HistoryRun, rule = DEFAULT_TREND_RULE): string | undefined {
+export function restoreTimeAlarm(
+  earlier: History | undefined,
+  current: HistoryRun,
+  rule = DEFAULT_TREND_RULE
+): string | undefined {
   const trend = restoreTrend(earlier, current, rule)
   return trend?.alarm ? describeTrend(trend) : undefined
 }

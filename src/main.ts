@@ -82,7 +82,12 @@ function emptyReport(settings: Settings): Report {
  * Outputs, the run history, the JSON report, the job summary and (inside Actions) the report as
  * an artifact. Annotates a restore slower than rto-warn-seconds or sharply slower than usual.
  */
-async function publish(report: Report, settings: Settings, workspace: Workspace | undefined, dumpPath: string | undefined): Promise<void> {
+async function publish(
+  report: Report,
+  settings: Settings,
+  workspace: Workspace | undefined,
+  dumpPath: string | undefined
+): Promise<void> {
   const warning = rtoWarning(report)
   if (warning) core.warning(warning, { title: 'Lazarus: restore slower than rto-warn-seconds' })
 

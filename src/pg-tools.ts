@@ -155,7 +155,11 @@ function clientEnv(target: ConnectionTarget, extra: Record<string, string> = {})
  * of the run, and a "restore failed" from the program it stopped would only be a second, false
  * error.
  */
-async function runClient(program: string, args: string[], env: Record<string, string>): Promise<{ exitCode: number; stderr: string }> {
+async function runClient(
+  program: string,
+  args: string[],
+  env: Record<string, string>
+): Promise<{ exitCode: number; stderr: string }> {
   let stderr = ''
   const exitCode = await exec.exec(program, args, {
     env,
@@ -236,17 +240,22 @@ export async function streamDumpIntoRestore(
     `--snapshot=${options.snapshot}`,
     `--dbname=${production.uri}`
   ]
-  const env = clientEnv({ ...production, password: undefined }, {
-    LAZARUS_PG_DUMP: tools.pgDump.path,
-    LAZARUS_PSQL: tools.psql.path,
-    LAZARUS_RESTORE_URI: restoreTarget.uri,
-    LAZARUS_STATUS_FILE: options.statusFile,
-    LAZARUS_BYTES_FILE: options.bytesFile,
-    LAZARUS_PRODUCTION_PASSWORD: production.password ?? '',
-    LAZARUS_CLEANROOM_PASSWORD: restoreTarget.password ?? ''
-  })
+  const env = clientEnv(
+    { ...production, password: undefined },
+    {
+      LAZARUS_PG_DUMP: tools.pgDump.path,
+      LAZARUS_PSQL: tools.psql.path,
+      LAZARUS_RESTORE_URI: restoreTarget.uri,
+      LAZARUS_STATUS_FILE: options.statusFile,
+      LAZARUS_BYTES_FILE: options.bytesFile,
+      LAZARUS_PRODUCTION_PASSWORD: production.password ?? '',
+      LAZARUS_CLEANROOM_PASSWORD: restoreTarget.password ?? ''
+    }
+  )
   // bash cannot take an array from the environment: the filter's argv becomes a declared array.
-  fs.writeFileSync(options.scriptFile, `LAZARUS_FILTER=(${options.filter.map(shellQuote).join(' ')})\n${STREAM_SCRIPT}`, { mode: 0o600 })
+  fs.writeFileSync(options.scriptFile, `LAZARUS_FILTER=(${options.filter.map(shellQuote).join(' ')})\n${STREAM_SCRIPT}`, {
+    mode: 0o600
+  })
   fs.writeFileSync(options.statusFile, '', { mode: 0o600 })
   const startedAt = Date.now() / 1000
   const { stderr } = await runClient('bash', [options.scriptFile, ...dumpArgs], env)
@@ -288,7 +297,13 @@ export function judgeStream(stages: Partial<Record<StreamStageName, StreamStage>
     .filter(name => stages[name]?.exitCode !== 0)
     .sort((a, b) => (stages[a]?.seconds ?? Infinity) - (stages[b]?.seconds ?? Infinity))
   const first = failures[0]
-  const linesOf = (prefix: RegExp) => lastLines(stderr.split('\n').filter(line => prefix.test(line)).join('\n'))
+  const linesOf = (prefix: RegExp) =>
+    lastLines(
+      stderr
+        .split('\n')
+        .filter(line => prefix.test(line))
+        .join('\n')
+    )
   const error = {
     dump: () => `pg_dump failed: ${linesOf(/^pg_dump/) || lastLines(stderr) || 'no error output'}`,
     sanitize: () => `sed failed: ${linesOf(/^sed/) || lastLines(stderr) || 'no error output'}`,
@@ -330,7 +345,18 @@ export type RestoreOutcome = { ok: true } | { ok: false; error: string }
  * needs a statement skipped is a backup that does not restore.
  */
 export async function restoreDump(tools: ClientTools, target: ConnectionTarget, file: string): Promise<RestoreOutcome> {
-  const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-o', '/dev/null', '-f', file, `--dbname=${target.uri}`]
+  const args = [
+    '-X',
+    '-q',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '--single-transaction',
+    '-o',
+    '/dev/null',
+    '-f',
+    file,
+    `--dbname=${target.uri}`
+  ]
   const { exitCode, stderr } = await runClient(tools.psql.path, args, clientEnv(target))
   if (exitCode === 0) return { ok: true }
   return { ok: false, error: lastLines(stderr) || `psql exited with code ${exitCode}` }

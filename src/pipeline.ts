@@ -24,7 +24,13 @@ import type { Report, SabotageResult } from './report.js'
 import { planSabotage, type SabotageCatalog, type SabotageOperator, type SabotagePlan } from './sabotage.js'
 import { readSabotageCatalog } from './sabotage-catalog.js'
 import { pinDifferingRows, readPrimaryKeys } from './row-diff.js'
-import { byKindAndName, diffSchema, readSchemaFingerprint, type SchemaDifference, type SchemaObject } from './schema-fingerprint.js'
+import {
+  byKindAndName,
+  diffSchema,
+  readSchemaFingerprint,
+  type SchemaDifference,
+  type SchemaObject
+} from './schema-fingerprint.js'
 import { compareSequences, findSequencesBehindData, readSequenceValues, type SequenceValue } from './sequence-check.js'
 import { buildSedProgram, summarizeRemovedLines, type SanitizedDirective } from './sanitize-rules.js'
 import { sedFilter } from './sed.js'
@@ -125,14 +131,24 @@ export async function verifyBackup(settings: Settings, workspace: Workspace, rep
 }
 
 /** Versions, the separate-cluster guard, the clean room's CREATEDB right, and the client tools. */
-async function checkServers(production: DatabaseSession, cleanroom: CleanRoom, settings: Settings, report: Report): Promise<ClientTools> {
+async function checkServers(
+  production: DatabaseSession,
+  cleanroom: CleanRoom,
+  settings: Settings,
+  report: Report
+): Promise<ClientTools> {
   const [productionFacts, cleanroomFacts] = await Promise.all([production.serverFacts(), cleanroom.maintenance.serverFacts()])
   report.production.serverVersion = productionFacts.serverVersion
   report.cleanroom.serverVersion = cleanroomFacts.serverVersion
-  for (const [side, facts] of [['production', productionFacts], ['clean room', cleanroomFacts]] as const) {
+  for (const [side, facts] of [
+    ['production', productionFacts],
+    ['clean room', cleanroomFacts]
+  ] as const) {
     // The catalog fingerprint reads columns (generated columns, partitions) that PostgreSQL 12 introduced.
     if (facts.major < OLDEST_SUPPORTED_MAJOR) {
-      throw new UserError(`The ${side} runs PostgreSQL ${facts.serverVersion}; Lazarus supports PostgreSQL ${OLDEST_SUPPORTED_MAJOR} or newer.`)
+      throw new UserError(
+        `The ${side} runs PostgreSQL ${facts.serverVersion}; Lazarus supports PostgreSQL ${OLDEST_SUPPORTED_MAJOR} or newer.`
+      )
     }
   }
   core.info(`Production: PostgreSQL ${productionFacts.serverVersion} at ${describe(settings.production)} (read-only session)`)
@@ -141,11 +157,16 @@ async function checkServers(production: DatabaseSession, cleanroom: CleanRoom, s
     production.clusterIdentity(),
     cleanroom.maintenance.clusterIdentity()
   ])
-  assertSeparateClusters(settings.production, settings.cleanroom, { production: productionIdentity, cleanroom: cleanroomIdentity })
+  assertSeparateClusters(settings.production, settings.cleanroom, {
+    production: productionIdentity,
+    cleanroom: cleanroomIdentity
+  })
   await cleanroom.assertCanCreateDatabases()
   const tools = await resolveClientTools(productionFacts.major, settings.postgresBinDir)
   report.tools = { pg_dump: toolInfo(tools.pgDump), psql: toolInfo(tools.psql) }
-  core.info(`Client tools: pg_dump ${tools.pgDump.version} (${tools.pgDump.path}), psql ${tools.psql.version} (${tools.psql.path})`)
+  core.info(
+    `Client tools: pg_dump ${tools.pgDump.version} (${tools.pgDump.path}), psql ${tools.psql.version} (${tools.psql.path})`
+  )
   return tools
 }
 
@@ -183,10 +204,14 @@ async function streamFromSnapshot(
     await session.pinSettings()
     await session.joinSnapshot(snapshotId)
   }
-  core.info(`Snapshot ${snapshotId}: ${tables.length} table(s) to fingerprint with ${sessions.length} session(s) while pg_dump streams into the restore.`)
+  core.info(
+    `Snapshot ${snapshotId}: ${tables.length} table(s) to fingerprint with ${sessions.length} session(s) while pg_dump streams into the restore.`
+  )
 
   const started = performance.now()
-  const stopProgress = reportProgress(async () => `Restore in progress: ${formatBytes(await databaseSize(restoreTarget))} restored so far.`)
+  const stopProgress = reportProgress(
+    async () => `Restore in progress: ${formatBytes(await databaseSize(restoreTarget))} restored so far.`
+  )
   const streaming = streamDumpIntoRestore(tools, settings.production, restoreTarget, {
     snapshot: snapshotId,
     filter: filter.argv,
@@ -208,7 +233,10 @@ async function streamFromSnapshot(
   let restoreError: string | undefined
   if (!outcome.ok) {
     if (outcome.stage !== 'restore') {
-      throw (filter.copyFile && diskFullError(outcome.error, 'sed', 'the copy of the dump', filter.copyFile)) || new Error(outcome.error)
+      throw (
+        (filter.copyFile && diskFullError(outcome.error, 'sed', 'the copy of the dump', filter.copyFile)) ||
+        new Error(outcome.error)
+      )
     }
     // The step's failure message carries psql's error; psql itself printed it in full above.
     restoreError = outcome.error
@@ -264,7 +292,11 @@ async function fingerprint(
   try {
     const largestFirst = [...tables].sort((a, b) => b.bytes - a.bytes)
     const figures = await mapPool(sessions, largestFirst, async (session, table): Promise<SideFigures> => {
-      const result = { schema: table.schema, name: table.name, figures: await session.tableFigures(table, settings.verify === 'checksums', inTransaction) }
+      const result = {
+        schema: table.schema,
+        name: table.name,
+        figures: await session.tableFigures(table, settings.verify === 'checksums', inTransaction)
+      }
       counter.done++
       return result
     })
@@ -286,7 +318,12 @@ interface SanitizeFilter {
  * Builds the sed filter from what the clean room knows: it removes the directives the clean room
  * would reject, records each removed line, and (when asked) keeps a copy of the sanitized dump.
  */
-async function sanitizeFilter(cleanroom: CleanRoom, tools: ClientTools, workspace: Workspace, copyFile?: string): Promise<SanitizeFilter> {
+async function sanitizeFilter(
+  cleanroom: CleanRoom,
+  tools: ClientTools,
+  workspace: Workspace,
+  copyFile?: string
+): Promise<SanitizeFilter> {
   const removedLinesFile = workspace.file('sanitize-removed.sql')
   const programFile = workspace.file('sanitize.sed')
   const program = buildSedProgram({
@@ -299,7 +336,8 @@ async function sanitizeFilter(cleanroom: CleanRoom, tools: ClientTools, workspac
   return {
     argv: await sedFilter(programFile),
     copyFile,
-    removed: () => summarizeRemovedLines(fs.existsSync(removedLinesFile) ? fs.readFileSync(removedLinesFile, 'latin1').split('\n') : [])
+    removed: () =>
+      summarizeRemovedLines(fs.existsSync(removedLinesFile) ? fs.readFileSync(removedLinesFile, 'latin1').split('\n') : [])
   }
 }
 
@@ -350,7 +388,12 @@ async function dropOrKeep(cleanroom: CleanRoom, target: ConnectionTarget, settin
  * Fingerprints a restored copy like production (tables, schema, sequences), compares, and pins
  * each differing table's difference to rows by comparing hash aggregates on both sides.
  */
-async function verifyRestored(target: ConnectionTarget, settings: Settings, snapshot: ProductionSnapshot, side: string): Promise<CopyVerification> {
+async function verifyRestored(
+  target: ConnectionTarget,
+  settings: Settings,
+  snapshot: ProductionSnapshot,
+  side: string
+): Promise<CopyVerification> {
   const sessions: DatabaseSession[] = []
   try {
     for (let i = 0; i < settings.jobs; i++) {
@@ -359,7 +402,10 @@ async function verifyRestored(target: ConnectionTarget, settings: Settings, snap
       await session.pinSettings()
     }
     const [restored] = sessions
-    const tables = compareTables(snapshot.figures, await fingerprint(sessions, await restored.listTables(), settings, false, side))
+    const tables = compareTables(
+      snapshot.figures,
+      await fingerprint(sessions, await restored.listTables(), settings, false, side)
+    )
     const schema = await compareSchemas(restored, snapshot)
     await pinRows(tables, restored, snapshot, settings)
     return { tables, schema }
@@ -373,7 +419,8 @@ async function compareSchemas(restored: DatabaseSession, snapshot: ProductionSna
   const restoredSequences = await readSequenceValues(restored)
   const behind = await findSequencesBehindData(restored)
   // A sequence production itself has behind its data is faithfully restored, not broken.
-  const productionBehind = behind.length > 0 ? await snapshot.exporter.withSavepoint(() => findSequencesBehindData(snapshot.exporter)) : []
+  const productionBehind =
+    behind.length > 0 ? await snapshot.exporter.withSavepoint(() => findSequencesBehindData(snapshot.exporter)) : []
   return [
     ...diffSchema(snapshot.schema, restoredSchema),
     ...compareSequences(snapshot.sequencesBefore, snapshot.sequencesAfter, restoredSequences, behind, productionBehind)
@@ -381,7 +428,12 @@ async function compareSchemas(restored: DatabaseSession, snapshot: ProductionSna
 }
 
 /** Finds which rows differ in each table whose figures differ (both sides readable). */
-async function pinRows(tables: TableComparison[], restored: DatabaseSession, snapshot: ProductionSnapshot, settings: Settings): Promise<void> {
+async function pinRows(
+  tables: TableComparison[],
+  restored: DatabaseSession,
+  snapshot: ProductionSnapshot,
+  settings: Settings
+): Promise<void> {
   const refs = new Map(snapshot.tables.map(table => [tableKey(table), table]))
   for (const table of tables) {
     const ref = refs.get(tableKey(table))
@@ -454,13 +506,21 @@ async function runDrill(
     const injected = plan.rewriter.result()
     if (!injected) {
       core.warning(`Sabotage ${operator}: ${plan.target} was not found in the dump; drill skipped.`)
-      return { operator, target: plan.target, applied: false, detected: false, detectedBy: null, evidence: 'target not found in the dump' }
+      return {
+        operator,
+        target: plan.target,
+        applied: false,
+        detected: false,
+        detectedBy: null,
+        evidence: 'target not found in the dump'
+      }
     }
     core.info(`Sabotaged ${plan.target}: ${injected.evidence}.`)
     const verification = await verifyCopy(copyFile, `drill_${operator}`, cleanroom, tools, settings, snapshot)
     const result = judgeDrill(plan, injected.evidence, verification, settings)
     if (result.detected) core.info(`Caught by ${result.detectedBy}: ${result.evidence}`)
-    else if (result.expectedMiss) core.notice(`Sabotage ${operator} on ${plan.target} went unnoticed, as expected: ${result.expectedMiss}`)
+    else if (result.expectedMiss)
+      core.notice(`Sabotage ${operator} on ${plan.target} went unnoticed, as expected: ${result.expectedMiss}`)
     else core.error(`Sabotage ${operator} on ${plan.target} went undetected.`, { title: 'Lazarus: sabotage missed' })
     return result
   } finally {
@@ -472,12 +532,23 @@ async function runDrill(
 function judgeDrill(plan: SabotagePlan, injected: string, verification: CopyVerification, settings: Settings): SabotageResult {
   const base = { operator: plan.operator, target: plan.target, applied: true }
   if (verification.restoreError !== undefined) {
-    return { ...base, detected: true, detectedBy: 'restore', evidence: `${injected}; restore failed: ${verification.restoreError}` }
+    return {
+      ...base,
+      detected: true,
+      detectedBy: 'restore',
+      evidence: `${injected}; restore failed: ${verification.restoreError}`
+    }
   }
-  const flagged = plan.targetTable && verification.tables.find(table => tableKey(table) === tableKey(plan.targetTable!) && !table.match)
+  const flagged =
+    plan.targetTable && verification.tables.find(table => tableKey(table) === tableKey(plan.targetTable!) && !table.match)
   if (flagged) {
     const rows = flagged.differences?.keys.map(row => `${row.change} ${row.key}`).join(', ')
-    return { ...base, detected: true, detectedBy: detectingCheck(flagged), evidence: `${injected}; ${flagged.difference}${rows ? ` (${rows})` : ''}` }
+    return {
+      ...base,
+      detected: true,
+      detectedBy: detectingCheck(flagged),
+      evidence: `${injected}; ${flagged.difference}${rows ? ` (${rows})` : ''}`
+    }
   }
   const schemaHit = plan.targetObject && verification.schema.find(difference => namesTarget(difference, plan.targetObject!))
   if (schemaHit) {

@@ -8,7 +8,10 @@ export const PROGRESS_INTERVAL_MS = 15_000
  * Logs `describe()` every interval until stopped, so a 20-minute stage never looks hung.
  * A failing probe is logged once and never fails the run.
  */
-export function reportProgress(describe: () => Promise<string | undefined> | string | undefined, intervalMs = PROGRESS_INTERVAL_MS): () => void {
+export function reportProgress(
+  describe: () => Promise<string | undefined> | string | undefined,
+  intervalMs = PROGRESS_INTERVAL_MS
+): () => void {
   let stopped = false
   const timer = setInterval(async () => {
     try {

@@ -109,9 +109,14 @@ export async function pinDifferingRows(
 
   // Rows of buckets only one side has were counted from the aggregates; list the first few.
   if (sql.keyed && maxRows > 0) {
-    for (const [change, side, buckets] of [['missing', production, oneSided.missing], ['extra', restored, oneSided.extra]] as const) {
+    for (const [change, side, buckets] of [
+      ['missing', production, oneSided.missing],
+      ['extra', restored, oneSided.extra]
+    ] as const) {
       for (const group of byDepth(buckets)) {
-        const rows = await side.query<{ values: KeyValues; hash: string }>(sql.firstRows(group[0].depth, maxRows), [prefixes(group)])
+        const rows = await side.query<{ values: KeyValues; hash: string }>(sql.firstRows(group[0].depth, maxRows), [
+          prefixes(group)
+        ])
         for (const { values, hash } of rows) {
           found.list(change === 'missing' ? { change, values, production: hash } : { change, values, restored: hash })
         }
@@ -154,7 +159,15 @@ async function narrow(both: Both, sql: RowDiffSql, depth: number, found: Finding
   for (;;) {
     const parentDepth = parents.length > 0 ? parents[0].bucket.depth : 0
     const parentRows = new Map(parents.map(parent => [parent.bucket.prefix, parent]))
-    const aggregates = await both(db => readAggregates(db, sql, depth, parentDepth, parents.map(parent => parent.bucket)))
+    const aggregates = await both(db =>
+      readAggregates(
+        db,
+        sql,
+        depth,
+        parentDepth,
+        parents.map(parent => parent.bucket)
+      )
+    )
     const toFetch: { bucket: Bucket; rows: number }[] = []
     const toSplit: typeof parents = []
     for (const prefix of new Set([...aggregates[0].keys(), ...aggregates[1].keys()])) {

@@ -91,7 +91,10 @@ function freshValue(column: RogueRowTarget['freshColumns'][number], maximum: big
     case 'uuid':
       return randomUUID()
     case 'text':
-      return `rogue-${randomBytes(8).toString('hex')}`.slice(0, Math.min(column.maxLength ?? ROGUE_TEXT_LENGTH, ROGUE_TEXT_LENGTH))
+      return `rogue-${randomBytes(8).toString('hex')}`.slice(
+        0,
+        Math.min(column.maxLength ?? ROGUE_TEXT_LENGTH, ROGUE_TEXT_LENGTH)
+      )
   }
 }
 
@@ -215,7 +218,11 @@ export function mutateCellRewriter(
  * differs, trying `columns` in order. The rows must also differ elsewhere: two rows that differ
  * in that column alone would come out as the same two rows.
  */
-export function swapValuesRewriter(table: { schema: string; name: string }, columns: string[], keyColumns?: string[]): DumpRewriter {
+export function swapValuesRewriter(
+  table: { schema: string; name: string },
+  columns: string[],
+  keyColumns?: string[]
+): DumpRewriter {
   const rows = rowNamer(keyColumns)
   let indexes: number[] = []
   let first: { fields: string[]; index: number } | undefined
@@ -266,7 +273,11 @@ export function duplicateRowRewriter(table: { schema: string; name: string }): D
 }
 
 /** Turns the first NULL (`\N`) it finds in `columns` (tried in order, row by row) into ''. */
-export function nullToEmptyRewriter(table: { schema: string; name: string }, columns: string[], keyColumns?: string[]): DumpRewriter {
+export function nullToEmptyRewriter(
+  table: { schema: string; name: string },
+  columns: string[],
+  keyColumns?: string[]
+): DumpRewriter {
   const rows = rowNamer(keyColumns)
   let indexes: number[] = []
   let evidence: string | undefined

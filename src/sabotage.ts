@@ -264,7 +264,9 @@ function firstWithColumns(
   const found = tables.map(table => ({ table, columns: candidates(table) })).filter(entry => entry.columns.length > 0)
   // Columns the statistics say hold what the operator needs go first, and so do their tables.
   const rank = (entry: { columns: ColumnInfo[] }) => Number(!entry.columns.some(likely))
-  const best = found.map((entry, order) => ({ entry, order })).sort((a, b) => rank(a.entry) - rank(b.entry) || a.order - b.order)[0]
+  const best = found
+    .map((entry, order) => ({ entry, order }))
+    .sort((a, b) => rank(a.entry) - rank(b.entry) || a.order - b.order)[0]
   if (!best) return undefined
   const columns = [...best.entry.columns].sort((a, b) => Number(!likely(a)) - Number(!likely(b)))
   return { table: best.entry.table, columns }
@@ -305,9 +307,13 @@ function planSwapValues(catalog: SabotageCatalog): SabotagePlan | undefined {
   return dataPlan(
     'swap-values',
     chosen.table,
-    swapValuesRewriter(chosen.table, chosen.columns.map(column => column.name), primaryKey(chosen.table)),
+    swapValuesRewriter(
+      chosen.table,
+      chosen.columns.map(column => column.name),
+      primaryKey(chosen.table)
+    ),
     ['checksums'],
-    'two rows exchanging a value keep the row count and every column\'s values: only a checksum over whole rows sees it'
+    "two rows exchanging a value keep the row count and every column's values: only a checksum over whole rows sees it"
   )
 }
 
@@ -330,7 +336,11 @@ function planNullToEmpty(catalog: SabotageCatalog): SabotagePlan | undefined {
   return dataPlan(
     'null-to-empty',
     chosen.table,
-    nullToEmptyRewriter(chosen.table, chosen.columns.map(column => column.name), primaryKey(chosen.table)),
+    nullToEmptyRewriter(
+      chosen.table,
+      chosen.columns.map(column => column.name),
+      primaryKey(chosen.table)
+    ),
     ['checksums'],
     "a NULL turned into '' leaves the row count as it was: only a checksum that tells NULL from '' sees it"
   )
@@ -382,7 +392,8 @@ function droppableConstraint(constraint: ConstraintInfo): boolean {
 }
 
 function planDropConstraint(catalog: SabotageCatalog): SabotagePlan | undefined {
-  const rank = (constraint: ConstraintInfo) => CONSTRAINT_PREFERENCE.indexOf(constraint.type as (typeof CONSTRAINT_PREFERENCE)[number])
+  const rank = (constraint: ConstraintInfo) =>
+    CONSTRAINT_PREFERENCE.indexOf(constraint.type as (typeof CONSTRAINT_PREFERENCE)[number])
   const constraint = catalog.constraints
     .filter(droppableConstraint)
     .sort(

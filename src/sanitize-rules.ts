@@ -39,10 +39,7 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     .sort()
   const knownAlternation = known.map(escapeRegex).join('|')
   const removeTo = (file: string) => [`w ${file}`, 'd', '}']
-  const lines = [
-    '# Row data: COPY blocks pass through untouched.',
-    '/^COPY .+ FROM stdin;$/,/^\\\\\\.$/b keep'
-  ]
+  const lines = ['# Row data: COPY blocks pass through untouched.', '/^COPY .+ FROM stdin;$/,/^\\\\\\.$/b keep']
   if (known.length > 0) {
     lines.push(
       '# Settings the clean room knows stay.',

@@ -68,7 +68,11 @@ export async function withPinnedCatalogSettings<T>(db: Queryable, read: () => Pr
     'SELECT array_agg(pg_catalog.current_setting(name) ORDER BY ordinality) AS values FROM unnest($1::text[]) WITH ORDINALITY AS s(name)',
     [names]
   )
-  await setAll(db, names, CATALOG_SETTINGS.map(([, value]) => value))
+  await setAll(
+    db,
+    names,
+    CATALOG_SETTINGS.map(([, value]) => value)
+  )
   try {
     return await read()
   } finally {
@@ -78,7 +82,10 @@ export async function withPinnedCatalogSettings<T>(db: Queryable, read: () => Pr
 }
 
 async function setAll(db: Queryable, names: string[], values: string[]): Promise<void> {
-  await db.query('SELECT pg_catalog.set_config(name, value, false) FROM unnest($1::text[], $2::text[]) AS s(name, value)', [names, values])
+  await db.query('SELECT pg_catalog.set_config(name, value, false) FROM unnest($1::text[], $2::text[]) AS s(name, value)', [
+    names,
+    values
+  ])
 }
 
 /** Namespaces that hold user objects (`alias` is a pg_namespace row). */
@@ -400,7 +407,8 @@ export function diffSchema(production: SchemaObject[], restored: SchemaObject[])
   const differences: SchemaDifference[] = []
   for (const [key, { kind, name, definition }] of productionByKey) {
     const copy = restoredByKey.get(key)
-    if (copy?.definition !== definition) differences.push({ kind, name, production: definition, restored: copy?.definition ?? null })
+    if (copy?.definition !== definition)
+      differences.push({ kind, name, production: definition, restored: copy?.definition ?? null })
   }
   for (const [key, { kind, name, definition }] of restoredByKey) {
     if (!productionByKey.has(key)) differences.push({ kind, name, production: null, restored: definition })

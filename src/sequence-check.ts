@@ -94,8 +94,10 @@ export async function readSequenceValues(db: Queryable): Promise<SequenceValue[]
     for (let start = 0; start < sequences.length; start += BATCH) {
       const batch = sequences.slice(start, start + BATCH)
       const sql = batch
-        .map((sequence, index) => `SELECT ${index} AS index, last_value::text AS "lastValue", is_called AS "isCalled"
-                                   FROM ${sequence.ref}`)
+        .map(
+          (sequence, index) => `SELECT ${index} AS index, last_value::text AS "lastValue", is_called AS "isCalled"
+                                   FROM ${sequence.ref}`
+        )
         .join('\nUNION ALL\n')
       for (const row of await db.query<{ index: number; lastValue: string; isCalled: boolean }>(sql)) {
         const { name, increment } = batch[row.index]
@@ -113,9 +115,14 @@ export async function readSequenceValues(db: Queryable): Promise<SequenceValue[]
  */
 export async function findSequencesBehindData(db: Queryable): Promise<SequenceBehindData[]> {
   return withPinnedCatalogSettings(db, async () => {
-    const owned = await db.query<{ name: string; ref: string; increment: string; column: string; tableRef: string; columnRef: string }>(
-      OWNED_SEQUENCES_SQL
-    )
+    const owned = await db.query<{
+      name: string
+      ref: string
+      increment: string
+      column: string
+      tableRef: string
+      columnRef: string
+    }>(OWNED_SEQUENCES_SQL)
     const behind: SequenceBehindData[] = []
     for (let start = 0; start < owned.length; start += BATCH) {
       const batch = owned.slice(start, start + BATCH)
@@ -131,7 +138,9 @@ FROM (SELECT CASE WHEN s.is_called THEN s.last_value::numeric + ${quoteLiteral(s
       FROM ${sequence.ref} AS s) AS q`
         })
         .join('\nUNION ALL\n')
-      for (const row of await db.query<{ index: number; nextValue: string; maxInColumn: string | null; behind: boolean | null }>(sql)) {
+      for (const row of await db.query<{ index: number; nextValue: string; maxInColumn: string | null; behind: boolean | null }>(
+        sql
+      )) {
         // An empty table has no extreme, so nothing to collide with.
         if (row.maxInColumn === null || !row.behind) continue
         const { name, column } = batch[row.index]

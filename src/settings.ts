@@ -23,7 +23,6 @@ export const INPUT = {
   artifactRetentionDays: 'artifact-retention-days'
 } as const
 
-
 export const VERIFY_LEVELS = ['counts', 'checksums'] as const
 export type VerifyLevel = (typeof VERIFY_LEVELS)[number]
 
@@ -131,7 +130,10 @@ function parseNumber(
   if (!raw) return undefined
   const value = Number(raw)
   const bad =
-    !Number.isFinite(value) || value < limits.min || (limits.max !== undefined && value > limits.max) || (limits.integer && !Number.isInteger(value))
+    !Number.isFinite(value) ||
+    value < limits.min ||
+    (limits.max !== undefined && value > limits.max) ||
+    (limits.integer && !Number.isInteger(value))
   if (bad) {
     const range = limits.max === undefined ? `at least ${limits.min}` : `from ${limits.min} to ${limits.max}`
     throw new UserError(`Input '${name}' is '${raw}': use ${limits.integer ? 'a whole number' : 'a number'} ${range}.`)

@@ -1,6 +1,14 @@
 import { displayName } from './compare.js'
 import { describeTrend, historyCharts, type History } from './history.js'
-import { failureMessage, formatSeconds, missedSabotage, mismatchedTables, type Report, type ReportTable, type SchemaDifference } from './report.js'
+import {
+  failureMessage,
+  formatSeconds,
+  missedSabotage,
+  mismatchedTables,
+  type Report,
+  type ReportTable,
+  type SchemaDifference
+} from './report.js'
 
 /** Lists longer than this fold away behind a <details>. */
 const LONG_LIST = 15
@@ -18,7 +26,8 @@ export function renderSummary(report: Report, history?: History): string {
   if (report.error) parts.push(`<p><strong>Error:</strong></p>\n<pre>${escapeHtml(report.error)}</pre>`)
   const rto = rtoLine(report)
   if (rto) parts.push(rto)
-  if (report.restoreTrend?.alarm) parts.push(`<p>⚠️ <strong>Restore time grew sharply.</strong> ${escapeHtml(describeTrend(report.restoreTrend))}</p>`)
+  if (report.restoreTrend?.alarm)
+    parts.push(`<p>⚠️ <strong>Restore time grew sharply.</strong> ${escapeHtml(describeTrend(report.restoreTrend))}</p>`)
 
   const stages = stageChart(report)
   if (stages) parts.push('<h3>Stages</h3>', stages)
@@ -30,7 +39,10 @@ export function renderSummary(report: Report, history?: History): string {
     parts.push(
       details(
         `Sanitized: ${report.sanitized.reduce((sum, item) => sum + item.lines, 0)} directive line(s) the clean room does not know`,
-        htmlTable(['Directive', 'Lines removed'], report.sanitized.map(item => row([`<code>${escapeHtml(item.parameter)}</code>`, String(item.lines)])))
+        htmlTable(
+          ['Directive', 'Lines removed'],
+          report.sanitized.map(item => row([`<code>${escapeHtml(item.parameter)}</code>`, String(item.lines)]))
+        )
       )
     )
   }
@@ -138,7 +150,10 @@ function tableSections(report: Report): string[] {
   }
   const parts: string[] = []
   if (mismatched.length > 0) {
-    parts.push(`<h3>Tables: ${mismatched.length} of ${report.tables.length} differ</h3>`, htmlTable(headers, tableRows(mismatched)))
+    parts.push(
+      `<h3>Tables: ${mismatched.length} of ${report.tables.length} differ</h3>`,
+      htmlTable(headers, tableRows(mismatched))
+    )
     parts.push(...rowDifferences(mismatched))
   }
   if (matching.length > 0) {
@@ -189,7 +204,12 @@ function schemaSection(schema: SchemaDifference[]): string {
     htmlTable(
       ['Kind', 'Name', 'Production', 'Restored'],
       schema.map(item =>
-        row([escapeHtml(item.kind), `<code>${escapeHtml(item.name)}</code>`, definition(item.production), definition(item.restored)])
+        row([
+          escapeHtml(item.kind),
+          `<code>${escapeHtml(item.name)}</code>`,
+          definition(item.production),
+          definition(item.restored)
+        ])
       )
     )
   )
@@ -205,7 +225,13 @@ function drillSection(report: Report): string[] {
   const score = expected.length === 0 ? '' : ` (score ${Math.round((caught / expected.length) * 100)}%)`
   const icon = expected.length === 0 ? '⚠️' : caught === expected.length ? '✅' : '❌'
   const verdict = (result: Report['sabotage'][number]) =>
-    !result.applied ? '⚠️ not applied' : result.detected ? '✅ caught' : result.expectedMiss ? 'ℹ️ invisible to counts' : '❌ missed'
+    !result.applied
+      ? '⚠️ not applied'
+      : result.detected
+        ? '✅ caught'
+        : result.expectedMiss
+          ? 'ℹ️ invisible to counts'
+          : '❌ missed'
   const table = htmlTable(
     ['Operator', 'Target', 'Verdict', 'Caught by', 'Evidence'],
     report.sabotage.map(result =>
@@ -273,8 +299,14 @@ function timingsAndVersions(report: Report): string {
         ...timing('Verify', t.verify),
         ...timing('Drill', t.drill),
         ...timing('Total', t.total),
-        row(['Production server', escapeHtml(`PostgreSQL ${report.production.serverVersion ?? '?'} (${report.production.server})`)]),
-        row(['Clean-room server', escapeHtml(`PostgreSQL ${report.cleanroom.serverVersion ?? '?'} (${report.cleanroom.server})`)]),
+        row([
+          'Production server',
+          escapeHtml(`PostgreSQL ${report.production.serverVersion ?? '?'} (${report.production.server})`)
+        ]),
+        row([
+          'Clean-room server',
+          escapeHtml(`PostgreSQL ${report.cleanroom.serverVersion ?? '?'} (${report.cleanroom.server})`)
+        ]),
         row(['pg_dump', escapeHtml(report.tools ? `${report.tools.pg_dump.version} (${report.tools.pg_dump.path})` : '—')]),
         row(['psql', escapeHtml(report.tools ? `${report.tools.psql.version} (${report.tools.psql.path})` : '—')])
       ]

@@ -10,125 +10,119 @@
  * support/shared-servers.ts), runs `node --import tsx --test` and stops both servers when it
  * finishes (or on SIGINT/SIGTERM). Exits with the test runner's exit code.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { constants } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startCluster, type Cluster } from './support/cluster.js';
-import {
-  CLEANROOM_DATADIR_ENV,
-  CLEANROOM_URL_ENV,
-  PRODUCTION_DATADIR_ENV,
-  PRODUCTION_URL_ENV,
-} from './support/shared-servers.js';
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
+import { constants } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startCluster, type Cluster } from './support/cluster.js'
+import { CLEANROOM_DATADIR_ENV, CLEANROOM_URL_ENV, PRODUCTION_DATADIR_ENV, PRODUCTION_URL_ENV } from './support/shared-servers.js'
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 /** All *.test.ts files under dir, recursively, sorted (node_modules and dot-dirs skipped). */
 function findTests(dir: string): string[] {
-  const out: string[] = [];
+  const out: string[] = []
   for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...findTests(p));
-    else if (e.isFile() && e.name.endsWith('.test.ts')) out.push(p);
+    if (e.name.startsWith('.') || e.name === 'node_modules') continue
+    const p = path.join(dir, e.name)
+    if (e.isDirectory()) out.push(...findTests(p))
+    else if (e.isFile() && e.name.endsWith('.test.ts')) out.push(p)
   }
-  return out.sort();
+  return out.sort()
 }
 
-const args = process.argv.slice(2);
-const nodeOptions = args.filter((a) => a.startsWith('-'));
-const fileArgs = args.filter((a) => !a.startsWith('-'));
-const files = fileArgs.length
-  ? fileArgs.map((f) => path.resolve(f))
-  : findTests(path.join(repoRoot, 'test'));
+const args = process.argv.slice(2)
+const nodeOptions = args.filter(a => a.startsWith('-'))
+const fileArgs = args.filter(a => !a.startsWith('-'))
+const files = fileArgs.length ? fileArgs.map(f => path.resolve(f)) : findTests(path.join(repoRoot, 'test'))
 
 for (const f of files) {
   if (!existsSync(f)) {
-    console.error(`run-tests: no such test file: ${f}`);
-    process.exit(2);
+    console.error(`run-tests: no such test file: ${f}`)
+    process.exit(2)
   }
 }
 if (files.length === 0) {
-  console.error('run-tests: no test files found');
-  process.exit(2);
+  console.error('run-tests: no test files found')
+  process.exit(2)
 }
 
-let clusters: Cluster[] = [];
-let child: ChildProcess | undefined;
-let stopping: Promise<void> | undefined;
+let clusters: Cluster[] = []
+let child: ChildProcess | undefined
+let stopping: Promise<void> | undefined
 
 function stopClusters(): Promise<void> {
-  return (stopping ??= Promise.allSettled(clusters.map((c) => c.stop())).then((results) => {
+  return (stopping ??= Promise.allSettled(clusters.map(c => c.stop())).then(results => {
     for (const r of results) {
-      if (r.status === 'rejected') console.error('run-tests: failed to stop a cluster:', r.reason);
+      if (r.status === 'rejected') console.error('run-tests: failed to stop a cluster:', r.reason)
     }
-  }));
+  }))
 }
 
 async function finish(code: number): Promise<never> {
-  await stopClusters();
-  process.exit(code);
+  await stopClusters()
+  process.exit(code)
 }
 
-let signalled = false;
+let signalled = false
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
-    const code = 128 + (constants.signals[sig] ?? 1);
-    if (signalled) return; // second Ctrl-C: keep waiting for cleanup (it is quick)
-    signalled = true;
+    const code = 128 + (constants.signals[sig] ?? 1)
+    if (signalled) return // second Ctrl-C: keep waiting for cleanup (it is quick)
+    signalled = true
     if (child && child.exitCode === null && child.signalCode === null) {
       // Forward (a terminal's Ctrl-C already reached the child's process group; harmless twice),
       // then give the test runner a moment to tear its own children down.
-      child.kill(sig);
-      const force = setTimeout(() => child?.kill('SIGKILL'), 10_000);
-      force.unref();
+      child.kill(sig)
+      const force = setTimeout(() => child?.kill('SIGKILL'), 10_000)
+      force.unref()
       // the child's 'exit' handler below stops the clusters and exits
     } else {
-      void finish(code);
+      void finish(code)
     }
-  });
+  })
 }
 
 try {
-  const t0 = Date.now();
-  const results = await Promise.allSettled([startCluster('production'), startCluster('cleanroom')]);
-  clusters = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  if (signalled) await finish(130);
-  const [production, cleanroom] = clusters as [Cluster, Cluster];
+  const t0 = Date.now()
+  const results = await Promise.allSettled([startCluster('production'), startCluster('cleanroom')])
+  clusters = results.flatMap(r => (r.status === 'fulfilled' ? [r.value] : []))
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed) throw failed.reason
+  if (signalled) await finish(130)
+  const [production, cleanroom] = clusters as [Cluster, Cluster]
   console.error(
     `run-tests: PostgreSQL servers up in ${Date.now() - t0} ms ` +
-      `(production :${production.port}, cleanroom :${cleanroom.port}); ${files.length} test file(s)`,
-  );
+      `(production :${production.port}, cleanroom :${cleanroom.port}); ${files.length} test file(s)`
+  )
 
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     [PRODUCTION_URL_ENV]: production.url('postgres'),
     [CLEANROOM_URL_ENV]: cleanroom.url('postgres'),
     [PRODUCTION_DATADIR_ENV]: production.dataDir,
-    [CLEANROOM_DATADIR_ENV]: cleanroom.dataDir,
-  };
+    [CLEANROOM_DATADIR_ENV]: cleanroom.dataDir
+  }
 
   const nodeArgs = [
-    '--import', 'tsx',
+    '--import',
+    'tsx',
     '--test',
     '--test-concurrency=2',
     ...nodeOptions,
-    ...files.map((f) => path.relative(repoRoot, f)),
-  ];
-  child = spawn(process.execPath, nodeArgs, { cwd: repoRoot, env, stdio: 'inherit' });
-  child.on('error', (err) => {
-    console.error('run-tests: could not start node --test:', err);
-    void finish(1);
-  });
+    ...files.map(f => path.relative(repoRoot, f))
+  ]
+  child = spawn(process.execPath, nodeArgs, { cwd: repoRoot, env, stdio: 'inherit' })
+  child.on('error', err => {
+    console.error('run-tests: could not start node --test:', err)
+    void finish(1)
+  })
   child.on('exit', (code, signal) => {
-    void finish(code ?? (signal ? 128 + (constants.signals[signal] ?? 1) : 1));
-  });
+    void finish(code ?? (signal ? 128 + (constants.signals[signal] ?? 1) : 1))
+  })
 } catch (err) {
-  console.error('run-tests: could not start the PostgreSQL test servers:');
-  console.error(err);
-  await finish(1);
+  console.error('run-tests: could not start the PostgreSQL test servers:')
+  console.error(err)
+  await finish(1)
 }

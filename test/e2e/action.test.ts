@@ -42,13 +42,18 @@ async function productionWrites(): Promise<string> {
 async function leftoverScratchDatabases(run: ActionRun): Promise<string[]> {
   const runId = /lazarus-([0-9]+_[0-9a-f]+)/.exec(run.outputs['report-path'])?.[1]
   assert.ok(runId, 'the report path names the run')
-  const rows = await cleanroom.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'lazarus\\_${runId}%'`)
+  const rows = await cleanroom.query<{ datname: string }>(
+    `SELECT datname FROM pg_database WHERE datname LIKE 'lazarus\\_${runId}%'`
+  )
   return rows.map(row => row.datname)
 }
 
 function assertNoSecrets(run: ActionRun): void {
   // The runner consumes ::add-mask:: commands; everything else reaches people.
-  const log = run.stdout.split('\n').filter(line => !line.startsWith('::add-mask::')).join('\n')
+  const log = run.stdout
+    .split('\n')
+    .filter(line => !line.startsWith('::add-mask::'))
+    .join('\n')
   const everything = [log, run.stderr, run.summary, JSON.stringify(run.outputs), JSON.stringify(run.report ?? {})].join('\n')
   for (const secret of [production.password, cleanroom.password]) {
     assert.ok(!everything.includes(secret), 'a password leaked into the log, summary, outputs or report')
@@ -97,7 +102,10 @@ test('a clean backup verifies, and the drill catches its rogue row', async () =>
   assert.equal(drill.detected, true)
   assert.equal(drill.detectedBy, 'counts')
   // The evidence names the injected row, and row pinning finds exactly that key as the extra row.
-  const injected = /^\(id, sku\)=\((\d+), rogue-[0-9a-f]+\); row count differs: production (\d+), restored (\d+) \(extra \(id\)=\((\d+)\)\)$/.exec(drill.evidence)
+  const injected =
+    /^\(id, sku\)=\((\d+), rogue-[0-9a-f]+\); row count differs: production (\d+), restored (\d+) \(extra \(id\)=\((\d+)\)\)$/.exec(
+      drill.evidence
+    )
   assert.ok(injected, drill.evidence)
   assert.equal(injected[4], injected[1])
   assert.equal(Number(injected[3]), Number(injected[2]) + 1)
@@ -110,7 +118,11 @@ test('a clean backup verifies, and the drill catches its rogue row', async () =>
 
   assert.equal(await productionWrites(), writesBefore, 'production took no writes')
   assert.deepEqual(await leftoverScratchDatabases(run), [])
-  assert.deepEqual(readdirSync(path.dirname(run.outputs['report-path'])).sort(), ['report.json', 'summary.html'], 'dumps are removed')
+  assert.deepEqual(
+    readdirSync(path.dirname(run.outputs['report-path'])).sort(),
+    ['report.json', 'summary.html'],
+    'dumps are removed'
+  )
   assertNoSecrets(run)
 })
 
@@ -126,10 +138,19 @@ test('a dump altered in one cell is a mismatch naming that table', async () => {
     differing.map((table: { schema: string; name: string; difference: string }) => [table.schema, table.name, table.difference]),
     [['public', 'customers', 'content checksum differs']]
   )
-  assert.match(run.stdout, /::error::The restored backup differs from production in 1 table\(s\): public\.customers \(content checksum differs\)/)
+  assert.match(
+    run.stdout,
+    /::error::The restored backup differs from production in 1 table\(s\): public\.customers \(content checksum differs\)/
+  )
   // The difference is pinned to the row's key; its values stay out of the report without show-values.
   const [customers] = differing
-  assert.deepEqual(customers.differences, { missing: 0, extra: 0, changed: 1, keys: [{ change: 'changed', key: '(id)=(1)' }], notListed: 0 })
+  assert.deepEqual(customers.differences, {
+    missing: 0,
+    extra: 0,
+    changed: 1,
+    keys: [{ change: 'changed', key: '(id)=(1)' }],
+    notListed: 0
+  })
   assert.doesNotMatch(JSON.stringify(run.report), /examplf/)
   assert.deepEqual(await leftoverScratchDatabases(run), [])
 })
@@ -162,7 +183,10 @@ test('a restore slower than rto-seconds fails the step, though the backup verifi
   const run = await runAction(inputs({ 'rto-seconds': '0.001' }))
   assert.equal(run.exitCode, 1, explain(run))
   assert.equal(run.outputs.result, 'verified')
-  assert.match(run.stdout, /::error::The backup restores, but not fast enough: restore took [\d.]+ s, budget 0\.001 s \(rto-seconds\)\./)
+  assert.match(
+    run.stdout,
+    /::error::The backup restores, but not fast enough: restore took [\d.]+ s, budget 0\.001 s \(rto-seconds\)\./
+  )
   assert.equal(run.report.rto.exceeded, true)
 })
 
@@ -203,7 +227,7 @@ test('a truncated dump is never verified', async () => {
   assert.deepEqual(await leftoverScratchDatabases(run), [])
 })
 
-test('a dump with a statement the clean room rejects is restore-failed, with psql\'s error in the log and report', async () => {
+test("a dump with a statement the clean room rejects is restore-failed, with psql's error in the log and report", async () => {
   const binDir = tamperedClientDir(`sed -i 's/^SET lock_timeout = 0;$/&\\nSELECT lazarus_no_such_function();/' "$DUMP"`)
   const run = await runAction(inputs({ 'postgres-bin-dir': binDir, sabotage: 'rogue-row' }))
   assert.equal(run.exitCode, 1, explain(run))
@@ -211,7 +235,10 @@ test('a dump with a statement the clean room rejects is restore-failed, with psq
   assert.match(run.report.error, /ERROR: {2}function lazarus_no_such_function\(\) does not exist/)
   // One annotation, with psql's error and where in the dump it stopped.
   assert.deepEqual(
-    run.stdout.split('\n').filter(line => line.startsWith('::error')).map(line => line.replace(/:\d+:/, ':N:').slice(0, 113)),
+    run.stdout
+      .split('\n')
+      .filter(line => line.startsWith('::error'))
+      .map(line => line.replace(/:\d+:/, ':N:').slice(0, 113)),
     ['::error::The backup does not restore: psql:<stdin>:N: ERROR:  function lazarus_no_such_function() does not exist']
   )
   assert.deepEqual(run.report.sabotage, [], 'no drill runs on a backup that does not restore')

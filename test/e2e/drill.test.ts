@@ -32,7 +32,10 @@ test('with checksums, every operator is caught by the check that should see it',
   assert.equal(run.exitCode, 0, run.stdout.slice(-6000))
   assert.equal(run.outputs.result, 'verified', 'the real backup still verifies')
   const results: DrillResult[] = run.report.sabotage
-  assert.deepEqual(results.map(result => result.operator), [...SABOTAGE_OPERATORS])
+  assert.deepEqual(
+    results.map(result => result.operator),
+    [...SABOTAGE_OPERATORS]
+  )
   for (const result of results) {
     assert.equal(result.applied, true, `${result.operator} was applied`)
     assert.equal(result.detected, true, `${result.operator} was caught: ${result.evidence}`)

@@ -34,7 +34,9 @@ async function writeUntil(stop: Promise<unknown>): Promise<{ transactions: numbe
       await client.query(`INSERT INTO public.live_events (payload) SELECT 'live ' || g FROM generate_series(1, 25) g`)
       await client.query(`UPDATE public.live_events SET payload = payload || '!', updated_at = now()
                           WHERE id IN (SELECT id FROM public.live_events ORDER BY random() LIMIT 10)`)
-      await client.query(`DELETE FROM public.live_events WHERE id IN (SELECT id FROM public.live_events ORDER BY random() LIMIT 10)`)
+      await client.query(
+        `DELETE FROM public.live_events WHERE id IN (SELECT id FROM public.live_events ORDER BY random() LIMIT 10)`
+      )
       await client.query(`UPDATE "Inventory"."StockLevels" SET "QtyOnHand" = "QtyOnHand" + 1
                           WHERE ctid IN (SELECT ctid FROM "Inventory"."StockLevels" LIMIT 3)`)
       await client.query('COMMIT')

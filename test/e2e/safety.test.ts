@@ -1,7 +1,17 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync
+} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { uniqueName, type Cluster } from '../support/shared-servers.js'
@@ -64,7 +74,9 @@ after(async () => {
 /** Scratch databases of one run (by its run id) on a server, or every Lazarus database there. */
 async function lazarusDatabases(cluster: Cluster, runId = ''): Promise<string[]> {
   const prefix = `lazarus_${runId}`.replace(/_/g, '\\_')
-  const rows = await cluster.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE '${prefix}%' ORDER BY 1`)
+  const rows = await cluster.query<{ datname: string }>(
+    `SELECT datname FROM pg_database WHERE datname LIKE '${prefix}%' ORDER BY 1`
+  )
   return rows.map(row => row.datname)
 }
 
@@ -110,7 +122,9 @@ async function assertFailsCleanly(run: ActionResult, cause: RegExp, withinSecond
 
 /** A pattern for an error message: literal text, with RegExp parts where the text varies. */
 function message(...parts: (string | RegExp)[]): RegExp {
-  return new RegExp(parts.map(part => (typeof part === 'string' ? part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&') : part.source)).join(''))
+  return new RegExp(
+    parts.map(part => (typeof part === 'string' ? part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&') : part.source)).join('')
+  )
 }
 
 const PORT = /\d+/
@@ -178,7 +192,9 @@ describe('issue 4: safety, bad input and cleanup', { concurrency: true }, () => 
       {
         name: 'URL without a database',
         inputs: () => inputs({ 'cleanroom-url': `postgresql://postgres@127.0.0.1:${cleanroom.port}` }),
-        cause: message("Input 'cleanroom-url' names no database: end the URI with /<database>, e.g. postgresql://host:5432/postgres.")
+        cause: message(
+          "Input 'cleanroom-url' names no database: end the URI with /<database>, e.g. postgresql://host:5432/postgres."
+        )
       },
       {
         name: 'unknown verify',
@@ -401,7 +417,10 @@ describe('issue 4: safety, bad input and cleanup', { concurrency: true }, () => 
     ]
     await checkCases(cases)
     // Lazarus asked the forwarded server who it is, and created, changed or dropped nothing there.
-    assert.ok(forward.statements.some(statement => /pg_control_system/.test(statement)), 'the identity was read through the forward')
+    assert.ok(
+      forward.statements.some(statement => /pg_control_system/.test(statement)),
+      'the identity was read through the forward'
+    )
     assert.deepEqual(writingStatements(forward.statements), [])
   })
 
@@ -418,7 +437,9 @@ describe('issue 4: safety, bad input and cleanup', { concurrency: true }, () => 
       rmSync(mountPoint, { recursive: true, force: true })
     })
     // The dump streams into the restore; it lands on disk only as the copy the drill reads.
-    const run = await leavesProductionUntouched(() => runActionProcess(inputs({ sabotage: 'rogue-row' }, slow), { runnerTemp: mountPoint }))
+    const run = await leavesProductionUntouched(() =>
+      runActionProcess(inputs({ sabotage: 'rogue-row' }, slow), { runnerTemp: mountPoint })
+    )
     const [runId] = workspaceRunIds(mountPoint)
     await assertFailsCleanly(
       run,
@@ -431,7 +452,11 @@ describe('issue 4: safety, bad input and cleanup', { concurrency: true }, () => 
       )
     )
     assert.ok(run.report, 'the report is still written once the dump is gone')
-    assert.deepEqual(readdirSync(mountPoint).filter(name => !name.startsWith('lazarus-')), [], 'nothing else was written there')
+    assert.deepEqual(
+      readdirSync(mountPoint).filter(name => !name.startsWith('lazarus-')),
+      [],
+      'nothing else was written there'
+    )
   })
 
   describe('cancellation mid-restore', () => {
@@ -506,7 +531,9 @@ describe('issue 4: safety, bad input and cleanup', { concurrency: true }, () => 
     const run = await leavesProductionUntouched(() => runActionProcess(inputs({ 'keep-cleanroom': 'true' })))
     assert.equal(run.exitCode, 0, explain(run))
     assert.equal(run.outputs.result, 'verified')
-    const notice = /::notice::Kept the restored database '(lazarus_\w+)' on the clean room \(([^)]+)\) for debugging\./.exec(run.stdout)
+    const notice = /::notice::Kept the restored database '(lazarus_\w+)' on the clean room \(([^)]+)\) for debugging\./.exec(
+      run.stdout
+    )
     assert.ok(notice, explain(run))
     const kept = notice[1]
     teardown.push(() => cleanroom.query(`DROP DATABASE IF EXISTS ${kept}`))
@@ -543,14 +570,19 @@ if [ -n "\${LAZARUS_STATUS_FILE-}" ]; then
 fi
 exit $code`
     })
-    const run = await leavesProductionUntouched(() => runActionProcess(inputs({ 'postgres-bin-dir': binDir, sabotage: 'rogue-row' })))
+    const run = await leavesProductionUntouched(() =>
+      runActionProcess(inputs({ 'postgres-bin-dir': binDir, sabotage: 'rogue-row' }))
+    )
     assert.equal(run.exitCode, 0, explain(run))
     const lines = readFileSync(modes, 'utf8').trim().split('\n')
     const stream = lines.filter(line => line.startsWith('stream '))
     assert.match(stream[0], /^stream 700 .+\/lazarus-[^/]+$/)
     assert.match(stream[1], /^stream 700 .+\/work$/)
     const files = stream.slice(2)
-    assert.ok(files.some(line => /\/work\/backup\.sql$/.test(line)), 'the copy for the drill is being written')
+    assert.ok(
+      files.some(line => /\/work\/backup\.sql$/.test(line)),
+      'the copy for the drill is being written'
+    )
     for (const line of files) assert.match(line, /^stream 600 /)
     const copies = lines.filter(line => line.startsWith('psql '))
     assert.equal(copies.length, 1, 'the drill copy was restored from a file')
@@ -585,9 +617,13 @@ exit $code`
     assert.equal(post.exitCode, 0, explain(post))
     assert.match(
       post.stdout,
-      message(`::warning::Post-run cleanup failed: Refusing to drop database '${victim}' on the clean room: Lazarus did not create it.`)
+      message(
+        `::warning::Post-run cleanup failed: Refusing to drop database '${victim}' on the clean room: Lazarus did not create it.`
+      )
     )
-    const [exists] = await cleanroom.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_database WHERE datname = '${victim}'`)
+    const [exists] = await cleanroom.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM pg_database WHERE datname = '${victim}'`
+    )
     assert.equal(exists.n, '1')
   })
 })

@@ -5,7 +5,14 @@ import path from 'node:path'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
 import { repoRoot } from '../support/run-action.js'
 import { startRecordingProxy, writingStatements, type RecordingProxy } from '../support/pg-proxy.js'
-import { errorAnnotations, explain, leftoverWorkDirs, startAction, visibleLog, type ActionResult } from '../support/action-process.js'
+import {
+  errorAnnotations,
+  explain,
+  leftoverWorkDirs,
+  startAction,
+  visibleLog,
+  type ActionResult
+} from '../support/action-process.js'
 
 // Issue 4, secrets: a password full of URL-hostile characters works however it is given (inside
 // the URI, in the *-password inputs, or as PGPASSWORD) and appears nowhere the action writes or
@@ -167,8 +174,14 @@ test('an adversarial password works inside the URI, in the inputs and as PGPASSW
 
   // The process list: every client program's command line was sampled while it ran.
   const clients = [...seen].filter(args => /\/(pg_dump|psql) /.test(args) && args.includes(`${role}@`))
-  assert.ok(clients.some(args => args.includes('/pg_dump ')), 'pg_dump was seen running')
-  assert.ok(clients.some(args => args.includes('/psql ')), 'psql was seen running')
+  assert.ok(
+    clients.some(args => args.includes('/pg_dump ')),
+    'pg_dump was seen running'
+  )
+  assert.ok(
+    clients.some(args => args.includes('/psql ')),
+    'psql was seen running'
+  )
   for (const args of clients.filter(args => args.includes('/pg_dump '))) {
     assert.match(args, /--lock-wait-timeout=\d+s/, 'pg_dump gives up on a lock rather than queueing behind production')
   }
@@ -187,7 +200,13 @@ test('an adversarial password works inside the URI, in the inputs and as PGPASSW
     assert.equal(startup.application_name, 'lazarus', JSON.stringify(startup))
     assert.match(startup.options ?? '', /default_transaction_read_only=on/, JSON.stringify(startup))
   }
-  assert.ok(sessions.some(startup => /lock_timeout=\d+s/.test(startup.options ?? '')), 'Lazarus sessions set a lock timeout')
-  assert.ok(proxy.statements.some(statement => /^COPY .+ TO stdout/i.test(statement)), 'the proxy saw the dump')
+  assert.ok(
+    sessions.some(startup => /lock_timeout=\d+s/.test(startup.options ?? '')),
+    'Lazarus sessions set a lock timeout'
+  )
+  assert.ok(
+    proxy.statements.some(statement => /^COPY .+ TO stdout/i.test(statement)),
+    'the proxy saw the dump'
+  )
   assert.deepEqual(writingStatements(proxy.statements), [], 'nothing but reads was sent to production')
 })

@@ -80,7 +80,9 @@ class FakeResultsService {
     for await (const chunk of request) chunks.push(chunk as Buffer)
     const body = Buffer.concat(chunks)
     const url = new URL(request.url ?? '/', this.url)
-    this.requests.push(`${request.method} ${url.pathname}${url.searchParams.get('comp') ? `?comp=${url.searchParams.get('comp')}` : ''}`)
+    this.requests.push(
+      `${request.method} ${url.pathname}${url.searchParams.get('comp') ? `?comp=${url.searchParams.get('comp')}` : ''}`
+    )
     if (request.method === 'POST' && url.pathname.startsWith(TWIRP)) {
       this.authorization.add(request.headers.authorization ?? '')
       const [service, method] = url.pathname.slice(TWIRP.length).split('/')
@@ -88,7 +90,9 @@ class FakeResultsService {
         response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json))
       }
       const payload = JSON.parse(body.toString('utf8')) as Record<string, unknown>
-      return service === 'ArtifactService' ? this.artifactService(method, payload, reply) : this.cacheService(method, payload, reply)
+      return service === 'ArtifactService'
+        ? this.artifactService(method, payload, reply)
+        : this.cacheService(method, payload, reply)
     }
     if (url.pathname.startsWith('/devstoreaccount1/')) return this.blob(url, request, body, response)
     response.writeHead(404).end()
@@ -125,7 +129,8 @@ class FakeResultsService {
     const key = String(body.key)
     const version = String(body.version)
     if (method === 'CreateCacheEntry') {
-      if (this.caches.some(entry => entry.key === key && entry.version === version)) return reply(200, { ok: false, message: 'entry exists' })
+      if (this.caches.some(entry => entry.key === key && entry.version === version))
+        return reply(200, { ok: false, message: 'entry exists' })
       this.caches.push({ key, version, finalized: false })
       this.blobs.set(new URL(this.signedUrl('caches', key)).pathname, { blocks: new Map() })
       return reply(200, { ok: true, signed_upload_url: this.signedUrl('caches', key) })
@@ -139,7 +144,9 @@ class FakeResultsService {
     if (method === 'GetCacheEntryDownloadURL') {
       const usable = this.caches.filter(entry => entry.finalized && entry.version === version).reverse()
       const restoreKeys = (body.restore_keys as string[] | undefined) ?? []
-      const hit = usable.find(entry => entry.key === key) ?? restoreKeys.map(prefix => usable.find(entry => entry.key.startsWith(prefix))).find(Boolean)
+      const hit =
+        usable.find(entry => entry.key === key) ??
+        restoreKeys.map(prefix => usable.find(entry => entry.key.startsWith(prefix))).find(Boolean)
       if (!hit) return reply(200, { ok: false })
       return reply(200, { ok: true, signed_download_url: this.signedUrl('caches', hit.key), matched_key: hit.key })
     }
@@ -152,7 +159,9 @@ class FakeResultsService {
     if (!blob || url.searchParams.get('sig') !== 'fake-signature') return void response.writeHead(403).end()
     if (request.method === 'GET') {
       if (!blob.data) return void response.writeHead(404).end()
-      return void response.writeHead(200, { 'content-length': blob.data.length, 'content-type': 'application/octet-stream' }).end(blob.data)
+      return void response
+        .writeHead(200, { 'content-length': blob.data.length, 'content-type': 'application/octet-stream' })
+        .end(blob.data)
     }
     if (request.method !== 'PUT') return void response.writeHead(405).end()
     const comp = url.searchParams.get('comp')
@@ -166,7 +175,9 @@ class FakeResultsService {
       blob.data = body
       blob.contentType = String(request.headers['x-ms-blob-content-type'] ?? '')
     }
-    response.writeHead(201, { etag: '"0x1"', 'last-modified': new Date().toUTCString(), 'x-ms-request-server-encrypted': 'true' }).end()
+    response
+      .writeHead(201, { etag: '"0x1"', 'last-modified': new Date().toUTCString(), 'x-ms-request-server-encrypted': 'true' })
+      .end()
   }
 }
 
@@ -206,7 +217,10 @@ let reportDir: string
 before(async () => {
   await service.start()
   reportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lazarus-artifact-test-'))
-  fs.writeFileSync(path.join(reportDir, 'report.json'), JSON.stringify({ result: 'verified', tables: [{ name: 'orders' }] }) + '\n')
+  fs.writeFileSync(
+    path.join(reportDir, 'report.json'),
+    JSON.stringify({ result: 'verified', tables: [{ name: 'orders' }] }) + '\n'
+  )
   fs.writeFileSync(path.join(reportDir, 'summary.html'), '<h2>✅ Lazarus: verified</h2>\n')
 })
 
@@ -241,7 +255,10 @@ test('the report goes up as one zip artifact with its name and retention', async
   insideActions()
   const before = Date.now()
   const outcome = await uploadArtifacts(reportUpload({ retentionDays: 7 }))
-  assert.deepEqual(outcome.uploaded.map(artifact => artifact.name), ['lazarus-verify-shop-0123abcd'])
+  assert.deepEqual(
+    outcome.uploaded.map(artifact => artifact.name),
+    ['lazarus-verify-shop-0123abcd']
+  )
   assert.equal(outcome.uploaded[0].id, 1001, 'the id FinalizeArtifact returned')
 
   const artifact = service.artifacts.get('lazarus-verify-shop-0123abcd')
@@ -251,7 +268,10 @@ test('the report goes up as one zip artifact with its name and retention', async
   assert.equal(artifact.create.workflow_job_run_backend_id, JOB_ID)
   const expiresAt = Date.parse(String(artifact.create.expires_at))
   const week = 7 * 24 * 3600 * 1000
-  assert.ok(expiresAt >= before + week - 2 * 3600 * 1000 && expiresAt <= Date.now() + week + 2 * 3600 * 1000, `expires_at ${artifact.create.expires_at}`)
+  assert.ok(
+    expiresAt >= before + week - 2 * 3600 * 1000 && expiresAt <= Date.now() + week + 2 * 3600 * 1000,
+    `expires_at ${artifact.create.expires_at}`
+  )
 
   assert.ok(artifact.blob && artifact.blob.length > 0, 'the blob was uploaded')
   assert.equal(artifact.contentType, 'application/zip')
@@ -272,8 +292,14 @@ test('without a retention the repository default applies; the dump goes up only 
     const dumpPath = path.join(dumpDir, 'backup.sql')
     fs.writeFileSync(dumpPath, 'COPY public.orders (id) FROM stdin;\n1\n\\.\n')
     const { value: outcome, output } = await capturingStdout(() => uploadArtifacts(reportUpload({ dumpPath })))
-    assert.deepEqual(outcome.uploaded.map(artifact => artifact.name), ['lazarus-verify-shop-0123abcd', 'lazarus-verify-shop-0123abcd-dump'])
-    assert.match(output, /::warning title=Lazarus%3A production data uploaded::Uploading the dump as artifact lazarus-verify-shop-0123abcd-dump: it holds production data/)
+    assert.deepEqual(
+      outcome.uploaded.map(artifact => artifact.name),
+      ['lazarus-verify-shop-0123abcd', 'lazarus-verify-shop-0123abcd-dump']
+    )
+    assert.match(
+      output,
+      /::warning title=Lazarus%3A production data uploaded::Uploading the dump as artifact lazarus-verify-shop-0123abcd-dump: it holds production data/
+    )
     const report = service.artifacts.get('lazarus-verify-shop-0123abcd')!
     assert.equal(report.create.expires_at, undefined)
     const dump = unzip(service.artifacts.get('lazarus-verify-shop-0123abcd-dump')!.blob!)
@@ -295,7 +321,9 @@ test('a refused upload is a warning, never an error', async () => {
 test('outside Actions the upload is skipped with one notice and no request', async () => {
   delete process.env.ACTIONS_RUNTIME_TOKEN
   process.env.ACTIONS_RESULTS_URL = `${service.url}/`
-  const { value: outcome, output } = await capturingStdout(() => uploadArtifacts(reportUpload({ dumpPath: path.join(reportDir, 'report.json') })))
+  const { value: outcome, output } = await capturingStdout(() =>
+    uploadArtifacts(reportUpload({ dumpPath: path.join(reportDir, 'report.json') }))
+  )
   assert.equal(outcome.skipped, 'no Actions runtime token')
   assert.equal(output.match(/^::notice::/gm)?.length, 1, output)
   assert.match(output, /Not running inside GitHub Actions: report kept at .*report\.json, not uploaded as an artifact\./)
@@ -303,8 +331,16 @@ test('outside Actions the upload is skipped with one notice and no request', asy
 })
 
 test('the default name is the same for one step of one job run, and differs across steps, matrix legs and databases', () => {
-  const databases = (database: string, host = 'db.internal') => ({ production: { host, port: 5432, database }, cleanroom: { host: 'localhost', port: 5433 } })
-  const env = { ACTIONS_RUNTIME_TOKEN: runtimeToken(), GITHUB_JOB: 'verify', GITHUB_ACTION: '__owner_lazarus', RUNNER_NAME: 'GitHub Actions 3' }
+  const databases = (database: string, host = 'db.internal') => ({
+    production: { host, port: 5432, database },
+    cleanroom: { host: 'localhost', port: 5433 }
+  })
+  const env = {
+    ACTIONS_RUNTIME_TOKEN: runtimeToken(),
+    GITHUB_JOB: 'verify',
+    GITHUB_ACTION: '__owner_lazarus',
+    RUNNER_NAME: 'GitHub Actions 3'
+  }
   const name = defaultArtifactName(env, databases('shop'))
   assert.match(name, /^lazarus-verify-shop-[0-9a-f]{8}$/)
   assert.equal(defaultArtifactName({ ...env }, databases('shop')), name, 'deterministic')
@@ -329,7 +365,11 @@ test('the run history round-trips through the Actions cache, each run saving a n
     const runnerTemp = path.join(root, 'temp')
     fs.mkdirSync(runnerTemp)
     fs.mkdirSync(path.join(root, 'workspace'))
-    Object.assign(process.env, { ACTIONS_CACHE_SERVICE_V2: 'true', GITHUB_WORKSPACE: path.join(root, 'workspace'), RUNNER_TEMP: runnerTemp })
+    Object.assign(process.env, {
+      ACTIONS_CACHE_SERVICE_V2: 'true',
+      GITHUB_WORKSPACE: path.join(root, 'workspace'),
+      RUNNER_TEMP: runnerTemp
+    })
     const id = databaseId({ host: 'db.internal', port: 5432, database: 'shop' })
     const run = async (runId: string, restore: number) => {
       process.env.GITHUB_RUN_ID = runId
@@ -346,12 +386,23 @@ test('the run history round-trips through the Actions cache, each run saving a n
     }
 
     const first = await run('1', 10)
-    assert.deepEqual(first.value.history?.runs.map(entry => entry.restoreSeconds), [10])
+    assert.deepEqual(
+      first.value.history?.runs.map(entry => entry.restoreSeconds),
+      [10]
+    )
     assert.doesNotMatch(first.output, /::(warning|error|notice)::/, first.output)
     const second = await run('2', 11)
-    assert.deepEqual(second.value.history?.runs.map(entry => entry.restoreSeconds), [10, 11], second.output)
+    assert.deepEqual(
+      second.value.history?.runs.map(entry => entry.restoreSeconds),
+      [10, 11],
+      second.output
+    )
     const third = await run('3', 12)
-    assert.deepEqual(third.value.history?.runs.map(entry => entry.restoreSeconds), [10, 11, 12], 'the newest entry was restored')
+    assert.deepEqual(
+      third.value.history?.runs.map(entry => entry.restoreSeconds),
+      [10, 11, 12],
+      'the newest entry was restored'
+    )
 
     assert.equal(service.caches.length, 3, 'one immutable entry per run')
     for (const [index, entry] of service.caches.entries()) {

@@ -41,7 +41,13 @@ test('the same rows give the same checksum whatever their order and the server s
   const reference = await checksumOf([ROW_1, ROW_2, ROW_3])
   const elsewhere = await checksumOf(
     [ROW_3, ROW_1, ROW_2],
-    ["DateStyle = 'SQL, DMY'", "TimeZone = 'Asia/Tokyo'", 'extra_float_digits = 0', "bytea_output = 'escape'", "IntervalStyle = 'iso_8601'"]
+    [
+      "DateStyle = 'SQL, DMY'",
+      "TimeZone = 'Asia/Tokyo'",
+      'extra_float_digits = 0',
+      "bytea_output = 'escape'",
+      "IntervalStyle = 'iso_8601'"
+    ]
   )
   assert.equal(elsewhere, reference)
 })

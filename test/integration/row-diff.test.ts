@@ -53,7 +53,11 @@ async function pair(seed: string, alter: string): Promise<Pair> {
   const restoredSession = await DatabaseSession.open(parseConnectionUrl('cleanroom', cleanroom.url(name)), 'cleanroom')
   sessions.push(restoredSession)
   await restoredSession.pinSettings()
-  return { production: new CountingQueryable(productionSession), restored: new CountingQueryable(restoredSession), productionSession }
+  return {
+    production: new CountingQueryable(productionSession),
+    restored: new CountingQueryable(restoredSession),
+    productionSession
+  }
 }
 
 /** Differences of one table, with the table's columns read (sorted) and its key from production. */
@@ -91,7 +95,12 @@ test('a changed cell is reported by its key, without values unless asked', async
   const withValues = await differences(sides, 'accounts', { showValues: true })
   // Columns in checksum order (by name): balance, id, name, opened.
   assert.deepEqual(withValues.keys, [
-    { change: 'changed', key: '(id)=(42)', production: '(63.00,42,"customer 42",2024-02-12)', restored: '(63.00,42,"customer 42!",2024-02-12)' }
+    {
+      change: 'changed',
+      key: '(id)=(42)',
+      production: '(63.00,42,"customer 42",2024-02-12)',
+      restored: '(63.00,42,"customer 42!",2024-02-12)'
+    }
   ])
 })
 
@@ -104,7 +113,10 @@ test('whatever the table checksum tells apart, the rows tell apart: NULL and emp
   )
   const [table] = await sides.productionSession.listTables()
   const restoredSession = sessions[sessions.length - 1]
-  const checksums = [await sides.productionSession.tableFigures(table, true, true), await restoredSession.tableFigures(table, true, false)]
+  const checksums = [
+    await sides.productionSession.tableFigures(table, true, true),
+    await restoredSession.tableFigures(table, true, false)
+  ]
   assert.notEqual(checksums[0].checksum, checksums[1].checksum)
   assert.deepEqual((await differences(sides, 'readings', { showValues: true })).keys, [
     { change: 'changed', key: '(id)=(1)', production: '(1,,0.1)', restored: '(1,"",0.1)' },
@@ -126,7 +138,12 @@ test('a deleted row is missing and an inserted row extra, listed in key order', 
     changed: 1,
     keys: [
       { change: 'missing', key: '(id)=(7)', production: '(10.50,7,"customer 7",2024-01-08)' },
-      { change: 'changed', key: '(id)=(30)', production: '(45.00,30,"customer 30",2024-01-31)', restored: '(45.00,30,"customer 30",)' },
+      {
+        change: 'changed',
+        key: '(id)=(30)',
+        production: '(45.00,30,"customer 30",2024-01-31)',
+        restored: '(45.00,30,"customer 30",)'
+      },
       { change: 'extra', key: '(id)=(101)', restored: '(0.00,101,rogue,)' }
     ],
     notListed: 0
@@ -217,9 +234,15 @@ test('rows listed from the server come in the same key order as rows compared in
   )
   const all = await differences(sides, 'codes', { maxRows: 100 })
   const expected = ['-3', '007', '7', '9', '10', 'B', 'a,b', 'b', 'z', 'é'].map(code => `(code)=(${code})`)
-  assert.deepEqual(all.keys.map(entry => entry.key), expected)
+  assert.deepEqual(
+    all.keys.map(entry => entry.key),
+    expected
+  )
   const first = await differences(sides, 'codes', { maxRows: 4 })
-  assert.deepEqual(first.keys.map(entry => entry.key), expected.slice(0, 4))
+  assert.deepEqual(
+    first.keys.map(entry => entry.key),
+    expected.slice(0, 4)
+  )
   assert.equal(first.notListed, 6)
 })
 
@@ -256,7 +279,13 @@ test('a table without a key reports a duplicated row as extra and a removed row 
     `INSERT INTO public.log SELECT * FROM public.log WHERE message = 'message 17';
      DELETE FROM public.log WHERE message = 'message 300';`
   )
-  assert.deepEqual(await differences(sides, 'log', { showValues: true }), { missing: 1, extra: 1, changed: 0, keys: [], notListed: 0 })
+  assert.deepEqual(await differences(sides, 'log', { showValues: true }), {
+    missing: 1,
+    extra: 1,
+    changed: 0,
+    keys: [],
+    notListed: 0
+  })
 })
 
 test('copies of one row beyond what a bucket holds are still counted exactly', async () => {
@@ -310,7 +339,12 @@ test('keys with quotes, commas, parentheses and non-ASCII text are shown as thei
   assert.deepEqual(
     result.keys.map(entry => entry.key),
     // Byte order, as COLLATE "C": '"' < 'O' < 'S' < 'n'.
-    ['("Customer Key")=("quoted" (x))', `("Customer Key")=(O'Brien)`, '("Customer Key")=(Smith, John)', '("Customer Key")=(naïve ☃ 日本)']
+    [
+      '("Customer Key")=("quoted" (x))',
+      `("Customer Key")=(O'Brien)`,
+      '("Customer Key")=(Smith, John)',
+      '("Customer Key")=(naïve ☃ 日本)'
+    ]
   )
   assert.deepEqual(result.keys[3], {
     change: 'changed',
@@ -338,5 +372,6 @@ test('readPrimaryKeys prefers the primary key, else the narrowest NOT NULL uniqu
   assert.deepEqual(key('with_pk'), ['b', 'a'])
   assert.deepEqual(key('with_unique'), ['z'])
   assert.deepEqual(key('with_include'), ['x'])
-  for (const name of ['nullable_unique', 'partial_unique', 'expression_unique', 'no_key']) assert.equal(key(name), undefined, name)
+  for (const name of ['nullable_unique', 'partial_unique', 'expression_unique', 'no_key'])
+    assert.equal(key(name), undefined, name)
 })

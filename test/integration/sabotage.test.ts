@@ -7,8 +7,21 @@ import path from 'node:path'
 import pg from 'pg'
 import { tableKey } from '../../src/compare.js'
 import { rewriteDump } from '../../src/dump-rewrite.js'
-import { LIST_TABLES_SQL, checksumSql, countSql, pinSettingsSql, qualifiedName, type TableRef } from '../../src/fingerprint-queries.js'
-import { SABOTAGE_OPERATORS, planSabotage, type SabotageCatalog, type SabotageOperator, type SabotagePlan } from '../../src/sabotage.js'
+import {
+  LIST_TABLES_SQL,
+  checksumSql,
+  countSql,
+  pinSettingsSql,
+  qualifiedName,
+  type TableRef
+} from '../../src/fingerprint-queries.js'
+import {
+  SABOTAGE_OPERATORS,
+  planSabotage,
+  type SabotageCatalog,
+  type SabotageOperator,
+  type SabotagePlan
+} from '../../src/sabotage.js'
 import { readSabotageCatalog } from '../../src/sabotage-catalog.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
 
@@ -95,12 +108,23 @@ async function figuresOf(db: pg.Client): Promise<Map<string, Figures>> {
 }
 
 /** Rewrites the dump with the plan, restores the copy into a fresh clean-room database. */
-async function applyAndRestore(plan: SabotagePlan): Promise<{ database: string; restore: { code: number | null; stderr: string } }> {
+async function applyAndRestore(
+  plan: SabotagePlan
+): Promise<{ database: string; restore: { code: number | null; stderr: string } }> {
   const copy = path.join(workDir, `${plan.operator}.sql`)
   await rewriteDump(dumpFile, copy, plan.rewriter)
   const database = uniqueName(`sabotage_${plan.operator}`)
   await cleanroom.query(`CREATE DATABASE ${database} TEMPLATE template0 ENCODING 'UTF8'`)
-  const psqlArgs = ['-X', ...connectionArgs(cleanroom, database), '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', copy]
+  const psqlArgs = [
+    '-X',
+    ...connectionArgs(cleanroom, database),
+    '-q',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '--single-transaction',
+    '-f',
+    copy
+  ]
   const restore = await run('psql', psqlArgs, cleanroom)
   return { database, restore }
 }
@@ -215,7 +239,10 @@ test('the catalog knows what a changed value or a missing object would break', a
   const withRows: SabotageCatalog = { ...awkward, tables: awkward.tables.map(table => ({ ...table, rows: 5 })) }
   const mutate = planSabotage('mutate-cell', withRows)!
   const rows = ['COPY public.tags (id, label, slug, note) FROM stdin;', '1\tabc\tdef\tghi', '\\.']
-  assert.deepEqual(rows.flatMap(line => mutate.rewriter.push(line)), [rows[0], '1\tabc\tdef\thhi', rows[2]])
+  assert.deepEqual(
+    rows.flatMap(line => mutate.rewriter.push(line)),
+    [rows[0], '1\tabc\tdef\thhi', rows[2]]
+  )
   assert.equal(planSabotage('drop-constraint', withRows)?.target, 'constraint users_ref_fkey on public.users')
   const withoutForeignKeys = { ...withRows, constraints: withRows.constraints.filter(constraint => constraint.type !== 'f') }
   assert.equal(planSabotage('drop-constraint', withoutForeignKeys)?.target, 'constraint users_parent_check on public.users')
@@ -303,7 +330,9 @@ test('truncate: the copy fails to restore or loses the rows after the cut', asyn
   // psql ends a COPY at the end of its input: the kept rows restore, everything after is missing.
   const db = await connect(cleanroom, database)
   const productionRows = productionFigures.get(tableKey(plan.targetTable!))!.rows
-  const [row] = (await db.query(countSql({ ...plan.targetTable!, kind: 'r', populated: true, columns: [], bytes: 0 } as TableRef))).rows
+  const [row] = (
+    await db.query(countSql({ ...plan.targetTable!, kind: 'r', populated: true, columns: [], bytes: 0 } as TableRef))
+  ).rows
   assert.equal(Number(row.rows), Number(kept))
   assert.ok(Number(kept) > 0 && Number(kept) < productionRows)
 })
@@ -322,7 +351,9 @@ test('drop-index: the index is gone and every table still matches', async () => 
 
 test('drop-constraint: the constraint is gone and every table still matches', async () => {
   const { plan, evidence, db } = await sabotaged('drop-constraint')
-  const constraint = catalog.constraints.find(candidate => plan.target === `constraint ${quote(candidate.name)} on ${display(candidate)}`)
+  const constraint = catalog.constraints.find(
+    candidate => plan.target === `constraint ${quote(candidate.name)} on ${display(candidate)}`
+  )
   assert.ok(constraint, plan.target)
   const sql = `SELECT count(*)::int AS n FROM pg_catalog.pg_constraint WHERE conname = $1`
   assert.equal((await (await connect(production, productionDb)).query(sql, [constraint.name])).rows[0].n > 0, true)

@@ -98,7 +98,11 @@ after(async () => {
   for (const session of sessions) await session.close()
 })
 
-async function open(cluster: Cluster, database: string, role: 'production' | 'cleanroom' = 'cleanroom'): Promise<DatabaseSession> {
+async function open(
+  cluster: Cluster,
+  database: string,
+  role: 'production' | 'cleanroom' = 'cleanroom'
+): Promise<DatabaseSession> {
   const session = await DatabaseSession.open(parseConnectionUrl('test', cluster.url(database)), role)
   sessions.push(session)
   return session
@@ -107,11 +111,10 @@ async function open(cluster: Cluster, database: string, role: 'production' | 'cl
 async function pgDump(cluster: Cluster, database: string, snapshot?: string): Promise<string> {
   const args = ['--format=plain', '--no-owner', '--no-privileges', `--dbname=${cluster.url(database, { password: null })}`]
   if (snapshot) args.push(`--snapshot=${snapshot}`)
-  const { stdout } = await promisify(execFile)(
-    tools.pgDump.path,
-    args,
-    { env: { ...process.env, PGPASSWORD: cluster.password }, maxBuffer: 256 * 1024 * 1024 }
-  )
+  const { stdout } = await promisify(execFile)(tools.pgDump.path, args, {
+    env: { ...process.env, PGPASSWORD: cluster.password },
+    maxBuffer: 256 * 1024 * 1024
+  })
   return stdout
 }
 
@@ -119,10 +122,14 @@ async function pgDump(cluster: Cluster, database: string, snapshot?: string): Pr
 async function restore(sql: string, prefix: string): Promise<string> {
   const database = uniqueName(prefix)
   await cleanroom.query(`CREATE DATABASE ${database} TEMPLATE template0 ENCODING 'UTF8'`)
-  const child = spawn(tools.psql.path, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', `--dbname=${cleanroom.url(database, { password: null })}`], {
-    env: { ...process.env, PGPASSWORD: cleanroom.password },
-    stdio: ['pipe', 'ignore', 'pipe']
-  })
+  const child = spawn(
+    tools.psql.path,
+    ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', `--dbname=${cleanroom.url(database, { password: null })}`],
+    {
+      env: { ...process.env, PGPASSWORD: cleanroom.password },
+      stdio: ['pipe', 'ignore', 'pipe']
+    }
+  )
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
   child.stdin.end(sql)
@@ -140,8 +147,26 @@ const kindsAndNames = (differences: { kind: string; name: string }[]) => differe
 
 test('the fingerprint covers every kind of object, and nothing from the system', () => {
   const kinds = new Set(productionSchema.map(object => object.kind))
-  for (const kind of ['schema', 'table', 'column', 'constraint', 'index', 'view', 'materialized view', 'function', 'trigger', 'rule',
-    'policy', 'sequence', 'type', 'enum', 'domain', 'statistics', 'extension', 'comment']) {
+  for (const kind of [
+    'schema',
+    'table',
+    'column',
+    'constraint',
+    'index',
+    'view',
+    'materialized view',
+    'function',
+    'trigger',
+    'rule',
+    'policy',
+    'sequence',
+    'type',
+    'enum',
+    'domain',
+    'statistics',
+    'extension',
+    'comment'
+  ]) {
     assert.ok(kinds.has(kind as SchemaObject['kind']), `no ${kind} in the fingerprint`)
   }
   const names = new Set(productionSchema.map(object => `${object.kind} ${object.name}`))
@@ -179,7 +204,10 @@ test('the fingerprint covers every kind of object, and nothing from the system',
   // Constraints speak for the indexes behind them.
   assert.ok(!names.has('index public.customers_pkey'))
   // No owners: they differ after a --no-owner restore by design.
-  assert.ok(productionSchema.every(object => !/\bOWNER\b|postgres/.test(object.definition)), 'an owner leaked into a definition')
+  assert.ok(
+    productionSchema.every(object => !/\bOWNER\b|postgres/.test(object.definition)),
+    'an owner leaked into a definition'
+  )
   assert.ok(productionSchema.every(object => !/pg_catalog\.|information_schema/.test(object.name)))
   assert.equal(new Set(names).size, productionSchema.length, 'two objects share a kind and name')
 })
@@ -248,7 +276,10 @@ test('each kind of damage to a restored copy is exactly its own difference', asy
     restored: 'integer NOT NULL DEFAULT 10'
   })
   assert.equal(byName.get('public.customers_lower_email_active_idx')?.restored, null)
-  assert.match(byName.get('public.customers_lower_email_active_idx')?.production ?? '', /^CREATE INDEX customers_lower_email_active_idx ON public\.customers/)
+  assert.match(
+    byName.get('public.customers_lower_email_active_idx')?.production ?? '',
+    /^CREATE INDEX customers_lower_email_active_idx ON public\.customers/
+  )
   assert.equal(byName.get('public.products.products_audit')?.restored, null)
   assert.equal(byName.get('public.order_status')?.restored, "'pending', 'paid', 'shipped', 'cancelled', 'refunded', 'lost'")
   assert.deepEqual(
@@ -258,19 +289,30 @@ test('each kind of damage to a restored copy is exactly its own difference', asy
 
   const restored = await readSequenceValues(session)
   assert.deepEqual(compareSequences(sequencesBefore, sequencesAfter, restored, await findSequencesBehindData(session)), [
-    { kind: 'sequence', name: 'sales.invoice_number_seq', production: 'last_value 10410 (called)', restored: 'last_value 1 (called)' }
+    {
+      kind: 'sequence',
+      name: 'sales.invoice_number_seq',
+      production: 'last_value 10410 (called)',
+      restored: 'last_value 1 (called)'
+    }
   ])
 })
 
 test('sequences advanced by live writes during the dump are no difference; outside that window they are', async () => {
   const database = uniqueName('schema_live')
-  await production.createDatabase(database, `
+  await production.createDatabase(
+    database,
+    `
     CREATE TABLE events (id bigserial PRIMARY KEY, what text);
     CREATE TABLE countdown (id int GENERATED BY DEFAULT AS IDENTITY (START WITH 0 INCREMENT BY -1 MINVALUE -1000000 MAXVALUE 0) PRIMARY KEY);
     INSERT INTO events (what) SELECT 'seed' FROM generate_series(1, 10);
-    INSERT INTO countdown DEFAULT VALUES;`)
+    INSERT INTO countdown DEFAULT VALUES;`
+  )
   const write = () =>
-    production.query(`INSERT INTO events (what) SELECT 'live' FROM generate_series(1, 5); INSERT INTO countdown DEFAULT VALUES;`, database)
+    production.query(
+      `INSERT INTO events (what) SELECT 'live' FROM generate_series(1, 5); INSERT INTO countdown DEFAULT VALUES;`,
+      database
+    )
   const session = await open(production, database, 'production')
   const before = await readSequenceValues(session)
   await write()
@@ -284,7 +326,10 @@ test('sequences advanced by live writes during the dump are no difference; outsi
   const restored = await readSequenceValues(restoredSession)
   assert.deepEqual(
     restored.map(value => [value.name, value.lastValue]),
-    [['public.countdown_id_seq', '-1'], ['public.events_id_seq', '15']]
+    [
+      ['public.countdown_id_seq', '-1'],
+      ['public.events_id_seq', '15']
+    ]
   )
   const behind = await findSequencesBehindData(restoredSession)
   assert.deepEqual(behind, [])

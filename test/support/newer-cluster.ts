@@ -86,7 +86,11 @@ function postgresUser(): { uid: number; gid: number } {
 function run(binary: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
   const [command, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', binary, ...args]] : [binary, args]
   return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { cwd, env: { ...process.env, LC_ALL: 'C', LANG: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(command, argv, {
+      cwd,
+      env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
     let output = ''
     child.stdout.on('data', data => (output += data))
     child.stderr.on('data', data => (output += data))

@@ -8,58 +8,62 @@
  * When a test file is run directly (no env vars), private clusters are started instead and
  * stopped when the process exits.
  */
-import { randomBytes } from 'node:crypto';
-import { attachCluster, startCluster, type Cluster } from './cluster.js';
+import { randomBytes } from 'node:crypto'
+import { attachCluster, startCluster, type Cluster } from './cluster.js'
 
-export type { Cluster } from './cluster.js';
+export type { Cluster } from './cluster.js'
 
-export const PRODUCTION_URL_ENV = 'LAZARUS_TEST_PRODUCTION_URL';
-export const CLEANROOM_URL_ENV = 'LAZARUS_TEST_CLEANROOM_URL';
-export const PRODUCTION_DATADIR_ENV = 'LAZARUS_TEST_PRODUCTION_DATADIR';
-export const CLEANROOM_DATADIR_ENV = 'LAZARUS_TEST_CLEANROOM_DATADIR';
+export const PRODUCTION_URL_ENV = 'LAZARUS_TEST_PRODUCTION_URL'
+export const CLEANROOM_URL_ENV = 'LAZARUS_TEST_CLEANROOM_URL'
+export const PRODUCTION_DATADIR_ENV = 'LAZARUS_TEST_PRODUCTION_DATADIR'
+export const CLEANROOM_DATADIR_ENV = 'LAZARUS_TEST_CLEANROOM_DATADIR'
 
-const cache = new Map<string, Promise<Cluster>>();
+const cache = new Map<string, Promise<Cluster>>()
 
 function fromEnv(name: string, urlVar: string, dataDirVar: string): Promise<Cluster> {
-  let p = cache.get(name);
+  let p = cache.get(name)
   if (!p) {
-    const raw = process.env[urlVar];
+    const raw = process.env[urlVar]
     if (raw) {
-      const u = new URL(raw);
+      const u = new URL(raw)
       p = Promise.resolve(
         attachCluster({
           name,
           port: Number(u.port),
           password: decodeURIComponent(u.password),
-          dataDir: process.env[dataDirVar] ?? '',
-        }),
-      );
+          dataDir: process.env[dataDirVar] ?? ''
+        })
+      )
     } else {
       // Private cluster; stopped explicitly via stop() or by cluster.ts's exit hook.
-      p = startCluster(name);
+      p = startCluster(name)
     }
-    p.catch(() => cache.delete(name));
-    cache.set(name, p);
+    p.catch(() => cache.delete(name))
+    cache.set(name, p)
   }
-  return p;
+  return p
 }
 
 /** The shared "production" server (superuser postgres on 127.0.0.1). stop() is a no-op when shared. */
 export function productionCluster(): Promise<Cluster> {
-  return fromEnv('production', PRODUCTION_URL_ENV, PRODUCTION_DATADIR_ENV);
+  return fromEnv('production', PRODUCTION_URL_ENV, PRODUCTION_DATADIR_ENV)
 }
 
 /** The shared "clean room" server (superuser postgres on 127.0.0.1). stop() is a no-op when shared. */
 export function cleanroomCluster(): Promise<Cluster> {
-  return fromEnv('cleanroom', CLEANROOM_URL_ENV, CLEANROOM_DATADIR_ENV);
+  return fromEnv('cleanroom', CLEANROOM_URL_ENV, CLEANROOM_DATADIR_ENV)
 }
 
-let counter = 0;
+let counter = 0
 /**
  * A database name unique across all concurrently running test files: lower-case
  * `<prefix>_<pid>_<n>_<random>`, at most 63 bytes (PostgreSQL's identifier limit).
  */
 export function uniqueName(prefix = 'db'): string {
-  const clean = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 30) || 'db';
-  return `${clean}_${process.pid}_${++counter}_${randomBytes(3).toString('hex')}`;
+  const clean =
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '_')
+      .slice(0, 30) || 'db'
+  return `${clean}_${process.pid}_${++counter}_${randomBytes(3).toString('hex')}`
 }

@@ -5,7 +5,11 @@ import { execFileSync } from 'node:child_process'
 
 /** Where the real PostgreSQL client tools live (Debian's, or whatever pg_dump is on PATH). */
 export function realClientDir(): string {
-  return path.dirname(execFileSync('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin/pg_dump 2>/dev/null | sort -V | tail -1 || command -v pg_dump']).toString().trim())
+  return path.dirname(
+    execFileSync('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin/pg_dump 2>/dev/null | sort -V | tail -1 || command -v pg_dump'])
+      .toString()
+      .trim()
+  )
 }
 
 /**

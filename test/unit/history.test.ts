@@ -57,17 +57,30 @@ test('history accumulates across runs in the store, and flags a restore that gre
   const runOnce = async (r: Report) => trackRun(new FileHistoryStore(file, id), historyRun(r), id)
 
   const first = await runOnce(report(1, 10))
-  assert.deepEqual(first.history?.runs.map(run => run.restoreSeconds), [10])
+  assert.deepEqual(
+    first.history?.runs.map(run => run.restoreSeconds),
+    [10]
+  )
   assert.equal(first.trend, undefined, 'one run is no baseline')
   assert.ok(fs.existsSync(file), 'the store kept it')
 
   const second = await runOnce(report(2, 12))
-  assert.deepEqual(second.history?.runs.map(run => run.restoreSeconds), [10, 12])
+  assert.deepEqual(
+    second.history?.runs.map(run => run.restoreSeconds),
+    [10, 12]
+  )
   assert.equal(second.trend, undefined)
 
   // A failed restore is on record, but its time is no recovery time.
   const failed = await runOnce(report(3, 0.4, 'restore-failed'))
-  assert.deepEqual(failed.history?.runs.map(run => [run.result, run.restoreSeconds]), [['verified', 10], ['verified', 12], ['restore-failed', undefined]])
+  assert.deepEqual(
+    failed.history?.runs.map(run => [run.result, run.restoreSeconds]),
+    [
+      ['verified', 10],
+      ['verified', 12],
+      ['restore-failed', undefined]
+    ]
+  )
 
   const steady = await runOnce(report(4, 11))
   assert.equal(steady.trend, undefined, 'two restores are no baseline yet')
@@ -103,28 +116,47 @@ test('history accumulates across runs in the store, and flags a restore that gre
 
 test('tiny restores that jitter are no alarm, and the median covers only the recent window', () => {
   const earlier = (times: number[]): History =>
-    times.reduce<History | undefined>((history, seconds, index) => appendRun(history, { startedAt: `2026-03-0${index + 1}`, result: 'verified', restoreSeconds: seconds, tables: 1 }, id), undefined)!
-  const current = (seconds: number): HistoryRun => ({ startedAt: '2026-03-31', result: 'verified', restoreSeconds: seconds, tables: 1 })
+    times.reduce<History | undefined>(
+      (history, seconds, index) =>
+        appendRun(history, { startedAt: `2026-03-0${index + 1}`, result: 'verified', restoreSeconds: seconds, tables: 1 }, id),
+      undefined
+    )!
+  const current = (seconds: number): HistoryRun => ({
+    startedAt: '2026-03-31',
+    result: 'verified',
+    restoreSeconds: seconds,
+    tables: 1
+  })
   assert.equal(restoreTimeAlarm(earlier([0.2, 0.2, 0.2]), current(0.9)), undefined, '4.5× but under a second more')
   assert.match(restoreTimeAlarm(earlier([0.2, 0.2, 0.2]), current(1.5)) ?? '', /7\.5× the median 0\.20 s/)
   assert.equal(restoreTimeAlarm(earlier([10, 10]), current(100)), undefined, 'two runs are no baseline')
   // Slow long ago, fast lately: the old restores have left the window.
-  assert.match(restoreTimeAlarm(earlier([100, 100, 100, 100, 100, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10]), current(20)) ?? '', /median 10\.00 s of the last 10 runs/)
+  assert.match(
+    restoreTimeAlarm(earlier([100, 100, 100, 100, 100, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10]), current(20)) ?? '',
+    /median 10\.00 s of the last 10 runs/
+  )
 })
 
 test('the history keeps the last 30 runs; a damaged file is no history, not a failure', async () => {
   let history: History | undefined
-  for (let index = 0; index < HISTORY_LENGTH + 5; index++) history = appendRun(history, historyRun(report((index % 28) + 1, index)), id)
+  for (let index = 0; index < HISTORY_LENGTH + 5; index++)
+    history = appendRun(history, historyRun(report((index % 28) + 1, index)), id)
   assert.equal(history!.runs.length, HISTORY_LENGTH)
   assert.equal(history!.runs[0].restoreSeconds, 5)
 
   assert.equal(parseHistory('{"version":1,"runs":[', id), undefined)
   assert.equal(parseHistory('{"version":2,"runs":[]}', id), undefined)
-  assert.deepEqual(parseHistory('{"version":1,"runs":[{"startedAt":"x","result":"verified","tables":2,"restoreSeconds":"fast"},{"nonsense":true}]}', id), {
-    version: 1,
-    databaseId: id,
-    runs: [{ startedAt: 'x', result: 'verified', tables: 2 }]
-  })
+  assert.deepEqual(
+    parseHistory(
+      '{"version":1,"runs":[{"startedAt":"x","result":"verified","tables":2,"restoreSeconds":"fast"},{"nonsense":true}]}',
+      id
+    ),
+    {
+      version: 1,
+      databaseId: id,
+      runs: [{ startedAt: 'x', result: 'verified', tables: 2 }]
+    }
+  )
   const file = path.join(tempDir(), 'history.json')
   fs.writeFileSync(file, 'not json')
   const { history: restarted } = await trackRun(new FileHistoryStore(file, id), historyRun(report(1, 3)), id)
@@ -147,7 +179,10 @@ test('without a store, or when it fails, there is no history and one notice, nev
   assert.deepEqual(failed.value, {})
   assert.match(failed.output, /::notice::No run history: it could not be loaded \(cache service unreachable\)\./)
 
-  const readOnly: HistoryStore = { load: async () => undefined, save: async () => Promise.reject(new Error('cache write denied')) }
+  const readOnly: HistoryStore = {
+    load: async () => undefined,
+    save: async () => Promise.reject(new Error('cache write denied'))
+  }
   const unsaved = await capturingStdout(() => trackRun(readOnly, historyRun(report(1, 3)), id))
   assert.equal(unsaved.value.history?.runs.length, 1, 'this run still gets its history section')
   assert.equal(unsaved.output.match(/^::notice::/gm)?.length, 1)

@@ -4,11 +4,21 @@ import { compareTables } from '../../src/compare.js'
 import { failureMessage, reportOutputs, type Report } from '../../src/report.js'
 import { renderSummary } from '../../src/summary.js'
 
-const side = (name: string, rows?: number, checksum?: string, error?: string) => ({ schema: 'public', name, figures: { rows, checksum, error } })
+const side = (name: string, rows?: number, checksum?: string, error?: string) => ({
+  schema: 'public',
+  name,
+  figures: { rows, checksum, error }
+})
 
 test('compares by schema and name; missing, extra, unreadable and changed tables all mismatch', () => {
   const tables = compareTables(
-    [side('same', 3, 'a'), side('rows', 3, 'a'), side('content', 3, 'a'), side('gone', 1, 'a'), side('unreadable', undefined, undefined, 'permission denied')],
+    [
+      side('same', 3, 'a'),
+      side('rows', 3, 'a'),
+      side('content', 3, 'a'),
+      side('gone', 1, 'a'),
+      side('unreadable', undefined, undefined, 'permission denied')
+    ],
     [side('same', 3, 'a'), side('rows', 4, 'b'), side('content', 3, 'b'), side('unreadable', 1, 'a'), side('extra', 1, 'a')]
   )
   const byName = Object.fromEntries(tables.map(table => [table.name, table]))
@@ -67,8 +77,13 @@ test('outputs follow action.yml and count caught and missed sabotage', () => {
 
 test('the step fails for a mismatch naming the table, and for a missed sabotage even when verified', () => {
   const tables = compareTables([side('orders', 1, 'x')], [side('orders', 2, 'y')])
-  assert.match(failureMessage(report({ result: 'mismatch', tables })) ?? '', /public\.orders \(row count differs: production 1, restored 2\)/)
-  const missed = report({ sabotage: [{ operator: 'rogue-row', target: 'public.a', applied: true, detected: false, detectedBy: null, evidence: '' }] })
+  assert.match(
+    failureMessage(report({ result: 'mismatch', tables })) ?? '',
+    /public\.orders \(row count differs: production 1, restored 2\)/
+  )
+  const missed = report({
+    sabotage: [{ operator: 'rogue-row', target: 'public.a', applied: true, detected: false, detectedBy: null, evidence: '' }]
+  })
   assert.match(failureMessage(missed) ?? '', /missed 1 sabotage/)
   assert.equal(failureMessage(report({})), undefined)
 })
@@ -102,12 +117,37 @@ test('a corruption verify: counts cannot see is listed as such, not as a miss', 
       verify: 'counts',
       sabotage: [
         { operator: 'rogue-row', target: 'public.a', applied: true, detected: true, detectedBy: 'counts', evidence: 'x' },
-        { operator: 'mutate-cell', target: 'public.a', applied: true, detected: false, detectedBy: null, evidence: 'y', expectedMiss: 'same row count' }
+        {
+          operator: 'mutate-cell',
+          target: 'public.a',
+          applied: true,
+          detected: false,
+          detectedBy: null,
+          evidence: 'y',
+          expectedMiss: 'same row count'
+        }
       ]
     })
   )
   assert.match(html, /Sabotage drill: caught 1 of 1 \(score 100%\)/)
   assert.match(html, /invisible to counts/)
   assert.doesNotMatch(html, /❌ missed/)
-  assert.equal(failureMessage(report({ sabotage: [{ operator: 'mutate-cell', target: 'public.a', applied: true, detected: false, detectedBy: null, evidence: 'y', expectedMiss: 'same row count' }] })), undefined)
+  assert.equal(
+    failureMessage(
+      report({
+        sabotage: [
+          {
+            operator: 'mutate-cell',
+            target: 'public.a',
+            applied: true,
+            detected: false,
+            detectedBy: null,
+            evidence: 'y',
+            expectedMiss: 'same row count'
+          }
+        ]
+      })
+    ),
+    undefined
+  )
 })

@@ -67,8 +67,16 @@ const DUMP = [
 test('operators are the ten of the full drill', () => {
   assert.deepEqual(
     [...SABOTAGE_OPERATORS].sort(),
-    ['drop-constraint', 'drop-index', 'drop-row', 'duplicate-row', 'mutate-cell', 'null-to-empty', 'rogue-row', 'sequence-reset']
-      .concat(['swap-values', 'truncate'])
+    [
+      'drop-constraint',
+      'drop-index',
+      'drop-row',
+      'duplicate-row',
+      'mutate-cell',
+      'null-to-empty',
+      'rogue-row',
+      'sequence-reset'
+    ].concat(['swap-values', 'truncate'])
   )
 })
 
@@ -112,14 +120,24 @@ test('parses CREATE INDEX and setval lines as pg_dump writes them', () => {
 
 test('prefers a table with a primary key and gives its key a fresh value', () => {
   const target = chooseRogueRowTarget([shape({ name: 'log' }), shape({ name: 'orders', uniqueIndexes: PK })])
-  assert.deepEqual(target, { schema: 'public', name: 'orders', freshColumns: [{ name: 'id', kind: 'integer', maxLength: undefined }] })
+  assert.deepEqual(target, {
+    schema: 'public',
+    name: 'orders',
+    freshColumns: [{ name: 'id', kind: 'integer', maxLength: undefined }]
+  })
 })
 
 test('skips tables where a fresh key could break the restore', () => {
   const foreignKey = shape({ name: 'a', uniqueIndexes: PK, constraints: [{ type: 'f', columns: ['id'] }], columns: [int4('id')] })
   assert.equal(chooseRogueRowTarget([foreignKey]), undefined)
-  assert.equal(chooseRogueRowTarget([shape({ name: 'b', uniqueIndexes: [{ primary: false, expression: true, columns: [] }] })]), undefined)
-  assert.equal(chooseRogueRowTarget([shape({ name: 'c', uniqueIndexes: PK, constraints: [{ type: 'x', columns: ['body'] }] })]), undefined)
+  assert.equal(
+    chooseRogueRowTarget([shape({ name: 'b', uniqueIndexes: [{ primary: false, expression: true, columns: [] }] })]),
+    undefined
+  )
+  assert.equal(
+    chooseRogueRowTarget([shape({ name: 'c', uniqueIndexes: PK, constraints: [{ type: 'x', columns: ['body'] }] })]),
+    undefined
+  )
   assert.equal(chooseRogueRowTarget([shape({ name: 'd', uniqueIndexes: PK, rows: 0 })]), undefined)
   const date: ColumnInfo = { name: 'id', type: 'date', typtype: 'b', typmod: -1, generated: false }
   assert.equal(chooseRogueRowTarget([shape({ name: 'e', uniqueIndexes: PK, columns: [date] })]), undefined)
@@ -128,7 +146,10 @@ test('skips tables where a fresh key could break the restore', () => {
 
 test('a keyless table gets one unconstrained column changed', () => {
   const target = chooseRogueRowTarget([shape({ name: 'log', constraints: [{ type: 'c', columns: ['id'] }] })])
-  assert.deepEqual(target?.freshColumns.map(column => column.name), ['body'])
+  assert.deepEqual(
+    target?.freshColumns.map(column => column.name),
+    ['body']
+  )
 })
 
 test('injects one new row at the end of the target COPY block only', () => {
@@ -179,7 +200,10 @@ test('text and uuid keys get fresh values that fit the column', () => {
 
 test('drop-row removes the first row and names it by its key', () => {
   const rewriter = dropRowRewriter({ schema: 'public', name: 'orders' }, ['id'])
-  assert.deepEqual(rewrite(rewriter, DUMP), DUMP.filter((_, i) => i !== 8))
+  assert.deepEqual(
+    rewrite(rewriter, DUMP),
+    DUMP.filter((_, i) => i !== 8)
+  )
   assert.deepEqual(rewriter.result(), { evidence: 'row (id)=(10) removed' })
   const keyless = dropRowRewriter({ schema: 'public', name: 'orders' })
   rewrite(keyless, DUMP)
@@ -272,7 +296,10 @@ test('truncate keeps the first rows of the block and drops everything after', ()
 
 test('drop-index removes only its own CREATE INDEX statement', () => {
   const rewriter = dropIndexRewriter({ schema: 'public', table: 'orders', name: 'orders_note_idx' })
-  assert.deepEqual(rewrite(rewriter, DUMP), DUMP.filter((_, i) => i !== 15))
+  assert.deepEqual(
+    rewrite(rewriter, DUMP),
+    DUMP.filter((_, i) => i !== 15)
+  )
   assert.match(rewriter.result()?.evidence ?? '', /^CREATE INDEX orders_note_idx removed from the dump \(line 16\)$/)
   const elsewhere = dropIndexRewriter({ schema: 'other', table: 'orders', name: 'orders_note_idx' })
   assert.deepEqual(rewrite(elsewhere, DUMP), DUMP)
@@ -282,7 +309,9 @@ test('drop-index removes only its own CREATE INDEX statement', () => {
 test('drop-constraint removes both lines of its ALTER TABLE and keeps the others', () => {
   const rewriter = dropConstraintRewriter({ schema: 'public', table: 'orders', name: 'orders_customer_fkey', type: 'f' })
   assert.deepEqual(rewrite(rewriter, DUMP), DUMP.slice(0, 16))
-  assert.deepEqual(rewriter.result(), { evidence: 'ADD CONSTRAINT orders_customer_fkey (FOREIGN KEY) removed from the dump (lines 17-18)' })
+  assert.deepEqual(rewriter.result(), {
+    evidence: 'ADD CONSTRAINT orders_customer_fkey (FOREIGN KEY) removed from the dump (lines 17-18)'
+  })
 
   // pg_dump writes no ONLY for a partitioned table's foreign key; a line break may split a check.
   const partitioned = dropConstraintRewriter({ schema: 'sales', table: 'Orders', name: 'c' })
@@ -434,8 +463,14 @@ test('planning: drop-constraint picks a foreign key first, never a primary key o
   const plan = planSabotage('drop-constraint', catalog({ constraints }))
   assert.equal(plan?.target, 'constraint "Z_fkey" on public."Mixed"')
   assert.deepEqual(plan?.targetObject, { kind: 'constraint', schema: 'public', table: 'Mixed', name: 'Z_fkey' })
-  assert.equal(planSabotage('drop-constraint', catalog({ constraints: constraints.slice(0, 8) }))?.target, 'constraint h_key on public.t')
-  assert.equal(planSabotage('drop-constraint', catalog({ constraints: constraints.slice(0, 7) }))?.target, 'constraint g_check on public.t')
+  assert.equal(
+    planSabotage('drop-constraint', catalog({ constraints: constraints.slice(0, 8) }))?.target,
+    'constraint h_key on public.t'
+  )
+  assert.equal(
+    planSabotage('drop-constraint', catalog({ constraints: constraints.slice(0, 7) }))?.target,
+    'constraint g_check on public.t'
+  )
   assert.equal(planSabotage('drop-constraint', catalog({ constraints: constraints.slice(0, 6) })), undefined)
 })
 

@@ -6,7 +6,14 @@ import * as path from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { buildSedProgram, summarizeRemovedLines } from '../../src/sanitize-rules.js'
 
-const KNOWN = ['statement_timeout', 'lock_timeout', 'client_encoding', 'search_path', 'default_table_access_method', 'row_security']
+const KNOWN = [
+  'statement_timeout',
+  'lock_timeout',
+  'client_encoding',
+  'search_path',
+  'default_table_access_method',
+  'row_security'
+]
 
 // What pg_dump 17 writes at the top of a plain dump, plus data that looks like directives.
 const DUMP = [
@@ -36,7 +43,10 @@ function sanitizeWithSed(dump: string, psqlUnderstandsRestrict: boolean) {
   const programFile = path.join(dir, 'program.sed')
   const copyFile = path.join(dir, 'copy.sql')
   fs.writeFileSync(input, dump)
-  fs.writeFileSync(programFile, buildSedProgram({ knownSettings: KNOWN, psqlUnderstandsRestrict, removedLinesFile: removed, copyFile }))
+  fs.writeFileSync(
+    programFile,
+    buildSedProgram({ knownSettings: KNOWN, psqlUnderstandsRestrict, removedLinesFile: removed, copyFile })
+  )
   const printed = execFileSync('sed', ['-n', '-E', '-f', programFile, input]).toString()
   // The copy sed keeps for the drill must be what it printed into the restore.
   assert.equal(fs.readFileSync(copyFile, 'utf8'), printed)
@@ -64,7 +74,10 @@ test('removes settings the clean room does not know, outside COPY data only', ()
 test('row data that reads exactly like a directive survives byte for byte', () => {
   const { output } = sanitizeWithSed(DUMP, false)
   const block = output.slice(output.indexOf('COPY public.notes'), output.indexOf('\\.\n') + 3)
-  assert.equal(block, 'COPY public.notes (id, body) FROM stdin;\n1\tSET transaction_timeout = 0;\nSET transaction_timeout = 0;\n\\restrict inside data\n\\.\n')
+  assert.equal(
+    block,
+    'COPY public.notes (id, body) FROM stdin;\n1\tSET transaction_timeout = 0;\nSET transaction_timeout = 0;\n\\restrict inside data\n\\.\n'
+  )
 })
 
 test('keeps \\restrict for a psql that knows it and removes it for one that does not', () => {
@@ -81,7 +94,9 @@ test('keeps \\restrict for a psql that knows it and removes it for one that does
 })
 
 test('a dump with nothing unknown passes through unchanged', () => {
-  const clean = DUMP.split('\n').filter(line => !/transaction_timeout|made_up/.test(line) || line.startsWith('1\t')).join('\n')
+  const clean = DUMP.split('\n')
+    .filter(line => !/transaction_timeout|made_up/.test(line) || line.startsWith('1\t'))
+    .join('\n')
   const { output, removed } = sanitizeWithSed(clean, true)
   assert.equal(output, clean)
   assert.deepEqual(summarizeRemovedLines(removed), [])

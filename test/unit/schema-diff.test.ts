@@ -57,7 +57,12 @@ test('compareSequences accepts any position production passed through during the
     assert.deepEqual(compareSequences(before, after, [ok], []), [], `${ok.lastValue} ${ok.isCalled}`)
   }
   assert.deepEqual(compareSequences(before, after, [at('s', 100, false)], []), [
-    { kind: 'sequence', name: 's', production: 'last_value 100 (called) before the dump, last_value 130 (called) after', restored: 'last_value 100 (not called)' }
+    {
+      kind: 'sequence',
+      name: 's',
+      production: 'last_value 100 (called) before the dump, last_value 130 (called) after',
+      restored: 'last_value 100 (not called)'
+    }
   ])
   assert.equal(compareSequences(before, after, [at('s', 131, false)], []).length, 1)
   assert.deepEqual(compareSequences([at('s', 120)], [at('s', 120)], [at('s', 1, false)], []), [

@@ -10,7 +10,10 @@ const inputs = (values: Record<string, string>) => (name: string) => values[name
 
 test('a password never stays in the URI that reaches command lines', () => {
   const hostile = 'p@ss:/ word?#%&='
-  const target = parseConnectionUrl('production-url', `postgresql://app:${encodeURIComponent(hostile)}@db.internal:6543/shop?sslmode=require`)
+  const target = parseConnectionUrl(
+    'production-url',
+    `postgresql://app:${encodeURIComponent(hostile)}@db.internal:6543/shop?sslmode=require`
+  )
   assert.equal(target.password, hostile)
   assert.equal(target.uri, 'postgresql://app@db.internal:6543/shop?sslmode=require')
   assert.equal(target.host, 'db.internal')
@@ -25,12 +28,19 @@ test('a password never stays in the URI that reaches command lines', () => {
 
 test('a password from the URI wins over the input, which wins over PGPASSWORD', () => {
   const settings = readSettings(
-    inputs({ 'production-url': 'postgresql://a:fromurl@h/db', 'cleanroom-url': 'postgresql://b@h/postgres', 'cleanroom-password': 'frominput' }),
+    inputs({
+      'production-url': 'postgresql://a:fromurl@h/db',
+      'cleanroom-url': 'postgresql://b@h/postgres',
+      'cleanroom-password': 'frominput'
+    }),
     { PGPASSWORD: 'fromenv', RUNNER_TEMP: '/tmp/x' }
   )
   assert.equal(settings.production.password, 'fromurl')
   assert.equal(settings.cleanroom.password, 'frominput')
-  const fromEnv = readSettings(inputs({ 'production-url': 'postgresql://a@h/db', 'cleanroom-url': 'postgresql://b@h/postgres' }), { PGPASSWORD: 'fromenv' })
+  const fromEnv = readSettings(
+    inputs({ 'production-url': 'postgresql://a@h/db', 'cleanroom-url': 'postgresql://b@h/postgres' }),
+    { PGPASSWORD: 'fromenv' }
+  )
   assert.equal(fromEnv.production.password, 'fromenv')
 })
 
@@ -60,7 +70,10 @@ test('sabotage accepts none, all and lists without repeats', () => {
 })
 
 test('scratch targets keep the server and change only the database', () => {
-  const target = withDatabase(parseConnectionUrl('cleanroom-url', 'postgresql://u:pw@h:5433/postgres?sslmode=disable'), 'lazarus_x')
+  const target = withDatabase(
+    parseConnectionUrl('cleanroom-url', 'postgresql://u:pw@h:5433/postgres?sslmode=disable'),
+    'lazarus_x'
+  )
   assert.equal(target.uri, 'postgresql://u@h:5433/lazarus_x?sslmode=disable')
   assert.equal(target.password, 'pw')
 })

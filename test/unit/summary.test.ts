@@ -5,7 +5,11 @@ import { appendRun, type History } from '../../src/history.js'
 import { checkRto, failureMessage, rtoWarning, type Report, type ReportTable } from '../../src/report.js'
 import { renderSummary } from '../../src/summary.js'
 
-const side = (name: string, rows: number, checksum = 'c', schema = 'public'): SideFigures => ({ schema, name, figures: { rows, checksum } })
+const side = (name: string, rows: number, checksum = 'c', schema = 'public'): SideFigures => ({
+  schema,
+  name,
+  figures: { rows, checksum }
+})
 
 function report(partial: Partial<Report> = {}): Report {
   const tables = compareTables(
@@ -17,11 +21,23 @@ function report(partial: Partial<Report> = {}): Report {
     verify: 'checksums',
     production: { server: 'app@db:5432/shop', serverVersion: '13.23', database: 'shop' },
     cleanroom: { server: 'postgres@cr:5432/postgres', serverVersion: '13.23' },
-    tools: { pg_dump: { path: '/usr/lib/postgresql/13/bin/pg_dump', version: '13.23' }, psql: { path: '/usr/lib/postgresql/13/bin/psql', version: '13.23' } },
+    tools: {
+      pg_dump: { path: '/usr/lib/postgresql/13/bin/pg_dump', version: '13.23' },
+      psql: { path: '/usr/lib/postgresql/13/bin/psql', version: '13.23' }
+    },
     dumpBytes: 5 * 1024 * 1024,
     sanitized: [{ parameter: 'transaction_timeout', lines: 2 }],
     tables,
-    sabotage: [{ operator: 'rogue-row', target: 'public.orders', applied: true, detected: true, detectedBy: 'counts', evidence: 'rogue row (id)=(30001): row count differs' }],
+    sabotage: [
+      {
+        operator: 'rogue-row',
+        target: 'public.orders',
+        applied: true,
+        detected: true,
+        detectedBy: 'counts',
+        evidence: 'rogue row (id)=(30001): row count differs'
+      }
+    ],
     timings: { dump: 1.5, sanitize: 0.25, restore: 2.75, verify: 0.5, drill: 3, total: 8.5 },
     startedAt: '2026-01-05T03:00:00Z',
     ...partial
@@ -46,19 +62,32 @@ test('a verified run: one-line verdict with the headline numbers, stages charted
   assert.ok(stages, 'a Mermaid chart of the stages')
   const chart = stages.split('\n').map(line => line.trim())
   assert.equal(chart[0], 'xychart-beta horizontal')
-  assert.deepEqual(chart.slice(2), ['x-axis ["Dump", "Sanitize", "Restore", "Verify", "Drill", "Other"]', 'y-axis "seconds"', 'bar [1.5, 0.25, 2.75, 0.5, 3, 0.5]'])
+  assert.deepEqual(chart.slice(2), [
+    'x-axis ["Dump", "Sanitize", "Restore", "Verify", "Drill", "Other"]',
+    'y-axis "seconds"',
+    'bar [1.5, 0.25, 2.75, 0.5, 3, 0.5]'
+  ])
   // The fence must stand on its own lines, apart from HTML, for GitHub to render it.
   assert.match(html, /\n\n```mermaid\n[\s\S]*?\n```\n\n/)
 
   assert.match(html, /<h3>✅ Sabotage drill: caught 1 of 1 \(score 100%\)<\/h3>/)
-  assert.match(html, /<td>rogue-row<\/td><td><code>public\.orders<\/code><\/td><td>✅ caught<\/td><td>counts<\/td><td>rogue row \(id\)=\(30001\): row count differs<\/td>/)
-  assert.match(html, /<details><summary>Sanitized: 2 directive line\(s\) the clean room does not know<\/summary>[\s\S]*transaction_timeout/)
+  assert.match(
+    html,
+    /<td>rogue-row<\/td><td><code>public\.orders<\/code><\/td><td>✅ caught<\/td><td>counts<\/td><td>rogue row \(id\)=\(30001\): row count differs<\/td>/
+  )
+  assert.match(
+    html,
+    /<details><summary>Sanitized: 2 directive line\(s\) the clean room does not know<\/summary>[\s\S]*transaction_timeout/
+  )
   assert.match(html, /<tr><td>pg_dump<\/td><td>13\.23 \(\/usr\/lib\/postgresql\/13\/bin\/pg_dump\)<\/td><\/tr>/)
   assert.match(html, /<td><code>&#34;Inventory&#34;\.&#34;StockLevels&#34;<\/code><\/td><td>7<\/td><td>7<\/td><td>✅ match<\/td>/)
 })
 
 test('a mismatch: the verdict says so, the differing table comes first with its rows and the schema differences fold away', () => {
-  const tables: ReportTable[] = compareTables([side('a_fine', 5), side('z_orders', 3)], [side('a_fine', 5), side('z_orders', 4, 'd')])
+  const tables: ReportTable[] = compareTables(
+    [side('a_fine', 5), side('z_orders', 3)],
+    [side('a_fine', 5), side('z_orders', 4, 'd')]
+  )
   tables[1] = {
     ...tables[1],
     differences: {
@@ -76,17 +105,33 @@ test('a mismatch: the verdict says so, the differing table comes first with its 
     report({
       result: 'mismatch',
       tables,
-      schema: [{ kind: 'index', name: 'public.orders_pkey', production: 'CREATE UNIQUE INDEX orders_pkey ON public.orders (id)', restored: null }]
+      schema: [
+        {
+          kind: 'index',
+          name: 'public.orders_pkey',
+          production: 'CREATE UNIQUE INDEX orders_pkey ON public.orders (id)',
+          restored: null
+        }
+      ]
     })
   )
   assert.match(html, /^<h2>❌ Lazarus: mismatch<\/h2>/)
   assert.match(html, /The backup restores, but differs from production in 1 table\(s\)\./)
   assert.match(html, /1 of 2 tables match/)
   assert.ok(html.indexOf('z_orders</code>') < html.indexOf('a_fine</code>'), 'the mismatch is listed first')
-  assert.match(html, /<td><code>public\.z_orders<\/code><\/td><td>3<\/td><td>4<\/td><td>❌ row count differs: production 3, restored 4<\/td>/)
-  assert.match(html, /<details><summary>Rows of public\.z_orders: 1 extra, 1 changed<\/summary>[\s\S]*?<th>Change<\/th><th>Key<\/th><\/tr>\n<tr><td>extra<\/td><td><code>\(id\)=\(4\)<\/code><\/td><\/tr>/)
+  assert.match(
+    html,
+    /<td><code>public\.z_orders<\/code><\/td><td>3<\/td><td>4<\/td><td>❌ row count differs: production 3, restored 4<\/td>/
+  )
+  assert.match(
+    html,
+    /<details><summary>Rows of public\.z_orders: 1 extra, 1 changed<\/summary>[\s\S]*?<th>Change<\/th><th>Key<\/th><\/tr>\n<tr><td>extra<\/td><td><code>\(id\)=\(4\)<\/code><\/td><\/tr>/
+  )
   assert.doesNotMatch(html, /<th>Key<\/th><th>Production<\/th>/, 'no value columns when no values were reported')
-  assert.match(html, /<details><summary>Schema: 1 difference\(s\)<\/summary>[\s\S]*?<td>index<\/td><td><code>public\.orders_pkey<\/code><\/td><td><code>CREATE UNIQUE INDEX orders_pkey ON public\.orders \(id\)<\/code><\/td><td><em>absent<\/em><\/td>/)
+  assert.match(
+    html,
+    /<details><summary>Schema: 1 difference\(s\)<\/summary>[\s\S]*?<td>index<\/td><td><code>public\.orders_pkey<\/code><\/td><td><code>CREATE UNIQUE INDEX orders_pkey ON public\.orders \(id\)<\/code><\/td><td><em>absent<\/em><\/td>/
+  )
 })
 
 test('a long list of matching tables folds away, while mismatches stay in view', () => {
@@ -97,7 +142,10 @@ test('a long list of matching tables folds away, while mismatches stay in view',
 
   const restored = production.map(figures => (figures.name === 't13' ? side('t13', 2) : figures))
   const oneDiffers = renderSummary(report({ result: 'mismatch', tables: compareTables(production, restored) }))
-  assert.match(oneDiffers, /<h3>Tables: 1 of 20 differ<\/h3>\n\n<table>\n<tr><th>Table<\/th>[^\n]*\n<tr><td><code>public\.t13<\/code>/)
+  assert.match(
+    oneDiffers,
+    /<h3>Tables: 1 of 20 differ<\/h3>\n\n<table>\n<tr><th>Table<\/th>[^\n]*\n<tr><td><code>public\.t13<\/code>/
+  )
   assert.match(oneDiffers, /<details><summary>Matching tables \(19\)<\/summary>/)
   const folded = oneDiffers.slice(oneDiffers.indexOf('Matching tables'))
   assert.doesNotMatch(folded, /t13/)
@@ -106,7 +154,16 @@ test('a long list of matching tables folds away, while mismatches stay in view',
 test('everything from the database is escaped, line breaks included, and kept out of the charts', () => {
   const evil = '<img src=x onerror=alert(1)>\n\n# heading'
   const tables: ReportTable[] = compareTables([side(evil, 1)], [side(evil, 2)])
-  tables[0] = { ...tables[0], differences: { missing: 1, extra: 0, changed: 0, keys: [{ change: 'missing', key: `(k)=(${evil})`, production: evil }], notListed: 3 } }
+  tables[0] = {
+    ...tables[0],
+    differences: {
+      missing: 1,
+      extra: 0,
+      changed: 0,
+      keys: [{ change: 'missing', key: `(k)=(${evil})`, production: evil }],
+      notListed: 3
+    }
+  }
   const html = renderSummary(
     report({
       result: 'mismatch',
@@ -121,7 +178,11 @@ test('everything from the database is escaped, line breaks included, and kept ou
   assert.doesNotMatch(html, /\n# heading/, 'a blank line from the database cannot end the HTML block')
   assert.match(html, /&#60;img src=x onerror=alert\(1\)&#62;&#10;&#10;# heading/)
   assert.match(html, /<pre>psql: ERROR: relation &#34;&#60;b&#62;x&#60;\/b&#62;&#34; does not exist&#10;&#10;LINE 1<\/pre>/)
-  assert.match(html, /<th>Change<\/th><th>Key<\/th><th>Production<\/th><th>Restored<\/th>/, 'values, where reported, get their columns')
+  assert.match(
+    html,
+    /<th>Change<\/th><th>Key<\/th><th>Production<\/th><th>Restored<\/th>/,
+    'values, where reported, get their columns'
+  )
   assert.match(html, /… and 3 more row\(s\) not listed/)
   assert.match(html, /<h3>❌ Sabotage drill: caught 0 of 1 \(score 0%\)<\/h3>/)
   assert.match(html, /the verifier missed 1 sabotage\(s\)/i)
@@ -141,12 +202,18 @@ test('the RTO gate fails a restore over budget, warns above the warning threshol
   assert.match(html, /❌ <strong>Recovery time:<\/strong> restore took 2\.50 s \(budget 2 s, warning above 1 s\): over budget\./)
   const tiny = report({ timings: { restore: 0.7, total: 1 } })
   tiny.rto = checkRto(tiny, { rtoSeconds: 0.001 })
-  assert.equal(failureMessage(tiny), 'The backup restores, but not fast enough: restore took 0.70 s, budget 0.001 s (rto-seconds).')
+  assert.equal(
+    failureMessage(tiny),
+    'The backup restores, but not fast enough: restore took 0.70 s, budget 0.001 s (rto-seconds).'
+  )
 
   const sluggish = report({ timings: { restore: 1.5, total: 5 } })
   sluggish.rto = checkRto(sluggish, settings)
   assert.equal(failureMessage(sluggish), undefined)
-  assert.match(rtoWarning(sluggish) ?? '', /^The restore took 1\.50 s, more than the 1 s of rto-warn-seconds \(the budget, rto-seconds, is 2 s\)\.$/)
+  assert.match(
+    rtoWarning(sluggish) ?? '',
+    /^The restore took 1\.50 s, more than the 1 s of rto-warn-seconds \(the budget, rto-seconds, is 2 s\)\.$/
+  )
   assert.match(renderSummary(sluggish), /^<h2>⚠️ Lazarus: verified<\/h2>/)
 
   const quick = report({ timings: { restore: 0.5, total: 5 } })
@@ -156,7 +223,11 @@ test('the RTO gate fails a restore over budget, warns above the warning threshol
   assert.match(renderSummary(quick), /✅ <strong>Recovery time:<\/strong> restore took 0\.50 s .*: within the objective\./)
 
   assert.equal(checkRto(report(), {}), undefined, 'no budget, no check')
-  assert.equal(checkRto(report({ result: 'restore-failed', timings: { restore: 99 } }), settings), undefined, 'a failed restore is no recovery time')
+  assert.equal(
+    checkRto(report({ result: 'restore-failed', timings: { restore: 99 } }), settings),
+    undefined,
+    'a failed restore is no recovery time'
+  )
 })
 
 test('with a run history, the summary charts it and shows a sharp growth of the restore time', () => {
@@ -166,19 +237,36 @@ test('with a run history, the summary charts it and shows a sharp growth of the 
     [2, 2.2, 1_100_000],
     [3, 6, 1_200_000]
   ] as const) {
-    history = appendRun(history, { startedAt: `2026-01-0${day}T03:00:00Z`, result: 'verified', restoreSeconds: restore, totalSeconds: restore + 3, dumpBytes: bytes, tables: 3 }, 'abc')
+    history = appendRun(
+      history,
+      {
+        startedAt: `2026-01-0${day}T03:00:00Z`,
+        result: 'verified',
+        restoreSeconds: restore,
+        totalSeconds: restore + 3,
+        dumpBytes: bytes,
+        tables: 3
+      },
+      'abc'
+    )
   }
   const html = renderSummary(
     report({ restoreTrend: { runs: 3, medianSeconds: 2.2, restoreSeconds: 6, ratio: 2.727, alarm: true } }),
     history
   )
   assert.match(html, /^<h2>⚠️ Lazarus: verified<\/h2>/)
-  assert.match(html, /⚠️ <strong>Restore time grew sharply\.<\/strong> The restore took 6\.00 s, 2\.7× the median 2\.20 s of the last 3 runs\./)
+  assert.match(
+    html,
+    /⚠️ <strong>Restore time grew sharply\.<\/strong> The restore took 6\.00 s, 2\.7× the median 2\.20 s of the last 3 runs\./
+  )
   assert.match(html, /<h3>Run history \(3 runs\)<\/h3>/)
   const [, times, sizes] = mermaidBlocks(html)
   assert.match(times, /line \[2, 2\.2, 6\]/)
   assert.match(times, /bar \[5, 5\.2, 9\]/)
   assert.match(sizes, /title "Dump size in MiB, runs 1 to 3, 2026-01-01 to 2026-01-03"/)
   assert.match(sizes, /line \[0\.95, 1\.05, 1\.14\]/)
-  assert.match(html, /<tr><td>3<\/td><td>2026-01-03T03:00:00Z<\/td><td>verified<\/td><td>6\.00 s<\/td><td>9\.00 s<\/td><td>1\.1 MiB<\/td><td>3<\/td><\/tr>/)
+  assert.match(
+    html,
+    /<tr><td>3<\/td><td>2026-01-03T03:00:00Z<\/td><td>verified<\/td><td>6\.00 s<\/td><td>9\.00 s<\/td><td>1\.1 MiB<\/td><td>3<\/td><\/tr>/
+  )
 })
