@@ -1,3 +1,4 @@
+import * as fs from 'node:fs'
 import { UserError } from './errors.js'
 
 /**
@@ -28,7 +29,7 @@ const SCHEMES = new Set(['postgresql:', 'postgres:'])
 export function parseConnectionUrl(inputName: string, raw: string, fallbackPassword?: string): ConnectionTarget {
   let url: URL
   try {
-    url = new URL(raw.trim())
+    url = new URL(withoutEmptyHostUserinfo(raw.trim()))
   } catch {
     throw new UserError(
       `Input '${inputName}' is not a valid URI: use postgresql://user@host:port/database ` +
@@ -45,7 +46,7 @@ export function parseConnectionUrl(inputName: string, raw: string, fallbackPassw
     )
   }
   const queryHost = url.searchParams.get('host')
-  const host = queryHost || decodeURIComponent(url.hostname).replace(/^\[(.+)\]$/, '$1') || 'localhost'
+  const host = queryHost || decodeURIComponent(url.hostname).replace(/^\[(.+)\]$/, '$1') || defaultSocketDirectory()
   const portText = url.searchParams.get('port') || url.port || '5432'
   const port = Number(portText)
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -77,6 +78,30 @@ export function parseConnectionUrl(inputName: string, raw: string, fallbackPassw
     user,
     secrets: [...secrets].filter(secret => secret.length > 0)
   }
+}
+
+/**
+ * libpq accepts `postgresql://user:pw@/db` (no host: the default Unix socket), which WHATWG URL
+ * parsing rejects; the same URI with the user and password as query parameters means the same.
+ */
+function withoutEmptyHostUserinfo(raw: string): string {
+  const match = /^(postgres(?:ql)?:\/\/)([^@/?#]*)@(\/.*)$/.exec(raw)
+  if (!match) return raw
+  const [, scheme, userinfo, rest] = match
+  const [user, password] = userinfo.split(/:(.*)/s)
+  // Userinfo is percent-encoded, where '+' is a plus; in a query it would read as a space.
+  const param = (name: string, value?: string) => (value ? `${name}=${value.replace(/\+/g, '%2B')}` : '')
+  const params = [param('user', user), param('password', password)].filter(Boolean).join('&')
+  if (!params) return `${scheme}${rest}`
+  return `${scheme}${rest}${rest.includes('?') ? '&' : '?'}${params}`
+}
+
+/**
+ * Where libpq looks when a URI names no host: the Unix socket directory it was built with
+ * (/var/run/postgresql on Debian and Ubuntu, /tmp elsewhere). Lazarus's own sessions must look there too.
+ */
+function defaultSocketDirectory(): string {
+  return fs.existsSync('/var/run/postgresql') ? '/var/run/postgresql' : '/tmp'
 }
 
 /** The same server and database, as another URI (used for scratch databases). */

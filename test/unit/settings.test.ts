@@ -89,3 +89,15 @@ test('reads client versions and knows which psql understands \\restrict', () => 
   assert.equal(psqlUnderstandsRestrict(psql('12.22')), false)
   assert.equal(psqlUnderstandsRestrict(psql('18.0')), true)
 })
+
+test('a URI without a host means the default Unix socket, with or without userinfo', () => {
+  const socket = parseConnectionUrl('cleanroom-url', 'postgresql://app:p%40ss+1@/shop?sslmode=disable')
+  assert.equal(socket.user, 'app')
+  assert.equal(socket.password, 'p@ss+1')
+  assert.equal(socket.database, 'shop')
+  assert.match(socket.host, /^\/(var\/run\/postgresql|tmp)$/)
+  assert.doesNotMatch(socket.uri, /p%40ss|password/)
+  assert.equal(socket.uri, 'postgresql:///shop?sslmode=disable&user=app')
+  const explicit = parseConnectionUrl('cleanroom-url', 'postgresql://app@/shop?host=/run/pg')
+  assert.equal(explicit.host, '/run/pg')
+})
