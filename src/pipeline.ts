@@ -220,11 +220,16 @@ async function streamFromSnapshot(
     scriptFile: workspace.file('stream.sh')
   }).finally(stopProgress)
   let fingerprinted = 0
-  const fingerprinting = fingerprint(sessions, tables, settings, true, 'production').then(figures => {
+  // Once its tables are done, the exporter reads the catalog while the restore goes on.
+  const fingerprinting = fingerprint(sessions, tables, settings, true, 'production').then(async figures => {
     fingerprinted = elapsed(started)
-    return figures
+    const schema = await readSchemaFingerprint(exporter)
+    const primaryKeys = await readPrimaryKeys(exporter)
+    const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
+    const sabotageCatalog = settings.sabotage.length > 0 ? await readSabotageCatalog(exporter, rowCounts) : undefined
+    return { figures, schema, primaryKeys, sabotageCatalog }
   })
-  const [outcome, figures] = await Promise.all([streaming, fingerprinting])
+  const [outcome, { figures, schema, primaryKeys, sabotageCatalog }] = await Promise.all([streaming, fingerprinting])
   recordStreamTimings(outcome, report)
   // Production's fingerprint overlaps the stream; only the part that outlasts the dump adds to verify time.
   report.timings.verify = Math.max(0, fingerprinted - (report.timings.dump ?? 0))
@@ -246,12 +251,6 @@ async function streamFromSnapshot(
   report.dumpBytes = outcome.dumpBytes
 
   const sequencesAfter = await readSequenceValues(exporter)
-  const schema = await readSchemaFingerprint(exporter)
-  const primaryKeys = await readPrimaryKeys(exporter)
-  const sabotageCatalog =
-    settings.sabotage.length > 0
-      ? await readSabotageCatalog(exporter, new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0])))
-      : undefined
   return {
     snapshot: { exporter, tables, figures, schema, sequencesBefore, sequencesAfter, primaryKeys, sabotageCatalog, database },
     restoreError
@@ -401,12 +400,15 @@ async function verifyRestored(
       sessions.push(session)
       await session.pinSettings()
     }
+    // One more session compares the schema while the others checksum the tables.
+    const catalogSession = await DatabaseSession.open(target, 'cleanroom')
+    sessions.push(catalogSession)
     const [restored] = sessions
-    const tables = compareTables(
-      snapshot.figures,
-      await fingerprint(sessions, await restored.listTables(), settings, false, side)
-    )
-    const schema = await compareSchemas(restored, snapshot)
+    const [figures, schema] = await Promise.all([
+      fingerprint(sessions.slice(0, settings.jobs), await restored.listTables(), settings, false, side),
+      compareSchemas(catalogSession, snapshot)
+    ])
+    const tables = compareTables(snapshot.figures, figures)
     await pinRows(tables, restored, snapshot, settings)
     return { tables, schema }
   } finally {
