@@ -16,6 +16,11 @@ import {
 
 /** The only module that talks to PostgreSQL over the wire (through `pg`). */
 
+const INSUFFICIENT_PRIVILEGE = '42501'
+const OBJECT_IN_USE = '55006'
+/** Plain DROP DATABASE already waits 5 s for other sessions; a few more tries cover a slow exit. */
+const DROP_ATTEMPTS = 4
+
 /** How long a production statement may wait for a lock before it gives up instead of queueing. */
 const PRODUCTION_LOCK_TIMEOUT = '10s'
 
@@ -236,11 +241,31 @@ export class DatabaseSession implements Queryable {
     }
   }
 
+  /**
+   * Drops a database. WITH (FORCE) (PostgreSQL 13+) ends sessions a killed restore left behind,
+   * but a role that is not a superuser may not end sessions of other roles, and an autovacuum
+   * worker that just started on the fresh database is one: then a plain DROP, which stops
+   * autovacuum itself, retried while the last sessions go away.
+   */
   async dropDatabase(name: string): Promise<void> {
-    const facts = await this.serverFacts()
-    // WITH (FORCE) (PostgreSQL 13+) ends sessions a killed restore left behind.
-    const force = facts.major >= 13 ? ' WITH (FORCE)' : ''
-    await this.client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}${force}`)
+    const drop = `DROP DATABASE IF EXISTS ${quoteIdent(name)}`
+    if ((await this.serverFacts()).major >= 13) {
+      try {
+        await this.client.query(`${drop} WITH (FORCE)`)
+        return
+      } catch (error) {
+        if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error
+      }
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.query(drop)
+        return
+      } catch (error) {
+        if ((error as { code?: string }).code !== OBJECT_IN_USE || attempt >= DROP_ATTEMPTS) throw error
+        await new Promise(resolve => setTimeout(resolve, 500))
+      }
+    }
   }
 }
 
