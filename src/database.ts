@@ -133,10 +133,6 @@ export class DatabaseSession implements Queryable {
     await this.client.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotId)}`)
   }
 
-  async endSnapshot(): Promise<void> {
-    await this.client.query('ROLLBACK').catch(() => undefined)
-  }
-
   /**
    * Runs `work` under a savepoint, so that a failing statement inside production's snapshot
    * transaction rolls back to here instead of aborting the snapshot.

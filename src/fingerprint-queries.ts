@@ -35,6 +35,23 @@ export function pinSettingsSql(): string {
   return PINNED_SETTINGS.map(([name, value]) => `SET ${name} = ${quoteLiteral(value)};`).join('\n')
 }
 
+/** Namespaces that hold user objects (`alias` is a pg_namespace row). */
+export function userNamespaceSql(alias: string): string {
+  return `${alias}.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND ${alias}.nspname NOT LIKE 'pg\\_toast%' AND ${alias}.nspname NOT LIKE 'pg\\_temp\\_%'`
+}
+
+/** Whether an object is not part of an extension: pg_dump recreates those with CREATE EXTENSION, not one by one. */
+export function notInExtensionSql(catalog: string, oid: string): string {
+  return `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${catalog}'::pg_catalog.regclass
+                      AND e.objid = ${oid} AND e.deptype = 'e')`
+}
+
+/** A user relation (`relation` a pg_class row, `namespace` its pg_namespace row): what pg_dump dumps and Lazarus compares. */
+export function userRelationSql(relation: string, namespace: string): string {
+  return `${userNamespaceSql(namespace)} AND ${notInExtensionSql('pg_catalog.pg_class', `${relation}.oid`)}`
+}
+
 /**
  * Every ordinary table, leaf partition and materialized view outside the system schemas and
  * outside extensions (whose data pg_dump does not dump). Partitioned parents hold no rows of
@@ -47,11 +64,7 @@ SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.relispopulat
                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]') AS columns
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'm')
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                  WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+WHERE c.relkind IN ('r', 'm') AND ${userRelationSql('c', 'n')}
 `
 
 export function quoteIdent(identifier: string): string {

@@ -1,5 +1,5 @@
 import { tableKey } from './compare.js'
-import { qualifiedName, quoteIdent } from './fingerprint-queries.js'
+import { qualifiedName, quoteIdent, userRelationSql } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
 
 /**
@@ -74,8 +74,7 @@ JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'm') AND i.indisunique AND i.indisvalid AND i.indexprs IS NULL AND i.indpred IS NULL
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+  AND ${userRelationSql('c', 'n')}
   AND (i.indisprimary OR NOT EXISTS (
         SELECT 1 FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
         JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum

@@ -1,4 +1,5 @@
 import { tableKey } from './compare.js'
+import { userRelationSql } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
 import type { ConstraintInfo, IndexInfo, SabotageCatalog, SequenceInfo, TableShape } from './sabotage.js'
 
@@ -8,13 +9,9 @@ import type { ConstraintInfo, IndexInfo, SabotageCatalog, SequenceInfo, TableSha
  * Works on PostgreSQL 12 and later (generated columns, partition catalogs).
  */
 
-// Same schemas as the fingerprint: no system schemas, nothing an extension owns (pg_dump skips those).
-const USER_RELATION = (alias: string) => `
-  ${alias}.relnamespace NOT IN (SELECT oid FROM pg_catalog.pg_namespace
-                                WHERE nspname IN ('pg_catalog', 'information_schema')
-                                   OR nspname LIKE 'pg\\_toast%' OR nspname LIKE 'pg\\_temp\\_%')
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
-                  WHERE e.classid = 'pg_catalog.pg_class'::regclass AND e.objid = ${alias}.oid AND e.deptype = 'e')`
+// Same relations as the fingerprint: no system schemas, nothing an extension owns (pg_dump skips those).
+const USER_RELATION = (alias: string) => `EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+  WHERE n.oid = ${alias}.relnamespace AND ${userRelationSql(alias, 'n')})`
 
 /**
  * Every ordinary table and partition: columns (with NOT NULL and the statistics' NULL fraction),

@@ -1,4 +1,4 @@
-import { PINNED_SETTINGS } from './fingerprint-queries.js'
+import { PINNED_SETTINGS, notInExtensionSql, userNamespaceSql, userRelationSql } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
 
 /**
@@ -88,24 +88,12 @@ async function setAll(db: Queryable, names: string[], values: string[]): Promise
   ])
 }
 
-/** Namespaces that hold user objects (`alias` is a pg_namespace row). */
-export function userNamespaceSql(alias: string): string {
-  return `${alias}.nspname NOT IN ('pg_catalog', 'information_schema')
-    AND ${alias}.nspname NOT LIKE 'pg\\_toast%' AND ${alias}.nspname NOT LIKE 'pg\\_temp\\_%'`
-}
-
-/** Whether an object is not part of an extension: pg_dump recreates those with CREATE EXTENSION, not one by one. */
-export function notInExtensionSql(catalog: string, oid: string): string {
-  return `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${catalog}'::pg_catalog.regclass
-                      AND e.objid = ${oid} AND e.deptype = 'e')`
-}
-
 /** `schema.relation` as PostgreSQL quotes it, from a pg_namespace and a pg_class alias. */
 const qualified = (namespace: string, relation: string) =>
   `pg_catalog.quote_ident(${namespace}.nspname) || '.' || pg_catalog.quote_ident(${relation}.relname)`
 
 /** A user relation that is not part of an extension (`c` pg_class, `n` its pg_namespace). */
-const USER_RELATION = `${userNamespaceSql('n')} AND ${notInExtensionSql('pg_catalog.pg_class', 'c.oid')}`
+const USER_RELATION = userRelationSql('c', 'n')
 
 const SCHEMAS_SQL = `
 SELECT 'schema' AS kind, pg_catalog.quote_ident(n.nspname) AS name, 'CREATE SCHEMA ' || pg_catalog.quote_ident(n.nspname) AS definition

@@ -1,6 +1,6 @@
-import { quoteLiteral } from './fingerprint-queries.js'
+import { notInExtensionSql, quoteLiteral, userNamespaceSql } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
-import { notInExtensionSql, userNamespaceSql, withPinnedCatalogSettings } from './schema-fingerprint.js'
+import { withPinnedCatalogSettings } from './schema-fingerprint.js'
 
 /**
  * Sequence values cannot be compared like rows. Sequences are not transactional: pg_dump reads

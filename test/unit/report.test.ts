@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { compareTables } from '../../src/compare.js'
-import { failureMessage, reportOutputs, type Report } from '../../src/report.js'
+import { failureMessage, reportOutputs, type Report, type SabotageResult } from '../../src/report.js'
 import { renderSummary } from '../../src/summary.js'
 
 const side = (name: string, rows?: number, checksum?: string, error?: string) => ({
@@ -112,20 +112,21 @@ test('a schema-only mismatch names the objects, not "0 tables"', () => {
 })
 
 test('a corruption verify: counts cannot see is listed as such, not as a miss', () => {
+  const invisible: SabotageResult = {
+    operator: 'mutate-cell',
+    target: 'public.a',
+    applied: true,
+    detected: false,
+    detectedBy: null,
+    evidence: 'y',
+    expectedMiss: 'same row count'
+  }
   const html = renderSummary(
     report({
       verify: 'counts',
       sabotage: [
         { operator: 'rogue-row', target: 'public.a', applied: true, detected: true, detectedBy: 'counts', evidence: 'x' },
-        {
-          operator: 'mutate-cell',
-          target: 'public.a',
-          applied: true,
-          detected: false,
-          detectedBy: null,
-          evidence: 'y',
-          expectedMiss: 'same row count'
-        }
+        invisible
       ]
     })
   )
@@ -135,17 +136,7 @@ test('a corruption verify: counts cannot see is listed as such, not as a miss', 
   assert.equal(
     failureMessage(
       report({
-        sabotage: [
-          {
-            operator: 'mutate-cell',
-            target: 'public.a',
-            applied: true,
-            detected: false,
-            detectedBy: null,
-            evidence: 'y',
-            expectedMiss: 'same row count'
-          }
-        ]
+        sabotage: [invisible]
       })
     ),
     undefined
