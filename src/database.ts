@@ -152,7 +152,7 @@ export class DatabaseSession implements Queryable {
   async listTables(): Promise<TableRef[]> {
     const rows = await this.query<TableRef>(LIST_TABLES_SQL)
     return rows
-      .map(row => ({ ...row, columns: [...row.columns].sort() }))
+      .map(row => ({ ...row, columns: [...row.columns].sort((a, b) => compareText(a.name, b.name)) }))
       .sort((a, b) => compareText(a.schema, b.schema) || compareText(a.name, b.name))
   }
 

@@ -3,12 +3,19 @@ import { qualifiedName, quoteIdent, userRelationSql } from './fingerprint-querie
 import type { Queryable } from './queryable.js'
 
 /**
- * Pins a table's mismatch to rows. Both sides hash every row the way checksumSql does, group the
+ * Pins a table's mismatch to rows. Both sides hash every row's text form (md5), group the
  * hashes into buckets by a hash of the row's key and compare one aggregate per bucket; only the
  * buckets that differ are looked into, so what travels to the action grows with the number of
  * differing rows, not with the table. Nothing is written anywhere: production is read inside its
  * snapshot, and every statement sent there only reads the columns production itself listed.
  */
+
+/** The table whose rows are compared: production's columns, in TableRef's order. */
+export interface RowDiffTable {
+  schema: string
+  name: string
+  columns: ReadonlyArray<{ name: string }>
+}
 
 /** What differs between one table's rows in production and in the restored copy. */
 export interface RowDifferences {
@@ -85,14 +92,14 @@ ORDER BY n.nspname, c.relname, i.indisprimary DESC,
 
 /**
  * Finds the rows that differ between `production` and `restored` for one table. `table.columns`
- * must be in the order checksumSql hashes them (TableRef's, sorted by name) so that the row
- * hashes agree with the table checksum; `key` is production's (readPrimaryKeys), or undefined for
+ * are production's (TableRef's, sorted by name), so that both sides hash the same columns in the
+ * same order; `key` is production's (readPrimaryKeys), or undefined for
  * a table without one, which gets counts only. Throws when a side cannot be read.
  */
 export async function pinDifferingRows(
   production: Queryable,
   restored: Queryable,
-  table: { schema: string; name: string; columns: string[] },
+  table: RowDiffTable,
   key: string[] | undefined,
   options: RowDiffOptions
 ): Promise<RowDifferences> {
@@ -435,19 +442,18 @@ async function readRowTexts(db: Queryable, sql: RowDiffSql, hashes: string[]): P
 }
 
 /**
- * The statements, the same on both sides. Each row is seen as `r`, the md5 of its text exactly as
- * checksumSql hashes it; `h`, 32 bits of the md5 of its key's text (of `r` without a key), whose
- * leading bits name its bucket; and for keyed tables `k`, the key's row text, and `kv`, its values.
+ * The statements, the same on both sides. Each row is seen as `r`, the md5 of its text form;
+ * `h`, 32 bits of the md5 of its key's text (of `r` without a key), whose leading bits name its bucket; and for keyed tables `k`, the key's row text, and `kv`, its values.
  */
 class RowDiffSql {
   readonly keyed: boolean
   private readonly keyLength: number
   private readonly source: string
 
-  constructor(table: { schema: string; name: string; columns: string[] }, key: string[] | undefined) {
+  constructor(table: RowDiffTable, key: string[] | undefined) {
     this.keyed = key !== undefined
     this.keyLength = key?.length ?? 0
-    const row = `ROW(${table.columns.map(quoteIdent).join(', ')})::text`
+    const row = `ROW(${table.columns.map(column => quoteIdent(column.name)).join(', ')})::text`
     const keyText = key && `ROW(${key.map(quoteIdent).join(', ')})::text`
     const keyValues = key && `ARRAY[${key.map(column => `${quoteIdent(column)}::text`).join(', ')}]::text[]`
     const keyColumns = key ? `, ${keyText} AS k, ${keyValues} AS kv` : ''
@@ -468,7 +474,7 @@ class RowDiffSql {
     return `JOIN unnest($1::bigint[]) AS p(prefix) ON ${this.bucket(depth)} = p.prefix`
   }
 
-  /** Count and checksumSql's sums per bucket, within the parent buckets in $1 if given. */
+  /** Count and the sums of both halves of `r` per bucket, within the parent buckets in $1 if given. */
   aggregates(depth: number, parentDepth: number | undefined): string {
     return `SELECT ${this.bucket(depth)}::text AS bucket, count(*)::text AS rows,
   sum(('x' || substr(s.r, 1, 16))::bit(64)::bigint)::text AS high,

@@ -23,9 +23,9 @@ after(async () => {
 })
 
 /** The checksum of `items` holding `rows` (in that physical order), in a database with `settings`. */
-async function checksumOf(rows: string[], settings: string[] = []): Promise<string | undefined> {
+async function checksumOf(rows: string[], settings: string[] = [], ddl = ITEMS): Promise<string | undefined> {
   const name = uniqueName('fingerprint')
-  await cluster.createDatabase(name, `${ITEMS}\nINSERT INTO public.items VALUES ${rows.join(',\n')};`)
+  await cluster.createDatabase(name, `${ddl}\nINSERT INTO public.items VALUES ${rows.join(',\n')};`)
   for (const setting of settings) await cluster.query(`ALTER DATABASE ${name} SET ${setting}`)
   const session = await DatabaseSession.open(parseConnectionUrl('test', cluster.url(name)), 'cleanroom')
   sessions.push(session)
@@ -66,4 +66,49 @@ test('a duplicated row in place of another changes the checksum though the count
   assert.notEqual(await checksumOf([ROW_1, ROW_2, ROW_2]), await checksumOf([ROW_1, ROW_2, ROW_3]))
   // XOR of row hashes would see [1, 2, 2, 2] as [1, 2]: the sum does not.
   assert.notEqual(await checksumOf([ROW_1, ROW_1, ROW_1, ROW_2]), await checksumOf([ROW_1, ROW_1, ROW_2, ROW_2]))
+})
+
+// Columns of the types hashed by their own hash function (not their text), with traps: a
+// case-insensitive collation, char(n) padding and values that equal types would hash alike.
+const TYPED = `CREATE COLLATION IF NOT EXISTS public.case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE public.items (small int2, id int4, big int8, flag bool, label text, name varchar(20) COLLATE public.case_insensitive,
+                           code char(4), local_at timestamp, at timestamptz, clock time, ref uuid, other int4);`
+const TYPED_1 = `(1, 10, 100, true, 'alpha', 'Alpha', 'ab', '2024-03-01 12:00', '2024-03-01 12:00+00', '12:00', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 7)`
+const TYPED_2 = `(2, 20, 200, false, 'beta', 'Beta', 'cd', '2024-03-02 00:00', '2024-03-02 00:00+00', '00:00', 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 8)`
+
+test('typed columns: one changed value, a NULL, or a value moved to another row or column changes the checksum', async () => {
+  const reference = await checksumOf([TYPED_1, TYPED_2], [], TYPED)
+  const changed: Array<[string, string, string]> = [
+    ['int2', '(1,', '(3,'],
+    ['int4', ' 10,', ' 11,'],
+    ['int8', ' 100,', ' 101,'],
+    ['bool', 'true', 'false'],
+    ['text', "'alpha'", "'alphb'"],
+    ['case only, under a case-insensitive collation', "'Alpha'", "'alpha'"],
+    ['char(n)', "'ab'", "'ac'"],
+    ['timestamp', "'2024-03-01 12:00'", "'2024-03-01 12:00:00.000001'"],
+    ['timestamptz', "'2024-03-01 12:00+00'", "'2024-03-01 12:00+01'"],
+    ['time', "'12:00'", "'12:01'"],
+    ['uuid', "'a0eebc99", "'a1eebc99"],
+    ['int4 to NULL', ', 7)', ', NULL)'],
+    ['text to NULL', "'alpha'", 'NULL'],
+    ['int4 value swapped with another int4 column', ' 10,', ' 7,']
+  ]
+  for (const [what, from, to] of changed) {
+    let row = TYPED_1.replace(from, to)
+    if (what.includes('swapped')) row = row.replace(/, 7\)$/, ', 10)')
+    assert.notEqual(row, TYPED_1, what)
+    assert.notEqual(await checksumOf([row, TYPED_2], [], TYPED), reference, what)
+  }
+  // Row 1's and row 2's id exchanged: every column holds the same values as before, in other rows.
+  const swapped = [TYPED_1.replace(' 10,', ' 20,'), TYPED_2.replace(' 20,', ' 10,')]
+  assert.notEqual(await checksumOf(swapped, [], TYPED), reference, 'values exchanged between rows')
+  // A NULL is not the value whose hash it might be mistaken for: zero, false, the empty string.
+  const zero = await checksumOf([TYPED_1.replace(', 7)', ', 0)'), TYPED_2], [], TYPED)
+  assert.notEqual(await checksumOf([TYPED_1.replace(', 7)', ', NULL)'), TYPED_2], [], TYPED), zero)
+})
+
+test('typed columns: the same rows give the same checksum whatever the time zone and row order', async () => {
+  const reference = await checksumOf([TYPED_1, TYPED_2], [], TYPED)
+  assert.equal(await checksumOf([TYPED_2, TYPED_1], ["TimeZone = 'America/St_Johns'"], TYPED), reference)
 })

@@ -293,7 +293,13 @@ test('swap-values: same rows count and same column values, different rows', asyn
   // The swapped column on its own holds the same multiset of values on both sides.
   const column = /^column (\S+) exchanged/.exec(evidence)?.[1]
   assert.ok(column, evidence)
-  const table = { ...plan.targetTable!, kind: 'r', populated: true, columns: [column], bytes: 0 } as TableRef
+  const table = {
+    ...plan.targetTable!,
+    kind: 'r',
+    populated: true,
+    columns: [{ name: column, hashing: 'text form' }],
+    bytes: 0
+  } as TableRef
   const productionDbClient = await connect(production, productionDb)
   const [before] = (await productionDbClient.query(checksumSql(table))).rows
   const [afterSwap] = (await db.query(checksumSql(table))).rows
