@@ -864,7 +864,7 @@ async function gitFacts(bundle: string, revision: string | undefined): Promise<P
     const at = (await git(['rev-parse', '--short', revision])) || revision
     return { commit, bundleNote: `dist/index.js as committed at ${at} (sha256 ${sha}…)`, srcNote: `built from src/ at ${at}` }
   }
-  const distDirty = (await git(['status', '--porcelain', '--', 'dist/index.js'])) !== ''
+  const distDirty = (await git(['status', '--porcelain', '--', 'dist'])) !== ''
   const srcDirty = (await git(['status', '--porcelain', '--', 'src'])) !== ''
   return {
     commit,
@@ -1003,15 +1003,19 @@ async function main(): Promise<number> {
   const bundleDir = path.join(workDir, 'dist')
   await mkdir(bundleDir)
   const bundle = path.join(bundleDir, 'index.js')
+  // The bundle is dist/index.js plus the chunks it loads on demand (artifact and cache clients).
+  const bundleFiles = (files: string[]) => files.filter(file => file.endsWith('.js') || file === 'package.json')
   if (options.bundleRevision) {
-    for (const file of ['index.js', 'package.json']) {
+    const listing = await exec('git', ['ls-tree', '--name-only', `${options.bundleRevision}:dist`], { cwd: repoRoot })
+    if (listing.code !== 0) throw new Error(`git ls-tree ${options.bundleRevision}:dist failed: ${listing.stderr.trim()}`)
+    for (const file of bundleFiles(listing.stdout.split('\n'))) {
       const r = await exec('git', ['show', `${options.bundleRevision}:dist/${file}`], { cwd: repoRoot })
       if (r.code !== 0) throw new Error(`git show ${options.bundleRevision}:dist/${file} failed: ${r.stderr.trim()}`)
       await writeFile(path.join(bundleDir, file), r.stdout)
     }
   } else {
-    await copyFile(sourceBundle, bundle)
-    await copyFile(path.join(repoRoot, 'dist', 'package.json'), path.join(bundleDir, 'package.json'))
+    for (const file of bundleFiles(readdirSync(path.join(repoRoot, 'dist'))))
+      await copyFile(path.join(repoRoot, 'dist', file), path.join(bundleDir, file))
   }
 
   const facts: Partial<Facts> = {

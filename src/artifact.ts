@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as core from '@actions/core'
-import { DefaultArtifactClient } from '@actions/artifact'
 import { messageOf } from './errors.js'
 
 /** What to upload after a run. */
@@ -43,13 +42,16 @@ export interface ArtifactUploader {
 export async function uploadArtifacts(
   upload: ArtifactUpload,
   env: NodeJS.ProcessEnv = process.env,
-  client: ArtifactUploader = new DefaultArtifactClient()
+  uploader?: ArtifactUploader
 ): Promise<UploadOutcome> {
   if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
     const where = path.join(upload.reportDir, 'report.json')
     core.notice(`Not running inside GitHub Actions: report kept at ${where}, not uploaded as an artifact.`)
     return { skipped: 'no Actions runtime token', uploaded: [] }
   }
+  // Loaded only here: the artifact client and its dependencies are most of the bundle, and
+  // reading them at start-up would cost every run a quarter of a second and tens of MiB.
+  const client = uploader ?? new (await import('@actions/artifact')).DefaultArtifactClient()
   const outcome: UploadOutcome = { uploaded: [] }
   const options = upload.retentionDays === undefined ? {} : { retentionDays: upload.retentionDays }
   const send = async (name: string, files: string[], root: string, what: string) => {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import * as cache from '@actions/cache'
 import * as core from '@actions/core'
 import { messageOf } from './errors.js'
 import type { Report, RestoreTrend, Result } from './report.js'
@@ -205,6 +204,7 @@ export class ActionsCacheHistoryStore implements HistoryStore {
   private readonly prefix: string
 
   constructor(
+    private readonly cache: ActionsCache,
     id: string,
     directory: string,
     private readonly env: NodeJS.ProcessEnv = process.env
@@ -216,7 +216,7 @@ export class ActionsCacheHistoryStore implements HistoryStore {
   async load(): Promise<History | undefined> {
     // A file left by an earlier job on a self-hosted runner must not pass for the restored one.
     fs.rmSync(this.file.file, { force: true })
-    const hit = await cache.restoreCache([this.file.file], this.prefix + this.runKey(), [this.prefix])
+    const hit = await this.cache.restoreCache([this.file.file], this.prefix + this.runKey(), [this.prefix])
     if (!hit) return undefined
     core.info(`Run history restored from cache entry ${hit}.`)
     return this.file.load()
@@ -225,7 +225,7 @@ export class ActionsCacheHistoryStore implements HistoryStore {
   async save(history: History): Promise<void> {
     await this.file.save(history)
     // The time keeps keys apart when one job checks the same database twice.
-    const id = await cache.saveCache([this.file.file], `${this.prefix}${this.runKey()}-${Date.now().toString(36)}`)
+    const id = await this.cache.saveCache([this.file.file], `${this.prefix}${this.runKey()}-${Date.now().toString(36)}`)
     if (id === -1) throw new Error('the cache service did not take it')
   }
 
@@ -234,10 +234,19 @@ export class ActionsCacheHistoryStore implements HistoryStore {
   }
 }
 
+type ActionsCache = typeof import('@actions/cache')
+
 /** The Actions cache store, or undefined where there is no cache service (outside Actions). */
-export function actionsCacheHistoryStore(id: string, runnerTemp: string, env = process.env): HistoryStore | undefined {
-  if (!env.ACTIONS_RUNTIME_TOKEN || !cache.isFeatureAvailable()) return undefined
-  return new ActionsCacheHistoryStore(id, path.join(runnerTemp, 'lazarus-history'), env)
+export async function actionsCacheHistoryStore(
+  id: string,
+  runnerTemp: string,
+  env = process.env
+): Promise<HistoryStore | undefined> {
+  if (!env.ACTIONS_RUNTIME_TOKEN) return undefined
+  // Loaded only where there is a cache service: it is a large part of the bundle to read at start-up.
+  const cache = await import('@actions/cache')
+  if (!cache.isFeatureAvailable()) return undefined
+  return new ActionsCacheHistoryStore(cache, id, path.join(runnerTemp, 'lazarus-history'), env)
 }
 
 /**

@@ -92,7 +92,7 @@ async function publish(
   if (warning) core.warning(warning, { title: 'Lazarus: restore slower than rto-warn-seconds' })
 
   const id = databaseId(settings.production)
-  const { history, trend } = await trackRun(actionsCacheHistoryStore(id, settings.runnerTemp), historyRun(report), id)
+  const { history, trend } = await trackRun(await actionsCacheHistoryStore(id, settings.runnerTemp), historyRun(report), id)
   if (trend) report.restoreTrend = trend
   if (trend?.alarm) core.warning(describeTrend(trend), { title: 'Lazarus: restore time grew sharply' })
 

@@ -11,6 +11,8 @@ import { defaultArtifactName, jobRunId, uploadArtifacts } from '../../src/artifa
 import { actionsCacheHistoryStore, databaseId, historyRun, trackRun } from '../../src/history.js'
 import type { Report } from '../../src/report.js'
 import { capturingStdout } from '../support/capture-stdout.js'
+import { runAction } from '../support/run-action.js'
+import { createShop } from '../support/shop.js'
 
 // The real @actions/artifact client (Twirp calls through @actions/http-client, the zip through
 // archiver, the upload through @azure/storage-blob), with only the network faked: a local server
@@ -373,7 +375,7 @@ test('the run history round-trips through the Actions cache, each run saving a n
     const id = databaseId({ host: 'db.internal', port: 5432, database: 'shop' })
     const run = async (runId: string, restore: number) => {
       process.env.GITHUB_RUN_ID = runId
-      const store = actionsCacheHistoryStore(id, runnerTemp)
+      const store = await actionsCacheHistoryStore(id, runnerTemp)
       assert.ok(store, 'inside Actions with a cache service there is a store')
       const report = {
         result: 'verified',
@@ -414,4 +416,27 @@ test('the run history round-trips through the Actions cache, each run saving a n
   } finally {
     fs.rmSync(root, { recursive: true, force: true })
   }
+})
+
+test('the bundled action loads its artifact and cache clients when it needs them: report uploaded, history saved', async () => {
+  // dist/ keeps those clients in chunks of their own, read only inside Actions: this runs them as users do.
+  const { inputs } = await createShop('artifact')
+  const run = await runAction(inputs(), {
+    env: {
+      ACTIONS_RUNTIME_TOKEN: runtimeToken(),
+      ACTIONS_RESULTS_URL: `${service.url}/`,
+      ACTIONS_CACHE_SERVICE_V2: 'true',
+      GITHUB_RUN_ID: '41',
+      GITHUB_RUN_ATTEMPT: '1'
+    }
+  })
+  assert.equal(run.exitCode, 0, run.stdout + run.stderr)
+  assert.equal(run.outputs.result, 'verified')
+  assert.equal(service.artifacts.size, 1, run.stdout)
+  const [[name, artifact]] = [...service.artifacts]
+  assert.match(run.stdout, new RegExp(`Uploaded report as artifact ${name} `))
+  const files = unzip(artifact.blob!)
+  assert.deepEqual([...files.keys()].sort(), ['report.json', 'summary.html'])
+  assert.equal(service.caches.length, 1, 'the run history was saved to the cache')
+  assert.equal(service.caches[0].finalized, true)
 })

@@ -187,7 +187,7 @@ test('without a store, or when it fails, there is no history and one notice, nev
   assert.equal(unsaved.value.history?.runs.length, 1, 'this run still gets its history section')
   assert.equal(unsaved.output.match(/^::notice::/gm)?.length, 1)
 
-  assert.equal(actionsCacheHistoryStore(id, tempDir(), {}), undefined, 'outside Actions there is no cache')
+  assert.equal(await actionsCacheHistoryStore(id, tempDir(), {}), undefined, 'outside Actions there is no cache')
 })
 
 test('the database id names host, port and database by hash, and nothing else', () => {
