@@ -36,12 +36,18 @@ export class CleanRoom {
     }
   }
 
+  /** Where the scratch database for this run and purpose is (or will be once created). */
+  scratchTarget(purpose: string): ConnectionTarget {
+    return withDatabase(this.target, `lazarus_${this.runId}_${purpose.replace(/[^a-z0-9]+/g, '_')}`.slice(0, 63))
+  }
+
   /** Creates an empty scratch database named and marked for this run and its purpose. */
   async createScratchDatabase(
     purpose: string,
     production: { encoding: string; collate: string; ctype: string }
   ): Promise<ConnectionTarget> {
-    const name = `lazarus_${this.runId}_${purpose.replace(/[^a-z0-9]+/g, '_')}`.slice(0, 63)
+    const target = this.scratchTarget(purpose)
+    const name = target.database
     this.scratch.add(name)
     saveScratchDatabases([...this.scratch])
     const { localeFallback } = await this.maintenance.createScratchDatabase(
@@ -55,7 +61,7 @@ export class CleanRoom {
       core.notice(`The clean room lacks production's locale '${production.collate}'; scratch database ${name} uses C.`)
     }
     core.info(`Created scratch database ${name} (${production.encoding}).`)
-    return withDatabase(this.target, name)
+    return target
   }
 
   /** Leaves a scratch database in place (keep-cleanroom): it is no longer this run's to drop. */

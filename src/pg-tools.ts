@@ -194,6 +194,13 @@ export interface StreamOptions {
   scriptFile: string
   /** Where dd reports how many bytes the dump had. */
   bytesFile: string
+  /**
+   * Settles when the restore target exists (it is created while pg_dump starts): psql waits for
+   * it at the gate file. When it rejects, psql never runs and its error is the stream's.
+   */
+  restoreTargetReady: Promise<unknown>
+  /** Where the pipeline reads whether psql may start ("go") or must not ("stop"). */
+  gateFile: string
 }
 
 export type StreamOutcome = (
@@ -214,11 +221,13 @@ pw_production=\${LAZARUS_PRODUCTION_PASSWORD-}
 pw_cleanroom=\${LAZARUS_CLEANROOM_PASSWORD-}
 unset LAZARUS_PRODUCTION_PASSWORD LAZARUS_CLEANROOM_PASSWORD PGPASSWORD
 ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
+gate_open() { while [ ! -s "$LAZARUS_GATE_FILE" ]; do sleep 0.01; done; [ "$(cat "$LAZARUS_GATE_FILE")" = go ]; }
 { if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
   PGOPTIONS='-c default_transaction_read_only=on' "$LAZARUS_PG_DUMP" "$@" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"
   ended dump \${PIPESTATUS[0]}; } |
 { "\${LAZARUS_FILTER[@]}" ; ended sanitize $?; } |
-{ if [ -n "$pw_cleanroom" ]; then export PGPASSWORD="$pw_cleanroom"; fi
+{ gate_open || exit 1
+  if [ -n "$pw_cleanroom" ]; then export PGPASSWORD="$pw_cleanroom"; fi
   "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 --single-transaction -o /dev/null -f - --dbname="$LAZARUS_RESTORE_URI"; ended restore $?; }
 `
 
@@ -248,6 +257,7 @@ export async function streamDumpIntoRestore(
       LAZARUS_RESTORE_URI: restoreTarget.uri,
       LAZARUS_STATUS_FILE: options.statusFile,
       LAZARUS_BYTES_FILE: options.bytesFile,
+      LAZARUS_GATE_FILE: options.gateFile,
       LAZARUS_PRODUCTION_PASSWORD: production.password ?? '',
       LAZARUS_CLEANROOM_PASSWORD: restoreTarget.password ?? ''
     }
@@ -257,8 +267,21 @@ export async function streamDumpIntoRestore(
     mode: 0o600
   })
   fs.writeFileSync(options.statusFile, '', { mode: 0o600 })
+  fs.rmSync(options.gateFile, { force: true })
+  // Written whole, then renamed into place: the script never reads half a word.
+  const openGate = (word: 'go' | 'stop') => {
+    fs.writeFileSync(`${options.gateFile}.new`, word, { mode: 0o600 })
+    fs.renameSync(`${options.gateFile}.new`, options.gateFile)
+  }
+  const gate = options.restoreTargetReady.then(
+    () => openGate('go'),
+    () => openGate('stop')
+  )
   const startedAt = Date.now() / 1000
   const { stderr } = await runClient('bash', [options.scriptFile, ...dumpArgs], env)
+  await gate
+  // The stream cannot have restored anything without its target: that failure is the one to report.
+  await options.restoreTargetReady
   const stages = readStreamStatus(options.statusFile, startedAt)
   return { ...judgeStream(stages, stderr), dumpBytes: readDumpBytes(options.bytesFile) }
 }

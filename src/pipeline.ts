@@ -85,14 +85,21 @@ export async function verifyBackup(settings: Settings, workspace: Workspace, rep
     const backupFile = workspace.backupFile
     // The drill and upload-dump read the backup again afterwards; otherwise it never lands on disk.
     const keepCopy = settings.sabotage.length > 0 || settings.uploadDump
-    const filter = await sanitizeFilter(cleanroom, tools, workspace, keepCopy ? backupFile : undefined)
     const database = await production.databaseFacts()
-    const restoreTarget = await cleanroom.createScratchDatabase('backup', database)
+    const restoreTarget = cleanroom.scratchTarget('backup')
+    // CREATE DATABASE waits for a checkpoint (PostgreSQL 14 and older): meanwhile the sed program
+    // is built and pg_dump starts, while psql waits for the database at the stream's gate.
+    const created = cleanroom.createScratchDatabase('backup', database)
+    const exists = created.then(
+      () => true,
+      () => false
+    )
     let verification: CopyVerification
     let snapshot: ProductionSnapshot
     try {
+      const filter = await sanitizeFilter(cleanroom, tools, workspace, keepCopy ? backupFile : undefined)
       const streamed = await core.group('Dump, sanitize and restore (streamed), fingerprint production', () =>
-        streamFromSnapshot(production, sessions, tools, settings, filter, restoreTarget, database, workspace, report)
+        streamFromSnapshot(production, sessions, tools, settings, filter, restoreTarget, created, database, workspace, report)
       )
       if (streamed.restoreError !== undefined) {
         report.result = 'restore-failed'
@@ -108,7 +115,7 @@ export async function verifyBackup(settings: Settings, workspace: Workspace, rep
         return result
       })
     } finally {
-      await dropOrKeep(cleanroom, restoreTarget, settings)
+      if (await exists) await dropOrKeep(cleanroom, restoreTarget, settings)
     }
     report.tables = verification.tables
     report.schema = verification.schema
@@ -153,6 +160,9 @@ async function checkServers(
   }
   core.info(`Production: PostgreSQL ${productionFacts.serverVersion} at ${describe(settings.production)} (read-only session)`)
   core.info(`Clean room: PostgreSQL ${cleanroomFacts.serverVersion} at ${describe(settings.cleanroom)}`)
+  // Finding the client tools only runs --version: it overlaps the guards' queries, and its error waits for theirs.
+  const resolving = resolveClientTools(productionFacts.major, settings.postgresBinDir)
+  resolving.catch(() => undefined)
   const [productionIdentity, cleanroomIdentity] = await Promise.all([
     production.clusterIdentity(),
     cleanroom.maintenance.clusterIdentity()
@@ -162,7 +172,7 @@ async function checkServers(
     cleanroom: cleanroomIdentity
   })
   await cleanroom.assertCanCreateDatabases()
-  const tools = await resolveClientTools(productionFacts.major, settings.postgresBinDir)
+  const tools = await resolving
   report.tools = { pg_dump: toolInfo(tools.pgDump), psql: toolInfo(tools.psql) }
   core.info(
     `Client tools: pg_dump ${tools.pgDump.version} (${tools.pgDump.path}), psql ${tools.psql.version} (${tools.psql.path})`
@@ -174,7 +184,8 @@ async function checkServers(
  * Streams production's dump through sed into the restore while fingerprinting production, all
  * from one exported snapshot: the figures describe exactly the data in the dump, even while
  * production keeps taking writes. Extra sessions join the snapshot to checksum tables in
- * parallel. A failed restore is returned as `restoreError`; a failed dump or sed throws.
+ * parallel. A failed restore is returned as `restoreError`; a failed dump or sed, or a restore
+ * target that could not be created, throws.
  */
 async function streamFromSnapshot(
   exporter: DatabaseSession,
@@ -183,6 +194,7 @@ async function streamFromSnapshot(
   settings: Settings,
   filter: SanitizeFilter,
   restoreTarget: ConnectionTarget,
+  restoreTargetReady: Promise<unknown>,
   database: ProductionSnapshot['database'],
   workspace: Workspace,
   report: Report
@@ -217,7 +229,9 @@ async function streamFromSnapshot(
     filter: filter.argv,
     statusFile: workspace.file('stream-status'),
     bytesFile: workspace.file('stream-bytes'),
-    scriptFile: workspace.file('stream.sh')
+    scriptFile: workspace.file('stream.sh'),
+    gateFile: workspace.file('stream-gate'),
+    restoreTargetReady
   }).finally(stopProgress)
   let fingerprinted = 0
   // Once its tables are done, the exporter reads the catalog while the restore goes on.
@@ -395,15 +409,17 @@ async function verifyRestored(
 ): Promise<CopyVerification> {
   const sessions: DatabaseSession[] = []
   try {
-    for (let i = 0; i < settings.jobs; i++) {
-      const session = await DatabaseSession.open(target, 'cleanroom')
-      sessions.push(session)
-      await session.pinSettings()
-    }
-    // One more session compares the schema while the others checksum the tables.
-    const catalogSession = await DatabaseSession.open(target, 'cleanroom')
-    sessions.push(catalogSession)
+    // `jobs` sessions checksum the tables; one more compares the schema meanwhile. All connect at once.
+    const opened = await Promise.allSettled(
+      Array.from({ length: settings.jobs + 1 }, async () => {
+        const session = await DatabaseSession.open(target, 'cleanroom')
+        sessions.push(session)
+        await session.pinSettings()
+      })
+    )
+    for (const result of opened) if (result.status === 'rejected') throw result.reason
     const [restored] = sessions
+    const catalogSession = sessions[settings.jobs]
     const [figures, schema] = await Promise.all([
       fingerprint(sessions.slice(0, settings.jobs), await restored.listTables(), settings, false, side),
       compareSchemas(catalogSession, snapshot)

@@ -1,0 +1,75 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseConnectionUrl, type ConnectionTarget } from '../../src/connection.js'
+import { DatabaseSession } from '../../src/database.js'
+import { resolveClientTools, streamDumpIntoRestore, type ClientTools, type StreamOptions } from '../../src/pg-tools.js'
+import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
+
+// pg_dump starts while the scratch database is still being created; psql waits at the gate for it.
+
+let production: Cluster
+let cleanroom: Cluster
+let tools: ClientTools
+let exporter: DatabaseSession
+let productionTarget: ConnectionTarget
+let snapshot: string
+let workDir: string
+const productionDb = uniqueName('gate_prod')
+
+before(async () => {
+  ;[production, cleanroom] = await Promise.all([productionCluster(), cleanroomCluster()])
+  tools = await resolveClientTools(13)
+  await production.createDatabase(
+    productionDb,
+    'CREATE TABLE public.t (id int PRIMARY KEY, label text); INSERT INTO public.t SELECT g, md5(g::text) FROM generate_series(1, 5000) g;'
+  )
+  productionTarget = parseConnectionUrl('production-url', production.url(productionDb))
+  exporter = await DatabaseSession.open(productionTarget, 'production')
+  snapshot = await exporter.beginSnapshot()
+  workDir = mkdtempSync(path.join(os.tmpdir(), 'lazarus-gate-'))
+})
+
+after(async () => {
+  await exporter.close()
+  rmSync(workDir, { recursive: true, force: true })
+})
+
+function options(name: string, restoreTargetReady: Promise<unknown>): StreamOptions {
+  return {
+    snapshot,
+    filter: ['cat'],
+    statusFile: path.join(workDir, `${name}.status`),
+    scriptFile: path.join(workDir, `${name}.sh`),
+    bytesFile: path.join(workDir, `${name}.bytes`),
+    gateFile: path.join(workDir, `${name}.gate`),
+    restoreTargetReady
+  }
+}
+
+test('psql starts only once its database exists, then restores everything pg_dump wrote meanwhile', async () => {
+  const database = uniqueName('gate_late')
+  const target = parseConnectionUrl('cleanroom-url', cleanroom.url(database))
+  // Created only after pg_dump has had time to start: without the gate psql would find no database.
+  const ready = new Promise(resolve => setTimeout(resolve, 1500)).then(() => cleanroom.createDatabase(database))
+  const outcome = await streamDumpIntoRestore(tools, productionTarget, target, options('late', ready))
+  assert.equal(outcome.ok, true, JSON.stringify(outcome))
+  if (outcome.ok)
+    assert.ok(outcome.restore.seconds >= 1.4, `psql ended ${outcome.restore.seconds} s in, before its database existed`)
+  const [row] = await cleanroom.query<{ n: string }>('SELECT count(*)::text AS n FROM public.t', database)
+  assert.equal(row.n, '5000')
+})
+
+test('a database that could not be created is the error, and psql never runs', async () => {
+  const database = uniqueName('gate_never')
+  const target = parseConnectionUrl('cleanroom-url', cleanroom.url(database))
+  const refused = Promise.reject(new Error('permission denied to create database'))
+  await assert.rejects(
+    streamDumpIntoRestore(tools, productionTarget, target, options('never', refused)),
+    /permission denied to create database/
+  )
+  const status = readFileSync(path.join(workDir, 'never.status'), 'utf8')
+  assert.doesNotMatch(status, /^restore /m, 'psql ran without its database')
+})
