@@ -13,6 +13,7 @@ import {
   quoteLiteral,
   type TableRef
 } from './fingerprint-queries.js'
+import { bySchemaAndName, compareText } from './text-order.js'
 
 /** The only module that talks to PostgreSQL over the wire (through `pg`). */
 
@@ -153,7 +154,7 @@ export class DatabaseSession implements Queryable {
     const rows = await this.query<TableRef>(LIST_TABLES_SQL)
     return rows
       .map(row => ({ ...row, columns: [...row.columns].sort((a, b) => compareText(a.name, b.name)) }))
-      .sort((a, b) => compareText(a.schema, b.schema) || compareText(a.name, b.name))
+      .sort(bySchemaAndName)
   }
 
   /**
@@ -268,10 +269,6 @@ export class DatabaseSession implements Queryable {
 /** One short string: the row count and the hash sum modulo 2^64, both in hex. */
 function combineChecksum(rows: string, sum: string): string {
   return `${BigInt(rows).toString(16)}-${BigInt.asUintN(64, BigInt(sum)).toString(16)}`
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
 }
 
 /** Turns a failed connection into a message that says what to fix. */

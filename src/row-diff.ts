@@ -1,6 +1,7 @@
 import { tableKey } from './compare.js'
 import { qualifiedName, quoteIdent, userRelationSql } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
+import { compareText } from './text-order.js'
 
 /**
  * Pins a table's mismatch to rows. Both sides hash every row's text form (md5), group the
@@ -375,10 +376,6 @@ function compareEntries(a: Entry, b: Entry): number {
     CHANGE_ORDER[a.change] - CHANGE_ORDER[b.change] ||
     compareText(a.production ?? a.restored ?? '', b.production ?? b.restored ?? '')
   )
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
 }
 
 function sameAggregate(a: Aggregate, b: Aggregate): boolean {

@@ -2,6 +2,7 @@ import { tableKey } from './compare.js'
 import { userRelationSql } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
 import type { ConstraintInfo, IndexInfo, SabotageCatalog, SequenceInfo, TableShape } from './sabotage.js'
+import { bySchemaAndName, compareText } from './text-order.js'
 
 /**
  * What the drill reads from production's catalog to aim its operators where the corrupted copy
@@ -169,19 +170,11 @@ export async function readSabotageCatalog(db: Queryable, rowCounts: Map<string, 
     return { ...sequence, ...(ownedBy ? { ownedBy } : {}), ownerRows: ownedBy ? (rowCounts.get(tableKey(ownedBy)) ?? 0) : 0 }
   })
   return {
-    tables: tables.sort(byName),
-    indexes: indexes.sort((a, b) => byName(a, b) || compareText(a.table, b.table)),
+    tables: tables.sort(bySchemaAndName),
+    indexes: indexes.sort((a, b) => bySchemaAndName(a, b) || compareText(a.table, b.table)),
     constraints: constraints.sort(
       (a, b) => compareText(a.schema, b.schema) || compareText(a.table, b.table) || compareText(a.name, b.name)
     ),
-    sequences: sequences.sort(byName)
+    sequences: sequences.sort(bySchemaAndName)
   }
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}
-
-function byName(a: { schema: string; name: string }, b: { schema: string; name: string }): number {
-  return compareText(a.schema, b.schema) || compareText(a.name, b.name)
 }

@@ -17,6 +17,7 @@ import {
   type FreshKind,
   type RogueRowTarget
 } from './sabotage-rewriters.js'
+import { bySchemaAndName, compareText } from './text-order.js'
 
 // The rewriter contract, which dump-rewrite.ts takes from here, and what chooseRogueRowTarget returns.
 export type { DumpRewriter, RogueRowTarget } from './sabotage-rewriters.js'
@@ -203,14 +204,6 @@ function dataPlan(
 // ---------------------------------------------------------------------------------------------
 // Choosing targets
 
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}
-
-function byName(a: { schema: string; name: string }, b: { schema: string; name: string }): number {
-  return compareText(a.schema, b.schema) || compareText(a.name, b.name)
-}
-
 function primaryKey(table: TableShape): string[] | undefined {
   const index = table.uniqueIndexes.find(candidate => candidate.primary && !candidate.expression && !candidate.partial)
   return index && index.columns.length > 0 ? index.columns : undefined
@@ -220,7 +213,7 @@ function primaryKey(table: TableShape): string[] | undefined {
 function tablesByPreference(tables: TableShape[], minimumRows = 1): TableShape[] {
   return tables
     .filter(table => table.rows >= minimumRows && table.columns.length > 0)
-    .sort((a, b) => Number(primaryKey(b) !== undefined) - Number(primaryKey(a) !== undefined) || byName(a, b))
+    .sort((a, b) => Number(primaryKey(b) !== undefined) - Number(primaryKey(a) !== undefined) || bySchemaAndName(a, b))
 }
 
 /**
@@ -350,7 +343,7 @@ function planTruncate(catalog: SabotageCatalog): SabotagePlan | undefined {
   // The biggest table, cut in the middle of its data as by an interrupted upload.
   const table = catalog.tables
     .filter(candidate => candidate.rows >= 2 && candidate.columns.length > 0)
-    .sort((a, b) => b.rows - a.rows || byName(a, b))[0]
+    .sort((a, b) => b.rows - a.rows || bySchemaAndName(a, b))[0]
   if (!table) return undefined
   return dataPlan('truncate', table, truncateRewriter(table, Math.floor(table.rows / 2)), ['restore', 'counts', 'checksums'])
 }
@@ -359,7 +352,7 @@ function planDropIndex(catalog: SabotageCatalog): SabotagePlan | undefined {
   const index = catalog.indexes
     .filter(candidate => !candidate.backsConstraint && !candidate.usedByForeignKey && !candidate.partitioned)
     .filter(candidate => !candidate.namedElsewhere)
-    .sort((a, b) => Number(a.unique) - Number(b.unique) || byName(a, b) || compareText(a.table, b.table))[0]
+    .sort((a, b) => Number(a.unique) - Number(b.unique) || bySchemaAndName(a, b) || compareText(a.table, b.table))[0]
   if (!index) return undefined
   return {
     operator: 'drop-index',
@@ -414,7 +407,7 @@ function planSequenceReset(catalog: SabotageCatalog): SabotagePlan | undefined {
   // A used sequence only: one never called already sits where a reset would put it.
   const sequence = catalog.sequences
     .filter(candidate => candidate.lastValue !== null)
-    .sort((a, b) => Number(b.ownerRows > 0) - Number(a.ownerRows > 0) || byName(a, b))[0]
+    .sort((a, b) => Number(b.ownerRows > 0) - Number(a.ownerRows > 0) || bySchemaAndName(a, b))[0]
   if (!sequence) return undefined
   return {
     operator: 'sequence-reset',
@@ -458,7 +451,7 @@ export function chooseRogueRowTarget(tables: TableShape[]): RogueRowTarget | und
     (a, b) =>
       Number(b.hasPrimaryKey) - Number(a.hasPrimaryKey) ||
       b.rows - a.rows ||
-      displayName(a.target).localeCompare(displayName(b.target))
+      compareText(displayName(a.target), displayName(b.target))
   )
   return candidates[0]?.target
 }

@@ -1,5 +1,6 @@
 import { PINNED_SETTINGS, notInExtensionSql, userNamespaceSql, userRelationSql } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
+import { compareText } from './text-order.js'
 
 /**
  * A catalog fingerprint of everything a restore must recreate besides the rows: one text
@@ -422,8 +423,4 @@ function definitionsByKey(objects: SchemaObject[]): Map<string, SchemaObject> {
 /** Kind, then name, by code point: the same order on every machine, whatever its locale. */
 export function byKindAndName(a: { kind: string; name: string }, b: { kind: string; name: string }): number {
   return compareText(a.kind, b.kind) || compareText(a.name, b.name)
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
 }

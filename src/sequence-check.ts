@@ -1,6 +1,7 @@
 import { notInExtensionSql, quoteLiteral, userNamespaceSql } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
 import { withPinnedCatalogSettings } from './schema-fingerprint.js'
+import { compareText } from './text-order.js'
 
 /**
  * Sequence values cannot be compared like rows. Sequences are not transactional: pg_dump reads
@@ -239,8 +240,4 @@ function position(value: SequenceValue, direction: SequenceValue): bigint {
 
 function byName<T extends { name: string }>(items: T[]): Map<string, T> {
   return new Map(items.map(item => [item.name, item]))
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
 }
