@@ -50,12 +50,16 @@ export class DatabaseSession implements Queryable {
 
   /**
    * Connects with a timeout, as `lazarus`, and (for production) in read-only mode with a lock
-   * timeout, so Lazarus can neither write to production nor queue behind its traffic for long.
+   * timeout, so Lazarus can neither write to production nor queue behind its traffic for long,
+   * and without parallel query: production gives Lazarus `jobs` backends, not `jobs` times the
+   * parallel workers (which would also slow the dump they run beside).
    */
   static async open(target: ConnectionTarget, role: Role): Promise<DatabaseSession> {
     const parsed = parseConnectionString(target.uri)
     const options =
-      role === 'production' ? `-c default_transaction_read_only=on -c lock_timeout=${PRODUCTION_LOCK_TIMEOUT}` : undefined
+      role === 'production'
+        ? `-c default_transaction_read_only=on -c lock_timeout=${PRODUCTION_LOCK_TIMEOUT} -c max_parallel_workers_per_gather=0`
+        : undefined
     const client = new pg.Client({
       ...(parsed as pg.ClientConfig),
       host: target.host,
