@@ -204,6 +204,10 @@ test('an adversarial password works inside the URI, in the inputs and as PGPASSW
     sessions.some(startup => /lock_timeout=\d+s/.test(startup.options ?? '')),
     'Lazarus sessions set a lock timeout'
   )
+  // pg's sessions (the ones with a lock timeout) take no parallel workers: production gives Lazarus `jobs` backends.
+  for (const startup of sessions.filter(startup => /lock_timeout/.test(startup.options ?? ''))) {
+    assert.match(startup.options ?? '', /max_parallel_workers_per_gather=0/, JSON.stringify(startup))
+  }
   assert.ok(
     proxy.statements.some(statement => /^COPY .+ TO stdout/i.test(statement)),
     'the proxy saw the dump'
