@@ -214,14 +214,19 @@ export type StreamOutcome = (
  * PGPASSWORD set inside the pipeline from variables that are unset before anything runs; the
  * script itself (visible in the process list and echoed by @actions/exec) holds no secret.
  * Each program records its exit code and end time, since a pipeline has only one exit code;
- * dd counts the bytes pg_dump wrote as they pass.
+ * dd counts the bytes pg_dump wrote as they pass. psql waits at the gate until the action says
+ * its database exists, and gives up should the action itself be gone (killed), so that no
+ * orphaned pipeline waits forever.
  */
 const STREAM_SCRIPT = `
 pw_production=\${LAZARUS_PRODUCTION_PASSWORD-}
 pw_cleanroom=\${LAZARUS_CLEANROOM_PASSWORD-}
 unset LAZARUS_PRODUCTION_PASSWORD LAZARUS_CLEANROOM_PASSWORD PGPASSWORD
 ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
-gate_open() { while [ ! -s "$LAZARUS_GATE_FILE" ]; do sleep 0.01; done; [ "$(cat "$LAZARUS_GATE_FILE")" = go ]; }
+gate_open() {
+  while [ ! -s "$LAZARUS_GATE_FILE" ]; do kill -0 "$PPID" 2> /dev/null || return 1; sleep 0.01; done
+  [ "$(cat "$LAZARUS_GATE_FILE")" = go ]
+}
 { if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
   PGOPTIONS='-c default_transaction_read_only=on' "$LAZARUS_PG_DUMP" "$@" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"
   ended dump \${PIPESTATUS[0]}; } |

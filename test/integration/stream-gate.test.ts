@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawn, execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -72,4 +73,31 @@ test('a database that could not be created is the error, and psql never runs', a
   )
   const status = readFileSync(path.join(workDir, 'never.status'), 'utf8')
   assert.doesNotMatch(status, /^restore /m, 'psql ran without its database')
+})
+
+test('an action killed while psql waits at the gate leaves no pipeline behind', async () => {
+  const waiter = spawn(process.execPath, ['--import', 'tsx', new URL('../support/gate-waiter.ts', import.meta.url).pathname], {
+    env: {
+      ...process.env,
+      GATE_PRODUCTION_URL: production.url(productionDb),
+      GATE_RESTORE_URL: cleanroom.url(uniqueName('gate_orphan')),
+      GATE_SNAPSHOT: snapshot,
+      GATE_WORK_DIR: workDir
+    },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  await new Promise<void>((resolve, reject) => {
+    waiter.stdout.on('data', (data: Buffer) => data.toString().includes('streaming') && resolve())
+    waiter.on('exit', code => reject(new Error(`the waiter exited early (${code})`)))
+  })
+  const script = path.join(workDir, 'orphan.sh')
+  const pipeline = () => {
+    const processes = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+    return processes.split('\n').filter(line => line.includes(script))
+  }
+  for (let i = 0; i < 50 && pipeline().length === 0; i++) await new Promise(resolve => setTimeout(resolve, 100))
+  assert.notDeepEqual(pipeline(), [], 'the pipeline started')
+  waiter.kill('SIGKILL')
+  for (let i = 0; i < 50 && pipeline().length > 0; i++) await new Promise(resolve => setTimeout(resolve, 100))
+  assert.deepEqual(pipeline(), [], 'the pipeline outlived the killed action')
 })
