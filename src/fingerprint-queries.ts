@@ -25,12 +25,16 @@ export interface Column {
 /**
  * How checksumSql hashes a column's values. A type's own 64-bit hash function is used only where
  * two values it hashes alike are identical (so not numeric, where 1.0 = 1.00, nor float, where
- * -0 = 0, nor jsonb, interval, arrays, enums or domains); `text form` columns are hashed by their
- * text output, as pg_dump writes them. `char` is char(n): its values are always padded to n, so
- * the blank-insensitive bpchar hash still tells every two stored values apart.
+ * -0 = 0, nor jsonb, interval or arrays). `char` is char(n): its values are always padded to n,
+ * so the blank-insensitive bpchar hash still tells every two stored values apart.
+ *
+ * The others are hashed by their text output, as pg_dump writes them: `output` columns one by one
+ * through `::text`, for built-in types whose cast to text is exactly their output function (json's
+ * is its stored text); `text form` columns (domains, enums, extension and composite types, whose
+ * casts to text a user may have redefined) together, through their row's text.
  */
 export type ColumnHashing =
-  'int2' | 'int4' | 'int8' | 'bool' | 'text' | 'char' | 'timestamp' | 'timestamptz' | 'time' | 'uuid' | 'text form'
+  'int2' | 'int4' | 'int8' | 'bool' | 'text' | 'char' | 'timestamp' | 'timestamptz' | 'time' | 'uuid' | 'output' | 'text form'
 
 /** pg_attribute's type and typmod (alias `a`) to a ColumnHashing; the exact types only, never a domain over them. */
 const COLUMN_HASHING_SQL = `CASE
@@ -44,6 +48,14 @@ const COLUMN_HASHING_SQL = `CASE
     WHEN a.atttypid = 'pg_catalog.timestamptz'::pg_catalog.regtype THEN 'timestamptz'
     WHEN a.atttypid = 'pg_catalog.time'::pg_catalog.regtype THEN 'time'
     WHEN a.atttypid = 'pg_catalog.uuid'::pg_catalog.regtype THEN 'uuid'
+    WHEN a.atttypid IN ('pg_catalog.numeric'::pg_catalog.regtype, 'pg_catalog.float4'::pg_catalog.regtype,
+                        'pg_catalog.float8'::pg_catalog.regtype, 'pg_catalog.date'::pg_catalog.regtype,
+                        'pg_catalog.interval'::pg_catalog.regtype, 'pg_catalog.timetz'::pg_catalog.regtype,
+                        'pg_catalog.money'::pg_catalog.regtype, 'pg_catalog.bytea'::pg_catalog.regtype,
+                        'pg_catalog.jsonb'::pg_catalog.regtype, 'pg_catalog.json'::pg_catalog.regtype)
+      -- Arrays of built-in types print through array_out, element by element.
+      OR EXISTS (SELECT 1 FROM pg_catalog.pg_type at WHERE at.oid = a.atttypid AND at.typcategory = 'A'
+                 AND at.typnamespace = 'pg_catalog'::pg_catalog.regnamespace) THEN 'output'
     ELSE 'text form'
   END`
 
@@ -127,14 +139,15 @@ FROM ONLY ${qualifiedName(table)} AS t`
 
 /**
  * A 64-bit hash of a row (alias `t`) that changes when any one value does, NULL and '' included.
- * Each column of a type with an exact hash is hashed with its own seed (its place among the
- * columns), so equal values in two columns, or swapped between them, hash differently; a NULL
- * gets a constant of its own. The other columns are hashed together by their row's text form.
+ * Each column but the `text form` ones is hashed with its own seed (its place among the columns),
+ * so equal values in two columns, or swapped between them, hash differently; a NULL gets a
+ * constant of its own. The `text form` columns are hashed together by their row's text form.
  * The parts are XORed, then hashed once more: an XOR alone would let a value swapped between two
  * rows of one column leave the sum unchanged far more often than 1 in 2^64.
  *
  * This is about three times cheaper than hashing the whole row's text (int and char(n) columns
- * need no text output at all), and the text output is what a checksum spends its time on.
+ * need no text output at all, and one text per column skips the row's quoting), and the text
+ * output is what a checksum spends its time on.
  */
 export function rowHashSql(columns: Column[]): string {
   const parts: string[] = []
@@ -172,5 +185,7 @@ function typedHashSql(value: string, hashing: Exclude<ColumnHashing, 'text form'
       return `pg_catalog.time_hash_extended(${value}, ${seed})`
     case 'uuid':
       return `pg_catalog.uuid_hash_extended(${value}, ${seed})`
+    case 'output':
+      return `pg_catalog.hashtextextended(${value}::pg_catalog.text, ${seed})`
   }
 }

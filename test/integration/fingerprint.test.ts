@@ -112,3 +112,38 @@ test('typed columns: the same rows give the same checksum whatever the time zone
   const reference = await checksumOf([TYPED_1, TYPED_2], [], TYPED)
   assert.equal(await checksumOf([TYPED_2, TYPED_1], ["TimeZone = 'America/St_Johns'"], TYPED), reference)
 })
+
+// Columns hashed one by one through their text output: values their types call equal but print
+// differently must still change the checksum.
+const PRINTED = `CREATE TABLE public.items (amount numeric, score float8, day date, span interval, doc jsonb, raw json,
+                                          blob bytea, tags int[], names text[], cash money, at timetz);`
+const PRINTED_1 = `(1.0, 0, '2024-03-01', '1 day', '{"a": 1.0}', '{"a": 1}', '\\x00ff', '{1,2}', '{a,b}', 12.5, '12:00+00')`
+const PRINTED_2 = `(2.5, 1.5, '2024-03-02', '2 hours', '{"b": [1, 2]}', '[1, 2]', '\\x', '{3}', '{c}', 0, '00:00+02')`
+
+test('columns hashed by their text output: a value printed differently changes the checksum, though its type calls it equal', async () => {
+  const reference = await checksumOf([PRINTED_1, PRINTED_2], [], PRINTED)
+  const changed: Array<[string, string, string]> = [
+    ['numeric scale', '(1.0,', '(1.00,'],
+    ['float zero sign', ', 0,', ", '-0',"],
+    ['date', "'2024-03-01'", "'2024-03-02'"],
+    ['interval in other units', "'1 day'", "'24 hours'"],
+    ['jsonb number scale', '{"a": 1.0}', '{"a": 1.00}'],
+    ['json spacing', '{"a": 1}', '{"a":1}'],
+    ['bytea byte', '\\x00ff', '\\x00fe'],
+    ['array lower bound', "'{1,2}'", "'[0:1]={1,2}'"],
+    ['array element case', "'{a,b}'", "'{A,b}'"],
+    ['money', '12.5,', '12.51,'],
+    ['timetz offset', "'12:00+00'", "'13:00+01'"],
+    ['empty array for NULL', "'{1,2}'", 'NULL']
+  ]
+  for (const [what, from, to] of changed) {
+    const row = PRINTED_1.replace(from, to)
+    assert.notEqual(row, PRINTED_1, what)
+    assert.notEqual(await checksumOf([row, PRINTED_2], [], PRINTED), reference, what)
+  }
+  assert.notEqual(
+    await checksumOf([PRINTED_1.replace("'{1,2}'", "'{}'"), PRINTED_2], [], PRINTED),
+    await checksumOf([PRINTED_1.replace("'{1,2}'", 'NULL'), PRINTED_2], [], PRINTED),
+    'an empty array is not NULL'
+  )
+})
