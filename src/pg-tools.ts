@@ -32,6 +32,8 @@ export const CONNECT_TIMEOUT_SECONDS = 10
 const LOCK_WAIT_TIMEOUT = '60s'
 /** Lines of stderr kept for an error message; the full stream is already in the log. */
 const STDERR_TAIL_BYTES = 4000
+/** How often the stream's status file is read for pg_dump's end. */
+const DUMP_END_POLL_MS = 100
 
 /**
  * Picks the pg_dump/psql pair for a production server of `serverMajor`. A dump loads into servers
@@ -201,6 +203,8 @@ export interface StreamOptions {
   restoreTargetReady: Promise<unknown>
   /** Where the pipeline reads whether psql may start ("go") or must not ("stop"). */
   gateFile: string
+  /** Called once when pg_dump has ended (while psql may still be restoring), with whether it succeeded. */
+  onDumpEnded?: (succeeded: boolean) => void
 }
 
 export type StreamOutcome = (
@@ -283,12 +287,33 @@ export async function streamDumpIntoRestore(
     () => openGate('stop')
   )
   const startedAt = Date.now() / 1000
-  const { stderr } = await runClient('bash', [options.scriptFile, ...dumpArgs], env)
+  const watching = watchDumpEnd(options)
+  const { stderr } = await runClient('bash', [options.scriptFile, ...dumpArgs], env).finally(watching.stop)
   await gate
   // The stream cannot have restored anything without its target: that failure is the one to report.
   await options.restoreTargetReady
   const stages = readStreamStatus(options.statusFile, startedAt)
   return { ...judgeStream(stages, stderr), dumpBytes: readDumpBytes(options.bytesFile) }
+}
+
+/**
+ * Polls the status file for pg_dump's end, to tell options.onDumpEnded; stop() (the pipeline is
+ * over) tells it at the latest, as failed if pg_dump never recorded its end.
+ */
+function watchDumpEnd(options: StreamOptions): { stop: () => void } {
+  const onDumpEnded = options.onDumpEnded
+  if (!onDumpEnded) return { stop: () => undefined }
+  let told = false
+  const tell = (pipelineOver: boolean) => {
+    if (told) return
+    const dump = readStreamStatus(options.statusFile, 0).dump
+    if (!dump && !pipelineOver) return
+    told = true
+    clearInterval(timer)
+    onDumpEnded(dump?.exitCode === 0)
+  }
+  const timer = setInterval(() => tell(false), DUMP_END_POLL_MS)
+  return { stop: () => tell(true) }
 }
 
 /** dd ends with "N bytes (...) copied"; undefined when it never got there. */

@@ -106,14 +106,15 @@ export async function verifyBackup(settings: Settings, workspace: Workspace, rep
         report.error = streamed.restoreError
         return
       }
-      snapshot = streamed.snapshot
       verification = await core.group('Verify', async () => {
         const started = performance.now()
-        const result = await verifyRestored(restoreTarget, settings, snapshot, 'restored')
-        report.timings.verify = (report.timings.verify ?? 0) + elapsed(started)
+        const result = await verifyRestored(restoreTarget, settings, streamed.production, 'restored')
+        // Everything verification added after the restore, production's fingerprint included.
+        report.timings.verify = elapsed(started)
         logVerification(result, settings)
         return result
       })
+      snapshot = await streamed.production
     } finally {
       if (await exists) await dropOrKeep(cleanroom, restoreTarget, settings)
     }
@@ -184,8 +185,9 @@ async function checkServers(
  * Streams production's dump through sed into the restore while fingerprinting production, all
  * from one exported snapshot: the figures describe exactly the data in the dump, even while
  * production keeps taking writes. Extra sessions join the snapshot to checksum tables in
- * parallel. A failed restore is returned as `restoreError`; a failed dump or sed, or a restore
- * target that could not be created, throws.
+ * parallel. Returns when the restore has ended: production's fingerprint may still be running,
+ * so it comes as a promise. A failed restore is returned as `restoreError`; a failed dump or
+ * sed, or a restore target that could not be created, throws.
  */
 async function streamFromSnapshot(
   exporter: DatabaseSession,
@@ -198,7 +200,7 @@ async function streamFromSnapshot(
   database: ProductionSnapshot['database'],
   workspace: Workspace,
   report: Report
-): Promise<{ snapshot: ProductionSnapshot; restoreError?: string }> {
+): Promise<{ production: Promise<ProductionSnapshot>; restoreError?: string }> {
   await exporter.pinSettings()
   const sequencesBefore = await readSequenceValues(exporter)
   const snapshotId = await exporter.beginSnapshot()
@@ -217,13 +219,15 @@ async function streamFromSnapshot(
     await session.joinSnapshot(snapshotId)
   }
   core.info(
-    `Snapshot ${snapshotId}: ${tables.length} table(s) to fingerprint with ${sessions.length} session(s) while pg_dump streams into the restore.`
+    `Snapshot ${snapshotId}: ${tables.length} table(s) to fingerprint with ${sessions.length} session(s) ` +
+      `once pg_dump has read them, while the restore goes on.`
   )
 
-  const started = performance.now()
   const stopProgress = reportProgress(
     async () => `Restore in progress: ${formatBytes(await databaseSize(restoreTarget))} restored so far.`
   )
+  let dumpEnded!: (succeeded: boolean) => void
+  const dumped = new Promise<boolean>(resolve => (dumpEnded = resolve))
   const streaming = streamDumpIntoRestore(tools, settings.production, restoreTarget, {
     snapshot: snapshotId,
     filter: filter.argv,
@@ -231,22 +235,27 @@ async function streamFromSnapshot(
     bytesFile: workspace.file('stream-bytes'),
     scriptFile: workspace.file('stream.sh'),
     gateFile: workspace.file('stream-gate'),
-    restoreTargetReady
+    restoreTargetReady,
+    onDumpEnded: dumpEnded
   }).finally(stopProgress)
-  let fingerprinted = 0
-  // Once its tables are done, the exporter reads the catalog while the restore goes on.
-  const fingerprinting = fingerprint(sessions, tables, settings, true, 'production').then(async figures => {
-    fingerprinted = elapsed(started)
+  // While pg_dump runs, the exporter only reads the catalog. The tables are checksummed once
+  // pg_dump has finished: on a machine that hosts both servers (service containers on a runner)
+  // the checksums would otherwise take CPU from the stream, and after the dump they overlap the
+  // end of the restore and the restored copy's own checksums instead.
+  const production = (async (): Promise<ProductionSnapshot> => {
     const schema = await readSchemaFingerprint(exporter)
     const primaryKeys = await readPrimaryKeys(exporter)
+    if (!(await dumped)) throw new Error('pg_dump did not finish: production was not fingerprinted')
+    const sequencesAfter = await readSequenceValues(exporter)
+    const figures = await fingerprint(sessions, tables, settings, true, 'production')
     const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
     const sabotageCatalog = settings.sabotage.length > 0 ? await readSabotageCatalog(exporter, rowCounts) : undefined
-    return { figures, schema, primaryKeys, sabotageCatalog }
-  })
-  const [outcome, { figures, schema, primaryKeys, sabotageCatalog }] = await Promise.all([streaming, fingerprinting])
+    return { exporter, tables, figures, schema, sequencesBefore, sequencesAfter, primaryKeys, sabotageCatalog, database }
+  })()
+  // Awaited by whoever verifies the copy; on every other path nobody does.
+  production.catch(() => undefined)
+  const outcome = await streaming
   recordStreamTimings(outcome, report)
-  // Production's fingerprint overlaps the stream; only the part that outlasts the dump adds to verify time.
-  report.timings.verify = Math.max(0, fingerprinted - (report.timings.dump ?? 0))
   report.sanitized = filter.removed()
   logSanitized(report)
   let restoreError: string | undefined
@@ -263,12 +272,7 @@ async function streamFromSnapshot(
     core.info(`Dumped, sanitized and restored into ${restoreTarget.database} in ${outcome.restore.seconds.toFixed(2)} s.`)
   }
   report.dumpBytes = outcome.dumpBytes
-
-  const sequencesAfter = await readSequenceValues(exporter)
-  return {
-    snapshot: { exporter, tables, figures, schema, sequencesBefore, sequencesAfter, primaryKeys, sabotageCatalog, database },
-    restoreError
-  }
+  return { production, restoreError }
 }
 
 /**
@@ -404,7 +408,7 @@ async function dropOrKeep(cleanroom: CleanRoom, target: ConnectionTarget, settin
 async function verifyRestored(
   target: ConnectionTarget,
   settings: Settings,
-  snapshot: ProductionSnapshot,
+  production: ProductionSnapshot | Promise<ProductionSnapshot>,
   side: string
 ): Promise<CopyVerification> {
   const sessions: DatabaseSession[] = []
@@ -420,10 +424,12 @@ async function verifyRestored(
     for (const result of opened) if (result.status === 'rejected') throw result.reason
     const [restored] = sessions
     const catalogSession = sessions[settings.jobs]
+    // Production's fingerprint may still be running: the restored copy's is taken meanwhile.
     const [figures, schema] = await Promise.all([
       fingerprint(sessions.slice(0, settings.jobs), await restored.listTables(), settings, false, side),
-      compareSchemas(catalogSession, snapshot)
+      compareSchemas(catalogSession, production)
     ])
+    const snapshot = await production
     const tables = compareTables(snapshot.figures, figures)
     await pinRows(tables, restored, snapshot, settings)
     return { tables, schema }
@@ -432,10 +438,14 @@ async function verifyRestored(
   }
 }
 
-async function compareSchemas(restored: DatabaseSession, snapshot: ProductionSnapshot): Promise<SchemaDifference[]> {
+async function compareSchemas(
+  restored: DatabaseSession,
+  production: ProductionSnapshot | Promise<ProductionSnapshot>
+): Promise<SchemaDifference[]> {
   const restoredSchema = await readSchemaFingerprint(restored)
   const restoredSequences = await readSequenceValues(restored)
   const behind = await findSequencesBehindData(restored)
+  const snapshot = await production
   // A sequence production itself has behind its data is faithfully restored, not broken.
   const productionBehind =
     behind.length > 0 ? await snapshot.exporter.withSavepoint(() => findSequencesBehindData(snapshot.exporter)) : []
