@@ -55,8 +55,13 @@ test('psql starts only once its database exists, then restores everything pg_dum
   const target = parseConnectionUrl('cleanroom-url', cleanroom.url(database))
   // Created only after pg_dump has had time to start: without the gate psql would find no database.
   const ready = new Promise(resolve => setTimeout(resolve, 1500)).then(() => cleanroom.createDatabase(database))
-  const outcome = await streamDumpIntoRestore(tools, productionTarget, target, options('late', ready))
+  const dumpEnds: boolean[] = []
+  const outcome = await streamDumpIntoRestore(tools, productionTarget, target, {
+    ...options('late', ready),
+    onDumpEnded: succeeded => dumpEnds.push(succeeded)
+  })
   assert.equal(outcome.ok, true, JSON.stringify(outcome))
+  assert.deepEqual(dumpEnds, [true], 'told once that pg_dump succeeded')
   if (outcome.ok)
     assert.ok(outcome.restore.seconds >= 1.4, `psql ended ${outcome.restore.seconds} s in, before its database existed`)
   const [row] = await cleanroom.query<{ n: string }>('SELECT count(*)::text AS n FROM public.t', database)
