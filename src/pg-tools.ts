@@ -313,6 +313,7 @@ function watchDumpEnd(options: StreamOptions): { stop: () => void } {
     onDumpEnded(dump?.exitCode === 0)
   }
   const timer = setInterval(() => tell(false), DUMP_END_POLL_MS)
+  timer.unref()
   return { stop: () => tell(true) }
 }
 

@@ -94,8 +94,8 @@ ORDER BY n.nspname, c.relname, i.indisprimary DESC,
 /**
  * Finds the rows that differ between `production` and `restored` for one table. `table.columns`
  * are production's (TableRef's, sorted by name), so that both sides hash the same columns in the
- * same order; `key` is production's (readPrimaryKeys), or undefined for
- * a table without one, which gets counts only. Throws when a side cannot be read.
+ * same order; `key` is production's (readPrimaryKeys), or undefined for a table without one,
+ * which gets counts only. Throws when a side cannot be read.
  */
 export async function pinDifferingRows(
   production: Queryable,
@@ -440,7 +440,8 @@ async function readRowTexts(db: Queryable, sql: RowDiffSql, hashes: string[]): P
 
 /**
  * The statements, the same on both sides. Each row is seen as `r`, the md5 of its text form;
- * `h`, 32 bits of the md5 of its key's text (of `r` without a key), whose leading bits name its bucket; and for keyed tables `k`, the key's row text, and `kv`, its values.
+ * `h`, 32 bits of the md5 of its key's text (of `r` without a key), whose leading bits name its
+ * bucket; and for keyed tables `k`, the key's row text, and `kv`, its values.
  */
 class RowDiffSql {
   readonly keyed: boolean
