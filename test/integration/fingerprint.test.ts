@@ -76,30 +76,43 @@ CREATE TABLE public.items (small int2, id int4, big int8, flag bool, label text,
 const TYPED_1 = `(1, 10, 100, true, 'alpha', 'Alpha', 'ab', '2024-03-01 12:00', '2024-03-01 12:00+00', '12:00', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 7)`
 const TYPED_2 = `(2, 20, 200, false, 'beta', 'Beta', 'cd', '2024-03-02 00:00', '2024-03-02 00:00+00', '00:00', 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 8)`
 
-test('typed columns: one changed value, a NULL, or a value moved to another row or column changes the checksum', async () => {
-  const reference = await checksumOf([TYPED_1, TYPED_2], [], TYPED)
-  const changed: Array<[string, string, string]> = [
-    ['int2', '(1,', '(3,'],
-    ['int4', ' 10,', ' 11,'],
-    ['int8', ' 100,', ' 101,'],
-    ['bool', 'true', 'false'],
-    ['text', "'alpha'", "'alphb'"],
-    ['case only, under a case-insensitive collation', "'Alpha'", "'alpha'"],
-    ['char(n)', "'ab'", "'ac'"],
-    ['timestamp', "'2024-03-01 12:00'", "'2024-03-01 12:00:00.000001'"],
-    ['timestamptz', "'2024-03-01 12:00+00'", "'2024-03-01 12:00+01'"],
-    ['time', "'12:00'", "'12:01'"],
-    ['uuid', "'a0eebc99", "'a1eebc99"],
-    ['int4 to NULL', ', 7)', ', NULL)'],
-    ['text to NULL', "'alpha'", 'NULL'],
-    ['int4 value swapped with another int4 column', ' 10,', ' 7,']
-  ]
-  for (const [what, from, to] of changed) {
-    let row = TYPED_1.replace(from, to)
-    if (what.includes('swapped')) row = row.replace(/, 7\)$/, ', 10)')
-    assert.notEqual(row, TYPED_1, what)
-    assert.notEqual(await checksumOf([row, TYPED_2], [], TYPED), reference, what)
+/** Checks that each edit of the first row (its text `from` replaced by `to`) changes the checksum; returns the unedited one. */
+async function assertEditsChangeChecksum(
+  ddl: string,
+  [first, second]: [string, string],
+  edits: Array<[what: string, from: string, to: string]>
+): Promise<string | undefined> {
+  const reference = await checksumOf([first, second], [], ddl)
+  for (const [what, from, to] of edits) {
+    const row = first.replace(from, to)
+    assert.notEqual(row, first, what)
+    assert.notEqual(await checksumOf([row, second], [], ddl), reference, what)
   }
+  return reference
+}
+
+test('typed columns: one changed value, a NULL, or a value moved to another row or column changes the checksum', async () => {
+  const reference = await assertEditsChangeChecksum(
+    TYPED,
+    [TYPED_1, TYPED_2],
+    [
+      ['int2', '(1,', '(3,'],
+      ['int4', ' 10,', ' 11,'],
+      ['int8', ' 100,', ' 101,'],
+      ['bool', 'true', 'false'],
+      ['text', "'alpha'", "'alphb'"],
+      ['case only, under a case-insensitive collation', "'Alpha'", "'alpha'"],
+      ['char(n)', "'ab'", "'ac'"],
+      ['timestamp', "'2024-03-01 12:00'", "'2024-03-01 12:00:00.000001'"],
+      ['timestamptz', "'2024-03-01 12:00+00'", "'2024-03-01 12:00+01'"],
+      ['time', "'12:00'", "'12:01'"],
+      ['uuid', "'a0eebc99", "'a1eebc99"],
+      ['int4 to NULL', ', 7)', ', NULL)'],
+      ['text to NULL', "'alpha'", 'NULL']
+    ]
+  )
+  const columnsSwapped = TYPED_1.replace(' 10,', ' 7,').replace(/, 7\)$/, ', 10)')
+  assert.notEqual(await checksumOf([columnsSwapped, TYPED_2], [], TYPED), reference, 'values exchanged between two int4 columns')
   // Row 1's and row 2's id exchanged: every column holds the same values as before, in other rows.
   const swapped = [TYPED_1.replace(' 10,', ' 20,'), TYPED_2.replace(' 20,', ' 10,')]
   assert.notEqual(await checksumOf(swapped, [], TYPED), reference, 'values exchanged between rows')
@@ -121,26 +134,24 @@ const PRINTED_1 = `(1.0, 0, '2024-03-01', '1 day', '{"a": 1.0}', '{"a": 1}', '\\
 const PRINTED_2 = `(2.5, 1.5, '2024-03-02', '2 hours', '{"b": [1, 2]}', '[1, 2]', '\\x', '{3}', '{c}', 0, '00:00+02')`
 
 test('columns hashed by their text output: a value printed differently changes the checksum, though its type calls it equal', async () => {
-  const reference = await checksumOf([PRINTED_1, PRINTED_2], [], PRINTED)
-  const changed: Array<[string, string, string]> = [
-    ['numeric scale', '(1.0,', '(1.00,'],
-    ['float zero sign', ', 0,', ", '-0',"],
-    ['date', "'2024-03-01'", "'2024-03-02'"],
-    ['interval in other units', "'1 day'", "'24 hours'"],
-    ['jsonb number scale', '{"a": 1.0}', '{"a": 1.00}'],
-    ['json spacing', '{"a": 1}', '{"a":1}'],
-    ['bytea byte', '\\x00ff', '\\x00fe'],
-    ['array lower bound', "'{1,2}'", "'[0:1]={1,2}'"],
-    ['array element case', "'{a,b}'", "'{A,b}'"],
-    ['money', '12.5,', '12.51,'],
-    ['timetz offset', "'12:00+00'", "'13:00+01'"],
-    ['empty array for NULL', "'{1,2}'", 'NULL']
-  ]
-  for (const [what, from, to] of changed) {
-    const row = PRINTED_1.replace(from, to)
-    assert.notEqual(row, PRINTED_1, what)
-    assert.notEqual(await checksumOf([row, PRINTED_2], [], PRINTED), reference, what)
-  }
+  await assertEditsChangeChecksum(
+    PRINTED,
+    [PRINTED_1, PRINTED_2],
+    [
+      ['numeric scale', '(1.0,', '(1.00,'],
+      ['float zero sign', ', 0,', ", '-0',"],
+      ['date', "'2024-03-01'", "'2024-03-02'"],
+      ['interval in other units', "'1 day'", "'24 hours'"],
+      ['jsonb number scale', '{"a": 1.0}', '{"a": 1.00}'],
+      ['json spacing', '{"a": 1}', '{"a":1}'],
+      ['bytea byte', '\\x00ff', '\\x00fe'],
+      ['array lower bound', "'{1,2}'", "'[0:1]={1,2}'"],
+      ['array element case', "'{a,b}'", "'{A,b}'"],
+      ['money', '12.5,', '12.51,'],
+      ['timetz offset', "'12:00+00'", "'13:00+01'"],
+      ['empty array for NULL', "'{1,2}'", 'NULL']
+    ]
+  )
   assert.notEqual(
     await checksumOf([PRINTED_1.replace("'{1,2}'", "'{}'"), PRINTED_2], [], PRINTED),
     await checksumOf([PRINTED_1.replace("'{1,2}'", 'NULL'), PRINTED_2], [], PRINTED),
