@@ -54,8 +54,8 @@ const COLUMN_HASHING_SQL = `CASE
                         'pg_catalog.money'::pg_catalog.regtype, 'pg_catalog.bytea'::pg_catalog.regtype,
                         'pg_catalog.jsonb'::pg_catalog.regtype, 'pg_catalog.json'::pg_catalog.regtype)
       -- Arrays of built-in types print through array_out, element by element.
-      OR EXISTS (SELECT 1 FROM pg_catalog.pg_type at WHERE at.oid = a.atttypid AND at.typcategory = 'A'
-                 AND at.typnamespace = 'pg_catalog'::pg_catalog.regnamespace) THEN 'output'
+      OR EXISTS (SELECT 1 FROM pg_catalog.pg_type ty WHERE ty.oid = a.atttypid AND ty.typcategory = 'A'
+                 AND ty.typnamespace = 'pg_catalog'::pg_catalog.regnamespace) THEN 'output'
     ELSE 'text form'
   END`
 
@@ -154,14 +154,14 @@ export function rowHashSql(columns: Column[]): string {
   columns.forEach((column, index) => {
     if (column.hashing === 'text form') return
     const seed = index + 1
-    parts.push(`coalesce(${typedHashSql(quoteIdent(column.name), column.hashing, seed)}, ${-seed})`)
+    parts.push(`coalesce(${columnHashSql(quoteIdent(column.name), column.hashing, seed)}, ${-seed})`)
   })
   const textForm = columns.filter(column => column.hashing === 'text form').map(column => quoteIdent(column.name))
   if (textForm.length > 0) parts.push(`pg_catalog.hashtextextended(ROW(${textForm.join(', ')})::text, 0)`)
   return `pg_catalog.hashint8extended(${parts.length > 0 ? parts.join(' # ') : '0'}, 0)`
 }
 
-function typedHashSql(value: string, hashing: Exclude<ColumnHashing, 'text form'>, seed: number): string {
+function columnHashSql(value: string, hashing: Exclude<ColumnHashing, 'text form'>, seed: number): string {
   switch (hashing) {
     case 'int2':
       return `pg_catalog.hashint2extended(${value}, ${seed})`
