@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { DatabaseSession } from './database.js'
 import { describe, withDatabase, type ConnectionTarget } from './connection.js'
+import { CleanRoomRoles } from './cleanroom-roles.js'
 import { UserError, messageOf } from './errors.js'
 import { saveScratchDatabases } from './state.js'
 
@@ -14,12 +15,16 @@ const SCRATCH_MARKER = 'Lazarus scratch database'
 export class CleanRoom {
   private readonly scratch = new Set<string>()
   private readonly kept = new Set<string>()
+  /** The roles a restore with owners and privileges needs; dropped after the databases that use them. */
+  readonly roles: CleanRoomRoles
 
   private constructor(
     readonly maintenance: DatabaseSession,
     private readonly target: ConnectionTarget,
     private readonly runId: string
-  ) {}
+  ) {
+    this.roles = new CleanRoomRoles(maintenance, runId)
+  }
 
   static async open(target: ConnectionTarget, runId: string): Promise<CleanRoom> {
     return new CleanRoom(await DatabaseSession.open(target, 'cleanroom'), target, runId)
@@ -90,6 +95,7 @@ export class CleanRoom {
       }
     }
     saveScratchDatabases([...this.scratch])
+    await this.roles.dropAll().catch(error => core.warning(`Could not drop Lazarus's roles: ${messageOf(error)}`))
     await this.maintenance.close()
   }
 }

@@ -75,7 +75,7 @@ function unquote(token: string): string {
 }
 
 /** Reads one identifier (quoted or bare) at `start`: its unquoted value and where it ends. */
-function readIdentifier(text: string, start: number): { value: string; end: number } | undefined {
+export function readIdentifier(text: string, start: number): { value: string; end: number } | undefined {
   if (text[start] === '"') {
     const end = quotedEnd(text, start)
     return end === undefined ? undefined : { value: unquote(text.slice(start, end)), end }
@@ -86,7 +86,7 @@ function readIdentifier(text: string, start: number): { value: string; end: numb
 }
 
 /** Reads `schema.name` at `start`. */
-function readQualifiedName(text: string, start: number): { schema: string; name: string; end: number } | undefined {
+export function readQualifiedName(text: string, start: number): { schema: string; name: string; end: number } | undefined {
   const schema = readIdentifier(text, start)
   if (!schema || text[schema.end] !== '.') return undefined
   const name = readIdentifier(text, schema.end + 1)

@@ -205,6 +205,11 @@ export interface StreamOptions {
   gateFile: string
   /** Called once when pg_dump has ended (while psql may still be restoring), with whether it succeeded. */
   onDumpEnded?: (succeeded: boolean) => void
+  /**
+   * Dump owners (ALTER ... OWNER TO) and privileges (GRANT, REVOKE, ALTER DEFAULT PRIVILEGES):
+   * only when the clean room has every role they name (see cleanroom-roles.ts).
+   */
+  withOwnersAndPrivileges?: boolean
 }
 
 export type StreamOutcome = (
@@ -252,8 +257,7 @@ export async function streamDumpIntoRestore(
 ): Promise<StreamOutcome> {
   const dumpArgs = [
     '--format=plain',
-    '--no-owner',
-    '--no-privileges',
+    ...(options.withOwnersAndPrivileges ? [] : ['--no-owner', '--no-privileges']),
     `--lock-wait-timeout=${LOCK_WAIT_TIMEOUT}`,
     `--snapshot=${options.snapshot}`,
     `--dbname=${production.uri}`

@@ -19,6 +19,7 @@ import {
   type StreamOutcome
 } from './pg-tools.js'
 import { mapPool } from './pool.js'
+import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from './privileges.js'
 import { Counter, reportProgress } from './progress.js'
 import type { Report, SabotageResult } from './report.js'
 import { planSabotage, type SabotageCatalog, type SabotageOperator, type SabotagePlan } from './sabotage.js'
@@ -34,6 +35,7 @@ import {
 import { compareSequences, findSequencesBehindData, readSequenceValues, type SequenceValue } from './sequence-check.js'
 import { buildSedProgram, summarizeRemovedLines, type SanitizedDirective } from './sanitize-rules.js'
 import { sedFilter } from './sed.js'
+import { compareText } from './text-order.js'
 import type { Settings } from './settings.js'
 import { saveWorkDir } from './state.js'
 import { formatBytes } from './summary.js'
@@ -56,6 +58,8 @@ interface ProductionSnapshot {
   sequencesBefore: SequenceValue[]
   sequencesAfter: SequenceValue[]
   primaryKeys: Map<string, string[]>
+  /** Owners, ACLs and default privileges, when the restore keeps them (see cleanroom-roles.ts). */
+  privileges?: SchemaObject[]
   /** What the drill needs to corrupt copies that still restore; only read when a drill runs. */
   sabotageCatalog?: SabotageCatalog
   database: { encoding: string; collate: string; ctype: string }
@@ -99,7 +103,17 @@ export async function verifyBackup(settings: Settings, workspace: Workspace, rep
     try {
       const filter = await sanitizeFilter(cleanroom, tools, workspace, keepCopy ? backupFile : undefined)
       const streamed = await core.group('Dump, sanitize and restore (streamed), fingerprint production', () =>
-        streamFromSnapshot(production, sessions, tools, settings, filter, restoreTarget, created, database, workspace, report)
+        streamFromSnapshot(
+          production,
+          sessions,
+          tools,
+          settings,
+          filter,
+          { target: restoreTarget, ready: created, cleanroom: cleanroom! },
+          database,
+          workspace,
+          report
+        )
       )
       if (streamed.restoreError !== undefined) {
         report.result = 'restore-failed'
@@ -195,8 +209,7 @@ async function streamFromSnapshot(
   tools: ClientTools,
   settings: Settings,
   filter: SanitizeFilter,
-  restoreTarget: ConnectionTarget,
-  restoreTargetReady: Promise<unknown>,
+  restore: { target: ConnectionTarget; ready: Promise<unknown>; cleanroom: CleanRoom },
   database: ProductionSnapshot['database'],
   workspace: Workspace,
   report: Report
@@ -222,6 +235,13 @@ async function streamFromSnapshot(
     `Snapshot ${snapshotId}: ${tables.length} table(s) to fingerprint with ${sessions.length} session(s) ` +
       `once pg_dump has read them, while the restore goes on.`
   )
+  // The roles the dump names, as of the snapshot: the restore needs each of them in the clean room.
+  const roles = await planRoles(exporter, restore.cleanroom, report)
+  const restoreTarget = restore.target
+  // psql starts once the database exists and holds every role the dump names.
+  const restoreTargetReady = roles.restore
+    ? restore.ready.then(() => restore.cleanroom.roles.provide(restoreTarget.database))
+    : restore.ready
 
   const stopProgress = reportProgress(
     async () => `Restore in progress: ${formatBytes(await databaseSize(restoreTarget))} restored so far.`
@@ -236,7 +256,8 @@ async function streamFromSnapshot(
     scriptFile: workspace.file('stream.sh'),
     gateFile: workspace.file('stream-gate'),
     restoreTargetReady,
-    onDumpEnded: dumpEnded
+    onDumpEnded: dumpEnded,
+    withOwnersAndPrivileges: roles.restore
   }).finally(stopProgress)
   // While pg_dump runs, the exporter only reads the catalog. The tables are checksummed once
   // pg_dump has finished: on a machine that hosts both servers (service containers on a runner)
@@ -245,12 +266,31 @@ async function streamFromSnapshot(
   const production = (async (): Promise<ProductionSnapshot> => {
     const schema = await readSchemaFingerprint(exporter)
     const primaryKeys = await readPrimaryKeys(exporter)
+    const privileges = roles.restore ? await readPrivileges(exporter) : undefined
     if (!(await dumped)) throw new Error('pg_dump did not finish: production was not fingerprinted')
     const sequencesAfter = await readSequenceValues(exporter)
     const figures = await fingerprint(sessions, tables, settings, true, 'production')
     const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
     const sabotageCatalog = settings.sabotage.length > 0 ? await readSabotageCatalog(exporter, rowCounts) : undefined
-    return { exporter, tables, figures, schema, sequencesBefore, sequencesAfter, primaryKeys, sabotageCatalog, database }
+    if (sabotageCatalog && roles.restore) {
+      sabotageCatalog.privileges = {
+        objects: await readPrivilegeTargets(exporter),
+        roles: [...roles.provided, ...roles.existing].sort(compareText),
+        drillRole: `lazarus_drill_${workspace.runId}`
+      }
+    }
+    return {
+      exporter,
+      tables,
+      figures,
+      schema,
+      privileges,
+      sequencesBefore,
+      sequencesAfter,
+      primaryKeys,
+      sabotageCatalog,
+      database
+    }
   })()
   // Awaited by whoever verifies the copy; on every other path nobody does.
   production.catch(() => undefined)
@@ -273,6 +313,31 @@ async function streamFromSnapshot(
   }
   report.dumpBytes = outcome.dumpBytes
   return { production, restoreError }
+}
+
+/**
+ * Decides whether owners and privileges are restored and compared, records it in the report and
+ * says so in the log: a check that cannot run is never a silent pass.
+ */
+async function planRoles(exporter: DatabaseSession, cleanroom: CleanRoom, report: Report) {
+  const named = await readNamedRoles(exporter)
+  const plan = await cleanroom.roles.decide(named)
+  report.privileges = {
+    compared: plan.restore,
+    ...(plan.reason ? { reason: plan.reason } : {}),
+    rolesCreated: plan.provided,
+    rolesExisting: plan.existing
+  }
+  if (!plan.restore) {
+    core.warning(`Owners and privileges are not verified: ${plan.reason}.`, {
+      title: 'Lazarus: owners and privileges not verified'
+    })
+  } else {
+    const created = plan.provided.length > 0 ? `; roles created for the restore: ${listNames(plan.provided)}` : ''
+    const existing = plan.existing.length > 0 ? `; existing roles used as they are: ${listNames(plan.existing)}` : ''
+    core.info(`Owners and privileges are restored and compared${created}${existing}.`)
+  }
+  return plan
 }
 
 /**
@@ -383,6 +448,7 @@ async function verifyCopy(
 ): Promise<CopyVerification> {
   const target = await cleanroom.createScratchDatabase(purpose, snapshot.database)
   try {
+    if (snapshot.privileges) await cleanroom.roles.provide(target.database)
     const restored = await restoreDump(tools, target, file)
     if (!restored.ok) return { restoreError: restored.error, tables: [], schema: [] }
     return await verifyRestored(target, settings, snapshot, `${purpose} copy`)
@@ -449,8 +515,10 @@ async function compareSchemas(
   // A sequence production itself has behind its data is faithfully restored, not broken.
   const productionBehind =
     behind.length > 0 ? await snapshot.exporter.withSavepoint(() => findSequencesBehindData(snapshot.exporter)) : []
+  const privileges = snapshot.privileges ? diffSchema(snapshot.privileges, await readPrivileges(restored)) : []
   return [
     ...diffSchema(snapshot.schema, restoredSchema),
+    ...privileges,
     ...compareSequences(snapshot.sequencesBefore, snapshot.sequencesAfter, restoredSequences, behind, productionBehind)
   ].sort(byKindAndName)
 }
@@ -522,6 +590,17 @@ async function runDrill(
   workspace: Workspace
 ): Promise<SabotageResult> {
   const plan = snapshot.sabotageCatalog ? planSabotage(operator, snapshot.sabotageCatalog) : undefined
+  if (!plan && (operator === 'drop-grant' || operator === 'change-owner') && !snapshot.privileges) {
+    core.warning(`Sabotage ${operator}: owners and privileges are not restored, so there is nothing to corrupt; drill skipped.`)
+    return {
+      operator,
+      target: null,
+      applied: false,
+      detected: false,
+      detectedBy: null,
+      evidence: 'owners and privileges are not verified (see the report)'
+    }
+  }
   if (!plan) {
     core.warning(`Sabotage ${operator}: nothing in this schema can take this corruption and still restore; drill skipped.`)
     return { operator, target: null, applied: false, detected: false, detectedBy: null, evidence: 'no eligible target' }
@@ -544,6 +623,7 @@ async function runDrill(
       }
     }
     core.info(`Sabotaged ${plan.target}: ${injected.evidence}.`)
+    if (plan.extraRole) cleanroom.roles.addRole(plan.extraRole)
     const verification = await verifyCopy(copyFile, `drill_${operator}`, cleanroom, tools, settings, snapshot)
     const result = judgeDrill(plan, injected.evidence, verification, settings)
     if (result.detected) core.info(`Caught by ${result.detectedBy}: ${result.evidence}`)
@@ -576,6 +656,16 @@ function judgeDrill(plan: SabotagePlan, injected: string, verification: CopyVeri
       detected: true,
       detectedBy: detectingCheck(flagged),
       evidence: `${injected}; ${flagged.difference}${rows ? ` (${rows})` : ''}`
+    }
+  }
+  const wanted = plan.targetDifference
+  const privilegeHit = wanted && verification.schema.find(item => item.kind === wanted.kind && item.name === wanted.name)
+  if (privilegeHit) {
+    return {
+      ...base,
+      detected: true,
+      detectedBy: 'privileges',
+      evidence: `${injected}; ${privilegeHit.kind} of ${privilegeHit.name}: production ${privilegeHit.production ?? '(missing)'}, restored ${privilegeHit.restored ?? '(missing)'}`
     }
   }
   const schemaHit = plan.targetObject && verification.schema.find(difference => namesTarget(difference, plan.targetObject!))

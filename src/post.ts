@@ -1,10 +1,11 @@
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
 import { dropIfLazarus } from './cleanroom.js'
+import { dropLazarusRoles } from './cleanroom-roles.js'
 import { DatabaseSession } from './database.js'
 import { messageOf } from './errors.js'
 import { readSettings } from './settings.js'
-import { leftoverScratchDatabases, leftoverWorkDir } from './state.js'
+import { leftoverRoles, leftoverScratchDatabases, leftoverWorkDir } from './state.js'
 
 /**
  * The post step: finishes the cleanup of a main step that was killed before it could, dropping
@@ -18,7 +19,8 @@ export async function runPost(): Promise<void> {
       core.info(`Removed leftover work files in ${workDir}.`)
     }
     const names = leftoverScratchDatabases()
-    if (names.length === 0) return
+    const roles = leftoverRoles()
+    if (names.length === 0 && roles.length === 0) return
     const settings = readSettings()
     for (const target of [settings.production, settings.cleanroom]) for (const secret of target.secrets) core.setSecret(secret)
     const maintenance = await DatabaseSession.open(settings.cleanroom, 'cleanroom')
@@ -27,6 +29,8 @@ export async function runPost(): Promise<void> {
         await dropIfLazarus(maintenance, name)
         core.info(`Dropped leftover scratch database ${name}.`)
       }
+      // After the databases: a role stays while a scratch database depends on it.
+      await dropLazarusRoles(maintenance, roles)
     } finally {
       await maintenance.close()
     }

@@ -81,6 +81,17 @@ export interface RestoreTrend {
   alarm: boolean
 }
 
+/** Whether owners and privileges were restored and compared (kinds owner, privileges and default privileges in `schema`). */
+export interface PrivilegesCheck {
+  compared: boolean
+  /** Why they were not, and how to enable it. */
+  reason?: string
+  /** Roles production's objects name that Lazarus created in the clean room (NOLOGIN, marked) and drops at the end. */
+  rolesCreated: string[]
+  /** Roles production's objects name that already existed in the clean room: used as they are, never altered or dropped. */
+  rolesExisting: string[]
+}
+
 /** The JSON report (report-path). Documented in the README; keep them in step. */
 export interface Report {
   result: Result
@@ -95,6 +106,8 @@ export interface Report {
   tables: ReportTable[]
   /** Schema objects that differ, when the schema was compared. */
   schema?: SchemaDifference[]
+  /** Set once production's roles were read: whether owners and privileges were compared. */
+  privileges?: PrivilegesCheck
   sabotage: SabotageResult[]
   /** Seconds per stage; `drill` is all sabotage drills together. */
   timings: { dump?: number; sanitize?: number; restore?: number; verify?: number; drill?: number; total?: number }

@@ -17,6 +17,7 @@ import {
   type FreshKind,
   type RogueRowTarget
 } from './sabotage-rewriters.js'
+import { planChangeOwner, planDropGrant, type PrivilegeCatalog, type PrivilegePlan } from './sabotage-privileges.js'
 import { bySchemaAndName, compareText } from './text-order.js'
 
 // The rewriter contract, which dump-rewrite.ts takes from here, and what chooseRogueRowTarget returns.
@@ -37,12 +38,14 @@ export const SABOTAGE_OPERATORS = [
   'truncate',
   'drop-index',
   'drop-constraint',
-  'sequence-reset'
+  'sequence-reset',
+  'drop-grant',
+  'change-owner'
 ] as const
 export type SabotageOperator = (typeof SABOTAGE_OPERATORS)[number]
 
 /** The verification steps that can notice a corruption, as the report names them. */
-export type DetectingCheck = 'restore' | 'counts' | 'checksums' | 'schema' | 'sequences'
+export type DetectingCheck = 'restore' | 'counts' | 'checksums' | 'schema' | 'sequences' | 'privileges'
 
 /** A column as the drill needs to know it to invent values the schema accepts. */
 export interface ColumnInfo {
@@ -133,6 +136,8 @@ export interface SabotageCatalog {
   indexes: IndexInfo[]
   constraints: ConstraintInfo[]
   sequences: SequenceInfo[]
+  /** Set when owners and privileges are restored and compared: what drop-grant and change-owner aim at. */
+  privileges?: PrivilegeCatalog
 }
 
 /** One operator aimed at one object, ready to rewrite a copy of the dump. */
@@ -144,6 +149,10 @@ export interface SabotagePlan {
   targetTable?: { schema: string; name: string }
   /** The schema object that goes missing or changes, for schema operators: what a schema difference must name. */
   targetObject?: { kind: 'index' | 'constraint' | 'sequence'; schema: string; table?: string; name: string }
+  /** The owner or privileges difference that must name it, for the privilege operators. */
+  targetDifference?: { kind: 'owner' | 'privileges'; name: string }
+  /** A role the copy's restore needs beyond the backup's (see sabotage-privileges.ts). */
+  extraRole?: string
   /** Its result() gives the evidence once applied: the row's key, the column, the line removed... */
   rewriter: DumpRewriter
   /** Checks that can see this corruption; the drill passes when any of them reports the target. */
@@ -182,6 +191,22 @@ export function planSabotage(operator: SabotageOperator, catalog: SabotageCatalo
       return planDropConstraint(catalog)
     case 'sequence-reset':
       return planSequenceReset(catalog)
+    case 'drop-grant':
+      return privilegePlan(operator, catalog.privileges && planDropGrant(catalog.privileges))
+    case 'change-owner':
+      return privilegePlan(operator, catalog.privileges && planChangeOwner(catalog.privileges))
+  }
+}
+
+function privilegePlan(operator: SabotageOperator, plan: PrivilegePlan | undefined): SabotagePlan | undefined {
+  if (!plan) return undefined
+  return {
+    operator,
+    target: plan.target,
+    targetDifference: plan.difference,
+    rewriter: plan.rewriter,
+    caughtBy: ['privileges'],
+    ...(plan.extraRole ? { extraRole: plan.extraRole } : {})
   }
 }
 

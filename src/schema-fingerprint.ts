@@ -5,9 +5,9 @@ import { compareText } from './text-order.js'
 /**
  * A catalog fingerprint of everything a restore must recreate besides the rows: one text
  * definition per object, built so that the same schema gives the same text in any database on
- * any server of the same major version. Hence no OIDs, no database names, and no owners or
- * ACLs (pg_dump runs with --no-owner --no-privileges, so those legitimately differ), while the
- * names pg_dump does keep (constraints, indexes, sequences) are part of the fingerprint.
+ * any server of the same major version. Hence no OIDs and no database names, while the names
+ * pg_dump does keep (constraints, indexes, sequences) are part of the fingerprint. Owners and
+ * ACLs are read apart (privileges.ts): they are only restored when the clean room has the roles.
  */
 
 export const SCHEMA_KINDS = [
@@ -30,7 +30,9 @@ export const SCHEMA_KINDS = [
   'extension',
   'comment'
 ] as const
-export type SchemaKind = (typeof SCHEMA_KINDS)[number]
+/** Read by privileges.ts, and compared only when the restore kept owners and privileges. */
+export const PRIVILEGE_KINDS = ['owner', 'privileges', 'default privileges'] as const
+export type SchemaKind = (typeof SCHEMA_KINDS)[number] | (typeof PRIVILEGE_KINDS)[number]
 
 /** One schema object: `name` identifies it (quoted as PostgreSQL quotes identifiers), `definition` is what must match. */
 export interface SchemaObject {

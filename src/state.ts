@@ -7,6 +7,7 @@ import * as core from '@actions/core'
 const KEY = {
   mainStarted: 'lazarus-main-started',
   scratchDatabases: 'lazarus-scratch-databases',
+  roles: 'lazarus-roles',
   workDir: 'lazarus-work-dir'
 } as const
 
@@ -24,12 +25,25 @@ export function saveScratchDatabases(names: string[]): void {
   core.saveState(KEY.scratchDatabases, JSON.stringify(names))
 }
 
+/** Roles Lazarus created or shares in the clean room, to drop should main be killed; the latest call wins. */
+export function saveRoles(names: string[]): void {
+  core.saveState(KEY.roles, JSON.stringify(names))
+}
+
 export function saveWorkDir(dir: string): void {
   core.saveState(KEY.workDir, dir)
 }
 
 export function leftoverScratchDatabases(): string[] {
-  const raw = core.getState(KEY.scratchDatabases)
+  return savedNames(KEY.scratchDatabases)
+}
+
+export function leftoverRoles(): string[] {
+  return savedNames(KEY.roles)
+}
+
+function savedNames(key: string): string[] {
+  const raw = core.getState(key)
   if (!raw) return []
   try {
     const names = JSON.parse(raw)

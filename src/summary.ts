@@ -29,6 +29,9 @@ export function renderSummary(report: Report, history?: History): string {
   if (report.restoreTrend?.alarm)
     parts.push(`<p>⚠️ <strong>Restore time grew sharply.</strong> ${escapeHtml(describeTrend(report.restoreTrend))}</p>`)
 
+  const privileges = privilegesLine(report)
+  if (privileges) parts.push(privileges)
+
   const stages = stageChart(report)
   if (stages) parts.push('<h3>Stages</h3>', stages)
   parts.push(...tableSections(report))
@@ -90,9 +93,23 @@ function headline(report: Report): string {
   )
 }
 
+/** Owners and privileges: compared, or never a silent pass when they were not. */
+function privilegesLine(report: Report): string | undefined {
+  const check = report.privileges
+  if (!check) return undefined
+  if (!check.compared) {
+    return `<p>⚠️ <strong>Owners and privileges not verified:</strong> ${escapeHtml(check.reason ?? 'not restored')}.</p>`
+  }
+  const roles = [
+    check.rolesCreated.length > 0 ? `${check.rolesCreated.length} role(s) created for the restore and dropped after it` : '',
+    check.rolesExisting.length > 0 ? `${check.rolesExisting.length} existing role(s) used as they are` : ''
+  ].filter(Boolean)
+  return `<p><strong>Owners and privileges</strong> restored and compared${roles.length > 0 ? ` (${escapeHtml(roles.join('; '))})` : ''}.</p>`
+}
+
 function verdictIcon(report: Report): string {
   if (failureMessage(report)) return '❌'
-  return report.rto?.warned || report.restoreTrend?.alarm ? '⚠️' : '✅'
+  return report.rto?.warned || report.restoreTrend?.alarm || report.privileges?.compared === false ? '⚠️' : '✅'
 }
 
 function rtoLine(report: Report): string | undefined {

@@ -64,11 +64,13 @@ const DUMP = [
   '    ADD CONSTRAINT orders_customer_fkey FOREIGN KEY (customer) REFERENCES public.customers(id);'
 ]
 
-test('operators are the ten of the full drill', () => {
+test('operators are the twelve of the full drill', () => {
   assert.deepEqual(
     [...SABOTAGE_OPERATORS].sort(),
     [
+      'change-owner',
       'drop-constraint',
+      'drop-grant',
       'drop-index',
       'drop-row',
       'duplicate-row',
