@@ -22,6 +22,7 @@ import {
   type SabotageOperator,
   type SabotagePlan
 } from '../../src/sabotage.js'
+import { readPrivilegeTargets } from '../../src/privileges.js'
 import { readSabotageCatalog } from '../../src/sabotage-catalog.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
 
@@ -60,6 +61,12 @@ before(async () => {
   productionFigures = await figuresOf(db)
   const rowCounts = new Map([...productionFigures].map(([key, figures]) => [key, figures.rows]))
   catalog = await readSabotageCatalog({ query: async (sql, params) => (await db.query(sql, params)).rows }, rowCounts)
+  // What the pipeline adds when owners and privileges are restored (the e2e privileges tests run those operators).
+  catalog.privileges = {
+    objects: await readPrivilegeTargets({ query: async (sql, params) => (await db.query(sql, params)).rows }),
+    roles: ['postgres'],
+    drillRole: 'lazarus_drill_test'
+  }
   await db.query('COMMIT')
 })
 
