@@ -1,6 +1,10 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { quoteIdent, quoteLiteral } from '../../src/fingerprint-queries.js'
+import { explain, runPostStep } from '../support/action-process.js'
 import { runAction, type ActionRun } from '../support/run-action.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
 import { tamperedClientDir } from '../support/tampered-client.js'
@@ -231,5 +235,24 @@ test('a clean-room role that is not a superuser restores as before and reports o
     }
   } finally {
     await cleanroom.query(`DROP ROLE IF EXISTS ${user}`)
+  }
+})
+
+test('the post step drops the marked roles a killed main recorded, and no other role', async () => {
+  const marked = `${prefix}_killed`
+  await cleanroom.query(`CREATE ROLE ${q(marked)} NOLOGIN`)
+  await cleanroom.query(`COMMENT ON ROLE ${q(marked)} IS 'Lazarus role of run 20200101000000_kill00'`)
+  const runnerTemp = mkdtempSync(path.join(os.tmpdir(), 'lazarus-killed-'))
+  try {
+    // What a main killed mid-run leaves in its state: the roles it was using.
+    const post = await runPostStep(inputs(), {
+      runnerTemp,
+      state: { 'lazarus-main-started': 'true', 'lazarus-roles': JSON.stringify([marked, role.existing]) }
+    })
+    assert.equal(post.exitCode, 0, explain(post))
+    assert.doesNotMatch(post.stdout, /::warning::/, explain(post))
+    await assertRolesCleanedUp()
+  } finally {
+    rmSync(runnerTemp, { recursive: true, force: true })
   }
 })
