@@ -57,6 +57,14 @@ REVOKE EXECUTE ON FUNCTION s.f() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION s.f() TO ${q(role.reporting)};
 ALTER DEFAULT PRIVILEGES FOR ROLE ${q(role.app)} IN SCHEMA s GRANT SELECT ON TABLES TO ${q(role.reporting)};
 ALTER DEFAULT PRIVILEGES FOR ROLE ${q(role.app)} REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+SELECT lo_create(424242);
+ALTER LARGE OBJECT 424242 OWNER TO ${q(role.reporting)};
+GRANT SELECT ON LARGE OBJECT 424242 TO ${q(role.app)};
+CREATE FOREIGN DATA WRAPPER w;
+CREATE SERVER srv FOREIGN DATA WRAPPER w;
+ALTER SERVER srv OWNER TO ${q(role.app)};
+GRANT USAGE ON FOREIGN SERVER srv TO ${q(role.reporting)};
+CREATE USER MAPPING FOR ${q(role.reporting)} SERVER srv;
 ALTER TABLE s.t ENABLE ROW LEVEL SECURITY;
 CREATE POLICY readers ON s.t FOR SELECT TO ${q(role.newline)} USING (id > 0);
 `
@@ -149,6 +157,31 @@ test('a dump that lost a GRANT, a default privilege, a column privilege or an ow
   const owner = run.report.schema.find((item: { kind: string }) => item.kind === 'owner')
   assert.equal(owner.production, role.app)
   assert.equal(owner.restored, role.reporting)
+  await assertRolesCleanedUp()
+})
+
+test('lost grants and changed owners of schemas, types, sequences, large objects and foreign servers are named too', async () => {
+  const tamper = [
+    `sed -i -e 's/^ALTER SCHEMA s OWNER TO .*;$/ALTER SCHEMA s OWNER TO ${role.reporting};/'`,
+    `-e 's/^ALTER LARGE OBJECT 424242 OWNER TO .*;$/ALTER LARGE OBJECT 424242 OWNER TO ${role.app};/'`,
+    "-e '/^GRANT [A-Z,]* ON TYPE s.mood TO /d'",
+    "-e '/^GRANT [A-Z,]* ON SEQUENCE public.u_id_seq TO /d'",
+    "-e '/^GRANT [A-Z,]* ON FOREIGN SERVER srv TO /d'",
+    '"$DUMP"'
+  ].join(' ')
+  const run = await runAction(inputs({ 'postgres-bin-dir': tamperedClientDir(tamper) }))
+  assert.equal(run.outputs.result, 'mismatch', log(run))
+  const named = (run.report.schema as { kind: string; name: string }[]).map(item => `${item.kind}: ${item.name}`)
+  assert.deepEqual(named.sort(), [
+    'owner: large object 424242',
+    'owner: schema s',
+    // A new owner's ACL names it: the owner's own privileges move with it.
+    'privileges: large object 424242',
+    'privileges: schema s',
+    'privileges: sequence public.u_id_seq',
+    'privileges: server srv',
+    'privileges: type s.mood'
+  ])
   await assertRolesCleanedUp()
 })
 
