@@ -34,6 +34,13 @@ export interface ServerFacts {
   major: number
 }
 
+/** A column of a query's result, as the server described it. */
+export interface ResultColumn {
+  name: string
+  typeId: number
+  typeModifier: number
+}
+
 /** What one side reports for one table: `rows` and `checksum` are undefined when not read. */
 export interface TableFigures {
   rows?: number
@@ -86,6 +93,24 @@ export class DatabaseSession implements Queryable {
   async query<T extends Record<string, any> = Record<string, any>>(sql: string, params: unknown[] = []): Promise<T[]> {
     const result = await this.client.query<T>(sql, params)
     return result.rows
+  }
+
+  /**
+   * Runs one statement through the extended query protocol, which the server refuses to run
+   * with more than one statement in it: for SQL written by the user (checks). Also returns the
+   * result's columns.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async queryExtended<T extends Record<string, any> = Record<string, any>>(
+    sql: string,
+    params: unknown[] = []
+  ): Promise<{ rows: T[]; columns: ResultColumn[] }> {
+    const config = { text: sql, values: params, queryMode: 'extended' } as pg.QueryConfig
+    const result = await this.client.query<T>(config)
+    return {
+      rows: result.rows,
+      columns: result.fields.map(field => ({ name: field.name, typeId: field.dataTypeID, typeModifier: field.dataTypeModifier }))
+    }
   }
 
   async close(): Promise<void> {

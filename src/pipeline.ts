@@ -1,5 +1,8 @@
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
+import { installAmcheck, runAmcheck, type AmcheckResult } from './amcheck.js'
+import type { CheckAnswer, CheckResult } from './check-answers.js'
+import { answerChecks, sampleRowsFor, verifyChecks } from './checks.js'
 import { onCancel } from './cancellation.js'
 import { CleanRoom } from './cleanroom.js'
 import { compareTables, detectingCheck, displayName, tableKey, type SideFigures, type TableComparison } from './compare.js'
@@ -21,7 +24,7 @@ import {
 import { mapPool } from './pool.js'
 import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from './privileges.js'
 import { Counter, reportProgress } from './progress.js'
-import type { Report, SabotageResult } from './report.js'
+import { judgeVerified, type Report, type SabotageResult } from './report.js'
 import { planSabotage, type SabotageCatalog, type SabotageOperator, type SabotagePlan } from './sabotage.js'
 import { readSabotageCatalog } from './sabotage-catalog.js'
 import { pinDifferingRows, readPrimaryKeys } from './row-diff.js'
@@ -60,16 +63,29 @@ interface ProductionSnapshot {
   primaryKeys: Map<string, string[]>
   /** Owners, ACLs and default privileges, when the restore keeps them (see cleanroom-roles.ts). */
   privileges?: SchemaObject[]
+  /** Production's answers to the user's checks, in the snapshot, in the checks' order. */
+  checks: CheckAnswer[]
   /** What the drill needs to corrupt copies that still restore; only read when a drill runs. */
   sabotageCatalog?: SabotageCatalog
   database: { encoding: string; collate: string; ctype: string }
+}
+
+/** Where tests may act on a run from inside: never set by the action itself. */
+export interface RunHooks {
+  /** Called with the restored copy once it is verified, before amcheck checks it. */
+  beforeAmcheck?: (restored: ConnectionTarget) => Promise<void>
 }
 
 /**
  * One verification run: dump, sanitize, restore, verify, then the sabotage drill. Fills `report`
  * as it goes, so that a failure part way still reports everything established before it.
  */
-export async function verifyBackup(settings: Settings, workspace: Workspace, report: Report): Promise<void> {
+export async function verifyBackup(
+  settings: Settings,
+  workspace: Workspace,
+  report: Report,
+  hooks: RunHooks = {}
+): Promise<void> {
   assertSeparateClusters(settings.production, settings.cleanroom)
   saveWorkDir(workspace.workDir)
   const production = await core.group('Connect', () => DatabaseSession.open(settings.production, 'production'))
@@ -129,13 +145,17 @@ export async function verifyBackup(settings: Settings, workspace: Workspace, rep
         return result
       })
       snapshot = await streamed.production
+      if (settings.amcheck) {
+        await hooks.beforeAmcheck?.(restoreTarget)
+        report.amcheck = await core.group('amcheck on the restored copy', () => amcheckRestored(restoreTarget, settings, report))
+      }
     } finally {
       if (await exists) await dropOrKeep(cleanroom, restoreTarget, settings)
     }
     report.tables = verification.tables
     report.schema = verification.schema
-    const clean = report.tables.every(table => table.match) && verification.schema.length === 0
-    report.result = clean ? 'verified' : 'mismatch'
+    if (settings.checks.length > 0) report.checks = verification.checks
+    Object.assign(report, judgeVerified(report))
 
     const drillStarted = performance.now()
     for (const operator of settings.sabotage) {
@@ -270,6 +290,7 @@ async function streamFromSnapshot(
     if (!(await dumped)) throw new Error('pg_dump did not finish: production was not fingerprinted')
     const sequencesAfter = await readSequenceValues(exporter)
     const figures = await fingerprint(sessions, tables, settings, true, 'production')
+    const checks = await answerChecks(exporter, settings.checks, sampleRowsFor(checkOptions(settings)))
     const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
     const sabotageCatalog = settings.sabotage.length > 0 ? await readSabotageCatalog(exporter, rowCounts) : undefined
     if (sabotageCatalog && roles.restore) {
@@ -288,6 +309,7 @@ async function streamFromSnapshot(
       sequencesBefore,
       sequencesAfter,
       primaryKeys,
+      checks,
       sabotageCatalog,
       database
     }
@@ -435,6 +457,8 @@ interface CopyVerification {
   tables: TableComparison[]
   /** Schema objects and sequences that differ. */
   schema: SchemaDifference[]
+  /** The user's checks, each compared with production's answer. */
+  checks: CheckResult[]
 }
 
 /** Restores a (sabotaged) copy of the backup into its own scratch database and verifies it. */
@@ -450,7 +474,7 @@ async function verifyCopy(
   try {
     if (snapshot.privileges) await cleanroom.roles.provide(target.database)
     const restored = await restoreDump(tools, target, file)
-    if (!restored.ok) return { restoreError: restored.error, tables: [], schema: [] }
+    if (!restored.ok) return { restoreError: restored.error, tables: [], schema: [], checks: [] }
     return await verifyRestored(target, settings, snapshot, `${purpose} copy`)
   } finally {
     await cleanroom.dropScratchDatabase(target)
@@ -498,7 +522,16 @@ async function verifyRestored(
     const snapshot = await production
     const tables = compareTables(snapshot.figures, figures)
     await pinRows(tables, restored, snapshot, settings)
-    return { tables, schema }
+    const checks =
+      settings.checks.length > 0
+        ? await verifyChecks(
+            restored,
+            { session: snapshot.exporter, answers: snapshot.checks },
+            settings.checks,
+            checkOptions(settings)
+          )
+        : []
+    return { tables, schema, checks }
   } finally {
     for (const session of sessions) await session.close()
   }
@@ -521,6 +554,41 @@ async function compareSchemas(
     ...privileges,
     ...compareSequences(snapshot.sequencesBefore, snapshot.sequencesAfter, restoredSequences, behind, productionBehind)
   ].sort(byKindAndName)
+}
+
+function checkOptions(settings: Settings) {
+  return { showValues: settings.showValues, maxRows: settings.maxRowsReported }
+}
+
+/**
+ * amcheck on the restored copy, on `jobs` sessions. Runs after verification: the extension it
+ * creates in the scratch database is not production's and must not be compared.
+ */
+async function amcheckRestored(target: ConnectionTarget, settings: Settings, report: Report): Promise<AmcheckResult> {
+  const started = performance.now()
+  const sessions: DatabaseSession[] = []
+  try {
+    for (let i = 0; i < settings.jobs; i++) {
+      const session = await DatabaseSession.open(target, 'cleanroom')
+      sessions.push(session)
+      await session.pinSettings()
+    }
+    const schema = await installAmcheck(sessions[0])
+    const result = await runAmcheck(sessions, schema, (await sessions[0].serverFacts()).major)
+    const heap = result.heapChecked
+      ? ` and ${result.tables} table(s) (verify_heapam)`
+      : ' (verify_heapam needs PostgreSQL 14 or later)'
+    core.info(`amcheck checked ${result.indexes} B-tree index(es)${heap}.`)
+    for (const finding of result.findings) {
+      core.error(`${finding.kind} ${finding.name}: ${finding.message}`, {
+        title: 'Lazarus: amcheck found corruption in the restored copy'
+      })
+    }
+    return result
+  } finally {
+    for (const session of sessions) await session.close()
+    report.timings.amcheck = elapsed(started)
+  }
 }
 
 /** Finds which rows differ in each table whose figures differ (both sides readable). */
@@ -558,6 +626,13 @@ function logVerification(verification: CopyVerification, settings: Settings): vo
     core.error(`${displayName(table)}: ${table.difference}${describeRows(table, settings)}`, {
       title: 'Lazarus: restored table differs from production'
     })
+  }
+  for (const check of verification.checks) {
+    if (check.match) core.info(`✓ check '${check.name}': same answer (${check.production.rows} row(s))`)
+    else
+      core.error(`check '${check.name}': ${check.difference}`, {
+        title: 'Lazarus: a check differs between production and the restored copy'
+      })
   }
   for (const difference of verification.schema) {
     core.error(
@@ -651,11 +726,13 @@ function judgeDrill(plan: SabotagePlan, injected: string, verification: CopyVeri
     plan.targetTable && verification.tables.find(table => tableKey(table) === tableKey(plan.targetTable!) && !table.match)
   if (flagged) {
     const rows = flagged.differences?.keys.map(row => `${row.change} ${row.key}`).join(', ')
+    const checks = verification.checks.filter(result => !result.match && !result.error).map(result => `'${result.name}'`)
+    const alsoChecks = checks.length > 0 ? `; also caught by check ${checks.join(', ')}` : ''
     return {
       ...base,
       detected: true,
       detectedBy: detectingCheck(flagged),
-      evidence: `${injected}; ${flagged.difference}${rows ? ` (${rows})` : ''}`
+      evidence: `${injected}; ${flagged.difference}${rows ? ` (${rows})` : ''}${alsoChecks}`
     }
   }
   const wanted = plan.targetDifference
@@ -677,6 +754,10 @@ function judgeDrill(plan: SabotagePlan, injected: string, verification: CopyVeri
       detectedBy,
       evidence: `${injected}; ${schemaHit.kind} ${schemaHit.name}: production ${schemaHit.production ?? '(missing)'}, restored ${schemaHit.restored ?? '(missing)'}`
     }
+  }
+  const check = verification.checks.find(result => !result.match && !result.error)
+  if (check) {
+    return { ...base, detected: true, detectedBy: 'checks', evidence: `${injected}; check '${check.name}': ${check.difference}` }
   }
   const expectedMiss = settings.verify === 'counts' ? plan.invisibleToCounts : undefined
   return { ...base, detected: false, detectedBy: null, evidence: `${injected}; went unnoticed`, expectedMiss }

@@ -1,3 +1,5 @@
+import type { AmcheckResult } from './amcheck.js'
+import type { CheckResult } from './check-answers.js'
 import type { TableComparison } from './compare.js'
 import type { SanitizedDirective } from './sanitize-rules.js'
 import type { DetectingCheck, SabotageOperator } from './sabotage.js'
@@ -109,8 +111,20 @@ export interface Report {
   /** Set once production's roles were read: whether owners and privileges were compared. */
   privileges?: PrivilegesCheck
   sabotage: SabotageResult[]
+  /** The user's checks (input `checks`), each compared with production; absent without a checks file. */
+  checks?: CheckResult[]
+  /** amcheck on the restored copy; absent unless `amcheck` is true and the backup restored. */
+  amcheck?: AmcheckResult
   /** Seconds per stage; `drill` is all sabotage drills together. */
-  timings: { dump?: number; sanitize?: number; restore?: number; verify?: number; drill?: number; total?: number }
+  timings: {
+    dump?: number
+    sanitize?: number
+    restore?: number
+    verify?: number
+    amcheck?: number
+    drill?: number
+    total?: number
+  }
   /** Set when `rto-seconds` or `rto-warn-seconds` is and the backup restored. */
   rto?: RtoCheck
   /** Set when earlier runs of this database were on record. */
@@ -120,6 +134,31 @@ export interface Report {
 
 export function mismatchedTables(report: Report): ReportTable[] {
   return report.tables.filter(table => !table.match)
+}
+
+export function mismatchedChecks(report: Report): CheckResult[] {
+  return (report.checks ?? []).filter(check => !check.match && !check.error)
+}
+
+export function failedChecks(report: Report): CheckResult[] {
+  return (report.checks ?? []).filter(check => check.error)
+}
+
+/**
+ * The verdict on a backup that restored and was compared: any difference (a table, the schema, a
+ * check's answer, amcheck's findings) is a `mismatch`; otherwise a check that could not run
+ * leaves the copy unvouched for, an `error` naming it.
+ */
+export function judgeVerified(report: Report): Pick<Report, 'result' | 'error'> {
+  const differs =
+    mismatchedTables(report).length > 0 ||
+    (report.schema ?? []).length > 0 ||
+    mismatchedChecks(report).length > 0 ||
+    (report.amcheck?.findings ?? []).length > 0
+  const failed = failedChecks(report)
+  const error = failed.length > 0 ? failed.map(check => `Check '${check.name}' ${check.difference}`).join(' ') : undefined
+  const result = differs ? 'mismatch' : failed.length > 0 ? 'error' : 'verified'
+  return error === undefined ? { result } : { result, error }
 }
 
 export function missedSabotage(report: Report): SabotageResult[] {
@@ -152,14 +191,21 @@ export function failureMessage(report: Report): string | undefined {
     case 'mismatch': {
       const tables = mismatchedTables(report).map(table => `${table.schema}.${table.name} (${table.difference})`)
       const schema = (report.schema ?? []).map(difference => `${difference.kind} ${difference.name}`)
-      const differences = [...tables, ...schema]
+      const checks = mismatchedChecks(report).map(check => `check '${check.name}' (${check.difference})`)
+      const amcheck = (report.amcheck?.findings ?? []).map(
+        finding => `${finding.kind} ${finding.name} (amcheck: ${finding.message})`
+      )
+      const differences = [...tables, ...schema, ...checks, ...amcheck]
       const named = differences.slice(0, 5).join('; ')
       const more = differences.length > 5 ? ` and ${differences.length - 5} more` : ''
       const counted = [
         tables.length > 0 ? `${tables.length} table(s)` : '',
-        schema.length > 0 ? `${schema.length} schema object(s)` : ''
+        schema.length > 0 ? `${schema.length} schema object(s)` : '',
+        checks.length > 0 ? `${checks.length} check(s)` : '',
+        amcheck.length > 0 ? `${amcheck.length} amcheck finding(s)` : ''
       ].filter(Boolean)
       problems.push(`The restored backup differs from production in ${counted.join(' and ')}: ${named}${more}.`)
+      if (failedChecks(report).length > 0 && report.error) problems.push(report.error)
       break
     }
     case 'restore-failed':

@@ -45,7 +45,7 @@ export const SABOTAGE_OPERATORS = [
 export type SabotageOperator = (typeof SABOTAGE_OPERATORS)[number]
 
 /** The verification steps that can notice a corruption, as the report names them. */
-export type DetectingCheck = 'restore' | 'counts' | 'checksums' | 'schema' | 'sequences' | 'privileges'
+export type DetectingCheck = 'restore' | 'counts' | 'checksums' | 'schema' | 'sequences' | 'privileges' | 'checks'
 
 /** A column as the drill needs to know it to invent values the schema accepts. */
 export interface ColumnInfo {

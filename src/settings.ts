@@ -1,4 +1,6 @@
 import * as core from '@actions/core'
+import type { CheckDefinition } from './checks-file.js'
+import { readChecksInput } from './checks-input.js'
 import { UserError } from './errors.js'
 import { parseConnectionUrl, type ConnectionTarget } from './connection.js'
 import { SABOTAGE_OPERATORS, type SabotageOperator } from './sabotage.js'
@@ -20,7 +22,9 @@ export const INPUT = {
   rtoSeconds: 'rto-seconds',
   rtoWarnSeconds: 'rto-warn-seconds',
   artifactName: 'artifact-name',
-  artifactRetentionDays: 'artifact-retention-days'
+  artifactRetentionDays: 'artifact-retention-days',
+  checks: 'checks',
+  amcheck: 'amcheck'
 } as const
 
 export const VERIFY_LEVELS = ['counts', 'checksums'] as const
@@ -56,6 +60,10 @@ export interface Settings {
   artifactName?: string
   /** Report artifact retention in days; undefined for the repository default. */
   artifactRetentionDays?: number
+  /** The user's checks (from the `checks` file): queries production and the restored copy must answer alike. */
+  checks: CheckDefinition[]
+  /** Run amcheck on the restored copy. */
+  amcheck: boolean
   /** Private working directory root (the runner's RUNNER_TEMP). */
   runnerTemp: string
 }
@@ -94,6 +102,8 @@ export function readSettings(readInput: InputReader = name => core.getInput(name
     rtoWarnSeconds: parseNumber(readInput, INPUT.rtoWarnSeconds, { min: 0 }),
     artifactName: readInput(INPUT.artifactName).trim() || undefined,
     artifactRetentionDays: parseNumber(readInput, INPUT.artifactRetentionDays, { min: 1, max: 90, integer: true }),
+    checks: readChecksInput(INPUT.checks, readInput(INPUT.checks), env),
+    amcheck: parseBoolean(readInput, INPUT.amcheck),
     runnerTemp: env.RUNNER_TEMP || env.TMPDIR || '/tmp'
   }
 }

@@ -1,9 +1,11 @@
+import type { CheckSide } from './check-answers.js'
 import { displayName } from './compare.js'
 import { describeTrend, historyCharts, type History } from './history.js'
 import {
   failureMessage,
   formatSeconds,
   missedSabotage,
+  mismatchedChecks,
   mismatchedTables,
   type Report,
   type ReportTable,
@@ -36,6 +38,8 @@ export function renderSummary(report: Report, history?: History): string {
   if (stages) parts.push('<h3>Stages</h3>', stages)
   parts.push(...tableSections(report))
   if (report.schema) parts.push(schemaSection(report.schema))
+  if (report.checks) parts.push(...checksSection(report))
+  if (report.amcheck) parts.push(amcheckSection(report))
   if (report.sabotage.length > 0) parts.push(...drillSection(report))
 
   if (report.sanitized.length > 0) {
@@ -67,7 +71,7 @@ function verdict(report: Report): string {
       )
       break
     case 'mismatch':
-      sentences.push(`The backup restores, but differs from production in ${mismatchedTables(report).length} table(s).`)
+      sentences.push(`The backup restores, but differs from production${differsIn(report)}.`)
       if (report.rto?.exceeded) sentences.push('Nor does it restore fast enough.')
       break
     case 'restore-failed':
@@ -80,6 +84,18 @@ function verdict(report: Report): string {
   const missed = missedSabotage(report).length
   if (missed > 0) sentences.push(`The verifier missed ${missed} sabotage(s), so its verdict cannot be trusted.`)
   return sentences.join(' ')
+}
+
+/** " in 2 table(s) and 1 check(s)": what differs, counted. */
+function differsIn(report: Report): string {
+  const counted = [
+    [mismatchedTables(report).length, 'table(s)'],
+    [(report.schema ?? []).length, 'schema object(s)'],
+    [mismatchedChecks(report).length, 'check(s)']
+  ] as const
+  const parts = counted.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`)
+  const corrupt = (report.amcheck?.findings ?? []).length > 0 ? ', and amcheck found corruption in the restored copy' : ''
+  return (parts.length > 0 ? ` in ${parts.join(', ')}` : '') + corrupt
 }
 
 function headline(report: Report): string {
@@ -135,6 +151,7 @@ function stageChart(report: Report): string | undefined {
     ['Sanitize', t.sanitize],
     ['Restore', t.restore],
     ['Verify', t.verify],
+    ['amcheck', t.amcheck],
     ['Drill', t.drill]
   ]
   const known = stages.filter((stage): stage is [string, number] => stage[1] !== undefined)
@@ -232,6 +249,46 @@ function schemaSection(schema: SchemaDifference[]): string {
   )
 }
 
+/** The user's checks: one row each, differences first, with the answers the report may show. */
+function checksSection(report: Report): string[] {
+  const checks = report.checks ?? []
+  if (checks.length === 0) return []
+  const differing = checks.filter(check => !check.match)
+  const answer = (side: CheckSide) => {
+    if (side.error !== undefined) return `⚠️ ${escapeHtml(side.error)}`
+    const values = side.values ? `: <code>${escapeHtml(side.values.join(' | ') || '(no rows)')}</code>` : ''
+    return `${escapeHtml(figure(side.rows))} row(s)${values}`
+  }
+  const rows = [...differing, ...checks.filter(check => check.match)].map(check =>
+    row([
+      escapeHtml(check.name),
+      answer(check.production),
+      answer(check.restored),
+      check.match ? '✅ same answer' : `${check.error ? '⚠️' : '❌'} ${escapeHtml(check.difference ?? 'differs')}`
+    ])
+  )
+  const icon = differing.length === 0 ? '✅' : '❌'
+  const heading = `<h3>${icon} Checks: ${checks.length - differing.length} of ${checks.length} answered alike</h3>`
+  const table = htmlTable(['Check', 'Production', 'Restored', 'Result'], rows)
+  return [heading, checks.length > LONG_LIST && differing.length === 0 ? details('Checks', table) : table]
+}
+
+function amcheckSection(report: Report): string {
+  const amcheck = report.amcheck!
+  const scope = `${amcheck.indexes} B-tree index(es)${amcheck.heapChecked ? ` and ${amcheck.tables} table(s)` : ''}`
+  if (amcheck.findings.length === 0)
+    return `<p>✅ <strong>amcheck:</strong> no corruption in ${escapeHtml(scope)} of the restored copy.</p>`
+  return [
+    `<h3>❌ amcheck: ${amcheck.findings.length} finding(s) in ${escapeHtml(scope)} of the restored copy</h3>`,
+    htmlTable(
+      ['Kind', 'Name', 'amcheck says'],
+      amcheck.findings.map(finding =>
+        row([escapeHtml(finding.kind), `<code>${escapeHtml(finding.name)}</code>`, escapeHtml(finding.message)])
+      )
+    )
+  ].join('\n\n')
+}
+
 /**
  * The drill as a score: caught of those expected to be caught, and one row per operator with its
  * evidence. Corruptions `verify: counts` cannot see by design are listed apart, with the reason.
@@ -314,6 +371,7 @@ function timingsAndVersions(report: Report): string {
         ...timing('Sanitize', t.sanitize),
         ...timing('Restore', t.restore),
         ...timing('Verify', t.verify),
+        ...timing('amcheck', t.amcheck),
         ...timing('Drill', t.drill),
         ...timing('Total', t.total),
         row([
