@@ -190,7 +190,8 @@ async function describeColumns(session: Queryable, columns: ResultColumn[]): Pro
   if (columns.length === 0) return []
   const rows = await session.query<{ type: string }>(
     `SELECT pg_catalog.format_type(c.oid, c.mod) AS type
-     FROM pg_catalog.unnest($1::pg_catalog.oid[], $2::pg_catalog.int4[]) WITH ORDINALITY AS c(oid, mod, i) ORDER BY c.i`,
+     FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.oid[]), pg_catalog.unnest($2::pg_catalog.int4[])) WITH ORDINALITY AS c(oid, mod, i)
+     ORDER BY c.i`,
     [columns.map(column => column.typeId), columns.map(column => column.typeModifier)]
   )
   return columns.map((column, index) => `${column.name} ${rows[index].type}`)
