@@ -1,5 +1,5 @@
 import { UserError, messageOf } from './errors.js'
-import { quoteIdent } from './fingerprint-queries.js'
+import { quoteIdent, userNamespaceSql } from './fingerprint-queries.js'
 import { mapPool } from './pool.js'
 import type { Queryable } from './queryable.js'
 
@@ -50,7 +50,7 @@ export async function installAmcheck(session: Queryable): Promise<string> {
   const existing = await extensionSchema(session)
   if (existing) return existing
   try {
-    await session.query('CREATE SCHEMA lazarus_amcheck')
+    await session.query('CREATE SCHEMA IF NOT EXISTS lazarus_amcheck')
     await session.query('CREATE EXTENSION amcheck SCHEMA lazarus_amcheck')
   } catch (error) {
     if ((error as { code?: string }).code === INSUFFICIENT_PRIVILEGE) {
@@ -72,17 +72,24 @@ async function extensionSchema(session: Queryable): Promise<string | undefined> 
   return rows[0]?.schema
 }
 
-/** Every valid B-tree index of the copy's own relations (toast included), and every table and materialized view. */
+/**
+ * The copy's own tables and materialized views, and every valid B-tree index on them or on their
+ * toast tables (the catalogs' own toast tables are the clean room's business, not the backup's).
+ */
 const RELATIONS_SQL = `
+WITH tables AS (
+  SELECT c.oid, c.relkind, c.reltoastrelid FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't' AND ${userNamespaceSql('n')}
+)
 SELECT c.oid::pg_catalog.regclass::pg_catalog.text AS name, c.oid::pg_catalog.text AS oid,
        CASE WHEN c.relkind = 'i' THEN 'index' ELSE 'table' END AS kind
 FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
-WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND c.relpersistence <> 't'
-  AND ((c.relkind = 'i' AND c.relam = (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'btree')
-        AND i.indisvalid AND i.indisready)
-       OR c.relkind IN ('r', 'm'))
+WHERE c.oid IN (SELECT oid FROM tables)
+   OR (c.relkind = 'i' AND c.relam = (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'btree')
+       AND i.indisvalid AND i.indisready
+       AND i.indrelid IN (SELECT oid FROM tables UNION ALL SELECT reltoastrelid FROM tables))
 ORDER BY pg_catalog.pg_relation_size(c.oid) DESC`
 
 /**
