@@ -530,7 +530,8 @@ async function runLazarus(
   built: BuiltDatabase,
   bundle: string,
   workDir: string,
-  round: number
+  round: number,
+  extraInputs: Record<string, string> = {}
 ): Promise<Measurement> {
   const measurement: Measurement = {
     size: built.spec.name,
@@ -541,7 +542,7 @@ async function runLazarus(
     ok: false,
     load1: os.loadavg()[0]!
   }
-  const tag = `${built.spec.name}-${verify}-${round}`
+  const tag = `${built.spec.name}-${verify}-${round}${Object.keys(extraInputs).join('-')}`
   const memoryFile = path.join(workDir, `${tag}.memory.json`)
   const timeFile = path.join(workDir, `${tag}.time`)
   const pidFile = path.join(workDir, `${tag}.pid`)
@@ -578,7 +579,8 @@ async function runLazarus(
     'cleanroom-url': cleanroom.url('postgres', { password: null }),
     'cleanroom-password': cleanroom.password,
     verify,
-    sabotage: 'none'
+    sabotage: 'none',
+    ...extraInputs
   }
   const started = performance.now()
   try {
@@ -884,7 +886,45 @@ function cpuModel(): string {
   return match?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown'
 }
 
-function renderResults(facts: Facts, options: Options, summaries: Summary[], measurements: Measurement[]): string {
+/** amcheck (issue 13) measured apart: one extra `verify: checksums` run per size with `amcheck: true`. */
+interface AmcheckCost {
+  built: BuiltDatabase
+  measurement: Measurement
+}
+
+function amcheckSection(costs: AmcheckCost[]): string[] {
+  if (costs.length === 0) return []
+  const lines = [
+    '| Size | On disk | amcheck (s) | Per GiB (s) | Whole run with amcheck (s) |',
+    '| ---- | ------: | ----------: | ----------: | -------------------------: |'
+  ]
+  for (const { built, measurement } of costs) {
+    const seconds = measurement.stages.amcheck
+    const perGiB = seconds === undefined ? undefined : seconds / (built.bytes / GIB)
+    const failed = measurement.ok ? '' : ` (failed: ${measurement.error})`
+    lines.push(
+      `| ${built.spec.name} | ${mib(built.bytes)} | ${fmt(seconds, 2)} | ${fmt(perGiB, 2)} | ${fmt(measurement.wallSeconds, 2)}${failed} |`
+    )
+  }
+  return [
+    '## amcheck',
+    '',
+    '`amcheck: true` on one extra `verify: checksums` run per size (one round, not part of the figures above): `bt_index_check` ' +
+      'with `heapallindexed` on every B-tree index of the restored copy (PostgreSQL 13 has no `verify_heapam`), on `jobs` sessions. ' +
+      "*amcheck* is the report's `timings.amcheck`.",
+    '',
+    ...lines,
+    ''
+  ]
+}
+
+function renderResults(
+  facts: Facts,
+  options: Options,
+  summaries: Summary[],
+  measurements: Measurement[],
+  amcheckCosts: AmcheckCost[] = []
+): string {
   const sizeLines = summaries.map(
     s =>
       `- **${s.built.spec.name}** (${s.built.spec.target}): database \`${s.built.database}\`, ${mib(s.built.bytes)} on disk ` +
@@ -954,6 +994,7 @@ function renderResults(facts: Facts, options: Options, summaries: Summary[], mea
     ...targets(summaries),
     ...(failures.length > 0 ? ['', '## Failed runs', '', ...failures] : []),
     '',
+    ...amcheckSection(amcheckCosts),
     '## Method',
     '',
     '- Two fresh PostgreSQL 13 clusters for the whole run; production databases are vacuumed (FREEZE, ANALYZE) and ' +
@@ -1039,6 +1080,7 @@ async function main(): Promise<number> {
 
   const measurements: Measurement[] = []
   const summaries: Summary[] = []
+  const amcheckCosts: AmcheckCost[] = []
   try {
     const binDir = clientBinDir()
     console.log('▶ Starting two PostgreSQL 13 servers (production, clean room) and tuning them for the benchmark')
@@ -1102,11 +1144,19 @@ async function main(): Promise<number> {
         }
       }
       await dropScratchDatabases(cleanroom)
+      await checkpointAndSync(production, cleanroom)
+      const withAmcheck = await runLazarus('checksums', production, cleanroom, built, bundle, workDir, 1, { amcheck: 'true' })
+      amcheckCosts.push({ built, measurement: withAmcheck })
+      console.log(
+        `  amcheck           ${fmt(withAmcheck.stages.amcheck, 2).padStart(8)} s of a ${fmt(withAmcheck.wallSeconds, 2)} s run` +
+          `${withAmcheck.ok ? '' : `  FAILED: ${withAmcheck.error}`}`
+      )
+      await dropScratchDatabases(cleanroom)
       summaries.push(summarize(built, measurements))
     }
     facts.loadEnd = loadAverage()
 
-    const markdown = renderResults(facts as Facts, options, summaries, measurements)
+    const markdown = renderResults(facts as Facts, options, summaries, measurements, amcheckCosts)
     const resultsFile = path.join(repoRoot, 'bench', 'RESULTS.md')
     await writeFile(resultsFile, markdown)
     console.log(
@@ -1121,7 +1171,7 @@ async function main(): Promise<number> {
         )
       }
     }
-    return measurements.every(m => m.ok) ? 0 : 1
+    return measurements.every(m => m.ok) && amcheckCosts.every(cost => cost.measurement.ok) ? 0 : 1
   } finally {
     await Promise.allSettled(clusters.map(c => c.stop()))
     if (!options.keep) await rm(workDir, { recursive: true, force: true })

@@ -556,8 +556,11 @@ async function compareSchemas(
   ].sort(byKindAndName)
 }
 
+/** Check answers shown whole (with show-values) have at most max-rows-reported rows, and never more than this. */
+const MAX_SHOWN_CHECK_ROWS = 100
+
 function checkOptions(settings: Settings) {
-  return { showValues: settings.showValues, maxRows: settings.maxRowsReported }
+  return { showValues: settings.showValues, maxRows: Math.min(settings.maxRowsReported, MAX_SHOWN_CHECK_ROWS) }
 }
 
 /**
