@@ -86,16 +86,17 @@ function verdict(report: Report): string {
   return sentences.join(' ')
 }
 
-/** " in 2 table(s) and 1 check(s)": what differs, counted. */
+/** " in 2 table(s) and 1 check(s)": what differs, counted; the schema only when nothing else does (it has its own section). */
 function differsIn(report: Report): string {
   const counted = [
     [mismatchedTables(report).length, 'table(s)'],
-    [(report.schema ?? []).length, 'schema object(s)'],
     [mismatchedChecks(report).length, 'check(s)']
   ] as const
   const parts = counted.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`)
+  const schema = (report.schema ?? []).length
+  if (parts.length === 0 && schema > 0) parts.push(`${schema} schema object(s)`)
   const corrupt = (report.amcheck?.findings ?? []).length > 0 ? ', and amcheck found corruption in the restored copy' : ''
-  return (parts.length > 0 ? ` in ${parts.join(', ')}` : '') + corrupt
+  return (parts.length > 0 ? ` in ${parts.join(' and ')}` : '') + corrupt
 }
 
 function headline(report: Report): string {
