@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import { messageOf } from './errors.js'
 import { quoteIdent, quoteLiteral } from './fingerprint-queries.js'
-import { listNames } from './privileges.js'
+import { listNames, type NamedRole } from './privileges.js'
 import type { Queryable } from './queryable.js'
 import { saveRoles } from './state.js'
 
@@ -102,8 +102,13 @@ export class CleanRoomRoles {
     private readonly runId: string
   ) {}
 
-  /** Reads the clean room's facts about `named` and decides the plan (see planRoles). */
-  async decide(named: string[]): Promise<RolePlan> {
+  /** Roles production has as superusers: created as such, since some objects need a superuser owner. */
+  private readonly superusers = new Set<string>()
+
+  /** Reads the clean room's facts about the roles production names and decides the plan (see planRoles). */
+  async decide(namedRoles: NamedRole[]): Promise<RolePlan> {
+    const named = namedRoles.map(role => role.name)
+    for (const role of namedRoles) if (role.superuser) this.superusers.add(role.name)
     const [self] = await this.maintenance.query<{ user: string; superuser: boolean; createrole: boolean; num: string }>(
       `SELECT current_user AS user, r.rolsuper AS superuser, r.rolcreaterole AS createrole,
          pg_catalog.current_setting('server_version_num') AS num
@@ -144,10 +149,13 @@ export class CleanRoomRoles {
       try {
         if (!found) {
           // One implicit transaction: no other session sees the role before it carries the mark.
+          // A superuser in production stays one (without login or password, so nobody can use it
+          // but a superuser): a foreign-data wrapper or an event trigger refuses any other owner.
+          const attributes = this.superusers.has(name) ? 'NOLOGIN SUPERUSER' : 'NOLOGIN'
           await this.maintenance.query(
-            `CREATE ROLE ${role} NOLOGIN; COMMENT ON ROLE ${role} IS ${quoteLiteral(`${ROLE_MARKER} of run ${this.runId}`)}`
+            `CREATE ROLE ${role} ${attributes}; COMMENT ON ROLE ${role} IS ${quoteLiteral(`${ROLE_MARKER} of run ${this.runId}`)}`
           )
-          core.info(`Created role ${listNames([name])} (NOLOGIN) in the clean room.`)
+          core.info(`Created role ${listNames([name])} (${attributes}) in the clean room.`)
         } else if (!isLazarusComment(found.comment)) {
           // Someone created it meanwhile, outside Lazarus: it is theirs, used as it is.
           return

@@ -112,14 +112,27 @@ FROM (${DEFAULT_ACLS_SQL}) AS d
 CROSS JOIN LATERAL pg_catalog.pg_identify_object('pg_catalog.pg_default_acl'::pg_catalog.regclass, d.objid, 0) AS o`
 
 /**
- * Every role the dump names, as production spells it: owners, grantors and grantees of the
- * objects above (PUBLIC is no role), default privileges' roles and grantees, the roles of
- * row-level security policies and of user mappings. A restore with owners and privileges
- * needs each of them to exist in the clean room.
+ * Every role the dump names, as production spells it: owners of the objects above; grantors and
+ * grantees of every ACL in the database (PUBLIC is no role), the system's and extensions' objects
+ * included, since pg_dump also writes the grants made on those since their creation; default
+ * privileges' roles; the roles of row-level security policies and of user mappings. A restore
+ * with owners and privileges needs each of them in the clean room. `superuser`: the role is one
+ * in production, as the owner of a foreign-data wrapper or an event trigger must be.
  */
 export const NAMED_ROLES_SQL = `
 WITH objects AS (${OBJECTS_SQL}),
-acls AS (SELECT acl FROM objects WHERE acl IS NOT NULL UNION ALL SELECT defaclacl FROM pg_catalog.pg_default_acl),
+acls(acl) AS (
+  SELECT relacl FROM pg_catalog.pg_class WHERE relacl IS NOT NULL
+  UNION ALL SELECT attacl FROM pg_catalog.pg_attribute WHERE attacl IS NOT NULL
+  UNION ALL SELECT nspacl FROM pg_catalog.pg_namespace WHERE nspacl IS NOT NULL
+  UNION ALL SELECT proacl FROM pg_catalog.pg_proc WHERE proacl IS NOT NULL
+  UNION ALL SELECT typacl FROM pg_catalog.pg_type WHERE typacl IS NOT NULL
+  UNION ALL SELECT lanacl FROM pg_catalog.pg_language WHERE lanacl IS NOT NULL
+  UNION ALL SELECT lomacl FROM pg_catalog.pg_largeobject_metadata WHERE lomacl IS NOT NULL
+  UNION ALL SELECT fdwacl FROM pg_catalog.pg_foreign_data_wrapper WHERE fdwacl IS NOT NULL
+  UNION ALL SELECT srvacl FROM pg_catalog.pg_foreign_server WHERE srvacl IS NOT NULL
+  UNION ALL SELECT defaclacl FROM pg_catalog.pg_default_acl
+),
 named(role) AS (
   SELECT owner FROM objects WHERE owner IS NOT NULL
   UNION SELECT (pg_catalog.aclexplode(acl)).grantee FROM acls
@@ -128,7 +141,7 @@ named(role) AS (
   UNION SELECT unnest(polroles) FROM pg_catalog.pg_policy
   UNION SELECT umuser FROM pg_catalog.pg_user_mappings
 )
-SELECT r.rolname AS name FROM named JOIN pg_catalog.pg_roles r ON r.oid = named.role
+SELECT r.rolname AS name, r.rolsuper AS superuser FROM named JOIN pg_catalog.pg_roles r ON r.oid = named.role
 ORDER BY r.rolname COLLATE "C"`
 
 /** Owners, privileges and default privileges of the connected database, sorted by kind and name. */
@@ -137,10 +150,15 @@ export async function readPrivileges(db: Queryable): Promise<SchemaObject[]> {
   return rows.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.name, b.name))
 }
 
+/** A role production's dump names, and whether it is a superuser there. */
+export interface NamedRole {
+  name: string
+  superuser: boolean
+}
+
 /** The roles production's dump names (see NAMED_ROLES_SQL). */
-export async function readNamedRoles(db: Queryable): Promise<string[]> {
-  const rows = await db.query<{ name: string }>(NAMED_ROLES_SQL)
-  return rows.map(row => row.name)
+export async function readNamedRoles(db: Queryable): Promise<NamedRole[]> {
+  return db.query<NamedRole>(NAMED_ROLES_SQL)
 }
 
 /** A relation or schema as the drill's drop-grant and change-owner operators aim at it. */

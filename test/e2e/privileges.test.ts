@@ -23,7 +23,11 @@ const role = {
   injection: `${prefix}"; DROP TABLE s.t; --`,
   newline: `${prefix}\nline`,
   // Exists in the clean room before Lazarus runs: used as it is, never altered or dropped.
-  existing: `${prefix}_existing`
+  existing: `${prefix}_existing`,
+  // Named only by grants on an extension's and a system object, which pg_dump writes too.
+  monitor: `${prefix}_monitor`,
+  // A superuser in production, owning what only a superuser may own.
+  super: `${prefix}_super`
 }
 const q = quoteIdent
 const EXISTING_COMMENT = 'belongs to the clean room, not to Lazarus'
@@ -65,13 +69,23 @@ CREATE SERVER srv FOREIGN DATA WRAPPER w;
 ALTER SERVER srv OWNER TO ${q(role.app)};
 GRANT USAGE ON FOREIGN SERVER srv TO ${q(role.reporting)};
 CREATE USER MAPPING FOR ${q(role.reporting)} SERVER srv;
+CREATE FOREIGN DATA WRAPPER w_super;
+ALTER FOREIGN DATA WRAPPER w_super OWNER TO ${q(role.super)};
+CREATE FUNCTION s.ddl_watch() RETURNS event_trigger LANGUAGE plpgsql AS 'BEGIN END';
+CREATE EVENT TRIGGER ddl_watch ON ddl_command_start EXECUTE FUNCTION s.ddl_watch();
+ALTER EVENT TRIGGER ddl_watch OWNER TO ${q(role.super)};
+GRANT EXECUTE ON FUNCTION pg_catalog.pg_ls_dir(text) TO ${q(role.monitor)};
+REVOKE USAGE ON LANGUAGE plpgsql FROM PUBLIC;
+GRANT USAGE ON LANGUAGE plpgsql TO ${q(role.monitor)};
 ALTER TABLE s.t ENABLE ROW LEVEL SECURITY;
 CREATE POLICY readers ON s.t FOR SELECT TO ${q(role.newline)} USING (id > 0);
 `
 
 before(async () => {
   ;[production, cleanroom] = await Promise.all([productionCluster(), cleanroomCluster()])
-  for (const name of Object.values(role)) await production.query(`CREATE ROLE ${q(name)} NOLOGIN`)
+  for (const name of Object.values(role)) {
+    await production.query(`CREATE ROLE ${q(name)} NOLOGIN${name === role.super ? ' SUPERUSER' : ''}`)
+  }
   await cleanroom.query(`CREATE ROLE ${q(role.existing)} NOLOGIN CREATEDB CONNECTION LIMIT 3`)
   await cleanroom.query(`COMMENT ON ROLE ${q(role.existing)} IS ${quoteLiteral(EXISTING_COMMENT)}`)
   database = uniqueName('privileges')
@@ -124,7 +138,12 @@ test('owners, ACLs, column privileges and default privileges are restored and ve
   assert.equal(run.outputs.result, 'verified', log(run))
   const check = run.report.privileges
   assert.equal(check.compared, true)
-  assert.deepEqual([...check.rolesCreated].sort(), [role.app, role.injection, role.newline, role.reporting].sort())
+  assert.deepEqual(
+    [...check.rolesCreated].sort(),
+    [role.app, role.injection, role.newline, role.reporting, role.monitor, role.super].sort()
+  )
+  assert.match(run.stdout, new RegExp(`Created role "${role.super}" \\(NOLOGIN SUPERUSER\\)`))
+  assert.match(run.stdout, new RegExp(`Created role "${role.monitor}" \\(NOLOGIN\\)`))
   assert.ok(check.rolesExisting.includes(role.existing), 'the pre-existing role is used as it is')
   assert.ok(check.rolesExisting.includes('postgres'))
   assert.match(run.summary, /Owners and privileges<\/strong> restored and compared/)

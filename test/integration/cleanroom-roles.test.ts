@@ -4,6 +4,7 @@ import { CleanRoomRoles, ROLE_MARKER, dropLazarusRoles } from '../../src/cleanro
 import { parseConnectionUrl } from '../../src/connection.js'
 import { DatabaseSession } from '../../src/database.js'
 import { quoteIdent, quoteLiteral } from '../../src/fingerprint-queries.js'
+import type { NamedRole } from '../../src/privileges.js'
 import { cleanroomCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
 
 // The roles of runs that share one clean room, on the real server: created marked and bare, kept
@@ -30,6 +31,11 @@ after(async () => {
   )
   for (const { name } of left) await cleanroom.query(`DROP ROLE IF EXISTS ${quoteIdent(name)}`).catch(() => undefined)
 })
+
+/** Roles as production names them: none a superuser there. */
+function roles(...names: string[]): NamedRole[] {
+  return names.map(name => ({ name, superuser: false }))
+}
 
 async function maintenance(): Promise<DatabaseSession> {
   const session = await DatabaseSession.open(parseConnectionUrl('cleanroom-url', cleanroom.url('postgres')), 'cleanroom')
@@ -58,13 +64,13 @@ test('roles are created bare and marked, shared by two runs, and dropped only by
   const [first, second] = [new CleanRoomRoles(await maintenance(), 'run_a'), new CleanRoomRoles(await maintenance(), 'run_b')]
   const [firstDatabase, secondDatabase] = [await scratchDatabase(), await scratchDatabase()]
   for (const run of [first, second]) {
-    const plan = await run.decide([shared, newline, 'postgres'])
+    const plan = await run.decide(roles(shared, newline, 'postgres'))
     assert.equal(plan.restore, true)
     assert.deepEqual(plan.existing, ['postgres'])
   }
   await first.provide(firstDatabase)
   // The second run finds them marked by the first: Lazarus's, so shared, not someone else's.
-  assert.deepEqual((await second.decide([shared, newline])).provided, [shared, newline])
+  assert.deepEqual((await second.decide(roles(shared, newline))).provided, [shared, newline])
   await second.provide(secondDatabase)
   for (const name of [shared, newline]) {
     assert.deepEqual(await role(name), { comment: `${ROLE_MARKER} of run run_a`, login: false, password: null, super: false })
@@ -85,9 +91,9 @@ test('a role dropped by another run after this one decided is created again when
   const name = `${prefix}_again`
   const [first, second] = [new CleanRoomRoles(await maintenance(), 'run_c'), new CleanRoomRoles(await maintenance(), 'run_d')]
   const [firstDatabase, database] = [await scratchDatabase(), await scratchDatabase()]
-  await first.decide([name])
+  await first.decide(roles(name))
   await first.provide(firstDatabase)
-  await second.decide([name])
+  await second.decide(roles(name))
   // The first run ends (its database gone) before the second pins the role.
   await cleanroom.query(`DROP DATABASE ${firstDatabase}`)
   await first.dropAll()
