@@ -15,6 +15,12 @@ export interface TableRef {
   columns: Column[]
   /** Size on disk, to checksum the largest tables first and keep parallel workers busy. */
   bytes: number
+  /**
+   * An extension's configuration table: the `WHERE ...` condition its extension registered
+   * (pg_extension.extcondition), which selects the rows pg_dump dumps; '' for all rows.
+   * Undefined (null) for every other table.
+   */
+  filter?: string | null
 }
 
 export interface Column {
@@ -94,20 +100,26 @@ export function userRelationSql(relation: string, namespace: string): string {
   return `${userNamespaceSql(namespace)} AND ${notInExtensionSql('pg_catalog.pg_class', `${relation}.oid`)}`
 }
 
+/** The configuration condition of a table its extension marked with pg_extension_config_dump (`c` a pg_class row). */
+const EXTENSION_CONFIG_FILTER_SQL = `(SELECT coalesce(x.extcondition[pg_catalog.array_position(x.extconfig, c.oid)], '')
+   FROM pg_catalog.pg_extension x WHERE c.oid = ANY (x.extconfig) LIMIT 1)`
+
 /**
  * Every ordinary table, leaf partition and materialized view outside the system schemas and
- * outside extensions (whose data pg_dump does not dump). Partitioned parents hold no rows of
- * their own: their partitions are compared one by one.
+ * outside extensions (whose data pg_dump does not dump), plus the extensions' configuration
+ * tables, whose rows pg_dump does dump (those its extension's condition selects). Partitioned
+ * parents hold no rows of their own: their partitions are compared one by one.
  */
 export const LIST_TABLES_SQL = `
 SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.relispopulated AS populated,
-       pg_catalog.pg_relation_size(c.oid)::float8 AS bytes,
+       pg_catalog.pg_relation_size(c.oid)::float8 AS bytes, ${EXTENSION_CONFIG_FILTER_SQL} AS filter,
        coalesce((SELECT json_agg(json_build_object('name', a.attname, 'hashing', ${COLUMN_HASHING_SQL}))
                  FROM pg_catalog.pg_attribute a
                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]') AS columns
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'm') AND ${userRelationSql('c', 'n')}
+WHERE c.relkind IN ('r', 'm') AND ${userNamespaceSql('n')}
+  AND (${notInExtensionSql('pg_catalog.pg_class', 'c.oid')} OR ${EXTENSION_CONFIG_FILTER_SQL} IS NOT NULL)
 `
 
 export function quoteIdent(identifier: string): string {
@@ -124,7 +136,7 @@ export function qualifiedName(table: { schema: string; name: string }): string {
 
 /** Row count only. ONLY: an inheritance parent's children are counted as their own tables. */
 export function countSql(table: TableRef): string {
-  return `SELECT count(*)::text AS rows FROM ONLY ${qualifiedName(table)}`
+  return `SELECT count(*)::text AS rows FROM ONLY ${qualifiedName(table)} AS t ${rowFilter(table)}`
 }
 
 /**
@@ -134,7 +146,16 @@ export function countSql(table: TableRef): string {
  */
 export function checksumSql(table: TableRef): string {
   return `SELECT count(*)::text AS rows, coalesce(sum(${rowHashSql(table.columns)}), 0)::text AS sum
-FROM ONLY ${qualifiedName(table)} AS t`
+FROM ONLY ${qualifiedName(table)} AS t ${rowFilter(table)}`
+}
+
+/**
+ * The rows of a table that a dump holds: all of them, or for an extension's configuration table
+ * those its condition selects, a `WHERE` clause the extension wrote, which pg_dump appends to
+ * its own query the same way.
+ */
+export function rowFilter(table: { filter?: string | null }): string {
+  return table.filter ?? ''
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   type ClientTools,
   type StreamOutcome
 } from './pg-tools.js'
+import { readLargeObjects } from './large-objects.js'
 import { mapPool } from './pool.js'
 import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from './privileges.js'
 import { Counter, reportProgress } from './progress.js'
@@ -57,6 +58,8 @@ interface ProductionSnapshot {
   tables: TableRef[]
   figures: SideFigures[]
   schema: SchemaObject[]
+  /** Large objects: OID, size and content digest, read once pg_dump has finished. */
+  largeObjects: SchemaObject[]
   /** Sequences are not transactional: their values are bracketed by reads before and after the dump. */
   sequencesBefore: SequenceValue[]
   sequencesAfter: SequenceValue[]
@@ -291,6 +294,7 @@ async function streamFromSnapshot(
     const sequencesAfter = await readSequenceValues(exporter)
     const figures = await fingerprint(sessions, tables, settings, true, 'production')
     const checks = await answerChecks(exporter, settings.checks, sampleRowsFor(checkOptions(settings)))
+    const largeObjects = await readLargeObjects(exporter)
     const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
     const sabotageCatalog = settings.sabotage.length > 0 ? await readSabotageCatalog(exporter, rowCounts) : undefined
     if (sabotageCatalog && roles.restore) {
@@ -305,6 +309,7 @@ async function streamFromSnapshot(
       tables,
       figures,
       schema,
+      largeObjects,
       privileges,
       sequencesBefore,
       sequencesAfter,
@@ -543,6 +548,7 @@ async function compareSchemas(
 ): Promise<SchemaDifference[]> {
   const restoredSchema = await readSchemaFingerprint(restored)
   const restoredSequences = await readSequenceValues(restored)
+  const restoredLargeObjects = await readLargeObjects(restored)
   const behind = await findSequencesBehindData(restored)
   const snapshot = await production
   // A sequence production itself has behind its data is faithfully restored, not broken.
@@ -552,6 +558,7 @@ async function compareSchemas(
   return [
     ...diffSchema(snapshot.schema, restoredSchema),
     ...privileges,
+    ...diffSchema(snapshot.largeObjects, restoredLargeObjects),
     ...compareSequences(snapshot.sequencesBefore, snapshot.sequencesAfter, restoredSequences, behind, productionBehind)
   ].sort(byKindAndName)
 }

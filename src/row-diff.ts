@@ -1,5 +1,5 @@
 import { tableKey } from './compare.js'
-import { qualifiedName, quoteIdent, userRelationSql } from './fingerprint-queries.js'
+import { qualifiedName, quoteIdent, rowFilter, userRelationSql } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
 import { compareText } from './text-order.js'
 
@@ -16,6 +16,8 @@ export interface RowDiffTable {
   schema: string
   name: string
   columns: ReadonlyArray<{ name: string }>
+  /** An extension configuration table's condition (see TableRef). */
+  filter?: string | null
 }
 
 /** What differs between one table's rows in production and in the restored copy. */
@@ -458,7 +460,7 @@ class RowDiffSql {
     // OFFSET 0 keeps each subquery from being merged into the query, which would compute md5
     // once per use of r or h instead of once per row; columns a query does not use are skipped.
     this.source = `(SELECT ('x' || substr(${key ? 'md5(s0.k)' : 's0.r'}, 1, 8))::bit(32)::bigint AS h, s0.*
-  FROM (SELECT md5(${row}) AS r, ${row} AS row${keyColumns} FROM ONLY ${qualifiedName(table)} AS t OFFSET 0) AS s0
+  FROM (SELECT md5(${row}) AS r, ${row} AS row${keyColumns} FROM ONLY ${qualifiedName(table)} AS t ${rowFilter(table)} OFFSET 0) AS s0
   OFFSET 0) AS s`
   }
 

@@ -1,3 +1,4 @@
+import { AGGREGATE_DEFINITION_SQL, CATALOG_KINDS, UNREADABLE_MAPPING_OPTIONS, readCatalogKinds } from './catalog-kinds.js'
 import { PINNED_SETTINGS, notInExtensionSql, userNamespaceSql, userRelationSql } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
 import { compareText } from './text-order.js'
@@ -28,7 +29,9 @@ export const SCHEMA_KINDS = [
   'domain',
   'statistics',
   'extension',
-  'comment'
+  'comment',
+  ...CATALOG_KINDS,
+  'large object'
 ] as const
 /** Read by privileges.ts, and compared only when the restore kept owners and privileges. */
 export const PRIVILEGE_KINDS = ['owner', 'privileges', 'default privileges'] as const
@@ -114,7 +117,7 @@ SELECT 'table' AS kind, ${qualified('n', 'c')} AS name,
             || string_agg(i.inhparent::pg_catalog.regclass::text, ', ' ORDER BY i.inhseqno)
      FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid),
     CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END,
-    (SELECT 'SERVER ' || pg_catalog.quote_ident(s.srvname) || coalesce(' OPTIONS (' || array_to_string(f.ftoptions, ', ') || ')', '')
+    (SELECT 'SERVER ' || pg_catalog.quote_ident(s.srvname) || coalesce(' OPTIONS (' || (SELECT string_agg(o, ', ' ORDER BY o COLLATE "C") FROM unnest(f.ftoptions) AS o) || ')', '')
      FROM pg_catalog.pg_foreign_table f JOIN pg_catalog.pg_foreign_server s ON s.oid = f.ftserver WHERE f.ftrelid = c.oid),
     'WITH (' || array_to_string(c.reloptions, ', ') || ')',
     CASE WHEN c.relrowsecurity THEN 'ROW LEVEL SECURITY' END,
@@ -199,14 +202,7 @@ const FUNCTIONS_SQL = `
 SELECT 'function' AS kind,
   pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)
     || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')' AS name,
-  CASE WHEN p.prokind = 'a' THEN
-    (SELECT concat_ws(' ', 'AGGREGATE', 'SFUNC = ' || g.aggtransfn::pg_catalog.regprocedure::text,
-                      'STYPE = ' || pg_catalog.format_type(g.aggtranstype, NULL),
-                      CASE WHEN g.aggfinalfn <> 0 THEN 'FINALFUNC = ' || g.aggfinalfn::pg_catalog.regprocedure::text END,
-                      CASE WHEN g.aggcombinefn <> 0 THEN 'COMBINEFUNC = ' || g.aggcombinefn::pg_catalog.regprocedure::text END,
-                      CASE WHEN g.aggsortop <> 0 THEN 'SORTOP = ' || g.aggsortop::pg_catalog.regoperator::text END,
-                      'INITCOND = ' || pg_catalog.quote_literal(g.agginitval), 'KIND = ' || g.aggkind)
-     FROM pg_catalog.pg_aggregate g WHERE g.aggfnoid = p.oid)
+  CASE WHEN p.prokind = 'a' THEN ${AGGREGATE_DEFINITION_SQL}
   ELSE pg_catalog.pg_get_functiondef(p.oid) END AS definition
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE ${userNamespaceSql('n')} AND ${notInExtensionSql('pg_catalog.pg_proc', 'p.oid')}
@@ -383,6 +379,7 @@ export async function readSchemaFingerprint(db: Queryable): Promise<SchemaObject
     ]
     const objects: SchemaObject[] = []
     for (const sql of queries) objects.push(...(await db.query<SchemaObject>(sql)))
+    objects.push(...(await readCatalogKinds(db, Number(num))))
     return objects.sort(byKindAndName)
   })
 }
@@ -398,7 +395,9 @@ export function diffSchema(production: SchemaObject[], restored: SchemaObject[])
   const differences: SchemaDifference[] = []
   for (const [key, { kind, name, definition }] of productionByKey) {
     const copy = restoredByKey.get(key)
-    if (copy?.definition !== definition)
+    // Options the role may not read on one side are compared by the mapping's existence alone.
+    const unreadable = copy && [definition, copy.definition].includes(UNREADABLE_MAPPING_OPTIONS)
+    if (copy?.definition !== definition && !unreadable)
       differences.push({ kind, name, production: definition, restored: copy?.definition ?? null })
   }
   for (const [key, { kind, name, definition }] of restoredByKey) {

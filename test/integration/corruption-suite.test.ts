@@ -1,0 +1,147 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { displayName } from '../../src/compare.js'
+import { verifyBackup } from '../../src/pipeline.js'
+import { resolveClientTools } from '../../src/pg-tools.js'
+import type { Report } from '../../src/report.js'
+import { readSettings } from '../../src/settings.js'
+import { Workspace } from '../../src/workspace.js'
+import { installFixtureExtension } from '../support/fixture-extension.js'
+import { cleanroomCluster, productionCluster, uniqueName } from '../support/shared-servers.js'
+import { tamperedClientDir } from '../support/tampered-client.js'
+import { CASES, dataCases, type Edit, type SuiteCase } from './corruption-cases.js'
+
+// The corruption suite: one production database with one of everything (fixtures/everything.sql),
+// dumped by the real pg_dump, damaged by a wrapper (one case, one damage), restored by the real psql
+// and verified by the pipeline in-process. Every damage must be caught and named in the report;
+// every control (no change, or a change of form only) must say `verified`.
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const EDITOR = path.join(here, '..', 'support', 'dump-editor.mjs')
+/** Cases verified at once: each is a pg_dump, a psql and two checksum sessions on a 2-core machine. */
+const CONCURRENCY = 3
+
+installFixtureExtension()
+const production = await productionCluster()
+const cleanroom = await cleanroomCluster()
+const database = uniqueName('everything')
+await production.createDatabase(database, readFileSync(path.join(here, '..', 'fixtures', 'everything.sql'), 'utf8'))
+const pristine = await pgDump()
+if (process.env.LAZARUS_SUITE_DUMP) writeFileSync(process.env.LAZARUS_SUITE_DUMP, pristine)
+const only = process.env.LAZARUS_SUITE_ONLY
+const cases: SuiteCase[] = [...CASES, ...dataCases(pristine)].filter(c => !only || new RegExp(only).test(c.name))
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'lazarus-suite-'))
+process.once('exit', () => rmSync(scratch, { recursive: true, force: true }))
+
+async function pgDump(): Promise<string> {
+  const tools = await resolveClientTools(13)
+  const { stdout } = await promisify(execFile)(
+    tools.pgDump.path,
+    ['--format=plain', '--no-owner', '--no-privileges', `--dbname=${production.url(database, { password: null })}`],
+    { env: { ...process.env, PGPASSWORD: production.password }, maxBuffer: 64 * 1024 * 1024 }
+  )
+  return stdout
+}
+
+/** Runs the pipeline as the action would, with pg_dump wrapped to apply `edits`. */
+async function verifyWith(edits: Edit[], label: string): Promise<Report> {
+  const editsFile = path.join(scratch, `${label.replace(/[^a-z0-9]+/gi, '_')}.json`)
+  writeFileSync(editsFile, JSON.stringify(edits))
+  const inputs: Record<string, string> = {
+    'production-url': production.url(database),
+    'cleanroom-url': cleanroom.url('postgres'),
+    'postgres-bin-dir': tamperedClientDir(`"${process.execPath}" "${EDITOR}" "$DUMP" "${editsFile}"`),
+    verify: 'checksums',
+    jobs: '2'
+  }
+  const settings = readSettings(name => inputs[name] ?? '', { RUNNER_TEMP: scratch })
+  const report: Report = {
+    result: 'error',
+    verify: settings.verify,
+    production: { server: 'production', database },
+    cleanroom: { server: 'clean room' },
+    sanitized: [],
+    tables: [],
+    sabotage: [],
+    timings: {},
+    startedAt: new Date().toISOString()
+  }
+  const workspace = new Workspace(scratch)
+  try {
+    await verifyBackup(settings, workspace, report)
+  } catch (error) {
+    report.result = 'error'
+    report.error = error instanceof Error ? error.message : String(error)
+  } finally {
+    workspace.removeWorkFiles()
+    rmSync(workspace.reportDir, { recursive: true, force: true })
+  }
+  return report
+}
+
+/** What the report names as different: tables with their differing rows, and schema objects. */
+export function findings(report: Report): string[] {
+  const tables = report.tables
+    .filter(table => !table.match)
+    .map(table => {
+      const rows = table.differences?.keys.map(row => `${row.change} ${row.key}`).join('; ') ?? ''
+      return `table ${displayName(table)}: ${table.difference}${rows ? ` (${rows})` : ''}`
+    })
+  const schema = (report.schema ?? []).map(difference => `${difference.kind} ${difference.name}`)
+  return [...tables, ...schema]
+}
+
+interface Outcome {
+  case: SuiteCase
+  ok: boolean
+  detail: string
+}
+
+async function judge(suiteCase: SuiteCase): Promise<Outcome> {
+  const started = performance.now()
+  const report = await verifyWith(suiteCase.edits, suiteCase.name)
+  if (process.env.LAZARUS_SUITE_TIMINGS)
+    process.stderr.write(
+      `${suiteCase.name}: ${((performance.now() - started) / 1000).toFixed(2)} s ${JSON.stringify(report.timings)} ${JSON.stringify(report.schema)}\n`
+    )
+  const found = findings(report)
+  const detail = `${report.result}${report.error ? ` (${report.error})` : ''}: ${found.join(' | ') || 'nothing named'}`
+  if (suiteCase.control) return { case: suiteCase, ok: report.result === 'verified', detail }
+  const named = found.some(finding => suiteCase.names!.test(finding))
+  return { case: suiteCase, ok: report.result === 'mismatch' && named, detail }
+}
+
+test(`the corruption suite: every damage caught and named, every control verified`, { timeout: 15 * 60_000 }, async () => {
+  assert.equal(new Set(cases.map(c => c.name)).size, cases.length, 'two cases share a name')
+  const outcomes: Outcome[] = []
+  // The pipeline logs through @actions/core to stdout: silenced, the runner's own (binary) output passes.
+  const write = process.stdout.write.bind(process.stdout)
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
+    typeof chunk === 'string' ? true : write(chunk, ...rest)) as typeof process.stdout.write
+  try {
+    let next = 0
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < cases.length) outcomes.push(await judge(cases[next++]))
+      })
+    )
+  } finally {
+    process.stdout.write = write
+  }
+  const corruptions = outcomes.filter(outcome => !outcome.case.control)
+  const caught = corruptions.filter(outcome => outcome.ok).length
+  const falseAlarms = outcomes.filter(outcome => outcome.case.control && !outcome.ok).length
+  console.log(`corruption suite: caught ${caught} of ${corruptions.length}, false alarms ${falseAlarms}`)
+  const failures = outcomes.filter(outcome => !outcome.ok)
+  assert.deepEqual(
+    failures.map(outcome => `${outcome.case.control ? 'control' : 'missed'} ${outcome.case.name}: ${outcome.detail}`),
+    []
+  )
+  assert.ok(corruptions.length >= 100, `only ${corruptions.length} corruptions`)
+})
