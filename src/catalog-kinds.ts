@@ -65,8 +65,7 @@ const procedure = (column: string) =>
   `CASE WHEN ${column}::pg_catalog.oid <> 0 THEN ${column}::pg_catalog.oid::pg_catalog.regprocedure::pg_catalog.text END`
 
 /** A type printed by format_type, NONE for 0 (a prefix operator's missing left side). */
-const typeName = (column: string) =>
-  `CASE WHEN ${column} = 0 THEN 'NONE' ELSE pg_catalog.format_type(${column}, NULL) END`
+const typeName = (column: string) => `CASE WHEN ${column} = 0 THEN 'NONE' ELSE pg_catalog.format_type(${column}, NULL) END`
 
 /** A user object not in a system schema and not an extension member (`n` its namespace). */
 const inUserSchema = (catalog: string, oid: string) => `${userNamespaceSql('n')} AND ${notInExtensionSql(catalog, oid)}`
@@ -136,26 +135,38 @@ SELECT 'cast' AS kind,
                       WHEN 'i' THEN 'WITH INOUT' ELSE 'WITHOUT FUNCTION' END,
     CASE c.castcontext WHEN 'a' THEN 'AS ASSIGNMENT' WHEN 'i' THEN 'AS IMPLICIT' END) AS definition
 FROM pg_catalog.pg_cast c
-WHERE ${userGlobal('pg_catalog.pg_cast', 'c.oid')}`
+WHERE ${userGlobal('pg_catalog.pg_cast', 'c.oid')}
+  -- Casts a type made for itself (a range's multirange constructor, PostgreSQL 14 on) come and go with it.
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i WHERE i.classid = 'pg_catalog.pg_cast'::pg_catalog.regclass
+                  AND i.objid = c.oid AND i.deptype = 'i')`
 
-/** The locale columns moved between majors: 15 added an ICU locale, 17 renamed it, 16 added ICU rules. */
-const collationsSql = (version: number) => `
+/**
+ * The locale columns moved between majors: 15 added an ICU locale (colliculocale), 17 renamed it
+ * (colllocale), 16 added ICU rules. A libc collation is its LC_COLLATE and LC_CTYPE; any other
+ * provider's is its locale, which PostgreSQL 14 and older kept in collcollate.
+ */
+const collationsSql = (version: number) => {
+  const locale = version >= 170000 ? 'c.colllocale' : version >= 150000 ? 'c.colliculocale' : 'NULL::text'
+  return `
 SELECT 'collation' AS kind, ${qualified('n', 'c.collname')} AS name,
   concat_ws(' ', 'PROVIDER ' || CASE c.collprovider WHEN 'i' THEN 'icu' WHEN 'c' THEN 'libc' WHEN 'b' THEN 'builtin' ELSE 'default' END,
-    'LC_COLLATE ' || pg_catalog.quote_literal(c.collcollate), 'LC_CTYPE ' || pg_catalog.quote_literal(c.collctype),
-    ${version >= 170000 ? "'LOCALE ' || pg_catalog.quote_literal(c.colllocale)," : version >= 150000 ? "'LOCALE ' || pg_catalog.quote_literal(c.colliculocale)," : ''}
+    CASE WHEN c.collprovider = 'c'
+         THEN 'LC_COLLATE ' || pg_catalog.quote_literal(c.collcollate) || ' LC_CTYPE ' || pg_catalog.quote_literal(c.collctype)
+         ELSE 'LOCALE ' || pg_catalog.quote_literal(coalesce(${locale}, c.collcollate)) END,
     ${version >= 160000 ? "'RULES ' || pg_catalog.quote_literal(c.collicurules)," : ''}
     CASE WHEN NOT c.collisdeterministic THEN 'NONDETERMINISTIC' END,
     'ENCODING ' || CASE WHEN c.collencoding = -1 THEN 'any' ELSE pg_catalog.pg_encoding_to_char(c.collencoding) END) AS definition
 FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace
 WHERE ${inUserSchema('pg_catalog.pg_collation', 'c.oid')}`
+}
 
 const CONVERSIONS_SQL = `
 SELECT 'conversion' AS kind, ${qualified('n', 'c.conname')} AS name,
   concat_ws(' ', CASE WHEN c.condefault THEN 'DEFAULT' END,
     'FOR ' || pg_catalog.quote_literal(pg_catalog.pg_encoding_to_char(c.conforencoding)),
     'TO ' || pg_catalog.quote_literal(pg_catalog.pg_encoding_to_char(c.contoencoding)),
-    'FROM ' || ${procedure('c.conproc')}) AS definition
+    -- By name: the conversion functions' signature changed in PostgreSQL 14.
+    'FROM ' || c.conproc::pg_catalog.regproc::pg_catalog.text) AS definition
 FROM pg_catalog.pg_conversion c JOIN pg_catalog.pg_namespace n ON n.oid = c.connamespace
 WHERE ${inUserSchema('pg_catalog.pg_conversion', 'c.oid')}`
 
@@ -398,10 +409,10 @@ SELECT 'base type' AS kind, ${qualified('n', 't.typname')} AS name,
     'ANALYZE = ' || ${procedure('t.typanalyze')},
     ${version >= 140000 ? "'SUBSCRIPT = ' || " + procedure('t.typsubscript') + ',' : ''}
     'INTERNALLENGTH = ' || t.typlen, CASE WHEN t.typbyval THEN 'PASSEDBYVALUE' END,
-    'ALIGNMENT = ' || t.typalign, 'STORAGE = ' || t.typstorage, 'CATEGORY = ' || pg_catalog.quote_literal(t.typcategory),
+    'ALIGNMENT = ' || t.typalign::text, 'STORAGE = ' || t.typstorage::text, 'CATEGORY = ' || pg_catalog.quote_literal(t.typcategory::text),
     CASE WHEN t.typispreferred THEN 'PREFERRED' END, 'DEFAULT = ' || pg_catalog.quote_literal(t.typdefault),
     CASE WHEN t.typelem <> 0 THEN 'ELEMENT = ' || pg_catalog.format_type(t.typelem, NULL) END,
-    'DELIMITER = ' || pg_catalog.quote_literal(t.typdelim), CASE WHEN t.typcollation <> 0 THEN 'COLLATABLE' END) AS definition
+    'DELIMITER = ' || pg_catalog.quote_literal(t.typdelim::text), CASE WHEN t.typcollation <> 0 THEN 'COLLATABLE' END) AS definition
 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
 WHERE t.typtype = 'b' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)
   AND ${inUserSchema('pg_catalog.pg_type', 't.oid')}`
@@ -415,7 +426,7 @@ export const AGGREGATE_DEFINITION_SQL = `
    'STYPE = ' || pg_catalog.format_type(g.aggtranstype, NULL),
    CASE WHEN g.aggtransspace <> 0 THEN 'SSPACE = ' || g.aggtransspace END,
    CASE WHEN g.aggfinalfn <> 0 THEN 'FINALFUNC = ' || g.aggfinalfn::pg_catalog.regprocedure::text END,
-   CASE WHEN g.aggfinalextra THEN 'FINALFUNC_EXTRA' END, 'FINALFUNC_MODIFY = ' || g.aggfinalmodify,
+   CASE WHEN g.aggfinalextra THEN 'FINALFUNC_EXTRA' END, 'FINALFUNC_MODIFY = ' || g.aggfinalmodify::text,
    CASE WHEN g.aggcombinefn <> 0 THEN 'COMBINEFUNC = ' || g.aggcombinefn::pg_catalog.regprocedure::text END,
    CASE WHEN g.aggserialfn <> 0 THEN 'SERIALFUNC = ' || g.aggserialfn::pg_catalog.regprocedure::text END,
    CASE WHEN g.aggdeserialfn <> 0 THEN 'DESERIALFUNC = ' || g.aggdeserialfn::pg_catalog.regprocedure::text END,
@@ -426,10 +437,10 @@ export const AGGREGATE_DEFINITION_SQL = `
    CASE WHEN g.aggmtransspace <> 0 THEN 'MSSPACE = ' || g.aggmtransspace END,
    CASE WHEN g.aggmfinalfn <> 0 THEN 'MFINALFUNC = ' || g.aggmfinalfn::pg_catalog.regprocedure::text END,
    CASE WHEN g.aggmfinalextra THEN 'MFINALFUNC_EXTRA' END,
-   CASE WHEN g.aggmtransfn <> 0 THEN 'MFINALFUNC_MODIFY = ' || g.aggmfinalmodify END,
+   CASE WHEN g.aggmtransfn <> 0 THEN 'MFINALFUNC_MODIFY = ' || g.aggmfinalmodify::text END,
    'MINITCOND = ' || pg_catalog.quote_literal(g.aggminitval),
    CASE WHEN g.aggsortop <> 0 THEN 'SORTOP = ' || g.aggsortop::pg_catalog.regoperator::text END,
-   'KIND = ' || g.aggkind, CASE WHEN g.aggnumdirectargs <> 0 THEN 'DIRECTARGS = ' || g.aggnumdirectargs END,
+   'KIND = ' || g.aggkind::text, CASE WHEN g.aggnumdirectargs <> 0 THEN 'DIRECTARGS = ' || g.aggnumdirectargs END,
    'PARALLEL = ' || CASE p.proparallel WHEN 's' THEN 'SAFE' WHEN 'r' THEN 'RESTRICTED' ELSE 'UNSAFE' END,
    CASE WHEN p.proisstrict THEN 'STRICT' END,
    'RETURNS ' || pg_catalog.format_type(p.prorettype, NULL))
@@ -499,7 +510,11 @@ async function subscriptionsReadable(db: Queryable): Promise<boolean> {
  */
 async function readUserMappings(db: Queryable): Promise<Row[]> {
   const rows = await db.query<{ role: string; server: string; options: string[] | null; readable: boolean }>(USER_MAPPINGS_SQL)
-  return rows.map(row => ({ kind: 'user mapping', name: `FOR ${row.role} SERVER ${row.server}`, definition: describeMappingOptions(row) }))
+  return rows.map(row => ({
+    kind: 'user mapping',
+    name: `FOR ${row.role} SERVER ${row.server}`,
+    definition: describeMappingOptions(row)
+  }))
 }
 
 /** Pure: `OPTIONS (password, user) digest 1a2b...`, the same for the same options within one process. */

@@ -1,6 +1,7 @@
 import { tableKey } from './compare.js'
 import { userRelationSql } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
+import { readFilledLargeObject } from './sabotage-large-object.js'
 import type { ConstraintInfo, IndexInfo, SabotageCatalog, SequenceInfo, TableShape } from './sabotage.js'
 import { bySchemaAndName, compareText } from './text-order.js'
 
@@ -157,6 +158,7 @@ export async function readSabotageCatalog(db: Queryable, rowCounts: Map<string, 
   const indexes = await db.query<IndexInfo>(SABOTAGE_INDEXES_SQL)
   const constraints = await db.query<ConstraintInfo>(SABOTAGE_CONSTRAINTS_SQL)
   const sequenceRows = await db.query<SequenceRow>(SABOTAGE_SEQUENCES_SQL)
+  const largeObject = await readFilledLargeObject(db)
 
   const tables: TableShape[] = tableRows.map(({ partitionKeyExpression, ...table }) => ({
     ...table,
@@ -175,6 +177,7 @@ export async function readSabotageCatalog(db: Queryable, rowCounts: Map<string, 
     constraints: constraints.sort(
       (a, b) => compareText(a.schema, b.schema) || compareText(a.table, b.table) || compareText(a.name, b.name)
     ),
-    sequences: sequences.sort(bySchemaAndName)
+    sequences: sequences.sort(bySchemaAndName),
+    ...(largeObject !== undefined ? { largeObject } : {})
   }
 }

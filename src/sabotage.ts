@@ -18,6 +18,7 @@ import {
   type RogueRowTarget
 } from './sabotage-rewriters.js'
 import { planChangeOwner, planDropGrant, type PrivilegeCatalog, type PrivilegePlan } from './sabotage-privileges.js'
+import { largeObjectRewriter } from './sabotage-large-object.js'
 import { bySchemaAndName, compareText } from './text-order.js'
 
 // The rewriter contract, which dump-rewrite.ts takes from here, and what chooseRogueRowTarget returns.
@@ -40,7 +41,8 @@ export const SABOTAGE_OPERATORS = [
   'drop-constraint',
   'sequence-reset',
   'drop-grant',
-  'change-owner'
+  'change-owner',
+  'mutate-large-object'
 ] as const
 export type SabotageOperator = (typeof SABOTAGE_OPERATORS)[number]
 
@@ -138,6 +140,8 @@ export interface SabotageCatalog {
   sequences: SequenceInfo[]
   /** Set when owners and privileges are restored and compared: what drop-grant and change-owner aim at. */
   privileges?: PrivilegeCatalog
+  /** The lowest OID of a large object with data, when there is one. */
+  largeObject?: string
 }
 
 /** One operator aimed at one object, ready to rewrite a copy of the dump. */
@@ -148,7 +152,7 @@ export interface SabotagePlan {
   /** The table whose comparison must flag it, when the corruption is in a table's data. */
   targetTable?: { schema: string; name: string }
   /** The schema object that goes missing or changes, for schema operators: what a schema difference must name. */
-  targetObject?: { kind: 'index' | 'constraint' | 'sequence'; schema: string; table?: string; name: string }
+  targetObject?: { kind: 'index' | 'constraint' | 'sequence' | 'large object'; schema: string; table?: string; name: string }
   /** The owner or privileges difference that must name it, for the privilege operators. */
   targetDifference?: { kind: 'owner' | 'privileges'; name: string }
   /** A role the copy's restore needs beyond the backup's (see sabotage-privileges.ts). */
@@ -195,6 +199,8 @@ export function planSabotage(operator: SabotageOperator, catalog: SabotageCatalo
       return privilegePlan(operator, catalog.privileges && planDropGrant(catalog.privileges))
     case 'change-owner':
       return privilegePlan(operator, catalog.privileges && planChangeOwner(catalog.privileges))
+    case 'mutate-large-object':
+      return planMutateLargeObject(catalog)
   }
 }
 
@@ -440,6 +446,18 @@ function planSequenceReset(catalog: SabotageCatalog): SabotagePlan | undefined {
     targetObject: { kind: 'sequence', schema: sequence.schema, name: sequence.name },
     rewriter: sequenceResetRewriter(sequence),
     caughtBy: ['sequences', 'schema']
+  }
+}
+
+function planMutateLargeObject(catalog: SabotageCatalog): SabotagePlan | undefined {
+  if (catalog.largeObject === undefined) return undefined
+  return {
+    operator: 'mutate-large-object',
+    target: `large object ${catalog.largeObject}`,
+    // Large objects have no schema; the fingerprint names them by OID.
+    targetObject: { kind: 'large object', schema: '', name: catalog.largeObject },
+    rewriter: largeObjectRewriter(catalog.largeObject),
+    caughtBy: ['schema']
   }
 }
 

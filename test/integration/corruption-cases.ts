@@ -150,7 +150,7 @@ export const CASES: SuiteCase[] = [
   swap(
     'constraint: unique lost',
     '    ADD CONSTRAINT orders_customer_key UNIQUE (customer);',
-    '    REPLICA IDENTITY FULL;',
+    '    RESET (fillfactor);',
     /^constraint kinds\.orders\.orders_customer_key$/
   ),
   swap(
@@ -162,7 +162,7 @@ export const CASES: SuiteCase[] = [
   swap(
     'constraint: foreign key lost',
     '    ADD CONSTRAINT orders_tuned_id_fkey FOREIGN KEY (tuned_id) REFERENCES kinds.tuned(id);',
-    '    REPLICA IDENTITY FULL;',
+    '    RESET (fillfactor);',
     /^constraint kinds\.orders\.orders_tuned_id_fkey$/
   ),
   swap(
@@ -449,7 +449,12 @@ export const CASES: SuiteCase[] = [
     /^text search configuration kinds\.config$/
   ),
   swap('text search parser: headline lost', '    HEADLINE = prsd_headline,', '', /^text search parser kinds\.parser$/),
-  swap('text search template: init lost', '    INIT = dsimple_init,', '', /^text search template kinds\.template$/),
+  swap(
+    'text search template: lexize function changed',
+    '    LEXIZE = dsimple_lexize );',
+    '    LEXIZE = dsynonym_lexize );',
+    /^text search template kinds\.template$/
+  ),
   swap(
     'language: validator lost',
     'HANDLER kinds.copy_handler VALIDATOR kinds.copy_validator;',
@@ -643,23 +648,52 @@ function md5Payload(id: number): string {
 }
 
 /**
- * One case per column of data.types (every type family): row 2's value replaced by row 3's,
- * which the column's type surely accepts. Built from the pristine dump's COPY block.
+ * One case per type family: in each table data.t_<column> (a copy of one column of data.types),
+ * row 2's value replaced by row 3's, which the type surely accepts. Built from the pristine dump.
  */
 export function dataCases(dump: string): SuiteCase[] {
   const lines = dump.split('\n')
-  const header = lines.findIndex(line => line.startsWith('COPY data.types ('))
-  const columns = /\((.*)\) FROM stdin;$/.exec(lines[header])![1].split(', ')
-  const rows = lines.slice(header + 1, lines.indexOf('\\.', header)).map(line => line.split('\t'))
-  const row2 = rows.find(fields => fields[0] === '2')!
-  const row3 = rows.find(fields => fields[0] === '3')!
-  return columns.slice(1).map((column, i) => {
-    const changed = [...row2]
-    changed[i + 1] = row3[i + 1]
-    return {
-      name: `data: one ${column} value changed`,
-      edits: [{ line: row2.join('\t'), with: [changed.join('\t')] }],
-      names: /^table data\.types: .*changed \(id\)=\(2\)/
-    }
+  const cases: SuiteCase[] = []
+  lines.forEach((line, header) => {
+    const copy = /^COPY data\.(t_\w+) \(id, (\w+)\) FROM stdin;$/.exec(line)
+    if (!copy) return
+    const rows = lines.slice(header + 1, lines.indexOf('\\.', header))
+    const row2 = rows.find(row => row.startsWith('2\t'))!
+    const row3 = rows.find(row => row.startsWith('3\t'))!
+    cases.push({
+      name: `data: one ${copy[2].slice(2)} value changed`,
+      edits: [{ line: row2, with: [`2\t${row3.slice(2)}`] }],
+      names: new RegExp(`^table data\\.${copy[1]}: .*changed \\(id\\)=\\(2\\)`)
+    })
   })
+  return cases
+}
+
+/**
+ * Cases grouped into runs of the pipeline: no two in one run touch the same object (the part of
+ * `names` before a colon) or the same line of the dump, so each corruption is still judged on its
+ * own finding. Controls are grouped apart from corruptions, by the same rule: a run of controls
+ * must say `verified` as a whole. With `alone`, every case is a run of its own.
+ */
+export function batches(cases: SuiteCase[], size: number, alone = false): SuiteCase[][] {
+  const runs: SuiteCase[][] = []
+  for (const suiteCase of cases) {
+    const fits =
+      !alone &&
+      runs.find(
+        run =>
+          run.length < size &&
+          run.every(other => Boolean(other.control) === Boolean(suiteCase.control) && !conflict(other, suiteCase))
+      )
+    if (fits) fits.push(suiteCase)
+    else runs.push([suiteCase])
+  }
+  return runs
+}
+
+function conflict(a: SuiteCase, b: SuiteCase): boolean {
+  const object = (c: SuiteCase) => c.names?.source.split(':')[0].replace(/[$^]/g, '')
+  const anchors = (c: SuiteCase) => c.edits.map(edit => ('find' in edit ? edit.find : 'line' in edit ? edit.line : edit.after))
+  if (!a.control && object(a) === object(b)) return true
+  return anchors(a).some(x => anchors(b).some(y => x.includes(y) || y.includes(x)))
 }

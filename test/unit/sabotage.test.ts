@@ -64,7 +64,7 @@ const DUMP = [
   '    ADD CONSTRAINT orders_customer_fkey FOREIGN KEY (customer) REFERENCES public.customers(id);'
 ]
 
-test('operators are the twelve of the full drill', () => {
+test('operators are the thirteen of the full drill', () => {
   assert.deepEqual(
     [...SABOTAGE_OPERATORS].sort(),
     [
@@ -75,6 +75,7 @@ test('operators are the twelve of the full drill', () => {
       'drop-row',
       'duplicate-row',
       'mutate-cell',
+      'mutate-large-object',
       'null-to-empty',
       'rogue-row',
       'sequence-reset'
