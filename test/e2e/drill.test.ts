@@ -10,7 +10,8 @@ import { createShop, type Shop } from '../support/shop.js'
 let shop: Shop
 
 before(async () => {
-  shop = await createShop('drill')
+  // A large object, so that mutate-large-object has something to corrupt.
+  shop = await createShop('drill', "SELECT pg_catalog.lo_from_bytea(0, 'a scanned invoice');\n")
 })
 
 function drill(verify: string): Promise<ActionRun> {
@@ -48,6 +49,7 @@ test('with checksums, every operator is caught by the check that should see it',
   assert.equal(by['drop-index'], 'schema')
   assert.equal(by['drop-constraint'], 'schema')
   assert.equal(by['sequence-reset'], 'sequences')
+  assert.equal(by['mutate-large-object'], 'schema')
   // The evidence pins row corruptions to keys.
   const mutate = results.find(result => result.operator === 'mutate-cell')!
   assert.match(mutate.evidence, /changed \(.+\)=\(.+\)/)
