@@ -48,7 +48,8 @@ interface Figures {
 before(async () => {
   ;[production, cleanroom] = await Promise.all([productionCluster(), cleanroomCluster()])
   productionDb = uniqueName('sabotage_prod')
-  await production.createDatabase(productionDb, SHOP)
+  // A large object, so that mutate-large-object has a target too.
+  await production.createDatabase(productionDb, SHOP + "SELECT pg_catalog.lo_from_bytea(0, 'a scanned invoice');\n")
   workDir = mkdtempSync(path.join(tmpdir(), 'lazarus-sabotage-'))
   dumpFile = path.join(workDir, 'dump.sql')
   const dumpArgs = [...connectionArgs(production, productionDb), '--no-owner', '--no-privileges', '-f', dumpFile]
