@@ -3,6 +3,7 @@ import { DatabaseSession } from './database.js'
 import { describe, withDatabase, type ConnectionTarget } from './connection.js'
 import { CleanRoomRoles } from './cleanroom-roles.js'
 import { UserError, messageOf } from './errors.js'
+import { restoreLocationCheckSql, type ClusterIdentity } from './guards.js'
 import { saveScratchDatabases } from './state.js'
 
 /** Every scratch database carries this comment; Lazarus drops no database without it. */
@@ -17,6 +18,7 @@ export class CleanRoom {
   private readonly kept = new Set<string>()
   /** The roles a restore with owners and privileges needs; dropped after the databases that use them. */
   readonly roles: CleanRoomRoles
+  private identity?: ClusterIdentity
 
   private constructor(
     readonly maintenance: DatabaseSession,
@@ -39,6 +41,17 @@ export class CleanRoom {
           `run ALTER ROLE "${role}" CREATEDB there, or use a role that can.`
       )
     }
+  }
+
+  /** What the separate-clusters guard established about this server: every restore checks it is here. */
+  recordIdentity(identity: ClusterIdentity): void {
+    this.identity = identity
+  }
+
+  /** The SQL psql runs before a dump restored into `target`: it stops psql anywhere but there (see guards.ts). */
+  locationCheckSql(target: ConnectionTarget): string {
+    if (!this.identity) throw new Error('The clean room was not identified before a restore')
+    return restoreLocationCheckSql(target.database, this.identity)
   }
 
   /** Where the scratch database for this run and purpose is (or will be once created). */

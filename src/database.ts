@@ -1,8 +1,8 @@
 import pg from 'pg'
-import { parse as parseConnectionString } from 'pg-connection-string'
 import { UserError, messageOf } from './errors.js'
-import { CONNECT_TIMEOUT_SECONDS } from './pg-tools.js'
-import type { ConnectionTarget } from './connection.js'
+import { describe, type ConnectionTarget } from './connection.js'
+import { connectAttempts } from './tls.js'
+import { CLUSTER_STARTED_AT_SQL } from './guards.js'
 import type { Queryable } from './queryable.js'
 import {
   LIST_TABLES_SQL,
@@ -52,41 +52,34 @@ export interface TableFigures {
 export class DatabaseSession implements Queryable {
   private constructor(
     private readonly client: pg.Client,
-    readonly target: ConnectionTarget
+    readonly target: ConnectionTarget,
+    /** The server process this session runs in: it must stay the same for the session's settings to hold. */
+    private readonly backendPid: number,
+    /** Whether a connection pooler (session pooling) stands between Lazarus and the server. */
+    readonly viaPooler: boolean
   ) {}
 
   /**
-   * Connects with a timeout, as `lazarus`, and (for production) in read-only mode with a lock
-   * timeout, so Lazarus can neither write to production nor queue behind its traffic for long,
-   * and without parallel query: production gives Lazarus `jobs` backends, not `jobs` times the
-   * parallel workers (which would also slow the dump they run beside).
+   * Connects as the description says (TLS attempts as libpq makes them), checks
+   * target_session_attrs as libpq does, refuses a pooler that does not give the session one
+   * server connection of its own, and then applies the session's settings with SET: production
+   * read-only with a lock timeout, so Lazarus can neither write to production nor queue behind
+   * its traffic for long, and without parallel query (production gives Lazarus `jobs` backends,
+   * not `jobs` times the parallel workers, which would also slow the dump they run beside).
+   * Settings go in SET statements after connecting, not in the startup packet's `options`,
+   * which connection poolers such as PgBouncer refuse.
    */
   static async open(target: ConnectionTarget, role: Role): Promise<DatabaseSession> {
-    const parsed = parseConnectionString(target.uri)
-    const options =
-      role === 'production'
-        ? `-c default_transaction_read_only=on -c lock_timeout=${PRODUCTION_LOCK_TIMEOUT} -c max_parallel_workers_per_gather=0`
-        : undefined
-    const client = new pg.Client({
-      ...(parsed as pg.ClientConfig),
-      host: target.host,
-      port: target.port,
-      database: target.database,
-      user: target.user ?? parsed.user ?? undefined,
-      password: target.password ?? '',
-      application_name: 'lazarus',
-      connectionTimeoutMillis: CONNECT_TIMEOUT_SECONDS * 1000,
-      ...(options ? { options } : {})
-    })
-    // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
-    client.on('error', () => undefined)
+    const client = await connectClient(target)
     try {
-      await client.connect()
+      await checkTargetSessionAttrs(client, target)
+      const { pid, viaPooler } = await assertOwnServerConnection(client, target)
+      await client.query(sessionSettingsSql(role))
+      return new DatabaseSession(client, target, pid, viaPooler)
     } catch (error) {
       await client.end().catch(() => undefined)
-      throw connectionError(target, error)
+      throw error
     }
-    return new DatabaseSession(client, target)
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -150,6 +143,7 @@ export class DatabaseSession implements Queryable {
    */
   async beginSnapshot(): Promise<string> {
     await this.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    await this.assertSameServerConnection()
     const [row] = await this.query<{ snapshot: string }>('SELECT pg_catalog.pg_export_snapshot() AS snapshot')
     return row.snapshot
   }
@@ -161,6 +155,18 @@ export class DatabaseSession implements Queryable {
   async joinSnapshot(snapshotId: string): Promise<void> {
     await this.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
     await this.client.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotId)}`)
+    await this.assertSameServerConnection()
+  }
+
+  /**
+   * Inside the snapshot transaction: the session still runs in the server process it opened
+   * with, so the settings it applied then hold now. A pooler that moved it (transaction pooling
+   * the opening probe did not catch) stops the run here, before anything is read.
+   */
+  private async assertSameServerConnection(): Promise<void> {
+    const [row] = await this.query<{ pid: number }>('SELECT pg_catalog.pg_backend_pid() AS pid')
+    if (row.pid !== this.backendPid)
+      throw transactionPoolingError(this.target, `moved from server process ${this.backendPid} to ${row.pid}`)
   }
 
   /**
@@ -213,7 +219,7 @@ export class DatabaseSession implements Queryable {
    */
   async clusterIdentity(): Promise<{ systemIdentifier?: string; startedAt: string; port: string }> {
     const [row] = await this.query<{ started_at: string; port: string }>(
-      "SELECT pg_catalog.pg_postmaster_start_time()::text AS started_at, current_setting('port') AS port"
+      `SELECT ${CLUSTER_STARTED_AT_SQL} AS started_at, pg_catalog.current_setting('port') AS port`
     )
     let systemIdentifier: string | undefined
     try {
@@ -300,6 +306,143 @@ function combineChecksum(rows: string, sum: string): string {
   return `${BigInt(rows).toString(16)}-${BigInt.asUintN(64, BigInt(sum)).toString(16)}`
 }
 
+/**
+ * Opens one connection as the description says, making libpq's TLS attempts in libpq's order:
+ * the next attempt (prefer: unencrypted after TLS; allow: TLS after unencrypted) is made only
+ * when the server answered the first one, as libpq does. Only user, database, application_name
+ * and the user's own `options` go in the startup packet: poolers refuse anything else there.
+ */
+async function connectClient(target: ConnectionTarget): Promise<pg.Client> {
+  let lastError: unknown
+  for (const ssl of connectAttempts(target)) {
+    const idle = target.tuning.keepalives_idle
+    const client = new pg.Client({
+      host: target.host,
+      port: target.port,
+      database: target.database,
+      user: target.user,
+      password: target.password ?? '',
+      application_name: target.applicationName,
+      options: target.options,
+      ssl,
+      connectionTimeoutMillis: target.connectTimeoutSeconds * 1000,
+      keepAlive: target.tuning.keepalives !== '0',
+      keepAliveInitialDelayMillis: idle === undefined ? undefined : Number(idle) * 1000
+    })
+    // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
+    client.on('error', () => undefined)
+    try {
+      await client.connect()
+      return client
+    } catch (error) {
+      await client.end().catch(() => undefined)
+      lastError = error
+      if (!serverAnswered(error)) break
+    }
+  }
+  throw connectionError(target, lastError)
+}
+
+/** Network failures end the attempts (libpq does not retry them); anything the server said allows the next. */
+function serverAnswered(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? ''
+  return !NETWORK_ERRORS.has(code) && !/timeout/i.test(messageOf(error))
+}
+
+const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOENT'])
+
+/** target_session_attrs, checked as libpq checks it (one host: the server is that kind, or the connection fails). */
+async function checkTargetSessionAttrs(client: pg.Client, target: ConnectionTarget): Promise<void> {
+  const attrs = target.targetSessionAttrs
+  if (!attrs || attrs === 'any' || attrs === 'prefer-standby') return
+  const { rows } = await client.query<{ standby: boolean; read_only: boolean }>(
+    `SELECT pg_catalog.pg_is_in_recovery() AS standby,
+            pg_catalog.current_setting('default_transaction_read_only') = 'on' AS read_only`
+  )
+  const { standby, read_only: readOnlyDefault } = rows[0]
+  const readOnly = standby || readOnlyDefault
+  const fits = { 'read-write': !readOnly, 'read-only': readOnly, primary: !standby, standby }[attrs]
+  if (!fits) {
+    const is = standby ? 'a standby' : readOnly ? 'a read-only primary' : 'a read-write primary'
+    throw new UserError(
+      `The server at ${describe(target)} is ${is}, but '${target.inputName}' has target_session_attrs=${attrs}: ` +
+        `point the URI at the right server or change target_session_attrs.`
+    )
+  }
+}
+
+/** How many times a pooled connection is probed for transaction pooling. */
+const POOLING_PROBES = 3
+
+/**
+ * Returns the session's server process id after making sure the session has a server
+ * connection of its own. A direct connection (or a plain TCP forward) passes on the server's
+ * cancel key, whose process id is the backend's; a connection pooler answers the startup itself
+ * with a key of its own. Behind a pooler, Lazarus probes whether it pools sessions (one server
+ * connection per client, where SET and an exported snapshot hold) or transactions or statements
+ * (the server connection changes hands between transactions, so session settings, pg_dump's
+ * among them, would be lost or land in other clients' sessions): a second client that is handed
+ * this session's server process while this one idles, or this session finding itself in another
+ * process, prove transaction pooling. Session pooling passes every probe.
+ */
+async function assertOwnServerConnection(
+  client: pg.Client,
+  target: ConnectionTarget
+): Promise<{ pid: number; viaPooler: boolean }> {
+  const pid = await backendPid(client)
+  if ((client as unknown as { processID: number | null }).processID === pid) return { pid, viaPooler: false }
+  const other = await connectClient(target)
+  try {
+    for (let round = 0; round < POOLING_PROBES; round++) {
+      const before = await backendPid(client)
+      try {
+        await other.query('BEGIN')
+      } catch (error) {
+        if (/statement pooling/i.test(messageOf(error))) throw transactionPoolingError(target, 'it pools statements')
+        throw error
+      }
+      const others = await backendPid(other)
+      const after = await backendPid(client)
+      await other.query('ROLLBACK')
+      if (others === before) {
+        throw transactionPoolingError(target, `a second session was handed server process ${before} while the first was idle`)
+      }
+      if (after !== before) throw transactionPoolingError(target, `a session moved from server process ${before} to ${after}`)
+    }
+  } finally {
+    await other.end().catch(() => undefined)
+  }
+  return { pid: await backendPid(client), viaPooler: true }
+}
+
+async function backendPid(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_catalog.pg_backend_pid() AS pid')
+  return rows[0].pid
+}
+
+function transactionPoolingError(target: ConnectionTarget, evidence: string): UserError {
+  return new UserError(
+    `The connection pooler at ${target.host}:${target.port} ('${target.inputName}') does not keep a client on one server ` +
+      `connection (${evidence}): in transaction or statement pooling, session settings and the exported snapshot that ` +
+      `pg_dump and Lazarus share do not hold. Use a pool in session mode (PgBouncer: pool_mode = session) or connect to ` +
+      `the server directly.`
+  )
+}
+
+/** SET statements that give a session of this role its settings (empty for the clean room). */
+function sessionSettingsSql(role: Role): string {
+  if (role !== 'production') return 'SELECT 1'
+  return [
+    'SET default_transaction_read_only = on',
+    `SET lock_timeout = ${quoteLiteral(PRODUCTION_LOCK_TIMEOUT)}`,
+    'SET max_parallel_workers_per_gather = 0'
+  ].join('; ')
+}
+
+/** node's codes for a server certificate that failed verification. */
+const CERTIFICATE_ERRORS =
+  /CERT|SELF_SIGNED|UNABLE_TO_(GET_ISSUER|VERIFY)|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|UNABLE_TO_GET_CRL|CRL/
+
 /** Turns a failed connection into a message that says what to fix. */
 function connectionError(target: ConnectionTarget, error: unknown): Error {
   const code = (error as { code?: string }).code
@@ -328,6 +471,26 @@ function connectionError(target: ConnectionTarget, error: unknown): Error {
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return new UserError(`No route to ${where} (${input}): check the host, and that the runner can reach its network.`)
+    case '08P01':
+      if (/unsupported startup parameter/i.test(message)) {
+        return new UserError(
+          `The server at ${where} (${input}) refused the connection: ${message}. A connection pooler (PgBouncer) refuses ` +
+            `startup parameters it does not know: remove that parameter from the URI, or list it in the pooler's ignore_startup_parameters.`
+        )
+      }
+  }
+  if (CERTIFICATE_ERRORS.test(code ?? '')) {
+    return new UserError(
+      `The server's certificate at ${where} failed verification under sslmode=${target.tls.mode} (${input}): ${message}. ` +
+        `Check sslrootcert (the CA that signed the server's certificate)${target.tls.mode === 'verify-full' ? ' and that the certificate names the host' : ''}, ` +
+        `or choose an sslmode that checks less.`
+    )
+  }
+  if (/does not support SSL/i.test(message)) {
+    return new UserError(
+      `The server at ${where} does not accept TLS connections, but ${input} has sslmode=${target.tls.mode}: ` +
+        `enable ssl on the server, or use sslmode=prefer or disable.`
+    )
   }
   if (/password must be a (non-empty )?string/i.test(message)) {
     return new UserError(
@@ -337,9 +500,16 @@ function connectionError(target: ConnectionTarget, error: unknown): Error {
   }
   if (/timeout/i.test(message)) {
     return new UserError(
-      `No answer from ${where} within ${CONNECT_TIMEOUT_SECONDS} s (${input}): check the host, the port, ` +
+      `No answer from ${where} within ${target.connectTimeoutSeconds} s (${input}): check the host, the port, ` +
         `and that a firewall lets the runner through.`
     )
+  }
+  if ((error as { severity?: string }).severity) {
+    // The server (or a pooler in front of it) answered: something listens there, and said why it refused.
+    return new UserError(`The server at ${where} refused the connection (${input}): ${message}.`)
+  }
+  if (/SSL|TLS/i.test(message)) {
+    return new UserError(`Could not set up TLS with ${where} under sslmode=${target.tls.mode} (${input}): ${message}.`)
   }
   return new UserError(
     `Could not connect to ${where} (${input}): ${message}. Check that a PostgreSQL server listens at that host and port.`

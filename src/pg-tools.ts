@@ -4,7 +4,7 @@ import * as exec from '@actions/exec'
 import * as io from '@actions/io'
 import { isCancelling } from './cancellation.js'
 import { UserError } from './errors.js'
-import type { ConnectionTarget } from './connection.js'
+import { CONNECT_TIMEOUT_SECONDS, conninfo, isLibpqEnvironmentVariable, type ConnectionTarget } from './connection.js'
 import { formatBytes } from './summary.js'
 
 /**
@@ -26,8 +26,9 @@ export interface ClientTools {
 
 /** Debian and Ubuntu keep every installed client major here; /usr/bin/pg_dump runs the newest. */
 const DEBIAN_CLIENT_ROOT = '/usr/lib/postgresql'
-/** How long a client waits for a server to answer before giving up, in seconds. */
-export const CONNECT_TIMEOUT_SECONDS = 10
+export { CONNECT_TIMEOUT_SECONDS }
+/** pg_dump's session is read-only from its first statement, on top of its own read-only transaction. */
+const READ_ONLY_OPTION = '-c default_transaction_read_only=on'
 /** How long pg_dump waits for a table lock before failing rather than queueing behind production traffic. */
 const LOCK_WAIT_TIMEOUT = '60s'
 /** Lines of stderr kept for an error message; the full stream is already in the log. */
@@ -140,15 +141,32 @@ export function psqlUnderstandsRestrict(psql: ClientTool): boolean {
   return needed !== undefined && minor >= needed
 }
 
+/**
+ * The environment of a client program: without any variable libpq would read as a default
+ * (PGHOST, PGHOSTADDR, PGSERVICE, PGSSLMODE, PGOPTIONS, ...), so that only the description in
+ * its connection string decides where and how it connects; the password alone comes from here.
+ */
 function clientEnv(target: ConnectionTarget, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {}
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && key !== 'PGPASSWORD') env[key] = value
+    if (value !== undefined && !isLibpqEnvironmentVariable(key)) env[key] = value
   }
   if (target.password) env.PGPASSWORD = target.password
-  env.PGCONNECT_TIMEOUT = String(CONNECT_TIMEOUT_SECONDS)
-  env.PGAPPNAME = 'lazarus'
   return { ...env, ...extra }
+}
+
+/**
+ * The error for a restore that the location check stopped (psql names the file of a failed
+ * statement): not the backup's failure, but psql connected somewhere other than checked.
+ */
+function locationCheckError(stderr: string, checkFile: string): UserError | undefined {
+  const line = stderr.split('\n').find(text => text.includes(`psql:${checkFile}:`))
+  if (!line) return undefined
+  const reason = /Lazarus location check failed: ([^"]*)/.exec(line)?.[1] ?? line.replace(/^.*?ERROR:\s*/, '')
+  return new UserError(
+    `The restore stopped before its first statement: ${reason}. psql was not where Lazarus checked ` +
+      `(the scratch database on the clean room it verified); nothing of the dump ran there.`
+  )
 }
 
 /**
@@ -210,6 +228,13 @@ export interface StreamOptions {
    * only when the clean room has every role they name (see cleanroom-roles.ts).
    */
   withOwnersAndPrivileges?: boolean
+  /** SQL file psql runs before the dump, which fails unless psql is where Lazarus checked (see guards.ts). */
+  checkFile: string
+  /**
+   * Whether production takes startup options (no pooler in front of it, which would refuse them):
+   * then pg_dump's session is also made read-only by default_transaction_read_only.
+   */
+  productionTakesOptions: boolean
 }
 
 export type StreamOutcome = (
@@ -237,12 +262,13 @@ gate_open() {
   [ "$(cat "$LAZARUS_GATE_FILE")" = go ]
 }
 { if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
-  PGOPTIONS='-c default_transaction_read_only=on' "$LAZARUS_PG_DUMP" "$@" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"
+  "$LAZARUS_PG_DUMP" "$@" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"
   ended dump \${PIPESTATUS[0]}; } |
 { "\${LAZARUS_FILTER[@]}" ; ended sanitize $?; } |
 { gate_open || exit 1
   if [ -n "$pw_cleanroom" ]; then export PGPASSWORD="$pw_cleanroom"; fi
-  "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 --single-transaction -o /dev/null -f - --dbname="$LAZARUS_RESTORE_URI"; ended restore $?; }
+  "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 --single-transaction -o /dev/null -f "$LAZARUS_CHECK_FILE" -f - \\
+    --dbname="$LAZARUS_RESTORE_CONNINFO"; ended restore $?; }
 `
 
 /**
@@ -260,14 +286,15 @@ export async function streamDumpIntoRestore(
     ...(options.withOwnersAndPrivileges ? [] : ['--no-owner', '--no-privileges']),
     `--lock-wait-timeout=${LOCK_WAIT_TIMEOUT}`,
     `--snapshot=${options.snapshot}`,
-    `--dbname=${production.uri}`
+    `--dbname=${conninfo(production, options.productionTakesOptions ? READ_ONLY_OPTION : undefined)}`
   ]
   const env = clientEnv(
     { ...production, password: undefined },
     {
       LAZARUS_PG_DUMP: tools.pgDump.path,
       LAZARUS_PSQL: tools.psql.path,
-      LAZARUS_RESTORE_URI: restoreTarget.uri,
+      LAZARUS_RESTORE_CONNINFO: conninfo(restoreTarget),
+      LAZARUS_CHECK_FILE: options.checkFile,
       LAZARUS_STATUS_FILE: options.statusFile,
       LAZARUS_BYTES_FILE: options.bytesFile,
       LAZARUS_GATE_FILE: options.gateFile,
@@ -297,7 +324,12 @@ export async function streamDumpIntoRestore(
   // The stream cannot have restored anything without its target: that failure is the one to report.
   await options.restoreTargetReady
   const stages = readStreamStatus(options.statusFile, startedAt)
-  return { ...judgeStream(stages, stderr), dumpBytes: readDumpBytes(options.bytesFile) }
+  const outcome = judgeStream(stages, stderr)
+  if (!outcome.ok && outcome.stage === 'restore') {
+    const misplaced = locationCheckError(stderr, options.checkFile)
+    if (misplaced) throw misplaced
+  }
+  return { ...outcome, dumpBytes: readDumpBytes(options.bytesFile) }
 }
 
 /**
@@ -400,9 +432,15 @@ export type RestoreOutcome = { ok: true } | { ok: false; error: string }
 
 /**
  * Restores a plain dump with psql in one transaction, stopping at the first error: a backup that
- * needs a statement skipped is a backup that does not restore.
+ * needs a statement skipped is a backup that does not restore. `checkFile` runs first and stops
+ * psql unless it is where Lazarus checked.
  */
-export async function restoreDump(tools: ClientTools, target: ConnectionTarget, file: string): Promise<RestoreOutcome> {
+export async function restoreDump(
+  tools: ClientTools,
+  target: ConnectionTarget,
+  file: string,
+  checkFile: string
+): Promise<RestoreOutcome> {
   const args = [
     '-X',
     '-q',
@@ -412,11 +450,15 @@ export async function restoreDump(tools: ClientTools, target: ConnectionTarget, 
     '-o',
     '/dev/null',
     '-f',
+    checkFile,
+    '-f',
     file,
-    `--dbname=${target.uri}`
+    `--dbname=${conninfo(target)}`
   ]
   const { exitCode, stderr } = await runClient(tools.psql.path, args, clientEnv(target))
   if (exitCode === 0) return { ok: true }
+  const misplaced = locationCheckError(stderr, checkFile)
+  if (misplaced) throw misplaced
   return { ok: false, error: lastLines(stderr) || `psql exited with code ${exitCode}` }
 }
 

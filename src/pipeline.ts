@@ -121,6 +121,7 @@ export async function verifyBackup(
     let snapshot: ProductionSnapshot
     try {
       const filter = await sanitizeFilter(cleanroom, tools, workspace, keepCopy ? backupFile : undefined)
+      const checkFile = writeLocationCheck(cleanroom, restoreTarget, workspace.file('restore-check.sql'))
       const streamed = await core.group('Dump, sanitize and restore (streamed), fingerprint production', () =>
         streamFromSnapshot(
           production,
@@ -131,7 +132,8 @@ export async function verifyBackup(
           { target: restoreTarget, ready: created, cleanroom: cleanroom! },
           database,
           workspace,
-          report
+          report,
+          checkFile
         )
       )
       if (streamed.restoreError !== undefined) {
@@ -209,6 +211,7 @@ async function checkServers(
     production: productionIdentity,
     cleanroom: cleanroomIdentity
   })
+  cleanroom.recordIdentity(cleanroomIdentity)
   await cleanroom.assertCanCreateDatabases()
   const tools = await resolving
   report.tools = { pg_dump: toolInfo(tools.pgDump), psql: toolInfo(tools.psql) }
@@ -235,7 +238,8 @@ async function streamFromSnapshot(
   restore: { target: ConnectionTarget; ready: Promise<unknown>; cleanroom: CleanRoom },
   database: ProductionSnapshot['database'],
   workspace: Workspace,
-  report: Report
+  report: Report,
+  checkFile: string
 ): Promise<{ production: Promise<ProductionSnapshot>; restoreError?: string }> {
   await exporter.pinSettings()
   const sequencesBefore = await readSequenceValues(exporter)
@@ -272,6 +276,8 @@ async function streamFromSnapshot(
   let dumpEnded!: (succeeded: boolean) => void
   const dumped = new Promise<boolean>(resolve => (dumpEnded = resolve))
   const streaming = streamDumpIntoRestore(tools, settings.production, restoreTarget, {
+    checkFile,
+    productionTakesOptions: !exporter.viaPooler,
     snapshot: snapshotId,
     filter: filter.argv,
     statusFile: workspace.file('stream-status'),
@@ -478,12 +484,19 @@ async function verifyCopy(
   const target = await cleanroom.createScratchDatabase(purpose, snapshot.database)
   try {
     if (snapshot.privileges) await cleanroom.roles.provide(target.database)
-    const restored = await restoreDump(tools, target, file)
+    const checkFile = writeLocationCheck(cleanroom, target, `${file}.check.sql`)
+    const restored = await restoreDump(tools, target, file, checkFile)
     if (!restored.ok) return { restoreError: restored.error, tables: [], schema: [], checks: [] }
     return await verifyRestored(target, settings, snapshot, `${purpose} copy`)
   } finally {
     await cleanroom.dropScratchDatabase(target)
   }
+}
+
+/** Writes the SQL that stops psql unless it restores into `target` on the checked clean room. */
+function writeLocationCheck(cleanroom: CleanRoom, target: ConnectionTarget, file: string): string {
+  fs.writeFileSync(file, cleanroom.locationCheckSql(target), { mode: 0o600 })
+  return file
 }
 
 /** Drops the restored backup, or keeps it for debugging when asked to. */

@@ -1,11 +1,12 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseConnectionUrl, type ConnectionTarget } from '../../src/connection.js'
 import { DatabaseSession } from '../../src/database.js'
+import { restoreLocationCheckSql, type ClusterIdentity } from '../../src/guards.js'
 import { resolveClientTools, streamDumpIntoRestore, type ClientTools, type StreamOptions } from '../../src/pg-tools.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
 
@@ -18,6 +19,7 @@ let exporter: DatabaseSession
 let productionTarget: ConnectionTarget
 let snapshot: string
 let workDir: string
+let cleanroomIdentity: ClusterIdentity
 const productionDb = uniqueName('gate_prod')
 
 before(async () => {
@@ -31,6 +33,9 @@ before(async () => {
   exporter = await DatabaseSession.open(productionTarget, 'production')
   snapshot = await exporter.beginSnapshot()
   workDir = mkdtempSync(path.join(os.tmpdir(), 'lazarus-gate-'))
+  const maintenance = await DatabaseSession.open(parseConnectionUrl('cleanroom-url', cleanroom.url('postgres')), 'cleanroom')
+  cleanroomIdentity = await maintenance.clusterIdentity()
+  await maintenance.close()
 })
 
 after(async () => {
@@ -38,8 +43,12 @@ after(async () => {
   rmSync(workDir, { recursive: true, force: true })
 })
 
-function options(name: string, restoreTargetReady: Promise<unknown>): StreamOptions {
+function options(name: string, restoreTargetReady: Promise<unknown>, database = ''): StreamOptions {
+  const checkFile = path.join(workDir, `${name}.check.sql`)
+  writeFileSync(checkFile, restoreLocationCheckSql(database, cleanroomIdentity))
   return {
+    checkFile,
+    productionTakesOptions: true,
     snapshot,
     filter: ['cat'],
     statusFile: path.join(workDir, `${name}.status`),
@@ -57,7 +66,7 @@ test('psql starts only once its database exists, then restores everything pg_dum
   const ready = new Promise(resolve => setTimeout(resolve, 1500)).then(() => cleanroom.createDatabase(database))
   const dumpEnds: boolean[] = []
   const outcome = await streamDumpIntoRestore(tools, productionTarget, target, {
-    ...options('late', ready),
+    ...options('late', ready, database),
     onDumpEnded: succeeded => dumpEnds.push(succeeded)
   })
   assert.equal(outcome.ok, true, JSON.stringify(outcome))

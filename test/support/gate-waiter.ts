@@ -5,6 +5,7 @@
  *
  * Environment: GATE_PRODUCTION_URL, GATE_RESTORE_URL, GATE_SNAPSHOT, GATE_WORK_DIR.
  */
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseConnectionUrl } from '../../src/connection.js'
 import { resolveClientTools, streamDumpIntoRestore } from '../../src/pg-tools.js'
@@ -12,6 +13,9 @@ import { resolveClientTools, streamDumpIntoRestore } from '../../src/pg-tools.js
 const env = (name: string) => process.env[name] ?? ''
 const work = env('GATE_WORK_DIR')
 const tools = await resolveClientTools(13)
+// psql never runs here (its database never becomes ready): a check that would pass anywhere will do.
+const checkFile = path.join(work, 'orphan.check.sql')
+writeFileSync(checkFile, 'SELECT 1;\n')
 const streaming = streamDumpIntoRestore(
   tools,
   parseConnectionUrl('production-url', env('GATE_PRODUCTION_URL')),
@@ -23,7 +27,9 @@ const streaming = streamDumpIntoRestore(
     scriptFile: path.join(work, 'orphan.sh'),
     bytesFile: path.join(work, 'orphan.bytes'),
     gateFile: path.join(work, 'orphan.gate'),
-    restoreTargetReady: new Promise(() => undefined)
+    restoreTargetReady: new Promise(() => undefined),
+    checkFile,
+    productionTakesOptions: true
   }
 )
 console.log('streaming')
