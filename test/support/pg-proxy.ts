@@ -16,6 +16,8 @@ export interface RecordingProxy {
   startups: Record<string, string>[]
   /** Every statement clients sent, in simple ('Q') and extended ('P', parse) query messages. */
   statements: string[]
+  /** Each connection's startup parameters and the statements it sent, in order. */
+  connections: { startup: Record<string, string>; statements: string[] }[]
   close(): Promise<void>
 }
 
@@ -28,8 +30,10 @@ export interface RecordingProxy {
 export function startRecordingProxy(targetPort: number): Promise<RecordingProxy> {
   const startups: Record<string, string>[] = []
   const statements: string[] = []
+  const connections: RecordingProxy['connections'] = []
   const sockets = new Set<net.Socket>()
   const server = net.createServer(client => {
+    let connection: RecordingProxy['connections'][number] | undefined
     const upstream = net.connect(targetPort, '127.0.0.1')
     sockets.add(client)
     sockets.add(upstream)
@@ -48,15 +52,22 @@ export function startRecordingProxy(targetPort: number): Promise<RecordingProxy>
           pending = pending.subarray(length)
           if (code === SSL_REQUEST || code === GSSENC_REQUEST) continue
           inStartup = false
-          if (code !== CANCEL_REQUEST) startups.push(startupParameters(packet))
+          if (code !== CANCEL_REQUEST) {
+            connection = { startup: startupParameters(packet), statements: [] }
+            startups.push(connection.startup)
+            connections.push(connection)
+          }
         } else {
           if (pending.length < 5 || pending.length < 1 + pending.readInt32BE(1)) return
           const type = String.fromCharCode(pending[0])
           const body = pending.subarray(5, 1 + pending.readInt32BE(1))
           pending = pending.subarray(1 + pending.readInt32BE(1))
           const strings = body.toString('utf8').split('\0')
-          if (type === 'Q') statements.push(strings[0])
-          if (type === 'P') statements.push(strings[1])
+          const statement = type === 'Q' ? strings[0] : type === 'P' ? strings[1] : undefined
+          if (statement !== undefined) {
+            statements.push(statement)
+            connection?.statements.push(statement)
+          }
         }
       }
     })
@@ -72,7 +83,7 @@ export function startRecordingProxy(targetPort: number): Promise<RecordingProxy>
       socket.on('close', end)
     }
   })
-  return listen(server, sockets).then(({ port, close }) => ({ port, startups, statements, close }))
+  return listen(server, sockets).then(({ port, close }) => ({ port, startups, statements, connections, close }))
 }
 
 /** key\0value\0...\0 after the length and protocol version. */
