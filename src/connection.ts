@@ -509,6 +509,15 @@ export function isLibpqEnvironmentVariable(name: string): boolean {
   return /^PG[A-Z_]+$/.test(name)
 }
 
+/**
+ * Removes libpq's environment variables from this process once the inputs are read: `pg` reads
+ * some of them (PGOPTIONS, PGSSLNEGOTIATION, PGCLIENT_ENCODING, ...) for whatever the description
+ * leaves unset, and pg_dump and psql never see them either.
+ */
+export function forgetLibpqEnvironment(env: NodeJS.ProcessEnv = process.env): void {
+  for (const name of Object.keys(env)) if (isLibpqEnvironmentVariable(name)) delete env[name]
+}
+
 /** A URI-free description for logs: user@host:port/database. */
 export function describe(target: ConnectionTarget): string {
   return `${target.user ? target.user + '@' : ''}${target.host}:${target.port}/${target.database}`

@@ -4,7 +4,7 @@ import * as core from '@actions/core'
 import { defaultArtifactName, uploadArtifacts } from './artifact.js'
 import { handleCancellation, isCancelling } from './cancellation.js'
 import { markMainStarted } from './state.js'
-import { describe } from './connection.js'
+import { describe, forgetLibpqEnvironment } from './connection.js'
 import { UserError, messageOf } from './errors.js'
 import { actionsCacheHistoryStore, databaseId, describeTrend, historyRun, trackRun } from './history.js'
 import { verifyBackup } from './pipeline.js'
@@ -27,6 +27,7 @@ export async function run(): Promise<void> {
     return
   }
   maskSecrets(settings)
+  forgetLibpqEnvironment()
 
   let workspace: Workspace | undefined
   const report = emptyReport(settings)

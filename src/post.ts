@@ -2,6 +2,7 @@ import * as fs from 'node:fs'
 import * as core from '@actions/core'
 import { dropIfLazarus } from './cleanroom.js'
 import { dropLazarusRoles } from './cleanroom-roles.js'
+import { forgetLibpqEnvironment } from './connection.js'
 import { DatabaseSession } from './database.js'
 import { messageOf } from './errors.js'
 import { readSettings } from './settings.js'
@@ -23,6 +24,7 @@ export async function runPost(): Promise<void> {
     if (names.length === 0 && roles.length === 0) return
     const settings = readSettings()
     for (const target of [settings.production, settings.cleanroom]) for (const secret of target.secrets) core.setSecret(secret)
+    forgetLibpqEnvironment()
     const maintenance = await DatabaseSession.open(settings.cleanroom, 'cleanroom')
     try {
       for (const name of names) {

@@ -184,8 +184,13 @@ describe('issue 16: connections', { concurrency: true }, () => {
 
   test('production behind PgBouncer in session mode verifies end to end', async () => {
     const writesBefore = await productionWrites()
+    // libpq's environment on the runner decides nothing: PgBouncer would refuse PGOPTIONS, libpq
+    // would connect to PGHOSTADDR (a documentation address nothing answers at), demand a CA for
+    // PGSSLMODE and look for a service file.
+    const env = { PGOPTIONS: '-c work_mem=64kB', PGHOSTADDR: '192.0.2.1', PGSSLMODE: 'verify-full', PGSERVICE: 'nowhere' }
     const run = await runActionProcess(
-      inputs({ 'production-url': `postgresql://postgres@127.0.0.1:${sessionPool.port}/${shop}`, sabotage: 'rogue-row' })
+      inputs({ 'production-url': `postgresql://postgres@127.0.0.1:${sessionPool.port}/${shop}`, sabotage: 'rogue-row' }),
+      { env }
     )
     assertVerified(run, `session pooling\n${sessionPool.log()}`)
     assert.equal(run.outputs['sabotage-caught'], '1', explain(run))
