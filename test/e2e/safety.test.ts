@@ -587,7 +587,10 @@ exit $code`
     // psql is also handed the location check it runs first (see guards.ts): private too.
     const handed = lines.filter(line => line.startsWith('psql '))
     for (const line of handed) assert.match(line, /^psql 600 .+\/work\//)
-    assert.ok(handed.some(line => /\/work\/restore-check\.sql$/.test(line)), 'the stream checks where psql is')
+    assert.ok(
+      handed.some(line => /\/work\/restore-check\.sql$/.test(line)),
+      'the stream checks where psql is'
+    )
     const copies = handed.filter(line => !/check\.sql$/.test(line))
     assert.equal(copies.length, 1, 'the drill copy was restored from a file')
     assert.match(copies[0], /^psql 600 .+\/work\/sabotage-rogue-row\.sql$/)
