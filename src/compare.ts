@@ -18,6 +18,11 @@ export interface TableComparison {
    * definition, populated state and indexes are compared with the schema.
    */
   derived?: true
+  /**
+   * A partitioned table compared as a whole, its partitions not one by one: a restore routes its
+   * rows to partitions afresh (hash partitioning by an enum), so they may sit in other partitions.
+   */
+  wholeTree?: true
 }
 
 export interface SideFigures {
@@ -26,6 +31,8 @@ export interface SideFigures {
   figures: TableFigures
   /** A materialized view, whose rows are derived and not read (see TableComparison.derived). */
   derived?: boolean
+  /** A partitioned table compared as a whole (see TableComparison.wholeTree). */
+  wholeTree?: boolean
 }
 
 /**
@@ -48,7 +55,8 @@ export function compareTables(production: SideFigures[], restored: SideFigures[]
       restored: restoredFigures,
       match: difference === undefined,
       difference,
-      ...(prod.derived ? { derived: true as const } : {})
+      ...(prod.derived ? { derived: true as const } : {}),
+      ...(prod.wholeTree ? { wholeTree: true as const } : {})
     })
   }
   for (const extra of restoredByKey.values()) {
