@@ -1,9 +1,10 @@
-import { before, test } from 'node:test'
+import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { SABOTAGE_OPERATORS } from '../../src/sabotage.js'
 import { repoRoot, runAction, type ActionRun } from '../support/run-action.js'
+import { NEWER_MAJOR, startNewerCluster } from '../support/newer-cluster.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
 
 // A schema nobody here wrote (test/fixtures/realdb.sql: what survives PostgreSQL's regression
@@ -15,6 +16,7 @@ const FIXTURE = readFileSync(path.join(repoRoot, 'test/fixtures/realdb.sql'), 'u
 let production: Cluster
 let cleanroom: Cluster
 let database: string
+let newer: Cluster | undefined
 
 before(async () => {
   ;[production, cleanroom] = await Promise.all([productionCluster(), cleanroomCluster()])
@@ -22,16 +24,20 @@ before(async () => {
   await production.createDatabase(database, FIXTURE)
 })
 
-function run(verify: string): Promise<ActionRun> {
+after(async () => {
+  await newer?.stop()
+})
+
+function run(verify: string, target = cleanroom, sabotage = 'all', from = database): Promise<ActionRun> {
   return runAction(
     {
-      'production-url': production.url(database, { password: null }),
+      'production-url': production.url(from, { password: null }),
       'production-password': production.password,
-      'cleanroom-url': cleanroom.url('postgres', { password: null }),
-      'cleanroom-password': cleanroom.password,
+      'cleanroom-url': target.url('postgres', { password: null }),
+      'cleanroom-password': target.password,
       verify,
       jobs: '4',
-      sabotage: 'all'
+      sabotage
     },
     { timeoutMs: 240_000 }
   )
@@ -86,3 +92,15 @@ for (const verify of ['checksums', 'counts']) {
     assert.equal(result.outputs['sabotage-missed'], '0')
   })
 }
+
+test(`the same schema verifies into a PostgreSQL ${NEWER_MAJOR} clean room`, async () => {
+  // Without its views: PostgreSQL 16 and later deparse a view's columns without their table's
+  // name, so a view's definition reads differently on a newer clean room (a known limit).
+  const withoutViews = uniqueName('realdb_newer')
+  await production.createDatabase(withoutViews, FIXTURE + 'DROP VIEW mvtest_tv CASCADE; DROP MATERIALIZED VIEW mvtest_tm;')
+  newer = await startNewerCluster('realdb-clean')
+  const result = await run('checksums', newer, '', withoutViews)
+  assert.equal(result.outputs.result, 'verified', explain(result))
+  assert.match(result.report.cleanroom.serverVersion, new RegExp(`^${NEWER_MAJOR}\\.`))
+  assert.ok(result.report.tables.length >= 25, `${result.report.tables.length} tables compared`)
+})
