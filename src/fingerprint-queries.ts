@@ -7,8 +7,11 @@
 export interface TableRef {
   schema: string
   name: string
-  /** `r` table or leaf partition, `m` materialized view. */
-  kind: 'r' | 'm'
+  /**
+   * `r` table or leaf partition, `m` materialized view, `p` a partitioned table whose rows are
+   * compared as a whole, not leaf by leaf (see LIST_TABLES_SQL).
+   */
+  kind: 'r' | 'm' | 'p'
   /** False for a materialized view created WITH NO DATA, which cannot be read. */
   populated: boolean
   /** Columns in a fixed order (by name) so that column order on disk does not matter. */
@@ -105,20 +108,46 @@ const EXTENSION_CONFIG_FILTER_SQL = `(SELECT coalesce(x.extcondition[pg_catalog.
    FROM pg_catalog.pg_extension x WHERE c.oid = ANY (x.extconfig) LIMIT 1)`
 
 /**
+ * Partitioned tables whose rows a restore routes to partitions afresh (pg_dump loads their data
+ * through the partition root): those hash-partitioned by an enum. An enum hashes by its values'
+ * OIDs, which a restore assigns anew, so a row may land in another partition than in production
+ * though no row is lost or changed. This is pg_dump's own test (getPartitioningInfo, 11+ and
+ * every minor release since May 2023). `p` is a pg_class row.
+ */
+const REROUTED_PARTITIONS_SQL = (p: string) => `EXISTS (SELECT 1 FROM pg_catalog.pg_partitioned_table pt
+  WHERE pt.partrelid = ${p}.oid
+    AND (SELECT oc.oid FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod
+         WHERE oc.opcname = 'enum_ops' AND oc.opcnamespace = 'pg_catalog'::pg_catalog.regnamespace AND am.amname = 'hash')
+        = ANY (pt.partclass))`
+
+/** Whether a relation (`c`) is a partition somewhere under a partitioned table REROUTED_PARTITIONS_SQL names. */
+const UNDER_REROUTED_SQL = `EXISTS (
+  WITH RECURSIVE ancestors(relid) AS (
+    SELECT i.inhparent FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition
+    UNION
+    SELECT i.inhparent FROM ancestors an JOIN pg_catalog.pg_inherits i ON i.inhrelid = an.relid)
+  SELECT 1 FROM ancestors an JOIN pg_catalog.pg_class ap ON ap.oid = an.relid WHERE ${REROUTED_PARTITIONS_SQL('ap')})`
+
+/**
  * Every ordinary table, leaf partition and materialized view outside the system schemas and
  * outside extensions (whose data pg_dump does not dump), plus the extensions' configuration
  * tables, whose rows pg_dump does dump (those its extension's condition selects). Partitioned
- * parents hold no rows of their own: their partitions are compared one by one.
+ * parents hold no rows of their own: their partitions are compared one by one, except under a
+ * partitioned table whose rows the restore routes afresh (REROUTED_PARTITIONS_SQL): the highest
+ * such table is compared as a whole (kind `p`) and its partitions are not listed.
  */
 export const LIST_TABLES_SQL = `
 SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.relispopulated AS populated,
-       pg_catalog.pg_relation_size(c.oid)::float8 AS bytes, ${EXTENSION_CONFIG_FILTER_SQL} AS filter,
+       (CASE WHEN c.relkind = 'p'
+             THEN (SELECT sum(pg_catalog.pg_relation_size(tree.relid)) FROM pg_catalog.pg_partition_tree(c.oid) AS tree)
+             ELSE pg_catalog.pg_relation_size(c.oid) END)::float8 AS bytes, ${EXTENSION_CONFIG_FILTER_SQL} AS filter,
        coalesce((SELECT json_agg(json_build_object('name', a.attname, 'hashing', ${COLUMN_HASHING_SQL}))
                  FROM pg_catalog.pg_attribute a
                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]') AS columns
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'm') AND ${userNamespaceSql('n')}
+WHERE (c.relkind IN ('r', 'm') OR (c.relkind = 'p' AND ${REROUTED_PARTITIONS_SQL('c')}))
+  AND NOT ${UNDER_REROUTED_SQL} AND ${userNamespaceSql('n')}
   AND (${notInExtensionSql('pg_catalog.pg_class', 'c.oid')} OR ${EXTENSION_CONFIG_FILTER_SQL} IS NOT NULL)
 `
 
@@ -134,9 +163,17 @@ export function qualifiedName(table: { schema: string; name: string }): string {
   return `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`
 }
 
-/** Row count only. ONLY: an inheritance parent's children are counted as their own tables. */
+/**
+ * The rows a table holds itself: ONLY, since an inheritance parent's children are compared as
+ * tables of their own; a partitioned table compared as a whole (kind `p`) holds its partitions' rows.
+ */
+export function rowSourceSql(table: { schema: string; name: string; kind?: TableRef['kind'] }): string {
+  return `${table.kind === 'p' ? '' : 'ONLY '}${qualifiedName(table)}`
+}
+
+/** Row count only. */
 export function countSql(table: TableRef): string {
-  return `SELECT count(*)::text AS rows FROM ONLY ${qualifiedName(table)} AS t ${rowFilter(table)}`
+  return `SELECT count(*)::text AS rows FROM ${rowSourceSql(table)} AS t ${rowFilter(table)}`
 }
 
 /**
@@ -146,7 +183,7 @@ export function countSql(table: TableRef): string {
  */
 export function checksumSql(table: TableRef): string {
   return `SELECT count(*)::text AS rows, coalesce(sum(${rowHashSql(table.columns)}), 0)::text AS sum
-FROM ONLY ${qualifiedName(table)} AS t ${rowFilter(table)}`
+FROM ${rowSourceSql(table)} AS t ${rowFilter(table)}`
 }
 
 /**

@@ -1,5 +1,5 @@
 import { tableKey } from './compare.js'
-import { qualifiedName, quoteIdent, rowFilter, userRelationSql } from './fingerprint-queries.js'
+import { quoteIdent, rowFilter, rowSourceSql, userRelationSql, type TableRef } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
 import { compareText } from './text-order.js'
 
@@ -15,6 +15,8 @@ import { compareText } from './text-order.js'
 export interface RowDiffTable {
   schema: string
   name: string
+  /** `p`: a partitioned table compared as a whole, whose rows are its partitions'. */
+  kind?: TableRef['kind']
   columns: ReadonlyArray<{ name: string }>
   /** An extension configuration table's condition (see TableRef). */
   filter?: string | null
@@ -83,7 +85,7 @@ FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'm') AND i.indisunique AND i.indisvalid AND i.indexprs IS NULL AND i.indpred IS NULL
+WHERE c.relkind IN ('r', 'm', 'p') AND i.indisunique AND i.indisvalid AND i.indexprs IS NULL AND i.indpred IS NULL
   AND ${userRelationSql('c', 'n')}
   AND (i.indisprimary OR NOT EXISTS (
         SELECT 1 FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
@@ -412,9 +414,12 @@ function prefixes(buckets: Bucket[]): string[] {
   return buckets.map(bucket => bucket.prefix)
 }
 
+// A partitioned table (compared as a whole) is estimated by its partitions, which hold its rows.
 const ESTIMATE_SQL = `
-SELECT greatest(c.reltuples, 0)::float8 AS tuples, pg_catalog.pg_relation_size(c.oid)::float8 AS bytes
+SELECT sum(greatest(p.reltuples, 0))::float8 AS tuples, sum(pg_catalog.pg_relation_size(p.oid))::float8 AS bytes
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_class p
+  ON p.oid = c.oid OR (c.relkind = 'p' AND p.oid IN (SELECT tree.relid FROM pg_catalog.pg_partition_tree(c.oid) AS tree))
 WHERE n.nspname = $1 AND c.relname = $2`
 
 async function readAggregates(
@@ -460,7 +465,7 @@ class RowDiffSql {
     // OFFSET 0 keeps each subquery from being merged into the query, which would compute md5
     // once per use of r or h instead of once per row; columns a query does not use are skipped.
     this.source = `(SELECT ('x' || substr(${key ? 'md5(s0.k)' : 's0.r'}, 1, 8))::bit(32)::bigint AS h, s0.*
-  FROM (SELECT md5(${row}) AS r, ${row} AS row${keyColumns} FROM ONLY ${qualifiedName(table)} AS t ${rowFilter(table)} OFFSET 0) AS s0
+  FROM (SELECT md5(${row}) AS r, ${row} AS row${keyColumns} FROM ${rowSourceSql(table)} AS t ${rowFilter(table)} OFFSET 0) AS s0
   OFFSET 0) AS s`
   }
 

@@ -154,7 +154,10 @@ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f', 'c') 
   AND ${notInExtensionSql('pg_catalog.pg_type', 'c.reltype')}`
 
 /**
- * Table constraints (domain constraints belong to their domain). A foreign key on or to a
+ * Table constraints (domain constraints belong to their domain). NOT NULL is compared with its
+ * column (and a domain's with the domain): PostgreSQL 18 (17 for domains) also catalogs it as a
+ * constraint of kind `n`, older servers do not, and a restore into a newer clean room must still
+ * compare. A foreign key on or to a
  * partitioned table is cloned per partition under the same name; the clones (conparentid set)
  * follow from their parent, which is what pg_dump dumps, and would collide on name.
  */
@@ -164,7 +167,7 @@ SELECT 'constraint' AS kind, ${qualified('n', 'c')} || '.' || pg_catalog.quote_i
 FROM pg_catalog.pg_constraint co
 JOIN pg_catalog.pg_class c ON c.oid = co.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE NOT (co.contype = 'f' AND co.conparentid <> 0) AND ${USER_RELATION}`
+WHERE NOT (co.contype = 'f' AND co.conparentid <> 0) AND co.contype <> 'n' AND ${USER_RELATION}`
 
 /**
  * Indexes other than those behind a primary key, unique or exclusion constraint (the constraint
@@ -195,7 +198,8 @@ WHERE c.relkind IN ('v', 'm') AND ${USER_RELATION}`
 /**
  * Functions and procedures by name and argument types (overloads are separate objects);
  * pg_get_functiondef gives body, language, volatility, strictness, security and SET options.
- * It refuses aggregates, which are described from pg_aggregate instead. Functions a type made
+ * It refuses aggregates, which are described from pg_aggregate instead; every "char" column is cast
+ * to text before || (PostgreSQL 18 finds text || "char" ambiguous). Functions a type made
  * for itself (a range type's constructors, deptype `i`) come and go with their type.
  */
 const FUNCTIONS_SQL = `
@@ -308,7 +312,7 @@ SELECT 'domain' AS kind, ${TYPE_NAME} AS name,
     'DEFAULT ' || pg_catalog.pg_get_expr(t.typdefaultbin, 0),
     (SELECT string_agg('CONSTRAINT ' || pg_catalog.quote_ident(dc.conname) || ' ' || pg_catalog.pg_get_constraintdef(dc.oid), ' '
                        ORDER BY dc.conname)
-     FROM pg_catalog.pg_constraint dc WHERE dc.contypid = t.oid)) AS definition
+     FROM pg_catalog.pg_constraint dc WHERE dc.contypid = t.oid AND dc.contype <> 'n')) AS definition
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
 JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype

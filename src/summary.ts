@@ -203,7 +203,11 @@ function tableRow(table: ReportTable): string {
     `<code>${escapeHtml(displayName(table))}</code>`,
     escapeHtml(figure(table.production.rows)),
     escapeHtml(figure(table.restored.rows)),
-    table.match ? '✅ match' : `❌ ${escapeHtml(table.difference ?? 'differs')}`
+    table.match
+      ? table.derived
+        ? '✅ materialized view: rows derived, not compared (definition, populated state and indexes are)'
+        : '✅ match'
+      : `❌ ${escapeHtml(table.difference ?? 'differs')}`
   ])
 }
 
