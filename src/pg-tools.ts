@@ -5,6 +5,7 @@ import * as io from '@actions/io'
 import { isCancelling } from './cancellation.js'
 import { UserError } from './errors.js'
 import type { ConnectionTarget } from './connection.js'
+import { TOC_COMMENT_PATTERN } from './restore-failure.js'
 import { formatBytes } from './summary.js'
 
 /**
@@ -142,8 +143,10 @@ export function psqlUnderstandsRestrict(psql: ClientTool): boolean {
 
 function clientEnv(target: ConnectionTarget, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {}
+  // Without PGCLIENTENCODING, pg_dump writes in production's database encoding, which the drill
+  // relies on to find names beyond ASCII in the dump (dump-encoding.ts); the dump sets psql's itself.
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && key !== 'PGPASSWORD') env[key] = value
+    if (value !== undefined && key !== 'PGPASSWORD' && key !== 'PGCLIENTENCODING') env[key] = value
   }
   if (target.password) env.PGPASSWORD = target.password
   env.PGCONNECT_TIMEOUT = String(CONNECT_TIMEOUT_SECONDS)
@@ -196,6 +199,8 @@ export interface StreamOptions {
   scriptFile: string
   /** Where dd reports how many bytes the dump had. */
   bytesFile: string
+  /** Where grep writes pg_dump's TOC comments with psql's line numbers (restore-failure.ts); none by default. */
+  tocFile?: string
   /**
    * Settles when the restore target exists (it is created while pg_dump starts): psql waits for
    * it at the gate file. When it rejects, psql never runs and its error is the stream's.
@@ -215,7 +220,12 @@ export interface StreamOptions {
 export type StreamOutcome = (
   | { ok: true; dump: StreamStage; sanitize: StreamStage; restore: StreamStage }
   | { ok: false; stage: StreamStageName; error: string; dump?: StreamStage; sanitize?: StreamStage; restore?: StreamStage }
-) & { dumpBytes?: number }
+) & {
+  dumpBytes?: number
+  /** When the pipeline started and when psql was let through the gate, in seconds since the epoch. */
+  startedAt?: number
+  restoreStartedAt?: number
+}
 
 /**
  * The pipeline, in bash so the three programs run at once and the dump never lands anywhere it
@@ -225,13 +235,23 @@ export type StreamOutcome = (
  * Each program records its exit code and end time, since a pipeline has only one exit code;
  * dd counts the bytes pg_dump wrote as they pass. psql waits at the gate until the action says
  * its database exists, and gives up should the action itself be gone (killed), so that no
- * orphaned pipeline waits forever.
+ * orphaned pipeline waits forever. tee hands grep a copy of psql's input: grep numbers pg_dump's
+ * TOC comments as psql numbers its lines, so a failed restore can name the object psql was
+ * restoring (restore-failure.ts); grep keeps only those lines and costs far less than psql.
+ * Should grep fail (a full disk), its file goes and the rest of its copy is drained, so that the
+ * stream goes on and no stale list names the wrong object.
+ * psql runs with RESTORE_PSQL_OPTIONS.
  */
 const STREAM_SCRIPT = `
 pw_production=\${LAZARUS_PRODUCTION_PASSWORD-}
 pw_cleanroom=\${LAZARUS_CLEANROOM_PASSWORD-}
 unset LAZARUS_PRODUCTION_PASSWORD LAZARUS_CLEANROOM_PASSWORD PGPASSWORD
 ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
+toc() {
+  LC_ALL=C grep -n -E "$LAZARUS_TOC_PATTERN" > "$LAZARUS_TOC_FILE"
+  [ $? -le 1 ] && return
+  rm -f "$LAZARUS_TOC_FILE"; cat > /dev/null
+}
 gate_open() {
   while [ ! -s "$LAZARUS_GATE_FILE" ]; do kill -0 "$PPID" 2> /dev/null || return 1; sleep 0.01; done
   [ "$(cat "$LAZARUS_GATE_FILE")" = go ]
@@ -240,9 +260,10 @@ gate_open() {
   PGOPTIONS='-c default_transaction_read_only=on' "$LAZARUS_PG_DUMP" "$@" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"
   ended dump \${PIPESTATUS[0]}; } |
 { "\${LAZARUS_FILTER[@]}" ; ended sanitize $?; } |
+{ tee >(toc); wait $!; } |
 { gate_open || exit 1
   if [ -n "$pw_cleanroom" ]; then export PGPASSWORD="$pw_cleanroom"; fi
-  "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 --single-transaction -o /dev/null -f - --dbname="$LAZARUS_RESTORE_URI"; ended restore $?; }
+  "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 -o /dev/null -f - --dbname="$LAZARUS_RESTORE_URI"; ended restore $?; }
 `
 
 /**
@@ -270,6 +291,8 @@ export async function streamDumpIntoRestore(
       LAZARUS_RESTORE_URI: restoreTarget.uri,
       LAZARUS_STATUS_FILE: options.statusFile,
       LAZARUS_BYTES_FILE: options.bytesFile,
+      LAZARUS_TOC_FILE: options.tocFile ?? '/dev/null',
+      LAZARUS_TOC_PATTERN: TOC_COMMENT_PATTERN,
       LAZARUS_GATE_FILE: options.gateFile,
       LAZARUS_PRODUCTION_PASSWORD: production.password ?? '',
       LAZARUS_CLEANROOM_PASSWORD: restoreTarget.password ?? ''
@@ -286,8 +309,12 @@ export async function streamDumpIntoRestore(
     fs.writeFileSync(`${options.gateFile}.new`, word, { mode: 0o600 })
     fs.renameSync(`${options.gateFile}.new`, options.gateFile)
   }
+  let restoreStartedAt: number | undefined
   const gate = options.restoreTargetReady.then(
-    () => openGate('go'),
+    () => {
+      restoreStartedAt = Date.now() / 1000
+      openGate('go')
+    },
     () => openGate('stop')
   )
   const startedAt = Date.now() / 1000
@@ -297,7 +324,7 @@ export async function streamDumpIntoRestore(
   // The stream cannot have restored anything without its target: that failure is the one to report.
   await options.restoreTargetReady
   const stages = readStreamStatus(options.statusFile, startedAt)
-  return { ...judgeStream(stages, stderr), dumpBytes: readDumpBytes(options.bytesFile) }
+  return { ...judgeStream(stages, stderr), dumpBytes: readDumpBytes(options.bytesFile), startedAt, restoreStartedAt }
 }
 
 /**
@@ -399,22 +426,18 @@ function freeSpace(directory: string): string {
 export type RestoreOutcome = { ok: true } | { ok: false; error: string }
 
 /**
- * Restores a plain dump with psql in one transaction, stopping at the first error: a backup that
- * needs a statement skipped is a backup that does not restore.
+ * psql as every restore runs it: stop at the first error (a backup that needs a statement skipped
+ * is a backup that does not restore), each statement in its own transaction. Not
+ * --single-transaction: one transaction holds a lock on every table and index it creates until
+ * the end, and a schema of many thousand tables runs past the clean room's lock table ("out of
+ * shared memory", max_locks_per_transaction) while a plain `pg_dump | psql` restores it. All or
+ * nothing buys nothing here: a failed restore's scratch database is dropped anyway.
  */
+export const RESTORE_PSQL_OPTIONS = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null'] as const
+
+/** Restores a plain dump with psql (RESTORE_PSQL_OPTIONS). */
 export async function restoreDump(tools: ClientTools, target: ConnectionTarget, file: string): Promise<RestoreOutcome> {
-  const args = [
-    '-X',
-    '-q',
-    '-v',
-    'ON_ERROR_STOP=1',
-    '--single-transaction',
-    '-o',
-    '/dev/null',
-    '-f',
-    file,
-    `--dbname=${target.uri}`
-  ]
+  const args = [...RESTORE_PSQL_OPTIONS, '-f', file, `--dbname=${target.uri}`]
   const { exitCode, stderr } = await runClient(tools.psql.path, args, clientEnv(target))
   if (exitCode === 0) return { ok: true }
   return { ok: false, error: lastLines(stderr) || `psql exited with code ${exitCode}` }
