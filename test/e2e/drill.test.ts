@@ -15,7 +15,8 @@ before(async () => {
 })
 
 function drill(verify: string): Promise<ActionRun> {
-  return runAction(shop.inputs({ verify, sabotage: 'all' }))
+  // Every operator restores and verifies its own copy: more than the default two minutes on a busy machine.
+  return runAction(shop.inputs({ verify, sabotage: 'all' }), { timeoutMs: 600_000 })
 }
 
 interface DrillResult {
