@@ -3,7 +3,7 @@
  * room), for production databases of several sizes (pgbench tables plus a 30-column wide table),
  * it measures in the same run on the same servers:
  *
- *   naive, file       pg_dump > file; psql --single-transaction < file into a fresh database;
+ *   naive, file       pg_dump > file; psql -v ON_ERROR_STOP=1 < file into a fresh database;
  *                     count(*) of every table on both sides
  *   naive, pipe       the same with pg_dump | psql (no file)
  *   Lazarus counts    the bundled action under Node 24, as the runner runs it, verify: counts
@@ -467,7 +467,8 @@ async function runNaive(
   const sourceUrl = production.url(built.database, { password: null })
   const targetUrl = cleanroom.url('bench_naive', { password: null })
   const dumpFile = path.join(workDir, `naive-${built.spec.name}.sql`)
-  const restoreArgs = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-o', '/dev/null']
+  // As Lazarus restores (RESTORE_PSQL_OPTIONS): statement by statement, not one transaction.
+  const restoreArgs = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null']
   const stage = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const started = performance.now()
     const result = await work()
@@ -1002,7 +1003,7 @@ function renderResults(
     '- Before every measured run: leftover databases on the clean room are dropped, both servers checkpoint, and `sync` flushes ' +
       "the page cache, so no run pays for the previous one's writes.",
     '- The naive pipeline uses the same pg_dump options as Lazarus (`--format=plain --no-owner --no-privileges`) and the same restore ' +
-      '(`psql -X -q -v ON_ERROR_STOP=1 --single-transaction`); its counts run on both servers at once.',
+      '(`psql -X -q -v ON_ERROR_STOP=1`); its counts run on both servers at once.',
     '- Lazarus runs as the bundled `dist/index.js` under Node 24 with `verify` set and `sabotage: none`, all other inputs at their ' +
       'action.yml defaults. Its wall time is the whole process, from spawn to exit.',
     '- Rounds alternate the order of the four runs. Each figure comes from the fastest round, because other work on a ' +

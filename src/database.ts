@@ -194,22 +194,77 @@ export class DatabaseSession implements Queryable {
 
   /**
    * Reads one table's figures. Inside a transaction a failed statement would abort it (and with
-   * it the snapshot), so each read runs under a savepoint there.
+   * it the snapshot), so each read runs under a savepoint there (see readAndForget).
    */
   async tableFigures(table: TableRef, withChecksum: boolean, inTransaction: boolean): Promise<TableFigures> {
     if (!table.populated) return { rows: 0, checksum: withChecksum ? 'not populated' : undefined }
-    const sql = withChecksum ? checksumSql(table) : countSql(table)
-    if (inTransaction) await this.client.query('SAVEPOINT lazarus_figures')
     try {
-      const [row] = await this.query<{ rows: string; sum?: string }>(sql)
-      if (inTransaction) await this.client.query('RELEASE SAVEPOINT lazarus_figures')
-      return {
-        rows: Number(row.rows),
-        checksum: withChecksum ? combineChecksum(row.rows, row.sum ?? '0') : undefined
-      }
+      const [row] = await this.readFigures<{ rows: string; sum?: string }>(
+        withChecksum ? checksumSql(table) : countSql(table),
+        inTransaction
+      )
+      return figuresOf(row, withChecksum)
     } catch (error) {
-      if (inTransaction) await this.client.query('ROLLBACK TO SAVEPOINT lazarus_figures')
       return { error: messageOf(error) }
+    }
+  }
+
+  /**
+   * Reads the figures of several tables in one statement (a UNION ALL of their queries): for many
+   * small tables the round trips, not the reading, would take the time. Should the statement
+   * fail, each table is read on its own, so the error lands on the table that has it.
+   */
+  async tablesFigures(tables: TableRef[], withChecksum: boolean, inTransaction: boolean): Promise<TableFigures[]> {
+    const readable = tables.map((table, index) => ({ table, index })).filter(entry => entry.table.populated)
+    if (readable.length < 2) return Promise.all(tables.map(table => this.tableFigures(table, withChecksum, inTransaction)))
+    const sql = readable
+      .map(({ table, index }) => `SELECT ${index} AS i, q.* FROM (${withChecksum ? checksumSql(table) : countSql(table)}) AS q`)
+      .join('\nUNION ALL\n')
+    let rows: { i: number; rows: string; sum?: string }[]
+    try {
+      rows = await this.readFigures(sql, inTransaction)
+    } catch {
+      const figures: TableFigures[] = []
+      for (const table of tables) figures.push(await this.tableFigures(table, withChecksum, inTransaction))
+      return figures
+    }
+    const byIndex = new Map(rows.map(row => [Number(row.i), row]))
+    return tables.map((table, index) =>
+      table.populated
+        ? figuresOf(byIndex.get(index)!, withChecksum)
+        : { rows: 0, checksum: withChecksum ? 'not populated' : undefined }
+    )
+  }
+
+  /**
+   * Runs a figures query (no parameters); in a transaction, as readAndForget does, with the
+   * savepoint sent along in the same message: two round trips in all.
+   */
+  private async readFigures<T extends { rows: string; sum?: string }>(sql: string, inTransaction: boolean): Promise<T[]> {
+    if (!inTransaction) return this.query<T>(sql)
+    try {
+      const results = (await this.client.query(`SAVEPOINT lazarus_read;\n${sql}`)) as unknown as pg.QueryResult<T>[]
+      return results[1].rows
+    } finally {
+      await this.client.query('ROLLBACK TO SAVEPOINT lazarus_read; RELEASE SAVEPOINT lazarus_read')
+    }
+  }
+
+  /**
+   * Runs a read inside the snapshot's transaction under a savepoint that is then rolled back, not
+   * released: a failed statement cannot abort the snapshot, and the locks the read took (each
+   * table and, for the planner, each of its indexes) go with the savepoint instead of piling up
+   * until the end. Otherwise a schema of many thousand tables, read in one transaction, would run
+   * past production's lock table (max_locks_per_transaction, "out of shared memory"). The
+   * transaction's snapshot stays as it was: only a read is undone.
+   */
+  async readAndForget<T>(read: () => Promise<T>): Promise<T> {
+    await this.client.query('SAVEPOINT lazarus_read')
+    try {
+      return await read()
+    } finally {
+      // Rolled back and released at once: savepoints do not stack up, one round trip.
+      await this.client.query('ROLLBACK TO SAVEPOINT lazarus_read; RELEASE SAVEPOINT lazarus_read')
     }
   }
 
@@ -299,6 +354,10 @@ export class DatabaseSession implements Queryable {
       }
     }
   }
+}
+
+function figuresOf(row: { rows: string; sum?: string }, withChecksum: boolean): TableFigures {
+  return { rows: Number(row.rows), checksum: withChecksum ? combineChecksum(row.rows, row.sum ?? '0') : undefined }
 }
 
 /** One short string: the row count and the hash sum modulo 2^64, both in hex. */

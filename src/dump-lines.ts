@@ -106,6 +106,23 @@ export function parseCreateIndex(line: string): { schema: string; table: string;
   return { schema: table.schema, table: table.name, name: name.value }
 }
 
+/**
+ * Parses `CREATE FUNCTION schema.name(arguments) RETURNS ...` or `CREATE PROCEDURE schema.name(arguments)`
+ * (`OR REPLACE` too): `arguments` as pg_dump writes them, pg_get_function_arguments' text.
+ */
+export function parseCreateFunction(line: string): { schema: string; name: string; arguments: string } | undefined {
+  const prefix = /^CREATE (?:OR REPLACE )?(?:FUNCTION|PROCEDURE) /.exec(line)
+  if (!prefix) return undefined
+  const name = readQualifiedName(line, prefix[0].length)
+  if (!name || line[name.end] !== '(') return undefined
+  // The arguments end at the last ')' before RETURNS, or at the end of a procedure's line.
+  const rest = line.slice(name.end + 1)
+  const returns = rest.lastIndexOf(') RETURNS ')
+  const end = returns >= 0 ? returns : rest.endsWith(')') ? rest.length - 1 : -1
+  if (end < 0) return undefined
+  return { schema: name.schema, name: name.name, arguments: rest.slice(0, end) }
+}
+
 /** Parses a line holding only `ALTER TABLE [ONLY] schema.table`, as pg_dump opens ADD CONSTRAINT. */
 export function parseAlterTable(line: string): { schema: string; name: string } | undefined {
   if (!line.startsWith('ALTER TABLE ')) return undefined
@@ -167,6 +184,13 @@ export function mutateFirstCharacter(field: string): string | undefined {
   return undefined
 }
 
+/** One character of a function body changed: its first digit (a constant), else its first letter. */
+export function mutateBodyCharacter(body: string): string | undefined {
+  const at = body.search(/[0-9]/) >= 0 ? body.search(/[0-9]/) : body.search(/[a-zA-Z]/)
+  if (at < 0) return undefined
+  return body.slice(0, at) + replacementFor(body[at])! + body.slice(at + 1)
+}
+
 /**
  * A number's last digit changed, so precision and scale hold. Digits 0-4 go up and 5-9 go down:
  * the limits of int2, int4 and int8 end in 7 (8 when negative), so the value never overflows.
@@ -178,7 +202,7 @@ export function mutateLastDigit(field: string): string | undefined {
   return field.slice(0, at) + String(digit <= 4 ? digit + 1 : digit - 1)
 }
 
-/** A COPY text field as a reader expects it: escapes decoded, NULL spelled out, UTF-8 shown as such. */
+/** A COPY text field as a reader expects it: escapes decoded, NULL spelled out (bytes stay bytes). */
 export function displayCopyValue(field: string): string {
   if (field === '\\N') return 'NULL'
   let decoded = ''
@@ -195,10 +219,8 @@ export function displayCopyValue(field: string): string {
     else decoded += simple[escape] ?? escape
     i += length - 1
   }
-  // Lines are latin1-decoded bytes; a UTF-8 dump's key reads right once re-decoded.
-  const bytes = Buffer.from(decoded, 'latin1')
-  const text = bytes.toString('utf8')
-  return Buffer.from(text, 'utf8').equals(bytes) ? text : decoded
+  // Still bytes, as the line was: the evidence it lands in is decoded once, in the dump's encoding (dump-encoding.ts).
+  return decoded
 }
 
 export function quoteIdentifier(identifier: string): string {

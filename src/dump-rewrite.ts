@@ -1,5 +1,6 @@
 import * as fs from 'node:fs'
 import { pipeline } from 'node:stream/promises'
+import { parseTocComment, tocEntryAt, type TocEntry } from './restore-failure.js'
 import type { DumpRewriter } from './sabotage.js'
 
 /**
@@ -23,4 +24,28 @@ export async function rewriteDump(inputFile: string, outputFile: string, rewrite
     },
     fs.createWriteStream(outputFile, { mode: 0o600 })
   )
+}
+
+/**
+ * The TOC entry (restore-failure.ts) in force at `line` of a dump file: the object psql was
+ * restoring when it stopped there. Reads only up to that line, a chunk at a time.
+ */
+export async function tocEntryInFile(file: string, line: number): Promise<TocEntry | undefined> {
+  const numbered: string[] = []
+  let lineNumber = 0
+  let partial = ''
+  const stream = fs.createReadStream(file)
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const lines = (partial + chunk.toString('latin1')).split('\n')
+      partial = lines.pop() ?? ''
+      for (const text of lines) {
+        if (++lineNumber > line) return tocEntryAt(numbered, line)
+        if (text.startsWith('-- ') && parseTocComment(text)) numbered.push(`${lineNumber}:${text}`)
+      }
+    }
+  } finally {
+    stream.destroy()
+  }
+  return tocEntryAt(numbered, line)
 }

@@ -5,6 +5,7 @@ import * as io from '@actions/io'
 import { isCancelling } from './cancellation.js'
 import { UserError } from './errors.js'
 import { CONNECT_TIMEOUT_SECONDS, conninfo, isLibpqEnvironmentVariable, type ConnectionTarget } from './connection.js'
+import { TOC_COMMENT_PATTERN } from './restore-failure.js'
 import { formatBytes } from './summary.js'
 
 /**
@@ -148,6 +149,8 @@ export function psqlUnderstandsRestrict(psql: ClientTool): boolean {
  */
 function clientEnv(target: ConnectionTarget, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {}
+  // Without PGCLIENTENCODING, pg_dump writes in production's database encoding, which the drill
+  // relies on to find names beyond ASCII in the dump (dump-encoding.ts); the dump sets psql's itself.
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !isLibpqEnvironmentVariable(key)) env[key] = value
   }
@@ -214,6 +217,8 @@ export interface StreamOptions {
   scriptFile: string
   /** Where dd reports how many bytes the dump had. */
   bytesFile: string
+  /** Where grep writes pg_dump's TOC comments with psql's line numbers (restore-failure.ts); none by default. */
+  tocFile?: string
   /**
    * Settles when the restore target exists (it is created while pg_dump starts): psql waits for
    * it at the gate file. When it rejects, psql never runs and its error is the stream's.
@@ -240,7 +245,12 @@ export interface StreamOptions {
 export type StreamOutcome = (
   | { ok: true; dump: StreamStage; sanitize: StreamStage; restore: StreamStage }
   | { ok: false; stage: StreamStageName; error: string; dump?: StreamStage; sanitize?: StreamStage; restore?: StreamStage }
-) & { dumpBytes?: number }
+) & {
+  dumpBytes?: number
+  /** When the pipeline started and when psql was let through the gate, in seconds since the epoch. */
+  startedAt?: number
+  restoreStartedAt?: number
+}
 
 /**
  * The pipeline, in bash so the three programs run at once and the dump never lands anywhere it
@@ -250,13 +260,23 @@ export type StreamOutcome = (
  * Each program records its exit code and end time, since a pipeline has only one exit code;
  * dd counts the bytes pg_dump wrote as they pass. psql waits at the gate until the action says
  * its database exists, and gives up should the action itself be gone (killed), so that no
- * orphaned pipeline waits forever.
+ * orphaned pipeline waits forever. tee hands grep a copy of psql's input: grep numbers pg_dump's
+ * TOC comments as psql numbers its lines, so a failed restore can name the object psql was
+ * restoring (restore-failure.ts); grep keeps only those lines and costs far less than psql.
+ * Should grep fail (a full disk), its file goes and the rest of its copy is drained, so that the
+ * stream goes on and no stale list names the wrong object.
+ * psql runs with RESTORE_PSQL_OPTIONS.
  */
 const STREAM_SCRIPT = `
 pw_production=\${LAZARUS_PRODUCTION_PASSWORD-}
 pw_cleanroom=\${LAZARUS_CLEANROOM_PASSWORD-}
 unset LAZARUS_PRODUCTION_PASSWORD LAZARUS_CLEANROOM_PASSWORD PGPASSWORD
 ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
+toc() {
+  LC_ALL=C grep -n -E "$LAZARUS_TOC_PATTERN" > "$LAZARUS_TOC_FILE"
+  [ $? -le 1 ] && return
+  rm -f "$LAZARUS_TOC_FILE"; cat > /dev/null
+}
 gate_open() {
   while [ ! -s "$LAZARUS_GATE_FILE" ]; do kill -0 "$PPID" 2> /dev/null || return 1; sleep 0.01; done
   [ "$(cat "$LAZARUS_GATE_FILE")" = go ]
@@ -265,9 +285,10 @@ gate_open() {
   "$LAZARUS_PG_DUMP" "$@" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"
   ended dump \${PIPESTATUS[0]}; } |
 { "\${LAZARUS_FILTER[@]}" ; ended sanitize $?; } |
+{ tee >(toc); wait $!; } |
 { gate_open || exit 1
   if [ -n "$pw_cleanroom" ]; then export PGPASSWORD="$pw_cleanroom"; fi
-  "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 --single-transaction -o /dev/null -f "$LAZARUS_CHECK_FILE" -f - \\
+  "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 -o /dev/null -f "$LAZARUS_CHECK_FILE" -f - \\
     --dbname="$LAZARUS_RESTORE_CONNINFO"; ended restore $?; }
 `
 
@@ -297,6 +318,8 @@ export async function streamDumpIntoRestore(
       LAZARUS_CHECK_FILE: options.checkFile,
       LAZARUS_STATUS_FILE: options.statusFile,
       LAZARUS_BYTES_FILE: options.bytesFile,
+      LAZARUS_TOC_FILE: options.tocFile ?? '/dev/null',
+      LAZARUS_TOC_PATTERN: TOC_COMMENT_PATTERN,
       LAZARUS_GATE_FILE: options.gateFile,
       LAZARUS_PRODUCTION_PASSWORD: production.password ?? '',
       LAZARUS_CLEANROOM_PASSWORD: restoreTarget.password ?? ''
@@ -313,8 +336,12 @@ export async function streamDumpIntoRestore(
     fs.writeFileSync(`${options.gateFile}.new`, word, { mode: 0o600 })
     fs.renameSync(`${options.gateFile}.new`, options.gateFile)
   }
+  let restoreStartedAt: number | undefined
   const gate = options.restoreTargetReady.then(
-    () => openGate('go'),
+    () => {
+      restoreStartedAt = Date.now() / 1000
+      openGate('go')
+    },
     () => openGate('stop')
   )
   const startedAt = Date.now() / 1000
@@ -329,7 +356,7 @@ export async function streamDumpIntoRestore(
     const misplaced = locationCheckError(stderr, options.checkFile)
     if (misplaced) throw misplaced
   }
-  return { ...outcome, dumpBytes: readDumpBytes(options.bytesFile) }
+  return { ...outcome, dumpBytes: readDumpBytes(options.bytesFile), startedAt, restoreStartedAt }
 }
 
 /**
@@ -431,9 +458,18 @@ function freeSpace(directory: string): string {
 export type RestoreOutcome = { ok: true } | { ok: false; error: string }
 
 /**
- * Restores a plain dump with psql in one transaction, stopping at the first error: a backup that
- * needs a statement skipped is a backup that does not restore. `checkFile` runs first and stops
- * psql unless it is where Lazarus checked.
+ * psql as every restore runs it: stop at the first error (a backup that needs a statement skipped
+ * is a backup that does not restore), each statement in its own transaction. Not
+ * --single-transaction: one transaction holds a lock on every table and index it creates until
+ * the end, and a schema of many thousand tables runs past the clean room's lock table ("out of
+ * shared memory", max_locks_per_transaction) while a plain `pg_dump | psql` restores it. All or
+ * nothing buys nothing here: a failed restore's scratch database is dropped anyway.
+ */
+export const RESTORE_PSQL_OPTIONS = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null'] as const
+
+/**
+ * Restores a plain dump with psql (RESTORE_PSQL_OPTIONS). `checkFile` runs first and stops psql
+ * unless it is where Lazarus checked.
  */
 export async function restoreDump(
   tools: ClientTools,
@@ -441,20 +477,7 @@ export async function restoreDump(
   file: string,
   checkFile: string
 ): Promise<RestoreOutcome> {
-  const args = [
-    '-X',
-    '-q',
-    '-v',
-    'ON_ERROR_STOP=1',
-    '--single-transaction',
-    '-o',
-    '/dev/null',
-    '-f',
-    checkFile,
-    '-f',
-    file,
-    `--dbname=${conninfo(target)}`
-  ]
+  const args = [...RESTORE_PSQL_OPTIONS, '-f', checkFile, '-f', file, `--dbname=${conninfo(target)}`]
   const { exitCode, stderr } = await runClient(tools.psql.path, args, clientEnv(target))
   if (exitCode === 0) return { ok: true }
   const misplaced = locationCheckError(stderr, checkFile)

@@ -8,7 +8,8 @@ import { CleanRoom } from './cleanroom.js'
 import { compareTables, detectingCheck, displayName, tableKey, type SideFigures, type TableComparison } from './compare.js'
 import { describe, type ConnectionTarget } from './connection.js'
 import { DatabaseSession } from './database.js'
-import { rewriteDump } from './dump-rewrite.js'
+import { decodeDumpText } from './dump-encoding.js'
+import { rewriteDump, tocEntryInFile } from './dump-rewrite.js'
 import { UserError, messageOf } from './errors.js'
 import type { TableRef } from './fingerprint-queries.js'
 import { assertSeparateClusters } from './guards.js'
@@ -26,7 +27,8 @@ import { mapPool } from './pool.js'
 import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from './privileges.js'
 import { Counter, reportProgress } from './progress.js'
 import { judgeVerified, type Report, type SabotageResult } from './report.js'
-import { planSabotage, type SabotageCatalog, type SabotageOperator, type SabotagePlan } from './sabotage.js'
+import { describeFailurePlace, psqlErrorLine, tocEntryAt, type TocEntry } from './restore-failure.js'
+import { explainNoTarget, planSabotage, type SabotageCatalog, type SabotageOperator, type SabotagePlan } from './sabotage.js'
 import { readSabotageCatalog } from './sabotage-catalog.js'
 import { pinDifferingRows, readPrimaryKeys } from './row-diff.js'
 import {
@@ -139,13 +141,16 @@ export async function verifyBackup(
       if (streamed.restoreError !== undefined) {
         report.result = 'restore-failed'
         report.error = streamed.restoreError
+        if (streamed.restoreFailedAt) report.restoreFailedAt = streamed.restoreFailedAt
         return
       }
       verification = await core.group('Verify', async () => {
         const started = performance.now()
+        const startedAt = Date.now() / 1000
         const result = await verifyRestored(restoreTarget, settings, streamed.production, 'restored')
         // Everything verification added after the restore, production's fingerprint included.
         report.timings.verify = elapsed(started)
+        onTimeline(report, 'Verify', startedAt, Date.now() / 1000)
         logVerification(result, settings)
         return result
       })
@@ -163,6 +168,7 @@ export async function verifyBackup(
     Object.assign(report, judgeVerified(report))
 
     const drillStarted = performance.now()
+    const drillStartedAt = Date.now() / 1000
     for (const operator of settings.sabotage) {
       report.sabotage.push(
         await core.group(`Sabotage drill: ${operator}`, () =>
@@ -170,7 +176,10 @@ export async function verifyBackup(
         )
       )
     }
-    if (settings.sabotage.length > 0) report.timings.drill = elapsed(drillStarted)
+    if (settings.sabotage.length > 0) {
+      report.timings.drill = elapsed(drillStarted)
+      onTimeline(report, 'Drill', drillStartedAt, Date.now() / 1000)
+    }
   } finally {
     stopCancelHandler()
     await closeAll()
@@ -240,7 +249,7 @@ async function streamFromSnapshot(
   workspace: Workspace,
   report: Report,
   checkFile: string
-): Promise<{ production: Promise<ProductionSnapshot>; restoreError?: string }> {
+): Promise<{ production: Promise<ProductionSnapshot>; restoreError?: string; restoreFailedAt?: string }> {
   await exporter.pinSettings()
   const sequencesBefore = await readSequenceValues(exporter)
   const snapshotId = await exporter.beginSnapshot()
@@ -281,6 +290,7 @@ async function streamFromSnapshot(
     snapshot: snapshotId,
     filter: filter.argv,
     statusFile: workspace.file('stream-status'),
+    tocFile: workspace.file('stream-toc'),
     bytesFile: workspace.file('stream-bytes'),
     scriptFile: workspace.file('stream.sh'),
     gateFile: workspace.file('stream-gate'),
@@ -297,8 +307,11 @@ async function streamFromSnapshot(
     const primaryKeys = await readPrimaryKeys(exporter)
     const privileges = roles.restore ? await readPrivileges(exporter) : undefined
     if (!(await dumped)) throw new Error('pg_dump did not finish: production was not fingerprinted')
-    const sequencesAfter = await readSequenceValues(exporter)
+    const fingerprintStartedAt = Date.now() / 1000
+    // Reading a sequence locks it: forgotten with the read, as the tables' locks are (readAndForget).
+    const sequencesAfter = await exporter.readAndForget(() => readSequenceValues(exporter))
     const figures = await fingerprint(sessions, tables, settings, true, 'production')
+    onTimeline(report, 'Fingerprint production', fingerprintStartedAt, Date.now() / 1000)
     const checks = await answerChecks(exporter, settings.checks, sampleRowsFor(checkOptions(settings)))
     const largeObjects = await readLargeObjects(exporter)
     const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
@@ -332,6 +345,7 @@ async function streamFromSnapshot(
   report.sanitized = filter.removed()
   logSanitized(report)
   let restoreError: string | undefined
+  let restoreFailedAt: string | undefined
   if (!outcome.ok) {
     if (outcome.stage !== 'restore') {
       throw (
@@ -341,11 +355,43 @@ async function streamFromSnapshot(
     }
     // The step's failure message carries psql's error; psql itself printed it in full above.
     restoreError = outcome.error
+    restoreFailedAt = await failurePlace(outcome.error, database.encoding, line =>
+      tocEntryAt(fs.readFileSync(workspace.file('stream-toc'), 'latin1').split('\n'), line)
+    )
+    if (restoreFailedAt) core.info(`The restore stopped ${restoreFailedAt}.`)
   } else {
     core.info(`Dumped, sanitized and restored into ${restoreTarget.database} in ${outcome.restore.seconds.toFixed(2)} s.`)
   }
   report.dumpBytes = outcome.dumpBytes
-  return { production, restoreError }
+  return { production, restoreError, restoreFailedAt }
+}
+
+/**
+ * Where a failed restore stopped, in words (restore-failure.ts), from psql's error and the TOC
+ * entry `entryAt` finds at the line it names; names decoded from the dump's `encoding`.
+ */
+async function failurePlace(
+  error: string,
+  encoding: string,
+  entryAt: (line: number) => TocEntry | undefined | Promise<TocEntry | undefined>
+): Promise<string | undefined> {
+  const line = psqlErrorLine(error)
+  if (line === undefined) return undefined
+  try {
+    const place = describeFailurePlace(await entryAt(line), line)
+    return place === undefined ? undefined : decodeDumpText(place, encoding)
+  } catch {
+    // Only the words are lost: the error itself still says what failed.
+    return undefined
+  }
+}
+
+/** Records a stage on the report's timeline, in seconds since the run started. */
+function onTimeline(report: Report, stage: string, startedAt: number, endedAt: number): void {
+  const runStart = Date.parse(report.startedAt) / 1000
+  if (!Number.isFinite(runStart)) return
+  const at = (epoch: number) => Math.max(0, Math.round((epoch - runStart) * 1000) / 1000)
+  ;(report.timeline ??= []).push({ stage, start: at(startedAt), end: at(endedAt) })
 }
 
 /**
@@ -382,6 +428,12 @@ function recordStreamTimings(outcome: StreamOutcome, report: Report): void {
   if (outcome.dump) report.timings.dump = outcome.dump.seconds
   if (outcome.sanitize) report.timings.sanitize = outcome.sanitize.seconds
   if (outcome.restore) report.timings.restore = outcome.restore.seconds
+  const start = outcome.startedAt
+  if (start === undefined) return
+  if (outcome.dump) onTimeline(report, 'Dump', start, start + outcome.dump.seconds)
+  if (outcome.sanitize) onTimeline(report, 'Sanitize', start, start + outcome.sanitize.seconds)
+  // psql starts when its database exists (the gate), after pg_dump has started.
+  if (outcome.restore) onTimeline(report, 'Restore', outcome.restoreStartedAt ?? start, start + outcome.restore.seconds)
 }
 
 async function databaseSize(target: ConnectionTarget): Promise<number> {
@@ -406,25 +458,69 @@ async function fingerprint(
   const stopProgress = reportProgress(() => counter.describe())
   try {
     const largestFirst = [...tables].sort((a, b) => b.bytes - a.bytes)
-    const figures = await mapPool(sessions, largestFirst, async (session, table): Promise<SideFigures> => {
-      // A materialized view's rows are derived, not backed up: reading them would only cost time.
-      const result =
-        table.kind === 'm'
-          ? { schema: table.schema, name: table.name, figures: {}, derived: true }
-          : {
-              schema: table.schema,
-              name: table.name,
-              figures: await session.tableFigures(table, settings.verify === 'checksums', inTransaction),
-              ...(table.kind === 'p' ? { wholeTree: true } : {})
-            }
-      counter.done++
-      return result
-    })
+    // A materialized view's rows are derived, not backed up: reading them would only cost time.
+    const derived = largestFirst.filter(table => table.kind === 'm')
+    const batches = await mapPool(
+      sessions,
+      batchSmallTables(
+        largestFirst.filter(table => table.kind !== 'm'),
+        sessions.length
+      ),
+      async (session, batch): Promise<SideFigures[]> => {
+        const figures = await session.tablesFigures(batch, settings.verify === 'checksums', inTransaction)
+        counter.done += batch.length
+        return batch.map((table, index) => ({
+          schema: table.schema,
+          name: table.name,
+          figures: figures[index],
+          ...(table.kind === 'p' ? { wholeTree: true } : {})
+        }))
+      }
+    )
+    counter.done += derived.length
+    const figures = [
+      ...batches.flat(),
+      ...derived.map(table => ({ schema: table.schema, name: table.name, figures: {}, derived: true }))
+    ]
     const byKey = new Map(figures.map(side => [tableKey(side), side]))
     return tables.map(table => byKey.get(tableKey(table))!)
   } finally {
     stopProgress()
   }
+}
+
+/** Tables at most this big on disk are read together, up to BATCH_TABLES or BATCH_BYTES per statement. */
+const SMALL_TABLE_BYTES = 1024 * 1024
+const BATCH_TABLES = 100
+const BATCH_BYTES = 8 * 1024 * 1024
+
+/**
+ * Groups small tables into batches read by one statement each (DatabaseSession.tablesFigures):
+ * a schema of thousands of small tables then costs a few hundred round trips, not several per
+ * table. Larger tables keep a statement (and a session) of their own. A few small tables are
+ * spread over the `sessions` that read them rather than left to one. Order is kept.
+ */
+export function batchSmallTables<T extends { bytes: number }>(tables: T[], sessions = 1): T[][] {
+  const small = tables.filter(table => table.bytes <= SMALL_TABLE_BYTES).length
+  const perBatch = Math.max(1, Math.min(BATCH_TABLES, Math.ceil(small / Math.max(1, sessions))))
+  const batches: T[][] = []
+  let open: T[] = []
+  let openBytes = 0
+  for (const table of tables) {
+    if (table.bytes > SMALL_TABLE_BYTES) {
+      batches.push([table])
+      continue
+    }
+    if (open.length >= perBatch || openBytes + table.bytes > BATCH_BYTES) {
+      batches.push(open)
+      open = []
+      openBytes = 0
+    }
+    open.push(table)
+    openBytes += table.bytes
+  }
+  if (open.length > 0) batches.push(open)
+  return batches
 }
 
 /** The sed filter in the stream, and what it removed once the stream has run. */
@@ -491,7 +587,10 @@ async function verifyCopy(
     if (snapshot.privileges) await cleanroom.roles.provide(target.database)
     const checkFile = writeLocationCheck(cleanroom, target, `${file}.check.sql`)
     const restored = await restoreDump(tools, target, file, checkFile)
-    if (!restored.ok) return { restoreError: restored.error, tables: [], schema: [], checks: [] }
+    if (!restored.ok) {
+      const place = await failurePlace(restored.error, snapshot.database.encoding, line => tocEntryInFile(file, line))
+      return { restoreError: place ? `stopped ${place}: ${restored.error}` : restored.error, tables: [], schema: [], checks: [] }
+    }
     return await verifyRestored(target, settings, snapshot, `${purpose} copy`)
   } finally {
     await cleanroom.dropScratchDatabase(target)
@@ -698,7 +797,8 @@ async function runDrill(
   snapshot: ProductionSnapshot,
   workspace: Workspace
 ): Promise<SabotageResult> {
-  const plan = snapshot.sabotageCatalog ? planSabotage(operator, snapshot.sabotageCatalog) : undefined
+  const catalog = snapshot.sabotageCatalog
+  const plan = catalog ? planSabotage(operator, catalog) : undefined
   if (!plan && (operator === 'drop-grant' || operator === 'change-owner') && !snapshot.privileges) {
     core.warning(`Sabotage ${operator}: owners and privileges are not restored, so there is nothing to corrupt; drill skipped.`)
     return {
@@ -711,15 +811,20 @@ async function runDrill(
     }
   }
   if (!plan) {
-    core.warning(`Sabotage ${operator}: nothing in this schema can take this corruption and still restore; drill skipped.`)
-    return { operator, target: null, applied: false, detected: false, detectedBy: null, evidence: 'no eligible target' }
+    const why = catalog ? explainNoTarget(operator, catalog) : "production's catalog was not read"
+    core.warning(
+      `Sabotage ${operator}: nothing in this schema can take this corruption and still restore (${why}); drill skipped.`
+    )
+    return { operator, target: null, applied: false, detected: false, detectedBy: null, evidence: `no eligible target: ${why}` }
   }
   const copyFile = workspace.file(`sabotage-${operator}.sql`)
   try {
     await rewriteDump(backupFile, copyFile, plan.rewriter).catch(error => {
       throw diskFullError(messageOf(error), 'Lazarus', 'a sabotaged copy of the dump', copyFile) ?? error
     })
-    const injected = plan.rewriter.result()
+    const rewritten = plan.rewriter.result()
+    // The rewriter speaks the dump's bytes: its evidence is decoded once, here.
+    const injected = rewritten && { evidence: decodeDumpText(rewritten.evidence, snapshot.database.encoding) }
     if (!injected) {
       core.warning(`Sabotage ${operator}: ${plan.target} was not found in the dump; drill skipped.`)
       return {
@@ -759,7 +864,12 @@ function judgeDrill(plan: SabotagePlan, injected: string, verification: CopyVeri
   const flagged =
     plan.targetTable && verification.tables.find(table => tableKey(table) === tableKey(plan.targetTable!) && !table.match)
   if (flagged) {
-    const rows = flagged.differences?.keys.map(row => `${row.change} ${row.key}`).join(', ')
+    const differences = flagged.differences
+    // By key where the table has one; a table without a key says how many rows are missing and extra.
+    const rows =
+      differences && differences.keys.length > 0
+        ? differences.keys.map(row => `${row.change} ${row.key}`).join(', ')
+        : differences && `${differences.missing} row(s) missing, ${differences.extra} extra, ${differences.changed} changed`
     const checks = verification.checks.filter(result => !result.match && !result.error).map(result => `'${result.name}'`)
     const alsoChecks = checks.length > 0 ? `; also caught by check ${checks.join(', ')}` : ''
     return {
@@ -804,6 +914,8 @@ function judgeDrill(plan: SabotagePlan, injected: string, verification: CopyVeri
  */
 function namesTarget(difference: SchemaDifference, object: NonNullable<SabotagePlan['targetObject']>): boolean {
   if (difference.kind !== object.kind) return false
+  // A function is named with its argument types, as overloads are told apart.
+  if (object.signature !== undefined) return difference.name === object.signature
   const last = /(?:"((?:[^"]|"")*)"|([^."]+))$/.exec(difference.name)
   const lastPart = last?.[1] !== undefined ? last[1].replace(/""/g, '"') : last?.[2]
   return lastPart === object.name

@@ -94,6 +94,14 @@ export interface PrivilegesCheck {
   rolesExisting: string[]
 }
 
+/** One stage on the run's timeline. */
+export interface TimelineStage {
+  stage: string
+  /** Seconds since the run started. */
+  start: number
+  end: number
+}
+
 /** The JSON report (report-path). Documented in the README; keep them in step. */
 export interface Report {
   result: Result
@@ -125,6 +133,16 @@ export interface Report {
     drill?: number
     total?: number
   }
+  /**
+   * When each stage ran, in seconds since the run started: dump, sanitize and restore overlap (one
+   * stream), and production is fingerprinted while the restore finishes, so their times do not add up.
+   */
+  timeline?: TimelineStage[]
+  /**
+   * For `restore-failed`: where in the dump's object list the restore stopped, e.g. "while
+   * restoring TABLE DATA public.orders" (restore-failure.ts), when psql named a line.
+   */
+  restoreFailedAt?: string
   /** Set when `rto-seconds` or `rto-warn-seconds` is and the backup restored. */
   rto?: RtoCheck
   /** Set when earlier runs of this database were on record. */
@@ -208,9 +226,11 @@ export function failureMessage(report: Report): string | undefined {
       if (failedChecks(report).length > 0 && report.error) problems.push(report.error)
       break
     }
-    case 'restore-failed':
-      problems.push(`The backup does not restore: ${report.error ?? 'psql failed'}`)
+    case 'restore-failed': {
+      const where = report.restoreFailedAt ? ` (it stopped ${report.restoreFailedAt})` : ''
+      problems.push(`The backup does not restore${where}: ${report.error ?? 'psql failed'}`)
       break
+    }
     case 'error':
       problems.push(report.error ?? 'Lazarus failed.')
       break

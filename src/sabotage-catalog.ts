@@ -1,8 +1,9 @@
 import { tableKey } from './compare.js'
-import { userRelationSql } from './fingerprint-queries.js'
+import { dumpSpellings, NAME_BYTES_SQL } from './dump-encoding.js'
+import { notInExtensionSql, userNamespaceSql, userRelationSql } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
 import { readFilledLargeObject } from './sabotage-large-object.js'
-import type { ConstraintInfo, IndexInfo, SabotageCatalog, SequenceInfo, TableShape } from './sabotage.js'
+import type { ConstraintInfo, FunctionInfo, IndexInfo, SabotageCatalog, SequenceInfo, TableShape } from './sabotage.js'
 import { bySchemaAndName, compareText } from './text-order.js'
 
 /**
@@ -18,8 +19,10 @@ const USER_RELATION = (alias: string) => `EXISTS (SELECT 1 FROM pg_catalog.pg_na
 /**
  * Every ordinary table and partition: columns (with NOT NULL and the statistics' NULL fraction),
  * unique indexes with every column they use (key, expression and predicate columns, the last
- * two from pg_depend), constraints, partition keys of all partitioned ancestors, and the foreign
- * keys pointing at the table or an ancestor. `partitionKeyExpression`: an ancestor partitions by
+ * two from pg_depend), constraints, partition keys of all partitioned ancestors, the foreign
+ * keys pointing at the table or an ancestor, and `derivedFrom`: the columns that a generated
+ * column's expression or an expression or partial index reads (pg_depend), whose values the
+ * restore computes with and may reject (a plain index takes any value its column holds). `partitionKeyExpression`: an ancestor partitions by
  * an expression, whose columns the catalog does not list.
  */
 export const SABOTAGE_TABLES_SQL = `
@@ -58,6 +61,22 @@ SELECT n.nspname AS schema, c.relname AS name, c.relispartition AS partition,
             CROSS JOIN LATERAL unnest(pt.partattrs::int2[]) AS key(attnum)
             JOIN pg_catalog.pg_attribute pa ON pa.attrelid = pt.partrelid AND pa.attnum = key.attnum
             WHERE an.relid = c.oid), '[]') AS "partitionKey",
+  coalesce((SELECT json_agg(DISTINCT a.attname)
+            FROM pg_catalog.pg_depend d
+            JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid
+            WHERE d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = c.oid AND d.refobjsubid > 0
+              -- A generated column depends on the columns it reads (its own, objsubid), or through its default.
+              AND ((d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.objsubid > 0
+                    AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute g
+                                WHERE g.attrelid = c.oid AND g.attnum = d.objsubid AND g.attgenerated <> ''))
+                   OR (d.classid = 'pg_catalog.pg_attrdef'::regclass
+                    AND EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef ad
+                                JOIN pg_catalog.pg_attribute g ON g.attrelid = ad.adrelid AND g.attnum = ad.adnum
+                                WHERE ad.oid = d.objid AND g.attgenerated <> '' AND g.attnum <> a.attnum))
+                   OR (d.classid = 'pg_catalog.pg_class'::regclass
+                       AND d.objid IN (SELECT i.indexrelid FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid
+                                         AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL))))), '[]')
+    AS "derivedFrom",
   EXISTS (SELECT 1 FROM ancestry an JOIN pg_catalog.pg_partitioned_table pt ON pt.partrelid = an.ancestor
           WHERE an.relid = c.oid AND (pt.partexprs IS NOT NULL OR 0 = ANY (pt.partattrs::int2[]))) AS "partitionKeyExpression",
   coalesce((SELECT json_agg(DISTINCT format('%I.%I.%I', fn.nspname, fc.relname, f.conname))
@@ -146,6 +165,29 @@ LEFT JOIN LATERAL (
 WHERE ${USER_RELATION('c')}
 `
 
+/**
+ * Functions and procedures whose body the drill may change and the copy still restore: SQL and
+ * PL/pgSQL bodies given as a string (pg_dump turns check_function_bodies off, so any string
+ * restores; a PostgreSQL 14+ SQL-standard body is parsed at creation and is left alone), that no
+ * other object depends on: a check, default, generated column, index or view could run the
+ * function during the restore. A trigger's function only runs after the data is in. `signature`
+ * names it as the schema fingerprint does; `arguments` as pg_dump writes them after the name.
+ */
+export const SABOTAGE_FUNCTIONS_SQL = `
+SELECT n.nspname AS schema, p.proname AS name, pg_catalog.pg_get_function_arguments(p.oid) AS arguments,
+  pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)
+    || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')' AS signature
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+WHERE ${userNamespaceSql('n')} AND ${notInExtensionSql('pg_catalog.pg_proc', 'p.oid')}
+  AND p.prokind IN ('f', 'p') AND l.lanname IN ('sql', 'plpgsql')
+  AND (pg_catalog.to_jsonb(p) ->> 'prosqlbody') IS NULL
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                  WHERE d.refclassid = 'pg_catalog.pg_proc'::regclass AND d.refobjid = p.oid
+                    AND d.classid <> 'pg_catalog.pg_trigger'::regclass)
+`
+
 type TableRow = Omit<TableShape, 'rows'> & { partitionKeyExpression: boolean }
 type SequenceRow = Omit<SequenceInfo, 'ownedBy' | 'ownerRows'> & { ownerSchema: string | null; ownerName: string | null }
 
@@ -159,6 +201,7 @@ export async function readSabotageCatalog(db: Queryable, rowCounts: Map<string, 
   const constraints = await db.query<ConstraintInfo>(SABOTAGE_CONSTRAINTS_SQL)
   const sequenceRows = await db.query<SequenceRow>(SABOTAGE_SEQUENCES_SQL)
   const largeObject = await readFilledLargeObject(db)
+  const functions = await db.query<FunctionInfo>(SABOTAGE_FUNCTIONS_SQL)
 
   const tables: TableShape[] = tableRows.map(({ partitionKeyExpression, ...table }) => ({
     ...table,
@@ -171,7 +214,21 @@ export async function readSabotageCatalog(db: Queryable, rowCounts: Map<string, 
     const ownedBy = ownerSchema !== null && ownerName !== null ? { schema: ownerSchema, name: ownerName } : undefined
     return { ...sequence, ...(ownedBy ? { ownedBy } : {}), ownerRows: ownedBy ? (rowCounts.get(tableKey(ownedBy)) ?? 0) : 0 }
   })
+  const names = new Set<string>()
+  for (const table of tables) {
+    names.add(table.schema).add(table.name)
+    for (const column of table.columns) names.add(column.name)
+  }
+  for (const object of [...indexes, ...constraints]) names.add(object.schema).add(object.table).add(object.name)
+  for (const object of [...sequences, ...functions]) names.add(object.schema).add(object.name)
+  for (const fn of functions) names.add(fn.arguments)
+  // Only names beyond ASCII are spelled differently in bytes; most schemas have none and skip the query.
+  const wide = [...names].filter(name => /[^\x00-\x7f]/.test(name))
+  const dumpNames =
+    wide.length > 0 ? dumpSpellings(await db.query<{ name: string; bytes: Buffer }>(NAME_BYTES_SQL, [wide])) : new Map()
   return {
+    dumpNames,
+    functions: functions.sort((a, b) => bySchemaAndName(a, b) || compareText(a.arguments, b.arguments)),
     tables: tables.sort(bySchemaAndName),
     indexes: indexes.sort((a, b) => bySchemaAndName(a, b) || compareText(a.table, b.table)),
     constraints: constraints.sort(

@@ -3,10 +3,12 @@ import { displayName } from './compare.js'
 import {
   displayCopyValue,
   mutateFirstCharacter,
+  mutateBodyCharacter,
   mutateLastDigit,
   parseAddConstraintName,
   parseAlterTable,
   parseCopyHeader,
+  parseCreateFunction,
   parseCreateIndex,
   parseSetval,
   quoteIdentifier,
@@ -440,6 +442,84 @@ export function sequenceResetRewriter(sequence: { schema: string; name: string; 
         `setval of ${displayName(sequence)} changed from ${setval.value}${setval.called ? '' : ' (not called)'} ` +
         `to ${sequence.startValue} (not called)`
       return [`SELECT pg_catalog.setval('${setval.literal}', ${sequence.startValue}, false);`]
+    },
+    result: () => (evidence === undefined ? undefined : { evidence })
+  }
+}
+
+/** A function body longer than this is left alone rather than held. */
+const MAX_HELD_BODY_BYTES = 1024 * 1024
+
+/**
+ * Changes one character of a function's body: in `CREATE FUNCTION|PROCEDURE schema.name(arguments)`,
+ * the first digit of the dollar-quoted string after `AS` (a constant of its logic), else its first
+ * letter. pg_dump turns check_function_bodies off, so the changed body restores as written.
+ */
+export function mutateFunctionRewriter(fn: { schema: string; name: string; arguments: string }): DumpRewriter {
+  const isSql = sqlLineTracker()
+  let lineNumber = 0
+  let state: 'before' | 'header' | 'body' | 'done' = 'before'
+  let tag = ''
+  // The body's lines, held until its closing tag (a function's text, never table data).
+  let held: string[] = []
+  let heldBytes = 0
+  let firstBodyLine = 0
+  let evidence: string | undefined
+  const display = `${displayName(fn)}(${fn.arguments})`
+
+  /** The held lines with one character of the body (what stands between the tags) changed. */
+  const mutated = (): string[] => {
+    const text = held.join('\n')
+    const open = text.indexOf(tag) + tag.length
+    const close = text.indexOf(tag, open)
+    const body = mutateBodyCharacter(text.slice(open, close))
+    if (body === undefined) return held
+    const changed = (text.slice(0, open) + body + text.slice(close)).split('\n')
+    const line = firstBodyLine + changed.findIndex((candidate, i) => candidate !== held[i])
+    evidence = `one character of the body of function ${display} changed (line ${line})`
+    return changed
+  }
+
+  return {
+    push(line) {
+      lineNumber++
+      if (state === 'done') return [line]
+      if (state === 'body') {
+        held.push(line)
+        heldBytes += line.length
+        if (!line.includes(tag)) {
+          if (heldBytes <= MAX_HELD_BODY_BYTES) return []
+          // No closing tag in sight: not a body this rewriter understands. Written back untouched.
+          state = 'done'
+          return held
+        }
+        state = 'done'
+        return mutated()
+      }
+      if (!isSql(line)) return [line]
+      if (state === 'before') {
+        const header = parseCreateFunction(line)
+        if (header && header.schema === fn.schema && header.name === fn.name && header.arguments === fn.arguments) {
+          state = 'header'
+        }
+        return [line]
+      }
+      // Between the header and the body: LANGUAGE, volatility, SET options, then `AS $tag$`.
+      const as = /^ {4}AS (\$[A-Za-z0-9_]*\$)/.exec(line)
+      if (!as) {
+        // A body given otherwise (a C function's 'file', 'symbol') or the end of the statement: leave it.
+        if (line.endsWith(';')) state = 'done'
+        return [line]
+      }
+      tag = as[1]
+      held = [line]
+      firstBodyLine = lineNumber
+      if (line.indexOf(tag, as[0].length) < 0) {
+        state = 'body'
+        return []
+      }
+      state = 'done'
+      return mutated()
     },
     result: () => (evidence === undefined ? undefined : { evidence })
   }

@@ -7,6 +7,7 @@ import {
   dropRowRewriter,
   duplicateRowRewriter,
   mutateCellRewriter,
+  mutateFunctionRewriter,
   nullToEmptyRewriter,
   rogueRowRewriter,
   sequenceResetRewriter,
@@ -42,7 +43,8 @@ export const SABOTAGE_OPERATORS = [
   'sequence-reset',
   'drop-grant',
   'change-owner',
-  'mutate-large-object'
+  'mutate-large-object',
+  'mutate-function'
 ] as const
 export type SabotageOperator = (typeof SABOTAGE_OPERATORS)[number]
 
@@ -84,6 +86,8 @@ export interface TableShape {
   partitionKey?: string[]
   /** Foreign keys (`schema.table.constraint`) pointing at this table's rows, or at a partitioned ancestor's. */
   referencedBy?: string[]
+  /** Columns a generated column's expression, or an expression or partial index, reads: the restore computes with them. */
+  derivedFrom?: string[]
 }
 
 /** An index, with what else in the dump depends on it. */
@@ -142,6 +146,23 @@ export interface SabotageCatalog {
   privileges?: PrivilegeCatalog
   /** The lowest OID of a large object with data, when there is one. */
   largeObject?: string
+  /** Functions and procedures whose body may change and the copy still restore. */
+  functions?: FunctionInfo[]
+  /**
+   * Names beyond ASCII, by their bytes in the dump's encoding as latin1 strings (dump-encoding.ts);
+   * a name not here is spelled in the dump as it reads.
+   */
+  dumpNames?: Map<string, string>
+}
+
+/** A function or procedure with a body given as a string, which nothing in the dump runs during a restore. */
+export interface FunctionInfo {
+  schema: string
+  name: string
+  /** Its arguments as pg_dump writes them after the name (pg_get_function_arguments). */
+  arguments: string
+  /** How the schema fingerprint names it: `schema.name(argument types)`. */
+  signature: string
 }
 
 /** One operator aimed at one object, ready to rewrite a copy of the dump. */
@@ -152,7 +173,14 @@ export interface SabotagePlan {
   /** The table whose comparison must flag it, when the corruption is in a table's data. */
   targetTable?: { schema: string; name: string }
   /** The schema object that goes missing or changes, for schema operators: what a schema difference must name. */
-  targetObject?: { kind: 'index' | 'constraint' | 'sequence' | 'large object'; schema: string; table?: string; name: string }
+  targetObject?: {
+    kind: 'index' | 'constraint' | 'sequence' | 'large object' | 'function'
+    schema: string
+    table?: string
+    name: string
+    /** For a function: the schema fingerprint's name, `schema.name(argument types)`. */
+    signature?: string
+  }
   /** The owner or privileges difference that must name it, for the privilege operators. */
   targetDifference?: { kind: 'owner' | 'privileges'; name: string }
   /** A role the copy's restore needs beyond the backup's (see sabotage-privileges.ts). */
@@ -175,7 +203,13 @@ export function planSabotage(operator: SabotageOperator, catalog: SabotageCatalo
     case 'rogue-row': {
       const target = chooseRogueRowTarget(catalog.tables)
       if (!target) return undefined
-      return dataPlan(operator, target, rogueRowRewriter(target), ROW_COUNT_CHECKS)
+      const spell = spellerOf(catalog)
+      const spelled = {
+        schema: spell(target.schema),
+        name: spell(target.name),
+        freshColumns: target.freshColumns.map(column => ({ ...column, name: spell(column.name) }))
+      }
+      return dataPlan(operator, target, rogueRowRewriter(spelled), ROW_COUNT_CHECKS)
     }
     case 'drop-row':
       return planDropRow(catalog)
@@ -201,6 +235,8 @@ export function planSabotage(operator: SabotageOperator, catalog: SabotageCatalo
       return privilegePlan(operator, catalog.privileges && planChangeOwner(catalog.privileges))
     case 'mutate-large-object':
       return planMutateLargeObject(catalog)
+    case 'mutate-function':
+      return planMutateFunction(catalog)
   }
 }
 
@@ -213,6 +249,73 @@ function privilegePlan(operator: SabotageOperator, plan: PrivilegePlan | undefin
     rewriter: plan.rewriter,
     caughtBy: ['privileges'],
     ...(plan.extraRole ? { extraRole: plan.extraRole } : {})
+  }
+}
+
+/**
+ * Why `operator` found no target in this schema (planSabotage returned undefined), in words a
+ * reader can act on: what the operator needs, and that this schema has none of it.
+ */
+export function explainNoTarget(operator: SabotageOperator, catalog: SabotageCatalog): string {
+  const withRows = catalog.tables.filter(table => table.rows > 0 && table.columns.length > 0)
+  const noRows = 'no table holds any rows'
+  switch (operator) {
+    case 'rogue-row':
+      return withRows.length === 0
+        ? noRows
+        : 'no table with rows (outside partitions and exclusion constraints) has keys Lazarus can give fresh values: ' +
+            'plain integer, text or uuid key columns outside foreign keys and checks, or, without a key, one such column'
+    case 'drop-row':
+      return withRows.length === 0
+        ? noRows
+        : 'every table with rows is referenced by a foreign key, which a missing row would break'
+    case 'mutate-cell':
+      return withRows.length === 0
+        ? noRows
+        : 'no table with rows has a plain text, varchar, char, integer or numeric column outside keys, unique, expression ' +
+            "and partial indexes, foreign keys, checks, exclusion constraints, partition keys and generated columns' expressions"
+    case 'swap-values':
+      return catalog.tables.some(table => table.rows >= 2)
+        ? 'no table with two rows or more has a column outside keys, unique, expression and partial indexes, foreign keys, ' +
+            "checks, exclusion constraints, partition keys and generated columns' expressions"
+        : 'no table holds two rows or more'
+    case 'duplicate-row':
+      return withRows.length === 0
+        ? noRows
+        : 'every table with rows has a primary key, a unique index or an exclusion constraint, which would reject a twin row'
+    case 'null-to-empty':
+      return withRows.length === 0
+        ? noRows
+        : "no table with rows has a nullable plain text, varchar or char column outside keys, indexes' expressions, " +
+            "constraints, partition keys and generated columns' expressions"
+    case 'truncate':
+      return 'no table holds two rows or more'
+    case 'drop-index':
+      return catalog.indexes.length === 0
+        ? 'the schema has no index'
+        : 'every index backs a constraint, serves a foreign key, belongs to a partitioned index, or is named by another ' +
+            'statement of the dump (CLUSTER ON, REPLICA IDENTITY, a comment, statistics targets, an extension)'
+    case 'drop-constraint':
+      return catalog.constraints.length === 0
+        ? 'the schema has no constraint'
+        : 'every constraint is a primary key, inherited, written inside CREATE TABLE, named by a comment, or needed by ' +
+            'a foreign key or an inheritance or partition tree'
+    case 'sequence-reset':
+      return catalog.sequences.length === 0
+        ? 'the schema has no sequence'
+        : 'no sequence has been used yet (or this role may not read one), so a reset would change nothing'
+    case 'mutate-function':
+      return (
+        'no SQL or PL/pgSQL function or procedure with a string body that nothing else in the schema depends on ' +
+        '(a check, default, generated column, index or view could run it during the restore)'
+      )
+    case 'mutate-large-object':
+      return 'the database has no large object that holds data'
+    case 'drop-grant':
+    case 'change-owner':
+      return catalog.privileges
+        ? 'no object carries an owner or a grant this operator can change and the copy still restore'
+        : 'owners and privileges are not restored and compared in this run (the report says why and how to enable it)'
   }
 }
 
@@ -233,6 +336,26 @@ function dataPlan(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Names in the dump
+
+/**
+ * A name as the dump's bytes spell it. The rewriters read the dump as bytes, one latin1 character
+ * each (dump-encoding.ts), so a catalog name beyond ASCII is handed to them in that form; the
+ * evidence they write comes back in it too, and the pipeline decodes it once.
+ */
+function spellerOf(catalog: SabotageCatalog): (name: string) => string {
+  return name => catalog.dumpNames?.get(name) ?? name
+}
+
+function spellTable(spell: (name: string) => string, table: { schema: string; name: string }) {
+  return { schema: spell(table.schema), name: spell(table.name) }
+}
+
+function spellObject(spell: (name: string) => string, object: { schema: string; table: string; name: string }) {
+  return { schema: spell(object.schema), table: spell(object.table), name: spell(object.name) }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Choosing targets
 
 function primaryKey(table: TableShape): string[] | undefined {
@@ -249,14 +372,17 @@ function tablesByPreference(tables: TableShape[], minimumRows = 1): TableShape[]
 
 /**
  * Columns whose values another row or the schema cares about: any unique index's, foreign keys',
- * checks' and exclusion constraints' columns, and partition keys. A changed value there could
- * make the restore fail; everywhere else, any value of the column's type is accepted.
+ * checks' and exclusion constraints' columns, partition keys, and what generated columns and
+ * expression or partial indexes compute from (a generated column under a unique index or a check,
+ * an index expression that casts). A changed value there could make the restore fail;
+ * everywhere else, any value of the column's type is accepted.
  */
 function lockedColumns(table: TableShape): Set<string> {
   return new Set([
     ...table.uniqueIndexes.flatMap(index => index.columns),
     ...table.constraints.flatMap(constraint => constraint.columns),
-    ...(table.partitionKey ?? [])
+    ...(table.partitionKey ?? []),
+    ...(table.derivedFrom ?? [])
   ])
 }
 
@@ -300,7 +426,8 @@ function planDropRow(catalog: SabotageCatalog): SabotagePlan | undefined {
   // A row some foreign key may point at cannot go without breaking the restore.
   const table = tablesByPreference(catalog.tables).find(candidate => candidate.referencedBy?.length === 0)
   if (!table) return undefined
-  return dataPlan('drop-row', table, dropRowRewriter(table, primaryKey(table)), ROW_COUNT_CHECKS)
+  const spell = spellerOf(catalog)
+  return dataPlan('drop-row', table, dropRowRewriter(spellTable(spell, table), primaryKey(table)?.map(spell)), ROW_COUNT_CHECKS)
 }
 
 function planMutateCell(catalog: SabotageCatalog): SabotagePlan | undefined {
@@ -310,11 +437,12 @@ function planMutateCell(catalog: SabotageCatalog): SabotagePlan | undefined {
     column => column.nullFraction === undefined || column.nullFraction < 1
   )
   if (!chosen) return undefined
-  const columns = chosen.columns.map(column => ({ name: column.name, digitsOnly: isPlainNumber(column) }))
+  const spell = spellerOf(catalog)
+  const columns = chosen.columns.map(column => ({ name: spell(column.name), digitsOnly: isPlainNumber(column) }))
   return dataPlan(
     'mutate-cell',
     chosen.table,
-    mutateCellRewriter(chosen.table, columns, primaryKey(chosen.table)),
+    mutateCellRewriter(spellTable(spell, chosen.table), columns, primaryKey(chosen.table)?.map(spell)),
     ['checksums'],
     'one changed character leaves the row count as it was: only a content checksum sees it'
   )
@@ -328,13 +456,14 @@ function planSwapValues(catalog: SabotageCatalog): SabotagePlan | undefined {
     () => true
   )
   if (!chosen) return undefined
+  const spell = spellerOf(catalog)
   return dataPlan(
     'swap-values',
     chosen.table,
     swapValuesRewriter(
-      chosen.table,
-      chosen.columns.map(column => column.name),
-      primaryKey(chosen.table)
+      spellTable(spell, chosen.table),
+      chosen.columns.map(column => spell(column.name)),
+      primaryKey(chosen.table)?.map(spell)
     ),
     ['checksums'],
     "two rows exchanging a value keep the row count and every column's values: only a checksum over whole rows sees it"
@@ -347,7 +476,7 @@ function planDuplicateRow(catalog: SabotageCatalog): SabotagePlan | undefined {
     candidate => candidate.uniqueIndexes.length === 0 && !candidate.constraints.some(constraint => constraint.type === 'x')
   )
   if (!table) return undefined
-  return dataPlan('duplicate-row', table, duplicateRowRewriter(table), ROW_COUNT_CHECKS)
+  return dataPlan('duplicate-row', table, duplicateRowRewriter(spellTable(spellerOf(catalog), table)), ROW_COUNT_CHECKS)
 }
 
 function planNullToEmpty(catalog: SabotageCatalog): SabotagePlan | undefined {
@@ -357,13 +486,14 @@ function planNullToEmpty(catalog: SabotageCatalog): SabotagePlan | undefined {
     column => column.nullFraction === undefined || column.nullFraction > 0
   )
   if (!chosen) return undefined
+  const spell = spellerOf(catalog)
   return dataPlan(
     'null-to-empty',
     chosen.table,
     nullToEmptyRewriter(
-      chosen.table,
-      chosen.columns.map(column => column.name),
-      primaryKey(chosen.table)
+      spellTable(spell, chosen.table),
+      chosen.columns.map(column => spell(column.name)),
+      primaryKey(chosen.table)?.map(spell)
     ),
     ['checksums'],
     "a NULL turned into '' leaves the row count as it was: only a checksum that tells NULL from '' sees it"
@@ -376,7 +506,8 @@ function planTruncate(catalog: SabotageCatalog): SabotagePlan | undefined {
     .filter(candidate => candidate.rows >= 2 && candidate.columns.length > 0)
     .sort((a, b) => b.rows - a.rows || bySchemaAndName(a, b))[0]
   if (!table) return undefined
-  return dataPlan('truncate', table, truncateRewriter(table, Math.floor(table.rows / 2)), ['restore', 'counts', 'checksums'])
+  const rewriter = truncateRewriter(spellTable(spellerOf(catalog), table), Math.floor(table.rows / 2))
+  return dataPlan('truncate', table, rewriter, ['restore', 'counts', 'checksums'])
 }
 
 function planDropIndex(catalog: SabotageCatalog): SabotagePlan | undefined {
@@ -389,7 +520,7 @@ function planDropIndex(catalog: SabotageCatalog): SabotagePlan | undefined {
     operator: 'drop-index',
     target: `index ${displayName(index)}`,
     targetObject: { kind: 'index', schema: index.schema, table: index.table, name: index.name },
-    rewriter: dropIndexRewriter(index),
+    rewriter: dropIndexRewriter(spellObject(spellerOf(catalog), index)),
     caughtBy: ['schema']
   }
 }
@@ -429,7 +560,7 @@ function planDropConstraint(catalog: SabotageCatalog): SabotagePlan | undefined 
     operator: 'drop-constraint',
     target: `constraint ${quoteIdentifier(constraint.name)} on ${displayName({ schema: constraint.schema, name: constraint.table })}`,
     targetObject: { kind: 'constraint', schema: constraint.schema, table: constraint.table, name: constraint.name },
-    rewriter: dropConstraintRewriter(constraint),
+    rewriter: dropConstraintRewriter({ ...constraint, ...spellObject(spellerOf(catalog), constraint) }),
     caughtBy: ['schema']
   }
 }
@@ -444,7 +575,7 @@ function planSequenceReset(catalog: SabotageCatalog): SabotagePlan | undefined {
     operator: 'sequence-reset',
     target: `sequence ${displayName(sequence)}`,
     targetObject: { kind: 'sequence', schema: sequence.schema, name: sequence.name },
-    rewriter: sequenceResetRewriter(sequence),
+    rewriter: sequenceResetRewriter({ ...sequence, ...spellTable(spellerOf(catalog), sequence) }),
     caughtBy: ['sequences', 'schema']
   }
 }
@@ -457,6 +588,19 @@ function planMutateLargeObject(catalog: SabotageCatalog): SabotagePlan | undefin
     // Large objects have no schema; the fingerprint names them by OID.
     targetObject: { kind: 'large object', schema: '', name: catalog.largeObject },
     rewriter: largeObjectRewriter(catalog.largeObject),
+    caughtBy: ['schema']
+  }
+}
+
+function planMutateFunction(catalog: SabotageCatalog): SabotagePlan | undefined {
+  const fn = catalog.functions?.[0]
+  if (!fn) return undefined
+  const spell = spellerOf(catalog)
+  return {
+    operator: 'mutate-function',
+    target: `function ${displayName(fn)}(${fn.arguments})`,
+    targetObject: { kind: 'function', schema: fn.schema, name: fn.name, signature: fn.signature },
+    rewriter: mutateFunctionRewriter({ schema: spell(fn.schema), name: spell(fn.name), arguments: spell(fn.arguments) }),
     caughtBy: ['schema']
   }
 }

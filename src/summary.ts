@@ -99,14 +99,23 @@ function differsIn(report: Report): string {
   return (parts.length > 0 ? ` in ${parts.join(' and ')}` : '') + corrupt
 }
 
+/**
+ * The figures under the verdict. The time is the dump's own (and the restore's, which streamed
+ * along), not the run's total, which the drill and the checks add to. A restore that failed
+ * compared no table: it says where the restore stopped instead of "0 of 0 tables match".
+ */
 function headline(report: Report): string {
+  const dump = dumpFigures(report)
+  if (report.result === 'restore-failed') {
+    const where = report.restoreFailedAt ? `The restore stopped ${report.restoreFailedAt}` : 'The restore stopped'
+    return `${where}; no table was compared (verify: ${report.verify})${dump ? `; ${dump}` : ''}.`
+  }
+  if (report.tables.length === 0) return dump ? `${capitalize(dump)}.` : ''
   const rows = report.tables.reduce((sum, table) => sum + (table.production.rows ?? 0), 0)
   const mismatched = mismatchedTables(report).length
-  const size = report.dumpBytes === undefined ? '' : `, dump ${formatBytes(report.dumpBytes)}`
-  const total = report.timings.total === undefined ? '' : ` in ${report.timings.total.toFixed(1)} s`
   return (
     `${report.tables.length - mismatched} of ${report.tables.length} tables match (${count(rows)} production rows, ` +
-    `verify: ${report.verify})${size}${total}.`
+    `verify: ${report.verify})${dump ? `, ${dump}` : ''}.`
   )
 }
 
@@ -122,6 +131,20 @@ function privilegesLine(report: Report): string | undefined {
     check.rolesExisting.length > 0 ? `${check.rolesExisting.length} existing role(s) used as they are` : ''
   ].filter(Boolean)
   return `<p><strong>Owners and privileges</strong> restored and compared${roles.length > 0 ? ` (${escapeHtml(roles.join('; '))})` : ''}.</p>`
+}
+
+/** "dump 1.2 MiB in 0.8 s, restored in 1.1 s", as far as known. */
+function dumpFigures(report: Report): string {
+  const t = report.timings
+  const size = report.dumpBytes === undefined ? '' : ` ${formatBytes(report.dumpBytes)}`
+  const dumpTime = t.dump === undefined ? '' : ` in ${formatSeconds(t.dump)} s`
+  const restored =
+    t.restore === undefined || report.result === 'restore-failed' ? '' : `, restored in ${formatSeconds(t.restore)} s`
+  return size || dumpTime ? `dump${size}${dumpTime}${restored}` : ''
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
 }
 
 function verdictIcon(report: Report): string {
@@ -142,10 +165,35 @@ function rtoLine(report: Report): string | undefined {
 }
 
 /**
- * A horizontal bar chart of the stages' times. Stages run partly overlapped (production is
- * fingerprinted while pg_dump runs), so "Other" is whatever of the total the stages do not cover.
+ * When each stage ran, as a Mermaid Gantt chart: dump, sanitize and restore are one stream and
+ * overlap, production is fingerprinted while the restore ends, so bars of durations would add up
+ * to more than the run. Under it, the same as a table of start and end times. Reports without a
+ * timeline (from before it existed) get the bar chart of durations.
  */
 function stageChart(report: Report): string | undefined {
+  const timeline = report.timeline
+  if (timeline && timeline.length > 0) {
+    const stages = [...timeline].sort((a, b) => a.start - b.start || a.end - b.end)
+    const total = report.timings.total === undefined ? '' : ` (run total ${formatSeconds(report.timings.total)} s)`
+    const chart = mermaid([
+      'gantt',
+      `  title Stages over time in seconds${total}`,
+      '  dateFormat x',
+      '  axisFormat %M:%S',
+      // Milliseconds since the run started, as the chart's dates; a bar shorter than 1 ms still shows.
+      ...stages.map(
+        (stage, index) =>
+          `  ${stage.stage} :s${index}, ${Math.round(stage.start * 1000)}, ${Math.max(Math.round(stage.end * 1000), Math.round(stage.start * 1000) + 1)}`
+      )
+    ])
+    const table = htmlTable(
+      ['Stage', 'Start', 'End', 'Duration'],
+      stages.map(stage =>
+        row([escapeHtml(stage.stage), seconds(stage.start), seconds(stage.end), seconds(stage.end - stage.start)])
+      )
+    )
+    return `${chart}\n\n${details('Stage start and end times (seconds since the run started)', table)}`
+  }
   const t = report.timings
   const stages: [string, number | undefined][] = [
     ['Dump', t.dump],
@@ -230,8 +278,17 @@ function rowDifferences(tables: ReportTable[]): string[] {
         ...(withValues ? [optionalCode(key.production), optionalCode(key.restored)] : [])
       ])
     )
-    const more = differences.notListed > 0 ? `\n<p>… and ${count(differences.notListed)} more row(s) not listed.</p>` : ''
     const label = `Rows of ${displayName(table)}: ${counts.join(', ') || 'none listed'}`
+    if (differences.keys.length === 0) {
+      // No row to name: the counts say it all, where an empty table of keys would say nothing.
+      const what = counts.length > 0 ? counts.join(', ') : 'no differing row was found'
+      const why =
+        differences.notListed > 0
+          ? 'none listed: max-rows-reported is 0'
+          : 'the table has no primary key or unique index of NOT NULL columns, so its rows are counted, not listed by key'
+      return [`<p>Rows of <code>${escapeHtml(displayName(table))}</code>: ${escapeHtml(what)} (${escapeHtml(why)}).</p>`]
+    }
+    const more = differences.notListed > 0 ? `\n<p>… and ${count(differences.notListed)} more row(s) not listed.</p>` : ''
     return [details(label, htmlTable(headers, rows) + more)]
   })
 }

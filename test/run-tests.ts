@@ -16,7 +16,13 @@ import { constants } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startCluster, type Cluster } from './support/cluster.js'
-import { CLEANROOM_DATADIR_ENV, CLEANROOM_URL_ENV, PRODUCTION_DATADIR_ENV, PRODUCTION_URL_ENV } from './support/shared-servers.js'
+import {
+  CLEANROOM_DATADIR_ENV,
+  CLEANROOM_URL_ENV,
+  PRODUCTION_DATADIR_ENV,
+  PRODUCTION_URL_ENV,
+  SERVER_SETTINGS
+} from './support/shared-servers.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -86,7 +92,10 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 try {
   const t0 = Date.now()
-  const results = await Promise.allSettled([startCluster('production'), startCluster('cleanroom')])
+  const results = await Promise.allSettled([
+    startCluster('production', { settings: SERVER_SETTINGS.production }),
+    startCluster('cleanroom', { settings: SERVER_SETTINGS.cleanroom })
+  ])
   clusters = results.flatMap(r => (r.status === 'fulfilled' ? [r.value] : []))
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
   if (failed) throw failed.reason

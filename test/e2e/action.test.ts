@@ -245,9 +245,26 @@ test("a dump with a statement the clean room rejects is restore-failed, with psq
       .split('\n')
       .filter(line => line.startsWith('::error'))
       .map(line => line.replace(/:\d+:/, ':N:').slice(0, 113)),
-    ['::error::The backup does not restore: psql:<stdin>:N: ERROR:  function lazarus_no_such_function() does not exist']
+    [
+      "::error::The backup does not restore (it stopped in the dump's opening settings, before its first object): " +
+        'psql:<stdin>:N: ERROR:  function lazarus_no_such_function() does not exist'
+    ].map(line => line.slice(0, 113))
   )
   assert.deepEqual(run.report.sabotage, [], 'no drill runs on a backup that does not restore')
+  assert.deepEqual(await leftoverScratchDatabases(run), [])
+})
+
+test('a restore that fails part way names the object pg_dump was writing, not a line number nor "0 of 0 tables"', async () => {
+  // After the TOC comment of the customers' rows: the restore stops while restoring that data.
+  const binDir = tamperedClientDir(
+    `sed -i '/^-- Data for Name: customers; Type: TABLE DATA; Schema: public;/a SELECT lazarus_no_such_function();' "$DUMP"`
+  )
+  const run = await runAction(inputs({ 'postgres-bin-dir': binDir }))
+  assert.equal(run.exitCode, 1, explain(run))
+  assert.equal(run.outputs.result, 'restore-failed')
+  assert.equal(run.report.restoreFailedAt, 'while restoring TABLE DATA public.customers')
+  assert.match(run.summary, /The restore stopped while restoring TABLE DATA public\.customers; no table was compared/)
+  assert.doesNotMatch(run.summary, /0 of 0 tables/)
   assert.deepEqual(await leftoverScratchDatabases(run), [])
 })
 

@@ -15,7 +15,8 @@ before(async () => {
 })
 
 function drill(verify: string): Promise<ActionRun> {
-  return runAction(shop.inputs({ verify, sabotage: 'all' }))
+  // Every operator restores and verifies its own copy: more than the default two minutes on a busy machine.
+  return runAction(shop.inputs({ verify, sabotage: 'all' }), { timeoutMs: 600_000 })
 }
 
 interface DrillResult {
@@ -50,6 +51,14 @@ test('with checksums, every operator is caught by the check that should see it',
   assert.equal(by['drop-constraint'], 'schema')
   assert.equal(by['sequence-reset'], 'sequences')
   assert.equal(by['mutate-large-object'], 'schema')
+  assert.equal(by['mutate-function'], 'schema')
+  const mutateFunction = results.find(result => result.operator === 'mutate-function')!
+  assert.match(mutateFunction.evidence, /^one character of the body of function .+ changed .*; function .+: production /)
+  // Dump, sanitize and restore overlap on the timeline; the drill comes after verification.
+  const stage = (name: string) => run.report.timeline.find((entry: { stage: string }) => entry.stage === name)
+  assert.ok(stage('Restore').start < stage('Dump').end, 'the restore runs while the dump does')
+  assert.ok(stage('Drill').start >= stage('Verify').end)
+  assert.match(run.summary, /```mermaid\ngantt\n/)
   // The evidence pins row corruptions to keys.
   const mutate = results.find(result => result.operator === 'mutate-cell')!
   assert.match(mutate.evidence, /changed \(.+\)=\(.+\)/)

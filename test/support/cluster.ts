@@ -275,7 +275,7 @@ function installCleanup(): void {
  * port. The superuser is `postgres` with a password (random unless given) over TCP
  * (scram-sha-256); the unix socket (trust) lives in the cluster's temp dir.
  */
-export async function startCluster(name: string, opts: { password?: string } = {}): Promise<Cluster> {
+export async function startCluster(name: string, opts: { password?: string; settings?: string[] } = {}): Promise<Cluster> {
   const password = opts.password ?? randomBytes(18).toString('base64url')
   if (/[\r\n]/.test(password)) throw new Error('cluster password must not contain newlines')
 
@@ -335,6 +335,7 @@ export async function startCluster(name: string, opts: { password?: string } = {
       'full_page_writes = off',
       'max_connections = 100',
       "password_encryption = 'scram-sha-256'",
+      ...(opts.settings ?? []),
       ''
     ].join('\n')
     await writeFile(path.join(dataDir, 'postgresql.conf'), conf, { flag: 'a' })

@@ -18,6 +18,17 @@ export const CLEANROOM_URL_ENV = 'LAZARUS_TEST_CLEANROOM_URL'
 export const PRODUCTION_DATADIR_ENV = 'LAZARUS_TEST_PRODUCTION_DATADIR'
 export const CLEANROOM_DATADIR_ENV = 'LAZARUS_TEST_CLEANROOM_DATADIR'
 
+/**
+ * Settings of the shared servers beyond cluster.ts's. pg_dump locks every table it dumps in one
+ * transaction: production may dump the many-tables test's 10,000 tables, as any server whose
+ * schema is that large is configured to. The clean room keeps the default, so that the test
+ * proves a restore never needs more locks than a plain `pg_dump | psql`.
+ */
+export const SERVER_SETTINGS: Record<string, string[]> = {
+  production: ['max_locks_per_transaction = 256'],
+  cleanroom: []
+}
+
 const cache = new Map<string, Promise<Cluster>>()
 
 function fromEnv(name: string, urlVar: string, dataDirVar: string): Promise<Cluster> {
@@ -36,7 +47,7 @@ function fromEnv(name: string, urlVar: string, dataDirVar: string): Promise<Clus
       )
     } else {
       // Private cluster; stopped explicitly via stop() or by cluster.ts's exit hook.
-      p = startCluster(name)
+      p = startCluster(name, { settings: SERVER_SETTINGS[name] })
     }
     p.catch(() => cache.delete(name))
     cache.set(name, p)

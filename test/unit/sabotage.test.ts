@@ -1,9 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { decodeDumpText } from '../../src/dump-encoding.js'
 import { mutateFirstCharacter, mutateLastDigit, parseCopyHeader, parseCreateIndex, parseSetval } from '../../src/dump-lines.js'
 import {
   SABOTAGE_OPERATORS,
   chooseRogueRowTarget,
+  explainNoTarget,
   planSabotage,
   type ColumnInfo,
   type ConstraintInfo,
@@ -17,6 +19,7 @@ import {
   dropRowRewriter,
   duplicateRowRewriter,
   mutateCellRewriter,
+  mutateFunctionRewriter,
   nullToEmptyRewriter,
   rogueRowRewriter,
   sequenceResetRewriter,
@@ -64,7 +67,7 @@ const DUMP = [
   '    ADD CONSTRAINT orders_customer_fkey FOREIGN KEY (customer) REFERENCES public.customers(id);'
 ]
 
-test('operators are the thirteen of the full drill', () => {
+test('operators are those of the full drill', () => {
   assert.deepEqual(
     [...SABOTAGE_OPERATORS].sort(),
     [
@@ -75,6 +78,7 @@ test('operators are the thirteen of the full drill', () => {
       'drop-row',
       'duplicate-row',
       'mutate-cell',
+      'mutate-function',
       'mutate-large-object',
       'null-to-empty',
       'rogue-row',
@@ -213,11 +217,29 @@ test('drop-row removes the first row and names it by its key', () => {
   assert.deepEqual(keyless.result(), { evidence: 'row 1 of the data removed' })
 })
 
-test('keys in evidence are decoded from COPY text and UTF-8', () => {
+test('keys in evidence are decoded from COPY text, then from the dump encoding', () => {
   const rewriter = dropRowRewriter({ schema: 'public', name: 't' }, ['code', 'n'])
   const utf8AsLatin1 = Buffer.from('Zoë', 'utf8').toString('latin1')
   rewrite(rewriter, ['COPY public.t (code, n) FROM stdin;', `${utf8AsLatin1}\\ttab\t\\N`, '\\.'])
-  assert.deepEqual(rewriter.result(), { evidence: 'row (code, n)=(Zoë\ttab, NULL) removed' })
+  const evidence = rewriter.result()!.evidence
+  assert.equal(evidence, `row (code, n)=(${utf8AsLatin1}\ttab, NULL) removed`, 'the rewriter speaks bytes')
+  assert.equal(decodeDumpText(evidence, 'UTF8'), 'row (code, n)=(Zoë\ttab, NULL) removed')
+  // An octal escape is a byte too: \303\253 is ë in UTF-8.
+  const escaped = dropRowRewriter({ schema: 'public', name: 't' }, ['code'])
+  rewrite(escaped, ['COPY public.t (code) FROM stdin;', 'Zo\\303\\253', '\\.'])
+  assert.equal(decodeDumpText(escaped.result()!.evidence, 'UTF8'), 'row (code)=(Zoë) removed')
+})
+
+test('dump text decodes in the dump encoding, and stays bytes when it cannot', () => {
+  const bytes = (text: string, encoding: BufferEncoding) => Buffer.from(text, encoding).toString('latin1')
+  assert.equal(decodeDumpText(bytes('prénom', 'utf8'), 'UTF8'), 'prénom')
+  assert.equal(decodeDumpText(bytes('prénom', 'latin1'), 'LATIN1'), 'prénom')
+  assert.equal(decodeDumpText(bytes('prénom', 'utf8'), 'SQL_ASCII'), 'prénom')
+  assert.equal(decodeDumpText('\xe9\xeb', 'SQL_ASCII'), '\xe9\xeb', 'not UTF-8: the bytes as they are')
+  assert.equal(decodeDumpText('\xa4\xa2', 'EUC_JP'), 'あ')
+  assert.equal(decodeDumpText('\xe9', 'WIN1252'), 'é')
+  assert.equal(decodeDumpText('plain', 'EUC_JP'), 'plain')
+  assert.equal(decodeDumpText('\xff\xfe', 'UTF8'), '\xff\xfe', 'invalid UTF-8 stays bytes')
 })
 
 test('mutate-cell changes one plain character, never an escape, and keeps the length', () => {
@@ -495,4 +517,116 @@ test('planning: sequence-reset picks a used sequence, one whose table has rows f
 
 test('every operator plans nothing on an empty catalog', () => {
   for (const operator of SABOTAGE_OPERATORS) assert.equal(planSabotage(operator, catalog({})), undefined, operator)
+})
+
+test('planning: mutate-cell leaves alone what generated columns and expression or partial indexes compute from', () => {
+  const base = shape({
+    name: 'priced',
+    uniqueIndexes: PK,
+    columns: [int4('id'), int4('price'), int4('quantity'), text('code'), { ...int4('total'), generated: true }, text('note')],
+    // total = price * quantity; an index on (code::int); a partial index WHERE note <> ''.
+    derivedFrom: ['price', 'quantity', 'code', 'note']
+  })
+  assert.equal(planSabotage('mutate-cell', catalog({ tables: [base] })), undefined)
+  assert.equal(planSabotage('swap-values', catalog({ tables: [base] })), undefined)
+  const free = planSabotage('mutate-cell', catalog({ tables: [{ ...base, derivedFrom: ['price', 'quantity', 'code'] }] }))
+  const out = rewrite(free!.rewriter, [
+    'COPY public.priced (id, price, quantity, code, note) FROM stdin;',
+    '1\t2\t3\t44\tabc',
+    '\\.'
+  ])
+  assert.deepEqual(out[1], '1\t2\t3\t44\tbbc', 'only the column nothing is computed from changes')
+})
+
+test('an operator that cannot apply says why, for every operator', () => {
+  const keyed = shape({ name: 'keyed', uniqueIndexes: PK, referencedBy: ['public.child.child_keyed_fkey'] })
+  const reasons = new Map(SABOTAGE_OPERATORS.map(operator => [operator, explainNoTarget(operator, catalog({ tables: [keyed] }))]))
+  for (const [operator, reason] of reasons) assert.ok(reason.length > 20, `${operator}: ${reason}`)
+  assert.match(reasons.get('duplicate-row')!, /primary key, a unique index or an exclusion constraint/)
+  assert.match(reasons.get('drop-row')!, /referenced by a foreign key/)
+  assert.match(reasons.get('sequence-reset')!, /no sequence/)
+  assert.match(reasons.get('mutate-function')!, /function/)
+  assert.match(explainNoTarget('mutate-cell', catalog({ tables: [{ ...keyed, rows: 0 }] })), /no table holds any rows/)
+})
+
+/** What pg_dump 15 writes for functions: the header, options, then the body in dollar quotes. */
+const FUNCTIONS = [
+  'CREATE FUNCTION public.total(p_id bigint, p_rate numeric DEFAULT 1.5) RETURNS numeric',
+  '    LANGUAGE plpgsql STABLE',
+  '    AS $$',
+  'begin',
+  '  return p_id * 2;',
+  'end',
+  '$$;',
+  '',
+  'CREATE FUNCTION public.total(p_id integer) RETURNS integer',
+  '    LANGUAGE sql IMMUTABLE',
+  '    AS $_$select $1 + 40$_$;',
+  '',
+  'CREATE PROCEDURE public."Refresh"()',
+  '    LANGUAGE plpgsql',
+  '    AS $$begin perform 1; end$$;'
+]
+
+test('mutate-function changes one character of the named overload only, digits first', () => {
+  const plpgsql = mutateFunctionRewriter({
+    schema: 'public',
+    name: 'total',
+    arguments: 'p_id bigint, p_rate numeric DEFAULT 1.5'
+  })
+  const out = rewrite(plpgsql, FUNCTIONS)
+  assert.deepEqual(out.map((line, i) => (line === FUNCTIONS[i] ? '' : line)).filter(Boolean), ['  return p_id * 3;'])
+  assert.equal(
+    plpgsql.result()?.evidence,
+    'one character of the body of function public.total(p_id bigint, p_rate numeric DEFAULT 1.5) changed (line 5)'
+  )
+
+  const sql = mutateFunctionRewriter({ schema: 'public', name: 'total', arguments: 'p_id integer' })
+  assert.deepEqual(rewrite(sql, FUNCTIONS)[10], '    AS $_$select $2 + 40$_$;')
+  const procedure = mutateFunctionRewriter({ schema: 'public', name: 'Refresh', arguments: '' })
+  assert.deepEqual(rewrite(procedure, FUNCTIONS)[14], '    AS $$begin perform 2; end$$;')
+  const absent = mutateFunctionRewriter({ schema: 'public', name: 'total', arguments: 'text' })
+  assert.deepEqual(rewrite(absent, FUNCTIONS), FUNCTIONS)
+  assert.equal(absent.result(), undefined)
+})
+
+test('planning: mutate-function aims at the first function and names it as the schema fingerprint does', () => {
+  const functions = [{ schema: 'public', name: 'total', arguments: 'p_id integer', signature: 'public.total(integer)' }]
+  const plan = planSabotage('mutate-function', catalog({ functions }))!
+  assert.equal(plan.target, 'function public.total(p_id integer)')
+  assert.deepEqual(plan.targetObject, {
+    kind: 'function',
+    schema: 'public',
+    name: 'total',
+    signature: 'public.total(integer)'
+  })
+  assert.deepEqual(plan.caughtBy, ['schema'])
+  assert.equal(planSabotage('mutate-function', catalog({ functions: [] })), undefined)
+})
+
+test('names beyond ASCII are matched in the dump by their bytes in its encoding', () => {
+  const utf8 = (name: string) => Buffer.from(name, 'utf8').toString('latin1')
+  const table = shape({
+    name: 'ü',
+    schema: 'café',
+    uniqueIndexes: [{ primary: true, expression: false, columns: ['clé'] }],
+    columns: [int4('clé'), text('prénom')]
+  })
+  const dumpNames = new Map(['ü', 'café', 'clé', 'prénom'].map(name => [name, utf8(name)]))
+  const dump = [
+    `COPY ${utf8('café')}."${utf8('ü')}" ("${utf8('clé')}", "${utf8('prénom')}") FROM stdin;`,
+    `1\t${utf8('Zoë')}`,
+    '\\.'
+  ]
+  const plan = planSabotage('mutate-cell', catalog({ tables: [table], dumpNames }))!
+  assert.equal(plan.target, '"café"."ü"', 'the target reads as text')
+  assert.deepEqual(rewrite(plan.rewriter, dump)[1], `1\t${utf8('Yoë')}`)
+  assert.equal(
+    decodeDumpText(plan.rewriter.result()!.evidence, 'UTF8'),
+    'one character of column prénom changed in row (clé)=(1)'
+  )
+  // Without the byte spellings, nothing is found: the names read differently in the dump.
+  const unspelled = planSabotage('mutate-cell', catalog({ tables: [table] }))!
+  rewrite(unspelled.rewriter, dump)
+  assert.equal(unspelled.rewriter.result(), undefined)
 })

@@ -55,7 +55,7 @@ test('a verified run: one-line verdict with the headline numbers, stages charted
   assert.match(lines[0], /^<h2>✅ Lazarus: verified<\/h2>$/)
   assert.match(
     html,
-    /<p><strong>The backup restores and holds exactly what production held\.<\/strong> 3 of 3 tables match \(31,207 production rows, verify: checksums\), dump 5\.0 MiB in 8\.5 s\.<\/p>/
+    /<p><strong>The backup restores and holds exactly what production held\.<\/strong> 3 of 3 tables match \(31,207 production rows, verify: checksums\), dump 5\.0 MiB in 1\.50 s, restored in 2\.75 s\.<\/p>/
   )
 
   const [stages] = mermaidBlocks(html)
@@ -269,4 +269,70 @@ test('with a run history, the summary charts it and shows a sharp growth of the 
     html,
     /<tr><td>3<\/td><td>2026-01-03T03:00:00Z<\/td><td>verified<\/td><td>6\.00 s<\/td><td>9\.00 s<\/td><td>1\.1 MiB<\/td><td>3<\/td><\/tr>/
   )
+})
+
+test("the headline gives the dump's own time, never the run's total with the drill", () => {
+  const html = renderSummary(report({ timings: { dump: 1.25, restore: 2, verify: 0.5, drill: 40, total: 45 } }))
+  const headline = /<p><strong>.*<\/p>/.exec(html)![0]
+  assert.match(headline, /dump 5\.0 MiB in 1\.25 s, restored in 2 s\./)
+  assert.doesNotMatch(headline, /45|40/)
+})
+
+test('the stage chart is a timeline: overlapping stages with their start and end, not durations that add up', () => {
+  const timeline = [
+    { stage: 'Dump', start: 0.2, end: 1.5 },
+    { stage: 'Sanitize', start: 0.2, end: 1.5 },
+    { stage: 'Restore', start: 0.4, end: 2.75 },
+    { stage: 'Fingerprint production', start: 1.5, end: 2.9 },
+    { stage: 'Verify', start: 2.75, end: 3.25 },
+    { stage: 'Drill', start: 3.25, end: 8.25 }
+  ]
+  const html = renderSummary(report({ timeline }))
+  const [chart] = mermaidBlocks(html)
+  const lines = chart.split('\n').map(line => line.trim())
+  assert.equal(lines[0], 'gantt')
+  assert.ok(lines.includes('dateFormat x'))
+  assert.deepEqual(
+    lines.filter(line => / :s\d+, /.test(line)),
+    [
+      'Dump :s0, 200, 1500',
+      'Sanitize :s1, 200, 1500',
+      'Restore :s2, 400, 2750',
+      'Fingerprint production :s3, 1500, 2900',
+      'Verify :s4, 2750, 3250',
+      'Drill :s5, 3250, 8250'
+    ]
+  )
+  // The same as a table of start and end times.
+  assert.match(html, /<tr><td>Restore<\/td><td>0\.40 s<\/td><td>2\.75 s<\/td><td>2\.35 s<\/td><\/tr>/)
+  assert.doesNotMatch(html, /xychart-beta/)
+})
+
+test('a failed restore says where it stopped, not "0 of 0 tables match"', () => {
+  const failed = report({
+    result: 'restore-failed',
+    tables: [],
+    sabotage: [],
+    error: 'psql:<stdin>:120: ERROR:  relation "public.missing" does not exist',
+    restoreFailedAt: 'while restoring FK CONSTRAINT public.orders orders_customer_fkey',
+    timings: { dump: 1, sanitize: 1, restore: 0.5 }
+  })
+  const html = renderSummary(failed)
+  assert.doesNotMatch(html, /0 of 0/)
+  assert.match(
+    html,
+    /The restore stopped while restoring FK CONSTRAINT public\.orders orders_customer_fkey; no table was compared/
+  )
+  assert.match(
+    failureMessage(failed)!,
+    /^The backup does not restore \(it stopped while restoring FK CONSTRAINT public\.orders orders_customer_fkey\): psql:/
+  )
+})
+
+test('a table without a key that differs shows how many rows are missing and extra, never an empty table of keys', () => {
+  const [table] = compareTables([side('events', 10)], [side('events', 9)])
+  const keyless: ReportTable = { ...table, differences: { missing: 2, extra: 1, changed: 0, keys: [], notListed: 0 } }
+  const html = renderSummary(report({ result: 'mismatch', tables: [keyless] }))
+  assert.match(html, /Rows of <code>public\.events<\/code>: 2 missing, 1 extra \(the table has no primary key/)
+  assert.doesNotMatch(html, /<th>Change<\/th><th>Key<\/th>/)
 })
