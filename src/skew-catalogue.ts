@@ -127,8 +127,7 @@ const KNOWN_FAILURES: KnownFailure[] = [
     construct: 'WITHOUT OVERLAPS keys',
     since: 18
   },
-  { pattern: /syntax error at or near "PERIOD"/, construct: 'PERIOD foreign keys', since: 18 },
-  { pattern: /access method "([^"]+)" does not exist/, construct: 'the access method $1', since: 0 }
+  { pattern: /syntax error at or near "PERIOD"/, construct: 'PERIOD foreign keys', since: 18 }
 ]
 
 export interface RestoreFailureContext {
@@ -145,7 +144,6 @@ export interface RestoreFailureContext {
  */
 export function explainSkewFailure(context: RestoreFailureContext): string | undefined {
   const { error, cleanroomMajor, productionMajor, pgDumpMajor } = context
-  const newest = Math.max(productionMajor, pgDumpMajor)
   for (const known of KNOWN_FAILURES) {
     const match = known.pattern.exec(error)
     if (!match) continue
@@ -155,15 +153,17 @@ export function explainSkewFailure(context: RestoreFailureContext): string | und
       known.since > 0 ? `PostgreSQL ${known.since}` : `pg_dump ${pgDumpMajor} or production (PostgreSQL ${productionMajor})`
     return (
       `Version skew: the dump uses ${construct}, from ${since}, which the clean room (PostgreSQL ${cleanroomMajor}) does not know. ` +
-      `The backup may be sound: use a clean room running PostgreSQL ${Math.max(known.since, newest)} or newer, ` +
+      `The backup may be sound: use a clean room running PostgreSQL ${known.since > 0 ? Math.max(known.since, productionMajor) : Math.max(pgDumpMajor, productionMajor)} or newer, ` +
       `or a pg_dump as old as production (postgres-bin-dir).`
     )
   }
-  if (newest > cleanroomMajor && /syntax error|does not exist|unrecognized|invalid/.test(error)) {
+  // A newer pg_dump alone is no reason: it writes for the production it dumps, and the catalogue
+  // covers what it adds. A newer production may hold what the clean room has never heard of.
+  if (productionMajor > cleanroomMajor && /syntax error|does not exist|unrecognized|invalid/.test(error)) {
     return (
-      `Version skew likely: the clean room runs PostgreSQL ${cleanroomMajor}, older than ` +
-      (productionMajor > cleanroomMajor ? `production (PostgreSQL ${productionMajor})` : `pg_dump ${pgDumpMajor}`) +
-      `, and rejected a statement of the dump. Use a clean room running PostgreSQL ${newest} or newer.`
+      `Version skew likely: the clean room runs PostgreSQL ${cleanroomMajor}, older than production ` +
+      `(PostgreSQL ${productionMajor}), and rejected a statement of the dump. ` +
+      `Use a clean room running PostgreSQL ${productionMajor} or newer.`
     )
   }
   return undefined

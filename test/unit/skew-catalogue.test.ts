@@ -40,7 +40,8 @@ test('a clean room new enough for the construct, or an error that is no skew, is
   )
 })
 
-test('any rejected statement from a production newer than the clean room is called likely skew', () => {
+test('any rejected statement from a production newer than the clean room is called likely skew, not from a newer pg_dump alone', () => {
+  assert.equal(explainSkewFailure({ ...context, error: 'ERROR:  function lazarus_no_such_function() does not exist' }), undefined)
   const explained = explainSkewFailure({
     cleanroomMajor: 13,
     productionMajor: 16,
