@@ -3,23 +3,13 @@
  * CREATE INDEX, ALTER TABLE ... ADD CONSTRAINT and setval statements. Pure: no I/O, no catalog.
  */
 
-/**
- * Follows a plain dump's COPY blocks: the returned function tells, line by line in order, whether
- * a line is SQL (true) or row data (false), so that data is never mistaken for a statement.
- */
-export function sqlLineTracker(): (line: string) => boolean {
-  let inData = false
-  return line => {
-    if (inData) {
-      if (line === '\\.') inData = false
-      return false
-    }
-    if (line.startsWith('COPY ') && line.endsWith(' FROM stdin;')) inData = true
-    return true
-  }
-}
+/** Which lines are row data and where statements start: the lexer the sanitizer's sed program also runs. */
+export { dumpLexer, sqlLineTracker } from './dump-lexer.js'
 
-/** Parses `COPY schema.table (col, "Col") FROM stdin;` into unquoted names. */
+/**
+ * Parses `COPY schema.table (col, "Col") FROM stdin;` into unquoted names. The header may span
+ * lines (joined by \n) when a quoted name holds a line break.
+ */
 export function parseCopyHeader(line: string): { schema: string; name: string; columns: string[] } | undefined {
   if (!line.startsWith('COPY ') || !line.endsWith(' FROM stdin;')) return undefined
   const tokens = tokenizeIdentifiers(line.slice(5, -' FROM stdin;'.length))
@@ -39,7 +29,7 @@ function tokenizeIdentifiers(text: string): string[] | undefined {
   let i = 0
   while (i < text.length) {
     const char = text[i]
-    if (char === ' ') {
+    if (char === ' ' || char === '\n') {
       i++
     } else if (char === '"') {
       const end = quotedEnd(text, i)

@@ -39,7 +39,8 @@ import {
   type SchemaObject
 } from './schema-fingerprint.js'
 import { compareSequences, findSequencesBehindData, readSequenceValues, type SequenceValue } from './sequence-check.js'
-import { buildSedProgram, summarizeRemovedLines, type SanitizedDirective } from './sanitize-rules.js'
+import { buildSedProgram, stoppedConstruct, summarizeRemovedLines, type SanitizedDirective } from './sanitize-rules.js'
+import { explainSkewFailure, stopMessage, type SkewRuleId } from './skew-catalogue.js'
 import { sedFilter } from './sed.js'
 import { compareText } from './text-order.js'
 import type { Settings } from './settings.js'
@@ -122,7 +123,7 @@ export async function verifyBackup(
     let verification: CopyVerification
     let snapshot: ProductionSnapshot
     try {
-      const filter = await sanitizeFilter(cleanroom, tools, workspace, keepCopy ? backupFile : undefined)
+      const filter = await sanitizeFilter(production, cleanroom, tools, workspace, keepCopy ? backupFile : undefined)
       const checkFile = writeLocationCheck(cleanroom, restoreTarget, workspace.file('restore-check.sql'))
       const streamed = await core.group('Dump, sanitize and restore (streamed), fingerprint production', () =>
         streamFromSnapshot(
@@ -347,6 +348,8 @@ async function streamFromSnapshot(
   let restoreError: string | undefined
   let restoreFailedAt: string | undefined
   if (!outcome.ok) {
+    const stopped = filter.stopped()
+    if (stopped) throw new UserError(stopped)
     if (outcome.stage !== 'restore') {
       throw (
         (filter.copyFile && diskFullError(outcome.error, 'sed', 'the copy of the dump', filter.copyFile)) ||
@@ -354,7 +357,13 @@ async function streamFromSnapshot(
       )
     }
     // The step's failure message carries psql's error; psql itself printed it in full above.
-    restoreError = outcome.error
+    const skew = explainSkewFailure({
+      error: outcome.error,
+      cleanroomMajor: filter.cleanroomMajor,
+      productionMajor: (await exporter.serverFacts()).major,
+      pgDumpMajor: tools.pgDump.major
+    })
+    restoreError = skew ? `${outcome.error} | ${skew}` : outcome.error
     restoreFailedAt = await failurePlace(outcome.error, database.encoding, line =>
       tocEntryAt(fs.readFileSync(workspace.file('stream-toc'), 'latin1').split('\n'), line)
     )
@@ -527,7 +536,10 @@ export function batchSmallTables<T extends { bytes: number }>(tables: T[], sessi
 interface SanitizeFilter {
   argv: string[]
   copyFile?: string
+  cleanroomMajor: number
   removed(): SanitizedDirective[]
+  /** The error for a construct no rewrite restores faithfully, when one stopped the stream. */
+  stopped(): string | undefined
 }
 
 /**
@@ -535,6 +547,7 @@ interface SanitizeFilter {
  * would reject, records each removed line, and (when asked) keeps a copy of the sanitized dump.
  */
 async function sanitizeFilter(
+  production: DatabaseSession,
   cleanroom: CleanRoom,
   tools: ClientTools,
   workspace: Workspace,
@@ -542,25 +555,35 @@ async function sanitizeFilter(
 ): Promise<SanitizeFilter> {
   const removedLinesFile = workspace.file('sanitize-removed.sql')
   const programFile = workspace.file('sanitize.sed')
+  const cleanroomMajor = (await cleanroom.maintenance.serverFacts()).major
+  // pg_dump's session starts with the same role and database defaults as this one.
+  const [scs] = await production.query<{ on: boolean }>("SELECT current_setting('standard_conforming_strings') = 'on' AS on")
   const program = buildSedProgram({
     knownSettings: await cleanroom.maintenance.settingNames(),
     psqlUnderstandsRestrict: psqlUnderstandsRestrict(tools.psql),
+    cleanroomMajor,
+    standardConformingStrings: scs.on,
     removedLinesFile,
     copyFile
   })
   fs.writeFileSync(programFile, program, { mode: 0o600 })
+  const removedLines = () => (fs.existsSync(removedLinesFile) ? fs.readFileSync(removedLinesFile, 'latin1').split('\n') : [])
   return {
     argv: await sedFilter(programFile),
     copyFile,
-    removed: () =>
-      summarizeRemovedLines(fs.existsSync(removedLinesFile) ? fs.readFileSync(removedLinesFile, 'latin1').split('\n') : [])
+    cleanroomMajor,
+    removed: () => summarizeRemovedLines(removedLines()),
+    stopped: () => {
+      const stopped = stoppedConstruct(removedLines())
+      return stopped && stopMessage(stopped.rule as SkewRuleId, stopped.line, cleanroomMajor)
+    }
   }
 }
 
 function logSanitized(report: Report): void {
   if (report.sanitized.length === 0) core.info('Nothing sanitized: the clean room knows every directive in the dump.')
   for (const item of report.sanitized) {
-    core.info(`Removed ${item.lines} line(s) of ${item.parameter}, which the clean room does not know.`)
+    core.info(`Removed ${item.lines} line(s) of ${item.parameter} (rule ${item.rule}), which the clean room does not know.`)
   }
 }
 

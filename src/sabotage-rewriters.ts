@@ -12,7 +12,7 @@ import {
   parseCreateIndex,
   parseSetval,
   quoteIdentifier,
-  sqlLineTracker
+  dumpLexer
 } from './dump-lines.js'
 
 /**
@@ -116,19 +116,19 @@ interface BlockEdit {
 
 /** Runs `edit` over the first COPY block of `table`, leaving every other line alone. */
 function blockRewriter(table: { schema: string; name: string }, edit: BlockEdit): DumpRewriter {
-  const isSql = sqlLineTracker()
+  const lex = dumpLexer()
   let state: 'before' | 'inside' | 'after' = 'before'
   let index = 0
   return {
     push(line) {
+      const facts = lex(line)
       if (state === 'inside') {
-        isSql(line)
         if (line !== '\\.') return edit.row(line, ++index)
         state = 'after'
         return [...edit.end(), line]
       }
-      if (isSql(line) && state === 'before') {
-        const header = parseCopyHeader(line)
+      if (facts.copyHeader !== undefined && state === 'before') {
+        const header = parseCopyHeader(facts.copyHeader)
         if (header && header.schema === table.schema && header.name === table.name) {
           state = edit.start(header.columns) ? 'inside' : 'after'
         }
@@ -308,7 +308,7 @@ export function nullToEmptyRewriter(
  * row is the last line written, and everything after it, including the block's end, is lost.
  */
 export function truncateRewriter(table: { schema: string; name: string }, keepRows: number): DumpRewriter {
-  const isSql = sqlLineTracker()
+  const lex = dumpLexer()
   let state: 'before' | 'inside' | 'cut' = 'before'
   let kept = 0
   let lineNumber = 0
@@ -331,8 +331,9 @@ export function truncateRewriter(table: { schema: string; name: string }, keepRo
         lost++
         return []
       }
-      if (isSql(line)) {
-        const header = parseCopyHeader(line)
+      const copyHeader = lex(line).copyHeader
+      if (copyHeader !== undefined) {
+        const header = parseCopyHeader(copyHeader)
         if (header && header.schema === table.schema && header.name === table.name) state = 'inside'
       }
       return [line]
@@ -349,22 +350,23 @@ export function truncateRewriter(table: { schema: string; name: string }, keepRo
 
 /** Removes the `CREATE [UNIQUE] INDEX name ON [ONLY] schema.table ...;` statement of one index. */
 export function dropIndexRewriter(index: { schema: string; table: string; name: string }): DumpRewriter {
-  const isSql = sqlLineTracker()
+  const lex = dumpLexer()
   let lineNumber = 0
   let removing = false
   let evidence: string | undefined
   return {
     push(line) {
       lineNumber++
+      const facts = lex(line)
       if (removing) {
-        removing = !line.endsWith(';')
+        removing = !facts.endsStatement
         return []
       }
-      if (evidence !== undefined || !isSql(line)) return [line]
+      if (evidence !== undefined || !facts.startsStatement) return [line]
       const parsed = parseCreateIndex(line)
       if (!parsed || parsed.name !== index.name || parsed.schema !== index.schema || parsed.table !== index.table) return [line]
       evidence = `CREATE INDEX ${quoteIdentifier(index.name)} removed from the dump (line ${lineNumber})`
-      removing = !line.endsWith(';')
+      removing = !facts.endsStatement
       return []
     },
     result: () => (evidence === undefined ? undefined : { evidence })
@@ -389,15 +391,15 @@ export function dropConstraintRewriter(constraint: {
   name: string
   type?: ConstraintType
 }): DumpRewriter {
-  const isSql = sqlLineTracker()
+  const lex = dumpLexer()
   let lineNumber = 0
   let held: string | undefined
   let removing = false
   let evidence: string | undefined
   const kind = constraint.type ? ` (${CONSTRAINT_KINDS[constraint.type]})` : ''
 
-  const consider = (line: string): string[] => {
-    if (evidence !== undefined || !isSql(line)) return [line]
+  const consider = (line: string, startsStatement: boolean): string[] => {
+    if (evidence !== undefined || !startsStatement) return [line]
     const table = parseAlterTable(line)
     if (table && table.schema === constraint.schema && table.name === constraint.table) {
       held = line
@@ -409,21 +411,21 @@ export function dropConstraintRewriter(constraint: {
   return {
     push(line) {
       lineNumber++
+      const facts = lex(line)
       if (removing) {
-        removing = !line.endsWith(';')
+        removing = !facts.endsStatement
         return []
       }
-      if (held === undefined) return consider(line)
+      if (held === undefined) return consider(line, facts.startsStatement)
       const alter = held
       held = undefined
       if (parseAddConstraintName(line) === constraint.name) {
-        isSql(line)
         const lines = `lines ${lineNumber - 1}-${lineNumber}`
         evidence = `ADD CONSTRAINT ${quoteIdentifier(constraint.name)}${kind} removed from the dump (${lines})`
-        removing = !line.endsWith(';')
+        removing = !facts.endsStatement
         return []
       }
-      return [alter, ...consider(line)]
+      return [alter, ...consider(line, facts.startsStatement)]
     },
     result: () => (evidence === undefined ? undefined : { evidence })
   }
@@ -431,11 +433,11 @@ export function dropConstraintRewriter(constraint: {
 
 /** Sets one sequence back to its start, as if never used: `setval('seq', start, false)`. */
 export function sequenceResetRewriter(sequence: { schema: string; name: string; startValue: string }): DumpRewriter {
-  const isSql = sqlLineTracker()
+  const lex = dumpLexer()
   let evidence: string | undefined
   return {
     push(line) {
-      if (evidence !== undefined || !isSql(line)) return [line]
+      if (evidence !== undefined || !lex(line).startsStatement) return [line]
       const setval = parseSetval(line)
       if (!setval || setval.schema !== sequence.schema || setval.name !== sequence.name) return [line]
       evidence =
@@ -456,7 +458,9 @@ const MAX_HELD_BODY_BYTES = 1024 * 1024
  * letter. pg_dump turns check_function_bodies off, so the changed body restores as written.
  */
 export function mutateFunctionRewriter(fn: { schema: string; name: string; arguments: string }): DumpRewriter {
-  const isSql = sqlLineTracker()
+  const lex = dumpLexer()
+  // Row data is never a function's text; every other line (statements, bodies) is read.
+  const isSql = (line: string) => !lex(line).data
   let lineNumber = 0
   let state: 'before' | 'header' | 'body' | 'done' = 'before'
   let tag = ''

@@ -1,65 +1,365 @@
 /**
- * Pure rules for removing version-skew directives from a plain pg_dump file with sed.
+ * Pure rules for the sanitizing sed program: a lexer for plain pg_dump output, written in sed,
+ * and the version-skew rules (see skew-catalogue.ts) that may remove or rewrite a whole
+ * top-level statement pg_dump wrote, never anything inside a literal, an identifier, a comment
+ * or row data.
  *
- * A dump made by a newer pg_dump carries session settings an older clean-room server rejects
- * (pg_dump 17 writes `SET transaction_timeout = 0;`, unknown to PostgreSQL 13) and psql
- * meta-commands an older psql does not know. Those lines only configure the restoring session,
- * so dropping them changes no data. Row data inside COPY blocks is never looked at.
+ * Why a lexer: production decides the text of function bodies, view definitions, comments,
+ * defaults and rows. A rule that matched lines wherever they are would let a function body that
+ * holds the line `SET my.x = 0$$;` lose its closing dollar quote, after which psql reads the next
+ * function's body as SQL: production's content would run on the clean room. So sed tracks, from
+ * line to line, where psql is in the dump, exactly as psql's own lexer (psqlscan.l) does, and a
+ * rule applies only to a line that starts at the top level between statements (or, for the
+ * identity clause, at the top level of a statement the rule recognised on its first line).
+ * dump-lexer.ts is the same lexer in TypeScript, for the drill; a test holds the two to agree.
+ *
+ * The lexer's state lives in sed's hold space between lines, as one short word:
+ *   T.            top level, between statements
+ *   m<kind><depth> inside a top-level statement; kind `.` any, `C` COPY, `F` CREATE FUNCTION or
+ *                 PROCEDURE (psql counts BEGIN ... END there), `I`/`J` an identity clause (first
+ *                 line seen / SEQUENCE NAME line seen); depth is `b` per open BEGIN, then `(` per
+ *                 open parenthesis: psql ends a statement at `;` only at depth 0
+ *   s<top>        inside '...' (no escapes), returning to the state <top>
+ *   e<top>        inside E'...' (backslash escapes)
+ *   i<top>        inside "..." (a quoted identifier)
+ *   d<top>#<tag>  inside a dollar-quoted body opened by <tag> (`$$`, `$body$`...)
+ *   c<top>#<*..>  inside a /* comment *\/, one star per nesting level
+ * Row data between `COPY ... FROM stdin;` and `\.` never reaches the lexer: a tight loop prints
+ * it (the dump's bulk, so its path is three sed commands a line).
  */
 
-/** One kind of removed directive and how many lines of it were removed. */
+import { SKEW_RULES, type SkewRuleId } from './skew-catalogue.js'
+
+/** One kind of removed (or rewritten) construct and how many lines of it were removed. */
 export interface SanitizedDirective {
-  /** A setting name such as `transaction_timeout`, or a meta-command such as `\restrict`. */
+  /** A setting name such as `transaction_timeout`, a meta-command such as `\restrict`, or a construct such as `SET COMPRESSION`. */
   parameter: string
   lines: number
+  /** The rule that removed it: `unknown-setting`, `psql-meta-command`, or a skew catalogue entry (see the README). */
+  rule: SanitizeRuleId
 }
+
+export type SanitizeRuleId = 'unknown-setting' | 'psql-meta-command' | SkewRuleId
 
 export interface SanitizeRuleOptions {
   /** Every setting the clean-room server knows (pg_settings.name). */
   knownSettings: Iterable<string>
   /** Whether the restoring psql understands \restrict and \unrestrict. */
   psqlUnderstandsRestrict: boolean
-  /** Where sed writes the lines it removes, so they can be reported. */
+  /** The clean room's major version: the skew rules for newer servers apply below it. */
+  cleanroomMajor: number
+  /**
+   * Whether production's pg_dump session has standard_conforming_strings on (pg_dump writes the
+   * same value in the dump's header): with it off, '...' strings take backslash escapes too.
+   */
+  standardConformingStrings: boolean
+  /**
+   * Where sed writes each line it removes (`<rule> <line>`), and, for a construct no rewrite can
+   * restore faithfully, the line that stopped it (`!<rule> <line>`).
+   */
   removedLinesFile: string
   /** Where sed also keeps a copy of the sanitized dump (for the drill or upload-dump), if anywhere. */
   copyFile?: string
+  /** For tests: where sed writes its state after each line that is not row data. */
+  stateFile?: string
 }
+
+/** sed's exit code when it stops at a construct the clean room cannot restore faithfully. */
+export const SKEW_STOP_EXIT_CODE = 3
 
 const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/
 
+// Character classes, as GNU sed reads them in the C locale (the program runs with LC_ALL=C, so
+// every byte is one character and bytes 0x80-0xff are identifier letters, as in psqlscan.l).
+const IDENT_START = 'A-Za-z_\\x80-\\xff'
+const IDENT_CONT = 'A-Za-z0-9_\\x80-\\xff'
+/** A top-level state the lexer works in (I and J become `.` before lexing). */
+const TOP = 'm[.CF][b(]*'
+/** A name as pg_dump writes it with fmtId: bare, or quoted on one line with "" for a quote. */
+const NAME = '([a-z_][a-z0-9_$]*|"([^"\\n]|"")*")'
+const QUALIFIED = `${NAME}\\.${NAME}`
+/** A setting's value as pg_dump writes it: a literal without escapes, a quoted name, a word or a number. */
+const SETTING_VALUE = `('[^'\\\\\\n]*'|"([^"\\n]|"")*"|-?[A-Za-z0-9_.]+)`
+
 /**
- * Builds a GNU/POSIX-ERE sed program (for `sed -n -E -f`) that prints every line (and copies it
- * to `copyFile`) except directives the clean room cannot run, which go to `removedLinesFile`.
- * Lines between `COPY ... FROM stdin;` and `\.` are row data and always kept: a data line can
- * never read `\.` on its own, since COPY escapes backslashes.
+ * Builds the GNU sed program (for `LC_ALL=C sed -n -E -f`): it prints every line of the dump
+ * (and copies it to `copyFile`) except the lines the rules remove, which go to `removedLinesFile`.
  */
 export function buildSedProgram(options: SanitizeRuleOptions): string {
   const known = [...new Set([...options.knownSettings].map(name => name.toLowerCase()))]
     .filter(name => SETTING_NAME.test(name))
     .sort()
-  const knownAlternation = known.map(escapeRegex).join('|')
-  const removeTo = (file: string) => [`w ${file}`, 'd', '}']
-  const lines = ['# Row data: COPY blocks pass through untouched.', '/^COPY .+ FROM stdin;$/,/^\\\\\\.$/b keep']
+  const removed = options.removedLinesFile
+  const copy = options.copyFile ? [`w ${options.copyFile}`] : []
+  const trace = options.stateFile ? [`w ${options.stateFile}`] : []
+  const skew = (id: SkewRuleId) => options.cleanroomMajor < SKEW_RULES[id].rejectedBelow
+  // A removed statement: log it with its rule, and continue in `state` (the line is not printed).
+  const drop = (rule: SanitizeRuleId, state: string) => [
+    `s/^[^\\n]*\\n/${rule} /`,
+    `w ${removed}`,
+    `s/.*/${state}/`,
+    ...trace,
+    'h',
+    'd'
+  ]
+  // A construct no rewrite restores faithfully: log it, and stop the stream before psql runs it.
+  const stop = (rule: SkewRuleId) => [`s/^[^\\n]*\\n/!${rule} /`, `w ${removed}`, `Q ${SKEW_STOP_EXIT_CODE}`]
+  const quote = options.standardConformingStrings ? 's' : 'e'
+
+  const lines: string[] = [
+    '# The state starts at the top level.',
+    '1{',
+    'x',
+    's/^/T./',
+    'x',
+    '}',
+    '# Pattern space: the state, a newline, then the line; the hold space keeps the line to print.',
+    'x',
+    'G',
+    '',
+    '# ---- Rules: each matches a whole line that starts at the top level.'
+  ]
+
+  // The dump says how it quotes strings; the lexer was built for production's setting.
+  lines.push(
+    `/^T\\.\\nSET standard_conforming_strings = ${options.standardConformingStrings ? 'off' : 'on'};$/{`,
+    ...stop('standard-conforming-strings'),
+    '}'
+  )
   if (known.length > 0) {
+    const alternation = known.map(escapeRegex).join('|')
     lines.push(
       '# Settings the clean room knows stay.',
-      `/^SET (${knownAlternation}) = /b keep`,
-      `/^SELECT pg_catalog\\.set_config\\('(${knownAlternation})', /b keep`
+      `/^T\\.\\nSET (${alternation}) = ${SETTING_VALUE};$/b keep_top`,
+      `/^T\\.\\nSELECT pg_catalog\\.set_config\\('(${alternation})', '[^'\\\\\\n]*', false\\);$/b keep_top`
     )
   }
   lines.push(
-    '# Any other session setting is one the clean room would reject.',
-    '/^SET [A-Za-z_][A-Za-z0-9_.]* = .*;$/{',
-    ...removeTo(options.removedLinesFile),
-    "/^SELECT pg_catalog\\.set_config\\('[A-Za-z_][A-Za-z0-9_.]*', .*\\);$/{",
-    ...removeTo(options.removedLinesFile)
+    '# Any other session setting is one the clean room would reject: it only configures the restoring session.',
+    `/^T\\.\\nSET [A-Za-z_][A-Za-z0-9_.]* = ${SETTING_VALUE};$/{`,
+    ...drop('unknown-setting', 'T.'),
+    '}',
+    "/^T\\.\\nSELECT pg_catalog\\.set_config\\('[A-Za-z_][A-Za-z0-9_.]*', '[^'\\\\\\n]*', false\\);$/{",
+    ...drop('unknown-setting', 'T.'),
+    '}'
   )
   if (!options.psqlUnderstandsRestrict) {
-    lines.push('# This psql predates \\restrict.', '/^\\\\(restrict|unrestrict)( |$)/{', ...removeTo(options.removedLinesFile))
+    lines.push(
+      '# This psql predates \\restrict: the meta-command and its \\unrestrict go.',
+      '/^T\\.\\n\\\\(restrict|unrestrict)( [A-Za-z0-9]*)?$/{',
+      ...drop('psql-meta-command', 'T.'),
+      '}'
+    )
   }
-  lines.push(':keep')
-  if (options.copyFile) lines.push(`w ${options.copyFile}`)
-  lines.push('p')
+  if (skew('identity-sequence-logged') || skew('identity-sequence-unlogged')) {
+    lines.push(
+      '# ALTER TABLE ... ADD GENERATED ... AS IDENTITY (, then SEQUENCE NAME, then (pg_dump 15+) the',
+      "# sequence's persistence when it differs from its table's.",
+      `/^T\\.\\nALTER TABLE (ONLY )?${QUALIFIED} ALTER COLUMN ${NAME} ADD GENERATED (ALWAYS|BY DEFAULT) AS IDENTITY \\($/{`,
+      's/^T\\./mI(/',
+      'b keep_state',
+      '}',
+      `/^mI\\(\\n    SEQUENCE NAME ${QUALIFIED}$/{`,
+      's/^mI/mJ/',
+      'b keep_state',
+      '}',
+      '/^mJ\\(\\n    LOGGED$/{',
+      ...drop('identity-sequence-logged', 'm.('),
+      '}',
+      '/^mJ\\(\\n    UNLOGGED$/{',
+      ...stop('identity-sequence-unlogged'),
+      '}',
+      's/^m[IJ]/m./'
+    )
+  }
+  if (skew('column-compression')) {
+    lines.push(
+      '# ALTER TABLE ONLY ... ALTER COLUMN ... SET COMPRESSION ...; (pg_dump 14+): how a value is stored, not what it is.',
+      `/^T\\.\\nALTER TABLE ONLY ${QUALIFIED} ALTER COLUMN ${NAME} SET COMPRESSION [a-z0-9]+;$/{`,
+      ...drop('column-compression', 'T.'),
+      '}'
+    )
+  }
+  if (skew('unlogged-sequence')) {
+    lines.push(`/^T\\.\\nCREATE UNLOGGED SEQUENCE ${QUALIFIED}$/{`, ...stop('unlogged-sequence'), '}')
+  }
+  if (skew('nulls-not-distinct')) {
+    // The first line of a unique constraint or index, written by pg_dump 15+ only for such a key.
+    lines.push(
+      `/^T\\.\\nCREATE UNIQUE INDEX ${NAME} ON (ONLY )?${QUALIFIED} USING [a-z0-9_]+ \\([^'"\\n]*\\) NULLS NOT DISTINCT( |;$)/{`,
+      ...stop('nulls-not-distinct'),
+      '}',
+      `/^m\\.\\n    ADD CONSTRAINT ${NAME} UNIQUE NULLS NOT DISTINCT /{`,
+      ...stop('nulls-not-distinct'),
+      '}'
+    )
+  }
+
+  lines.push(
+    '',
+    '# ---- The lexer: consume the line token by token, changing state.',
+    't lex',
+    ':lex',
+    `/^mC\\n FROM stdin;$/{`,
+    's/.*/C/',
+    'b lexed',
+    '}',
+    `s/^(T\\.|${TOP})\\n[ \\t\\r\\f\\v]+/\\1\\n/`,
+    '/^[^\\n]*\\n$/b lexed',
+    '# Top level, between statements: comments, psql meta-commands, or the start of a statement.',
+    '/^T\\.\\n/{',
+    '/^T\\.\\n--/b rest_of_line',
+    '/^T\\.\\n\\\\/b rest_of_line',
+    's/^T\\.\\n\\/\\*/cT.#*\\n/',
+    't lex',
+    's/^T\\.\\nCOPY /mC\\nCOPY /',
+    't lex',
+    's/^T\\.\\n(CREATE (OR REPLACE )?(FUNCTION|PROCEDURE) )/mF\\n\\1/',
+    't lex',
+    's/^T\\./m./',
+    '}',
+    '# Inside a statement, at the top level.',
+    '/^m/{',
+    `/^${TOP}\\n--/b rest_of_line`,
+    `/^${TOP}\\n\\\\/b rest_of_line`,
+    `s/^(${TOP})\\n\\/\\*/c\\1#*\\n/`,
+    't lex',
+    // B'' and X'' never take escapes; E'' always does.
+    `s/^(${TOP})\\n[BbXx]'/s\\1\\n/`,
+    't lex',
+    `s/^(${TOP})\\n[Ee]'/e\\1\\n/`,
+    't lex',
+    `s/^(${TOP})\\n[Uu]&'/s\\1\\n/`,
+    't lex',
+    `s/^(${TOP})\\n'/${quote}\\1\\n/`,
+    't lex',
+    `s/^(${TOP})\\n[Uu]&"/i\\1\\n/`,
+    't lex',
+    `s/^(${TOP})\\n"/i\\1\\n/`,
+    't lex',
+    `s/^(${TOP})\\n(\\$([${IDENT_START}][${IDENT_CONT}]*)?\\$)/d\\1#\\2\\n/`,
+    't lex',
+    `s/^(${TOP}\\n)\\$[0-9]+/\\1/`,
+    't lex',
+    '# psql counts BEGIN ... END (and CASE ... END inside them) in a function body at depth 0.',
+    `s/^(mFb*)\\n[Bb][Ee][Gg][Ii][Nn]($|[^${IDENT_CONT}$])/\\1b\\n\\2/`,
+    't lex',
+    `s/^(mFb+)\\n[Cc][Aa][Ss][Ee]($|[^${IDENT_CONT}$])/\\1b\\n\\2/`,
+    't lex',
+    `s/^(mFb*)b\\n[Ee][Nn][Dd]($|[^${IDENT_CONT}$])/\\1\\n\\2/`,
+    't lex',
+    `s/^(${TOP}\\n)[${IDENT_START}][${IDENT_CONT}$]*/\\1/`,
+    't lex',
+    `s/^(${TOP}\\n)([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([Ee][-+]?[0-9]+)?/\\1/`,
+    't lex',
+    `s/^(${TOP})\\n\\(/\\1(\\n/`,
+    't lex',
+    `s/^(${TOP})\\(\\n\\)/\\1\\n/`,
+    't lex',
+    's/^m([.CF])\\n;/T.\\n/',
+    't lex',
+    `s/^(${TOP}\\n)[^${IDENT_CONT}'"$;()\\\\ \\t\\r\\f\\v/-]+/\\1/`,
+    't lex',
+    `s/^(${TOP}\\n)[^\\n]/\\1/`,
+    't lex',
+    '}',
+    "# Inside '...': '' is a quote.",
+    '/^s/{',
+    "s/^(s[^\\n]*\\n)[^']+/\\1/",
+    "s/^(s[^\\n]*\\n)''/\\1/",
+    't lex',
+    "s/^s([^\\n]*)\\n'/\\1\\n/",
+    't lex',
+    '}',
+    "# Inside E'...': a backslash escapes the next character (a newline too).",
+    '/^e/{',
+    "s/^(e[^\\n]*\\n)[^'\\\\]+/\\1/",
+    "s/^(e[^\\n]*\\n)(\\\\.|\\\\$|'')/\\1/",
+    't lex',
+    "s/^e([^\\n]*)\\n'/\\1\\n/",
+    't lex',
+    '}',
+    '# Inside "...": "" is a quote.',
+    '/^i/{',
+    's/^(i[^\\n]*\\n)[^"]+/\\1/',
+    's/^(i[^\\n]*\\n)""/\\1/',
+    't lex',
+    's/^i([^\\n]*)\\n"/\\1\\n/',
+    't lex',
+    '}',
+    '# Inside a dollar-quoted body: only its own tag ends it.',
+    '/^d/{',
+    's/^(d[^\\n]*\\n)[^$]+/\\1/',
+    's/^d([^#\\n]*)#([^\\n]*)\\n\\2/\\1\\n/',
+    't lex',
+    's/^(d[^\\n]*\\n)\\$/\\1/',
+    't lex',
+    '}',
+    '# Inside a comment: /* nests, */ closes one level.',
+    '/^c/{',
+    's/^(c[^\\n]*\\n)[^*/]+/\\1/',
+    's/^(c[^\\n]*)\\n\\/\\*/\\1*\\n/',
+    't lex',
+    's/^c([^#\\n]*)#\\*\\n\\*\\//\\1\\n/',
+    't lex',
+    's/^(c[^\\n]*)\\*\\n\\*\\//\\1\\n/',
+    't lex',
+    's/^(c[^\\n]*\\n)[*/]/\\1/',
+    't lex',
+    '}',
+    'b lex',
+    '',
+    ':rest_of_line',
+    's/\\n.*/\\n/',
+    '',
+    '# ---- The line is lexed: keep its end state, print it.',
+    ':lexed',
+    's/\\n.*//',
+    ...trace,
+    '/^C$/{',
+    'x',
+    'p',
+    ...copy,
+    'b copy',
+    '}',
+    'x',
+    'p',
+    ...copy,
+    'd',
+    '',
+    '# A rule matched a complete statement: the line ends at the top level.',
+    ':keep_top',
+    's/.*/T./',
+    ...trace,
+    'x',
+    'p',
+    ...copy,
+    'd',
+    '',
+    '# A rule set the state itself.',
+    ':keep_state',
+    's/\\n.*//',
+    ...trace,
+    'x',
+    'p',
+    ...copy,
+    'd',
+    '',
+    '# ---- Row data: printed as it is until the line \\. alone.',
+    ':copy',
+    'n',
+    '/^\\\\\\.$/!{',
+    'p',
+    ...copy,
+    'b copy',
+    '}',
+    'p',
+    ...copy,
+    's/.*/T./',
+    ...trace,
+    'h',
+    'd'
+  )
   return lines.join('\n') + '\n'
 }
 
@@ -67,23 +367,55 @@ function escapeRegex(text: string): string {
   return text.replace(/[.[\]{}()*+?^$|\\]/g, '\\$&')
 }
 
-/** Counts removed lines per setting or meta-command, in order of first appearance. */
-export function summarizeRemovedLines(removedLines: Iterable<string>): SanitizedDirective[] {
-  const counts = new Map<string, number>()
-  for (const line of removedLines) {
-    if (!line) continue
-    const parameter = directiveName(line)
-    counts.set(parameter, (counts.get(parameter) ?? 0) + 1)
-  }
-  return [...counts].map(([parameter, lines]) => ({ parameter, lines }))
+/** One line of the removed-lines file, parsed. */
+export interface RemovedLine {
+  rule: SanitizeRuleId
+  /** True for a construct that stopped the stream (no faithful rewrite exists). */
+  stopped: boolean
+  line: string
 }
 
-function directiveName(line: string): string {
-  const set = /^SET ([A-Za-z0-9_.]+) = /.exec(line)
-  if (set) return set[1].toLowerCase()
-  const setConfig = /^SELECT pg_catalog\.set_config\('([^']+)'/.exec(line)
-  if (setConfig) return setConfig[1].toLowerCase()
-  const meta = /^(\\[a-z]+)/.exec(line)
-  if (meta) return meta[1]
-  return line.slice(0, 40)
+export function parseRemovedLine(text: string): RemovedLine | undefined {
+  const match = /^(!?)([a-z-]+) (.*)$/s.exec(text)
+  if (!match) return undefined
+  return { rule: match[2] as SanitizeRuleId, stopped: match[1] === '!', line: match[3] }
+}
+
+/** Counts removed lines per rule and setting or construct, in order of first appearance. */
+export function summarizeRemovedLines(removedLines: Iterable<string>): SanitizedDirective[] {
+  const counts = new Map<string, SanitizedDirective>()
+  for (const text of removedLines) {
+    const removed = parseRemovedLine(text)
+    if (!removed || removed.stopped) continue
+    const parameter = removedParameter(removed)
+    const key = `${removed.rule} ${parameter}`
+    const entry = counts.get(key) ?? { parameter, lines: 0, rule: removed.rule }
+    entry.lines++
+    counts.set(key, entry)
+  }
+  return [...counts.values()]
+}
+
+/** The construct that stopped the stream, if one did. */
+export function stoppedConstruct(removedLines: Iterable<string>): RemovedLine | undefined {
+  for (const text of removedLines) {
+    const removed = parseRemovedLine(text)
+    if (removed?.stopped) return removed
+  }
+  return undefined
+}
+
+function removedParameter(removed: RemovedLine): string {
+  const { rule, line } = removed
+  if (rule === 'unknown-setting') {
+    const set = /^SET ([A-Za-z0-9_.]+) = /.exec(line)
+    if (set) return set[1].toLowerCase()
+    const setConfig = /^SELECT pg_catalog\.set_config\('([^']+)'/.exec(line)
+    if (setConfig) return setConfig[1].toLowerCase()
+  }
+  if (rule === 'psql-meta-command') {
+    const meta = /^(\\[a-z]+)/.exec(line)
+    if (meta) return meta[1]
+  }
+  return rule in SKEW_RULES ? SKEW_RULES[rule as SkewRuleId].construct : line.slice(0, 40)
 }

@@ -47,8 +47,10 @@ export function renderSummary(report: Report, history?: History): string {
       details(
         `Sanitized: ${report.sanitized.reduce((sum, item) => sum + item.lines, 0)} directive line(s) the clean room does not know`,
         htmlTable(
-          ['Directive', 'Lines removed'],
-          report.sanitized.map(item => row([`<code>${escapeHtml(item.parameter)}</code>`, String(item.lines)]))
+          ['Directive', 'Rule', 'Lines removed'],
+          report.sanitized.map(item =>
+            row([`<code>${escapeHtml(item.parameter)}</code>`, escapeHtml(item.rule), String(item.lines)])
+          )
         )
       )
     )

@@ -26,7 +26,7 @@ function report(partial: Partial<Report> = {}): Report {
       psql: { path: '/usr/lib/postgresql/13/bin/psql', version: '13.23' }
     },
     dumpBytes: 5 * 1024 * 1024,
-    sanitized: [{ parameter: 'transaction_timeout', lines: 2 }],
+    sanitized: [{ parameter: 'transaction_timeout', lines: 2, rule: 'unknown-setting' }],
     tables,
     sabotage: [
       {
@@ -170,7 +170,7 @@ test('everything from the database is escaped, line breaks included, and kept ou
       error: `psql: ERROR: relation "<b>x</b>" does not exist\n\nLINE 1`,
       tables,
       schema: [{ kind: 'table', name: evil, production: evil, restored: evil }],
-      sanitized: [{ parameter: '<script>', lines: 1 }],
+      sanitized: [{ parameter: '<script>', lines: 1, rule: 'unknown-setting' }],
       sabotage: [{ operator: 'rogue-row', target: evil, applied: true, detected: false, detectedBy: null, evidence: evil }]
     })
   )

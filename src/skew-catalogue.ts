@@ -1,0 +1,170 @@
+/**
+ * The version-skew catalogue: what a newer pg_dump (14 to 18) writes, or a newer production
+ * holds, that an older clean-room server (12 to 17) or psql rejects. Each entry is either a
+ * sanitizer rule that removes a whole top-level statement (or the one clause pg_dump added) and
+ * changes nothing the restored copy is compared on, or a stop: no rewrite would restore the
+ * same database, so the run ends with an error naming the server to use. Pure data and text.
+ *
+ * Session settings pg_dump writes (`SET transaction_timeout = 0;` from pg_dump 17 on, and any
+ * other) are removed by the generic unknown-setting rule from the clean room's own pg_settings,
+ * and meta-commands psql does not know (`\restrict`) by the meta-command rule: see sanitize-rules.ts.
+ */
+
+export type SkewRuleId =
+  | 'identity-sequence-logged'
+  | 'identity-sequence-unlogged'
+  | 'column-compression'
+  | 'unlogged-sequence'
+  | 'nulls-not-distinct'
+  | 'standard-conforming-strings'
+
+export interface SkewRule {
+  /** The construct, as the report names it. */
+  construct: string
+  /** Which pg_dump (or production) writes it. */
+  source: string
+  /** The rule applies when the clean room's major version is below this. */
+  rejectedBelow: number
+  action: 'remove' | 'stop'
+  /** Why the rewrite is faithful, or why none is. */
+  why: string
+}
+
+export const SKEW_RULES: Record<SkewRuleId, SkewRule> = {
+  'identity-sequence-logged': {
+    construct: 'SEQUENCE NAME ... LOGGED',
+    source: 'pg_dump 15+, for an identity column whose sequence is logged while its table is unlogged (any production before 15)',
+    rejectedBelow: 15,
+    action: 'remove',
+    why: 'before PostgreSQL 15 every sequence is logged, so the clause states the default'
+  },
+  'identity-sequence-unlogged': {
+    construct: 'SEQUENCE NAME ... UNLOGGED',
+    source: 'pg_dump 15+, for an unlogged identity sequence of a logged table (production 15+)',
+    rejectedBelow: 15,
+    action: 'stop',
+    why: 'a server before 15 cannot create an unlogged sequence'
+  },
+  'column-compression': {
+    construct: 'ALTER COLUMN ... SET COMPRESSION',
+    source: 'pg_dump 14+, for a column whose compression method was set (production 14+)',
+    rejectedBelow: 14,
+    action: 'remove',
+    why: 'the compression method decides how a value is stored on disk, never the value'
+  },
+  'unlogged-sequence': {
+    construct: 'CREATE UNLOGGED SEQUENCE',
+    source: 'pg_dump 15+, for an unlogged sequence (production 15+)',
+    rejectedBelow: 15,
+    action: 'stop',
+    why: 'a server before 15 cannot create an unlogged sequence'
+  },
+  'nulls-not-distinct': {
+    construct: 'UNIQUE NULLS NOT DISTINCT',
+    source: 'pg_dump 15+, for a unique index or constraint that treats nulls as equal (production 15+)',
+    rejectedBelow: 15,
+    action: 'stop',
+    why: 'without NULLS NOT DISTINCT the key accepts rows production rejects'
+  },
+  'standard-conforming-strings': {
+    construct: 'SET standard_conforming_strings',
+    source: "any pg_dump, from the production session's setting",
+    rejectedBelow: Infinity,
+    action: 'stop',
+    why: "the sanitizer reads quotes by production's setting, and the dump declared the other"
+  }
+}
+
+/** The error for a construct that stopped the stream. */
+export function stopMessage(rule: SkewRuleId, line: string, cleanroomMajor: number): string {
+  const entry = SKEW_RULES[rule]
+  if (rule === 'standard-conforming-strings') {
+    return (
+      `The dump declares '${line.trim()}', unlike production's session when the run started, so the sanitizer ` +
+      `cannot tell its strings apart safely: make standard_conforming_strings the same for the role and database ` +
+      `Lazarus connects as (ALTER ROLE ... SET / ALTER DATABASE ... SET) and run again.`
+    )
+  }
+  return (
+    `The dump holds ${entry.construct} (${entry.source}), which PostgreSQL ${cleanroomMajor} rejects, ` +
+    `and no rewrite restores it faithfully (${entry.why}): use a clean room running PostgreSQL ${entry.rejectedBelow} or newer.`
+  )
+}
+
+/** What psql says when the clean room meets a construct it does not know, and what it is. */
+interface KnownFailure {
+  pattern: RegExp
+  construct: string
+  since: number
+}
+
+/**
+ * psql's errors that name a newer construct. Each is matched against the restore's error output;
+ * the first that matches explains the failure. `since` is the PostgreSQL major that introduced it.
+ */
+const KNOWN_FAILURES: KnownFailure[] = [
+  { pattern: /unrecognized configuration parameter "([^"]+)"/, construct: 'the session setting $1', since: 0 },
+  { pattern: /invalid command \\(restrict|unrestrict)/, construct: 'the psql meta-command \\$1', since: 0 },
+  { pattern: /syntax error at or near "(UN)?LOGGED"/, construct: '(UN)LOGGED sequences', since: 15 },
+  { pattern: /syntax error at or near "COMPRESSION"/, construct: 'column compression (SET COMPRESSION)', since: 14 },
+  { pattern: /syntax error at or near "NULLS"/, construct: 'UNIQUE NULLS NOT DISTINCT', since: 15 },
+  {
+    pattern: /syntax error at or near "ATOMIC"|syntax error at or near "RETURN"/,
+    construct: 'SQL-standard function bodies',
+    since: 14
+  },
+  { pattern: /multirange/, construct: 'multirange types', since: 14 },
+  { pattern: /pg_restore_(relation|attribute)_stats/, construct: 'statistics (pg_restore_relation_stats)', since: 18 },
+  {
+    pattern: /syntax error at or near "MAINTAIN"|unrecognized privilege type "maintain"/i,
+    construct: 'the MAINTAIN privilege',
+    since: 17
+  },
+  { pattern: /syntax error at or near "VIRTUAL"/, construct: 'virtual generated columns', since: 18 },
+  { pattern: /syntax error at or near "ENFORCED"/, construct: 'NOT ENFORCED constraints', since: 18 },
+  {
+    pattern: /syntax error at or near "WITHOUT OVERLAPS"|syntax error at or near "OVERLAPS"/,
+    construct: 'WITHOUT OVERLAPS keys',
+    since: 18
+  },
+  { pattern: /syntax error at or near "PERIOD"/, construct: 'PERIOD foreign keys', since: 18 }
+]
+
+export interface RestoreFailureContext {
+  /** psql's error output. */
+  error: string
+  cleanroomMajor: number
+  productionMajor: number
+  pgDumpMajor: number
+}
+
+/**
+ * When a restore failed on something the clean room's version lacks, says what and how to fix
+ * it, so that the verdict is not read as a broken backup; undefined when nothing points there.
+ */
+export function explainSkewFailure(context: RestoreFailureContext): string | undefined {
+  const { error, cleanroomMajor, productionMajor, pgDumpMajor } = context
+  for (const known of KNOWN_FAILURES) {
+    const match = known.pattern.exec(error)
+    if (!match) continue
+    const construct = known.construct.replace(/\$1/g, match[1] ?? '')
+    if (known.since > 0 && known.since <= cleanroomMajor) continue
+    const since =
+      known.since > 0 ? `PostgreSQL ${known.since}` : `pg_dump ${pgDumpMajor} or production (PostgreSQL ${productionMajor})`
+    return (
+      `Version skew: the dump uses ${construct}, from ${since}, which the clean room (PostgreSQL ${cleanroomMajor}) does not know. ` +
+      `The backup may be sound: use a clean room running PostgreSQL ${known.since > 0 ? Math.max(known.since, productionMajor) : Math.max(pgDumpMajor, productionMajor)} or newer, ` +
+      `or a pg_dump as old as production (postgres-bin-dir).`
+    )
+  }
+  // A newer pg_dump alone is no reason: it writes for the production it dumps, and the catalogue
+  // covers what it adds. A newer production may hold what the clean room has never heard of.
+  if (productionMajor > cleanroomMajor && /syntax error|does not exist|unrecognized|invalid/.test(error)) {
+    return (
+      `Version skew likely: the clean room runs PostgreSQL ${cleanroomMajor}, older than production ` +
+      `(PostgreSQL ${productionMajor}), and rejected a statement of the dump. ` +
+      `Use a clean room running PostgreSQL ${productionMajor} or newer.`
+    )
+  }
+  return undefined
+}
