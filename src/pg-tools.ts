@@ -3,6 +3,7 @@ import * as path from 'node:path'
 import * as exec from '@actions/exec'
 import * as io from '@actions/io'
 import { isCancelling } from './cancellation.js'
+import { untrustedOutput } from './command-guard.js'
 import { UserError } from './errors.js'
 import { CONNECT_TIMEOUT_SECONDS, conninfo, isLibpqEnvironmentVariable, type ConnectionTarget } from './connection.js'
 import { TOC_COMMENT_PATTERN } from './restore-failure.js'
@@ -184,15 +185,21 @@ async function runClient(
   env: Record<string, string>
 ): Promise<{ exitCode: number; stderr: string }> {
   let stderr = ''
-  const exitCode = await exec.exec(program, args, {
-    env,
-    ignoreReturnCode: true,
-    listeners: {
-      stderr: (data: Buffer) => {
-        stderr = (stderr + data.toString('utf8')).slice(-STDERR_TAIL_BYTES)
+  // What the program prints may quote production's content: no line of it may act as a workflow command.
+  const output = untrustedOutput(process.stdout)
+  const exitCode = await exec
+    .exec(program, args, {
+      env,
+      ignoreReturnCode: true,
+      outStream: output,
+      errStream: output,
+      listeners: {
+        stderr: (data: Buffer) => {
+          stderr = (stderr + data.toString('utf8')).slice(-STDERR_TAIL_BYTES)
+        }
       }
-    }
-  })
+    })
+    .finally(() => output.end())
   if (isCancelling()) await new Promise<never>(() => undefined)
   return { exitCode, stderr: stderr.trim() }
 }

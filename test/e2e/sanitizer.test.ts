@@ -41,17 +41,39 @@ COMMENT ON TABLE public.hostile IS ${sqlLiteral(PAYLOAD)};
 CREATE VIEW public.hostile_view AS SELECT ${sqlLiteral(PAYLOAD)}::text AS payload;
 `
 
+/**
+ * Production's names and messages reach the log: Lazarus's own lines name tables, and psql prints
+ * the warnings the restore raises (here a CHECK constraint's function, run for every restored row).
+ * Each carries lines that GitHub's runner would run as workflow commands.
+ */
+const INJECTED = 'INJECTED'
+// Under 63 bytes: the table's name holds all of it.
+const COMMANDS = `\n  ::error::${INJECTED}\r::set-output name=result::${INJECTED}\n`
+const COMMAND_TABLE = sqlIdentifier(`t${COMMANDS}`)
+const COMMAND_SQL = `
+CREATE FUNCTION public.noisy(t text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
+  AS $f$ BEGIN RAISE WARNING '%', ${sqlLiteral(`note${COMMANDS}`)}; RETURN true; END $f$;
+CREATE TABLE public.${COMMAND_TABLE} (id integer PRIMARY KEY CHECK (public.noisy(id::text)));
+INSERT INTO public.${COMMAND_TABLE} VALUES (1), (2);
+`
+
+function sqlIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`
+}
+
 function sqlLiteral(text: string): string {
   return `'${text.replace(/'/g, "''")}'`
 }
 
 let attack: Shop['inputs']
 let hostile: Shop['inputs']
+let commands: Shop['inputs']
 
 before(async () => {
-  ;[{ inputs: attack }, { inputs: hostile }] = await Promise.all([
+  ;[{ inputs: attack }, { inputs: hostile }, { inputs: commands }] = await Promise.all([
     createShop('attack', ATTACK_SQL),
-    createShop('hostile', HOSTILE_SQL)
+    createShop('hostile', HOSTILE_SQL),
+    createShop('commands', COMMAND_SQL)
   ])
 })
 
@@ -77,5 +99,19 @@ test("a table named with a newline, rows that read like SQL, and pg_dump 15's id
   assert.deepEqual(
     run.report?.sanitized.filter((item: { rule: string }) => item.rule === 'identity-sequence-logged'),
     [{ parameter: 'SEQUENCE NAME ... LOGGED', lines: 1, rule: 'identity-sequence-logged' }]
+  )
+})
+
+test("production's names and psql's warnings never reach the runner as workflow commands", async () => {
+  const run = await runAction({ ...commands(), sabotage: 'all' })
+  assert.equal(run.exitCode, 0, explain(run))
+  assert.equal(run.outputs.result, 'verified')
+  const output = `${run.stdout}\n${run.stderr}`
+  // The hostile text did reach the log (so the test can fail), but never as a command line.
+  assert.ok(output.includes(`::error::${INJECTED}`), 'the table name and the warning are in the log')
+  const commandLines = output.split(/\r\n|\r|\n/).filter(line => line.trimStart().startsWith('::'))
+  assert.deepEqual(
+    commandLines.filter(line => line.includes(INJECTED)),
+    []
   )
 })
