@@ -24,7 +24,7 @@ export interface ActionRun {
 export interface RunActionOptions {
   /** Extra environment for the action (applied last, overrides everything). */
   env?: Record<string, string>
-  /** Kill the action and reject after this long (default 120 s). */
+  /** Kill the action and reject after this long (default 300 s: a guard against a hung run, never a speed check; a loaded machine must not fail a test). */
   timeoutMs?: number
   /** Node binary to run the action with (default: node24Path). */
   node?: string
@@ -193,7 +193,7 @@ export async function runAction(inputs: Record<string, string>, opts: RunActionO
   const script = opts.script ?? path.join(repoRoot, 'dist', 'index.js')
   if (!existsSync(script)) throw new Error(`action bundle not found: ${script} (run \`npm run bundle\`)`)
   const nodeBin = opts.node ?? node24Path
-  const timeoutMs = opts.timeoutMs ?? 120_000
+  const timeoutMs = opts.timeoutMs ?? 300_000
 
   const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number; stdout: string; stderr: string }>(
     (resolve, reject) => {
