@@ -7,6 +7,7 @@ import path from 'node:path'
 import pg from 'pg'
 import { tableKey } from '../../src/compare.js'
 import { rewriteDump } from '../../src/dump-rewrite.js'
+import { RESTORE_PSQL_OPTIONS } from '../../src/pg-tools.js'
 import {
   LIST_TABLES_SQL,
   checksumSql,
@@ -123,16 +124,8 @@ async function applyAndRestore(
   await rewriteDump(dumpFile, copy, plan.rewriter)
   const database = uniqueName(`sabotage_${plan.operator}`)
   await cleanroom.query(`CREATE DATABASE ${database} TEMPLATE template0 ENCODING 'UTF8'`)
-  const psqlArgs = [
-    '-X',
-    ...connectionArgs(cleanroom, database),
-    '-q',
-    '-v',
-    'ON_ERROR_STOP=1',
-    '--single-transaction',
-    '-f',
-    copy
-  ]
+  // psql exactly as the action restores (no --single-transaction: see RESTORE_PSQL_OPTIONS).
+  const psqlArgs = [...RESTORE_PSQL_OPTIONS, ...connectionArgs(cleanroom, database), '-f', copy]
   const restore = await run('psql', psqlArgs, cleanroom)
   return { database, restore }
 }
