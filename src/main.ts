@@ -8,6 +8,7 @@ import { describe, forgetLibpqEnvironment } from './connection.js'
 import { UserError, messageOf } from './errors.js'
 import { actionsCacheHistoryStore, databaseId, describeTrend, historyRun, trackRun } from './history.js'
 import { verifyBackup } from './pipeline.js'
+import { verifyStoredBackup } from './stored-pipeline.js'
 import { checkRto, failureMessage, reportOutputs, rtoWarning, type Report } from './report.js'
 import { readSettings, type Settings } from './settings.js'
 import { renderSummary } from './summary.js'
@@ -33,7 +34,15 @@ export async function run(): Promise<void> {
   const report = emptyReport(settings)
   try {
     workspace = new Workspace(settings.runnerTemp)
-    await verifyBackup(settings, workspace, report)
+    if (settings.backupPath) await verifyStoredBackup(settings, workspace, report)
+    else await verifyBackup(settings, workspace, report)
+    if (report.result === 'restored') {
+      core.notice(
+        "The stored backup restores and its schema matches production's as it is now, but its content was not proven: " +
+          'without its manifest nothing says what production held when it was taken. Keep restore points with backup-dir to verify them fully.',
+        { title: 'Lazarus: restored, content not proven' }
+      )
+    }
   } catch (error) {
     report.result = 'error'
     report.error = messageOf(error)

@@ -87,7 +87,7 @@ export async function resolveClientTools(serverMajor: number, binDir?: string): 
   )
 }
 
-function debianClientDirs(): string[] {
+export function debianClientDirs(): string[] {
   let entries: string[]
   try {
     entries = fs.readdirSync(DEBIAN_CLIENT_ROOT)
@@ -107,7 +107,7 @@ async function toolsIn(dir: string): Promise<ClientTools | undefined> {
   return { pgDump: await toolVersion(pgDumpPath), psql: await toolVersion(psqlPath) }
 }
 
-function isExecutable(file: string): boolean {
+export function isExecutable(file: string): boolean {
   try {
     fs.accessSync(file, fs.constants.X_OK)
     return fs.statSync(file).isFile()
@@ -116,7 +116,7 @@ function isExecutable(file: string): boolean {
   }
 }
 
-async function toolVersion(program: string): Promise<ClientTool> {
+export async function toolVersion(program: string): Promise<ClientTool> {
   const { stdout } = await exec.getExecOutput(program, ['--version'], { silent: true })
   const version = parseClientVersion(stdout)
   if (!version) throw new UserError(`Could not read the version of ${program} (it printed '${stdout.trim()}').`)
@@ -148,7 +148,7 @@ export function psqlUnderstandsRestrict(psql: ClientTool): boolean {
  * (PGHOST, PGHOSTADDR, PGSERVICE, PGSSLMODE, PGOPTIONS, ...), so that only the description in
  * its connection string decides where and how it connects; the password alone comes from here.
  */
-function clientEnv(target: ConnectionTarget, extra: Record<string, string> = {}): Record<string, string> {
+export function clientEnv(target: ConnectionTarget, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {}
   // Without PGCLIENTENCODING, pg_dump writes in production's database encoding, which the drill
   // relies on to find names beyond ASCII in the dump (dump-encoding.ts); the dump sets psql's itself.
@@ -163,7 +163,7 @@ function clientEnv(target: ConnectionTarget, extra: Record<string, string> = {})
  * The error for a restore that the location check stopped (psql names the file of a failed
  * statement): not the backup's failure, but psql connected somewhere other than checked.
  */
-function locationCheckError(stderr: string, checkFile: string): UserError | undefined {
+export function locationCheckError(stderr: string, checkFile: string): UserError | undefined {
   const line = stderr.split('\n').find(text => text.includes(`psql:${checkFile}:`))
   if (!line) return undefined
   const reason = /Lazarus location check failed: ([^"]*)/.exec(line)?.[1] ?? line.replace(/^.*?ERROR:\s*/, '')
@@ -179,7 +179,7 @@ function locationCheckError(stderr: string, checkFile: string): UserError | unde
  * of the run, and a "restore failed" from the program it stopped would only be a second, false
  * error.
  */
-async function runClient(
+export async function runClient(
   program: string,
   args: string[],
   env: Record<string, string>
@@ -393,7 +393,7 @@ function readDumpBytes(bytesFile: string): number | undefined {
   return match ? Number(match[1]) : undefined
 }
 
-function shellQuote(word: string): string {
+export function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`
 }
 
@@ -479,7 +479,7 @@ export const RESTORE_PSQL_OPTIONS = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', 
  * unless it is where Lazarus checked.
  */
 export async function restoreDump(
-  tools: ClientTools,
+  tools: Pick<ClientTools, 'psql'>,
   target: ConnectionTarget,
   file: string,
   checkFile: string
@@ -492,6 +492,6 @@ export async function restoreDump(
   return { ok: false, error: lastLines(stderr) || `psql exited with code ${exitCode}` }
 }
 
-function lastLines(text: string, count = 5): string {
+export function lastLines(text: string, count = 5): string {
   return text.split('\n').filter(Boolean).slice(-count).join(' | ')
 }

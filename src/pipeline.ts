@@ -49,15 +49,18 @@ import { formatBytes } from './summary.js'
 import type { Workspace } from './workspace.js'
 
 /** The oldest server Lazarus's catalog queries understand. */
-const OLDEST_SUPPORTED_MAJOR = 12
+export const OLDEST_SUPPORTED_MAJOR = 12
 
 /**
  * What production looked like at the dump's snapshot. Its sessions stay inside that snapshot
  * until the run ends, so later questions (which rows differ) get answers from the same moment.
  */
-interface ProductionSnapshot {
-  /** The session that exported the snapshot; it answers follow-up questions (row pinning). */
-  exporter: DatabaseSession
+export interface ProductionSnapshot {
+  /**
+   * The session that exported the snapshot; it answers follow-up questions (row pinning). Absent
+   * when the figures come from a stored backup's manifest: nothing can be asked of production then.
+   */
+  exporter?: DatabaseSession
   tables: TableRef[]
   figures: SideFigures[]
   schema: SchemaObject[]
@@ -123,7 +126,9 @@ export async function verifyBackup(
     let verification: CopyVerification
     let snapshot: ProductionSnapshot
     try {
-      const filter = await sanitizeFilter(production, cleanroom, tools, workspace, keepCopy ? backupFile : undefined)
+      // pg_dump's session starts with the same role and database defaults as this one.
+      const [scs] = await production.query<{ on: boolean }>("SELECT current_setting('standard_conforming_strings') = 'on' AS on")
+      const filter = await sanitizeFilter(scs.on, cleanroom, tools, workspace, keepCopy ? backupFile : undefined)
       const checkFile = writeLocationCheck(cleanroom, restoreTarget, workspace.file('restore-check.sql'))
       const streamed = await core.group('Dump, sanitize and restore (streamed), fingerprint production', () =>
         streamFromSnapshot(
@@ -379,7 +384,7 @@ async function streamFromSnapshot(
  * Where a failed restore stopped, in words (restore-failure.ts), from psql's error and the TOC
  * entry `entryAt` finds at the line it names; names decoded from the dump's `encoding`.
  */
-async function failurePlace(
+export async function failurePlace(
   error: string,
   encoding: string,
   entryAt: (line: number) => TocEntry | undefined | Promise<TocEntry | undefined>
@@ -396,7 +401,7 @@ async function failurePlace(
 }
 
 /** Records a stage on the report's timeline, in seconds since the run started. */
-function onTimeline(report: Report, stage: string, startedAt: number, endedAt: number): void {
+export function onTimeline(report: Report, stage: string, startedAt: number, endedAt: number): void {
   const runStart = Date.parse(report.startedAt) / 1000
   if (!Number.isFinite(runStart)) return
   const at = (epoch: number) => Math.max(0, Math.round((epoch - runStart) * 1000) / 1000)
@@ -407,7 +412,7 @@ function onTimeline(report: Report, stage: string, startedAt: number, endedAt: n
  * Decides whether owners and privileges are restored and compared, records it in the report and
  * says so in the log: a check that cannot run is never a silent pass.
  */
-async function planRoles(exporter: DatabaseSession, cleanroom: CleanRoom, report: Report) {
+export async function planRoles(exporter: DatabaseSession, cleanroom: CleanRoom, report: Report) {
   const named = await readNamedRoles(exporter)
   const plan = await cleanroom.roles.decide(named)
   report.privileges = {
@@ -456,7 +461,7 @@ async function databaseSize(target: ConnectionTarget): Promise<number> {
 }
 
 /** Counts (and checksums) every table, largest first, on as many sessions as there are. */
-async function fingerprint(
+export async function fingerprint(
   sessions: DatabaseSession[],
   tables: TableRef[],
   settings: Settings,
@@ -533,7 +538,7 @@ export function batchSmallTables<T extends { bytes: number }>(tables: T[], sessi
 }
 
 /** The sed filter in the stream, and what it removed once the stream has run. */
-interface SanitizeFilter {
+export interface SanitizeFilter {
   argv: string[]
   copyFile?: string
   cleanroomMajor: number
@@ -546,23 +551,21 @@ interface SanitizeFilter {
  * Builds the sed filter from what the clean room knows: it removes the directives the clean room
  * would reject, records each removed line, and (when asked) keeps a copy of the sanitized dump.
  */
-async function sanitizeFilter(
-  production: DatabaseSession,
+export async function sanitizeFilter(
+  standardConformingStrings: boolean,
   cleanroom: CleanRoom,
-  tools: ClientTools,
+  tools: Pick<ClientTools, 'psql'>,
   workspace: Workspace,
   copyFile?: string
 ): Promise<SanitizeFilter> {
   const removedLinesFile = workspace.file('sanitize-removed.sql')
   const programFile = workspace.file('sanitize.sed')
   const cleanroomMajor = (await cleanroom.maintenance.serverFacts()).major
-  // pg_dump's session starts with the same role and database defaults as this one.
-  const [scs] = await production.query<{ on: boolean }>("SELECT current_setting('standard_conforming_strings') = 'on' AS on")
   const program = buildSedProgram({
     knownSettings: await cleanroom.maintenance.settingNames(),
     psqlUnderstandsRestrict: psqlUnderstandsRestrict(tools.psql),
     cleanroomMajor,
-    standardConformingStrings: scs.on,
+    standardConformingStrings,
     removedLinesFile,
     copyFile
   })
@@ -580,14 +583,14 @@ async function sanitizeFilter(
   }
 }
 
-function logSanitized(report: Report): void {
+export function logSanitized(report: Report): void {
   if (report.sanitized.length === 0) core.info('Nothing sanitized: the clean room knows every directive in the dump.')
   for (const item of report.sanitized) {
     core.info(`Removed ${item.lines} line(s) of ${item.parameter} (rule ${item.rule}), which the clean room does not know.`)
   }
 }
 
-interface CopyVerification {
+export interface CopyVerification {
   restoreError?: string
   tables: TableComparison[]
   /** Schema objects and sequences that differ. */
@@ -601,7 +604,7 @@ async function verifyCopy(
   file: string,
   purpose: string,
   cleanroom: CleanRoom,
-  tools: ClientTools,
+  tools: Pick<ClientTools, 'psql'>,
   settings: Settings,
   snapshot: ProductionSnapshot
 ): Promise<CopyVerification> {
@@ -621,13 +624,13 @@ async function verifyCopy(
 }
 
 /** Writes the SQL that stops psql unless it restores into `target` on the checked clean room. */
-function writeLocationCheck(cleanroom: CleanRoom, target: ConnectionTarget, file: string): string {
+export function writeLocationCheck(cleanroom: CleanRoom, target: ConnectionTarget, file: string): string {
   fs.writeFileSync(file, cleanroom.locationCheckSql(target), { mode: 0o600 })
   return file
 }
 
 /** Drops the restored backup, or keeps it for debugging when asked to. */
-async function dropOrKeep(cleanroom: CleanRoom, target: ConnectionTarget, settings: Settings): Promise<void> {
+export async function dropOrKeep(cleanroom: CleanRoom, target: ConnectionTarget, settings: Settings): Promise<void> {
   if (settings.keepCleanroom) {
     cleanroom.keep(target)
     core.notice(`Kept the restored database '${target.database}' on the clean room (${describe(target)}) for debugging.`)
@@ -640,7 +643,7 @@ async function dropOrKeep(cleanroom: CleanRoom, target: ConnectionTarget, settin
  * Fingerprints a restored copy like production (tables, schema, sequences), compares, and pins
  * each differing table's difference to rows by comparing hash aggregates on both sides.
  */
-async function verifyRestored(
+export async function verifyRestored(
   target: ConnectionTarget,
   settings: Settings,
   production: ProductionSnapshot | Promise<ProductionSnapshot>,
@@ -692,8 +695,9 @@ async function compareSchemas(
   const behind = await findSequencesBehindData(restored)
   const snapshot = await production
   // A sequence production itself has behind its data is faithfully restored, not broken.
+  const exporter = snapshot.exporter
   const productionBehind =
-    behind.length > 0 ? await snapshot.exporter.withSavepoint(() => findSequencesBehindData(snapshot.exporter)) : []
+    behind.length > 0 && exporter ? await exporter.withSavepoint(() => findSequencesBehindData(exporter)) : []
   const privileges = snapshot.privileges ? diffSchema(snapshot.privileges, await readPrivileges(restored)) : []
   return [
     ...diffSchema(snapshot.schema, restoredSchema),
@@ -748,14 +752,17 @@ async function pinRows(
   snapshot: ProductionSnapshot,
   settings: Settings
 ): Promise<void> {
+  const exporter = snapshot.exporter
+  // Rows can only be pinned by asking production; a manifest holds figures, not rows.
+  if (!exporter) return
   const refs = new Map(snapshot.tables.map(table => [tableKey(table), table]))
   for (const table of tables) {
     const ref = refs.get(tableKey(table))
     const comparable = !table.match && ref?.populated && table.production.rows !== undefined && table.restored.rows !== undefined
     if (!comparable) continue
     try {
-      table.differences = await snapshot.exporter.withSavepoint(() =>
-        pinDifferingRows(snapshot.exporter, restored, ref, snapshot.primaryKeys.get(tableKey(table)), {
+      table.differences = await exporter.withSavepoint(() =>
+        pinDifferingRows(exporter, restored, ref, snapshot.primaryKeys.get(tableKey(table)), {
           maxRows: settings.maxRowsReported,
           showValues: settings.showValues
         })
@@ -767,7 +774,7 @@ async function pinRows(
 }
 
 /** One line per table, and one annotation per difference a person must see. */
-function logVerification(verification: CopyVerification, settings: Settings): void {
+export function logVerification(verification: CopyVerification, settings: Settings): void {
   for (const table of verification.tables) {
     if (table.match) {
       core.info(
@@ -811,11 +818,11 @@ function describeRows(table: TableComparison, settings: Settings): string {
 }
 
 /** Corrupts a copy of the backup, restores and verifies it, and reports whether that was noticed. */
-async function runDrill(
+export async function runDrill(
   operator: SabotageOperator,
   backupFile: string,
   cleanroom: CleanRoom,
-  tools: ClientTools,
+  tools: Pick<ClientTools, 'psql'>,
   settings: Settings,
   snapshot: ProductionSnapshot,
   workspace: Workspace
@@ -948,6 +955,6 @@ function toolInfo(tool: { path: string; version: string }) {
   return { path: tool.path, version: tool.version }
 }
 
-function elapsed(since: number): number {
+export function elapsed(since: number): number {
   return (performance.now() - since) / 1000
 }

@@ -5,8 +5,12 @@ import type { SanitizedDirective } from './sanitize-rules.js'
 import type { DetectingCheck, SabotageOperator } from './sabotage.js'
 import type { Settings, VerifyLevel } from './settings.js'
 
-/** What a run concluded; the step fails unless it is `verified` and every sabotage was caught. */
-export type Result = 'verified' | 'mismatch' | 'restore-failed' | 'error'
+/**
+ * What a run concluded; the step fails unless it is `verified` (or `restored`) and every sabotage
+ * was caught. `restored`: a stored backup without a manifest restored and its schema matches
+ * production's as it is now; its content was not proven (production has moved on since).
+ */
+export type Result = 'verified' | 'restored' | 'mismatch' | 'restore-failed' | 'error'
 
 export type { DetectingCheck } from './sabotage.js'
 
@@ -57,8 +61,29 @@ export interface TableDifferences {
   notListed: number
 }
 
-/** A table comparison as reported, with its differing rows when they were looked up. */
-export type ReportTable = TableComparison & { differences?: TableDifferences }
+/**
+ * A table comparison as reported, with its differing rows when they were looked up. `unproven`:
+ * its rows could not be compared (a stored backup without a manifest), only that it restored;
+ * the row counts stand side by side for a reader.
+ */
+export type ReportTable = TableComparison & { differences?: TableDifferences; unproven?: string }
+
+/** The stored backup a run verified (input backup-path), and what it was verified against. */
+export interface StoredBackupReport {
+  path: string
+  /** Told by content: plain (SQL), custom, directory or tar. */
+  format: 'plain' | 'custom' | 'directory' | 'tar'
+  gzip: boolean
+  bytes: number
+  /** The manifest it was verified against; absent without one (then content is not proven). */
+  manifest?: string
+  /** Whether the restored copy's content was compared with figures taken when the backup was (a manifest's). */
+  contentProven: boolean
+  /** The server the backup was dumped from, as its header says. */
+  dumpedFrom?: string
+  /** How many restore pipelines ran (several for a parallel archive restore). */
+  pipelines?: number
+}
 
 /** The recovery-time objective, applied to the restore of the real backup. */
 export interface RtoCheck {
@@ -110,7 +135,10 @@ export interface Report {
   verify: VerifyLevel
   production: { server: string; serverVersion?: string; database: string }
   cleanroom: { server: string; serverVersion?: string }
-  tools?: { pg_dump: ToolInfo; psql: ToolInfo }
+  /** pg_dump for a fresh run, pg_restore for a stored archive; psql always. */
+  tools?: { pg_dump?: ToolInfo; pg_restore?: ToolInfo; psql: ToolInfo }
+  /** Set when a stored backup (backup-path) was verified instead of a fresh dump. */
+  backup?: StoredBackupReport
   dumpBytes?: number
   sanitized: SanitizedDirective[]
   tables: ReportTable[]
@@ -205,6 +233,7 @@ export function failureMessage(report: Report): string | undefined {
   const problems: string[] = []
   switch (report.result) {
     case 'verified':
+    case 'restored':
       break
     case 'mismatch': {
       const tables = mismatchedTables(report).map(table => `${table.schema}.${table.name} (${table.difference})`)

@@ -1,3 +1,4 @@
+import * as path from 'node:path'
 import * as core from '@actions/core'
 import type { CheckDefinition } from './checks-file.js'
 import { readChecksInput } from './checks-input.js'
@@ -24,7 +25,10 @@ export const INPUT = {
   artifactName: 'artifact-name',
   artifactRetentionDays: 'artifact-retention-days',
   checks: 'checks',
-  amcheck: 'amcheck'
+  amcheck: 'amcheck',
+  backupPath: 'backup-path',
+  manifestPath: 'manifest-path',
+  verifyKey: 'verify-key'
 } as const
 
 export const VERIFY_LEVELS = ['counts', 'checksums'] as const
@@ -64,6 +68,12 @@ export interface Settings {
   checks: CheckDefinition[]
   /** Run amcheck on the restored copy. */
   amcheck: boolean
+  /** A stored backup to verify instead of a fresh dump (absolute; relative inputs resolve against the workspace). */
+  backupPath?: string
+  /** The evidence manifest of `backupPath`, when not beside it (absolute). */
+  manifestPath?: string
+  /** Ed25519 public key (PEM): a manifest must carry a valid signature by its private key. */
+  verifyKey?: string
   /** Private working directory root (the runner's RUNNER_TEMP). */
   runnerTemp: string
 }
@@ -104,8 +114,17 @@ export function readSettings(readInput: InputReader = name => core.getInput(name
     artifactRetentionDays: parseNumber(readInput, INPUT.artifactRetentionDays, { min: 1, max: 90, integer: true }),
     checks: readChecksInput(INPUT.checks, readInput(INPUT.checks), env),
     amcheck: parseBoolean(readInput, INPUT.amcheck),
+    backupPath: workspacePath(readInput(INPUT.backupPath), env),
+    manifestPath: workspacePath(readInput(INPUT.manifestPath), env),
+    verifyKey: readInput(INPUT.verifyKey).trim() || undefined,
     runnerTemp: env.RUNNER_TEMP || env.TMPDIR || '/tmp'
   }
+}
+
+/** A path input: absolute, or relative to the workspace (GITHUB_WORKSPACE, else the working directory); undefined when empty. */
+function workspacePath(raw: string, env: NodeJS.ProcessEnv): string | undefined {
+  const given = raw.trim()
+  return given ? path.resolve(env.GITHUB_WORKSPACE || process.cwd(), given) : undefined
 }
 
 function required(readInput: InputReader, name: string): string {

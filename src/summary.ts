@@ -31,6 +31,8 @@ export function renderSummary(report: Report, history?: History): string {
   if (report.restoreTrend?.alarm)
     parts.push(`<p>⚠️ <strong>Restore time grew sharply.</strong> ${escapeHtml(describeTrend(report.restoreTrend))}</p>`)
 
+  const stored = storedBackupLine(report)
+  if (stored) parts.push(stored)
   const privileges = privilegesLine(report)
   if (privileges) parts.push(privileges)
 
@@ -71,6 +73,13 @@ function verdict(report: Report): string {
           ? 'The backup restores and holds exactly what production held, but it does not restore fast enough.'
           : 'The backup restores and holds exactly what production held.'
       )
+      break
+    case 'restored':
+      sentences.push(
+        "The stored backup restores and its schema matches production's as it is now; its content was not proven " +
+          '(no manifest holds figures from when it was taken: the row counts below are only set beside production’s current ones).'
+      )
+      if (report.rto?.exceeded) sentences.push('But it does not restore fast enough.')
       break
     case 'mismatch':
       sentences.push(`The backup restores, but differs from production${differsIn(report)}.`)
@@ -113,12 +122,29 @@ function headline(report: Report): string {
     return `${where}; no table was compared (verify: ${report.verify})${dump ? `; ${dump}` : ''}.`
   }
   if (report.tables.length === 0) return dump ? `${capitalize(dump)}.` : ''
+  if (report.result === 'restored') {
+    const restoredRows = report.tables.reduce((sum, table) => sum + (table.restored.rows ?? 0), 0)
+    const now = report.tables.reduce((sum, table) => sum + (table.production.rows ?? 0), 0)
+    return `${report.tables.length} tables restored (${count(restoredRows)} rows; production holds ${count(now)} now)${dump ? `, ${dump}` : ''}.`
+  }
   const rows = report.tables.reduce((sum, table) => sum + (table.production.rows ?? 0), 0)
   const mismatched = mismatchedTables(report).length
   return (
     `${report.tables.length - mismatched} of ${report.tables.length} tables match (${count(rows)} production rows, ` +
     `verify: ${report.verify})${dump ? `, ${dump}` : ''}.`
   )
+}
+
+/** Which stored backup was verified, and against what. */
+function storedBackupLine(report: Report): string | undefined {
+  const backup = report.backup
+  if (!backup) return undefined
+  const format = backup.format === 'plain' ? (backup.gzip ? 'plain SQL, gzip' : 'plain SQL') : `${backup.format} archive`
+  const from = backup.dumpedFrom ? `, dumped from PostgreSQL ${backup.dumpedFrom}` : ''
+  const against = backup.manifest
+    ? `verified against its manifest <code>${escapeHtml(backup.manifest)}</code>`
+    : 'no manifest: restore-tested, its schema compared with production as it is now, its content not proven'
+  return `<p><strong>Stored backup</strong> <code>${escapeHtml(backup.path)}</code> (${escapeHtml(format)}, ${escapeHtml(formatBytes(backup.bytes))}${escapeHtml(from)}): ${against}.</p>`
 }
 
 /** Owners and privileges: compared, or never a silent pass when they were not. */
@@ -151,6 +177,7 @@ function capitalize(text: string): string {
 
 function verdictIcon(report: Report): string {
   if (failureMessage(report)) return '❌'
+  if (report.result === 'restored') return 'ℹ️'
   return report.rto?.warned || report.restoreTrend?.alarm || report.privileges?.compared === false ? '⚠️' : '✅'
 }
 
@@ -228,7 +255,10 @@ function tableSections(report: Report): string[] {
   if (report.tables.length === 0) return []
   const mismatched = mismatchedTables(report)
   const matching = report.tables.filter(table => table.match)
-  const headers = ['Table', 'Production rows', 'Restored rows', `Result (${report.verify})`]
+  const unproven = report.result === 'restored' || report.tables.some(table => table.unproven)
+  const headers = unproven
+    ? ['Table', 'Production rows (now)', 'Restored rows', 'Result (content not proven)']
+    : ['Table', 'Production rows', 'Restored rows', `Result (${report.verify})`]
   const tableRows = (tables: ReportTable[]) => tables.map(tableRow)
   if (report.tables.length <= LONG_LIST) {
     return ['<h3>Tables</h3>', htmlTable(headers, tableRows([...mismatched, ...matching])), ...rowDifferences(mismatched)]
@@ -253,11 +283,13 @@ function tableRow(table: ReportTable): string {
     `<code>${escapeHtml(displayName(table))}</code>`,
     escapeHtml(figure(table.production.rows)),
     escapeHtml(figure(table.restored.rows)),
-    table.match
-      ? table.derived
-        ? '✅ materialized view: rows derived, not compared (definition, populated state and indexes are)'
-        : '✅ match'
-      : `❌ ${escapeHtml(table.difference ?? 'differs')}`
+    table.match && table.unproven
+      ? `ℹ️ ${escapeHtml(table.unproven)}`
+      : table.match
+        ? table.derived
+          ? '✅ materialized view: rows derived, not compared (definition, populated state and indexes are)'
+          : '✅ match'
+        : `❌ ${escapeHtml(table.difference ?? 'differs')}`
   ])
 }
 
@@ -446,7 +478,14 @@ function timingsAndVersions(report: Report): string {
           'Clean-room server',
           escapeHtml(`PostgreSQL ${report.cleanroom.serverVersion ?? '?'} (${report.cleanroom.server})`)
         ]),
-        row(['pg_dump', escapeHtml(report.tools ? `${report.tools.pg_dump.version} (${report.tools.pg_dump.path})` : '—')]),
+        ...(report.tools?.pg_restore
+          ? [row(['pg_restore', escapeHtml(`${report.tools.pg_restore.version} (${report.tools.pg_restore.path})`)])]
+          : [
+              row([
+                'pg_dump',
+                escapeHtml(report.tools?.pg_dump ? `${report.tools.pg_dump.version} (${report.tools.pg_dump.path})` : '—')
+              ])
+            ]),
         row(['psql', escapeHtml(report.tools ? `${report.tools.psql.version} (${report.tools.psql.path})` : '—')])
       ]
     )
