@@ -69,7 +69,7 @@ export async function run(): Promise<void> {
 
 /** Registers every form a password can take, so the runner masks it wherever it appears. */
 function maskSecrets(settings: Settings): void {
-  for (const target of [settings.production, settings.cleanroom]) {
+  for (const target of [settings.production, settings.cleanroom].filter(target => target !== undefined)) {
     for (const secret of target.secrets) core.setSecret(secret)
   }
 }
@@ -78,7 +78,10 @@ function emptyReport(settings: Settings): Report {
   return {
     result: 'error',
     verify: settings.verify,
-    production: { server: describe(settings.production), database: settings.production.database },
+    // Without production (a stored backup verified from its manifest), the manifest names it.
+    production: settings.production
+      ? { server: describe(settings.production), database: settings.production.database }
+      : { server: '', database: '' },
     cleanroom: { server: describe(settings.cleanroom) },
     sanitized: [],
     tables: [],
@@ -101,7 +104,9 @@ async function publish(
   const warning = rtoWarning(report)
   if (warning) core.warning(warning, { title: 'Lazarus: restore slower than rto-warn-seconds' })
 
-  const id = databaseId(settings.production)
+  // Without production (a stored backup verified from its manifest), the run is filed under the manifest's production.
+  const production = settings.production ?? { host: report.production.server, port: 0, database: report.production.database }
+  const id = databaseId(production)
   const { history, trend } = await trackRun(await actionsCacheHistoryStore(id, settings.runnerTemp), historyRun(report), id)
   if (trend) report.restoreTrend = trend
   if (trend?.alarm) core.warning(describeTrend(trend), { title: 'Lazarus: restore time grew sharply' })
@@ -117,7 +122,7 @@ async function publish(
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summary).write()
   if (workspace) {
     await uploadArtifacts({
-      name: settings.artifactName ?? defaultArtifactName(process.env, settings),
+      name: settings.artifactName ?? defaultArtifactName(process.env, { production, cleanroom: settings.cleanroom }),
       reportDir: workspace.reportDir,
       reportFiles: [reportPath, path.join(workspace.reportDir, 'summary.html')],
       retentionDays: settings.artifactRetentionDays,

@@ -287,8 +287,8 @@ const SIGPIPE_EXIT = 141
 /**
  * The program that failed first decides, by the times they recorded, as in the fresh run's
  * stream (judgeStream): the source failing first is a backup that cannot be read (an error
- * naming the file), psql failing first is a backup that does not restore. A source that died of
- * a broken pipe only lost its reader. Pure.
+ * naming the file), psql failing first is a backup that does not restore. A source or sed that
+ * died of a broken pipe only lost its reader. Pure.
  */
 export function judgePipeline(
   stages: Partial<Record<StageName, Stage>>,
@@ -300,7 +300,7 @@ export function judgePipeline(
     const stage = stages[name]
     if (!stage) return true
     if (stage.exitCode === 0) return false
-    return !(name === 'read' && stage.exitCode === SIGPIPE_EXIT)
+    return !(name !== 'restore' && stage.exitCode === SIGPIPE_EXIT)
   }
   const failures = (['read', 'sanitize', 'restore'] as const)
     .filter(failed)
@@ -354,4 +354,13 @@ export function dumpedFromMajor(text: string): number | undefined {
   if (!match) return undefined
   const major = Number(match[1])
   return major >= 10 ? major : Number(`${match[1]}.${match[2] ?? 0}`)
+}
+
+/**
+ * Whether a plain dump carries owners, from its first TOC comment (`Owner: -` is pg_dump
+ * --no-owner); undefined when the head holds no object. Archives always carry them. Pure.
+ */
+export function plainDumpHasOwners(head: string): boolean | undefined {
+  const match = /^-- (?:Data for )?Name: .*; Owner: (.*)$/m.exec(head)
+  return match ? match[1] !== '-' : undefined
 }

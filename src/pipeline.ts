@@ -43,7 +43,7 @@ import { buildSedProgram, stoppedConstruct, summarizeRemovedLines, type Sanitize
 import { explainSkewFailure, stopMessage, type SkewRuleId } from './skew-catalogue.js'
 import { sedFilter } from './sed.js'
 import { compareText } from './text-order.js'
-import type { Settings } from './settings.js'
+import { requireProduction, type ProductionSettings, type Settings } from './settings.js'
 import { saveWorkDir } from './state.js'
 import { formatBytes } from './summary.js'
 import type { Workspace } from './workspace.js'
@@ -90,11 +90,12 @@ export interface RunHooks {
  * as it goes, so that a failure part way still reports everything established before it.
  */
 export async function verifyBackup(
-  settings: Settings,
+  givenSettings: Settings,
   workspace: Workspace,
   report: Report,
   hooks: RunHooks = {}
 ): Promise<void> {
+  const settings = requireProduction(givenSettings, 'to dump production')
   assertSeparateClusters(settings.production, settings.cleanroom)
   saveWorkDir(workspace.workDir)
   const production = await core.group('Connect', () => DatabaseSession.open(settings.production, 'production'))
@@ -196,7 +197,7 @@ export async function verifyBackup(
 async function checkServers(
   production: DatabaseSession,
   cleanroom: CleanRoom,
-  settings: Settings,
+  settings: ProductionSettings,
   report: Report
 ): Promise<ClientTools> {
   const [productionFacts, cleanroomFacts] = await Promise.all([production.serverFacts(), cleanroom.maintenance.serverFacts()])
@@ -248,7 +249,7 @@ async function streamFromSnapshot(
   exporter: DatabaseSession,
   sessions: DatabaseSession[],
   tools: ClientTools,
-  settings: Settings,
+  settings: ProductionSettings,
   filter: SanitizeFilter,
   restore: { target: ConnectionTarget; ready: Promise<unknown>; cleanroom: CleanRoom },
   database: ProductionSnapshot['database'],
@@ -718,7 +719,7 @@ function checkOptions(settings: Settings) {
  * amcheck on the restored copy, on `jobs` sessions. Runs after verification: the extension it
  * creates in the scratch database is not production's and must not be compared.
  */
-async function amcheckRestored(target: ConnectionTarget, settings: Settings, report: Report): Promise<AmcheckResult> {
+export async function amcheckRestored(target: ConnectionTarget, settings: Settings, report: Report): Promise<AmcheckResult> {
   const started = performance.now()
   const sessions: DatabaseSession[] = []
   try {

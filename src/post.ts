@@ -23,7 +23,8 @@ export async function runPost(): Promise<void> {
     const roles = leftoverRoles()
     if (names.length === 0 && roles.length === 0) return
     const settings = readSettings()
-    for (const target of [settings.production, settings.cleanroom]) for (const secret of target.secrets) core.setSecret(secret)
+    for (const target of [settings.production, settings.cleanroom])
+      for (const secret of target?.secrets ?? []) core.setSecret(secret)
     forgetLibpqEnvironment()
     const maintenance = await DatabaseSession.open(settings.cleanroom, 'cleanroom')
     try {

@@ -83,6 +83,10 @@ export interface StoredBackupReport {
   dumpedFrom?: string
   /** How many restore pipelines ran (several for a parallel archive restore). */
   pipelines?: number
+  /** Files that are not as the manifest recorded them (missing, extra, size, sha256): a `mismatch` before any restore. */
+  fileProblems?: string[]
+  /** The manifest's figures this clean room could not be held to, and why (another major, another method). */
+  notCompared?: { figure: string; reason: string }[]
 }
 
 /** The recovery-time objective, applied to the restore of the real backup. */
@@ -236,6 +240,14 @@ export function failureMessage(report: Report): string | undefined {
     case 'restored':
       break
     case 'mismatch': {
+      const files = report.backup?.fileProblems ?? []
+      if (files.length > 0) {
+        const more = files.length > 5 ? ` and ${files.length - 5} more` : ''
+        problems.push(
+          `The stored backup is not the one its manifest describes (nothing was restored): ${files.slice(0, 5).join('; ')}${more}.`
+        )
+        break
+      }
       const tables = mismatchedTables(report).map(table => `${table.schema}.${table.name} (${table.difference})`)
       const schema = (report.schema ?? []).map(difference => `${difference.kind} ${difference.name}`)
       const checks = mismatchedChecks(report).map(check => `check '${check.name}' (${check.difference})`)

@@ -36,8 +36,11 @@ export type VerifyLevel = (typeof VERIFY_LEVELS)[number]
 
 /** Everything a run needs, read and validated once from the step's inputs. */
 export interface Settings {
-  /** The database whose backup is verified. Only ever read. */
-  production: ConnectionTarget
+  /**
+   * The database whose backup is verified. Only ever read. Absent only when a stored backup is
+   * verified from its manifest (backup-path), which needs no production at all.
+   */
+  production?: ConnectionTarget
   /** A maintenance database on the clean-room server; scratch databases are created beside it. */
   cleanroom: ConnectionTarget
   /** `counts` compares row counts; `checksums` adds a content checksum per table. */
@@ -86,11 +89,13 @@ type InputReader = (name: string) => string
  */
 export function readSettings(readInput: InputReader = name => core.getInput(name), env = process.env): Settings {
   const environmentPassword = env.PGPASSWORD || undefined
-  const production = parseConnectionUrl(
-    INPUT.productionUrl,
-    required(readInput, INPUT.productionUrl),
-    readInput(INPUT.productionPassword) || environmentPassword
-  )
+  // A stored backup verified from its manifest needs no production: whether one is needed is
+  // known once the manifest is looked for (stored-pipeline.ts), which says so then.
+  const storedBackup = readInput(INPUT.backupPath).trim() !== ''
+  const productionUrl = storedBackup ? readInput(INPUT.productionUrl).trim() : required(readInput, INPUT.productionUrl)
+  const production = productionUrl
+    ? parseConnectionUrl(INPUT.productionUrl, productionUrl, readInput(INPUT.productionPassword) || environmentPassword)
+    : undefined
   const cleanroom = parseConnectionUrl(
     INPUT.cleanroomUrl,
     required(readInput, INPUT.cleanroomUrl),
@@ -125,6 +130,16 @@ export function readSettings(readInput: InputReader = name => core.getInput(name
 function workspacePath(raw: string, env: NodeJS.ProcessEnv): string | undefined {
   const given = raw.trim()
   return given ? path.resolve(env.GITHUB_WORKSPACE || process.cwd(), given) : undefined
+}
+
+/** Settings of a run that connects to production (a fresh dump, or a stored backup without its manifest). */
+export type ProductionSettings = Settings & { production: ConnectionTarget }
+
+/** The settings with production, or the error saying why production-url is needed. */
+export function requireProduction(settings: Settings, why: string): ProductionSettings {
+  if (!settings.production)
+    throw new UserError(`Input '${INPUT.productionUrl}' is required ${why}: set it to a postgresql:// URI.`)
+  return settings as ProductionSettings
 }
 
 function required(readInput: InputReader, name: string): string {

@@ -82,6 +82,12 @@ function verdict(report: Report): string {
       if (report.rto?.exceeded) sentences.push('But it does not restore fast enough.')
       break
     case 'mismatch':
+      if ((report.backup?.fileProblems ?? []).length > 0) {
+        sentences.push(
+          "The stored backup is not the one its manifest describes: its files' sha256 differ, so it was not restored."
+        )
+        break
+      }
       sentences.push(`The backup restores, but differs from production${differsIn(report)}.`)
       if (report.rto?.exceeded) sentences.push('Nor does it restore fast enough.')
       break
@@ -144,7 +150,20 @@ function storedBackupLine(report: Report): string | undefined {
   const against = backup.manifest
     ? `verified against its manifest <code>${escapeHtml(backup.manifest)}</code>`
     : 'no manifest: restore-tested, its schema compared with production as it is now, its content not proven'
-  return `<p><strong>Stored backup</strong> <code>${escapeHtml(backup.path)}</code> (${escapeHtml(format)}, ${escapeHtml(formatBytes(backup.bytes))}${escapeHtml(from)}): ${against}.</p>`
+  const lines = [
+    `<p><strong>Stored backup</strong> <code>${escapeHtml(backup.path)}</code> (${escapeHtml(format)}, ${escapeHtml(formatBytes(backup.bytes))}${escapeHtml(from)}): ${against}.</p>`
+  ]
+  if (backup.fileProblems && backup.fileProblems.length > 0) {
+    lines.push(
+      `<p>❌ <strong>Files that differ from the manifest:</strong></p>\n<ul>${backup.fileProblems.map(item => `<li><code>${escapeHtml(item)}</code></li>`).join('')}</ul>`
+    )
+  }
+  if (backup.notCompared && backup.notCompared.length > 0) {
+    lines.push(
+      `<p>⚠️ <strong>Not compared with the manifest:</strong> ${backup.notCompared.map(item => `${escapeHtml(item.figure)} (${escapeHtml(item.reason)})`).join('; ')}.</p>`
+    )
+  }
+  return lines.join('\n')
 }
 
 /** Owners and privileges: compared, or never a silent pass when they were not. */
@@ -178,6 +197,7 @@ function capitalize(text: string): string {
 function verdictIcon(report: Report): string {
   if (failureMessage(report)) return '❌'
   if (report.result === 'restored') return 'ℹ️'
+  if ((report.backup?.notCompared ?? []).length > 0) return '⚠️'
   return report.rto?.warned || report.restoreTrend?.alarm || report.privileges?.compared === false ? '⚠️' : '✅'
 }
 

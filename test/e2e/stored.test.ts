@@ -61,7 +61,7 @@ for (const format of ['plain', 'gzip', 'custom', 'directory', 'tar'] as const) {
     assert.equal(run.outputs.result, 'restored')
     assert.equal(Number(run.outputs.tables), await productionTables())
     assert.equal(run.outputs['mismatched-tables'], '0')
-    assert.match(run.stdout, /::notice title=Lazarus: restored, content not proven::/)
+    assert.match(run.stdout, /::notice title=Lazarus%3A restored%2C content not proven::/)
     assert.match(run.summary, /content was not proven/)
     const report = run.report
     assert.equal(report.backup.format, format === 'gzip' ? 'plain' : format)
@@ -88,6 +88,10 @@ test('production that moved on: rows are shown beside the backup, still restored
   )
   const rows = await runAction(moved.inputs({ 'backup-path': file }))
   assert.equal(rows.outputs.result, 'restored', explain(rows))
+  const audit = rows.report.tables.find((table: { name: string }) => table.name === 'audit_log')
+  assert.equal(audit.restored.rows + 2, audit.production.rows)
+  assert.match(audit.unproven, /production has \d+ now/)
+  assert.match(rows.summary, /Production rows \(now\)/)
   await production.query('ALTER TABLE public.products ADD COLUMN note text', moved.database)
   const schema = await runAction(moved.inputs({ 'backup-path': file }))
   assert.equal(schema.exitCode, 1, explain(schema))
@@ -143,7 +147,7 @@ test('unreadable stored backups: truncated archive, wrong file, newer archive ve
   writeFileSync(truncated, custom.subarray(0, Math.floor(custom.length * 0.8)))
   await unreadable(
     truncated,
-    /cannot be read: pg_restore: error: could not read from input file|cannot be read: pg_restore: error: .*end of file/
+    /\(custom archive\) cannot be read: pg_restore: error: (could not read from input file|could not find block ID \d+ in archive|.*end of file)/
   )
 
   const wrong = path.join(dir, 'notes.dump')

@@ -36,13 +36,13 @@ test('a password from the URI wins over the input, which wins over PGPASSWORD', 
     }),
     { PGPASSWORD: 'fromenv', RUNNER_TEMP: '/tmp/x' }
   )
-  assert.equal(settings.production.password, 'fromurl')
+  assert.equal(settings.production?.password, 'fromurl')
   assert.equal(settings.cleanroom.password, 'frominput')
   const fromEnv = readSettings(
     inputs({ 'production-url': 'postgresql://a@h/db', 'cleanroom-url': 'postgresql://b@h/postgres' }),
     { PGPASSWORD: 'fromenv' }
   )
-  assert.equal(fromEnv.production.password, 'fromenv')
+  assert.equal(fromEnv.production?.password, 'fromenv')
 })
 
 test('bad inputs fail with a one-line message naming the input', () => {

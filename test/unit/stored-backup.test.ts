@@ -246,3 +246,25 @@ test('restored passes the step, and the summary says the content was not proven'
   assert.match(summary, /pg_restore/)
   assert.equal(historyRun(report).result, 'restored')
 })
+
+test('production-url is optional with backup-path (a manifest may prove the backup alone), required otherwise', async () => {
+  const { readSettings, requireProduction } = await import('../../src/settings.js')
+  const read = (values: Record<string, string>) => readSettings(name => values[name] ?? '', { GITHUB_WORKSPACE: '/work/space' })
+  const stored = read({ 'cleanroom-url': 'postgresql://b@h/postgres', 'backup-path': 'backups/shop.dump' })
+  assert.equal(stored.production, undefined)
+  assert.equal(stored.backupPath, '/work/space/backups/shop.dump')
+  assert.throws(
+    () => requireProduction(stored, 'to restore-test a stored backup without its manifest'),
+    /^UserError: Input 'production-url' is required to restore-test a stored backup without its manifest: set it/
+  )
+  assert.throws(() => read({ 'cleanroom-url': 'postgresql://b@h/postgres' }), /Input 'production-url' is required/)
+  const both = read({
+    'production-url': 'postgresql://a@h/db',
+    'cleanroom-url': 'postgresql://b@h/postgres',
+    'backup-path': '/abs/shop.dump',
+    'manifest-path': 'evidence/m.json'
+  })
+  assert.equal(both.production?.database, 'db')
+  assert.equal(both.backupPath, '/abs/shop.dump')
+  assert.equal(both.manifestPath, '/work/space/evidence/m.json')
+})
