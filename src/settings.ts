@@ -27,8 +27,7 @@ export const INPUT = {
   checks: 'checks',
   amcheck: 'amcheck',
   backupPath: 'backup-path',
-  manifestPath: 'manifest-path',
-  verifyKey: 'verify-key'
+  manifestPath: 'manifest-path'
 } as const
 
 export const VERIFY_LEVELS = ['counts', 'checksums'] as const
@@ -75,8 +74,6 @@ export interface Settings {
   backupPath?: string
   /** The evidence manifest of `backupPath`, when not beside it (absolute). */
   manifestPath?: string
-  /** Ed25519 public key (PEM): a manifest must carry a valid signature by its private key. */
-  verifyKey?: string
   /** Private working directory root (the runner's RUNNER_TEMP). */
   runnerTemp: string
 }
@@ -121,7 +118,6 @@ export function readSettings(readInput: InputReader = name => core.getInput(name
     amcheck: parseBoolean(readInput, INPUT.amcheck),
     backupPath: workspacePath(readInput(INPUT.backupPath), env),
     manifestPath: workspacePath(readInput(INPUT.manifestPath), env),
-    verifyKey: readInput(INPUT.verifyKey).trim() || undefined,
     runnerTemp: env.RUNNER_TEMP || env.TMPDIR || '/tmp'
   }
 }
