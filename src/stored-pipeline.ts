@@ -55,6 +55,9 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
   const backupPath = givenSettings.backupPath
   if (!backupPath) throw new Error('verifyStoredBackup needs backup-path')
   const backup = detectBackup(backupPath)
+  if (givenSettings.manifestPath) {
+    throw new UserError("Input 'manifest-path' is set, but this build of Lazarus does not read manifests yet: leave it empty.")
+  }
   report.backup = { path: backup.path, format: backup.format, gzip: backup.gzip, bytes: backup.bytes, contentProven: false }
   report.dumpBytes = backup.bytes
   core.info(`Stored backup ${backup.path}: ${describeBackup(backup)}, ${backup.bytes} bytes (told by its content).`)
