@@ -1,6 +1,9 @@
 /**
  * `npm run demo`: run Lazarus end to end on this machine, no Docker and no CI needed.
  *
+ * 0. makes sure the machine has PostgreSQL's client tools (and, as root, the `postgres` user the
+ *    servers run as): scripts/setup-machine.sh sets them up as root, or the one command to run is
+ *    printed;
  * 1. builds the bundle if dist/index.js is missing (`npm run bundle`);
  * 2. starts two throw-away PostgreSQL 13 servers: "production" and the "clean room";
  * 3. loads test/fixtures/shop.sql into production database `shop`;
@@ -14,6 +17,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { startCluster, type Cluster } from '../test/support/cluster.js'
+import { ensureMachine, MachineSetupError } from './machine-setup.js'
 import { node24Path, repoRoot, runAction } from '../test/support/run-action.js'
 
 const bundle = path.join(repoRoot, 'dist', 'index.js')
@@ -24,6 +28,13 @@ function step(msg: string): void {
 }
 
 async function main(): Promise<number> {
+  try {
+    ensureMachine({ purpose: 'demo', command: 'npm run demo', output: 'inherit' })
+  } catch (err) {
+    if (!(err instanceof MachineSetupError)) throw err
+    console.error(`demo: ${err.message}`)
+    return 1
+  }
   if (!existsSync(bundle)) {
     step('dist/index.js is missing: npm run bundle')
     const r = spawnSync('npm', ['run', 'bundle'], { cwd: repoRoot, stdio: 'inherit' })

@@ -48,11 +48,17 @@ export interface TrendRule {
 export const DEFAULT_TREND_RULE: TrendRule = { window: 10, minimumRuns: 3, factor: 1.5, minimumGrowthSeconds: 1 }
 
 /**
- * Names a production database without revealing anything secret: a hash of host:port/database.
- * It keys the history, so the same database keeps one history across workflows and matrix legs.
+ * Names the history a run joins without revealing anything secret: by default a hash of
+ * production's host:port/database, so the same database keeps one history across workflows and
+ * matrix legs. A `history-key` names it instead, for legs that reach different databases at the
+ * same address (service containers, tunnels: localhost:5432/app in every leg) or restore one
+ * database into different clean rooms, whose restore times must not share one median; and for a
+ * database that moved host but should keep its history. A URI's host holds no line break, so a
+ * key never names the default history of some database.
  */
-export function databaseId(target: { host: string; port: number; database: string }): string {
-  return createHash('sha256').update(`${target.host}:${target.port}/${target.database}`).digest('hex').slice(0, 16)
+export function databaseId(target: { host: string; port: number; database: string }, historyKey?: string): string {
+  const named = historyKey === undefined ? `${target.host}:${target.port}/${target.database}` : `history-key\n${historyKey}`
+  return createHash('sha256').update(named).digest('hex').slice(0, 16)
 }
 
 /** What the history keeps of a report. */

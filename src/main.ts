@@ -106,7 +106,7 @@ async function publish(
 
   // Without production (a stored backup verified from its manifest), the run is filed under the manifest's production.
   const production = settings.production ?? { host: report.production.server, port: 0, database: report.production.database }
-  const id = databaseId(production)
+  const id = databaseId(production, settings.historyKey)
   const { history, trend } = await trackRun(await actionsCacheHistoryStore(id, settings.runnerTemp), historyRun(report), id)
   if (trend) report.restoreTrend = trend
   if (trend?.alarm) core.warning(describeTrend(trend), { title: 'Lazarus: restore time grew sharply' })

@@ -24,6 +24,7 @@ export const INPUT = {
   rtoWarnSeconds: 'rto-warn-seconds',
   artifactName: 'artifact-name',
   artifactRetentionDays: 'artifact-retention-days',
+  historyKey: 'history-key',
   checks: 'checks',
   amcheck: 'amcheck',
   backupPath: 'backup-path',
@@ -66,6 +67,8 @@ export interface Settings {
   artifactName?: string
   /** Report artifact retention in days; undefined for the repository default. */
   artifactRetentionDays?: number
+  /** Names the run history this run joins; undefined for one history per production database. */
+  historyKey?: string
   /** The user's checks (from the `checks` file): queries production and the restored copy must answer alike. */
   checks: CheckDefinition[]
   /** Run amcheck on the restored copy. */
@@ -114,6 +117,7 @@ export function readSettings(readInput: InputReader = name => core.getInput(name
     rtoWarnSeconds: parseNumber(readInput, INPUT.rtoWarnSeconds, { min: 0 }),
     artifactName: readInput(INPUT.artifactName).trim() || undefined,
     artifactRetentionDays: parseNumber(readInput, INPUT.artifactRetentionDays, { min: 1, max: 90, integer: true }),
+    historyKey: readInput(INPUT.historyKey).trim() || undefined,
     checks: readChecksInput(INPUT.checks, readInput(INPUT.checks), env),
     amcheck: parseBoolean(readInput, INPUT.amcheck),
     backupPath: workspacePath(readInput(INPUT.backupPath), env),

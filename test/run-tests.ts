@@ -5,7 +5,9 @@
  *   npm test -- test/foo.test.ts      # only these files
  *   npm test -- --test-name-pattern=x # options (anything starting with -) go to `node --test`
  *
- * Starts the two shared PostgreSQL 13 servers (production and clean room) once, hands their
+ * First makes sure the machine has what the tests need (scripts/setup-machine.sh: as root it
+ * sets up what is missing, as another user it stops with the one command to run). Then starts
+ * the two shared PostgreSQL 13 servers (production and clean room) once, hands their
  * superuser URIs to the test processes via LAZARUS_TEST_* env vars (see
  * support/shared-servers.ts), runs `node --import tsx --test` and stops both servers when it
  * finishes (or on SIGINT/SIGTERM). Exits with the test runner's exit code.
@@ -15,6 +17,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { constants } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ensureMachine, MachineSetupError } from '../scripts/machine-setup.js'
 import { startCluster, type Cluster } from './support/cluster.js'
 import {
   CLEANROOM_DATADIR_ENV,
@@ -52,6 +55,14 @@ for (const f of files) {
 if (files.length === 0) {
   console.error('run-tests: no test files found')
   process.exit(2)
+}
+
+try {
+  ensureMachine({ purpose: 'test', command: 'npm test', output: 'inherit' })
+} catch (err) {
+  if (!(err instanceof MachineSetupError)) throw err
+  console.error(`run-tests: ${err.message}`)
+  process.exit(1)
 }
 
 let clusters: Cluster[] = []

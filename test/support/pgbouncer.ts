@@ -26,7 +26,7 @@ export async function startPgBouncer(
   poolMode: 'session' | 'transaction',
   users: Record<string, string>
 ): Promise<PgBouncer> {
-  if (!existsSync(BINARY)) throw new Error(`${BINARY} not found: apt-get install -y pgbouncer (.ci/run does)`)
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} not found: run \`sudo bash scripts/setup-machine.sh\` (npm test does as root)`)
   const dir = mkdtempSync(path.join(os.tmpdir(), `lazarus-pgbouncer-${poolMode}-`))
   const port = await freePort()
   const quote = (value: string) => `"${value.replace(/"/g, '""')}"`

@@ -198,3 +198,14 @@ test('the database id names host, port and database by hash, and nothing else', 
   const withSecrets = { host: 'db.internal', port: 5432, database: 'shop', password: 'hunter2', user: 'app' }
   assert.equal(databaseId(withSecrets), id, 'credentials play no part')
 })
+
+test('a history key names the history instead of the address: legs at one address keep apart, a moved database keeps its own', () => {
+  const address = { host: 'localhost', port: 5432, database: 'app' }
+  const legA = databaseId(address, 'billing')
+  const legB = databaseId(address, 'orders')
+  assert.match(legA, /^[0-9a-f]{16}$/)
+  assert.notEqual(legA, legB, 'two legs at localhost:5432/app with their own keys')
+  assert.notEqual(legA, databaseId(address), 'a key is not the default history of that address')
+  assert.equal(databaseId({ host: 'new-host.internal', port: 6432, database: 'billing_v2' }, 'billing'), legA, 'the key alone decides')
+  assert.equal(databaseId(address, undefined), databaseId(address), 'no key: the address decides, as before')
+})

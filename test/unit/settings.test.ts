@@ -102,3 +102,10 @@ test('a URI without a host means the default Unix socket, with or without userin
   const explicit = parseConnectionUrl('cleanroom-url', 'postgresql://app@/shop?host=/run/pg')
   assert.equal(explicit.host, '/run/pg')
 })
+
+test('history-key is read trimmed, and empty means none', () => {
+  const base = { 'production-url': 'postgresql://a@h/db', 'cleanroom-url': 'postgresql://b@h/postgres' }
+  assert.equal(readSettings(inputs(base), {}).historyKey, undefined)
+  assert.equal(readSettings(inputs({ ...base, 'history-key': '   ' }), {}).historyKey, undefined)
+  assert.equal(readSettings(inputs({ ...base, 'history-key': ' fleet/billing ' }), {}).historyKey, 'fleet/billing')
+})

@@ -1,0 +1,173 @@
+// The real scripts/setup-machine.sh, asked about fake machines (LAZARUS_SETUP_ROOT: every probe
+// looks under a directory the test builds) with --check and --dry-run, so nothing is installed:
+// what is missing -> what it lists, and what it would run. And npm test's and npm run demo's
+// decision (scripts/machine-setup.ts) on top of the real script's answers.
+import { afterEach, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { ensureMachine, MachineSetupError, SETUP_SCRIPT } from '../../scripts/machine-setup.js'
+
+const temporary: string[] = []
+afterEach(() => {
+  for (const dir of temporary.splice(0)) {
+    fs.chmodSync(dir, 0o755)
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+type Part = 'debian-client' | 'path-client' | 'pg_dump-only' | 'pgbouncer' | 'openssl' | 'postgres-user'
+const EVERYTHING: Part[] = ['debian-client', 'pgbouncer', 'openssl', 'postgres-user']
+
+/** A fake machine with just these parts, and a checkout in it whose directories others may traverse. */
+function machine(parts: Part[], opts: { closedDir?: boolean } = {}): { root: string; checkout: string; closed?: string } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lazarus-setup-test-'))
+  temporary.push(root)
+  fs.chmodSync(root, 0o755)
+  const tool = (file: string, mode = 0o755) => {
+    fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true })
+    fs.writeFileSync(path.join(root, file), '#!/bin/sh\n', { mode })
+  }
+  if (parts.includes('debian-client')) for (const t of ['pg_dump', 'psql']) tool(`usr/lib/postgresql/15/bin/${t}`)
+  if (parts.includes('path-client')) for (const t of ['pg_dump', 'psql']) tool(`usr/bin/${t}`)
+  if (parts.includes('pg_dump-only')) tool('usr/lib/postgresql/15/bin/pg_dump')
+  if (parts.includes('pgbouncer')) tool('usr/sbin/pgbouncer')
+  if (parts.includes('openssl')) tool('usr/bin/openssl')
+  fs.mkdirSync(path.join(root, 'etc'))
+  const users = ['root:x:0:0:root:/root:/bin/bash', ...(parts.includes('postgres-user') ? ['postgres:x:999:999::/:/usr/sbin/nologin'] : [])]
+  fs.writeFileSync(path.join(root, 'etc/passwd'), users.join('\n') + '\n')
+
+  const home = path.join(root, 'home', 'dev')
+  const checkout = path.join(home, 'lazarus')
+  fs.mkdirSync(checkout, { recursive: true })
+  for (const dir of [path.join(root, 'home'), home, checkout]) fs.chmodSync(dir, 0o755)
+  if (opts.closedDir) fs.chmodSync(home, 0o750)
+  return { root, checkout, closed: opts.closedDir ? home : undefined }
+}
+
+function script(m: { root: string; checkout: string }, ...args: string[]) {
+  const r = spawnSync('bash', [SETUP_SCRIPT, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, LAZARUS_SETUP_ROOT: m.root, LAZARUS_SETUP_CHECKOUT: m.checkout }
+  })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const needs = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter(Boolean)
+    .map(line => line.split('\t')[0])
+
+test('a machine with nothing: --check lists every need; --for-root adds the postgres user and the closed directory', () => {
+  const m = machine([], { closedDir: true })
+  const plain = script(m, '--check')
+  assert.equal(plain.status, 0, plain.stderr)
+  assert.deepEqual(needs(plain.stdout), ['apt:postgresql-client', 'apt:pgbouncer', 'apt:openssl'])
+  const forRoot = script(m, '--check', '--for-root')
+  assert.deepEqual(needs(forRoot.stdout), [
+    'apt:postgresql-client',
+    'apt:pgbouncer',
+    'apt:openssl',
+    'user:postgres',
+    `traverse:${m.closed}`
+  ])
+  for (const line of forRoot.stdout.trim().split('\n')) assert.match(line, /^[a-z]+:[^\t]+\t\S.*$/, 'need<TAB>what')
+})
+
+test('a machine with nothing: --dry-run prints one apt-get for all packages, the user, the chmod, and runs none', () => {
+  const m = machine([], { closedDir: true })
+  const r = script(m, '--dry-run', '--for-root')
+  assert.equal(r.status, 0, r.stderr)
+  assert.deepEqual(r.stdout.trim().split('\n'), [
+    '+ apt-get update',
+    '+ env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql-client pgbouncer openssl',
+    '+ useradd --system --no-create-home --shell /usr/sbin/nologin postgres',
+    `+ chmod o+x ${m.closed}`
+  ])
+  assert.equal(fs.statSync(m.closed!).mode & 0o777, 0o750, 'a dry run changes nothing')
+})
+
+test('a complete machine: nothing listed, and a run says there is nothing to do and runs nothing', () => {
+  const m = machine(EVERYTHING)
+  assert.equal(script(m, '--check', '--for-root').stdout, '')
+  const r = script(m, '--dry-run', '--for-root')
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout.trim(), "setup-machine: nothing to do: this machine has all that Lazarus's tests and demo need.")
+})
+
+test('each part missing alone is the only thing set up', () => {
+  const cases: Array<[Part[], string[], string]> = [
+    [['pgbouncer', 'openssl', 'postgres-user'], ['apt:postgresql-client'], 'install -y --no-install-recommends postgresql-client'],
+    [['debian-client', 'openssl', 'postgres-user'], ['apt:pgbouncer'], 'install -y --no-install-recommends pgbouncer'],
+    [['debian-client', 'pgbouncer', 'postgres-user'], ['apt:openssl'], 'install -y --no-install-recommends openssl'],
+    [['debian-client', 'pgbouncer', 'openssl'], ['user:postgres'], 'useradd']
+  ]
+  for (const [parts, expected, command] of cases) {
+    const m = machine(parts)
+    assert.deepEqual(needs(script(m, '--check', '--for-root').stdout), expected, parts.join(' '))
+    const dry = script(m, '--dry-run', '--for-root').stdout.trim().split('\n')
+    assert.equal(dry.filter(line => line.includes(command)).length, 1, dry.join('\n'))
+    assert.equal(dry.filter(line => line.startsWith('+ ')).length, expected[0].startsWith('apt:') ? 2 : 1, dry.join('\n'))
+  }
+})
+
+test('client tools count on PATH as well as in /usr/lib/postgresql, but only pg_dump and psql together, and only executable', () => {
+  assert.deepEqual(needs(script(machine(['path-client', 'pgbouncer', 'openssl']), '--check').stdout), [])
+  assert.deepEqual(needs(script(machine(['pg_dump-only', 'pgbouncer', 'openssl']), '--check').stdout), ['apt:postgresql-client'])
+  const m = machine(['pgbouncer', 'openssl', 'debian-client'])
+  fs.chmodSync(path.join(m.root, 'usr/sbin/pgbouncer'), 0o644)
+  assert.deepEqual(needs(script(m, '--check').stdout), ['apt:pgbouncer'])
+})
+
+test('without --for-root the postgres user and the directories are left alone (a developer running the tests as themselves)', () => {
+  const m = machine(['debian-client', 'pgbouncer', 'openssl'], { closedDir: true })
+  assert.equal(script(m, '--check').stdout, '')
+  assert.match(script(m, '--dry-run').stdout, /^setup-machine: nothing to do/)
+})
+
+test('the fake-machine setting is refused outside --check and --dry-run, and an unknown option is an error', () => {
+  const m = machine([])
+  const real = script(m, '--for-root')
+  assert.equal(real.status, 2)
+  assert.match(real.stderr, /^setup-machine: LAZARUS_SETUP_ROOT is for tests: use it with --check or --dry-run\n$/)
+  const bad = script(m, '--yes')
+  assert.equal(bad.status, 2)
+  assert.match(bad.stderr, /^setup-machine: unknown option '--yes'/)
+})
+
+test('npm test as another user on a bare machine stops with one line and the sudo command; the demo only for client tools', () => {
+  const m = machine(['openssl'])
+  const env = { ...process.env, LAZARUS_SETUP_ROOT: m.root, LAZARUS_SETUP_CHECKOUT: m.checkout }
+  assert.throws(
+    () => ensureMachine({ purpose: 'test', command: 'npm test', root: false, env }),
+    (error: Error) =>
+      error instanceof MachineSetupError &&
+      error.message === `this machine lacks postgresql-client, pgbouncer: run \`sudo bash ${SETUP_SCRIPT}\` once, then \`npm test\` again.`
+  )
+  assert.throws(() => ensureMachine({ purpose: 'demo', command: 'npm run demo', root: false, env }), /lacks postgresql-client: run/)
+
+  const demoReady = machine(['debian-client'])
+  const demoEnv = { ...process.env, LAZARUS_SETUP_ROOT: demoReady.root, LAZARUS_SETUP_CHECKOUT: demoReady.checkout }
+  assert.equal(ensureMachine({ purpose: 'demo', command: 'npm run demo', root: false, env: demoEnv }), '', 'nothing to do')
+})
+
+test('npm test as root runs the setup script for root, which would set up exactly what is missing', () => {
+  const m = machine(['debian-client', 'openssl'])
+  const env = { ...process.env, LAZARUS_SETUP_ROOT: m.root, LAZARUS_SETUP_CHECKOUT: m.checkout }
+  const said = ensureMachine({ purpose: 'test', command: 'npm test', root: true, env, dryRun: true })
+  assert.deepEqual(said.trim().split('\n'), [
+    '+ apt-get update',
+    '+ env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends pgbouncer',
+    '+ useradd --system --no-create-home --shell /usr/sbin/nologin postgres'
+  ])
+  assert.equal(ensureMachine({ purpose: 'test', command: 'npm test', root: true, env: { ...env, ...complete(env) } }), '')
+})
+
+/** The same fake machine's environment pointed at a complete machine instead. */
+function complete(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const m = machine(EVERYTHING)
+  return { ...env, LAZARUS_SETUP_ROOT: m.root, LAZARUS_SETUP_CHECKOUT: m.checkout }
+}
