@@ -23,9 +23,7 @@ export interface Need {
 export type Purpose = 'test' | 'demo'
 
 export type SetupPlan =
-  | { action: 'none' }
-  | { action: 'run'; argv: string[]; needs: Need[] }
-  | { action: 'stop'; message: string }
+  { action: 'none' } | { action: 'run'; argv: string[]; needs: Need[] } | { action: 'stop'; message: string }
 
 /** The script's --check output: one "<need>\t<what>" line per missing thing. */
 export function parseNeeds(output: string): Need[] {
@@ -34,7 +32,8 @@ export function parseNeeds(output: string): Need[] {
     .filter(line => line.trim() !== '')
     .map(line => {
       const tab = line.indexOf('\t')
-      if (tab <= 0) throw new Error(`setup-machine.sh --check printed a line that is not "<need><TAB><what>": ${JSON.stringify(line)}`)
+      if (tab <= 0)
+        throw new Error(`setup-machine.sh --check printed a line that is not "<need><TAB><what>": ${JSON.stringify(line)}`)
       return { id: line.slice(0, tab), what: line.slice(tab + 1) }
     })
 }
@@ -104,7 +103,9 @@ export function ensureMachine(opts: EnsureOptions): string {
   const check = (): Need[] => {
     const r = spawnSync('bash', [SETUP_SCRIPT, '--check', ...(root ? ['--for-root'] : [])], { env, encoding: 'utf8' })
     if (r.status !== 0) {
-      throw new MachineSetupError(`${SETUP_SCRIPT} --check failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr.trim()}`)
+      throw new MachineSetupError(
+        `${SETUP_SCRIPT} --check failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr.trim()}`
+      )
     }
     return parseNeeds(r.stdout)
   }

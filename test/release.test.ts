@@ -62,8 +62,14 @@ test('a release is refused, with one line saying what to fix, when anything disa
     [notes('01.2.0'), /the version must be X\.Y\.Z/],
     [notes('1.2.0', { packageVersion: '1.1.0' }), /package\.json says version 1\.1\.0: set it to 1\.2\.0/],
     [notes('1.3.0'), /CHANGELOG\.md has no '## \[1\.3\.0\] - YYYY-MM-DD' section/],
-    [notes('1.2.0', { changelog: CHANGELOG.replace('[1.2.0] - 2026-12-01', '[1.2.0]') }), /must read '## \[1\.2\.0\] - YYYY-MM-DD'/],
-    [notes('1.2.0', { changelog: CHANGELOG.replace('### Fixed\n\n- A restore that stopped early.\n', '') }), /section for 1\.2\.0 is empty/],
+    [
+      notes('1.2.0', { changelog: CHANGELOG.replace('[1.2.0] - 2026-12-01', '[1.2.0]') }),
+      /must read '## \[1\.2\.0\] - YYYY-MM-DD'/
+    ],
+    [
+      notes('1.2.0', { changelog: CHANGELOG.replace('### Fixed\n\n- A restore that stopped early.\n', '') }),
+      /section for 1\.2\.0 is empty/
+    ],
     // A dot is a dot: 1.2.0 is not 1x2y0.
     [notes('1.2.0', { changelog: CHANGELOG.replaceAll('1.2.0', '1x2y0') }), /has no '## \[1\.2\.0\]/]
   ]

@@ -464,6 +464,13 @@ test('matrix legs at one production address keep their artifacts and, with histo
   assert.equal(new Set(names).size, 2, `one artifact per leg: ${names.join(', ')}`)
   const prefixes = service.caches.map(entry => entry.key.replace(/-42-1-[0-9a-z]+$/, ''))
   const address = { host: production.host, port: production.port, database }
-  assert.deepEqual(prefixes, [`lazarus-history-${databaseId(address, 'billing')}`, `lazarus-history-${databaseId(address, 'orders')}`])
-  assert.match(second.stdout, /No earlier runs of this database on record/, "the second leg did not restore the first leg's history")
+  assert.deepEqual(prefixes, [
+    `lazarus-history-${databaseId(address, 'billing')}`,
+    `lazarus-history-${databaseId(address, 'orders')}`
+  ])
+  assert.match(
+    second.stdout,
+    /No earlier runs of this database on record/,
+    "the second leg did not restore the first leg's history"
+  )
 })

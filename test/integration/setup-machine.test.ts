@@ -36,7 +36,10 @@ function machine(parts: Part[], opts: { closedDir?: boolean } = {}): { root: str
   if (parts.includes('pgbouncer')) tool('usr/sbin/pgbouncer')
   if (parts.includes('openssl')) tool('usr/bin/openssl')
   fs.mkdirSync(path.join(root, 'etc'))
-  const users = ['root:x:0:0:root:/root:/bin/bash', ...(parts.includes('postgres-user') ? ['postgres:x:999:999::/:/usr/sbin/nologin'] : [])]
+  const users = [
+    'root:x:0:0:root:/root:/bin/bash',
+    ...(parts.includes('postgres-user') ? ['postgres:x:999:999::/:/usr/sbin/nologin'] : [])
+  ]
   fs.writeFileSync(path.join(root, 'etc/passwd'), users.join('\n') + '\n')
 
   const home = path.join(root, 'home', 'dev')
@@ -100,7 +103,11 @@ test('a complete machine: nothing listed, and a run says there is nothing to do 
 
 test('each part missing alone is the only thing set up', () => {
   const cases: Array<[Part[], string[], string]> = [
-    [['pgbouncer', 'openssl', 'postgres-user'], ['apt:postgresql-client'], 'install -y --no-install-recommends postgresql-client'],
+    [
+      ['pgbouncer', 'openssl', 'postgres-user'],
+      ['apt:postgresql-client'],
+      'install -y --no-install-recommends postgresql-client'
+    ],
     [['debian-client', 'openssl', 'postgres-user'], ['apt:pgbouncer'], 'install -y --no-install-recommends pgbouncer'],
     [['debian-client', 'pgbouncer', 'postgres-user'], ['apt:openssl'], 'install -y --no-install-recommends openssl'],
     [['debian-client', 'pgbouncer', 'openssl'], ['user:postgres'], 'useradd']
@@ -145,9 +152,13 @@ test('npm test as another user on a bare machine stops with one line and the sud
     () => ensureMachine({ purpose: 'test', command: 'npm test', root: false, env }),
     (error: Error) =>
       error instanceof MachineSetupError &&
-      error.message === `this machine lacks postgresql-client, pgbouncer: run \`sudo bash ${SETUP_SCRIPT}\` once, then \`npm test\` again.`
+      error.message ===
+        `this machine lacks postgresql-client, pgbouncer: run \`sudo bash ${SETUP_SCRIPT}\` once, then \`npm test\` again.`
   )
-  assert.throws(() => ensureMachine({ purpose: 'demo', command: 'npm run demo', root: false, env }), /lacks postgresql-client: run/)
+  assert.throws(
+    () => ensureMachine({ purpose: 'demo', command: 'npm run demo', root: false, env }),
+    /lacks postgresql-client: run/
+  )
 
   const demoReady = machine(['debian-client'])
   const demoEnv = { ...process.env, LAZARUS_SETUP_ROOT: demoReady.root, LAZARUS_SETUP_CHECKOUT: demoReady.checkout }

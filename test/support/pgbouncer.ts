@@ -26,7 +26,8 @@ export async function startPgBouncer(
   poolMode: 'session' | 'transaction',
   users: Record<string, string>
 ): Promise<PgBouncer> {
-  if (!existsSync(BINARY)) throw new Error(`${BINARY} not found: run \`sudo bash scripts/setup-machine.sh\` (npm test does as root)`)
+  if (!existsSync(BINARY))
+    throw new Error(`${BINARY} not found: run \`sudo bash scripts/setup-machine.sh\` (npm test does as root)`)
   const dir = mkdtempSync(path.join(os.tmpdir(), `lazarus-pgbouncer-${poolMode}-`))
   const port = await freePort()
   const quote = (value: string) => `"${value.replace(/"/g, '""')}"`

@@ -206,6 +206,10 @@ test('a history key names the history instead of the address: legs at one addres
   assert.match(legA, /^[0-9a-f]{16}$/)
   assert.notEqual(legA, legB, 'two legs at localhost:5432/app with their own keys')
   assert.notEqual(legA, databaseId(address), 'a key is not the default history of that address')
-  assert.equal(databaseId({ host: 'new-host.internal', port: 6432, database: 'billing_v2' }, 'billing'), legA, 'the key alone decides')
+  assert.equal(
+    databaseId({ host: 'new-host.internal', port: 6432, database: 'billing_v2' }, 'billing'),
+    legA,
+    'the key alone decides'
+  )
   assert.equal(databaseId(address, undefined), databaseId(address), 'no key: the address decides, as before')
 })

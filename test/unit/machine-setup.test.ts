@@ -58,7 +58,10 @@ test('the demo needs only the client tools (and, as root, the postgres user): no
 
   assert.deepEqual(planSetup([pgbouncer, openssl], { purpose: 'demo', root: false, command: 'npm run demo' }), { action: 'none' })
   const plan = planSetup([pgbouncer, client], { purpose: 'demo', root: false, command: 'npm run demo' })
-  assert.match(plan.action === 'stop' ? plan.message : '', /^this machine lacks postgresql-client: run .* then `npm run demo` again\.$/)
+  assert.match(
+    plan.action === 'stop' ? plan.message : '',
+    /^this machine lacks postgresql-client: run .* then `npm run demo` again\.$/
+  )
   // As root the script sets up everything it finds missing, the test tools too: one setup for both commands.
   assert.equal(planSetup([pgbouncer, user], { purpose: 'demo', root: true, command: 'npm run demo' }).action, 'run')
 })
