@@ -129,6 +129,15 @@ test('client tools count on PATH as well as in /usr/lib/postgresql, but only pg_
   assert.deepEqual(needs(script(m, '--check').stdout), ['apt:pgbouncer'])
 })
 
+test("only other users' search permission counts: o+x alone is enough, o+r without o+x is not", () => {
+  const searchOnly = machine(EVERYTHING, { closedDir: true })
+  fs.chmodSync(searchOnly.closed!, 0o701)
+  assert.equal(script(searchOnly, '--check', '--for-root').stdout, '')
+  const readOnly = machine(EVERYTHING, { closedDir: true })
+  fs.chmodSync(readOnly.closed!, 0o754)
+  assert.deepEqual(needs(script(readOnly, '--check', '--for-root').stdout), [`traverse:${readOnly.closed}`])
+})
+
 test('without --for-root the postgres user and the directories are left alone (a developer running the tests as themselves)', () => {
   const m = machine(['debian-client', 'pgbouncer', 'openssl'], { closedDir: true })
   assert.equal(script(m, '--check').stdout, '')
