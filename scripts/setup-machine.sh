@@ -72,15 +72,18 @@ have_postgresql_client() {
 # The harness reads /etc/passwd itself (test/support/cluster.ts), so this looks there too.
 have_user() { grep -q "^$1:" "$root/etc/passwd" 2>/dev/null; }
 
-# Directories from the checkout up to / that others may not traverse.
+# Directories from the checkout up to / that others may not traverse. One this user cannot even
+# stat (below a closed directory, when not root) is left out: the closed one above it is listed.
 untraversable_dirs() {
   local dir=$checkout mode
   while :; do
-    mode=$(stat -c %a "$dir")
-    (((8#$mode & 1) == 0)) && printf '%s\n' "$dir"
+    if mode=$(stat -c %a -- "$dir" 2>/dev/null); then
+      (((8#$mode & 1) == 0)) && printf '%s\n' "$dir"
+    fi
     [ "$dir" = / ] && break
     dir=$(dirname "$dir")
   done
+  return 0
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -144,6 +144,25 @@ test('without --for-root the postgres user and the directories are left alone (a
   assert.match(script(m, '--dry-run').stdout, /^setup-machine: nothing to do/)
 })
 
+test('run for real by another user with something to do, the script refuses in one line naming the sudo command', () => {
+  // A real run (no fake machine): the only thing missing is a directory closed to others, which
+  // only root may open. As root, run it as the postgres user.
+  const m = machine(EVERYTHING, { closedDir: true })
+  const asUser = process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', 'bash']] : ['bash', []]
+  const [command, prefix] = asUser as [string, string[]]
+  const r = spawnSync(command, [...prefix, SETUP_SCRIPT, '--for-root'], {
+    encoding: 'utf8',
+    env: { ...process.env, LAZARUS_SETUP_CHECKOUT: m.checkout }
+  })
+  assert.equal(r.status, 1, r.stdout + r.stderr)
+  assert.equal(
+    r.stderr,
+    `setup-machine: needs root to let other users traverse ${m.closed} (chmod o+x): run sudo bash ${SETUP_SCRIPT} --for-root\n`
+  )
+  assert.equal(r.stdout, '', 'nothing was run')
+  assert.equal(fs.statSync(m.closed!).mode & 0o777, 0o750)
+})
+
 test('the fake-machine setting is refused outside --check and --dry-run, and an unknown option is an error', () => {
   const m = machine([])
   const real = script(m, '--for-root')
