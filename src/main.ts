@@ -57,7 +57,11 @@ export async function run(): Promise<void> {
   report.rto = checkRto(report, settings)
 
   try {
-    await publish(report, settings, workspace, settings.uploadDump ? dumpToUpload(workspace) : undefined)
+    // upload-dump uploads the restore point: the backup that was verified and its manifest.
+    const restorePoint = settings.uploadDump ? report.restorePoint?.directory : undefined
+    if (settings.uploadDump && !restorePoint)
+      core.warning(`upload-dump is set, but no backup was kept to upload (${report.result}).`)
+    await publish(report, settings, workspace, restorePoint)
   } catch (error) {
     core.warning(`Could not publish the report: ${messageOf(error)}`)
   } finally {
@@ -71,6 +75,13 @@ export async function run(): Promise<void> {
 function maskSecrets(settings: Settings): void {
   for (const target of [settings.production, settings.cleanroom].filter(target => target !== undefined)) {
     for (const secret of target.secrets) core.setSecret(secret)
+  }
+  // The runner masks a secret line by line: each line of the signing key's PEM is registered.
+  if (settings.signingKeyPem) {
+    core.setSecret(settings.signingKeyPem)
+    for (const line of settings.signingKeyPem.split(/\r?\n|\\n/).map(text => text.trim())) {
+      if (line.length > 8 && !line.startsWith('-----')) core.setSecret(line)
+    }
   }
 }
 
@@ -130,11 +141,6 @@ async function publish(
     })
   }
   if (reportPath) core.info(`Report: ${reportPath}`)
-}
-
-/** The dump for `upload-dump`: the sanitized backup that was verified, if there is one (a failed dump leaves none). */
-function dumpToUpload(workspace: Workspace | undefined): string | undefined {
-  return workspace && fs.existsSync(workspace.backupFile) ? workspace.backupFile : undefined
 }
 
 function fail(error: unknown): void {

@@ -7,6 +7,7 @@ import { untrustedOutput } from './command-guard.js'
 import { UserError } from './errors.js'
 import { CONNECT_TIMEOUT_SECONDS, conninfo, isLibpqEnvironmentVariable, type ConnectionTarget } from './connection.js'
 import { TOC_COMMENT_PATTERN } from './restore-failure.js'
+import type { BackupFormat } from './manifest.js'
 import { formatBytes } from './summary.js'
 
 /**
@@ -24,6 +25,8 @@ export interface ClientTool {
 export interface ClientTools {
   pgDump: ClientTool
   psql: ClientTool
+  /** pg_restore from the same directory, when it is there: archive formats need it (requirePgRestore). */
+  pgRestore?: ClientTool
 }
 
 /** Debian and Ubuntu keep every installed client major here; /usr/bin/pg_dump runs the newest. */
@@ -104,7 +107,22 @@ async function toolsIn(dir: string): Promise<ClientTools | undefined> {
   const pgDumpPath = path.join(dir, 'pg_dump')
   const psqlPath = path.join(dir, 'psql')
   if (!isExecutable(pgDumpPath) || !isExecutable(psqlPath)) return undefined
-  return { pgDump: await toolVersion(pgDumpPath), psql: await toolVersion(psqlPath) }
+  const pgRestorePath = path.join(dir, 'pg_restore')
+  return {
+    pgDump: await toolVersion(pgDumpPath),
+    psql: await toolVersion(psqlPath),
+    ...(isExecutable(pgRestorePath) ? { pgRestore: await toolVersion(pgRestorePath) } : {})
+  }
+}
+
+/** pg_restore beside pg_dump, or a UserError saying what to install: `why` says what needs it. */
+export function requirePgRestore(tools: ClientTools, why: string): ClientTool {
+  if (tools.pgRestore) return tools.pgRestore
+  const dir = path.dirname(tools.pgDump.path)
+  throw new UserError(
+    `${why} needs pg_restore, and there is none beside pg_dump in ${dir}: install the full PostgreSQL client ` +
+      `(postgresql-client-${tools.pgDump.major}), or point postgres-bin-dir at a bin directory that has pg_restore.`
+  )
 }
 
 export function isExecutable(file: string): boolean {
@@ -204,7 +222,8 @@ export async function runClient(
   return { exitCode, stderr: stderr.trim() }
 }
 
-type StreamStageName = 'dump' | 'sanitize' | 'restore'
+const STREAM_STAGE_NAMES = ['dump', 'keep', 'convert', 'sanitize', 'restore'] as const
+type StreamStageName = (typeof STREAM_STAGE_NAMES)[number]
 
 /** How one program of the streamed pipeline ended. */
 export interface StreamStage {
@@ -242,6 +261,8 @@ export interface StreamOptions {
   withOwnersAndPrivileges?: boolean
   /** SQL file psql runs before the dump, which fails unless psql is where Lazarus checked (see guards.ts). */
   checkFile: string
+  /** Keep the backup pg_dump writes (a restore point): the stream restores that same output. */
+  keep?: KeepBackup
   /**
    * Whether production takes startup options (no pooler in front of it, which would refuse them):
    * then pg_dump's session is also made read-only by default_transaction_read_only.
@@ -250,8 +271,17 @@ export interface StreamOptions {
 }
 
 export type StreamOutcome = (
-  | { ok: true; dump: StreamStage; sanitize: StreamStage; restore: StreamStage }
-  | { ok: false; stage: StreamStageName; error: string; dump?: StreamStage; sanitize?: StreamStage; restore?: StreamStage }
+  | { ok: true; dump: StreamStage; sanitize: StreamStage; restore: StreamStage; keep?: StreamStage; convert?: StreamStage }
+  | {
+      ok: false
+      stage: StreamStageName
+      error: string
+      dump?: StreamStage
+      keep?: StreamStage
+      convert?: StreamStage
+      sanitize?: StreamStage
+      restore?: StreamStage
+    }
 ) & {
   dumpBytes?: number
   /** When the pipeline started and when psql was let through the gate, in seconds since the epoch. */
@@ -274,7 +304,7 @@ export type StreamOutcome = (
  * stream goes on and no stale list names the wrong object.
  * psql runs with RESTORE_PSQL_OPTIONS.
  */
-const STREAM_SCRIPT = `
+const STREAM_SCRIPT_HEAD = `
 pw_production=\${LAZARUS_PRODUCTION_PASSWORD-}
 pw_cleanroom=\${LAZARUS_CLEANROOM_PASSWORD-}
 unset LAZARUS_PRODUCTION_PASSWORD LAZARUS_CLEANROOM_PASSWORD PGPASSWORD
@@ -288,9 +318,35 @@ gate_open() {
   while [ ! -s "$LAZARUS_GATE_FILE" ]; do kill -0 "$PPID" 2> /dev/null || return 1; sleep 0.01; done
   [ "$(cat "$LAZARUS_GATE_FILE")" = go ]
 }
-{ if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
+`
+
+/**
+ * The first programs of the stream, which hand plain SQL to sed: pg_dump alone; or, keeping a
+ * restore point, pg_dump with tee writing its output to the kept file (plain, custom) and
+ * pg_restore turning a custom archive back into SQL as it arrives; or pg_dump writing a
+ * directory-format backup (in parallel) and pg_restore reading it back once it is whole. Each
+ * program records its own end, so the first to fail is known. The kept file and the restored
+ * stream are the same pg_dump run's output, from the same snapshot.
+ */
+const STREAM_SOURCES: Record<'stream' | BackupFormat, string> = {
+  stream: `{ if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
   "$LAZARUS_PG_DUMP" "$@" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"
-  ended dump \${PIPESTATUS[0]}; } |
+  ended dump \${PIPESTATUS[0]}; } |`,
+  plain: `{ if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
+  "$LAZARUS_PG_DUMP" "$@"; ended dump $?; } |
+{ tee "$LAZARUS_KEEP_PATH" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"; ended keep \${PIPESTATUS[0]}; } |`,
+  custom: `{ if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
+  "$LAZARUS_PG_DUMP" "$@"; ended dump $?; } |
+{ tee "$LAZARUS_KEEP_PATH"; ended keep $?; } |
+{ "$LAZARUS_PG_RESTORE" "\${LAZARUS_CONVERT[@]}" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"; ended convert \${PIPESTATUS[0]}; } |`,
+  directory: `{ if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
+  "$LAZARUS_PG_DUMP" "$@"; code=$?; ended dump $code; unset PGPASSWORD
+  if [ $code -eq 0 ]; then
+    "$LAZARUS_PG_RESTORE" "\${LAZARUS_CONVERT[@]}" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"; ended convert \${PIPESTATUS[0]}
+  fi; } |`
+}
+
+const STREAM_SCRIPT_TAIL = `
 { "\${LAZARUS_FILTER[@]}" ; ended sanitize $?; } |
 { tee >(toc); wait $!; } |
 { gate_open || exit 1
@@ -298,6 +354,43 @@ gate_open() {
   "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 -o /dev/null -f "$LAZARUS_CHECK_FILE" -f - \\
     --dbname="$LAZARUS_RESTORE_CONNINFO"; ended restore $?; }
 `
+
+/** Where a run keeps the backup it verifies (a restore point), and how. */
+export interface KeepBackup {
+  format: BackupFormat
+  /** The file (plain, custom) or directory (directory format, which must not exist yet) pg_dump writes. */
+  path: string
+  /** pg_dump's --compress value for the archive formats (e.g. `1`, gzip level 1; `0` none). */
+  compress: string
+  /** pg_dump's parallel jobs for the directory format. */
+  jobs: number
+}
+
+/**
+ * pg_dump's arguments for a stream, without the connection string and the snapshot (so they can
+ * go into a manifest): plain SQL without owners and privileges unless the clean room takes them;
+ * an archive (custom, directory) always whole, since pg_restore leaves out what the clean room
+ * cannot take and the kept restore point should hold everything.
+ */
+export function dumpArguments(keep: KeepBackup | undefined, withOwnersAndPrivileges: boolean): string[] {
+  const strip = withOwnersAndPrivileges ? [] : ['--no-owner', '--no-privileges']
+  const common = [`--lock-wait-timeout=${LOCK_WAIT_TIMEOUT}`]
+  switch (keep?.format) {
+    case undefined:
+    case 'plain':
+      return ['--format=plain', ...strip, ...common]
+    case 'custom':
+      return ['--format=custom', `--compress=${keep.compress}`, ...common]
+    case 'directory':
+      return ['--format=directory', `--compress=${keep.compress}`, `--jobs=${keep.jobs}`, ...common]
+  }
+}
+
+/** pg_restore's arguments that turn a kept archive back into the SQL the clean room restores. */
+function convertArguments(keep: KeepBackup, withOwnersAndPrivileges: boolean): string[] {
+  const strip = withOwnersAndPrivileges ? [] : ['--no-owner', '--no-privileges']
+  return ['--file=-', ...strip, ...(keep.format === 'directory' ? [keep.path] : [])]
+}
 
 /**
  * Dumps production (plain SQL, from the snapshot), sanitizes and restores it in one stream:
@@ -309,10 +402,12 @@ export async function streamDumpIntoRestore(
   restoreTarget: ConnectionTarget,
   options: StreamOptions
 ): Promise<StreamOutcome> {
+  const keep = options.keep
+  const withOwners = options.withOwnersAndPrivileges ?? false
+  if (keep && keep.format !== 'plain') requirePgRestore(tools, `backup-format '${keep.format}'`)
   const dumpArgs = [
-    '--format=plain',
-    ...(options.withOwnersAndPrivileges ? [] : ['--no-owner', '--no-privileges']),
-    `--lock-wait-timeout=${LOCK_WAIT_TIMEOUT}`,
+    ...dumpArguments(keep, withOwners),
+    ...(keep?.format === 'directory' ? [`--file=${keep.path}`] : []),
     `--snapshot=${options.snapshot}`,
     `--dbname=${conninfo(production, options.productionTakesOptions ? READ_ONLY_OPTION : undefined)}`
   ]
@@ -321,6 +416,8 @@ export async function streamDumpIntoRestore(
     {
       LAZARUS_PG_DUMP: tools.pgDump.path,
       LAZARUS_PSQL: tools.psql.path,
+      LAZARUS_PG_RESTORE: tools.pgRestore?.path ?? '',
+      LAZARUS_KEEP_PATH: keep?.path ?? '',
       LAZARUS_RESTORE_CONNINFO: conninfo(restoreTarget),
       LAZARUS_CHECK_FILE: options.checkFile,
       LAZARUS_STATUS_FILE: options.statusFile,
@@ -332,10 +429,13 @@ export async function streamDumpIntoRestore(
       LAZARUS_CLEANROOM_PASSWORD: restoreTarget.password ?? ''
     }
   )
-  // bash cannot take an array from the environment: the filter's argv becomes a declared array.
-  fs.writeFileSync(options.scriptFile, `LAZARUS_FILTER=(${options.filter.map(shellQuote).join(' ')})\n${STREAM_SCRIPT}`, {
-    mode: 0o600
-  })
+  // bash cannot take an array from the environment: the filter's and pg_restore's argv become declared arrays.
+  const arrays = [
+    `LAZARUS_FILTER=(${options.filter.map(shellQuote).join(' ')})`,
+    `LAZARUS_CONVERT=(${(keep ? convertArguments(keep, withOwners) : []).map(shellQuote).join(' ')})`
+  ]
+  const script = [...arrays, STREAM_SCRIPT_HEAD, STREAM_SOURCES[keep?.format ?? 'stream'], STREAM_SCRIPT_TAIL].join('\n')
+  fs.writeFileSync(options.scriptFile, script, { mode: 0o600 })
   fs.writeFileSync(options.statusFile, '', { mode: 0o600 })
   fs.rmSync(options.gateFile, { force: true })
   // Written whole, then renamed into place: the script never reads half a word.
@@ -358,7 +458,7 @@ export async function streamDumpIntoRestore(
   // The stream cannot have restored anything without its target: that failure is the one to report.
   await options.restoreTargetReady
   const stages = readStreamStatus(options.statusFile, startedAt)
-  const outcome = judgeStream(stages, stderr)
+  const outcome = judgeStream(stages, stderr, streamStages(keep))
   if (!outcome.ok && outcome.stage === 'restore') {
     const misplaced = locationCheckError(stderr, options.checkFile)
     if (misplaced) throw misplaced
@@ -397,12 +497,24 @@ export function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`
 }
 
+/** The programs of a stream that record their end: tee keeps the backup, pg_restore converts an archive. */
+export function streamStages(keep?: Pick<KeepBackup, 'format'>): StreamStageName[] {
+  const keeping: StreamStageName[] = !keep
+    ? []
+    : keep.format === 'plain'
+      ? ['keep']
+      : keep.format === 'custom'
+        ? ['keep', 'convert']
+        : ['convert']
+  return ['dump', ...keeping, 'sanitize', 'restore']
+}
+
 function readStreamStatus(statusFile: string, startedAt: number): Partial<Record<StreamStageName, StreamStage>> {
   const stages: Partial<Record<StreamStageName, StreamStage>> = {}
   for (const line of fs.readFileSync(statusFile, 'utf8').split('\n')) {
     const [name, code, time] = line.split(' ')
-    if (name === 'dump' || name === 'sanitize' || name === 'restore') {
-      stages[name] = { exitCode: Number(code), seconds: Math.max(0, Number(time) - startedAt) }
+    if ((STREAM_STAGE_NAMES as readonly string[]).includes(name)) {
+      stages[name as StreamStageName] = { exitCode: Number(code), seconds: Math.max(0, Number(time) - startedAt) }
     }
   }
   return stages
@@ -414,10 +526,16 @@ function readStreamStatus(statusFile: string, startedAt: number): Partial<Record
  * or sed failing first is an error, whatever psql made of the partial stream it was fed. A program
  * that never recorded its end (killed) failed last.
  */
-export function judgeStream(stages: Partial<Record<StreamStageName, StreamStage>>, stderr: string): StreamOutcome {
-  const { dump, sanitize, restore } = stages
-  if (dump?.exitCode === 0 && sanitize?.exitCode === 0 && restore?.exitCode === 0) return { ok: true, dump, sanitize, restore }
-  const failures = (['dump', 'sanitize', 'restore'] as const)
+export function judgeStream(
+  stages: Partial<Record<StreamStageName, StreamStage>>,
+  stderr: string,
+  expected: StreamStageName[] = ['dump', 'sanitize', 'restore']
+): StreamOutcome {
+  const recorded = Object.fromEntries(expected.filter(name => stages[name]).map(name => [name, stages[name]]))
+  if (expected.every(name => stages[name]?.exitCode === 0)) {
+    return { ok: true, ...recorded } as StreamOutcome
+  }
+  const failures = expected
     .filter(name => stages[name]?.exitCode !== 0)
     .sort((a, b) => (stages[a]?.seconds ?? Infinity) - (stages[b]?.seconds ?? Infinity))
   const first = failures[0]
@@ -430,10 +548,12 @@ export function judgeStream(stages: Partial<Record<StreamStageName, StreamStage>
     )
   const error = {
     dump: () => `pg_dump failed: ${linesOf(/^pg_dump/) || lastLines(stderr) || 'no error output'}`,
+    keep: () => `Writing the kept backup failed: ${linesOf(/^tee/) || lastLines(stderr) || 'no error output'}`,
+    convert: () => `pg_restore failed reading the archive: ${linesOf(/^pg_restore/) || lastLines(stderr) || 'no error output'}`,
     sanitize: () => `sed failed: ${linesOf(/^sed/) || lastLines(stderr) || 'no error output'}`,
     restore: () => linesOf(/^psql/) || lastLines(stderr) || 'psql failed'
   }[first]()
-  return { ok: false, stage: first, error, dump, sanitize, restore }
+  return { ok: false, stage: first, error, ...recorded } as StreamOutcome
 }
 
 /**
@@ -441,14 +561,19 @@ export function judgeStream(stages: Partial<Record<StreamStageName, StreamStage>
  * strerror(ENOSPC) words it), or undefined when it failed for another reason. Shared by every
  * program that writes a copy of the dump into RUNNER_TEMP.
  */
-export function diskFullError(stderr: string, program: string, what: string, file: string): UserError | undefined {
+export function diskFullError(
+  stderr: string,
+  program: string,
+  what: string,
+  file: string,
+  fix = `With sabotage or upload-dump, a run keeps a copy of the dump there, plus one sabotaged copy at a time ` +
+    `(each about the size of production's data): free disk space on the runner, use a runner with a larger disk, ` +
+    `or point RUNNER_TEMP at a volume with room for it.`
+): UserError | undefined {
   if (!/No space left on device/i.test(stderr)) return undefined
   const directory = path.dirname(file)
   return new UserError(
-    `The disk filled up while ${program} was writing ${what} to ${directory} (No space left on device${freeSpace(directory)}). ` +
-      `With sabotage or upload-dump, a run keeps a copy of the dump there, plus one sabotaged copy at a time ` +
-      `(each about the size of production's data): free disk space on the runner, use a runner with a larger disk, ` +
-      `or point RUNNER_TEMP at a volume with room for it.`
+    `The disk filled up while ${program} was writing ${what} to ${directory} (No space left on device${freeSpace(directory)}). ${fix}`
   )
 }
 

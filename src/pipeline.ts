@@ -1,4 +1,5 @@
 import * as fs from 'node:fs'
+import * as path from 'node:path'
 import * as core from '@actions/core'
 import { installAmcheck, runAmcheck, type AmcheckResult } from './amcheck.js'
 import type { CheckAnswer, CheckResult } from './check-answers.js'
@@ -7,14 +8,16 @@ import { onCancel } from './cancellation.js'
 import { CleanRoom } from './cleanroom.js'
 import { compareTables, detectingCheck, displayName, tableKey, type SideFigures, type TableComparison } from './compare.js'
 import { describe, type ConnectionTarget } from './connection.js'
-import { DatabaseSession } from './database.js'
+import { DatabaseSession, type ServerFacts } from './database.js'
 import { decodeDumpText } from './dump-encoding.js'
 import { rewriteDump, tocEntryInFile } from './dump-rewrite.js'
 import { UserError, messageOf } from './errors.js'
 import type { TableRef } from './fingerprint-queries.js'
 import { assertSeparateClusters } from './guards.js'
+import type { ManifestFile } from './manifest.js'
 import {
   diskFullError,
+  dumpArguments,
   psqlUnderstandsRestrict,
   resolveClientTools,
   restoreDump,
@@ -30,6 +33,16 @@ import { judgeVerified, type Report, type SabotageResult } from './report.js'
 import { describeFailurePlace, psqlErrorLine, tocEntryAt, type TocEntry } from './restore-failure.js'
 import { explainNoTarget, planSabotage, type SabotageCatalog, type SabotageOperator, type SabotagePlan } from './sabotage.js'
 import { readSabotageCatalog } from './sabotage-catalog.js'
+import {
+  compressionOf,
+  createRestorePoint,
+  discardRestorePoint,
+  finishRestorePoint,
+  hashRestorePoint,
+  writeManifest,
+  type RestorePoint
+} from './restore-point.js'
+import { LAZARUS_VERSION } from './version.js'
 import { pinDifferingRows, readPrimaryKeys } from './row-diff.js'
 import {
   byKindAndName,
@@ -74,6 +87,8 @@ export interface ProductionSnapshot {
   privileges?: SchemaObject[]
   /** Production's answers to the user's checks, in the snapshot, in the checks' order. */
   checks: CheckAnswer[]
+  /** When the snapshot was taken (the transaction's start on production). */
+  takenAt: Date
   /** What the drill needs to corrupt copies that still restore; only read when a drill runs. */
   sabotageCatalog?: SabotageCatalog
   database: { encoding: string; collate: string; ctype: string }
@@ -101,6 +116,8 @@ export async function verifyBackup(
   const production = await core.group('Connect', () => DatabaseSession.open(settings.production, 'production'))
   const sessions: DatabaseSession[] = [production]
   let cleanroom: CleanRoom | undefined
+  let point: RestorePoint | undefined
+  let kept = false
   const closeAll = async () => {
     await cleanroom?.close()
     for (const session of sessions) await session.close()
@@ -108,13 +125,28 @@ export async function verifyBackup(
   const stopCancelHandler = onCancel(async () => {
     await closeAll()
     workspace.removeWorkFiles()
+    if (point && !kept) discardRestorePoint(point)
   })
   try {
     cleanroom = await CleanRoom.open(settings.cleanroom, workspace.runId)
-    const tools = await core.group('Check servers and client tools', () => checkServers(production, cleanroom!, settings, report))
+    const { tools, productionServer } = await core.group('Check servers and client tools', () =>
+      checkServers(production, cleanroom!, settings, report)
+    )
     const backupFile = workspace.backupFile
-    // The drill and upload-dump read the backup again afterwards; otherwise it never lands on disk.
-    const keepCopy = settings.sabotage.length > 0 || settings.uploadDump
+    // The drill reads the sanitized backup again afterwards; otherwise it never lands on disk.
+    const keepCopy = settings.sabotage.length > 0
+    // backup-dir keeps a restore point; upload-dump uploads one (from the workspace without backup-dir).
+    point =
+      settings.backupDir !== undefined || settings.uploadDump
+        ? createRestorePoint({
+            backupDir: settings.backupDir,
+            workDir: workspace.workDir,
+            database: settings.production.database,
+            format: settings.backupFormat,
+            jobs: settings.jobs,
+            time: new Date()
+          })
+        : undefined
     const database = await production.databaseFacts()
     const restoreTarget = cleanroom.scratchTarget('backup')
     // CREATE DATABASE waits for a checkpoint (PostgreSQL 14 and older): meanwhile the sed program
@@ -126,6 +158,7 @@ export async function verifyBackup(
     )
     let verification: CopyVerification
     let snapshot: ProductionSnapshot
+    let hashing: Promise<ManifestFile[]> | undefined
     try {
       // pg_dump's session starts with the same role and database defaults as this one.
       const [scs] = await production.query<{ on: boolean }>("SELECT current_setting('standard_conforming_strings') = 'on' AS on")
@@ -142,15 +175,19 @@ export async function verifyBackup(
           database,
           workspace,
           report,
-          checkFile
+          checkFile,
+          point
         )
       )
       if (streamed.restoreError !== undefined) {
         report.result = 'restore-failed'
         report.error = streamed.restoreError
         if (streamed.restoreFailedAt) report.restoreFailedAt = streamed.restoreFailedAt
+        if (point?.persistent) core.warning(`Nothing kept in ${settings.backupDir}: the backup does not restore.`)
         return
       }
+      // The kept files are whole: hashed (streamed) while the copy is verified.
+      hashing = point && hashRestorePoint(point)
       verification = await core.group('Verify', async () => {
         const started = performance.now()
         const startedAt = Date.now() / 1000
@@ -173,6 +210,13 @@ export async function verifyBackup(
     report.schema = verification.schema
     if (settings.checks.length > 0) report.checks = verification.checks
     Object.assign(report, judgeVerified(report))
+    if (point && hashing) {
+      const files = await hashing
+      await core.group('Keep the restore point', async () =>
+        keepRestorePoint(point!, files, settings, report, tools, productionServer, snapshot)
+      )
+      kept = true
+    }
 
     const drillStarted = performance.now()
     const drillStartedAt = Date.now() / 1000
@@ -190,6 +234,91 @@ export async function verifyBackup(
   } finally {
     stopCancelHandler()
     await closeAll()
+    // A failed run leaves no partial restore point behind.
+    if (point && !kept) discardRestorePoint(point)
+  }
+}
+
+/** What checkServers learnt of production, for the manifest. */
+interface ProductionServer {
+  facts: ServerFacts
+  identity: { systemIdentifier?: string; startedAt: string }
+}
+
+/** Writes the manifest (signed with signing-key) beside the kept backup and records it in the report. */
+function keepRestorePoint(
+  point: RestorePoint,
+  files: ManifestFile[],
+  settings: ProductionSettings,
+  report: Report,
+  tools: ClientTools,
+  productionServer: ProductionServer,
+  snapshot: ProductionSnapshot
+): void {
+  const withOwners = snapshot.privileges !== undefined
+  const manifest = writeManifest(
+    point,
+    {
+      createdAt: new Date(),
+      lazarusVersion: LAZARUS_VERSION,
+      result: report.result,
+      cleanroomServerVersion: report.cleanroom.serverVersion,
+      production: {
+        server: describe(settings.production),
+        serverVersion: productionServer.facts.serverVersion,
+        serverVersionNum: productionServer.facts.serverVersionNum,
+        systemIdentifier: productionServer.identity.systemIdentifier,
+        startedAt: productionServer.identity.startedAt,
+        database: settings.production.database,
+        ...snapshot.database
+      },
+      snapshotTakenAt: snapshot.takenAt.toISOString(),
+      dump: {
+        version: tools.pgDump.version,
+        arguments: dumpArguments(point, withOwners),
+        format: point.format,
+        compression: compressionOf(point),
+        // An archive holds owners and privileges whatever the clean room could take (pg_restore leaves them out).
+        ownersAndPrivileges: point.format === 'plain' ? withOwners : true
+      },
+      files,
+      verify: settings.verify,
+      tables: snapshot.tables,
+      figures: snapshot.figures,
+      schema: snapshot.schema,
+      privileges: snapshot.privileges,
+      largeObjects: snapshot.largeObjects,
+      sequencesBefore: snapshot.sequencesBefore,
+      sequencesAfter: snapshot.sequencesAfter,
+      checks: { definitions: settings.checks, answers: snapshot.checks, showValues: settings.showValues }
+    },
+    settings.signingKey
+  )
+  const bytes = files.reduce((sum, file) => sum + file.bytes, 0)
+  const finished = finishRestorePoint(point)
+  report.restorePoint = {
+    backupPath: point.persistent ? finished.backupPath : '',
+    manifestPath: point.persistent ? finished.manifestPath : '',
+    directory: point.directory,
+    format: point.format,
+    bytes,
+    files: files.length,
+    signed: manifest.signature !== undefined,
+    kept: point.persistent
+  }
+  const signed = manifest.signature ? `, signed (key sha256 ${manifest.signature.publicKeySha256.slice(0, 16)}…)` : ''
+  if (point.persistent) {
+    core.info(
+      `Kept the ${point.format}-format backup at ${finished.backupPath} (${formatBytes(bytes)}), manifest ${finished.manifestPath}${signed}.`
+    )
+  }
+  if (report.result !== 'verified') {
+    core.warning(
+      `The kept backup did not verify: its manifest records '${report.result}'. Do not rely on it as a restore point.`,
+      {
+        title: 'Lazarus: kept backup not verified'
+      }
+    )
   }
 }
 
@@ -199,7 +328,7 @@ async function checkServers(
   cleanroom: CleanRoom,
   settings: ProductionSettings,
   report: Report
-): Promise<ClientTools> {
+): Promise<{ tools: ClientTools; productionServer: ProductionServer }> {
   const [productionFacts, cleanroomFacts] = await Promise.all([production.serverFacts(), cleanroom.maintenance.serverFacts()])
   report.production.serverVersion = productionFacts.serverVersion
   report.cleanroom.serverVersion = cleanroomFacts.serverVersion
@@ -234,7 +363,7 @@ async function checkServers(
   core.info(
     `Client tools: pg_dump ${tools.pgDump.version} (${tools.pgDump.path}), psql ${tools.psql.version} (${tools.psql.path})`
   )
-  return tools
+  return { tools, productionServer: { facts: productionFacts, identity: productionIdentity } }
 }
 
 /**
@@ -255,11 +384,13 @@ async function streamFromSnapshot(
   database: ProductionSnapshot['database'],
   workspace: Workspace,
   report: Report,
-  checkFile: string
+  checkFile: string,
+  keep?: RestorePoint
 ): Promise<{ production: Promise<ProductionSnapshot>; restoreError?: string; restoreFailedAt?: string }> {
   await exporter.pinSettings()
   const sequencesBefore = await readSequenceValues(exporter)
   const snapshotId = await exporter.beginSnapshot()
+  const [{ at: takenAt }] = await exporter.query<{ at: Date }>('SELECT pg_catalog.now() AS at')
   const tables = await exporter.listTables()
   if (tables.length === 0) {
     throw new UserError(
@@ -303,7 +434,8 @@ async function streamFromSnapshot(
     gateFile: workspace.file('stream-gate'),
     restoreTargetReady,
     onDumpEnded: dumpEnded,
-    withOwnersAndPrivileges: roles.restore
+    withOwnersAndPrivileges: roles.restore,
+    keep
   }).finally(stopProgress)
   // While pg_dump runs, the exporter only reads the catalog. The tables are checksummed once
   // pg_dump has finished: on a machine that hosts both servers (service containers on a runner)
@@ -341,6 +473,7 @@ async function streamFromSnapshot(
       sequencesAfter,
       primaryKeys,
       checks,
+      takenAt,
       sabotageCatalog,
       database
     }
@@ -359,6 +492,7 @@ async function streamFromSnapshot(
     if (outcome.stage !== 'restore') {
       throw (
         (filter.copyFile && diskFullError(outcome.error, 'sed', 'the copy of the dump', filter.copyFile)) ||
+        (keep && keptBackupDiskFull(outcome, keep)) ||
         new Error(outcome.error)
       )
     }
@@ -379,6 +513,20 @@ async function streamFromSnapshot(
   }
   report.dumpBytes = outcome.dumpBytes
   return { production, restoreError, restoreFailedAt }
+}
+
+/** The error for a restore point that filled its disk (tee or pg_dump writing it), naming where. */
+function keptBackupDiskFull(outcome: StreamOutcome & { ok: false }, point: RestorePoint): UserError | undefined {
+  if (outcome.stage !== 'keep' && outcome.stage !== 'dump') return undefined
+  const program = outcome.stage === 'keep' ? 'tee' : 'pg_dump'
+  const where = point.persistent ? `input 'backup-dir'` : 'RUNNER_TEMP (upload-dump keeps the backup there until it is uploaded)'
+  return diskFullError(
+    outcome.error,
+    program,
+    'the kept backup',
+    point.format === 'directory' ? path.join(point.path, 'toc.dat') : point.path,
+    `A restore point needs room for the whole backup: free disk space there, or point ${where} at a volume with room for it.`
+  )
 }
 
 /**

@@ -179,7 +179,26 @@ export interface Report {
   rto?: RtoCheck
   /** Set when earlier runs of this database were on record. */
   restoreTrend?: RestoreTrend
+  /** The backup kept with its manifest (backup-dir, or upload-dump), once the manifest is written. */
+  restorePoint?: RestorePointReport
   startedAt: string
+}
+
+/** A restore point in the report: where it is and what it holds. */
+export interface RestorePointReport {
+  /** The kept backup; '' when it only lived in the run's workspace for upload-dump. */
+  backupPath: string
+  manifestPath: string
+  /** The restore point's directory (backup and manifest). */
+  directory: string
+  format: 'custom' | 'directory' | 'plain'
+  /** Size of the backup's files together. */
+  bytes: number
+  files: number
+  /** Whether signing-key signed the manifest. */
+  signed: boolean
+  /** Whether it outlives the run (backup-dir). */
+  kept: boolean
 }
 
 export function mismatchedTables(report: Report): ReportTable[] {
@@ -228,7 +247,9 @@ export function reportOutputs(report: Report, reportPath: string): Record<string
     'restore-seconds': seconds(report.timings.restore),
     'verify-seconds': seconds(report.timings.verify),
     'dump-bytes': report.dumpBytes === undefined ? '' : String(report.dumpBytes),
-    'report-path': reportPath
+    'report-path': reportPath,
+    'backup-path': report.restorePoint?.backupPath ?? '',
+    'manifest-path': report.restorePoint?.manifestPath ?? ''
   }
 }
 

@@ -1,9 +1,11 @@
 import * as path from 'node:path'
+import type { KeyObject } from 'node:crypto'
 import * as core from '@actions/core'
 import type { CheckDefinition } from './checks-file.js'
 import { readChecksInput } from './checks-input.js'
 import { UserError } from './errors.js'
 import { parseConnectionUrl, type ConnectionTarget } from './connection.js'
+import { BACKUP_FORMATS, readSigningKey, readVerifyKey, type BackupFormat } from './manifest.js'
 import { SABOTAGE_OPERATORS, type SabotageOperator } from './sabotage.js'
 
 /** Input names, exactly as action.yml declares them. */
@@ -28,7 +30,11 @@ export const INPUT = {
   checks: 'checks',
   amcheck: 'amcheck',
   backupPath: 'backup-path',
-  manifestPath: 'manifest-path'
+  manifestPath: 'manifest-path',
+  backupDir: 'backup-dir',
+  backupFormat: 'backup-format',
+  signingKey: 'signing-key',
+  verifyKey: 'verify-key'
 } as const
 
 export const VERIFY_LEVELS = ['counts', 'checksums'] as const
@@ -79,6 +85,15 @@ export interface Settings {
   manifestPath?: string
   /** Private working directory root (the runner's RUNNER_TEMP). */
   runnerTemp: string
+  /** Where the verified backup and its manifest are kept (a restore point per run); none when unset. */
+  backupDir?: string
+  /** The kept backup's pg_dump format. */
+  backupFormat: BackupFormat
+  /** Signs the manifest (Ed25519). A secret: its PEM text is masked (`signingKeyPem`) and never written anywhere. */
+  signingKey?: KeyObject
+  signingKeyPem?: string
+  /** A manifest to be trusted must carry a signature by this public key (Ed25519). */
+  verifyKey?: KeyObject
 }
 
 type InputReader = (name: string) => string
@@ -122,7 +137,20 @@ export function readSettings(readInput: InputReader = name => core.getInput(name
     amcheck: parseBoolean(readInput, INPUT.amcheck),
     backupPath: workspacePath(readInput(INPUT.backupPath), env),
     manifestPath: workspacePath(readInput(INPUT.manifestPath), env),
-    runnerTemp: env.RUNNER_TEMP || env.TMPDIR || '/tmp'
+    runnerTemp: env.RUNNER_TEMP || env.TMPDIR || '/tmp',
+    backupDir: workspacePath(readInput(INPUT.backupDir), env),
+    backupFormat: parseChoice(readInput, INPUT.backupFormat, BACKUP_FORMATS, 'custom'),
+    ...readKeys(readInput)
+  }
+}
+
+/** The manifest keys, read (and refused with one line) before anything runs. */
+function readKeys(readInput: InputReader): Pick<Settings, 'signingKey' | 'signingKeyPem' | 'verifyKey'> {
+  const signingKeyPem = readInput(INPUT.signingKey).trim()
+  const verifyKeyPem = readInput(INPUT.verifyKey).trim()
+  return {
+    ...(signingKeyPem ? { signingKey: readSigningKey(signingKeyPem, INPUT.signingKey), signingKeyPem } : {}),
+    ...(verifyKeyPem ? { verifyKey: readVerifyKey(verifyKeyPem, INPUT.verifyKey) } : {})
   }
 }
 

@@ -1,7 +1,13 @@
 import { before, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import pg from 'pg'
-import type { Cluster } from '../support/shared-servers.js'
+import { parseManifest } from '../../src/manifest.js'
+import { cleanroomCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
+import { realClientDir } from '../support/tampered-client.js'
 import { runAction } from '../support/run-action.js'
 import { createShop, type Shop } from '../support/shop.js'
 
@@ -66,4 +72,46 @@ test('a run under constant writes is verified, though production changed during 
   const live = run.report.tables.find((table: { name: string }) => table.name === 'live_events')
   assert.equal(live.match, true)
   assert.ok(live.production.rows >= rowsBefore && live.production.rows <= rowsAfter, 'the snapshot lies within the run')
+})
+
+test('under constant writes, the kept restore point holds exactly the snapshot that was verified', async () => {
+  const backupDir = mkdtempSync(path.join(os.tmpdir(), 'lazarus-live-keep-'))
+  try {
+    const running = runAction(inputs({ verify: 'checksums', 'backup-dir': backupDir, 'backup-format': 'custom' }))
+    const [run, writer] = await Promise.all([running, writeUntil(running)])
+    assert.ok(writer.transactions >= 5, `the writer committed ${writer.transactions} transactions during the run`)
+    assert.equal(run.exitCode, 0, run.stdout.slice(-5000))
+    const manifest = parseManifest(readFileSync(run.outputs['manifest-path'], 'utf8'), 'manifest')
+    const live = manifest.figures.tables.find(table => table.name === 'live_events')!
+    assert.equal(
+      live.figures.rows,
+      run.report.tables.find((table: { name: string }) => table.name === 'live_events').production.rows
+    )
+    // The kept archive, restored on its own, has the rows of the snapshot the stream verified: the same pg_dump run.
+    const cleanroom = await cleanroomCluster()
+    const copy = uniqueName('live_kept')
+    await cleanroom.createDatabase(copy)
+    execFileSync(
+      path.join(realClientDir(), 'pg_restore'),
+      [
+        '--exit-on-error',
+        '--no-owner',
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(cleanroom.port),
+        '-U',
+        'postgres',
+        '-d',
+        copy,
+        run.outputs['backup-path']
+      ],
+      { env: { ...process.env, PGPASSWORD: cleanroom.password }, stdio: 'pipe' }
+    )
+    const [row] = await cleanroom.query<{ n: string }>('SELECT count(*) AS n FROM public.live_events', copy)
+    assert.equal(Number(row.n), live.figures.rows)
+    await cleanroom.query(`DROP DATABASE ${copy}`)
+  } finally {
+    rmSync(backupDir, { recursive: true, force: true })
+  }
 })

@@ -9,6 +9,7 @@ import * as path from 'node:path'
 import { inflateRawSync } from 'node:zlib'
 import { defaultArtifactName, jobRunId, uploadArtifacts } from '../../src/artifact.js'
 import { actionsCacheHistoryStore, databaseId, historyRun, trackRun } from '../../src/history.js'
+import { parseManifest } from '../../src/manifest.js'
 import type { Report } from '../../src/report.js'
 import { capturingStdout } from '../support/capture-stdout.js'
 import { runAction } from '../support/run-action.js'
@@ -473,4 +474,41 @@ test('matrix legs at one production address keep their artifacts and, with histo
     /No earlier runs of this database on record/,
     "the second leg did not restore the first leg's history"
   )
+})
+
+test('upload-dump uploads the restore point: the backup that was verified and its manifest, and keeps nothing', async () => {
+  const { inputs } = await createShop('artifact_keep')
+  for (const format of ['custom', 'directory'] as const) {
+    service.reset()
+    const run = await runAction(inputs({ 'upload-dump': 'true', 'backup-format': format }), {
+      env: { ACTIONS_RUNTIME_TOKEN: runtimeToken(), ACTIONS_RESULTS_URL: `${service.url}/`, ACTIONS_CACHE_SERVICE_V2: 'true' }
+    })
+    assert.equal(run.exitCode, 0, run.stdout + run.stderr)
+    assert.match(
+      run.stdout,
+      /::warning title=Lazarus%3A production data uploaded::Uploading the dump as artifact .*-dump: it holds production data/
+    )
+    const [name] = [...service.artifacts.keys()].filter(key => key.endsWith('-dump'))
+    assert.ok(name, `a dump artifact was uploaded: ${[...service.artifacts.keys()].join(', ')}`)
+    const files = unzip(service.artifacts.get(name)!.blob!)
+    const manifest = parseManifest(files.get('lazarus-manifest.json')!.toString('utf8'), 'the uploaded manifest')
+    assert.equal(manifest.dump.format, format)
+    assert.equal(manifest.verdict.result, 'verified')
+    // Every file of the backup is in the artifact, as the manifest lists it, byte for byte.
+    const prefix = [...files.keys()].find(file => file !== 'lazarus-manifest.json')!.split('/')[0]
+    for (const file of manifest.files) {
+      const content = files.get(format === 'directory' ? `${prefix}/${file.path}` : file.path)
+      assert.ok(content, `${file.path} is in the artifact: ${[...files.keys()].join(', ')}`)
+      assert.equal(createHash('sha256').update(content).digest('hex'), file.sha256, file.path)
+    }
+    assert.equal(files.size, manifest.files.length + 1)
+    // Without backup-dir nothing outlives the run, and the outputs say nothing was kept.
+    assert.equal(run.outputs['backup-path'], '')
+    assert.deepEqual(
+      fs
+        .readdirSync(run.runnerTemp)
+        .filter(entry => entry.startsWith('lazarus-') && fs.existsSync(path.join(run.runnerTemp, entry, 'work'))),
+      []
+    )
+  }
 })

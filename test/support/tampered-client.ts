@@ -42,5 +42,6 @@ fi
   writeFileSync(path.join(dir, 'pg_dump'), script)
   chmodSync(path.join(dir, 'pg_dump'), 0o755)
   symlinkSync(path.join(real, 'psql'), path.join(dir, 'psql'))
+  symlinkSync(path.join(real, 'pg_restore'), path.join(dir, 'pg_restore'))
   return dir
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { judgeStream } from '../../src/pg-tools.js'
+import { judgeStream, streamStages } from '../../src/pg-tools.js'
 
 const ok = (seconds: number) => ({ exitCode: 0, seconds })
 const failed = (seconds: number, exitCode = 1) => ({ exitCode, seconds })
@@ -44,4 +44,34 @@ test('sed failing (a full disk for its copy) is an error, not a failed restore',
 test('a program that never reported its end counts as failed', () => {
   const outcome = judgeStream({ dump: ok(1), sanitize: ok(1) }, 'killed')
   assert.equal(!outcome.ok && outcome.stage, 'restore')
+})
+
+test('keeping a backup: tee and pg_restore are judged with the others, first failure first', () => {
+  const expected = streamStages({ format: 'custom' })
+  assert.deepEqual(expected, ['dump', 'keep', 'convert', 'sanitize', 'restore'])
+  assert.deepEqual(streamStages({ format: 'plain' }), ['dump', 'keep', 'sanitize', 'restore'])
+  assert.deepEqual(streamStages({ format: 'directory' }), ['dump', 'convert', 'sanitize', 'restore'])
+  assert.deepEqual(streamStages(), ['dump', 'sanitize', 'restore'])
+  const all = { dump: ok(1), keep: ok(1.1), convert: ok(1.2), sanitize: ok(1.3), restore: ok(2) }
+  assert.equal(judgeStream(all, '', expected).ok, true)
+  // tee could not write the kept file (a full backup-dir): the restore went on, but nothing may be kept.
+  const full = judgeStream({ ...all, keep: failed(1.1) }, 'tee: /backups/shop.dump: No space left on device', expected)
+  assert.equal(full.ok, false)
+  assert.equal(!full.ok && full.stage, 'keep')
+  assert.equal(!full.ok && full.error, 'Writing the kept backup failed: tee: /backups/shop.dump: No space left on device')
+  // pg_restore could not read the archive: tee and pg_dump then die of the broken pipe.
+  const unread = judgeStream(
+    { dump: failed(1.5), keep: failed(1.4), convert: failed(1), sanitize: ok(1.6), restore: ok(1.7) },
+    'pg_restore: error: did not find magic string in file header',
+    expected
+  )
+  assert.equal(!unread.ok && unread.stage, 'convert')
+  assert.match(!unread.ok ? unread.error : '', /^pg_restore failed reading the archive: pg_restore: error: did not find magic/)
+  // A directory dump that failed never ran pg_restore: pg_dump's failure is the one reported.
+  const dumpFailed = judgeStream(
+    { dump: failed(1), sanitize: ok(1.1), restore: ok(1.2) },
+    'pg_dump: error: x',
+    streamStages({ format: 'directory' })
+  )
+  assert.equal(!dumpFailed.ok && dumpFailed.stage, 'dump')
 })
