@@ -71,7 +71,9 @@ test('outputs follow action.yml and count caught and missed sabotage', () => {
     'restore-seconds': '2.000',
     'verify-seconds': '0.250',
     'dump-bytes': '1234',
-    'report-path': '/tmp/r.json'
+    'report-path': '/tmp/r.json',
+    'backup-path': '',
+    'manifest-path': ''
   })
 })
 
@@ -141,4 +143,20 @@ test('a corruption verify: counts cannot see is listed as such, not as a miss', 
     ),
     undefined
   )
+})
+
+test('a kept restore point fills outputs backup-path and manifest-path', () => {
+  const restorePoint = {
+    backupPath: '/backups/shop-20261130T050000Z/shop.dump',
+    manifestPath: '/backups/shop-20261130T050000Z/lazarus-manifest.json',
+    directory: '/backups/shop-20261130T050000Z',
+    format: 'custom' as const,
+    bytes: 10,
+    files: 1,
+    signed: false,
+    kept: true
+  }
+  const outputs = reportOutputs(report({ restorePoint }), '/tmp/r.json')
+  assert.equal(outputs['backup-path'], restorePoint.backupPath)
+  assert.equal(outputs['manifest-path'], restorePoint.manifestPath)
 })
