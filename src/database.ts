@@ -13,6 +13,7 @@ import {
   quoteLiteral,
   type TableRef
 } from './fingerprint-queries.js'
+import { readingEveryRow } from './row-security.js'
 import { bySchemaAndName, compareText } from './text-order.js'
 
 /** The only module that talks to PostgreSQL over the wire (through `pg`). */
@@ -201,7 +202,8 @@ export class DatabaseSession implements Queryable {
     try {
       const [row] = await this.readFigures<{ rows: string; sum?: string }>(
         withChecksum ? checksumSql(table) : countSql(table),
-        inTransaction
+        inTransaction,
+        [table]
       )
       return figuresOf(row, withChecksum)
     } catch (error) {
@@ -222,7 +224,11 @@ export class DatabaseSession implements Queryable {
       .join('\nUNION ALL\n')
     let rows: { i: number; rows: string; sum?: string }[]
     try {
-      rows = await this.readFigures(sql, inTransaction)
+      rows = await this.readFigures(
+        sql,
+        inTransaction,
+        readable.map(entry => entry.table)
+      )
     } catch {
       const figures: TableFigures[] = []
       for (const table of tables) figures.push(await this.tableFigures(table, withChecksum, inTransaction))
@@ -237,11 +243,16 @@ export class DatabaseSession implements Queryable {
   }
 
   /**
-   * Runs a figures query (no parameters); in a transaction, as readAndForget does, with the
-   * savepoint sent along in the same message: two round trips in all.
+   * Runs a figures query (no parameters) on `tables`; in a transaction, as readAndForget does,
+   * with the savepoint sent along in the same message: two round trips in all. Outside one (the
+   * restored copy), so that it sees every row of a table that forces row-level security.
    */
-  private async readFigures<T extends { rows: string; sum?: string }>(sql: string, inTransaction: boolean): Promise<T[]> {
-    if (!inTransaction) return this.query<T>(sql)
+  private async readFigures<T extends { rows: string; sum?: string }>(
+    sql: string,
+    inTransaction: boolean,
+    tables: TableRef[]
+  ): Promise<T[]> {
+    if (!inTransaction) return readingEveryRow(this, tables, () => this.query<T>(sql))
     try {
       const results = (await this.client.query(`SAVEPOINT lazarus_read;\n${sql}`)) as unknown as pg.QueryResult<T>[]
       return results[1].rows

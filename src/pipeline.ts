@@ -55,6 +55,7 @@ import { compareSequences, findSequencesBehindData, readSequenceValues, type Seq
 import { buildSedProgram, stoppedConstruct, summarizeRemovedLines, type SanitizedDirective } from './sanitize-rules.js'
 import { explainSkewFailure, stopMessage, type SkewRuleId } from './skew-catalogue.js'
 import { sedFilter } from './sed.js'
+import { readingEveryRow } from './row-security.js'
 import { compareText } from './text-order.js'
 import { requireProduction, type ProductionSettings, type Settings } from './settings.js'
 import { saveWorkDir } from './state.js'
@@ -911,10 +912,12 @@ async function pinRows(
     if (!comparable) continue
     try {
       table.differences = await exporter.withSavepoint(() =>
-        pinDifferingRows(exporter, restored, ref, snapshot.primaryKeys.get(tableKey(table)), {
-          maxRows: settings.maxRowsReported,
-          showValues: settings.showValues
-        })
+        readingEveryRow(restored, [ref], () =>
+          pinDifferingRows(exporter, restored, ref, snapshot.primaryKeys.get(tableKey(table)), {
+            maxRows: settings.maxRowsReported,
+            showValues: settings.showValues
+          })
+        )
       )
     } catch (error) {
       core.warning(`Could not pin the differing rows of ${displayName(table)}: ${messageOf(error)}`)
