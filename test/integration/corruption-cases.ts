@@ -83,6 +83,28 @@ export const CASES: SuiteCase[] = [
   ),
   nothing('table: row-level security off', 'ALTER TABLE kinds.orders ENABLE ROW LEVEL SECURITY;', /^table kinds\.orders$/),
   nothing('table: replica identity lost', 'ALTER TABLE ONLY kinds.orders REPLICA IDENTITY FULL;', /^table kinds\.orders$/),
+  swap(
+    'table: replica identity on another index',
+    'REPLICA IDENTITY USING INDEX layout_b_ref;',
+    'REPLICA IDENTITY USING INDEX layout_a_code;',
+    /^table kinds\.layout$/
+  ),
+  {
+    name: 'column order: two columns swapped',
+    edits: [
+      { find: '    first_name text,', replace: '    last_name text, -- swapped' },
+      { line: '    last_name text,', with: ['    first_name text,'] }
+    ],
+    names: /^column order kinds\.layout$/
+  },
+  {
+    name: 'column order: two attributes of a composite type swapped',
+    edits: [
+      { line: '\tlat numeric,', with: ['\tlon numeric,'] },
+      { line: '\tlon numeric', with: ['\tlat numeric'] }
+    ],
+    names: /^column order kinds\.coordinates$/
+  },
   swap('table: foreign table option changed', "    table_name 'r'", "    table_name 's'", /^table kinds\.remote$/),
   {
     name: 'table: typed table made plain',
