@@ -161,19 +161,20 @@ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f', 'c') 
  * The order of a table's (or composite type's) columns, which `SELECT *`, `INSERT ... VALUES`
  * without a column list, `COPY` without one and row constructors depend on. Columns are compared
  * by name above; pg_dump keeps their order (dropped columns aside, whose holes a restore closes),
- * with two exceptions it cannot help, left out here: an inheritance child is restored with
- * `INHERITS`, which puts the inherited columns first in the parents' order, so only its own
- * columns (not inherited) are compared, in their order; and a partition's columns are left out
- * (pg_dump before 14 restored a partition with `PARTITION OF`, in its parent's order).
+ * but for an inheritance child, which it restores with `INHERITS`: that puts the inherited columns
+ * first, in the parents' order, so only the child's own columns (not inherited) are compared, in
+ * their order. A partition is restored as a table of its own (pg_dump 12 and later) and then
+ * attached, so all its columns keep their order, which may differ from its parent's.
  */
 const COLUMN_ORDER_SQL = `
 SELECT 'column order' AS kind, ${qualified('n', 'c')} AS name,
   coalesce((SELECT string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
             FROM pg_catalog.pg_attribute a
-            WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attinhcount = 0), '') AS definition
+            WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND (a.attinhcount = 0 OR c.relispartition)), '')
+    AS definition
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'f', 'c') AND NOT c.relispartition AND ${USER_RELATION}
+WHERE c.relkind IN ('r', 'p', 'f', 'c') AND ${USER_RELATION}
   AND ${notInExtensionSql('pg_catalog.pg_type', 'c.reltype')}`
 
 /**
