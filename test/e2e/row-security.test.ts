@@ -114,19 +114,23 @@ test('tables that force row-level security on the clean-room role are compared w
 
 test('a row lost or changed in a forced table is caught and named, through its policies', async () => {
   const client = tamperedClientDir(
-    [`sed -i -e '/^7\ta\t70$/d' "$DUMP"`, `sed -i -e 's/^3\ta\t300$/3\ta\t301/' "$DUMP"`, `sed -i -e '/^b\tclosed$/d' "$DUMP"`].join(
-      '\n'
-    )
+    [
+      `sed -i -e '/^7\ta\t70$/d' "$DUMP"`,
+      `sed -i -e 's/^3\ta\t300$/3\ta\t301/' "$DUMP"`,
+      `sed -i -e '/^b\tclosed$/d' "$DUMP"`
+    ].join('\n')
   )
   const run = await runAction(inputs({ 'postgres-bin-dir': client }))
   assert.equal(run.outputs.result, 'mismatch', explain(run))
   const differing = Object.fromEntries(
     run.report.tables
       .filter((table: { match: boolean }) => !table.match)
-      .map((table: { name: string; differences?: { missing: number; extra: number; keys: { change: string; key: string }[] } }) => [
-        table.name,
-        table.differences
-      ])
+      .map(
+        (table: { name: string; differences?: { missing: number; extra: number; keys: { change: string; key: string }[] } }) => [
+          table.name,
+          table.differences
+        ]
+      )
   )
   assert.deepEqual(Object.keys(differing).sort(), ['accounts', 'audit', 'ledger_a'], explain(run))
   assert.deepEqual(
