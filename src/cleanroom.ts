@@ -5,6 +5,7 @@ import { CleanRoomRoles } from './cleanroom-roles.js'
 import { UserError, messageOf } from './errors.js'
 import { restoreLocationCheckSql, type ClusterIdentity } from './guards.js'
 import { saveScratchDatabases } from './state.js'
+import { quoteIdent } from './fingerprint-queries.js'
 
 /** Every scratch database carries this comment; Lazarus drops no database without it. */
 const SCRATCH_MARKER = 'Lazarus scratch database'
@@ -126,5 +127,33 @@ export async function dropIfLazarus(maintenance: DatabaseSession, name: string):
   if (!comment?.startsWith(SCRATCH_MARKER)) {
     throw new UserError(`Refusing to drop database '${name}' on the clean room: Lazarus did not create it.`)
   }
+  await dropSubscriptions(maintenance, name)
   await maintenance.dropDatabase(name)
+}
+
+/**
+ * A production subscription restored into a scratch database (pg_dump writes it with `connect =
+ * false`, so it never connected) keeps DROP DATABASE from running, and DROP SUBSCRIPTION would
+ * connect to production's publisher to drop the slot it names. So each one is disabled, detached
+ * from its slot (slot_name = NONE: nothing is dropped on the publisher) and dropped, from inside
+ * the scratch database. Any role may read a subscription's name and database.
+ */
+async function dropSubscriptions(maintenance: DatabaseSession, database: string): Promise<void> {
+  const subscriptions = await maintenance.query<{ name: string }>(
+    `SELECT s.subname AS name FROM pg_catalog.pg_subscription s JOIN pg_catalog.pg_database d ON d.oid = s.subdbid
+     WHERE d.datname = $1`,
+    [database]
+  )
+  if (subscriptions.length === 0) return
+  const session = await DatabaseSession.open(withDatabase(maintenance.target, database), 'cleanroom')
+  try {
+    for (const { name } of subscriptions) {
+      const subscription = quoteIdent(name)
+      await session.query(`ALTER SUBSCRIPTION ${subscription} DISABLE`)
+      await session.query(`ALTER SUBSCRIPTION ${subscription} SET (slot_name = NONE)`)
+      await session.query(`DROP SUBSCRIPTION ${subscription}`)
+    }
+  } finally {
+    await session.close()
+  }
 }

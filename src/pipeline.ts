@@ -27,6 +27,7 @@ import {
 } from './pg-tools.js'
 import { readLargeObjects } from './large-objects.js'
 import { mapPool } from './pool.js'
+import { settleAcrossMajors } from './cross-major.js'
 import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from './privileges.js'
 import { Counter, reportProgress } from './progress.js'
 import { judgeVerified, type Report, type SabotageResult } from './report.js'
@@ -53,7 +54,13 @@ import {
 } from './schema-fingerprint.js'
 import { compareSequences, findSequencesBehindData, readSequenceValues, type SequenceValue } from './sequence-check.js'
 import { buildSedProgram, stoppedConstruct, summarizeRemovedLines, type SanitizedDirective } from './sanitize-rules.js'
-import { explainSkewFailure, stopMessage, type SkewRuleId } from './skew-catalogue.js'
+import {
+  explainSkewFailure,
+  productionSkewChecks,
+  productionSkewMessage,
+  stopMessage,
+  type SkewRuleId
+} from './skew-catalogue.js'
 import { sedFilter } from './sed.js'
 import { readingEveryRow } from './row-security.js'
 import { compareText } from './text-order.js'
@@ -399,6 +406,7 @@ async function streamFromSnapshot(
         `check that '${settings.production.inputName}' names the right database.`
     )
   }
+  await refuseProductionSkew(exporter, filter.cleanroomMajor)
   // pg_dump takes one connection; the checksum workers share the rest of `jobs`.
   for (let i = 1; i < Math.max(1, settings.jobs - 1); i++) {
     const session = await DatabaseSession.open(settings.production, 'production')
@@ -733,6 +741,21 @@ export async function sanitizeFilter(
   }
 }
 
+/** Stops before the dump when production holds what the clean room's major rejects and no rewrite restores (skew-catalogue.ts). */
+async function refuseProductionSkew(production: DatabaseSession, cleanroomMajor: number): Promise<void> {
+  for (const check of productionSkewChecks((await production.serverFacts()).major, cleanroomMajor)) {
+    const rows = await production.withSavepoint(() => production.query<{ name: string }>(check.sql))
+    if (rows.length > 0)
+      throw new UserError(
+        productionSkewMessage(
+          check,
+          rows.map(row => row.name),
+          cleanroomMajor
+        )
+      )
+  }
+}
+
 export function logSanitized(report: Report): void {
   if (report.sanitized.length === 0) core.info('Nothing sanitized: the clean room knows every directive in the dump.')
   for (const item of report.sanitized) {
@@ -849,9 +872,13 @@ async function compareSchemas(
   const productionBehind =
     behind.length > 0 && exporter ? await exporter.withSavepoint(() => findSequencesBehindData(exporter)) : []
   const privileges = snapshot.privileges ? diffSchema(snapshot.privileges, await readPrivileges(restored)) : []
+  let definitions = [...diffSchema(snapshot.schema, restoredSchema), ...privileges]
+  // Another major prints the same objects differently: the clean room settles those (cross-major.ts).
+  if (exporter && (await exporter.serverFacts()).major !== (await restored.serverFacts()).major) {
+    definitions = await settleAcrossMajors({ production: exporter, restored }, definitions)
+  }
   return [
-    ...diffSchema(snapshot.schema, restoredSchema),
-    ...privileges,
+    ...definitions,
     ...diffSchema(snapshot.largeObjects, restoredLargeObjects),
     ...compareSequences(snapshot.sequencesBefore, snapshot.sequencesAfter, restoredSequences, behind, productionBehind)
   ].sort(byKindAndName)

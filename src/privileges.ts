@@ -112,6 +112,49 @@ FROM (${DEFAULT_ACLS_SQL}) AS d
 CROSS JOIN LATERAL pg_catalog.pg_identify_object('pg_catalog.pg_default_acl'::pg_catalog.regclass, d.objid, 0) AS o`
 
 /**
+ * What an ACL takes from and adds to its server's default, as pg_dump restores it: `-grantee/grantor`
+ * for each default item the ACL lacks (pg_dump revokes it), then each item the default lacks (pg_dump
+ * grants it), sorted; `default` for none. `acl` and `base` are aclitem[] expressions.
+ */
+const aclDelta = (
+  acl: string,
+  base: string
+) => `coalesce((SELECT pg_catalog.string_agg(item, ' ' ORDER BY item COLLATE "C") FROM (
+    SELECT '-' || (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN e.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(e.grantee)) END
+                     || '/' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(e.grantor)), ' ')
+                   FROM pg_catalog.aclexplode(ARRAY[d]) AS e) AS item
+    FROM unnest(${base}) AS d WHERE NOT (d = ANY (coalesce(${acl}, ${base})))
+    UNION ALL
+    SELECT i::text FROM unnest(coalesce(${acl}, ${base})) AS i WHERE NOT (i = ANY (coalesce(${base}, '{}')))) AS items), 'default')`
+
+/**
+ * The privileges and default privileges kinds as changes to the reading server's default ACLs
+ * (aclDelta), for comparing across majors whose defaults differ (PostgreSQL 17 gives an owner
+ * MAINTAIN): `kind`, `name` as PRIVILEGES_SQL names them, `delta`. A schema's default privileges
+ * start empty; global ones start from the kind's default for their role, as pg_dump assumes.
+ */
+export function privilegeDeltasSql(): string {
+  return `
+WITH objects AS (${OBJECTS_SQL})
+SELECT 'privileges' AS kind, o.type || ' ' || o.identity AS name,
+  ${aclDelta('x.acl', 'pg_catalog.acldefault(x.acltype, coalesce(x.owner, 0))')} AS delta
+FROM objects x CROSS JOIN LATERAL pg_catalog.pg_identify_object(x.classid, x.objid, x.objsubid) AS o
+WHERE x.acltype IS NOT NULL
+UNION ALL
+SELECT 'default privileges', o.identity,
+  ${aclDelta(
+    'd.defaclacl',
+    `CASE WHEN d.defaclnamespace = 0
+          THEN pg_catalog.acldefault(CASE d.defaclobjtype WHEN 'S' THEN 's' ELSE d.defaclobjtype END, d.defaclrole)
+          ELSE '{}'::pg_catalog.aclitem[] END`
+  )}
+FROM pg_catalog.pg_default_acl d
+CROSS JOIN LATERAL pg_catalog.pg_identify_object('pg_catalog.pg_default_acl'::pg_catalog.regclass, d.oid, 0) AS o
+WHERE d.defaclnamespace = 0
+   OR EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.oid = d.defaclnamespace AND ${userNamespaceSql('n')})`
+}
+
+/**
  * Every role the dump names, as production spells it: owners of the objects above; grantors and
  * grantees of every ACL in the database (PUBLIC is no role), the system's and extensions' objects
  * included, since pg_dump also writes the grants made on those since their creation; default

@@ -83,27 +83,51 @@ function readObject(line: string, at: number, keyword: string): { schema: string
   return readQualifiedName(line, start)
 }
 
+/** A GRANT longer than this many lines is not pg_dump's (names are at most 63 bytes): its lines pass on. */
+const MAX_GRANT_LINES = 1000
+
 /**
  * Removes the first `GRANT privileges ON KIND name TO grantee;` of the target, as pg_dump writes
- * each grant: one statement per grantee, on one line (unless a name holds a line break; those are
- * passed over).
+ * each grant: one statement per grantee, on one line, or on several when a name (the role's, the
+ * object's, a column's) holds a line break: such a statement's lines are held until it ends.
  */
 export function dropGrantRewriter(target: Pick<PrivilegeTarget, 'keyword' | 'schema' | 'name'>): DumpRewriter {
   const isSql = sqlLineTracker()
   let lineNumber = 0
   let evidence: string | undefined
+  let held: { lines: string[]; first: number } | undefined
+  const isTargetGrant = (statement: string): boolean => {
+    // The privileges (with column lists) come before ON; names cannot hide " ON " before it.
+    const on = statement.indexOf(` ON ${target.keyword} `)
+    if (on < 0 || statement.slice(0, on).includes('"')) return false
+    const object = readObject(statement, on, target.keyword)
+    return !!object && object.schema === target.schema && object.name === target.name && statement.startsWith(' TO ', object.end)
+  }
+  const consider = (lines: string[], first: number): string[] => {
+    const statement = lines.join('\n')
+    if (!isTargetGrant(statement)) return lines
+    evidence = `${statement.slice(0, -1).replace(/\n/g, '\\n')} removed from the dump (line ${first})`
+    return []
+  }
   return {
     push(line) {
       lineNumber++
-      if (!isSql(line) || evidence !== undefined || !line.startsWith('GRANT ') || !completeStatement(line)) return [line]
-      // The privileges (with column lists) come before ON; names cannot hide " ON " before it.
-      const on = line.indexOf(` ON ${target.keyword} `)
-      if (on < 0 || line.slice(0, on).includes('"')) return [line]
-      const object = readObject(line, on, target.keyword)
-      if (!object || object.schema !== target.schema || object.name !== target.name || !line.startsWith(' TO ', object.end)) {
-        return [line]
+      if (held) {
+        isSql(line)
+        held.lines.push(line)
+        if (completeStatement(held.lines.join('\n'))) {
+          const { lines, first } = held
+          held = undefined
+          return consider(lines, first)
+        }
+        if (held.lines.length < MAX_GRANT_LINES) return []
+        const { lines } = held
+        held = undefined
+        return lines
       }
-      evidence = `${line.slice(0, -1)} removed from the dump (line ${lineNumber})`
+      if (!isSql(line) || evidence !== undefined || !line.startsWith('GRANT ')) return [line]
+      if (completeStatement(line)) return consider([line], lineNumber)
+      held = { lines: [line], first: lineNumber }
       return []
     },
     result: () => (evidence === undefined ? undefined : { evidence })

@@ -168,3 +168,64 @@ export function explainSkewFailure(context: RestoreFailureContext): string | und
   }
   return undefined
 }
+
+/**
+ * What production itself holds that a clean room of another major rejects, with no rewrite that
+ * restores it faithfully: found in production's catalog before anything is dumped, so the run
+ * ends with one line that names the objects and the clean room to use, not with psql's error at
+ * a line of a dump nobody sees. `sql` lists the objects' names (one `name` column); it runs in
+ * production's snapshot, read-only.
+ */
+export interface ProductionSkewCheck {
+  construct: string
+  /** The clean room rejects it from this major on (newer servers dropped it)... */
+  rejectedFrom?: number
+  /** ...or below this major (older servers never had it). */
+  rejectedBelow?: number
+  why: string
+  sql: string
+}
+
+/** A user object's namespace is not a system one, and the object is not an extension's (`catalog`, `oid`). */
+const userObject = (catalog: string, oid: string, namespace: string) =>
+  `${namespace} NOT IN ('pg_catalog'::pg_catalog.regnamespace, 'information_schema'::pg_catalog.regnamespace)
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${catalog}'::pg_catalog.regclass AND e.objid = ${oid} AND e.deptype = 'e')`
+
+export const PRODUCTION_SKEW_CHECKS: ProductionSkewCheck[] = [
+  {
+    construct: 'postfix operators',
+    rejectedFrom: 14,
+    why: 'PostgreSQL 14 removed postfix operators, and no other operator parses the same expressions',
+    sql: `SELECT o.oprname || ' (' || pg_catalog.format_type(o.oprleft, NULL) || ', NONE)' AS name
+          FROM pg_catalog.pg_operator o
+          WHERE o.oprright = 0 AND o.oprleft <> 0 AND ${userObject('pg_catalog.pg_operator', 'o.oid', 'o.oprnamespace')}
+          ORDER BY 1`
+  }
+]
+
+/** The checks that apply to a restore from production's major into the clean room's. */
+export function productionSkewChecks(productionMajor: number, cleanroomMajor: number): ProductionSkewCheck[] {
+  if (productionMajor === cleanroomMajor) return []
+  return PRODUCTION_SKEW_CHECKS.filter(
+    check =>
+      (check.rejectedFrom !== undefined && cleanroomMajor >= check.rejectedFrom && productionMajor < check.rejectedFrom) ||
+      (check.rejectedBelow !== undefined && cleanroomMajor < check.rejectedBelow && productionMajor >= check.rejectedBelow)
+  )
+}
+
+/** The one-line error for production objects a clean room of `cleanroomMajor` rejects. */
+export function productionSkewMessage(check: ProductionSkewCheck, names: string[], cleanroomMajor: number): string {
+  const shown =
+    names
+      .slice(0, 5)
+      .map(name => name.replace(/[\r\n]/g, char => (char === '\n' ? '\\n' : '\\r')))
+      .join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '')
+  const use =
+    check.rejectedFrom !== undefined
+      ? `a clean room running PostgreSQL ${check.rejectedFrom - 1} or older`
+      : `a clean room running PostgreSQL ${check.rejectedBelow} or newer`
+  return (
+    `Production holds ${check.construct} (${shown}), which a PostgreSQL ${cleanroomMajor} clean room rejects ` +
+    `and no rewrite restores faithfully (${check.why}): use ${use}, or change them in production first.`
+  )
+}

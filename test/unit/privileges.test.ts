@@ -81,18 +81,29 @@ const DUMP = [
   'GRANT SELECT ON TABLE "we""ird".t TO reporting;'
 ]
 
-test('drop-grant removes the first whole GRANT on its object, never row data or a statement split by a line break', () => {
+test('drop-grant removes the first whole GRANT on its object, never row data, also one a line break splits', () => {
   const rewriter = dropGrantRewriter({ keyword: 'TABLE', schema: 'we"ird', name: 't' })
   const out = rewrite(rewriter, DUMP)
-  // Not the grant inside COPY data (line 4), nor the column grant split over lines 7-8: line 9.
+  // Not the grant inside COPY data (line 4): the column grant to a role whose name holds a line break (lines 7-8).
   assert.deepEqual(
     out,
-    DUMP.filter((_, index) => index !== 8)
+    DUMP.filter((_, index) => index !== 6 && index !== 7)
   )
-  assert.match(
+  assert.equal(
     rewriter.result()!.evidence,
-    /^GRANT INSERT ON TABLE "we""ird"\.t TO .* WITH GRANT OPTION removed from the dump \(line 9\)$/
+    'GRANT SELECT(w) ON TABLE "we""ird".t TO "multi\\nline" removed from the dump (line 7)'
   )
+
+  // The next one, once the first is gone; and a split grant of another object passes whole.
+  const next = dropGrantRewriter({ keyword: 'TABLE', schema: 'we"ird', name: 't' })
+  assert.deepEqual(rewrite(next, DUMP.slice(8)), DUMP.slice(9))
+  const other = dropGrantRewriter({ keyword: 'TABLE', schema: 'public', name: 't' })
+  assert.deepEqual(rewrite(other, ['GRANT SELECT ON TABLE public."a', 'b" TO "x', 'y";', ...DUMP.slice(5)]), [
+    'GRANT SELECT ON TABLE public."a',
+    'b" TO "x',
+    'y";',
+    ...DUMP.slice(5).filter((_, index) => index !== 0)
+  ])
 
   const schema = dropGrantRewriter({ keyword: 'SCHEMA', schema: null, name: 'we"ird' })
   assert.deepEqual(

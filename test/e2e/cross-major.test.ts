@@ -1,0 +1,93 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { repoRoot, runAction, type ActionRun } from '../support/run-action.js'
+import { NEWER_MAJOR, startNewerCluster } from '../support/newer-cluster.js'
+import { tamperedClientDir } from '../support/tampered-client.js'
+import { productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
+
+// Production 13 restored into a PostgreSQL 18 clean room, a normal upgrade rehearsal: every
+// object the newer server prints differently (test/fixtures/cross-major.sql) must verify, and a
+// corruption of those same objects must still be caught and named.
+
+let production: Cluster
+let newer: Cluster
+let database: string
+const reader = uniqueName('xm_reader')
+const writer = uniqueName('xm_writer')
+
+before(async () => {
+  production = await productionCluster()
+  database = uniqueName('cross_major')
+  // Roles are global to the shared server: this file's own names.
+  const fixture = readFileSync(path.join(repoRoot, 'test/fixtures/cross-major.sql'), 'utf8')
+    .replace(/\bxm_reader\b/g, reader)
+    .replace(/\bxm_writer\b/g, writer)
+  await production.createDatabase(database, fixture)
+  newer = await startNewerCluster('cross-major-clean')
+})
+
+after(async () => {
+  await newer?.stop()
+  await production?.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined)
+  for (const role of [reader, writer]) await production?.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined)
+})
+
+function run(extra: Record<string, string> = {}): Promise<ActionRun> {
+  return runAction(
+    {
+      'production-url': production.url(database, { password: null }),
+      'production-password': production.password,
+      'cleanroom-url': newer.url('postgres', { password: null }),
+      'cleanroom-password': newer.password,
+      verify: 'checksums',
+      ...extra
+    },
+    { timeoutMs: 240_000 }
+  )
+}
+
+function explain(run: ActionRun): string {
+  const report = run.report ?? {}
+  return `exit ${run.exitCode}, result ${run.outputs.result}: ${JSON.stringify(report.schema ?? []).slice(0, 4000)}\n${report.error ?? ''}\n${run.stdout.slice(-2000)}`
+}
+
+test(`an untouched PostgreSQL 13 database verifies in a PostgreSQL ${NEWER_MAJOR} clean room, owners and privileges included`, async () => {
+  const result = await run()
+  assert.equal(result.outputs.result, 'verified', explain(result))
+  assert.equal(result.exitCode, 0, explain(result))
+  assert.match(result.report.production.serverVersion, /^13\./)
+  assert.match(result.report.cleanroom.serverVersion, new RegExp(`^${NEWER_MAJOR}\\.`))
+  assert.deepEqual(result.report.schema, [])
+  assert.ok(result.report.tables.length >= 10, `${result.report.tables.length} tables compared`)
+  // Owners and privileges were restored and compared, not skipped.
+  assert.doesNotMatch(result.summary, /not verified/i)
+})
+
+test(`a corruption of what ${NEWER_MAJOR} prints differently is still caught across majors and named`, async () => {
+  const binDir = tamperedClientDir(
+    [
+      // A view's condition, a procedure's body, an aggregate's initial state, a grant, a revoke of the owner's own privilege.
+      `sed -i 's/customers\\.score > (5)::numeric/customers.score > (6)::numeric/' "$DUMP"`,
+      `sed -i 's/SET score = score + a/SET score = score - a/' "$DUMP"`,
+      `sed -i "s/^    INITCOND = '{}'$/    INITCOND = '{a}'/" "$DUMP"`,
+      `sed -i '/^GRANT INSERT ON TABLE app\\.orders TO /d' "$DUMP"`,
+      `sed -i '/^REVOKE ALL ON TABLE app\\.log FROM /d' "$DUMP"`
+    ].join('\n')
+  )
+  const result = await run({ 'postgres-bin-dir': binDir })
+  assert.equal(result.outputs.result, 'mismatch', explain(result))
+  const named = result.report.schema.map((d: { kind: string; name: string }) => `${d.kind} ${d.name}`).sort()
+  assert.deepEqual(
+    named,
+    [
+      'function app.collect(anyelement)',
+      'function app.touch(integer, text, integer)',
+      'privileges table app.log',
+      'privileges table app.orders',
+      'view app.simple'
+    ],
+    explain(result)
+  )
+})
