@@ -122,10 +122,10 @@ const aclDelta = (
 ) => `coalesce((SELECT pg_catalog.string_agg(item, ' ' ORDER BY item COLLATE "C") FROM (
     SELECT '-' || (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN e.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(e.grantee)) END
                      || '/' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(e.grantor)), ' ')
-                   FROM pg_catalog.aclexplode(ARRAY[d]) AS e) AS item
-    FROM unnest(${base}) AS d WHERE NOT (d = ANY (coalesce(${acl}, ${base})))
+                   FROM pg_catalog.aclexplode(ARRAY[base_item]) AS e) AS item
+    FROM unnest(${base}) AS base_item WHERE NOT (base_item = ANY (coalesce(${acl}, ${base})))
     UNION ALL
-    SELECT i::text FROM unnest(coalesce(${acl}, ${base})) AS i WHERE NOT (i = ANY (coalesce(${base}, '{}')))) AS items), 'default')`
+    SELECT acl_item::text FROM unnest(coalesce(${acl}, ${base})) AS acl_item WHERE NOT (acl_item = ANY (coalesce(${base}, '{}')))) AS items), 'default')`
 
 /**
  * The privileges and default privileges kinds as changes to the reading server's default ACLs

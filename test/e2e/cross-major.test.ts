@@ -71,7 +71,7 @@ test(`a corruption of what ${NEWER_MAJOR} prints differently is still caught acr
       // A view's condition, a procedure's body, an aggregate's initial state, a grant, a revoke of the owner's own privilege.
       `sed -i 's/customers\\.score > (5)::numeric/customers.score > (6)::numeric/' "$DUMP"`,
       `sed -i 's/SET score = score + a/SET score = score - a/' "$DUMP"`,
-      `sed -i "s/^    INITCOND = '{}'$/    INITCOND = '{a}'/" "$DUMP"`,
+      `sed -i "s/^    INITCOND = '{}'$/    INITCOND = '{7}'/" "$DUMP"`,
       `sed -i '/^GRANT INSERT ON TABLE app\\.orders TO /d' "$DUMP"`,
       `sed -i '/^REVOKE ALL ON TABLE app\\.log FROM /d' "$DUMP"`
     ].join('\n')
@@ -82,7 +82,7 @@ test(`a corruption of what ${NEWER_MAJOR} prints differently is still caught acr
   assert.deepEqual(
     named,
     [
-      'function app.collect(anyelement)',
+      'function app.collect(integer)',
       'function app.touch(integer, text, integer)',
       'privileges table app.log',
       'privileges table app.orders',
