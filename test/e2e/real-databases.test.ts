@@ -94,11 +94,22 @@ for (const verify of ['checksums', 'counts']) {
 }
 
 // A normal upgrade rehearsal: production 13 into a newer clean room, views, owners and
-// privileges included (their text and default ACLs differ there: see cross-major.ts).
+// privileges included (their text and default ACLs differ there: see cross-major.ts), with the
+// whole drill.
 test(`the same schema verifies into a PostgreSQL ${NEWER_MAJOR} clean room`, async () => {
   newer = await startNewerCluster('realdb-clean')
-  const result = await run('checksums', newer, '')
+  const result = await run('checksums', newer, 'all')
   assert.equal(result.outputs.result, 'verified', explain(result))
   assert.match(result.report.cleanroom.serverVersion, new RegExp(`^${NEWER_MAJOR}\\.`))
   assert.ok(result.report.tables.length >= 25, `${result.report.tables.length} tables compared`)
+  // What the clean room settles across majors must not hide a corruption: the whole drill is caught there too.
+  const drills: Drill[] = result.report.sabotage
+  assert.deepEqual(
+    drills.map(drill => drill.operator),
+    [...SABOTAGE_OPERATORS]
+  )
+  for (const drill of drills) {
+    assert.equal(drill.applied, true, `${drill.operator} applies: ${drill.evidence}`)
+    assert.equal(drill.detected, true, `${drill.operator} on ${drill.target} is caught: ${drill.evidence}`)
+  }
 })
