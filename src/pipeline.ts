@@ -743,17 +743,12 @@ export async function sanitizeFilter(
 
 /** Stops before the dump when production holds what the clean room's major rejects and no rewrite restores (skew-catalogue.ts). */
 async function refuseProductionSkew(production: DatabaseSession, cleanroomMajor: number): Promise<void> {
+  const findings = []
   for (const check of productionSkewChecks((await production.serverFacts()).major, cleanroomMajor)) {
     const rows = await production.withSavepoint(() => production.query<{ name: string }>(check.sql))
-    if (rows.length > 0)
-      throw new UserError(
-        productionSkewMessage(
-          check,
-          rows.map(row => row.name),
-          cleanroomMajor
-        )
-      )
+    if (rows.length > 0) findings.push({ check, names: rows.map(row => row.name) })
   }
+  if (findings.length > 0) throw new UserError(productionSkewMessage(findings, cleanroomMajor))
 }
 
 export function logSanitized(report: Report): void {

@@ -200,6 +200,43 @@ export const PRODUCTION_SKEW_CHECKS: ProductionSkewCheck[] = [
           FROM pg_catalog.pg_operator o
           WHERE o.oprright = 0 AND o.oprleft <> 0 AND ${userObject('pg_catalog.pg_operator', 'o.oid', 'o.oprnamespace')}
           ORDER BY 1`
+  },
+  {
+    // pg_upgrade's own check (check_for_incompatible_polymorphics) finds the same objects.
+    construct:
+      'aggregates or operators on anyarray/anyelement built on array_append and the functions PostgreSQL 14 made anycompatible',
+    rejectedFrom: 14,
+    why: 'the restore looks the old signature up and finds no such function; on anycompatible types they restore',
+    sql: `WITH old(f) AS (
+            SELECT pg_catalog.to_regprocedure(s) FROM unnest(ARRAY['array_append(anyarray,anyelement)', 'array_cat(anyarray,anyarray)',
+              'array_prepend(anyelement,anyarray)', 'array_remove(anyarray,anyelement)', 'array_replace(anyarray,anyelement,anyelement)',
+              'array_position(anyarray,anyelement)', 'array_position(anyarray,anyelement,integer)',
+              'array_positions(anyarray,anyelement)', 'width_bucket(anyelement,anyarray)']) AS s),
+          polymorphic(t) AS (VALUES ('pg_catalog.anyarray'::pg_catalog.regtype), ('pg_catalog.anyelement'::pg_catalog.regtype))
+          SELECT 'aggregate ' || p.oid::pg_catalog.regprocedure::text AS name
+          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_aggregate a ON a.aggfnoid = p.oid
+          WHERE (a.aggtransfn IN (SELECT f FROM old) OR a.aggfinalfn IN (SELECT f FROM old))
+            AND a.aggtranstype IN (SELECT t FROM polymorphic) AND ${userObject('pg_catalog.pg_proc', 'p.oid', 'p.pronamespace')}
+          UNION ALL
+          SELECT 'operator ' || o.oid::pg_catalog.regoperator::text
+          FROM pg_catalog.pg_operator o
+          WHERE o.oprcode IN (SELECT f FROM old) AND o.oprleft IN (SELECT t FROM polymorphic)
+            AND ${userObject('pg_catalog.pg_operator', 'o.oid', 'o.oprnamespace')}
+          ORDER BY 1`
+  },
+  {
+    construct: 'generated columns of inheritance children whose parent column is not generated',
+    rejectedFrom: 16,
+    why: 'PostgreSQL 16 requires a child column to be generated exactly when its parent column is',
+    sql: `SELECT DISTINCT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || '.' || pg_catalog.quote_ident(a.attname) AS name
+          FROM pg_catalog.pg_attribute a
+          JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          JOIN pg_catalog.pg_inherits i ON i.inhrelid = a.attrelid
+          JOIN pg_catalog.pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = a.attname AND NOT pa.attisdropped
+          WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> '' AND pa.attgenerated = ''
+            AND ${userObject('pg_catalog.pg_class', 'c.oid', 'c.relnamespace')}
+          ORDER BY 1`
   }
 ]
 
@@ -213,8 +250,15 @@ export function productionSkewChecks(productionMajor: number, cleanroomMajor: nu
   )
 }
 
-/** The one-line error for production objects a clean room of `cleanroomMajor` rejects. */
-export function productionSkewMessage(check: ProductionSkewCheck, names: string[], cleanroomMajor: number): string {
+/** The one-line error for what production holds that a clean room of `cleanroomMajor` rejects, each check with its objects. */
+export function productionSkewMessage(
+  findings: { check: ProductionSkewCheck; names: string[] }[],
+  cleanroomMajor: number
+): string {
+  return findings.map(({ check, names }) => productionSkewFinding(check, names, cleanroomMajor)).join(' ')
+}
+
+function productionSkewFinding(check: ProductionSkewCheck, names: string[], cleanroomMajor: number): string {
   const shown =
     names
       .slice(0, 5)

@@ -91,3 +91,38 @@ test(`a corruption of what ${NEWER_MAJOR} prints differently is still caught acr
     explain(result)
   )
 })
+
+test(`what production 13 holds that ${NEWER_MAJOR} rejects stops the run before the dump, with one line naming each object`, async () => {
+  const skewed = uniqueName('cross_major_skew')
+  await production.createDatabase(
+    skewed,
+    `CREATE TABLE keep (id integer PRIMARY KEY);
+     CREATE FUNCTION fact(bigint) RETURNS numeric LANGUAGE sql AS 'SELECT 1::numeric';
+     CREATE OPERATOR !!! (FUNCTION = fact, LEFTARG = bigint);
+     CREATE AGGREGATE pcollect(anyelement) (SFUNC = array_append, STYPE = anyarray, INITCOND = '{}');
+     CREATE TABLE gp (a integer, b integer);
+     CREATE TABLE gc (a integer, b integer GENERATED ALWAYS AS (a * 3) STORED) INHERITS (gp);`
+  )
+  try {
+    const result = await runAction(
+      {
+        'production-url': production.url(skewed, { password: null }),
+        'production-password': production.password,
+        'cleanroom-url': newer.url('postgres', { password: null }),
+        'cleanroom-password': newer.password
+      },
+      { timeoutMs: 120_000 }
+    )
+    assert.equal(result.exitCode, 1, explain(result))
+    const error = result.report?.error ?? ''
+    assert.doesNotMatch(error, /\n/)
+    assert.match(error, /postfix operators \(!!! \(bigint, NONE\)\).*PostgreSQL 13 or older/)
+    assert.match(error, /aggregate public\.pcollect\(anyelement\)\).*PostgreSQL 13 or older/)
+    assert.match(error, /public\.gc\.b\).*PostgreSQL 15 or older/)
+    // pg_dump never ran, and the scratch database made meanwhile is gone.
+    assert.doesNotMatch(result.stdout, /\[command\].*stream\.sh/)
+    assert.match(result.stdout, /Dropped scratch database/)
+  } finally {
+    await production.query(`DROP DATABASE IF EXISTS ${skewed} WITH (FORCE)`).catch(() => undefined)
+  }
+})

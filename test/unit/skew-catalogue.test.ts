@@ -1,6 +1,13 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { explainSkewFailure, stopMessage, SKEW_RULES } from '../../src/skew-catalogue.js'
+import {
+  explainSkewFailure,
+  PRODUCTION_SKEW_CHECKS,
+  productionSkewChecks,
+  productionSkewMessage,
+  stopMessage,
+  SKEW_RULES
+} from '../../src/skew-catalogue.js'
 
 // Issue 11: a restore that fails because of version skew says so, names the construct and the
 // clean room to use, instead of only psql's line number in a dump nobody can see.
@@ -59,4 +66,31 @@ test('a stop names the construct, the version that rejects it and the one to use
     if (id !== 'standard-conforming-strings')
       assert.match(message, new RegExp(`PostgreSQL 13 rejects.*PostgreSQL ${rule.rejectedBelow} or newer`))
   }
+})
+
+test('production objects a clean room of another major rejects are checked only across the majors that reject them', () => {
+  const constructs = (production: number, cleanroom: number) =>
+    productionSkewChecks(production, cleanroom).map(check => check.construct.split(' ')[0])
+  assert.deepEqual(constructs(13, 18), ['postfix', 'aggregates', 'generated'])
+  assert.deepEqual(constructs(13, 14), ['postfix', 'aggregates'])
+  assert.deepEqual(constructs(14, 16), ['generated'])
+  assert.deepEqual(constructs(13, 13), [])
+  assert.deepEqual(constructs(16, 18), [])
+  assert.deepEqual(constructs(18, 13), [], 'an older clean room has them all')
+})
+
+test('the error for them is one line that names the objects and the clean room to use', () => {
+  const [postfix, , generated] = PRODUCTION_SKEW_CHECKS
+  const message = productionSkewMessage(
+    [
+      { check: postfix, names: ['!! (bigint, NONE)'] },
+      { check: generated, names: ['public.child.b', 'public."line\nbreak".c', 'x.a', 'x.b', 'x.c', 'x.d'] }
+    ],
+    18
+  )
+  assert.doesNotMatch(message, /\n/)
+  assert.match(message, /^Production holds postfix operators \(!! \(bigint, NONE\)\), which a PostgreSQL 18 clean room rejects/)
+  assert.match(message, /use a clean room running PostgreSQL 13 or older/)
+  assert.match(message, /public\.child\.b, public\."line\\nbreak"\.c, x\.a, x\.b, x\.c and 1 more/)
+  assert.match(message, /use a clean room running PostgreSQL 15 or older/)
 })
