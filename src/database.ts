@@ -499,10 +499,22 @@ function transactionPoolingError(target: ConnectionTarget, evidence: string): Us
   )
 }
 
-/** SET statements that give a session of this role its settings (empty for the clean room). */
+/**
+ * Timeouts a role or database may set (`ALTER ROLE app SET statement_timeout = '30s'` is common on
+ * production) that would cancel a checksum of a large table, or end the snapshot's session while
+ * it waits for pg_dump, and so turn a faithful backup into a mismatch or an error. pg_dump turns
+ * the same ones off for its own session. Set through pg_settings: each exists from some major on
+ * (idle_session_timeout 14, transaction_timeout 17). Lazarus bounds its own waits instead (the
+ * lock timeout below, and each check's statement timeout).
+ */
+const UNBOUNDED_TIMEOUTS_SQL = `SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings
+WHERE name IN ('statement_timeout', 'idle_in_transaction_session_timeout', 'idle_session_timeout', 'transaction_timeout')`
+
+/** Statements that give a session of this role its settings. */
 function sessionSettingsSql(role: Role): string {
-  if (role !== 'production') return 'SELECT 1'
+  if (role !== 'production') return UNBOUNDED_TIMEOUTS_SQL
   return [
+    UNBOUNDED_TIMEOUTS_SQL,
     'SET default_transaction_read_only = on',
     `SET lock_timeout = ${quoteLiteral(PRODUCTION_LOCK_TIMEOUT)}`,
     'SET max_parallel_workers_per_gather = 0'
