@@ -33,6 +33,8 @@ export function renderSummary(report: Report, history?: History): string {
 
   const stored = storedBackupLine(report)
   if (stored) parts.push(stored)
+  const restorePoint = restorePointLine(report)
+  if (restorePoint) parts.push(restorePoint)
   const privileges = privilegesLine(report)
   if (privileges) parts.push(privileges)
 
@@ -142,6 +144,17 @@ function headline(report: Report): string {
 }
 
 /** Which stored backup was verified, and against what. */
+/** Where the verified backup was kept (backup-dir), or that upload-dump uploaded it. */
+function restorePointLine(report: Report): string | undefined {
+  const point = report.restorePoint
+  if (!point) return undefined
+  const what = `${point.format} format, ${formatBytes(point.bytes)}${point.files > 1 ? ` in ${point.files} files` : ''}${point.signed ? ', manifest signed' : ''}`
+  const where = point.kept
+    ? `kept at <code>${escapeHtml(point.backupPath)}</code>, manifest <code>${escapeHtml(point.manifestPath)}</code>`
+    : 'kept for upload-dump only (not in backup-dir)'
+  return `<p><strong>Restore point</strong> (${escapeHtml(what)}): ${where}.</p>`
+}
+
 function storedBackupLine(report: Report): string | undefined {
   const backup = report.backup
   if (!backup) return undefined

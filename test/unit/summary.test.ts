@@ -336,3 +336,26 @@ test('a table without a key that differs shows how many rows are missing and ext
   assert.match(html, /Rows of <code>public\.events<\/code>: 2 missing, 1 extra \(the table has no primary key/)
   assert.doesNotMatch(html, /<th>Change<\/th><th>Key<\/th>/)
 })
+
+test('a kept restore point is named in the summary, escaped', () => {
+  const restorePoint = {
+    backupPath: '/backups/<shop>-20261130T050000Z/shop.dump',
+    manifestPath: '/backups/<shop>-20261130T050000Z/lazarus-manifest.json',
+    directory: '/backups/<shop>-20261130T050000Z',
+    format: 'custom' as const,
+    bytes: 3 * 1024 * 1024,
+    files: 1,
+    signed: true,
+    kept: true
+  }
+  const html = renderSummary(report({ restorePoint }))
+  assert.match(
+    html,
+    /<strong>Restore point<\/strong> \(custom format, 3\.0 MiB, manifest signed\): kept at <code>\/backups\/&#60;shop&#62;-20261130T050000Z\/shop\.dump<\/code>, manifest <code>[^<]*lazarus-manifest\.json<\/code>\./
+  )
+  assert.doesNotMatch(renderSummary(report()), /Restore point/)
+  assert.match(
+    renderSummary(report({ restorePoint: { ...restorePoint, kept: false, signed: false } })),
+    /kept for upload-dump only/
+  )
+})
