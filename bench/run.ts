@@ -807,12 +807,14 @@ function cpuTable(summaries: Summary[]): string {
 
 function memoryTable(summaries: Summary[]): string {
   const lines = [
-    "| Size | Node peak, counts | Node peak, checksums | Largest process in the action's tree | Throughput (MiB of database / s): naive file · naive pipe · counts · checksums |",
-    '| ---- | ----------------: | -------------------: | -----------------------------------: | ----------------------------------------------------------------------------: |'
+    "| Size | Node peak, counts | Node peak, checksums | Largest process in the action's tree | Throughput (MiB of database / s, median wall) |",
+    '| ---- | ----------------: | -------------------: | -----------------------------------: | --------------------------------------------- |'
   ]
   for (const s of summaries) {
     const mb = s.built.bytes / MIB
-    const throughput = VARIANTS.map(v => fmt(s.wall[v] === undefined ? undefined : mb / s.wall[v]!)).join(' · ')
+    const throughput = VARIANTS.filter(v => s.wall[v] !== undefined)
+      .map(v => `${VARIANT_LABEL[v]} ${fmt(mb / s.wall[v]!)}`)
+      .join(' · ')
     const tree = Math.max(s.treeMaxMiB.counts ?? 0, s.treeMaxMiB.checksums ?? 0)
     lines.push(
       `| ${s.built.spec.name} | ${fmt(s.nodePeakMiB.counts)} MiB | ${fmt(s.nodePeakMiB.checksums)} MiB | ${tree ? `${fmt(tree)} MiB` : '—'} | ${throughput} |`

@@ -107,6 +107,13 @@ export function readSettings(readInput: InputReader = name => core.getInput(name
   // A stored backup verified from its manifest needs no production: whether one is needed is
   // known once the manifest is looked for (stored-pipeline.ts), which says so then.
   const storedBackup = readInput(INPUT.backupPath).trim() !== ''
+  // A stored backup is verified, not dumped: there is nothing new to keep.
+  if (storedBackup && readInput(INPUT.backupDir).trim() !== '') {
+    throw new UserError(
+      `Inputs '${INPUT.backupPath}' and '${INPUT.backupDir}' are both set: a run either verifies a stored backup (backup-path) ` +
+        `or takes a fresh dump and keeps it (backup-dir). Remove one of them.`
+    )
+  }
   const productionUrl = storedBackup ? readInput(INPUT.productionUrl).trim() : required(readInput, INPUT.productionUrl)
   const production = productionUrl
     ? parseConnectionUrl(INPUT.productionUrl, productionUrl, readInput(INPUT.productionPassword) || environmentPassword)

@@ -53,7 +53,14 @@ test('bad inputs fail with a one-line message naming the input', () => {
     [{ ...base, 'production-url': 'mysql://h/db' }, /must start with postgresql/],
     [{ ...base, 'cleanroom-url': 'postgresql://h' }, /'cleanroom-url' names no database/],
     [{ ...base, verify: 'everything' }, /'verify' is 'everything': use one of counts, checksums/],
-    [{ ...base, sabotage: 'rogue-row, meteor' }, /unknown operator\(s\) 'meteor'/]
+    [{ ...base, sabotage: 'rogue-row, meteor' }, /unknown operator\(s\) 'meteor'/],
+    [{ ...base, 'backup-format': 'tar' }, /Input 'backup-format' is 'tar': use one of custom, directory, plain\./],
+    [
+      { ...base, 'backup-path': '/b/shop.dump', 'backup-dir': '/b' },
+      /Inputs 'backup-path' and 'backup-dir' are both set: .* Remove one of them\./
+    ],
+    [{ ...base, 'signing-key': 'not a key' }, /Input 'signing-key' is not a private key in PEM/],
+    [{ ...base, 'verify-key': 'not a key' }, /Input 'verify-key' is not a public key in PEM/]
   ]
   for (const [values, message] of cases) {
     assert.throws(
