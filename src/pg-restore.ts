@@ -350,7 +350,13 @@ export function standardConformingStringsOf(sql: string): boolean {
 
 /** The server major a dump was taken from, from its header (plain) or pg_restore -l's (archives). Pure. */
 export function dumpedFromMajor(text: string): number | undefined {
-  const match = /Dumped from database version:? (\d+)(?:\.(\d+))?/.exec(text)
+  const match = /Dumped from database version:? (\S+)/.exec(text)
+  return match ? majorOfVersion(match[1]) : undefined
+}
+
+/** "13.23" → 13, "9.6.24" → 9.6, as PostgreSQL numbers majors. Pure. */
+export function majorOfVersion(version: string): number | undefined {
+  const match = /^(\d+)(?:\.(\d+))?/.exec(version)
   if (!match) return undefined
   const major = Number(match[1])
   return major >= 10 ? major : Number(`${match[1]}.${match[2] ?? 0}`)

@@ -11,7 +11,7 @@ import { UserError } from './errors.js'
 import { assertSeparateClusters } from './guards.js'
 import {
   archivePreamble,
-  dumpedFromMajor,
+  majorOfVersion,
   plainDumpHasOwners,
   readArchiveToc,
   resolveRestoreTools,
@@ -82,6 +82,7 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
   const toc = backup.format === 'plain' ? undefined : await readArchiveToc(tools, backup)
   const head = await sqlHead(backup, tools, workspace)
   const dumpedFrom = toc?.header['Dumped from database version'] ?? /Dumped from database version (\S+)/.exec(head)?.[1]
+  const dumpedBy = toc?.header['Dumped by pg_dump version'] ?? /Dumped by pg_dump version (\S+)/.exec(head)?.[1]
   if (dumpedFrom) report.backup.dumpedFrom = dumpedFrom
   if (toc)
     core.info(
@@ -115,7 +116,8 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
         restore(backup, toc, tools, target, filter, checkFile, settings, workspace, report, roles.restore, {
           encoding: database.encoding,
           cleanroomMajor,
-          dumpedFrom
+          dumpedFrom,
+          dumpedBy
         })
       )
       if (!restored) return
@@ -203,7 +205,7 @@ async function restore(
   workspace: Workspace,
   report: Report,
   withOwnersAndPrivileges: boolean,
-  context: { encoding: string; cleanroomMajor: number; dumpedFrom?: string }
+  context: { encoding: string; cleanroomMajor: number; dumpedFrom?: string; dumpedBy?: string }
 ): Promise<boolean> {
   const startedAt = Date.now() / 1000
   const outcome = await restoreStoredBackup({
@@ -231,12 +233,12 @@ async function restore(
   const stopped = filter.stopped()
   if (stopped) throw new UserError(stopped)
   if (outcome.stage !== 'restore') throw new UserError(outcome.error)
-  const productionMajor = dumpedFromMajor(`Dumped from database version ${context.dumpedFrom ?? ''}`) ?? context.cleanroomMajor
+  const productionMajor = majorOfVersion(context.dumpedFrom ?? '') ?? context.cleanroomMajor
   const skew = explainSkewFailure({
     error: outcome.error,
     cleanroomMajor: context.cleanroomMajor,
     productionMajor,
-    pgDumpMajor: productionMajor
+    pgDumpMajor: majorOfVersion(context.dumpedBy ?? '') ?? productionMajor
   })
   report.result = 'restore-failed'
   report.error = skew ? `${outcome.error} | ${skew}` : outcome.error
