@@ -66,6 +66,8 @@ export async function resolveRestoreTools(format: StoredBackup['format'], binDir
 export interface ArchiveToc {
   /** The header's fields: Format, Dump Version, Dumped from database version, Dumped by pg_dump version, dbname, Compression... */
   header: Record<string, string>
+  /** How many entries it has in all. */
+  entries: number
   /** Its entries as pg_restore -l lists them, by section (pg_restore's own --section split). */
   preData: string[]
   data: string[]
@@ -79,8 +81,9 @@ export interface ArchiveToc {
 export async function readArchiveToc(tools: RestoreTools, backup: StoredBackup): Promise<ArchiveToc> {
   const pgRestore = tools.pgRestore
   if (!pgRestore) throw new Error('pg_restore is needed to read an archive')
-  const list = async (section: string) => {
-    const { exitCode, stdout, stderr } = await exec.getExecOutput(pgRestore.path, ['-l', `--section=${section}`, backup.path], {
+  const list = async (section?: string) => {
+    const sections = section ? [`--section=${section}`] : []
+    const { exitCode, stdout, stderr } = await exec.getExecOutput(pgRestore.path, ['-l', ...sections, backup.path], {
       silent: true,
       ignoreReturnCode: true,
       env: clientEnv({ password: undefined } as unknown as ConnectionTarget)
@@ -88,10 +91,11 @@ export async function readArchiveToc(tools: RestoreTools, backup: StoredBackup):
     if (exitCode !== 0) throw unreadableArchive(backup, stderr, pgRestore)
     return parseTocListing(stdout)
   }
+  const all = await list()
   const pre = await list('pre-data')
   const data = await list('data')
   const post = await list('post-data')
-  return { header: pre.header, preData: pre.entries, data: data.entries, postData: post.entries }
+  return { header: all.header, entries: all.entries.length, preData: pre.entries, data: data.entries, postData: post.entries }
 }
 
 /** The error for an archive pg_restore refused, naming the file and pg_restore's reason. */

@@ -84,10 +84,7 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
   const dumpedFrom = toc?.header['Dumped from database version'] ?? /Dumped from database version (\S+)/.exec(head)?.[1]
   const dumpedBy = toc?.header['Dumped by pg_dump version'] ?? /Dumped by pg_dump version (\S+)/.exec(head)?.[1]
   if (dumpedFrom) report.backup.dumpedFrom = dumpedFrom
-  if (toc)
-    core.info(
-      `pg_restore ${tools.pgRestore!.version} reads it: ${toc.preData.length + toc.data.length + toc.postData.length} entries.`
-    )
+  if (toc) core.info(`pg_restore ${tools.pgRestore!.version} reads it: ${toc.entries} entries.`)
 
   const production = await core.group('Connect', () => DatabaseSession.open(settings.production, 'production'))
   let cleanroom: CleanRoom | undefined

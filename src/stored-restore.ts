@@ -62,7 +62,10 @@ export async function restoreStoredBackup(options: StoredRestoreOptions): Promis
       }
     })
   }
-  const parallel = toc && options.jobs > 1 && !options.single && (backup.format === 'custom' || backup.format === 'directory')
+  // The sections must hold every entry between them, or the split would leave something out.
+  const whole = toc !== undefined && toc.preData.length + toc.data.length + toc.postData.length === toc.entries
+  const parallel =
+    toc && whole && options.jobs > 1 && !options.single && (backup.format === 'custom' || backup.format === 'directory')
   if (!parallel) {
     const outcome = await pipeline()
     return { ...outcome, seconds: seconds(), pipelines: count }

@@ -1,7 +1,7 @@
-import { before, test } from 'node:test'
+import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -40,6 +40,8 @@ before(async () => {
   backups.tar = path.join(dir, 'tar.backup')
   pgDump(['--format=tar', `--file=${backups.tar}`])
 })
+
+after(() => rmSync(dir, { recursive: true, force: true }))
 
 function explain(run: ActionRun): string {
   return `exit ${run.exitCode}\n--- stdout ---\n${run.stdout.slice(-6000)}\n--- stderr ---\n${run.stderr.slice(-3000)}`

@@ -1,6 +1,6 @@
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -15,6 +15,7 @@ import {
 import { judgeTablesUnproven } from '../../src/stored-pipeline.js'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'lazarus-stored-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
 const PLAIN =
   '--\n-- PostgreSQL database dump\n--\n\n-- Dumped from database version 13.23\n\nSET standard_conforming_strings = on;\n' +
   'CREATE TABLE t (id int);\n\n--\n-- PostgreSQL database dump complete\n--\n\n'
