@@ -4,11 +4,12 @@ import * as core from '@actions/core'
 import { detectBackup, HEAD_BYTES, type StoredBackup } from './backup-format.js'
 import { onCancel } from './cancellation.js'
 import { CleanRoom } from './cleanroom.js'
-import { compareTables, displayName, type SideFigures } from './compare.js'
+import { compareTables, displayName, tableKey, type SideFigures } from './compare.js'
 import { describe, type ConnectionTarget } from './connection.js'
 import { DatabaseSession } from './database.js'
 import { UserError } from './errors.js'
 import { assertSeparateClusters } from './guards.js'
+import { checkBackupFiles, describeFileProblem, type Manifest } from './manifest.js'
 import {
   archivePreamble,
   majorOfVersion,
@@ -21,57 +22,96 @@ import {
 } from './pg-restore.js'
 import {
   OLDEST_SUPPORTED_MAJOR,
+  amcheckRestored,
   dropOrKeep,
   elapsed,
   failurePlace,
   fingerprint,
   logSanitized,
+  logVerification,
   onTimeline,
   planRoles,
+  runDrill,
   sanitizeFilter,
+  verifyRestored,
   writeLocationCheck,
+  type ProductionSnapshot,
   type SanitizeFilter
 } from './pipeline.js'
-import { readPrivileges } from './privileges.js'
-import type { Report, ReportTable } from './report.js'
+import { readPrivileges, readPrivilegeTargets } from './privileges.js'
+import { judgeVerified, type Report, type ReportTable } from './report.js'
 import { tocEntryAt } from './restore-failure.js'
+import { readSabotageCatalog } from './sabotage-catalog.js'
 import { byKindAndName, diffSchema, readSchemaFingerprint, type SchemaDifference } from './schema-fingerprint.js'
-import { requireProduction, type ProductionSettings, type Settings } from './settings.js'
-
-/** The manifest's file name beside a backup (manifest.ts). */
-const MANIFEST_NAME = 'lazarus-manifest.json'
+import { requireProduction, type Settings } from './settings.js'
 import { explainSkewFailure } from './skew-catalogue.js'
 import { saveWorkDir } from './state.js'
+import { notComparable, readEvidence, rolesNamedBy, snapshotFromManifest, type Evidence } from './stored-evidence.js'
 import { restoreStoredBackup, tocLines } from './stored-restore.js'
+import { compareText } from './text-order.js'
 import type { Workspace } from './workspace.js'
 
 /**
- * Verifies a stored backup (input backup-path) instead of a fresh dump. Without a manifest it is
- * restore-tested: it must restore, and its schema and tables are compared with production as it
- * is now; its content cannot be proven (production has moved on since the backup was taken), so
- * the best verdict is `restored`, never `verified`.
+ * Verifies a stored backup (input backup-path) instead of a fresh dump.
+ * - With its manifest: the files' sha256 first (a backup that is not the one the manifest
+ *   describes is a mismatch before anything is restored), the signature with verify-key; then
+ *   the restored copy is compared with the manifest's figures by the fresh run's own comparison,
+ *   with no connection to production at all. The drill corrupts copies of the restored stream.
+ * - Without one, it is restore-tested: it must restore, and its schema and tables are compared
+ *   with production as it is now; its content cannot be proven (production has moved on since
+ *   the backup was taken), so the best verdict is `restored`, never `verified`.
  */
 export async function verifyStoredBackup(givenSettings: Settings, workspace: Workspace, report: Report): Promise<void> {
   const backupPath = givenSettings.backupPath
   if (!backupPath) throw new Error('verifyStoredBackup needs backup-path')
   const backup = detectBackup(backupPath)
-  if (givenSettings.manifestPath) {
-    throw new UserError("Input 'manifest-path' is set, but this build of Lazarus does not read manifests yet: leave it empty.")
-  }
   report.backup = { path: backup.path, format: backup.format, gzip: backup.gzip, bytes: backup.bytes, contentProven: false }
   report.dumpBytes = backup.bytes
   core.info(`Stored backup ${backup.path}: ${describeBackup(backup)}, ${backup.bytes} bytes (told by its content).`)
-  if (givenSettings.sabotage.length > 0) {
+  const evidence = readEvidence(givenSettings, backup.path)
+  if (!evidence && givenSettings.sabotage.length > 0) {
     throw new UserError(
       "Input 'sabotage' needs a fresh dump or a stored backup with its manifest: without a manifest the stored backup's content " +
         'is not compared, so no corruption of it could be caught. Set sabotage to none, or verify the backup with its manifest.'
     )
   }
-  const settings = requireProduction(
-    givenSettings,
-    `to restore-test a stored backup without its manifest (no ${MANIFEST_NAME} beside it, and no manifest-path): its schema is compared with production's`
-  )
-  assertSeparateClusters(settings.production, settings.cleanroom)
+  const settings = evidence
+    ? givenSettings
+    : requireProduction(
+        givenSettings,
+        `to restore-test a stored backup without its manifest (there is no lazarus-manifest.json beside it, and manifest-path is empty): ` +
+          `its schema is compared with production's`
+      )
+  if (evidence) {
+    const manifest = evidence.manifest
+    report.backup.manifest = evidence.source
+    report.production = {
+      server: manifest.production.server,
+      serverVersion: manifest.production.serverVersion,
+      database: manifest.production.database
+    }
+    core.info(
+      `Manifest ${evidence.source}: production ${manifest.production.server} (PostgreSQL ${manifest.production.serverVersion}) ` +
+        `at ${manifest.snapshot.takenAt}, ${manifest.figures.tables.length} table(s), verify: ${manifest.figures.verify}.`
+    )
+    if (settings.production) {
+      core.info('production-url is not used: the manifest alone proves the backup, and Lazarus does not connect to production.')
+    }
+    const problems = await core.group("Check the backup's files against the manifest (sha256)", () =>
+      checkBackupFiles(manifest, backup.path)
+    )
+    if (problems.length > 0) {
+      report.result = 'mismatch'
+      report.backup.fileProblems = problems.map(describeFileProblem)
+      for (const problem of report.backup.fileProblems) {
+        core.error(problem, { title: 'Lazarus: the stored backup is not the one its manifest describes' })
+      }
+      return
+    }
+    core.info(`All ${manifest.files.length} file(s) of the backup match the manifest's sizes and sha256.`)
+  }
+  // The URLs alone: a clean room that is production by its address is refused before anything connects.
+  if (settings.production) assertSeparateClusters(settings.production, settings.cleanroom)
   saveWorkDir(workspace.workDir)
   const tools = await resolveRestoreTools(backup.format, settings.postgresBinDir)
   report.tools = {
@@ -86,11 +126,14 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
   if (dumpedFrom) report.backup.dumpedFrom = dumpedFrom
   if (toc) core.info(`pg_restore ${tools.pgRestore!.version} reads it: ${toc.entries} entries.`)
 
-  const production = await core.group('Connect', () => DatabaseSession.open(settings.production, 'production'))
+  // Without a manifest, production as it is now is the only reference; with one, production is never connected.
+  const production = evidence
+    ? undefined
+    : await core.group('Connect', () => DatabaseSession.open(settings.production!, 'production'))
   let cleanroom: CleanRoom | undefined
   const closeAll = async () => {
     await cleanroom?.close()
-    await production.close()
+    await production?.close()
   }
   const stopCancelHandler = onCancel(async () => {
     await closeAll()
@@ -99,18 +142,29 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
   try {
     cleanroom = await CleanRoom.open(settings.cleanroom, workspace.runId)
     const cleanroomMajor = await core.group('Check servers', () => checkServers(production, cleanroom!, settings, report))
-    const database = await production.databaseFacts()
-    const roles =
-      backup.format === 'plain' && plainDumpHasOwners(head) === false
+    const database = evidence ? evidence.manifest.production : await production!.databaseFacts()
+    const roles = evidence
+      ? await planManifestRoles(evidence.manifest, cleanroom, report)
+      : backup.format === 'plain' && plainDumpHasOwners(head) === false
         ? withoutOwners(report, 'the plain dump was taken without owners (pg_dump --no-owner)')
-        : await planRoles(production, cleanroom, report)
-    const filter = await sanitizeFilter(standardConformingStringsOf(head), cleanroom, tools, workspace)
+        : await planRoles(production!, cleanroom, report)
+    // The drill corrupts copies of the sanitized SQL stream (after pg_restore -f -), kept whole by sed: one pipeline then.
+    const drill = settings.sabotage.length > 0
+    const filter = await sanitizeFilter(
+      standardConformingStringsOf(head),
+      cleanroom,
+      tools,
+      workspace,
+      drill ? workspace.backupFile : undefined
+    )
     const target = await cleanroom.createScratchDatabase('backup', database)
+    let snapshot: ProductionSnapshot | undefined
+    let verifiedSettings: Settings = settings
     try {
       if (roles.restore) await cleanroom.roles.provide(target.database)
       const checkFile = writeLocationCheck(cleanroom, target, workspace.file('restore-check.sql'))
       const restored = await core.group(`Sanitize and restore the stored backup (${describeBackup(backup)})`, () =>
-        restore(backup, toc, tools, target, filter, checkFile, settings, workspace, report, roles.restore, {
+        restore(backup, toc, tools, target, filter, checkFile, settings, workspace, report, roles.restore, drill, {
           encoding: database.encoding,
           cleanroomMajor,
           dumpedFrom,
@@ -118,12 +172,36 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
         })
       )
       if (!restored) return
-      await core.group('Compare with production as it is now', () =>
-        compareWithProductionNow(production, target, settings, report)
-      )
+      if (!evidence) {
+        await core.group('Compare with production as it is now', () =>
+          compareWithProductionNow(production!, target, settings, report)
+        )
+        return
+      }
+      ;({ snapshot, settings: verifiedSettings } = await core.group('Verify against the manifest', () =>
+        compareWithManifest(evidence, target, settings, report, cleanroomMajor)
+      ))
+      if (settings.amcheck)
+        report.amcheck = await core.group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
+      if (drill) {
+        // The drill's targets, from the restored copy, which the manifest has just vouched for.
+        snapshot.sabotageCatalog = await readDrillCatalog(target, snapshot, roles, workspace)
+      }
     } finally {
       await dropOrKeep(cleanroom, target, settings)
     }
+    if (!drill || !snapshot) return
+    const drillStarted = performance.now()
+    const drillStartedAt = Date.now() / 1000
+    for (const operator of settings.sabotage) {
+      report.sabotage.push(
+        await core.group(`Sabotage drill: ${operator}`, () =>
+          runDrill(operator, workspace.backupFile, cleanroom!, tools, verifiedSettings, snapshot!, workspace)
+        )
+      )
+    }
+    report.timings.drill = elapsed(drillStarted)
+    onTimeline(report, 'Drill', drillStartedAt, Date.now() / 1000)
   } finally {
     stopCancelHandler()
     await closeAll()
@@ -155,39 +233,75 @@ async function sqlHead(backup: StoredBackup, tools: RestoreTools, workspace: Wor
   }
 }
 
-/** Versions, the separate-cluster guard and the clean room's CREATEDB right; returns the clean room's major. */
+/**
+ * Versions, the separate-cluster guard (with production's identity when production is
+ * connected) and the clean room's CREATEDB right; returns the clean room's major.
+ */
 async function checkServers(
-  production: DatabaseSession,
+  production: DatabaseSession | undefined,
   cleanroom: CleanRoom,
-  settings: ProductionSettings,
+  settings: Settings,
   report: Report
 ): Promise<number> {
-  const [productionFacts, cleanroomFacts] = await Promise.all([production.serverFacts(), cleanroom.maintenance.serverFacts()])
-  report.production.serverVersion = productionFacts.serverVersion
+  const cleanroomFacts = await cleanroom.maintenance.serverFacts()
+  const productionFacts = production ? await production.serverFacts() : undefined
+  if (productionFacts) report.production.serverVersion = productionFacts.serverVersion
   report.cleanroom.serverVersion = cleanroomFacts.serverVersion
   for (const [side, facts] of [
     ['production', productionFacts],
     ['clean room', cleanroomFacts]
   ] as const) {
-    if (facts.major < OLDEST_SUPPORTED_MAJOR) {
+    if (facts && facts.major < OLDEST_SUPPORTED_MAJOR) {
       throw new UserError(
         `The ${side} runs PostgreSQL ${facts.serverVersion}; Lazarus supports PostgreSQL ${OLDEST_SUPPORTED_MAJOR} or newer.`
       )
     }
   }
-  core.info(`Production: PostgreSQL ${productionFacts.serverVersion} at ${describe(settings.production)} (read-only session)`)
+  if (production && settings.production) {
+    core.info(`Production: PostgreSQL ${productionFacts!.serverVersion} at ${describe(settings.production)} (read-only session)`)
+  }
   core.info(`Clean room: PostgreSQL ${cleanroomFacts.serverVersion} at ${describe(settings.cleanroom)}`)
-  const [productionIdentity, cleanroomIdentity] = await Promise.all([
-    production.clusterIdentity(),
-    cleanroom.maintenance.clusterIdentity()
-  ])
-  assertSeparateClusters(settings.production, settings.cleanroom, {
-    production: productionIdentity,
-    cleanroom: cleanroomIdentity
-  })
+  const cleanroomIdentity = await cleanroom.maintenance.clusterIdentity()
+  if (production && settings.production) {
+    assertSeparateClusters(settings.production, settings.cleanroom, {
+      production: await production.clusterIdentity(),
+      cleanroom: cleanroomIdentity
+    })
+  }
   cleanroom.recordIdentity(cleanroomIdentity)
   await cleanroom.assertCanCreateDatabases()
   return cleanroomFacts.major
+}
+
+/**
+ * Whether the manifest's owners and privileges can be restored: only when pg_dump kept them and
+ * the clean room can provide every role they name (cleanroom-roles.ts); otherwise they are left
+ * out of the restore and reported as not verified.
+ */
+async function planManifestRoles(manifest: Manifest, cleanroom: CleanRoom, report: Report) {
+  const privileges = manifest.figures.privileges
+  if (!manifest.dump.ownersAndPrivileges || !privileges) {
+    return withoutOwners(
+      report,
+      'the manifest holds no owners and privileges (the run that kept the backup could not verify them)'
+    )
+  }
+  const named = rolesNamedBy(privileges).map(name => ({ name, superuser: false }))
+  const plan = await cleanroom.roles.decide(named)
+  report.privileges = {
+    compared: plan.restore,
+    ...(plan.reason ? { reason: plan.reason } : {}),
+    rolesCreated: plan.provided,
+    rolesExisting: plan.existing
+  }
+  if (!plan.restore) {
+    core.warning(`Owners and privileges are not verified: ${plan.reason}.`, {
+      title: 'Lazarus: owners and privileges not verified'
+    })
+  } else {
+    core.info(`Owners and privileges are restored and compared with the manifest's.`)
+  }
+  return plan
 }
 
 /** Restores the backup; false (with the report filled) when it did not restore. An unreadable backup throws. */
@@ -202,6 +316,7 @@ async function restore(
   workspace: Workspace,
   report: Report,
   withOwnersAndPrivileges: boolean,
+  single: boolean,
   context: { encoding: string; cleanroomMajor: number; dumpedFrom?: string; dumpedBy?: string }
 ): Promise<boolean> {
   const startedAt = Date.now() / 1000
@@ -214,7 +329,8 @@ async function restore(
     checkFile,
     workspace,
     jobs: settings.jobs,
-    withOwnersAndPrivileges
+    withOwnersAndPrivileges,
+    single
   })
   report.timings.restore = outcome.seconds
   report.backup!.pipelines = outcome.pipelines
@@ -245,6 +361,99 @@ async function restore(
     core.info(`The restore stopped ${place}.`)
   }
   return false
+}
+
+/**
+ * Compares the restored copy with the manifest's figures, by the fresh run's comparison
+ * (pipeline.ts verifyRestored) with the manifest as production's side. Figures a clean room of
+ * another major cannot be held to are left out and named (notComparable), never passed silently.
+ */
+async function compareWithManifest(
+  evidence: Evidence,
+  target: ConnectionTarget,
+  settings: Settings,
+  report: Report,
+  cleanroomMajor: number
+): Promise<{ snapshot: ProductionSnapshot; settings: Settings }> {
+  const started = performance.now()
+  const startedAt = Date.now() / 1000
+  const manifest = evidence.manifest
+  const skipped = notComparable(manifest, cleanroomMajor)
+  for (const item of skipped) {
+    core.warning(`Not compared with the manifest: ${item.figure} (${item.reason}).`, {
+      title: 'Lazarus: figures of the manifest this clean room cannot compare'
+    })
+  }
+  if (skipped.length > 0) report.backup!.notCompared = skipped
+  // The manifest's level decides: counts only when it holds no checksums.
+  const countsOnly = manifest.figures.verify === 'counts' || skipped.some(item => item.figure === 'row checksums')
+  if (countsOnly && settings.verify === 'checksums') {
+    core.warning("The manifest holds row counts only (its run used verify: counts): the tables' content is compared by count.", {
+      title: 'Lazarus: row checksums not compared'
+    })
+  }
+  const { snapshot, checks } = snapshotFromManifest(manifest, settings.checks, skipped)
+  const verified: Settings = { ...settings, verify: countsOnly ? 'counts' : settings.verify, checks }
+  report.verify = verified.verify
+  const verification = await verifyRestored(target, verified, snapshot, 'restored')
+  verification.schema = verification.schema.filter(difference => stillCompared(difference, skipped))
+  report.timings.verify = elapsed(started)
+  onTimeline(report, 'Verify', startedAt, Date.now() / 1000)
+  logVerification(verification, verified)
+  report.tables = verification.tables
+  report.schema = verification.schema
+  if (verified.checks.length > 0) report.checks = verification.checks
+  Object.assign(report, judgeVerified(report))
+  report.backup!.contentProven = true
+  return { snapshot, settings: verified }
+}
+
+/** The difference kinds each figure of notComparable covers. */
+const KINDS_OF: Record<string, string[]> = {
+  privileges: ['owner', 'privileges', 'default privileges'],
+  'large objects': ['large object'],
+  sequences: ['sequence']
+}
+/** When the schema fingerprint is not comparable, what still is. */
+const SPARED_BY_SCHEMA_SKIP = new Set(['owner', 'privileges', 'default privileges', 'large object', 'sequence'])
+/** Kinds whose definitions' text is not compared under 'view definitions'; an object on one side only still is. */
+const DEFINITION_KINDS = new Set(['view', 'materialized view', 'rule'])
+
+/** Whether a schema difference stands, given the figures left out of the comparison. Pure. */
+export function stillCompared(
+  difference: { kind: string; name: string; production: string | null; restored: string | null },
+  skipped: { figure: string }[]
+): boolean {
+  const figures = new Set(skipped.map(item => item.figure))
+  if (figures.has('schema') && !SPARED_BY_SCHEMA_SKIP.has(difference.kind)) return false
+  for (const figure of figures) if (KINDS_OF[figure]?.includes(difference.kind)) return false
+  const bothSides = difference.production !== null && difference.restored !== null
+  return !(figures.has('view definitions') && DEFINITION_KINDS.has(difference.kind) && bothSides)
+}
+
+/** What the drill aims at, read from the verified restored copy (production's own catalog at the snapshot, restored). */
+async function readDrillCatalog(
+  target: ConnectionTarget,
+  snapshot: ProductionSnapshot,
+  roles: { restore: boolean; provided: string[]; existing: string[] },
+  workspace: Workspace
+): Promise<ProductionSnapshot['sabotageCatalog']> {
+  const session = await DatabaseSession.open(target, 'cleanroom')
+  try {
+    await session.pinSettings()
+    const rowCounts = new Map(snapshot.figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
+    const catalog = await readSabotageCatalog(session, rowCounts)
+    if (roles.restore) {
+      catalog.privileges = {
+        objects: await readPrivilegeTargets(session),
+        roles: [...roles.provided, ...roles.existing].sort(compareText),
+        drillRole: `lazarus_drill_${workspace.runId}`
+      }
+    }
+    return catalog
+  } finally {
+    await session.close()
+  }
 }
 
 /**
