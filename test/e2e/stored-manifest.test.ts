@@ -199,3 +199,19 @@ test('a PostgreSQL 13 restore point verifies on a PostgreSQL 18 clean room; what
     await newer.stop()
   }
 })
+
+test('the drill works on a stored backup: each operator corrupts its own copy of the restored stream, checked against the manifest', async () => {
+  const run = await runAction(storedInputs({ 'backup-path': kept.backup, sabotage: 'rogue-row,drop-index,sequence-reset' }))
+  assert.equal(run.exitCode, 0, explain(run))
+  assert.equal(run.outputs.result, 'verified')
+  assert.equal(run.outputs['sabotage-caught'], '3', explain(run))
+  assert.equal(run.outputs['sabotage-missed'], '0')
+  const by = Object.fromEntries(
+    run.report.sabotage.map((item: { operator: string; detectedBy: string }) => [item.operator, item.detectedBy])
+  )
+  assert.equal(by['rogue-row'], 'counts')
+  assert.equal(by['drop-index'], 'schema')
+  assert.equal(by['sequence-reset'], 'sequences')
+  // One pipeline: the sanitized stream is kept whole for the drill's copies.
+  assert.equal(run.report.backup.pipelines, 1)
+})
