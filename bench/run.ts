@@ -13,8 +13,8 @@
  * of the action's Node process and throughput, with the machine and versions it ran on.
  *
  * Options: --sizes small,medium,large (default all)  --repeat N (rounds; medians are reported, default 1)
- *          --variants counts,checksums,keep-custom,keep-directory,keep-plain[,verify-directory] (Lazarus runs; default all but
- *          verify-directory, the stored-backup verification hook)
+ *          --variants counts,checksums,keep-custom,keep-directory,keep-plain,verify-directory (Lazarus runs; default all;
+ *          verify-directory verifies the restore point keep-directory kept, from its manifest)
  *          --bundle REV (measure dist/index.js as committed at REV, e.g. HEAD, instead of the working tree's)
  *          --keep (keep the clusters' data directories; the servers are stopped either way)
  */
@@ -71,14 +71,13 @@ const LAZARUS_INPUTS: Record<LazarusVariant, Record<string, string>> = {
   'keep-custom': { verify: 'checksums', 'backup-format': 'custom' },
   'keep-directory': { verify: 'checksums', 'backup-format': 'directory' },
   'keep-plain': { verify: 'checksums', 'backup-format': 'plain' },
-  // Hook for the verification of a stored restore point (issue 12, the branch that adds input
-  // backup-path): it verifies the directory-format restore point keep-directory kept in the same
-  // round, from its manifest, with jobs: 2. Off by default: name it in --variants once Lazarus
-  // takes backup-path; its inputs may need adjusting to what that branch settles on.
+  // The verification of a stored restore point (issue 12, input backup-path): it verifies the
+  // directory-format restore point keep-directory kept in the same round, from its manifest alone
+  // (production-url is given but not connected to), with jobs: 2.
   'verify-directory': { verify: 'checksums', jobs: '2' }
 }
 /** Variants measured unless --variants says otherwise. */
-const DEFAULT_VARIANTS: Variant[] = VARIANTS.filter(variant => variant !== 'verify-directory')
+const DEFAULT_VARIANTS: Variant[] = VARIANTS
 
 /** Benchmark settings, identical on both servers (cluster.ts already sets fsync, synchronous_commit, full_page_writes off). */
 const SERVER_SETTINGS: Record<string, string> = {
