@@ -9,6 +9,7 @@ import { messageOf } from './errors.js'
  */
 const cleanups = new Set<() => Promise<void>>()
 let cancelling = false
+let childrenEnded = false
 
 /** Past this, the process exits whatever cleanup is still doing: the runner's kill is near, and the post step finishes it. */
 const CLEANUP_DEADLINE_MS = 9_000
@@ -45,13 +46,23 @@ async function cancel(signal: NodeJS.Signals): Promise<void> {
 }
 
 /**
+ * True once Lazarus stopped its client programs itself (a cancellation, or a server that stopped
+ * answering): a program that ends then must not be reported as failing, since whoever stopped
+ * it reports why.
+ */
+export function childProcessesEnded(): boolean {
+  return childrenEnded
+}
+
+/**
  * Stops the client programs this process started (pg_dump, psql, sed, and the bash that streams
- * them): the signal reached only this process, and a pg_dump left running would go on reading
+ * them): a signal reaches only this process, and a pg_dump left running would go on reading
  * production after the step ended. @actions/exec does not hand out its children, so the whole
  * tree below this process is found through /proc (Linux); where there is no /proc, dropping the
  * scratch database still ends a restore, and the runner ends the rest with the step's process tree.
  */
-function endChildProcesses(): void {
+export function endChildProcesses(): void {
+  childrenEnded = true
   for (const pid of descendants(process.pid)) {
     try {
       process.kill(pid, 'SIGTERM')

@@ -4,11 +4,13 @@ import { describe, withDatabase, type ConnectionTarget } from './connection.js'
 import { CleanRoomRoles } from './cleanroom-roles.js'
 import { UserError, messageOf } from './errors.js'
 import { restoreLocationCheckSql, type ClusterIdentity } from './guards.js'
-import { saveScratchDatabases } from './state.js'
+import { saveRunId, saveScratchDatabases } from './state.js'
 import { quoteIdent } from './fingerprint-queries.js'
 
 /** Every scratch database carries this comment; Lazarus drops no database without it. */
 const SCRATCH_MARKER = 'Lazarus scratch database'
+/** SQLSTATE 42P04: CREATE DATABASE found the name taken. */
+const DUPLICATE_DATABASE = '42P04'
 
 /**
  * The clean-room server, through its maintenance database. Lazarus writes nothing there except
@@ -30,6 +32,7 @@ export class CleanRoom {
   }
 
   static async open(target: ConnectionTarget, runId: string): Promise<CleanRoom> {
+    saveRunId(runId)
     return new CleanRoom(await DatabaseSession.open(target, 'cleanroom'), target, runId)
   }
 
@@ -60,7 +63,12 @@ export class CleanRoom {
     return withDatabase(this.target, `lazarus_${this.runId}_${purpose.replace(/[^a-z0-9]+/g, '_')}`.slice(0, 63))
   }
 
-  /** Creates an empty scratch database named and marked for this run and its purpose. */
+  /**
+   * Creates an empty scratch database named and marked for this run and its purpose. The name is
+   * recorded (for this process and the post step) before CREATE DATABASE, and the mark (a
+   * comment) can only follow it: a run killed in between leaves an unmarked database, which its
+   * name, lazarus_<this run's id>_..., still identifies as this run's.
+   */
   async createScratchDatabase(
     purpose: string,
     production: { encoding: string; collate: string; ctype: string }
@@ -69,12 +77,23 @@ export class CleanRoom {
     const name = target.database
     this.scratch.add(name)
     saveScratchDatabases([...this.scratch])
-    const { localeFallback } = await this.maintenance.createScratchDatabase(
-      name,
-      production.encoding,
-      production.collate,
-      production.ctype
-    )
+    let localeFallback: boolean
+    try {
+      ;({ localeFallback } = await this.maintenance.createScratchDatabase(
+        name,
+        production.encoding,
+        production.collate,
+        production.ctype
+      ))
+    } catch (error) {
+      // The server refused it (one of that name exists already, made by someone else): the name is
+      // not this run's, and must not be dropped as an unmarked database of this run.
+      if ((error as { code?: string }).code === DUPLICATE_DATABASE) {
+        this.scratch.delete(name)
+        saveScratchDatabases([...this.scratch])
+      }
+      throw error
+    }
     await this.maintenance.commentOnDatabase(name, `${SCRATCH_MARKER} of run ${this.runId}`)
     if (localeFallback) {
       core.notice(`The clean room lacks production's locale '${production.collate}'; scratch database ${name} uses C.`)
@@ -92,7 +111,7 @@ export class CleanRoom {
 
   async dropScratchDatabase(target: ConnectionTarget): Promise<void> {
     if (this.kept.has(target.database)) return
-    await dropIfLazarus(this.maintenance, target.database)
+    await dropIfLazarus(this.maintenance, target.database, this.runId)
     this.scratch.delete(target.database)
     saveScratchDatabases([...this.scratch])
     core.info(`Dropped scratch database ${target.database}.`)
@@ -102,7 +121,7 @@ export class CleanRoom {
   async close(): Promise<void> {
     for (const name of [...this.scratch]) {
       try {
-        await dropIfLazarus(this.maintenance, name)
+        await dropIfLazarus(this.maintenance, name, this.runId)
         this.scratch.delete(name)
       } catch (error) {
         core.warning(`Could not drop scratch database ${name}: ${messageOf(error)}`)
@@ -112,19 +131,35 @@ export class CleanRoom {
     await this.roles.dropAll().catch(error => core.warning(`Could not drop Lazarus's roles: ${messageOf(error)}`))
     await this.maintenance.close()
   }
+
+  /**
+   * Gives up on a clean room that stopped answering: drops the connection without waiting, and
+   * leaves the scratch databases recorded for the post step, which tries again.
+   */
+  abandon(): void {
+    this.maintenance.abandon()
+    if (this.scratch.size > 0) {
+      core.warning(
+        `Could not drop scratch database(s) ${[...this.scratch].join(', ')} on the clean room, which stopped answering: ` +
+          `the post step drops them once it answers again.`
+      )
+    }
+  }
 }
 
 /**
- * Drops a database only if it carries Lazarus's mark: a name from saved state or a crafted input
- * must never make Lazarus drop someone else's database.
+ * Drops a database only if it is Lazarus's: it carries Lazarus's mark, or it is one of the run's
+ * own (`runId`'s) that a kill left between CREATE DATABASE and its mark. A name from saved state
+ * or a crafted input must never make Lazarus drop someone else's database.
  */
-export async function dropIfLazarus(maintenance: DatabaseSession, name: string): Promise<void> {
+export async function dropIfLazarus(maintenance: DatabaseSession, name: string, runId?: string): Promise<void> {
   const comment = await maintenance.databaseComment(name)
   if (comment === undefined) {
     const exists = await maintenance.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [name])
     if (exists.length === 0) return
   }
-  if (!comment?.startsWith(SCRATCH_MARKER)) {
+  const unmarkedOfThisRun = comment === undefined && runId !== undefined && name.startsWith(`lazarus_${runId}_`)
+  if (!comment?.startsWith(SCRATCH_MARKER) && !unmarkedOfThisRun) {
     throw new UserError(`Refusing to drop database '${name}' on the clean room: Lazarus did not create it.`)
   }
   await dropSubscriptions(maintenance, name)

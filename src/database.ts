@@ -3,6 +3,8 @@ import { UserError, messageOf } from './errors.js'
 import { describe, type ConnectionTarget } from './connection.js'
 import { connectAttempts } from './tls.js'
 import { CLUSTER_STARTED_AT_SQL } from './guards.js'
+import { DEFAULT_FAULT_LIMITS, type FaultLimits } from './pg-tools.js'
+import { LOCK_NOT_AVAILABLE, isEnvironmentSqlState } from './fault-classes.js'
 import type { Queryable } from './queryable.js'
 import {
   LIST_TABLES_SQL,
@@ -23,8 +25,22 @@ const OBJECT_IN_USE = '55006'
 /** Plain DROP DATABASE already waits 5 s for other sessions; a few more tries cover a slow exit. */
 const DROP_ATTEMPTS = 4
 
-/** How long a production statement may wait for a lock before it gives up instead of queueing. */
-const PRODUCTION_LOCK_TIMEOUT = '10s'
+/**
+ * XX001 data_corrupted, XX002 index_corrupted: what was read is damaged. A finding about the data
+ * (amcheck reports them as such), passed on unchanged, not a failure of the server.
+ */
+const DATA_CORRUPTED = new Set(['XX001', 'XX002'])
+
+/** How long close() waits for the server to say goodbye before it drops the socket (a frozen server never does). */
+const CLOSE_GRACE_MS = 2000
+
+/** A promise that never settles: what a query on a session Lazarus itself closed turns into. */
+const never = () => new Promise<never>(() => undefined)
+
+/** Clients still connecting: a stop drops them too (a connect to a silent server waits out its timeout). */
+const connecting = new Set<pg.Client>()
+/** Set by DatabaseSession.abandonAll: the run is stopping, and a session opened from now on never opens. */
+let stopping = false
 
 export type Role = 'production' | 'cleanroom'
 
@@ -51,9 +67,32 @@ export interface TableFigures {
 }
 
 export class DatabaseSession implements Queryable {
+  /**
+   * How long production statements wait for a lock, and the TCP keepalive timing: one setting per
+   * run, from its inputs, shared by every session it opens (the defaults are the inputs' defaults).
+   */
+  static limits: FaultLimits = DEFAULT_FAULT_LIMITS
+
+  /** Set once Lazarus closes or abandons the session: its pending queries' failures are then not findings. */
+  private closed = false
+
+  /** Every session not yet closed, so that a run that must stop at once can drop them all. */
+  private static readonly live = new Set<DatabaseSession>()
+
+  /**
+   * Drops every open session but `keep`, at once: after a server stopped answering, work still
+   * waiting on either server must neither report nor hold the process open.
+   */
+  static abandonAll(keep: DatabaseSession[] = []): void {
+    stopping = true
+    for (const session of [...DatabaseSession.live]) if (!keep.includes(session)) session.abandon()
+    for (const client of connecting) socketOf(client)?.destroy()
+  }
+
   private constructor(
     private readonly client: pg.Client,
     readonly target: ConnectionTarget,
+    readonly role: Role,
     /** The server process this session runs in: it must stay the same for the session's settings to hold. */
     private readonly backendPid: number,
     /** Whether a connection pooler (session pooling) stands between Lazarus and the server. */
@@ -73,19 +112,25 @@ export class DatabaseSession implements Queryable {
   static async open(target: ConnectionTarget, role: Role): Promise<DatabaseSession> {
     const client = await connectClient(target)
     try {
-      await checkTargetSessionAttrs(client, target)
-      const { pid, viaPooler } = await assertOwnServerConnection(client, target)
-      await client.query(sessionSettingsSql(role))
-      return new DatabaseSession(client, target, pid, viaPooler)
+      const { pid, viaPooler } = await withinConnectTimeout(target, client, async () => {
+        await checkTargetSessionAttrs(client, target)
+        const own = await assertOwnServerConnection(client, target)
+        await client.query(sessionSettingsSql(role))
+        return own
+      })
+      const session = new DatabaseSession(client, target, role, pid, viaPooler)
+      DatabaseSession.live.add(session)
+      return session
     } catch (error) {
       await client.end().catch(() => undefined)
+      if (stopping) return never()
       throw error
     }
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async query<T extends Record<string, any> = Record<string, any>>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const result = await this.client.query<T>(sql, params)
+    const result = await this.run<T>(sql, params)
     return result.rows
   }
 
@@ -100,15 +145,159 @@ export class DatabaseSession implements Queryable {
     params: unknown[] = []
   ): Promise<{ rows: T[]; columns: ResultColumn[] }> {
     const config = { text: sql, values: params, queryMode: 'extended' } as pg.QueryConfig
-    const result = await this.client.query<T>(config)
+    let result: pg.QueryResult<T>
+    try {
+      result = await this.client.query<T>(config)
+    } catch (error) {
+      // The check's own failure (its SQL, its timeout) is its answer; a session Lazarus closed gives none.
+      if (this.closed) return never()
+      throw error
+    }
     return {
       rows: result.rows,
       columns: result.fields.map(field => ({ name: field.name, typeId: field.dataTypeID, typeModifier: field.dataTypeModifier }))
     }
   }
 
+  /**
+   * Every statement goes through here. A statement on a session Lazarus closed (a cancellation,
+   * a server that stopped answering) never settles: its failure is the closing's consequence, and
+   * whoever closed the session reports why, once; a "table differs" from it would be false.
+   * Otherwise a lost connection or a lock wait becomes an error that names the server.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private async run<T extends Record<string, any>>(sql: string, params?: unknown[], what?: string): Promise<pg.QueryResult<T>> {
+    try {
+      return await this.client.query<T>(sql, params)
+    } catch (error) {
+      if (this.closed) return never()
+      const code = (error as { code?: string }).code
+      throw this.explain(error, what ?? (code === LOCK_NOT_AVAILABLE ? await this.exclusivelyLocked() : undefined))
+    }
+  }
+
+  /**
+   * Which relations of this database other sessions hold ACCESS EXCLUSIVE locks on (the only mode
+   * that blocks reading), asked on a session of its own (this one's transaction may be aborted):
+   * "table public.orders", or undefined when that cannot be told.
+   */
+  private async exclusivelyLocked(): Promise<string | undefined> {
+    const held = await this.exclusiveLocks()
+    return held.length > 0 ? held.map(lock => `${lock.kind} ${lock.name}`).join(', ') : undefined
+  }
+
+  /**
+   * The relations of this database that other sessions hold ACCESS EXCLUSIVE locks on, each as
+   * its kind ("table", "materialized view", ...) and quoted name (schema.name, quoted as pg_dump
+   * and quote_ident quote). Asked on a session of its own; empty when that cannot be told.
+   */
+  async exclusiveLocks(): Promise<{ kind: string; name: string }[]> {
+    try {
+      const other = await DatabaseSession.open(this.target, this.role)
+      try {
+        return await other.query<{ kind: string; name: string }>(
+          `SELECT DISTINCT CASE c.relkind WHEN 'm' THEN 'materialized view' WHEN 'v' THEN 'view' WHEN 'S' THEN 'sequence'
+             ELSE 'table' END AS kind, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name
+           FROM pg_catalog.pg_locks l
+           JOIN pg_catalog.pg_class c ON c.oid = l.relation
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+           WHERE l.granted AND l.mode = 'AccessExclusiveLock' AND l.pid <> pg_catalog.pg_backend_pid()
+             AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+             AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+           ORDER BY 2, 1`
+        )
+      } finally {
+        await other.close()
+      }
+    } catch {
+      return []
+    }
+  }
+
+  /** The server's side of an error, named: which server, what it was reading, and what to do. Other errors pass unchanged. */
+  private explain(error: unknown, what?: string): unknown {
+    const code = (error as { code?: string }).code
+    const where = `${this.role === 'production' ? 'production' : 'the clean room'} (${describe(this.target)}, '${this.target.inputName}')`
+    if (code === LOCK_NOT_AVAILABLE) {
+      return new UserError(
+        `Lazarus waited ${DatabaseSession.limits.lockTimeoutSeconds} s for a lock on ${what ? `${what} on ` : ''}${where}: ${messageOf(error)}. ` +
+          `Another session holds a lock that blocks reading (ACCESS EXCLUSIVE: ALTER TABLE, TRUNCATE, VACUUM FULL, LOCK TABLE): ` +
+          `run Lazarus when no such lock is held, or raise 'lock-timeout-seconds' to wait longer.`
+      )
+    }
+    if (isConnectionLoss(error)) {
+      return new UserError(
+        `Lost the connection to ${where}: ${messageOf(error)}. Check that the server stays up and reachable (its log says why the session ended).`
+      )
+    }
+    if (isEnvironmentSqlState(code) && !DATA_CORRUPTED.has(code!)) {
+      return new UserError(
+        `${where[0].toUpperCase()}${where.slice(1)} failed a query for a reason of its own: ${messageOf(error)} (SQLSTATE ${code}).`
+      )
+    }
+    return error
+  }
+
+  /**
+   * Ends the session. The server gets CLOSE_GRACE_MS to say goodbye; a frozen one never does, so
+   * then the socket is dropped, and closing never waits longer than that.
+   */
   async close(): Promise<void> {
-    await this.client.end().catch(() => undefined)
+    if (this.closed) return
+    this.closed = true
+    DatabaseSession.live.delete(this)
+    let timer: NodeJS.Timeout | undefined
+    const grace = new Promise<'late'>(resolve => (timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS)))
+    const ended = await Promise.race([
+      this.client.end().then(
+        () => 'ended' as const,
+        () => 'ended' as const
+      ),
+      grace
+    ])
+    clearTimeout(timer)
+    if (ended === 'late') this.abandon()
+  }
+
+  /** Drops the connection at once, without a word to the server (which may not be answering). */
+  abandon(): void {
+    this.closed = true
+    DatabaseSession.live.delete(this)
+    socketOf(this.client)?.destroy()
+  }
+
+  /** Answers `SELECT 1`: a live server does so at once, whatever else it is busy with. */
+  async ping(): Promise<void> {
+    await this.client.query('SELECT 1')
+  }
+
+  /**
+   * Lazarus's sessions on this database (pg_dump's among them: it connects with the same
+   * application_name and role) that have waited on a lock longer than `seconds`: what they wait for
+   * and which sessions block them. pg_dump sets its own lock_timeout to 0 and bounds only its
+   * first LOCK TABLE pass, so a lock met later (a materialized view being refreshed) would hold it
+   * for as long as the other transaction lasts.
+   */
+  async lockWaits(seconds: number): Promise<{ pid: number; waitingFor: string; blockers: string; seconds: number }[]> {
+    const { rows } = await this.client.query<{ pid: number; waiting_for: string; blockers: string; seconds: string }>(
+      `SELECT a.pid,
+         coalesce((SELECT pg_catalog.string_agg(DISTINCT CASE WHEN c.oid IS NULL THEN 'a ' || l.locktype || ' lock'
+                     ELSE CASE c.relkind WHEN 'm' THEN 'materialized view ' WHEN 'v' THEN 'view ' WHEN 'S' THEN 'sequence '
+                       WHEN 'i' THEN 'index ' ELSE 'table ' END
+                       || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) END, ', ')
+                   FROM pg_catalog.pg_locks l
+                   LEFT JOIN pg_catalog.pg_class c ON c.oid = l.relation
+                   LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                   WHERE l.pid = a.pid AND NOT l.granted), 'a lock') AS waiting_for,
+         pg_catalog.array_to_string(pg_catalog.pg_blocking_pids(a.pid), ', ') AS blockers,
+         extract(epoch FROM pg_catalog.now() - a.query_start)::text AS seconds
+       FROM pg_catalog.pg_stat_activity a
+       WHERE a.datname = pg_catalog.current_database() AND a.usename = current_user AND a.application_name = $2
+         AND a.pid <> pg_catalog.pg_backend_pid() AND a.wait_event_type = 'Lock'
+         AND a.query_start < pg_catalog.now() - pg_catalog.make_interval(secs => $1)`,
+      [seconds, this.target.applicationName]
+    )
+    return rows.map(row => ({ pid: row.pid, waitingFor: row.waiting_for, blockers: row.blockers, seconds: Number(row.seconds) }))
   }
 
   async serverFacts(): Promise<ServerFacts> {
@@ -135,7 +324,7 @@ export class DatabaseSession implements Queryable {
 
   /** Pins the settings that make text output identical on both sides. */
   async pinSettings(): Promise<void> {
-    await this.client.query(pinSettingsSql())
+    await this.run(pinSettingsSql())
   }
 
   /**
@@ -143,7 +332,7 @@ export class DatabaseSession implements Queryable {
    * `--snapshot` then sees exactly the data this session fingerprints, however busy production is.
    */
   async beginSnapshot(): Promise<string> {
-    await this.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    await this.run('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
     await this.assertSameServerConnection()
     const [row] = await this.query<{ snapshot: string }>('SELECT pg_catalog.pg_export_snapshot() AS snapshot')
     return row.snapshot
@@ -154,8 +343,8 @@ export class DatabaseSession implements Queryable {
    * in parallel and all see exactly what pg_dump sees.
    */
   async joinSnapshot(snapshotId: string): Promise<void> {
-    await this.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
-    await this.client.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotId)}`)
+    await this.run('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    await this.run(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotId)}`)
     await this.assertSameServerConnection()
   }
 
@@ -175,13 +364,13 @@ export class DatabaseSession implements Queryable {
    * transaction rolls back to here instead of aborting the snapshot.
    */
   async withSavepoint<T>(work: () => Promise<T>): Promise<T> {
-    await this.client.query('SAVEPOINT lazarus_work')
+    await this.run('SAVEPOINT lazarus_work')
     try {
       const result = await work()
-      await this.client.query('RELEASE SAVEPOINT lazarus_work')
+      await this.run('RELEASE SAVEPOINT lazarus_work')
       return result
     } catch (error) {
-      await this.client.query('ROLLBACK TO SAVEPOINT lazarus_work')
+      await this.run('ROLLBACK TO SAVEPOINT lazarus_work')
       throw error
     }
   }
@@ -203,10 +392,13 @@ export class DatabaseSession implements Queryable {
       const [row] = await this.readFigures<{ rows: string; sum?: string }>(
         withChecksum ? checksumSql(table) : countSql(table),
         inTransaction,
-        [table]
+        [table],
+        `table ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`
       )
       return figuresOf(row, withChecksum)
     } catch (error) {
+      // A lock another session holds, a lost server: the table was not read, which is no difference.
+      if (error instanceof UserError) throw error
       return { error: messageOf(error) }
     }
   }
@@ -229,7 +421,9 @@ export class DatabaseSession implements Queryable {
         inTransaction,
         readable.map(entry => entry.table)
       )
-    } catch {
+    } catch (error) {
+      // A lock or a lost server would fail each table's own read too: the run's error, at once.
+      if (error instanceof UserError) throw error
       const figures: TableFigures[] = []
       for (const table of tables) figures.push(await this.tableFigures(table, withChecksum, inTransaction))
       return figures
@@ -250,14 +444,15 @@ export class DatabaseSession implements Queryable {
   private async readFigures<T extends { rows: string; sum?: string }>(
     sql: string,
     inTransaction: boolean,
-    tables: TableRef[]
+    tables: TableRef[],
+    what?: string
   ): Promise<T[]> {
-    if (!inTransaction) return readingEveryRow(this, tables, () => this.query<T>(sql))
+    if (!inTransaction) return readingEveryRow(this, tables, async () => (await this.run<T>(sql, undefined, what)).rows)
     try {
-      const results = (await this.client.query(`SAVEPOINT lazarus_read;\n${sql}`)) as unknown as pg.QueryResult<T>[]
+      const results = (await this.run(`SAVEPOINT lazarus_read;\n${sql}`, undefined, what)) as unknown as pg.QueryResult<T>[]
       return results[1].rows
     } finally {
-      await this.client.query('ROLLBACK TO SAVEPOINT lazarus_read; RELEASE SAVEPOINT lazarus_read')
+      await this.run('ROLLBACK TO SAVEPOINT lazarus_read; RELEASE SAVEPOINT lazarus_read')
     }
   }
 
@@ -270,12 +465,12 @@ export class DatabaseSession implements Queryable {
    * transaction's snapshot stays as it was: only a read is undone.
    */
   async readAndForget<T>(read: () => Promise<T>): Promise<T> {
-    await this.client.query('SAVEPOINT lazarus_read')
+    await this.run('SAVEPOINT lazarus_read')
     try {
       return await read()
     } finally {
       // Rolled back and released at once: savepoints do not stack up, one round trip.
-      await this.client.query('ROLLBACK TO SAVEPOINT lazarus_read; RELEASE SAVEPOINT lazarus_read')
+      await this.run('ROLLBACK TO SAVEPOINT lazarus_read; RELEASE SAVEPOINT lazarus_read')
     }
   }
 
@@ -317,7 +512,7 @@ export class DatabaseSession implements Queryable {
   }
 
   async commentOnDatabase(name: string, comment: string): Promise<void> {
-    await this.client.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteral(comment)}`)
+    await this.run(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteral(comment)}`)
   }
 
   /** Creates an empty database from template0, so nothing from the clean room's template1 leaks in. */
@@ -329,12 +524,12 @@ export class DatabaseSession implements Queryable {
   ): Promise<{ localeFallback: boolean }> {
     const base = `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(encoding)}`
     try {
-      await this.client.query(`${base} LC_COLLATE ${quoteLiteral(collate)} LC_CTYPE ${quoteLiteral(ctype)}`)
+      await this.run(`${base} LC_COLLATE ${quoteLiteral(collate)} LC_CTYPE ${quoteLiteral(ctype)}`)
       return { localeFallback: false }
     } catch (error) {
       // The clean room may lack production's locale; the data restores the same under C.
       if ((error as { code?: string }).code !== '22023') throw error
-      await this.client.query(`${base} LC_COLLATE 'C' LC_CTYPE 'C'`)
+      await this.run(`${base} LC_COLLATE 'C' LC_CTYPE 'C'`)
       return { localeFallback: true }
     }
   }
@@ -349,7 +544,7 @@ export class DatabaseSession implements Queryable {
     const drop = `DROP DATABASE IF EXISTS ${quoteIdent(name)}`
     if ((await this.serverFacts()).major >= 13) {
       try {
-        await this.client.query(`${drop} WITH (FORCE)`)
+        await this.run(`${drop} WITH (FORCE)`)
         return
       } catch (error) {
         if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error
@@ -357,7 +552,7 @@ export class DatabaseSession implements Queryable {
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.query(drop)
+        await this.run(drop)
         return
       } catch (error) {
         if ((error as { code?: string }).code !== OBJECT_IN_USE || attempt >= DROP_ATTEMPTS) throw error
@@ -369,6 +564,21 @@ export class DatabaseSession implements Queryable {
 
 function figuresOf(row: { rows: string; sum?: string }, withChecksum: boolean): TableFigures {
   return { rows: Number(row.rows), checksum: withChecksum ? combineChecksum(row.rows, row.sum ?? '0') : undefined }
+}
+
+/** The socket under a pg client (pg does not expose it): dropping it ends the connection without a word. */
+function socketOf(client: pg.Client): { destroy(): void } | undefined {
+  return (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream
+}
+
+/** A connection the server or the network ended: pg reports these without a SQLSTATE, or as shutdown (57P0x) or 08xxx. */
+function isConnectionLoss(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? ''
+  if (/^(08|57P0)/.test(code)) return true
+  if (/^[0-9A-Z]{5}$/.test(code)) return false
+  return /Connection terminated|connection ended|not queryable|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|closed the connection/i.test(
+    messageOf(error)
+  )
 }
 
 /** One short string: the row count and the hash sum modulo 2^64, both in hex. */
@@ -385,7 +595,10 @@ function combineChecksum(rows: string, sum: string): string {
 async function connectClient(target: ConnectionTarget): Promise<pg.Client> {
   let lastError: unknown
   for (const ssl of connectAttempts(target)) {
-    const idle = target.tuning.keepalives_idle
+    if (stopping) return never()
+    // A vanished host or a cut network surfaces as an error instead of a wait without end: the
+    // user's keepalives_idle, or a third of server-timeout-seconds.
+    const idle = target.tuning.keepalives_idle ?? Math.max(1, Math.floor(DatabaseSession.limits.serverTimeoutSeconds / 3))
     const client = new pg.Client({
       host: target.host,
       port: target.port,
@@ -397,20 +610,50 @@ async function connectClient(target: ConnectionTarget): Promise<pg.Client> {
       ssl,
       connectionTimeoutMillis: target.connectTimeoutSeconds * 1000,
       keepAlive: target.tuning.keepalives !== '0',
-      keepAliveInitialDelayMillis: idle === undefined ? undefined : Number(idle) * 1000
+      keepAliveInitialDelayMillis: Number(idle) * 1000
     })
     // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
     client.on('error', () => undefined)
+    connecting.add(client)
     try {
       await client.connect()
       return client
     } catch (error) {
       await client.end().catch(() => undefined)
+      if (stopping) return never()
       lastError = error
       if (!serverAnswered(error)) break
+    } finally {
+      connecting.delete(client)
     }
   }
   throw connectionError(target, lastError)
+}
+
+/**
+ * Runs a new connection's setup (its checks and SET statements) within the connect timeout, as
+ * libpq bounds its own connection setup: a server that froze right after accepting the
+ * connection, before the run's probes watch it, fails with the timeout instead of a wait without
+ * end. The connection is dropped then.
+ */
+async function withinConnectTimeout<T>(target: ConnectionTarget, client: pg.Client, setup: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      socketOf(client)?.destroy()
+      reject(
+        new UserError(
+          `The server at ${target.host}:${target.port} ('${target.inputName}') accepted the connection but answered nothing ` +
+            `within ${target.connectTimeoutSeconds} s: check that it is not overloaded or stopped, then run again.`
+        )
+      )
+    }, target.connectTimeoutSeconds * 1000)
+  })
+  try {
+    return await Promise.race([setup(), timedOut])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** Network failures end the attempts (libpq does not retry them); anything the server said allows the next. */
@@ -516,7 +759,7 @@ function sessionSettingsSql(role: Role): string {
   return [
     UNBOUNDED_TIMEOUTS_SQL,
     'SET default_transaction_read_only = on',
-    `SET lock_timeout = ${quoteLiteral(PRODUCTION_LOCK_TIMEOUT)}`,
+    `SET lock_timeout = ${quoteLiteral(`${DatabaseSession.limits.lockTimeoutSeconds}s`)}`,
     'SET max_parallel_workers_per_gather = 0'
   ].join('; ')
 }

@@ -191,7 +191,17 @@ export class FileHistoryStore implements HistoryStore {
   async save(history: History): Promise<void> {
     fs.mkdirSync(path.dirname(this.file), { recursive: true })
     const temporary = `${this.file}.${process.pid}.tmp`
-    fs.writeFileSync(temporary, JSON.stringify(history) + '\n')
+    try {
+      fs.writeFileSync(temporary, JSON.stringify(history) + '\n')
+    } catch (error) {
+      fs.rmSync(temporary, { force: true })
+      if ((error as { code?: string }).code !== 'ENOSPC') throw error
+      // Like every file Lazarus writes, a full disk names where and what to do.
+      throw new Error(
+        `the disk filled up while Lazarus was writing it to ${path.dirname(this.file)} (No space left on device): ` +
+          `free disk space on the runner, or point RUNNER_TEMP at a volume with room`
+      )
+    }
     fs.renameSync(temporary, this.file)
   }
 }

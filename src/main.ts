@@ -1,4 +1,3 @@
-import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as core from '@actions/core'
 import { defaultArtifactName, uploadArtifacts } from './artifact.js'
@@ -7,6 +6,7 @@ import { markMainStarted } from './state.js'
 import { describe, forgetLibpqEnvironment } from './connection.js'
 import { UserError, messageOf } from './errors.js'
 import { actionsCacheHistoryStore, databaseId, describeTrend, historyRun, trackRun } from './history.js'
+import { writeWorkFile } from './pg-tools.js'
 import { verifyBackup } from './pipeline.js'
 import { verifyStoredBackup } from './stored-pipeline.js'
 import { checkRto, failureMessage, reportOutputs, rtoWarning, type Report } from './report.js'
@@ -125,9 +125,14 @@ async function publish(
   let reportPath = ''
   const summary = renderSummary(report, history)
   if (workspace) {
-    reportPath = path.join(workspace.reportDir, 'report.json')
-    fs.writeFileSync(reportPath, JSON.stringify(report, null, 2) + '\n', { mode: 0o600 })
-    fs.writeFileSync(path.join(workspace.reportDir, 'summary.html'), summary, { mode: 0o600 })
+    // A full disk loses the files, not the verdict: the outputs and the job summary still follow.
+    try {
+      writeWorkFile(path.join(workspace.reportDir, 'report.json'), JSON.stringify(report, null, 2) + '\n', 'the JSON report')
+      writeWorkFile(path.join(workspace.reportDir, 'summary.html'), summary, 'the summary')
+      reportPath = path.join(workspace.reportDir, 'report.json')
+    } catch (error) {
+      core.warning(`Could not write the report: ${messageOf(error)}`)
+    }
   }
   for (const [name, value] of Object.entries(reportOutputs(report, reportPath))) core.setOutput(name, value)
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summary).write()

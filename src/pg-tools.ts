@@ -2,12 +2,13 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as exec from '@actions/exec'
 import * as io from '@actions/io'
-import { isCancelling } from './cancellation.js'
+import { childProcessesEnded, isCancelling } from './cancellation.js'
 import { untrustedOutput } from './command-guard.js'
 import { UserError } from './errors.js'
-import { CONNECT_TIMEOUT_SECONDS, conninfo, isLibpqEnvironmentVariable, type ConnectionTarget } from './connection.js'
+import { CONNECT_TIMEOUT_SECONDS, conninfo, describe, isLibpqEnvironmentVariable, type ConnectionTarget } from './connection.js'
 import { TOC_COMMENT_PATTERN } from './restore-failure.js'
 import type { BackupFormat } from './manifest.js'
+import { blamesCleanroom, cleanroomHint, parseVerboseError, withoutVerboseDetail } from './fault-classes.js'
 import { formatBytes } from './summary.js'
 
 /**
@@ -34,8 +35,10 @@ const DEBIAN_CLIENT_ROOT = '/usr/lib/postgresql'
 export { CONNECT_TIMEOUT_SECONDS }
 /** pg_dump's session is read-only from its first statement, on top of its own read-only transaction. */
 const READ_ONLY_OPTION = '-c default_transaction_read_only=on'
-/** How long pg_dump waits for a table lock before failing rather than queueing behind production traffic. */
-const LOCK_WAIT_TIMEOUT = '60s'
+/** psql's exit code when a statement of its script failed under ON_ERROR_STOP: the only failure that can be the backup's. */
+const PSQL_SCRIPT_ERROR = 3
+/** psql's exit code when it could not open its connection, or lost it. */
+const PSQL_CONNECTION_ERROR = 2
 /** Lines of stderr kept for an error message; the full stream is already in the log. */
 const STDERR_TAIL_BYTES = 4000
 /** How often the stream's status file is read for pg_dump's end. */
@@ -177,6 +180,39 @@ export function clientEnv(target: ConnectionTarget, extra: Record<string, string
   return { ...env, ...extra }
 }
 
+/** How long the client programs wait on production's locks, and on a server that stopped answering. */
+export interface FaultLimits {
+  /** pg_dump's --lock-wait-timeout: a production table locked longer fails the run, naming the table. */
+  lockTimeoutSeconds: number
+  /**
+   * Bounds a silent network: TCP keepalives probe an idle connection and tcp_user_timeout drops one
+   * whose data goes unacknowledged, so a vanished host or a cut network ends pg_dump and psql
+   * instead of leaving them waiting. (A frozen server process behind a live kernel still
+   * acknowledges: the run's watchdog catches that.)
+   */
+  serverTimeoutSeconds: number
+}
+
+/** The defaults of lock-timeout-seconds and server-timeout-seconds. */
+export const DEFAULT_FAULT_LIMITS: FaultLimits = { lockTimeoutSeconds: 60, serverTimeoutSeconds: 60 }
+
+/**
+ * The description with libpq's TCP safeguards derived from the server timeout (libpq ignores
+ * them on Unix sockets); any the user's URI set stay as given. They go into the conninfo that
+ * pg_dump and psql connect with, never into the URI the user wrote.
+ */
+export function withTcpSafeguards(target: ConnectionTarget, limits: FaultLimits): ConnectionTarget {
+  const timeout = Math.max(1, Math.round(limits.serverTimeoutSeconds))
+  const safeguards: Record<string, string> = {
+    keepalives: '1',
+    keepalives_idle: String(Math.max(1, Math.floor(timeout / 3))),
+    keepalives_interval: String(Math.max(1, Math.floor(timeout / 9))),
+    keepalives_count: '3',
+    tcp_user_timeout: String(timeout * 1000)
+  }
+  return { ...target, tuning: { ...safeguards, ...target.tuning } }
+}
+
 /**
  * The error for a restore that the location check stopped (psql names the file of a failed
  * statement): not the backup's failure, but psql connected somewhere other than checked.
@@ -218,7 +254,7 @@ export async function runClient(
       }
     })
     .finally(() => output.end())
-  if (isCancelling()) await new Promise<never>(() => undefined)
+  if (isCancelling() || childProcessesEnded()) await new Promise<never>(() => undefined)
   return { exitCode, stderr: stderr.trim() }
 }
 
@@ -268,6 +304,21 @@ export interface StreamOptions {
    * then pg_dump's session is also made read-only by default_transaction_read_only.
    */
   productionTakesOptions: boolean
+  /** The run's lock and server timeouts; the inputs' defaults when not given. */
+  limits?: FaultLimits
+  /** Files the filter writes, by path, with what each holds: a full disk names the one it hit. */
+  workFiles?: Record<string, WorkFile>
+  /**
+   * Production's relations other sessions hold ACCESS EXCLUSIVE locks on, asked when pg_dump gave
+   * up waiting for a lock: its LOCK TABLE may name many tables, the error names the locked one.
+   */
+  exclusiveLocks?: () => Promise<HeldLock[]>
+}
+
+/** A relation another session holds a lock on: its kind ("table", ...) and quoted schema.name. */
+export interface HeldLock {
+  kind: string
+  name: string
 }
 
 export type StreamOutcome = (
@@ -281,6 +332,12 @@ export type StreamOutcome = (
       convert?: StreamStage
       sanitize?: StreamStage
       restore?: StreamStage
+      /**
+       * Set when the program that failed first failed because of a server or the setup, not the
+       * backup (psql could not connect, lost the clean room, or stopped on an error of the clean
+       * room's own; pg_dump could not connect, lost production, or waited too long for a lock).
+       */
+      environmentError?: UserError
     }
 ) & {
   dumpBytes?: number
@@ -351,7 +408,7 @@ const STREAM_SCRIPT_TAIL = `
 { tee >(toc); wait $!; } |
 { gate_open || exit 1
   if [ -n "$pw_cleanroom" ]; then export PGPASSWORD="$pw_cleanroom"; fi
-  "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 -o /dev/null -f "$LAZARUS_CHECK_FILE" -f - \\
+  "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -o /dev/null -f "$LAZARUS_CHECK_FILE" -f - \\
     --dbname="$LAZARUS_RESTORE_CONNINFO"; ended restore $?; }
 `
 
@@ -372,9 +429,13 @@ export interface KeepBackup {
  * an archive (custom, directory) always whole, since pg_restore leaves out what the clean room
  * cannot take and the kept restore point should hold everything.
  */
-export function dumpArguments(keep: KeepBackup | undefined, withOwnersAndPrivileges: boolean): string[] {
+export function dumpArguments(
+  keep: KeepBackup | undefined,
+  withOwnersAndPrivileges: boolean,
+  lockTimeoutSeconds = DEFAULT_FAULT_LIMITS.lockTimeoutSeconds
+): string[] {
   const strip = withOwnersAndPrivileges ? [] : ['--no-owner', '--no-privileges']
-  const common = [`--lock-wait-timeout=${LOCK_WAIT_TIMEOUT}`]
+  const common = [`--lock-wait-timeout=${lockTimeoutSeconds}s`]
   switch (keep?.format) {
     case undefined:
     case 'plain':
@@ -402,14 +463,15 @@ export async function streamDumpIntoRestore(
   restoreTarget: ConnectionTarget,
   options: StreamOptions
 ): Promise<StreamOutcome> {
+  const limits = options.limits ?? DEFAULT_FAULT_LIMITS
   const keep = options.keep
   const withOwners = options.withOwnersAndPrivileges ?? false
   if (keep && keep.format !== 'plain') requirePgRestore(tools, `backup-format '${keep.format}'`)
   const dumpArgs = [
-    ...dumpArguments(keep, withOwners),
+    ...dumpArguments(keep, withOwners, limits.lockTimeoutSeconds),
     ...(keep?.format === 'directory' ? [`--file=${keep.path}`] : []),
     `--snapshot=${options.snapshot}`,
-    `--dbname=${conninfo(production, options.productionTakesOptions ? READ_ONLY_OPTION : undefined)}`
+    `--dbname=${conninfo(withTcpSafeguards(production, limits), options.productionTakesOptions ? READ_ONLY_OPTION : undefined)}`
   ]
   const env = clientEnv(
     { ...production, password: undefined },
@@ -418,7 +480,7 @@ export async function streamDumpIntoRestore(
       LAZARUS_PSQL: tools.psql.path,
       LAZARUS_PG_RESTORE: tools.pgRestore?.path ?? '',
       LAZARUS_KEEP_PATH: keep?.path ?? '',
-      LAZARUS_RESTORE_CONNINFO: conninfo(restoreTarget),
+      LAZARUS_RESTORE_CONNINFO: conninfo(withTcpSafeguards(restoreTarget, limits)),
       LAZARUS_CHECK_FILE: options.checkFile,
       LAZARUS_STATUS_FILE: options.statusFile,
       LAZARUS_BYTES_FILE: options.bytesFile,
@@ -435,13 +497,17 @@ export async function streamDumpIntoRestore(
     `LAZARUS_CONVERT=(${(keep ? convertArguments(keep, withOwners) : []).map(shellQuote).join(' ')})`
   ]
   const script = [...arrays, STREAM_SCRIPT_HEAD, STREAM_SOURCES[keep?.format ?? 'stream'], STREAM_SCRIPT_TAIL].join('\n')
-  fs.writeFileSync(options.scriptFile, script, { mode: 0o600 })
-  fs.writeFileSync(options.statusFile, '', { mode: 0o600 })
+  writeWorkFile(options.scriptFile, script, "the stream's script")
+  writeWorkFile(options.statusFile, '', "the stream's status file")
   fs.rmSync(options.gateFile, { force: true })
   // Written whole, then renamed into place: the script never reads half a word.
   const openGate = (word: 'go' | 'stop') => {
-    fs.writeFileSync(`${options.gateFile}.new`, word, { mode: 0o600 })
-    fs.renameSync(`${options.gateFile}.new`, options.gateFile)
+    try {
+      writeWorkFile(`${options.gateFile}.new`, word, "the stream's gate file")
+      fs.renameSync(`${options.gateFile}.new`, options.gateFile)
+    } catch {
+      // psql then never starts: the pipeline ends with the action (its gate watches the parent).
+    }
   }
   let restoreStartedAt: number | undefined
   const gate = options.restoreTargetReady.then(
@@ -459,9 +525,31 @@ export async function streamDumpIntoRestore(
   await options.restoreTargetReady
   const stages = readStreamStatus(options.statusFile, startedAt)
   const outcome = judgeStream(stages, stderr, streamStages(keep))
-  if (!outcome.ok && outcome.stage === 'restore') {
-    const misplaced = locationCheckError(stderr, options.checkFile)
-    if (misplaced) throw misplaced
+  if (!outcome.ok) {
+    if (outcome.stage === 'restore') {
+      const misplaced = locationCheckError(stderr, options.checkFile)
+      if (misplaced) throw misplaced
+    }
+    const small = (what: string): WorkFile => ({ what, dumpSized: false })
+    const workFiles = {
+      ...options.workFiles,
+      [options.bytesFile]: small("the dump's byte count"),
+      ...(options.tocFile ? { [options.tocFile]: small("the dump's object list") } : {}),
+      // The script itself writes only its status file (bash names the script in its error).
+      [options.scriptFile]: small("the stream's status file")
+    }
+    outcome.environmentError =
+      streamDiskFullError(stderr, workFiles) ??
+      (outcome.stage === 'restore'
+        ? cleanroomRestoreError(outcome.restore?.exitCode, stderr, restoreTarget)
+        : outcome.stage === 'dump'
+          ? productionDumpError(
+              stderr,
+              production,
+              limits,
+              dumpLockTimedOut(stderr) ? await options.exclusiveLocks?.().catch(() => []) : undefined
+            )
+          : undefined)
   }
   return { ...outcome, dumpBytes: readDumpBytes(options.bytesFile), startedAt, restoreStartedAt }
 }
@@ -511,7 +599,9 @@ export function streamStages(keep?: Pick<KeepBackup, 'format'>): StreamStageName
 
 function readStreamStatus(statusFile: string, startedAt: number): Partial<Record<StreamStageName, StreamStage>> {
   const stages: Partial<Record<StreamStageName, StreamStage>> = {}
-  for (const line of fs.readFileSync(statusFile, 'utf8').split('\n')) {
+  // Gone when the run already ended (a stopped run removes its work files while the stream winds down).
+  const text = fs.existsSync(statusFile) ? fs.readFileSync(statusFile, 'utf8') : ''
+  for (const line of text.split('\n')) {
     const [name, code, time] = line.split(' ')
     if ((STREAM_STAGE_NAMES as readonly string[]).includes(name)) {
       stages[name as StreamStageName] = { exitCode: Number(code), seconds: Math.max(0, Number(time) - startedAt) }
@@ -551,7 +641,7 @@ export function judgeStream(
     keep: () => `Writing the kept backup failed: ${linesOf(/^tee/) || lastLines(stderr) || 'no error output'}`,
     convert: () => `pg_restore failed reading the archive: ${linesOf(/^pg_restore/) || lastLines(stderr) || 'no error output'}`,
     sanitize: () => `sed failed: ${linesOf(/^sed/) || lastLines(stderr) || 'no error output'}`,
-    restore: () => linesOf(/^psql/) || lastLines(stderr) || 'psql failed'
+    restore: () => withoutVerboseDetail(linesOf(/^psql/) || lastLines(stderr)) || 'psql failed'
   }[first]()
   return { ok: false, stage: first, error, ...recorded } as StreamOutcome
 }
@@ -566,15 +656,55 @@ export function diskFullError(
   program: string,
   what: string,
   file: string,
-  fix = `With sabotage or upload-dump, a run keeps a copy of the dump there, plus one sabotaged copy at a time ` +
-    `(each about the size of production's data): free disk space on the runner, use a runner with a larger disk, ` +
-    `or point RUNNER_TEMP at a volume with room for it.`
+  fix = workDirFix(true)
 ): UserError | undefined {
-  if (!/No space left on device/i.test(stderr)) return undefined
+  if (!/No space left on device|ENOSPC/i.test(stderr)) return undefined
   const directory = path.dirname(file)
   return new UserError(
     `The disk filled up while ${program} was writing ${what} to ${directory} (No space left on device${freeSpace(directory)}). ${fix}`
   )
+}
+
+/** What to do about a full RUNNER_TEMP, by whether the file that filled it grows as large as the dump. */
+export function workDirFix(dumpSized: boolean): string {
+  const needs = dumpSized
+    ? `With sabotage or upload-dump, a run keeps a copy of the dump there, plus one sabotaged copy at a time ` +
+      `(each about the size of production's data)`
+    : `Besides the copies of the dump that sabotage or upload-dump keep, a run writes only a few small files there`
+  return `${needs}: free disk space on the runner, use a runner with a larger disk, or point RUNNER_TEMP at a volume with room for it.`
+}
+
+/** A file in the work directory: what it holds, and whether it grows as large as the dump. */
+export interface WorkFile {
+  what: string
+  dumpSized: boolean
+}
+
+/**
+ * Writes one of Lazarus's own work files (private, 0600). A full disk becomes the error that
+ * names the file's directory and the fix, like every other writer's.
+ */
+export function writeWorkFile(file: string, content: string, what: string): void {
+  try {
+    fs.writeFileSync(file, content, { mode: 0o600 })
+  } catch (error) {
+    throw diskFullError(String((error as { code?: string }).code), 'Lazarus', what, file, workDirFix(false)) ?? error
+  }
+}
+
+/**
+ * The disk-full error of the streamed pipeline, whichever of its writers hit it (sed's copy of the
+ * dump or its removed lines, dd's byte count, the status file): `files` names what each file is.
+ */
+export function streamDiskFullError(stderr: string, files: Record<string, WorkFile>): UserError | undefined {
+  // A server's own full disk ("ERROR:  could not extend file ...") is the server's, not the runner's.
+  const line = stderr.split('\n').find(text => /No space left on device/i.test(text) && !/\b(ERROR|FATAL|PANIC):/.test(text))
+  if (!line) return undefined
+  const program = /^(?:\S*\/)?(sed|dd|tee|grep|pg_dump|pg_restore|psql)\b/.exec(line)?.[1] ?? 'the stream'
+  const known = Object.entries(files).find(([file]) => line.includes(file))
+  if (known) return diskFullError(line, program, known[1].what, known[0], workDirFix(known[1].dumpSized))
+  const anyFile = Object.keys(files)[0]
+  return anyFile ? diskFullError(line, program, 'a work file', anyFile, workDirFix(false)) : undefined
 }
 
 /** "; 12.0 KiB free of 1.0 MiB" for a message, or nothing when the filesystem cannot be asked. */
@@ -597,24 +727,148 @@ export type RestoreOutcome = { ok: true } | { ok: false; error: string }
  * shared memory", max_locks_per_transaction) while a plain `pg_dump | psql` restores it. All or
  * nothing buys nothing here: a failed restore's scratch database is dropped anyway.
  */
-export const RESTORE_PSQL_OPTIONS = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null'] as const
+export const RESTORE_PSQL_OPTIONS = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', 'VERBOSITY=verbose', '-o', '/dev/null'] as const
 
 /**
  * Restores a plain dump with psql (RESTORE_PSQL_OPTIONS). `checkFile` runs first and stops psql
- * unless it is where Lazarus checked.
+ * unless it is where Lazarus checked. A failure that is not the backup's (see
+ * cleanroomRestoreError) is thrown, not returned.
  */
 export async function restoreDump(
   tools: Pick<ClientTools, 'psql'>,
   target: ConnectionTarget,
   file: string,
-  checkFile: string
+  checkFile: string,
+  limits: FaultLimits = DEFAULT_FAULT_LIMITS
 ): Promise<RestoreOutcome> {
-  const args = [...RESTORE_PSQL_OPTIONS, '-f', checkFile, '-f', file, `--dbname=${conninfo(target)}`]
+  const args = [...RESTORE_PSQL_OPTIONS, '-f', checkFile, '-f', file, `--dbname=${conninfo(withTcpSafeguards(target, limits))}`]
   const { exitCode, stderr } = await runClient(tools.psql.path, args, clientEnv(target))
   if (exitCode === 0) return { ok: true }
   const misplaced = locationCheckError(stderr, checkFile)
   if (misplaced) throw misplaced
-  return { ok: false, error: lastLines(stderr) || `psql exited with code ${exitCode}` }
+  const environment = cleanroomRestoreError(exitCode, stderr, target)
+  if (environment) throw environment
+  return { ok: false, error: lastLines(withoutVerboseDetail(stderr)) || `psql exited with code ${exitCode}` }
+}
+
+/**
+ * Why a failed restore is not the backup's failure, or undefined when it is. Only a statement of
+ * the dump that failed under ON_ERROR_STOP (psql's exit code 3) can be the backup's, and then only
+ * when the error is not one of the clean room's own (a full disk, a missing extension's files, a
+ * shutdown, a role without a privilege): "the backup does not restore" describes only the backup.
+ */
+export function cleanroomRestoreError(
+  exitCode: number | undefined,
+  stderr: string,
+  target: ConnectionTarget
+): UserError | undefined {
+  const where = `the clean room (${describe(target)}, '${target.inputName}')`
+  const psqlLines = stderr
+    .split('\n')
+    .filter(line => /^psql/.test(line))
+    .join('\n')
+  const said = lastLines(withoutVerboseDetail(psqlLines || stderr)) || 'no error output'
+  if (exitCode === PSQL_SCRIPT_ERROR) {
+    const failed = psqlLines
+      .split('\n')
+      .map(parseVerboseError)
+      .filter(error => error !== undefined)
+      .pop()
+    if (!failed || !blamesCleanroom(failed.code)) return undefined
+    return new UserError(
+      `The restore stopped on an error of ${where}, not of the backup: ${said} (SQLSTATE ${failed.code}). ` +
+        `To verify the backup, ${cleanroomHint(failed.code, failed.message)}.`
+    )
+  }
+  if (exitCode === PSQL_CONNECTION_ERROR) {
+    if (/connection to server .* failed|invalid (URI|connection option)|could not translate host name|missing "="/i.test(said)) {
+      return new UserError(
+        `psql could not connect to ${where}, so the backup was not tried: ${said}. Fix '${target.inputName}' or the clean-room server.`
+      )
+    }
+    return new UserError(
+      `psql lost its connection to ${where} during the restore, so the backup was not fully tried: ${said}. ` +
+        `Check that the clean-room server stays up (its log says why the session ended).`
+    )
+  }
+  // Killed (no exit code), a signal, or psql's own failure (exit 1): nothing the backup did.
+  return new UserError(
+    `psql failed on ${where} for a reason of its own (exit code ${exitCode ?? 'none: it was killed'}): ${said}.`
+  )
+}
+
+/**
+ * Why pg_dump failed, as a user error naming production and what to change, when the failure is
+ * a connection or a lock; undefined otherwise (the generic "pg_dump failed" then stands).
+ */
+export function productionDumpError(
+  stderr: string,
+  production: ConnectionTarget,
+  limits: FaultLimits,
+  held: HeldLock[] = []
+): UserError | undefined {
+  const where = `production (${describe(production)}, '${production.inputName}')`
+  const dumpLines = pgDumpLines(stderr)
+  const said = lastLines(dumpLines || stderr) || 'no error output'
+  const locked = dumpLockTimedOut(stderr)
+  if (locked) {
+    return new UserError(
+      `pg_dump waited ${limits.lockTimeoutSeconds} s for a lock on ${lockedTables(locked, held)} on ${where}: another session holds ` +
+        `a lock that blocks reading it (an ACCESS EXCLUSIVE lock: ALTER TABLE, TRUNCATE, VACUUM FULL, LOCK TABLE). ` +
+        `Run Lazarus when no such lock is held, or raise 'lock-timeout-seconds' to wait longer.`
+    )
+  }
+  if (
+    /error: connection to server .* failed|error: invalid (URI|connection option)|could not translate host name|missing "="/i.test(
+      dumpLines
+    )
+  ) {
+    return new UserError(`pg_dump could not connect to ${where}: ${said}. Fix '${production.inputName}' or the server.`)
+  }
+  if (
+    /server closed the connection unexpectedly|terminating connection|connection to server was lost|SSL SYSCALL error/i.test(
+      dumpLines
+    )
+  ) {
+    return new UserError(
+      `pg_dump lost its connection to ${where} during the dump: ${said}. Check that production stays up and reachable.`
+    )
+  }
+  return undefined
+}
+
+function pgDumpLines(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter(line => /^pg_dump/.test(line))
+    .join('\n')
+}
+
+/**
+ * The tables of the LOCK TABLE statement pg_dump gave up on (its --lock-wait-timeout), as it
+ * wrote them (schema.name, quoted where needed), or undefined when pg_dump did not fail so. A
+ * long batch may have lost its start to the stderr tail kept: the names that are left count.
+ */
+export function dumpLockTimedOut(stderr: string): string[] | undefined {
+  if (!/canceling statement due to (statement|lock) timeout/.test(pgDumpLines(stderr))) return undefined
+  const line = /^.* IN ACCESS SHARE MODE/m.exec(stderr)?.[0]
+  if (line === undefined) return undefined
+  const list = line.replace(/^.*?LOCK TABLE /, '').replace(/ IN ACCESS SHARE MODE$/, '')
+  const identifier = '(?:"(?:[^"]|"")*"|[^\\s,."]+)'
+  return [...list.matchAll(new RegExp(`${identifier}\\.${identifier}`, 'g'))].map(match => match[0])
+}
+
+/**
+ * "table public.orders": the tables of pg_dump's LOCK TABLE that another session holds
+ * exclusively (`held`), or, when that cannot be told, the statement's tables (the first few of
+ * a batch).
+ */
+function lockedTables(tables: string[], held: HeldLock[]): string {
+  const blocking = held.filter(lock => tables.includes(lock.name))
+  if (blocking.length > 0) return blocking.map(lock => `${lock.kind} ${lock.name}`).join(', ')
+  return tables.length === 1
+    ? `table ${tables[0]}`
+    : `one of the tables ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', ...' : ''}`
 }
 
 export function lastLines(text: string, count = 5): string {

@@ -12,6 +12,7 @@ import { DatabaseSession, type ServerFacts } from './database.js'
 import { decodeDumpText } from './dump-encoding.js'
 import { rewriteDump, tocEntryInFile } from './dump-rewrite.js'
 import { UserError, messageOf } from './errors.js'
+import { compareExtensions, missingExtensionsError, readAvailableExtensions, readInstalledExtensions } from './extensions.js'
 import type { TableRef } from './fingerprint-queries.js'
 import { assertSeparateClusters } from './guards.js'
 import type { ManifestFile } from './manifest.js'
@@ -19,11 +20,13 @@ import {
   diskFullError,
   dumpArguments,
   psqlUnderstandsRestrict,
+  writeWorkFile,
   resolveClientTools,
   restoreDump,
   streamDumpIntoRestore,
   type ClientTools,
-  type StreamOutcome
+  type StreamOutcome,
+  type WorkFile
 } from './pg-tools.js'
 import { readLargeObjects } from './large-objects.js'
 import { mapPool } from './pool.js'
@@ -67,7 +70,11 @@ import { compareText } from './text-order.js'
 import { requireProduction, type ProductionSettings, type Settings } from './settings.js'
 import { saveWorkDir } from './state.js'
 import { formatBytes } from './summary.js'
+import { ServerWatch } from './watchdog.js'
 import type { Workspace } from './workspace.js'
+
+/** pg_dump's error when the transaction that exported the snapshot has ended. */
+const SNAPSHOT_GONE = /could not import the requested snapshot|invalid snapshot identifier/
 
 /** The oldest server Lazarus's catalog queries understand. */
 export const OLDEST_SUPPORTED_MAJOR = 12
@@ -121,129 +128,53 @@ export async function verifyBackup(
   const settings = requireProduction(givenSettings, 'to dump production')
   assertSeparateClusters(settings.production, settings.cleanroom)
   saveWorkDir(workspace.workDir)
+  DatabaseSession.limits = {
+    lockTimeoutSeconds: settings.lockTimeoutSeconds,
+    serverTimeoutSeconds: settings.serverTimeoutSeconds
+  }
   const production = await core.group('Connect', () => DatabaseSession.open(settings.production, 'production'))
   const sessions: DatabaseSession[] = [production]
   let cleanroom: CleanRoom | undefined
-  let point: RestorePoint | undefined
-  let kept = false
+  // The restore point this run keeps (backup-dir, upload-dump), and whether it was kept whole.
+  const keeping: Keeping = { kept: false }
+  let watch: ServerWatch | undefined
+  // Each stage gives up as soon as a server stops answering, and its log group still closes.
+  const group = <T>(name: string, work: () => Promise<T>) => core.group(name, () => (watch ? watch.guard(name, work) : work()))
   const closeAll = async () => {
+    watch?.stop()
+    if (watch?.unresponsive) {
+      // The stages still waiting on either server end here, silently; only the clean room's
+      // maintenance session stays, to drop the scratch databases if the clean room still answers.
+      DatabaseSession.abandonAll(cleanroom ? [cleanroom.maintenance] : [])
+      if (watch.unresponsive === 'cleanroom') return cleanroom?.abandon()
+    }
     await cleanroom?.close()
     for (const session of sessions) await session.close()
   }
   const stopCancelHandler = onCancel(async () => {
+    // Work still waiting on a server ends silently: the cancellation is the one thing to report.
+    DatabaseSession.abandonAll(cleanroom ? [cleanroom.maintenance] : [])
     await closeAll()
     workspace.removeWorkFiles()
-    if (point && !kept) discardRestorePoint(point)
+    if (keeping.point && !keeping.kept) discardRestorePoint(keeping.point)
   })
   try {
     cleanroom = await CleanRoom.open(settings.cleanroom, workspace.runId)
-    const { tools, productionServer } = await core.group('Check servers and client tools', () =>
-      checkServers(production, cleanroom!, settings, report)
+    watch = await ServerWatch.start(
+      [
+        { role: 'production', target: settings.production },
+        { role: 'cleanroom', target: settings.cleanroom }
+      ],
+      settings
     )
-    const backupFile = workspace.backupFile
-    // The drill reads the sanitized backup again afterwards; otherwise it never lands on disk.
-    const keepCopy = settings.sabotage.length > 0
-    // backup-dir keeps a restore point; upload-dump uploads one (from the workspace without backup-dir).
-    point =
-      settings.backupDir !== undefined || settings.uploadDump
-        ? createRestorePoint({
-            backupDir: settings.backupDir,
-            workDir: workspace.workDir,
-            database: settings.production.database,
-            format: settings.backupFormat,
-            jobs: settings.jobs,
-            time: new Date()
-          })
-        : undefined
-    const database = await production.databaseFacts()
-    const restoreTarget = cleanroom.scratchTarget('backup')
-    // CREATE DATABASE waits for a checkpoint (PostgreSQL 14 and older): meanwhile the sed program
-    // is built and pg_dump starts, while psql waits for the database at the stream's gate.
-    const created = cleanroom.createScratchDatabase('backup', database)
-    const exists = created.then(
-      () => true,
-      () => false
+    await watch.guard('the run', () =>
+      runStages(settings, workspace, report, hooks, production, sessions, cleanroom!, group, keeping)
     )
-    let verification: CopyVerification
-    let snapshot: ProductionSnapshot
-    let hashing: Promise<ManifestFile[]> | undefined
-    try {
-      // pg_dump's session starts with the same role and database defaults as this one.
-      const [scs] = await production.query<{ on: boolean }>("SELECT current_setting('standard_conforming_strings') = 'on' AS on")
-      const filter = await sanitizeFilter(scs.on, cleanroom, tools, workspace, keepCopy ? backupFile : undefined)
-      const checkFile = writeLocationCheck(cleanroom, restoreTarget, workspace.file('restore-check.sql'))
-      const streamed = await core.group('Dump, sanitize and restore (streamed), fingerprint production', () =>
-        streamFromSnapshot(
-          production,
-          sessions,
-          tools,
-          settings,
-          filter,
-          { target: restoreTarget, ready: created, cleanroom: cleanroom! },
-          database,
-          workspace,
-          report,
-          checkFile,
-          point
-        )
-      )
-      if (streamed.restoreError !== undefined) {
-        report.result = 'restore-failed'
-        report.error = streamed.restoreError
-        if (streamed.restoreFailedAt) report.restoreFailedAt = streamed.restoreFailedAt
-        if (point?.persistent) core.warning(`Nothing kept in ${settings.backupDir}: the backup does not restore.`)
-        return
-      }
-      // The kept files are whole: hashed (streamed) while the copy is verified.
-      hashing = point && hashRestorePoint(point)
-      verification = await core.group('Verify', async () => {
-        const started = performance.now()
-        const startedAt = Date.now() / 1000
-        const result = await verifyRestored(restoreTarget, settings, streamed.production, 'restored')
-        // Everything verification added after the restore, production's fingerprint included.
-        report.timings.verify = elapsed(started)
-        onTimeline(report, 'Verify', startedAt, Date.now() / 1000)
-        logVerification(result, settings)
-        return result
-      })
-      snapshot = await streamed.production
-      if (settings.amcheck) {
-        await hooks.beforeAmcheck?.(restoreTarget)
-        report.amcheck = await core.group('amcheck on the restored copy', () => amcheckRestored(restoreTarget, settings, report))
-      }
-    } finally {
-      if (await exists) await dropOrKeep(cleanroom, restoreTarget, settings)
-    }
-    report.tables = verification.tables
-    report.schema = verification.schema
-    if (settings.checks.length > 0) report.checks = verification.checks
-    Object.assign(report, judgeVerified(report))
-    if (point && hashing) {
-      const files = await hashing
-      await core.group('Keep the restore point', async () =>
-        keepRestorePoint(point!, files, settings, report, tools, productionServer, snapshot)
-      )
-      kept = true
-    }
-
-    const drillStarted = performance.now()
-    const drillStartedAt = Date.now() / 1000
-    for (const operator of settings.sabotage) {
-      report.sabotage.push(
-        await core.group(`Sabotage drill: ${operator}`, () =>
-          runDrill(operator, backupFile, cleanroom!, tools, settings, snapshot, workspace)
-        )
-      )
-    }
-    if (settings.sabotage.length > 0) {
-      report.timings.drill = elapsed(drillStarted)
-      onTimeline(report, 'Drill', drillStartedAt, Date.now() / 1000)
-    }
   } finally {
     stopCancelHandler()
     await closeAll()
     // A failed run leaves no partial restore point behind.
-    if (point && !kept) discardRestorePoint(point)
+    if (keeping.point && !keeping.kept) discardRestorePoint(keeping.point)
   }
 }
 
@@ -283,7 +214,7 @@ function keepRestorePoint(
       snapshotTakenAt: snapshot.takenAt.toISOString(),
       dump: {
         version: tools.pgDump.version,
-        arguments: dumpArguments(point, withOwners),
+        arguments: dumpArguments(point, withOwners, settings.lockTimeoutSeconds),
         format: point.format,
         compression: compressionOf(point),
         // An archive holds owners and privileges whatever the clean room could take (pg_restore leaves them out).
@@ -330,6 +261,153 @@ function keepRestorePoint(
   }
 }
 
+type Group = <T>(name: string, work: () => Promise<T>) => Promise<T>
+
+/** The restore point a run keeps, shared with its cancellation and cleanup. */
+interface Keeping {
+  point?: RestorePoint
+  kept: boolean
+}
+
+/** The stages after connecting: check, stream, verify, drill. */
+async function runStages(
+  settings: ProductionSettings,
+  workspace: Workspace,
+  report: Report,
+  hooks: RunHooks,
+  production: DatabaseSession,
+  sessions: DatabaseSession[],
+  cleanroom: CleanRoom,
+  group: Group,
+  keeping: Keeping
+): Promise<void> {
+  const { tools, productionServer } = await group('Check servers and client tools', () =>
+    checkServers(production, cleanroom, settings, report)
+  )
+  const backupFile = workspace.backupFile
+  // The drill reads the sanitized backup again afterwards; otherwise it never lands on disk.
+  const keepCopy = settings.sabotage.length > 0
+  // backup-dir keeps a restore point; upload-dump uploads one (from the workspace without backup-dir).
+  const point = (keeping.point =
+    settings.backupDir !== undefined || settings.uploadDump
+      ? createRestorePoint({
+          backupDir: settings.backupDir,
+          workDir: workspace.workDir,
+          database: settings.production.database,
+          format: settings.backupFormat,
+          jobs: settings.jobs,
+          time: new Date()
+        })
+      : undefined)
+  const database = await production.databaseFacts()
+  const restoreTarget = cleanroom.scratchTarget('backup')
+  // CREATE DATABASE waits for a checkpoint (PostgreSQL 14 and older): meanwhile the sed program
+  // is built and pg_dump starts, while psql waits for the database at the stream's gate.
+  const created = cleanroom.createScratchDatabase('backup', database)
+  const exists = created.then(
+    () => true,
+    () => false
+  )
+  let verification: CopyVerification
+  let snapshot: ProductionSnapshot
+  let hashing: Promise<ManifestFile[]> | undefined
+  try {
+    // pg_dump's session starts with the same role and database defaults as this one.
+    const [scs] = await production.query<{ on: boolean }>("SELECT current_setting('standard_conforming_strings') = 'on' AS on")
+    const filter = await sanitizeFilter(scs.on, cleanroom, tools, workspace, keepCopy ? backupFile : undefined)
+    const checkFile = writeLocationCheck(cleanroom, restoreTarget, workspace.file('restore-check.sql'))
+    const streamed = await group('Dump, sanitize and restore (streamed), fingerprint production', () =>
+      streamFromSnapshot(
+        production,
+        sessions,
+        tools,
+        settings,
+        filter,
+        { target: restoreTarget, ready: created, cleanroom },
+        database,
+        workspace,
+        report,
+        checkFile,
+        point
+      )
+    )
+    if (streamed.restoreError !== undefined) {
+      report.result = 'restore-failed'
+      report.error = streamed.restoreError
+      if (streamed.restoreFailedAt) report.restoreFailedAt = streamed.restoreFailedAt
+      if (point?.persistent) core.warning(`Nothing kept in ${settings.backupDir}: the backup does not restore.`)
+      return
+    }
+    // The kept files are whole: hashed (streamed) while the copy is verified.
+    hashing = point && hashRestorePoint(point)
+    verification = await group('Verify', async () => {
+      const started = performance.now()
+      const startedAt = Date.now() / 1000
+      const result = await verifyRestored(restoreTarget, settings, streamed.production, 'restored')
+      // Everything verification added after the restore, production's fingerprint included.
+      report.timings.verify = elapsed(started)
+      onTimeline(report, 'Verify', startedAt, Date.now() / 1000)
+      result.schema = withoutEnvironment(result.schema, report)
+      logVerification(result, settings)
+      return result
+    })
+    snapshot = await streamed.production
+    if (settings.amcheck) {
+      await hooks.beforeAmcheck?.(restoreTarget)
+      report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(restoreTarget, settings, report))
+    }
+  } finally {
+    if (await exists) await dropOrKeep(cleanroom, restoreTarget, settings)
+  }
+  report.tables = verification.tables
+  report.schema = verification.schema
+  if (settings.checks.length > 0) report.checks = verification.checks
+  Object.assign(report, judgeVerified(report))
+  if (point && hashing) {
+    const files = await hashing
+    await group('Keep the restore point', async () =>
+      keepRestorePoint(point, files, settings, report, tools, productionServer, snapshot)
+    )
+    keeping.kept = true
+  }
+
+  const drillStarted = performance.now()
+  const drillStartedAt = Date.now() / 1000
+  for (const operator of settings.sabotage) {
+    report.sabotage.push(
+      await group(`Sabotage drill: ${operator}`, () =>
+        runDrill(operator, backupFile, cleanroom, tools, settings, snapshot, workspace)
+      )
+    )
+  }
+  if (settings.sabotage.length > 0) {
+    report.timings.drill = elapsed(drillStarted)
+    onTimeline(report, 'Drill', drillStartedAt, Date.now() / 1000)
+  }
+}
+
+/**
+ * The schema differences that are the backup's: an extension the clean room installs at another
+ * version than production's is the servers' difference, already reported as such.
+ */
+function withoutEnvironment(schema: SchemaDifference[], report: Report): SchemaDifference[] {
+  const environment = new Set((report.environment ?? []).map(difference => difference.name))
+  return schema.filter(
+    difference =>
+      !(
+        difference.kind === 'extension' &&
+        difference.production !== null &&
+        difference.restored !== null &&
+        environment.has(unquoted(difference.name))
+      )
+  )
+}
+
+/** An identifier as quote_ident printed it, unquoted. */
+function unquoted(name: string): string {
+  return /^"(.*)"$/s.test(name) ? name.slice(1, -1).replace(/""/g, '"') : name
+}
+
 /** Versions, the separate-cluster guard, the clean room's CREATEDB right, and the client tools. */
 async function checkServers(
   production: DatabaseSession,
@@ -366,12 +444,40 @@ async function checkServers(
   })
   cleanroom.recordIdentity(cleanroomIdentity)
   await cleanroom.assertCanCreateDatabases()
+  await checkExtensions(production, cleanroom, settings, report)
   const tools = await resolving
   report.tools = { pg_dump: toolInfo(tools.pgDump), psql: toolInfo(tools.psql) }
   core.info(
     `Client tools: pg_dump ${tools.pgDump.version} (${tools.pgDump.path}), psql ${tools.psql.version} (${tools.psql.path})`
   )
   return { tools, productionServer: { facts: productionFacts, identity: productionIdentity } }
+}
+
+/**
+ * Fails before anything is dumped when the clean room lacks an extension production uses, and
+ * reports an extension it would restore at another version as a difference of the servers.
+ */
+async function checkExtensions(
+  production: DatabaseSession,
+  cleanroom: CleanRoom,
+  settings: Settings,
+  report: Report
+): Promise<void> {
+  const [installed, available] = await Promise.all([
+    readInstalledExtensions(production),
+    readAvailableExtensions(cleanroom.maintenance)
+  ])
+  const { missing, differences } = compareExtensions(installed, available)
+  if (missing.length > 0) throw missingExtensionsError(missing, settings.cleanroom)
+  if (differences.length > 0) report.environment = differences
+  for (const difference of differences) {
+    core.warning(
+      `Extension ${difference.name}: production has version ${difference.production}, the clean room restores ${difference.cleanroom}: ` +
+        `${difference.detail}. This is a difference of the clean-room server, not of the backup; ` +
+        `a clean room with production's versions verifies it exactly.`,
+      { title: 'Lazarus: clean room differs from production' }
+    )
+  }
 }
 
 /**
@@ -444,7 +550,10 @@ async function streamFromSnapshot(
     restoreTargetReady,
     onDumpEnded: dumpEnded,
     withOwnersAndPrivileges: roles.restore,
-    keep
+    keep,
+    limits: settings,
+    workFiles: filter.files,
+    exclusiveLocks: () => exporter.exclusiveLocks()
   }).finally(stopProgress)
   // While pg_dump runs, the exporter only reads the catalog. The tables are checksummed once
   // pg_dump has finished: on a machine that hosts both servers (service containers on a runner)
@@ -498,10 +607,22 @@ async function streamFromSnapshot(
   if (!outcome.ok) {
     const stopped = filter.stopped()
     if (stopped) throw new UserError(stopped)
+    // pg_dump could not take the snapshot because the exporting transaction ended: whatever ended
+    // it (a lock, a lost connection) is the error, not pg_dump's import.
+    if (outcome.stage === 'dump' && SNAPSHOT_GONE.test(outcome.error)) {
+      const cause = await production.then(
+        () => undefined,
+        (error: unknown) => error
+      )
+      if (cause instanceof UserError) throw cause
+    }
+    // The kept backup lies outside the work directory: its full disk has a fix of its own.
+    const keptFull = keep && keptBackupDiskFull(outcome, keep)
+    if (keptFull) throw keptFull
+    if (outcome.environmentError) throw outcome.environmentError
     if (outcome.stage !== 'restore') {
       throw (
         (filter.copyFile && diskFullError(outcome.error, 'sed', 'the copy of the dump', filter.copyFile)) ||
-        (keep && keptBackupDiskFull(outcome, keep)) ||
         new Error(outcome.error)
       )
     }
@@ -700,6 +821,8 @@ export interface SanitizeFilter {
   argv: string[]
   copyFile?: string
   cleanroomMajor: number
+  /** The files sed writes, with what each holds. */
+  files: Record<string, WorkFile>
   removed(): SanitizedDirective[]
   /** The error for a construct no rewrite restores faithfully, when one stopped the stream. */
   stopped(): string | undefined
@@ -727,12 +850,16 @@ export async function sanitizeFilter(
     removedLinesFile,
     copyFile
   })
-  fs.writeFileSync(programFile, program, { mode: 0o600 })
+  writeWorkFile(programFile, program, 'the sanitizer (a sed program)')
   const removedLines = () => (fs.existsSync(removedLinesFile) ? fs.readFileSync(removedLinesFile, 'latin1').split('\n') : [])
   return {
     argv: await sedFilter(programFile),
     copyFile,
     cleanroomMajor,
+    files: {
+      [removedLinesFile]: { what: 'the lines it removed from the dump', dumpSized: false },
+      ...(copyFile ? { [copyFile]: { what: 'the copy of the dump', dumpSized: true } } : {})
+    },
     removed: () => summarizeRemovedLines(removedLines()),
     stopped: () => {
       const stopped = stoppedConstruct(removedLines())
@@ -780,7 +907,7 @@ async function verifyCopy(
   try {
     if (snapshot.privileges) await cleanroom.roles.provide(target.database)
     const checkFile = writeLocationCheck(cleanroom, target, `${file}.check.sql`)
-    const restored = await restoreDump(tools, target, file, checkFile)
+    const restored = await restoreDump(tools, target, file, checkFile, settings)
     if (!restored.ok) {
       const place = await failurePlace(restored.error, snapshot.database.encoding, line => tocEntryInFile(file, line))
       return { restoreError: place ? `stopped ${place}: ${restored.error}` : restored.error, tables: [], schema: [], checks: [] }
@@ -793,7 +920,7 @@ async function verifyCopy(
 
 /** Writes the SQL that stops psql unless it restores into `target` on the checked clean room. */
 export function writeLocationCheck(cleanroom: CleanRoom, target: ConnectionTarget, file: string): string {
-  fs.writeFileSync(file, cleanroom.locationCheckSql(target), { mode: 0o600 })
+  writeWorkFile(file, cleanroom.locationCheckSql(target), "the restore's location check")
   return file
 }
 

@@ -6,7 +6,7 @@ import { forgetLibpqEnvironment } from './connection.js'
 import { DatabaseSession } from './database.js'
 import { messageOf } from './errors.js'
 import { readSettings } from './settings.js'
-import { leftoverRoles, leftoverScratchDatabases, leftoverWorkDir } from './state.js'
+import { leftoverRoles, leftoverRunId, leftoverScratchDatabases, leftoverWorkDir } from './state.js'
 
 /**
  * The post step: finishes the cleanup of a main step that was killed before it could, dropping
@@ -28,9 +28,14 @@ export async function runPost(): Promise<void> {
     forgetLibpqEnvironment()
     const maintenance = await DatabaseSession.open(settings.cleanroom, 'cleanroom')
     try {
+      // Each database on its own: one refusal or failure must not leave the others behind.
       for (const name of names) {
-        await dropIfLazarus(maintenance, name)
-        core.info(`Dropped leftover scratch database ${name}.`)
+        try {
+          await dropIfLazarus(maintenance, name, leftoverRunId())
+          core.info(`Dropped leftover scratch database ${name}.`)
+        } catch (error) {
+          core.warning(`Post-run cleanup failed: ${messageOf(error)}`)
+        }
       }
       // After the databases: a role stays while a scratch database depends on it.
       await dropLazarusRoles(maintenance, roles)

@@ -3,6 +3,7 @@ import type { CheckResult } from './check-answers.js'
 import type { TableComparison } from './compare.js'
 import type { SanitizedDirective } from './sanitize-rules.js'
 import type { DetectingCheck, SabotageOperator } from './sabotage.js'
+import type { EnvironmentDifference } from './extensions.js'
 import type { Settings, VerifyLevel } from './settings.js'
 
 /**
@@ -150,6 +151,11 @@ export interface Report {
   schema?: SchemaDifference[]
   /** Set once production's roles were read: whether owners and privileges were compared. */
   privileges?: PrivilegesCheck
+  /**
+   * Differences of the clean-room server, not of the backup (an extension it installs at another
+   * version than production's). Reported, never counted as a mismatch.
+   */
+  environment?: EnvironmentDifference[]
   sabotage: SabotageResult[]
   /** The user's checks (input `checks`), each compared with production; absent without a checks file. */
   checks?: CheckResult[]

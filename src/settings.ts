@@ -34,7 +34,9 @@ export const INPUT = {
   backupDir: 'backup-dir',
   backupFormat: 'backup-format',
   signingKey: 'signing-key',
-  verifyKey: 'verify-key'
+  verifyKey: 'verify-key',
+  lockTimeoutSeconds: 'lock-timeout-seconds',
+  serverTimeoutSeconds: 'server-timeout-seconds'
 } as const
 
 export const VERIFY_LEVELS = ['counts', 'checksums'] as const
@@ -94,6 +96,10 @@ export interface Settings {
   signingKeyPem?: string
   /** A manifest to be trusted must carry a signature by this public key (Ed25519). */
   verifyKey?: KeyObject
+  /** How long pg_dump and Lazarus's production sessions wait for a table lock before failing, naming the table. */
+  lockTimeoutSeconds: number
+  /** A server that answers no probe for this long (frozen, cut off) ends the run with an error naming it. */
+  serverTimeoutSeconds: number
 }
 
 type InputReader = (name: string) => string
@@ -147,7 +153,9 @@ export function readSettings(readInput: InputReader = name => core.getInput(name
     runnerTemp: env.RUNNER_TEMP || env.TMPDIR || '/tmp',
     backupDir: workspacePath(readInput(INPUT.backupDir), env),
     backupFormat: parseChoice(readInput, INPUT.backupFormat, BACKUP_FORMATS, 'custom'),
-    ...readKeys(readInput)
+    ...readKeys(readInput),
+    lockTimeoutSeconds: parseNumber(readInput, INPUT.lockTimeoutSeconds, { min: 1, max: 86400 }) ?? 60,
+    serverTimeoutSeconds: parseNumber(readInput, INPUT.serverTimeoutSeconds, { min: 1, max: 86400 }) ?? 60
   }
 }
 

@@ -8,7 +8,8 @@ const KEY = {
   mainStarted: 'lazarus-main-started',
   scratchDatabases: 'lazarus-scratch-databases',
   roles: 'lazarus-roles',
-  workDir: 'lazarus-work-dir'
+  workDir: 'lazarus-work-dir',
+  runId: 'lazarus-run-id'
 } as const
 
 /** True in the post step: main saved state before it did anything else. */
@@ -28,6 +29,15 @@ export function saveScratchDatabases(names: string[]): void {
 /** Roles Lazarus created or shares in the clean room, to drop should main be killed; the latest call wins. */
 export function saveRoles(names: string[]): void {
   core.saveState(KEY.roles, JSON.stringify(names))
+}
+
+/** The run id that names this run's scratch databases (lazarus_<run id>_...). */
+export function saveRunId(runId: string): void {
+  core.saveState(KEY.runId, runId)
+}
+
+export function leftoverRunId(): string | undefined {
+  return core.getState(KEY.runId) || undefined
 }
 
 export function saveWorkDir(dir: string): void {

@@ -133,3 +133,55 @@ export function writingStatements(statements: string[]): string[] {
       .some(part => writes.test(part.trim()))
   )
 }
+
+export interface FreezableProxy {
+  port: number
+  /** Stops passing bytes either way, connections kept open: to the client, a server whose processes froze. */
+  freeze(): void
+  /** Passes bytes again, including what waited meanwhile. */
+  thaw(): void
+  close(): Promise<void>
+}
+
+/**
+ * Forwards 127.0.0.1:<port> to 127.0.0.1:<targetPort> and can freeze: it then stops reading from
+ * both sides (so the kernels still acknowledge, but nothing answers), as a server stopped with
+ * SIGSTOP or a network that silently drops traffic would look. A frozen proxy accepts new
+ * connections and leaves them silent too. Shared test servers cannot be stopped themselves.
+ */
+export function startFreezableProxy(targetPort: number): Promise<FreezableProxy> {
+  const sockets = new Set<net.Socket>()
+  let frozen = false
+  const server = net.createServer(client => {
+    const upstream = net.connect(targetPort, '127.0.0.1')
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      if (frozen) socket.pause()
+    }
+    // Plain 'data' handlers, not pipe(): pipe() resumes a source on drain, which would thaw it.
+    client.on('data', chunk => upstream.write(chunk))
+    upstream.on('data', chunk => client.write(chunk))
+    const end = () => {
+      client.destroy()
+      upstream.destroy()
+      sockets.delete(client)
+      sockets.delete(upstream)
+    }
+    for (const socket of [client, upstream]) {
+      socket.on('error', end)
+      socket.on('close', end)
+    }
+  })
+  return listen(server, sockets).then(({ port, close }) => ({
+    port,
+    close,
+    freeze() {
+      frozen = true
+      for (const socket of sockets) socket.pause()
+    },
+    thaw() {
+      frozen = false
+      for (const socket of sockets) socket.resume()
+    }
+  }))
+}
