@@ -148,7 +148,7 @@ describe('issue 16: faults end in one clear, correctly blamed error', { concurre
       teardown.push(() => proxy.close())
       const url = `postgresql://postgres@127.0.0.1:${proxy.port}/${slow}`
       const action = await startAction(inputs({ 'production-url': url, 'server-timeout-seconds': '3' }, slow), {
-        timeoutMs: 90_000
+        timeoutMs: 240_000
       })
       await action.waitForOutput(/::group::Dump, sanitize and restore/, 60_000)
       proxy.freeze()
@@ -163,8 +163,9 @@ describe('issue 16: faults end in one clear, correctly blamed error', { concurre
             `a probe \\(SELECT 1\\) got no reply within 3 s \\('server-timeout-seconds'\\) during "Dump, sanitize and restore`
         )
       )
-      // 3 s, plus the probe in flight (0.75 s), plus cleanup; generous for a loaded machine.
-      assert.ok(seconds < 20, `ended ${seconds.toFixed(1)} s after the freeze`)
+      // 3 s, plus the probe in flight (0.75 s), plus cleanup; generous for a loaded machine (a run
+      // that hangs is killed by the test's guard after 240 s).
+      assert.ok(seconds < 60, `ended ${seconds.toFixed(1)} s after the freeze`)
       assert.equal(run.signal, null, 'the action ended by itself')
       const [runId] = workspaceRunIds(run.runnerTemp)
       assert.deepEqual(await lazarusDatabases(cleanroom, runId), [], 'the scratch database was dropped')
@@ -183,7 +184,7 @@ describe('issue 16: faults end in one clear, correctly blamed error', { concurre
       teardown.push(() => proxy.close())
       const url = `postgresql://postgres@127.0.0.1:${proxy.port}/postgres`
       const stepInputs = inputs({ 'cleanroom-url': url, 'server-timeout-seconds': '3' }, slow)
-      const action = await startAction(stepInputs, { timeoutMs: 90_000 })
+      const action = await startAction(stepInputs, { timeoutMs: 240_000 })
       await action.waitForOutput(/::group::Dump, sanitize and restore/, 60_000)
       const [runId] = workspaceRunIds(action.runnerTemp)
       await until(
@@ -203,7 +204,7 @@ describe('issue 16: faults end in one clear, correctly blamed error', { concurre
             `Scratch databases that could not be dropped there are dropped by the post step\\.`
         )
       )
-      assert.ok(seconds < 20, `ended ${seconds.toFixed(1)} s after the freeze`)
+      assert.ok(seconds < 60, `ended ${seconds.toFixed(1)} s after the freeze`)
       assert.match(
         run.stdout,
         /::warning::Could not drop scratch database\(s\) lazarus_\w+_backup on the clean room, which stopped answering/
@@ -342,7 +343,8 @@ describe('issue 16: faults end in one clear, correctly blamed error', { concurre
             `'production-url'\\).*raise 'lock-timeout-seconds' to wait longer\\.$`
         )
       )
-      assert.ok(run.seconds < 40, `took ${run.seconds.toFixed(1)} s`)
+      // Without the lock timeouts the run would wait for the holder, which lets go only after it.
+      assert.equal(run.signal, null, `the run ended by itself\n${explain(run)}`)
     })
 
     test('a locked partitioned table, read by pg_dump and by the snapshot that pg_dump imports at once, fails naming it', async () => {
@@ -361,7 +363,7 @@ describe('issue 16: faults end in one clear, correctly blamed error', { concurre
       )
       const holder = await holdSession(production, database)
       await holder.query('BEGIN; LOCK TABLE ONLY public.measurements IN ACCESS EXCLUSIVE MODE')
-      const run = await runActionProcess(inputs({ 'lock-timeout-seconds': '2' }, database), { timeoutMs: 60_000 })
+      const run = await runActionProcess(inputs({ 'lock-timeout-seconds': '2' }, database), { timeoutMs: 240_000 })
       await holder.query('ROLLBACK')
       assertOneError(
         run,
@@ -370,7 +372,8 @@ describe('issue 16: faults end in one clear, correctly blamed error', { concurre
             `'production-url'\\).*raise 'lock-timeout-seconds' to wait longer\\.$`
         )
       )
-      assert.ok(run.seconds < 40, `took ${run.seconds.toFixed(1)} s`)
+      // Without the lock timeouts the run would wait for the holder, which lets go only after it.
+      assert.equal(run.signal, null, `the run ended by itself\n${explain(run)}`)
     })
 
     test('a materialized view being refreshed (pg_dump waits on it past its LOCK TABLE pass) fails naming it', async () => {
@@ -382,7 +385,7 @@ describe('issue 16: faults end in one clear, correctly blamed error', { concurre
       )
       const holder = await holdSession(production, database)
       await holder.query('BEGIN; REFRESH MATERIALIZED VIEW public.note_count')
-      const run = await runActionProcess(inputs({ 'lock-timeout-seconds': '2' }, database), { timeoutMs: 60_000 })
+      const run = await runActionProcess(inputs({ 'lock-timeout-seconds': '2' }, database), { timeoutMs: 240_000 })
       await holder.query('ROLLBACK')
       assert.notEqual(run.signal, 'SIGKILL', `the run hung\n${explain(run)}`)
       assertOneError(
