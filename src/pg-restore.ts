@@ -5,6 +5,7 @@ import * as io from '@actions/io'
 import type { StoredBackup } from './backup-format.js'
 import { conninfo, type ConnectionTarget } from './connection.js'
 import { UserError } from './errors.js'
+import { withoutVerboseDetail } from './fault-classes.js'
 import {
   RESTORE_PSQL_OPTIONS,
   clientEnv,
@@ -324,7 +325,8 @@ export function judgePipeline(
     read: () =>
       `The backup '${backup.path}' (${what}) cannot be read: ${linesOf(/^(pg_restore|gzip|cat)/) || lastLines(stderr) || 'no error output'}`,
     sanitize: () => `sed failed: ${linesOf(/^sed/) || lastLines(stderr) || 'no error output'}`,
-    restore: () => linesOf(/^psql/) || lastLines(stderr) || 'psql failed'
+    // psql runs verbose (RESTORE_PSQL_OPTIONS): its message is shown as a person reads it.
+    restore: () => withoutVerboseDetail(linesOf(/^psql/) || lastLines(stderr)) || 'psql failed'
   }[first]()
   return { ok: false, stage: first, error, tocFile }
 }
