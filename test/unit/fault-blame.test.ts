@@ -185,6 +185,10 @@ test('a full disk in the stream names the file that filled it, whichever program
     /while the stream was writing the stream's status file to \/tmp\/w/
   )
   assert.equal(streamDiskFullError('psql:<stdin>:1: ERROR:  syntax error', files), undefined)
+  // The clean room's own full disk, as psql relays it: the server's, for cleanroomRestoreError to blame.
+  const serverFull = 'psql:<stdin>:99: ERROR:  53100: could not extend file "base/16384/16385": No space left on device'
+  assert.equal(streamDiskFullError(serverFull, files), undefined)
+  assert.match(cleanroomRestoreError(3, serverFull, cleanroom)!.message, /free disk space on the clean-room server\.$/)
 })
 
 test('extensions: a missing one fails before the dump, another version is a difference of the servers', () => {
