@@ -819,6 +819,12 @@ export function batchSmallTables<T extends { bytes: number }>(tables: T[], sessi
 /** The sed filter in the stream, and what it removed once the stream has run. */
 export interface SanitizeFilter {
   argv: string[]
+  /**
+   * The argv for the n-th of several pipelines that run the filter (a stored archive restored in
+   * sections): sed empties its `w` file when it starts, so each pipeline records the lines it
+   * removed in a file of its own, and removed()/stopped() read them all.
+   */
+  argvFor(pipeline: number): string[]
   copyFile?: string
   cleanroomMajor: number
   /** The files sed writes, with what each holds. */
@@ -842,18 +848,29 @@ export async function sanitizeFilter(
   const removedLinesFile = workspace.file('sanitize-removed.sql')
   const programFile = workspace.file('sanitize.sed')
   const cleanroomMajor = (await cleanroom.maintenance.serverFacts()).major
-  const program = buildSedProgram({
+  const rules = {
     knownSettings: await cleanroom.maintenance.settingNames(),
     psqlUnderstandsRestrict: psqlUnderstandsRestrict(tools.psql),
     cleanroomMajor,
-    standardConformingStrings,
-    removedLinesFile,
-    copyFile
-  })
-  writeWorkFile(programFile, program, 'the sanitizer (a sed program)')
-  const removedLines = () => (fs.existsSync(removedLinesFile) ? fs.readFileSync(removedLinesFile, 'latin1').split('\n') : [])
+    standardConformingStrings
+  }
+  writeWorkFile(programFile, buildSedProgram({ ...rules, removedLinesFile, copyFile }), 'the sanitizer (a sed program)')
+  const argv = await sedFilter(programFile)
+  const removedLinesFiles = [removedLinesFile]
+  const removedLines = () =>
+    removedLinesFiles.flatMap(file => (fs.existsSync(file) ? fs.readFileSync(file, 'latin1').split('\n') : []))
+  const argvFor = (pipeline: number): string[] => {
+    if (pipeline <= 1) return argv
+    const ownRemovedLines = `${removedLinesFile}.${pipeline}`
+    const ownProgram = `${programFile}.${pipeline}`
+    // No copy of the dump here: a copy is only ever taken of a single, whole pipeline.
+    writeWorkFile(ownProgram, buildSedProgram({ ...rules, removedLinesFile: ownRemovedLines }), 'the sanitizer (a sed program)')
+    if (!removedLinesFiles.includes(ownRemovedLines)) removedLinesFiles.push(ownRemovedLines)
+    return argv.map(arg => (arg === programFile ? ownProgram : arg))
+  }
   return {
-    argv: await sedFilter(programFile),
+    argv,
+    argvFor,
     copyFile,
     cleanroomMajor,
     files: {

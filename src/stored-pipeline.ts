@@ -325,7 +325,7 @@ async function restore(
     toc,
     tools,
     target,
-    filter: filter.argv,
+    filter: pipeline => filter.argvFor(pipeline),
     checkFile,
     workspace,
     jobs: settings.jobs,

@@ -26,7 +26,8 @@ export interface StoredRestoreOptions {
   toc?: ArchiveToc
   tools: RestoreTools
   target: ConnectionTarget
-  filter: string[]
+  /** The sanitizing filter's argv for the n-th pipeline (counted from 1): each records its removals apart. */
+  filter: (pipeline: number) => string[]
   checkFile: string
   workspace: Workspace
   jobs: number
@@ -50,7 +51,7 @@ export async function restoreStoredBackup(options: StoredRestoreOptions): Promis
       backup,
       tools: options.tools,
       target: options.target,
-      filter: options.filter,
+      filter: options.filter(n),
       checkFile: options.checkFile,
       withOwnersAndPrivileges: options.withOwnersAndPrivileges,
       entries,

@@ -119,6 +119,25 @@ test('a stored backup with version skew is sanitized as a fresh dump is', async 
   )
 })
 
+test('an archive restored in sections reports what the sanitizer removed in each of them', async () => {
+  // pg_dump 15 writes `SEQUENCE NAME ... LOGGED` for an unlogged table's identity, in the pre-data
+  // section, which a PostgreSQL 13 clean room cannot parse: the first of four pipelines removes it.
+  const skew = await createShop(
+    'stored_sections',
+    `CREATE UNLOGGED TABLE public.queue (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, job text);
+     INSERT INTO public.queue (job) VALUES ('a'), ('b');`
+  )
+  const file = path.join(dir, 'sections.dump')
+  pgDump(['--format=custom', `--file=${file}`], skew.database)
+  const run = await runAction(skew.inputs({ 'backup-path': file, jobs: '2' }))
+  assert.equal(run.outputs.result, 'restored', explain(run))
+  assert.equal(run.report.backup.pipelines, 4, 'pre-data, two data pipelines, post-data')
+  assert.deepEqual(
+    run.report.sanitized.filter((item: { rule: string }) => item.rule === 'identity-sequence-logged'),
+    [{ parameter: 'SEQUENCE NAME ... LOGGED', lines: 1, rule: 'identity-sequence-logged' }]
+  )
+})
+
 test('a stored backup that does not restore is restore-failed, naming where it stopped', async () => {
   const plain = readFileSync(backups.plain, 'latin1')
   const broken = plain.replace(/(\n-- Data for Name: customers;[^\n]*\n)/, '$1\nSELECT no_such_function();\n')
