@@ -193,3 +193,12 @@ test('unreadable stored backups: truncated archive, wrong file, newer archive ve
   await unreadable(cutPlain, /truncated/)
   assert.ok(statSync(backups.custom).size > 1000)
 })
+
+test('without a manifest, amcheck still checks the restored copy, and checks are said not to run', async () => {
+  const checks = path.join(dir, 'checks.sql')
+  writeFileSync(checks, '-- check: customers\nSELECT count(*) FROM public.customers;\n')
+  const run = await runAction(inputs({ 'backup-path': backups.custom, amcheck: 'true', checks }))
+  assert.equal(run.outputs.result, 'restored', explain(run))
+  assert.ok(run.report.amcheck.indexes > 0, explain(run))
+  assert.match(run.stdout, /::warning title=Lazarus%3A checks not compared::The 1 check\(s\) of 'checks' are not run/)
+})
