@@ -105,8 +105,11 @@ export class CleanRoomRoles {
   /** Roles production has as superusers: created as such, since some objects need a superuser owner. */
   private readonly superusers = new Set<string>()
 
-  /** Reads the clean room's facts about the roles production names and decides the plan (see planRoles). */
-  async decide(namedRoles: NamedRole[]): Promise<RolePlan> {
+  /**
+   * Reads the clean room's facts about the roles production names and decides the plan (see
+   * planRoles); `notRestored` says why owners and privileges cannot be restored whatever the facts.
+   */
+  async decide(namedRoles: NamedRole[], notRestored?: string): Promise<RolePlan> {
     const named = namedRoles.map(role => role.name)
     for (const role of namedRoles) if (role.superuser) this.superusers.add(role.name)
     const [self] = await this.maintenance.query<{ user: string; superuser: boolean; createrole: boolean; num: string }>(
@@ -121,7 +124,9 @@ export class CleanRoomRoles {
       [named]
     )
     this.facts = { user: self.user, superuser: self.superuser, createRole: self.createrole, major, roles }
-    this.plan = planRoles(named, this.facts)
+    this.plan = notRestored
+      ? { restore: false, reason: notRestored, provided: [], existing: planRoles(named, this.facts).existing }
+      : planRoles(named, this.facts)
     return this.plan
   }
 

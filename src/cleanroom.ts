@@ -4,6 +4,7 @@ import { describe, withDatabase, type ConnectionTarget } from './connection.js'
 import { CleanRoomRoles } from './cleanroom-roles.js'
 import { UserError, messageOf } from './errors.js'
 import { restoreLocationCheckSql, type ClusterIdentity } from './guards.js'
+import { RestoreRole, setUpRestoreRights, type RestoreRights, type RestoreRoleMode } from './restore-role.js'
 import { saveRunId, saveScratchDatabases } from './state.js'
 import { quoteIdent } from './fingerprint-queries.js'
 
@@ -22,6 +23,9 @@ export class CleanRoom {
   /** The roles a restore with owners and privileges needs; dropped after the databases that use them. */
   readonly roles: CleanRoomRoles
   private identity?: ClusterIdentity
+  /** Who restores the dumps of this run (restore-role.ts), once decided. */
+  private restoreRole?: RestoreRole
+  restoreRights?: RestoreRights
 
   private constructor(
     readonly maintenance: DatabaseSession,
@@ -56,6 +60,24 @@ export class CleanRoom {
   locationCheckSql(target: ConnectionTarget): string {
     if (!this.identity) throw new Error('The clean room was not identified before a restore')
     return restoreLocationCheckSql(target.database, this.identity)
+  }
+
+  /** Decides who restores this run's dumps, creating Lazarus's own restore role when that is it. */
+  async setUpRestoreRights(mode: RestoreRoleMode): Promise<RestoreRights> {
+    const { rights, role } = await setUpRestoreRights(this.maintenance, mode, this.runId)
+    this.restoreRights = rights
+    this.restoreRole = role
+    return rights
+  }
+
+  /** Where psql connects to restore into `target`: as the restore role, when there is one. */
+  restoreTarget(target: ConnectionTarget): ConnectionTarget {
+    return this.restoreRole ? this.restoreRole.target(target) : target
+  }
+
+  /** Lets the restore role restore into `target`, a scratch database just created (and proves it can log in). */
+  async prepareRestore(target: ConnectionTarget): Promise<void> {
+    await this.restoreRole?.admit(target)
   }
 
   /** Where the scratch database for this run and purpose is (or will be once created). */
@@ -129,6 +151,7 @@ export class CleanRoom {
     }
     saveScratchDatabases([...this.scratch])
     await this.roles.dropAll().catch(error => core.warning(`Could not drop Lazarus's roles: ${messageOf(error)}`))
+    await this.restoreRole?.drop()
     await this.maintenance.close()
   }
 

@@ -48,6 +48,8 @@ import {
 } from './restore-point.js'
 import { LAZARUS_VERSION } from './version.js'
 import { pinDifferingRows, readPrimaryKeys } from './row-diff.js'
+import { missingRightHint, type RestoreRights } from './restore-role.js'
+import { readCreatableExtensions, readSuperuserObjects, superuserObjectsError } from './superuser-objects.js'
 import {
   byKindAndName,
   diffSchema,
@@ -284,6 +286,7 @@ async function runStages(
   const { tools, productionServer } = await group('Check servers and client tools', () =>
     checkServers(production, cleanroom, settings, report)
   )
+  recordRestoreRights(await cleanroom.setUpRestoreRights(settings.restoreRole), report)
   const backupFile = workspace.backupFile
   // The drill reads the sanitized backup again afterwards; otherwise it never lands on disk.
   const keepCopy = settings.sabotage.length > 0
@@ -524,20 +527,21 @@ async function streamFromSnapshot(
     `Snapshot ${snapshotId}: ${tables.length} table(s) to fingerprint with ${sessions.length} session(s) ` +
       `once pg_dump has read them, while the restore goes on.`
   )
+  await assertRestorableWithRights(exporter, restore.cleanroom, settings)
   // The roles the dump names, as of the snapshot: the restore needs each of them in the clean room.
   const roles = await planRoles(exporter, restore.cleanroom, report)
   const restoreTarget = restore.target
-  // psql starts once the database exists and holds every role the dump names.
-  const restoreTargetReady = roles.restore
-    ? restore.ready.then(() => restore.cleanroom.roles.provide(restoreTarget.database))
-    : restore.ready
+  // psql starts once the database exists, holds every role the dump names, and admits the restore role.
+  const restoreTargetReady = (
+    roles.restore ? restore.ready.then(() => restore.cleanroom.roles.provide(restoreTarget.database)) : restore.ready
+  ).then(() => restore.cleanroom.prepareRestore(restoreTarget))
 
   const stopProgress = reportProgress(
     async () => `Restore in progress: ${formatBytes(await databaseSize(restoreTarget))} restored so far.`
   )
   let dumpEnded!: (succeeded: boolean) => void
   const dumped = new Promise<boolean>(resolve => (dumpEnded = resolve))
-  const streaming = streamDumpIntoRestore(tools, settings.production, restoreTarget, {
+  const streaming = streamDumpIntoRestore(tools, settings.production, restore.cleanroom.restoreTarget(restoreTarget), {
     checkFile,
     productionTakesOptions: !exporter.viaPooler,
     snapshot: snapshotId,
@@ -633,7 +637,8 @@ async function streamFromSnapshot(
       productionMajor: (await exporter.serverFacts()).major,
       pgDumpMajor: tools.pgDump.major
     })
-    restoreError = skew ? `${outcome.error} | ${skew}` : outcome.error
+    const hint = skew ?? missingRightHint(outcome.error, restore.cleanroom.restoreRights)
+    restoreError = hint ? `${outcome.error} | ${hint}` : outcome.error
     restoreFailedAt = await failurePlace(outcome.error, database.encoding, line =>
       tocEntryAt(fs.readFileSync(workspace.file('stream-toc'), 'latin1').split('\n'), line)
     )
@@ -687,13 +692,41 @@ export function onTimeline(report: Report, stage: string, startedAt: number, end
   ;(report.timeline ??= []).push({ stage, start: at(startedAt), end: at(endedAt) })
 }
 
+/** Says with which rights the restore runs, in the report and the log (a warning for a superuser's). */
+function recordRestoreRights(rights: RestoreRights, report: Report): void {
+  report.restoreRights = { mode: rights.mode, role: rights.role, superuser: rights.superuser, description: rights.description }
+  if (rights.superuser) core.warning(`${rights.description}.`, { title: 'Lazarus: the restore runs as a superuser' })
+  else core.info(`${rights.description}.`)
+}
+
+/**
+ * Stops the run before the dump when production holds what only a superuser can restore and
+ * the restore runs without superuser rights (superuser-objects.ts): one line naming the objects
+ * and the input, rather than a failed restore of a good backup.
+ */
+async function assertRestorableWithRights(exporter: DatabaseSession, cleanroom: CleanRoom, settings: Settings): Promise<void> {
+  if (settings.restoreRole !== 'unprivileged' || cleanroom.restoreRights?.superuser !== false) return
+  const creatable = await readCreatableExtensions(cleanroom.maintenance, (await cleanroom.maintenance.serverFacts()).major)
+  const productionMajor = (await exporter.serverFacts()).major
+  const objects = await exporter.withSavepoint(() => readSuperuserObjects(exporter, productionMajor, creatable))
+  if (objects.length > 0) throw new UserError(superuserObjectsError(objects))
+}
+
 /**
  * Decides whether owners and privileges are restored and compared, records it in the report and
  * says so in the log: a check that cannot run is never a silent pass.
  */
 export async function planRoles(exporter: DatabaseSession, cleanroom: CleanRoom, report: Report) {
   const named = await readNamedRoles(exporter)
-  const plan = await cleanroom.roles.decide(named)
+  const rights = cleanroom.restoreRights
+  const plan = await cleanroom.roles.decide(
+    named,
+    rights && !rights.superuser && rights.ownRole
+      ? `the restore runs as ${rights.role}, a role without superuser rights (restore-role: unprivileged), which cannot replay ` +
+          `the dump's ALTER ... OWNER TO, GRANT and SET SESSION AUTHORIZATION statements: set restore-role: superuser to verify ` +
+          `owners and privileges, trusting production's code with the clean-room role's rights`
+      : undefined
+  )
   report.privileges = {
     compared: plan.restore,
     ...(plan.reason ? { reason: plan.reason } : {}),
@@ -923,11 +956,14 @@ async function verifyCopy(
   const target = await cleanroom.createScratchDatabase(purpose, snapshot.database)
   try {
     if (snapshot.privileges) await cleanroom.roles.provide(target.database)
+    await cleanroom.prepareRestore(target)
     const checkFile = writeLocationCheck(cleanroom, target, `${file}.check.sql`)
-    const restored = await restoreDump(tools, target, file, checkFile, settings)
+    const restored = await restoreDump(tools, cleanroom.restoreTarget(target), file, checkFile, settings)
     if (!restored.ok) {
       const place = await failurePlace(restored.error, snapshot.database.encoding, line => tocEntryInFile(file, line))
-      return { restoreError: place ? `stopped ${place}: ${restored.error}` : restored.error, tables: [], schema: [], checks: [] }
+      const hint = missingRightHint(restored.error, cleanroom.restoreRights)
+      const error = hint ? `${restored.error} | ${hint}` : restored.error
+      return { restoreError: place ? `stopped ${place}: ${error}` : error, tables: [], schema: [], checks: [] }
     }
     return await verifyRestored(target, settings, snapshot, `${purpose} copy`)
   } finally {

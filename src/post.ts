@@ -6,7 +6,7 @@ import { forgetLibpqEnvironment } from './connection.js'
 import { DatabaseSession } from './database.js'
 import { messageOf } from './errors.js'
 import { readSettings } from './settings.js'
-import { leftoverRoles, leftoverRunId, leftoverScratchDatabases, leftoverWorkDir } from './state.js'
+import { leftoverRestoreRole, leftoverRoles, leftoverRunId, leftoverScratchDatabases, leftoverWorkDir } from './state.js'
 
 /**
  * The post step: finishes the cleanup of a main step that was killed before it could, dropping
@@ -20,7 +20,9 @@ export async function runPost(): Promise<void> {
       core.info(`Removed leftover work files in ${workDir}.`)
     }
     const names = leftoverScratchDatabases()
-    const roles = leftoverRoles()
+    // The run's restore role is one of Lazarus's roles too (marked alike), dropped with them.
+    const restoreRole = leftoverRestoreRole()
+    const roles = [...leftoverRoles(), ...(restoreRole ? [restoreRole] : [])]
     if (names.length === 0 && roles.length === 0) return
     const settings = readSettings()
     for (const target of [settings.production, settings.cleanroom])

@@ -156,6 +156,8 @@ export interface Report {
    * version than production's). Reported, never counted as a mismatch.
    */
   environment?: EnvironmentDifference[]
+  /** Who restored the dump, with which rights (restore-role.ts); set before the dump. */
+  restoreRights?: { mode: 'unprivileged' | 'superuser'; role: string; superuser: boolean; description: string }
   sabotage: SabotageResult[]
   /** The user's checks (input `checks`), each compared with production; absent without a checks file. */
   checks?: CheckResult[]

@@ -6,6 +6,7 @@ import { readChecksInput } from './checks-input.js'
 import { UserError } from './errors.js'
 import { parseConnectionUrl, type ConnectionTarget } from './connection.js'
 import { BACKUP_FORMATS, readSigningKey, readVerifyKey, type BackupFormat } from './manifest.js'
+import { RESTORE_ROLE_MODES, type RestoreRoleMode } from './restore-role.js'
 import { SABOTAGE_OPERATORS, type SabotageOperator } from './sabotage.js'
 
 /** Input names, exactly as action.yml declares them. */
@@ -36,7 +37,8 @@ export const INPUT = {
   signingKey: 'signing-key',
   verifyKey: 'verify-key',
   lockTimeoutSeconds: 'lock-timeout-seconds',
-  serverTimeoutSeconds: 'server-timeout-seconds'
+  serverTimeoutSeconds: 'server-timeout-seconds',
+  restoreRole: 'restore-role'
 } as const
 
 export const VERIFY_LEVELS = ['counts', 'checksums'] as const
@@ -85,6 +87,11 @@ export interface Settings {
   backupPath?: string
   /** The evidence manifest of `backupPath`, when not beside it (absolute). */
   manifestPath?: string
+  /**
+   * Who restores the dump: `unprivileged` (a role Lazarus creates without any right, see
+   * restore-role.ts) or `superuser` (the clean-room role itself, trusting production's code).
+   */
+  restoreRole: RestoreRoleMode
   /** Private working directory root (the runner's RUNNER_TEMP). */
   runnerTemp: string
   /** Where the verified backup and its manifest are kept (a restore point per run); none when unset. */
@@ -150,6 +157,7 @@ export function readSettings(readInput: InputReader = name => core.getInput(name
     amcheck: parseBoolean(readInput, INPUT.amcheck),
     backupPath: workspacePath(readInput(INPUT.backupPath), env),
     manifestPath: workspacePath(readInput(INPUT.manifestPath), env),
+    restoreRole: parseChoice(readInput, INPUT.restoreRole, RESTORE_ROLE_MODES, 'unprivileged'),
     runnerTemp: env.RUNNER_TEMP || env.TMPDIR || '/tmp',
     backupDir: workspacePath(readInput(INPUT.backupDir), env),
     backupFormat: parseChoice(readInput, INPUT.backupFormat, BACKUP_FORMATS, 'custom'),

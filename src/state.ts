@@ -8,6 +8,7 @@ const KEY = {
   mainStarted: 'lazarus-main-started',
   scratchDatabases: 'lazarus-scratch-databases',
   roles: 'lazarus-roles',
+  restoreRole: 'lazarus-restore-role',
   workDir: 'lazarus-work-dir',
   runId: 'lazarus-run-id'
 } as const
@@ -38,6 +39,20 @@ export function saveRunId(runId: string): void {
 
 export function leftoverRunId(): string | undefined {
   return core.getState(KEY.runId) || undefined
+}
+
+/** The run's own restore role (restore-role.ts), to drop should main be killed; undefined once dropped. */
+export function saveRestoreRole(name: string | undefined): void {
+  core.saveState(KEY.restoreRole, JSON.stringify(name ?? null))
+}
+
+export function leftoverRestoreRole(): string | undefined {
+  try {
+    const name = JSON.parse(core.getState(KEY.restoreRole) || 'null')
+    return typeof name === 'string' ? name : undefined
+  } catch {
+    return undefined
+  }
 }
 
 export function saveWorkDir(dir: string): void {

@@ -35,6 +35,9 @@ export function renderSummary(report: Report, history?: History): string {
   if (stored) parts.push(stored)
   const restorePoint = restorePointLine(report)
   if (restorePoint) parts.push(restorePoint)
+  const rights = report.restoreRights
+  if (rights)
+    parts.push(`<p>${rights.superuser ? '⚠️ ' : ''}<strong>Restore rights:</strong> ${escapeHtml(rights.description)}.</p>`)
   const privileges = privilegesLine(report)
   if (privileges) parts.push(privileges)
 
