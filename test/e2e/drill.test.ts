@@ -16,7 +16,8 @@ before(async () => {
 
 function drill(verify: string): Promise<ActionRun> {
   // Every operator restores and verifies its own copy: more than the default two minutes on a busy machine.
-  return runAction(shop.inputs({ verify, sabotage: 'all' }), { timeoutMs: 600_000 })
+  // restore-role: superuser, so that owners and privileges are restored and drop-grant and change-owner apply.
+  return runAction(shop.inputs({ verify, sabotage: 'all', 'restore-role': 'superuser' }), { timeoutMs: 600_000 })
 }
 
 interface DrillResult {

@@ -106,6 +106,8 @@ function inputs(extra: Record<string, string> = {}, cleanroomUrl?: string): Reco
     'production-password': production.password,
     'cleanroom-url': cleanroomUrl ?? cleanroom.url('postgres', { password: null }),
     'cleanroom-password': cleanroom.password,
+    // Owners and privileges are restored only by a superuser (and the fixture holds what only one can restore).
+    'restore-role': 'superuser',
     ...extra
   }
 }
@@ -149,6 +151,21 @@ test('owners, ACLs, column privileges and default privileges are restored and ve
   assert.match(run.summary, /Owners and privileges<\/strong> restored and compared/)
   // A line break in a role name never starts a log line of its own (a workflow command).
   assert.ok(!run.stdout.split('\n').some(line => line.startsWith('line')), 'a name cannot start a log line')
+  await assertRolesCleanedUp()
+})
+
+test('by default (restore-role: unprivileged) a database holding what only a superuser can restore is refused before the dump, in one line', async () => {
+  const run = await runAction(inputs({ 'restore-role': '' }))
+  assert.equal(run.exitCode, 1, log(run))
+  assert.equal(run.outputs.result, 'error', log(run))
+  const errors = run.stdout.split('\n').filter(line => line.startsWith('::error'))
+  assert.equal(errors.length, 1, log(run))
+  assert.match(errors[0], /Production holds what only a superuser can restore \(.*event trigger ddl_watch/)
+  assert.match(errors[0], /foreign-data wrapper w\b/)
+  assert.match(errors[0], /set restore-role: superuser/)
+  assert.doesNotMatch(run.stdout, /\[command\].*pg_dump|stream\.sh/, 'nothing was dumped')
+  const left = await cleanroom.query(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'lazarus\\_restore\\_%'`)
+  assert.deepEqual(left, [], 'the restore role is dropped')
   await assertRolesCleanedUp()
 })
 

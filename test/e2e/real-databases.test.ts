@@ -37,7 +37,9 @@ function run(verify: string, target = cleanroom, sabotage = 'all', from = databa
       'cleanroom-password': target.password,
       verify,
       jobs: '4',
-      sabotage
+      sabotage,
+      // The fixture holds functions in language internal, which only a superuser may create.
+      'restore-role': 'superuser'
     },
     { timeoutMs: 240_000 }
   )
@@ -92,6 +94,26 @@ for (const verify of ['checksums', 'counts']) {
     assert.equal(result.outputs['sabotage-missed'], '0')
   })
 }
+
+test('by default (restore-role: unprivileged) the real schema is refused before the dump, naming what needs a superuser', async () => {
+  const result = await runAction(
+    {
+      'production-url': production.url(database, { password: null }),
+      'production-password': production.password,
+      'cleanroom-url': cleanroom.url('postgres', { password: null }),
+      'cleanroom-password': cleanroom.password
+    },
+    { timeoutMs: 240_000 }
+  )
+  assert.equal(result.exitCode, 1, explain(result))
+  assert.equal(result.outputs.result, 'error')
+  assert.match(
+    result.report.error,
+    /^Production holds what only a superuser can restore \(function in language internal public\.newavg\(integer\)/
+  )
+  assert.match(result.report.error, /set restore-role: superuser/)
+  assert.equal(result.report.restoreRights.superuser, false)
+})
 
 // A normal upgrade rehearsal: production 13 into a newer clean room, views, owners and
 // privileges included (their text and default ACLs differ there: see cross-major.ts), with the

@@ -30,6 +30,9 @@ const KINDS = ['check', 'domain', 'generated', 'index', 'predicate', 'exclusion'
  * it runs with decide whether the marker file appears. `superuser-check` is the lead's exact form.
  */
 const ATTACK_SQL = `
+CREATE EXTENSION citext;
+CREATE TABLE public.t_citext (name citext PRIMARY KEY);
+INSERT INTO public.t_citext VALUES ('Ab'), ('cD');
 CREATE ROLE ${quoteIdent(attacker)} LOGIN;
 GRANT CREATE ON SCHEMA public TO ${quoteIdent(attacker)};
 SET ROLE ${quoteIdent(attacker)};
@@ -99,6 +102,7 @@ async function runRoles(runIds: string[]): Promise<string[]> {
   return rows.map(row => row.rolname).filter(name => runIds.some(id => name.includes(id)))
 }
 
+// The same database holds a trusted extension (citext), which the unprivileged role creates itself.
 test('production code planted in checks, domains, generated columns, indexes, exclusion constraints, matviews and SECURITY DEFINER functions never runs as superuser', async () => {
   const run = await runActionProcess(shop.inputs({ verify: 'checksums', amcheck: 'true', sabotage: 'mutate-cell' }))
   assert.deepEqual(markersFound(), [], `no production code ran with superuser rights\n${explain(run)}`)

@@ -58,7 +58,9 @@ async function verifyWith(edits: Edit[], label: string): Promise<Report> {
     'cleanroom-url': cleanroom.url('postgres'),
     'postgres-bin-dir': tamperedClientDir(`"${process.execPath}" "${EDITOR}" "$DUMP" "${editsFile}"`),
     verify: 'checksums',
-    jobs: '2'
+    jobs: '2',
+    // The fixture holds what only a superuser can restore, and owners and privileges are corrupted too.
+    'restore-role': 'superuser'
   }
   const settings = readSettings(name => inputs[name] ?? '', { RUNNER_TEMP: scratch })
   const report: Report = {
