@@ -693,7 +693,7 @@ export function onTimeline(report: Report, stage: string, startedAt: number, end
 }
 
 /** Says with which rights the restore runs, in the report and the log (a warning for a superuser's). */
-function recordRestoreRights(rights: RestoreRights, report: Report): void {
+export function recordRestoreRights(rights: RestoreRights, report: Report): void {
   report.restoreRights = { mode: rights.mode, role: rights.role, superuser: rights.superuser, description: rights.description }
   if (rights.superuser) core.warning(`${rights.description}.`, { title: 'Lazarus: the restore runs as a superuser' })
   else core.info(`${rights.description}.`)

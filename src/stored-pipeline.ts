@@ -32,6 +32,7 @@ import {
   onTimeline,
   planRoles,
   runDrill,
+  recordRestoreRights,
   sanitizeFilter,
   verifyRestored,
   writeLocationCheck,
@@ -42,6 +43,7 @@ import { readPrivileges, readPrivilegeTargets } from './privileges.js'
 import { judgeVerified, type Report, type ReportTable } from './report.js'
 import { tocEntryAt } from './restore-failure.js'
 import { readSabotageCatalog } from './sabotage-catalog.js'
+import { missingRightHint, type RestoreRights } from './restore-role.js'
 import { byKindAndName, diffSchema, readSchemaFingerprint, type SchemaDifference } from './schema-fingerprint.js'
 import { requireProduction, type Settings } from './settings.js'
 import { explainSkewFailure } from './skew-catalogue.js'
@@ -142,6 +144,8 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
   try {
     cleanroom = await CleanRoom.open(settings.cleanroom, workspace.runId)
     const cleanroomMajor = await core.group('Check servers', () => checkServers(production, cleanroom!, settings, report))
+    const rights = await cleanroom.setUpRestoreRights(settings.restoreRole)
+    recordRestoreRights(rights, report)
     const database = evidence ? evidence.manifest.production : await production!.databaseFacts()
     const roles = evidence
       ? await planManifestRoles(evidence.manifest, cleanroom, report)
@@ -162,14 +166,29 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
     let verifiedSettings: Settings = settings
     try {
       if (roles.restore) await cleanroom.roles.provide(target.database)
+      await cleanroom.prepareRestore(target)
       const checkFile = writeLocationCheck(cleanroom, target, workspace.file('restore-check.sql'))
       const restored = await core.group(`Sanitize and restore the stored backup (${describeBackup(backup)})`, () =>
-        restore(backup, toc, tools, target, filter, checkFile, settings, workspace, report, roles.restore, drill, {
-          encoding: database.encoding,
-          cleanroomMajor,
-          dumpedFrom,
-          dumpedBy
-        })
+        restore(
+          backup,
+          toc,
+          tools,
+          cleanroom!.restoreTarget(target),
+          filter,
+          checkFile,
+          settings,
+          workspace,
+          report,
+          roles.restore,
+          drill,
+          {
+            encoding: database.encoding,
+            cleanroomMajor,
+            dumpedFrom,
+            dumpedBy,
+            rights
+          }
+        )
       )
       if (!restored) return
       if (!evidence) {
@@ -328,7 +347,7 @@ async function restore(
   report: Report,
   withOwnersAndPrivileges: boolean,
   single: boolean,
-  context: { encoding: string; cleanroomMajor: number; dumpedFrom?: string; dumpedBy?: string }
+  context: { encoding: string; cleanroomMajor: number; dumpedFrom?: string; dumpedBy?: string; rights?: RestoreRights }
 ): Promise<boolean> {
   const startedAt = Date.now() / 1000
   const outcome = await restoreStoredBackup({
@@ -365,7 +384,8 @@ async function restore(
     pgDumpMajor: majorOfVersion(context.dumpedBy ?? '') ?? productionMajor
   })
   report.result = 'restore-failed'
-  report.error = skew ? `${outcome.error} | ${skew}` : outcome.error
+  const hint = skew ?? missingRightHint(outcome.error, context.rights)
+  report.error = hint ? `${outcome.error} | ${hint}` : outcome.error
   const place = await failurePlace(outcome.error, context.encoding, line => tocEntryAt(tocLines(outcome), line))
   if (place) {
     report.restoreFailedAt = place
