@@ -152,6 +152,15 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
       : backup.format === 'plain' && plainDumpHasOwners(head) === false
         ? withoutOwners(report, 'the plain dump was taken without owners (pg_dump --no-owner)')
         : await planRoles(production!, cleanroom, report)
+    // A plain dump replays its owners and grants whatever the plan: only a superuser can (restore-role.ts).
+    if (backup.format === 'plain' && !roles.restore && rights.mode === 'unprivileged' && plainDumpHasOwners(head) === true) {
+      throw new UserError(
+        `The stored plain backup carries owners and privileges (ALTER ... OWNER TO, GRANT), which only a superuser can ` +
+          `replay, and the restore runs as ${rights.role} without superuser rights (restore-role: ${rights.mode}): set ` +
+          `restore-role: superuser to restore it as the clean-room role, or keep backups in the custom or directory format, ` +
+          `from which pg_restore leaves them out.`
+      )
+    }
     // The drill corrupts copies of the sanitized SQL stream (after pg_restore -f -), kept whole by sed: one pipeline then.
     const drill = settings.sabotage.length > 0
     const filter = await sanitizeFilter(

@@ -58,8 +58,13 @@ async function productionTables(database = shop): Promise<number> {
 
 for (const format of ['plain', 'gzip', 'custom', 'directory', 'tar'] as const) {
   test(`a stored ${format} backup without a manifest restores: restored, its content not proven`, async () => {
-    const run = await runAction(inputs({ 'backup-path': backups[format], jobs: '2' }))
+    // A plain dump replays its owners, which only a superuser can (archives restore without them).
+    const plainSql = format === 'plain' || format === 'gzip'
+    const run = await runAction(
+      inputs({ 'backup-path': backups[format], jobs: '2', ...(plainSql ? { 'restore-role': 'superuser' } : {}) })
+    )
     assert.equal(run.exitCode, 0, explain(run))
+    assert.equal(run.report.restoreRights.superuser, plainSql, explain(run))
     assert.equal(run.outputs.result, 'restored')
     assert.equal(Number(run.outputs.tables), await productionTables())
     assert.equal(run.outputs['mismatched-tables'], '0')
@@ -104,6 +109,14 @@ test('production that moved on: rows are shown beside the backup, still restored
   )
 })
 
+test('by default (restore-role: unprivileged) a stored plain backup with owners is refused in one line saying what to do', async () => {
+  const run = await runAction(inputs({ 'backup-path': backups.plain }))
+  assert.equal(run.exitCode, 1, explain(run))
+  assert.equal(run.outputs.result, 'error')
+  assert.match(run.report.error, /^The stored plain backup carries owners and privileges .*set restore-role: superuser/)
+  assert.doesNotMatch(run.stdout, /Sanitize and restore the stored backup/, 'nothing was restored')
+})
+
 test('a stored backup with version skew is sanitized as a fresh dump is', async () => {
   const plain = readFileSync(backups.plain, 'latin1')
   // pg_dump 17 and later write transaction_timeout, which a PostgreSQL 13 clean room does not know.
@@ -111,7 +124,7 @@ test('a stored backup with version skew is sanitized as a fresh dump is', async 
   assert.notEqual(skewed, plain)
   const file = path.join(dir, 'skewed.sql')
   writeFileSync(file, skewed, 'latin1')
-  const run = await runAction(inputs({ 'backup-path': file }))
+  const run = await runAction(inputs({ 'backup-path': file, 'restore-role': 'superuser' }))
   assert.equal(run.outputs.result, 'restored', explain(run))
   assert.ok(
     run.report.sanitized.some((item: { parameter: string }) => item.parameter === 'transaction_timeout'),
@@ -144,7 +157,7 @@ test('a stored backup that does not restore is restore-failed, naming where it s
   assert.notEqual(broken, plain)
   const file = path.join(dir, 'broken.sql')
   writeFileSync(file, broken, 'latin1')
-  const run = await runAction(inputs({ 'backup-path': file }))
+  const run = await runAction(inputs({ 'backup-path': file, 'restore-role': 'superuser' }))
   assert.equal(run.exitCode, 1)
   assert.equal(run.outputs.result, 'restore-failed', explain(run))
   assert.match(run.report.error, /no_such_function/)
