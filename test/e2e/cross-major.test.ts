@@ -42,6 +42,8 @@ function run(extra: Record<string, string> = {}): Promise<ActionRun> {
       'cleanroom-url': newer.url('postgres', { password: null }),
       'cleanroom-password': newer.password,
       verify: 'checksums',
+      // Owners and privileges are restored only by a superuser.
+      'restore-role': 'superuser',
       ...extra
     },
     { timeoutMs: 240_000 }
