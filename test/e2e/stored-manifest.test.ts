@@ -39,6 +39,8 @@ function storedInputs(extra: Record<string, string>): Record<string, string> {
   return {
     'cleanroom-url': cleanroom.url('postgres', { password: null }),
     'cleanroom-password': cleanroom.password,
+    // The restore point keeps owners and privileges (kept by a superuser restore): restored the same way.
+    'restore-role': 'superuser',
     ...extra
   }
 }
@@ -53,7 +55,9 @@ before(async () => {
     'cleanroom-password': cleanroom.password,
     'backup-dir': path.join(dir, 'restore-points'),
     'backup-format': 'directory',
-    'signing-key': privatePem
+    'signing-key': privatePem,
+    // Kept with owners and privileges in its manifest (a superuser restore), so that they are compared later.
+    'restore-role': 'superuser'
   })
   assert.equal(keep.outputs.result, 'verified', explain(keep))
   kept = { backup: keep.outputs['backup-path'], manifest: keep.outputs['manifest-path'] }
@@ -178,7 +182,9 @@ test('a PostgreSQL 13 restore point verifies on a PostgreSQL 18 clean room; what
       'backup-path': kept.backup,
       'cleanroom-url': newer.url('postgres', { password: null }),
       'cleanroom-password': newer.password,
-      'verify-key': publicPem
+      'verify-key': publicPem,
+      // Owners and privileges are restored (and their comparison across majors named) only by a superuser.
+      'restore-role': 'superuser'
     })
     assert.equal(run.exitCode, 0, explain(run))
     assert.equal(run.outputs.result, 'verified')
