@@ -232,7 +232,7 @@ describe('issue 16: faults end in one clear, correctly blamed error', { concurre
       assertOneError(
         run,
         new RegExp(
-          `^::error::psql could not connect to the clean room \\(postgres@127\\.0\\.0\\.1:${cleanroom.port}/lazarus_\\w+_backup, ` +
+          `^::error::psql could not connect to the clean room \\(lazarus_restore_\\w+@127\\.0\\.0\\.1:${cleanroom.port}/lazarus_\\w+_backup, ` +
             `'cleanroom-url'\\), so the backup was not tried: psql: error: connection to server at "127\\.0\\.0\\.2", ` +
             `port ${cleanroom.port} failed: Connection refused`
         )
@@ -262,7 +262,7 @@ describe('issue 16: faults end in one clear, correctly blamed error', { concurre
       assertOneError(
         run,
         new RegExp(
-          `^::error::psql lost its connection to the clean room \\(postgres@127\\.0\\.0\\.1:${cleanroom.port}/lazarus_\\w+_backup, ` +
+          `^::error::psql lost its connection to the clean room \\(lazarus_restore_\\w+@127\\.0\\.0\\.1:${cleanroom.port}/lazarus_\\w+_backup, ` +
             `'cleanroom-url'\\) during the restore, so the backup was not fully tried: .*terminating connection due to administrator command`
         )
       )
@@ -431,8 +431,14 @@ describe('issue 16: faults end in one clear, correctly blamed error', { concurre
       teardown.push(() => privateRoom.stop())
       const blocker = await holdSession(privateRoom, 'postgres')
       await blocker.query('BEGIN; LOCK TABLE pg_catalog.pg_shdescription IN SHARE MODE')
+      // restore-role: superuser, so that no restore role (marked with COMMENT ON ROLE, which the
+      // lock stops too) is created before the scratch database.
       const stepInputs = inputs(
-        { 'cleanroom-url': privateRoom.url('postgres', { password: null }), 'cleanroom-password': privateRoom.password },
+        {
+          'cleanroom-url': privateRoom.url('postgres', { password: null }),
+          'cleanroom-password': privateRoom.password,
+          'restore-role': 'superuser'
+        },
         slow
       )
       const action = await startAction(stepInputs)

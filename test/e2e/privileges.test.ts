@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { quoteIdent, quoteLiteral } from '../../src/fingerprint-queries.js'
 import { explain, runPostStep } from '../support/action-process.js'
-import { runAction, type ActionRun } from '../support/run-action.js'
+import { runAction as runActionProcess, type ActionRun } from '../support/run-action.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
 import { tamperedClientDir } from '../support/tampered-client.js'
 
@@ -121,13 +121,30 @@ async function cleanroomRoles(): Promise<Map<string, { comment: string | null; c
   return new Map(rows.map(({ name, ...rest }) => [name, rest]))
 }
 
+/** The ids of this file's runs: other test files' runs share the clean room and its roles at the same time. */
+const ourRunIds = new Set<string>()
+
+async function runAction(...args: Parameters<typeof runActionProcess>): Promise<ActionRun> {
+  const run = await runActionProcess(...args)
+  for (const match of run.stdout.matchAll(/lazarus_(?:restore_|drill_)?(\d{14}_[0-9a-f]{6})/g)) ourRunIds.add(match[1]!)
+  return run
+}
+
+/** This file's runs' own roles (the restore role, the drill's) still in the clean room. */
+async function runRolesLeft(kind: 'restore' | 'drill'): Promise<string[]> {
+  const rows = await cleanroom.query<{ rolname: string }>(
+    `SELECT rolname FROM pg_roles WHERE rolname LIKE 'lazarus\\_${kind}\\_%'`
+  )
+  return rows.map(row => row.rolname).filter(name => ourRunIds.has(name.slice(`lazarus_${kind}_`.length)))
+}
+
 /** Lazarus leaves no role of its own behind, and the pre-existing role exactly as it was. */
 async function assertRolesCleanedUp(): Promise<void> {
   const left = await cleanroomRoles()
   assert.deepEqual([...left.keys()], [role.existing], 'only the pre-existing role remains')
   assert.deepEqual(left.get(role.existing), { comment: EXISTING_COMMENT, createdb: true, connlimit: 3 })
-  const drillRoles = await cleanroom.query(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'lazarus\\_drill\\_%'`)
-  assert.deepEqual(drillRoles, [], "the drill's own role is dropped too")
+  assert.deepEqual(await runRolesLeft('drill'), [], "the drill's own role is dropped too")
+  assert.deepEqual(await runRolesLeft('restore'), [], 'the restore role is dropped too')
 }
 
 function log(run: ActionRun): string {
@@ -164,8 +181,8 @@ test('by default (restore-role: unprivileged) a database holding what only a sup
   assert.match(errors[0], /foreign-data wrapper w\b/)
   assert.match(errors[0], /set restore-role: superuser/)
   assert.doesNotMatch(run.stdout, /\[command\].*pg_dump|stream\.sh/, 'nothing was dumped')
-  const left = await cleanroom.query(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'lazarus\\_restore\\_%'`)
-  assert.deepEqual(left, [], 'the restore role is dropped')
+  assert.ok(ourRunIds.size > 0, 'the run id is in the log')
+  assert.deepEqual(await runRolesLeft('restore'), [], 'the restore role is dropped')
   await assertRolesCleanedUp()
 })
 

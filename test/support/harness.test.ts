@@ -146,7 +146,7 @@ describe('runAction', () => {
     assert.equal(defaults.verify, 'checksums')
     assert.equal(defaults.sabotage, 'none')
     assert.equal(defaults['production-password'], '')
-    assert.equal('production-url' in defaults, false)
+    assert.equal('cleanroom-url' in defaults, false, 'a required input has no default')
   })
 
   test('runs a script under Node 24 like the runner does', async t => {
