@@ -249,8 +249,10 @@ describe('issue 16: faults end in one clear, correctly blamed error', { concurre
         "psql's session",
         async () => {
           const rows = await cleanroom.query<{ pid: number }>(
+            // psql's session, building the slow index: not one of Lazarus's own short sessions
+            // there (the restore role's login check, the size probe).
             `SELECT pid FROM pg_stat_activity WHERE datname LIKE '${pattern}' AND application_name = 'lazarus'
-             AND query NOT LIKE '%pg_database_size%' AND state = 'active'`
+             AND query LIKE 'CREATE INDEX%' AND state = 'active'`
           )
           if (rows.length === 0) return undefined
           await cleanroom.query(`SELECT pg_terminate_backend(${rows[0].pid})`)
