@@ -31,6 +31,7 @@ import {
 import { readLargeObjects } from './large-objects.js'
 import { mapPool } from './pool.js'
 import { settleAcrossMajors } from './cross-major.js'
+import type { RolePlan } from './cleanroom-roles.js'
 import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from './privileges.js'
 import { Counter, reportProgress } from './progress.js'
 import { judgeVerified, type Report, type SabotageResult } from './report.js'
@@ -727,6 +728,16 @@ export async function planRoles(exporter: DatabaseSession, cleanroom: CleanRoom,
           `owners and privileges, trusting production's code with the clean-room role's rights`
       : undefined
   )
+  const created = plan.provided.length > 0 ? `; roles created for the restore: ${listNames(plan.provided)}` : ''
+  const existing = plan.existing.length > 0 ? `; existing roles used as they are: ${listNames(plan.existing)}` : ''
+  return recordRolePlan(plan, report, `Owners and privileges are restored and compared${created}${existing}.`)
+}
+
+/**
+ * Records in the report whether owners and privileges are compared, and says so in the log: a
+ * warning when they are not (never a silent pass), `compared` when they are.
+ */
+export function recordRolePlan(plan: RolePlan, report: Report, compared: string): RolePlan {
   report.privileges = {
     compared: plan.restore,
     ...(plan.reason ? { reason: plan.reason } : {}),
@@ -738,9 +749,7 @@ export async function planRoles(exporter: DatabaseSession, cleanroom: CleanRoom,
       title: 'Lazarus: owners and privileges not verified'
     })
   } else {
-    const created = plan.provided.length > 0 ? `; roles created for the restore: ${listNames(plan.provided)}` : ''
-    const existing = plan.existing.length > 0 ? `; existing roles used as they are: ${listNames(plan.existing)}` : ''
-    core.info(`Owners and privileges are restored and compared${created}${existing}.`)
+    core.info(compared)
   }
   return plan
 }

@@ -33,6 +33,7 @@ import {
   planRoles,
   runDrill,
   recordRestoreRights,
+  recordRolePlan,
   sanitizeFilter,
   verifyRestored,
   writeLocationCheck,
@@ -327,20 +328,7 @@ async function planManifestRoles(manifest: Manifest, cleanroom: CleanRoom, repor
   }
   const named = rolesNamedBy(privileges).map(name => ({ name, superuser: false }))
   const plan = await cleanroom.roles.decide(named)
-  report.privileges = {
-    compared: plan.restore,
-    ...(plan.reason ? { reason: plan.reason } : {}),
-    rolesCreated: plan.provided,
-    rolesExisting: plan.existing
-  }
-  if (!plan.restore) {
-    core.warning(`Owners and privileges are not verified: ${plan.reason}.`, {
-      title: 'Lazarus: owners and privileges not verified'
-    })
-  } else {
-    core.info(`Owners and privileges are restored and compared with the manifest's.`)
-  }
-  return plan
+  return recordRolePlan(plan, report, "Owners and privileges are restored and compared with the manifest's.")
 }
 
 /** Restores the backup; false (with the report filled) when it did not restore. An unreadable backup throws. */
