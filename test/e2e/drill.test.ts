@@ -1,6 +1,6 @@
 import { before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { SABOTAGE_OPERATORS } from '../../src/sabotage.js'
+import { SABOTAGE_OPERATORS } from '../../src/drill/plan.js'
 import { runAction, type ActionRun } from '../support/run-action.js'
 import { createShop, type Shop } from '../support/shop.js'
 

@@ -13,7 +13,7 @@ import {
   parseManifest,
   readVerifyKey,
   type Manifest
-} from '../../src/manifest.js'
+} from '../../src/report/manifest.js'
 import type { Cluster } from '../support/shared-servers.js'
 import { uniqueName } from '../support/shared-servers.js'
 import { runAction, type ActionRun } from '../support/run-action.js'

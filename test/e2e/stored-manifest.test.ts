@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'n
 import os from 'node:os'
 import path from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
-import { hashBackup, parseManifest, serializeManifest, signManifest } from '../../src/manifest.js'
+import { hashBackup, parseManifest, serializeManifest, signManifest } from '../../src/report/manifest.js'
 import { startCluster, type Cluster } from '../support/cluster.js'
 import { startNewerCluster } from '../support/newer-cluster.js'
 import { cleanroomCluster, uniqueName } from '../support/shared-servers.js'

@@ -7,8 +7,8 @@
  */
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { parseConnectionUrl } from '../../src/connection.js'
-import { resolveClientTools, streamDumpIntoRestore } from '../../src/pg-tools.js'
+import { parseConnectionUrl } from '../../src/engines/postgres/connection.js'
+import { resolveClientTools, streamDumpIntoRestore } from '../../src/engines/postgres/pg-tools.js'
 
 const env = (name: string) => process.env[name] ?? ''
 const work = env('GATE_WORK_DIR')

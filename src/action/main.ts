@@ -1,0 +1,154 @@
+import * as path from 'node:path'
+import * as core from '@actions/core'
+import { defaultArtifactName, uploadArtifacts } from './artifact.js'
+import { handleCancellation, isCancelling } from './cancellation.js'
+import { markMainStarted } from './state.js'
+import { describe, forgetLibpqEnvironment } from '../engines/postgres/connection.js'
+import { UserError, messageOf } from '../util/errors.js'
+import { actionsCacheHistoryStore, databaseId, describeTrend, historyRun, trackRun } from '../report/history.js'
+import { writeWorkFile } from '../engines/postgres/pg-tools.js'
+import { verifyBackup } from '../run/pipeline.js'
+import { verifyStoredBackup } from '../run/stored-pipeline.js'
+import { checkRto, failureMessage, reportOutputs, rtoWarning, type Report } from '../report/report.js'
+import { readSettings, type Settings } from '../run/settings.js'
+import { renderSummary } from '../report/summary.js'
+import { Workspace } from '../run/workspace.js'
+
+/** The action: read the inputs, verify the backup, publish the verdict. Never throws. */
+export async function run(): Promise<void> {
+  const started = performance.now()
+  markMainStarted()
+  handleCancellation()
+  let settings: Settings
+  try {
+    settings = readSettings()
+  } catch (error) {
+    core.setOutput('result', 'error')
+    fail(error)
+    return
+  }
+  maskSecrets(settings)
+  forgetLibpqEnvironment()
+
+  let workspace: Workspace | undefined
+  const report = emptyReport(settings)
+  try {
+    workspace = new Workspace(settings.runnerTemp)
+    if (settings.backupPath) await verifyStoredBackup(settings, workspace, report)
+    else await verifyBackup(settings, workspace, report)
+    if (report.result === 'restored') {
+      core.notice(
+        "The stored backup restores and its schema matches production's as it is now, but its content was not proven: " +
+          'without its manifest nothing says what production held when it was taken. Keep restore points with backup-dir to verify them fully.',
+        { title: 'Lazarus: restored, content not proven' }
+      )
+    }
+  } catch (error) {
+    report.result = 'error'
+    report.error = messageOf(error)
+    if (!(error instanceof UserError) && error instanceof Error && error.stack) core.debug(error.stack)
+  } finally {
+    // The dump holds production data: it outlives the pipeline only when it is to be uploaded.
+    if (!settings.uploadDump) workspace?.removeWorkFiles()
+  }
+  // A cancellation is already reporting and exiting; a half-finished run has nothing to publish.
+  if (isCancelling()) return
+  report.timings.total = (performance.now() - started) / 1000
+  report.rto = checkRto(report, settings)
+
+  try {
+    // upload-dump uploads the restore point: the backup that was verified and its manifest.
+    const restorePoint = settings.uploadDump ? report.restorePoint?.directory : undefined
+    if (settings.uploadDump && !restorePoint)
+      core.warning(`upload-dump is set, but no backup was kept to upload (${report.result}).`)
+    await publish(report, settings, workspace, restorePoint)
+  } catch (error) {
+    core.warning(`Could not publish the report: ${messageOf(error)}`)
+  } finally {
+    workspace?.removeWorkFiles()
+  }
+  const failure = failureMessage(report)
+  if (failure) core.setFailed(failure)
+}
+
+/** Registers every form a password can take, so the runner masks it wherever it appears. */
+function maskSecrets(settings: Settings): void {
+  for (const target of [settings.production, settings.cleanroom].filter(target => target !== undefined)) {
+    for (const secret of target.secrets) core.setSecret(secret)
+  }
+  // The runner masks a secret line by line: each line of the signing key's PEM is registered.
+  if (settings.signingKeyPem) {
+    core.setSecret(settings.signingKeyPem)
+    for (const line of settings.signingKeyPem.split(/\r?\n|\\n/).map(text => text.trim())) {
+      if (line.length > 8 && !line.startsWith('-----')) core.setSecret(line)
+    }
+  }
+}
+
+function emptyReport(settings: Settings): Report {
+  return {
+    result: 'error',
+    verify: settings.verify,
+    // Without production (a stored backup verified from its manifest), the manifest names it.
+    production: settings.production
+      ? { server: describe(settings.production), database: settings.production.database }
+      : { server: '', database: '' },
+    cleanroom: { server: describe(settings.cleanroom) },
+    sanitized: [],
+    tables: [],
+    sabotage: [],
+    timings: {},
+    startedAt: new Date().toISOString()
+  }
+}
+
+/**
+ * Outputs, the run history, the JSON report, the job summary and (inside Actions) the report as
+ * an artifact. Annotates a restore slower than rto-warn-seconds or sharply slower than usual.
+ */
+async function publish(
+  report: Report,
+  settings: Settings,
+  workspace: Workspace | undefined,
+  dumpPath: string | undefined
+): Promise<void> {
+  const warning = rtoWarning(report)
+  if (warning) core.warning(warning, { title: 'Lazarus: restore slower than rto-warn-seconds' })
+
+  // Without production (a stored backup verified from its manifest), the run is filed under the manifest's production.
+  const production = settings.production ?? { host: report.production.server, port: 0, database: report.production.database }
+  const id = databaseId(production, settings.historyKey)
+  const { history, trend } = await trackRun(await actionsCacheHistoryStore(id, settings.runnerTemp), historyRun(report), id)
+  if (trend) report.restoreTrend = trend
+  if (trend?.alarm) core.warning(describeTrend(trend), { title: 'Lazarus: restore time grew sharply' })
+
+  let reportPath = ''
+  const summary = renderSummary(report, history)
+  if (workspace) {
+    // A full disk loses the files, not the verdict: the outputs and the job summary still follow.
+    try {
+      writeWorkFile(path.join(workspace.reportDir, 'report.json'), JSON.stringify(report, null, 2) + '\n', 'the JSON report')
+      writeWorkFile(path.join(workspace.reportDir, 'summary.html'), summary, 'the summary')
+      reportPath = path.join(workspace.reportDir, 'report.json')
+    } catch (error) {
+      core.warning(`Could not write the report: ${messageOf(error)}`)
+    }
+  }
+  for (const [name, value] of Object.entries(reportOutputs(report, reportPath))) core.setOutput(name, value)
+  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summary).write()
+  if (workspace) {
+    await uploadArtifacts({
+      name: settings.artifactName ?? defaultArtifactName(process.env, { production, cleanroom: settings.cleanroom }),
+      reportDir: workspace.reportDir,
+      reportFiles: [reportPath, path.join(workspace.reportDir, 'summary.html')],
+      retentionDays: settings.artifactRetentionDays,
+      dumpPath
+    })
+  }
+  if (reportPath) core.info(`Report: ${reportPath}`)
+}
+
+function fail(error: unknown): void {
+  core.setFailed(messageOf(error))
+  if (!(error instanceof UserError) && error instanceof Error && error.stack) core.debug(error.stack)
+}

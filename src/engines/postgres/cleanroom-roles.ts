@@ -1,0 +1,253 @@
+import * as core from '@actions/core'
+import { messageOf } from '../../util/errors.js'
+import { quoteIdent, quoteLiteral } from './fingerprint-queries.js'
+import { listNames, type NamedRole } from './privileges.js'
+import type { Queryable } from './queryable.js'
+import { saveRoles } from '../../action/state.js'
+
+/**
+ * The roles a restore with owners and privileges needs in the clean room. Roles are global to
+ * the clean-room cluster, so Lazarus is careful with them:
+ * - A role that exists without Lazarus's mark was there before (or belongs to someone else): it
+ *   is used as it is, never altered, never dropped.
+ * - A missing role is created NOLOGIN, without password or attributes, and marked with a comment
+ *   in the same transaction, so no other session ever sees it unmarked.
+ * - Each scratch database pins every Lazarus role it uses (GRANT CONNECT on the database, which
+ *   the dump never carries): DROP ROLE refuses while the pin exists, so a concurrent run sharing
+ *   the clean room (a matrix of jobs) cannot drop a role from under this run's restore. PostgreSQL
+ *   locks the role while it records the pin and checks it still exists, so a role dropped in the
+ *   meantime makes the pin fail, and it is created again.
+ * - At the end every Lazarus role this run used is dropped unless something still depends on it
+ *   (another run's scratch database, or one kept with keep-cleanroom); the last run out drops it.
+ */
+
+/** The comment every role Lazarus creates carries; Lazarus drops no role without it. */
+export const ROLE_MARKER = 'Lazarus role'
+
+const DUPLICATE_OBJECT = '42710'
+const UNIQUE_VIOLATION = '23505'
+const UNDEFINED_OBJECT = '42704'
+const DEPENDENT_OBJECTS_STILL_EXIST = '2BP01'
+/** Tries to create and pin a role that a concurrent run keeps dropping and creating. */
+const PROVIDE_ATTEMPTS = 5
+
+/** Whether owners and privileges can be restored and compared, and with which roles. */
+export interface RolePlan {
+  restore: boolean
+  /** Why owners and privileges cannot be restored, and how to enable it (when `restore` is false). */
+  reason?: string
+  /** Roles Lazarus creates (or shares with a concurrent Lazarus run) and drops at the end. */
+  provided: string[]
+  /** Roles that already existed in the clean room, used as they are. */
+  existing: string[]
+}
+
+/** What the clean room says about its connected role and about the roles production names. */
+export interface CleanRoomRoleFacts {
+  user: string
+  superuser: boolean
+  createRole: boolean
+  major: number
+  /** Roles of those asked about that exist, with their comment (Lazarus's mark or not). */
+  roles: { name: string; comment: string | null }[]
+}
+
+/**
+ * Decides, from the clean room's facts, whether owners and privileges can be restored. Pure.
+ * Only a superuser can replay what pg_dump writes about them: a role with CREATEROLE can create
+ * the roles, but `ALTER ... OWNER TO` needs the restoring role to act as the new owner (objects
+ * owned by the bootstrap superuser, as `public` and often everything else is, are out of
+ * reach), the new owner must already hold CREATE on the schema at that point of the dump (its
+ * GRANTs come at the end), and a grant made by someone other than the owner is replayed under
+ * SET SESSION AUTHORIZATION, which only a superuser may run. A partial attempt would end in a
+ * failed restore of a good backup, so such a role restores as before and says so.
+ */
+export function planRoles(named: string[], facts: CleanRoomRoleFacts): RolePlan {
+  const found = new Map(facts.roles.map(role => [role.name, role]))
+  const existing = named.filter(name => found.has(name) && !isLazarusComment(found.get(name)!.comment))
+  const provided = named.filter(name => !existing.includes(name))
+  const notRestored = (reason: string): RolePlan => ({ restore: false, reason, provided: [], existing })
+  if (!facts.superuser) {
+    const user = quoteIdent(facts.user)
+    const what = facts.createRole ? 'has CREATEROLE but is not a superuser' : 'is not a superuser'
+    return notRestored(
+      `the clean-room role ${user} ${what}, and only a superuser can replay the dump's ALTER ... OWNER TO, GRANT and ` +
+        `SET SESSION AUTHORIZATION statements: connect to the clean room as a superuser (ALTER ROLE ${user} SUPERUSER ` +
+        `on that disposable server) to verify owners and privileges`
+    )
+  }
+  const reserved = provided.filter(name => name.startsWith('pg_'))
+  if (reserved.length > 0) {
+    return notRestored(
+      `production names the built-in role(s) ${listNames(reserved)}, which the clean room ` +
+        `(PostgreSQL ${facts.major}) does not have and no one may create: use a clean room of production's major version`
+    )
+  }
+  return { restore: true, provided, existing }
+}
+
+export function isLazarusComment(comment: string | null | undefined): boolean {
+  return comment?.startsWith(ROLE_MARKER) ?? false
+}
+
+/** The roles of one run in the clean room: what it provides, to which scratch databases, and their removal. */
+export class CleanRoomRoles {
+  private plan: RolePlan | undefined
+  private facts: CleanRoomRoleFacts | undefined
+  /** Lazarus roles this run has pinned at least once: it tries to drop each at the end. */
+  private readonly used = new Set<string>()
+
+  constructor(
+    private readonly maintenance: Queryable,
+    private readonly runId: string
+  ) {}
+
+  /** Roles production has as superusers: created as such, since some objects need a superuser owner. */
+  private readonly superusers = new Set<string>()
+
+  /**
+   * Reads the clean room's facts about the roles production names and decides the plan (see
+   * planRoles); `notRestored` says why owners and privileges cannot be restored whatever the facts.
+   */
+  async decide(namedRoles: NamedRole[], notRestored?: string): Promise<RolePlan> {
+    const named = namedRoles.map(role => role.name)
+    for (const role of namedRoles) if (role.superuser) this.superusers.add(role.name)
+    const [self] = await this.maintenance.query<{ user: string; superuser: boolean; createrole: boolean; num: string }>(
+      `SELECT current_user AS user, r.rolsuper AS superuser, r.rolcreaterole AS createrole,
+         pg_catalog.current_setting('server_version_num') AS num
+       FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`
+    )
+    const major = Math.floor(Number(self.num) / 10000)
+    const roles = await this.maintenance.query<{ name: string; comment: string | null }>(
+      `SELECT r.rolname AS name, pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment
+       FROM pg_catalog.pg_roles r WHERE r.rolname = ANY ($1::text[])`,
+      [named]
+    )
+    this.facts = { user: self.user, superuser: self.superuser, createRole: self.createrole, major, roles }
+    this.plan = notRestored
+      ? { restore: false, reason: notRestored, provided: [], existing: planRoles(named, this.facts).existing }
+      : planRoles(named, this.facts)
+    return this.plan
+  }
+
+  /** Adds a role of Lazarus's own (the drill's) to those provided to each scratch database from now on. */
+  addRole(name: string): void {
+    if (this.plan?.restore && !this.plan.provided.includes(name)) this.plan.provided.push(name)
+  }
+
+  /**
+   * Makes every role of the plan exist and pins it to `database` (a scratch database just
+   * created), so that a restore into it finds them all until the database is dropped.
+   */
+  async provide(database: string): Promise<void> {
+    if (!this.plan?.restore || !this.facts) return
+    for (const name of this.plan.provided) await this.provideOne(name, database)
+  }
+
+  private async provideOne(name: string, database: string): Promise<void> {
+    const role = quoteIdent(name)
+    for (let attempt = 1; ; attempt++) {
+      const [found] = await this.maintenance.query<{ comment: string | null }>(
+        `SELECT pg_catalog.shobj_description(oid, 'pg_authid') AS comment FROM pg_catalog.pg_roles WHERE rolname = $1`,
+        [name]
+      )
+      try {
+        if (!found) {
+          // One implicit transaction: no other session sees the role before it carries the mark.
+          // A superuser in production stays one (without login or password, so nobody can use it
+          // but a superuser): a foreign-data wrapper or an event trigger refuses any other owner.
+          const attributes = this.superusers.has(name) ? 'NOLOGIN SUPERUSER' : 'NOLOGIN'
+          await this.maintenance.query(
+            `CREATE ROLE ${role} ${attributes}; COMMENT ON ROLE ${role} IS ${quoteLiteral(`${ROLE_MARKER} of run ${this.runId}`)}`
+          )
+          core.info(`Created role ${listNames([name])} (${attributes}) in the clean room.`)
+        } else if (!isLazarusComment(found.comment)) {
+          // Someone created it meanwhile, outside Lazarus: it is theirs, used as it is.
+          return
+        }
+        await this.maintenance.query(`GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${role}`)
+        this.used.add(name)
+        saveRoles([...this.used])
+        return
+      } catch (error) {
+        const code = (error as { code?: string }).code
+        const raced = code === DUPLICATE_OBJECT || code === UNIQUE_VIOLATION || code === UNDEFINED_OBJECT
+        if (!raced || attempt >= PROVIDE_ATTEMPTS) throw error
+      }
+    }
+  }
+
+  /** Drops the Lazarus roles this run used that nothing depends on any more; never throws. */
+  async dropAll(): Promise<void> {
+    if (this.used.size === 0) return
+    const { kept } = await dropLazarusRoles(this.maintenance, [...this.used])
+    this.used.clear()
+    for (const name of kept) this.used.add(name)
+    // What is kept is another run's (or a kept database's) to drop: the post step need not try.
+    saveRoles([])
+  }
+}
+
+/**
+ * Drops each named role that carries Lazarus's mark. A role something still depends on (a
+ * concurrent run's scratch database) is left for whoever uses it last. Never throws; used by
+ * the main and the post step.
+ */
+export async function dropLazarusRoles(db: Queryable, names: string[]): Promise<{ dropped: string[]; kept: string[] }> {
+  const dropped: string[] = []
+  const kept: string[] = []
+  for (const name of names) {
+    try {
+      if (await dropIfMarked(db, name)) {
+        dropped.push(name)
+        core.info(`Dropped role ${listNames([name])} from the clean room.`)
+      }
+    } catch (error) {
+      kept.push(name)
+      const code = (error as { code?: string }).code
+      if (code === DEPENDENT_OBJECTS_STILL_EXIST) {
+        core.info(`Kept role ${listNames([name])}: another Lazarus run's (or a kept) scratch database still uses it.`)
+      } else {
+        core.warning(`Could not drop role ${listNames([name])} from the clean room: ${messageOf(error)}`)
+      }
+    }
+  }
+  return { dropped, kept }
+}
+
+/**
+ * Checks the mark and drops the role in one statement, so that a role dropped and re-created by
+ * someone else between a check and a drop is never touched. The name travels as a
+ * transaction-local setting, never spliced into the statement's text.
+ */
+const DROP_IF_MARKED = `
+DO $lazarus$
+DECLARE
+  target text := pg_catalog.current_setting('lazarus.drop_role');
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = target
+             AND pg_catalog.starts_with(pg_catalog.shobj_description(r.oid, 'pg_authid'),
+                                        pg_catalog.current_setting('lazarus.role_marker'))) THEN
+    EXECUTE pg_catalog.format('DROP ROLE %I', target);
+    PERFORM pg_catalog.set_config('lazarus.role_dropped', 'yes', true);
+  END IF;
+END
+$lazarus$`
+
+async function dropIfMarked(db: Queryable, name: string): Promise<boolean> {
+  await db.query('BEGIN')
+  try {
+    await db.query(
+      `SELECT pg_catalog.set_config('lazarus.drop_role', $1, true), pg_catalog.set_config('lazarus.role_marker', $2, true),
+         pg_catalog.set_config('lazarus.role_dropped', 'no', true)`,
+      [name, ROLE_MARKER]
+    )
+    await db.query(DROP_IF_MARKED)
+    const [row] = await db.query<{ dropped: string }>(`SELECT pg_catalog.current_setting('lazarus.role_dropped') AS dropped`)
+    await db.query('COMMIT')
+    return row.dropped === 'yes'
+  } catch (error) {
+    await db.query('ROLLBACK').catch(() => undefined)
+    throw error
+  }
+}

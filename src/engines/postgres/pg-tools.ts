@@ -1,0 +1,876 @@
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import * as exec from '@actions/exec'
+import * as io from '@actions/io'
+import { childProcessesEnded, isCancelling } from '../../action/cancellation.js'
+import { untrustedOutput } from '../../util/command-guard.js'
+import { UserError } from '../../util/errors.js'
+import { CONNECT_TIMEOUT_SECONDS, conninfo, describe, isLibpqEnvironmentVariable, type ConnectionTarget } from './connection.js'
+import { TOC_COMMENT_PATTERN } from './restore-failure.js'
+import type { BackupFormat } from '../../report/manifest.js'
+import { blamesCleanroom, cleanroomHint, parseVerboseError, withoutVerboseDetail } from './fault-classes.js'
+import { formatBytes } from '../../report/summary.js'
+
+/**
+ * The only module that runs PostgreSQL client programs. Passwords reach them through the
+ * environment (PGPASSWORD), never argv: @actions/exec echoes every command line to the log.
+ */
+
+export interface ClientTool {
+  path: string
+  /** As the program reports it, e.g. "15.18". */
+  version: string
+  major: number
+}
+
+export interface ClientTools {
+  pgDump: ClientTool
+  psql: ClientTool
+  /** pg_restore from the same directory, when it is there: archive formats need it (requirePgRestore). */
+  pgRestore?: ClientTool
+}
+
+/** Debian and Ubuntu keep every installed client major here; /usr/bin/pg_dump runs the newest. */
+const DEBIAN_CLIENT_ROOT = '/usr/lib/postgresql'
+export { CONNECT_TIMEOUT_SECONDS }
+/** pg_dump's session is read-only from its first statement, on top of its own read-only transaction. */
+const READ_ONLY_OPTION = '-c default_transaction_read_only=on'
+/** psql's exit code when a statement of its script failed under ON_ERROR_STOP: the only failure that can be the backup's. */
+const PSQL_SCRIPT_ERROR = 3
+/** psql's exit code when it could not open its connection, or lost it. */
+const PSQL_CONNECTION_ERROR = 2
+/** Lines of stderr kept for an error message; the full stream is already in the log. */
+const STDERR_TAIL_BYTES = 4000
+/** How often the stream's status file is read for pg_dump's end. */
+const DUMP_END_POLL_MS = 100
+
+/**
+ * Picks the pg_dump/psql pair for a production server of `serverMajor`. A dump loads into servers
+ * of its pg_dump's version or newer, so the oldest client that can still dump production is the
+ * one most likely to produce SQL the clean room accepts.
+ */
+export async function resolveClientTools(serverMajor: number, binDir?: string): Promise<ClientTools> {
+  if (binDir) {
+    const tools = await toolsIn(binDir)
+    if (!tools) {
+      const missing = ['pg_dump', 'psql'].filter(program => !isExecutable(path.join(binDir, program)))
+      const what = fs.existsSync(binDir) ? `which has no executable ${missing.join(' or ')}` : 'which does not exist'
+      throw new UserError(
+        `Input 'postgres-bin-dir' is '${binDir}', ${what}: point it at the bin directory of PostgreSQL ${serverMajor} ` +
+          `client tools or newer (e.g. ${DEBIAN_CLIENT_ROOT}/${serverMajor}/bin after installing postgresql-client-${serverMajor}), ` +
+          `or leave it empty to let Lazarus pick an installed client.`
+      )
+    }
+    if (tools.pgDump.major < serverMajor) {
+      throw new UserError(
+        `pg_dump ${tools.pgDump.version} in '${binDir}' is older than production (PostgreSQL ${serverMajor}) and cannot dump it: ` +
+          `install postgresql-client-${serverMajor} or newer and point postgres-bin-dir at its bin directory ` +
+          `(e.g. ${DEBIAN_CLIENT_ROOT}/${serverMajor}/bin), or leave postgres-bin-dir empty.`
+      )
+    }
+    return tools
+  }
+
+  const seen: string[] = []
+  for (const dir of debianClientDirs()) {
+    const tools = await toolsIn(dir)
+    if (!tools) continue
+    seen.push(`${tools.pgDump.version} (${dir})`)
+    if (tools.pgDump.major >= serverMajor) return tools
+  }
+  const onPath = await io.which('pg_dump', false)
+  if (onPath) {
+    const tools = await toolsIn(path.dirname(onPath))
+    if (tools) {
+      seen.push(`${tools.pgDump.version} (${path.dirname(onPath)})`)
+      if (tools.pgDump.major >= serverMajor) return tools
+    }
+  }
+  const found = seen.length > 0 ? `found only pg_dump ${seen.join(', ')}` : 'found no pg_dump'
+  throw new UserError(
+    `No PostgreSQL client can dump production (PostgreSQL ${serverMajor}); ${found}. ` +
+      `Install postgresql-client-${serverMajor} or newer, or set postgres-bin-dir.`
+  )
+}
+
+export function debianClientDirs(): string[] {
+  let entries: string[]
+  try {
+    entries = fs.readdirSync(DEBIAN_CLIENT_ROOT)
+  } catch {
+    return []
+  }
+  return entries
+    .filter(entry => /^\d+(\.\d+)?$/.test(entry))
+    .sort((a, b) => Number(a) - Number(b))
+    .map(entry => path.join(DEBIAN_CLIENT_ROOT, entry, 'bin'))
+}
+
+async function toolsIn(dir: string): Promise<ClientTools | undefined> {
+  const pgDumpPath = path.join(dir, 'pg_dump')
+  const psqlPath = path.join(dir, 'psql')
+  if (!isExecutable(pgDumpPath) || !isExecutable(psqlPath)) return undefined
+  const pgRestorePath = path.join(dir, 'pg_restore')
+  return {
+    pgDump: await toolVersion(pgDumpPath),
+    psql: await toolVersion(psqlPath),
+    ...(isExecutable(pgRestorePath) ? { pgRestore: await toolVersion(pgRestorePath) } : {})
+  }
+}
+
+/** pg_restore beside pg_dump, or a UserError saying what to install: `why` says what needs it. */
+export function requirePgRestore(tools: ClientTools, why: string): ClientTool {
+  if (tools.pgRestore) return tools.pgRestore
+  const dir = path.dirname(tools.pgDump.path)
+  throw new UserError(
+    `${why} needs pg_restore, and there is none beside pg_dump in ${dir}: install the full PostgreSQL client ` +
+      `(postgresql-client-${tools.pgDump.major}), or point postgres-bin-dir at a bin directory that has pg_restore.`
+  )
+}
+
+export function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK)
+    return fs.statSync(file).isFile()
+  } catch {
+    return false
+  }
+}
+
+export async function toolVersion(program: string): Promise<ClientTool> {
+  const { stdout } = await exec.getExecOutput(program, ['--version'], { silent: true })
+  const version = parseClientVersion(stdout)
+  if (!version) throw new UserError(`Could not read the version of ${program} (it printed '${stdout.trim()}').`)
+  return { path: program, ...version }
+}
+
+/** "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" → 15.18, major 15 (9.6 → major 9). */
+export function parseClientVersion(output: string): { version: string; major: number } | undefined {
+  const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(output)
+  if (!match) return undefined
+  const version = match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`
+  return { version, major: Number(match[1]) }
+}
+
+/**
+ * True when this psql knows \restrict, which pg_dump writes since the August 2025 minor releases
+ * to stop a hostile dump from running meta-commands.
+ */
+export function psqlUnderstandsRestrict(psql: ClientTool): boolean {
+  const [major, minor = 0] = psql.version.split('.').map(Number)
+  const firstMinorWithRestrict: Record<number, number> = { 13: 22, 14: 19, 15: 14, 16: 10, 17: 6 }
+  if (major >= 18) return true
+  const needed = firstMinorWithRestrict[major]
+  return needed !== undefined && minor >= needed
+}
+
+/**
+ * The environment of a client program: without any variable libpq would read as a default
+ * (PGHOST, PGHOSTADDR, PGSERVICE, PGSSLMODE, PGOPTIONS, ...), so that only the description in
+ * its connection string decides where and how it connects; the password alone comes from here.
+ */
+export function clientEnv(target: ConnectionTarget, extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {}
+  // Without PGCLIENTENCODING, pg_dump writes in production's database encoding, which the drill
+  // relies on to find names beyond ASCII in the dump (dump-encoding.ts); the dump sets psql's itself.
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !isLibpqEnvironmentVariable(key)) env[key] = value
+  }
+  if (target.password) env.PGPASSWORD = target.password
+  return { ...env, ...extra }
+}
+
+/** How long the client programs wait on production's locks, and on a server that stopped answering. */
+export interface FaultLimits {
+  /** pg_dump's --lock-wait-timeout: a production table locked longer fails the run, naming the table. */
+  lockTimeoutSeconds: number
+  /**
+   * Bounds a silent network: TCP keepalives probe an idle connection and tcp_user_timeout drops one
+   * whose data goes unacknowledged, so a vanished host or a cut network ends pg_dump and psql
+   * instead of leaving them waiting. (A frozen server process behind a live kernel still
+   * acknowledges: the run's watchdog catches that.)
+   */
+  serverTimeoutSeconds: number
+}
+
+/** The defaults of lock-timeout-seconds and server-timeout-seconds. */
+export const DEFAULT_FAULT_LIMITS: FaultLimits = { lockTimeoutSeconds: 60, serverTimeoutSeconds: 60 }
+
+/**
+ * The description with libpq's TCP safeguards derived from the server timeout (libpq ignores
+ * them on Unix sockets); any the user's URI set stay as given. They go into the conninfo that
+ * pg_dump and psql connect with, never into the URI the user wrote.
+ */
+export function withTcpSafeguards(target: ConnectionTarget, limits: FaultLimits): ConnectionTarget {
+  const timeout = Math.max(1, Math.round(limits.serverTimeoutSeconds))
+  const safeguards: Record<string, string> = {
+    keepalives: '1',
+    keepalives_idle: String(Math.max(1, Math.floor(timeout / 3))),
+    keepalives_interval: String(Math.max(1, Math.floor(timeout / 9))),
+    keepalives_count: '3',
+    tcp_user_timeout: String(timeout * 1000)
+  }
+  return { ...target, tuning: { ...safeguards, ...target.tuning } }
+}
+
+/**
+ * The error for a restore that the location check stopped (psql names the file of a failed
+ * statement): not the backup's failure, but psql connected somewhere other than checked.
+ */
+export function locationCheckError(stderr: string, checkFile: string): UserError | undefined {
+  const line = stderr.split('\n').find(text => text.includes(`psql:${checkFile}:`))
+  if (!line) return undefined
+  const reason = /Lazarus location check failed: ([^"]*)/.exec(line)?.[1] ?? line.replace(/^.*?ERROR:\s*/, '')
+  return new UserError(
+    `The restore stopped before its first statement: ${reason}. psql was not where Lazarus checked ` +
+      `(the scratch database on the clean room it verified); nothing of the dump ran there.`
+  )
+}
+
+/**
+ * Runs a client program, keeping the tail of its stderr for the error message. A program that
+ * ends because the run is being cancelled never returns: the cancellation handler owns the rest
+ * of the run, and a "restore failed" from the program it stopped would only be a second, false
+ * error.
+ */
+export async function runClient(
+  program: string,
+  args: string[],
+  env: Record<string, string>
+): Promise<{ exitCode: number; stderr: string }> {
+  let stderr = ''
+  // What the program prints may quote production's content: no line of it may act as a workflow command.
+  const output = untrustedOutput(process.stdout)
+  const exitCode = await exec
+    .exec(program, args, {
+      env,
+      ignoreReturnCode: true,
+      outStream: output,
+      errStream: output,
+      listeners: {
+        stderr: (data: Buffer) => {
+          stderr = (stderr + data.toString('utf8')).slice(-STDERR_TAIL_BYTES)
+        }
+      }
+    })
+    .finally(() => output.end())
+  if (isCancelling() || childProcessesEnded()) await new Promise<never>(() => undefined)
+  return { exitCode, stderr: stderr.trim() }
+}
+
+const STREAM_STAGE_NAMES = ['dump', 'keep', 'convert', 'sanitize', 'restore'] as const
+type StreamStageName = (typeof STREAM_STAGE_NAMES)[number]
+
+/** How one program of the streamed pipeline ended. */
+export interface StreamStage {
+  exitCode: number
+  /** Seconds from the start of the pipeline until this program ended. */
+  seconds: number
+}
+
+export interface StreamOptions {
+  /** The snapshot production's fingerprinting transaction exported, so both see the same data. */
+  snapshot: string
+  /** The filter between pg_dump and psql (the sanitizing sed), as argv. */
+  filter: string[]
+  /** Where each program's end (name, exit code, time) is recorded. */
+  statusFile: string
+  /** Where the pipeline's bash script is written, so the log shows a short command line. */
+  scriptFile: string
+  /** Where dd reports how many bytes the dump had. */
+  bytesFile: string
+  /** Where grep writes pg_dump's TOC comments with psql's line numbers (restore-failure.ts); none by default. */
+  tocFile?: string
+  /**
+   * Settles when the restore target exists (it is created while pg_dump starts): psql waits for
+   * it at the gate file. When it rejects, psql never runs and its error is the stream's.
+   */
+  restoreTargetReady: Promise<unknown>
+  /** Where the pipeline reads whether psql may start ("go") or must not ("stop"). */
+  gateFile: string
+  /** Called once when pg_dump has ended (while psql may still be restoring), with whether it succeeded. */
+  onDumpEnded?: (succeeded: boolean) => void
+  /**
+   * Dump owners (ALTER ... OWNER TO) and privileges (GRANT, REVOKE, ALTER DEFAULT PRIVILEGES):
+   * only when the clean room has every role they name (see cleanroom-roles.ts).
+   */
+  withOwnersAndPrivileges?: boolean
+  /** SQL file psql runs before the dump, which fails unless psql is where Lazarus checked (see guards.ts). */
+  checkFile: string
+  /** Keep the backup pg_dump writes (a restore point): the stream restores that same output. */
+  keep?: KeepBackup
+  /**
+   * Whether production takes startup options (no pooler in front of it, which would refuse them):
+   * then pg_dump's session is also made read-only by default_transaction_read_only.
+   */
+  productionTakesOptions: boolean
+  /** The run's lock and server timeouts; the inputs' defaults when not given. */
+  limits?: FaultLimits
+  /** Files the filter writes, by path, with what each holds: a full disk names the one it hit. */
+  workFiles?: Record<string, WorkFile>
+  /**
+   * Production's relations other sessions hold ACCESS EXCLUSIVE locks on, asked when pg_dump gave
+   * up waiting for a lock: its LOCK TABLE may name many tables, the error names the locked one.
+   */
+  exclusiveLocks?: () => Promise<HeldLock[]>
+}
+
+/** A relation another session holds a lock on: its kind ("table", ...) and quoted schema.name. */
+export interface HeldLock {
+  kind: string
+  name: string
+}
+
+export type StreamOutcome = (
+  | { ok: true; dump: StreamStage; sanitize: StreamStage; restore: StreamStage; keep?: StreamStage; convert?: StreamStage }
+  | {
+      ok: false
+      stage: StreamStageName
+      error: string
+      dump?: StreamStage
+      keep?: StreamStage
+      convert?: StreamStage
+      sanitize?: StreamStage
+      restore?: StreamStage
+      /**
+       * Set when the program that failed first failed because of a server or the setup, not the
+       * backup (psql could not connect, lost the clean room, or stopped on an error of the clean
+       * room's own; pg_dump could not connect, lost production, or waited too long for a lock).
+       */
+      environmentError?: UserError
+    }
+) & {
+  dumpBytes?: number
+  /** When the pipeline started and when psql was let through the gate, in seconds since the epoch. */
+  startedAt?: number
+  restoreStartedAt?: number
+}
+
+/**
+ * The pipeline, in bash so the three programs run at once and the dump never lands anywhere it
+ * does not have to: pg_dump | sed | psql. Each password reaches only its own program, through
+ * PGPASSWORD set inside the pipeline from variables that are unset before anything runs; the
+ * script itself (visible in the process list and echoed by @actions/exec) holds no secret.
+ * Each program records its exit code and end time, since a pipeline has only one exit code;
+ * dd counts the bytes pg_dump wrote as they pass. psql waits at the gate until the action says
+ * its database exists, and gives up should the action itself be gone (killed), so that no
+ * orphaned pipeline waits forever. tee hands grep a copy of psql's input: grep numbers pg_dump's
+ * TOC comments as psql numbers its lines, so a failed restore can name the object psql was
+ * restoring (restore-failure.ts); grep keeps only those lines and costs far less than psql.
+ * Should grep fail (a full disk), its file goes and the rest of its copy is drained, so that the
+ * stream goes on and no stale list names the wrong object.
+ * psql runs with RESTORE_PSQL_OPTIONS.
+ */
+const STREAM_SCRIPT_HEAD = `
+pw_production=\${LAZARUS_PRODUCTION_PASSWORD-}
+pw_cleanroom=\${LAZARUS_CLEANROOM_PASSWORD-}
+unset LAZARUS_PRODUCTION_PASSWORD LAZARUS_CLEANROOM_PASSWORD PGPASSWORD
+ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
+toc() {
+  LC_ALL=C grep -n -E "$LAZARUS_TOC_PATTERN" > "$LAZARUS_TOC_FILE"
+  [ $? -le 1 ] && return
+  rm -f "$LAZARUS_TOC_FILE"; cat > /dev/null
+}
+gate_open() {
+  while [ ! -s "$LAZARUS_GATE_FILE" ]; do kill -0 "$PPID" 2> /dev/null || return 1; sleep 0.01; done
+  [ "$(cat "$LAZARUS_GATE_FILE")" = go ]
+}
+`
+
+/**
+ * The first programs of the stream, which hand plain SQL to sed: pg_dump alone; or, keeping a
+ * restore point, pg_dump with tee writing its output to the kept file (plain, custom) and
+ * pg_restore turning a custom archive back into SQL as it arrives; or pg_dump writing a
+ * directory-format backup (in parallel) and pg_restore reading it back once it is whole. Each
+ * program records its own end, so the first to fail is known. The kept file and the restored
+ * stream are the same pg_dump run's output, from the same snapshot.
+ */
+const STREAM_SOURCES: Record<'stream' | BackupFormat, string> = {
+  stream: `{ if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
+  "$LAZARUS_PG_DUMP" "$@" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"
+  ended dump \${PIPESTATUS[0]}; } |`,
+  plain: `{ if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
+  "$LAZARUS_PG_DUMP" "$@"; ended dump $?; } |
+{ tee "$LAZARUS_KEEP_PATH" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"; ended keep \${PIPESTATUS[0]}; } |`,
+  custom: `{ if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
+  "$LAZARUS_PG_DUMP" "$@"; ended dump $?; } |
+{ tee "$LAZARUS_KEEP_PATH"; ended keep $?; } |
+{ "$LAZARUS_PG_RESTORE" "\${LAZARUS_CONVERT[@]}" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"; ended convert \${PIPESTATUS[0]}; } |`,
+  directory: `{ if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
+  "$LAZARUS_PG_DUMP" "$@"; code=$?; ended dump $code; unset PGPASSWORD
+  if [ $code -eq 0 ]; then
+    "$LAZARUS_PG_RESTORE" "\${LAZARUS_CONVERT[@]}" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"; ended convert \${PIPESTATUS[0]}
+  fi; } |`
+}
+
+const STREAM_SCRIPT_TAIL = `
+{ "\${LAZARUS_FILTER[@]}" ; ended sanitize $?; } |
+{ tee >(toc); wait $!; } |
+{ gate_open || exit 1
+  if [ -n "$pw_cleanroom" ]; then export PGPASSWORD="$pw_cleanroom"; fi
+  "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -o /dev/null -f "$LAZARUS_CHECK_FILE" -f - \\
+    --dbname="$LAZARUS_RESTORE_CONNINFO"; ended restore $?; }
+`
+
+/** Where a run keeps the backup it verifies (a restore point), and how. */
+export interface KeepBackup {
+  format: BackupFormat
+  /** The file (plain, custom) or directory (directory format, which must not exist yet) pg_dump writes. */
+  path: string
+  /** pg_dump's --compress value for the archive formats (e.g. `1`, gzip level 1; `0` none). */
+  compress: string
+  /** pg_dump's parallel jobs for the directory format. */
+  jobs: number
+}
+
+/**
+ * pg_dump's arguments for a stream, without the connection string and the snapshot (so they can
+ * go into a manifest): plain SQL without owners and privileges unless the clean room takes them;
+ * an archive (custom, directory) always whole, since pg_restore leaves out what the clean room
+ * cannot take and the kept restore point should hold everything.
+ */
+export function dumpArguments(
+  keep: KeepBackup | undefined,
+  withOwnersAndPrivileges: boolean,
+  lockTimeoutSeconds = DEFAULT_FAULT_LIMITS.lockTimeoutSeconds
+): string[] {
+  const strip = withOwnersAndPrivileges ? [] : ['--no-owner', '--no-privileges']
+  const common = [`--lock-wait-timeout=${lockTimeoutSeconds}s`]
+  switch (keep?.format) {
+    case undefined:
+    case 'plain':
+      return ['--format=plain', ...strip, ...common]
+    case 'custom':
+      return ['--format=custom', `--compress=${keep.compress}`, ...common]
+    case 'directory':
+      return ['--format=directory', `--compress=${keep.compress}`, `--jobs=${keep.jobs}`, ...common]
+  }
+}
+
+/** pg_restore's arguments that turn a kept archive back into the SQL the clean room restores. */
+function convertArguments(keep: KeepBackup, withOwnersAndPrivileges: boolean): string[] {
+  const strip = withOwnersAndPrivileges ? [] : ['--no-owner', '--no-privileges']
+  return ['--file=-', ...strip, ...(keep.format === 'directory' ? [keep.path] : [])]
+}
+
+/**
+ * Dumps production (plain SQL, from the snapshot), sanitizes and restores it in one stream:
+ * the restore takes about as long as the slower of dump and restore, not their sum.
+ */
+export async function streamDumpIntoRestore(
+  tools: ClientTools,
+  production: ConnectionTarget,
+  restoreTarget: ConnectionTarget,
+  options: StreamOptions
+): Promise<StreamOutcome> {
+  const limits = options.limits ?? DEFAULT_FAULT_LIMITS
+  const keep = options.keep
+  const withOwners = options.withOwnersAndPrivileges ?? false
+  if (keep && keep.format !== 'plain') requirePgRestore(tools, `backup-format '${keep.format}'`)
+  const dumpArgs = [
+    ...dumpArguments(keep, withOwners, limits.lockTimeoutSeconds),
+    ...(keep?.format === 'directory' ? [`--file=${keep.path}`] : []),
+    `--snapshot=${options.snapshot}`,
+    `--dbname=${conninfo(withTcpSafeguards(production, limits), options.productionTakesOptions ? READ_ONLY_OPTION : undefined)}`
+  ]
+  const env = clientEnv(
+    { ...production, password: undefined },
+    {
+      LAZARUS_PG_DUMP: tools.pgDump.path,
+      LAZARUS_PSQL: tools.psql.path,
+      LAZARUS_PG_RESTORE: tools.pgRestore?.path ?? '',
+      LAZARUS_KEEP_PATH: keep?.path ?? '',
+      LAZARUS_RESTORE_CONNINFO: conninfo(withTcpSafeguards(restoreTarget, limits)),
+      LAZARUS_CHECK_FILE: options.checkFile,
+      LAZARUS_STATUS_FILE: options.statusFile,
+      LAZARUS_BYTES_FILE: options.bytesFile,
+      LAZARUS_TOC_FILE: options.tocFile ?? '/dev/null',
+      LAZARUS_TOC_PATTERN: TOC_COMMENT_PATTERN,
+      LAZARUS_GATE_FILE: options.gateFile,
+      LAZARUS_PRODUCTION_PASSWORD: production.password ?? '',
+      LAZARUS_CLEANROOM_PASSWORD: restoreTarget.password ?? ''
+    }
+  )
+  // bash cannot take an array from the environment: the filter's and pg_restore's argv become declared arrays.
+  const arrays = [
+    `LAZARUS_FILTER=(${options.filter.map(shellQuote).join(' ')})`,
+    `LAZARUS_CONVERT=(${(keep ? convertArguments(keep, withOwners) : []).map(shellQuote).join(' ')})`
+  ]
+  const script = [...arrays, STREAM_SCRIPT_HEAD, STREAM_SOURCES[keep?.format ?? 'stream'], STREAM_SCRIPT_TAIL].join('\n')
+  writeWorkFile(options.scriptFile, script, "the stream's script")
+  writeWorkFile(options.statusFile, '', "the stream's status file")
+  fs.rmSync(options.gateFile, { force: true })
+  // Written whole, then renamed into place: the script never reads half a word.
+  const openGate = (word: 'go' | 'stop') => {
+    try {
+      writeWorkFile(`${options.gateFile}.new`, word, "the stream's gate file")
+      fs.renameSync(`${options.gateFile}.new`, options.gateFile)
+    } catch {
+      // psql then never starts: the pipeline ends with the action (its gate watches the parent).
+    }
+  }
+  let restoreStartedAt: number | undefined
+  const gate = options.restoreTargetReady.then(
+    () => {
+      restoreStartedAt = Date.now() / 1000
+      openGate('go')
+    },
+    () => openGate('stop')
+  )
+  const startedAt = Date.now() / 1000
+  const watching = watchDumpEnd(options)
+  const { stderr } = await runClient('bash', [options.scriptFile, ...dumpArgs], env).finally(watching.stop)
+  await gate
+  // The stream cannot have restored anything without its target: that failure is the one to report.
+  await options.restoreTargetReady
+  const stages = readStreamStatus(options.statusFile, startedAt)
+  const outcome = judgeStream(stages, stderr, streamStages(keep))
+  if (!outcome.ok) {
+    if (outcome.stage === 'restore') {
+      const misplaced = locationCheckError(stderr, options.checkFile)
+      if (misplaced) throw misplaced
+    }
+    const small = (what: string): WorkFile => ({ what, dumpSized: false })
+    const workFiles = {
+      ...options.workFiles,
+      [options.bytesFile]: small("the dump's byte count"),
+      ...(options.tocFile ? { [options.tocFile]: small("the dump's object list") } : {}),
+      // The script itself writes only its status file (bash names the script in its error).
+      [options.scriptFile]: small("the stream's status file")
+    }
+    outcome.environmentError =
+      streamDiskFullError(stderr, workFiles) ??
+      (outcome.stage === 'restore'
+        ? cleanroomRestoreError(outcome.restore?.exitCode, stderr, restoreTarget)
+        : outcome.stage === 'dump'
+          ? productionDumpError(
+              stderr,
+              production,
+              limits,
+              dumpLockTimedOut(stderr) ? await options.exclusiveLocks?.().catch(() => []) : undefined
+            )
+          : undefined)
+  }
+  return { ...outcome, dumpBytes: readDumpBytes(options.bytesFile), startedAt, restoreStartedAt }
+}
+
+/**
+ * Polls the status file for pg_dump's end, to tell options.onDumpEnded; stop() (the pipeline is
+ * over) tells it at the latest, as failed if pg_dump never recorded its end.
+ */
+function watchDumpEnd(options: StreamOptions): { stop: () => void } {
+  const onDumpEnded = options.onDumpEnded
+  if (!onDumpEnded) return { stop: () => undefined }
+  let told = false
+  const tell = (pipelineOver: boolean) => {
+    if (told) return
+    const dump = readStreamStatus(options.statusFile, 0).dump
+    if (!dump && !pipelineOver) return
+    told = true
+    clearInterval(timer)
+    onDumpEnded(dump?.exitCode === 0)
+  }
+  const timer = setInterval(() => tell(false), DUMP_END_POLL_MS)
+  timer.unref()
+  return { stop: () => tell(true) }
+}
+
+/** dd ends with "N bytes (...) copied"; undefined when it never got there. */
+function readDumpBytes(bytesFile: string): number | undefined {
+  const match = /^(\d+) bytes/m.exec(fs.existsSync(bytesFile) ? fs.readFileSync(bytesFile, 'utf8') : '')
+  return match ? Number(match[1]) : undefined
+}
+
+export function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`
+}
+
+/** The programs of a stream that record their end: tee keeps the backup, pg_restore converts an archive. */
+export function streamStages(keep?: Pick<KeepBackup, 'format'>): StreamStageName[] {
+  const keeping: StreamStageName[] = !keep
+    ? []
+    : keep.format === 'plain'
+      ? ['keep']
+      : keep.format === 'custom'
+        ? ['keep', 'convert']
+        : ['convert']
+  return ['dump', ...keeping, 'sanitize', 'restore']
+}
+
+function readStreamStatus(statusFile: string, startedAt: number): Partial<Record<StreamStageName, StreamStage>> {
+  const stages: Partial<Record<StreamStageName, StreamStage>> = {}
+  // Gone when the run already ended (a stopped run removes its work files while the stream winds down).
+  const text = fs.existsSync(statusFile) ? fs.readFileSync(statusFile, 'utf8') : ''
+  for (const line of text.split('\n')) {
+    const [name, code, time] = line.split(' ')
+    if ((STREAM_STAGE_NAMES as readonly string[]).includes(name)) {
+      stages[name as StreamStageName] = { exitCode: Number(code), seconds: Math.max(0, Number(time) - startedAt) }
+    }
+  }
+  return stages
+}
+
+/**
+ * The program that failed first decides the verdict, by the end times they recorded: psql failing
+ * first is a backup that does not restore (pg_dump and sed then die of the broken pipe); pg_dump
+ * or sed failing first is an error, whatever psql made of the partial stream it was fed. A program
+ * that never recorded its end (killed) failed last.
+ */
+export function judgeStream(
+  stages: Partial<Record<StreamStageName, StreamStage>>,
+  stderr: string,
+  expected: StreamStageName[] = ['dump', 'sanitize', 'restore']
+): StreamOutcome {
+  const recorded = Object.fromEntries(expected.filter(name => stages[name]).map(name => [name, stages[name]]))
+  if (expected.every(name => stages[name]?.exitCode === 0)) {
+    return { ok: true, ...recorded } as StreamOutcome
+  }
+  const failures = expected
+    .filter(name => stages[name]?.exitCode !== 0)
+    .sort((a, b) => (stages[a]?.seconds ?? Infinity) - (stages[b]?.seconds ?? Infinity))
+  const first = failures[0]
+  const linesOf = (prefix: RegExp) =>
+    lastLines(
+      stderr
+        .split('\n')
+        .filter(line => prefix.test(line))
+        .join('\n')
+    )
+  const error = {
+    dump: () => `pg_dump failed: ${linesOf(/^pg_dump/) || lastLines(stderr) || 'no error output'}`,
+    keep: () => `Writing the kept backup failed: ${linesOf(/^tee/) || lastLines(stderr) || 'no error output'}`,
+    convert: () => `pg_restore failed reading the archive: ${linesOf(/^pg_restore/) || lastLines(stderr) || 'no error output'}`,
+    sanitize: () => `sed failed: ${linesOf(/^sed/) || lastLines(stderr) || 'no error output'}`,
+    restore: () => withoutVerboseDetail(linesOf(/^psql/) || lastLines(stderr)) || 'psql failed'
+  }[first]()
+  return { ok: false, stage: first, error, ...recorded } as StreamOutcome
+}
+
+/**
+ * The error to show when a program ran out of disk space writing `file` (its stderr says so, as
+ * strerror(ENOSPC) words it), or undefined when it failed for another reason. Shared by every
+ * program that writes a copy of the dump into RUNNER_TEMP.
+ */
+export function diskFullError(
+  stderr: string,
+  program: string,
+  what: string,
+  file: string,
+  fix = workDirFix(true)
+): UserError | undefined {
+  if (!/No space left on device|ENOSPC/i.test(stderr)) return undefined
+  const directory = path.dirname(file)
+  return new UserError(
+    `The disk filled up while ${program} was writing ${what} to ${directory} (No space left on device${freeSpace(directory)}). ${fix}`
+  )
+}
+
+/** What to do about a full RUNNER_TEMP, by whether the file that filled it grows as large as the dump. */
+export function workDirFix(dumpSized: boolean): string {
+  const needs = dumpSized
+    ? `With sabotage or upload-dump, a run keeps a copy of the dump there, plus one sabotaged copy at a time ` +
+      `(each about the size of production's data)`
+    : `Besides the copies of the dump that sabotage or upload-dump keep, a run writes only a few small files there`
+  return `${needs}: free disk space on the runner, use a runner with a larger disk, or point RUNNER_TEMP at a volume with room for it.`
+}
+
+/** A file in the work directory: what it holds, and whether it grows as large as the dump. */
+export interface WorkFile {
+  what: string
+  dumpSized: boolean
+}
+
+/**
+ * Writes one of Lazarus's own work files (private, 0600). A full disk becomes the error that
+ * names the file's directory and the fix, like every other writer's.
+ */
+export function writeWorkFile(file: string, content: string, what: string): void {
+  try {
+    fs.writeFileSync(file, content, { mode: 0o600 })
+  } catch (error) {
+    throw diskFullError(String((error as { code?: string }).code), 'Lazarus', what, file, workDirFix(false)) ?? error
+  }
+}
+
+/**
+ * The disk-full error of the streamed pipeline, whichever of its writers hit it (sed's copy of the
+ * dump or its removed lines, dd's byte count, the status file): `files` names what each file is.
+ */
+export function streamDiskFullError(stderr: string, files: Record<string, WorkFile>): UserError | undefined {
+  // A server's own full disk ("ERROR:  could not extend file ...") is the server's, not the runner's.
+  const line = stderr.split('\n').find(text => /No space left on device/i.test(text) && !/\b(ERROR|FATAL|PANIC):/.test(text))
+  if (!line) return undefined
+  const program = /^(?:\S*\/)?(sed|dd|tee|grep|pg_dump|pg_restore|psql)\b/.exec(line)?.[1] ?? 'the stream'
+  const known = Object.entries(files).find(([file]) => line.includes(file))
+  if (known) return diskFullError(line, program, known[1].what, known[0], workDirFix(known[1].dumpSized))
+  const anyFile = Object.keys(files)[0]
+  return anyFile ? diskFullError(line, program, 'a work file', anyFile, workDirFix(false)) : undefined
+}
+
+/** "; 12.0 KiB free of 1.0 MiB" for a message, or nothing when the filesystem cannot be asked. */
+function freeSpace(directory: string): string {
+  try {
+    const stats = fs.statfsSync(directory)
+    return `; ${formatBytes(stats.bavail * stats.bsize)} free of ${formatBytes(stats.blocks * stats.bsize)}`
+  } catch {
+    return ''
+  }
+}
+
+export type RestoreOutcome = { ok: true } | { ok: false; error: string }
+
+/**
+ * psql as every restore runs it: stop at the first error (a backup that needs a statement skipped
+ * is a backup that does not restore), each statement in its own transaction. Not
+ * --single-transaction: one transaction holds a lock on every table and index it creates until
+ * the end, and a schema of many thousand tables runs past the clean room's lock table ("out of
+ * shared memory", max_locks_per_transaction) while a plain `pg_dump | psql` restores it. All or
+ * nothing buys nothing here: a failed restore's scratch database is dropped anyway.
+ */
+export const RESTORE_PSQL_OPTIONS = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', 'VERBOSITY=verbose', '-o', '/dev/null'] as const
+
+/**
+ * Restores a plain dump with psql (RESTORE_PSQL_OPTIONS). `checkFile` runs first and stops psql
+ * unless it is where Lazarus checked. A failure that is not the backup's (see
+ * cleanroomRestoreError) is thrown, not returned.
+ */
+export async function restoreDump(
+  tools: Pick<ClientTools, 'psql'>,
+  target: ConnectionTarget,
+  file: string,
+  checkFile: string,
+  limits: FaultLimits = DEFAULT_FAULT_LIMITS
+): Promise<RestoreOutcome> {
+  const args = [...RESTORE_PSQL_OPTIONS, '-f', checkFile, '-f', file, `--dbname=${conninfo(withTcpSafeguards(target, limits))}`]
+  const { exitCode, stderr } = await runClient(tools.psql.path, args, clientEnv(target))
+  if (exitCode === 0) return { ok: true }
+  const misplaced = locationCheckError(stderr, checkFile)
+  if (misplaced) throw misplaced
+  const environment = cleanroomRestoreError(exitCode, stderr, target)
+  if (environment) throw environment
+  return { ok: false, error: lastLines(withoutVerboseDetail(stderr)) || `psql exited with code ${exitCode}` }
+}
+
+/**
+ * Why a failed restore is not the backup's failure, or undefined when it is. Only a statement of
+ * the dump that failed under ON_ERROR_STOP (psql's exit code 3) can be the backup's, and then only
+ * when the error is not one of the clean room's own (a full disk, a missing extension's files, a
+ * shutdown, a role without a privilege): "the backup does not restore" describes only the backup.
+ */
+export function cleanroomRestoreError(
+  exitCode: number | undefined,
+  stderr: string,
+  target: ConnectionTarget
+): UserError | undefined {
+  const where = `the clean room (${describe(target)}, '${target.inputName}')`
+  const psqlLines = stderr
+    .split('\n')
+    .filter(line => /^psql/.test(line))
+    .join('\n')
+  const said = lastLines(withoutVerboseDetail(psqlLines || stderr)) || 'no error output'
+  if (exitCode === PSQL_SCRIPT_ERROR) {
+    const failed = psqlLines
+      .split('\n')
+      .map(parseVerboseError)
+      .filter(error => error !== undefined)
+      .pop()
+    if (!failed || !blamesCleanroom(failed.code)) return undefined
+    return new UserError(
+      `The restore stopped on an error of ${where}, not of the backup: ${said} (SQLSTATE ${failed.code}). ` +
+        `To verify the backup, ${cleanroomHint(failed.code, failed.message)}.`
+    )
+  }
+  if (exitCode === PSQL_CONNECTION_ERROR) {
+    if (/connection to server .* failed|invalid (URI|connection option)|could not translate host name|missing "="/i.test(said)) {
+      return new UserError(
+        `psql could not connect to ${where}, so the backup was not tried: ${said}. Fix '${target.inputName}' or the clean-room server.`
+      )
+    }
+    return new UserError(
+      `psql lost its connection to ${where} during the restore, so the backup was not fully tried: ${said}. ` +
+        `Check that the clean-room server stays up (its log says why the session ended).`
+    )
+  }
+  // Killed (no exit code), a signal, or psql's own failure (exit 1): nothing the backup did.
+  return new UserError(
+    `psql failed on ${where} for a reason of its own (exit code ${exitCode ?? 'none: it was killed'}): ${said}.`
+  )
+}
+
+/**
+ * Why pg_dump failed, as a user error naming production and what to change, when the failure is
+ * a connection or a lock; undefined otherwise (the generic "pg_dump failed" then stands).
+ */
+export function productionDumpError(
+  stderr: string,
+  production: ConnectionTarget,
+  limits: FaultLimits,
+  held: HeldLock[] = []
+): UserError | undefined {
+  const where = `production (${describe(production)}, '${production.inputName}')`
+  const dumpLines = pgDumpLines(stderr)
+  const said = lastLines(dumpLines || stderr) || 'no error output'
+  const locked = dumpLockTimedOut(stderr)
+  if (locked) {
+    return new UserError(
+      `pg_dump waited ${limits.lockTimeoutSeconds} s for a lock on ${lockedTables(locked, held)} on ${where}: another session holds ` +
+        `a lock that blocks reading it (an ACCESS EXCLUSIVE lock: ALTER TABLE, TRUNCATE, VACUUM FULL, LOCK TABLE). ` +
+        `Run Lazarus when no such lock is held, or raise 'lock-timeout-seconds' to wait longer.`
+    )
+  }
+  if (
+    /error: connection to server .* failed|error: invalid (URI|connection option)|could not translate host name|missing "="/i.test(
+      dumpLines
+    )
+  ) {
+    return new UserError(`pg_dump could not connect to ${where}: ${said}. Fix '${production.inputName}' or the server.`)
+  }
+  if (
+    /server closed the connection unexpectedly|terminating connection|connection to server was lost|SSL SYSCALL error/i.test(
+      dumpLines
+    )
+  ) {
+    return new UserError(
+      `pg_dump lost its connection to ${where} during the dump: ${said}. Check that production stays up and reachable.`
+    )
+  }
+  return undefined
+}
+
+function pgDumpLines(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter(line => /^pg_dump/.test(line))
+    .join('\n')
+}
+
+/**
+ * The tables of the LOCK TABLE statement pg_dump gave up on (its --lock-wait-timeout), as it
+ * wrote them (schema.name, quoted where needed), or undefined when pg_dump did not fail so. A
+ * long batch may have lost its start to the stderr tail kept: the names that are left count.
+ */
+export function dumpLockTimedOut(stderr: string): string[] | undefined {
+  if (!/canceling statement due to (statement|lock) timeout/.test(pgDumpLines(stderr))) return undefined
+  const line = /^.* IN ACCESS SHARE MODE/m.exec(stderr)?.[0]
+  if (line === undefined) return undefined
+  const list = line.replace(/^.*?LOCK TABLE /, '').replace(/ IN ACCESS SHARE MODE$/, '')
+  const identifier = '(?:"(?:[^"]|"")*"|[^\\s,."]+)'
+  return [...list.matchAll(new RegExp(`${identifier}\\.${identifier}`, 'g'))].map(match => match[0])
+}
+
+/**
+ * "table public.orders": the tables of pg_dump's LOCK TABLE that another session holds
+ * exclusively (`held`), or, when that cannot be told, the statement's tables (the first few of
+ * a batch).
+ */
+function lockedTables(tables: string[], held: HeldLock[]): string {
+  const blocking = held.filter(lock => tables.includes(lock.name))
+  if (blocking.length > 0) return blocking.map(lock => `${lock.kind} ${lock.name}`).join(', ')
+  return tables.length === 1
+    ? `table ${tables[0]}`
+    : `one of the tables ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', ...' : ''}`
+}
+
+export function lastLines(text: string, count = 5): string {
+  return text.split('\n').filter(Boolean).slice(-count).join(' | ')
+}

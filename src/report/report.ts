@@ -1,0 +1,353 @@
+import type { AmcheckResult } from '../engines/postgres/amcheck.js'
+import type { CheckResult } from '../verification/check-answers.js'
+import type { TableComparison } from '../verification/compare.js'
+import type { SanitizedDirective } from '../engines/postgres/sanitize-rules.js'
+import type { DetectingCheck, SabotageOperator } from '../drill/plan.js'
+import type { EnvironmentDifference } from '../engines/postgres/extensions.js'
+import type { Settings, VerifyLevel } from '../run/settings.js'
+
+/**
+ * What a run concluded; the step fails unless it is `verified` (or `restored`) and every sabotage
+ * was caught. `restored`: a stored backup without a manifest restored and its schema matches
+ * production's as it is now; its content was not proven (production has moved on since).
+ */
+export type Result = 'verified' | 'restored' | 'mismatch' | 'restore-failed' | 'error'
+
+export type { DetectingCheck } from '../drill/plan.js'
+
+export interface SabotageResult {
+  operator: SabotageOperator
+  /** The table it corrupted, or null when no table could take this corruption. */
+  target: string | null
+  /** False when the corruption could not be applied, so there was nothing to catch. */
+  applied: boolean
+  detected: boolean
+  detectedBy: DetectingCheck | null
+  evidence: string
+  /** Set when `verify: counts` cannot see this corruption by design: why. Such a miss does not fail the step. */
+  expectedMiss?: string
+}
+
+export interface ToolInfo {
+  path: string
+  version: string
+}
+
+/** A schema object that differs between production and the restored copy. */
+export interface SchemaDifference {
+  /** table, column, index, constraint, sequence, function, ... */
+  kind: string
+  name: string
+  /** Its definition on each side; null where it does not exist. */
+  production: string | null
+  restored: string | null
+}
+
+/** One differing row, by key; values only when `show-values` allowed them. */
+export interface RowDifference {
+  change: 'missing' | 'extra' | 'changed'
+  key: string
+  production?: string
+  restored?: string
+}
+
+/** Which rows of a table differ, as far as they were looked up. */
+export interface TableDifferences {
+  missing: number
+  extra: number
+  changed: number
+  /** The first `max-rows-reported` differing rows. */
+  keys: RowDifference[]
+  /** Differing rows counted but not listed. */
+  notListed: number
+}
+
+/**
+ * A table comparison as reported, with its differing rows when they were looked up. `unproven`:
+ * its rows could not be compared (a stored backup without a manifest), only that it restored;
+ * the row counts stand side by side for a reader.
+ */
+export type ReportTable = TableComparison & { differences?: TableDifferences; unproven?: string }
+
+/** The stored backup a run verified (input backup-path), and what it was verified against. */
+export interface StoredBackupReport {
+  path: string
+  /** Told by content: plain (SQL), custom, directory or tar. */
+  format: 'plain' | 'custom' | 'directory' | 'tar'
+  gzip: boolean
+  bytes: number
+  /** The manifest it was verified against; absent without one (then content is not proven). */
+  manifest?: string
+  /** Whether the restored copy's content was compared with figures taken when the backup was (a manifest's). */
+  contentProven: boolean
+  /** The server the backup was dumped from, as its header says. */
+  dumpedFrom?: string
+  /** How many restore pipelines ran (several for a parallel archive restore). */
+  pipelines?: number
+  /** Files that are not as the manifest recorded them (missing, extra, size, sha256): a `mismatch` before any restore. */
+  fileProblems?: string[]
+  /** The manifest's figures this clean room could not be held to, and why (another major, another method). */
+  notCompared?: { figure: string; reason: string }[]
+}
+
+/** The recovery-time objective, applied to the restore of the real backup. */
+export interface RtoCheck {
+  /** `rto-seconds`: the step fails above it. */
+  budgetSeconds?: number
+  /** `rto-warn-seconds`: the step warns above it. */
+  warnSeconds?: number
+  restoreSeconds: number
+  exceeded: boolean
+  warned: boolean
+}
+
+/** This run's restore time against the median of recent runs of the same database. */
+export interface RestoreTrend {
+  /** How many earlier runs the median is taken over. */
+  runs: number
+  medianSeconds: number
+  restoreSeconds: number
+  /** restoreSeconds / medianSeconds. */
+  ratio: number
+  /** The restore time grew sharply. */
+  alarm: boolean
+}
+
+/** Whether owners and privileges were restored and compared (kinds owner, privileges and default privileges in `schema`). */
+export interface PrivilegesCheck {
+  compared: boolean
+  /** Why they were not, and how to enable it. */
+  reason?: string
+  /** Roles production's objects name that Lazarus created in the clean room (NOLOGIN, marked) and drops at the end. */
+  rolesCreated: string[]
+  /** Roles production's objects name that already existed in the clean room: used as they are, never altered or dropped. */
+  rolesExisting: string[]
+}
+
+/** One stage on the run's timeline. */
+export interface TimelineStage {
+  stage: string
+  /** Seconds since the run started. */
+  start: number
+  end: number
+}
+
+/** The JSON report (report-path). Documented in the README; keep them in step. */
+export interface Report {
+  result: Result
+  /** Why the run ended in `error` or `restore-failed`. */
+  error?: string
+  verify: VerifyLevel
+  production: { server: string; serverVersion?: string; database: string }
+  cleanroom: { server: string; serverVersion?: string }
+  /** pg_dump for a fresh run, pg_restore for a stored archive; psql always. */
+  tools?: { pg_dump?: ToolInfo; pg_restore?: ToolInfo; psql: ToolInfo }
+  /** Set when a stored backup (backup-path) was verified instead of a fresh dump. */
+  backup?: StoredBackupReport
+  dumpBytes?: number
+  sanitized: SanitizedDirective[]
+  tables: ReportTable[]
+  /** Schema objects that differ, when the schema was compared. */
+  schema?: SchemaDifference[]
+  /** Set once production's roles were read: whether owners and privileges were compared. */
+  privileges?: PrivilegesCheck
+  /**
+   * Differences of the clean-room server, not of the backup (an extension it installs at another
+   * version than production's). Reported, never counted as a mismatch.
+   */
+  environment?: EnvironmentDifference[]
+  /** Who restored the dump, with which rights (restore-role.ts); set before the dump. */
+  restoreRights?: { mode: 'unprivileged' | 'superuser'; role: string; superuser: boolean; description: string }
+  sabotage: SabotageResult[]
+  /** The user's checks (input `checks`), each compared with production; absent without a checks file. */
+  checks?: CheckResult[]
+  /** amcheck on the restored copy; absent unless `amcheck` is true and the backup restored. */
+  amcheck?: AmcheckResult
+  /** Seconds per stage; `drill` is all sabotage drills together. */
+  timings: {
+    dump?: number
+    sanitize?: number
+    restore?: number
+    verify?: number
+    amcheck?: number
+    drill?: number
+    total?: number
+  }
+  /**
+   * When each stage ran, in seconds since the run started: dump, sanitize and restore overlap (one
+   * stream), and production is fingerprinted while the restore finishes, so their times do not add up.
+   */
+  timeline?: TimelineStage[]
+  /**
+   * For `restore-failed`: where in the dump's object list the restore stopped, e.g. "while
+   * restoring TABLE DATA public.orders" (restore-failure.ts), when psql named a line.
+   */
+  restoreFailedAt?: string
+  /** Set when `rto-seconds` or `rto-warn-seconds` is and the backup restored. */
+  rto?: RtoCheck
+  /** Set when earlier runs of this database were on record. */
+  restoreTrend?: RestoreTrend
+  /** The backup kept with its manifest (backup-dir, or upload-dump), once the manifest is written. */
+  restorePoint?: RestorePointReport
+  startedAt: string
+}
+
+/** A restore point in the report: where it is and what it holds. */
+export interface RestorePointReport {
+  /** The kept backup; '' when it only lived in the run's workspace for upload-dump. */
+  backupPath: string
+  manifestPath: string
+  /** The restore point's directory (backup and manifest). */
+  directory: string
+  format: 'custom' | 'directory' | 'plain'
+  /** Size of the backup's files together. */
+  bytes: number
+  files: number
+  /** Whether signing-key signed the manifest. */
+  signed: boolean
+  /** Whether it outlives the run (backup-dir). */
+  kept: boolean
+}
+
+export function mismatchedTables(report: Report): ReportTable[] {
+  return report.tables.filter(table => !table.match)
+}
+
+export function mismatchedChecks(report: Report): CheckResult[] {
+  return (report.checks ?? []).filter(check => !check.match && !check.error)
+}
+
+export function failedChecks(report: Report): CheckResult[] {
+  return (report.checks ?? []).filter(check => check.error)
+}
+
+/**
+ * The verdict on a backup that restored and was compared: any difference (a table, the schema, a
+ * check's answer, amcheck's findings) is a `mismatch`; otherwise a check that could not run
+ * leaves the copy unvouched for, an `error` naming it.
+ */
+export function judgeVerified(report: Report): Pick<Report, 'result' | 'error'> {
+  const differs =
+    mismatchedTables(report).length > 0 ||
+    (report.schema ?? []).length > 0 ||
+    mismatchedChecks(report).length > 0 ||
+    (report.amcheck?.findings ?? []).length > 0
+  const failed = failedChecks(report)
+  const error = failed.length > 0 ? failed.map(check => `Check '${check.name}' ${check.difference}`).join(' ') : undefined
+  const result = differs ? 'mismatch' : failed.length > 0 ? 'error' : 'verified'
+  return error === undefined ? { result } : { result, error }
+}
+
+export function missedSabotage(report: Report): SabotageResult[] {
+  return report.sabotage.filter(result => result.applied && !result.detected && !result.expectedMiss)
+}
+
+/** The step's outputs, named as in action.yml. */
+export function reportOutputs(report: Report, reportPath: string): Record<string, string> {
+  const seconds = (value?: number) => (value === undefined ? '' : value.toFixed(3))
+  return {
+    result: report.result,
+    tables: String(report.tables.length),
+    'mismatched-tables': String(mismatchedTables(report).length),
+    'sabotage-caught': String(report.sabotage.filter(result => result.detected).length),
+    'sabotage-missed': String(missedSabotage(report).length),
+    'dump-seconds': seconds(report.timings.dump),
+    'restore-seconds': seconds(report.timings.restore),
+    'verify-seconds': seconds(report.timings.verify),
+    'dump-bytes': report.dumpBytes === undefined ? '' : String(report.dumpBytes),
+    'report-path': reportPath,
+    'backup-path': report.restorePoint?.backupPath ?? '',
+    'manifest-path': report.restorePoint?.manifestPath ?? ''
+  }
+}
+
+/** Why the step fails, or undefined when it passes. */
+export function failureMessage(report: Report): string | undefined {
+  const problems: string[] = []
+  switch (report.result) {
+    case 'verified':
+    case 'restored':
+      break
+    case 'mismatch': {
+      const files = report.backup?.fileProblems ?? []
+      if (files.length > 0) {
+        const more = files.length > 5 ? ` and ${files.length - 5} more` : ''
+        problems.push(
+          `The stored backup is not the one its manifest describes (nothing was restored): ${files.slice(0, 5).join('; ')}${more}.`
+        )
+        break
+      }
+      const tables = mismatchedTables(report).map(table => `${table.schema}.${table.name} (${table.difference})`)
+      const schema = (report.schema ?? []).map(difference => `${difference.kind} ${difference.name}`)
+      const checks = mismatchedChecks(report).map(check => `check '${check.name}' (${check.difference})`)
+      const amcheck = (report.amcheck?.findings ?? []).map(
+        finding => `${finding.kind} ${finding.name} (amcheck: ${finding.message})`
+      )
+      const differences = [...tables, ...schema, ...checks, ...amcheck]
+      const named = differences.slice(0, 5).join('; ')
+      const more = differences.length > 5 ? ` and ${differences.length - 5} more` : ''
+      const counted = [
+        tables.length > 0 ? `${tables.length} table(s)` : '',
+        schema.length > 0 ? `${schema.length} schema object(s)` : '',
+        checks.length > 0 ? `${checks.length} check(s)` : '',
+        amcheck.length > 0 ? `${amcheck.length} amcheck finding(s)` : ''
+      ].filter(Boolean)
+      problems.push(`The restored backup differs from production in ${counted.join(' and ')}: ${named}${more}.`)
+      if (failedChecks(report).length > 0 && report.error) problems.push(report.error)
+      break
+    }
+    case 'restore-failed': {
+      const where = report.restoreFailedAt ? ` (it stopped ${report.restoreFailedAt})` : ''
+      problems.push(`The backup does not restore${where}: ${report.error ?? 'psql failed'}`)
+      break
+    }
+    case 'error':
+      problems.push(report.error ?? 'Lazarus failed.')
+      break
+  }
+  const missed = missedSabotage(report)
+  if (missed.length > 0) {
+    problems.push(
+      `The verifier missed ${missed.length} sabotage(s): ${missed.map(result => `${result.operator} on ${result.target}`).join(', ')}.`
+    )
+  }
+  if (report.rto?.exceeded && report.rto.budgetSeconds !== undefined) {
+    problems.push(
+      `The backup restores, but not fast enough: restore took ${formatSeconds(report.rto.restoreSeconds)} s, ` +
+        `budget ${formatSeconds(report.rto.budgetSeconds)} s (rto-seconds).`
+    )
+  }
+  return problems.length > 0 ? problems.join(' ') : undefined
+}
+
+/**
+ * Holds the restore of the real backup against `rto-seconds` and `rto-warn-seconds`. Undefined
+ * when neither is set or nothing restored: a backup that does not restore already fails, and
+ * its partial restore time says nothing about recovery.
+ */
+export function checkRto(report: Report, settings: Pick<Settings, 'rtoSeconds' | 'rtoWarnSeconds'>): RtoCheck | undefined {
+  const { rtoSeconds: budgetSeconds, rtoWarnSeconds: warnSeconds } = settings
+  const restoreSeconds = report.timings.restore
+  if (budgetSeconds === undefined && warnSeconds === undefined) return undefined
+  if (restoreSeconds === undefined || report.result === 'restore-failed') return undefined
+  const exceeded = budgetSeconds !== undefined && restoreSeconds > budgetSeconds
+  const warned = !exceeded && warnSeconds !== undefined && restoreSeconds > warnSeconds
+  return { budgetSeconds, warnSeconds, restoreSeconds, exceeded, warned }
+}
+
+/** The warning for a restore slower than `rto-warn-seconds` but within any budget. */
+export function rtoWarning(report: Report): string | undefined {
+  const rto = report.rto
+  if (!rto?.warned || rto.warnSeconds === undefined) return undefined
+  const budget = rto.budgetSeconds === undefined ? '' : ` (the budget, rto-seconds, is ${formatSeconds(rto.budgetSeconds)} s)`
+  return (
+    `The restore took ${formatSeconds(rto.restoreSeconds)} s, more than the ${formatSeconds(rto.warnSeconds)} s ` +
+    `of rto-warn-seconds${budget}.`
+  )
+}
+
+/** Seconds as people read them: none when whole (budgets usually are), else two decimals or two significant digits. */
+export function formatSeconds(seconds: number): string {
+  if (Number.isInteger(seconds)) return String(seconds)
+  return Math.abs(seconds) < 0.1 ? String(Number(seconds.toPrecision(2))) : seconds.toFixed(2)
+}

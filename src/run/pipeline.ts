@@ -1,0 +1,1345 @@
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import * as core from '@actions/core'
+import { installAmcheck, runAmcheck, type AmcheckResult } from '../engines/postgres/amcheck.js'
+import type { CheckAnswer, CheckResult } from '../verification/check-answers.js'
+import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
+import { onCancel } from '../action/cancellation.js'
+import { CleanRoom } from './cleanroom.js'
+import {
+  compareTables,
+  detectingCheck,
+  displayName,
+  tableKey,
+  type SideFigures,
+  type TableComparison
+} from '../verification/compare.js'
+import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
+import { DatabaseSession, type ServerFacts } from '../engines/postgres/database.js'
+import { decodeDumpText } from '../engines/postgres/dump-encoding.js'
+import { rewriteDump, tocEntryInFile } from '../drill/rewrite.js'
+import { UserError, messageOf } from '../util/errors.js'
+import {
+  compareExtensions,
+  missingExtensionsError,
+  readAvailableExtensions,
+  readInstalledExtensions
+} from '../engines/postgres/extensions.js'
+import type { TableRef } from '../engines/postgres/fingerprint-queries.js'
+import { assertSeparateClusters } from '../engines/postgres/guards.js'
+import type { ManifestFile } from '../report/manifest.js'
+import {
+  diskFullError,
+  dumpArguments,
+  psqlUnderstandsRestrict,
+  writeWorkFile,
+  resolveClientTools,
+  restoreDump,
+  streamDumpIntoRestore,
+  type ClientTools,
+  type StreamOutcome,
+  type WorkFile
+} from '../engines/postgres/pg-tools.js'
+import { readLargeObjects } from '../engines/postgres/large-objects.js'
+import { mapPool } from '../util/pool.js'
+import { settleAcrossMajors } from '../engines/postgres/cross-major.js'
+import type { RolePlan } from '../engines/postgres/cleanroom-roles.js'
+import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from '../engines/postgres/privileges.js'
+import { Counter, reportProgress } from './progress.js'
+import { judgeVerified, type Report, type SabotageResult } from '../report/report.js'
+import { describeFailurePlace, psqlErrorLine, tocEntryAt, type TocEntry } from '../engines/postgres/restore-failure.js'
+import { explainNoTarget, planSabotage, type SabotageCatalog, type SabotageOperator, type SabotagePlan } from '../drill/plan.js'
+import { readSabotageCatalog } from '../engines/postgres/drill-catalog.js'
+import {
+  compressionOf,
+  createRestorePoint,
+  discardRestorePoint,
+  finishRestorePoint,
+  hashRestorePoint,
+  writeManifest,
+  type RestorePoint
+} from './restore-point.js'
+import { LAZARUS_VERSION } from '../util/version.js'
+import { pinDifferingRows, readPrimaryKeys } from '../verification/row-diff.js'
+import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
+import { readCreatableExtensions, readSuperuserObjects, superuserObjectsError } from '../engines/postgres/superuser-objects.js'
+import {
+  byKindAndName,
+  diffSchema,
+  readSchemaFingerprint,
+  type SchemaDifference,
+  type SchemaObject
+} from '../engines/postgres/schema-fingerprint.js'
+import {
+  compareSequences,
+  findSequencesBehindData,
+  readSequenceValues,
+  type SequenceValue
+} from '../verification/sequence-check.js'
+import {
+  buildSedProgram,
+  stoppedConstruct,
+  summarizeRemovedLines,
+  type SanitizedDirective
+} from '../engines/postgres/sanitize-rules.js'
+import {
+  explainSkewFailure,
+  productionSkewChecks,
+  productionSkewMessage,
+  stopMessage,
+  type SkewRuleId
+} from '../engines/postgres/skew-catalogue.js'
+import { sedFilter } from '../engines/postgres/sed.js'
+import { readingEveryRow } from '../engines/postgres/row-security.js'
+import { compareText } from '../util/text-order.js'
+import { requireProduction, type ProductionSettings, type Settings } from './settings.js'
+import { saveWorkDir } from '../action/state.js'
+import { formatBytes } from '../report/summary.js'
+import { ServerWatch } from './watchdog.js'
+import type { Workspace } from './workspace.js'
+
+/** pg_dump's error when the transaction that exported the snapshot has ended. */
+const SNAPSHOT_GONE = /could not import the requested snapshot|invalid snapshot identifier/
+
+/** The oldest server Lazarus's catalog queries understand. */
+export const OLDEST_SUPPORTED_MAJOR = 12
+
+/**
+ * What production looked like at the dump's snapshot. Its sessions stay inside that snapshot
+ * until the run ends, so later questions (which rows differ) get answers from the same moment.
+ */
+export interface ProductionSnapshot {
+  /**
+   * The session that exported the snapshot; it answers follow-up questions (row pinning). Absent
+   * when the figures come from a stored backup's manifest: nothing can be asked of production then.
+   */
+  exporter?: DatabaseSession
+  tables: TableRef[]
+  figures: SideFigures[]
+  schema: SchemaObject[]
+  /** Large objects: OID, size and content digest, read once pg_dump has finished. */
+  largeObjects: SchemaObject[]
+  /** Sequences are not transactional: their values are bracketed by reads before and after the dump. */
+  sequencesBefore: SequenceValue[]
+  sequencesAfter: SequenceValue[]
+  primaryKeys: Map<string, string[]>
+  /** Owners, ACLs and default privileges, when the restore keeps them (see cleanroom-roles.ts). */
+  privileges?: SchemaObject[]
+  /** Production's answers to the user's checks, in the snapshot, in the checks' order. */
+  checks: CheckAnswer[]
+  /** When the snapshot was taken (the transaction's start on production). */
+  takenAt: Date
+  /** What the drill needs to corrupt copies that still restore; only read when a drill runs. */
+  sabotageCatalog?: SabotageCatalog
+  database: { encoding: string; collate: string; ctype: string }
+}
+
+/** Where tests may act on a run from inside: never set by the action itself. */
+export interface RunHooks {
+  /** Called with the restored copy once it is verified, before amcheck checks it. */
+  beforeAmcheck?: (restored: ConnectionTarget) => Promise<void>
+}
+
+/**
+ * One verification run: dump, sanitize, restore, verify, then the sabotage drill. Fills `report`
+ * as it goes, so that a failure part way still reports everything established before it.
+ */
+export async function verifyBackup(
+  givenSettings: Settings,
+  workspace: Workspace,
+  report: Report,
+  hooks: RunHooks = {}
+): Promise<void> {
+  const settings = requireProduction(givenSettings, 'to dump production')
+  assertSeparateClusters(settings.production, settings.cleanroom)
+  saveWorkDir(workspace.workDir)
+  DatabaseSession.limits = {
+    lockTimeoutSeconds: settings.lockTimeoutSeconds,
+    serverTimeoutSeconds: settings.serverTimeoutSeconds
+  }
+  const production = await core.group('Connect', () => DatabaseSession.open(settings.production, 'production'))
+  const sessions: DatabaseSession[] = [production]
+  let cleanroom: CleanRoom | undefined
+  // The restore point this run keeps (backup-dir, upload-dump), and whether it was kept whole.
+  const keeping: Keeping = { kept: false }
+  let watch: ServerWatch | undefined
+  // Each stage gives up as soon as a server stops answering, and its log group still closes.
+  const group = <T>(name: string, work: () => Promise<T>) => core.group(name, () => (watch ? watch.guard(name, work) : work()))
+  const closeAll = async () => {
+    watch?.stop()
+    if (watch?.unresponsive) {
+      // The stages still waiting on either server end here, silently; only the clean room's
+      // maintenance session stays, to drop the scratch databases if the clean room still answers.
+      DatabaseSession.abandonAll(cleanroom ? [cleanroom.maintenance] : [])
+      if (watch.unresponsive === 'cleanroom') return cleanroom?.abandon()
+    }
+    await cleanroom?.close()
+    for (const session of sessions) await session.close()
+  }
+  const stopCancelHandler = onCancel(async () => {
+    // Work still waiting on a server ends silently: the cancellation is the one thing to report.
+    DatabaseSession.abandonAll(cleanroom ? [cleanroom.maintenance] : [])
+    await closeAll()
+    workspace.removeWorkFiles()
+    if (keeping.point && !keeping.kept) discardRestorePoint(keeping.point)
+  })
+  try {
+    cleanroom = await CleanRoom.open(settings.cleanroom, workspace.runId)
+    watch = await ServerWatch.start(
+      [
+        { role: 'production', target: settings.production },
+        { role: 'cleanroom', target: settings.cleanroom }
+      ],
+      settings
+    )
+    await watch.guard('the run', () =>
+      runStages(settings, workspace, report, hooks, production, sessions, cleanroom!, group, keeping)
+    )
+  } finally {
+    stopCancelHandler()
+    await closeAll()
+    // A failed run leaves no partial restore point behind.
+    if (keeping.point && !keeping.kept) discardRestorePoint(keeping.point)
+  }
+}
+
+/** What checkServers learnt of production, for the manifest. */
+interface ProductionServer {
+  facts: ServerFacts
+  identity: { systemIdentifier?: string; startedAt: string }
+}
+
+/** Writes the manifest (signed with signing-key) beside the kept backup and records it in the report. */
+function keepRestorePoint(
+  point: RestorePoint,
+  files: ManifestFile[],
+  settings: ProductionSettings,
+  report: Report,
+  tools: ClientTools,
+  productionServer: ProductionServer,
+  snapshot: ProductionSnapshot
+): void {
+  const withOwners = snapshot.privileges !== undefined
+  const manifest = writeManifest(
+    point,
+    {
+      createdAt: new Date(),
+      lazarusVersion: LAZARUS_VERSION,
+      result: report.result,
+      cleanroomServerVersion: report.cleanroom.serverVersion,
+      production: {
+        server: describe(settings.production),
+        serverVersion: productionServer.facts.serverVersion,
+        serverVersionNum: productionServer.facts.serverVersionNum,
+        systemIdentifier: productionServer.identity.systemIdentifier,
+        startedAt: productionServer.identity.startedAt,
+        database: settings.production.database,
+        ...snapshot.database
+      },
+      snapshotTakenAt: snapshot.takenAt.toISOString(),
+      dump: {
+        version: tools.pgDump.version,
+        arguments: dumpArguments(point, withOwners, settings.lockTimeoutSeconds),
+        format: point.format,
+        compression: compressionOf(point),
+        // An archive holds owners and privileges whatever the clean room could take (pg_restore leaves them out).
+        ownersAndPrivileges: point.format === 'plain' ? withOwners : true
+      },
+      files,
+      verify: settings.verify,
+      tables: snapshot.tables,
+      figures: snapshot.figures,
+      schema: snapshot.schema,
+      privileges: snapshot.privileges,
+      largeObjects: snapshot.largeObjects,
+      sequencesBefore: snapshot.sequencesBefore,
+      sequencesAfter: snapshot.sequencesAfter,
+      checks: { definitions: settings.checks, answers: snapshot.checks, showValues: settings.showValues }
+    },
+    settings.signingKey
+  )
+  const bytes = files.reduce((sum, file) => sum + file.bytes, 0)
+  const finished = finishRestorePoint(point)
+  report.restorePoint = {
+    backupPath: point.persistent ? finished.backupPath : '',
+    manifestPath: point.persistent ? finished.manifestPath : '',
+    directory: point.directory,
+    format: point.format,
+    bytes,
+    files: files.length,
+    signed: manifest.signature !== undefined,
+    kept: point.persistent
+  }
+  const signed = manifest.signature ? `, signed (key sha256 ${manifest.signature.publicKeySha256.slice(0, 16)}…)` : ''
+  if (point.persistent) {
+    core.info(
+      `Kept the ${point.format}-format backup at ${finished.backupPath} (${formatBytes(bytes)}), manifest ${finished.manifestPath}${signed}.`
+    )
+  }
+  if (report.result !== 'verified') {
+    core.warning(
+      `The kept backup did not verify: its manifest records '${report.result}'. Do not rely on it as a restore point.`,
+      {
+        title: 'Lazarus: kept backup not verified'
+      }
+    )
+  }
+}
+
+type Group = <T>(name: string, work: () => Promise<T>) => Promise<T>
+
+/** The restore point a run keeps, shared with its cancellation and cleanup. */
+interface Keeping {
+  point?: RestorePoint
+  kept: boolean
+}
+
+/** The stages after connecting: check, stream, verify, drill. */
+async function runStages(
+  settings: ProductionSettings,
+  workspace: Workspace,
+  report: Report,
+  hooks: RunHooks,
+  production: DatabaseSession,
+  sessions: DatabaseSession[],
+  cleanroom: CleanRoom,
+  group: Group,
+  keeping: Keeping
+): Promise<void> {
+  const { tools, productionServer } = await group('Check servers and client tools', () =>
+    checkServers(production, cleanroom, settings, report)
+  )
+  recordRestoreRights(await cleanroom.setUpRestoreRights(settings.restoreRole), report)
+  const backupFile = workspace.backupFile
+  // The drill reads the sanitized backup again afterwards; otherwise it never lands on disk.
+  const keepCopy = settings.sabotage.length > 0
+  // backup-dir keeps a restore point; upload-dump uploads one (from the workspace without backup-dir).
+  const point = (keeping.point =
+    settings.backupDir !== undefined || settings.uploadDump
+      ? createRestorePoint({
+          backupDir: settings.backupDir,
+          workDir: workspace.workDir,
+          database: settings.production.database,
+          format: settings.backupFormat,
+          jobs: settings.jobs,
+          time: new Date()
+        })
+      : undefined)
+  const database = await production.databaseFacts()
+  const restoreTarget = cleanroom.scratchTarget('backup')
+  // CREATE DATABASE waits for a checkpoint (PostgreSQL 14 and older): meanwhile the sed program
+  // is built and pg_dump starts, while psql waits for the database at the stream's gate.
+  const created = cleanroom.createScratchDatabase('backup', database)
+  const exists = created.then(
+    () => true,
+    () => false
+  )
+  let verification: CopyVerification
+  let snapshot: ProductionSnapshot
+  let hashing: Promise<ManifestFile[]> | undefined
+  try {
+    // pg_dump's session starts with the same role and database defaults as this one.
+    const [scs] = await production.query<{ on: boolean }>("SELECT current_setting('standard_conforming_strings') = 'on' AS on")
+    const filter = await sanitizeFilter(scs.on, cleanroom, tools, workspace, keepCopy ? backupFile : undefined)
+    const checkFile = writeLocationCheck(cleanroom, restoreTarget, workspace.file('restore-check.sql'))
+    const streamed = await group('Dump, sanitize and restore (streamed), fingerprint production', () =>
+      streamFromSnapshot(
+        production,
+        sessions,
+        tools,
+        settings,
+        filter,
+        { target: restoreTarget, ready: created, cleanroom },
+        database,
+        workspace,
+        report,
+        checkFile,
+        point
+      )
+    )
+    if (streamed.restoreError !== undefined) {
+      report.result = 'restore-failed'
+      report.error = streamed.restoreError
+      if (streamed.restoreFailedAt) report.restoreFailedAt = streamed.restoreFailedAt
+      if (point?.persistent) core.warning(`Nothing kept in ${settings.backupDir}: the backup does not restore.`)
+      return
+    }
+    // The kept files are whole: hashed (streamed) while the copy is verified.
+    hashing = point && hashRestorePoint(point)
+    verification = await group('Verify', async () => {
+      const started = performance.now()
+      const startedAt = Date.now() / 1000
+      const result = await verifyRestored(restoreTarget, settings, streamed.production, 'restored')
+      // Everything verification added after the restore, production's fingerprint included.
+      report.timings.verify = elapsed(started)
+      onTimeline(report, 'Verify', startedAt, Date.now() / 1000)
+      result.schema = withoutEnvironment(result.schema, report)
+      logVerification(result, settings)
+      return result
+    })
+    snapshot = await streamed.production
+    if (settings.amcheck) {
+      await hooks.beforeAmcheck?.(restoreTarget)
+      report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(restoreTarget, settings, report))
+    }
+  } finally {
+    if (await exists) await dropOrKeep(cleanroom, restoreTarget, settings)
+  }
+  report.tables = verification.tables
+  report.schema = verification.schema
+  if (settings.checks.length > 0) report.checks = verification.checks
+  Object.assign(report, judgeVerified(report))
+  if (point && hashing) {
+    const files = await hashing
+    await group('Keep the restore point', async () =>
+      keepRestorePoint(point, files, settings, report, tools, productionServer, snapshot)
+    )
+    keeping.kept = true
+  }
+
+  const drillStarted = performance.now()
+  const drillStartedAt = Date.now() / 1000
+  for (const operator of settings.sabotage) {
+    report.sabotage.push(
+      await group(`Sabotage drill: ${operator}`, () =>
+        runDrill(operator, backupFile, cleanroom, tools, settings, snapshot, workspace)
+      )
+    )
+  }
+  if (settings.sabotage.length > 0) {
+    report.timings.drill = elapsed(drillStarted)
+    onTimeline(report, 'Drill', drillStartedAt, Date.now() / 1000)
+  }
+}
+
+/**
+ * The schema differences that are the backup's: an extension the clean room installs at another
+ * version than production's is the servers' difference, already reported as such.
+ */
+function withoutEnvironment(schema: SchemaDifference[], report: Report): SchemaDifference[] {
+  const environment = new Set((report.environment ?? []).map(difference => difference.name))
+  return schema.filter(
+    difference =>
+      !(
+        difference.kind === 'extension' &&
+        difference.production !== null &&
+        difference.restored !== null &&
+        environment.has(unquoted(difference.name))
+      )
+  )
+}
+
+/** An identifier as quote_ident printed it, unquoted. */
+function unquoted(name: string): string {
+  return /^"(.*)"$/s.test(name) ? name.slice(1, -1).replace(/""/g, '"') : name
+}
+
+/** Versions, the separate-cluster guard, the clean room's CREATEDB right, and the client tools. */
+async function checkServers(
+  production: DatabaseSession,
+  cleanroom: CleanRoom,
+  settings: ProductionSettings,
+  report: Report
+): Promise<{ tools: ClientTools; productionServer: ProductionServer }> {
+  const [productionFacts, cleanroomFacts] = await Promise.all([production.serverFacts(), cleanroom.maintenance.serverFacts()])
+  report.production.serverVersion = productionFacts.serverVersion
+  report.cleanroom.serverVersion = cleanroomFacts.serverVersion
+  for (const [side, facts] of [
+    ['production', productionFacts],
+    ['clean room', cleanroomFacts]
+  ] as const) {
+    // The catalog fingerprint reads columns (generated columns, partitions) that PostgreSQL 12 introduced.
+    if (facts.major < OLDEST_SUPPORTED_MAJOR) {
+      throw new UserError(
+        `The ${side} runs PostgreSQL ${facts.serverVersion}; Lazarus supports PostgreSQL ${OLDEST_SUPPORTED_MAJOR} or newer.`
+      )
+    }
+  }
+  core.info(`Production: PostgreSQL ${productionFacts.serverVersion} at ${describe(settings.production)} (read-only session)`)
+  core.info(`Clean room: PostgreSQL ${cleanroomFacts.serverVersion} at ${describe(settings.cleanroom)}`)
+  // Finding the client tools only runs --version: it overlaps the guards' queries, and its error waits for theirs.
+  const resolving = resolveClientTools(productionFacts.major, settings.postgresBinDir)
+  resolving.catch(() => undefined)
+  const [productionIdentity, cleanroomIdentity] = await Promise.all([
+    production.clusterIdentity(),
+    cleanroom.maintenance.clusterIdentity()
+  ])
+  assertSeparateClusters(settings.production, settings.cleanroom, {
+    production: productionIdentity,
+    cleanroom: cleanroomIdentity
+  })
+  cleanroom.recordIdentity(cleanroomIdentity)
+  await cleanroom.assertCanCreateDatabases()
+  await checkExtensions(production, cleanroom, settings, report)
+  const tools = await resolving
+  report.tools = { pg_dump: toolInfo(tools.pgDump), psql: toolInfo(tools.psql) }
+  core.info(
+    `Client tools: pg_dump ${tools.pgDump.version} (${tools.pgDump.path}), psql ${tools.psql.version} (${tools.psql.path})`
+  )
+  return { tools, productionServer: { facts: productionFacts, identity: productionIdentity } }
+}
+
+/**
+ * Fails before anything is dumped when the clean room lacks an extension production uses, and
+ * reports an extension it would restore at another version as a difference of the servers.
+ */
+async function checkExtensions(
+  production: DatabaseSession,
+  cleanroom: CleanRoom,
+  settings: Settings,
+  report: Report
+): Promise<void> {
+  const [installed, available] = await Promise.all([
+    readInstalledExtensions(production),
+    readAvailableExtensions(cleanroom.maintenance)
+  ])
+  const { missing, differences } = compareExtensions(installed, available)
+  if (missing.length > 0) throw missingExtensionsError(missing, settings.cleanroom)
+  if (differences.length > 0) report.environment = differences
+  for (const difference of differences) {
+    core.warning(
+      `Extension ${difference.name}: production has version ${difference.production}, the clean room restores ${difference.cleanroom}: ` +
+        `${difference.detail}. This is a difference of the clean-room server, not of the backup; ` +
+        `a clean room with production's versions verifies it exactly.`,
+      { title: 'Lazarus: clean room differs from production' }
+    )
+  }
+}
+
+/**
+ * Streams production's dump through sed into the restore while fingerprinting production, all
+ * from one exported snapshot: the figures describe exactly the data in the dump, even while
+ * production keeps taking writes. Extra sessions join the snapshot to checksum tables in
+ * parallel. Returns when the restore has ended: production's fingerprint may still be running,
+ * so it comes as a promise. A failed restore is returned as `restoreError`; a failed dump or
+ * sed, or a restore target that could not be created, throws.
+ */
+async function streamFromSnapshot(
+  exporter: DatabaseSession,
+  sessions: DatabaseSession[],
+  tools: ClientTools,
+  settings: ProductionSettings,
+  filter: SanitizeFilter,
+  restore: { target: ConnectionTarget; ready: Promise<unknown>; cleanroom: CleanRoom },
+  database: ProductionSnapshot['database'],
+  workspace: Workspace,
+  report: Report,
+  checkFile: string,
+  keep?: RestorePoint
+): Promise<{ production: Promise<ProductionSnapshot>; restoreError?: string; restoreFailedAt?: string }> {
+  await exporter.pinSettings()
+  const sequencesBefore = await readSequenceValues(exporter)
+  const snapshotId = await exporter.beginSnapshot()
+  const [{ at: takenAt }] = await exporter.query<{ at: Date }>('SELECT pg_catalog.now() AS at')
+  const tables = await exporter.listTables()
+  if (tables.length === 0) {
+    throw new UserError(
+      `Production database '${settings.production.database}' has no tables, so there is nothing to verify: ` +
+        `check that '${settings.production.inputName}' names the right database.`
+    )
+  }
+  await refuseProductionSkew(exporter, filter.cleanroomMajor)
+  // pg_dump takes one connection; the checksum workers share the rest of `jobs`.
+  for (let i = 1; i < Math.max(1, settings.jobs - 1); i++) {
+    const session = await DatabaseSession.open(settings.production, 'production')
+    sessions.push(session)
+    await session.pinSettings()
+    await session.joinSnapshot(snapshotId)
+  }
+  core.info(
+    `Snapshot ${snapshotId}: ${tables.length} table(s) to fingerprint with ${sessions.length} session(s) ` +
+      `once pg_dump has read them, while the restore goes on.`
+  )
+  await assertRestorableWithRights(exporter, restore.cleanroom, settings)
+  // The roles the dump names, as of the snapshot: the restore needs each of them in the clean room.
+  const roles = await planRoles(exporter, restore.cleanroom, report)
+  const restoreTarget = restore.target
+  // psql starts once the database exists, holds every role the dump names, and admits the restore role.
+  const restoreTargetReady = (
+    roles.restore ? restore.ready.then(() => restore.cleanroom.roles.provide(restoreTarget.database)) : restore.ready
+  ).then(() => restore.cleanroom.prepareRestore(restoreTarget))
+
+  const stopProgress = reportProgress(
+    async () => `Restore in progress: ${formatBytes(await databaseSize(restoreTarget))} restored so far.`
+  )
+  let dumpEnded!: (succeeded: boolean) => void
+  const dumped = new Promise<boolean>(resolve => (dumpEnded = resolve))
+  const streaming = streamDumpIntoRestore(tools, settings.production, restore.cleanroom.restoreTarget(restoreTarget), {
+    checkFile,
+    productionTakesOptions: !exporter.viaPooler,
+    snapshot: snapshotId,
+    filter: filter.argv,
+    statusFile: workspace.file('stream-status'),
+    tocFile: workspace.file('stream-toc'),
+    bytesFile: workspace.file('stream-bytes'),
+    scriptFile: workspace.file('stream.sh'),
+    gateFile: workspace.file('stream-gate'),
+    restoreTargetReady,
+    onDumpEnded: dumpEnded,
+    withOwnersAndPrivileges: roles.restore,
+    keep,
+    limits: settings,
+    workFiles: filter.files,
+    exclusiveLocks: () => exporter.exclusiveLocks()
+  }).finally(stopProgress)
+  // While pg_dump runs, the exporter only reads the catalog. The tables are checksummed once
+  // pg_dump has finished: on a machine that hosts both servers (service containers on a runner)
+  // the checksums would otherwise take CPU from the stream, and after the dump they overlap the
+  // end of the restore and the restored copy's own checksums instead.
+  const production = (async (): Promise<ProductionSnapshot> => {
+    const schema = await readSchemaFingerprint(exporter)
+    const primaryKeys = await readPrimaryKeys(exporter)
+    const privileges = roles.restore ? await readPrivileges(exporter) : undefined
+    if (!(await dumped)) throw new Error('pg_dump did not finish: production was not fingerprinted')
+    const fingerprintStartedAt = Date.now() / 1000
+    // Reading a sequence locks it: forgotten with the read, as the tables' locks are (readAndForget).
+    const sequencesAfter = await exporter.readAndForget(() => readSequenceValues(exporter))
+    const figures = await fingerprint(sessions, tables, settings, true, 'production')
+    onTimeline(report, 'Fingerprint production', fingerprintStartedAt, Date.now() / 1000)
+    const checks = await answerChecks(exporter, settings.checks, sampleRowsFor(checkOptions(settings)))
+    const largeObjects = await readLargeObjects(exporter)
+    const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
+    const sabotageCatalog = settings.sabotage.length > 0 ? await readSabotageCatalog(exporter, rowCounts) : undefined
+    if (sabotageCatalog && roles.restore) {
+      sabotageCatalog.privileges = {
+        objects: await readPrivilegeTargets(exporter),
+        roles: [...roles.provided, ...roles.existing].sort(compareText),
+        drillRole: `lazarus_drill_${workspace.runId}`
+      }
+    }
+    return {
+      exporter,
+      tables,
+      figures,
+      schema,
+      largeObjects,
+      privileges,
+      sequencesBefore,
+      sequencesAfter,
+      primaryKeys,
+      checks,
+      takenAt,
+      sabotageCatalog,
+      database
+    }
+  })()
+  // Awaited by whoever verifies the copy; on every other path nobody does.
+  production.catch(() => undefined)
+  const outcome = await streaming
+  recordStreamTimings(outcome, report)
+  report.sanitized = filter.removed()
+  logSanitized(report)
+  let restoreError: string | undefined
+  let restoreFailedAt: string | undefined
+  if (!outcome.ok) {
+    const stopped = filter.stopped()
+    if (stopped) throw new UserError(stopped)
+    // pg_dump could not take the snapshot because the exporting transaction ended: whatever ended
+    // it (a lock, a lost connection) is the error, not pg_dump's import.
+    if (outcome.stage === 'dump' && SNAPSHOT_GONE.test(outcome.error)) {
+      const cause = await production.then(
+        () => undefined,
+        (error: unknown) => error
+      )
+      if (cause instanceof UserError) throw cause
+    }
+    // The kept backup lies outside the work directory: its full disk has a fix of its own.
+    const keptFull = keep && keptBackupDiskFull(outcome, keep)
+    if (keptFull) throw keptFull
+    if (outcome.environmentError) throw outcome.environmentError
+    if (outcome.stage !== 'restore') {
+      throw (
+        (filter.copyFile && diskFullError(outcome.error, 'sed', 'the copy of the dump', filter.copyFile)) ||
+        new Error(outcome.error)
+      )
+    }
+    // The step's failure message carries psql's error; psql itself printed it in full above.
+    const skew = explainSkewFailure({
+      error: outcome.error,
+      cleanroomMajor: filter.cleanroomMajor,
+      productionMajor: (await exporter.serverFacts()).major,
+      pgDumpMajor: tools.pgDump.major
+    })
+    const hint = skew ?? missingRightHint(outcome.error, restore.cleanroom.restoreRights)
+    restoreError = hint ? `${outcome.error} | ${hint}` : outcome.error
+    restoreFailedAt = await failurePlace(outcome.error, database.encoding, line =>
+      tocEntryAt(fs.readFileSync(workspace.file('stream-toc'), 'latin1').split('\n'), line)
+    )
+    if (restoreFailedAt) core.info(`The restore stopped ${restoreFailedAt}.`)
+  } else {
+    core.info(`Dumped, sanitized and restored into ${restoreTarget.database} in ${outcome.restore.seconds.toFixed(2)} s.`)
+  }
+  report.dumpBytes = outcome.dumpBytes
+  return { production, restoreError, restoreFailedAt }
+}
+
+/** The error for a restore point that filled its disk (tee or pg_dump writing it), naming where. */
+function keptBackupDiskFull(outcome: StreamOutcome & { ok: false }, point: RestorePoint): UserError | undefined {
+  if (outcome.stage !== 'keep' && outcome.stage !== 'dump') return undefined
+  const program = outcome.stage === 'keep' ? 'tee' : 'pg_dump'
+  const where = point.persistent ? `input 'backup-dir'` : 'RUNNER_TEMP (upload-dump keeps the backup there until it is uploaded)'
+  return diskFullError(
+    outcome.error,
+    program,
+    'the kept backup',
+    point.format === 'directory' ? path.join(point.path, 'toc.dat') : point.path,
+    `A restore point needs room for the whole backup: free disk space there, or point ${where} at a volume with room for it.`
+  )
+}
+
+/**
+ * Where a failed restore stopped, in words (restore-failure.ts), from psql's error and the TOC
+ * entry `entryAt` finds at the line it names; names decoded from the dump's `encoding`.
+ */
+export async function failurePlace(
+  error: string,
+  encoding: string,
+  entryAt: (line: number) => TocEntry | undefined | Promise<TocEntry | undefined>
+): Promise<string | undefined> {
+  const line = psqlErrorLine(error)
+  if (line === undefined) return undefined
+  try {
+    const place = describeFailurePlace(await entryAt(line), line)
+    return place === undefined ? undefined : decodeDumpText(place, encoding)
+  } catch {
+    // Only the words are lost: the error itself still says what failed.
+    return undefined
+  }
+}
+
+/** Records a stage on the report's timeline, in seconds since the run started. */
+export function onTimeline(report: Report, stage: string, startedAt: number, endedAt: number): void {
+  const runStart = Date.parse(report.startedAt) / 1000
+  if (!Number.isFinite(runStart)) return
+  const at = (epoch: number) => Math.max(0, Math.round((epoch - runStart) * 1000) / 1000)
+  ;(report.timeline ??= []).push({ stage, start: at(startedAt), end: at(endedAt) })
+}
+
+/** Says with which rights the restore runs, in the report and the log (a warning for a superuser's). */
+export function recordRestoreRights(rights: RestoreRights, report: Report): void {
+  report.restoreRights = { mode: rights.mode, role: rights.role, superuser: rights.superuser, description: rights.description }
+  if (rights.superuser) core.warning(`${rights.description}.`, { title: 'Lazarus: the restore runs as a superuser' })
+  else core.info(`${rights.description}.`)
+}
+
+/**
+ * Stops the run before the dump when production holds what only a superuser can restore and
+ * the restore runs without superuser rights (superuser-objects.ts): one line naming the objects
+ * and the input, rather than a failed restore of a good backup.
+ */
+async function assertRestorableWithRights(exporter: DatabaseSession, cleanroom: CleanRoom, settings: Settings): Promise<void> {
+  if (settings.restoreRole !== 'unprivileged' || cleanroom.restoreRights?.superuser !== false) return
+  const creatable = await readCreatableExtensions(cleanroom.maintenance, (await cleanroom.maintenance.serverFacts()).major)
+  const productionMajor = (await exporter.serverFacts()).major
+  const objects = await exporter.withSavepoint(() => readSuperuserObjects(exporter, productionMajor, creatable))
+  if (objects.length > 0) throw new UserError(superuserObjectsError(objects))
+}
+
+/**
+ * Decides whether owners and privileges are restored and compared, records it in the report and
+ * says so in the log: a check that cannot run is never a silent pass.
+ */
+export async function planRoles(exporter: DatabaseSession, cleanroom: CleanRoom, report: Report) {
+  const named = await readNamedRoles(exporter)
+  const rights = cleanroom.restoreRights
+  const plan = await cleanroom.roles.decide(
+    named,
+    rights && !rights.superuser && rights.ownRole
+      ? `the restore runs as ${rights.role}, a role without superuser rights (restore-role: unprivileged), which cannot replay ` +
+          `the dump's ALTER ... OWNER TO, GRANT and SET SESSION AUTHORIZATION statements: set restore-role: superuser to verify ` +
+          `owners and privileges, trusting production's code with the clean-room role's rights`
+      : undefined
+  )
+  const created = plan.provided.length > 0 ? `; roles created for the restore: ${listNames(plan.provided)}` : ''
+  const existing = plan.existing.length > 0 ? `; existing roles used as they are: ${listNames(plan.existing)}` : ''
+  return recordRolePlan(plan, report, `Owners and privileges are restored and compared${created}${existing}.`)
+}
+
+/**
+ * Records in the report whether owners and privileges are compared, and says so in the log: a
+ * warning when they are not (never a silent pass), `compared` when they are.
+ */
+export function recordRolePlan(plan: RolePlan, report: Report, compared: string): RolePlan {
+  report.privileges = {
+    compared: plan.restore,
+    ...(plan.reason ? { reason: plan.reason } : {}),
+    rolesCreated: plan.provided,
+    rolesExisting: plan.existing
+  }
+  if (!plan.restore) {
+    core.warning(`Owners and privileges are not verified: ${plan.reason}.`, {
+      title: 'Lazarus: owners and privileges not verified'
+    })
+  } else {
+    core.info(compared)
+  }
+  return plan
+}
+
+/**
+ * The streamed stages overlap, so each timing is from the start of the stream until that program
+ * ended: restore-seconds is how long the backup took to restore while it was being dumped, an
+ * upper bound of a restore from a finished file.
+ */
+function recordStreamTimings(outcome: StreamOutcome, report: Report): void {
+  if (outcome.dump) report.timings.dump = outcome.dump.seconds
+  if (outcome.sanitize) report.timings.sanitize = outcome.sanitize.seconds
+  if (outcome.restore) report.timings.restore = outcome.restore.seconds
+  const start = outcome.startedAt
+  if (start === undefined) return
+  if (outcome.dump) onTimeline(report, 'Dump', start, start + outcome.dump.seconds)
+  if (outcome.sanitize) onTimeline(report, 'Sanitize', start, start + outcome.sanitize.seconds)
+  // psql starts when its database exists (the gate), after pg_dump has started.
+  if (outcome.restore) onTimeline(report, 'Restore', outcome.restoreStartedAt ?? start, start + outcome.restore.seconds)
+}
+
+async function databaseSize(target: ConnectionTarget): Promise<number> {
+  const session = await DatabaseSession.open(target, 'cleanroom')
+  try {
+    const [row] = await session.query<{ bytes: string }>('SELECT pg_catalog.pg_database_size(current_database())::text AS bytes')
+    return Number(row.bytes)
+  } finally {
+    await session.close()
+  }
+}
+
+/** Counts (and checksums) every table, largest first, on as many sessions as there are. */
+export async function fingerprint(
+  sessions: DatabaseSession[],
+  tables: TableRef[],
+  settings: Settings,
+  inTransaction: boolean,
+  side: string
+): Promise<SideFigures[]> {
+  const counter = new Counter(tables.length, `${side} tables fingerprinted`)
+  const stopProgress = reportProgress(() => counter.describe())
+  try {
+    const largestFirst = [...tables].sort((a, b) => b.bytes - a.bytes)
+    // A materialized view's rows are derived, not backed up: reading them would only cost time.
+    const derived = largestFirst.filter(table => table.kind === 'm')
+    const batches = await mapPool(
+      sessions,
+      batchSmallTables(
+        largestFirst.filter(table => table.kind !== 'm'),
+        sessions.length
+      ),
+      async (session, batch): Promise<SideFigures[]> => {
+        const figures = await session.tablesFigures(batch, settings.verify === 'checksums', inTransaction)
+        counter.done += batch.length
+        return batch.map((table, index) => ({
+          schema: table.schema,
+          name: table.name,
+          figures: figures[index],
+          ...(table.kind === 'p' ? { wholeTree: true } : {})
+        }))
+      }
+    )
+    counter.done += derived.length
+    const figures = [
+      ...batches.flat(),
+      ...derived.map(table => ({ schema: table.schema, name: table.name, figures: {}, derived: true }))
+    ]
+    const byKey = new Map(figures.map(side => [tableKey(side), side]))
+    return tables.map(table => byKey.get(tableKey(table))!)
+  } finally {
+    stopProgress()
+  }
+}
+
+/** Tables at most this big on disk are read together, up to BATCH_TABLES or BATCH_BYTES per statement. */
+const SMALL_TABLE_BYTES = 1024 * 1024
+const BATCH_TABLES = 100
+const BATCH_BYTES = 8 * 1024 * 1024
+
+/**
+ * Groups small tables into batches read by one statement each (DatabaseSession.tablesFigures):
+ * a schema of thousands of small tables then costs a few hundred round trips, not several per
+ * table. Larger tables keep a statement (and a session) of their own. A few small tables are
+ * spread over the `sessions` that read them rather than left to one. Order is kept.
+ */
+export function batchSmallTables<T extends { bytes: number }>(tables: T[], sessions = 1): T[][] {
+  const small = tables.filter(table => table.bytes <= SMALL_TABLE_BYTES).length
+  const perBatch = Math.max(1, Math.min(BATCH_TABLES, Math.ceil(small / Math.max(1, sessions))))
+  const batches: T[][] = []
+  let open: T[] = []
+  let openBytes = 0
+  for (const table of tables) {
+    if (table.bytes > SMALL_TABLE_BYTES) {
+      batches.push([table])
+      continue
+    }
+    if (open.length >= perBatch || openBytes + table.bytes > BATCH_BYTES) {
+      batches.push(open)
+      open = []
+      openBytes = 0
+    }
+    open.push(table)
+    openBytes += table.bytes
+  }
+  if (open.length > 0) batches.push(open)
+  return batches
+}
+
+/** The sed filter in the stream, and what it removed once the stream has run. */
+export interface SanitizeFilter {
+  argv: string[]
+  /**
+   * The argv for the n-th of several pipelines that run the filter (a stored archive restored in
+   * sections): sed empties its `w` file when it starts, so each pipeline records the lines it
+   * removed in a file of its own, and removed()/stopped() read them all.
+   */
+  argvFor(pipeline: number): string[]
+  copyFile?: string
+  cleanroomMajor: number
+  /** The files sed writes, with what each holds. */
+  files: Record<string, WorkFile>
+  removed(): SanitizedDirective[]
+  /** The error for a construct no rewrite restores faithfully, when one stopped the stream. */
+  stopped(): string | undefined
+}
+
+/**
+ * Builds the sed filter from what the clean room knows: it removes the directives the clean room
+ * would reject, records each removed line, and (when asked) keeps a copy of the sanitized dump.
+ */
+export async function sanitizeFilter(
+  standardConformingStrings: boolean,
+  cleanroom: CleanRoom,
+  tools: Pick<ClientTools, 'psql'>,
+  workspace: Workspace,
+  copyFile?: string
+): Promise<SanitizeFilter> {
+  const removedLinesFile = workspace.file('sanitize-removed.sql')
+  const programFile = workspace.file('sanitize.sed')
+  const cleanroomMajor = (await cleanroom.maintenance.serverFacts()).major
+  const rules = {
+    knownSettings: await cleanroom.maintenance.settingNames(),
+    psqlUnderstandsRestrict: psqlUnderstandsRestrict(tools.psql),
+    cleanroomMajor,
+    standardConformingStrings
+  }
+  writeWorkFile(programFile, buildSedProgram({ ...rules, removedLinesFile, copyFile }), 'the sanitizer (a sed program)')
+  const argv = await sedFilter(programFile)
+  const removedLinesFiles = [removedLinesFile]
+  const removedLines = () =>
+    removedLinesFiles.flatMap(file => (fs.existsSync(file) ? fs.readFileSync(file, 'latin1').split('\n') : []))
+  const argvFor = (pipeline: number): string[] => {
+    if (pipeline <= 1) return argv
+    const ownRemovedLines = `${removedLinesFile}.${pipeline}`
+    const ownProgram = `${programFile}.${pipeline}`
+    // No copy of the dump here: a copy is only ever taken of a single, whole pipeline.
+    writeWorkFile(ownProgram, buildSedProgram({ ...rules, removedLinesFile: ownRemovedLines }), 'the sanitizer (a sed program)')
+    if (!removedLinesFiles.includes(ownRemovedLines)) removedLinesFiles.push(ownRemovedLines)
+    return argv.map(arg => (arg === programFile ? ownProgram : arg))
+  }
+  return {
+    argv,
+    argvFor,
+    copyFile,
+    cleanroomMajor,
+    files: {
+      [removedLinesFile]: { what: 'the lines it removed from the dump', dumpSized: false },
+      ...(copyFile ? { [copyFile]: { what: 'the copy of the dump', dumpSized: true } } : {})
+    },
+    removed: () => summarizeRemovedLines(removedLines()),
+    stopped: () => {
+      const stopped = stoppedConstruct(removedLines())
+      return stopped && stopMessage(stopped.rule as SkewRuleId, stopped.line, cleanroomMajor)
+    }
+  }
+}
+
+/** Stops before the dump when production holds what the clean room's major rejects and no rewrite restores (skew-catalogue.ts). */
+async function refuseProductionSkew(production: DatabaseSession, cleanroomMajor: number): Promise<void> {
+  const findings = []
+  for (const check of productionSkewChecks((await production.serverFacts()).major, cleanroomMajor)) {
+    const rows = await production.withSavepoint(() => production.query<{ name: string }>(check.sql))
+    if (rows.length > 0) findings.push({ check, names: rows.map(row => row.name) })
+  }
+  if (findings.length > 0) throw new UserError(productionSkewMessage(findings, cleanroomMajor))
+}
+
+export function logSanitized(report: Report): void {
+  if (report.sanitized.length === 0) core.info('Nothing sanitized: the clean room knows every directive in the dump.')
+  for (const item of report.sanitized) {
+    core.info(`Removed ${item.lines} line(s) of ${item.parameter} (rule ${item.rule}), which the clean room does not know.`)
+  }
+}
+
+export interface CopyVerification {
+  restoreError?: string
+  tables: TableComparison[]
+  /** Schema objects and sequences that differ. */
+  schema: SchemaDifference[]
+  /** The user's checks, each compared with production's answer. */
+  checks: CheckResult[]
+}
+
+/** Restores a (sabotaged) copy of the backup into its own scratch database and verifies it. */
+async function verifyCopy(
+  file: string,
+  purpose: string,
+  cleanroom: CleanRoom,
+  tools: Pick<ClientTools, 'psql'>,
+  settings: Settings,
+  snapshot: ProductionSnapshot
+): Promise<CopyVerification> {
+  const target = await cleanroom.createScratchDatabase(purpose, snapshot.database)
+  try {
+    if (snapshot.privileges) await cleanroom.roles.provide(target.database)
+    await cleanroom.prepareRestore(target)
+    const checkFile = writeLocationCheck(cleanroom, target, `${file}.check.sql`)
+    const restored = await restoreDump(tools, cleanroom.restoreTarget(target), file, checkFile, settings)
+    if (!restored.ok) {
+      const place = await failurePlace(restored.error, snapshot.database.encoding, line => tocEntryInFile(file, line))
+      const hint = missingRightHint(restored.error, cleanroom.restoreRights)
+      const error = hint ? `${restored.error} | ${hint}` : restored.error
+      return { restoreError: place ? `stopped ${place}: ${error}` : error, tables: [], schema: [], checks: [] }
+    }
+    return await verifyRestored(target, settings, snapshot, `${purpose} copy`)
+  } finally {
+    await cleanroom.dropScratchDatabase(target)
+  }
+}
+
+/** Writes the SQL that stops psql unless it restores into `target` on the checked clean room. */
+export function writeLocationCheck(cleanroom: CleanRoom, target: ConnectionTarget, file: string): string {
+  writeWorkFile(file, cleanroom.locationCheckSql(target), "the restore's location check")
+  return file
+}
+
+/** Drops the restored backup, or keeps it for debugging when asked to. */
+export async function dropOrKeep(cleanroom: CleanRoom, target: ConnectionTarget, settings: Settings): Promise<void> {
+  if (settings.keepCleanroom) {
+    cleanroom.keep(target)
+    core.notice(`Kept the restored database '${target.database}' on the clean room (${describe(target)}) for debugging.`)
+  } else {
+    await cleanroom.dropScratchDatabase(target)
+  }
+}
+
+/**
+ * Fingerprints a restored copy like production (tables, schema, sequences), compares, and pins
+ * each differing table's difference to rows by comparing hash aggregates on both sides.
+ */
+export async function verifyRestored(
+  target: ConnectionTarget,
+  settings: Settings,
+  production: ProductionSnapshot | Promise<ProductionSnapshot>,
+  side: string
+): Promise<CopyVerification> {
+  const sessions: DatabaseSession[] = []
+  try {
+    // `jobs` sessions checksum the tables; one more compares the schema meanwhile. All connect at once.
+    const opened = await Promise.allSettled(
+      Array.from({ length: settings.jobs + 1 }, async () => {
+        const session = await DatabaseSession.open(target, 'cleanroom')
+        sessions.push(session)
+        await session.pinSettings()
+      })
+    )
+    for (const result of opened) if (result.status === 'rejected') throw result.reason
+    const [restored] = sessions
+    const catalogSession = sessions[settings.jobs]
+    // Production's fingerprint may still be running: the restored copy's is taken meanwhile.
+    const [figures, schema] = await Promise.all([
+      fingerprint(sessions.slice(0, settings.jobs), await restored.listTables(), settings, false, side),
+      compareSchemas(catalogSession, production)
+    ])
+    const snapshot = await production
+    const tables = compareTables(snapshot.figures, figures)
+    await pinRows(tables, restored, snapshot, settings)
+    const checks =
+      settings.checks.length > 0
+        ? await verifyChecks(
+            restored,
+            { session: snapshot.exporter, answers: snapshot.checks },
+            settings.checks,
+            checkOptions(settings)
+          )
+        : []
+    return { tables, schema, checks }
+  } finally {
+    for (const session of sessions) await session.close()
+  }
+}
+
+async function compareSchemas(
+  restored: DatabaseSession,
+  production: ProductionSnapshot | Promise<ProductionSnapshot>
+): Promise<SchemaDifference[]> {
+  const restoredSchema = await readSchemaFingerprint(restored)
+  const restoredSequences = await readSequenceValues(restored)
+  const restoredLargeObjects = await readLargeObjects(restored)
+  const behind = await findSequencesBehindData(restored)
+  const snapshot = await production
+  // A sequence production itself has behind its data is faithfully restored, not broken.
+  const exporter = snapshot.exporter
+  const productionBehind =
+    behind.length > 0 && exporter ? await exporter.withSavepoint(() => findSequencesBehindData(exporter)) : []
+  const privileges = snapshot.privileges ? diffSchema(snapshot.privileges, await readPrivileges(restored)) : []
+  let definitions = [...diffSchema(snapshot.schema, restoredSchema), ...privileges]
+  // Another major prints the same objects differently: the clean room settles those (cross-major.ts).
+  if (exporter && (await exporter.serverFacts()).major !== (await restored.serverFacts()).major) {
+    definitions = await settleAcrossMajors({ production: exporter, restored }, definitions)
+  }
+  return [
+    ...definitions,
+    ...diffSchema(snapshot.largeObjects, restoredLargeObjects),
+    ...compareSequences(snapshot.sequencesBefore, snapshot.sequencesAfter, restoredSequences, behind, productionBehind)
+  ].sort(byKindAndName)
+}
+
+/** Check answers shown whole (with show-values) have at most max-rows-reported rows, and never more than this. */
+const MAX_SHOWN_CHECK_ROWS = 100
+
+function checkOptions(settings: Settings) {
+  return { showValues: settings.showValues, maxRows: Math.min(settings.maxRowsReported, MAX_SHOWN_CHECK_ROWS) }
+}
+
+/**
+ * amcheck on the restored copy, on `jobs` sessions. Runs after verification: the extension it
+ * creates in the scratch database is not production's and must not be compared.
+ */
+export async function amcheckRestored(target: ConnectionTarget, settings: Settings, report: Report): Promise<AmcheckResult> {
+  const started = performance.now()
+  const sessions: DatabaseSession[] = []
+  try {
+    for (let i = 0; i < settings.jobs; i++) {
+      const session = await DatabaseSession.open(target, 'cleanroom')
+      sessions.push(session)
+      await session.pinSettings()
+    }
+    const schema = await installAmcheck(sessions[0])
+    const result = await runAmcheck(sessions, schema, (await sessions[0].serverFacts()).major)
+    const heap = result.heapChecked
+      ? ` and ${result.tables} table(s) (verify_heapam)`
+      : ' (verify_heapam needs PostgreSQL 14 or later)'
+    core.info(`amcheck checked ${result.indexes} B-tree index(es)${heap}.`)
+    for (const finding of result.findings) {
+      core.error(`${finding.kind} ${finding.name}: ${finding.message}`, {
+        title: 'Lazarus: amcheck found corruption in the restored copy'
+      })
+    }
+    return result
+  } finally {
+    for (const session of sessions) await session.close()
+    report.timings.amcheck = elapsed(started)
+  }
+}
+
+/** Finds which rows differ in each table whose figures differ (both sides readable). */
+async function pinRows(
+  tables: TableComparison[],
+  restored: DatabaseSession,
+  snapshot: ProductionSnapshot,
+  settings: Settings
+): Promise<void> {
+  const exporter = snapshot.exporter
+  // Rows can only be pinned by asking production; a manifest holds figures, not rows.
+  if (!exporter) return
+  const refs = new Map(snapshot.tables.map(table => [tableKey(table), table]))
+  for (const table of tables) {
+    const ref = refs.get(tableKey(table))
+    const comparable = !table.match && ref?.populated && table.production.rows !== undefined && table.restored.rows !== undefined
+    if (!comparable) continue
+    try {
+      table.differences = await exporter.withSavepoint(() =>
+        readingEveryRow(restored, [ref], () =>
+          pinDifferingRows(exporter, restored, ref, snapshot.primaryKeys.get(tableKey(table)), {
+            maxRows: settings.maxRowsReported,
+            showValues: settings.showValues
+          })
+        )
+      )
+    } catch (error) {
+      core.warning(`Could not pin the differing rows of ${displayName(table)}: ${messageOf(error)}`)
+    }
+  }
+}
+
+/** One line per table, and one annotation per difference a person must see. */
+export function logVerification(verification: CopyVerification, settings: Settings): void {
+  for (const table of verification.tables) {
+    if (table.match) {
+      core.info(
+        table.derived
+          ? `✓ ${displayName(table)}: materialized view, rows derived (recomputed at restore, not compared); ` +
+              'definition, populated state and indexes compared with the schema'
+          : `✓ ${displayName(table)}: ${table.production.rows} rows match` +
+              (table.wholeTree ? ' (partitions compared as a whole: a restore routes rows hashed by an enum afresh)' : '')
+      )
+      continue
+    }
+    core.error(`${displayName(table)}: ${table.difference}${describeRows(table, settings)}`, {
+      title: 'Lazarus: restored table differs from production'
+    })
+  }
+  for (const check of verification.checks) {
+    if (check.match) core.info(`✓ check '${check.name}': same answer (${check.production.rows} row(s))`)
+    else
+      core.error(`check '${check.name}': ${check.difference}`, {
+        title: 'Lazarus: a check differs between production and the restored copy'
+      })
+  }
+  for (const difference of verification.schema) {
+    core.error(
+      `${difference.kind} ${difference.name}: production ${difference.production ?? '(missing)'}; restored ${difference.restored ?? '(missing)'}`,
+      { title: 'Lazarus: restored schema differs from production' }
+    )
+  }
+}
+
+function describeRows(table: TableComparison, settings: Settings): string {
+  const rows = table.differences
+  if (!rows) return ''
+  const counts = [`${rows.missing} missing`, `${rows.extra} extra`, `${rows.changed} changed`].join(', ')
+  const listed = rows.keys.map(row => {
+    const values = settings.showValues ? ` (production ${row.production ?? '—'}, restored ${row.restored ?? '—'})` : ''
+    return `${row.change} ${row.key}${values}`
+  })
+  const more = rows.notListed > 0 ? `; ${rows.notListed} more not listed` : ''
+  return ` — ${counts}${listed.length > 0 ? ': ' + listed.join('; ') : ''}${more}`
+}
+
+/** Corrupts a copy of the backup, restores and verifies it, and reports whether that was noticed. */
+export async function runDrill(
+  operator: SabotageOperator,
+  backupFile: string,
+  cleanroom: CleanRoom,
+  tools: Pick<ClientTools, 'psql'>,
+  settings: Settings,
+  snapshot: ProductionSnapshot,
+  workspace: Workspace
+): Promise<SabotageResult> {
+  const catalog = snapshot.sabotageCatalog
+  const plan = catalog ? planSabotage(operator, catalog) : undefined
+  if (!plan && (operator === 'drop-grant' || operator === 'change-owner') && !snapshot.privileges) {
+    core.warning(`Sabotage ${operator}: owners and privileges are not restored, so there is nothing to corrupt; drill skipped.`)
+    return {
+      operator,
+      target: null,
+      applied: false,
+      detected: false,
+      detectedBy: null,
+      evidence: 'owners and privileges are not verified (see the report)'
+    }
+  }
+  if (!plan) {
+    const why = catalog ? explainNoTarget(operator, catalog) : "production's catalog was not read"
+    core.warning(
+      `Sabotage ${operator}: nothing in this schema can take this corruption and still restore (${why}); drill skipped.`
+    )
+    return { operator, target: null, applied: false, detected: false, detectedBy: null, evidence: `no eligible target: ${why}` }
+  }
+  const copyFile = workspace.file(`sabotage-${operator}.sql`)
+  try {
+    await rewriteDump(backupFile, copyFile, plan.rewriter).catch(error => {
+      throw diskFullError(messageOf(error), 'Lazarus', 'a sabotaged copy of the dump', copyFile) ?? error
+    })
+    const rewritten = plan.rewriter.result()
+    // The rewriter speaks the dump's bytes: its evidence is decoded once, here.
+    const injected = rewritten && { evidence: decodeDumpText(rewritten.evidence, snapshot.database.encoding) }
+    if (!injected) {
+      core.warning(`Sabotage ${operator}: ${plan.target} was not found in the dump; drill skipped.`)
+      return {
+        operator,
+        target: plan.target,
+        applied: false,
+        detected: false,
+        detectedBy: null,
+        evidence: 'target not found in the dump'
+      }
+    }
+    core.info(`Sabotaged ${plan.target}: ${injected.evidence}.`)
+    if (plan.extraRole) cleanroom.roles.addRole(plan.extraRole)
+    const verification = await verifyCopy(copyFile, `drill_${operator}`, cleanroom, tools, settings, snapshot)
+    const result = judgeDrill(plan, injected.evidence, verification, settings)
+    if (result.detected) core.info(`Caught by ${result.detectedBy}: ${result.evidence}`)
+    else if (result.expectedMiss)
+      core.notice(`Sabotage ${operator} on ${plan.target} went unnoticed, as expected: ${result.expectedMiss}`)
+    else core.error(`Sabotage ${operator} on ${plan.target} went undetected.`, { title: 'Lazarus: sabotage missed' })
+    return result
+  } finally {
+    workspace.removeFile(copyFile)
+  }
+}
+
+/** Whether verifying a sabotaged copy reported the corruption, by which check, with what evidence. */
+function judgeDrill(plan: SabotagePlan, injected: string, verification: CopyVerification, settings: Settings): SabotageResult {
+  const base = { operator: plan.operator, target: plan.target, applied: true }
+  if (verification.restoreError !== undefined) {
+    return {
+      ...base,
+      detected: true,
+      detectedBy: 'restore',
+      evidence: `${injected}; restore failed: ${verification.restoreError}`
+    }
+  }
+  const flagged =
+    plan.targetTable && verification.tables.find(table => tableKey(table) === tableKey(plan.targetTable!) && !table.match)
+  if (flagged) {
+    const differences = flagged.differences
+    // By key where the table has one; a table without a key says how many rows are missing and extra.
+    const rows =
+      differences && differences.keys.length > 0
+        ? differences.keys.map(row => `${row.change} ${row.key}`).join(', ')
+        : differences && `${differences.missing} row(s) missing, ${differences.extra} extra, ${differences.changed} changed`
+    const checks = verification.checks.filter(result => !result.match && !result.error).map(result => `'${result.name}'`)
+    const alsoChecks = checks.length > 0 ? `; also caught by check ${checks.join(', ')}` : ''
+    return {
+      ...base,
+      detected: true,
+      detectedBy: detectingCheck(flagged),
+      evidence: `${injected}; ${flagged.difference}${rows ? ` (${rows})` : ''}${alsoChecks}`
+    }
+  }
+  const wanted = plan.targetDifference
+  const privilegeHit = wanted && verification.schema.find(item => item.kind === wanted.kind && item.name === wanted.name)
+  if (privilegeHit) {
+    return {
+      ...base,
+      detected: true,
+      detectedBy: 'privileges',
+      evidence: `${injected}; ${privilegeHit.kind} of ${privilegeHit.name}: production ${privilegeHit.production ?? '(missing)'}, restored ${privilegeHit.restored ?? '(missing)'}`
+    }
+  }
+  const schemaHit = plan.targetObject && verification.schema.find(difference => namesTarget(difference, plan.targetObject!))
+  if (schemaHit) {
+    const detectedBy = plan.targetObject!.kind === 'sequence' && plan.caughtBy.includes('sequences') ? 'sequences' : 'schema'
+    return {
+      ...base,
+      detected: true,
+      detectedBy,
+      evidence: `${injected}; ${schemaHit.kind} ${schemaHit.name}: production ${schemaHit.production ?? '(missing)'}, restored ${schemaHit.restored ?? '(missing)'}`
+    }
+  }
+  const check = verification.checks.find(result => !result.match && !result.error)
+  if (check) {
+    return { ...base, detected: true, detectedBy: 'checks', evidence: `${injected}; check '${check.name}': ${check.difference}` }
+  }
+  const expectedMiss = settings.verify === 'counts' ? plan.invisibleToCounts : undefined
+  return { ...base, detected: false, detectedBy: null, evidence: `${injected}; went unnoticed`, expectedMiss }
+}
+
+/**
+ * Whether a schema difference is about the sabotaged object. A dropped index that backed nothing
+ * shows as an index; a dropped constraint as a constraint; a reset sequence as a sequence. Names
+ * are schema-qualified in the fingerprint, so the last name part must match exactly.
+ */
+function namesTarget(difference: SchemaDifference, object: NonNullable<SabotagePlan['targetObject']>): boolean {
+  if (difference.kind !== object.kind) return false
+  // A function is named with its argument types, as overloads are told apart.
+  if (object.signature !== undefined) return difference.name === object.signature
+  const last = /(?:"((?:[^"]|"")*)"|([^."]+))$/.exec(difference.name)
+  const lastPart = last?.[1] !== undefined ? last[1].replace(/""/g, '"') : last?.[2]
+  return lastPart === object.name
+}
+
+function toolInfo(tool: { path: string; version: string }) {
+  return { path: tool.path, version: tool.version }
+}
+
+export function elapsed(since: number): number {
+  return (performance.now() - since) / 1000
+}

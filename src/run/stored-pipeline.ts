@@ -1,0 +1,571 @@
+import * as fs from 'node:fs'
+import * as zlib from 'node:zlib'
+import * as core from '@actions/core'
+import { detectBackup, HEAD_BYTES, type StoredBackup } from '../engines/postgres/backup-format.js'
+import { onCancel } from '../action/cancellation.js'
+import { CleanRoom } from './cleanroom.js'
+import { compareTables, displayName, tableKey, type SideFigures } from '../verification/compare.js'
+import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
+import { DatabaseSession } from '../engines/postgres/database.js'
+import { UserError } from '../util/errors.js'
+import { assertSeparateClusters } from '../engines/postgres/guards.js'
+import { checkBackupFiles, describeFileProblem, type Manifest } from '../report/manifest.js'
+import {
+  archivePreamble,
+  majorOfVersion,
+  plainDumpHasOwners,
+  readArchiveToc,
+  resolveRestoreTools,
+  standardConformingStringsOf,
+  type ArchiveToc,
+  type RestoreTools
+} from '../engines/postgres/pg-restore.js'
+import {
+  OLDEST_SUPPORTED_MAJOR,
+  amcheckRestored,
+  dropOrKeep,
+  elapsed,
+  failurePlace,
+  fingerprint,
+  logSanitized,
+  logVerification,
+  onTimeline,
+  planRoles,
+  runDrill,
+  recordRestoreRights,
+  recordRolePlan,
+  sanitizeFilter,
+  verifyRestored,
+  writeLocationCheck,
+  type ProductionSnapshot,
+  type SanitizeFilter
+} from './pipeline.js'
+import { readPrivileges, readPrivilegeTargets } from '../engines/postgres/privileges.js'
+import { judgeVerified, type Report, type ReportTable } from '../report/report.js'
+import { tocEntryAt } from '../engines/postgres/restore-failure.js'
+import { readSabotageCatalog } from '../engines/postgres/drill-catalog.js'
+import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
+import {
+  byKindAndName,
+  diffSchema,
+  readSchemaFingerprint,
+  type SchemaDifference
+} from '../engines/postgres/schema-fingerprint.js'
+import { requireProduction, type Settings } from './settings.js'
+import { explainSkewFailure } from '../engines/postgres/skew-catalogue.js'
+import { saveWorkDir } from '../action/state.js'
+import { notComparable, readEvidence, rolesNamedBy, snapshotFromManifest, type Evidence } from './stored-evidence.js'
+import { restoreStoredBackup, tocLines } from './stored-restore.js'
+import { compareText } from '../util/text-order.js'
+import type { Workspace } from './workspace.js'
+
+/**
+ * Verifies a stored backup (input backup-path) instead of a fresh dump.
+ * - With its manifest: the files' sha256 first (a backup that is not the one the manifest
+ *   describes is a mismatch before anything is restored), the signature with verify-key; then
+ *   the restored copy is compared with the manifest's figures by the fresh run's own comparison,
+ *   with no connection to production at all. The drill corrupts copies of the restored stream.
+ * - Without one, it is restore-tested: it must restore, and its schema and tables are compared
+ *   with production as it is now; its content cannot be proven (production has moved on since
+ *   the backup was taken), so the best verdict is `restored`, never `verified`.
+ */
+export async function verifyStoredBackup(givenSettings: Settings, workspace: Workspace, report: Report): Promise<void> {
+  const backupPath = givenSettings.backupPath
+  if (!backupPath) throw new Error('verifyStoredBackup needs backup-path')
+  const backup = detectBackup(backupPath)
+  report.backup = { path: backup.path, format: backup.format, gzip: backup.gzip, bytes: backup.bytes, contentProven: false }
+  report.dumpBytes = backup.bytes
+  core.info(`Stored backup ${backup.path}: ${describeBackup(backup)}, ${backup.bytes} bytes (told by its content).`)
+  const evidence = readEvidence(givenSettings, backup.path)
+  if (!evidence && givenSettings.sabotage.length > 0) {
+    throw new UserError(
+      "Input 'sabotage' needs a fresh dump or a stored backup with its manifest: without a manifest the stored backup's content " +
+        'is not compared, so no corruption of it could be caught. Set sabotage to none, or verify the backup with its manifest.'
+    )
+  }
+  const settings = evidence
+    ? givenSettings
+    : requireProduction(
+        givenSettings,
+        `to restore-test a stored backup without its manifest (there is no lazarus-manifest.json beside it, and manifest-path is empty): ` +
+          `its schema is compared with production's`
+      )
+  if (evidence) {
+    const manifest = evidence.manifest
+    report.backup.manifest = evidence.source
+    report.production = {
+      server: manifest.production.server,
+      serverVersion: manifest.production.serverVersion,
+      database: manifest.production.database
+    }
+    core.info(
+      `Manifest ${evidence.source}: production ${manifest.production.server} (PostgreSQL ${manifest.production.serverVersion}) ` +
+        `at ${manifest.snapshot.takenAt}, ${manifest.figures.tables.length} table(s), verify: ${manifest.figures.verify}.`
+    )
+    if (settings.production) {
+      core.info('production-url is not used: the manifest alone proves the backup, and Lazarus does not connect to production.')
+    }
+    const problems = await core.group("Check the backup's files against the manifest (sha256)", () =>
+      checkBackupFiles(manifest, backup.path)
+    )
+    if (problems.length > 0) {
+      report.result = 'mismatch'
+      report.backup.fileProblems = problems.map(describeFileProblem)
+      for (const problem of report.backup.fileProblems) {
+        core.error(problem, { title: 'Lazarus: the stored backup is not the one its manifest describes' })
+      }
+      return
+    }
+    core.info(`All ${manifest.files.length} file(s) of the backup match the manifest's sizes and sha256.`)
+  }
+  // The URLs alone: a clean room that is production by its address is refused before anything connects.
+  if (settings.production) assertSeparateClusters(settings.production, settings.cleanroom)
+  saveWorkDir(workspace.workDir)
+  const tools = await resolveRestoreTools(backup.format, settings.postgresBinDir)
+  report.tools = {
+    ...(tools.pgRestore ? { pg_restore: { path: tools.pgRestore.path, version: tools.pgRestore.version } } : {}),
+    psql: { path: tools.psql.path, version: tools.psql.version }
+  }
+  // An archive pg_restore cannot read fails here, before any server is touched.
+  const toc = backup.format === 'plain' ? undefined : await readArchiveToc(tools, backup)
+  const head = await sqlHead(backup, tools, workspace)
+  const dumpedFrom = toc?.header['Dumped from database version'] ?? /Dumped from database version (\S+)/.exec(head)?.[1]
+  const dumpedBy = toc?.header['Dumped by pg_dump version'] ?? /Dumped by pg_dump version (\S+)/.exec(head)?.[1]
+  if (dumpedFrom) report.backup.dumpedFrom = dumpedFrom
+  if (toc) core.info(`pg_restore ${tools.pgRestore!.version} reads it: ${toc.entries} entries.`)
+
+  // Without a manifest, production as it is now is the only reference; with one, production is never connected.
+  const production = evidence
+    ? undefined
+    : await core.group('Connect', () => DatabaseSession.open(settings.production!, 'production'))
+  let cleanroom: CleanRoom | undefined
+  const closeAll = async () => {
+    await cleanroom?.close()
+    await production?.close()
+  }
+  const stopCancelHandler = onCancel(async () => {
+    await closeAll()
+    workspace.removeWorkFiles()
+  })
+  try {
+    cleanroom = await CleanRoom.open(settings.cleanroom, workspace.runId)
+    const cleanroomMajor = await core.group('Check servers', () => checkServers(production, cleanroom!, settings, report))
+    const rights = await cleanroom.setUpRestoreRights(settings.restoreRole)
+    recordRestoreRights(rights, report)
+    const database = evidence ? evidence.manifest.production : await production!.databaseFacts()
+    const roles = evidence
+      ? await planManifestRoles(evidence.manifest, cleanroom, report)
+      : backup.format === 'plain' && plainDumpHasOwners(head) === false
+        ? withoutOwners(report, 'the plain dump was taken without owners (pg_dump --no-owner)')
+        : await planRoles(production!, cleanroom, report)
+    // A plain dump replays its owners and grants whatever the plan: only a superuser can (restore-role.ts).
+    if (backup.format === 'plain' && !roles.restore && rights.mode === 'unprivileged' && plainDumpHasOwners(head) === true) {
+      throw new UserError(
+        `The stored plain backup carries owners and privileges (ALTER ... OWNER TO, GRANT), which only a superuser can ` +
+          `replay, and the restore runs as ${rights.role} without superuser rights (restore-role: ${rights.mode}): set ` +
+          `restore-role: superuser to restore it as the clean-room role, or keep backups in the custom or directory format, ` +
+          `from which pg_restore leaves them out.`
+      )
+    }
+    // The drill corrupts copies of the sanitized SQL stream (after pg_restore -f -), kept whole by sed: one pipeline then.
+    const drill = settings.sabotage.length > 0
+    const filter = await sanitizeFilter(
+      standardConformingStringsOf(head),
+      cleanroom,
+      tools,
+      workspace,
+      drill ? workspace.backupFile : undefined
+    )
+    const target = await cleanroom.createScratchDatabase('backup', database)
+    let snapshot: ProductionSnapshot | undefined
+    let verifiedSettings: Settings = settings
+    try {
+      if (roles.restore) await cleanroom.roles.provide(target.database)
+      await cleanroom.prepareRestore(target)
+      const checkFile = writeLocationCheck(cleanroom, target, workspace.file('restore-check.sql'))
+      const restored = await core.group(`Sanitize and restore the stored backup (${describeBackup(backup)})`, () =>
+        restore(
+          backup,
+          toc,
+          tools,
+          cleanroom!.restoreTarget(target),
+          filter,
+          checkFile,
+          settings,
+          workspace,
+          report,
+          roles.restore,
+          drill,
+          {
+            encoding: database.encoding,
+            cleanroomMajor,
+            dumpedFrom,
+            dumpedBy,
+            rights
+          }
+        )
+      )
+      if (!restored) return
+      if (!evidence) {
+        await core.group('Compare with production as it is now', () =>
+          compareWithProductionNow(production!, target, settings, report)
+        )
+        if (settings.checks.length > 0) {
+          // A check's answer is content: production's answer now says nothing about the backup's.
+          core.warning(
+            `The ${settings.checks.length} check(s) of 'checks' are not run: without a manifest there is no answer from when the backup was taken to compare with.`,
+            { title: 'Lazarus: checks not compared' }
+          )
+        }
+        if (settings.amcheck) {
+          report.amcheck = await core.group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
+          if (report.amcheck.findings.length > 0) report.result = 'mismatch'
+        }
+        return
+      }
+      ;({ snapshot, settings: verifiedSettings } = await core.group('Verify against the manifest', () =>
+        compareWithManifest(evidence, target, settings, report, cleanroomMajor)
+      ))
+      if (settings.amcheck)
+        report.amcheck = await core.group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
+      if (drill) {
+        // The drill's targets, from the restored copy, which the manifest has just vouched for.
+        snapshot.sabotageCatalog = await readDrillCatalog(target, snapshot, roles, workspace)
+      }
+    } finally {
+      await dropOrKeep(cleanroom, target, settings)
+    }
+    if (!drill || !snapshot) return
+    const drillStarted = performance.now()
+    const drillStartedAt = Date.now() / 1000
+    for (const operator of settings.sabotage) {
+      report.sabotage.push(
+        await core.group(`Sabotage drill: ${operator}`, () =>
+          runDrill(operator, workspace.backupFile, cleanroom!, tools, verifiedSettings, snapshot!, workspace)
+        )
+      )
+    }
+    report.timings.drill = elapsed(drillStarted)
+    onTimeline(report, 'Drill', drillStartedAt, Date.now() / 1000)
+  } finally {
+    stopCancelHandler()
+    await closeAll()
+  }
+}
+
+/** Owners and privileges left out of the restore and the comparison, and said so. */
+function withoutOwners(report: Report, reason: string): { restore: false; provided: string[]; existing: string[] } {
+  report.privileges = { compared: false, reason, rolesCreated: [], rolesExisting: [] }
+  core.warning(`Owners and privileges are not verified: ${reason}.`, { title: 'Lazarus: owners and privileges not verified' })
+  return { restore: false, provided: [], existing: [] }
+}
+
+function describeBackup(backup: StoredBackup): string {
+  return backup.format === 'plain' ? (backup.gzip ? 'plain SQL, gzip-compressed' : 'plain SQL') : `${backup.format} archive`
+}
+
+/** The first bytes of the backup's SQL: the preamble pg_dump writes (its settings, its header comments). */
+async function sqlHead(backup: StoredBackup, tools: RestoreTools, workspace: Workspace): Promise<string> {
+  if (backup.format !== 'plain') return archivePreamble(tools, backup, workspace.file('empty.list'))
+  const fd = fs.openSync(backup.path, 'r')
+  try {
+    const buffer = Buffer.alloc(HEAD_BYTES)
+    const read = fs.readSync(fd, buffer, 0, HEAD_BYTES, 0)
+    const head = buffer.subarray(0, read)
+    return (backup.gzip ? zlib.gunzipSync(head, { finishFlush: zlib.constants.Z_SYNC_FLUSH }) : head).toString('latin1')
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/**
+ * Versions, the separate-cluster guard (with production's identity when production is
+ * connected) and the clean room's CREATEDB right; returns the clean room's major.
+ */
+async function checkServers(
+  production: DatabaseSession | undefined,
+  cleanroom: CleanRoom,
+  settings: Settings,
+  report: Report
+): Promise<number> {
+  const cleanroomFacts = await cleanroom.maintenance.serverFacts()
+  const productionFacts = production ? await production.serverFacts() : undefined
+  if (productionFacts) report.production.serverVersion = productionFacts.serverVersion
+  report.cleanroom.serverVersion = cleanroomFacts.serverVersion
+  for (const [side, facts] of [
+    ['production', productionFacts],
+    ['clean room', cleanroomFacts]
+  ] as const) {
+    if (facts && facts.major < OLDEST_SUPPORTED_MAJOR) {
+      throw new UserError(
+        `The ${side} runs PostgreSQL ${facts.serverVersion}; Lazarus supports PostgreSQL ${OLDEST_SUPPORTED_MAJOR} or newer.`
+      )
+    }
+  }
+  if (production && settings.production) {
+    core.info(`Production: PostgreSQL ${productionFacts!.serverVersion} at ${describe(settings.production)} (read-only session)`)
+  }
+  core.info(`Clean room: PostgreSQL ${cleanroomFacts.serverVersion} at ${describe(settings.cleanroom)}`)
+  const cleanroomIdentity = await cleanroom.maintenance.clusterIdentity()
+  if (production && settings.production) {
+    assertSeparateClusters(settings.production, settings.cleanroom, {
+      production: await production.clusterIdentity(),
+      cleanroom: cleanroomIdentity
+    })
+  }
+  cleanroom.recordIdentity(cleanroomIdentity)
+  await cleanroom.assertCanCreateDatabases()
+  return cleanroomFacts.major
+}
+
+/**
+ * Whether the manifest's owners and privileges can be restored: only when pg_dump kept them and
+ * the clean room can provide every role they name (cleanroom-roles.ts); otherwise they are left
+ * out of the restore and reported as not verified.
+ */
+async function planManifestRoles(manifest: Manifest, cleanroom: CleanRoom, report: Report) {
+  const privileges = manifest.figures.privileges
+  if (!manifest.dump.ownersAndPrivileges || !privileges) {
+    return withoutOwners(
+      report,
+      'the manifest holds no owners and privileges (the run that kept the backup could not verify them)'
+    )
+  }
+  const named = rolesNamedBy(privileges).map(name => ({ name, superuser: false }))
+  const plan = await cleanroom.roles.decide(named)
+  return recordRolePlan(plan, report, "Owners and privileges are restored and compared with the manifest's.")
+}
+
+/** Restores the backup; false (with the report filled) when it did not restore. An unreadable backup throws. */
+async function restore(
+  backup: StoredBackup,
+  toc: ArchiveToc | undefined,
+  tools: RestoreTools,
+  target: ConnectionTarget,
+  filter: SanitizeFilter,
+  checkFile: string,
+  settings: Settings,
+  workspace: Workspace,
+  report: Report,
+  withOwnersAndPrivileges: boolean,
+  single: boolean,
+  context: { encoding: string; cleanroomMajor: number; dumpedFrom?: string; dumpedBy?: string; rights?: RestoreRights }
+): Promise<boolean> {
+  const startedAt = Date.now() / 1000
+  const outcome = await restoreStoredBackup({
+    backup,
+    toc,
+    tools,
+    target,
+    filter: pipeline => filter.argvFor(pipeline),
+    checkFile,
+    workspace,
+    jobs: settings.jobs,
+    withOwnersAndPrivileges,
+    single
+  })
+  report.timings.restore = outcome.seconds
+  report.backup!.pipelines = outcome.pipelines
+  onTimeline(report, 'Restore', startedAt, Date.now() / 1000)
+  report.sanitized = filter.removed()
+  logSanitized(report)
+  if (outcome.ok) {
+    core.info(
+      `Sanitized and restored into ${target.database} in ${outcome.seconds.toFixed(2)} s (${outcome.pipelines} pipeline(s)).`
+    )
+    return true
+  }
+  const stopped = filter.stopped()
+  if (stopped) throw new UserError(stopped)
+  if (outcome.stage !== 'restore') throw new UserError(outcome.error)
+  const productionMajor = majorOfVersion(context.dumpedFrom ?? '') ?? context.cleanroomMajor
+  const skew = explainSkewFailure({
+    error: outcome.error,
+    cleanroomMajor: context.cleanroomMajor,
+    productionMajor,
+    pgDumpMajor: majorOfVersion(context.dumpedBy ?? '') ?? productionMajor
+  })
+  report.result = 'restore-failed'
+  const hint = skew ?? missingRightHint(outcome.error, context.rights)
+  report.error = hint ? `${outcome.error} | ${hint}` : outcome.error
+  const place = await failurePlace(outcome.error, context.encoding, line => tocEntryAt(tocLines(outcome), line))
+  if (place) {
+    report.restoreFailedAt = place
+    core.info(`The restore stopped ${place}.`)
+  }
+  return false
+}
+
+/**
+ * Compares the restored copy with the manifest's figures, by the fresh run's comparison
+ * (pipeline.ts verifyRestored) with the manifest as production's side. Figures a clean room of
+ * another major cannot be held to are left out and named (notComparable), never passed silently.
+ */
+async function compareWithManifest(
+  evidence: Evidence,
+  target: ConnectionTarget,
+  settings: Settings,
+  report: Report,
+  cleanroomMajor: number
+): Promise<{ snapshot: ProductionSnapshot; settings: Settings }> {
+  const started = performance.now()
+  const startedAt = Date.now() / 1000
+  const manifest = evidence.manifest
+  const skipped = notComparable(manifest, cleanroomMajor)
+  for (const item of skipped) {
+    core.warning(`Not compared with the manifest: ${item.figure} (${item.reason}).`, {
+      title: 'Lazarus: figures of the manifest this clean room cannot compare'
+    })
+  }
+  if (skipped.length > 0) report.backup!.notCompared = skipped
+  // The manifest's level decides: counts only when it holds no checksums.
+  const countsOnly = manifest.figures.verify === 'counts' || skipped.some(item => item.figure === 'row checksums')
+  if (countsOnly && settings.verify === 'checksums') {
+    core.warning("The manifest holds row counts only (its run used verify: counts): the tables' content is compared by count.", {
+      title: 'Lazarus: row checksums not compared'
+    })
+  }
+  const { snapshot, checks } = snapshotFromManifest(manifest, settings.checks, skipped)
+  const verified: Settings = { ...settings, verify: countsOnly ? 'counts' : settings.verify, checks }
+  report.verify = verified.verify
+  const verification = await verifyRestored(target, verified, snapshot, 'restored')
+  verification.schema = verification.schema.filter(difference => stillCompared(difference, skipped))
+  report.timings.verify = elapsed(started)
+  onTimeline(report, 'Verify', startedAt, Date.now() / 1000)
+  logVerification(verification, verified)
+  report.tables = verification.tables
+  report.schema = verification.schema
+  if (verified.checks.length > 0) report.checks = verification.checks
+  Object.assign(report, judgeVerified(report))
+  report.backup!.contentProven = true
+  return { snapshot, settings: verified }
+}
+
+/** The difference kinds each figure of notComparable covers. */
+const KINDS_OF: Record<string, string[]> = {
+  privileges: ['owner', 'privileges', 'default privileges'],
+  'large objects': ['large object'],
+  sequences: ['sequence']
+}
+/** When the schema fingerprint is not comparable, what still is. */
+const SPARED_BY_SCHEMA_SKIP = new Set(['owner', 'privileges', 'default privileges', 'large object', 'sequence'])
+/** Kinds whose definitions' text is not compared under 'view definitions'; an object on one side only still is. */
+const DEFINITION_KINDS = new Set(['view', 'materialized view', 'rule'])
+
+/** Whether a schema difference stands, given the figures left out of the comparison. Pure. */
+export function stillCompared(
+  difference: { kind: string; name: string; production: string | null; restored: string | null },
+  skipped: { figure: string }[]
+): boolean {
+  const figures = new Set(skipped.map(item => item.figure))
+  if (figures.has('schema') && !SPARED_BY_SCHEMA_SKIP.has(difference.kind)) return false
+  for (const figure of figures) if (KINDS_OF[figure]?.includes(difference.kind)) return false
+  const bothSides = difference.production !== null && difference.restored !== null
+  return !(figures.has('view definitions') && DEFINITION_KINDS.has(difference.kind) && bothSides)
+}
+
+/** What the drill aims at, read from the verified restored copy (production's own catalog at the snapshot, restored). */
+async function readDrillCatalog(
+  target: ConnectionTarget,
+  snapshot: ProductionSnapshot,
+  roles: { restore: boolean; provided: string[]; existing: string[] },
+  workspace: Workspace
+): Promise<ProductionSnapshot['sabotageCatalog']> {
+  const session = await DatabaseSession.open(target, 'cleanroom')
+  try {
+    await session.pinSettings()
+    const rowCounts = new Map(snapshot.figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
+    const catalog = await readSabotageCatalog(session, rowCounts)
+    if (roles.restore) {
+      catalog.privileges = {
+        objects: await readPrivilegeTargets(session),
+        roles: [...roles.provided, ...roles.existing].sort(compareText),
+        drillRole: `lazarus_drill_${workspace.runId}`
+      }
+    }
+    return catalog
+  } finally {
+    await session.close()
+  }
+}
+
+/**
+ * Compares the restored copy with production as it is now: the schema (and owners and
+ * privileges, when restored) must match; tables must be the same set, their row counts are
+ * shown side by side but not judged, since production has moved on since the backup was taken.
+ */
+async function compareWithProductionNow(
+  production: DatabaseSession,
+  target: ConnectionTarget,
+  settings: Settings,
+  report: Report
+): Promise<void> {
+  const started = performance.now()
+  const startedAt = Date.now() / 1000
+  const counting = { ...settings, verify: 'counts' as const }
+  await production.pinSettings()
+  await production.beginSnapshot()
+  const sessions: DatabaseSession[] = []
+  try {
+    for (let i = 0; i < settings.jobs; i++) {
+      const session = await DatabaseSession.open(target, 'cleanroom')
+      sessions.push(session)
+      await session.pinSettings()
+    }
+    const [restored] = sessions
+    const productionTables = await production.listTables()
+    const productionFigures = await fingerprint([production], productionTables, counting, true, 'production')
+    const restoredFigures = await fingerprint(sessions, await restored.listTables(), counting, false, 'restored')
+    const schema = [
+      ...diffSchema(await readSchemaFingerprint(production), await readSchemaFingerprint(restored)),
+      ...(report.privileges?.compared ? diffSchema(await readPrivileges(production), await readPrivileges(restored)) : [])
+    ].sort(byKindAndName)
+    report.tables = judgeTablesUnproven(productionFigures, restoredFigures)
+    report.schema = schema
+    report.result = report.tables.every(table => table.match) && schema.length === 0 ? 'restored' : 'mismatch'
+    logComparison(report.tables, schema)
+  } finally {
+    for (const session of sessions) await session.close()
+    await production.query('COMMIT').catch(() => undefined)
+    report.timings.verify = elapsed(started)
+    onTimeline(report, 'Compare', startedAt, Date.now() / 1000)
+  }
+}
+
+/**
+ * Tables compared without proof of content: a table on one side only is a mismatch (the schema
+ * differs), a table on both restored; row counts differ as production's data moves on. Pure.
+ */
+export function judgeTablesUnproven(production: SideFigures[], restored: SideFigures[]): ReportTable[] {
+  return compareTables(production, restored).map(table => {
+    const onBothSides = table.difference !== 'missing from the restored copy' && table.difference !== 'not in production'
+    const kindDiffers = table.difference?.startsWith('a materialized view in') || table.difference?.startsWith('a table in')
+    const unreadable = table.difference?.startsWith('could not be read') || table.difference === 'row count not read'
+    if (!onBothSides || kindDiffers || unreadable) return table
+    const rows =
+      table.derived || table.production.rows === undefined || table.restored.rows === undefined
+        ? 'restored'
+        : table.production.rows === table.restored.rows
+          ? 'restored; same row count as production now'
+          : `restored; ${table.restored.rows} rows, production has ${table.production.rows} now`
+    const { difference: _difference, ...rest } = table
+    void _difference
+    return { ...rest, match: true, unproven: `${rows} (content not proven without a manifest)` }
+  })
+}
+
+function logComparison(tables: ReportTable[], schema: SchemaDifference[]): void {
+  for (const table of tables) {
+    if (table.match) core.info(`✓ ${displayName(table)}: ${table.unproven}`)
+    else
+      core.error(`${displayName(table)}: ${table.difference}`, {
+        title: "Lazarus: stored backup's tables differ from production's"
+      })
+  }
+  for (const difference of schema) {
+    core.error(
+      `${difference.kind} ${difference.name}: production now ${difference.production ?? '(missing)'}; restored ${difference.restored ?? '(missing)'}`,
+      { title: "Lazarus: stored backup's schema differs from production's" }
+    )
+  }
+}

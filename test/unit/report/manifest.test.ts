@@ -1,0 +1,283 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { generateKeyPairSync } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { compareTables } from '../../../src/verification/compare.js'
+import { UserError } from '../../../src/util/errors.js'
+import {
+  MANIFEST_FILE,
+  assertSignedBy,
+  buildManifest,
+  canonicalJson,
+  checkBackupFiles,
+  describeFileProblem,
+  hashBackup,
+  manifestBeside,
+  manifestFigures,
+  parseManifest,
+  readSigningKey,
+  readVerifyKey,
+  serializeManifest,
+  sha256File,
+  signManifest,
+  type Manifest,
+  type ManifestFacts
+} from '../../../src/report/manifest.js'
+import { LAZARUS_VERSION } from '../../../src/util/version.js'
+
+const facts = (extra: Partial<ManifestFacts> = {}): ManifestFacts => ({
+  createdAt: new Date('2026-11-30T05:00:00Z'),
+  lazarusVersion: LAZARUS_VERSION,
+  result: 'verified',
+  cleanroomServerVersion: '13.23',
+  production: {
+    server: 'app@db.internal:5432/shop',
+    serverVersion: '13.23',
+    serverVersionNum: 130023,
+    systemIdentifier: '7000000000000000001',
+    startedAt: '2026-11-30 04:00:00+00',
+    database: 'shop',
+    encoding: 'UTF8',
+    collate: 'C',
+    ctype: 'C'
+  },
+  snapshotTakenAt: '2026-11-30T04:59:00.000Z',
+  dump: {
+    version: '15.14',
+    arguments: ['--format=custom', '--compress=1', '--no-owner', '--no-privileges'],
+    format: 'custom',
+    compression: 'gzip:1',
+    ownersAndPrivileges: false
+  },
+  files: [{ path: 'shop.dump', bytes: 3, sha256: 'a'.repeat(64) }],
+  verify: 'checksums',
+  tables: [
+    {
+      schema: 'public',
+      name: 'orders',
+      kind: 'r',
+      populated: true,
+      bytes: 8192,
+      filter: null,
+      columns: [
+        { name: 'id', hashing: 'int4' },
+        { name: 'note', hashing: 'text' }
+      ]
+    },
+    { schema: 'public', name: 'totals', kind: 'm', populated: true, bytes: 0, columns: [] }
+  ],
+  figures: [
+    { schema: 'public', name: 'orders', figures: { rows: 2, checksum: '2-abc' } },
+    { schema: 'public', name: 'totals', figures: {}, derived: true }
+  ],
+  schema: [{ kind: 'table', name: 'public.orders', definition: 'id integer, note text' }],
+  largeObjects: [{ kind: 'large object', name: '16401', definition: '3 bytes, md5 x' }],
+  sequencesBefore: [{ name: 'public.orders_id_seq', lastValue: '2', isCalled: true, increment: '1' }],
+  sequencesAfter: [{ name: 'public.orders_id_seq', lastValue: '3', isCalled: true, increment: '1' }],
+  checks: {
+    definitions: [{ name: 'revenue', sql: 'SELECT sum(total) FROM orders', ordered: false, timeoutSeconds: 300, line: 1 }],
+    answers: [{ rows: 1, columns: ['sum numeric'], multisetHash: 'aa', orderedHash: 'bb', sample: ['(1042.50)'] }],
+    showValues: false
+  },
+  ...extra
+})
+
+const keys = () => generateKeyPairSync('ed25519')
+const pem = (key: { export(options: { type: 'pkcs8' | 'spki'; format: 'pem' }): string | Buffer }, type: 'pkcs8' | 'spki') =>
+  String(key.export({ type, format: 'pem' }))
+
+test('the version constant is package.json’s', () => {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  assert.equal(LAZARUS_VERSION, pkg.version)
+})
+
+test('a built manifest serializes canonically and parses back to itself', () => {
+  const manifest = buildManifest(facts())
+  const text = serializeManifest(manifest)
+  assert.deepEqual(parseManifest(text, 'm.json'), manifest)
+  // Canonical: the same manifest with its keys in another order gives the same bytes.
+  const shuffled = JSON.parse(JSON.stringify(manifest), (_key, value: unknown) =>
+    value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).reverse()) : value
+  ) as Manifest
+  assert.equal(serializeManifest(shuffled), text)
+  assert.equal(canonicalJson({ b: 1, a: { d: undefined, c: [2, { y: 1, x: 0 }] } }), '{"a":{"c":[2,{"x":0,"y":1}]},"b":1}')
+  assert.equal(manifest.production.major, 13)
+  assert.equal(manifest.figures.computedOn.major, 13)
+  assert.equal(manifest.figures.methods.rowChecksum, 1)
+  assert.equal(manifest.figures.pinnedSettings.TimeZone, 'UTC')
+  assert.deepEqual(manifest.figures.tables[0].columns, [
+    { name: 'id', hashing: 'int4' },
+    { name: 'note', hashing: 'text' }
+  ])
+  assert.equal(manifest.figures.tables[1].derived, true)
+})
+
+test('production values of check answers stay out unless show-values allowed them', () => {
+  const hidden = buildManifest(facts())
+  assert.equal(serializeManifest(hidden).includes('1042'), false)
+  assert.equal(hidden.figures.checks?.[0].answer.multisetHash, 'aa')
+  assert.match(hidden.figures.checks![0].sqlSha256, /^[0-9a-f]{64}$/)
+  const base = facts()
+  const shown = buildManifest({ ...base, checks: { ...base.checks, showValues: true } })
+  assert.deepEqual(shown.figures.checks?.[0].answer.sample, ['(1042.50)'])
+  // Counts only: no checksum method is claimed.
+  const counts = buildManifest({
+    ...base,
+    verify: 'counts',
+    figures: [{ ...base.figures[0], figures: { rows: 2 } }, base.figures[1]]
+  })
+  assert.equal(counts.figures.methods.rowChecksum, null)
+  assert.deepEqual(parseManifest(serializeManifest(counts), 'c.json'), counts)
+})
+
+test('the manifest’s figures compare with a restored copy through the existing comparison code', () => {
+  const figures = manifestFigures(parseManifest(serializeManifest(buildManifest(facts())), 'm.json'))
+  const same = compareTables(figures.figures, [
+    { schema: 'public', name: 'orders', figures: { rows: 2, checksum: '2-abc' } },
+    { schema: 'public', name: 'totals', figures: {}, derived: true }
+  ])
+  assert.equal(
+    same.every(table => table.match),
+    true
+  )
+  const changed = compareTables(figures.figures, [
+    { schema: 'public', name: 'orders', figures: { rows: 2, checksum: '2-abd' } },
+    { schema: 'public', name: 'totals', figures: {}, derived: true }
+  ])
+  assert.equal(changed[0].difference, 'content checksum differs')
+  assert.equal(figures.tables[0].columns.length, 2)
+  assert.deepEqual(figures.database, { encoding: 'UTF8', collate: 'C', ctype: 'C' })
+  assert.equal(figures.sequencesAfter[0].lastValue, '3')
+})
+
+test('invalid manifests are refused with one line naming the field', () => {
+  const good = JSON.parse(serializeManifest(buildManifest(facts()))) as Record<string, any>
+  const cases: [string, (m: Record<string, any>) => void, RegExp][] = [
+    ['kind', m => (m.kind = 'something'), /not a Lazarus manifest: its field 'kind'/],
+    ['newer version', m => (m.version = 2), /has version 2, which this Lazarus \(manifest version 1\) cannot read/],
+    ['database', m => delete m.production.database, /field 'production\.database' must be a string \(it is missing\)/],
+    ['rows', m => (m.figures.tables[0].figures.rows = '2'), /field 'figures\.tables\[0\]\.figures\.rows' must be a whole number/],
+    ['format', m => (m.dump.format = 'tar'), /field 'dump\.format' must be one of custom, directory, plain \(it is "tar"\)/],
+    ['sha', m => (m.files[0].sha256 = 'XYZ'), /field 'files\[0\]\.sha256' must be 64 lowercase hex digits/],
+    ['path', m => (m.files[0].path = '../etc/passwd'), /field 'files\[0\]\.path' must be a relative path/],
+    ['no files', m => (m.files = []), /field 'files' lists no file/],
+    ['checksum', m => delete m.figures.tables[0].figures.checksum, /figures\.tables\[0\]\.figures\.checksum' is missing/],
+    ['hashing', m => (m.figures.tables[0].columns[0].hashing = 'md5'), /columns\[0\]\.hashing' must be one of/],
+    ['sequence', m => (m.figures.sequences.after[0].isCalled = 'yes'), /sequences\.after\[0\]\.isCalled' must be true or false/],
+    ['schema', m => (m.figures.schema = {}), /field 'figures\.schema' must be an array \(it is an object\)/],
+    ['check', m => (m.figures.checks[0].answer.rows = -1), /checks\[0\]\.answer\.rows' must be a whole number, 0 or more/]
+  ]
+  for (const [name, edit, message] of cases) {
+    const copy = structuredClone(good)
+    edit(copy)
+    assert.throws(
+      () => parseManifest(JSON.stringify(copy), 'backups/lazarus-manifest.json'),
+      (error: Error) => {
+        assert.ok(error instanceof UserError, name)
+        assert.match(error.message, message, name)
+        assert.match(error.message, /backups\/lazarus-manifest\.json/, name)
+        assert.equal(error.message.includes('\n'), false, name)
+        return true
+      },
+      name
+    )
+  }
+  assert.throws(() => parseManifest('{"kind": "lazarus-manifest", ', 'x.json'), /The manifest x\.json is not valid JSON/)
+})
+
+test('a signed manifest verifies; unsigned, other-key and tampered manifests are refused', () => {
+  const { privateKey, publicKey } = keys()
+  const signed = signManifest(buildManifest(facts()), readSigningKey(pem(privateKey, 'pkcs8')))
+  assert.equal(signed.signature?.algorithm, 'ed25519')
+  const reread = parseManifest(serializeManifest(signed), 'm.json')
+  const verifyKey = readVerifyKey(pem(publicKey, 'spki'))
+  assertSignedBy(reread, verifyKey, 'm.json')
+  // The private key never enters the manifest.
+  const secret = pem(privateKey, 'pkcs8')
+  const body = secret.split('\n').filter(line => line && !line.startsWith('-----'))
+  for (const line of body) assert.equal(serializeManifest(signed).includes(line), false)
+
+  assert.throws(
+    () => assertSignedBy(buildManifest(facts()), verifyKey, 'm.json'),
+    /m\.json is not signed, but 'verify-key' is set/
+  )
+  const other = keys()
+  assert.throws(() => assertSignedBy(reread, readVerifyKey(pem(other.publicKey, 'spki')), 'm.json'), /signed by another key/)
+  const tampered = structuredClone(reread)
+  tampered.figures.tables[0].figures.rows = 3
+  assert.throws(
+    () => assertSignedBy(tampered, verifyKey, 'm.json'),
+    /does not match its signature: it was changed after it was signed/
+  )
+  const forged = structuredClone(reread)
+  forged.signature!.value = Buffer.from('x'.repeat(64)).toString('base64')
+  assert.throws(() => assertSignedBy(forged, verifyKey, 'm.json'), /does not match its signature/)
+  // Re-signing with the right key makes the changed manifest valid again (what a test key does in the acceptance test).
+  assertSignedBy(signManifest(tampered, readSigningKey(pem(privateKey, 'pkcs8'))), verifyKey, 'm.json')
+})
+
+test('keys: PEM with escaped line breaks is read; wrong kinds of key are one clear line', () => {
+  const { privateKey, publicKey } = keys()
+  const escaped = pem(privateKey, 'pkcs8').trim().replace(/\n/g, '\\n')
+  assert.equal(readSigningKey(escaped).asymmetricKeyType, 'ed25519')
+  assert.throws(() => readSigningKey('not a key'), /Input 'signing-key' is not a private key in PEM/)
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 })
+  assert.throws(
+    () => readSigningKey(pem(rsa.privateKey, 'pkcs8')),
+    /Input 'signing-key' is a rsa key: Lazarus signs manifests with Ed25519 only/
+  )
+  assert.throws(() => readVerifyKey(pem(privateKey, 'pkcs8')), /Input 'verify-key' holds a private key/)
+  assert.throws(() => readVerifyKey(pem(rsa.publicKey, 'spki')), /Input 'verify-key' is a rsa key/)
+  assert.throws(() => readVerifyKey('garbage'), /Input 'verify-key' is not a public key in PEM/)
+  // The error never quotes the key.
+  try {
+    readSigningKey(pem(rsa.privateKey, 'pkcs8'))
+  } catch (error) {
+    assert.equal((error as Error).message.includes('PRIVATE KEY-----\n'), false)
+  }
+  assert.equal(readVerifyKey(pem(publicKey, 'spki')).type, 'public')
+})
+
+test('files: sha256 streamed; every file of a directory backup; changes, missing and extra files found', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lazarus-manifest-'))
+  try {
+    const file = path.join(dir, 'shop.dump')
+    fs.writeFileSync(file, 'abc')
+    assert.equal(await sha256File(file), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
+    const single = buildManifest(facts({ files: await hashBackup(file) }))
+    assert.deepEqual(single.files, [
+      { path: 'shop.dump', bytes: 3, sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad' }
+    ])
+    assert.deepEqual(await checkBackupFiles(single, file), [])
+    fs.writeFileSync(file, 'abd')
+    const [changed] = await checkBackupFiles(single, file)
+    assert.equal(changed.problem, 'sha256')
+    assert.match(describeFileProblem(changed), /^shop\.dump: sha256 [0-9a-f]{64}, the manifest says ba7816/)
+    fs.writeFileSync(file, 'abcd')
+    assert.equal((await checkBackupFiles(single, file))[0].problem, 'size')
+
+    const backup = path.join(dir, 'shop.dir')
+    fs.mkdirSync(path.join(backup, 'sub'), { recursive: true })
+    fs.writeFileSync(path.join(backup, 'toc.dat'), 'toc')
+    fs.writeFileSync(path.join(backup, '3001.dat.gz'), 'data')
+    fs.writeFileSync(path.join(backup, 'sub', 'x'), 'x')
+    const directory = buildManifest(facts({ files: await hashBackup(backup) }))
+    assert.deepEqual(
+      directory.files.map(entry => entry.path),
+      ['3001.dat.gz', 'sub/x', 'toc.dat']
+    )
+    assert.deepEqual(await checkBackupFiles(directory, backup), [])
+    fs.rmSync(path.join(backup, 'toc.dat'))
+    fs.writeFileSync(path.join(backup, 'stray.dat'), '')
+    assert.deepEqual(
+      (await checkBackupFiles(directory, backup)).map(problem => `${problem.path} ${problem.problem}`),
+      ['toc.dat missing', 'stray.dat extra']
+    )
+    assert.equal(manifestBeside(backup), path.join(dir, MANIFEST_FILE))
+    assert.equal(manifestBeside(file), path.join(dir, MANIFEST_FILE))
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -1,0 +1,100 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { FIGURE_METHODS, type Manifest } from '../../../src/report/manifest.js'
+import { notComparable, rolesNamedBy, snapshotFromManifest } from '../../../src/run/stored-evidence.js'
+
+function manifest(major: number, extra: Partial<Manifest['figures']> = {}): Manifest {
+  return {
+    production: { encoding: 'UTF8', collate: 'C', ctype: 'C' },
+    snapshot: { takenAt: '2026-11-30T02:00:00.000Z' },
+    figures: {
+      computedOn: { serverVersion: `${major}.1`, serverVersionNum: major * 10000 + 1, major },
+      methods: { ...FIGURE_METHODS },
+      verify: 'checksums',
+      tables: [
+        {
+          schema: 'public',
+          name: 'orders',
+          kind: 'r',
+          populated: true,
+          filter: null,
+          columns: [],
+          figures: { rows: 3, checksum: 'abc' }
+        }
+      ],
+      schema: [{ kind: 'table', name: 'public.orders', definition: 'x' }],
+      privileges: [{ kind: 'owner', name: 'table public.orders', definition: 'app' }],
+      largeObjects: [],
+      sequences: { before: [], after: [] },
+      ...extra
+    }
+  } as unknown as Manifest
+}
+
+test('across PostgreSQL 17 privileges are not comparable; within either side of it they are; never silently', () => {
+  assert.deepEqual(notComparable(manifest(13), 13), [])
+  assert.deepEqual(
+    notComparable(manifest(13), 18).map(item => item.figure),
+    ['privileges', 'view definitions']
+  )
+  assert.deepEqual(
+    notComparable(manifest(13), 16).map(item => item.figure),
+    ['view definitions']
+  )
+  assert.match(notComparable(manifest(18), 13)[0].reason, /MAINTAIN.*PostgreSQL 18.*runs 13/)
+  // No privileges in the manifest: nothing of them to leave out.
+  assert.deepEqual(
+    notComparable(manifest(13, { privileges: undefined }), 18).map(item => item.figure),
+    ['view definitions']
+  )
+  // Figures of another method version are named, whatever the majors.
+  const older = manifest(13, { methods: { ...FIGURE_METHODS, rowChecksum: FIGURE_METHODS.rowChecksum + 1 } })
+  assert.deepEqual(
+    notComparable(older, 13).map(item => item.figure),
+    ['row checksums']
+  )
+})
+
+test("the manifest is production's side: its figures, no session, checks matched by name and query", () => {
+  const sqlHash = 'b'.repeat(64)
+  const withChecks = manifest(13, {
+    checks: [{ name: 'paid', ordered: false, sqlSha256: sqlHash, answer: { rows: 1 } }]
+  } as unknown as Partial<Manifest['figures']>)
+  const { snapshot, checks } = snapshotFromManifest(withChecks, [{ name: 'paid', sql: 'SELECT 1', ordered: false }] as never, [])
+  assert.equal(snapshot.exporter, undefined)
+  assert.equal(snapshot.figures[0].figures.checksum, 'abc')
+  assert.deepEqual(snapshot.privileges, withChecks.figures.privileges)
+  // The query's text changed since the manifest: its answer is not compared.
+  assert.deepEqual(checks, [])
+  assert.deepEqual(snapshot.checks, [])
+  const skipped = snapshotFromManifest(withChecks, [], [{ figure: 'privileges', reason: 'r' }])
+  assert.equal(skipped.snapshot.privileges, undefined)
+})
+
+test("the roles a manifest's owners and ACLs name", () => {
+  assert.deepEqual(
+    rolesNamedBy([
+      { kind: 'owner', definition: 'app' },
+      { kind: 'owner', definition: '"Weird ""role"""' },
+      { kind: 'privileges', definition: 'app=arwdDxt/app reader=r/app =r/app "odd one"=U/"Weird ""role"""' },
+      { kind: 'default privileges', definition: 'writer=arw/app' },
+      { kind: 'privileges', definition: '(none)' },
+      { kind: 'table', definition: 'owner=x/y' }
+    ]),
+    ['Weird "role"', 'app', 'odd one', 'reader', 'writer']
+  )
+})
+
+test('figures left out drop only their differences: a view on one side only still counts', async () => {
+  const { stillCompared } = await import('../../../src/run/stored-pipeline.js')
+  const views = [{ figure: 'view definitions', reason: 'r' }]
+  const changed = { kind: 'view', name: 'public.v', production: 'SELECT a.x', restored: 'SELECT x' }
+  assert.equal(stillCompared(changed, views), false)
+  assert.equal(stillCompared({ ...changed, restored: null }, views), true)
+  assert.equal(stillCompared({ kind: 'table', name: 't', production: 'a', restored: 'b' }, views), true)
+  const privileges = [{ figure: 'privileges', reason: 'r' }]
+  assert.equal(stillCompared({ kind: 'privileges', name: 'table t', production: 'a', restored: 'b' }, privileges), false)
+  assert.equal(stillCompared({ kind: 'owner', name: 'table t', production: 'a', restored: null }, privileges), false)
+  assert.equal(stillCompared({ kind: 'index', name: 'i', production: 'a', restored: 'b' }, privileges), true)
+  assert.equal(stillCompared(changed, []), true)
+})
