@@ -1,8 +1,10 @@
 import * as path from 'node:path'
 import * as core from '@actions/core'
 import { defaultArtifactName, uploadArtifacts } from './artifact.js'
-import { handleCancellation, isCancelling } from './cancellation.js'
-import { markMainStarted } from './state.js'
+import { isCancelling } from '../util/cancellation.js'
+import { handleCancellation } from './signals.js'
+import { leftoverState, markMainStarted } from './state.js'
+import { recordLeftoversWith } from '../util/leftovers.js'
 import { describe, forgetLibpqEnvironment } from '../engines/postgres/connection.js'
 import { UserError, messageOf } from '../util/errors.js'
 import { actionsCacheHistoryStore, databaseId, describeTrend, historyRun, trackRun } from '../report/history.js'
@@ -18,10 +20,11 @@ import { Workspace } from '../run/workspace.js'
 export async function run(): Promise<void> {
   const started = performance.now()
   markMainStarted()
+  recordLeftoversWith(leftoverState)
   handleCancellation()
   let settings: Settings
   try {
-    settings = readSettings()
+    settings = readSettings(name => core.getInput(name))
   } catch (error) {
     core.setOutput('result', 'error')
     fail(error)

@@ -24,7 +24,7 @@ export async function runPost(): Promise<void> {
     const restoreRole = leftoverRestoreRole()
     const roles = [...leftoverRoles(), ...(restoreRole ? [restoreRole] : [])]
     if (names.length === 0 && roles.length === 0) return
-    const settings = readSettings()
+    const settings = readSettings(name => core.getInput(name))
     for (const target of [settings.production, settings.cleanroom])
       for (const secret of target?.secrets ?? []) core.setSecret(secret)
     forgetLibpqEnvironment()

@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import type { LeftoverRecorder } from '../util/leftovers.js'
 
 /**
  * What main leaves for the post step, in one place. The post step runs even when main was
@@ -80,4 +81,13 @@ function savedNames(key: string): string[] {
 
 export function leftoverWorkDir(): string | undefined {
   return core.getState(KEY.workDir) || undefined
+}
+
+/** The record of leftovers main installs (util/leftovers.ts): the run's layers report, this keeps. */
+export const leftoverState: LeftoverRecorder = {
+  scratchDatabases: saveScratchDatabases,
+  roles: saveRoles,
+  restoreRole: saveRestoreRole,
+  runId: saveRunId,
+  workDir: saveWorkDir
 }

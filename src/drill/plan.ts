@@ -1,5 +1,4 @@
-import { displayName } from '../verification/compare.js'
-import { quoteIdentifier } from '../engines/postgres/dump-lines.js'
+import { type TableName, displayIdentifier, displayName } from '../util/table-name.js'
 import {
   ROGUE_TEXT_LENGTH,
   dropConstraintRewriter,
@@ -13,19 +12,25 @@ import {
   sequenceResetRewriter,
   swapValuesRewriter,
   truncateRewriter,
-  type ConstraintType,
   type DumpRewriter,
   type FreshKind,
   type RogueRowTarget
 } from '../engines/postgres/drill-rewriters.js'
-import {
-  planChangeOwner,
-  planDropGrant,
-  type PrivilegeCatalog,
-  type PrivilegePlan
-} from '../engines/postgres/drill-privileges.js'
+import { planChangeOwner, planDropGrant, type PrivilegePlan } from '../engines/postgres/drill-privileges.js'
 import { largeObjectRewriter } from '../engines/postgres/drill-large-object.js'
 import { bySchemaAndName, compareText } from '../util/text-order.js'
+
+// The catalog the drill plans from, read by the engine (drill-catalog.ts).
+export type {
+  ColumnInfo,
+  ConstraintInfo,
+  FunctionInfo,
+  IndexInfo,
+  SabotageCatalog,
+  SequenceInfo,
+  TableShape
+} from '../engines/postgres/drill-catalog.js'
+import type { ColumnInfo, ConstraintInfo, SabotageCatalog, TableShape } from '../engines/postgres/drill-catalog.js'
 
 // The rewriter contract, which dump-rewrite.ts takes from here, and what chooseRogueRowTarget returns.
 export type { DumpRewriter, RogueRowTarget } from '../engines/postgres/drill-rewriters.js'
@@ -56,127 +61,13 @@ export type SabotageOperator = (typeof SABOTAGE_OPERATORS)[number]
 /** The verification steps that can notice a corruption, as the report names them. */
 export type DetectingCheck = 'restore' | 'counts' | 'checksums' | 'schema' | 'sequences' | 'privileges' | 'checks'
 
-/** A column as the drill needs to know it to invent values the schema accepts. */
-export interface ColumnInfo {
-  name: string
-  /** pg_type.typname of the column's type, e.g. int4, text, uuid. */
-  type: string
-  /** pg_type.typtype: `b` base, `d` domain, `e` enum, ... */
-  typtype: string
-  /** pg_attribute.atttypmod: for varchar(n), n + 4; -1 when unlimited. */
-  typmod: number
-  generated: boolean
-  /** NOT NULL; undefined when not read, which the drill treats as "may not take a NULL's place". */
-  notNull?: boolean
-  /** pg_stats.null_frac when the table was analyzed: which columns are likely to hold a NULL at all. */
-  nullFraction?: number
-}
-
-/** A production table's columns and constraints, from its catalog. */
-export interface TableShape {
-  schema: string
-  name: string
-  rows: number
-  columns: ColumnInfo[]
-  /**
-   * Unique indexes. `columns` are the key columns and, where the catalog reader knows them, the
-   * columns its expressions and predicate use (`partial`: it has a WHERE clause).
-   */
-  uniqueIndexes: { primary: boolean; expression: boolean; partial?: boolean; columns: string[] }[]
-  /** Foreign-key (`f`), check (`c`) and exclusion (`x`) constraints with their columns. */
-  constraints: { type: 'f' | 'c' | 'x'; columns: string[] }[]
-  /** A partition: its rows must stay inside its bounds. */
-  partition?: boolean
-  /** Columns that route rows to partitions, in any partitioned ancestor (all columns for expression keys). */
-  partitionKey?: string[]
-  /** Foreign keys (`schema.table.constraint`) pointing at this table's rows, or at a partitioned ancestor's. */
-  referencedBy?: string[]
-  /** Columns a generated column's expression, or an expression or partial index, reads: the restore computes with them. */
-  derivedFrom?: string[]
-}
-
-/** An index, with what else in the dump depends on it. */
-export interface IndexInfo {
-  schema: string
-  table: string
-  name: string
-  unique: boolean
-  /** Backs a primary key, unique or exclusion constraint, whose ALTER TABLE creates it. */
-  backsConstraint: boolean
-  /** A foreign key relies on it: without it, the foreign key cannot be created. */
-  usedByForeignKey: boolean
-  /** A partitioned index or a partition's index, which later ATTACH PARTITION statements name. */
-  partitioned: boolean
-  /** Named by a later statement of the dump: CLUSTER ON, REPLICA IDENTITY, COMMENT, statistics, extension. */
-  namedElsewhere: boolean
-}
-
-/** A table constraint, with what decides whether the dump still restores without it. */
-export interface ConstraintInfo {
-  schema: string
-  table: string
-  name: string
-  type: ConstraintType
-  /** Defined on this table itself, not inherited or cloned from a parent (pg_dump writes only these). */
-  local: boolean
-  /** Written as an ALTER TABLE ... ADD CONSTRAINT of its own; validated checks sit inside CREATE TABLE. */
-  separate: boolean
-  /** The table is partitioned, a partition, or part of an inheritance tree. */
-  inTree: boolean
-  /** A foreign key relies on this key's index. */
-  usedByForeignKey: boolean
-  /** Named by a later statement of the dump: COMMENT ON CONSTRAINT, or its index's CLUSTER ON / REPLICA IDENTITY. */
-  namedElsewhere: boolean
-}
-
-export interface SequenceInfo {
-  schema: string
-  name: string
-  /** Its last value as text; null when it was never used (or may not be read), so the dump sets nothing back. */
-  lastValue: string | null
-  startValue: string
-  /** The table whose column owns it (serial or identity). */
-  ownedBy?: { schema: string; name: string }
-  /** Rows of the owning table; 0 when none, unknown, or not owned. */
-  ownerRows: number
-}
-
-/** What production's catalog says about the objects the drill may corrupt. */
-export interface SabotageCatalog {
-  tables: TableShape[]
-  indexes: IndexInfo[]
-  constraints: ConstraintInfo[]
-  sequences: SequenceInfo[]
-  /** Set when owners and privileges are restored and compared: what drop-grant and change-owner aim at. */
-  privileges?: PrivilegeCatalog
-  /** The lowest OID of a large object with data, when there is one. */
-  largeObject?: string
-  /** Functions and procedures whose body may change and the copy still restore. */
-  functions?: FunctionInfo[]
-  /**
-   * Names beyond ASCII, by their bytes in the dump's encoding as latin1 strings (dump-encoding.ts);
-   * a name not here is spelled in the dump as it reads.
-   */
-  dumpNames?: Map<string, string>
-}
-
-/** A function or procedure with a body given as a string, which nothing in the dump runs during a restore. */
-export interface FunctionInfo {
-  schema: string
-  name: string
-  /** Its arguments as pg_dump writes them after the name (pg_get_function_arguments). */
-  arguments: string
-  /** How the schema fingerprint names it: `schema.name(argument types)`. */
-  signature: string
-}
-
 /** One operator aimed at one object, ready to rewrite a copy of the dump. */
 export interface SabotagePlan {
   operator: SabotageOperator
   /** Human-readable: `public.orders`, `index public.orders_customer_idx`, `sequence public.orders_id_seq`. */
   target: string
   /** The table whose comparison must flag it, when the corruption is in a table's data. */
-  targetTable?: { schema: string; name: string }
+  targetTable?: TableName
   /** The schema object that goes missing or changes, for schema operators: what a schema difference must name. */
   targetObject?: {
     kind: 'index' | 'constraint' | 'sequence' | 'large object' | 'function'
@@ -329,7 +220,7 @@ const ROW_COUNT_CHECKS: DetectingCheck[] = ['counts', 'checksums']
 
 function dataPlan(
   operator: SabotageOperator,
-  table: { schema: string; name: string },
+  table: TableName,
   rewriter: DumpRewriter,
   caughtBy: DetectingCheck[],
   invisibleToCounts?: string
@@ -352,7 +243,7 @@ function spellerOf(catalog: SabotageCatalog): (name: string) => string {
   return name => catalog.dumpNames?.get(name) ?? name
 }
 
-function spellTable(spell: (name: string) => string, table: { schema: string; name: string }) {
+function spellTable(spell: (name: string) => string, table: TableName) {
   return { schema: spell(table.schema), name: spell(table.name) }
 }
 
@@ -563,7 +454,7 @@ function planDropConstraint(catalog: SabotageCatalog): SabotagePlan | undefined 
   if (!constraint) return undefined
   return {
     operator: 'drop-constraint',
-    target: `constraint ${quoteIdentifier(constraint.name)} on ${displayName({ schema: constraint.schema, name: constraint.table })}`,
+    target: `constraint ${displayIdentifier(constraint.name)} on ${displayName({ schema: constraint.schema, name: constraint.table })}`,
     targetObject: { kind: 'constraint', schema: constraint.schema, table: constraint.table, name: constraint.name },
     rewriter: dropConstraintRewriter({ ...constraint, ...spellObject(spellerOf(catalog), constraint) }),
     caughtBy: ['schema']

@@ -1,3 +1,4 @@
+import { byteUnit } from '../util/bytes.js'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
@@ -311,13 +312,6 @@ function round(value: number): number {
 /** Mermaid wants a number for every category: a run without the figure charts as 0. */
 function chartNumber(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? '0' : String(Math.round(value * 100) / 100)
-}
-
-function byteUnit(bytes: number): [string, number] {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let unit = 0
-  while (bytes >= 1024 ** (unit + 1) && unit < units.length - 1) unit++
-  return [units[unit], 1024 ** unit]
 }
 
 function mermaid(lines: string[]): string {

@@ -3,14 +3,14 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { CheckAnswer } from '../verification/check-answers.js'
 import type { CheckDefinition } from '../verification/checks-file.js'
-import type { SideFigures } from '../verification/compare.js'
+import type { SideFigures, VerifyLevel } from '../verification/compare.js'
 import type { TableFigures } from '../engines/postgres/database.js'
+import { KEPT_FORMATS, type KeptFormat } from '../engines/postgres/backup-format.js'
 import { UserError } from '../util/errors.js'
 import { PINNED_SETTINGS, type Column, type ColumnHashing, type TableRef } from '../engines/postgres/fingerprint-queries.js'
 import type { Result } from './report.js'
 import type { SchemaObject } from '../engines/postgres/schema-fingerprint.js'
 import type { SequenceValue } from '../verification/sequence-check.js'
-import type { VerifyLevel } from '../run/settings.js'
 
 /**
  * The evidence manifest of a restore point (`lazarus-manifest.json`): everything a later
@@ -32,9 +32,6 @@ export const MANIFEST_FILE = 'lazarus-manifest.json'
 export const MANIFEST_KIND = 'lazarus-manifest'
 /** Bumped when a field changes meaning or a required one is added; documented in the README. */
 export const MANIFEST_VERSION = 1
-
-export const BACKUP_FORMATS = ['custom', 'directory', 'plain'] as const
-export type BackupFormat = (typeof BACKUP_FORMATS)[number]
 
 /**
  * Versions of the methods that computed the figures: bump one when its SQL changes what it
@@ -122,7 +119,7 @@ export interface Manifest {
     version: string
     /** pg_dump's arguments without the connection string (--dbname) or snapshot id. */
     arguments: string[]
-    format: BackupFormat
+    format: KeptFormat
     /** As passed to pg_dump (e.g. `gzip:1`), or `none`. */
     compression: string
     /** Whether owners and privileges are in the dump (the clean room had every role). */
@@ -594,7 +591,7 @@ export function parseManifest(text: string, source: string): Manifest {
   at.oneOf(dump.program, 'dump.program', ['pg_dump'])
   at.string(dump.version, 'dump.version')
   at.array(dump.arguments, 'dump.arguments').forEach((argument, index) => at.string(argument, `dump.arguments[${index}]`))
-  at.oneOf(dump.format, 'dump.format', BACKUP_FORMATS)
+  at.oneOf(dump.format, 'dump.format', KEPT_FORMATS)
   at.string(dump.compression, 'dump.compression')
   at.boolean(dump.ownersAndPrivileges, 'dump.ownersAndPrivileges')
   const files = at.array(root.files, 'files')

@@ -1,10 +1,9 @@
 import type { AmcheckResult } from '../engines/postgres/amcheck.js'
 import type { CheckResult } from '../verification/check-answers.js'
-import type { TableComparison } from '../verification/compare.js'
+import type { TableComparison, VerifyLevel } from '../verification/compare.js'
 import type { SanitizedDirective } from '../engines/postgres/sanitize-rules.js'
 import type { DetectingCheck, SabotageOperator } from '../drill/plan.js'
 import type { EnvironmentDifference } from '../engines/postgres/extensions.js'
-import type { Settings, VerifyLevel } from '../run/settings.js'
 
 /**
  * What a run concluded; the step fails unless it is `verified` (or `restored`) and every sabotage
@@ -325,7 +324,7 @@ export function failureMessage(report: Report): string | undefined {
  * when neither is set or nothing restored: a backup that does not restore already fails, and
  * its partial restore time says nothing about recovery.
  */
-export function checkRto(report: Report, settings: Pick<Settings, 'rtoSeconds' | 'rtoWarnSeconds'>): RtoCheck | undefined {
+export function checkRto(report: Report, settings: { rtoSeconds?: number; rtoWarnSeconds?: number }): RtoCheck | undefined {
   const { rtoSeconds: budgetSeconds, rtoWarnSeconds: warnSeconds } = settings
   const restoreSeconds = report.timings.restore
   if (budgetSeconds === undefined && warnSeconds === undefined) return undefined

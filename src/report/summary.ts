@@ -1,5 +1,6 @@
 import type { CheckSide } from '../verification/check-answers.js'
-import { displayName } from '../verification/compare.js'
+import { formatBytes } from '../util/bytes.js'
+import { displayName } from '../util/table-name.js'
 import { describeTrend, historyCharts, type History } from './history.js'
 import {
   failureMessage,
@@ -555,17 +556,6 @@ function chartNumber(value: number): string {
 
 function mermaid(lines: string[]): string {
   return ['```mermaid', ...lines, '```'].join('\n')
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
 }
 
 function row(cells: string[]): string {

@@ -5,7 +5,7 @@ import { CleanRoomRoles } from '../engines/postgres/cleanroom-roles.js'
 import { UserError, messageOf } from '../util/errors.js'
 import { restoreLocationCheckSql, type ClusterIdentity } from '../engines/postgres/guards.js'
 import { RestoreRole, setUpRestoreRights, type RestoreRights, type RestoreRoleMode } from '../engines/postgres/restore-role.js'
-import { saveRunId, saveScratchDatabases } from '../action/state.js'
+import { saveRunId, saveScratchDatabases } from '../util/leftovers.js'
 import { quoteIdent } from '../engines/postgres/fingerprint-queries.js'
 
 /** Every scratch database carries this comment; Lazarus drops no database without it. */

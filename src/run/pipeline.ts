@@ -4,16 +4,10 @@ import * as core from '@actions/core'
 import { installAmcheck, runAmcheck, type AmcheckResult } from '../engines/postgres/amcheck.js'
 import type { CheckAnswer, CheckResult } from '../verification/check-answers.js'
 import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
-import { onCancel } from '../action/cancellation.js'
+import { onCancel } from '../util/cancellation.js'
 import { CleanRoom } from './cleanroom.js'
-import {
-  compareTables,
-  detectingCheck,
-  displayName,
-  tableKey,
-  type SideFigures,
-  type TableComparison
-} from '../verification/compare.js'
+import { compareTables, detectingCheck, type SideFigures, type TableComparison } from '../verification/compare.js'
+import { displayName, tableKey } from '../util/table-name.js'
 import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
 import { DatabaseSession, type ServerFacts } from '../engines/postgres/database.js'
 import { decodeDumpText } from '../engines/postgres/dump-encoding.js'
@@ -93,8 +87,8 @@ import { sedFilter } from '../engines/postgres/sed.js'
 import { readingEveryRow } from '../engines/postgres/row-security.js'
 import { compareText } from '../util/text-order.js'
 import { requireProduction, type ProductionSettings, type Settings } from './settings.js'
-import { saveWorkDir } from '../action/state.js'
-import { formatBytes } from '../report/summary.js'
+import { saveWorkDir } from '../util/leftovers.js'
+import { formatBytes } from '../util/bytes.js'
 import { ServerWatch } from './watchdog.js'
 import type { Workspace } from './workspace.js'
 

@@ -8,11 +8,11 @@ import {
   hashBackup,
   serializeManifest,
   signManifest,
-  type BackupFormat,
   type Manifest,
   type ManifestFacts,
   type ManifestFile
 } from '../report/manifest.js'
+import type { KeptFormat } from '../engines/postgres/backup-format.js'
 import type { KeepBackup } from '../engines/postgres/pg-tools.js'
 
 /**
@@ -45,7 +45,7 @@ export interface RestorePoint extends KeepBackup {
 }
 
 /** File names per format: a DBA sees at once what to restore it with. */
-const BACKUP_NAMES: Record<BackupFormat, (database: string) => string> = {
+const BACKUP_NAMES: Record<KeptFormat, (database: string) => string> = {
   custom: database => `${database}.dump`,
   directory: database => `${database}.dir`,
   plain: database => `${database}.sql`
@@ -74,7 +74,7 @@ export function createRestorePoint(options: {
   backupDir?: string
   workDir: string
   database: string
-  format: BackupFormat
+  format: KeptFormat
   jobs: number
   time: Date
 }): RestorePoint {

@@ -1,11 +1,12 @@
 import * as path from 'node:path'
 import type { KeyObject } from 'node:crypto'
-import * as core from '@actions/core'
 import type { CheckDefinition } from '../verification/checks-file.js'
 import { readChecksInput } from './checks-input.js'
 import { UserError } from '../util/errors.js'
+import { VERIFY_LEVELS, type VerifyLevel } from '../verification/compare.js'
 import { parseConnectionUrl, type ConnectionTarget } from '../engines/postgres/connection.js'
-import { BACKUP_FORMATS, readSigningKey, readVerifyKey, type BackupFormat } from '../report/manifest.js'
+import { KEPT_FORMATS, type KeptFormat } from '../engines/postgres/backup-format.js'
+import { readSigningKey, readVerifyKey } from '../report/manifest.js'
 import { RESTORE_ROLE_MODES, type RestoreRoleMode } from '../engines/postgres/restore-role.js'
 import { SABOTAGE_OPERATORS, type SabotageOperator } from '../drill/plan.js'
 
@@ -40,9 +41,6 @@ export const INPUT = {
   serverTimeoutSeconds: 'server-timeout-seconds',
   restoreRole: 'restore-role'
 } as const
-
-export const VERIFY_LEVELS = ['counts', 'checksums'] as const
-export type VerifyLevel = (typeof VERIFY_LEVELS)[number]
 
 /** Everything a run needs, read and validated once from the step's inputs. */
 export interface Settings {
@@ -97,7 +95,7 @@ export interface Settings {
   /** Where the verified backup and its manifest are kept (a restore point per run); none when unset. */
   backupDir?: string
   /** The kept backup's pg_dump format. */
-  backupFormat: BackupFormat
+  backupFormat: KeptFormat
   /** Signs the manifest (Ed25519). A secret: its PEM text is masked (`signingKeyPem`) and never written anywhere. */
   signingKey?: KeyObject
   signingKeyPem?: string
@@ -109,13 +107,14 @@ export interface Settings {
   serverTimeoutSeconds: number
 }
 
+/** How an input is read: the action passes core.getInput; a test passes its own values. */
 type InputReader = (name: string) => string
 
 /**
  * Reads and validates every input. Throws a UserError naming the input and the fix for any bad
  * value, before anything is connected to.
  */
-export function readSettings(readInput: InputReader = name => core.getInput(name), env = process.env): Settings {
+export function readSettings(readInput: InputReader, env = process.env): Settings {
   const environmentPassword = env.PGPASSWORD || undefined
   // A stored backup verified from its manifest needs no production: whether one is needed is
   // known once the manifest is looked for (stored-pipeline.ts), which says so then.
@@ -160,7 +159,7 @@ export function readSettings(readInput: InputReader = name => core.getInput(name
     restoreRole: parseChoice(readInput, INPUT.restoreRole, RESTORE_ROLE_MODES, 'unprivileged'),
     runnerTemp: env.RUNNER_TEMP || env.TMPDIR || '/tmp',
     backupDir: workspacePath(readInput(INPUT.backupDir), env),
-    backupFormat: parseChoice(readInput, INPUT.backupFormat, BACKUP_FORMATS, 'custom'),
+    backupFormat: parseChoice(readInput, INPUT.backupFormat, KEPT_FORMATS, 'custom'),
     ...readKeys(readInput),
     lockTimeoutSeconds: parseNumber(readInput, INPUT.lockTimeoutSeconds, { min: 1, max: 86400 }) ?? 60,
     serverTimeoutSeconds: parseNumber(readInput, INPUT.serverTimeoutSeconds, { min: 1, max: 86400 }) ?? 60

@@ -1,4 +1,4 @@
-import { endChildProcesses } from '../action/cancellation.js'
+import { endChildProcesses } from '../util/cancellation.js'
 import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
 import { DatabaseSession, type Role } from '../engines/postgres/database.js'
 import { UserError, messageOf } from '../util/errors.js'

@@ -1,3 +1,5 @@
+import type { TableName } from './table-name.js'
+
 /**
  * Orders strings by their UTF-16 code units: the same order on every machine, unlike
  * localeCompare, so reports, drill targets and checksummed column lists never depend on a locale.
@@ -7,6 +9,6 @@ export function compareText(a: string, b: string): number {
 }
 
 /** Orders catalog objects by schema, then name. */
-export function bySchemaAndName(a: { schema: string; name: string }, b: { schema: string; name: string }): number {
+export function bySchemaAndName(a: TableName, b: TableName): number {
   return compareText(a.schema, b.schema) || compareText(a.name, b.name)
 }

@@ -1,5 +1,10 @@
+import { tableKey } from '../util/table-name.js'
 import type { TableFigures } from '../engines/postgres/database.js'
 import type { RowDifferences } from './row-diff.js'
+
+/** How far tables are compared (input verify): row counts only, or counts and content checksums. */
+export const VERIFY_LEVELS = ['counts', 'checksums'] as const
+export type VerifyLevel = (typeof VERIFY_LEVELS)[number]
 
 /** One table as seen on both sides. */
 export interface TableComparison {
@@ -90,17 +95,6 @@ function describeDifference(productionSide: SideFigures, restoredSide: SideFigur
   }
   if (production.checksum !== restored.checksum) return 'content checksum differs'
   return undefined
-}
-
-export function tableKey(table: { schema: string; name: string }): string {
-  return `${table.schema}\u0000${table.name}`
-}
-
-/** schema.name with quotes where a reader needs them to see the boundaries. */
-export function displayName(table: { schema: string; name: string }): string {
-  const part = (identifier: string) =>
-    /^[a-z_][a-z0-9_]*$/.test(identifier) ? identifier : `"${identifier.replace(/"/g, '""')}"`
-  return `${part(table.schema)}.${part(table.name)}`
 }
 
 /** Which check spotted a table's difference, for the drill's report. */

@@ -1,4 +1,4 @@
-import { tableKey } from './compare.js'
+import { tableKey } from '../util/table-name.js'
 import { quoteIdent, rowFilter, rowSourceSql, userRelationSql, type TableRef } from '../engines/postgres/fingerprint-queries.js'
 import type { Queryable } from '../engines/postgres/queryable.js'
 import { compareText } from '../util/text-order.js'

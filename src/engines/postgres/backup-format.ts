@@ -13,6 +13,10 @@ import { UserError, messageOf } from '../../util/errors.js'
 
 export type BackupFormat = 'plain' | 'custom' | 'directory' | 'tar'
 
+/** The formats Lazarus writes a backup it keeps in (backup-format): pg_dump's, less tar, which pg_dump cannot stream. */
+export const KEPT_FORMATS = ['custom', 'directory', 'plain'] as const
+export type KeptFormat = (typeof KEPT_FORMATS)[number]
+
 export interface StoredBackup {
   /** As given (backup-path), for messages. */
   path: string

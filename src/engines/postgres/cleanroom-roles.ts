@@ -3,7 +3,7 @@ import { messageOf } from '../../util/errors.js'
 import { quoteIdent, quoteLiteral } from './fingerprint-queries.js'
 import { listNames, type NamedRole } from './privileges.js'
 import type { Queryable } from './queryable.js'
-import { saveRoles } from '../../action/state.js'
+import { saveRoles } from '../../util/leftovers.js'
 
 /**
  * The roles a restore with owners and privileges needs in the clean room. Roles are global to

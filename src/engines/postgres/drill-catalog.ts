@@ -1,10 +1,126 @@
-import { tableKey } from '../../verification/compare.js'
+import { tableKey } from '../../util/table-name.js'
 import { dumpSpellings, NAME_BYTES_SQL } from './dump-encoding.js'
 import { notInExtensionSql, userNamespaceSql, userRelationSql } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
 import { readFilledLargeObject } from './drill-large-object.js'
-import type { ConstraintInfo, FunctionInfo, IndexInfo, SabotageCatalog, SequenceInfo, TableShape } from '../../drill/plan.js'
+import type { TableName } from '../../util/table-name.js'
+import type { ConstraintType } from './drill-rewriters.js'
+import type { PrivilegeCatalog } from './drill-privileges.js'
 import { bySchemaAndName, compareText } from '../../util/text-order.js'
+
+/** A column as the drill needs to know it to invent values the schema accepts. */
+export interface ColumnInfo {
+  name: string
+  /** pg_type.typname of the column's type, e.g. int4, text, uuid. */
+  type: string
+  /** pg_type.typtype: `b` base, `d` domain, `e` enum, ... */
+  typtype: string
+  /** pg_attribute.atttypmod: for varchar(n), n + 4; -1 when unlimited. */
+  typmod: number
+  generated: boolean
+  /** NOT NULL; undefined when not read, which the drill treats as "may not take a NULL's place". */
+  notNull?: boolean
+  /** pg_stats.null_frac when the table was analyzed: which columns are likely to hold a NULL at all. */
+  nullFraction?: number
+}
+
+/** A production table's columns and constraints, from its catalog. */
+export interface TableShape {
+  schema: string
+  name: string
+  rows: number
+  columns: ColumnInfo[]
+  /**
+   * Unique indexes. `columns` are the key columns and, where the catalog reader knows them, the
+   * columns its expressions and predicate use (`partial`: it has a WHERE clause).
+   */
+  uniqueIndexes: { primary: boolean; expression: boolean; partial?: boolean; columns: string[] }[]
+  /** Foreign-key (`f`), check (`c`) and exclusion (`x`) constraints with their columns. */
+  constraints: { type: 'f' | 'c' | 'x'; columns: string[] }[]
+  /** A partition: its rows must stay inside its bounds. */
+  partition?: boolean
+  /** Columns that route rows to partitions, in any partitioned ancestor (all columns for expression keys). */
+  partitionKey?: string[]
+  /** Foreign keys (`schema.table.constraint`) pointing at this table's rows, or at a partitioned ancestor's. */
+  referencedBy?: string[]
+  /** Columns a generated column's expression, or an expression or partial index, reads: the restore computes with them. */
+  derivedFrom?: string[]
+}
+
+/** An index, with what else in the dump depends on it. */
+export interface IndexInfo {
+  schema: string
+  table: string
+  name: string
+  unique: boolean
+  /** Backs a primary key, unique or exclusion constraint, whose ALTER TABLE creates it. */
+  backsConstraint: boolean
+  /** A foreign key relies on it: without it, the foreign key cannot be created. */
+  usedByForeignKey: boolean
+  /** A partitioned index or a partition's index, which later ATTACH PARTITION statements name. */
+  partitioned: boolean
+  /** Named by a later statement of the dump: CLUSTER ON, REPLICA IDENTITY, COMMENT, statistics, extension. */
+  namedElsewhere: boolean
+}
+
+/** A table constraint, with what decides whether the dump still restores without it. */
+export interface ConstraintInfo {
+  schema: string
+  table: string
+  name: string
+  type: ConstraintType
+  /** Defined on this table itself, not inherited or cloned from a parent (pg_dump writes only these). */
+  local: boolean
+  /** Written as an ALTER TABLE ... ADD CONSTRAINT of its own; validated checks sit inside CREATE TABLE. */
+  separate: boolean
+  /** The table is partitioned, a partition, or part of an inheritance tree. */
+  inTree: boolean
+  /** A foreign key relies on this key's index. */
+  usedByForeignKey: boolean
+  /** Named by a later statement of the dump: COMMENT ON CONSTRAINT, or its index's CLUSTER ON / REPLICA IDENTITY. */
+  namedElsewhere: boolean
+}
+
+export interface SequenceInfo {
+  schema: string
+  name: string
+  /** Its last value as text; null when it was never used (or may not be read), so the dump sets nothing back. */
+  lastValue: string | null
+  startValue: string
+  /** The table whose column owns it (serial or identity). */
+  ownedBy?: TableName
+  /** Rows of the owning table; 0 when none, unknown, or not owned. */
+  ownerRows: number
+}
+
+/** What production's catalog says about the objects the drill may corrupt. */
+export interface SabotageCatalog {
+  tables: TableShape[]
+  indexes: IndexInfo[]
+  constraints: ConstraintInfo[]
+  sequences: SequenceInfo[]
+  /** Set when owners and privileges are restored and compared: what drop-grant and change-owner aim at. */
+  privileges?: PrivilegeCatalog
+  /** The lowest OID of a large object with data, when there is one. */
+  largeObject?: string
+  /** Functions and procedures whose body may change and the copy still restore. */
+  functions?: FunctionInfo[]
+  /**
+   * Names beyond ASCII, by their bytes in the dump's encoding as latin1 strings (dump-encoding.ts);
+   * a name not here is spelled in the dump as it reads.
+   */
+  dumpNames?: Map<string, string>
+}
+
+/** A function or procedure with a body given as a string, which nothing in the dump runs during a restore. */
+export interface FunctionInfo {
+  schema: string
+  name: string
+  /** Its arguments as pg_dump writes them after the name (pg_get_function_arguments). */
+  arguments: string
+  /** How the schema fingerprint names it: `schema.name(argument types)`. */
+  signature: string
+}
 
 /**
  * What the drill reads from production's catalog to aim its operators where the corrupted copy

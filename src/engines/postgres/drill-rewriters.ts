@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import { displayName } from '../../verification/compare.js'
+import { type TableName, displayIdentifier, displayName } from '../../util/table-name.js'
 import {
   displayCopyValue,
   mutateFirstCharacter,
@@ -11,7 +11,6 @@ import {
   parseCreateFunction,
   parseCreateIndex,
   parseSetval,
-  quoteIdentifier,
   dumpLexer
 } from './dump-lines.js'
 
@@ -115,7 +114,7 @@ interface BlockEdit {
 }
 
 /** Runs `edit` over the first COPY block of `table`, leaving every other line alone. */
-function blockRewriter(table: { schema: string; name: string }, edit: BlockEdit): DumpRewriter {
+function blockRewriter(table: TableName, edit: BlockEdit): DumpRewriter {
   const lex = dumpLexer()
   let state: 'before' | 'inside' | 'after' = 'before'
   let index = 0
@@ -161,7 +160,7 @@ function rowNamer(keyColumns: string[] | undefined): {
 }
 
 /** Removes the first row of the table's data. */
-export function dropRowRewriter(table: { schema: string; name: string }, keyColumns?: string[]): DumpRewriter {
+export function dropRowRewriter(table: TableName, keyColumns?: string[]): DumpRewriter {
   const rows = rowNamer(keyColumns)
   let evidence: string | undefined
   return blockRewriter(table, {
@@ -184,7 +183,7 @@ export function dropRowRewriter(table: { schema: string; name: string }, keyColu
  * a letter or digit of text, the last digit of a number, never inside a backslash escape.
  */
 export function mutateCellRewriter(
-  table: { schema: string; name: string },
+  table: TableName,
   columns: { name: string; digitsOnly: boolean }[],
   keyColumns?: string[]
 ): DumpRewriter {
@@ -220,11 +219,7 @@ export function mutateCellRewriter(
  * differs, trying `columns` in order. The rows must also differ elsewhere: two rows that differ
  * in that column alone would come out as the same two rows.
  */
-export function swapValuesRewriter(
-  table: { schema: string; name: string },
-  columns: string[],
-  keyColumns?: string[]
-): DumpRewriter {
+export function swapValuesRewriter(table: TableName, columns: string[], keyColumns?: string[]): DumpRewriter {
   const rows = rowNamer(keyColumns)
   let indexes: number[] = []
   let first: { fields: string[]; index: number } | undefined
@@ -260,7 +255,7 @@ export function swapValuesRewriter(
 }
 
 /** Writes the first row of the table's data twice. */
-export function duplicateRowRewriter(table: { schema: string; name: string }): DumpRewriter {
+export function duplicateRowRewriter(table: TableName): DumpRewriter {
   let evidence: string | undefined
   return blockRewriter(table, {
     start: () => true,
@@ -275,11 +270,7 @@ export function duplicateRowRewriter(table: { schema: string; name: string }): D
 }
 
 /** Turns the first NULL (`\N`) it finds in `columns` (tried in order, row by row) into ''. */
-export function nullToEmptyRewriter(
-  table: { schema: string; name: string },
-  columns: string[],
-  keyColumns?: string[]
-): DumpRewriter {
+export function nullToEmptyRewriter(table: TableName, columns: string[], keyColumns?: string[]): DumpRewriter {
   const rows = rowNamer(keyColumns)
   let indexes: number[] = []
   let evidence: string | undefined
@@ -307,7 +298,7 @@ export function nullToEmptyRewriter(
  * Cuts the dump after `keepRows` rows of the table's data, as an interrupted upload would: that
  * row is the last line written, and everything after it, including the block's end, is lost.
  */
-export function truncateRewriter(table: { schema: string; name: string }, keepRows: number): DumpRewriter {
+export function truncateRewriter(table: TableName, keepRows: number): DumpRewriter {
   const lex = dumpLexer()
   let state: 'before' | 'inside' | 'cut' = 'before'
   let kept = 0
@@ -365,7 +356,7 @@ export function dropIndexRewriter(index: { schema: string; table: string; name: 
       if (evidence !== undefined || !facts.startsStatement) return [line]
       const parsed = parseCreateIndex(line)
       if (!parsed || parsed.name !== index.name || parsed.schema !== index.schema || parsed.table !== index.table) return [line]
-      evidence = `CREATE INDEX ${quoteIdentifier(index.name)} removed from the dump (line ${lineNumber})`
+      evidence = `CREATE INDEX ${displayIdentifier(index.name)} removed from the dump (line ${lineNumber})`
       removing = !facts.endsStatement
       return []
     },
@@ -421,7 +412,7 @@ export function dropConstraintRewriter(constraint: {
       held = undefined
       if (parseAddConstraintName(line) === constraint.name) {
         const lines = `lines ${lineNumber - 1}-${lineNumber}`
-        evidence = `ADD CONSTRAINT ${quoteIdentifier(constraint.name)}${kind} removed from the dump (${lines})`
+        evidence = `ADD CONSTRAINT ${displayIdentifier(constraint.name)}${kind} removed from the dump (${lines})`
         removing = !facts.endsStatement
         return []
       }

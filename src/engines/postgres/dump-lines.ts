@@ -1,3 +1,5 @@
+import type { TableName } from '../../util/table-name.js'
+
 /**
  * Reading the lines of a plain pg_dump file as pg_dump writes them: COPY headers and fields,
  * CREATE INDEX, ALTER TABLE ... ADD CONSTRAINT and setval statements. Pure: no I/O, no catalog.
@@ -114,7 +116,7 @@ export function parseCreateFunction(line: string): { schema: string; name: strin
 }
 
 /** Parses a line holding only `ALTER TABLE [ONLY] schema.table`, as pg_dump opens ADD CONSTRAINT. */
-export function parseAlterTable(line: string): { schema: string; name: string } | undefined {
+export function parseAlterTable(line: string): TableName | undefined {
   if (!line.startsWith('ALTER TABLE ')) return undefined
   let at = 'ALTER TABLE '.length
   if (line.startsWith('ONLY ', at)) at += 'ONLY '.length
@@ -211,8 +213,4 @@ export function displayCopyValue(field: string): string {
   }
   // Still bytes, as the line was: the evidence it lands in is decoded once, in the dump's encoding (dump-encoding.ts).
   return decoded
-}
-
-export function quoteIdentifier(identifier: string): string {
-  return /^[a-z_][a-z0-9_]*$/.test(identifier) ? identifier : `"${identifier.replace(/"/g, '""')}"`
 }

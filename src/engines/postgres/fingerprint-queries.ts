@@ -1,12 +1,12 @@
+import type { TableName } from '../../util/table-name.js'
+
 /**
  * Pure SQL for fingerprinting a database: which tables hold rows, and per table a row count and
  * a content checksum computed on the server, so rows never stream into the action.
  */
 
 /** A relation that holds rows of its own. */
-export interface TableRef {
-  schema: string
-  name: string
+export interface TableRef extends TableName {
   /**
    * `r` table or leaf partition, `m` materialized view, `p` a partitioned table whose rows are
    * compared as a whole, not leaf by leaf (see LIST_TABLES_SQL).
@@ -162,7 +162,7 @@ export function quoteLiteral(value: string): string {
   return "'" + value.replace(/'/g, "''") + "'"
 }
 
-export function qualifiedName(table: { schema: string; name: string }): string {
+export function qualifiedName(table: TableName): string {
   return `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`
 }
 

@@ -2,14 +2,14 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as exec from '@actions/exec'
 import * as io from '@actions/io'
-import { childProcessesEnded, isCancelling } from '../../action/cancellation.js'
+import { childProcessesEnded, isCancelling } from '../../util/cancellation.js'
 import { untrustedOutput } from '../../util/command-guard.js'
 import { UserError } from '../../util/errors.js'
 import { CONNECT_TIMEOUT_SECONDS, conninfo, describe, isLibpqEnvironmentVariable, type ConnectionTarget } from './connection.js'
 import { TOC_COMMENT_PATTERN } from './restore-failure.js'
-import type { BackupFormat } from '../../report/manifest.js'
+import type { KeptFormat } from './backup-format.js'
 import { blamesCleanroom, cleanroomHint, parseVerboseError, withoutVerboseDetail } from './fault-classes.js'
-import { formatBytes } from '../../report/summary.js'
+import { formatBytes } from '../../util/bytes.js'
 
 /**
  * The only module that runs PostgreSQL client programs. Passwords reach them through the
@@ -385,7 +385,7 @@ gate_open() {
  * program records its own end, so the first to fail is known. The kept file and the restored
  * stream are the same pg_dump run's output, from the same snapshot.
  */
-const STREAM_SOURCES: Record<'stream' | BackupFormat, string> = {
+const STREAM_SOURCES: Record<'stream' | KeptFormat, string> = {
   stream: `{ if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
   "$LAZARUS_PG_DUMP" "$@" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"
   ended dump \${PIPESTATUS[0]}; } |`,
@@ -414,7 +414,7 @@ const STREAM_SCRIPT_TAIL = `
 
 /** Where a run keeps the backup it verifies (a restore point), and how. */
 export interface KeepBackup {
-  format: BackupFormat
+  format: KeptFormat
   /** The file (plain, custom) or directory (directory format, which must not exist yet) pg_dump writes. */
   path: string
   /** pg_dump's --compress value for the archive formats (e.g. `1`, gzip level 1; `0` none). */

@@ -1,3 +1,4 @@
+import type { TableName } from '../../util/table-name.js'
 import { quoteIdent, notInExtensionSql, userNamespaceSql, userRelationSql } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
 import type { SchemaObject } from './schema-fingerprint.js'
@@ -219,7 +220,7 @@ export interface PrivilegeTarget {
   /** Its ACL grants something to a role other than its owner (or to PUBLIC). */
   grantsToOthers: boolean
   /** Sequences its serial columns own: they must keep the table's owner. */
-  ownedSequences: { schema: string; name: string }[]
+  ownedSequences: TableName[]
 }
 
 export const PRIVILEGE_TARGETS_SQL = `

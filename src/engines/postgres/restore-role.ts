@@ -6,7 +6,7 @@ import { DatabaseSession } from './database.js'
 import { UserError, messageOf } from '../../util/errors.js'
 import { quoteIdent, quoteLiteral } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
-import { saveRestoreRole } from '../../action/state.js'
+import { saveRestoreRole } from '../../util/leftovers.js'
 
 /**
  * Who restores the dump in the clean room. A restore executes production-authored code: CHECK

@@ -1,3 +1,4 @@
+import type { TableName } from '../../util/table-name.js'
 import { qualifiedName } from './fingerprint-queries.js'
 import type { Queryable } from './queryable.js'
 
@@ -26,7 +27,7 @@ WHERE c.relrowsecurity AND c.relforcerowsecurity AND c.relkind IN ('r', 'p')
 
 const forcedTables = new WeakMap<Queryable, Promise<Set<string>>>()
 
-function key(table: { schema: string; name: string }): string {
+function key(table: TableName): string {
   return `${table.schema}\u0000${table.name}`
 }
 
@@ -34,14 +35,14 @@ function key(table: { schema: string; name: string }): string {
 function forcedTablesOf(db: Queryable): Promise<Set<string>> {
   let found = forcedTables.get(db)
   if (!found) {
-    found = db.query<{ schema: string; name: string }>(FORCED_TABLES_SQL).then(rows => new Set(rows.map(key)))
+    found = db.query<TableName>(FORCED_TABLES_SQL).then(rows => new Set(rows.map(key)))
     forcedTables.set(db, found)
   }
   return found
 }
 
 /** The statements that lift FORCE from the given tables, for the length of a transaction. */
-export function liftForceSql(tables: { schema: string; name: string }[]): string {
+export function liftForceSql(tables: TableName[]): string {
   return tables.map(table => `ALTER TABLE ONLY ${qualifiedName(table)} NO FORCE ROW LEVEL SECURITY;`).join('\n')
 }
 
@@ -50,11 +51,7 @@ export function liftForceSql(tables: { schema: string; name: string }[]): string
  * as it is when none of them forces row-level security on the connected role, and otherwise in a
  * transaction that lifts FORCE from those that do and is then rolled back.
  */
-export async function readingEveryRow<T>(
-  db: Queryable,
-  tables: { schema: string; name: string }[],
-  read: () => Promise<T>
-): Promise<T> {
+export async function readingEveryRow<T>(db: Queryable, tables: TableName[], read: () => Promise<T>): Promise<T> {
   const forced = await forcedTablesOf(db)
   const lift = tables.filter(table => forced.has(key(table)))
   if (lift.length === 0) return read()

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
-import { tableKey } from '../../../src/verification/compare.js'
+import { tableKey } from '../../../src/util/table-name.js'
 import { rewriteDump } from '../../../src/drill/rewrite.js'
 import { RESTORE_PSQL_OPTIONS } from '../../../src/engines/postgres/pg-tools.js'
 import {

@@ -1,6 +1,6 @@
 import { before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { tableKey } from '../../../src/verification/compare.js'
+import { tableKey } from '../../../src/util/table-name.js'
 import { parseConnectionUrl } from '../../../src/engines/postgres/connection.js'
 import { DatabaseSession } from '../../../src/engines/postgres/database.js'
 import type { Queryable } from '../../../src/engines/postgres/queryable.js'

@@ -1,18 +1,15 @@
 import * as fs from 'node:fs'
-import * as core from '@actions/core'
-import { messageOf } from '../util/errors.js'
+import { messageOf } from './errors.js'
 
 /**
  * A cancelled workflow sends SIGINT, then SIGTERM 7.5 s later, then kills the step 2.5 s after
  * that. Cleanup registered here (dropping scratch databases, deleting dumps) runs on the first
- * signal; the post step finishes whatever a kill cut short.
+ * signal; the post step finishes whatever a kill cut short. The signal handlers themselves are
+ * the action's (action/signals.ts): this module is what every layer below may ask or register.
  */
 const cleanups = new Set<() => Promise<void>>()
 let cancelling = false
 let childrenEnded = false
-
-/** Past this, the process exits whatever cleanup is still doing: the runner's kill is near, and the post step finishes it. */
-const CLEANUP_DEADLINE_MS = 9_000
 
 /** Registers cleanup for a cancellation; returns the function that unregisters it. */
 export function onCancel(cleanup: () => Promise<void>): () => void {
@@ -28,21 +25,22 @@ export function isCancelling(): boolean {
   return cancelling
 }
 
-async function cancel(signal: NodeJS.Signals): Promise<void> {
-  if (cancelling) return
+/** Marks the run as cancelled; false when it already was (a second signal). */
+export function beginCancelling(): boolean {
+  if (cancelling) return false
   cancelling = true
-  setTimeout(() => process.exit(1), CLEANUP_DEADLINE_MS)
-  core.setOutput('result', 'error')
-  core.error(`Cancelled by ${signal}: removing scratch databases and dump files.`, { title: 'Lazarus: cancelled' })
-  endChildProcesses()
+  return true
+}
+
+/** Runs the registered cleanups, newest first; a failing one is reported and the rest still run. */
+export async function runCleanups(warn: (message: string) => void): Promise<void> {
   for (const cleanup of [...cleanups].reverse()) {
     try {
       await cleanup()
     } catch (error) {
-      core.warning(`Cleanup after cancellation failed: ${messageOf(error)}`)
+      warn(`Cleanup after cancellation failed: ${messageOf(error)}`)
     }
   }
-  process.exit(1)
 }
 
 /**
@@ -100,9 +98,4 @@ function descendants(root: number): number[] {
     }
   }
   return found
-}
-
-/** Installs the signal handlers for the main step. */
-export function handleCancellation(): void {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void cancel(signal))
 }
