@@ -59,7 +59,13 @@ import {
   type SchemaObject
 } from './schema-fingerprint.js'
 import { compareSequences, findSequencesBehindData, readSequenceValues, type SequenceValue } from './sequence-check.js'
-import { buildSedProgram, stoppedConstruct, summarizeRemovedLines, type SanitizedDirective } from './sanitize-rules.js'
+import {
+  buildSedProgram,
+  metaCommandStopMessage,
+  stoppedConstruct,
+  summarizeRemovedLines,
+  type SanitizedDirective
+} from './sanitize-rules.js'
 import {
   explainSkewFailure,
   productionSkewChecks,
@@ -922,6 +928,7 @@ export async function sanitizeFilter(
     removed: () => summarizeRemovedLines(removedLines()),
     stopped: () => {
       const stopped = stoppedConstruct(removedLines())
+      if (stopped?.rule === 'psql-meta-command') return metaCommandStopMessage(stopped.line)
       return stopped && stopMessage(stopped.rule as SkewRuleId, stopped.line, cleanroomMajor)
     }
   }
