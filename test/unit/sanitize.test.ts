@@ -170,7 +170,7 @@ test('keeps \\restrict for a psql that knows it', () => {
   assertRoundTrip(pieces, { psqlUnderstandsRestrict: true })
 })
 
-test("the issue's attack: a function body ending in a SET line keeps its closing quote, the next body stays a body", () => {
+test('an injection attempt: a function body ending in a SET line keeps its closing quote, the next body stays a body', () => {
   const { output } = assertRoundTrip([
     ...HEADER,
     { text: 'CREATE FUNCTION public.a_f() RETURNS void\n    LANGUAGE sql\n    AS $$select 1;\nSET my.x = 0$$;\n\n' },
