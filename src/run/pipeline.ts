@@ -64,14 +64,10 @@ import {
   type SchemaDifference,
   type SchemaObject
 } from '../engines/postgres/schema-fingerprint.js'
-import {
-  compareSequences,
-  findSequencesBehindData,
-  readSequenceValues,
-  type SequenceValue
-} from '../verification/sequence-check.js'
+import { compareSequences, findSequencesBehindData, readSequenceValues, type SequenceValue } from '../verification/sequence-check.js'
 import {
   buildSedProgram,
+  metaCommandStopMessage,
   stoppedConstruct,
   summarizeRemovedLines,
   type SanitizedDirective
@@ -938,6 +934,7 @@ export async function sanitizeFilter(
     removed: () => summarizeRemovedLines(removedLines()),
     stopped: () => {
       const stopped = stoppedConstruct(removedLines())
+      if (stopped?.rule === 'psql-meta-command') return metaCommandStopMessage(stopped.line)
       return stopped && stopMessage(stopped.rule as SkewRuleId, stopped.line, cleanroomMajor)
     }
   }

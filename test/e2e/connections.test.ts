@@ -80,7 +80,7 @@ async function assertFailsCleanly(run: ActionResult, cause: RegExp, name: string
   }
 }
 
-describe('issue 16: connections', { concurrency: true }, () => {
+describe('connections: URL parameters, TLS and poolers', { concurrency: true }, () => {
   test('URI parameters that would restore elsewhere are refused before anything connects', async () => {
     const writesBefore = await productionWrites()
     const cleanroomAt = `postgresql://postgres@127.0.0.1:${cleanroom.port}/postgres`

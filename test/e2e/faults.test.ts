@@ -141,7 +141,7 @@ function clientDirWithPsqlEnv(env: string): string {
   return dir
 }
 
-describe('issue 16: faults end in one clear, correctly blamed error', { concurrency: true }, () => {
+describe('faults end in one clear, correctly blamed error', { concurrency: true }, () => {
   describe('a server that freezes mid-run', () => {
     test('production freezing during the dump ends the run naming production, within the bound, leaving nothing', async () => {
       const proxy = await startFreezableProxy(production.port)

@@ -163,7 +163,7 @@ function scriptDir(scripts: Record<string, string>): string {
   return dir
 }
 
-describe('issue 4: safety, bad input and cleanup', { concurrency: true }, () => {
+describe('safety, bad input and cleanup', { concurrency: true }, () => {
   test('bad inputs fail before connecting to anything, naming the input and the fix', async () => {
     await checkCases([
       {

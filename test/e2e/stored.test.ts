@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -162,6 +162,22 @@ test('a stored backup that does not restore is restore-failed, naming where it s
   assert.equal(run.outputs.result, 'restore-failed', explain(run))
   assert.match(run.report.error, /no_such_function/)
   assert.equal(run.report.restoreFailedAt, 'while restoring TABLE DATA public.customers')
+})
+
+test('a stored backup holding a psql meta-command is refused before psql runs it: nothing runs on the runner', async () => {
+  // A plain dump from a pg_dump older than \\restrict (before 15.14), edited where the backups
+  // are kept: psql itself would run `\\!` as a shell command on the runner.
+  const marker = path.join(dir, 'pwned')
+  const plain = readFileSync(backups.plain, 'latin1').replace(/^\\(un)?restrict .*\n/gm, '')
+  const hostile = plain.replace(/(\n-- Data for Name: customers;[^\n]*\n)/, `$1\n\\! touch ${marker}\n`)
+  assert.notEqual(hostile, plain)
+  const file = path.join(dir, 'hostile.sql')
+  writeFileSync(file, hostile, 'latin1')
+  const run = await runAction(inputs({ 'backup-path': file, 'restore-role': 'superuser' }))
+  assert.equal(run.exitCode, 1, explain(run))
+  assert.equal(run.outputs.result, 'error', explain(run))
+  assert.match(run.report.error, /^The dump holds the psql meta-command \\! outside any string, body or comment/)
+  assert.equal(existsSync(marker), false, 'psql never ran the shell command')
 })
 
 /** Runs Lazarus on a backup it cannot read: one error naming the file and the cause. */

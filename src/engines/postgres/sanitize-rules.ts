@@ -64,6 +64,17 @@ export interface SanitizeRuleOptions {
   stateFile?: string
 }
 
+/**
+ * The psql meta-commands a dump may hold: pg_dump (13.22, 14.19, 15.14, 16.10, 17.6 and later)
+ * opens and closes a plain dump with `\restrict KEY` / `\unrestrict KEY`, which make psql refuse
+ * every other meta-command in between. Any other backslash command outside strings, bodies and
+ * comments (\! runs a shell command, \o and \copy write files, \connect changes database,
+ * \i reads one) would run on the runner or outside the scratch database, with the runner's
+ * secrets in reach: a dump pg_dump wrote never holds one, so the sanitizer stops the stream
+ * before psql sees it, wherever it sits on the line, whatever psql's version.
+ */
+const PG_DUMP_META_COMMAND = '\\\\(restrict|unrestrict) [A-Za-z0-9]+'
+
 /** sed's exit code when it stops at a construct the clean room cannot restore faithfully. */
 export const SKEW_STOP_EXIT_CODE = 3
 
@@ -103,7 +114,11 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     'd'
   ]
   // A construct no rewrite restores faithfully: log it, and stop the stream before psql runs it.
-  const stop = (rule: SkewRuleId) => [`s/^[^\\n]*\\n/!${rule} /`, `w ${removed}`, `Q ${SKEW_STOP_EXIT_CODE}`]
+  const stop = (rule: SkewRuleId | 'psql-meta-command') => [
+    `s/^[^\\n]*\\n/!${rule} /`,
+    `w ${removed}`,
+    `Q ${SKEW_STOP_EXIT_CODE}`
+  ]
   const quote = options.standardConformingStrings ? 's' : 'e'
 
   const lines: string[] = [
@@ -151,6 +166,10 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
       '}'
     )
   }
+  lines.push(
+    '# \\restrict and \\unrestrict, as pg_dump writes them around a dump, are the only meta-commands psql runs.',
+    `/^T\\.\\n${PG_DUMP_META_COMMAND}$/b keep_top`
+  )
   if (skew('identity-sequence-logged') || skew('identity-sequence-unlogged')) {
     lines.push(
       '# ALTER TABLE ... ADD GENERATED ... AS IDENTITY (, then SEQUENCE NAME, then (pg_dump 15+) the',
@@ -209,7 +228,9 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     '# Top level, between statements: comments, psql meta-commands, or the start of a statement.',
     '/^T\\.\\n/{',
     '/^T\\.\\n--/b rest_of_line',
-    '/^T\\.\\n\\\\/b rest_of_line',
+    '/^T\\.\\n\\\\/{',
+    ...stop('psql-meta-command'),
+    '}',
     's/^T\\.\\n\\/\\*/cT.#*\\n/',
     't lex',
     's/^T\\.\\nCOPY /mC\\nCOPY /',
@@ -221,7 +242,9 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     '# Inside a statement, at the top level.',
     '/^m/{',
     `/^${TOP}\\n--/b rest_of_line`,
-    `/^${TOP}\\n\\\\/b rest_of_line`,
+    `/^${TOP}\\n\\\\/{`,
+    ...stop('psql-meta-command'),
+    '}',
     `s/^(${TOP})\\n\\/\\*/c\\1#*\\n/`,
     't lex',
     // B'' and X'' never take escapes; E'' always does.
@@ -394,6 +417,22 @@ export function summarizeRemovedLines(removedLines: Iterable<string>): Sanitized
     counts.set(key, entry)
   }
   return [...counts.values()]
+}
+
+/**
+ * The error for a dump that holds a psql meta-command pg_dump never writes (`line` is the rest of
+ * its line from the backslash on). Names the command only: the rest is the dump's content. Pure.
+ */
+export function metaCommandStopMessage(line: string): string {
+  const command = /^\\[A-Za-z!?.;]*/.exec(line)?.[0] || '\\'
+  return (
+    `The dump holds the psql meta-command ${command} outside any string, body or comment, which psql would run on ` +
+    `this runner rather than as SQL in the clean room: a dump pg_dump wrote holds none but \\restrict and ` +
+    `\\unrestrict, so Lazarus refuses to restore it. Check where this backup came from` +
+    (command === '\\connect' || command === '\\c'
+      ? ' (a plain backup taken with pg_dump --create: take it without --create).'
+      : '.')
+  )
 }
 
 /** The construct that stopped the stream, if one did. */

@@ -9,6 +9,7 @@ import {
   stoppedConstruct,
   summarizeRemovedLines,
   SKEW_STOP_EXIT_CODE,
+  metaCommandStopMessage,
   type SanitizeRuleOptions
 } from '../../../../src/engines/postgres/sanitize-rules.js'
 import { dumpLexer } from '../../../../src/engines/postgres/dump-lexer.js'
@@ -125,7 +126,9 @@ const TARGETS = [
   '    LOGGED',
   'ALTER TABLE ONLY public.t ALTER COLUMN c SET COMPRESSION lz4;',
   '\\.',
-  'COPY public.t (a) FROM stdin;'
+  'COPY public.t (a) FROM stdin;',
+  '\\! touch pwned',
+  '\\o /tmp/pwned'
 ]
 const PAYLOAD = `\n${TARGETS.join('\n')}\n`
 
@@ -167,7 +170,7 @@ test('keeps \\restrict for a psql that knows it', () => {
   assertRoundTrip(pieces, { psqlUnderstandsRestrict: true })
 })
 
-test("the issue's attack: a function body ending in a SET line keeps its closing quote, the next body stays a body", () => {
+test('an injection attempt: a function body ending in a SET line keeps its closing quote, the next body stays a body', () => {
   const { output } = assertRoundTrip([
     ...HEADER,
     { text: 'CREATE FUNCTION public.a_f() RETURNS void\n    LANGUAGE sql\n    AS $$select 1;\nSET my.x = 0$$;\n\n' },
@@ -270,6 +273,43 @@ test('a construct no rewrite restores faithfully stops the stream and says which
     // A clean room of 15 or newer restores it as it is.
     assert.equal(sanitize(line, { cleanroomMajor: 15 }).output, line)
   }
+})
+
+test('a psql meta-command pg_dump never writes stops the stream, wherever it sits on a top-level line', () => {
+  for (const [text, command] of [
+    ['\\! touch pwned\n', '\\!'],
+    ['\\o /tmp/pwned\n', '\\o'],
+    ['\\connect postgres\n', '\\connect'],
+    ["\\copy (SELECT 1) TO PROGRAM 'touch pwned'\n", '\\copy'],
+    ['\\i /etc/passwd\n', '\\i'],
+    ['\\set ON_ERROR_STOP 0\n', '\\set'],
+    ['SELECT 1 \\! touch pwned\n;\n', '\\!'],
+    ["SELECT 'a' \\gexec\n", '\\gexec'],
+    ['CREATE TABLE public.t (\n    a integer \\! touch pwned\n);\n', '\\!'],
+    ['\\unrestrict abc123\n\\! touch pwned\n', '\\!']
+  ]) {
+    for (const psqlUnderstandsRestrict of [false, true]) {
+      const result = sanitize(`SET statement_timeout = 0;\n${text}SELECT 2;\n`, { psqlUnderstandsRestrict })
+      assert.equal(result.status, SKEW_STOP_EXIT_CODE, text)
+      const stopped = stoppedConstruct(result.removed)
+      assert.equal(stopped?.rule, 'psql-meta-command', text)
+      assert.ok(stopped.line.startsWith(command), `${text}: recorded from the backslash on`)
+      assert.doesNotMatch(result.output, /pwned|passwd|ON_ERROR_STOP|gexec|SELECT 2/, `${text}: psql never sees it`)
+      assert.match(metaCommandStopMessage(stopped.line), new RegExp(` ${command.replace(/\\/g, '\\\\')} outside`))
+    }
+    // Inside a literal, a body, a quoted name or a comment it is content, and passes.
+    assertRoundTrip([
+      { text: `COMMENT ON TABLE public.t IS ${literal(text)};\n` },
+      { text: `DO ${dollar(text)};\n` },
+      { text: `CREATE TABLE public.${ident(text)} (a integer);\n` },
+      { text: `/* ${text} */\n` }
+    ])
+  }
+  // pg_dump's own \restrict and \unrestrict reach a psql that knows them.
+  assertRoundTrip([{ text: '\\restrict abc123\n' }, { text: 'SELECT 1;\n' }, { text: '\\unrestrict abc123\n' }], {
+    psqlUnderstandsRestrict: true
+  })
+  assert.match(metaCommandStopMessage('\\connect postgres'), /without --create/)
 })
 
 test("strings read as production's standard_conforming_strings says, and a dump that disagrees stops", () => {
