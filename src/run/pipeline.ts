@@ -64,7 +64,12 @@ import {
   type SchemaDifference,
   type SchemaObject
 } from '../engines/postgres/schema-fingerprint.js'
-import { compareSequences, findSequencesBehindData, readSequenceValues, type SequenceValue } from '../verification/sequence-check.js'
+import {
+  compareSequences,
+  findSequencesBehindData,
+  readSequenceValues,
+  type SequenceValue
+} from '../verification/sequence-check.js'
 import {
   buildSedProgram,
   metaCommandStopMessage,
