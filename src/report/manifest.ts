@@ -97,21 +97,7 @@ export interface Manifest {
   lazarus: { version: string }
   /** What the run that kept the backup concluded about it. */
   verdict: { result: Result; cleanroomServerVersion?: string }
-  production: {
-    /** user@host:port/database, never a password. */
-    server: string
-    serverVersion: string
-    serverVersionNum: number
-    major: number
-    /** pg_control_system()'s system identifier, when the role may read it. */
-    systemIdentifier?: string
-    /** The server's start time (pg_postmaster_start_time), which tells clusters apart. */
-    startedAt: string
-    database: string
-    encoding: string
-    collate: string
-    ctype: string
-  }
+  production: ProductionIdentity & { major: number }
   /** The exported snapshot the dump and the figures were both taken in. */
   snapshot: { takenAt: string }
   dump: {
@@ -152,23 +138,29 @@ export interface Manifest {
   signature?: ManifestSignature
 }
 
+/** Production's server and database, as the manifest names them. */
+export interface ProductionIdentity {
+  /** user@host:port/database, never a password. */
+  server: string
+  serverVersion: string
+  serverVersionNum: number
+  /** pg_control_system()'s system identifier, when the role may read it. */
+  systemIdentifier?: string
+  /** The server's start time (pg_postmaster_start_time), which tells clusters apart. */
+  startedAt: string
+  database: string
+  encoding: string
+  collate: string
+  ctype: string
+}
+
 /** What a run knows when it writes the manifest, in the shapes the pipeline holds them. */
 export interface ManifestFacts {
   createdAt: Date
   lazarusVersion: string
   result: Result
   cleanroomServerVersion?: string
-  production: {
-    server: string
-    serverVersion: string
-    serverVersionNum: number
-    systemIdentifier?: string
-    startedAt: string
-    database: string
-    encoding: string
-    collate: string
-    ctype: string
-  }
+  production: ProductionIdentity
   snapshotTakenAt: string
   dump: Omit<Manifest['dump'], 'program'>
   files: ManifestFile[]

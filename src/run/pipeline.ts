@@ -1027,14 +1027,7 @@ export async function verifyRestored(
   const sessions: DatabaseSession[] = []
   try {
     // `jobs` sessions checksum the tables; one more compares the schema meanwhile. All connect at once.
-    const opened = await Promise.allSettled(
-      Array.from({ length: settings.jobs + 1 }, async () => {
-        const session = await DatabaseSession.open(target, 'cleanroom')
-        sessions.push(session)
-        await session.pinSettings()
-      })
-    )
-    for (const result of opened) if (result.status === 'rejected') throw result.reason
+    await DatabaseSession.openPinned(target, 'cleanroom', settings.jobs + 1, sessions)
     const [restored] = sessions
     const catalogSession = sessions[settings.jobs]
     // Production's fingerprint may still be running: the restored copy's is taken meanwhile.
@@ -1101,11 +1094,7 @@ export async function amcheckRestored(target: ConnectionTarget, settings: Settin
   const started = performance.now()
   const sessions: DatabaseSession[] = []
   try {
-    for (let i = 0; i < settings.jobs; i++) {
-      const session = await DatabaseSession.open(target, 'cleanroom')
-      sessions.push(session)
-      await session.pinSettings()
-    }
+    await DatabaseSession.openPinned(target, 'cleanroom', settings.jobs, sessions)
     const schema = await installAmcheck(sessions[0])
     const result = await runAmcheck(sessions, schema, (await sessions[0].serverFacts()).major)
     const heap = result.heapChecked

@@ -508,11 +508,7 @@ async function compareWithProductionNow(
   await production.beginSnapshot()
   const sessions: DatabaseSession[] = []
   try {
-    for (let i = 0; i < settings.jobs; i++) {
-      const session = await DatabaseSession.open(target, 'cleanroom')
-      sessions.push(session)
-      await session.pinSettings()
-    }
+    await DatabaseSession.openPinned(target, 'cleanroom', settings.jobs, sessions)
     const [restored] = sessions
     const productionTables = await production.listTables()
     const productionFigures = await fingerprint([production], productionTables, counting, true, 'production')

@@ -6,7 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { uniqueName, type Cluster } from '../support/shared-servers.js'
-import { createShop, type Shop } from '../support/shop.js'
+import { createShop, SLOW_RESTORE_SQL, type Shop } from '../support/shop.js'
 import { realClientDir } from '../support/tampered-client.js'
 import { startNewerCluster } from '../support/newer-cluster.js'
 import { startCluster } from '../support/cluster.js'
@@ -34,18 +34,6 @@ let inputs: Shop['inputs']
 let slow: string
 let many: string
 const teardown: (() => Promise<unknown>)[] = []
-
-/** Restores in seconds: its index is built row by row, sleeping a little per row in a Lazarus scratch database. */
-const SLOW_RESTORE_SQL = `
-CREATE FUNCTION public.slow_key(n integer) RETURNS integer LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-  IF current_database() LIKE 'lazarus\\_%' THEN PERFORM pg_sleep(0.002); END IF;
-  RETURN n;
-END $$;
-CREATE TABLE public.events (id integer PRIMARY KEY, payload text NOT NULL);
-INSERT INTO public.events SELECT g, md5(g::text) FROM generate_series(1, 4000) g;
-CREATE INDEX events_slow_key ON public.events (public.slow_key(id));
-`
 
 /** Many small tables: verifying the restored copy takes a few seconds of many short queries. */
 const MANY_TABLES_SQL = `

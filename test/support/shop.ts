@@ -33,3 +33,20 @@ export async function createShop(prefix = 'shop', extraSql = ''): Promise<Shop> 
     })
   }
 }
+
+/**
+ * A database whose restore takes seconds without a big dump: the index below is built row by row
+ * on restore, and its function sleeps a little per row when it runs in a Lazarus scratch database
+ * (production built the index without sleeping). The rows come from generate_series. Used by the
+ * tests that must act while a restore runs (cancellation, kills, faults).
+ */
+export const SLOW_RESTORE_SQL = `
+CREATE FUNCTION public.slow_key(n integer) RETURNS integer LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  IF current_database() LIKE 'lazarus\\_%' THEN PERFORM pg_sleep(0.002); END IF;
+  RETURN n;
+END $$;
+CREATE TABLE public.events (id integer PRIMARY KEY, payload text NOT NULL, at timestamptz NOT NULL);
+INSERT INTO public.events SELECT g, md5(g::text), '2024-01-01'::timestamptz + g * interval '1 minute' FROM generate_series(1, 4000) g;
+CREATE INDEX events_slow_key ON public.events (public.slow_key(id));
+`

@@ -109,6 +109,21 @@ export class DatabaseSession implements Queryable {
    * Settings go in SET statements after connecting, not in the startup packet's `options`,
    * which connection poolers such as PgBouncer refuse.
    */
+  /**
+   * Opens `count` sessions at once, each with the pinned settings. Each is added to `into` as soon
+   * as it connects, so that the caller's cleanup closes every session that opened when another failed.
+   */
+  static async openPinned(target: ConnectionTarget, role: Role, count: number, into: DatabaseSession[]): Promise<void> {
+    const opened = await Promise.allSettled(
+      Array.from({ length: count }, async () => {
+        const session = await DatabaseSession.open(target, role)
+        into.push(session)
+        await session.pinSettings()
+      })
+    )
+    for (const result of opened) if (result.status === 'rejected') throw result.reason
+  }
+
   static async open(target: ConnectionTarget, role: Role): Promise<DatabaseSession> {
     const client = await connectClient(target)
     try {

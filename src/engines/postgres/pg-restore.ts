@@ -5,14 +5,15 @@ import * as io from '@actions/io'
 import type { StoredBackup } from './backup-format.js'
 import { conninfo, type ConnectionTarget } from './connection.js'
 import { UserError } from '../../util/errors.js'
-import { withoutVerboseDetail } from './fault-classes.js'
 import {
   RESTORE_PSQL_OPTIONS,
   clientEnv,
   debianClientDirs,
   isExecutable,
-  lastLines,
   locationCheckError,
+  programFailure,
+  programLines,
+  psqlFailure,
   runClient,
   shellQuote,
   toolVersion,
@@ -101,15 +102,7 @@ export async function readArchiveToc(tools: RestoreTools, backup: StoredBackup):
 
 /** The error for an archive pg_restore refused, naming the file and pg_restore's reason. */
 export function unreadableArchive(backup: StoredBackup, stderr: string, pgRestore: ClientTool): UserError {
-  const reason =
-    lastLines(
-      stderr
-        .split('\n')
-        .filter(line => /^pg_restore/.test(line))
-        .join('\n')
-    ) ||
-    lastLines(stderr) ||
-    'no error output'
+  const reason = programLines(stderr, /^pg_restore/) || 'no error output'
   const newer = /unsupported version/.test(stderr)
     ? ` The archive was written by a newer pg_dump than pg_restore ${pgRestore.version} (${pgRestore.path}) reads: install a newer PostgreSQL client and point postgres-bin-dir at it.`
     : ''
@@ -312,21 +305,12 @@ export function judgePipeline(
     .sort((a, b) => (stages[a]?.at ?? Infinity) - (stages[b]?.at ?? Infinity))
   const first = failures[0]
   if (first === undefined) return { ok: true }
-  const linesOf = (prefix: RegExp) =>
-    lastLines(
-      stderr
-        .split('\n')
-        .filter(line => prefix.test(line))
-        .join('\n')
-    )
   const what =
     backup.format === 'plain' ? (backup.gzip ? 'gzip-compressed plain dump' : 'plain dump') : `${backup.format} archive`
   const error = {
-    read: () =>
-      `The backup '${backup.path}' (${what}) cannot be read: ${linesOf(/^(pg_restore|gzip|cat)/) || lastLines(stderr) || 'no error output'}`,
-    sanitize: () => `sed failed: ${linesOf(/^sed/) || lastLines(stderr) || 'no error output'}`,
-    // psql runs verbose (RESTORE_PSQL_OPTIONS): its message is shown as a person reads it.
-    restore: () => withoutVerboseDetail(linesOf(/^psql/) || lastLines(stderr)) || 'psql failed'
+    read: () => programFailure(`The backup '${backup.path}' (${what}) cannot be read`, stderr, /^(pg_restore|gzip|cat)/),
+    sanitize: () => programFailure('sed failed', stderr, /^sed/),
+    restore: () => psqlFailure(stderr)
   }[first]()
   return { ok: false, stage: first, error, tocFile }
 }

@@ -629,19 +629,12 @@ export function judgeStream(
     .filter(name => stages[name]?.exitCode !== 0)
     .sort((a, b) => (stages[a]?.seconds ?? Infinity) - (stages[b]?.seconds ?? Infinity))
   const first = failures[0]
-  const linesOf = (prefix: RegExp) =>
-    lastLines(
-      stderr
-        .split('\n')
-        .filter(line => prefix.test(line))
-        .join('\n')
-    )
   const error = {
-    dump: () => `pg_dump failed: ${linesOf(/^pg_dump/) || lastLines(stderr) || 'no error output'}`,
-    keep: () => `Writing the kept backup failed: ${linesOf(/^tee/) || lastLines(stderr) || 'no error output'}`,
-    convert: () => `pg_restore failed reading the archive: ${linesOf(/^pg_restore/) || lastLines(stderr) || 'no error output'}`,
-    sanitize: () => `sed failed: ${linesOf(/^sed/) || lastLines(stderr) || 'no error output'}`,
-    restore: () => withoutVerboseDetail(linesOf(/^psql/) || lastLines(stderr)) || 'psql failed'
+    dump: () => programFailure('pg_dump failed', stderr, /^pg_dump/),
+    keep: () => programFailure('Writing the kept backup failed', stderr, /^tee/),
+    convert: () => programFailure('pg_restore failed reading the archive', stderr, /^pg_restore/),
+    sanitize: () => programFailure('sed failed', stderr, /^sed/),
+    restore: () => psqlFailure(stderr)
   }[first]()
   return { ok: false, stage: first, error, ...recorded } as StreamOutcome
 }
@@ -869,6 +862,31 @@ function lockedTables(tables: string[], held: HeldLock[]): string {
   return tables.length === 1
     ? `table ${tables[0]}`
     : `one of the tables ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', ...' : ''}`
+}
+
+/**
+ * What one program of a stream said: the last lines of stderr that it wrote (each starts with its
+ * name), else stderr's last lines. Shared by the fresh stream and the stored backup's (pg-restore.ts).
+ */
+export function programLines(stderr: string, program: RegExp): string {
+  return (
+    lastLines(
+      stderr
+        .split('\n')
+        .filter(line => program.test(line))
+        .join('\n')
+    ) || lastLines(stderr)
+  )
+}
+
+/** "<what>: <what the program said>", or "no error output" when it said nothing. */
+export function programFailure(what: string, stderr: string, program: RegExp): string {
+  return `${what}: ${programLines(stderr, program) || 'no error output'}`
+}
+
+/** psql's own message, as a person reads it (psql runs verbose: RESTORE_PSQL_OPTIONS). */
+export function psqlFailure(stderr: string): string {
+  return withoutVerboseDetail(programLines(stderr, /^psql/)) || 'psql failed'
 }
 
 export function lastLines(text: string, count = 5): string {
