@@ -3,7 +3,7 @@ import * as core from '@actions/core'
 import { dropIfLazarus } from '../run/cleanroom.js'
 import { dropLazarusRoles } from '../engines/postgres/cleanroom-roles.js'
 import { forgetLibpqEnvironment } from '../engines/postgres/connection.js'
-import { DatabaseSession } from '../engines/postgres/database.js'
+import { MaintenanceSession } from '../engines/postgres/maintenance.js'
 import { messageOf } from '../util/errors.js'
 import { readSettings } from '../run/settings.js'
 import { leftoverRestoreRole, leftoverRoles, leftoverRunId, leftoverScratchDatabases, leftoverWorkDir } from './state.js'
@@ -28,7 +28,7 @@ export async function runPost(): Promise<void> {
     for (const target of [settings.production, settings.cleanroom])
       for (const secret of target?.secrets ?? []) core.setSecret(secret)
     forgetLibpqEnvironment()
-    const maintenance = await DatabaseSession.open(settings.cleanroom, 'cleanroom')
+    const maintenance = await MaintenanceSession.openMaintenance(settings.cleanroom)
     try {
       // Each database on its own: one refusal or failure must not leave the others behind.
       for (const name of names) {

@@ -1,12 +1,11 @@
 import * as core from '@actions/core'
-import { DatabaseSession } from '../engines/postgres/database.js'
+import { MaintenanceSession } from '../engines/postgres/maintenance.js'
 import { describe, withDatabase, type ConnectionTarget } from '../engines/postgres/connection.js'
 import { CleanRoomRoles } from '../engines/postgres/cleanroom-roles.js'
 import { UserError, messageOf } from '../util/errors.js'
 import { restoreLocationCheckSql, type ClusterIdentity } from '../engines/postgres/guards.js'
 import { RestoreRole, setUpRestoreRights, type RestoreRights, type RestoreRoleMode } from '../engines/postgres/restore-role.js'
 import { saveRunId, saveScratchDatabases } from '../util/leftovers.js'
-import { quoteIdent } from '../engines/postgres/fingerprint-queries.js'
 
 /** Every scratch database carries this comment; Lazarus drops no database without it. */
 const SCRATCH_MARKER = 'Lazarus scratch database'
@@ -28,7 +27,7 @@ export class CleanRoom {
   restoreRights?: RestoreRights
 
   private constructor(
-    readonly maintenance: DatabaseSession,
+    readonly maintenance: MaintenanceSession,
     private readonly target: ConnectionTarget,
     private readonly runId: string
   ) {
@@ -37,7 +36,7 @@ export class CleanRoom {
 
   static async open(target: ConnectionTarget, runId: string): Promise<CleanRoom> {
     saveRunId(runId)
-    return new CleanRoom(await DatabaseSession.open(target, 'cleanroom'), target, runId)
+    return new CleanRoom(await MaintenanceSession.openMaintenance(target), target, runId)
   }
 
   /** Fails early, before production is dumped, when this role cannot create databases. */
@@ -175,43 +174,15 @@ export class CleanRoom {
  * own (`runId`'s) that a kill left between CREATE DATABASE and its mark. A name from saved state
  * or a crafted input must never make Lazarus drop someone else's database.
  */
-export async function dropIfLazarus(maintenance: DatabaseSession, name: string, runId?: string): Promise<void> {
+export async function dropIfLazarus(maintenance: MaintenanceSession, name: string, runId?: string): Promise<void> {
   const comment = await maintenance.databaseComment(name)
   if (comment === undefined) {
-    const exists = await maintenance.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [name])
-    if (exists.length === 0) return
+    if (!(await maintenance.databaseExists(name))) return
   }
   const unmarkedOfThisRun = comment === undefined && runId !== undefined && name.startsWith(`lazarus_${runId}_`)
   if (!comment?.startsWith(SCRATCH_MARKER) && !unmarkedOfThisRun) {
     throw new UserError(`Refusing to drop database '${name}' on the clean room: Lazarus did not create it.`)
   }
-  await dropSubscriptions(maintenance, name)
+  await maintenance.dropSubscriptions(name)
   await maintenance.dropDatabase(name)
-}
-
-/**
- * A production subscription restored into a scratch database (pg_dump writes it with `connect =
- * false`, so it never connected) keeps DROP DATABASE from running, and DROP SUBSCRIPTION would
- * connect to production's publisher to drop the slot it names. So each one is disabled, detached
- * from its slot (slot_name = NONE: nothing is dropped on the publisher) and dropped, from inside
- * the scratch database. Any role may read a subscription's name and database.
- */
-async function dropSubscriptions(maintenance: DatabaseSession, database: string): Promise<void> {
-  const subscriptions = await maintenance.query<{ name: string }>(
-    `SELECT s.subname AS name FROM pg_catalog.pg_subscription s JOIN pg_catalog.pg_database d ON d.oid = s.subdbid
-     WHERE d.datname = $1`,
-    [database]
-  )
-  if (subscriptions.length === 0) return
-  const session = await DatabaseSession.open(withDatabase(maintenance.target, database), 'cleanroom')
-  try {
-    for (const { name } of subscriptions) {
-      const subscription = quoteIdent(name)
-      await session.query(`ALTER SUBSCRIPTION ${subscription} DISABLE`)
-      await session.query(`ALTER SUBSCRIPTION ${subscription} SET (slot_name = NONE)`)
-      await session.query(`DROP SUBSCRIPTION ${subscription}`)
-    }
-  } finally {
-    await session.close()
-  }
 }

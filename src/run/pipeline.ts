@@ -334,8 +334,13 @@ async function runStages(
   let hashing: Promise<ManifestFile[]> | undefined
   try {
     // pg_dump's session starts with the same role and database defaults as this one.
-    const [scs] = await production.query<{ on: boolean }>("SELECT current_setting('standard_conforming_strings') = 'on' AS on")
-    const filter = await sanitizeFilter(scs.on, cleanroom, tools, workspace, keepCopy ? backupFile : undefined)
+    const filter = await sanitizeFilter(
+      await production.standardConformingStrings(),
+      cleanroom,
+      tools,
+      workspace,
+      keepCopy ? backupFile : undefined
+    )
     const checkFile = writeLocationCheck(cleanroom, restoreTarget, workspace.file('restore-check.sql'))
     const streamed = await group('Dump, sanitize and restore (streamed), fingerprint production', () =>
       streamFromSnapshot(
@@ -525,7 +530,7 @@ async function streamFromSnapshot(
   await exporter.pinSettings()
   const sequencesBefore = await readSequenceValues(exporter)
   const snapshotId = await exporter.beginSnapshot()
-  const [{ at: takenAt }] = await exporter.query<{ at: Date }>('SELECT pg_catalog.now() AS at')
+  const takenAt = await exporter.transactionStart()
   const tables = await exporter.listTables()
   if (tables.length === 0) {
     throw new UserError(
@@ -791,8 +796,7 @@ function recordStreamTimings(outcome: StreamOutcome, report: Report): void {
 async function databaseSize(target: ConnectionTarget): Promise<number> {
   const session = await DatabaseSession.open(target, 'cleanroom')
   try {
-    const [row] = await session.query<{ bytes: string }>('SELECT pg_catalog.pg_database_size(current_database())::text AS bytes')
-    return Number(row.bytes)
+    return await session.databaseSize()
   } finally {
     await session.close()
   }

@@ -20,11 +20,6 @@ import { bySchemaAndName, compareText } from '../../util/text-order.js'
 
 /** The only module that talks to PostgreSQL over the wire (through `pg`). */
 
-const INSUFFICIENT_PRIVILEGE = '42501'
-const OBJECT_IN_USE = '55006'
-/** Plain DROP DATABASE already waits 5 s for other sessions; a few more tries cover a slow exit. */
-const DROP_ATTEMPTS = 4
-
 /**
  * XX001 data_corrupted, XX002 index_corrupted: what was read is damaged. A finding about the data
  * (amcheck reports them as such), passed on unchanged, not a failure of the server.
@@ -89,7 +84,7 @@ export class DatabaseSession implements Queryable {
     for (const client of connecting) socketOf(client)?.destroy()
   }
 
-  private constructor(
+  protected constructor(
     private readonly client: pg.Client,
     readonly target: ConnectionTarget,
     readonly role: Role,
@@ -99,16 +94,6 @@ export class DatabaseSession implements Queryable {
     readonly viaPooler: boolean
   ) {}
 
-  /**
-   * Connects as the description says (TLS attempts as libpq makes them), checks
-   * target_session_attrs as libpq does, refuses a pooler that does not give the session one
-   * server connection of its own, and then applies the session's settings with SET: production
-   * read-only with a lock timeout, so Lazarus can neither write to production nor queue behind
-   * its traffic for long, and without parallel query (production gives Lazarus `jobs` backends,
-   * not `jobs` times the parallel workers, which would also slow the dump they run beside).
-   * Settings go in SET statements after connecting, not in the startup packet's `options`,
-   * which connection poolers such as PgBouncer refuse.
-   */
   /**
    * Opens `count` sessions at once, each with the pinned settings. Each is added to `into` as soon
    * as it connects, so that the caller's cleanup closes every session that opened when another failed.
@@ -124,7 +109,26 @@ export class DatabaseSession implements Queryable {
     for (const result of opened) if (result.status === 'rejected') throw result.reason
   }
 
+  /**
+   * Connects as the description says (TLS attempts as libpq makes them), checks
+   * target_session_attrs as libpq does, refuses a pooler that does not give the session one
+   * server connection of its own, and then applies the session's settings with SET: production
+   * read-only with a lock timeout, so Lazarus can neither write to production nor queue behind
+   * its traffic for long, and without parallel query (production gives Lazarus `jobs` backends,
+   * not `jobs` times the parallel workers, which would also slow the dump they run beside).
+   * Settings go in SET statements after connecting, not in the startup packet's `options`,
+   * which connection poolers such as PgBouncer refuse.
+   */
   static async open(target: ConnectionTarget, role: Role): Promise<DatabaseSession> {
+    return DatabaseSession.connect(target, role, (...session) => new DatabaseSession(...session))
+  }
+
+  /** Opens a session of the class `make` builds: DatabaseSession, or the clean room's MaintenanceSession. */
+  protected static async connect<T extends DatabaseSession>(
+    target: ConnectionTarget,
+    role: Role,
+    make: (client: pg.Client, target: ConnectionTarget, role: Role, pid: number, viaPooler: boolean) => T
+  ): Promise<T> {
     const client = await connectClient(target)
     try {
       const { pid, viaPooler } = await withinConnectTimeout(target, client, async () => {
@@ -133,7 +137,7 @@ export class DatabaseSession implements Queryable {
         await client.query(sessionSettingsSql(role))
         return own
       })
-      const session = new DatabaseSession(client, target, role, pid, viaPooler)
+      const session = make(client, target, role, pid, viaPooler)
       DatabaseSession.live.add(session)
       return session
     } catch (error) {
@@ -181,7 +185,7 @@ export class DatabaseSession implements Queryable {
    * Otherwise a lost connection or a lock wait becomes an error that names the server.
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private async run<T extends Record<string, any>>(sql: string, params?: unknown[], what?: string): Promise<pg.QueryResult<T>> {
+  protected async run<T extends Record<string, any>>(sql: string, params?: unknown[], what?: string): Promise<pg.QueryResult<T>> {
     try {
       return await this.client.query<T>(sql, params)
     } catch (error) {
@@ -489,6 +493,24 @@ export class DatabaseSession implements Queryable {
     }
   }
 
+  /** Whether standard_conforming_strings is on in this session (pg_dump's session starts with the same defaults). */
+  async standardConformingStrings(): Promise<boolean> {
+    const [row] = await this.query<{ on: boolean }>("SELECT current_setting('standard_conforming_strings') = 'on' AS on")
+    return row.on
+  }
+
+  /** The start of the current transaction: inside a snapshot, the instant it was taken. */
+  async transactionStart(): Promise<Date> {
+    const [row] = await this.query<{ at: Date }>('SELECT pg_catalog.now() AS at')
+    return row.at
+  }
+
+  /** The size of the connected database on disk, in bytes. */
+  async databaseSize(): Promise<number> {
+    const [row] = await this.query<{ bytes: string }>('SELECT pg_catalog.pg_database_size(current_database())::text AS bytes')
+    return Number(row.bytes)
+  }
+
   /**
    * What identifies the server process: its system identifier where this role may read it, and
    * its start time, which two running clusters practically never share.
@@ -507,73 +529,6 @@ export class DatabaseSession implements Queryable {
       // Not granted to this role; the start time still tells clusters apart.
     }
     return { systemIdentifier, startedAt: row.started_at, port: row.port }
-  }
-
-  /** Whether the connected role may create databases. */
-  async canCreateDatabases(): Promise<{ role: string; allowed: boolean }> {
-    const [row] = await this.query<{ role: string; allowed: boolean }>(
-      'SELECT current_user AS role, (rolcreatedb OR rolsuper) AS allowed FROM pg_catalog.pg_roles WHERE rolname = current_user'
-    )
-    return row
-  }
-
-  /** The comment on a database, or undefined. */
-  async databaseComment(name: string): Promise<string | undefined> {
-    const rows = await this.query<{ comment: string | null }>(
-      `SELECT pg_catalog.shobj_description(oid, 'pg_database') AS comment FROM pg_catalog.pg_database WHERE datname = $1`,
-      [name]
-    )
-    return rows[0]?.comment ?? undefined
-  }
-
-  async commentOnDatabase(name: string, comment: string): Promise<void> {
-    await this.run(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteral(comment)}`)
-  }
-
-  /** Creates an empty database from template0, so nothing from the clean room's template1 leaks in. */
-  async createScratchDatabase(
-    name: string,
-    encoding: string,
-    collate: string,
-    ctype: string
-  ): Promise<{ localeFallback: boolean }> {
-    const base = `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(encoding)}`
-    try {
-      await this.run(`${base} LC_COLLATE ${quoteLiteral(collate)} LC_CTYPE ${quoteLiteral(ctype)}`)
-      return { localeFallback: false }
-    } catch (error) {
-      // The clean room may lack production's locale; the data restores the same under C.
-      if ((error as { code?: string }).code !== '22023') throw error
-      await this.run(`${base} LC_COLLATE 'C' LC_CTYPE 'C'`)
-      return { localeFallback: true }
-    }
-  }
-
-  /**
-   * Drops a database. WITH (FORCE) (PostgreSQL 13+) ends sessions a killed restore left behind,
-   * but a role that is not a superuser may not end sessions of other roles, and an autovacuum
-   * worker that just started on the fresh database is one: then a plain DROP, which stops
-   * autovacuum itself, retried while the last sessions go away.
-   */
-  async dropDatabase(name: string): Promise<void> {
-    const drop = `DROP DATABASE IF EXISTS ${quoteIdent(name)}`
-    if ((await this.serverFacts()).major >= 13) {
-      try {
-        await this.run(`${drop} WITH (FORCE)`)
-        return
-      } catch (error) {
-        if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error
-      }
-    }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.run(drop)
-        return
-      } catch (error) {
-        if ((error as { code?: string }).code !== OBJECT_IN_USE || attempt >= DROP_ATTEMPTS) throw error
-        await new Promise(resolve => setTimeout(resolve, 500))
-      }
-    }
   }
 }
 

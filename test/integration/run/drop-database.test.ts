@@ -1,7 +1,7 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import pg from 'pg'
-import { DatabaseSession } from '../../../src/engines/postgres/database.js'
+import { MaintenanceSession } from '../../../src/engines/postgres/maintenance.js'
 import { parseConnectionUrl } from '../../../src/engines/postgres/connection.js'
 import { dropIfLazarus } from '../../../src/run/cleanroom.js'
 import { cleanroomCluster, uniqueName } from '../../support/shared-servers.js'
@@ -20,9 +20,8 @@ test('a CREATEDB role drops its scratch database even while another role is stil
   const password = 'creator-password'
   await cleanroom.query(`CREATE ROLE ${role} LOGIN CREATEDB PASSWORD '${password}'`)
   cleanups.push(() => cleanroom.query(`DROP ROLE IF EXISTS ${role}`))
-  const maintenance = await DatabaseSession.open(
-    parseConnectionUrl('cleanroom-url', cleanroom.url('postgres', { user: role, password })),
-    'cleanroom'
+  const maintenance = await MaintenanceSession.openMaintenance(
+    parseConnectionUrl('cleanroom-url', cleanroom.url('postgres', { user: role, password }))
   )
   cleanups.push(() => maintenance.close())
   const scratch = uniqueName('scratch')
@@ -41,7 +40,7 @@ test('a CREATEDB role drops its scratch database even while another role is stil
 
 test('a scratch database that holds a restored subscription is dropped, and nothing is asked of its publisher', async () => {
   const cleanroom = await cleanroomCluster()
-  const maintenance = await DatabaseSession.open(parseConnectionUrl('cleanroom-url', cleanroom.url('postgres')), 'cleanroom')
+  const maintenance = await MaintenanceSession.openMaintenance(parseConnectionUrl('cleanroom-url', cleanroom.url('postgres')))
   cleanups.push(() => maintenance.close())
   const scratch = uniqueName('scratch_sub')
   await maintenance.query(`CREATE DATABASE ${scratch}`)
