@@ -85,6 +85,10 @@ function removeTestTmp(): void {
   } catch {
     return
   }
+  if (process.env.LAZARUS_TEST_KEEP_TEMP) {
+    console.error(`run-tests: the tests' temporary files are kept in ${testTmp} (LAZARUS_TEST_KEEP_TEMP)`)
+    return
+  }
   if (left.length > 0) {
     console.error(`run-tests: the tests left ${left.length} temporary file(s) behind (removed now): ${left.sort().join(', ')}`)
   }
