@@ -5,6 +5,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { CleanRoom } from '../../../src/run/cleanroom.js'
 import { parseConnectionUrl } from '../../../src/engines/postgres/connection.js'
+import { leftoverState } from '../../../src/action/state.js'
+import { recordLeftoversWith } from '../../../src/util/leftovers.js'
 import { cleanroomCluster, productionCluster } from '../../support/shared-servers.js'
 import { parseFileCommand } from '../../support/run-action.js'
 import { errorAnnotations, explain, runPostStep } from '../../support/action-process.js'
@@ -40,6 +42,9 @@ test('a scratch database name that is taken stops the run, and neither the run n
     if (savedState === undefined) delete process.env.GITHUB_STATE
     else process.env.GITHUB_STATE = savedState
   })
+  // As the main step does before anything is created: the run's leftovers are kept as state.
+  recordLeftoversWith(leftoverState)
+  cleanups.push(async () => recordLeftoversWith(undefined))
 
   const target = parseConnectionUrl('cleanroom-url', cleanroom.url('postgres'))
   const room = await CleanRoom.open(target, runId)
