@@ -26,11 +26,11 @@ export type {
   ConstraintInfo,
   FunctionInfo,
   IndexInfo,
-  SabotageCatalog,
+  DrillCatalog,
   SequenceInfo,
   TableShape
 } from '../engines/postgres/drill-catalog.js'
-import type { ColumnInfo, ConstraintInfo, SabotageCatalog, TableShape } from '../engines/postgres/drill-catalog.js'
+import type { ColumnInfo, ConstraintInfo, DrillCatalog, TableShape } from '../engines/postgres/drill-catalog.js'
 
 // The rewriter contract, which dump-rewrite.ts takes from here, and what chooseRogueRowTarget returns.
 export type { DumpRewriter, RogueRowTarget } from '../engines/postgres/drill-rewriters.js'
@@ -40,7 +40,7 @@ export type { DumpRewriter, RogueRowTarget } from '../engines/postgres/drill-rew
  * wherever the schema allows, so that it is the verifier, not the restore, that has to notice.
  * Pure: they work on the lines of a plain dump.
  */
-export const SABOTAGE_OPERATORS = [
+export const DRILL_OPERATORS = [
   'rogue-row',
   'drop-row',
   'mutate-cell',
@@ -56,14 +56,14 @@ export const SABOTAGE_OPERATORS = [
   'mutate-large-object',
   'mutate-function'
 ] as const
-export type SabotageOperator = (typeof SABOTAGE_OPERATORS)[number]
+export type DrillOperator = (typeof DRILL_OPERATORS)[number]
 
 /** The verification steps that can notice a corruption, as the report names them. */
 export type DetectingCheck = 'restore' | 'counts' | 'checksums' | 'schema' | 'sequences' | 'privileges' | 'checks'
 
 /** One operator aimed at one object, ready to rewrite a copy of the dump. */
-export interface SabotagePlan {
-  operator: SabotageOperator
+export interface DrillPlan {
+  operator: DrillOperator
   /** Human-readable: `public.orders`, `index public.orders_customer_idx`, `sequence public.orders_id_seq`. */
   target: string
   /** The table whose comparison must flag it, when the corruption is in a table's data. */
@@ -94,7 +94,7 @@ export interface SabotagePlan {
  * schema always gets the same drill. Undefined when nothing in this schema can take the
  * corruption and still restore.
  */
-export function planSabotage(operator: SabotageOperator, catalog: SabotageCatalog): SabotagePlan | undefined {
+export function planDrill(operator: DrillOperator, catalog: DrillCatalog): DrillPlan | undefined {
   switch (operator) {
     case 'rogue-row': {
       const target = chooseRogueRowTarget(catalog.tables)
@@ -136,7 +136,7 @@ export function planSabotage(operator: SabotageOperator, catalog: SabotageCatalo
   }
 }
 
-function privilegePlan(operator: SabotageOperator, plan: PrivilegePlan | undefined): SabotagePlan | undefined {
+function privilegePlan(operator: DrillOperator, plan: PrivilegePlan | undefined): DrillPlan | undefined {
   if (!plan) return undefined
   return {
     operator,
@@ -149,10 +149,10 @@ function privilegePlan(operator: SabotageOperator, plan: PrivilegePlan | undefin
 }
 
 /**
- * Why `operator` found no target in this schema (planSabotage returned undefined), in words a
+ * Why `operator` found no target in this schema (planDrill returned undefined), in words a
  * reader can act on: what the operator needs, and that this schema has none of it.
  */
-export function explainNoTarget(operator: SabotageOperator, catalog: SabotageCatalog): string {
+export function explainNoTarget(operator: DrillOperator, catalog: DrillCatalog): string {
   const withRows = catalog.tables.filter(table => table.rows > 0 && table.columns.length > 0)
   const noRows = 'no table holds any rows'
   switch (operator) {
@@ -219,14 +219,14 @@ export function explainNoTarget(operator: SabotageOperator, catalog: SabotageCat
 const ROW_COUNT_CHECKS: DetectingCheck[] = ['counts', 'checksums']
 
 function dataPlan(
-  operator: SabotageOperator,
+  operator: DrillOperator,
   table: TableName,
   rewriter: DumpRewriter,
   caughtBy: DetectingCheck[],
   invisibleToCounts?: string
-): SabotagePlan {
+): DrillPlan {
   const targetTable = { schema: table.schema, name: table.name }
-  const plan: SabotagePlan = { operator, target: displayName(targetTable), targetTable, rewriter, caughtBy: [...caughtBy] }
+  const plan: DrillPlan = { operator, target: displayName(targetTable), targetTable, rewriter, caughtBy: [...caughtBy] }
   if (invisibleToCounts) plan.invisibleToCounts = invisibleToCounts
   return plan
 }
@@ -239,7 +239,7 @@ function dataPlan(
  * each (dump-encoding.ts), so a catalog name beyond ASCII is handed to them in that form; the
  * evidence they write comes back in it too, and the pipeline decodes it once.
  */
-function spellerOf(catalog: SabotageCatalog): (name: string) => string {
+function spellerOf(catalog: DrillCatalog): (name: string) => string {
   return name => catalog.dumpNames?.get(name) ?? name
 }
 
@@ -318,7 +318,7 @@ function firstWithColumns(
   return { table: best.entry.table, columns }
 }
 
-function planDropRow(catalog: SabotageCatalog): SabotagePlan | undefined {
+function planDropRow(catalog: DrillCatalog): DrillPlan | undefined {
   // A row some foreign key may point at cannot go without breaking the restore.
   const table = tablesByPreference(catalog.tables).find(candidate => candidate.referencedBy?.length === 0)
   if (!table) return undefined
@@ -326,7 +326,7 @@ function planDropRow(catalog: SabotageCatalog): SabotagePlan | undefined {
   return dataPlan('drop-row', table, dropRowRewriter(spellTable(spell, table), primaryKey(table)?.map(spell)), ROW_COUNT_CHECKS)
 }
 
-function planMutateCell(catalog: SabotageCatalog): SabotagePlan | undefined {
+function planMutateCell(catalog: DrillCatalog): DrillPlan | undefined {
   const chosen = firstWithColumns(
     tablesByPreference(catalog.tables),
     table => freeColumns(table, column => isPlainText(column) || isPlainNumber(column)),
@@ -344,7 +344,7 @@ function planMutateCell(catalog: SabotageCatalog): SabotagePlan | undefined {
   )
 }
 
-function planSwapValues(catalog: SabotageCatalog): SabotagePlan | undefined {
+function planSwapValues(catalog: DrillCatalog): DrillPlan | undefined {
   // Any type will do: each value moves to a row of the same column, where it was already valid.
   const chosen = firstWithColumns(
     tablesByPreference(catalog.tables, 2),
@@ -366,7 +366,7 @@ function planSwapValues(catalog: SabotageCatalog): SabotagePlan | undefined {
   )
 }
 
-function planDuplicateRow(catalog: SabotageCatalog): SabotagePlan | undefined {
+function planDuplicateRow(catalog: DrillCatalog): DrillPlan | undefined {
   // Only where no unique index or exclusion constraint would reject the twin.
   const table = tablesByPreference(catalog.tables).find(
     candidate => candidate.uniqueIndexes.length === 0 && !candidate.constraints.some(constraint => constraint.type === 'x')
@@ -375,7 +375,7 @@ function planDuplicateRow(catalog: SabotageCatalog): SabotagePlan | undefined {
   return dataPlan('duplicate-row', table, duplicateRowRewriter(spellTable(spellerOf(catalog), table)), ROW_COUNT_CHECKS)
 }
 
-function planNullToEmpty(catalog: SabotageCatalog): SabotagePlan | undefined {
+function planNullToEmpty(catalog: DrillCatalog): DrillPlan | undefined {
   const chosen = firstWithColumns(
     tablesByPreference(catalog.tables),
     table => freeColumns(table, column => isPlainText(column) && column.notNull === false),
@@ -396,7 +396,7 @@ function planNullToEmpty(catalog: SabotageCatalog): SabotagePlan | undefined {
   )
 }
 
-function planTruncate(catalog: SabotageCatalog): SabotagePlan | undefined {
+function planTruncate(catalog: DrillCatalog): DrillPlan | undefined {
   // The biggest table, cut in the middle of its data as by an interrupted upload.
   const table = catalog.tables
     .filter(candidate => candidate.rows >= 2 && candidate.columns.length > 0)
@@ -406,7 +406,7 @@ function planTruncate(catalog: SabotageCatalog): SabotagePlan | undefined {
   return dataPlan('truncate', table, rewriter, ['restore', 'counts', 'checksums'])
 }
 
-function planDropIndex(catalog: SabotageCatalog): SabotagePlan | undefined {
+function planDropIndex(catalog: DrillCatalog): DrillPlan | undefined {
   const index = catalog.indexes
     .filter(candidate => !candidate.backsConstraint && !candidate.usedByForeignKey && !candidate.partitioned)
     .filter(candidate => !candidate.namedElsewhere)
@@ -442,7 +442,7 @@ function droppableConstraint(constraint: ConstraintInfo): boolean {
   }
 }
 
-function planDropConstraint(catalog: SabotageCatalog): SabotagePlan | undefined {
+function planDropConstraint(catalog: DrillCatalog): DrillPlan | undefined {
   const rank = (constraint: ConstraintInfo) =>
     CONSTRAINT_PREFERENCE.indexOf(constraint.type as (typeof CONSTRAINT_PREFERENCE)[number])
   const constraint = catalog.constraints
@@ -461,7 +461,7 @@ function planDropConstraint(catalog: SabotageCatalog): SabotagePlan | undefined 
   }
 }
 
-function planSequenceReset(catalog: SabotageCatalog): SabotagePlan | undefined {
+function planSequenceReset(catalog: DrillCatalog): DrillPlan | undefined {
   // A used sequence only: one never called already sits where a reset would put it.
   const sequence = catalog.sequences
     .filter(candidate => candidate.lastValue !== null)
@@ -476,7 +476,7 @@ function planSequenceReset(catalog: SabotageCatalog): SabotagePlan | undefined {
   }
 }
 
-function planMutateLargeObject(catalog: SabotageCatalog): SabotagePlan | undefined {
+function planMutateLargeObject(catalog: DrillCatalog): DrillPlan | undefined {
   if (catalog.largeObject === undefined) return undefined
   return {
     operator: 'mutate-large-object',
@@ -488,7 +488,7 @@ function planMutateLargeObject(catalog: SabotageCatalog): SabotagePlan | undefin
   }
 }
 
-function planMutateFunction(catalog: SabotageCatalog): SabotagePlan | undefined {
+function planMutateFunction(catalog: DrillCatalog): DrillPlan | undefined {
   const fn = catalog.functions?.[0]
   if (!fn) return undefined
   const spell = spellerOf(catalog)

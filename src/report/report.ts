@@ -2,7 +2,7 @@ import type { AmcheckResult } from '../engines/postgres/amcheck.js'
 import type { CheckResult } from '../verification/check-answers.js'
 import type { TableComparison, VerifyLevel } from '../verification/compare.js'
 import type { SanitizedDirective } from '../engines/postgres/sanitize-rules.js'
-import type { DetectingCheck, SabotageOperator } from '../drill/plan.js'
+import type { DetectingCheck, DrillOperator } from '../drill/plan.js'
 import type { EnvironmentDifference } from '../engines/postgres/extensions.js'
 
 /**
@@ -14,8 +14,8 @@ export type Result = 'verified' | 'restored' | 'mismatch' | 'restore-failed' | '
 
 export type { DetectingCheck } from '../drill/plan.js'
 
-export interface SabotageResult {
-  operator: SabotageOperator
+export interface DrillResult {
+  operator: DrillOperator
   /** The table it corrupted, or null when no table could take this corruption. */
   target: string | null
   /** False when the corruption could not be applied, so there was nothing to catch. */
@@ -157,7 +157,7 @@ export interface Report {
   environment?: EnvironmentDifference[]
   /** Who restored the dump, with which rights (restore-role.ts); set before the dump. */
   restoreRights?: { mode: 'unprivileged' | 'superuser'; role: string; superuser: boolean; description: string }
-  sabotage: SabotageResult[]
+  sabotage: DrillResult[]
   /** The user's checks (input `checks`), each compared with production; absent without a checks file. */
   checks?: CheckResult[]
   /** amcheck on the restored copy; absent unless `amcheck` is true and the backup restored. */
@@ -237,7 +237,7 @@ export function judgeVerified(report: Report): Pick<Report, 'result' | 'error'> 
   return error === undefined ? { result } : { result, error }
 }
 
-export function missedSabotage(report: Report): SabotageResult[] {
+export function missedDrills(report: Report): DrillResult[] {
   return report.sabotage.filter(result => result.applied && !result.detected && !result.expectedMiss)
 }
 
@@ -249,7 +249,7 @@ export function reportOutputs(report: Report, reportPath: string): Record<string
     tables: String(report.tables.length),
     'mismatched-tables': String(mismatchedTables(report).length),
     'sabotage-caught': String(report.sabotage.filter(result => result.detected).length),
-    'sabotage-missed': String(missedSabotage(report).length),
+    'sabotage-missed': String(missedDrills(report).length),
     'dump-seconds': seconds(report.timings.dump),
     'restore-seconds': seconds(report.timings.restore),
     'verify-seconds': seconds(report.timings.verify),
@@ -304,7 +304,7 @@ export function failureMessage(report: Report): string | undefined {
       problems.push(report.error ?? 'Lazarus failed.')
       break
   }
-  const missed = missedSabotage(report)
+  const missed = missedDrills(report)
   if (missed.length > 0) {
     problems.push(
       `The verifier missed ${missed.length} sabotage(s): ${missed.map(result => `${result.operator} on ${result.target}`).join(', ')}.`

@@ -5,7 +5,7 @@ import { describeTrend, historyCharts, type History } from './history.js'
 import {
   failureMessage,
   formatSeconds,
-  missedSabotage,
+  missedDrills,
   mismatchedChecks,
   mismatchedTables,
   type Report,
@@ -104,7 +104,7 @@ function verdict(report: Report): string {
       sentences.push('Lazarus could not finish the check.')
       break
   }
-  const missed = missedSabotage(report).length
+  const missed = missedDrills(report).length
   if (missed > 0) sentences.push(`The verifier missed ${missed} sabotage(s), so its verdict cannot be trusted.`)
   return sentences.join(' ')
 }

@@ -40,10 +40,10 @@ import { settleAcrossMajors } from '../engines/postgres/cross-major.js'
 import type { RolePlan } from '../engines/postgres/cleanroom-roles.js'
 import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from '../engines/postgres/privileges.js'
 import { Counter, reportProgress } from './progress.js'
-import { judgeVerified, type Report, type SabotageResult } from '../report/report.js'
+import { judgeVerified, type Report, type DrillResult } from '../report/report.js'
 import { describeFailurePlace, psqlErrorLine, tocEntryAt, type TocEntry } from '../engines/postgres/restore-failure.js'
-import { explainNoTarget, planSabotage, type SabotageCatalog, type SabotageOperator, type SabotagePlan } from '../drill/plan.js'
-import { readSabotageCatalog } from '../engines/postgres/drill-catalog.js'
+import { explainNoTarget, planDrill, type DrillCatalog, type DrillOperator, type DrillPlan } from '../drill/plan.js'
+import { readDrillCatalog } from '../engines/postgres/drill-catalog.js'
 import {
   compressionOf,
   createRestorePoint,
@@ -125,7 +125,7 @@ export interface ProductionSnapshot {
   /** When the snapshot was taken (the transaction's start on production). */
   takenAt: Date
   /** What the drill needs to corrupt copies that still restore; only read when a drill runs. */
-  sabotageCatalog?: SabotageCatalog
+  sabotageCatalog?: DrillCatalog
   database: { encoding: string; collate: string; ctype: string }
 }
 
@@ -599,7 +599,7 @@ async function streamFromSnapshot(
     const checks = await answerChecks(exporter, settings.checks, sampleRowsFor(checkOptions(settings)))
     const largeObjects = await readLargeObjects(exporter)
     const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
-    const sabotageCatalog = settings.sabotage.length > 0 ? await readSabotageCatalog(exporter, rowCounts) : undefined
+    const sabotageCatalog = settings.sabotage.length > 0 ? await readDrillCatalog(exporter, rowCounts) : undefined
     if (sabotageCatalog && roles.restore) {
       sabotageCatalog.privileges = {
         objects: await readPrivilegeTargets(exporter),
@@ -1193,16 +1193,16 @@ function describeRows(table: TableComparison, settings: Settings): string {
 
 /** Corrupts a copy of the backup, restores and verifies it, and reports whether that was noticed. */
 export async function runDrill(
-  operator: SabotageOperator,
+  operator: DrillOperator,
   backupFile: string,
   cleanroom: CleanRoom,
   tools: Pick<ClientTools, 'psql'>,
   settings: Settings,
   snapshot: ProductionSnapshot,
   workspace: Workspace
-): Promise<SabotageResult> {
+): Promise<DrillResult> {
   const catalog = snapshot.sabotageCatalog
-  const plan = catalog ? planSabotage(operator, catalog) : undefined
+  const plan = catalog ? planDrill(operator, catalog) : undefined
   if (!plan && (operator === 'drop-grant' || operator === 'change-owner') && !snapshot.privileges) {
     core.warning(`Sabotage ${operator}: owners and privileges are not restored, so there is nothing to corrupt; drill skipped.`)
     return {
@@ -1255,7 +1255,7 @@ export async function runDrill(
 }
 
 /** Whether verifying a sabotaged copy reported the corruption, by which check, with what evidence. */
-function judgeDrill(plan: SabotagePlan, injected: string, verification: CopyVerification, settings: Settings): SabotageResult {
+function judgeDrill(plan: DrillPlan, injected: string, verification: CopyVerification, settings: Settings): DrillResult {
   const base = { operator: plan.operator, target: plan.target, applied: true }
   if (verification.restoreError !== undefined) {
     return {
@@ -1316,7 +1316,7 @@ function judgeDrill(plan: SabotagePlan, injected: string, verification: CopyVeri
  * shows as an index; a dropped constraint as a constraint; a reset sequence as a sequence. Names
  * are schema-qualified in the fingerprint, so the last name part must match exactly.
  */
-function namesTarget(difference: SchemaDifference, object: NonNullable<SabotagePlan['targetObject']>): boolean {
+function namesTarget(difference: SchemaDifference, object: NonNullable<DrillPlan['targetObject']>): boolean {
   if (difference.kind !== object.kind) return false
   // A function is named with its argument types, as overloads are told apart.
   if (object.signature !== undefined) return difference.name === object.signature

@@ -8,7 +8,7 @@ import { parseConnectionUrl, type ConnectionTarget } from '../engines/postgres/c
 import { KEPT_FORMATS, type KeptFormat } from '../engines/postgres/backup-format.js'
 import { readSigningKey, readVerifyKey } from '../report/manifest.js'
 import { RESTORE_ROLE_MODES, type RestoreRoleMode } from '../engines/postgres/restore-role.js'
-import { SABOTAGE_OPERATORS, type SabotageOperator } from '../drill/plan.js'
+import { DRILL_OPERATORS, type DrillOperator } from '../drill/plan.js'
 
 /** Input names, exactly as action.yml declares them. */
 export const INPUT = {
@@ -54,7 +54,7 @@ export interface Settings {
   /** `counts` compares row counts; `checksums` adds a content checksum per table. */
   verify: VerifyLevel
   /** Chaos-drill operators to run against copies of the dump, in order, without repeats. */
-  sabotage: SabotageOperator[]
+  sabotage: DrillOperator[]
   /** Directory holding pg_dump and psql, used exclusively when set. */
   postgresBinDir?: string
   /** Show production row values for differing rows; keys only when false. */
@@ -236,19 +236,19 @@ function parseNumber(
 }
 
 /** `none`, `all`, or a comma-separated list of operators. */
-export function parseSabotage(raw: string): SabotageOperator[] {
+export function parseSabotage(raw: string): DrillOperator[] {
   const words = raw
     .split(/[,\s]+/)
     .map(word => word.trim().toLowerCase())
     .filter(Boolean)
   if (words.length === 0 || (words.length === 1 && words[0] === 'none')) return []
-  if (words.length === 1 && words[0] === 'all') return [...SABOTAGE_OPERATORS]
-  const unknown = words.filter(word => !(SABOTAGE_OPERATORS as readonly string[]).includes(word))
+  if (words.length === 1 && words[0] === 'all') return [...DRILL_OPERATORS]
+  const unknown = words.filter(word => !(DRILL_OPERATORS as readonly string[]).includes(word))
   if (unknown.length > 0) {
     throw new UserError(
       `Input 'sabotage' has unknown operator(s) ${unknown.map(w => `'${w}'`).join(', ')}: ` +
-        `use none, all, or a comma-separated list of ${SABOTAGE_OPERATORS.join(', ')}.`
+        `use none, all, or a comma-separated list of ${DRILL_OPERATORS.join(', ')}.`
     )
   }
-  return [...new Set(words)] as SabotageOperator[]
+  return [...new Set(words)] as DrillOperator[]
 }

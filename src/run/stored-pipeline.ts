@@ -44,7 +44,7 @@ import {
 import { readPrivileges, readPrivilegeTargets } from '../engines/postgres/privileges.js'
 import { judgeVerified, type Report, type ReportTable } from '../report/report.js'
 import { tocEntryAt } from '../engines/postgres/restore-failure.js'
-import { readSabotageCatalog } from '../engines/postgres/drill-catalog.js'
+import { readDrillCatalog } from '../engines/postgres/drill-catalog.js'
 import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
 import {
   byKindAndName,
@@ -231,7 +231,7 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
         report.amcheck = await core.group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
       if (drill) {
         // The drill's targets, from the restored copy, which the manifest has just vouched for.
-        snapshot.sabotageCatalog = await readDrillCatalog(target, snapshot, roles, workspace)
+        snapshot.sabotageCatalog = await readRestoredDrillCatalog(target, snapshot, roles, workspace)
       }
     } finally {
       await dropOrKeep(cleanroom, target, settings)
@@ -466,7 +466,7 @@ export function stillCompared(
 }
 
 /** What the drill aims at, read from the verified restored copy (production's own catalog at the snapshot, restored). */
-async function readDrillCatalog(
+async function readRestoredDrillCatalog(
   target: ConnectionTarget,
   snapshot: ProductionSnapshot,
   roles: { restore: boolean; provided: string[]; existing: string[] },
@@ -476,7 +476,7 @@ async function readDrillCatalog(
   try {
     await session.pinSettings()
     const rowCounts = new Map(snapshot.figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
-    const catalog = await readSabotageCatalog(session, rowCounts)
+    const catalog = await readDrillCatalog(session, rowCounts)
     if (roles.restore) {
       catalog.privileges = {
         objects: await readPrivilegeTargets(session),

@@ -1,6 +1,6 @@
 import { before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { SABOTAGE_OPERATORS } from '../../src/drill/plan.js'
+import { DRILL_OPERATORS } from '../../src/drill/plan.js'
 import { runAction, type ActionRun } from '../support/run-action.js'
 import { createShop, type Shop } from '../support/shop.js'
 
@@ -37,7 +37,7 @@ test('with checksums, every operator is caught by the check that should see it',
   const results: DrillResult[] = run.report.sabotage
   assert.deepEqual(
     results.map(result => result.operator),
-    [...SABOTAGE_OPERATORS]
+    [...DRILL_OPERATORS]
   )
   for (const result of results) {
     assert.equal(result.applied, true, `${result.operator} was applied`)
@@ -63,9 +63,9 @@ test('with checksums, every operator is caught by the check that should see it',
   // The evidence pins row corruptions to keys.
   const mutate = results.find(result => result.operator === 'mutate-cell')!
   assert.match(mutate.evidence, /changed \(.+\)=\(.+\)/)
-  assert.equal(run.outputs['sabotage-caught'], String(SABOTAGE_OPERATORS.length))
+  assert.equal(run.outputs['sabotage-caught'], String(DRILL_OPERATORS.length))
   assert.equal(run.outputs['sabotage-missed'], '0')
-  assert.match(run.summary, new RegExp(`caught ${SABOTAGE_OPERATORS.length} of ${SABOTAGE_OPERATORS.length}`))
+  assert.match(run.summary, new RegExp(`caught ${DRILL_OPERATORS.length} of ${DRILL_OPERATORS.length}`))
 })
 
 test('with counts, only the corruptions counts cannot see go unnoticed, each with its reason', async () => {

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { SABOTAGE_OPERATORS } from '../../src/drill/plan.js'
+import { DRILL_OPERATORS } from '../../src/drill/plan.js'
 import { repoRoot, runAction, type ActionRun } from '../support/run-action.js'
 import { NEWER_MAJOR, startNewerCluster } from '../support/newer-cluster.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
@@ -83,7 +83,7 @@ for (const verify of ['checksums', 'counts']) {
     const drills: Drill[] = result.report.sabotage
     assert.deepEqual(
       drills.map(drill => drill.operator),
-      [...SABOTAGE_OPERATORS]
+      [...DRILL_OPERATORS]
     )
     for (const drill of drills) {
       assert.equal(drill.applied, true, `${drill.operator} applies: ${drill.evidence}`)
@@ -128,7 +128,7 @@ test(`the same schema verifies into a PostgreSQL ${NEWER_MAJOR} clean room`, asy
   const drills: Drill[] = result.report.sabotage
   assert.deepEqual(
     drills.map(drill => drill.operator),
-    [...SABOTAGE_OPERATORS]
+    [...DRILL_OPERATORS]
   )
   for (const drill of drills) {
     assert.equal(drill.applied, true, `${drill.operator} applies: ${drill.evidence}`)

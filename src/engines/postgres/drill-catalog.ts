@@ -94,7 +94,7 @@ export interface SequenceInfo {
 }
 
 /** What production's catalog says about the objects the drill may corrupt. */
-export interface SabotageCatalog {
+export interface DrillCatalog {
   tables: TableShape[]
   indexes: IndexInfo[]
   constraints: ConstraintInfo[]
@@ -141,7 +141,7 @@ const USER_RELATION = (alias: string) => `EXISTS (SELECT 1 FROM pg_catalog.pg_na
  * restore computes with and may reject (a plain index takes any value its column holds). `partitionKeyExpression`: an ancestor partitions by
  * an expression, whose columns the catalog does not list.
  */
-export const SABOTAGE_TABLES_SQL = `
+export const DRILL_TABLES_SQL = `
 WITH RECURSIVE ancestry(relid, ancestor) AS (
   SELECT inhrelid, inhparent FROM pg_catalog.pg_inherits
   UNION
@@ -212,7 +212,7 @@ WHERE c.relkind = 'r' AND ${USER_RELATION('c')}
  * says about it: the constraint it backs, a foreign key that needs it, partition attachments,
  * CLUSTER ON, REPLICA IDENTITY, a comment, per-column statistics targets, extension dependencies.
  */
-export const SABOTAGE_INDEXES_SQL = `
+export const DRILL_INDEXES_SQL = `
 SELECT n.nspname AS schema, t.relname AS table, ic.relname AS name, i.indisunique AS unique,
   EXISTS (SELECT 1 FROM pg_catalog.pg_constraint co
           WHERE co.conindid = i.indexrelid AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x')) AS "backsConstraint",
@@ -236,7 +236,7 @@ WHERE t.relkind IN ('r', 'p', 'm') AND i.indisvalid AND ${USER_RELATION('t')}
  * Every primary key, unique, foreign-key, check and exclusion constraint of a table. `separate`:
  * pg_dump writes it as an ALTER TABLE of its own (validated checks go inside CREATE TABLE).
  */
-export const SABOTAGE_CONSTRAINTS_SQL = `
+export const DRILL_CONSTRAINTS_SQL = `
 SELECT n.nspname AS schema, t.relname AS table, co.conname AS name, co.contype AS type,
   co.conislocal AS local,
   (co.contype <> 'c' OR NOT co.convalidated) AS separate,
@@ -261,7 +261,7 @@ WHERE co.contype IN ('c', 'f', 'p', 'u', 'x') AND t.relkind IN ('r', 'p') AND ${
  * the last value is today's, not the dump's: the drill only uses it to tell used from unused, and
  * sequence-reset reports the value it finds in the dump.
  */
-export const SABOTAGE_SEQUENCES_SQL = `
+export const DRILL_SEQUENCES_SQL = `
 SELECT n.nspname AS schema, c.relname AS name, s.seqstart::text AS "startValue",
   CASE WHEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT,USAGE')
        THEN pg_catalog.pg_sequence_last_value(c.oid)::text END AS "lastValue",
@@ -289,7 +289,7 @@ WHERE ${USER_RELATION('c')}
  * function during the restore. A trigger's function only runs after the data is in. `signature`
  * names it as the schema fingerprint does; `arguments` as pg_dump writes them after the name.
  */
-export const SABOTAGE_FUNCTIONS_SQL = `
+export const DRILL_FUNCTIONS_SQL = `
 SELECT n.nspname AS schema, p.proname AS name, pg_catalog.pg_get_function_arguments(p.oid) AS arguments,
   pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)
     || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')' AS signature
@@ -311,13 +311,13 @@ type SequenceRow = Omit<SequenceInfo, 'ownedBy' | 'ownerRows'> & { ownerSchema: 
  * Reads what the drill needs from production's catalog. `rowCounts` are production's row counts
  * keyed by compare.ts `tableKey`; tables missing from it count as empty.
  */
-export async function readSabotageCatalog(db: Queryable, rowCounts: Map<string, number>): Promise<SabotageCatalog> {
-  const tableRows = await db.query<TableRow>(SABOTAGE_TABLES_SQL)
-  const indexes = await db.query<IndexInfo>(SABOTAGE_INDEXES_SQL)
-  const constraints = await db.query<ConstraintInfo>(SABOTAGE_CONSTRAINTS_SQL)
-  const sequenceRows = await db.query<SequenceRow>(SABOTAGE_SEQUENCES_SQL)
+export async function readDrillCatalog(db: Queryable, rowCounts: Map<string, number>): Promise<DrillCatalog> {
+  const tableRows = await db.query<TableRow>(DRILL_TABLES_SQL)
+  const indexes = await db.query<IndexInfo>(DRILL_INDEXES_SQL)
+  const constraints = await db.query<ConstraintInfo>(DRILL_CONSTRAINTS_SQL)
+  const sequenceRows = await db.query<SequenceRow>(DRILL_SEQUENCES_SQL)
   const largeObject = await readFilledLargeObject(db)
-  const functions = await db.query<FunctionInfo>(SABOTAGE_FUNCTIONS_SQL)
+  const functions = await db.query<FunctionInfo>(DRILL_FUNCTIONS_SQL)
 
   const tables: TableShape[] = tableRows.map(({ partitionKeyExpression, ...table }) => ({
     ...table,

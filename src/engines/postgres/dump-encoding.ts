@@ -3,7 +3,7 @@
  * any server encoding passes through a rewriter unchanged (dump-rewrite.ts). Names from the
  * catalog are text, so they are matched in the dump by their bytes in the dump's encoding
  * (production's database encoding: pg_dump writes in it), which the server spells out
- * (readSabotageCatalog); what a rewriter reports is decoded back here, once, for people. Pure.
+ * (readDrillCatalog); what a rewriter reports is decoded back here, once, for people. Pure.
  */
 
 /**

@@ -1,7 +1,7 @@
 import type { Engine } from '../types.js'
 import { describe, parseConnectionUrl, type ConnectionTarget } from './connection.js'
 import { DatabaseSession } from './database.js'
-import { readSabotageCatalog, type SabotageCatalog } from './drill-catalog.js'
+import { readDrillCatalog, type DrillCatalog } from './drill-catalog.js'
 import { dropRowRewriter, type DumpRewriter } from './drill-rewriters.js'
 import type { TableRef } from './fingerprint-queries.js'
 import { MaintenanceSession } from './maintenance.js'
@@ -14,7 +14,7 @@ export interface PostgresShapes {
   table: TableRef
   tools: ClientTools
   sanitizeOptions: SanitizeRuleOptions
-  drillCatalog: SabotageCatalog
+  drillCatalog: DrillCatalog
   rewriter: DumpRewriter
 }
 
@@ -31,7 +31,7 @@ export const postgres: Engine<PostgresShapes> = {
   readDrillCatalog: (session, rowCounts) => {
     // The run hands back the session this engine opened: SQL goes through its driver session only.
     if (!(session instanceof DatabaseSession)) throw new Error('PostgreSQL reads its drill catalog through its own session')
-    return readSabotageCatalog(session, rowCounts)
+    return readDrillCatalog(session, rowCounts)
   },
   dropRowRewriter
 }

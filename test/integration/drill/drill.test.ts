@@ -16,15 +16,9 @@ import {
   qualifiedName,
   type TableRef
 } from '../../../src/engines/postgres/fingerprint-queries.js'
-import {
-  SABOTAGE_OPERATORS,
-  planSabotage,
-  type SabotageCatalog,
-  type SabotageOperator,
-  type SabotagePlan
-} from '../../../src/drill/plan.js'
+import { DRILL_OPERATORS, planDrill, type DrillCatalog, type DrillOperator, type DrillPlan } from '../../../src/drill/plan.js'
 import { readPrivilegeTargets } from '../../../src/engines/postgres/privileges.js'
-import { readSabotageCatalog } from '../../../src/engines/postgres/drill-catalog.js'
+import { readDrillCatalog } from '../../../src/engines/postgres/drill-catalog.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../../support/shared-servers.js'
 
 // Every operator, on a real pg_dump of the shop fixture: the corrupted copy restores (truncate
@@ -37,7 +31,7 @@ let cleanroom: Cluster
 let productionDb: string
 let workDir: string
 let dumpFile: string
-let catalog: SabotageCatalog
+let catalog: DrillCatalog
 let productionFigures: Map<string, Figures>
 const clients: pg.Client[] = []
 
@@ -62,7 +56,7 @@ before(async () => {
   await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
   productionFigures = await figuresOf(db)
   const rowCounts = new Map([...productionFigures].map(([key, figures]) => [key, figures.rows]))
-  catalog = await readSabotageCatalog({ query: async (sql, params) => (await db.query(sql, params)).rows }, rowCounts)
+  catalog = await readDrillCatalog({ query: async (sql, params) => (await db.query(sql, params)).rows }, rowCounts)
   // What the pipeline adds when owners and privileges are restored (the e2e privileges tests run those operators).
   catalog.privileges = {
     objects: await readPrivilegeTargets({ query: async (sql, params) => (await db.query(sql, params)).rows }),
@@ -117,9 +111,7 @@ async function figuresOf(db: pg.Client): Promise<Map<string, Figures>> {
 }
 
 /** Rewrites the dump with the plan, restores the copy into a fresh clean-room database. */
-async function applyAndRestore(
-  plan: SabotagePlan
-): Promise<{ database: string; restore: { code: number | null; stderr: string } }> {
+async function applyAndRestore(plan: DrillPlan): Promise<{ database: string; restore: { code: number | null; stderr: string } }> {
   const copy = path.join(workDir, `${plan.operator}.sql`)
   await rewriteDump(dumpFile, copy, plan.rewriter)
   const database = uniqueName(`sabotage_${plan.operator}`)
@@ -130,14 +122,14 @@ async function applyAndRestore(
   return { database, restore }
 }
 
-function planFor(operator: SabotageOperator): SabotagePlan {
-  const plan = planSabotage(operator, catalog)
+function planFor(operator: DrillOperator): DrillPlan {
+  const plan = planDrill(operator, catalog)
   assert.ok(plan, `${operator}: no target in the shop schema`)
   return plan
 }
 
 /** Applies the operator, checks that the copy restored and the evidence, and opens the copy. */
-async function sabotaged(operator: SabotageOperator): Promise<{ plan: SabotagePlan; evidence: string; db: pg.Client }> {
+async function sabotaged(operator: DrillOperator): Promise<{ plan: DrillPlan; evidence: string; db: pg.Client }> {
   const plan = planFor(operator)
   const { database, restore } = await applyAndRestore(plan)
   assert.equal(restore.code, 0, `${operator} on ${plan.target} must still restore: ${restore.stderr}`)
@@ -216,7 +208,7 @@ test('the catalog knows what a changed value or a missing object would break', a
      CREATE SEQUENCE public.unused_seq;`
   )
   const db = await connect(production, name)
-  const awkward = await readSabotageCatalog({ query: async (sql, params) => (await db.query(sql, params)).rows }, new Map())
+  const awkward = await readDrillCatalog({ query: async (sql, params) => (await db.query(sql, params)).rows }, new Map())
   const tags = awkward.tables.find(table => table.name === 'tags')!
   assert.deepEqual(
     tags.uniqueIndexes
@@ -237,26 +229,26 @@ test('the catalog knows what a changed value or a missing object would break', a
   assert.equal(awkward.sequences.find(sequence => sequence.name === 'unused_seq')?.lastValue, null)
 
   // With rows, only tags.note is free to change; the commented foreign key and the key a foreign key needs stay.
-  const withRows: SabotageCatalog = { ...awkward, tables: awkward.tables.map(table => ({ ...table, rows: 5 })) }
-  const mutate = planSabotage('mutate-cell', withRows)!
+  const withRows: DrillCatalog = { ...awkward, tables: awkward.tables.map(table => ({ ...table, rows: 5 })) }
+  const mutate = planDrill('mutate-cell', withRows)!
   const rows = ['COPY public.tags (id, label, slug, note) FROM stdin;', '1\tabc\tdef\tghi', '\\.']
   assert.deepEqual(
     rows.flatMap(line => mutate.rewriter.push(line)),
     [rows[0], '1\tabc\tdef\thhi', rows[2]]
   )
-  assert.equal(planSabotage('drop-constraint', withRows)?.target, 'constraint users_ref_fkey on public.users')
+  assert.equal(planDrill('drop-constraint', withRows)?.target, 'constraint users_ref_fkey on public.users')
   const withoutForeignKeys = { ...withRows, constraints: withRows.constraints.filter(constraint => constraint.type !== 'f') }
-  assert.equal(planSabotage('drop-constraint', withoutForeignKeys)?.target, 'constraint users_parent_check on public.users')
-  assert.equal(planSabotage('sequence-reset', withRows), undefined)
-  assert.equal(planSabotage('drop-row', withRows)?.target, 'public.tags')
+  assert.equal(planDrill('drop-constraint', withoutForeignKeys)?.target, 'constraint users_parent_check on public.users')
+  assert.equal(planDrill('sequence-reset', withRows), undefined)
+  assert.equal(planDrill('drop-row', withRows)?.target, 'public.tags')
 })
 
 test('every operator has a target in the shop schema', () => {
-  for (const operator of SABOTAGE_OPERATORS) assert.ok(planSabotage(operator, catalog), operator)
+  for (const operator of DRILL_OPERATORS) assert.ok(planDrill(operator, catalog), operator)
 })
 
 test('the untouched dump restores to exactly production (the control)', async () => {
-  const plan: SabotagePlan = { ...planFor('drop-row'), rewriter: { push: line => [line], result: () => ({ evidence: 'none' }) } }
+  const plan: DrillPlan = { ...planFor('drop-row'), rewriter: { push: line => [line], result: () => ({ evidence: 'none' }) } }
   const { database, restore } = await applyAndRestore(plan)
   assert.equal(restore.code, 0, restore.stderr)
   assert.equal(await assertOnlyTableDiffers(await connect(cleanroom, database), undefined), undefined)

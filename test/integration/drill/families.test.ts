@@ -9,8 +9,8 @@ import { tableKey } from '../../../src/util/table-name.js'
 import { decodeDumpText } from '../../../src/engines/postgres/dump-encoding.js'
 import { rewriteDump } from '../../../src/drill/rewrite.js'
 import { LIST_TABLES_SQL, countSql, pinSettingsSql, type TableRef } from '../../../src/engines/postgres/fingerprint-queries.js'
-import { SABOTAGE_OPERATORS, planSabotage, type SabotageCatalog, type SabotagePlan } from '../../../src/drill/plan.js'
-import { readSabotageCatalog } from '../../../src/engines/postgres/drill-catalog.js'
+import { DRILL_OPERATORS, planDrill, type DrillCatalog, type DrillPlan } from '../../../src/drill/plan.js'
+import { readDrillCatalog } from '../../../src/engines/postgres/drill-catalog.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../../support/shared-servers.js'
 
 // The drill on real dumps of awkward schemas: names beyond ASCII in UTF8 and LATIN1 databases,
@@ -75,7 +75,7 @@ async function dumped(
   prefix: string,
   encoding: string,
   sql: string
-): Promise<{ database: string; dumpFile: string; catalog: SabotageCatalog }> {
+): Promise<{ database: string; dumpFile: string; catalog: DrillCatalog }> {
   const database = uniqueName(prefix)
   await production.query(`CREATE DATABASE ${database} TEMPLATE template0 ENCODING '${encoding}' LC_COLLATE 'C' LC_CTYPE 'C'`)
   const seeded = await run(
@@ -98,13 +98,13 @@ async function dumped(
     const [row] = (await db.query<{ rows: string }>(countSql(table))).rows
     rowCounts.set(tableKey(table), Number(row.rows))
   }
-  const catalog = await readSabotageCatalog({ query: async (text, params) => (await db.query(text, params)).rows }, rowCounts)
+  const catalog = await readDrillCatalog({ query: async (text, params) => (await db.query(text, params)).rows }, rowCounts)
   return { database, dumpFile, catalog }
 }
 
 /** Applies the plan to a copy of the dump and restores it as Lazarus does, into a database in `encoding`. */
 async function applyAndRestore(
-  plan: SabotagePlan,
+  plan: DrillPlan,
   dumpFile: string,
   encoding: string
 ): Promise<{ database: string; code: number | null; stderr: string }> {
@@ -143,9 +143,9 @@ for (const encoding of ['UTF8', 'LATIN1']) {
     assert.equal(spelled.length, encoding === 'UTF8' ? 7 : 6)
     // Named objects only: owners and privileges (which this catalog does not read) and large objects
     // (which have no names) have tests of their own.
-    const named = SABOTAGE_OPERATORS.filter(operator => !['drop-grant', 'change-owner', 'mutate-large-object'].includes(operator))
+    const named = DRILL_OPERATORS.filter(operator => !['drop-grant', 'change-owner', 'mutate-large-object'].includes(operator))
     for (const operator of named) {
-      const plan = planSabotage(operator, catalog)
+      const plan = planDrill(operator, catalog)
       assert.ok(plan, `${operator}: a target in the schema`)
       const restored = await applyAndRestore(plan, dumpFile, encoding)
       const evidence = plan.rewriter.result()?.evidence
@@ -155,7 +155,7 @@ for (const encoding of ['UTF8', 'LATIN1']) {
       const readable = decodeDumpText(evidence, encoding)
       assert.doesNotMatch(readable, /Ã|Â/, `${operator}: ${readable}`)
     }
-    const mutate = planSabotage('mutate-cell', catalog)!
+    const mutate = planDrill('mutate-cell', catalog)!
     await applyAndRestore(mutate, dumpFile, encoding)
     assert.match(decodeDumpText(mutate.rewriter.result()!.evidence, encoding), /column (prénom|entrée) changed/)
   })
@@ -180,7 +180,7 @@ test('mutate-cell, swap-values and null-to-empty keep off what generated columns
   // id too: the partial index is on it.
   assert.deepEqual([...(priced.derivedFrom ?? [])].sort(), ['code', 'id', 'note', 'price', 'quantity'])
   for (const operator of ['mutate-cell', 'swap-values', 'null-to-empty'] as const) {
-    const plan = planSabotage(operator, catalog)
+    const plan = planDrill(operator, catalog)
     assert.ok(plan, operator)
     const restored = await applyAndRestore(plan, dumpFile, 'UTF8')
     if (operator === 'null-to-empty') {
@@ -214,7 +214,7 @@ test('mutate-function changes the body of a function nothing runs during the res
     catalog.functions?.map(fn => fn.signature),
     ['public.discount(integer)', 'public.discount(numeric, numeric)']
   )
-  const plan = planSabotage('mutate-function', catalog)!
+  const plan = planDrill('mutate-function', catalog)!
   assert.equal(plan.target, 'function public.discount(price integer)')
   const restored = await applyAndRestore(plan, dumpFile, 'UTF8')
   assert.equal(restored.code, 0, restored.stderr)

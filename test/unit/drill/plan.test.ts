@@ -9,14 +9,14 @@ import {
   parseSetval
 } from '../../../src/engines/postgres/dump-lines.js'
 import {
-  SABOTAGE_OPERATORS,
+  DRILL_OPERATORS,
   chooseRogueRowTarget,
   explainNoTarget,
-  planSabotage,
+  planDrill,
   type ColumnInfo,
   type ConstraintInfo,
   type IndexInfo,
-  type SabotageCatalog,
+  type DrillCatalog,
   type TableShape
 } from '../../../src/drill/plan.js'
 import {
@@ -43,7 +43,7 @@ function shape(partial: Partial<TableShape> & { name: string }): TableShape {
   return { schema: 'public', rows: 10, columns: [int4('id'), text('body')], uniqueIndexes: [], constraints: [], ...partial }
 }
 
-function catalog(partial: Partial<SabotageCatalog>): SabotageCatalog {
+function catalog(partial: Partial<DrillCatalog>): DrillCatalog {
   return { tables: [], indexes: [], constraints: [], sequences: [], ...partial }
 }
 
@@ -75,7 +75,7 @@ const DUMP = [
 
 test('operators are those of the full drill', () => {
   assert.deepEqual(
-    [...SABOTAGE_OPERATORS].sort(),
+    [...DRILL_OPERATORS].sort(),
     [
       'change-owner',
       'drop-constraint',
@@ -361,13 +361,13 @@ test('planning: drop-row only where no foreign key points', () => {
   const referenced = shape({ name: 'a', uniqueIndexes: PK, referencedBy: ['public.b.b_a_fkey'] })
   const free = shape({ name: 'b', uniqueIndexes: PK, referencedBy: [] })
   const keyless = shape({ name: 'aa', referencedBy: [] })
-  const plan = planSabotage('drop-row', catalog({ tables: [keyless, referenced, free] }))
+  const plan = planDrill('drop-row', catalog({ tables: [keyless, referenced, free] }))
   assert.equal(plan?.target, 'public.b')
   assert.deepEqual(plan?.targetTable, { schema: 'public', name: 'b' })
   assert.deepEqual(plan?.caughtBy, ['counts', 'checksums'])
   assert.equal(plan?.invisibleToCounts, undefined)
   // Unknown incoming foreign keys count as some.
-  assert.equal(planSabotage('drop-row', catalog({ tables: [shape({ name: 'c' })] })), undefined)
+  assert.equal(planDrill('drop-row', catalog({ tables: [shape({ name: 'c' })] })), undefined)
 })
 
 test('planning: value changes stay out of keys, foreign keys, checks, partition keys, domains and enums', () => {
@@ -391,10 +391,10 @@ test('planning: value changes stay out of keys, foreign keys, checks, partition 
     partitionKey: ['routed']
   })
   const tables = [locked]
-  assert.equal(planSabotage('mutate-cell', catalog({ tables })), undefined)
-  assert.equal(planSabotage('null-to-empty', catalog({ tables })), undefined)
+  assert.equal(planDrill('mutate-cell', catalog({ tables })), undefined)
+  assert.equal(planDrill('null-to-empty', catalog({ tables })), undefined)
   // Swapping moves values that were valid in that column, so domains and enums may take part.
-  const swap = planSabotage('swap-values', catalog({ tables }))
+  const swap = planDrill('swap-values', catalog({ tables }))
   const out = rewrite(swap!.rewriter, [
     'COPY public.locked (id, lowered, fk, checked, routed, mail, state) FROM stdin;',
     '1\ta\tb\tc\td\te@x\tpaid',
@@ -412,12 +412,12 @@ test('planning: null-to-empty prefers a column the statistics say holds NULLs', 
     shape({ name: 'b', uniqueIndexes: PK, columns: [int4('id'), nullableText('full', 0), nullableText('some', 0.25)] }),
     shape({ name: 'c', uniqueIndexes: PK, columns: [int4('id'), text('required')] })
   ]
-  const plan = planSabotage('null-to-empty', catalog({ tables }))
+  const plan = planDrill('null-to-empty', catalog({ tables }))
   assert.equal(plan?.target, 'public.b')
   rewrite(plan!.rewriter, ['COPY public.b (id, full, some) FROM stdin;', '1\t\\N\t\\N', '\\.'])
   assert.deepEqual(plan?.rewriter.result(), { evidence: "NULL in column some turned into '' in row (id)=(1)" })
   // A NOT NULL column, or one whose nullability is unknown, never gets an empty string in a NULL's place.
-  assert.equal(planSabotage('null-to-empty', catalog({ tables: [tables[2], shape({ name: 'd' })] })), undefined)
+  assert.equal(planDrill('null-to-empty', catalog({ tables: [tables[2], shape({ name: 'd' })] })), undefined)
 })
 
 test('planning: duplicate-row needs a table no unique index or exclusion constraint guards', () => {
@@ -427,12 +427,12 @@ test('planning: duplicate-row needs a table no unique index or exclusion constra
     shape({ name: 'c', rows: 0 }),
     shape({ name: 'd' })
   ]
-  assert.equal(planSabotage('duplicate-row', catalog({ tables }))?.target, 'public.d')
+  assert.equal(planDrill('duplicate-row', catalog({ tables }))?.target, 'public.d')
 })
 
 test('planning: truncate cuts the biggest table in half', () => {
   const tables = [shape({ name: 'small', rows: 3 }), shape({ name: 'big', rows: 101 })]
-  const plan = planSabotage('truncate', catalog({ tables }))!
+  const plan = planDrill('truncate', catalog({ tables }))!
   assert.equal(plan.target, 'public.big')
   assert.deepEqual(plan.caughtBy, ['restore', 'counts', 'checksums'])
   const rows = Array.from({ length: 101 }, (_, i) => String(i))
@@ -460,12 +460,12 @@ test('planning: drop-index leaves constraint, foreign-key, partition and otherwi
     index({ name: 'z_unique_idx', unique: true }),
     index({ name: 'y_idx' })
   ]
-  const plan = planSabotage('drop-index', catalog({ indexes }))
+  const plan = planDrill('drop-index', catalog({ indexes }))
   assert.equal(plan?.target, 'index public.y_idx')
   assert.deepEqual(plan?.targetObject, { kind: 'index', schema: 'public', table: 't', name: 'y_idx' })
   assert.deepEqual(plan?.caughtBy, ['schema'])
   assert.equal(plan?.targetTable, undefined)
-  assert.equal(planSabotage('drop-index', catalog({ indexes: indexes.slice(0, 4) })), undefined)
+  assert.equal(planDrill('drop-index', catalog({ indexes: indexes.slice(0, 4) })), undefined)
 })
 
 const constraint = (partial: Partial<ConstraintInfo> & { name: string; type: ConstraintInfo['type'] }): ConstraintInfo => ({
@@ -491,18 +491,18 @@ test('planning: drop-constraint picks a foreign key first, never a primary key o
     constraint({ name: 'h_key', type: 'u' }),
     constraint({ name: 'Z_fkey', type: 'f', table: 'Mixed', inTree: true })
   ]
-  const plan = planSabotage('drop-constraint', catalog({ constraints }))
+  const plan = planDrill('drop-constraint', catalog({ constraints }))
   assert.equal(plan?.target, 'constraint "Z_fkey" on public."Mixed"')
   assert.deepEqual(plan?.targetObject, { kind: 'constraint', schema: 'public', table: 'Mixed', name: 'Z_fkey' })
   assert.equal(
-    planSabotage('drop-constraint', catalog({ constraints: constraints.slice(0, 8) }))?.target,
+    planDrill('drop-constraint', catalog({ constraints: constraints.slice(0, 8) }))?.target,
     'constraint h_key on public.t'
   )
   assert.equal(
-    planSabotage('drop-constraint', catalog({ constraints: constraints.slice(0, 7) }))?.target,
+    planDrill('drop-constraint', catalog({ constraints: constraints.slice(0, 7) }))?.target,
     'constraint g_check on public.t'
   )
-  assert.equal(planSabotage('drop-constraint', catalog({ constraints: constraints.slice(0, 6) })), undefined)
+  assert.equal(planDrill('drop-constraint', catalog({ constraints: constraints.slice(0, 6) })), undefined)
 })
 
 test('planning: sequence-reset picks a used sequence, one whose table has rows first', () => {
@@ -511,18 +511,18 @@ test('planning: sequence-reset picks a used sequence, one whose table has rows f
     { schema: 'public', name: 'b_seq', lastValue: '7', startValue: '1', ownerRows: 0 },
     { schema: 'public', name: 'c_seq', lastValue: '9', startValue: '100', ownerRows: 3, ownedBy: { schema: 'public', name: 'c' } }
   ]
-  const plan = planSabotage('sequence-reset', catalog({ sequences }))!
+  const plan = planDrill('sequence-reset', catalog({ sequences }))!
   assert.equal(plan.target, 'sequence public.c_seq')
   assert.deepEqual(plan.targetObject, { kind: 'sequence', schema: 'public', name: 'c_seq' })
   assert.deepEqual(plan.caughtBy, ['sequences', 'schema'])
   assert.deepEqual(rewrite(plan.rewriter, ["SELECT pg_catalog.setval('public.c_seq', 9, true);"]), [
     "SELECT pg_catalog.setval('public.c_seq', 100, false);"
   ])
-  assert.equal(planSabotage('sequence-reset', catalog({ sequences: sequences.slice(0, 1) })), undefined)
+  assert.equal(planDrill('sequence-reset', catalog({ sequences: sequences.slice(0, 1) })), undefined)
 })
 
 test('every operator plans nothing on an empty catalog', () => {
-  for (const operator of SABOTAGE_OPERATORS) assert.equal(planSabotage(operator, catalog({})), undefined, operator)
+  for (const operator of DRILL_OPERATORS) assert.equal(planDrill(operator, catalog({})), undefined, operator)
 })
 
 test('planning: mutate-cell leaves alone what generated columns and expression or partial indexes compute from', () => {
@@ -533,9 +533,9 @@ test('planning: mutate-cell leaves alone what generated columns and expression o
     // total = price * quantity; an index on (code::int); a partial index WHERE note <> ''.
     derivedFrom: ['price', 'quantity', 'code', 'note']
   })
-  assert.equal(planSabotage('mutate-cell', catalog({ tables: [base] })), undefined)
-  assert.equal(planSabotage('swap-values', catalog({ tables: [base] })), undefined)
-  const free = planSabotage('mutate-cell', catalog({ tables: [{ ...base, derivedFrom: ['price', 'quantity', 'code'] }] }))
+  assert.equal(planDrill('mutate-cell', catalog({ tables: [base] })), undefined)
+  assert.equal(planDrill('swap-values', catalog({ tables: [base] })), undefined)
+  const free = planDrill('mutate-cell', catalog({ tables: [{ ...base, derivedFrom: ['price', 'quantity', 'code'] }] }))
   const out = rewrite(free!.rewriter, [
     'COPY public.priced (id, price, quantity, code, note) FROM stdin;',
     '1\t2\t3\t44\tabc',
@@ -546,7 +546,7 @@ test('planning: mutate-cell leaves alone what generated columns and expression o
 
 test('an operator that cannot apply says why, for every operator', () => {
   const keyed = shape({ name: 'keyed', uniqueIndexes: PK, referencedBy: ['public.child.child_keyed_fkey'] })
-  const reasons = new Map(SABOTAGE_OPERATORS.map(operator => [operator, explainNoTarget(operator, catalog({ tables: [keyed] }))]))
+  const reasons = new Map(DRILL_OPERATORS.map(operator => [operator, explainNoTarget(operator, catalog({ tables: [keyed] }))]))
   for (const [operator, reason] of reasons) assert.ok(reason.length > 20, `${operator}: ${reason}`)
   assert.match(reasons.get('duplicate-row')!, /primary key, a unique index or an exclusion constraint/)
   assert.match(reasons.get('drop-row')!, /referenced by a foreign key/)
@@ -598,7 +598,7 @@ test('mutate-function changes one character of the named overload only, digits f
 
 test('planning: mutate-function aims at the first function and names it as the schema fingerprint does', () => {
   const functions = [{ schema: 'public', name: 'total', arguments: 'p_id integer', signature: 'public.total(integer)' }]
-  const plan = planSabotage('mutate-function', catalog({ functions }))!
+  const plan = planDrill('mutate-function', catalog({ functions }))!
   assert.equal(plan.target, 'function public.total(p_id integer)')
   assert.deepEqual(plan.targetObject, {
     kind: 'function',
@@ -607,7 +607,7 @@ test('planning: mutate-function aims at the first function and names it as the s
     signature: 'public.total(integer)'
   })
   assert.deepEqual(plan.caughtBy, ['schema'])
-  assert.equal(planSabotage('mutate-function', catalog({ functions: [] })), undefined)
+  assert.equal(planDrill('mutate-function', catalog({ functions: [] })), undefined)
 })
 
 test('names beyond ASCII are matched in the dump by their bytes in its encoding', () => {
@@ -624,7 +624,7 @@ test('names beyond ASCII are matched in the dump by their bytes in its encoding'
     `1\t${utf8('Zoë')}`,
     '\\.'
   ]
-  const plan = planSabotage('mutate-cell', catalog({ tables: [table], dumpNames }))!
+  const plan = planDrill('mutate-cell', catalog({ tables: [table], dumpNames }))!
   assert.equal(plan.target, '"café"."ü"', 'the target reads as text')
   assert.deepEqual(rewrite(plan.rewriter, dump)[1], `1\t${utf8('Yoë')}`)
   assert.equal(
@@ -632,7 +632,7 @@ test('names beyond ASCII are matched in the dump by their bytes in its encoding'
     'one character of column prénom changed in row (clé)=(1)'
   )
   // Without the byte spellings, nothing is found: the names read differently in the dump.
-  const unspelled = planSabotage('mutate-cell', catalog({ tables: [table] }))!
+  const unspelled = planDrill('mutate-cell', catalog({ tables: [table] }))!
   rewrite(unspelled.rewriter, dump)
   assert.equal(unspelled.rewriter.result(), undefined)
 })

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { compareTables } from '../../../src/verification/compare.js'
-import { failureMessage, reportOutputs, type Report, type SabotageResult } from '../../../src/report/report.js'
+import { failureMessage, reportOutputs, type Report, type DrillResult } from '../../../src/report/report.js'
 import { renderSummary } from '../../../src/report/summary.js'
 
 const side = (name: string, rows?: number, checksum?: string, error?: string) => ({
@@ -114,7 +114,7 @@ test('a schema-only mismatch names the objects, not "0 tables"', () => {
 })
 
 test('a corruption verify: counts cannot see is listed as such, not as a miss', () => {
-  const invisible: SabotageResult = {
+  const invisible: DrillResult = {
     operator: 'mutate-cell',
     target: 'public.a',
     applied: true,

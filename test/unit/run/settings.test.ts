@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { conninfo, parseConnectionUrl, withDatabase } from '../../../src/engines/postgres/connection.js'
 import { UserError } from '../../../src/util/errors.js'
 import { parseSabotage, readSettings } from '../../../src/run/settings.js'
-import { SABOTAGE_OPERATORS } from '../../../src/drill/plan.js'
+import { DRILL_OPERATORS } from '../../../src/drill/plan.js'
 import { parseClientVersion, psqlUnderstandsRestrict } from '../../../src/engines/postgres/pg-tools.js'
 
 const inputs = (values: Record<string, string>) => (name: string) => values[name] ?? ''
@@ -73,7 +73,7 @@ test('bad inputs fail with a one-line message naming the input', () => {
 test('sabotage accepts none, all and lists without repeats', () => {
   assert.deepEqual(parseSabotage(''), [])
   assert.deepEqual(parseSabotage('none'), [])
-  assert.deepEqual(parseSabotage('all'), [...SABOTAGE_OPERATORS])
+  assert.deepEqual(parseSabotage('all'), [...DRILL_OPERATORS])
   assert.deepEqual(parseSabotage('rogue-row, Rogue-Row'), ['rogue-row'])
 })
 

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { UNREADABLE_MAPPING_OPTIONS, describeMappingOptions } from '../../../../src/engines/postgres/catalog-kinds.js'
 import { checksumSql, countSql, type TableRef } from '../../../../src/engines/postgres/fingerprint-queries.js'
-import { planSabotage } from '../../../../src/drill/plan.js'
+import { planDrill } from '../../../../src/drill/plan.js'
 import { largeObjectRewriter } from '../../../../src/engines/postgres/drill-large-object.js'
 import { diffSchema } from '../../../../src/engines/postgres/schema-fingerprint.js'
 
@@ -44,8 +44,8 @@ test('mutate-large-object reports nothing when its object has no data in the dum
 
 test('mutate-large-object is planned on the catalog large object, and only when there is one', () => {
   const catalog = { tables: [], indexes: [], constraints: [], sequences: [] }
-  assert.equal(planSabotage('mutate-large-object', catalog), undefined)
-  const plan = planSabotage('mutate-large-object', { ...catalog, largeObject: '424202' })!
+  assert.equal(planDrill('mutate-large-object', catalog), undefined)
+  const plan = planDrill('mutate-large-object', { ...catalog, largeObject: '424202' })!
   assert.equal(plan.target, 'large object 424202')
   assert.deepEqual(plan.targetObject, { kind: 'large object', schema: '', name: '424202' })
   assert.deepEqual(plan.caughtBy, ['schema'])
