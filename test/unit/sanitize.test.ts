@@ -110,7 +110,7 @@ function assertRoundTrip(pieces: Piece[], options: Partial<SanitizeRuleOptions> 
   )
   // Both lexers agree line by line (sed's identity-clause states are its plain statement state).
   assert.deepEqual(
-    result.states.map(state => state.replace(/^m[IJ]/, 'm.')),
+    result.states.map(state => state.replace(/m[IJ]/, "m.")),
     typescriptStates(dump)
   )
   return result
