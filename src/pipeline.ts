@@ -31,6 +31,7 @@ import {
 import { readLargeObjects } from './large-objects.js'
 import { mapPool } from './pool.js'
 import { settleAcrossMajors } from './cross-major.js'
+import { findProductionSkew } from './production-skew.js'
 import type { RolePlan } from './cleanroom-roles.js'
 import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from './privileges.js'
 import { Counter, reportProgress } from './progress.js'
@@ -66,13 +67,7 @@ import {
   summarizeRemovedLines,
   type SanitizedDirective
 } from './sanitize-rules.js'
-import {
-  explainSkewFailure,
-  productionSkewChecks,
-  productionSkewMessage,
-  stopMessage,
-  type SkewRuleId
-} from './skew-catalogue.js'
+import { explainSkewFailure, productionSkewMessage, stopMessage, type SkewRuleId } from './skew-catalogue.js'
 import { sedFilter } from './sed.js'
 import { readingEveryRow } from './row-security.js'
 import { compareText } from './text-order.js'
@@ -522,7 +517,6 @@ async function streamFromSnapshot(
         `check that '${settings.production.inputName}' names the right database.`
     )
   }
-  await refuseProductionSkew(exporter, filter.cleanroomMajor)
   // pg_dump takes one connection; the checksum workers share the rest of `jobs`.
   for (let i = 1; i < Math.max(1, settings.jobs - 1); i++) {
     const session = await DatabaseSession.open(settings.production, 'production')
@@ -537,6 +531,7 @@ async function streamFromSnapshot(
   await assertRestorableWithRights(exporter, restore.cleanroom, settings)
   // The roles the dump names, as of the snapshot: the restore needs each of them in the clean room.
   const roles = await planRoles(exporter, restore.cleanroom, report)
+  await refuseProductionSkew(exporter, filter.cleanroomMajor, roles.restore)
   const restoreTarget = restore.target
   // psql starts once the database exists, holds every role the dump names, and admits the restore role.
   const restoreTargetReady = (
@@ -935,12 +930,9 @@ export async function sanitizeFilter(
 }
 
 /** Stops before the dump when production holds what the clean room's major rejects and no rewrite restores (skew-catalogue.ts). */
-async function refuseProductionSkew(production: DatabaseSession, cleanroomMajor: number): Promise<void> {
-  const findings = []
-  for (const check of productionSkewChecks((await production.serverFacts()).major, cleanroomMajor)) {
-    const rows = await production.withSavepoint(() => production.query<{ name: string }>(check.sql))
-    if (rows.length > 0) findings.push({ check, names: rows.map(row => row.name) })
-  }
+async function refuseProductionSkew(production: DatabaseSession, cleanroomMajor: number, privileges: boolean): Promise<void> {
+  const majors = { production: (await production.serverFacts()).major, cleanroom: cleanroomMajor }
+  const findings = await findProductionSkew(production, majors, privileges)
   if (findings.length > 0) throw new UserError(productionSkewMessage(findings, cleanroomMajor))
 }
 

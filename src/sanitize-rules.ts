@@ -221,7 +221,7 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
       )
     }
     lines.push(
-      '# Any other: the hold space keeps the lines to print, and the lexer reads them (a line break is a name\'s).',
+      "# Any other: the hold space keeps the lines to print, and the lexer reads them (a line break is a name's).",
       'h',
       'x',
       's/^[^\\n]*\\n//',
