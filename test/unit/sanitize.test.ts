@@ -453,7 +453,8 @@ function fuzzDump(next: () => number): Piece[] {
     () => [
       { text: `COPY public.${ident(text())} (a, ${ident(text())}) FROM stdin;\n` },
       ...Array.from({ length: Math.floor(next() * 4) }, () => ({
-        text: `${pick([pick(TARGETS.slice(0, -2)), copyField(text())])}\n`
+        // A row may read like any target but the block's end.
+        text: `${pick([pick(TARGETS.filter(line => line !== '\\.')), copyField(text())])}\n`
       })),
       { text: '\\.\n' }
     ],

@@ -71,12 +71,37 @@ test('a stop names the construct, the version that rejects it and the one to use
 test('production objects a clean room of another major rejects are checked only across the majors that reject them', () => {
   const constructs = (production: number, cleanroom: number) =>
     productionSkewChecks(production, cleanroom).map(check => check.construct.split(' ')[0])
-  assert.deepEqual(constructs(13, 18), ['postfix', 'aggregates', 'generated'])
+  // An older production into a newer clean room: what the newer server dropped.
+  assert.deepEqual(constructs(13, 18), ['postfix', 'aggregates', 'generated', 'unlogged'])
   assert.deepEqual(constructs(13, 14), ['postfix', 'aggregates'])
   assert.deepEqual(constructs(14, 16), ['generated'])
   assert.deepEqual(constructs(13, 13), [])
-  assert.deepEqual(constructs(16, 18), [])
-  assert.deepEqual(constructs(18, 13), [], 'an older clean room has them all')
+  assert.deepEqual(constructs(16, 17), [])
+  // A newer production into an older clean room: exactly what came after the clean room's major.
+  for (const [production, cleanroom] of [
+    [18, 13],
+    [16, 15],
+    [14, 12],
+    [17, 16]
+  ]) {
+    const found = productionSkewChecks(production, cleanroom)
+    const expected = PRODUCTION_SKEW_CHECKS.filter(
+      check => check.rejectedBelow !== undefined && check.rejectedBelow > cleanroom && check.rejectedBelow <= production
+    )
+    assert.deepEqual(found, expected, `${production} into ${cleanroom}`)
+    assert.ok(found.length > 0)
+  }
+  // GRANT and REVOKE are only in a dump that carries privileges.
+  assert.ok(productionSkewChecks(18, 16).some(check => check.privileges))
+  assert.ok(!productionSkewChecks(18, 16, false).some(check => check.privileges))
+})
+
+test('every check of a newer production says where pg_dump writes it and applies only below its major', () => {
+  for (const check of PRODUCTION_SKEW_CHECKS.filter(check => check.rejectedBelow !== undefined)) {
+    assert.ok(check.writtenBy, check.construct)
+    assert.ok(check.rejectedBelow! >= 13 && check.rejectedBelow! <= 18, check.construct)
+    assert.match(check.sql, /ORDER BY 1\s*$/, `${check.construct}: names in a stable order`)
+  }
 })
 
 test('the error for them is one line that names the objects and the clean room to use', () => {
