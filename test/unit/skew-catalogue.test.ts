@@ -1,5 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { withoutSanitizedClauses } from '../../src/cross-major.js'
 import {
   explainSkewFailure,
   PRODUCTION_SKEW_CHECKS,
@@ -118,4 +119,22 @@ test('the error for them is one line that names the objects and the clean room t
   assert.match(message, /use a clean room running PostgreSQL 13 or older/)
   assert.match(message, /public\.child\.b, public\."line\\nbreak"\.c, x\.a, x\.b, x\.c and 1 more/)
   assert.match(message, /use a clean room running PostgreSQL 15 or older/)
+})
+
+test("a column's compression, removed by the sanitizer for a clean room before 14, is not a difference there; anything else is", () => {
+  const difference = (production: string | null, restored: string | null) =>
+    ({ kind: 'column settings', name: 'public.t.b', production, restored }) as const
+  const differences = [
+    difference('COMPRESSION lz4', null),
+    difference('STATISTICS 100 COMPRESSION pglz', 'STATISTICS 100'),
+    difference('STATISTICS 100 COMPRESSION pglz', 'STATISTICS 50'),
+    difference('STORAGE MAIN', null),
+    { kind: 'table', name: 'public.t', production: 'COMPRESSION lz4', restored: null } as const
+  ]
+  assert.deepEqual(withoutSanitizedClauses([...differences], 13), differences.slice(2))
+  assert.deepEqual(
+    withoutSanitizedClauses([...differences], 14),
+    differences,
+    'a clean room of 14 restores compression: compared'
+  )
 })
