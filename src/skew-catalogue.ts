@@ -96,6 +96,8 @@ interface KnownFailure {
   pattern: RegExp
   construct: string
   since: number
+  /** For what a newer clean room no longer takes: the major that stopped taking it. */
+  removedIn?: number
 }
 
 /**
@@ -127,7 +129,25 @@ const KNOWN_FAILURES: KnownFailure[] = [
     construct: 'WITHOUT OVERLAPS keys',
     since: 18
   },
-  { pattern: /syntax error at or near "PERIOD"/, construct: 'PERIOD foreign keys', since: 18 }
+  { pattern: /syntax error at or near "PERIOD"/, construct: 'PERIOD foreign keys', since: 18 },
+  { pattern: /type attribute "multirange_type_name" not recognized/, construct: 'multirange types', since: 14 },
+  { pattern: /procedures cannot have OUT arguments/, construct: 'procedures with OUT parameters', since: 14 },
+  {
+    pattern: /unrecognized parameter "(deduplicate_items|autovacuum_vacuum_insert_(?:threshold|scale_factor))"/,
+    construct: 'the storage parameter $1',
+    since: 13
+  },
+  { pattern: /unrecognized parameter "(security_invoker)"/, construct: 'the view option $1', since: 15 },
+  {
+    pattern: /unrecognized parameter "(vacuum_max_eager_freeze_failure_rate)"/,
+    construct: 'the storage parameter $1',
+    since: 18
+  },
+  { pattern: /unrecognized collation provider: builtin|provider "builtin"/, construct: 'builtin collations', since: 17 },
+  { pattern: /collation attribute "rules" not recognized/, construct: 'ICU collation rules', since: 16 },
+  { pattern: /syntax error at or near "INHERIT"/, construct: 'NOT NULL ... NO INHERIT', since: 18 },
+  { pattern: /unrecognized (?:publication|subscription) parameter: "([^"]+)"/, construct: 'the replication option $1', since: 0 },
+  { pattern: /partitioned tables cannot be unlogged/, construct: 'an unlogged partitioned table', since: 0, removedIn: 18 }
 ]
 
 export interface RestoreFailureContext {
@@ -148,6 +168,13 @@ export function explainSkewFailure(context: RestoreFailureContext): string | und
     const match = known.pattern.exec(error)
     if (!match) continue
     const construct = known.construct.replace(/\$1/g, match[1] ?? '')
+    if (known.removedIn !== undefined) {
+      if (cleanroomMajor < known.removedIn) continue
+      return (
+        `Version skew: the dump holds ${construct}, which PostgreSQL ${known.removedIn} and later (the clean room runs ` +
+        `${cleanroomMajor}) no longer accept. The backup may be sound: use a clean room running PostgreSQL ${known.removedIn - 1} or older.`
+      )
+    }
     if (known.since > 0 && known.since <= cleanroomMajor) continue
     const since =
       known.since > 0 ? `PostgreSQL ${known.since}` : `pg_dump ${pgDumpMajor} or production (PostgreSQL ${productionMajor})`

@@ -138,3 +138,28 @@ test("a column's compression, removed by the sanitizer for a clean room before 1
     'a clean room of 14 restores compression: compared'
   )
 })
+
+test("psql's errors on the catalogue's newer constructs, and on what a newer clean room dropped, name the server to use", () => {
+  const cases: [string, number, RegExp][] = [
+    ['ERROR:  type attribute "multirange_type_name" not recognized', 13, /multirange types, from PostgreSQL 14/],
+    ['ERROR:  unrecognized parameter "security_invoker"', 14, /the view option security_invoker, from PostgreSQL 15/],
+    ['ERROR:  unrecognized parameter "deduplicate_items"', 12, /storage parameter deduplicate_items, from PostgreSQL 13/],
+    ['ERROR:  collation attribute "rules" not recognized', 15, /ICU collation rules, from PostgreSQL 16/],
+    ['ERROR:  unrecognized subscription parameter: "failover"', 16, /the replication option failover/],
+    ['ERROR:  partitioned tables cannot be unlogged', 18, /no longer accept.*PostgreSQL 17 or older/]
+  ]
+  for (const [error, cleanroomMajor, expected] of cases) {
+    const explained = explainSkewFailure({ error, cleanroomMajor, productionMajor: 13, pgDumpMajor: 15 })
+    assert.match(explained ?? '', expected, error)
+    assert.ok(!explained!.includes('\n'))
+  }
+  assert.equal(
+    explainSkewFailure({
+      error: 'ERROR:  partitioned tables cannot be unlogged',
+      cleanroomMajor: 17,
+      productionMajor: 13,
+      pgDumpMajor: 15
+    }),
+    undefined
+  )
+})
