@@ -130,7 +130,8 @@ test('the unsanitized fixture is what PostgreSQL 13 rejects: each rule is needed
     }
   }
   const scratch = uniqueName('skew_rejects')
-  await cleanroom.createDatabase(scratch, 'CREATE UNLOGGED TABLE public.plain (id bigint NOT NULL);')
+  // pg_dump 18's named NOT NULL (production 18 only) is a named column constraint to any server.
+  await cleanroom.createDatabase(scratch, 'CREATE UNLOGGED TABLE public.plain (id bigint CONSTRAINT plain_id_set NOT NULL);')
   try {
     await assert.rejects(
       cleanroom.query(
