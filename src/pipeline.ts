@@ -67,7 +67,13 @@ import {
   summarizeRemovedLines,
   type SanitizedDirective
 } from './sanitize-rules.js'
-import { explainSkewFailure, productionSkewMessage, stopMessage, type SkewRuleId } from './skew-catalogue.js'
+import {
+  explainSkewFailure,
+  productionSkewMessage,
+  stopMessage,
+  type ProductionSkewCheck,
+  type SkewRuleId
+} from './skew-catalogue.js'
 import { sedFilter } from './sed.js'
 import { readingEveryRow } from './row-security.js'
 import { compareText } from './text-order.js'
@@ -517,6 +523,7 @@ async function streamFromSnapshot(
         `check that '${settings.production.inputName}' names the right database.`
     )
   }
+  await refuseProductionSkew(exporter, filter.cleanroomMajor, check => !check.privileges)
   // pg_dump takes one connection; the checksum workers share the rest of `jobs`.
   for (let i = 1; i < Math.max(1, settings.jobs - 1); i++) {
     const session = await DatabaseSession.open(settings.production, 'production')
@@ -531,7 +538,8 @@ async function streamFromSnapshot(
   await assertRestorableWithRights(exporter, restore.cleanroom, settings)
   // The roles the dump names, as of the snapshot: the restore needs each of them in the clean room.
   const roles = await planRoles(exporter, restore.cleanroom, report)
-  await refuseProductionSkew(exporter, filter.cleanroomMajor, roles.restore)
+  // GRANT and REVOKE are in the dump only when owners and privileges are restored.
+  if (roles.restore) await refuseProductionSkew(exporter, filter.cleanroomMajor, check => check.privileges === true)
   const restoreTarget = restore.target
   // psql starts once the database exists, holds every role the dump names, and admits the restore role.
   const restoreTargetReady = (
@@ -930,9 +938,13 @@ export async function sanitizeFilter(
 }
 
 /** Stops before the dump when production holds what the clean room's major rejects and no rewrite restores (skew-catalogue.ts). */
-async function refuseProductionSkew(production: DatabaseSession, cleanroomMajor: number, privileges: boolean): Promise<void> {
+async function refuseProductionSkew(
+  production: DatabaseSession,
+  cleanroomMajor: number,
+  include: (check: ProductionSkewCheck) => boolean
+): Promise<void> {
   const majors = { production: (await production.serverFacts()).major, cleanroom: cleanroomMajor }
-  const findings = await findProductionSkew(production, majors, privileges)
+  const findings = await findProductionSkew(production, majors, include)
   if (findings.length > 0) throw new UserError(productionSkewMessage(findings, cleanroomMajor))
 }
 

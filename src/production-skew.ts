@@ -15,10 +15,10 @@ export interface ProductionSkewFinding {
 export async function findProductionSkew(
   production: Queryable & { withSavepoint<T>(work: () => Promise<T>): Promise<T> },
   majors: { production: number; cleanroom: number },
-  privileges: boolean
+  include: (check: ProductionSkewCheck) => boolean = () => true
 ): Promise<ProductionSkewFinding[]> {
   const findings: ProductionSkewFinding[] = []
-  for (const check of productionSkewChecks(majors.production, majors.cleanroom, privileges)) {
+  for (const check of productionSkewChecks(majors.production, majors.cleanroom).filter(include)) {
     const rows = await production.withSavepoint(() => production.query<{ name: string }>(check.sql))
     if (rows.length > 0) findings.push({ check, names: rows.map(row => row.name) })
   }
