@@ -32,7 +32,7 @@ export type {
 } from '../engines/postgres/drill-catalog.js'
 import type { ColumnInfo, ConstraintInfo, DrillCatalog, TableShape } from '../engines/postgres/drill-catalog.js'
 
-// The rewriter contract, which dump-rewrite.ts takes from here, and what chooseRogueRowTarget returns.
+// The rewriter contract, which drill/rewrite.ts takes from here, and what chooseRogueRowTarget returns.
 export type { DumpRewriter, RogueRowTarget } from '../engines/postgres/drill-rewriters.js'
 
 /**
@@ -79,7 +79,7 @@ export interface DrillPlan {
   }
   /** The owner or privileges difference that must name it, for the privilege operators. */
   targetDifference?: { kind: 'owner' | 'privileges'; name: string }
-  /** A role the copy's restore needs beyond the backup's (see sabotage-privileges.ts). */
+  /** A role the copy's restore needs beyond the backup's (see drill-privileges.ts). */
   extraRole?: string
   /** Its result() gives the evidence once applied: the row's key, the column, the line removed... */
   rewriter: DumpRewriter

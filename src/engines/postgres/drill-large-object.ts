@@ -19,7 +19,7 @@ export async function readFilledLargeObject(db: Queryable): Promise<string | und
   return row?.oid
 }
 
-/** The DumpRewriter contract (sabotage-rewriters.ts), restated to keep this module free of imports. */
+/** The DumpRewriter contract (drill-rewriters.ts), restated to keep this module free of imports. */
 interface LineRewriter {
   push(line: string): string[]
   result(): { evidence: string } | undefined

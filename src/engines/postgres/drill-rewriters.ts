@@ -16,7 +16,7 @@ import {
 
 /**
  * The chaos drill's dump rewriters: each streams the lines of a plain dump and corrupts one table's
- * data or one schema object. Which one is planDrill's choice, in sabotage.ts.
+ * data or one schema object. Which one is planDrill's choice, in drill/plan.ts.
  */
 
 /** A line-by-line rewrite of a plain dump. `push` returns the lines to write in its place. */

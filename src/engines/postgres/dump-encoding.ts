@@ -1,6 +1,6 @@
 /**
  * The drill reads a dump as bytes: every byte becomes one latin1 character and back, so a dump in
- * any server encoding passes through a rewriter unchanged (dump-rewrite.ts). Names from the
+ * any server encoding passes through a rewriter unchanged (drill/rewrite.ts). Names from the
  * catalog are text, so they are matched in the dump by their bytes in the dump's encoding
  * (production's database encoding: pg_dump writes in it), which the server spells out
  * (readDrillCatalog); what a rewriter reports is decoded back here, once, for people. Pure.
