@@ -484,7 +484,7 @@ export async function streamDumpIntoRestore(
     `LAZARUS_FILTER=(${options.filter.map(shellQuote).join(' ')})`,
     `LAZARUS_CONVERT=(${(keep ? convertArguments(keep, withOwners) : []).map(shellQuote).join(' ')})`,
     // psql reads the stream in large pieces (stdbuf.ts).
-    `LAZARUS_PSQL_BUFFERS=(${(await streamBuffers({ input: true, output: false })).map(shellQuote).join(' ')})`
+    `LAZARUS_PSQL_BUFFERS=(${streamBuffers({ input: true, output: false }).map(shellQuote).join(' ')})`
   ]
   const script = [...arrays, STREAM_SCRIPT_HEAD, STREAM_SOURCES[keep?.format ?? 'stream'], STREAM_SCRIPT_TAIL].join('\n')
   writeWorkFile(options.scriptFile, script, "the stream's script")

@@ -11,5 +11,5 @@ import { streamBuffers } from './stdbuf.js'
 export async function sedFilter(programFile: string): Promise<string[]> {
   const env = await io.which('env', true)
   const sed = await io.which('sed', true)
-  return [env, 'LC_ALL=C', ...(await streamBuffers({ input: true, output: true })), sed, '-n', '-E', '-f', programFile]
+  return [env, 'LC_ALL=C', ...streamBuffers({ input: true, output: true }), sed, '-n', '-E', '-f', programFile]
 }

@@ -1,4 +1,5 @@
-import * as io from '@actions/io'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
 
 /**
  * The only module that knows coreutils' stdbuf, which sets a program's stdio buffers. A program
@@ -11,9 +12,25 @@ import * as io from '@actions/io'
  */
 export const STREAM_BUFFER = '1M'
 
-/** The argv prefix that runs a program with STREAM_BUFFER stdio buffers: `stdbuf -i1M [-o1M]`, or nothing. */
-export async function streamBuffers(streams: { input: boolean; output: boolean }): Promise<string[]> {
-  const stdbuf = await io.which('stdbuf', false)
+/**
+ * The argv prefix that runs a program with STREAM_BUFFER stdio buffers: `stdbuf -i1M [-o1M]`, or
+ * nothing. Synchronous: the stream's setup must not wait between taking a promise and handling it.
+ */
+export function streamBuffers(streams: { input: boolean; output: boolean }, searchPath = process.env.PATH ?? ''): string[] {
+  const stdbuf = searchPath
+    .split(path.delimiter)
+    .filter(dir => path.isAbsolute(dir))
+    .map(dir => path.join(dir, 'stdbuf'))
+    .find(isExecutableFile)
   if (!stdbuf) return []
   return [stdbuf, ...(streams.input ? [`-i${STREAM_BUFFER}`] : []), ...(streams.output ? [`-o${STREAM_BUFFER}`] : [])]
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK)
+    return fs.statSync(file).isFile()
+  } catch {
+    return false
+  }
 }
