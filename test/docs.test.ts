@@ -1,7 +1,8 @@
-// The worked workflows of docs/scale.md. The fleet workflow is run for real where it can be off GitHub: its fleet file read
-// as the first job reads it, each leg's "Record the outcome" script, and the summary job's script
-// over what the legs left (downloaded as download-artifact lays artifacts out), with bash and jq
-// as a runner runs them. actionlint checks the rest of the workflow (workflows.test.ts).
+// The worked workflows of docs/scale.md. The fleet workflow is run for real where it can be off
+// GitHub: its fleet file read as the first job reads it, each leg's "Record the outcome" script,
+// and the summary job's script over what the legs left (downloaded as download-artifact lays
+// artifacts out), with bash and jq as a runner runs them. actionlint checks the rest of the
+// workflow (workflows.test.ts); a last test holds both workflows to what the page must show.
 import { afterEach, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
