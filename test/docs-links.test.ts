@@ -1,6 +1,7 @@
 // The README is a landing page that links into docs/, and the pages link to each other and to
 // the code: every relative link must reach a file that exists, and every #anchor a heading of
-// that file (GitHub's anchors), so that moving a section never leaves a reader at a dead end.
+// that file (GitHub's anchors), and every repository path named in a code span must exist, so
+// that moving a section or a file never leaves a reader at a dead end.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
@@ -95,4 +96,22 @@ test('the README is a landing page: quick start first, then links to every page 
   const pages = fs.readdirSync(path.join(root, 'docs')).filter(name => name.endsWith('.md'))
   const unlinked = pages.filter(name => !linked.has(`docs/${name}`))
   assert.deepEqual(unlinked, [], 'every docs/ page is linked from the README')
+})
+
+test('every file of this repository the README and docs/ name in code spans exists', () => {
+  // Paths such as `src/...` or `test/e2e/...` are how the pages point into the code; a file moved
+  // without its mention would send a reader nowhere. The fleet file is the reader's own repository's.
+  const theirs = new Set(['.github/lazarus-fleet.json'])
+  const missing: string[] = []
+  let checked = 0
+  for (const file of markdownFiles().filter(file => file !== 'CHANGELOG.md')) {
+    const text = prose(fs.readFileSync(path.join(root, file), 'utf8'))
+    for (const [, mention = ''] of text.matchAll(/`((?:src|test|bench|scripts|docs|dist|\.github|\.ci)\/[^`\s*]+)`/g)) {
+      if (theirs.has(mention)) continue
+      checked++
+      if (!fs.existsSync(path.join(root, mention))) missing.push(`${file}: ${mention}`)
+    }
+  }
+  assert.ok(checked > 20, `only ${checked} paths found: is the pattern still right?`)
+  assert.deepEqual(missing, [], `named but missing:\n${missing.join('\n')}`)
 })
