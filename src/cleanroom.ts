@@ -113,6 +113,10 @@ export class CleanRoom {
       if ((error as { code?: string }).code === DUPLICATE_DATABASE) {
         this.scratch.delete(name)
         saveScratchDatabases([...this.scratch])
+        throw new UserError(
+          `The clean room (${describe(this.target)}) already has a database named ${name}, which this run did not create: ` +
+            `Lazarus leaves it alone and stops. Run again (every run names its scratch databases afresh).`
+        )
       }
       throw error
     }

@@ -38,16 +38,20 @@ export type BackupFormat = (typeof BACKUP_FORMATS)[number]
 
 /**
  * Versions of the methods that computed the figures: bump one when its SQL changes what it
- * computes (fingerprint-queries.ts row hashing, schema-fingerprint.ts and catalog-kinds.ts
- * definitions, large-objects.ts, sequence-check.ts, check-queries.ts). A verification compares
- * figures only with figures of the same method version.
+ * computes (fingerprint-queries.ts row hashing and PINNED_SETTINGS, schema-fingerprint.ts,
+ * catalog-kinds.ts and privileges.ts definitions, large-objects.ts, sequence-check.ts,
+ * check-queries.ts). A verification compares figures only with figures of the same method
+ * version; test/unit/figure-methods.test.ts pins each version with a hash of its SQL and fails
+ * when the SQL changes without a bump.
+ * 2 (rowChecksum, checkAnswers): reads pinned row_security off (a policy no longer filters a figure).
+ * 2 (schemaFingerprint): column order and replica identity indexes compared.
  */
 export const FIGURE_METHODS = {
-  rowChecksum: 1,
-  schemaFingerprint: 1,
+  rowChecksum: 2,
+  schemaFingerprint: 2,
   largeObjects: 1,
   sequences: 1,
-  checkAnswers: 1
+  checkAnswers: 2
 } as const
 
 export interface ManifestFile {

@@ -101,6 +101,8 @@ export async function readArchiveToc(tools: RestoreTools, backup: StoredBackup):
 
 /** The error for an archive pg_restore refused, naming the file and pg_restore's reason. */
 export function unreadableArchive(backup: StoredBackup, stderr: string, pgRestore: ClientTool): UserError {
+  const newer = /unsupported version \((\d+)\.(\d+)\) in file header/.exec(stderr)
+  if (newer) return newerArchive(backup, `${newer[1]}.${newer[2]}`, pgRestore)
   const reason =
     lastLines(
       stderr
@@ -110,10 +112,54 @@ export function unreadableArchive(backup: StoredBackup, stderr: string, pgRestor
     ) ||
     lastLines(stderr) ||
     'no error output'
-  const newer = /unsupported version/.test(stderr)
-    ? ` The archive was written by a newer pg_dump than pg_restore ${pgRestore.version} (${pgRestore.path}) reads: install a newer PostgreSQL client and point postgres-bin-dir at it.`
-    : ''
-  return new UserError(`The backup '${backup.path}' (${backup.format} archive) cannot be read: ${reason}.${newer}`)
+  return new UserError(`The backup '${backup.path}' (${backup.format} archive) cannot be read: ${reason}.`)
+}
+
+/**
+ * The archive versions (pg_backup_archiver.h K_VERS_1_x) and the PostgreSQL major whose pg_dump
+ * first writes each; pg_restore reads its own major's version and older ones. 1.13 changed the
+ * search_path handling (11, and minor releases of 9.3 to 10), 1.14 added table access methods
+ * (12), 1.15 the compression algorithm in the header (16), 1.16 large-object metadata entries and
+ * relkind (17; 18 writes 1.16 too).
+ */
+const ARCHIVE_VERSIONS: { version: string; since: number }[] = [
+  { version: '1.13', since: 11 },
+  { version: '1.14', since: 12 },
+  { version: '1.15', since: 16 },
+  { version: '1.16', since: 17 }
+]
+
+/** The PostgreSQL major whose pg_restore first reads an archive version, or undefined when this Lazarus knows none. Pure. */
+export function clientMajorReading(version: string): number | undefined {
+  return ARCHIVE_VERSIONS.find(known => known.version === version)?.since
+}
+
+/** The newest archive version a pg_restore of `major` reads. Pure. */
+export function newestArchiveVersionRead(major: number): string | undefined {
+  return ARCHIVE_VERSIONS.filter(known => known.since <= major).at(-1)?.version
+}
+
+/**
+ * An archive written by a newer pg_dump than the installed pg_restore reads: one line naming the
+ * file, its archive version, the client major that reads it and how to point Lazarus at one. Pure.
+ */
+export function newerArchive(backup: Pick<StoredBackup, 'path' | 'format'>, version: string, pgRestore: ClientTool): UserError {
+  const needed = clientMajorReading(version)
+  const newest = ARCHIVE_VERSIONS.at(-1)!
+  const reads = newestArchiveVersionRead(pgRestore.major)
+  const writtenBy =
+    needed !== undefined
+      ? `written by pg_dump ${needed} or newer`
+      : `written by a pg_dump newer than this Lazarus knows (PostgreSQL ${newest.since} and later write ${newest.version})`
+  const install =
+    needed !== undefined
+      ? `install the PostgreSQL ${needed} client or newer (postgresql-client-${needed}) and point postgres-bin-dir at its bin directory ` +
+        `(/usr/lib/postgresql/${needed}/bin on Debian and Ubuntu)`
+      : `install the newest PostgreSQL client and point postgres-bin-dir at its bin directory`
+  return new UserError(
+    `The backup '${backup.path}' (${backup.format} archive) has archive version ${version}, ${writtenBy}; ` +
+      `pg_restore ${pgRestore.version} (${pgRestore.path}) reads archive versions up to ${reads ?? 'its own'}, so it cannot read it: ${install}.`
+  )
 }
 
 /** Splits pg_restore -l output into its header fields (`;     Key: value`) and entry lines. Pure. */

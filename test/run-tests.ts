@@ -13,8 +13,8 @@
  * finishes (or on SIGINT/SIGTERM). Exits with the test runner's exit code.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
-import { constants } from 'node:os'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
+import os, { constants } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ensureMachine, MachineSetupError } from '../scripts/machine-setup.js'
@@ -65,6 +65,36 @@ try {
   process.exit(1)
 }
 
+/**
+ * The tests' temporary files (os.tmpdir() in the test processes) go to a directory of this run's
+ * own, removed when the run ends: a test that forgets its own, or is killed before its cleanup
+ * runs, leaves nothing behind in /tmp. What a test left is named, so that it can be fixed.
+ */
+const testTmp = mkdtempSync(path.join(os.tmpdir(), 'lazarus-tests-'))
+// As /tmp is: the private test servers (run as the postgres user) keep their directories in it.
+chmodSync(testTmp, 0o1777)
+// tsx keeps its compile cache in <tmpdir>/tsx-<uid>: shared across runs, as without this directory.
+const tsxCache = `tsx-${os.userInfo().uid}`
+mkdirSync(path.join(os.tmpdir(), tsxCache), { recursive: true })
+symlinkSync(path.join(os.tmpdir(), tsxCache), path.join(testTmp, tsxCache))
+
+function removeTestTmp(): void {
+  let left: string[] = []
+  try {
+    left = readdirSync(testTmp).filter(name => name !== tsxCache)
+  } catch {
+    return
+  }
+  if (process.env.LAZARUS_TEST_KEEP_TEMP) {
+    console.error(`run-tests: the tests' temporary files are kept in ${testTmp} (LAZARUS_TEST_KEEP_TEMP)`)
+    return
+  }
+  if (left.length > 0) {
+    console.error(`run-tests: the tests left ${left.length} temporary file(s) behind (removed now): ${left.sort().join(', ')}`)
+  }
+  rmSync(testTmp, { recursive: true, force: true })
+}
+
 let clusters: Cluster[] = []
 let child: ChildProcess | undefined
 let stopping: Promise<void> | undefined
@@ -79,6 +109,7 @@ function stopClusters(): Promise<void> {
 
 async function finish(code: number): Promise<never> {
   await stopClusters()
+  removeTestTmp()
   process.exit(code)
 }
 
@@ -122,7 +153,8 @@ try {
     [PRODUCTION_URL_ENV]: production.url('postgres'),
     [CLEANROOM_URL_ENV]: cleanroom.url('postgres'),
     [PRODUCTION_DATADIR_ENV]: production.dataDir,
-    [CLEANROOM_DATADIR_ENV]: cleanroom.dataDir
+    [CLEANROOM_DATADIR_ENV]: cleanroom.dataDir,
+    TMPDIR: testTmp
   }
 
   const nodeArgs = [

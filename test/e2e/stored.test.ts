@@ -1,12 +1,13 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { runAction, type ActionRun } from '../support/run-action.js'
 import { createShop, type Shop } from '../support/shop.js'
+import { newerArchiveHeader } from '../support/archive-header.js'
 import type { Cluster } from '../support/shared-servers.js'
 
 // Issue 12: a stored backup (backup-path) without a manifest is restore-tested through the
@@ -192,7 +193,7 @@ async function unreadable(file: string, cause: RegExp): Promise<void> {
   assert.match(run.stdout, new RegExp(`::error::.*${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))
 }
 
-test('unreadable stored backups: truncated archive, wrong file, newer archive version, gzip error', async () => {
+test('unreadable stored backups: truncated archive, wrong file, archives of a newer pg_dump, gzip error', async () => {
   const custom = readFileSync(backups.custom)
   const truncated = path.join(dir, 'truncated.dump')
   writeFileSync(truncated, custom.subarray(0, Math.floor(custom.length * 0.8)))
@@ -205,12 +206,37 @@ test('unreadable stored backups: truncated archive, wrong file, newer archive ve
   writeFileSync(wrong, 'These are my notes, not a backup.\n')
   await unreadable(wrong, /not a PostgreSQL backup/)
 
-  // The archive header's version (bytes 5..7: major, minor, revision), as a pg_dump newer than this pg_restore writes it.
-  const newer = Buffer.from(custom)
-  newer[6] = 99
-  const newerFile = path.join(dir, 'newer.dump')
-  writeFileSync(newerFile, newer)
-  await unreadable(newerFile, /unsupported version \(1\.99\) in file header.*newer PostgreSQL client/)
+  // Archives of pg_dump 18 (archive version 1.16) and 16 (1.15), custom and directory, as their
+  // headers are written (support/archive-header.ts): pg_restore 15 reads up to 1.14.
+  for (const [minor, needed] of [
+    [16, 17],
+    [15, 16]
+  ] as const) {
+    const header = (format: 'custom' | 'directory') =>
+      Buffer.concat([
+        newerArchiveHeader({ format, minor, database: shop, serverVersion: '18.1', pgDumpVersion: '18.1' }),
+        // An empty table of contents: pg_restore 15 stops at the version before reading it.
+        Buffer.from([0, 0, 0, 0, 0])
+      ])
+    const newerCustom = path.join(dir, `newer-1.${minor}.dump`)
+    writeFileSync(newerCustom, header('custom'))
+    const newerDirectory = path.join(dir, `newer-1.${minor}.dir`)
+    mkdirSync(newerDirectory)
+    writeFileSync(path.join(newerDirectory, 'toc.dat'), header('directory'))
+    for (const [file, format] of [
+      [newerCustom, 'custom'],
+      [newerDirectory, 'directory']
+    ] as const) {
+      await unreadable(
+        file,
+        new RegExp(
+          `\\(${format} archive\\) has archive version 1\\.${minor}, written by pg_dump ${needed} or newer; ` +
+            `pg_restore 15\\.\\d+ \\(${PG_BIN}/pg_restore\\) reads archive versions up to 1\\.14, so it cannot read it: ` +
+            `install the PostgreSQL ${needed} client or newer \\(postgresql-client-${needed}\\) and point postgres-bin-dir at its bin directory`
+        )
+      )
+    }
+  }
 
   const gz = readFileSync(backups.gzip)
   const cut = path.join(dir, 'cut.sql.gz')

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ChecksFileError, DEFAULT_CHECK_TIMEOUT_SECONDS, parseChecksFile } from '../../src/checks-file.js'
@@ -138,8 +138,9 @@ test('a malformed checks file is one error naming the line and the fix', () => {
   }
 })
 
-test('the checks input is read relative to the workspace, or absolute, and a bad file is one clear error', () => {
+test('the checks input is read relative to the workspace, or absolute, and a bad file is one clear error', t => {
   const workspace = mkdtempSync(path.join(os.tmpdir(), 'lazarus-checks-'))
+  t.after(() => rmSync(workspace, { recursive: true, force: true }))
   writeFileSync(path.join(workspace, 'checks.sql'), '\uFEFF-- check: one\nSELECT 1;\n')
   writeFileSync(path.join(workspace, 'broken.sql'), '-- check: one\nSELECT 1; SELECT 2;\n')
   writeFileSync(path.join(workspace, 'binary.sql'), Buffer.from([0x2d, 0x2d, 0xff, 0xfe, 0x00]))

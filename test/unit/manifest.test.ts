@@ -8,6 +8,7 @@ import { compareTables } from '../../src/compare.js'
 import { UserError } from '../../src/errors.js'
 import {
   MANIFEST_FILE,
+  FIGURE_METHODS,
   assertSignedBy,
   buildManifest,
   canonicalJson,
@@ -105,7 +106,7 @@ test('a built manifest serializes canonically and parses back to itself', () => 
   assert.equal(canonicalJson({ b: 1, a: { d: undefined, c: [2, { y: 1, x: 0 }] } }), '{"a":{"c":[2,{"x":0,"y":1}]},"b":1}')
   assert.equal(manifest.production.major, 13)
   assert.equal(manifest.figures.computedOn.major, 13)
-  assert.equal(manifest.figures.methods.rowChecksum, 1)
+  assert.equal(manifest.figures.methods.rowChecksum, FIGURE_METHODS.rowChecksum)
   assert.equal(manifest.figures.pinnedSettings.TimeZone, 'UTC')
   assert.deepEqual(manifest.figures.tables[0].columns, [
     { name: 'id', hashing: 'int4' },

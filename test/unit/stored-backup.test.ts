@@ -6,8 +6,11 @@ import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { classifyHead, detectBackup, hasPlainFooter } from '../../src/backup-format.js'
 import {
+  clientMajorReading,
   dumpedFromMajor,
   judgePipeline,
+  newestArchiveVersionRead,
+  unreadableArchive,
   parseTocListing,
   splitDataEntries,
   standardConformingStringsOf
@@ -89,6 +92,45 @@ test('what is not a backup Lazarus can restore is one error naming the file and 
     )
   }
   assert.throws(() => detectBackup(path.join(dir, 'missing.dump')), /missing\.dump': it cannot be read \(ENOENT/)
+})
+
+test('an archive of a newer pg_dump names the file, its archive version and the client major that reads it', () => {
+  assert.equal(clientMajorReading('1.14'), 12)
+  assert.equal(clientMajorReading('1.15'), 16)
+  assert.equal(clientMajorReading('1.16'), 17)
+  assert.equal(clientMajorReading('1.17'), undefined)
+  assert.equal(newestArchiveVersionRead(15), '1.14')
+  assert.equal(newestArchiveVersionRead(16), '1.15')
+  assert.equal(newestArchiveVersionRead(18), '1.16')
+  const pgRestore = { path: '/usr/lib/postgresql/15/bin/pg_restore', version: '15.14', major: 15 }
+  const stderr = 'pg_restore: error: unsupported version (1.16) in file header\n'
+  const error = unreadableArchive({ path: '/backups/shop.dump', format: 'custom', gzip: false, bytes: 10 }, stderr, pgRestore)
+  assert.equal(
+    error.message,
+    "The backup '/backups/shop.dump' (custom archive) has archive version 1.16, written by pg_dump 17 or newer; " +
+      'pg_restore 15.14 (/usr/lib/postgresql/15/bin/pg_restore) reads archive versions up to 1.14, so it cannot read it: ' +
+      'install the PostgreSQL 17 client or newer (postgresql-client-17) and point postgres-bin-dir at its bin directory ' +
+      '(/usr/lib/postgresql/17/bin on Debian and Ubuntu).'
+  )
+  const unknown = unreadableArchive(
+    { path: '/backups/d', format: 'directory', gzip: false, bytes: 10 },
+    'pg_restore: error: unsupported version (1.17) in file header',
+    pgRestore
+  )
+  assert.match(
+    unknown.message,
+    /^The backup '\/backups\/d' \(directory archive\) has archive version 1\.17, written by a pg_dump newer than this Lazarus knows \(PostgreSQL 17 and later write 1\.16\); .*install the newest PostgreSQL client/
+  )
+  // Other refusals keep pg_restore's own words.
+  const damaged = unreadableArchive(
+    { path: '/backups/x.dump', format: 'custom', gzip: false, bytes: 10 },
+    'pg_restore: error: could not read from input file: end of file\n',
+    pgRestore
+  )
+  assert.equal(
+    damaged.message,
+    "The backup '/backups/x.dump' (custom archive) cannot be read: pg_restore: error: could not read from input file: end of file."
+  )
 })
 
 test("a plain dump's closing line may be followed only by its comment frame and \\unrestrict", () => {
