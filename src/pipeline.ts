@@ -31,6 +31,7 @@ import {
 import { readLargeObjects } from './large-objects.js'
 import { mapPool } from './pool.js'
 import { settleAcrossMajors } from './cross-major.js'
+import { findProductionSkew } from './production-skew.js'
 import type { RolePlan } from './cleanroom-roles.js'
 import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from './privileges.js'
 import { Counter, reportProgress } from './progress.js'
@@ -68,9 +69,9 @@ import {
 } from './sanitize-rules.js'
 import {
   explainSkewFailure,
-  productionSkewChecks,
   productionSkewMessage,
   stopMessage,
+  type ProductionSkewCheck,
   type SkewRuleId
 } from './skew-catalogue.js'
 import { sedFilter } from './sed.js'
@@ -522,7 +523,7 @@ async function streamFromSnapshot(
         `check that '${settings.production.inputName}' names the right database.`
     )
   }
-  await refuseProductionSkew(exporter, filter.cleanroomMajor)
+  await refuseProductionSkew(exporter, filter.cleanroomMajor, check => !check.privileges)
   // pg_dump takes one connection; the checksum workers share the rest of `jobs`.
   for (let i = 1; i < Math.max(1, settings.jobs - 1); i++) {
     const session = await DatabaseSession.open(settings.production, 'production')
@@ -537,6 +538,8 @@ async function streamFromSnapshot(
   await assertRestorableWithRights(exporter, restore.cleanroom, settings)
   // The roles the dump names, as of the snapshot: the restore needs each of them in the clean room.
   const roles = await planRoles(exporter, restore.cleanroom, report)
+  // GRANT and REVOKE are in the dump only when owners and privileges are restored.
+  if (roles.restore) await refuseProductionSkew(exporter, filter.cleanroomMajor, check => check.privileges === true)
   const restoreTarget = restore.target
   // psql starts once the database exists, holds every role the dump names, and admits the restore role.
   const restoreTargetReady = (
@@ -935,12 +938,13 @@ export async function sanitizeFilter(
 }
 
 /** Stops before the dump when production holds what the clean room's major rejects and no rewrite restores (skew-catalogue.ts). */
-async function refuseProductionSkew(production: DatabaseSession, cleanroomMajor: number): Promise<void> {
-  const findings = []
-  for (const check of productionSkewChecks((await production.serverFacts()).major, cleanroomMajor)) {
-    const rows = await production.withSavepoint(() => production.query<{ name: string }>(check.sql))
-    if (rows.length > 0) findings.push({ check, names: rows.map(row => row.name) })
-  }
+async function refuseProductionSkew(
+  production: DatabaseSession,
+  cleanroomMajor: number,
+  include: (check: ProductionSkewCheck) => boolean
+): Promise<void> {
+  const majors = { production: (await production.serverFacts()).major, cleanroom: cleanroomMajor }
+  const findings = await findProductionSkew(production, majors, include)
   if (findings.length > 0) throw new UserError(productionSkewMessage(findings, cleanroomMajor))
 }
 

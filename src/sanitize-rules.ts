@@ -16,9 +16,9 @@
  * The lexer's state lives in sed's hold space between lines, as one short word:
  *   T.            top level, between statements
  *   m<kind><depth> inside a top-level statement; kind `.` any, `C` COPY, `F` CREATE FUNCTION or
- *                 PROCEDURE (psql counts BEGIN ... END there), `I`/`J` an identity clause (first
- *                 line seen / SEQUENCE NAME line seen); depth is `b` per open BEGIN, then `(` per
- *                 open parenthesis: psql ends a statement at `;` only at depth 0
+ *                 PROCEDURE (psql counts BEGIN ... END there), `I` an identity statement (its
+ *                 first lines recognised by a rule: the kind holds to its end); depth is
+ *                 `b` per open BEGIN, then `(` per open parenthesis: psql ends a statement at `;` only at depth 0
  *   s<top>        inside '...' (no escapes), returning to the state <top>
  *   e<top>        inside E'...' (backslash escapes)
  *   i<top>        inside "..." (a quoted identifier)
@@ -84,11 +84,19 @@ const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/
 // every byte is one character and bytes 0x80-0xff are identifier letters, as in psqlscan.l).
 const IDENT_START = 'A-Za-z_\\x80-\\xff'
 const IDENT_CONT = 'A-Za-z0-9_\\x80-\\xff'
-/** A top-level state the lexer works in (I and J become `.` before lexing). */
-const TOP = 'm[.CF][b(]*'
+/** A top-level state the lexer works in (kind I is the identity statement's, kept through it). */
+const TOP = 'm[.CFI][b(]*'
 /** A name as pg_dump writes it with fmtId: bare, or quoted on one line with "" for a quote. */
 const NAME = '([a-z_][a-z0-9_$]*|"([^"\\n]|"")*")'
 const QUALIFIED = `${NAME}\\.${NAME}`
+/**
+ * The same name as it reaches a rule that read on across lines: a quoted name may hold line
+ * breaks (a newline is only ever inside one in these statements), and "" is a quote.
+ */
+const NAME_ML = '([a-z_][a-z0-9_$]*|"([^"]|"")*")'
+const QUALIFIED_ML = `${NAME_ML}\\.${NAME_ML}`
+/** A quoted name still open at the end of what was read: a line break inside it ended the line. */
+const OPEN_NAME = '"([^"]|"")*'
 /** A setting's value as pg_dump writes it: a literal without escapes, a quoted name, a word or a number. */
 const SETTING_VALUE = `('[^'\\\\\\n]*'|"([^"\\n]|"")*"|-?[A-Za-z0-9_.]+)`
 
@@ -105,8 +113,10 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
   const trace = options.stateFile ? [`w ${options.stateFile}`] : []
   const skew = (id: SkewRuleId) => options.cleanroomMajor < SKEW_RULES[id].rejectedBelow
   // A removed statement: log it with its rule, and continue in `state` (the line is not printed).
+  // A statement read across lines is logged on one line, its line breaks written as \n.
   const drop = (rule: SanitizeRuleId, state: string) => [
     `s/^[^\\n]*\\n/${rule} /`,
+    's/\\n/\\\\n/g',
     `w ${removed}`,
     `s/.*/${state}/`,
     ...trace,
@@ -116,6 +126,7 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
   // A construct no rewrite restores faithfully: log it, and stop the stream before psql runs it.
   const stop = (rule: SkewRuleId | 'psql-meta-command') => [
     `s/^[^\\n]*\\n/!${rule} /`,
+    's/\\n/\\\\n/g',
     `w ${removed}`,
     `Q ${SKEW_STOP_EXIT_CODE}`
   ]
@@ -170,37 +181,70 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     '# \\restrict and \\unrestrict, as pg_dump writes them around a dump, are the only meta-commands psql runs.',
     `/^T\\.\\n${PG_DUMP_META_COMMAND}$/b keep_top`
   )
-  if (skew('identity-sequence-logged') || skew('identity-sequence-unlogged')) {
+  const identity = skew('identity-sequence-logged') || skew('identity-sequence-unlogged')
+  const compression = skew('column-compression')
+  if (identity || compression) {
+    // pg_dump writes a name holding a line break as a quoted name across lines, so these two
+    // statements may span lines before the part a rule reads. Their first line starts at the
+    // top level; sed reads on (N) only while the text so far is pg_dump's own prefix ending
+    // inside an open quoted name (at most 63 bytes each), so every line break read is a name's.
+    const table = `ALTER (FOREIGN )?TABLE (ONLY )?`
     lines.push(
-      '# ALTER TABLE ... ADD GENERATED ... AS IDENTITY (, then SEQUENCE NAME, then (pg_dump 15+) the',
-      "# sequence's persistence when it differs from its table's.",
-      `/^T\\.\\nALTER TABLE (ONLY )?${QUALIFIED} ALTER COLUMN ${NAME} ADD GENERATED (ALWAYS|BY DEFAULT) AS IDENTITY \\($/{`,
-      's/^T\\./mI(/',
-      'b keep_state',
+      '# ALTER TABLE statements a skew rule reads: first read on through names that hold line breaks.',
+      `/^T\\.\\n${table}/{`,
+      ':alter_more',
+      `/^T\\.\\n${table}(${OPEN_NAME}|${NAME_ML}\\.${OPEN_NAME}|${QUALIFIED_ML} ALTER COLUMN ${OPEN_NAME})$/{`,
+      '$b alter_read',
+      // For tests: the lexer's state after each line read on (inside a quoted name of a statement).
+      ...(options.stateFile ? ['x', 's/.*/im./', `w ${options.stateFile}`, 'x'] : []),
+      'N',
+      'b alter_more',
       '}',
-      `/^mI\\(\\n    SEQUENCE NAME ${QUALIFIED}$/{`,
-      's/^mI/mJ/',
-      'b keep_state',
-      '}',
-      '/^mJ\\(\\n    LOGGED$/{',
-      ...drop('identity-sequence-logged', 'm.('),
-      '}',
-      '/^mJ\\(\\n    UNLOGGED$/{',
-      ...stop('identity-sequence-unlogged'),
-      '}',
-      's/^m[IJ]/m./'
+      ':alter_read'
+    )
+    if (compression) {
+      lines.push(
+        '# ALTER TABLE ONLY ... ALTER COLUMN ... SET COMPRESSION ...; (pg_dump 14+): how a value is stored, not what it is.',
+        `/^T\\.\\n${table}${QUALIFIED_ML} ALTER COLUMN ${NAME_ML} SET COMPRESSION [a-z0-9]+;$/{`,
+        ...drop('column-compression', 'T.'),
+        '}'
+      )
+    }
+    if (identity) {
+      lines.push(
+        '# ALTER TABLE ... ADD GENERATED ... AS IDENTITY (: the statement keeps kind I to its end, so the',
+        "# sequence's persistence line (pg_dump 15+, when it differs from its table's) is found after any name.",
+        `/^T\\.\\n${table}${QUALIFIED_ML} ALTER COLUMN ${NAME_ML} ADD GENERATED (ALWAYS|BY DEFAULT) AS IDENTITY \\($/{`,
+        's/^T\\./mI(/',
+        'b keep_lines',
+        '}'
+      )
+    }
+    lines.push(
+      "# Any other: the hold space keeps the lines to print, and the lexer reads them (a line break is a name's).",
+      'h',
+      'x',
+      's/^[^\\n]*\\n//',
+      'x',
+      '}'
     )
   }
-  if (skew('column-compression')) {
+  if (identity) {
     lines.push(
-      '# ALTER TABLE ONLY ... ALTER COLUMN ... SET COMPRESSION ...; (pg_dump 14+): how a value is stored, not what it is.',
-      `/^T\\.\\nALTER TABLE ONLY ${QUALIFIED} ALTER COLUMN ${NAME} SET COMPRESSION [a-z0-9]+;$/{`,
-      ...drop('column-compression', 'T.'),
+      '# Inside the identity statement, at its top level (depth one), a line written by pg_dump alone:',
+      '# SEQUENCE NAME, then the persistence clause, then the options; a name holding a line break ends',
+      '# its lines inside the name, where no rule looks.',
+      '/^mI\\(\\n    LOGGED$/{',
+      ...drop('identity-sequence-logged', 'mI('),
+      '}',
+      '/^mI\\(\\n    UNLOGGED$/{',
+      ...stop('identity-sequence-unlogged'),
       '}'
     )
   }
   if (skew('unlogged-sequence')) {
-    lines.push(`/^T\\.\\nCREATE UNLOGGED SEQUENCE ${QUALIFIED}$/{`, ...stop('unlogged-sequence'), '}')
+    // The first line is enough: at the top level only pg_dump writes it, whatever the name holds.
+    lines.push('/^T\\.\\nCREATE UNLOGGED SEQUENCE /{', ...stop('unlogged-sequence'), '}')
   }
   if (skew('nulls-not-distinct')) {
     // The first line of a unique constraint or index, written by pg_dump 15+ only for such a key.
@@ -279,7 +323,7 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     't lex',
     `s/^(${TOP})\\(\\n\\)/\\1\\n/`,
     't lex',
-    's/^m([.CF])\\n;/T.\\n/',
+    's/^m([.CFI])\\n;/T.\\n/',
     't lex',
     `s/^(${TOP}\\n)[^${IDENT_CONT}'"$;()\\\\ \\t\\r\\f\\v/-]+/\\1/`,
     't lex',
@@ -359,13 +403,16 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     ...copy,
     'd',
     '',
-    '# A rule set the state itself.',
-    ':keep_state',
-    's/\\n.*//',
-    ...trace,
-    'x',
+    "# A rule read a statement's first lines (pattern: the new state, then the lines): print them all.",
+    ':keep_lines',
+    'h',
+    's/^[^\\n]*\\n//',
     'p',
     ...copy,
+    'x',
+    's/\\n.*//',
+    ...trace,
+    'h',
     'd',
     '',
     '# ---- Row data: printed as it is until the line \\. alone.',

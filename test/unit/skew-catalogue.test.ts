@@ -1,5 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { withoutSanitizedClauses } from '../../src/cross-major.js'
 import {
   explainSkewFailure,
   PRODUCTION_SKEW_CHECKS,
@@ -71,12 +72,37 @@ test('a stop names the construct, the version that rejects it and the one to use
 test('production objects a clean room of another major rejects are checked only across the majors that reject them', () => {
   const constructs = (production: number, cleanroom: number) =>
     productionSkewChecks(production, cleanroom).map(check => check.construct.split(' ')[0])
-  assert.deepEqual(constructs(13, 18), ['postfix', 'aggregates', 'generated'])
+  // An older production into a newer clean room: what the newer server dropped.
+  assert.deepEqual(constructs(13, 18), ['postfix', 'aggregates', 'generated', 'unlogged'])
   assert.deepEqual(constructs(13, 14), ['postfix', 'aggregates'])
   assert.deepEqual(constructs(14, 16), ['generated'])
   assert.deepEqual(constructs(13, 13), [])
-  assert.deepEqual(constructs(16, 18), [])
-  assert.deepEqual(constructs(18, 13), [], 'an older clean room has them all')
+  assert.deepEqual(constructs(16, 17), [])
+  // A newer production into an older clean room: exactly what came after the clean room's major.
+  for (const [production, cleanroom] of [
+    [18, 13],
+    [16, 15],
+    [14, 12],
+    [17, 16]
+  ]) {
+    const found = productionSkewChecks(production, cleanroom)
+    const expected = PRODUCTION_SKEW_CHECKS.filter(
+      check => check.rejectedBelow !== undefined && check.rejectedBelow > cleanroom && check.rejectedBelow <= production
+    )
+    assert.deepEqual(found, expected, `${production} into ${cleanroom}`)
+    assert.ok(found.length > 0)
+  }
+  // GRANT and REVOKE are only in a dump that carries privileges.
+  assert.ok(productionSkewChecks(18, 16).some(check => check.privileges))
+  assert.ok(!productionSkewChecks(18, 16, false).some(check => check.privileges))
+})
+
+test('every check of a newer production says where pg_dump writes it and applies only below its major', () => {
+  for (const check of PRODUCTION_SKEW_CHECKS.filter(check => check.rejectedBelow !== undefined)) {
+    assert.ok(check.writtenBy, check.construct)
+    assert.ok(check.rejectedBelow! >= 13 && check.rejectedBelow! <= 18, check.construct)
+    assert.match(check.sql, /ORDER BY 1\s*$/, `${check.construct}: names in a stable order`)
+  }
 })
 
 test('the error for them is one line that names the objects and the clean room to use', () => {
@@ -93,4 +119,47 @@ test('the error for them is one line that names the objects and the clean room t
   assert.match(message, /use a clean room running PostgreSQL 13 or older/)
   assert.match(message, /public\.child\.b, public\."line\\nbreak"\.c, x\.a, x\.b, x\.c and 1 more/)
   assert.match(message, /use a clean room running PostgreSQL 15 or older/)
+})
+
+test("a column's compression, removed by the sanitizer for a clean room before 14, is not a difference there; anything else is", () => {
+  const difference = (production: string | null, restored: string | null) =>
+    ({ kind: 'column settings', name: 'public.t.b', production, restored }) as const
+  const differences = [
+    difference('COMPRESSION lz4', null),
+    difference('STATISTICS 100 COMPRESSION pglz', 'STATISTICS 100'),
+    difference('STATISTICS 100 COMPRESSION pglz', 'STATISTICS 50'),
+    difference('STORAGE MAIN', null),
+    { kind: 'table', name: 'public.t', production: 'COMPRESSION lz4', restored: null } as const
+  ]
+  assert.deepEqual(withoutSanitizedClauses([...differences], 13), differences.slice(2))
+  assert.deepEqual(
+    withoutSanitizedClauses([...differences], 14),
+    differences,
+    'a clean room of 14 restores compression: compared'
+  )
+})
+
+test("psql's errors on the catalogue's newer constructs, and on what a newer clean room dropped, name the server to use", () => {
+  const cases: [string, number, RegExp][] = [
+    ['ERROR:  type attribute "multirange_type_name" not recognized', 13, /multirange types, from PostgreSQL 14/],
+    ['ERROR:  unrecognized parameter "security_invoker"', 14, /the view option security_invoker, from PostgreSQL 15/],
+    ['ERROR:  unrecognized parameter "deduplicate_items"', 12, /storage parameter deduplicate_items, from PostgreSQL 13/],
+    ['ERROR:  collation attribute "rules" not recognized', 15, /ICU collation rules, from PostgreSQL 16/],
+    ['ERROR:  unrecognized subscription parameter: "failover"', 16, /the replication option failover/],
+    ['ERROR:  partitioned tables cannot be unlogged', 18, /no longer accept.*PostgreSQL 17 or older/]
+  ]
+  for (const [error, cleanroomMajor, expected] of cases) {
+    const explained = explainSkewFailure({ error, cleanroomMajor, productionMajor: 13, pgDumpMajor: 15 })
+    assert.match(explained ?? '', expected, error)
+    assert.ok(!explained!.includes('\n'))
+  }
+  assert.equal(
+    explainSkewFailure({
+      error: 'ERROR:  partitioned tables cannot be unlogged',
+      cleanroomMajor: 17,
+      productionMajor: 13,
+      pgDumpMajor: 15
+    }),
+    undefined
+  )
 })
