@@ -7,7 +7,9 @@ import { conninfo, type ConnectionTarget } from './connection.js'
 import { UserError } from './errors.js'
 import { withoutVerboseDetail } from './fault-classes.js'
 import {
+  DEFAULT_FAULT_LIMITS,
   RESTORE_PSQL_OPTIONS,
+  cleanroomRestoreError,
   clientEnv,
   debianClientDirs,
   isExecutable,
@@ -16,7 +18,9 @@ import {
   runClient,
   shellQuote,
   toolVersion,
-  type ClientTool
+  withTcpSafeguards,
+  type ClientTool,
+  type FaultLimits
 } from './pg-tools.js'
 import { TOC_COMMENT_PATTERN } from './restore-failure.js'
 
@@ -274,6 +278,8 @@ export interface PipelineSpec {
   entries?: string[]
   /** Keep pg_dump's ALTER ... OWNER TO and GRANT/REVOKE (archives only: a plain dump holds what it holds). */
   withOwnersAndPrivileges: boolean
+  /** TCP keepalives and tcp_user_timeout for psql, from server-timeout-seconds, as in the fresh run's restore. */
+  limits?: FaultLimits
 }
 
 /** The source's argv: the command that writes the backup's SQL to stdout. */
@@ -306,7 +312,7 @@ export async function runPipeline(spec: PipelineSpec): Promise<PipelineOutcome> 
     { ...spec.target, password: undefined },
     {
       LAZARUS_PSQL: spec.tools.psql.path,
-      LAZARUS_RESTORE_CONNINFO: conninfo(spec.target),
+      LAZARUS_RESTORE_CONNINFO: conninfo(withTcpSafeguards(spec.target, spec.limits ?? DEFAULT_FAULT_LIMITS)),
       LAZARUS_CHECK_FILE: spec.checkFile,
       LAZARUS_STATUS_FILE: files.statusFile,
       LAZARUS_TOC_FILE: files.tocFile,
@@ -315,10 +321,15 @@ export async function runPipeline(spec: PipelineSpec): Promise<PipelineOutcome> 
     }
   )
   const { stderr } = await runClient('bash', [files.scriptFile], env)
-  const outcome = judgePipeline(readStatus(files.statusFile), stderr, spec.backup, files.tocFile)
+  const stages = readStatus(files.statusFile)
+  const outcome = judgePipeline(stages, stderr, spec.backup, files.tocFile)
   if (!outcome.ok && outcome.stage === 'restore') {
     const misplaced = locationCheckError(stderr, spec.checkFile)
     if (misplaced) throw misplaced
+    // As in the fresh run: only a statement of the backup that failed is the backup's failure; a
+    // lost connection, a killed psql or an error of the clean room's own is not.
+    const environment = cleanroomRestoreError(stages.restore?.exitCode, stderr, spec.target)
+    if (environment) throw environment
   }
   return outcome
 }

@@ -193,8 +193,12 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
       '# ALTER TABLE statements a skew rule reads: first read on through names that hold line breaks.',
       `/^T\\.\\n${table}/{`,
       ':alter_more',
-      `/^T\\.\\n${table}(${OPEN_NAME}|${NAME_ML}\\.${OPEN_NAME}|${QUALIFIED_ML} ALTER COLUMN ${OPEN_NAME})$/{`,
+      `/^T\\.\\+*\\n${table}(${OPEN_NAME}|${NAME_ML}\\.${OPEN_NAME}|${QUALIFIED_ML} ALTER COLUMN ${OPEN_NAME})$/{`,
       '$b alter_read',
+      // A name is at most 63 bytes, so pg_dump's three hold at most 189 line breaks: a dump that is
+      // not pg_dump's never makes sed hold more. The count is kept as `+`s after the state.
+      '/^T\\.\\+{190}/b alter_read',
+      's/^T\\.(\\+*)/T.\\1+/',
       // For tests: the lexer's state after each line read on (inside a quoted name of a statement).
       ...(options.stateFile ? ['x', 's/.*/im./', `w ${options.stateFile}`, 'x'] : []),
       'N',
@@ -205,7 +209,7 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     if (compression) {
       lines.push(
         '# ALTER TABLE ONLY ... ALTER COLUMN ... SET COMPRESSION ...; (pg_dump 14+): how a value is stored, not what it is.',
-        `/^T\\.\\n${table}${QUALIFIED_ML} ALTER COLUMN ${NAME_ML} SET COMPRESSION [a-z0-9]+;$/{`,
+        `/^T\\.\\+*\\n${table}${QUALIFIED_ML} ALTER COLUMN ${NAME_ML} SET COMPRESSION [a-z0-9]+;$/{`,
         ...drop('column-compression', 'T.'),
         '}'
       )
@@ -214,14 +218,15 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
       lines.push(
         '# ALTER TABLE ... ADD GENERATED ... AS IDENTITY (: the statement keeps kind I to its end, so the',
         "# sequence's persistence line (pg_dump 15+, when it differs from its table's) is found after any name.",
-        `/^T\\.\\n${table}${QUALIFIED_ML} ALTER COLUMN ${NAME_ML} ADD GENERATED (ALWAYS|BY DEFAULT) AS IDENTITY \\($/{`,
-        's/^T\\./mI(/',
+        `/^T\\.\\+*\\n${table}${QUALIFIED_ML} ALTER COLUMN ${NAME_ML} ADD GENERATED (ALWAYS|BY DEFAULT) AS IDENTITY \\($/{`,
+        's/^T\\.\\+*/mI(/',
         'b keep_lines',
         '}'
       )
     }
     lines.push(
       "# Any other: the hold space keeps the lines to print, and the lexer reads them (a line break is a name's).",
+      's/^T\\.\\+*/T./',
       'h',
       'x',
       's/^[^\\n]*\\n//',

@@ -8,6 +8,7 @@ import { compareTables, displayName, tableKey, type SideFigures } from './compar
 import { describe, type ConnectionTarget } from './connection.js'
 import { DatabaseSession } from './database.js'
 import { UserError } from './errors.js'
+import { ServerWatch } from './watchdog.js'
 import { assertSeparateClusters } from './guards.js'
 import { checkBackupFiles, describeFileProblem, type Manifest } from './manifest.js'
 import {
@@ -129,119 +130,146 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
   if (dumpedFrom) report.backup.dumpedFrom = dumpedFrom
   if (toc) core.info(`pg_restore ${tools.pgRestore!.version} reads it: ${toc.entries} entries.`)
 
+  // Lock waits and the TCP safeguards of every session and client program, from the inputs, as in the fresh run.
+  DatabaseSession.limits = {
+    lockTimeoutSeconds: settings.lockTimeoutSeconds,
+    serverTimeoutSeconds: settings.serverTimeoutSeconds
+  }
   // Without a manifest, production as it is now is the only reference; with one, production is never connected.
   const production = evidence
     ? undefined
     : await core.group('Connect', () => DatabaseSession.open(settings.production!, 'production'))
   let cleanroom: CleanRoom | undefined
+  let watch: ServerWatch | undefined
+  // Each stage gives up as soon as a server stops answering (watchdog.ts), and its log group still closes.
+  const group = <T>(name: string, work: () => Promise<T>) => core.group(name, () => (watch ? watch.guard(name, work) : work()))
   const closeAll = async () => {
+    watch?.stop()
+    if (watch?.unresponsive) {
+      // The stages still waiting on a server end here, silently; only the clean room's
+      // maintenance session stays, to drop the scratch databases if the clean room still answers.
+      DatabaseSession.abandonAll(cleanroom ? [cleanroom.maintenance] : [])
+      if (watch.unresponsive === 'cleanroom') return cleanroom?.abandon()
+    }
     await cleanroom?.close()
     await production?.close()
   }
   const stopCancelHandler = onCancel(async () => {
+    // Work still waiting on a server ends silently: the cancellation is the one thing to report.
+    DatabaseSession.abandonAll(cleanroom ? [cleanroom.maintenance] : [])
     await closeAll()
     workspace.removeWorkFiles()
   })
   try {
-    cleanroom = await CleanRoom.open(settings.cleanroom, workspace.runId)
-    const cleanroomMajor = await core.group('Check servers', () => checkServers(production, cleanroom!, settings, report))
-    const rights = await cleanroom.setUpRestoreRights(settings.restoreRole)
-    recordRestoreRights(rights, report)
-    const database = evidence ? evidence.manifest.production : await production!.databaseFacts()
-    const roles = evidence
-      ? await planManifestRoles(evidence.manifest, cleanroom, report)
-      : backup.format === 'plain' && plainDumpHasOwners(head) === false
-        ? withoutOwners(report, 'the plain dump was taken without owners (pg_dump --no-owner)')
-        : await planRoles(production!, cleanroom, report)
-    // A plain dump replays its owners and grants whatever the plan: only a superuser can (restore-role.ts).
-    if (backup.format === 'plain' && !roles.restore && rights.mode === 'unprivileged' && plainDumpHasOwners(head) === true) {
-      throw new UserError(
-        `The stored plain backup carries owners and privileges (ALTER ... OWNER TO, GRANT), which only a superuser can ` +
-          `replay, and the restore runs as ${rights.role} without superuser rights (restore-role: ${rights.mode}): set ` +
-          `restore-role: superuser to restore it as the clean-room role, or keep backups in the custom or directory format, ` +
-          `from which pg_restore leaves them out.`
-      )
-    }
-    // The drill corrupts copies of the sanitized SQL stream (after pg_restore -f -), kept whole by sed: one pipeline then.
-    const drill = settings.sabotage.length > 0
-    const filter = await sanitizeFilter(
-      standardConformingStringsOf(head),
-      cleanroom,
-      tools,
-      workspace,
-      drill ? workspace.backupFile : undefined
+    const room = await CleanRoom.open(settings.cleanroom, workspace.runId)
+    cleanroom = room
+    watch = await ServerWatch.start(
+      [
+        ...(production ? [{ role: 'production' as const, target: settings.production! }] : []),
+        { role: 'cleanroom' as const, target: settings.cleanroom }
+      ],
+      settings
     )
-    const target = await cleanroom.createScratchDatabase('backup', database)
-    let snapshot: ProductionSnapshot | undefined
-    let verifiedSettings: Settings = settings
-    try {
-      if (roles.restore) await cleanroom.roles.provide(target.database)
-      await cleanroom.prepareRestore(target)
-      const checkFile = writeLocationCheck(cleanroom, target, workspace.file('restore-check.sql'))
-      const restored = await core.group(`Sanitize and restore the stored backup (${describeBackup(backup)})`, () =>
-        restore(
-          backup,
-          toc,
-          tools,
-          cleanroom!.restoreTarget(target),
-          filter,
-          checkFile,
-          settings,
-          workspace,
-          report,
-          roles.restore,
-          drill,
-          {
-            encoding: database.encoding,
-            cleanroomMajor,
-            dumpedFrom,
-            dumpedBy,
-            rights
-          }
+    await watch.guard('the run', async () => {
+      const cleanroomMajor = await group('Check servers', () => checkServers(production, room, settings, report))
+      const rights = await room.setUpRestoreRights(settings.restoreRole)
+      recordRestoreRights(rights, report)
+      const database = evidence ? evidence.manifest.production : await production!.databaseFacts()
+      const roles = evidence
+        ? await planManifestRoles(evidence.manifest, room, report)
+        : backup.format === 'plain' && plainDumpHasOwners(head) === false
+          ? withoutOwners(report, 'the plain dump was taken without owners (pg_dump --no-owner)')
+          : await planRoles(production!, room, report)
+      // A plain dump replays its owners and grants whatever the plan: only a superuser can (restore-role.ts).
+      if (backup.format === 'plain' && !roles.restore && rights.mode === 'unprivileged' && plainDumpHasOwners(head) === true) {
+        throw new UserError(
+          `The stored plain backup carries owners and privileges (ALTER ... OWNER TO, GRANT), which only a superuser can ` +
+            `replay, and the restore runs as ${rights.role} without superuser rights (restore-role: ${rights.mode}): set ` +
+            `restore-role: superuser to restore it as the clean-room role, or keep backups in the custom or directory format, ` +
+            `from which pg_restore leaves them out.`
         )
+      }
+      // The drill corrupts copies of the sanitized SQL stream (after pg_restore -f -), kept whole by sed: one pipeline then.
+      const drill = settings.sabotage.length > 0
+      const filter = await sanitizeFilter(
+        standardConformingStringsOf(head),
+        room,
+        tools,
+        workspace,
+        drill ? workspace.backupFile : undefined
       )
-      if (!restored) return
-      if (!evidence) {
-        await core.group('Compare with production as it is now', () =>
-          compareWithProductionNow(production!, target, settings, report)
-        )
-        if (settings.checks.length > 0) {
-          // A check's answer is content: production's answer now says nothing about the backup's.
-          core.warning(
-            `The ${settings.checks.length} check(s) of 'checks' are not run: without a manifest there is no answer from when the backup was taken to compare with.`,
-            { title: 'Lazarus: checks not compared' }
+      const target = await room.createScratchDatabase('backup', database)
+      let snapshot: ProductionSnapshot | undefined
+      let verifiedSettings: Settings = settings
+      try {
+        if (roles.restore) await room.roles.provide(target.database)
+        await room.prepareRestore(target)
+        const checkFile = writeLocationCheck(room, target, workspace.file('restore-check.sql'))
+        const restored = await group(`Sanitize and restore the stored backup (${describeBackup(backup)})`, () =>
+          restore(
+            backup,
+            toc,
+            tools,
+            room.restoreTarget(target),
+            filter,
+            checkFile,
+            settings,
+            workspace,
+            report,
+            roles.restore,
+            drill,
+            {
+              encoding: database.encoding,
+              cleanroomMajor,
+              dumpedFrom,
+              dumpedBy,
+              rights
+            }
           )
-        }
-        if (settings.amcheck) {
-          report.amcheck = await core.group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
-          if (report.amcheck.findings.length > 0) report.result = 'mismatch'
-        }
-        return
-      }
-      ;({ snapshot, settings: verifiedSettings } = await core.group('Verify against the manifest', () =>
-        compareWithManifest(evidence, target, settings, report, cleanroomMajor)
-      ))
-      if (settings.amcheck)
-        report.amcheck = await core.group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
-      if (drill) {
-        // The drill's targets, from the restored copy, which the manifest has just vouched for.
-        snapshot.sabotageCatalog = await readDrillCatalog(target, snapshot, roles, workspace)
-      }
-    } finally {
-      await dropOrKeep(cleanroom, target, settings)
-    }
-    if (!drill || !snapshot) return
-    const drillStarted = performance.now()
-    const drillStartedAt = Date.now() / 1000
-    for (const operator of settings.sabotage) {
-      report.sabotage.push(
-        await core.group(`Sabotage drill: ${operator}`, () =>
-          runDrill(operator, workspace.backupFile, cleanroom!, tools, verifiedSettings, snapshot!, workspace)
         )
-      )
-    }
-    report.timings.drill = elapsed(drillStarted)
-    onTimeline(report, 'Drill', drillStartedAt, Date.now() / 1000)
+        if (!restored) return
+        if (!evidence) {
+          await group('Compare with production as it is now', () =>
+            compareWithProductionNow(production!, target, settings, report)
+          )
+          if (settings.checks.length > 0) {
+            // A check's answer is content: production's answer now says nothing about the backup's.
+            core.warning(
+              `The ${settings.checks.length} check(s) of 'checks' are not run: without a manifest there is no answer from when the backup was taken to compare with.`,
+              { title: 'Lazarus: checks not compared' }
+            )
+          }
+          if (settings.amcheck) {
+            report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
+            if (report.amcheck.findings.length > 0) report.result = 'mismatch'
+          }
+          return
+        }
+        ;({ snapshot, settings: verifiedSettings } = await group('Verify against the manifest', () =>
+          compareWithManifest(evidence, target, settings, report, cleanroomMajor)
+        ))
+        if (settings.amcheck)
+          report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
+        if (drill) {
+          // The drill's targets, from the restored copy, which the manifest has just vouched for.
+          snapshot.sabotageCatalog = await readDrillCatalog(target, snapshot, roles, workspace)
+        }
+      } finally {
+        await dropOrKeep(room, target, settings)
+      }
+      if (!drill || !snapshot) return
+      const drillStarted = performance.now()
+      const drillStartedAt = Date.now() / 1000
+      for (const operator of settings.sabotage) {
+        report.sabotage.push(
+          await group(`Sabotage drill: ${operator}`, () =>
+            runDrill(operator, workspace.backupFile, room, tools, verifiedSettings, snapshot!, workspace)
+          )
+        )
+      }
+      report.timings.drill = elapsed(drillStarted)
+      onTimeline(report, 'Drill', drillStartedAt, Date.now() / 1000)
+    })
   } finally {
     stopCancelHandler()
     await closeAll()
@@ -357,7 +385,8 @@ async function restore(
     workspace,
     jobs: settings.jobs,
     withOwnersAndPrivileges,
-    single
+    single,
+    limits: settings
   })
   report.timings.restore = outcome.seconds
   report.backup!.pipelines = outcome.pipelines

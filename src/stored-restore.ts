@@ -10,6 +10,7 @@ import {
   type PipelineOutcome,
   type RestoreTools
 } from './pg-restore.js'
+import type { FaultLimits } from './pg-tools.js'
 import type { Workspace } from './workspace.js'
 
 /**
@@ -34,6 +35,8 @@ export interface StoredRestoreOptions {
   withOwnersAndPrivileges: boolean
   /** One pipeline even where several could run (the sed copy of the stream must be whole and in order). */
   single?: boolean
+  /** TCP safeguards for psql (server-timeout-seconds). */
+  limits?: FaultLimits
 }
 
 export type StoredRestoreOutcome = { seconds: number; pipelines: number } & (
@@ -54,6 +57,7 @@ export async function restoreStoredBackup(options: StoredRestoreOptions): Promis
       filter: options.filter(n),
       checkFile: options.checkFile,
       withOwnersAndPrivileges: options.withOwnersAndPrivileges,
+      limits: options.limits,
       entries,
       files: {
         statusFile: options.workspace.file(`restore-${n}.status`),

@@ -7,7 +7,7 @@ import path from 'node:path'
 import pg from 'pg'
 import { uniqueName, type Cluster } from '../support/shared-servers.js'
 import { createShop, type Shop } from '../support/shop.js'
-import { realClientDir } from '../support/tampered-client.js'
+import { realClientDir, tamperedClientDir } from '../support/tampered-client.js'
 import { startNewerCluster } from '../support/newer-cluster.js'
 import { startCluster } from '../support/cluster.js'
 import { startFreezableProxy } from '../support/pg-proxy.js'
@@ -420,6 +420,36 @@ describe('faults end in one clear, correctly blamed error', { concurrency: true 
     const run = await action.finished
     assertOneError(run, /^::error title=Lazarus%3A cancelled::Cancelled by SIGTERM: removing scratch databases and dump files\.$/)
     assert.doesNotMatch(run.stdout, /differs|could not be read|✓/, 'no table is reported from the sessions the cancel closed')
+    assert.deepEqual(await lazarusDatabases(cleanroom, runId), [])
+  })
+
+  test('SIGTERM while differing rows are pinned gives one "Cancelled" error, and no table is reported from the sessions it closed', async () => {
+    // Row 1 of each of the 400 tables changed on its way into the restore: every table differs,
+    // and the rows of each are pinned one table after another (row-diff.ts), a few seconds of
+    // queries on both sides. The cancel closes those sessions part way: a pin that then fails, and
+    // the tables not yet pinned, must report nothing (a closed session's query never settles).
+    const binDir = tamperedClientDir(`sed -i -E 's/^1\\t[0-9a-f]{32}$/1\\tchanged/' "$DUMP"`)
+    const action = await startAction(inputs({ 'postgres-bin-dir': binDir }, many), { timeoutMs: 150_000 })
+    await action.waitForOutput(/::group::Verify/, 140_000)
+    const [runId] = workspaceRunIds(action.runnerTemp)
+    await until(
+      'the rows of a differing table to be pinned',
+      async () => {
+        const rows = await cleanroom.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname LIKE 'lazarus\\_${runId}%' AND query LIKE '%::bit(32)::bigint AS h%'`
+        )
+        return rows.length > 0 ? true : undefined
+      },
+      action
+    )
+    action.child.kill('SIGTERM')
+    const run = await action.finished
+    assertOneError(run, /^::error title=Lazarus%3A cancelled::Cancelled by SIGTERM: removing scratch databases and dump files\.$/)
+    assert.doesNotMatch(
+      run.stdout,
+      /differs|could not be read|Could not pin|✓/,
+      'no table is reported from the sessions the cancel closed'
+    )
     assert.deepEqual(await lazarusDatabases(cleanroom, runId), [])
   })
 
