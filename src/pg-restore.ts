@@ -23,6 +23,7 @@ import {
   type FaultLimits
 } from './pg-tools.js'
 import { TOC_COMMENT_PATTERN } from './restore-failure.js'
+import { streamBuffers } from './stdbuf.js'
 
 /**
  * Restoring a stored backup: pg_restore (for archives) or the file itself (plain SQL, gzip or
@@ -264,7 +265,7 @@ toc() {
 { "\${LAZARUS_FILTER[@]}"; ended sanitize $?; } |
 { tee >(toc); wait $!; } |
 { if [ -n "$pw_cleanroom" ]; then export PGPASSWORD="$pw_cleanroom"; fi
-  "$LAZARUS_PSQL" "\${LAZARUS_PSQL_OPTIONS[@]}" -f "$LAZARUS_CHECK_FILE" -f - --dbname="$LAZARUS_RESTORE_CONNINFO"; ended restore $?; }
+  "\${LAZARUS_PSQL_BUFFERS[@]}" "$LAZARUS_PSQL" "\${LAZARUS_PSQL_OPTIONS[@]}" -f "$LAZARUS_CHECK_FILE" -f - --dbname="$LAZARUS_RESTORE_CONNINFO"; ended restore $?; }
 `
 
 export interface PipelineSpec {
@@ -304,7 +305,9 @@ export async function runPipeline(spec: PipelineSpec): Promise<PipelineOutcome> 
   const arrays = [
     `LAZARUS_SOURCE=(${source.map(shellQuote).join(' ')})`,
     `LAZARUS_FILTER=(${spec.filter.map(shellQuote).join(' ')})`,
-    `LAZARUS_PSQL_OPTIONS=(${RESTORE_PSQL_OPTIONS.map(shellQuote).join(' ')})`
+    `LAZARUS_PSQL_OPTIONS=(${RESTORE_PSQL_OPTIONS.map(shellQuote).join(' ')})`,
+    // psql reads the stream in large pieces, as in the fresh run's (stdbuf.ts).
+    `LAZARUS_PSQL_BUFFERS=(${streamBuffers({ input: true, output: false }).map(shellQuote).join(' ')})`
   ]
   fs.writeFileSync(files.scriptFile, `${arrays.join('\n')}\n${PIPELINE_SCRIPT}`, { mode: 0o600 })
   fs.writeFileSync(files.statusFile, '', { mode: 0o600 })

@@ -6,10 +6,10 @@ import { childProcessesEnded, isCancelling } from './cancellation.js'
 import { untrustedOutput } from './command-guard.js'
 import { UserError } from './errors.js'
 import { CONNECT_TIMEOUT_SECONDS, conninfo, describe, isLibpqEnvironmentVariable, type ConnectionTarget } from './connection.js'
-import { TOC_COMMENT_PATTERN } from './restore-failure.js'
 import type { BackupFormat } from './manifest.js'
 import { blamesCleanroom, cleanroomHint, parseVerboseError, withoutVerboseDetail } from './fault-classes.js'
 import { formatBytes } from './summary.js'
+import { streamBuffers } from './stdbuf.js'
 
 /**
  * The only module that runs PostgreSQL client programs. Passwords reach them through the
@@ -279,8 +279,6 @@ export interface StreamOptions {
   scriptFile: string
   /** Where dd reports how many bytes the dump had. */
   bytesFile: string
-  /** Where grep writes pg_dump's TOC comments with psql's line numbers (restore-failure.ts); none by default. */
-  tocFile?: string
   /**
    * Settles when the restore target exists (it is created while pg_dump starts): psql waits for
    * it at the gate file. When it rejects, psql never runs and its error is the stream's.
@@ -354,11 +352,9 @@ export type StreamOutcome = (
  * Each program records its exit code and end time, since a pipeline has only one exit code;
  * dd counts the bytes pg_dump wrote as they pass. psql waits at the gate until the action says
  * its database exists, and gives up should the action itself be gone (killed), so that no
- * orphaned pipeline waits forever. tee hands grep a copy of psql's input: grep numbers pg_dump's
- * TOC comments as psql numbers its lines, so a failed restore can name the object psql was
- * restoring (restore-failure.ts); grep keeps only those lines and costs far less than psql.
- * Should grep fail (a full disk), its file goes and the rest of its copy is drained, so that the
- * stream goes on and no stale list names the wrong object.
+ * orphaned pipeline waits forever. Nothing else copies the stream: every program in it passes
+ * every byte through a pipe once more, and on a machine that hosts the servers too that CPU is
+ * the restore's (the sanitizing sed writes the line index a failed restore is named from).
  * psql runs with RESTORE_PSQL_OPTIONS.
  */
 const STREAM_SCRIPT_HEAD = `
@@ -366,11 +362,6 @@ pw_production=\${LAZARUS_PRODUCTION_PASSWORD-}
 pw_cleanroom=\${LAZARUS_CLEANROOM_PASSWORD-}
 unset LAZARUS_PRODUCTION_PASSWORD LAZARUS_CLEANROOM_PASSWORD PGPASSWORD
 ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
-toc() {
-  LC_ALL=C grep -n -E "$LAZARUS_TOC_PATTERN" > "$LAZARUS_TOC_FILE"
-  [ $? -le 1 ] && return
-  rm -f "$LAZARUS_TOC_FILE"; cat > /dev/null
-}
 gate_open() {
   while [ ! -s "$LAZARUS_GATE_FILE" ]; do kill -0 "$PPID" 2> /dev/null || return 1; sleep 0.01; done
   [ "$(cat "$LAZARUS_GATE_FILE")" = go ]
@@ -405,10 +396,9 @@ const STREAM_SOURCES: Record<'stream' | BackupFormat, string> = {
 
 const STREAM_SCRIPT_TAIL = `
 { "\${LAZARUS_FILTER[@]}" ; ended sanitize $?; } |
-{ tee >(toc); wait $!; } |
 { gate_open || exit 1
   if [ -n "$pw_cleanroom" ]; then export PGPASSWORD="$pw_cleanroom"; fi
-  "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -o /dev/null -f "$LAZARUS_CHECK_FILE" -f - \\
+  "\${LAZARUS_PSQL_BUFFERS[@]}" "$LAZARUS_PSQL" -X -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -o /dev/null -f "$LAZARUS_CHECK_FILE" -f - \\
     --dbname="$LAZARUS_RESTORE_CONNINFO"; ended restore $?; }
 `
 
@@ -484,8 +474,6 @@ export async function streamDumpIntoRestore(
       LAZARUS_CHECK_FILE: options.checkFile,
       LAZARUS_STATUS_FILE: options.statusFile,
       LAZARUS_BYTES_FILE: options.bytesFile,
-      LAZARUS_TOC_FILE: options.tocFile ?? '/dev/null',
-      LAZARUS_TOC_PATTERN: TOC_COMMENT_PATTERN,
       LAZARUS_GATE_FILE: options.gateFile,
       LAZARUS_PRODUCTION_PASSWORD: production.password ?? '',
       LAZARUS_CLEANROOM_PASSWORD: restoreTarget.password ?? ''
@@ -494,7 +482,9 @@ export async function streamDumpIntoRestore(
   // bash cannot take an array from the environment: the filter's and pg_restore's argv become declared arrays.
   const arrays = [
     `LAZARUS_FILTER=(${options.filter.map(shellQuote).join(' ')})`,
-    `LAZARUS_CONVERT=(${(keep ? convertArguments(keep, withOwners) : []).map(shellQuote).join(' ')})`
+    `LAZARUS_CONVERT=(${(keep ? convertArguments(keep, withOwners) : []).map(shellQuote).join(' ')})`,
+    // psql reads the stream in large pieces (stdbuf.ts).
+    `LAZARUS_PSQL_BUFFERS=(${streamBuffers({ input: true, output: false }).map(shellQuote).join(' ')})`
   ]
   const script = [...arrays, STREAM_SCRIPT_HEAD, STREAM_SOURCES[keep?.format ?? 'stream'], STREAM_SCRIPT_TAIL].join('\n')
   writeWorkFile(options.scriptFile, script, "the stream's script")
@@ -534,7 +524,6 @@ export async function streamDumpIntoRestore(
     const workFiles = {
       ...options.workFiles,
       [options.bytesFile]: small("the dump's byte count"),
-      ...(options.tocFile ? { [options.tocFile]: small("the dump's object list") } : {}),
       // The script itself writes only its status file (bash names the script in its error).
       [options.scriptFile]: small("the stream's status file")
     }

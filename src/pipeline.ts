@@ -36,7 +36,7 @@ import type { RolePlan } from './cleanroom-roles.js'
 import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from './privileges.js'
 import { Counter, reportProgress } from './progress.js'
 import { judgeVerified, type Report, type SabotageResult } from './report.js'
-import { describeFailurePlace, psqlErrorLine, tocEntryAt, type TocEntry } from './restore-failure.js'
+import { describeFailurePlace, psqlErrorLine, type TocEntry } from './restore-failure.js'
 import { explainNoTarget, planSabotage, type SabotageCatalog, type SabotageOperator, type SabotagePlan } from './sabotage.js'
 import { readSabotageCatalog } from './sabotage-catalog.js'
 import {
@@ -325,7 +325,9 @@ async function runStages(
   try {
     // pg_dump's session starts with the same role and database defaults as this one.
     const [scs] = await production.query<{ on: boolean }>("SELECT current_setting('standard_conforming_strings') = 'on' AS on")
-    const filter = await sanitizeFilter(scs.on, cleanroom, tools, workspace, keepCopy ? backupFile : undefined)
+    const filter = await sanitizeFilter(scs.on, cleanroom, tools, workspace, keepCopy ? backupFile : undefined, {
+      linesFile: workspace.file('stream-lines')
+    })
     const checkFile = writeLocationCheck(cleanroom, restoreTarget, workspace.file('restore-check.sql'))
     const streamed = await group('Dump, sanitize and restore (streamed), fingerprint production', () =>
       streamFromSnapshot(
@@ -557,7 +559,6 @@ async function streamFromSnapshot(
     snapshot: snapshotId,
     filter: filter.argv,
     statusFile: workspace.file('stream-status'),
-    tocFile: workspace.file('stream-toc'),
     bytesFile: workspace.file('stream-bytes'),
     scriptFile: workspace.file('stream.sh'),
     gateFile: workspace.file('stream-gate'),
@@ -649,9 +650,9 @@ async function streamFromSnapshot(
     })
     const hint = skew ?? missingRightHint(outcome.error, restore.cleanroom.restoreRights)
     restoreError = hint ? `${outcome.error} | ${hint}` : outcome.error
-    restoreFailedAt = await failurePlace(outcome.error, database.encoding, line =>
-      tocEntryAt(fs.readFileSync(workspace.file('stream-toc'), 'latin1').split('\n'), line)
-    )
+    // sed's line index numbers the lines as psql did: read up to the failed line only.
+    const linesFile = filter.linesFile
+    restoreFailedAt = linesFile && (await failurePlace(outcome.error, database.encoding, line => tocEntryInFile(linesFile, line)))
     if (restoreFailedAt) core.info(`The restore stopped ${restoreFailedAt}.`)
   } else {
     core.info(`Dumped, sanitized and restored into ${restoreTarget.database} in ${outcome.restore.seconds.toFixed(2)} s.`)
@@ -877,6 +878,8 @@ export interface SanitizeFilter {
    */
   argvFor(pipeline: number): string[]
   copyFile?: string
+  /** The line index sed writes (SanitizeRuleOptions.linesFile), when asked for one. */
+  linesFile?: string
   cleanroomMajor: number
   /** The files sed writes, with what each holds. */
   files: Record<string, WorkFile>
@@ -894,7 +897,8 @@ export async function sanitizeFilter(
   cleanroom: CleanRoom,
   tools: Pick<ClientTools, 'psql'>,
   workspace: Workspace,
-  copyFile?: string
+  copyFile?: string,
+  { linesFile }: { linesFile?: string } = {}
 ): Promise<SanitizeFilter> {
   const removedLinesFile = workspace.file('sanitize-removed.sql')
   const programFile = workspace.file('sanitize.sed')
@@ -905,7 +909,11 @@ export async function sanitizeFilter(
     cleanroomMajor,
     standardConformingStrings
   }
-  writeWorkFile(programFile, buildSedProgram({ ...rules, removedLinesFile, copyFile }), 'the sanitizer (a sed program)')
+  writeWorkFile(
+    programFile,
+    buildSedProgram({ ...rules, removedLinesFile, copyFile, linesFile }),
+    'the sanitizer (a sed program)'
+  )
   const argv = await sedFilter(programFile)
   const removedLinesFiles = [removedLinesFile]
   const removedLines = () =>
@@ -914,7 +922,7 @@ export async function sanitizeFilter(
     if (pipeline <= 1) return argv
     const ownRemovedLines = `${removedLinesFile}.${pipeline}`
     const ownProgram = `${programFile}.${pipeline}`
-    // No copy of the dump here: a copy is only ever taken of a single, whole pipeline.
+    // No copy of the dump nor line index here: those are only ever taken of a single, whole pipeline.
     writeWorkFile(ownProgram, buildSedProgram({ ...rules, removedLinesFile: ownRemovedLines }), 'the sanitizer (a sed program)')
     if (!removedLinesFiles.includes(ownRemovedLines)) removedLinesFiles.push(ownRemovedLines)
     return argv.map(arg => (arg === programFile ? ownProgram : arg))
@@ -923,9 +931,11 @@ export async function sanitizeFilter(
     argv,
     argvFor,
     copyFile,
+    linesFile,
     cleanroomMajor,
     files: {
       [removedLinesFile]: { what: 'the lines it removed from the dump', dumpSized: false },
+      ...(linesFile ? { [linesFile]: { what: "the dump's line index (a byte a row)", dumpSized: false } } : {}),
       ...(copyFile ? { [copyFile]: { what: 'the copy of the dump', dumpSized: true } } : {})
     },
     removed: () => summarizeRemovedLines(removedLines()),

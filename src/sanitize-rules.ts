@@ -28,6 +28,7 @@
  * it (the dump's bulk, so its path is three sed commands a line).
  */
 
+import { TOC_COMMENT_PATTERN } from './restore-failure.js'
 import { SKEW_RULES, type SkewRuleId } from './skew-catalogue.js'
 
 /** One kind of removed (or rewritten) construct and how many lines of it were removed. */
@@ -60,6 +61,14 @@ export interface SanitizeRuleOptions {
   removedLinesFile: string
   /** Where sed also keeps a copy of the sanitized dump (for the drill or upload-dump), if anywhere. */
   copyFile?: string
+  /**
+   * Where sed writes one line for each line it prints (the line index): the line itself when it
+   * is a TOC comment pg_dump wrote between statements (`-- Name: ...; Type: ...`), an empty line
+   * otherwise. Its line numbers are psql's, so a failed restore's line finds the object psql was
+   * restoring (restore-failure.ts). Row data costs one byte a row here, where a copy of the stream
+   * for grep to number would cost two more passes over every byte of it.
+   */
+  linesFile?: string
   /** For tests: where sed writes its state after each line that is not row data. */
   stateFile?: string
 }
@@ -111,6 +120,11 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
   const removed = options.removedLinesFile
   const copy = options.copyFile ? [`w ${options.copyFile}`] : []
   const trace = options.stateFile ? [`w ${options.stateFile}`] : []
+  // After printed lines (in the pattern space, about to be replaced): an empty line in the index for
+  // each (a statement read across lines prints them together).
+  const indexed = options.linesFile ? ['s/[^\\n]+//g', `w ${options.linesFile}`] : []
+  // After a printed row of data (the hold space is empty in the row loop): its empty line in the index.
+  const indexedRow = options.linesFile ? ['x', `w ${options.linesFile}`, 'x'] : []
   const skew = (id: SkewRuleId) => options.cleanroomMajor < SKEW_RULES[id].rejectedBelow
   // A removed statement: log it with its rule, and continue in `state` (the line is not printed).
   // A statement read across lines is logged on one line, its line breaks written as \n.
@@ -146,6 +160,12 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     '# ---- Rules: each matches a whole line that starts at the top level.'
   ]
 
+  if (options.linesFile) {
+    lines.push(
+      '# A TOC comment pg_dump wrote between statements goes into the line index whole.',
+      `/^T\\.\\n${TOC_COMMENT_PATTERN.slice(1)}/b toc_comment`
+    )
+  }
   // The dump says how it quotes strings; the lexer was built for production's setting.
   lines.push(
     `/^T\\.\\nSET standard_conforming_strings = ${options.standardConformingStrings ? 'off' : 'on'};$/{`,
@@ -392,11 +412,14 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     'x',
     'p',
     ...copy,
+    // The hold space stays empty through the rows (the index's line of each).
+    ...(options.linesFile ? [...indexed, 'h'] : []),
     'b copy',
     '}',
     'x',
     'p',
     ...copy,
+    ...indexed,
     'd',
     '',
     '# A rule matched a complete statement: the line ends at the top level.',
@@ -406,6 +429,7 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     'x',
     'p',
     ...copy,
+    ...indexed,
     'd',
     '',
     "# A rule read a statement's first lines (pattern: the new state, then the lines): print them all.",
@@ -414,6 +438,7 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     's/^[^\\n]*\\n//',
     'p',
     ...copy,
+    ...indexed,
     'x',
     's/\\n.*//',
     ...trace,
@@ -426,15 +451,31 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     '/^\\\\\\.$/!{',
     'p',
     ...copy,
+    ...indexedRow,
     'b copy',
     '}',
     'p',
     ...copy,
+    ...indexed,
     's/.*/T./',
     ...trace,
     'h',
     'd'
   )
+  if (options.linesFile) {
+    lines.push(
+      '',
+      '# A TOC comment between statements: the line index keeps it whole; the state stays at the top level.',
+      ':toc_comment',
+      's/.*/T./',
+      ...trace,
+      'x',
+      'p',
+      ...copy,
+      `w ${options.linesFile}`,
+      'd'
+    )
+  }
   return lines.join('\n') + '\n'
 }
 

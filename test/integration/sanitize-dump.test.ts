@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { buildSedProgram } from '../../src/sanitize-rules.js'
 import { dumpLexer } from '../../src/dump-lexer.js'
+import { tocEntryInFile } from '../../src/dump-rewrite.js'
 import { psqlUnderstandsRestrict, resolveClientTools, type ClientTools } from '../../src/pg-tools.js'
 import { sedFilter } from '../../src/sed.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
@@ -22,7 +23,9 @@ const TARGETS = [
   '\\restrict abc',
   '\\.',
   '    LOGGED',
-  'COPY public.t (a) FROM stdin;'
+  'COPY public.t (a) FROM stdin;',
+  // What the line index keeps: a TOC comment, here as production's text.
+  '-- Name: evil; Type: TABLE; Schema: public; Owner: -'
 ]
 const PAYLOAD = `\n${TARGETS.join('\n')}\n-- /* */ */ /* $_$ $$ ' '' " "" \\ \n`
 const lit = (text: string) => `'${text.replace(/'/g, "''")}'`
@@ -74,7 +77,8 @@ after(() => dir && rmSync(dir, { recursive: true, force: true }))
 async function sanitize(
   text: string,
   knownSettings: string[],
-  cleanroomMajor = 13
+  cleanroomMajor = 13,
+  linesFile?: string
 ): Promise<{ output: string; removed: string[] }> {
   const removedLinesFile = path.join(dir, `removed-${Math.random()}`)
   const programFile = path.join(dir, 'program.sed')
@@ -85,7 +89,8 @@ async function sanitize(
       psqlUnderstandsRestrict: psqlUnderstandsRestrict(tools.psql),
       cleanroomMajor,
       standardConformingStrings: true,
-      removedLinesFile
+      removedLinesFile,
+      linesFile
     })
   )
   // The argv the stream runs, C locale included.
@@ -146,4 +151,35 @@ test('where rules apply, the difference is exactly the statements they name', as
   )
   assert.equal(Number(row.n), TARGETS.length)
   await cleanroom.query(`DROP DATABASE ${id(scratch)}`)
+})
+
+test("sed's line index numbers the lines as psql reads them, and holds only pg_dump's own TOC comments", async () => {
+  const known = (await cleanroomSettings()).filter(name => name !== 'row_security')
+  const linesFile = path.join(dir, 'lines')
+  const { output, removed } = await sanitize(dump, known, 13, linesFile)
+  assert.ok(removed.length > 0, 'a rule removed lines, which the index must not count')
+  const printed = output.split('\n')
+  const index = readFileSync(linesFile, 'latin1').split('\n')
+  // One line for each line psql reads (the output ends with a newline, so does the index).
+  assert.equal(index.length, printed.length)
+  // The oracle: the TypeScript lexer's TOC comments, lines pg_dump wrote between statements.
+  const lex = dumpLexer()
+  const genuine = printed.map(line => {
+    const lexed = lex(line)
+    return lexed.startsStatement && !lexed.data && /^-- (Data for )?Name: /.test(line)
+  })
+  assert.ok(genuine.filter(Boolean).length >= 10, 'the dump has TOC comments')
+  index.forEach((line, i) => assert.equal(line, genuine[i] ? printed[i] : '', `line ${i + 1}`))
+  // Production's TOC-like text, in rows, bodies and names, never reaches the index.
+  assert.ok(printed.filter(line => line.includes('Name: evil')).length >= 2)
+  assert.ok(!index.some(line => line.includes('Name: evil')))
+  // A failed line names the object psql was restoring: the last row of public.rows (the TOC-like one).
+  const rowsCopy = printed.indexOf('COPY public.rows (line) FROM stdin;') + 1
+  assert.ok(rowsCopy > 0)
+  assert.equal(printed[rowsCopy + TARGETS.length - 1], TARGETS[TARGETS.length - 1])
+  assert.deepEqual(await tocEntryInFile(linesFile, rowsCopy + TARGETS.length), {
+    type: 'TABLE DATA',
+    name: 'rows',
+    schema: 'public'
+  })
 })
