@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { messageOf } from './errors.js'
+import { UserError, messageOf } from './errors.js'
 import { quoteIdent, quoteLiteral } from './fingerprint-queries.js'
 import { listNames, type NamedRole } from './privileges.js'
 import type { Queryable } from './queryable.js'
@@ -21,6 +21,11 @@ import { saveRoles } from './state.js'
  *   (another run's scratch database, or one kept with keep-cleanroom); the last run out drops it.
  */
 
+/** The name of the n-th stand-in of a run (see RolePlan.standIns): unique per run, within 63 bytes. */
+export function standInName(runId: string, n: number): string {
+  return `lazarus_as_${runId}_${n}`.slice(0, 63)
+}
+
 /** The comment every role Lazarus creates carries; Lazarus drops no role without it. */
 export const ROLE_MARKER = 'Lazarus role'
 
@@ -38,8 +43,19 @@ export interface RolePlan {
   reason?: string
   /** Roles Lazarus creates (or shares with a concurrent Lazarus run) and drops at the end. */
   provided: string[]
-  /** Roles that already existed in the clean room, used as they are. */
+  /** Roles that already existed in the clean room, used as they are (or played by stand-ins, below). */
   existing: string[]
+  /**
+   * When pg_dump's ownership and privilege statements are replayed after an unprivileged restore
+   * (privileged-pass.ts): each pre-existing role production names and the Lazarus role that plays
+   * it. A pre-existing role may be a superuser (the clean room's own `postgres`), or hold
+   * pg_execute_server_program or other rights: made the owner of production's objects, it would run
+   * production's code with them (autovacuum's ANALYZE evaluates an expression index as the table's
+   * owner, amcheck checks as the owner, a SECURITY DEFINER function runs as it). A stand-in is
+   * created like every Lazarus role, NOLOGIN without any attribute or membership, and named back
+   * as the role it plays when the restored copy's owners and privileges are read.
+   */
+  standIns?: { role: string; standIn: string }[]
 }
 
 /** What the clean room says about its connected role and about the roles production names. */
@@ -102,14 +118,17 @@ export class CleanRoomRoles {
     private readonly runId: string
   ) {}
 
-  /** Roles production has as superusers: created as such, since some objects need a superuser owner. */
+  /** Roles production has as superusers: created as such under restore-role: superuser only. */
   private readonly superusers = new Set<string>()
+  /** Owners and privileges are replayed after an unprivileged restore: no role Lazarus uses has any right. */
+  private replay = false
 
   /**
    * Reads the clean room's facts about the roles production names and decides the plan (see
    * planRoles); `notRestored` says why owners and privileges cannot be restored whatever the facts.
    */
-  async decide(namedRoles: NamedRole[], notRestored?: string): Promise<RolePlan> {
+  async decide(namedRoles: NamedRole[], notRestored?: string, replay = false): Promise<RolePlan> {
+    this.replay = replay
     const named = namedRoles.map(role => role.name)
     for (const role of namedRoles) if (role.superuser) this.superusers.add(role.name)
     const [self] = await this.maintenance.query<{ user: string; superuser: boolean; createrole: boolean; num: string }>(
@@ -127,6 +146,9 @@ export class CleanRoomRoles {
     this.plan = notRestored
       ? { restore: false, reason: notRestored, provided: [], existing: planRoles(named, this.facts).existing }
       : planRoles(named, this.facts)
+    if (replay && this.plan.restore) {
+      this.plan.standIns = this.plan.existing.map((role, index) => ({ role, standIn: standInName(this.runId, index + 1) }))
+    }
     return this.plan
   }
 
@@ -141,22 +163,28 @@ export class CleanRoomRoles {
    */
   async provide(database: string): Promise<void> {
     if (!this.plan?.restore || !this.facts) return
-    for (const name of this.plan.provided) await this.provideOne(name, database)
+    const standIns = (this.plan.standIns ?? []).map(entry => entry.standIn)
+    for (const name of [...this.plan.provided, ...standIns]) await this.provideOne(name, database)
   }
 
   private async provideOne(name: string, database: string): Promise<void> {
     const role = quoteIdent(name)
     for (let attempt = 1; ; attempt++) {
-      const [found] = await this.maintenance.query<{ comment: string | null }>(
-        `SELECT pg_catalog.shobj_description(oid, 'pg_authid') AS comment FROM pg_catalog.pg_roles WHERE rolname = $1`,
+      const [found] = await this.maintenance.query<{ comment: string | null; powerless: boolean }>(
+        `SELECT pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment,
+           NOT (r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls OR r.rolcanlogin
+                OR EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members a WHERE a.member = r.oid)) AS powerless
+         FROM pg_catalog.pg_roles r WHERE r.rolname = $1`,
         [name]
       )
       try {
         if (!found) {
           // One implicit transaction: no other session sees the role before it carries the mark.
-          // A superuser in production stays one (without login or password, so nobody can use it
-          // but a superuser): a foreign-data wrapper or an event trigger refuses any other owner.
-          const attributes = this.superusers.has(name) ? 'NOLOGIN SUPERUSER' : 'NOLOGIN'
+          // Under restore-role: superuser (production's code already runs as a superuser there), a
+          // superuser in production stays one, without login or password: a foreign-data wrapper
+          // or an event trigger refuses any other owner. When owners are replayed after an
+          // unprivileged restore, never: the objects it owns would run production's code with it.
+          const attributes = this.superusers.has(name) && !this.replay ? 'NOLOGIN SUPERUSER' : 'NOLOGIN'
           await this.maintenance.query(
             `CREATE ROLE ${role} ${attributes}; COMMENT ON ROLE ${role} IS ${quoteLiteral(`${ROLE_MARKER} of run ${this.runId}`)}`
           )
@@ -164,6 +192,12 @@ export class CleanRoomRoles {
         } else if (!isLazarusComment(found.comment)) {
           // Someone created it meanwhile, outside Lazarus: it is theirs, used as it is.
           return
+        } else if (this.replay && !found.powerless) {
+          // A concurrent run with restore-role: superuser made it a superuser: never an owner here.
+          throw new UserError(
+            `Role ${listNames([name])} exists in the clean room with rights (a concurrent Lazarus run with restore-role: ` +
+              `superuser created it): run again once that run has ended, or give the runs separate clean rooms.`
+          )
         }
         await this.maintenance.query(`GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${role}`)
         this.used.add(name)

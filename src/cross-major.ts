@@ -33,6 +33,8 @@ export interface CrossMajorSides {
   production: Queryable & { withSavepoint<T>(work: () => Promise<T>): Promise<T> }
   /** A session on the restored scratch database, outside any transaction. */
   restored: Queryable
+  /** Stand-ins in the restored copy, by name, to the production role each plays (cleanroom-roles.ts). */
+  standIns?: ReadonlyMap<string, string>
 }
 
 /**
@@ -258,15 +260,15 @@ async function recreateAggregate(db: Queryable, statement: string): Promise<stri
  * same privileges restored.
  */
 async function sameAclChanges(sides: CrossMajorSides, differences: SchemaDifference[]): Promise<SchemaDifference[]> {
-  const read = async (db: Queryable) => {
+  const read = async (db: Queryable, standIns: ReadonlyMap<string, string> = new Map()) => {
     const rows = await db.query<{ kind: string; name: string; delta: string }>(
       `SELECT * FROM (${privilegeDeltasSql()}) d WHERE (d.kind, d.name) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-      [differences.map(d => d.kind), differences.map(d => d.name)]
+      [differences.map(d => d.kind), differences.map(d => d.name), [...standIns.keys()], [...standIns.values()]]
     )
     return new Map(rows.map(row => [`${row.kind}\u0000${row.name}`, row.delta]))
   }
   const production = await sides.production.withSavepoint(() => read(sides.production))
-  const restored = await read(sides.restored)
+  const restored = await read(sides.restored, sides.standIns)
   return differences.filter(d => {
     const key = `${d.kind}\u0000${d.name}`
     return production.has(key) && production.get(key) === restored.get(key)

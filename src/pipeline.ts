@@ -33,7 +33,8 @@ import { mapPool } from './pool.js'
 import { settleAcrossMajors } from './cross-major.js'
 import { findProductionSkew } from './production-skew.js'
 import type { RolePlan } from './cleanroom-roles.js'
-import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from './privileges.js'
+import { listNames, readLineBreakNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from './privileges.js'
+import { replayPrivileges, splitPrivileged, type PrivilegeReplay } from './privileged-pass.js'
 import { Counter, reportProgress } from './progress.js'
 import { judgeVerified, type Report, type SabotageResult } from './report.js'
 import { describeFailurePlace, psqlErrorLine, type TocEntry } from './restore-failure.js'
@@ -110,6 +111,11 @@ export interface ProductionSnapshot {
   primaryKeys: Map<string, string[]>
   /** Owners, ACLs and default privileges, when the restore keeps them (see cleanroom-roles.ts). */
   privileges?: SchemaObject[]
+  /**
+   * How owners and privileges are replayed after an unprivileged restore (privileged-pass.ts),
+   * for the backup's restore and each drill copy's alike; absent when the restore replays them itself.
+   */
+  replay?: PrivilegeReplay
   /** Production's answers to the user's checks, in the snapshot, in the checks' order. */
   checks: CheckAnswer[]
   /** When the snapshot was taken (the transaction's start on production). */
@@ -325,8 +331,11 @@ async function runStages(
   try {
     // pg_dump's session starts with the same role and database defaults as this one.
     const [scs] = await production.query<{ on: boolean }>("SELECT current_setting('standard_conforming_strings') = 'on' AS on")
+    // An unprivileged restore leaves pg_dump's ownership and privilege statements to the clean-room role.
+    const routedFile = cleanroom.restoreRights?.ownRole ? workspace.file('privileged.sql') : undefined
     const filter = await sanitizeFilter(scs.on, cleanroom, tools, workspace, keepCopy ? backupFile : undefined, {
-      linesFile: workspace.file('stream-lines')
+      linesFile: workspace.file('stream-lines'),
+      routedFile
     })
     const checkFile = writeLocationCheck(cleanroom, restoreTarget, workspace.file('restore-check.sql'))
     const streamed = await group('Dump, sanitize and restore (streamed), fingerprint production', () =>
@@ -350,6 +359,23 @@ async function runStages(
       if (streamed.restoreFailedAt) report.restoreFailedAt = streamed.restoreFailedAt
       if (point?.persistent) core.warning(`Nothing kept in ${settings.backupDir}: the backup does not restore.`)
       return
+    }
+    if (streamed.replay && routedFile) {
+      const replay = streamed.replay
+      const replayed = await group('Replay owners and privileges (as the clean-room role)', () =>
+        replayPrivileges(
+          tools,
+          restoreTarget,
+          { routed: [routedFile], script: workspace.file('privileged-replay.sql'), check: checkFile },
+          replay,
+          settings
+        )
+      )
+      if (!replayed.ok) {
+        report.result = 'restore-failed'
+        report.error = `the dump's owners and privileges did not replay: ${replayed.error}`
+        return
+      }
     }
     // The kept files are whole: hashed (streamed) while the copy is verified.
     hashing = point && hashRestorePoint(point)
@@ -513,7 +539,12 @@ async function streamFromSnapshot(
   report: Report,
   checkFile: string,
   keep?: RestorePoint
-): Promise<{ production: Promise<ProductionSnapshot>; restoreError?: string; restoreFailedAt?: string }> {
+): Promise<{
+  production: Promise<ProductionSnapshot>
+  restoreError?: string
+  restoreFailedAt?: string
+  replay?: PrivilegeReplay
+}> {
   await exporter.pinSettings()
   const sequencesBefore = await readSequenceValues(exporter)
   const snapshotId = await exporter.beginSnapshot()
@@ -542,6 +573,7 @@ async function streamFromSnapshot(
   const roles = await planRoles(exporter, restore.cleanroom, report)
   // GRANT and REVOKE are in the dump only when owners and privileges are restored.
   if (roles.restore) await refuseProductionSkew(exporter, filter.cleanroomMajor, check => check.privileges === true)
+  const replay = privilegeReplay(roles, restore.cleanroom, database.encoding)
   const restoreTarget = restore.target
   // psql starts once the database exists, holds every role the dump names, and admits the restore role.
   const restoreTargetReady = (
@@ -602,6 +634,7 @@ async function streamFromSnapshot(
       schema,
       largeObjects,
       privileges,
+      replay,
       sequencesBefore,
       sequencesAfter,
       primaryKeys,
@@ -658,7 +691,7 @@ async function streamFromSnapshot(
     core.info(`Dumped, sanitized and restored into ${restoreTarget.database} in ${outcome.restore.seconds.toFixed(2)} s.`)
   }
   report.dumpBytes = outcome.dumpBytes
-  return { production, restoreError, restoreFailedAt }
+  return { production, restoreError, restoreFailedAt, replay }
 }
 
 /** The error for a restore point that filled its disk (tee or pg_dump writing it), naming where. */
@@ -729,18 +762,54 @@ async function assertRestorableWithRights(exporter: DatabaseSession, cleanroom: 
  */
 export async function planRoles(exporter: DatabaseSession, cleanroom: CleanRoom, report: Report) {
   const named = await readNamedRoles(exporter)
-  const rights = cleanroom.restoreRights
-  const plan = await cleanroom.roles.decide(
-    named,
-    rights && !rights.superuser && rights.ownRole
-      ? `the restore runs as ${rights.role}, a role without superuser rights (restore-role: unprivileged), which cannot replay ` +
-          `the dump's ALTER ... OWNER TO, GRANT and SET SESSION AUTHORIZATION statements: set restore-role: superuser to verify ` +
-          `owners and privileges, trusting production's code with the clean-room role's rights`
-      : undefined
-  )
+  // Restored by a role of Lazarus's own: the clean-room role replays the dump's ownership and
+  // privilege statements afterwards (privileged-pass.ts), with stand-ins for pre-existing roles.
+  const replay = replaysPrivileges(cleanroom)
+  // pg_dump writes a statement naming something with a line break across lines: the privileged
+  // pass takes one-line statements only, so such a database keeps today's rule, said as such.
+  const broken = replay
+    ? await readLineBreakNames(
+        exporter,
+        named.map(role => role.name)
+      )
+    : []
+  const plan = await cleanroom.roles.decide(named, broken.length > 0 ? lineBreakReason(broken) : undefined, replay)
   const created = plan.provided.length > 0 ? `; roles created for the restore: ${listNames(plan.provided)}` : ''
-  const existing = plan.existing.length > 0 ? `; existing roles used as they are: ${listNames(plan.existing)}` : ''
-  return recordRolePlan(plan, report, `Owners and privileges are restored and compared${created}${existing}.`)
+  const existing =
+    plan.existing.length === 0
+      ? ''
+      : replay
+        ? `; existing roles played by stand-ins without rights (never owners of production's code): ${listNames(plan.existing)}`
+        : `; existing roles used as they are: ${listNames(plan.existing)}`
+  const how = replay ? ', replayed by the clean-room role after the unprivileged restore' : ''
+  return recordRolePlan(plan, report, `Owners and privileges are restored and compared${how}${created}${existing}.`)
+}
+
+/** Why owners and privileges are not verified when names hold line breaks (see planRoles); `kinds` of what has them. */
+export function lineBreakReason(kinds: string[]): string {
+  return (
+    `production has names with a line break (of a ${[...new Set(kinds)].join(', a ')}), and pg_dump writes their ownership and privilege ` +
+    `statements across lines, which the unprivileged restore's privileged pass does not replay (it takes only one-line ` +
+    `statements it can prove are pg_dump's own): set restore-role: superuser to verify owners and privileges, trusting ` +
+    `production's code with the clean-room role's rights`
+  )
+}
+
+/** Whether owners and privileges are replayed by the clean-room role after the restore: the restore role is Lazarus's own. */
+export function replaysPrivileges(cleanroom: CleanRoom): boolean {
+  const rights = cleanroom.restoreRights
+  return rights?.ownRole === true && !rights.superuser
+}
+
+/** What replaying owners and privileges needs, when the plan restores them and a role of Lazarus's own restores. */
+export function privilegeReplay(plan: RolePlan, cleanroom: CleanRoom, encoding: string): PrivilegeReplay | undefined {
+  const rights = cleanroom.restoreRights
+  if (!plan.restore || !rights || !replaysPrivileges(cleanroom)) return undefined
+  return {
+    standIns: new Map((plan.standIns ?? []).map(entry => [entry.role, entry.standIn])),
+    restoreRole: rights.role,
+    encoding
+  }
 }
 
 /**
@@ -883,6 +952,8 @@ export interface SanitizeFilter {
   cleanroomMajor: number
   /** The files sed writes, with what each holds. */
   files: Record<string, WorkFile>
+  /** The files the pipelines routed pg_dump's ownership and privilege statements to, in pipeline order. */
+  routedFiles(): string[]
   removed(): SanitizedDirective[]
   /** The error for a construct no rewrite restores faithfully, when one stopped the stream. */
   stopped(): string | undefined
@@ -898,7 +969,7 @@ export async function sanitizeFilter(
   tools: Pick<ClientTools, 'psql'>,
   workspace: Workspace,
   copyFile?: string,
-  { linesFile }: { linesFile?: string } = {}
+  { linesFile, routedFile }: { linesFile?: string; routedFile?: string } = {}
 ): Promise<SanitizeFilter> {
   const removedLinesFile = workspace.file('sanitize-removed.sql')
   const programFile = workspace.file('sanitize.sed')
@@ -911,19 +982,27 @@ export async function sanitizeFilter(
   }
   writeWorkFile(
     programFile,
-    buildSedProgram({ ...rules, removedLinesFile, copyFile, linesFile }),
+    buildSedProgram({ ...rules, removedLinesFile, copyFile, linesFile, privilegedFile: routedFile }),
     'the sanitizer (a sed program)'
   )
   const argv = await sedFilter(programFile)
   const removedLinesFiles = [removedLinesFile]
   const removedLines = () =>
     removedLinesFiles.flatMap(file => (fs.existsSync(file) ? fs.readFileSync(file, 'latin1').split('\n') : []))
+  // Pipeline 1 runs the first program, which routes to routedFile itself.
+  const routed = new Map<number, string>(routedFile ? [[1, routedFile]] : [])
   const argvFor = (pipeline: number): string[] => {
     if (pipeline <= 1) return argv
     const ownRemovedLines = `${removedLinesFile}.${pipeline}`
     const ownProgram = `${programFile}.${pipeline}`
+    const ownRouted = routedFile && `${routedFile}.${pipeline}`
+    if (ownRouted) routed.set(pipeline, ownRouted)
     // No copy of the dump nor line index here: those are only ever taken of a single, whole pipeline.
-    writeWorkFile(ownProgram, buildSedProgram({ ...rules, removedLinesFile: ownRemovedLines }), 'the sanitizer (a sed program)')
+    writeWorkFile(
+      ownProgram,
+      buildSedProgram({ ...rules, removedLinesFile: ownRemovedLines, privilegedFile: ownRouted }),
+      'the sanitizer (a sed program)'
+    )
     if (!removedLinesFiles.includes(ownRemovedLines)) removedLinesFiles.push(ownRemovedLines)
     return argv.map(arg => (arg === programFile ? ownProgram : arg))
   }
@@ -936,8 +1015,10 @@ export async function sanitizeFilter(
     files: {
       [removedLinesFile]: { what: 'the lines it removed from the dump', dumpSized: false },
       ...(linesFile ? { [linesFile]: { what: "the dump's line index (a byte a row)", dumpSized: false } } : {}),
+      ...(routedFile ? { [routedFile]: { what: "the dump's ownership and privilege statements", dumpSized: false } } : {}),
       ...(copyFile ? { [copyFile]: { what: 'the copy of the dump', dumpSized: true } } : {})
     },
+    routedFiles: () => [...routed.entries()].sort(([a], [b]) => a - b).map(([, file]) => file),
     removed: () => summarizeRemovedLines(removedLines()),
     stopped: () => {
       const stopped = stoppedConstruct(removedLines())
@@ -988,7 +1069,23 @@ async function verifyCopy(
     if (snapshot.privileges) await cleanroom.roles.provide(target.database)
     await cleanroom.prepareRestore(target)
     const checkFile = writeLocationCheck(cleanroom, target, `${file}.check.sql`)
-    const restored = await restoreDump(tools, cleanroom.restoreTarget(target), file, checkFile, settings)
+    // An unprivileged restore of the copy leaves its ownership and privilege statements to a second pass.
+    const replay = snapshot.replay
+    const routedFile = `${file}.privileged.sql`
+    const restoredFile = replay ? `${file}.unprivileged.sql` : file
+    if (replay) await splitPrivileged(file, restoredFile, routedFile)
+    let restored = await restoreDump(tools, cleanroom.restoreTarget(target), restoredFile, checkFile, settings)
+    if (replay && restoredFile !== file) fs.rmSync(restoredFile, { force: true })
+    if (restored.ok && replay) {
+      restored = await replayPrivileges(
+        tools,
+        target,
+        { routed: [routedFile], script: `${file}.replay.sql`, check: checkFile },
+        replay,
+        settings
+      )
+      if (!restored.ok) restored = { ok: false, error: `the owners and privileges did not replay: ${restored.error}` }
+    }
     if (!restored.ok) {
       const place = await failurePlace(restored.error, snapshot.database.encoding, line => tocEntryInFile(file, line))
       const hint = missingRightHint(restored.error, cleanroom.restoreRights)
@@ -997,8 +1094,14 @@ async function verifyCopy(
     }
     return await verifyRestored(target, settings, snapshot, `${purpose} copy`)
   } finally {
+    for (const extra of ['.privileged.sql', '.unprivileged.sql', '.replay.sql']) fs.rmSync(`${file}${extra}`, { force: true })
     await cleanroom.dropScratchDatabase(target)
   }
+}
+
+/** Stand-ins by the name they carry, to the role each plays: how the restored copy's catalog is read back. */
+export function standInsByName(replay: PrivilegeReplay | undefined): Map<string, string> {
+  return new Map([...(replay?.standIns ?? new Map<string, string>())].map(([role, standIn]) => [standIn, role]))
 }
 
 /** Writes the SQL that stops psql unless it restores into `target` on the checked clean room. */
@@ -1076,11 +1179,16 @@ async function compareSchemas(
   const exporter = snapshot.exporter
   const productionBehind =
     behind.length > 0 && exporter ? await exporter.withSavepoint(() => findSequencesBehindData(exporter)) : []
-  const privileges = snapshot.privileges ? diffSchema(snapshot.privileges, await readPrivileges(restored)) : []
+  const privileges = snapshot.privileges
+    ? diffSchema(snapshot.privileges, await readPrivileges(restored, standInsByName(snapshot.replay)))
+    : []
   let definitions = [...diffSchema(snapshot.schema, restoredSchema), ...privileges]
   // Another major prints the same objects differently: the clean room settles those (cross-major.ts).
   if (exporter && (await exporter.serverFacts()).major !== (await restored.serverFacts()).major) {
-    definitions = await settleAcrossMajors({ production: exporter, restored }, definitions)
+    definitions = await settleAcrossMajors(
+      { production: exporter, restored, standIns: standInsByName(snapshot.replay) },
+      definitions
+    )
   }
   return [
     ...definitions,

@@ -92,8 +92,65 @@ FROM pg_catalog.pg_default_acl d
 WHERE d.defaclnamespace = 0
    OR EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.oid = d.defaclnamespace AND ${userNamespaceSql('n')})`
 
+/**
+ * A role name as the restored copy spells it, mapped back to production's when it is a stand-in
+ * (see cleanroom-roles.ts): `standins` is a relation (standin, original, acl_name) of the query.
+ */
+const roleText = (
+  oid: string
+) => `coalesce((SELECT m.original FROM standins m WHERE m.standin = pg_catalog.pg_get_userbyid(${oid})),
+  pg_catalog.pg_get_userbyid(${oid}))`
+
+/** An aclitem's text with a stand-in grantee (`standin=`) or grantor (`/standin`) spelled as its original. */
+const aclItemText = (
+  item: string
+) => `(SELECT coalesce((SELECT pg_catalog.left(g, pg_catalog.length(g) - pg_catalog.length(m.standin)) || m.acl_name
+    FROM standins m WHERE pg_catalog.right(g, pg_catalog.length(m.standin) + 1) = '/' || m.standin), g)
+  FROM (SELECT coalesce((SELECT m.acl_name || pg_catalog.substr(${item}, pg_catalog.length(m.standin) + 1)
+    FROM standins m WHERE pg_catalog.starts_with(${item}, m.standin || '=')), ${item}) AS g) AS grantee)`
+
 /** An ACL as sorted aclitems; a NULL ACL means the kind's default for this owner, which is what pg_dump restores. */
 const aclText = (acl: string) =>
+  `(SELECT pg_catalog.string_agg(t, ' ' ORDER BY t COLLATE "C")
+    FROM unnest(${acl}) AS item CROSS JOIN LATERAL (SELECT ${aclItemText('item::text')} AS t) AS mapped)`
+
+/**
+ * Stand-ins ($1) and the roles they play ($2): the clean room's pre-existing roles never own the
+ * dump's objects (cleanroom-roles.ts), Lazarus roles play them, and this names them back. An
+ * aclitem spells a name its own way (quoted when it holds anything but letters, digits and _):
+ * makeaclitem on the original, which exists in the clean room, says how.
+ */
+const standInsSql = (standIns: string, originals: string) => `standins(standin, original, acl_name) AS (
+  SELECT m.standin, m.original,
+    (SELECT pg_catalog.left(t, (pg_catalog.length(t) - 3) / 2)
+     FROM (SELECT pg_catalog.makeaclitem(r.oid, r.oid, 'SELECT', false)::text AS t
+           FROM pg_catalog.pg_roles r WHERE r.rolname = m.original) AS a)
+  FROM unnest(${standIns}::pg_catalog.text[], ${originals}::pg_catalog.text[]) AS m(standin, original))`
+
+/** A default ACL's identity (`for role r ...`) with a stand-in role named as the one it plays. */
+const defaultAclName = (identity: string) =>
+  `coalesce((SELECT 'for role ' || pg_catalog.quote_ident(m.original) || pg_catalog.substr(${identity}, pg_catalog.length('for role ' || m.standin) + 1)
+            FROM standins m WHERE pg_catalog.starts_with(${identity}, 'for role ' || m.standin || ' ')), ${identity})`
+
+/** PRIVILEGES_SQL with stand-ins named as the roles they play ($1 stand-ins, $2 their roles). */
+const MAPPED_PRIVILEGES_SQL = `
+WITH objects AS (${OBJECTS_SQL}), ${standInsSql('$1', '$2')}
+SELECT 'owner' AS kind, o.type || ' ' || o.identity AS name, pg_catalog.quote_ident(${roleText('x.owner')}) AS definition
+FROM objects x CROSS JOIN LATERAL pg_catalog.pg_identify_object(x.classid, x.objid, x.objsubid) AS o
+WHERE x.owner IS NOT NULL
+UNION ALL
+SELECT 'privileges', o.type || ' ' || o.identity,
+  coalesce(${aclText('coalesce(x.acl, pg_catalog.acldefault(x.acltype, coalesce(x.owner, 0)))')}, '(none)')
+FROM objects x CROSS JOIN LATERAL pg_catalog.pg_identify_object(x.classid, x.objid, x.objsubid) AS o
+WHERE x.acltype IS NOT NULL
+UNION ALL
+SELECT 'default privileges', ${defaultAclName('o.identity')},
+  coalesce(${aclText('d.acl')}, '(none)')
+FROM (${DEFAULT_ACLS_SQL}) AS d
+CROSS JOIN LATERAL pg_catalog.pg_identify_object('pg_catalog.pg_default_acl'::pg_catalog.regclass, d.objid, 0) AS o`
+
+/** An ACL as sorted aclitems, as the server spells them (no stand-ins: production's side and manifests). */
+const plainAclText = (acl: string) =>
   `(SELECT pg_catalog.string_agg(item::text, ' ' ORDER BY item::text COLLATE "C") FROM unnest(${acl}) AS item)`
 
 export const PRIVILEGES_SQL = `
@@ -103,11 +160,11 @@ FROM objects x CROSS JOIN LATERAL pg_catalog.pg_identify_object(x.classid, x.obj
 WHERE x.owner IS NOT NULL
 UNION ALL
 SELECT 'privileges', o.type || ' ' || o.identity,
-  coalesce(${aclText('coalesce(x.acl, pg_catalog.acldefault(x.acltype, coalesce(x.owner, 0)))')}, '(none)')
+  coalesce(${plainAclText('coalesce(x.acl, pg_catalog.acldefault(x.acltype, coalesce(x.owner, 0)))')}, '(none)')
 FROM objects x CROSS JOIN LATERAL pg_catalog.pg_identify_object(x.classid, x.objid, x.objsubid) AS o
 WHERE x.acltype IS NOT NULL
 UNION ALL
-SELECT 'default privileges', o.identity, coalesce(${aclText('d.acl')}, '(none)')
+SELECT 'default privileges', o.identity, coalesce(${plainAclText('d.acl')}, '(none)')
 FROM (${DEFAULT_ACLS_SQL}) AS d
 CROSS JOIN LATERAL pg_catalog.pg_identify_object('pg_catalog.pg_default_acl'::pg_catalog.regclass, d.objid, 0) AS o`
 
@@ -120,12 +177,12 @@ const aclDelta = (
   acl: string,
   base: string
 ) => `coalesce((SELECT pg_catalog.string_agg(item, ' ' ORDER BY item COLLATE "C") FROM (
-    SELECT '-' || (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN e.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(e.grantee)) END
-                     || '/' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(e.grantor)), ' ')
+    SELECT '-' || (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN e.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(${roleText('e.grantee')}) END
+                     || '/' || pg_catalog.quote_ident(${roleText('e.grantor')}), ' ')
                    FROM pg_catalog.aclexplode(ARRAY[base_item]) AS e) AS item
     FROM unnest(${base}) AS base_item WHERE NOT (base_item = ANY (coalesce(${acl}, ${base})))
     UNION ALL
-    SELECT acl_item::text FROM unnest(coalesce(${acl}, ${base})) AS acl_item WHERE NOT (acl_item = ANY (coalesce(${base}, '{}')))) AS items), 'default')`
+    SELECT ${aclItemText('acl_item::text')} FROM unnest(coalesce(${acl}, ${base})) AS acl_item WHERE NOT (acl_item = ANY (coalesce(${base}, '{}')))) AS items), 'default')`
 
 /**
  * The privileges and default privileges kinds as changes to the reading server's default ACLs
@@ -133,15 +190,15 @@ const aclDelta = (
  * MAINTAIN): `kind`, `name` as PRIVILEGES_SQL names them, `delta`. A schema's default privileges
  * start empty; global ones start from the kind's default for their role, as pg_dump assumes.
  */
-export function privilegeDeltasSql(): string {
+export function privilegeDeltasSql(standIns = '$3', originals = '$4'): string {
   return `
-WITH objects AS (${OBJECTS_SQL})
+WITH objects AS (${OBJECTS_SQL}), ${standInsSql(standIns, originals)}
 SELECT 'privileges' AS kind, o.type || ' ' || o.identity AS name,
   ${aclDelta('x.acl', 'pg_catalog.acldefault(x.acltype, coalesce(x.owner, 0))')} AS delta
 FROM objects x CROSS JOIN LATERAL pg_catalog.pg_identify_object(x.classid, x.objid, x.objsubid) AS o
 WHERE x.acltype IS NOT NULL
 UNION ALL
-SELECT 'default privileges', o.identity,
+SELECT 'default privileges', ${defaultAclName('o.identity')},
   ${aclDelta(
     'd.defaclacl',
     `CASE WHEN d.defaclnamespace = 0
@@ -187,9 +244,41 @@ named(role) AS (
 SELECT r.rolname AS name, r.rolsuper AS superuser FROM named JOIN pg_catalog.pg_roles r ON r.oid = named.role
 ORDER BY r.rolname COLLATE "C"`
 
-/** Owners, privileges and default privileges of the connected database, sorted by kind and name. */
-export async function readPrivileges(db: Queryable): Promise<SchemaObject[]> {
-  const rows = await db.query<SchemaObject>(PRIVILEGES_SQL)
+/**
+ * Up to three objects whose ownership or privilege statements pg_dump would write across lines (a
+ * name holding a line break, in the object's identity or a function's argument names): the
+ * privileged pass replays only one-line statements (privileged-statements.ts).
+ */
+const LINE_BREAK_NAMES_SQL = `
+WITH objects AS (${OBJECTS_SQL})
+SELECT o.type AS kind
+FROM objects x CROSS JOIN LATERAL pg_catalog.pg_identify_object(x.classid, x.objid, x.objsubid) AS o
+WHERE pg_catalog.strpos(o.identity, E'\\n') > 0
+UNION ALL
+SELECT 'function' FROM pg_catalog.pg_proc p
+WHERE pg_catalog.strpos(pg_catalog.array_to_string(p.proargnames, ','), E'\\n') > 0
+LIMIT 3`
+
+/**
+ * The kinds (`role`, `table`, `function`...) of up to three objects and roles whose ownership or
+ * privilege statements would span lines (see LINE_BREAK_NAMES_SQL). Kinds, not names: a name
+ * with a line break is production's text, kept out of the log's annotations.
+ */
+export async function readLineBreakNames(db: Queryable, roles: string[]): Promise<string[]> {
+  const objects = (await db.query<{ kind: string }>(LINE_BREAK_NAMES_SQL)).map(row => row.kind)
+  return [...roles.filter(role => role.includes('\n')).map(() => 'role'), ...objects].slice(0, 3)
+}
+
+/**
+ * Owners, privileges and default privileges of the connected database, sorted by kind and name;
+ * `standIns` (stand-in to the role it plays) names stand-ins as the roles they play.
+ */
+export async function readPrivileges(db: Queryable, standIns: ReadonlyMap<string, string> = new Map()): Promise<SchemaObject[]> {
+  // Without stand-ins, the statement manifests record (FIGURE_METHODS.schemaFingerprint) stays as it was.
+  const rows =
+    standIns.size === 0
+      ? await db.query<SchemaObject>(PRIVILEGES_SQL)
+      : await db.query<SchemaObject>(MAPPED_PRIVILEGES_SQL, [[...standIns.keys()], [...standIns.values()]])
   return rows.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.name, b.name))
 }
 

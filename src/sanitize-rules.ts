@@ -29,6 +29,7 @@
  */
 
 import { TOC_COMMENT_PATTERN } from './restore-failure.js'
+import { PRIVILEGED_START, privilegedSedPatterns } from './privileged-statements.js'
 import { SKEW_RULES, type SkewRuleId } from './skew-catalogue.js'
 
 /** One kind of removed (or rewritten) construct and how many lines of it were removed. */
@@ -71,6 +72,12 @@ export interface SanitizeRuleOptions {
   linesFile?: string
   /** For tests: where sed writes its state after each line that is not row data. */
   stateFile?: string
+  /**
+   * Where sed routes pg_dump's own top-level ownership and privilege statements (see
+   * privileged-statements.ts) instead of the restore, for the clean-room role to replay after it;
+   * none: they stay in the stream. The copy of the dump keeps them.
+   */
+  privilegedFile?: string
 }
 
 /**
@@ -167,6 +174,16 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     )
   }
   // The dump says how it quotes strings; the lexer was built for production's setting.
+  if (options.privilegedFile) {
+    // A whole top-level line that is exactly one of pg_dump's ownership or privilege statements.
+    const route = ['s/^[^\\n]*\\n//', `w ${options.privilegedFile}`, ...copy, 's/.*/T./', ...trace, 'h', 'd']
+    lines.push(
+      "# pg_dump's ownership and privilege statements: replayed by the clean-room role after the restore.",
+      `/^T\\.\\n${PRIVILEGED_START}/{`,
+      ...privilegedSedPatterns().flatMap(pattern => [`/^T\\.\\n${pattern}$/{`, ...route, '}']),
+      '}'
+    )
+  }
   lines.push(
     `/^T\\.\\nSET standard_conforming_strings = ${options.standardConformingStrings ? 'off' : 'on'};$/{`,
     ...stop('standard-conforming-strings'),

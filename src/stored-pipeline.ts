@@ -32,6 +32,10 @@ import {
   logVerification,
   onTimeline,
   planRoles,
+  lineBreakReason,
+  privilegeReplay,
+  replaysPrivileges,
+  standInsByName,
   runDrill,
   recordRestoreRights,
   recordRolePlan,
@@ -42,6 +46,7 @@ import {
   type SanitizeFilter
 } from './pipeline.js'
 import { readPrivileges, readPrivilegeTargets } from './privileges.js'
+import { replayPrivileges, type PrivilegeReplay } from './privileged-pass.js'
 import { judgeVerified, type Report, type ReportTable } from './report.js'
 import { tocEntryAt } from './restore-failure.js'
 import { readSabotageCatalog } from './sabotage-catalog.js'
@@ -191,12 +196,16 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
       }
       // The drill corrupts copies of the sanitized SQL stream (after pg_restore -f -), kept whole by sed: one pipeline then.
       const drill = settings.sabotage.length > 0
+      // Restored by Lazarus's own role, the owners and grants are replayed by the clean-room role afterwards.
+      const replay = privilegeReplay(roles, room, database.encoding)
+      const routedFile = replay ? workspace.file('privileged.sql') : undefined
       const filter = await sanitizeFilter(
         standardConformingStringsOf(head),
         room,
         tools,
         workspace,
-        drill ? workspace.backupFile : undefined
+        drill ? workspace.backupFile : undefined,
+        { routedFile }
       )
       const target = await room.createScratchDatabase('backup', database)
       let snapshot: ProductionSnapshot | undefined
@@ -228,9 +237,25 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
           )
         )
         if (!restored) return
+        if (replay) {
+          const replayed = await group('Replay owners and privileges (as the clean-room role)', () =>
+            replayPrivileges(
+              tools,
+              target,
+              { routed: filter.routedFiles(), script: workspace.file('privileged-replay.sql'), check: checkFile },
+              replay,
+              settings
+            )
+          )
+          if (!replayed.ok) {
+            report.result = 'restore-failed'
+            report.error = `the backup's owners and privileges did not replay: ${replayed.error}`
+            return
+          }
+        }
         if (!evidence) {
           await group('Compare with production as it is now', () =>
-            compareWithProductionNow(production!, target, settings, report)
+            compareWithProductionNow(production!, target, settings, report, replay)
           )
           if (settings.checks.length > 0) {
             // A check's answer is content: production's answer now says nothing about the backup's.
@@ -248,6 +273,8 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
         ;({ snapshot, settings: verifiedSettings } = await group('Verify against the manifest', () =>
           compareWithManifest(evidence, target, settings, report, cleanroomMajor)
         ))
+        // The drill's copies are restored and replayed the same way.
+        snapshot.replay = replay
         if (settings.amcheck)
           report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
         if (drill) {
@@ -355,7 +382,13 @@ async function planManifestRoles(manifest: Manifest, cleanroom: CleanRoom, repor
     )
   }
   const named = rolesNamedBy(privileges).map(name => ({ name, superuser: false }))
-  const plan = await cleanroom.roles.decide(named)
+  const replay = replaysPrivileges(cleanroom)
+  // Statements naming something with a line break span lines: the privileged pass takes one-line ones only.
+  const broken = [
+    ...named.filter(role => role.name.includes('\n')).map(() => 'role'),
+    ...privileges.filter(object => object.name.includes('\n')).map(object => object.name.split(' ')[0])
+  ].slice(0, 3)
+  const plan = await cleanroom.roles.decide(named, replay && broken.length > 0 ? lineBreakReason(broken) : undefined, replay)
   return recordRolePlan(plan, report, "Owners and privileges are restored and compared with the manifest's.")
 }
 
@@ -522,7 +555,8 @@ async function compareWithProductionNow(
   production: DatabaseSession,
   target: ConnectionTarget,
   settings: Settings,
-  report: Report
+  report: Report,
+  replay?: PrivilegeReplay
 ): Promise<void> {
   const started = performance.now()
   const startedAt = Date.now() / 1000
@@ -542,7 +576,9 @@ async function compareWithProductionNow(
     const restoredFigures = await fingerprint(sessions, await restored.listTables(), counting, false, 'restored')
     const schema = [
       ...diffSchema(await readSchemaFingerprint(production), await readSchemaFingerprint(restored)),
-      ...(report.privileges?.compared ? diffSchema(await readPrivileges(production), await readPrivileges(restored)) : [])
+      ...(report.privileges?.compared
+        ? diffSchema(await readPrivileges(production), await readPrivileges(restored, standInsByName(replay)))
+        : [])
     ].sort(byKindAndName)
     report.tables = judgeTablesUnproven(productionFigures, restoredFigures)
     report.schema = schema

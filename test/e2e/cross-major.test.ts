@@ -67,6 +67,37 @@ test(`an untouched PostgreSQL 13 database verifies in a PostgreSQL ${NEWER_MAJOR
   assert.doesNotMatch(result.summary, /not verified/i)
 })
 
+test(`by default (unprivileged restore, owners and privileges replayed apart) ACLs verify across majors, stand-ins named back`, async () => {
+  // postgres owns the table in production and exists in the clean room: a stand-in owns it there.
+  // PostgreSQL ${NEWER_MAJOR} gives an owner MAINTAIN by default, so the ACLs differ as texts and are
+  // settled as changes to each server's default, the stand-in read as postgres.
+  const own = uniqueName('xm_default')
+  await production.createDatabase(
+    own,
+    `CREATE TABLE public.t (id int PRIMARY KEY); INSERT INTO public.t VALUES (1), (2);
+     GRANT SELECT ON public.t TO ${reader};`
+  )
+  try {
+    const result = await runAction(
+      {
+        'production-url': production.url(own, { password: null }),
+        'production-password': production.password,
+        'cleanroom-url': newer.url('postgres', { password: null }),
+        'cleanroom-password': newer.password,
+        verify: 'checksums'
+      },
+      { timeoutMs: 240_000 }
+    )
+    assert.equal(result.outputs.result, 'verified', explain(result))
+    assert.equal(result.report.restoreRights.superuser, false)
+    assert.equal(result.report.privileges.compared, true, explain(result))
+    assert.ok(result.report.privileges.rolesExisting.includes('postgres'), explain(result))
+    assert.deepEqual(result.report.schema, [])
+  } finally {
+    await production.query(`DROP DATABASE IF EXISTS ${own}`).catch(() => undefined)
+  }
+})
+
 test(`a corruption of what ${NEWER_MAJOR} prints differently is still caught across majors and named`, async () => {
   const binDir = tamperedClientDir(
     [

@@ -110,12 +110,13 @@ test('production that moved on: rows are shown beside the backup, still restored
   )
 })
 
-test('by default (restore-role: unprivileged) a stored plain backup with owners is refused in one line saying what to do', async () => {
+test('by default (restore-role: unprivileged) a stored plain backup with owners restores, its owners and grants replayed by the clean-room role', async () => {
   const run = await runAction(inputs({ 'backup-path': backups.plain }))
-  assert.equal(run.exitCode, 1, explain(run))
-  assert.equal(run.outputs.result, 'error')
-  assert.match(run.report.error, /^The stored plain backup carries owners and privileges .*set restore-role: superuser/)
-  assert.doesNotMatch(run.stdout, /Sanitize and restore the stored backup/, 'nothing was restored')
+  assert.equal(run.exitCode, 0, explain(run))
+  assert.equal(run.outputs.result, 'restored', explain(run))
+  assert.equal(run.report.restoreRights.superuser, false)
+  assert.equal(run.report.privileges.compared, true, explain(run))
+  assert.match(run.stdout, /Replaying \d+ ownership and privilege statement\(s\) of the dump as the clean-room role/)
 })
 
 test('a stored backup with version skew is sanitized as a fresh dump is', async () => {

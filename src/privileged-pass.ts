@@ -1,0 +1,175 @@
+import * as fs from 'node:fs'
+import { pipeline } from 'node:stream/promises'
+import * as core from '@actions/core'
+import type { ConnectionTarget } from './connection.js'
+import { dumpLexer } from './dump-lexer.js'
+import { quoteLiteral } from './fingerprint-queries.js'
+import { restoreDump, type ClientTools, type FaultLimits, type RestoreOutcome } from './pg-tools.js'
+import { parsePrivilegedStatement, touchesServerObjects, withStandIns } from './privileged-statements.js'
+import { listNames } from './privileges.js'
+
+/**
+ * The second pass of an unprivileged restore: pg_dump's own ownership and privilege statements,
+ * routed out of the restore by the sanitizer (or, for a drill's copy, by splitPrivileged), are
+ * replayed by the clean-room role once the restore role has finished. Production's code never
+ * runs in this pass: the statements only write the catalog (privileged-statements.ts), the
+ * scratch database is checked to hold no event trigger first, and every role they name is one
+ * Lazarus created without any right (or a stand-in for a role the clean room already had).
+ */
+
+/** The replay script and what went into it. */
+export interface ReplayScript {
+  /** Statements replayed. */
+  statements: number
+  /** Statements left out: grants on the clean-room server's own objects (SERVER_SCHEMAS), as written. */
+  serverObjects: string[]
+}
+
+/**
+ * Writes the script the clean-room role replays from the routed statements: each one read again
+ * by the grammar (a line the grammar does not take stops the run: the sanitizer and this module
+ * disagree, a bug), roles with stand-ins replaced, grants on the server's own objects left out.
+ * Read and written a line at a time; bytes pass through latin1, so names keep the dump's encoding,
+ * which the script declares (`encoding`, production's database encoding, as pg_dump's header does).
+ */
+export async function writeReplayScript(
+  routedFiles: string | string[],
+  scriptFile: string,
+  standIns: ReadonlyMap<string, string>,
+  encoding: string,
+  restoreRole?: string
+): Promise<ReplayScript> {
+  const result: ReplayScript = { statements: 0, serverObjects: [] }
+  const header =
+    `SET client_encoding = ${quoteLiteral(encoding)};\n` +
+    `SELECT pg_catalog.set_config('search_path', '', false);\n` +
+    beforeReplaySql(restoreRole)
+  const out = fs.openSync(scriptFile, 'w', 0o600)
+  try {
+    fs.writeSync(out, header)
+    for (const routedFile of typeof routedFiles === 'string' ? [routedFiles] : routedFiles) {
+      if (!fs.existsSync(routedFile)) continue
+      await forEachLine(routedFile, line => {
+        if (line === '') return
+        const statement = parsePrivilegedStatement(line)
+        if (!statement) throw new Error(`The sanitizer routed a line the privilege grammar does not take: ${line.slice(0, 80)}`)
+        if (touchesServerObjects(statement)) {
+          result.serverObjects.push(line)
+          return
+        }
+        fs.writeSync(out, Buffer.from(withStandIns(statement, standIns) + '\n', 'latin1'))
+        result.statements++
+      })
+    }
+    return result
+  } finally {
+    fs.closeSync(out)
+  }
+}
+
+/**
+ * Splits a plain dump (a drill's sanitized copy) as the sanitizer does in the stream: each line
+ * that starts and ends at the top level and is one of the privilege grammar's forms goes to
+ * `routedFile`, every other line to `outputFile`. Streamed; the routed lines are few and short.
+ */
+export async function splitPrivileged(inputFile: string, outputFile: string, routedFile: string): Promise<void> {
+  const lexer = dumpLexer()
+  const routed = fs.openSync(routedFile, 'w', 0o600)
+  try {
+    await pipeline(
+      fs.createReadStream(inputFile),
+      async function* (chunks: AsyncIterable<Buffer>) {
+        let partial = ''
+        const take = (lines: string[]): string[] => {
+          const kept: string[] = []
+          for (const line of lines) {
+            const facts = lexer(line)
+            if (facts.startsStatement && facts.endsStatement && !facts.data && parsePrivilegedStatement(line)) {
+              fs.writeSync(routed, Buffer.from(line + '\n', 'latin1'))
+            } else {
+              kept.push(line)
+            }
+          }
+          return kept
+        }
+        for await (const chunk of chunks) {
+          const lines = (partial + chunk.toString('latin1')).split('\n')
+          partial = lines.pop() ?? ''
+          const kept = take(lines)
+          if (kept.length > 0) yield Buffer.from(kept.join('\n') + '\n', 'latin1')
+        }
+        if (partial) yield Buffer.from(take([partial]).join('\n'), 'latin1')
+      },
+      fs.createWriteStream(outputFile, { mode: 0o600 })
+    )
+  } finally {
+    fs.closeSync(routed)
+  }
+}
+
+async function forEachLine(file: string, each: (line: string) => void): Promise<void> {
+  let partial = ''
+  for await (const chunk of fs.createReadStream(file) as AsyncIterable<Buffer>) {
+    const lines = (partial + chunk.toString('latin1')).split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) each(line)
+  }
+  if (partial) each(partial)
+}
+
+/**
+ * The SQL the clean-room role runs in the scratch database before the replay: it refuses a
+ * database holding an event trigger (which would run production's code on the replay's GRANTs,
+ * as the clean-room role; an unprivileged restore cannot create one, this makes sure), and takes
+ * back what admitted the restore role to the public schema, so that schema's ACL is the one the
+ * dump sets.
+ */
+export function beforeReplaySql(restoreRole: string | undefined): string {
+  const revoke = restoreRole
+    ? `  IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'public') THEN
+    EXECUTE pg_catalog.format('REVOKE ALL ON SCHEMA public FROM %I', ${quoteLiteral(restoreRole)});
+  END IF;\n`
+    : ''
+  return `DO $lazarus$ BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger) THEN
+    RAISE EXCEPTION 'the restored copy holds an event trigger: owners and privileges are not replayed';
+  END IF;
+${revoke}END $lazarus$;\n`
+}
+
+/** What a run needs to replay owners and privileges after an unprivileged restore. */
+export interface PrivilegeReplay {
+  /** Each pre-existing role production names, and the Lazarus role that plays it. */
+  standIns: ReadonlyMap<string, string>
+  /** The run's restore role, whose admission to the public schema is taken back first. */
+  restoreRole: string
+  /** Production's database encoding: the dump's, in which the statements' names are written. */
+  encoding: string
+}
+
+/**
+ * Replays the routed statements (routedFile) in `target` as the clean-room role (psql, after the
+ * location check): writes the script, says what it leaves out, and runs it. Returns psql's outcome.
+ */
+export async function replayPrivileges(
+  tools: Pick<ClientTools, 'psql'>,
+  target: ConnectionTarget,
+  files: { routed: string[]; script: string; check: string },
+  replay: PrivilegeReplay,
+  limits: FaultLimits
+): Promise<RestoreOutcome> {
+  const script = await writeReplayScript(files.routed, files.script, replay.standIns, replay.encoding, replay.restoreRole)
+  core.info(
+    `Replaying ${script.statements} ownership and privilege statement(s) of the dump as the clean-room role` +
+      (replay.standIns.size > 0 ? ` (pre-existing roles played by stand-ins: ${listNames([...replay.standIns.keys()])})` : '') +
+      '.'
+  )
+  if (script.serverObjects.length > 0) {
+    core.warning(
+      `Not replayed: ${script.serverObjects.length} grant(s) on the clean-room server's own objects (pg_catalog, ` +
+        `information_schema), which would give production's roles rights over the clean-room server; they are not compared either.`,
+      { title: 'Lazarus: grants on system objects not replayed' }
+    )
+  }
+  return restoreDump(tools, target, files.script, files.check, limits)
+}
