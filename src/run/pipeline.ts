@@ -111,12 +111,12 @@ export const OLDEST_SUPPORTED_MAJOR = 12
  * What production looked like at the dump's snapshot. Its sessions stay inside that snapshot
  * until the run ends, so later questions (which rows differ) get answers from the same moment.
  */
+/**
+ * Production's side of the comparison, as plain data: what the report, the manifest and a later
+ * verification read. The live session that took it stays apart (CopyContext.live, verifyRestored's
+ * `live`): nothing that outlives the run holds a connection.
+ */
 export interface ProductionSnapshot {
-  /**
-   * The session that exported the snapshot; it answers follow-up questions (row pinning). Absent
-   * when the figures come from a stored backup's manifest: nothing can be asked of production then.
-   */
-  exporter?: DatabaseSession
   tables: TableRef[]
   figures: SideFigures[]
   schema: SchemaObject[]
@@ -405,7 +405,7 @@ async function runStages(
     verification = await group('Verify', async () => {
       const started = performance.now()
       const startedAt = Date.now() / 1000
-      const result = await verifyRestored(restoreTarget, settings, streamed.production, 'restored')
+      const result = await verifyRestored(restoreTarget, settings, streamed.production, 'restored', production)
       // Everything verification added after the restore, production's fingerprint included.
       report.timings.verify = elapsed(started)
       onTimeline(report, 'Verify', startedAt, Date.now() / 1000)
@@ -438,7 +438,7 @@ async function runStages(
   for (const operator of settings.sabotage) {
     report.sabotage.push(
       await group(`Sabotage drill: ${operator}`, () =>
-        runDrill(operator, backupFile, cleanroom, tools, settings, snapshot, workspace)
+        runDrill(operator, backupFile, { cleanroom, tools, settings, snapshot, live: production, workspace })
       )
     )
   }
@@ -651,7 +651,6 @@ async function streamFromSnapshot(
       }
     }
     return {
-      exporter,
       tables,
       figures,
       schema,
@@ -1078,14 +1077,22 @@ export interface CopyVerification {
 }
 
 /** Restores a (sabotaged) copy of the backup into its own scratch database and verifies it. */
-async function verifyCopy(
-  file: string,
-  purpose: string,
-  cleanroom: CleanRoom,
-  tools: Pick<ClientTools, 'psql'>,
-  settings: Settings,
+/**
+ * What every drill copy is restored into and verified against, the same for each operator.
+ * `live` is production's session inside the snapshot, for follow-up questions (which rows
+ * differ, the checks' rows); a stored backup's manifest has none.
+ */
+export interface CopyContext {
+  cleanroom: CleanRoom
+  tools: Pick<ClientTools, 'psql'>
+  settings: Settings
   snapshot: ProductionSnapshot
-): Promise<CopyVerification> {
+  live?: DatabaseSession
+  workspace: Workspace
+}
+
+async function verifyCopy(file: string, purpose: string, context: CopyContext): Promise<CopyVerification> {
+  const { cleanroom, tools, settings, snapshot, live } = context
   const target = await cleanroom.createScratchDatabase(purpose, snapshot.database)
   try {
     if (snapshot.privileges) await cleanroom.roles.provide(target.database)
@@ -1114,7 +1121,7 @@ async function verifyCopy(
       const error = hint ? `${restored.error} | ${hint}` : restored.error
       return { restoreError: place ? `stopped ${place}: ${error}` : error, tables: [], schema: [], checks: [] }
     }
-    return await verifyRestored(target, settings, snapshot, `${purpose} copy`)
+    return await verifyRestored(target, settings, snapshot, `${purpose} copy`, live)
   } finally {
     for (const extra of ['.privileged.sql', '.unprivileged.sql', '.replay.sql']) fs.rmSync(`${file}${extra}`, { force: true })
     await cleanroom.dropScratchDatabase(target)
@@ -1150,7 +1157,9 @@ export async function verifyRestored(
   target: ConnectionTarget,
   settings: Settings,
   production: ProductionSnapshot | Promise<ProductionSnapshot>,
-  side: string
+  side: string,
+  /** Production's session inside the snapshot, when there is one: row pinning and the checks' rows ask it. */
+  live?: DatabaseSession
 ): Promise<CopyVerification> {
   const sessions: DatabaseSession[] = []
   try {
@@ -1161,19 +1170,14 @@ export async function verifyRestored(
     // Production's fingerprint may still be running: the restored copy's is taken meanwhile.
     const [figures, schema] = await Promise.all([
       fingerprint(sessions.slice(0, settings.jobs), await restored.listTables(), settings, false, side),
-      compareSchemas(catalogSession, production)
+      compareSchemas(catalogSession, production, live)
     ])
     const snapshot = await production
     const tables = compareTables(snapshot.figures, figures)
-    await pinRows(tables, restored, snapshot, settings)
+    await pinRows(tables, restored, snapshot, settings, live)
     const checks =
       settings.checks.length > 0
-        ? await verifyChecks(
-            restored,
-            { session: snapshot.exporter, answers: snapshot.checks },
-            settings.checks,
-            checkOptions(settings)
-          )
+        ? await verifyChecks(restored, { session: live, answers: snapshot.checks }, settings.checks, checkOptions(settings))
         : []
     return { tables, schema, checks }
   } finally {
@@ -1183,7 +1187,8 @@ export async function verifyRestored(
 
 async function compareSchemas(
   restored: DatabaseSession,
-  production: ProductionSnapshot | Promise<ProductionSnapshot>
+  production: ProductionSnapshot | Promise<ProductionSnapshot>,
+  live?: DatabaseSession
 ): Promise<SchemaDifference[]> {
   const restoredSchema = await readSchemaFingerprint(restored)
   const restoredSequences = await readSequenceValues(restored)
@@ -1191,7 +1196,7 @@ async function compareSchemas(
   const behind = await findSequencesBehindData(restored)
   const snapshot = await production
   // A sequence production itself has behind its data is faithfully restored, not broken.
-  const exporter = snapshot.exporter
+  const exporter = live
   const productionBehind =
     behind.length > 0 && exporter ? await exporter.withSavepoint(() => findSequencesBehindData(exporter)) : []
   const privileges = snapshot.privileges
@@ -1251,9 +1256,10 @@ async function pinRows(
   tables: TableComparison[],
   restored: DatabaseSession,
   snapshot: ProductionSnapshot,
-  settings: Settings
+  settings: Settings,
+  live?: DatabaseSession
 ): Promise<void> {
-  const exporter = snapshot.exporter
+  const exporter = live
   // Rows can only be pinned by asking production; a manifest holds figures, not rows.
   if (!exporter) return
   const refs = new Map(snapshot.tables.map(table => [tableKey(table), table]))
@@ -1321,15 +1327,8 @@ function describeRows(table: TableComparison, settings: Settings): string {
 }
 
 /** Corrupts a copy of the backup, restores and verifies it, and reports whether that was noticed. */
-export async function runDrill(
-  operator: DrillOperator,
-  backupFile: string,
-  cleanroom: CleanRoom,
-  tools: Pick<ClientTools, 'psql'>,
-  settings: Settings,
-  snapshot: ProductionSnapshot,
-  workspace: Workspace
-): Promise<DrillResult> {
+export async function runDrill(operator: DrillOperator, backupFile: string, context: CopyContext): Promise<DrillResult> {
+  const { cleanroom, settings, snapshot, workspace } = context
   const catalog = snapshot.sabotageCatalog
   const plan = catalog ? planDrill(operator, catalog) : undefined
   if (!plan && (operator === 'drop-grant' || operator === 'change-owner') && !snapshot.privileges) {
@@ -1371,7 +1370,7 @@ export async function runDrill(
     }
     core.info(`Sabotaged ${plan.target}: ${injected.evidence}.`)
     if (plan.extraRole) cleanroom.roles.addRole(plan.extraRole)
-    const verification = await verifyCopy(copyFile, `drill_${operator}`, cleanroom, tools, settings, snapshot)
+    const verification = await verifyCopy(copyFile, `drill_${operator}`, context)
     const result = judgeDrill(plan, injected.evidence, verification, settings)
     if (result.detected) core.info(`Caught by ${result.detectedBy}: ${result.evidence}`)
     else if (result.expectedMiss)

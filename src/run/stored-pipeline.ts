@@ -296,7 +296,13 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
       for (const operator of settings.sabotage) {
         report.sabotage.push(
           await group(`Sabotage drill: ${operator}`, () =>
-            runDrill(operator, workspace.backupFile, room, tools, verifiedSettings, snapshot!, workspace)
+            runDrill(operator, workspace.backupFile, {
+              cleanroom: room,
+              tools,
+              settings: verifiedSettings,
+              snapshot: snapshot!,
+              workspace
+            })
           )
         )
       }
