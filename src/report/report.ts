@@ -237,6 +237,16 @@ export function judgeVerified(report: Report): Pick<Report, 'result' | 'error'> 
   return error === undefined ? { result } : { result, error }
 }
 
+/**
+ * A stored backup restored without a manifest: `restored` (it restores; its content is not
+ * proven), unless its comparison with production as it is now or amcheck found a difference.
+ */
+export function judgeRestored(report: Report): Pick<Report, 'result'> {
+  const differs =
+    mismatchedTables(report).length > 0 || (report.schema ?? []).length > 0 || (report.amcheck?.findings ?? []).length > 0
+  return { result: differs ? 'mismatch' : 'restored' }
+}
+
 export function missedDrills(report: Report): DrillResult[] {
   return report.sabotage.filter(result => result.applied && !result.detected && !result.expectedMiss)
 }

@@ -48,7 +48,7 @@ import {
 } from './pipeline.js'
 import { readPrivileges, readPrivilegeTargets } from '../engines/postgres/privileges.js'
 import { replayPrivileges, type PrivilegeReplay } from '../engines/postgres/privileged-pass.js'
-import { judgeVerified, type Report, type ReportTable } from '../report/report.js'
+import { judgeRestored, judgeVerified, type Report, type ReportTable } from '../report/report.js'
 import { tocEntryAt } from '../engines/postgres/restore-failure.js'
 import { readDrillCatalog } from '../engines/postgres/drill-catalog.js'
 import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
@@ -272,7 +272,7 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
           }
           if (settings.amcheck) {
             report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
-            if (report.amcheck.findings.length > 0) report.result = 'mismatch'
+            Object.assign(report, judgeRestored(report))
           }
           return
         }
@@ -590,7 +590,7 @@ async function compareWithProductionNow(
     ].sort(byKindAndName)
     report.tables = judgeTablesUnproven(productionFigures, restoredFigures)
     report.schema = schema
-    report.result = report.tables.every(table => table.match) && schema.length === 0 ? 'restored' : 'mismatch'
+    Object.assign(report, judgeRestored(report))
     logComparison(report.tables, schema)
   } finally {
     for (const session of sessions) await session.close()

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { compareTables } from '../../../src/verification/compare.js'
-import { failureMessage, reportOutputs, type Report, type DrillResult } from '../../../src/report/report.js'
+import { failureMessage, judgeRestored, reportOutputs, type Report, type DrillResult } from '../../../src/report/report.js'
 import { renderSummary } from '../../../src/report/summary.js'
 
 const side = (name: string, rows?: number, checksum?: string, error?: string) => ({
@@ -159,4 +159,17 @@ test('a kept restore point fills outputs backup-path and manifest-path', () => {
   const outputs = reportOutputs(report({ restorePoint }), '/tmp/r.json')
   assert.equal(outputs['backup-path'], restorePoint.backupPath)
   assert.equal(outputs['manifest-path'], restorePoint.manifestPath)
+})
+
+test('a stored backup without a manifest is restored, unless its tables, its schema or amcheck differ', () => {
+  const same = compareTables([side('a', 1, 'x')], [side('a', 1, 'x')])
+  const changed = compareTables([side('a', 1, 'x')], [side('a', 2, 'y')])
+  const finding = { kind: 'index', name: 'public.a_pkey', detail: 'lost an entry' }
+  const schema = [{ kind: 'index', name: 'public.a_pkey', production: 'CREATE INDEX', restored: null }]
+  assert.deepEqual(judgeRestored(report({ tables: same })), { result: 'restored' })
+  assert.deepEqual(judgeRestored(report({ tables: changed })), { result: 'mismatch' })
+  assert.deepEqual(judgeRestored(report({ tables: same, schema } as Partial<Report>)), { result: 'mismatch' })
+  assert.deepEqual(judgeRestored(report({ tables: same, amcheck: { findings: [finding] } } as unknown as Partial<Report>)), {
+    result: 'mismatch'
+  })
 })
