@@ -277,10 +277,8 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
           return
         }
         ;({ snapshot, settings: verifiedSettings } = await group('Verify against the manifest', () =>
-          compareWithManifest(evidence, target, settings, report, cleanroomMajor)
+          compareWithManifest(evidence, target, settings, report, cleanroomMajor, replay)
         ))
-        // The drill's copies are restored and replayed the same way.
-        snapshot.replay = replay
         if (settings.amcheck)
           report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
         if (drill) {
@@ -475,7 +473,9 @@ async function compareWithManifest(
   target: ConnectionTarget,
   settings: Settings,
   report: Report,
-  cleanroomMajor: number
+  cleanroomMajor: number,
+  /** How the owners and privileges were replayed: the restored copy's stand-ins read as the roles they play. */
+  replay: PrivilegeReplay | undefined
 ): Promise<{ snapshot: ProductionSnapshot; settings: Settings }> {
   const started = performance.now()
   const startedAt = Date.now() / 1000
@@ -495,6 +495,8 @@ async function compareWithManifest(
     })
   }
   const { snapshot, checks } = snapshotFromManifest(manifest, settings.checks, skipped)
+  // Before the comparison: it reads the restored copy's owners through the replay's stand-ins.
+  snapshot.replay = replay
   const verified: Settings = { ...settings, verify: countsOnly ? 'counts' : settings.verify, checks }
   report.verify = verified.verify
   const verification = await verifyRestored(target, verified, snapshot, 'restored')

@@ -113,6 +113,16 @@ test('a kept restore point verifies from its manifest alone, with production sto
   assert.equal(run.report.production.database, database)
 })
 
+test("under the default restore role the kept restore point verifies too: owners replayed, the clean room's own roles played by stand-ins", async () => {
+  const inputs = storedInputs({ 'backup-path': kept.backup, 'verify-key': publicPem, jobs: '2' })
+  delete inputs['restore-role']
+  const run = await runAction(inputs)
+  assert.equal(run.exitCode, 0, explain(run))
+  assert.equal(run.outputs.result, 'verified', explain(run))
+  assert.equal(run.report.restoreRights.superuser, false)
+  assert.equal(run.report.privileges.compared, true, explain(run))
+})
+
 test('one byte flipped in one table: mismatch from the sha256 check; recomputed and re-signed: mismatch naming the table', async () => {
   const copy = copyOfRestorePoint('flipped')
   const file = dataFileOf(copy.backup, 'public', 'customers')
