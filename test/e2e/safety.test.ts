@@ -576,9 +576,14 @@ exit $code`
       handed.some(line => /\/work\/restore-check\.sql$/.test(line)),
       'the stream checks where psql is'
     )
-    const copies = handed.filter(line => !/check\.sql$/.test(line))
+    // And, under the default restore role, the owners and grants it replays afterwards: private too.
+    assert.ok(
+      handed.some(line => /\/work\/privileged-replay\.sql$/.test(line)),
+      'owners and privileges are replayed from a file'
+    )
+    const copies = handed.filter(line => !/(check|replay)\.sql$/.test(line))
     assert.equal(copies.length, 1, 'the drill copy was restored from a file')
-    assert.match(copies[0], /^psql 600 .+\/work\/sabotage-rogue-row\.sql$/)
+    assert.match(copies[0], /^psql 600 .+\/work\/sabotage-rogue-row\.sql(\.unprivileged\.sql)?$/)
 
     const [runId] = workspaceRunIds(run.runnerTemp)
     const reportDir = path.join(run.runnerTemp, `lazarus-${runId}`)
