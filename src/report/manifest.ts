@@ -7,7 +7,7 @@ import type { SideFigures, VerifyLevel } from '../verification/compare.js'
 import type { TableFigures } from '../engines/postgres/database.js'
 import { KEPT_FORMATS, type KeptFormat } from '../engines/postgres/backup-format.js'
 import { UserError } from '../util/errors.js'
-import { PINNED_SETTINGS, type Column, type ColumnHashing, type TableRef } from '../engines/postgres/fingerprint-queries.js'
+import { COLUMN_HASHINGS, PINNED_SETTINGS, type Column, type TableRef } from '../engines/postgres/fingerprint-queries.js'
 import type { Result } from './report.js'
 import type { SchemaObject } from '../engines/postgres/schema-fingerprint.js'
 import type { SequenceValue } from '../verification/sequence-check.js'
@@ -701,21 +701,6 @@ function validateFigures(at: Fields, figures: Record<string, unknown>): void {
     })
   }
 }
-
-const COLUMN_HASHINGS: readonly ColumnHashing[] = [
-  'int2',
-  'int4',
-  'int8',
-  'bool',
-  'text',
-  'char',
-  'timestamp',
-  'timestamptz',
-  'time',
-  'uuid',
-  'output',
-  'text form'
-]
 
 function validateObjects(at: Fields, value: unknown, where: string): void {
   at.array(value, where).forEach((item, index) => {

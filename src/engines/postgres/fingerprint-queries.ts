@@ -42,8 +42,21 @@ export interface Column {
  * is its stored text); `text form` columns (domains, enums, extension and composite types, whose
  * casts to text a user may have redefined) together, through their row's text.
  */
-export type ColumnHashing =
-  'int2' | 'int4' | 'int8' | 'bool' | 'text' | 'char' | 'timestamp' | 'timestamptz' | 'time' | 'uuid' | 'output' | 'text form'
+export const COLUMN_HASHINGS = [
+  'int2',
+  'int4',
+  'int8',
+  'bool',
+  'text',
+  'char',
+  'timestamp',
+  'timestamptz',
+  'time',
+  'uuid',
+  'output',
+  'text form'
+] as const
+export type ColumnHashing = (typeof COLUMN_HASHINGS)[number]
 
 /** pg_attribute's type and typmod (alias `a`) to a ColumnHashing; the exact types only, never a domain over them. */
 const COLUMN_HASHING_SQL = `CASE

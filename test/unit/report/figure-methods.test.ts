@@ -8,7 +8,7 @@ import {
   checksumSql,
   countSql,
   pinSettingsSql,
-  type ColumnHashing,
+  COLUMN_HASHINGS,
   type TableRef
 } from '../../../src/engines/postgres/fingerprint-queries.js'
 import { readLargeObjects } from '../../../src/engines/postgres/large-objects.js'
@@ -72,21 +72,7 @@ async function issued(read: (db: Queryable) => Promise<unknown>): Promise<string
 
 /** A table with a column of every hashing kind, as a plain table, a partitioned one and an extension's configuration table. */
 function sampleTables(): TableRef[] {
-  const hashings: ColumnHashing[] = [
-    'int2',
-    'int4',
-    'int8',
-    'bool',
-    'text',
-    'char',
-    'timestamp',
-    'timestamptz',
-    'time',
-    'uuid',
-    'output',
-    'text form'
-  ]
-  const columns = hashings.map(hashing => ({ name: `c ${hashing}`, hashing }))
+  const columns = COLUMN_HASHINGS.map(hashing => ({ name: `c ${hashing}`, hashing }))
   const base = { schema: 'public', name: 't', populated: true, columns, bytes: 0 }
   return [
     { ...base, kind: 'r' },
