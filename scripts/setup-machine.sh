@@ -97,8 +97,9 @@ missing() {
   executable /usr/sbin/pgbouncer || printf 'apt:pgbouncer\tinstall pgbouncer\n'
   have_command openssl || printf 'apt:openssl\tinstall openssl\n'
   have_command jq || printf 'apt:jq\tinstall jq\n'
-  # MySQL and MariaDB (issue 15) go here: e.g. probe for mariadbd and mariadb and print
-  # 'apt:mariadb-server' and 'apt:mariadb-client'; the install step below needs no change.
+  # The MySQL/MariaDB engine's tests start private MariaDB servers (never the system service).
+  executable /usr/sbin/mariadbd && have_command mariadb-install-db || printf 'apt:mariadb-server\tinstall mariadb-server (the MariaDB test servers)\n'
+  have_command mariadb && have_command mariadb-dump || printf 'apt:mariadb-client\tinstall mariadb-client (mariadb, mariadb-dump)\n'
   if [ -n "$for_root" ]; then
     have_user postgres || printf 'user:postgres\tcreate the postgres system user (PostgreSQL will not run as root)\n'
     local dir

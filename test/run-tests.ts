@@ -7,7 +7,8 @@
  *
  * First makes sure the machine has what the tests need (scripts/setup-machine.sh: as root it
  * sets up what is missing, as another user it stops with the one command to run). Then starts
- * the two shared PostgreSQL 13 servers (production and clean room) once, hands their
+ * the two shared PostgreSQL 13 servers (production and clean room) and a MariaDB pair for the
+ * MySQL/MariaDB engine (support/mariadb.ts) once, hands their
  * superuser URIs to the test processes via LAZARUS_TEST_* env vars (see
  * support/shared-servers.ts), runs `node --import tsx --test` and stops both servers when it
  * finishes (or on SIGINT/SIGTERM). Exits with the test runner's exit code.
@@ -26,6 +27,7 @@ import {
   PRODUCTION_URL_ENV,
   SERVER_SETTINGS
 } from './support/shared-servers.js'
+import { MARIADB_CLEANROOM_URL_ENV, MARIADB_PRODUCTION_URL_ENV, startMariadb, type MariadbServer } from './support/mariadb.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -96,11 +98,12 @@ function removeTestTmp(): void {
 }
 
 let clusters: Cluster[] = []
+let mariadbServers: MariadbServer[] = []
 let child: ChildProcess | undefined
 let stopping: Promise<void> | undefined
 
 function stopClusters(): Promise<void> {
-  return (stopping ??= Promise.allSettled(clusters.map(c => c.stop())).then(results => {
+  return (stopping ??= Promise.allSettled([...clusters, ...mariadbServers].map(c => c.stop())).then(results => {
     for (const r of results) {
       if (r.status === 'rejected') console.error('run-tests: failed to stop a cluster:', r.reason)
     }
@@ -134,18 +137,25 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 try {
   const t0 = Date.now()
-  const results = await Promise.allSettled([
-    startCluster('production', { settings: SERVER_SETTINGS.production }),
-    startCluster('cleanroom', { settings: SERVER_SETTINGS.cleanroom })
+  // The MySQL/MariaDB engine's tests get a pair of MariaDB servers, started beside PostgreSQL's.
+  const [results, mariadbResults] = await Promise.all([
+    Promise.allSettled([
+      startCluster('production', { settings: SERVER_SETTINGS.production }),
+      startCluster('cleanroom', { settings: SERVER_SETTINGS.cleanroom })
+    ]),
+    Promise.allSettled([startMariadb('production'), startMariadb('cleanroom')])
   ])
   clusters = results.flatMap(r => (r.status === 'fulfilled' ? [r.value] : []))
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  mariadbServers = mariadbResults.flatMap(r => (r.status === 'fulfilled' ? [r.value] : []))
+  const failed = [...results, ...mariadbResults].find((r): r is PromiseRejectedResult => r.status === 'rejected')
   if (failed) throw failed.reason
   if (signalled) await finish(130)
   const [production, cleanroom] = clusters as [Cluster, Cluster]
+  const [mariadbProduction, mariadbCleanroom] = mariadbServers as [MariadbServer, MariadbServer]
   console.error(
-    `run-tests: PostgreSQL servers up in ${Date.now() - t0} ms ` +
-      `(production :${production.port}, cleanroom :${cleanroom.port}); ${files.length} test file(s)`
+    `run-tests: servers up in ${Date.now() - t0} ms (PostgreSQL production :${production.port}, ` +
+      `cleanroom :${cleanroom.port}; MariaDB production :${mariadbProduction.port}, cleanroom :${mariadbCleanroom.port}); ` +
+      `${files.length} test file(s)`
   )
 
   const env: NodeJS.ProcessEnv = {
@@ -154,6 +164,8 @@ try {
     [CLEANROOM_URL_ENV]: cleanroom.url('postgres'),
     [PRODUCTION_DATADIR_ENV]: production.dataDir,
     [CLEANROOM_DATADIR_ENV]: cleanroom.dataDir,
+    [MARIADB_PRODUCTION_URL_ENV]: mariadbProduction.url(),
+    [MARIADB_CLEANROOM_URL_ENV]: mariadbCleanroom.url(),
     TMPDIR: testTmp
   }
 
@@ -174,7 +186,7 @@ try {
     void finish(code ?? (signal ? 128 + (constants.signals[signal] ?? 1) : 1))
   })
 } catch (err) {
-  console.error('run-tests: could not start the PostgreSQL test servers:')
+  console.error('run-tests: could not start the test servers:')
   console.error(err)
   await finish(1)
 }

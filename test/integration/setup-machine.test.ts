@@ -18,8 +18,19 @@ afterEach(() => {
   }
 })
 
-type Part = 'debian-client' | 'path-client' | 'pg_dump-only' | 'pgbouncer' | 'openssl' | 'jq' | 'postgres-user'
-const EVERYTHING: Part[] = ['debian-client', 'pgbouncer', 'openssl', 'jq', 'postgres-user']
+type Part =
+  | 'debian-client'
+  | 'path-client'
+  | 'pg_dump-only'
+  | 'pgbouncer'
+  | 'openssl'
+  | 'jq'
+  | 'mariadb-server'
+  | 'mariadb-client'
+  | 'postgres-user'
+const EVERYTHING: Part[] = ['debian-client', 'pgbouncer', 'openssl', 'jq', 'mariadb-server', 'mariadb-client', 'postgres-user']
+/** The MariaDB test servers' and engine's packages, present unless a case is about them. */
+const MARIADB: Part[] = ['mariadb-server', 'mariadb-client']
 
 /** A fake machine with just these parts, and a checkout in it whose directories others may traverse. */
 function machine(parts: Part[], opts: { closedDir?: boolean } = {}): { root: string; checkout: string; closed?: string } {
@@ -36,6 +47,8 @@ function machine(parts: Part[], opts: { closedDir?: boolean } = {}): { root: str
   if (parts.includes('pgbouncer')) tool('usr/sbin/pgbouncer')
   if (parts.includes('openssl')) tool('usr/bin/openssl')
   if (parts.includes('jq')) tool('usr/bin/jq')
+  if (parts.includes('mariadb-server')) for (const t of ['usr/sbin/mariadbd', 'usr/bin/mariadb-install-db']) tool(t)
+  if (parts.includes('mariadb-client')) for (const t of ['usr/bin/mariadb', 'usr/bin/mariadb-dump']) tool(t)
   fs.mkdirSync(path.join(root, 'etc'))
   const users = [
     'root:x:0:0:root:/root:/bin/bash',
@@ -69,13 +82,22 @@ test('a machine with nothing: --check lists every need; --for-root adds the post
   const m = machine([], { closedDir: true })
   const plain = script(m, '--check')
   assert.equal(plain.status, 0, plain.stderr)
-  assert.deepEqual(needs(plain.stdout), ['apt:postgresql-client', 'apt:pgbouncer', 'apt:openssl', 'apt:jq'])
+  assert.deepEqual(needs(plain.stdout), [
+    'apt:postgresql-client',
+    'apt:pgbouncer',
+    'apt:openssl',
+    'apt:jq',
+    'apt:mariadb-server',
+    'apt:mariadb-client'
+  ])
   const forRoot = script(m, '--check', '--for-root')
   assert.deepEqual(needs(forRoot.stdout), [
     'apt:postgresql-client',
     'apt:pgbouncer',
     'apt:openssl',
     'apt:jq',
+    'apt:mariadb-server',
+    'apt:mariadb-client',
     'user:postgres',
     `traverse:${m.closed}`
   ])
@@ -88,7 +110,7 @@ test('a machine with nothing: --dry-run prints one apt-get for all packages, the
   assert.equal(r.status, 0, r.stderr)
   assert.deepEqual(r.stdout.trim().split('\n'), [
     '+ apt-get update',
-    '+ env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql-client pgbouncer openssl jq',
+    '+ env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql-client pgbouncer openssl jq mariadb-server mariadb-client',
     '+ useradd --system --no-create-home --shell /usr/sbin/nologin postgres',
     `+ chmod o+x ${m.closed}`
   ])
@@ -105,11 +127,25 @@ test('a complete machine: nothing listed, and a run says there is nothing to do 
 
 test('each part missing alone is the only thing set up', () => {
   const cases: Array<[Part[], string[], string]> = [
-    [['pgbouncer', 'openssl', 'jq', 'postgres-user'], ['apt:postgresql-client'], 'no-install-recommends postgresql-client'],
-    [['debian-client', 'openssl', 'jq', 'postgres-user'], ['apt:pgbouncer'], 'no-install-recommends pgbouncer'],
-    [['debian-client', 'pgbouncer', 'jq', 'postgres-user'], ['apt:openssl'], 'no-install-recommends openssl'],
-    [['debian-client', 'pgbouncer', 'openssl', 'postgres-user'], ['apt:jq'], 'no-install-recommends jq'],
-    [['debian-client', 'pgbouncer', 'openssl', 'jq'], ['user:postgres'], 'useradd']
+    [
+      ['pgbouncer', 'openssl', 'jq', 'postgres-user', ...MARIADB],
+      ['apt:postgresql-client'],
+      'no-install-recommends postgresql-client'
+    ],
+    [['debian-client', 'openssl', 'jq', 'postgres-user', ...MARIADB], ['apt:pgbouncer'], 'no-install-recommends pgbouncer'],
+    [['debian-client', 'pgbouncer', 'jq', 'postgres-user', ...MARIADB], ['apt:openssl'], 'no-install-recommends openssl'],
+    [['debian-client', 'pgbouncer', 'openssl', 'postgres-user', ...MARIADB], ['apt:jq'], 'no-install-recommends jq'],
+    [
+      ['debian-client', 'pgbouncer', 'openssl', 'jq', 'postgres-user', 'mariadb-client'],
+      ['apt:mariadb-server'],
+      'no-install-recommends mariadb-server'
+    ],
+    [
+      ['debian-client', 'pgbouncer', 'openssl', 'jq', 'postgres-user', 'mariadb-server'],
+      ['apt:mariadb-client'],
+      'no-install-recommends mariadb-client'
+    ],
+    [['debian-client', 'pgbouncer', 'openssl', 'jq', ...MARIADB], ['user:postgres'], 'useradd']
   ]
   for (const [parts, expected, command] of cases) {
     const m = machine(parts)
@@ -121,11 +157,11 @@ test('each part missing alone is the only thing set up', () => {
 })
 
 test('client tools count on PATH as well as in /usr/lib/postgresql, but only pg_dump and psql together, and only executable', () => {
-  assert.deepEqual(needs(script(machine(['path-client', 'pgbouncer', 'openssl', 'jq']), '--check').stdout), [])
-  assert.deepEqual(needs(script(machine(['pg_dump-only', 'pgbouncer', 'openssl', 'jq']), '--check').stdout), [
+  assert.deepEqual(needs(script(machine(['path-client', 'pgbouncer', 'openssl', 'jq', ...MARIADB]), '--check').stdout), [])
+  assert.deepEqual(needs(script(machine(['pg_dump-only', 'pgbouncer', 'openssl', 'jq', ...MARIADB]), '--check').stdout), [
     'apt:postgresql-client'
   ])
-  const m = machine(['pgbouncer', 'openssl', 'jq', 'debian-client'])
+  const m = machine(['pgbouncer', 'openssl', 'jq', 'debian-client', ...MARIADB])
   fs.chmodSync(path.join(m.root, 'usr/sbin/pgbouncer'), 0o644)
   assert.deepEqual(needs(script(m, '--check').stdout), ['apt:pgbouncer'])
 })
@@ -140,7 +176,7 @@ test("only other users' search permission counts: o+x alone is enough, o+r witho
 })
 
 test('without --for-root the postgres user and the directories are left alone (a developer running the tests as themselves)', () => {
-  const m = machine(['debian-client', 'pgbouncer', 'openssl', 'jq'], { closedDir: true })
+  const m = machine(['debian-client', 'pgbouncer', 'openssl', 'jq', ...MARIADB], { closedDir: true })
   assert.equal(script(m, '--check').stdout, '')
   assert.match(script(m, '--dry-run').stdout, /^setup-machine: nothing to do/)
 })
@@ -182,7 +218,7 @@ test('npm test as another user on a bare machine stops with one line and the sud
     (error: Error) =>
       error instanceof MachineSetupError &&
       error.message ===
-        `this machine lacks postgresql-client, pgbouncer, jq: run \`sudo bash ${SETUP_SCRIPT}\` once, then \`npm test\` again.`
+        `this machine lacks postgresql-client, pgbouncer, jq, mariadb-server, mariadb-client: run \`sudo bash ${SETUP_SCRIPT}\` once, then \`npm test\` again.`
   )
   assert.throws(
     () => ensureMachine({ purpose: 'demo', command: 'npm run demo', root: false, env }),
@@ -195,7 +231,7 @@ test('npm test as another user on a bare machine stops with one line and the sud
 })
 
 test('npm test as root runs the setup script for root, which would set up exactly what is missing', () => {
-  const m = machine(['debian-client', 'openssl'])
+  const m = machine(['debian-client', 'openssl', ...MARIADB])
   const env = { ...process.env, LAZARUS_SETUP_ROOT: m.root, LAZARUS_SETUP_CHECKOUT: m.checkout }
   const said = ensureMachine({ purpose: 'test', command: 'npm test', root: true, env, dryRun: true })
   assert.deepEqual(said.trim().split('\n'), [
