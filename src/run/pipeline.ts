@@ -4,6 +4,7 @@ import * as core from '@actions/core'
 import { installAmcheck, runAmcheck, type AmcheckResult } from '../engines/postgres/amcheck.js'
 import type { CheckAnswer, CheckResult } from '../verification/check-answers.js'
 import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
+import { checkSide } from '../engines/postgres/check-queries.js'
 import { onCancel } from '../util/cancellation.js'
 import { CleanRoom } from './cleanroom.js'
 import { compareTables, detectingCheck, type SideFigures, type TableComparison } from '../verification/compare.js'
@@ -62,7 +63,8 @@ import {
   type RestorePoint
 } from './restore-point.js'
 import { LAZARUS_VERSION } from '../util/version.js'
-import { pinDifferingRows, readPrimaryKeys } from '../verification/row-diff.js'
+import { pinDifferingRows } from '../verification/row-diff.js'
+import { readPrimaryKeys, rowDiffSide } from '../engines/postgres/row-diff-queries.js'
 import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
 import { readCreatableExtensions, readSuperuserObjects, superuserObjectsError } from '../engines/postgres/superuser-objects.js'
 import {
@@ -72,12 +74,8 @@ import {
   type SchemaDifference,
   type SchemaObject
 } from '../engines/postgres/schema-fingerprint.js'
-import {
-  compareSequences,
-  findSequencesBehindData,
-  readSequenceValues,
-  type SequenceValue
-} from '../verification/sequence-check.js'
+import { compareSequences, type SequenceValue } from '../verification/sequence-check.js'
+import { findSequencesBehindData, readSequenceValues } from '../engines/postgres/sequence-queries.js'
 import {
   buildSedProgram,
   metaCommandStopMessage,
@@ -639,7 +637,7 @@ async function streamFromSnapshot(
     const sequencesAfter = await exporter.readAndForget(() => readSequenceValues(exporter))
     const figures = await fingerprint(sessions, tables, settings, true, 'production')
     onTimeline(report, 'Fingerprint production', fingerprintStartedAt, Date.now() / 1000)
-    const checks = await answerChecks(exporter, settings.checks, sampleRowsFor(checkOptions(settings)))
+    const checks = await answerChecks(checkSide(exporter), settings.checks, sampleRowsFor(checkOptions(settings)))
     const largeObjects = await readLargeObjects(exporter)
     const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
     const sabotageCatalog = settings.sabotage.length > 0 ? await readDrillCatalog(exporter, rowCounts) : undefined
@@ -1177,7 +1175,12 @@ export async function verifyRestored(
     await pinRows(tables, restored, snapshot, settings, live)
     const checks =
       settings.checks.length > 0
-        ? await verifyChecks(restored, { session: live, answers: snapshot.checks }, settings.checks, checkOptions(settings))
+        ? await verifyChecks(
+            checkSide(restored),
+            { session: live && checkSide(live), answers: snapshot.checks },
+            settings.checks,
+            checkOptions(settings)
+          )
         : []
     return { tables, schema, checks }
   } finally {
@@ -1267,10 +1270,11 @@ async function pinRows(
     const ref = refs.get(tableKey(table))
     const comparable = !table.match && ref?.populated && table.production.rows !== undefined && table.restored.rows !== undefined
     if (!comparable) continue
+    const key = snapshot.primaryKeys.get(tableKey(table))
     try {
       table.differences = await exporter.withSavepoint(() =>
         readingEveryRow(restored, [ref], () =>
-          pinDifferingRows(exporter, restored, ref, snapshot.primaryKeys.get(tableKey(table)), {
+          pinDifferingRows(rowDiffSide(exporter, ref, key), rowDiffSide(restored, ref, key), key, {
             maxRows: settings.maxRowsReported,
             showValues: settings.showValues
           })

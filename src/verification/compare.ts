@@ -1,5 +1,5 @@
 import { tableKey } from '../util/table-name.js'
-import type { TableFigures } from '../engines/postgres/database.js'
+import type { TableFigures } from '../engines/types.js'
 import type { RowDifferences } from './row-diff.js'
 
 /** How far tables are compared (input verify): row counts only, or counts and content checksums. */

@@ -1,6 +1,5 @@
-import { tableKey } from '../util/table-name.js'
-import { quoteIdent, rowFilter, rowSourceSql, userRelationSql, type TableRef } from '../engines/postgres/fingerprint-queries.js'
-import type { Queryable } from '../engines/postgres/queryable.js'
+import { quoteIdent } from '../engines/postgres/fingerprint-queries.js'
+import { ROW_HASH_BITS, type BucketAggregate, type KeyValues, type RowDiffSide, type RowHash } from '../engines/reads.js'
 import { compareText } from '../util/text-order.js'
 
 /**
@@ -8,19 +7,9 @@ import { compareText } from '../util/text-order.js'
  * hashes into buckets by a hash of the row's key and compare one aggregate per bucket; only the
  * buckets that differ are looked into, so what travels to the action grows with the number of
  * differing rows, not with the table. Nothing is written anywhere: production is read inside its
- * snapshot, and every statement sent there only reads the columns production itself listed.
+ * snapshot. This module narrows and pairs; each side's reads are the engine's (engines/reads.ts
+ * RowDiffSide, engines/postgres/row-diff-queries.ts for PostgreSQL).
  */
-
-/** The table whose rows are compared: production's columns, in TableRef's order. */
-export interface RowDiffTable {
-  schema: string
-  name: string
-  /** `p`: a partitioned table compared as a whole, whose rows are its partitions'. */
-  kind?: TableRef['kind']
-  columns: ReadonlyArray<{ name: string }>
-  /** An extension configuration table's condition (see TableRef). */
-  filter?: string | null
-}
 
 /** What differs between one table's rows in production and in the restored copy. */
 export interface RowDifferences {
@@ -44,8 +33,6 @@ export interface RowDiffOptions {
 }
 
 type Change = RowDifferences['keys'][number]['change']
-/** A key's columns in their text form; null where the restored copy has a NULL the key forbids. */
-type KeyValues = (string | null)[]
 
 /** Buckets are sized for about this many rows each: small enough to fetch when one differs. */
 export const ROWS_PER_BUCKET = 1000
@@ -53,81 +40,42 @@ export const ROWS_PER_BUCKET = 1000
 export const FETCH_BUCKET_ROWS = 2000
 /** At most 2^16 buckets per query, so one level's aggregates stay small whatever the table. */
 const MAX_BITS_PER_LEVEL = 16
-/** Buckets are prefixes of a 32-bit hash. */
-const HASH_BITS = 32
+/** Buckets are prefixes of a hash of this many bits. */
+const HASH_BITS = ROW_HASH_BITS
 /** One fetch covers buckets holding at most this many rows, so no answer grows without bound. */
 const FETCH_BATCH_ROWS = 100_000
-/** Lower bound on a row's size on disk (tuple header and line pointer), to overestimate row counts. */
-const MIN_ROW_BYTES = 32
 const INTEGER = /^-?[0-9]+$/
 
 /**
- * Each table's key: its primary key or, failing that, the unique index over the fewest NOT NULL
- * plain columns (no expressions, no WHERE), by table (compare.ts's tableKey), in index order.
- */
-export async function readPrimaryKeys(db: Queryable): Promise<Map<string, string[]>> {
-  const rows = await db.query<{ schema: string; name: string; columns: string[] }>(PRIMARY_KEYS_SQL)
-  const keys = new Map<string, string[]>()
-  // Rows come best index first: the first one per table wins.
-  for (const row of rows) if (!keys.has(tableKey(row))) keys.set(tableKey(row), row.columns)
-  return keys
-}
-
-// indnkeyatts (PostgreSQL 11+) leaves out INCLUDE columns; read through to_jsonb so that older
-// servers, which have no such column (nor INCLUDE), still answer.
-const PRIMARY_KEYS_SQL = `
-SELECT n.nspname AS schema, c.relname AS name,
-       (SELECT json_agg(a.attname::text ORDER BY k.position)
-        FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
-        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-        WHERE k.position <= coalesce((to_jsonb(i) ->> 'indnkeyatts')::int, i.indnatts)) AS columns
-FROM pg_catalog.pg_index i
-JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
-JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'm', 'p') AND i.indisunique AND i.indisvalid AND i.indexprs IS NULL AND i.indpred IS NULL
-  AND ${userRelationSql('c', 'n')}
-  AND (i.indisprimary OR NOT EXISTS (
-        SELECT 1 FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
-        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-        WHERE k.position <= coalesce((to_jsonb(i) ->> 'indnkeyatts')::int, i.indnatts) AND NOT a.attnotnull))
-ORDER BY n.nspname, c.relname, i.indisprimary DESC,
-         coalesce((to_jsonb(i) ->> 'indnkeyatts')::int, i.indnatts), ic.relname
-`
-
-/**
- * Finds the rows that differ between `production` and `restored` for one table. `table.columns`
- * are production's (TableRef's, sorted by name), so that both sides hash the same columns in the
- * same order; `key` is production's (readPrimaryKeys), or undefined for a table without one,
- * which gets counts only. Throws when a side cannot be read.
+ * Finds the rows that differ between `production` and `restored` for one table, each side's
+ * reads bound to the same table and key (the engine's rowDiffSide). `key` is production's
+ * (readPrimaryKeys), or undefined for a table without one, which gets counts only. Throws when a
+ * side cannot be read.
  */
 export async function pinDifferingRows(
-  production: Queryable,
-  restored: Queryable,
-  table: RowDiffTable,
+  production: RowDiffSide,
+  restored: RowDiffSide,
   key: string[] | undefined,
   options: RowDiffOptions
 ): Promise<RowDifferences> {
-  const sql = new RowDiffSql(table, key && key.length > 0 ? key : undefined)
+  const keyed = key !== undefined && key.length > 0
   const sides = [production, restored] as const
-  const both: Both = <T>(ask: (db: Queryable) => Promise<T>) => Promise.all([ask(production), ask(restored)]) as Promise<[T, T]>
+  const both: Both = <T>(ask: (side: RowDiffSide) => Promise<T>) =>
+    Promise.all([ask(production), ask(restored)]) as Promise<[T, T]>
   const maxRows = Math.max(0, Math.floor(options.maxRows))
   const found = new Findings(maxRows)
 
-  const estimates = await both(db => db.query<{ tuples: number; bytes: number }>(ESTIMATE_SQL, [table.schema, table.name]))
-  const estimate = Math.max(0, ...estimates.flat().map(row => Math.max(row.tuples, row.bytes / MIN_ROW_BYTES)))
-  const oneSided = await narrow(both, sql, bucketBits(estimate), found)
+  const estimate = Math.max(...(await both(side => side.estimateRows())))
+  const oneSided = await narrow(both, keyed, bucketBits(estimate), found)
 
   // Rows of buckets only one side has were counted from the aggregates; list the first few.
-  if (sql.keyed && maxRows > 0) {
+  if (keyed && maxRows > 0) {
     for (const [change, side, buckets] of [
       ['missing', production, oneSided.missing],
       ['extra', restored, oneSided.extra]
     ] as const) {
       for (const group of byDepth(buckets)) {
-        const rows = await side.query<{ values: KeyValues; hash: string }>(sql.firstRows(group[0].depth, maxRows), [
-          prefixes(group)
-        ])
+        const rows = await side.firstRows(group[0].depth, prefixes(group), maxRows)
         for (const { values, hash } of rows) {
           found.list(change === 'missing' ? { change, values, production: hash } : { change, values, restored: hash })
         }
@@ -140,7 +88,7 @@ export async function pinDifferingRows(
     ? await Promise.all(
         (['production', 'restored'] as const).map((side, index) => {
           const hashes = [...new Set(listed.flatMap(entry => entry[side] ?? []))]
-          return hashes.length === 0 ? new Map<string, string>() : readRowTexts(sides[index], sql, hashes)
+          return hashes.length === 0 ? new Map<string, string>() : sides[index].rowTexts(hashes)
         })
       )
     : undefined
@@ -151,11 +99,11 @@ export async function pinDifferingRows(
     ...(texts && entry.restored !== undefined ? { restored: texts[1].get(entry.restored) } : {})
   }))
   // Rows of a table without a key are never listed: none is left out because of maxRows.
-  const notListed = sql.keyed ? found.missing + found.extra + found.changed - keys.length : 0
+  const notListed = keyed ? found.missing + found.extra + found.changed - keys.length : 0
   return { missing: found.missing, extra: found.extra, changed: found.changed, keys, notListed }
 }
 
-type Both = <T>(ask: (db: Queryable) => Promise<T>) => Promise<[T, T]>
+type Both = <T>(ask: (side: RowDiffSide) => Promise<T>) => Promise<[T, T]>
 /** Buckets only production (missing) or only the restored copy (extra) has rows in. */
 type OneSided = { missing: Bucket[]; extra: Bucket[] }
 
@@ -164,16 +112,15 @@ type OneSided = { missing: Bucket[]; extra: Bucket[] }
  * that differ are fetched when small and split further when not; their rows are counted (and
  * listed) into `found`. Buckets only one side has are counted from their aggregates and returned.
  */
-async function narrow(both: Both, sql: RowDiffSql, depth: number, found: Findings): Promise<OneSided> {
+async function narrow(both: Both, keyed: boolean, depth: number, found: Findings): Promise<OneSided> {
   const oneSided: OneSided = { missing: [], extra: [] }
   let parents: { bucket: Bucket; production: number; restored: number }[] = []
   for (;;) {
     const parentDepth = parents.length > 0 ? parents[0].bucket.depth : 0
     const parentRows = new Map(parents.map(parent => [parent.bucket.prefix, parent]))
-    const aggregates = await both(db =>
+    const aggregates = await both(side =>
       readAggregates(
-        db,
-        sql,
+        side,
         depth,
         parentDepth,
         parents.map(parent => parent.bucket)
@@ -201,8 +148,8 @@ async function narrow(both: Both, sql: RowDiffSql, depth: number, found: Finding
       }
     }
     for (const batch of batches(toFetch)) {
-      const [fromProduction, fromRestored] = await both(db => readHashes(db, sql, batch))
-      found.add(fromProduction, fromRestored, sql.keyed)
+      const [fromProduction, fromRestored] = await both(side => side.hashes(batch[0].depth, prefixes(batch)))
+      found.add(fromProduction, fromRestored, keyed)
     }
     if (toSplit.length === 0) return oneSided
     parents = toSplit
@@ -215,12 +162,6 @@ async function narrow(both: Both, sql: RowDiffSql, depth: number, found: Finding
 interface Bucket {
   depth: number
   prefix: string
-}
-
-interface Aggregate {
-  rows: number
-  high: string
-  low: string
 }
 
 /** One differing row as found, by the hashes of its versions. */
@@ -251,9 +192,9 @@ class Findings {
   }
 
   /** Pairs up one batch's rows by key and counts (and lists) what differs. */
-  add(production: HashRow[], restored: HashRow[], keyed: boolean): void {
+  add(production: RowHash[], restored: RowHash[], keyed: boolean): void {
     const byKey = new Map<string, { values: KeyValues; production: Map<string, number>; restored: Map<string, number> }>()
-    const add = (rows: HashRow[], side: 'production' | 'restored') => {
+    const add = (rows: RowHash[], side: 'production' | 'restored') => {
       for (const row of rows) {
         const keyText = row.key ?? ''
         let group = byKey.get(keyText)
@@ -283,13 +224,6 @@ class Findings {
       for (const hash of restoredHashes.slice(changed)) this.list({ change: 'extra', values: group.values, restored: hash })
     }
   }
-}
-
-interface HashRow {
-  hash: string
-  n: string
-  key?: string
-  values?: KeyValues
 }
 
 /**
@@ -382,7 +316,7 @@ function compareEntries(a: Entry, b: Entry): number {
   )
 }
 
-function sameAggregate(a: Aggregate, b: Aggregate): boolean {
+function sameAggregate(a: BucketAggregate, b: BucketAggregate): boolean {
   return a.rows === b.rows && a.high === b.high && a.low === b.low
 }
 
@@ -414,113 +348,16 @@ function prefixes(buckets: Bucket[]): string[] {
   return buckets.map(bucket => bucket.prefix)
 }
 
-// A partitioned table (compared as a whole) is estimated by its partitions, which hold its rows.
-const ESTIMATE_SQL = `
-SELECT sum(greatest(p.reltuples, 0))::float8 AS tuples, sum(pg_catalog.pg_relation_size(p.oid))::float8 AS bytes
-FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_catalog.pg_class p
-  ON p.oid = c.oid OR (c.relkind = 'p' AND p.oid IN (SELECT tree.relid FROM pg_catalog.pg_partition_tree(c.oid) AS tree))
-WHERE n.nspname = $1 AND c.relname = $2`
-
+/** Each bucket's aggregate on one side, by prefix (within the parent buckets, when there are any). */
 async function readAggregates(
-  db: Queryable,
-  sql: RowDiffSql,
+  side: RowDiffSide,
   depth: number,
   parentDepth: number,
   parents: Bucket[]
-): Promise<Map<string, Aggregate>> {
-  const rows = await db.query<{ bucket: string; rows: string; high: string; low: string }>(
-    sql.aggregates(depth, parents.length > 0 ? parentDepth : undefined),
-    parents.length > 0 ? [prefixes(parents)] : []
+): Promise<Map<string, BucketAggregate>> {
+  const aggregates = await side.aggregates(
+    depth,
+    parents.length > 0 ? { depth: parentDepth, prefixes: prefixes(parents) } : undefined
   )
-  return new Map(rows.map(row => [row.bucket, { rows: Number(row.rows), high: row.high, low: row.low }]))
-}
-
-function readHashes(db: Queryable, sql: RowDiffSql, buckets: Bucket[]): Promise<HashRow[]> {
-  return db.query<HashRow>(sql.hashes(buckets[0].depth), [prefixes(buckets)])
-}
-
-async function readRowTexts(db: Queryable, sql: RowDiffSql, hashes: string[]): Promise<Map<string, string>> {
-  const rows = await db.query<{ hash: string; row: string }>(sql.rowTexts(), [hashes])
-  return new Map(rows.map(row => [row.hash, row.row]))
-}
-
-/**
- * The statements, the same on both sides. Each row is seen as `r`, the md5 of its text form;
- * `h`, 32 bits of the md5 of its key's text (of `r` without a key), whose leading bits name its
- * bucket; and for keyed tables `k`, the key's row text, and `kv`, its values.
- */
-class RowDiffSql {
-  readonly keyed: boolean
-  private readonly keyLength: number
-  private readonly source: string
-
-  constructor(table: RowDiffTable, key: string[] | undefined) {
-    this.keyed = key !== undefined
-    this.keyLength = key?.length ?? 0
-    const row = `ROW(${table.columns.map(column => quoteIdent(column.name)).join(', ')})::text`
-    const keyText = key && `ROW(${key.map(quoteIdent).join(', ')})::text`
-    const keyValues = key && `ARRAY[${key.map(column => `${quoteIdent(column)}::text`).join(', ')}]::text[]`
-    const keyColumns = key ? `, ${keyText} AS k, ${keyValues} AS kv` : ''
-    // OFFSET 0 keeps each subquery from being merged into the query, which would compute md5
-    // once per use of r or h instead of once per row; columns a query does not use are skipped.
-    this.source = `(SELECT ('x' || substr(${key ? 'md5(s0.k)' : 's0.r'}, 1, 8))::bit(32)::bigint AS h, s0.*
-  FROM (SELECT md5(${row}) AS r, ${row} AS row${keyColumns} FROM ${rowSourceSql(table)} AS t ${rowFilter(table)} OFFSET 0) AS s0
-  OFFSET 0) AS s`
-  }
-
-  /** The leading `depth` bits of the row's hash. */
-  private bucket(depth: number): string {
-    return `(s.h >> ${HASH_BITS - depth})`
-  }
-
-  /** Restricts the rows to the buckets of depth `depth` listed in $1. */
-  private within(depth: number): string {
-    return `JOIN unnest($1::bigint[]) AS p(prefix) ON ${this.bucket(depth)} = p.prefix`
-  }
-
-  /** Count and the sums of both halves of `r` per bucket, within the parent buckets in $1 if given. */
-  aggregates(depth: number, parentDepth: number | undefined): string {
-    return `SELECT ${this.bucket(depth)}::text AS bucket, count(*)::text AS rows,
-  sum(('x' || substr(s.r, 1, 16))::bit(64)::bigint)::text AS high,
-  sum(('x' || substr(s.r, 17, 16))::bit(64)::bigint)::text AS low
-FROM ${this.source}
-${parentDepth === undefined ? '' : this.within(parentDepth)}
-GROUP BY 1`
-  }
-
-  /** Each distinct (key, row hash) of the buckets in $1, with how many rows have it. */
-  hashes(depth: number): string {
-    const key = this.keyed ? ', s.k AS key, s.kv AS "values"' : ''
-    return `SELECT s.r AS hash, count(*)::text AS n${key}
-FROM ${this.source}
-${this.within(depth)}
-GROUP BY s.r${this.keyed ? ', s.k, s.kv' : ''}`
-  }
-
-  /** The first `limit` rows of the buckets in $1, in compareKeys' order. */
-  firstRows(depth: number, limit: number): string {
-    const order: string[] = []
-    for (let i = 1; i <= this.keyLength; i++) {
-      const value = `s.kv[${i}]`
-      order.push(
-        `(${value} IS NULL)`,
-        `(${value} !~ '^-?[0-9]+$')`,
-        `CASE WHEN ${value} ~ '^-?[0-9]+$' THEN ${value}::numeric END`,
-        `${value} COLLATE "C"`
-      )
-    }
-    return `SELECT s.kv AS "values", s.r AS hash
-FROM ${this.source}
-${this.within(depth)}
-ORDER BY ${[...order, 's.r COLLATE "C"'].join(', ')}
-LIMIT ${limit}`
-  }
-
-  /** The text of one row for each row hash in $1. */
-  rowTexts(): string {
-    return `SELECT DISTINCT ON (s.r) s.r AS hash, s.row AS row
-FROM ${this.source}
-JOIN unnest($1::text[]) AS w(hash) ON s.r = w.hash`
-  }
+  return new Map(aggregates.map(aggregate => [aggregate.bucket, aggregate]))
 }

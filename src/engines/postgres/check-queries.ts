@@ -1,7 +1,76 @@
+import type { CheckSide, CheckTally } from '../reads.js'
+import type { ResultColumn } from './database.js'
+import type { Queryable } from './queryable.js'
+
 /**
- * Pure SQL for answering a check on the server: the user's query becomes a subquery whose rows
- * are hashed by their text, so a result of any size comes back as a few numbers.
+ * The SQL half of the user's checks (verification/checks.ts compares what these read): the
+ * user's query becomes a subquery whose rows are hashed by their text, so a result of any size
+ * comes back as a few numbers.
+ *
+ * Three locks keep production unwritten, each enough on its own for what it covers: the
+ * transaction is READ ONLY (writes, DDL, FOR UPDATE, nextval, writing functions); the query runs
+ * as a subquery (no COPY, no utility statement, no second statement); and it goes through the
+ * extended protocol, which refuses a string of several statements.
  */
+
+/** What checks need of a session: plain queries, and the extended protocol for the user's SQL. */
+export interface CheckSession extends Queryable {
+  queryExtended(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[]; columns: ResultColumn[] }>
+}
+
+/**
+ * Where the user's unqualified names resolve (pg_catalog first, as always). The checksums' own
+ * pinned search_path is pg_catalog alone; `public` is where a check's `FROM orders` points on
+ * both servers alike, whatever each role's or database's search_path says.
+ */
+const CHECK_SEARCH_PATH = 'public'
+const SAVEPOINT = 'lazarus_check'
+const CURSOR = 'lazarus_check_rows'
+
+/**
+ * One session's side of the checks (engines/reads.ts CheckSide). The session must already have
+ * the pinned settings; production's is inside the dump's snapshot.
+ */
+export function checkSide(session: CheckSession): CheckSide {
+  return {
+    beginReadOnly: async () => void (await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')),
+    endReadOnly: async () => void (await session.query('COMMIT')),
+    savepoint: async () => void (await session.query(`SAVEPOINT ${SAVEPOINT}`)),
+    async limitCheck(timeoutSeconds) {
+      await session.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutSeconds * 1000))}`)
+      await session.query(`SET LOCAL search_path = ${CHECK_SEARCH_PATH}`)
+    },
+    async rollbackToSavepoint() {
+      await session.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`)
+      await session.query(`RELEASE SAVEPOINT ${SAVEPOINT}`)
+    },
+    async describeColumns(query) {
+      const described = await session.queryExtended(checkColumnsSql(query))
+      return describeColumns(session, described.columns)
+    },
+    async answer(query, sampleRows, expected) {
+      const { rows } = await session.queryExtended(checkAnswerSql(query), [sampleRows, expected])
+      return rows[0] as unknown as CheckTally
+    },
+    openRows: async (query, ordered) => void (await session.query(checkRowsCursorSql(CURSOR, query, ordered))),
+    async nextRows(count) {
+      const rows = await session.query<{ t: string; h: string }>(`FETCH FORWARD ${count} FROM ${CURSOR}`)
+      return rows.map(row => ({ text: row.t, hash: row.h }))
+    }
+  }
+}
+
+/** `name type` for each column, types as format_type prints them (schema-qualified outside the search_path). */
+async function describeColumns(session: Queryable, columns: ResultColumn[]): Promise<string[]> {
+  if (columns.length === 0) return []
+  const rows = await session.query<{ type: string }>(
+    `SELECT pg_catalog.format_type(c.oid, c.mod) AS type
+     FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.oid[]), pg_catalog.unnest($2::pg_catalog.int4[])) WITH ORDINALITY AS c(oid, mod, i)
+     ORDER BY c.i`,
+    [columns.map(column => column.typeId), columns.map(column => column.typeModifier)]
+  )
+  return columns.map((column, index) => `${column.name} ${rows[index].type}`)
+}
 
 /** Longest row text kept for display; the hashes always cover the whole row. */
 export const SHOWN_ROW_CHARS = 2000

@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseChecksFile, type CheckDefinition } from '../../../src/verification/checks-file.js'
 import { answerCheck, answerChecks, verifyChecks } from '../../../src/verification/checks.js'
+import { checkSide } from '../../../src/engines/postgres/check-queries.js'
 import { parseConnectionUrl } from '../../../src/engines/postgres/connection.js'
 import { DatabaseSession } from '../../../src/engines/postgres/database.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../../support/shared-servers.js'
@@ -92,8 +93,8 @@ async function sides(alter = ''): Promise<Sides> {
 
 async function verify(s: Sides, checks: CheckDefinition[], showValues = false, maxRows = 20) {
   const options = { showValues, maxRows }
-  const answers = await answerChecks(s.production, checks, showValues ? maxRows : 0)
-  return verifyChecks(s.restored, { session: s.production, answers }, checks, options)
+  const answers = await answerChecks(checkSide(s.production), checks, showValues ? maxRows : 0)
+  return verifyChecks(checkSide(s.restored), { session: checkSide(s.production), answers }, checks, options)
 }
 
 /** Everything a write could change in production: every table's rows, the relations, the sequences. */
@@ -257,31 +258,31 @@ test('production is never written: every kind of write is refused and production
   }
   for (const [name, sql] of Object.entries(attempts)) {
     const check: CheckDefinition = { name, sql, ordered: false, timeoutSeconds: 10, line: 1 }
-    const answer = await answerCheck(s.production, check, 0)
+    const answer = await answerCheck(checkSide(s.production), check, 0)
     assert.ok(answer.error, `${name} was refused`)
   }
   // The first check the file parser lets through is refused too, with the server's reason.
   const forUpdate = await answerCheck(
-    s.production,
+    checkSide(s.production),
     { name: 'f', sql: 'SELECT id FROM public.accounts FOR UPDATE', ordered: false, timeoutSeconds: 10, line: 1 },
     0
   )
   assert.match(forUpdate.error!, /cannot execute SELECT FOR UPDATE in a read-only transaction/)
   const writes = await answerCheck(
-    s.production,
+    checkSide(s.production),
     { name: 'w', sql: 'SELECT public.log_visit()', ordered: false, timeoutSeconds: 10, line: 1 },
     0
   )
   assert.match(writes.error!, /cannot execute INSERT in a read-only transaction/)
   const smuggled = await answerCheck(
-    s.production,
+    checkSide(s.production),
     { name: 's', sql: 'SELECT 1) AS q; DELETE FROM public.accounts; SELECT (1', ordered: false, timeoutSeconds: 10, line: 1 },
     0
   )
   assert.match(smuggled.error!, /cannot insert multiple commands into a prepared statement/)
   // And the snapshot still answers, unchanged.
   const fine = await answerCheck(
-    s.production,
+    checkSide(s.production),
     { name: 'ok', sql: 'SELECT count(*) FROM public.audit', ordered: false, timeoutSeconds: 10, line: 1 },
     1
   )
@@ -298,6 +299,6 @@ SELECT set_config('TimeZone', 'Asia/Tokyo', false), set_config('search_path', 'l
 -- check: a timestamp
 SELECT placed_at FROM orders WHERE id = 1;
 `)
-  const answers = await answerChecks(s.production, checks, 1)
+  const answers = await answerChecks(checkSide(s.production), checks, 1)
   assert.deepEqual(answers[1].sample, ['("2025-01-01 00:37:00+00")'])
 })

@@ -4,7 +4,8 @@ import { tableKey } from '../../../src/util/table-name.js'
 import { parseConnectionUrl } from '../../../src/engines/postgres/connection.js'
 import { DatabaseSession } from '../../../src/engines/postgres/database.js'
 import type { Queryable } from '../../../src/engines/postgres/queryable.js'
-import { pinDifferingRows, readPrimaryKeys, type RowDifferences } from '../../../src/verification/row-diff.js'
+import { readPrimaryKeys, rowDiffSide } from '../../../src/engines/postgres/row-diff-queries.js'
+import { pinDifferingRows, type RowDifferences } from '../../../src/verification/row-diff.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../../support/shared-servers.js'
 
 // Production is read the way the pipeline reads it: pinned settings, inside a read-only snapshot.
@@ -70,8 +71,8 @@ async function differences(
   const tables = await sides.productionSession.listTables()
   const ref = tables.find(candidate => candidate.schema === schema && candidate.name === table)
   assert.ok(ref, `${schema}.${table} exists in production`)
-  const keys = await readPrimaryKeys(sides.production)
-  const result = await pinDifferingRows(sides.production, sides.restored, ref, keys.get(tableKey(ref)), {
+  const key = (await readPrimaryKeys(sides.production)).get(tableKey(ref))
+  const result = await pinDifferingRows(rowDiffSide(sides.production, ref, key), rowDiffSide(sides.restored, ref, key), key, {
     maxRows: options.maxRows ?? 20,
     showValues: options.showValues ?? false
   })

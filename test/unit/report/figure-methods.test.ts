@@ -15,7 +15,7 @@ import { readLargeObjects } from '../../../src/engines/postgres/large-objects.js
 import { readPrivileges } from '../../../src/engines/postgres/privileges.js'
 import { liftForceSql } from '../../../src/engines/postgres/row-security.js'
 import { readSchemaFingerprint } from '../../../src/engines/postgres/schema-fingerprint.js'
-import { readSequenceValues } from '../../../src/verification/sequence-check.js'
+import { readSequenceValues } from '../../../src/engines/postgres/sequence-queries.js'
 import type { Queryable } from '../../../src/engines/postgres/queryable.js'
 
 // A manifest's figures are compared only with figures computed by the same method version

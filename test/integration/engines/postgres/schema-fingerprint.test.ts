@@ -13,12 +13,8 @@ import {
   readSchemaFingerprint,
   type SchemaObject
 } from '../../../../src/engines/postgres/schema-fingerprint.js'
-import {
-  compareSequences,
-  findSequencesBehindData,
-  readSequenceValues,
-  type SequenceValue
-} from '../../../../src/verification/sequence-check.js'
+import { compareSequences, type SequenceValue } from '../../../../src/verification/sequence-check.js'
+import { findSequencesBehindData, readSequenceValues } from '../../../../src/engines/postgres/sequence-queries.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../../../support/shared-servers.js'
 
 // A shop database is dumped with the real pg_dump and restored with the real psql onto the other
