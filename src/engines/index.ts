@@ -1,13 +1,23 @@
 import { UserError } from '../util/errors.js'
-import type { Engine } from './types.js'
+import type { Engine, SeamEngine } from './types.js'
+
+/** An engine of either kind: PostgreSQL's (its own pipeline) or one that runs over the seam. */
+export type AnyEngine = Engine | SeamEngine
 
 /**
  * Engines by URL scheme, each loaded only when a run needs it: adding an engine is adding its
  * folder and a line here.
  */
-const ENGINES: Record<string, () => Promise<Engine>> = {
+const ENGINES: Record<string, () => Promise<AnyEngine>> = {
   postgres: () => import('./postgres/index.js').then(engine => engine.postgres as unknown as Engine),
-  postgresql: () => import('./postgres/index.js').then(engine => engine.postgres as unknown as Engine)
+  postgresql: () => import('./postgres/index.js').then(engine => engine.postgres as unknown as Engine),
+  mysql: () => import('./mysql/index.js').then(engine => engine.mysql as unknown as SeamEngine),
+  mariadb: () => import('./mysql/index.js').then(engine => engine.mysql as unknown as SeamEngine)
+}
+
+/** Whether an engine runs over the seam (run/engine-pipeline.ts) rather than PostgreSQL's own pipeline. */
+export function runsOverSeam(engine: AnyEngine): engine is SeamEngine {
+  return 'runsOverSeam' in engine && engine.runsOverSeam === true
 }
 
 /** The schemes a connection URL may start with. */
@@ -23,7 +33,7 @@ export function schemeOf(url: string): string | undefined {
  * whose parser says what is wrong with it (a key=value string, a bare host); a scheme no engine
  * serves fails in one line naming the input.
  */
-export async function engineFor(inputName: string, url: string): Promise<Engine> {
+export async function engineFor(inputName: string, url: string): Promise<AnyEngine> {
   const scheme = schemeOf(url)
   const load = ENGINES[scheme ?? 'postgresql']
   if (!load) {

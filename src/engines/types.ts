@@ -98,3 +98,254 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
   /** ...and a rewriter of the dump (here the simplest: one table's row removed). */
   dropRowRewriter(table: TableName, keyColumns?: string[]): S['rewriter']
 }
+
+// ---------------------------------------------------------------------------------------------
+// The run over the seam (run/engine-pipeline.ts): what one verification needs of an engine, in
+// neutral terms. MySQL/MariaDB (engines/mysql/) runs over it; PostgreSQL keeps its richer
+// pipeline (run/pipeline.ts) until it moves here (issue 14), so it does not implement this yet.
+// ---------------------------------------------------------------------------------------------
+
+/** What a server says about itself, for the report, the choice of client programs and the same-server guard. */
+export interface ServerFacts extends ServerIdentity {
+  /** The product as the server names itself, e.g. "MariaDB" or "MySQL": never decided by the URL's scheme. */
+  product: string
+  /**
+   * What tells this server apart from every other server, as named values: two sessions on one
+   * server always read the same values, so a difference in any value proves two servers
+   * (e.g. MySQL's server_uuid; MariaDB's hostname, port and datadir).
+   */
+  instance: Record<string, string>
+}
+
+/** Production's database defaults, so that the scratch database is created like it. */
+export interface DatabaseDefaults {
+  /** e.g. utf8mb4 */
+  characterSet: string
+  /** e.g. utf8mb4_general_ci */
+  collation: string
+}
+
+/**
+ * One schema object as the fingerprint reads it. `name` never includes the database name (the
+ * restored copy lives under another one); `definition` is compared as text.
+ */
+export interface SchemaObject {
+  /** table, column, index, constraint, view, routine, trigger, event, ... */
+  kind: string
+  name: string
+  definition: string
+}
+
+/** A schema object that differs (report.ts's SchemaDifference has the same shape): null where it does not exist. */
+export interface SchemaObjectDifference {
+  kind: string
+  name: string
+  production: string | null
+  restored: string | null
+}
+
+/** Where one counter stands: the value the next insert draws (MySQL's AUTO_INCREMENT), as a decimal string. */
+export interface CounterValue {
+  /** The table (its name only, as SchemaObject names it). */
+  name: string
+  /** The AUTO_INCREMENT column. */
+  column: string
+  next: string
+}
+
+/** A restored counter whose next value its own column already holds: the first insert after a restore would fail. */
+export interface CounterBehindData {
+  name: string
+  column: string
+  next: string
+  maxInColumn: string
+}
+
+/** How far rows are listed when a table's rows differ. */
+export interface RowDiffOptions {
+  /** At most this many differing rows are listed (all are counted). */
+  maxRows: number
+  /** List each row's text (production data) with its key. */
+  showValues: boolean
+}
+
+/** What differs between one table's rows (verification/row-diff.ts's RowDifferences has the same shape). */
+export interface RowDiff {
+  missing: number
+  extra: number
+  changed: number
+  keys: { change: 'missing' | 'extra' | 'changed'; key: string; production?: string; restored?: string }[]
+  notListed: number
+}
+
+/**
+ * A session the run over the seam reads through. The snapshot protocol: `beginSnapshot()` on the
+ * first production session takes the engine's brief global lock (MySQL: FLUSH TABLES WITH READ
+ * LOCK on a connection of its own) and starts its consistent snapshot; every other session
+ * `joinSnapshot(id)`s while the lock is held; the dump starts its own snapshot; then
+ * `releaseSnapshotLock()` on the first session lets production's writers go on. A session that
+ * joins after the release fails (its snapshot would be later than the dump's).
+ */
+export interface SeamSession<Table extends TableName = TableName> extends ReadSession<Table> {
+  /** What the server is (product, version, instance), read once on connect. */
+  facts(): Promise<ServerFacts>
+  /** The connected database's default character set and collation. */
+  databaseDefaults(): Promise<DatabaseDefaults>
+  /** The collations this server knows (the sanitizer rewrites only those the clean room lacks). */
+  collations(): Promise<string[]>
+  /** The schema fingerprint of the connected database (inside the snapshot on production). */
+  readSchema(): Promise<SchemaObject[]>
+  /** Every AUTO_INCREMENT-style counter of the connected database, as it stands now (counters are not transactional). */
+  readCounters(): Promise<CounterValue[]>
+  /** Counters whose next value their column already holds (asked of the restored copy). */
+  countersBehindData(): Promise<CounterBehindData[]>
+  /**
+   * Ends the brief global lock beginSnapshot() took, once the dump's own snapshot has begun.
+   * Throws when the lock was lost before (its connection ended): then nothing proves that the
+   * dump saw the same data, and the run must not give a verdict. A no-op when there is no lock
+   * or it was released already.
+   */
+  releaseSnapshotLock(): Promise<void>
+  /** Answers at once when the server is alive (the run's watchdog). */
+  ping(): Promise<void>
+  /** Drops the connection without a word to the server (which may not be answering). */
+  abandon(): void
+}
+
+/** The clean room's maintenance handle over the seam: the only handle that may create, mark or drop a database. */
+export interface SeamMaintenance<Table extends TableName = TableName> extends SeamSession<Table> {
+  /** Whether the connected account may create (and drop) databases, and who it is. */
+  canCreateDatabases(): Promise<{ role: string; allowed: boolean }>
+  /** Creates an empty database with production's defaults (the clean room's default where it lacks the collation). */
+  createScratchDatabase(name: string, defaults: DatabaseDefaults): Promise<{ collationFallback: boolean }>
+  /** Marks a database as Lazarus's, so that only marked databases are ever dropped; the mark never shows in a comparison. */
+  markScratchDatabase(name: string, marker: string): Promise<void>
+  /** The mark on a database, or undefined (none, or no such database). */
+  scratchMarker(name: string): Promise<string | undefined>
+  databaseExists(name: string): Promise<boolean>
+  dropDatabase(name: string): Promise<void>
+}
+
+/** One program of the streamed pipeline, as it ended. */
+export interface StageOutcome {
+  stage: 'dump' | 'sanitize' | 'rewrite' | 'restore'
+  /** The program's path, for the report and messages. */
+  program: string
+  /** Its exit status; null when it was killed or never ran. */
+  exitCode: number | null
+  /** What it wrote to stderr (bounded), passwords never in it. */
+  stderr: string
+}
+
+/** How a streamed dump | sanitize | restore (or a restore of a kept dump) ended. */
+export interface StreamOutcome {
+  /** Every stage exited 0. */
+  ok: boolean
+  stages: StageOutcome[]
+  /** Bytes of the (sanitized) dump that went through. */
+  dumpBytes: number
+  /** For a failed restore: the object being restored when the client stopped, e.g. "table `orders` (data)". */
+  failedAt?: string
+}
+
+/** A fresh dump of production streamed through the sanitizer into a scratch database (engine's tools module). */
+export interface DumpRestoreRequest<S extends SeamShapes = SeamShapes> {
+  tools: S['tools']
+  production: S['target']
+  /** The scratch database on the clean room (engine.withDatabase). */
+  restoreInto: S['target']
+  /** The sed program (engine.sanitizerProgram). */
+  sanitizer: string
+  /** A directory of the run's workspace for the credentials files, the marker and stderr; the run removes it. */
+  workDir: string
+  /** Also keep the sanitized dump here (the drill's copies are made from it); streamed, never held in memory. */
+  keepDumpAt?: string
+  /**
+   * Called once, as soon as the dump's own snapshot has begun (the marker file exists) or the dump
+   * ended, whichever is first: the run releases production's snapshot lock then.
+   */
+  onDumpSnapshotStarted(): Promise<void>
+  signal?: AbortSignal
+}
+
+/** A kept sanitized dump restored into a scratch database, through a drill rewriter when given. */
+export interface RestoreFileRequest<S extends SeamShapes = SeamShapes> {
+  tools: S['tools']
+  file: string
+  rewriter?: S['rewriter']
+  restoreInto: S['target']
+  workDir: string
+  signal?: AbortSignal
+}
+
+/** The shapes only one engine over the seam knows (see EngineShapes). */
+export interface SeamShapes {
+  target: unknown
+  table: TableName
+  tools: unknown
+  sanitizeOptions: unknown
+  drillCatalog: unknown
+  rewriter: unknown
+}
+
+/** An engine the run over the seam (run/engine-pipeline.ts) drives. */
+export interface SeamEngine<S extends SeamShapes = SeamShapes> {
+  /** Tells it apart from PostgreSQL's Engine, which keeps its own pipeline for now. */
+  readonly runsOverSeam: true
+  /** Plain name for messages: "MySQL/MariaDB" (the server's own product name is in ServerFacts). */
+  readonly name: string
+  readonly schemes: readonly string[]
+  /** Parses and vets a connection URL from an input; throws one clear line naming the input on a bad one. */
+  parseUrl(inputName: string, url: string, password?: string): S['target']
+  /** user@host:port/database for logs and reports: never a password. */
+  describe(target: S['target']): string
+  /** Every form of the target's secret that could show up somewhere: register each with setSecret. */
+  secretsOf(target: S['target']): string[]
+  /** The database `database` on the same server; its tables are reported under `reportAs` (production's database name). */
+  withDatabase(target: S['target'], database: string, reportAs?: string): S['target']
+  openRead(target: S['target'], role: ServerRole): Promise<SeamSession<S['table']>>
+  openMaintenance(target: S['target']): Promise<SeamMaintenance<S['table']>>
+  /** Refuses (one clear UserError) a clean room that is production's server: by URL, then by what the servers say. */
+  assertSeparateServers(production: SeamSession<S['table']>, cleanroom: SeamSession<S['table']>): Promise<void>
+  /** The schema objects that differ, restored against production (pure). */
+  diffSchema(production: SchemaObject[], restored: SchemaObject[]): SchemaObjectDifference[]
+  /**
+   * Counters that differ (pure): a restored counter is right when it stands between production's
+   * before the dump (`before`, read in the snapshot) and after it (`after`): counters move outside
+   * transactions, and the dump reads each one while it runs.
+   */
+  diffCounters(before: CounterValue[], after: CounterValue[], restored: CounterValue[]): SchemaObjectDifference[]
+  /** Pins a table's differing rows by its key (production's in its snapshot, the restored copy's). */
+  pinDifferingRows(
+    production: SeamSession<S['table']>,
+    restored: SeamSession<S['table']>,
+    table: S['table'],
+    options: RowDiffOptions
+  ): Promise<RowDiff>
+  /** Finds the client programs (dump and restore) for these two servers; binDir is the `mysql-bin-dir` input. */
+  findClientTools(production: ServerFacts, cleanroom: ServerFacts, binDir?: string): Promise<S['tools']>
+  /** The sed program that takes what the clean room would reject (version skew) out of the dump stream. */
+  sanitizerProgram(options: S['sanitizeOptions']): string
+  /** dump | sanitize | restore, streamed; per-stage outcome. */
+  streamDumpToRestore(request: DumpRestoreRequest<S>): Promise<StreamOutcome>
+  /** A kept dump (through a drill rewriter) | restore, streamed. */
+  restoreDumpFile(request: RestoreFileRequest<S>): Promise<StreamOutcome>
+  /** The drill: what production's catalog offers to corrupt, inside its snapshot. */
+  readDrillCatalog(session: SeamSession<S['table']>, rowCounts: Map<string, number>): Promise<S['drillCatalog']>
+  /** The drill operators this engine offers (drill/plan.ts's names where the meaning is the same). */
+  readonly drillOperators: readonly string[]
+  /** One operator aimed at one object of the catalog; undefined when nothing there can take it. */
+  planDrill(operator: string, catalog: S['drillCatalog']): SeamDrillPlan<S> | undefined
+}
+
+/** One drill operator aimed at one object, with the rewriter that corrupts a copy of the dump. */
+export interface SeamDrillPlan<S extends SeamShapes = SeamShapes> {
+  operator: string
+  /** Human-readable, e.g. "table `shop`.`orders`", "index orders.by_customer". */
+  target: string
+  /** The table whose figures must differ (data operators). */
+  table?: TableName
+  /** The schema object that must differ (schema operators), as SchemaObject names it. */
+  object?: { kind: string; name: string }
+  rewriter: S['rewriter']
+}

@@ -31,8 +31,10 @@ const LAYERS: Record<string, number> = {
 const PACKAGE_OWNERS: Record<string, string[]> = {
   // The driver: one session type, one place that speaks the wire protocol.
   pg: ['engines/postgres/database.ts'],
+  mysql2: ['engines/mysql/database.ts'],
+  'mysql2/promise': ['engines/mysql/database.ts'],
   // Spawning programs: the engines' client-tool modules, which own the stream.
-  '@actions/exec': ['engines/postgres/pg-tools.ts', 'engines/postgres/pg-restore.ts']
+  '@actions/exec': ['engines/postgres/pg-tools.ts', 'engines/postgres/pg-restore.ts', 'engines/mysql/tools.ts']
 }
 
 /** What only the action's edge may do with @actions/core: read inputs, set outputs, keep state between main and post. */
@@ -269,7 +271,7 @@ test('a module imports only its own layer and those below it: util < engines < v
   assert.deepEqual(layerViolations(sources), [])
 })
 
-test('pg is imported by one file, @actions/exec only by the engines client-tool modules', () => {
+test('pg and mysql2 are each imported by one file, @actions/exec only by the engines client-tool modules', () => {
   assert.deepEqual(packageViolations(sources), [])
 })
 
@@ -303,6 +305,10 @@ test('the checks see an edge added against the rules', () => {
     { file: 'verification/extra.ts', text: `import pg from 'pg'\nimport * as core from '@actions/core'\ncore.setOutput('x', pg)` }
   ]
   assert.deepEqual(packageViolations(pg), ['verification/extra.ts imports pg (only engines/postgres/database.ts may)'])
+  const mysql2 = [...sources, { file: 'engines/mysql/schema-queries.ts', text: `import mysql from 'mysql2/promise'` }]
+  assert.deepEqual(packageViolations(mysql2), [
+    'engines/mysql/schema-queries.ts imports mysql2/promise (only engines/mysql/database.ts may)'
+  ])
   assert.deepEqual(edgeViolations(pg), ['verification/extra.ts uses core.setOutput (only src/action/ may)'])
   const engines = [
     ...sources,
