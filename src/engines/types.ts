@@ -10,6 +10,7 @@
  * neutral ones below.
  */
 import type { TableName } from '../util/table-name.js'
+import type { RowDiffSide, SequenceBehindData, SequenceValue } from './reads.js'
 
 /** Which server a session is on: production is only ever read; the clean room is Lazarus's to write. */
 export type ServerRole = 'production' | 'cleanroom'
@@ -144,40 +145,6 @@ export interface SchemaObjectDifference {
   restored: string | null
 }
 
-/** Where one counter stands: the value the next insert draws (MySQL's AUTO_INCREMENT), as a decimal string. */
-export interface CounterValue {
-  /** The table (its name only, as SchemaObject names it). */
-  name: string
-  /** The AUTO_INCREMENT column. */
-  column: string
-  next: string
-}
-
-/** A restored counter whose next value its own column already holds: the first insert after a restore would fail. */
-export interface CounterBehindData {
-  name: string
-  column: string
-  next: string
-  maxInColumn: string
-}
-
-/** How far rows are listed when a table's rows differ. */
-export interface RowDiffOptions {
-  /** At most this many differing rows are listed (all are counted). */
-  maxRows: number
-  /** List each row's text (production data) with its key. */
-  showValues: boolean
-}
-
-/** What differs between one table's rows (verification/row-diff.ts's RowDifferences has the same shape). */
-export interface RowDiff {
-  missing: number
-  extra: number
-  changed: number
-  keys: { change: 'missing' | 'extra' | 'changed'; key: string; production?: string; restored?: string }[]
-  notListed: number
-}
-
 /**
  * A session the run over the seam reads through. The snapshot protocol: `beginSnapshot()` on the
  * first production session takes the engine's brief global lock (MySQL: FLUSH TABLES WITH READ
@@ -195,10 +162,19 @@ export interface SeamSession<Table extends TableName = TableName> extends ReadSe
   collations(): Promise<string[]>
   /** The schema fingerprint of the connected database (inside the snapshot on production). */
   readSchema(): Promise<SchemaObject[]>
-  /** Every AUTO_INCREMENT-style counter of the connected database, as it stands now (counters are not transactional). */
-  readCounters(): Promise<CounterValue[]>
-  /** Counters whose next value their column already holds (asked of the restored copy). */
-  countersBehindData(): Promise<CounterBehindData[]>
+  /**
+   * Every counter of the connected database (MySQL: each table's AUTO_INCREMENT, as a sequence
+   * whose next value is `lastValue`, not called), as it stands now: counters are not
+   * transactional. verification/sequence-check.ts compareSequences judges them like sequences.
+   */
+  readCounters(): Promise<SequenceValue[]>
+  /** Counters whose next value their column already holds (asked of the restored copy and of production). */
+  countersBehindData(): Promise<SequenceBehindData[]>
+  /**
+   * Each table's key for the row diff: its primary key or, failing that, a unique index over NOT
+   * NULL columns, by tableKey() of the table as listTables() names it.
+   */
+  primaryKeys(): Promise<Map<string, string[]>>
   /**
    * Ends the brief global lock beginSnapshot() took, once the dump's own snapshot has begun.
    * Throws when the lock was lost before (its connection ended): then nothing proves that the
@@ -307,21 +283,21 @@ export interface SeamEngine<S extends SeamShapes = SeamShapes> {
   openMaintenance(target: S['target']): Promise<SeamMaintenance<S['table']>>
   /** Refuses (one clear UserError) a clean room that is production's server: by URL, then by what the servers say. */
   assertSeparateServers(production: SeamSession<S['table']>, cleanroom: SeamSession<S['table']>): Promise<void>
-  /** The schema objects that differ, restored against production (pure). */
-  diffSchema(production: SchemaObject[], restored: SchemaObject[]): SchemaObjectDifference[]
   /**
-   * Counters that differ (pure): a restored counter is right when it stands between production's
-   * before the dump (`before`, read in the snapshot) and after it (`after`): counters move outside
-   * transactions, and the dump reads each one while it runs.
+   * The schema objects that differ, restored against production (pure). `collationsRewritten`:
+   * production's collations the sanitizer rewrote to the clean room's (e.g. utf8mb4_0900_ai_ci to
+   * utf8mb4_uca1400_ai_ci), which then count as the same; the report lists the rewrite.
    */
-  diffCounters(before: CounterValue[], after: CounterValue[], restored: CounterValue[]): SchemaObjectDifference[]
-  /** Pins a table's differing rows by its key (production's in its snapshot, the restored copy's). */
-  pinDifferingRows(
-    production: SeamSession<S['table']>,
-    restored: SeamSession<S['table']>,
-    table: S['table'],
-    options: RowDiffOptions
-  ): Promise<RowDiff>
+  diffSchema(
+    production: SchemaObject[],
+    restored: SchemaObject[],
+    collationsRewritten?: ReadonlyMap<string, string>
+  ): SchemaObjectDifference[]
+  /**
+   * One side's reads of a table's rows for verification/row-diff.ts pinDifferingRows: `table` is
+   * production's (its columns), `key` production's primaryKeys() entry (undefined: none).
+   */
+  rowDiffSide(session: SeamSession<S['table']>, table: S['table'], key: string[] | undefined): RowDiffSide
   /** Finds the client programs (dump and restore) for these two servers; binDir is the `mysql-bin-dir` input. */
   findClientTools(production: ServerFacts, cleanroom: ServerFacts, binDir?: string): Promise<S['tools']>
   /** The sed program that takes what the clean room would reject (version skew) out of the dump stream. */
