@@ -19,8 +19,11 @@ export interface Need {
   what: string
 }
 
-/** What the command is about to do: the tests need everything, the demo only the client tools. */
-export type Purpose = 'test' | 'demo'
+/**
+ * What the command is about to do: the tests need everything, the demo only the client tools
+ * (and `demo-mariadb`, `npm run demo -- --engine mariadb`, only MariaDB's server and client).
+ */
+export type Purpose = 'test' | 'demo' | 'demo-mariadb'
 
 export type SetupPlan =
   { action: 'none' } | { action: 'run'; argv: string[]; needs: Need[] } | { action: 'stop'; message: string }
@@ -44,6 +47,7 @@ export function parseNeeds(output: string): Need[] {
  */
 export function neededFor(need: Need, purpose: Purpose): boolean {
   if (purpose === 'test') return true
+  if (purpose === 'demo-mariadb') return need.id === 'apt:mariadb-server' || need.id === 'apt:mariadb-client'
   return need.id === 'apt:postgresql-client' || !need.id.startsWith('apt:')
 }
 

@@ -12,7 +12,9 @@ import { writeWorkFile } from '../engines/postgres/pg-tools.js'
 import { verifyBackup } from '../run/pipeline.js'
 import { verifyStoredBackup } from '../run/stored-pipeline.js'
 import { checkRto, failureMessage, reportOutputs, rtoWarning, type Report } from '../report/report.js'
-import { readSettings, type Settings } from '../run/settings.js'
+import type { Settings } from '../run/settings.js'
+import { readRunSettings, type RunSettings } from '../run/engine-settings.js'
+import { emptyEngineReport, verifyOverEngine } from '../run/engine-pipeline.js'
 import { renderSummary } from '../report/summary.js'
 import { Workspace } from '../run/workspace.js'
 
@@ -22,23 +24,20 @@ export async function run(): Promise<void> {
   markMainStarted()
   recordLeftoversWith(leftoverState)
   handleCancellation()
-  let settings: Settings
+  let chosen: ChosenRun
   try {
-    settings = readSettings(name => core.getInput(name))
+    chosen = chooseRun(await readRunSettings(name => core.getInput(name)))
   } catch (error) {
     core.setOutput('result', 'error')
     fail(error)
     return
   }
-  maskSecrets(settings)
-  forgetLibpqEnvironment()
 
   let workspace: Workspace | undefined
-  const report = emptyReport(settings)
+  const report = chosen.report
   try {
-    workspace = new Workspace(settings.runnerTemp)
-    if (settings.backupPath) await verifyStoredBackup(settings, workspace, report)
-    else await verifyBackup(settings, workspace, report)
+    workspace = new Workspace(chosen.publishing.runnerTemp)
+    await chosen.verify(workspace, report)
     if (report.result === 'restored') {
       core.notice(
         "The stored backup restores and its schema matches production's as it is now, but its content was not proven: " +
@@ -52,19 +51,19 @@ export async function run(): Promise<void> {
     if (!(error instanceof UserError) && error instanceof Error && error.stack) core.debug(error.stack)
   } finally {
     // The dump holds production data: it outlives the pipeline only when it is to be uploaded.
-    if (!settings.uploadDump) workspace?.removeWorkFiles()
+    if (!chosen.uploadDump) workspace?.removeWorkFiles()
   }
   // A cancellation is already reporting and exiting; a half-finished run has nothing to publish.
   if (isCancelling()) return
   report.timings.total = (performance.now() - started) / 1000
-  report.rto = checkRto(report, settings)
+  report.rto = checkRto(report, chosen.publishing)
 
   try {
     // upload-dump uploads the restore point: the backup that was verified and its manifest.
-    const restorePoint = settings.uploadDump ? report.restorePoint?.directory : undefined
-    if (settings.uploadDump && !restorePoint)
+    const restorePoint = chosen.uploadDump ? report.restorePoint?.directory : undefined
+    if (chosen.uploadDump && !restorePoint)
       core.warning(`upload-dump is set, but no backup was kept to upload (${report.result}).`)
-    await publish(report, settings, workspace, restorePoint)
+    await publish(report, chosen.publishing, workspace, restorePoint)
   } catch (error) {
     core.warning(`Could not publish the report: ${messageOf(error)}`)
   } finally {
@@ -72,6 +71,54 @@ export async function run(): Promise<void> {
   }
   const failure = failureMessage(report)
   if (failure) core.setFailed(failure)
+}
+
+/** What publishing a run's report needs of its settings, whatever the engine. */
+interface PublishSettings {
+  /** Without production (a stored backup verified from its manifest), the manifest names it. */
+  production?: { host: string; port: number; database: string }
+  cleanroom: { host: string; port: number }
+  historyKey?: string
+  runnerTemp: string
+  artifactName?: string
+  artifactRetentionDays?: number
+  rtoSeconds?: number
+  rtoWarnSeconds?: number
+}
+
+/** One run, ready to start: its empty report, how it verifies, and how its report is published. */
+interface ChosenRun {
+  report: Report
+  verify(workspace: Workspace, report: Report): Promise<void>
+  publishing: PublishSettings
+  uploadDump: boolean
+}
+
+/**
+ * PostgreSQL runs its own pipeline (a fresh dump, or a stored backup); another engine runs over
+ * the engine seam (engine-pipeline.ts). Masks the passwords before anything is logged.
+ */
+function chooseRun(chosen: RunSettings): ChosenRun {
+  if (chosen.kind === 'engine') {
+    const settings = chosen.settings
+    for (const secret of settings.secrets) core.setSecret(secret)
+    return {
+      report: emptyEngineReport(settings),
+      verify: (workspace, report) => verifyOverEngine(settings, workspace, report),
+      publishing: { ...settings, production: settings.productionAddress, cleanroom: settings.cleanroomAddress },
+      uploadDump: false
+    }
+  }
+  const settings = chosen.settings
+  maskSecrets(settings)
+  forgetLibpqEnvironment()
+  return {
+    report: emptyReport(settings),
+    verify: (workspace, report) =>
+      settings.backupPath ? verifyStoredBackup(settings, workspace, report) : verifyBackup(settings, workspace, report),
+    publishing: settings,
+    uploadDump: settings.uploadDump
+  }
 }
 
 /** Registers every form a password can take, so the runner masks it wherever it appears. */
@@ -111,7 +158,7 @@ function emptyReport(settings: Settings): Report {
  */
 async function publish(
   report: Report,
-  settings: Settings,
+  settings: PublishSettings,
   workspace: Workspace | undefined,
   dumpPath: string | undefined
 ): Promise<void> {

@@ -5,7 +5,8 @@ import { dropLazarusRoles } from '../engines/postgres/cleanroom-roles.js'
 import { forgetLibpqEnvironment } from '../engines/postgres/connection.js'
 import { MaintenanceSession } from '../engines/postgres/maintenance.js'
 import { messageOf } from '../util/errors.js'
-import { readSettings } from '../run/settings.js'
+import { readRunSettings, type EngineSettings } from '../run/engine-settings.js'
+import { dropIfLazarus as dropIfLazarusOverSeam } from '../run/engine-cleanroom.js'
 import { leftoverRestoreRole, leftoverRoles, leftoverRunId, leftoverScratchDatabases, leftoverWorkDir } from './state.js'
 
 /**
@@ -24,7 +25,9 @@ export async function runPost(): Promise<void> {
     const restoreRole = leftoverRestoreRole()
     const roles = [...leftoverRoles(), ...(restoreRole ? [restoreRole] : [])]
     if (names.length === 0 && roles.length === 0) return
-    const settings = readSettings(name => core.getInput(name))
+    const chosen = await readRunSettings(name => core.getInput(name))
+    if (chosen.kind === 'engine') return await dropEngineLeftovers(chosen.settings, names)
+    const settings = chosen.settings
     for (const target of [settings.production, settings.cleanroom])
       for (const secret of target?.secrets ?? []) core.setSecret(secret)
     forgetLibpqEnvironment()
@@ -46,5 +49,24 @@ export async function runPost(): Promise<void> {
     }
   } catch (error) {
     core.warning(`Post-run cleanup failed: ${messageOf(error)}`)
+  }
+}
+
+/** The post step of a run over the engine seam (MySQL, MariaDB): its scratch databases only, each on its own. */
+async function dropEngineLeftovers(settings: EngineSettings, names: string[]): Promise<void> {
+  for (const secret of settings.secrets) core.setSecret(secret)
+  if (names.length === 0) return
+  const maintenance = await settings.engine.openMaintenance(settings.cleanroom)
+  try {
+    for (const name of names) {
+      try {
+        await dropIfLazarusOverSeam(maintenance, name, leftoverRunId())
+        core.info(`Dropped leftover scratch database ${name}.`)
+      } catch (error) {
+        core.warning(`Post-run cleanup failed: ${messageOf(error)}`)
+      }
+    }
+  } finally {
+    await maintenance.close()
   }
 }

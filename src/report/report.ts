@@ -15,7 +15,8 @@ export type Result = 'verified' | 'restored' | 'mismatch' | 'restore-failed' | '
 export type { DetectingCheck } from '../drill/plan.js'
 
 export interface DrillResult {
-  operator: DrillOperator
+  /** One of DRILL_OPERATORS for PostgreSQL; another engine's own operator names otherwise. */
+  operator: DrillOperator | (string & {})
   /** The table it corrupted, or null when no table could take this corruption. */
   target: string | null
   /** False when the corruption could not be applied, so there was nothing to catch. */
@@ -30,6 +31,11 @@ export interface DrillResult {
 export interface ToolInfo {
   path: string
   version: string
+}
+
+/** A client program by its name, e.g. mariadb-dump. */
+export interface NamedTool extends ToolInfo {
+  name: string
 }
 
 /** A schema object that differs between production and the restored copy. */
@@ -137,10 +143,14 @@ export interface Report {
   /** Why the run ended in `error` or `restore-failed`. */
   error?: string
   verify: VerifyLevel
+  /** The database product verified, as the production server says ("MySQL", "MariaDB"); absent for PostgreSQL. */
+  engine?: string
   production: { server: string; serverVersion?: string; database: string }
   cleanroom: { server: string; serverVersion?: string }
   /** pg_dump for a fresh run, pg_restore for a stored archive; psql always. */
   tools?: { pg_dump?: ToolInfo; pg_restore?: ToolInfo; psql: ToolInfo }
+  /** Another engine's client programs (MySQL, MariaDB), by what they did: the dump and the restore. */
+  programs?: { dump: NamedTool; restore: NamedTool }
   /** Set when a stored backup (backup-path) was verified instead of a fresh dump. */
   backup?: StoredBackupReport
   dumpBytes?: number

@@ -509,24 +509,35 @@ function timingsAndVersions(report: Report): string {
         ...timing('Total', t.total),
         row([
           'Production server',
-          escapeHtml(`PostgreSQL ${report.production.serverVersion ?? '?'} (${report.production.server})`)
+          escapeHtml(`${report.engine ?? 'PostgreSQL'} ${report.production.serverVersion ?? '?'} (${report.production.server})`)
         ]),
         row([
           'Clean-room server',
-          escapeHtml(`PostgreSQL ${report.cleanroom.serverVersion ?? '?'} (${report.cleanroom.server})`)
+          escapeHtml(`${report.engine ?? 'PostgreSQL'} ${report.cleanroom.serverVersion ?? '?'} (${report.cleanroom.server})`)
         ]),
-        ...(report.tools?.pg_restore
-          ? [row(['pg_restore', escapeHtml(`${report.tools.pg_restore.version} (${report.tools.pg_restore.path})`)])]
-          : [
-              row([
-                'pg_dump',
-                escapeHtml(report.tools?.pg_dump ? `${report.tools.pg_dump.version} (${report.tools.pg_dump.path})` : '—')
-              ])
-            ]),
-        row(['psql', escapeHtml(report.tools ? `${report.tools.psql.version} (${report.tools.psql.path})` : '—')])
+        ...(report.programs
+          ? [report.programs.dump, report.programs.restore].map(tool =>
+              row([escapeHtml(tool.name), escapeHtml(`${tool.version} (${tool.path})`)])
+            )
+          : clientRows(report))
       ]
     )
   )
+}
+
+/** PostgreSQL's client programs: pg_dump (or pg_restore for a stored archive) and psql. */
+function clientRows(report: Report): string[] {
+  return [
+    ...(report.tools?.pg_restore
+      ? [row(['pg_restore', escapeHtml(`${report.tools.pg_restore.version} (${report.tools.pg_restore.path})`)])]
+      : [
+          row([
+            'pg_dump',
+            escapeHtml(report.tools?.pg_dump ? `${report.tools.pg_dump.version} (${report.tools.pg_dump.path})` : '—')
+          ])
+        ]),
+    row(['psql', escapeHtml(report.tools ? `${report.tools.psql.version} (${report.tools.psql.path})` : '—')])
+  ]
 }
 
 function figure(value: number | undefined): string {

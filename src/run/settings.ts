@@ -19,6 +19,7 @@ export const INPUT = {
   verify: 'verify',
   sabotage: 'sabotage',
   postgresBinDir: 'postgres-bin-dir',
+  mysqlBinDir: 'mysql-bin-dir',
   showValues: 'show-values',
   maxRowsReported: 'max-rows-reported',
   jobs: 'jobs',
@@ -108,7 +109,7 @@ export interface Settings {
 }
 
 /** How an input is read: the action passes core.getInput; a test passes its own values. */
-type InputReader = (name: string) => string
+export type InputReader = (name: string) => string
 
 /**
  * Reads and validates every input. Throws a UserError naming the input and the fix for any bad
@@ -136,6 +137,11 @@ export function readSettings(readInput: InputReader, env = process.env): Setting
     readInput(INPUT.cleanroomPassword) || environmentPassword
   )
   const binDir = readInput(INPUT.postgresBinDir).trim()
+  if (readInput(INPUT.mysqlBinDir).trim()) {
+    throw new UserError(
+      `Input '${INPUT.mysqlBinDir}' is for mysql:// and mariadb:// URLs; this run is PostgreSQL's: remove it, or set '${INPUT.postgresBinDir}'.`
+    )
+  }
   return {
     production,
     cleanroom,
@@ -198,7 +204,7 @@ function required(readInput: InputReader, name: string): string {
   return value
 }
 
-function parseChoice<T extends string>(readInput: InputReader, name: string, choices: readonly T[], fallback: T): T {
+export function parseChoice<T extends string>(readInput: InputReader, name: string, choices: readonly T[], fallback: T): T {
   const raw = readInput(name)
   const value = (raw.trim() || fallback).toLowerCase()
   if (!(choices as readonly string[]).includes(value)) {
@@ -208,14 +214,14 @@ function parseChoice<T extends string>(readInput: InputReader, name: string, cho
 }
 
 /** Like core.getBooleanInput (YAML 1.2 core schema), but an empty value is false. */
-function parseBoolean(readInput: InputReader, name: string): boolean {
+export function parseBoolean(readInput: InputReader, name: string): boolean {
   const raw = readInput(name).trim()
   if (['', 'false', 'False', 'FALSE'].includes(raw)) return false
   if (['true', 'True', 'TRUE'].includes(raw)) return true
   throw new UserError(`Input '${name}' is '${raw}': use true or false.`)
 }
 
-function parseNumber(
+export function parseNumber(
   readInput: InputReader,
   name: string,
   limits: { min: number; max?: number; integer?: boolean }
@@ -235,20 +241,26 @@ function parseNumber(
   return value
 }
 
-/** `none`, `all`, or a comma-separated list of operators. */
-export function parseSabotage(raw: string): DrillOperator[] {
+/**
+ * `none`, `all`, or a comma-separated list of operators, out of `operators` (PostgreSQL's by
+ * default; another engine passes its own, and `all` means all of those).
+ */
+export function parseSabotage<T extends string = DrillOperator>(
+  raw: string,
+  operators: readonly T[] = DRILL_OPERATORS as unknown as readonly T[]
+): T[] {
   const words = raw
     .split(/[,\s]+/)
     .map(word => word.trim().toLowerCase())
     .filter(Boolean)
   if (words.length === 0 || (words.length === 1 && words[0] === 'none')) return []
-  if (words.length === 1 && words[0] === 'all') return [...DRILL_OPERATORS]
-  const unknown = words.filter(word => !(DRILL_OPERATORS as readonly string[]).includes(word))
+  if (words.length === 1 && words[0] === 'all') return [...operators]
+  const unknown = words.filter(word => !(operators as readonly string[]).includes(word))
   if (unknown.length > 0) {
     throw new UserError(
       `Input 'sabotage' has unknown operator(s) ${unknown.map(w => `'${w}'`).join(', ')}: ` +
-        `use none, all, or a comma-separated list of ${DRILL_OPERATORS.join(', ')}.`
+        `use none, all, or a comma-separated list of ${operators.join(', ')}.`
     )
   }
-  return [...new Set(words)] as DrillOperator[]
+  return [...new Set(words)] as T[]
 }

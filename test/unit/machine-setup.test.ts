@@ -69,3 +69,14 @@ test('the demo needs only the client tools (and, as root, the postgres user): no
 test('needs read as what they are in a message', () => {
   assert.deepEqual([client, user, home].map(needName), ['postgresql-client', 'the postgres OS user', 'a reachable /home/dev'])
 })
+
+test("the MariaDB demo needs MariaDB's server and client only: no PostgreSQL client, no postgres user", () => {
+  const server: Need = { id: 'apt:mariadb-server', what: 'install mariadb-server' }
+  const mariadbClient: Need = { id: 'apt:mariadb-client', what: 'install mariadb-client' }
+  assert.equal(neededFor(server, 'demo-mariadb'), true)
+  assert.equal(neededFor(mariadbClient, 'demo-mariadb'), true)
+  for (const need of [client, pgbouncer, openssl, user, home]) assert.equal(neededFor(need, 'demo-mariadb'), false, need.id)
+  const plan = planSetup([client, server], { purpose: 'demo-mariadb', root: false, command: 'npm run demo -- --engine mariadb' })
+  assert.equal(plan.action, 'stop')
+  assert.match(plan.action === 'stop' ? plan.message : '', /lacks mariadb-server: run/)
+})

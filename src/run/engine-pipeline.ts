@@ -1,0 +1,670 @@
+import * as fs from 'node:fs'
+import * as core from '@actions/core'
+import type {
+  SchemaObject,
+  SeamDrillPlan,
+  SeamEngine,
+  SeamMaintenance,
+  SeamSession,
+  ServerFacts,
+  StreamOutcome
+} from '../engines/types.js'
+import { onCancel } from '../util/cancellation.js'
+import { UserError, messageOf } from '../util/errors.js'
+import { saveWorkDir } from '../util/leftovers.js'
+import { mapPool } from '../util/pool.js'
+import { displayName, tableKey, type TableName } from '../util/table-name.js'
+import {
+  compareTables,
+  detectingCheck,
+  type SideFigures,
+  type TableComparison,
+  type VerifyLevel
+} from '../verification/compare.js'
+import { pinDifferingRows } from '../verification/row-diff.js'
+import { compareSequences, type SequenceValue } from '../verification/sequence-check.js'
+import { judgeVerified, type DrillResult, type Report, type SchemaDifference } from '../report/report.js'
+import { type DetectingCheck } from '../drill/plan.js'
+import type { EngineSettings } from './engine-settings.js'
+import { ScratchDatabases } from './engine-cleanroom.js'
+import { Counter, reportProgress } from './progress.js'
+import { SeamWatch } from './seam-watch.js'
+import type { Workspace } from './workspace.js'
+
+/**
+ * One verification of a backup over the engine seam (engines/types.ts, SeamEngine): MySQL and
+ * MariaDB today. It does what PostgreSQL's pipeline (pipeline.ts) does, in engine-neutral terms:
+ *
+ *   connect, check the servers (versions, the same-server guard, the right to create databases,
+ *   the client programs) → create a marked scratch database → take production's snapshot (the
+ *   engine's brief global lock while every Lazarus session and the dump start their consistent
+ *   snapshots, released as soon as the dump's has begun) → dump | sanitize | restore, streamed →
+ *   production's figures inside the snapshot and the restored copy's (counts, checksums, on
+ *   `jobs` sessions each), the schema, the AUTO_INCREMENT counters → differing rows pinned by key
+ *   → the verdict → the drill (each operator on its own copy of the dump) → cleanup, always.
+ *
+ * Fills `report` as it goes, so that a failure part way still reports everything established before it.
+ */
+export async function verifyOverEngine(settings: EngineSettings, workspace: Workspace, report: Report): Promise<void> {
+  saveWorkDir(workspace.workDir)
+  const run = new RunContext(settings, workspace, report)
+  const stopCancelHandler = onCancel(async () => {
+    // The cancellation is the one thing to report: work still waiting on a server ends silently.
+    run.abandon()
+    await run.close()
+    workspace.removeWorkFiles()
+  })
+  try {
+    await run.connect()
+    await run.guarded('the run', () => runStages(run))
+  } finally {
+    stopCancelHandler()
+    await run.close()
+  }
+}
+
+/** The report a run over the seam starts from: where it reads and restores, nothing established yet. */
+export function emptyEngineReport(settings: EngineSettings): Report {
+  return {
+    result: 'error',
+    verify: settings.verify,
+    production: { server: settings.engine.describe(settings.production), database: settings.productionAddress.database },
+    cleanroom: { server: settings.engine.describe(settings.cleanroom) },
+    sanitized: [],
+    tables: [],
+    sabotage: [],
+    timings: {},
+    startedAt: new Date().toISOString()
+  }
+}
+
+/**
+ * Everything one run carries from stage to stage: its settings, workspace and report, the
+ * engine, the open sessions (closed at the end whatever happens), the clean room's scratch
+ * databases (always dropped), the watchdog, and what the checks established.
+ */
+export class RunContext {
+  readonly engine: SeamEngine
+  /** Production's session that holds the snapshot: the dump's data as of its start; row pinning asks it. */
+  production!: SeamSession
+  /** Every production session in the snapshot: the first and those that joined it, for the figures. */
+  readonly figureSessions: SeamSession[] = []
+  scratch?: ScratchDatabases
+  facts!: { production: ServerFacts; cleanroom: ServerFacts }
+  tools: unknown
+  /** Stops the client programs when the run ends early (an error, a server that stopped answering). */
+  readonly abort = new AbortController()
+  private readonly sessions: SeamSession[] = []
+  private watch?: SeamWatch
+  private closed = false
+
+  constructor(
+    readonly settings: EngineSettings,
+    readonly workspace: Workspace,
+    readonly report: Report
+  ) {
+    this.engine = settings.engine
+  }
+
+  /** Production's session and the clean room's maintenance handle, then the watchdog over both. */
+  async connect(): Promise<void> {
+    const { engine, settings } = this
+    const [production, maintenance] = await core.group('Connect', async () => {
+      const opened = await Promise.allSettled([
+        engine.openRead(settings.production, 'production'),
+        engine.openMaintenance(settings.cleanroom)
+      ])
+      for (const result of opened) if (result.status === 'fulfilled') this.sessions.push(result.value)
+      const failed = opened.find(result => result.status === 'rejected')
+      if (failed) throw failed.reason
+      return [opened[0], opened[1]].map(result => (result as PromiseFulfilledResult<SeamSession>).value) as [
+        SeamSession,
+        SeamMaintenance
+      ]
+    })
+    this.production = production
+    this.figureSessions.push(production)
+    this.scratch = new ScratchDatabases(maintenance, this.workspace.runId)
+    this.sessions.splice(this.sessions.indexOf(maintenance), 1)
+    this.watch = await SeamWatch.start(engine, settings)
+  }
+
+  get maintenance(): SeamMaintenance {
+    return this.scratch!.maintenance
+  }
+
+  /** Opens a session (closed with the run): production's join its snapshot, the clean room's read a restored copy. */
+  async open(target: unknown, role: 'production' | 'cleanroom'): Promise<SeamSession> {
+    const session = await this.engine.openRead(target, role)
+    this.sessions.push(session)
+    return session
+  }
+
+  /** Closes a session opened with open() before the run ends. */
+  async release(session: SeamSession): Promise<void> {
+    const index = this.sessions.indexOf(session)
+    if (index >= 0) this.sessions.splice(index, 1)
+    await session.close().catch(() => undefined)
+  }
+
+  /** Runs a stage in its own log group, ended at once should a server stop answering. */
+  group<T>(name: string, work: () => Promise<T>): Promise<T> {
+    return core.group(name, () => this.guarded(name, work))
+  }
+
+  guarded<T>(stage: string, work: () => Promise<T>): Promise<T> {
+    return this.watch ? this.watch.guard(stage, work) : work()
+  }
+
+  /** Drops every connection at once, without waiting for servers that may not answer. */
+  abandon(): void {
+    this.abort.abort()
+    for (const session of this.sessions) session.abandon()
+  }
+
+  /** Ends the run's client programs, drops its scratch databases, closes its sessions; never throws. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.abort.abort()
+    this.watch?.stop()
+    if (this.watch?.unresponsive) {
+      for (const session of this.sessions) session.abandon()
+      if (this.watch.unresponsive === 'cleanroom') {
+        this.scratch?.abandon()
+        return
+      }
+    }
+    // The lock, should a failure have come between taking and releasing it, goes first: production's writers wait on it.
+    await this.production?.releaseSnapshotLock().catch(() => undefined)
+    await this.scratch?.close()
+    for (const session of this.sessions.splice(0)) await session.close().catch(() => undefined)
+  }
+}
+
+/** The stages after connecting: check, snapshot and stream, verify, drill. */
+async function runStages(run: RunContext): Promise<void> {
+  const { settings, report, engine } = run
+  await run.group('Check servers and client tools', () => checkServers(run))
+  const database = await run.production.databaseDefaults()
+  const backup = await run.scratch!.create('backup', database)
+  const restoreTarget = engine.withDatabase(settings.cleanroom, backup, settings.productionAddress.database)
+  const keepDumpAt = settings.sabotage.length > 0 ? run.workspace.backupFile : undefined
+
+  const streamed = await run.group('Snapshot, then dump, sanitize and restore (streamed)', () =>
+    snapshotAndStream(run, restoreTarget, keepDumpAt)
+  )
+  let verification: CopyVerification
+  try {
+    if (streamed.restoreError !== undefined) {
+      report.result = 'restore-failed'
+      report.error = streamed.restoreError
+      if (streamed.failedAt) report.restoreFailedAt = streamed.failedAt
+      return
+    }
+    verification = await run.group('Verify', async () => {
+      const started = performance.now()
+      const copy = await verifyCopy(run, restoreTarget, streamed.snapshot, 'restored')
+      report.timings.verify = elapsed(started)
+      logVerification(copy, settings)
+      return copy
+    })
+  } finally {
+    if (settings.keepCleanroom) {
+      run.scratch!.keep(backup)
+      core.notice(
+        `Kept the restored database '${backup}' on the clean room (${engine.describe(settings.cleanroom)}) for debugging.`
+      )
+    } else await run.scratch!.drop(backup)
+  }
+  report.tables = verification.tables
+  report.schema = verification.schema
+  Object.assign(report, judgeVerified(report))
+
+  if (settings.sabotage.length === 0) return
+  const drillStarted = performance.now()
+  try {
+    for (const operator of settings.sabotage) {
+      report.sabotage.push(await run.group(`Sabotage drill: ${operator}`, () => runDrill(run, operator, streamed.snapshot)))
+    }
+  } finally {
+    run.workspace.removeFile(run.workspace.backupFile)
+    report.timings.drill = elapsed(drillStarted)
+  }
+}
+
+/** Versions, the same-server guard, the clean room's right to create databases, and the client programs. */
+async function checkServers(run: RunContext): Promise<void> {
+  const { engine, settings, report } = run
+  const [production, cleanroom] = await Promise.all([run.production.facts(), run.maintenance.facts()])
+  run.facts = { production, cleanroom }
+  report.engine = production.product
+  report.production.serverVersion = production.version
+  report.cleanroom.serverVersion = cleanroom.version
+  core.info(
+    `Production: ${production.product} ${production.version} at ${engine.describe(settings.production)} (read-only session)`
+  )
+  core.info(`Clean room: ${cleanroom.product} ${cleanroom.version} at ${engine.describe(settings.cleanroom)}`)
+  // Nothing is created in the clean room before it is proven to be another server than production.
+  await engine.assertSeparateServers(run.production, run.maintenance)
+  const { role, allowed } = await run.maintenance.canCreateDatabases()
+  if (!allowed) {
+    throw new UserError(
+      `Account ${role} on the clean room (${engine.describe(settings.cleanroom)}) cannot create databases: give it ` +
+        'the CREATE, DROP, ALTER, INDEX, INSERT, CREATE VIEW, CREATE ROUTINE, ALTER ROUTINE, TRIGGER, EVENT and REFERENCES ' +
+        'privileges on *.* there (docs/mysql.md), or use an account that has them.'
+    )
+  }
+  run.tools = await engine.findClientTools(production, cleanroom, settings.binDir)
+  const programs = describeTools(run.tools)
+  if (programs) {
+    report.programs = programs
+    core.info(
+      `Client programs: ${programs.dump.name} ${programs.dump.version} (${programs.dump.path}), ` +
+        `${programs.restore.name} ${programs.restore.version} (${programs.restore.path})`
+    )
+  }
+  core.info('The restore runs as the clean-room account (restore-role applies to PostgreSQL only).')
+}
+
+/** The dump and restore programs, when the engine's tools say which they are. */
+function describeTools(tools: unknown): Report['programs'] {
+  const named = (tool: unknown) => {
+    const { path, version } = (tool ?? {}) as { path?: unknown; version?: unknown }
+    return typeof path === 'string' && typeof version === 'string'
+      ? { name: path.split('/').pop() ?? path, path, version }
+      : undefined
+  }
+  const { dump, client } = (tools ?? {}) as { dump?: unknown; client?: unknown }
+  const [dumpTool, restoreTool] = [named(dump), named(client)]
+  return dumpTool && restoreTool ? { dump: dumpTool, restore: restoreTool } : undefined
+}
+
+/**
+ * Production's side of the comparison, as plain data. The live session it was read in stays apart
+ * (RunContext.production), still inside the snapshot, for the rows a difference is pinned to.
+ */
+export interface ProductionSnapshot {
+  tables: TableName[]
+  figures: SideFigures[]
+  schema: SchemaObject[]
+  /** AUTO_INCREMENT counters are not transactional: read before the snapshot and after the dump. */
+  countersBefore: SequenceValue[]
+  countersAfter: SequenceValue[]
+  /** Each table's key for pinning differing rows (primary key, or a unique index over NOT NULL columns). */
+  primaryKeys: Map<string, string[]>
+  /** What the drill corrupts copies of the dump with; read only when a drill runs. */
+  drillCatalog?: unknown
+}
+
+interface Streamed {
+  snapshot: ProductionSnapshot
+  restoreError?: string
+  failedAt?: string
+}
+
+/**
+ * The snapshot protocol and the stream. Production's figures must describe exactly the data in
+ * the dump, even while production takes writes: the engine's brief global lock is taken, every
+ * Lazarus session starts its consistent snapshot inside it, the dump starts its own, and the lock
+ * is released as soon as the dump's snapshot has begun (the sanitizer sees its marker line) or the
+ * dump ended. No write can land between the snapshots, so all of them see the same data.
+ */
+async function snapshotAndStream(run: RunContext, restoreTarget: unknown, keepDumpAt?: string): Promise<Streamed> {
+  const { engine, settings, report, workspace } = run
+  const production = run.production
+  await production.pinSettings()
+  const countersBefore = await production.readCounters()
+  const sanitizer = engine.sanitizerProgram({
+    production: run.facts.production,
+    cleanroom: run.facts.cleanroom,
+    cleanroomCollations: await run.maintenance.collations(),
+    tools: run.tools
+  })
+  let tables: TableName[]
+  let streaming: Promise<StreamOutcome>
+  const streamStarted = performance.now()
+  const lockStarted = performance.now()
+  let released: Promise<void> | undefined
+  const release = (): Promise<void> => {
+    if (released) return released
+    released = production.releaseSnapshotLock().then(() => {
+      core.info(`Released production's snapshot lock after ${elapsed(lockStarted).toFixed(2)} s: the dump's snapshot has begun.`)
+    })
+    // Whoever calls it need not wait; the run awaits it once the stream has ended, and fails there.
+    released.catch(() => undefined)
+    return released
+  }
+  try {
+    const snapshotId = await production.beginSnapshot()
+    // The figure sessions join while the lock holds every writer: after it, their snapshot would be later than the dump's.
+    for (let i = 1; i < Math.max(1, settings.jobs - 1); i++) {
+      const session = await run.open(settings.production, 'production')
+      await session.pinSettings()
+      await session.joinSnapshot(snapshotId)
+      run.figureSessions.push(session)
+    }
+    tables = await production.listTables()
+    if (tables.length === 0) {
+      throw new UserError(
+        `Production database '${settings.productionAddress.database}' has no tables, so there is nothing to verify: ` +
+          `check that 'production-url' names the right database.`
+      )
+    }
+    const streamDir = workspace.file('stream')
+    fs.mkdirSync(streamDir, { recursive: true, mode: 0o700 })
+    streaming = engine.streamDumpToRestore({
+      tools: run.tools,
+      production: settings.production,
+      restoreInto: restoreTarget,
+      sanitizer,
+      workDir: streamDir,
+      keepDumpAt,
+      onDumpSnapshotStarted: release,
+      signal: run.abort.signal
+    })
+    core.info(
+      `Snapshot taken: ${tables.length} table(s) to fingerprint with ${run.figureSessions.length} session(s) ` +
+        'once the dump has read them, while the restore goes on.'
+    )
+  } catch (error) {
+    await production.releaseSnapshotLock().catch(() => undefined)
+    throw error
+  }
+  const stopProgress = reportProgress(() => `Dump and restore in progress (${elapsed(streamStarted).toFixed(0)} s).`)
+  let outcome: StreamOutcome
+  try {
+    outcome = await streaming
+  } finally {
+    stopProgress()
+  }
+  // A dump that ended before its marker (an empty database, a failure) releases the lock too. A
+  // lock lost before its release throws here: nothing then proves the dump saw the snapshot's data.
+  await release()
+  report.timings.restore = elapsed(streamStarted)
+  report.dumpBytes = outcome.dumpBytes
+  const countersAfter = await production.readCounters()
+  const failed = outcome.stages.find(stage => stage.exitCode !== 0)
+  if (!outcome.ok && failed?.stage !== 'restore') {
+    const what = failed ? `${failed.stage} (${failed.program}) failed: ${lastLine(failed.stderr)}` : 'the stream failed'
+    throw new Error(what)
+  }
+  const snapshot = readProduction(run, tables, countersBefore, countersAfter)
+  if (!outcome.ok) {
+    // The backup does not restore: the verdict, not an error of Lazarus's.
+    snapshot.catch(() => undefined)
+    const error = lastLine(failed?.stderr ?? '') || 'the restore failed'
+    core.error(`The restore stopped${outcome.failedAt ? ` at ${outcome.failedAt}` : ''}: ${error}`, {
+      title: 'Lazarus: the backup does not restore'
+    })
+    return {
+      snapshot: await emptySnapshot(tables, countersBefore, countersAfter),
+      restoreError: error,
+      failedAt: outcome.failedAt
+    }
+  }
+  core.info(`Dumped, sanitized and restored in ${report.timings.restore.toFixed(2)} s (${outcome.dumpBytes} bytes).`)
+  return { snapshot: await snapshot }
+}
+
+async function emptySnapshot(
+  tables: TableName[],
+  countersBefore: SequenceValue[],
+  countersAfter: SequenceValue[]
+): Promise<ProductionSnapshot> {
+  return { tables, figures: [], schema: [], countersBefore, countersAfter, primaryKeys: new Map() }
+}
+
+/** Production's figures, schema and drill catalog, all read inside the snapshot. */
+async function readProduction(
+  run: RunContext,
+  tables: TableName[],
+  countersBefore: SequenceValue[],
+  countersAfter: SequenceValue[]
+): Promise<ProductionSnapshot> {
+  const schema = await run.production.readSchema()
+  const primaryKeys = await run.production.primaryKeys()
+  const figures = await fingerprint(run.figureSessions, tables, run.settings.verify === 'checksums', true, 'production')
+  const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
+  const drillCatalog = run.settings.sabotage.length > 0 ? await run.engine.readDrillCatalog(run.production, rowCounts) : undefined
+  return { tables, figures, schema, countersBefore, countersAfter, primaryKeys, drillCatalog }
+}
+
+/** The last non-empty line of a program's stderr: what it said when it stopped. */
+function lastLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .map(line => line.trim())
+      .filter(Boolean)
+      .pop() ?? ''
+  )
+}
+
+/** Counts (and checksums) every table on as many sessions as there are, a few tables a statement. */
+export async function fingerprint(
+  sessions: SeamSession[],
+  tables: TableName[],
+  withChecksum: boolean,
+  inTransaction: boolean,
+  side: string
+): Promise<SideFigures[]> {
+  const counter = new Counter(tables.length, `${side} tables fingerprinted`)
+  const stopProgress = reportProgress(() => counter.describe())
+  try {
+    const batches = await mapPool(sessions, batchesOf(tables, sessions.length), async (session, batch) => {
+      const figures = await session.tablesFigures(batch, withChecksum, inTransaction)
+      counter.done += batch.length
+      return batch.map((table, index): SideFigures => ({ schema: table.schema, name: table.name, figures: figures[index] }))
+    })
+    return batches.flat()
+  } finally {
+    stopProgress()
+  }
+}
+
+/** At most this many tables are read by one statement. */
+const BATCH_TABLES = 50
+
+/** Splits tables into batches, order kept, so that each of `sessions` gets work and no batch is large. */
+export function batchesOf<T>(tables: T[], sessions: number): T[][] {
+  const size = Math.max(1, Math.min(BATCH_TABLES, Math.ceil(tables.length / Math.max(1, sessions * 2))))
+  const batches: T[][] = []
+  for (let i = 0; i < tables.length; i += size) batches.push(tables.slice(i, i + size))
+  return batches
+}
+
+export interface CopyVerification {
+  restoreError?: string
+  tables: TableComparison[]
+  schema: SchemaDifference[]
+}
+
+/**
+ * Fingerprints a restored copy like production (figures, schema, counters), compares, and pins
+ * each differing table's rows by key against production's snapshot.
+ */
+async function verifyCopy(
+  run: RunContext,
+  target: unknown,
+  snapshot: ProductionSnapshot,
+  side: string
+): Promise<CopyVerification> {
+  const { engine, settings } = run
+  const sessions: SeamSession[] = []
+  try {
+    // `jobs` sessions checksum the tables; the first also reads the schema meanwhile.
+    for (let i = 0; i < settings.jobs; i++) {
+      const session = await run.open(target, 'cleanroom')
+      await session.pinSettings()
+      sessions.push(session)
+    }
+    const [restored] = sessions
+    const tables = await restored.listTables()
+    const [figures, schemaObjects, counters, behind] = await Promise.all([
+      fingerprint(sessions, tables, settings.verify === 'checksums', false, side),
+      restored.readSchema(),
+      restored.readCounters(),
+      restored.countersBehindData()
+    ])
+    const comparisons = compareTables(snapshot.figures, figures)
+    await pinRows(run, comparisons, restored, snapshot)
+    // A counter production itself has behind its data is faithfully restored, not broken.
+    const productionBehind = behind.length > 0 ? await run.production.countersBehindData() : []
+    const schema = [
+      ...engine.diffSchema(snapshot.schema, schemaObjects),
+      ...compareSequences(snapshot.countersBefore, snapshot.countersAfter, counters, behind, productionBehind)
+    ].sort(byKindAndName)
+    return { tables: comparisons, schema }
+  } finally {
+    for (const session of sessions) await run.release(session)
+  }
+}
+
+function byKindAndName(a: SchemaDifference, b: SchemaDifference): number {
+  return a.kind === b.kind ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.kind < b.kind ? -1 : 1
+}
+
+/** Finds which rows differ in each table whose figures differ (both sides readable), by key. */
+async function pinRows(
+  run: RunContext,
+  tables: TableComparison[],
+  restored: SeamSession,
+  snapshot: ProductionSnapshot
+): Promise<void> {
+  const { engine } = run
+  // Both sides are read through production's table (its columns) and production's key.
+  const refs = new Map(snapshot.tables.map(ref => [tableKey(ref), ref]))
+  for (const table of tables) {
+    const ref = refs.get(tableKey(table))
+    if (table.match || !ref || table.production.rows === undefined || table.restored.rows === undefined) continue
+    const key = snapshot.primaryKeys.get(tableKey(ref))
+    try {
+      table.differences = await pinDifferingRows(
+        engine.rowDiffSide(run.production, ref, key),
+        engine.rowDiffSide(restored, ref, key),
+        key,
+        { maxRows: run.settings.maxRowsReported, showValues: run.settings.showValues }
+      )
+    } catch (error) {
+      core.warning(`Could not pin the differing rows of ${displayName(table)}: ${messageOf(error)}`)
+    }
+  }
+}
+
+/** One line per table, and one annotation per difference a person must see. */
+function logVerification(verification: CopyVerification, settings: EngineSettings): void {
+  for (const table of verification.tables) {
+    if (table.match) {
+      core.info(`✓ ${displayName(table)}: ${table.production.rows} rows match`)
+      continue
+    }
+    core.error(`${displayName(table)}: ${table.difference}${describeRows(table, settings)}`, {
+      title: 'Lazarus: restored table differs from production'
+    })
+  }
+  for (const difference of verification.schema) {
+    core.error(
+      `${difference.kind} ${difference.name}: production ${difference.production ?? '(missing)'}; restored ${difference.restored ?? '(missing)'}`,
+      { title: 'Lazarus: restored schema differs from production' }
+    )
+  }
+}
+
+function describeRows(table: TableComparison, settings: EngineSettings): string {
+  const rows = table.differences
+  if (!rows) return ''
+  const counts = [`${rows.missing} missing`, `${rows.extra} extra`, `${rows.changed} changed`].join(', ')
+  const listed = rows.keys.map(row => {
+    const values = settings.showValues ? ` (production ${row.production ?? '—'}, restored ${row.restored ?? '—'})` : ''
+    return `${row.change} ${row.key}${values}`
+  })
+  const more = rows.notListed > 0 ? `; ${rows.notListed} more not listed` : ''
+  return ` — ${counts}${listed.length > 0 ? ': ' + listed.join('; ') : ''}${more}`
+}
+
+/** Corrupts a copy of the backup, restores and verifies it, and reports whether that was noticed. */
+async function runDrill(run: RunContext, operator: string, snapshot: ProductionSnapshot): Promise<DrillResult> {
+  const { engine, settings } = run
+  const plan = snapshot.drillCatalog === undefined ? undefined : engine.planDrill(operator, snapshot.drillCatalog)
+  if (!plan) {
+    core.warning(`Sabotage ${operator}: nothing in this schema can take this corruption and still restore; drill skipped.`)
+    return { operator, target: null, applied: false, detected: false, detectedBy: null, evidence: 'no eligible target' }
+  }
+  const name = await run.scratch!.create(`drill_${operator}`, await run.production.databaseDefaults())
+  try {
+    const target = engine.withDatabase(settings.cleanroom, name, settings.productionAddress.database)
+    const streamDir = run.workspace.file(`drill-${operator}`)
+    fs.mkdirSync(streamDir, { recursive: true, mode: 0o700 })
+    const outcome = await engine.restoreDumpFile({
+      tools: run.tools,
+      file: run.workspace.backupFile,
+      rewriter: plan.rewriter,
+      restoreInto: target,
+      workDir: streamDir,
+      signal: run.abort.signal
+    })
+    fs.rmSync(streamDir, { recursive: true, force: true })
+    core.info(`Sabotaged ${plan.target}.`)
+    const failed = outcome.stages.find(stage => stage.exitCode !== 0)
+    if (failed && failed.stage !== 'restore')
+      throw new Error(`${failed.stage} (${failed.program}) failed: ${lastLine(failed.stderr)}`)
+    const verification: CopyVerification = outcome.ok
+      ? await verifyCopy(run, target, snapshot, `${operator} copy`)
+      : { restoreError: lastLine(failed?.stderr ?? '') || 'the restore failed', tables: [], schema: [] }
+    const result = judgeDrill(plan, verification, settings.verify)
+    if (result.detected) core.info(`Caught by ${result.detectedBy}: ${result.evidence}`)
+    else if (result.expectedMiss)
+      core.notice(`Sabotage ${operator} on ${plan.target} went unnoticed, as expected: ${result.expectedMiss}`)
+    else core.error(`Sabotage ${operator} on ${plan.target} went undetected.`, { title: 'Lazarus: sabotage missed' })
+    return result
+  } finally {
+    await run.scratch!.drop(name)
+  }
+}
+
+/** The schema kinds that are counters (AUTO_INCREMENT): a difference there is the counters' catch, as sequences' for PostgreSQL. */
+const COUNTER_KINDS = new Set(['sequence', 'auto-increment', 'auto_increment', 'counter'])
+
+/** Whether verifying a sabotaged copy reported the corruption, by which check, with what evidence. */
+export function judgeDrill(plan: SeamDrillPlan, verification: CopyVerification, verify: VerifyLevel): DrillResult {
+  const base = { operator: plan.operator, target: plan.target, applied: true }
+  if (verification.restoreError !== undefined) {
+    return { ...base, detected: true, detectedBy: 'restore', evidence: `restore failed: ${verification.restoreError}` }
+  }
+  const flagged = plan.table && verification.tables.find(table => tableKey(table) === tableKey(plan.table!) && !table.match)
+  if (flagged) {
+    const differences = flagged.differences
+    const rows =
+      differences && differences.keys.length > 0
+        ? differences.keys.map(row => `${row.change} ${row.key}`).join(', ')
+        : differences && `${differences.missing} row(s) missing, ${differences.extra} extra, ${differences.changed} changed`
+    return {
+      ...base,
+      detected: true,
+      detectedBy: detectingCheck(flagged),
+      evidence: `${flagged.difference}${rows ? ` (${rows})` : ''}`
+    }
+  }
+  const object = plan.object
+  const hit = object && verification.schema.find(item => item.kind === object.kind && item.name === object.name)
+  if (hit) {
+    const detectedBy: DetectingCheck = COUNTER_KINDS.has(hit.kind) ? 'sequences' : 'schema'
+    return {
+      ...base,
+      detected: true,
+      detectedBy,
+      evidence: `${hit.kind} ${hit.name}: production ${hit.production ?? '(missing)'}, restored ${hit.restored ?? '(missing)'}`
+    }
+  }
+  // Row counts alone cannot see a corruption of a table's content that keeps its count.
+  const expectedMiss =
+    verify === 'counts' && plan.table
+      ? 'verify: counts compares row counts only, and this corruption keeps them; verify: checksums compares the content'
+      : undefined
+  return { ...base, detected: false, detectedBy: null, evidence: 'went unnoticed', ...(expectedMiss ? { expectedMiss } : {}) }
+}
+
+function elapsed(since: number): number {
+  return (performance.now() - since) / 1000
+}
