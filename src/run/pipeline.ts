@@ -40,6 +40,7 @@ import { mapPool } from '../util/pool.js'
 import { settleAcrossMajors } from '../engines/postgres/cross-major.js'
 import { findProductionSkew } from '../engines/postgres/production-skew.js'
 import type { RolePlan } from '../engines/postgres/cleanroom-roles.js'
+import { predefinedRolesNewerThan } from '../engines/postgres/predefined-roles.js'
 import {
   listNames,
   readLineBreakNames,
@@ -345,8 +346,10 @@ async function runStages(
   let hashing: Promise<ManifestFile[]> | undefined
   try {
     // pg_dump's session starts with the same role and database defaults as this one.
-    // An unprivileged restore leaves pg_dump's ownership and privilege statements to the clean-room role.
-    const routedFile = cleanroom.restoreRights?.ownRole ? workspace.file('privileged.sql') : undefined
+    // An unprivileged restore leaves pg_dump's ownership and privilege statements to the clean-room
+    // role; otherwise those naming a predefined role the clean room lacks go (see routedStatements).
+    const routing = await routedStatements(cleanroom, workspace)
+    const routedFile = routing.routedFile
     const filter = await sanitizeFilter(
       await production.standardConformingStrings(),
       cleanroom,
@@ -355,7 +358,7 @@ async function runStages(
       keepCopy ? backupFile : undefined,
       {
         linesFile: workspace.file('stream-lines'),
-        routedFile
+        ...routing
       }
     )
     const checkFile = writeLocationCheck(cleanroom, restoreTarget, workspace.file('restore-check.sql'))
@@ -821,15 +824,32 @@ export function replaysPrivileges(cleanroom: CleanRoom): boolean {
   return rights?.ownRole === true && !rights.superuser
 }
 
-/** What replaying owners and privileges needs, when the plan restores them and a role of Lazarus's own restores. */
+/**
+ * What replaying owners and privileges apart needs: every statement when a role of Lazarus's own
+ * restores; otherwise only those naming a predefined role the clean room lacks, when production
+ * names one (cleanroom-roles.ts), replayed with its stand-in. Undefined when nothing is replayed.
+ */
 export function privilegeReplay(plan: RolePlan, cleanroom: CleanRoom, encoding: string): PrivilegeReplay | undefined {
   const rights = cleanroom.restoreRights
-  if (!plan.restore || !rights || !replaysPrivileges(cleanroom)) return undefined
-  return {
-    standIns: new Map((plan.standIns ?? []).map(entry => [entry.role, entry.standIn])),
-    restoreRole: rights.role,
-    encoding
-  }
+  if (!plan.restore || !rights) return undefined
+  const standIns = new Map((plan.standIns ?? []).map(entry => [entry.role, entry.standIn]))
+  if (replaysPrivileges(cleanroom)) return { standIns, restoreRole: rights.role, encoding }
+  return plan.replayOnly ? { standIns, encoding, onlyNaming: plan.replayOnly } : undefined
+}
+
+/**
+ * Where the sanitizer routes pg_dump's ownership and privilege statements, decided before the
+ * role plan (the program is built before the dump): all of them when a role of Lazarus's own
+ * restores; otherwise those naming a predefined role the clean room's major lacks, which no
+ * stream can restore (privilegedRoles), when there is such a role.
+ */
+export async function routedStatements(
+  cleanroom: CleanRoom,
+  workspace: Workspace
+): Promise<{ routedFile?: string; routedRoles?: string[] }> {
+  if (cleanroom.restoreRights?.ownRole) return { routedFile: workspace.file('privileged.sql') }
+  const newer = predefinedRolesNewerThan((await cleanroom.maintenance.serverFacts()).major)
+  return newer.length > 0 ? { routedFile: workspace.file('privileged.sql'), routedRoles: newer } : {}
 }
 
 /**
@@ -988,7 +1008,7 @@ export async function sanitizeFilter(
   tools: Pick<ClientTools, 'psql'>,
   workspace: Workspace,
   copyFile?: string,
-  { linesFile, routedFile }: { linesFile?: string; routedFile?: string } = {}
+  { linesFile, routedFile, routedRoles }: { linesFile?: string; routedFile?: string; routedRoles?: string[] } = {}
 ): Promise<SanitizeFilter> {
   const removedLinesFile = workspace.file('sanitize-removed.sql')
   const programFile = workspace.file('sanitize.sed')
@@ -1001,7 +1021,14 @@ export async function sanitizeFilter(
   }
   writeWorkFile(
     programFile,
-    buildSedProgram({ ...rules, removedLinesFile, copyFile, linesFile, privilegedFile: routedFile }),
+    buildSedProgram({
+      ...rules,
+      removedLinesFile,
+      copyFile,
+      linesFile,
+      privilegedFile: routedFile,
+      privilegedRoles: routedRoles
+    }),
     'the sanitizer (a sed program)'
   )
   const argv = await sedFilter(programFile)
@@ -1019,7 +1046,7 @@ export async function sanitizeFilter(
     // No copy of the dump nor line index here: those are only ever taken of a single, whole pipeline.
     writeWorkFile(
       ownProgram,
-      buildSedProgram({ ...rules, removedLinesFile: ownRemovedLines, privilegedFile: ownRouted }),
+      buildSedProgram({ ...rules, removedLinesFile: ownRemovedLines, privilegedFile: ownRouted, privilegedRoles: routedRoles }),
       'the sanitizer (a sed program)'
     )
     if (!removedLinesFiles.includes(ownRemovedLines)) removedLinesFiles.push(ownRemovedLines)
@@ -1100,7 +1127,7 @@ async function verifyCopy(file: string, purpose: string, context: CopyContext): 
     const replay = snapshot.replay
     const routedFile = `${file}.privileged.sql`
     const restoredFile = replay ? `${file}.unprivileged.sql` : file
-    if (replay) await splitPrivileged(file, restoredFile, routedFile)
+    if (replay) await splitPrivileged(file, restoredFile, routedFile, replay.onlyNaming)
     let restored = await restoreDump(tools, cleanroom.restoreTarget(target), restoredFile, checkFile, settings)
     if (replay && restoredFile !== file) fs.rmSync(restoredFile, { force: true })
     if (restored.ok && replay) {

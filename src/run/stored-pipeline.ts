@@ -61,6 +61,7 @@ import {
 import { requireProduction, type Settings } from './settings.js'
 import { explainSkewFailure } from '../engines/postgres/skew-catalogue.js'
 import { saveWorkDir } from '../util/leftovers.js'
+import { settleAcrossMajors } from '../engines/postgres/cross-major.js'
 import { notComparable, readEvidence, rolesNamedBy, snapshotFromManifest, type Evidence } from './stored-evidence.js'
 import { restoreStoredBackup, tocLines } from './stored-restore.js'
 import { compareText } from '../util/text-order.js'
@@ -211,7 +212,7 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
         tools,
         workspace,
         drill ? workspace.backupFile : undefined,
-        { routedFile }
+        { routedFile, routedRoles: replay?.onlyNaming }
       )
       const target = await room.createScratchDatabase('backup', database)
       let snapshot: ProductionSnapshot | undefined
@@ -584,12 +585,17 @@ async function compareWithProductionNow(
     const productionTables = await production.listTables()
     const productionFigures = await fingerprint([production], productionTables, counting, true, 'production')
     const restoredFigures = await fingerprint(sessions, await restored.listTables(), counting, false, 'restored')
-    const schema = [
+    let differences = [
       ...diffSchema(await readSchemaFingerprint(production), await readSchemaFingerprint(restored)),
       ...(report.privileges?.compared
         ? diffSchema(await readPrivileges(production), await readPrivileges(restored, standInsByName(replay)))
         : [])
-    ].sort(byKindAndName)
+    ]
+    // Another major prints the same objects differently: the clean room settles those (cross-major.ts).
+    if ((await production.serverFacts()).major !== (await restored.serverFacts()).major) {
+      differences = await settleAcrossMajors({ production, restored, standIns: standInsByName(replay) }, differences)
+    }
+    const schema = differences.sort(byKindAndName)
     report.tables = judgeTablesUnproven(productionFigures, restoredFigures)
     report.schema = schema
     Object.assign(report, judgeRestored(report))

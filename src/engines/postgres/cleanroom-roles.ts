@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { UserError, messageOf } from '../../util/errors.js'
 import { quoteIdent, quoteLiteral } from './fingerprint-queries.js'
+import { isReservedRoleName, predefinedRolesNewerThan } from './predefined-roles.js'
 import { listNames, type NamedRole } from './privileges.js'
 import type { Queryable } from './queryable.js'
 import { saveRoles } from '../../util/leftovers.js'
@@ -46,6 +47,18 @@ export interface RolePlan {
   /** Roles that already existed in the clean room, used as they are (or played by stand-ins, below). */
   existing: string[]
   /**
+   * Predefined roles of a newer PostgreSQL (predefined-roles.ts) that production names and the
+   * clean room lacks: no one may create a `pg_*` role, so each is played by a stand-in (below),
+   * whatever restore-role says, and named back as itself when the restored copy is read.
+   */
+  predefined?: string[]
+  /**
+   * When the stream keeps owners and grants (restore-role: superuser) and predefined roles are
+   * played: the roles whose statements the sanitizer routes out to be replayed with stand-ins,
+   * every predefined role newer than the clean room (the sanitizer's list, made before the plan).
+   */
+  replayOnly?: string[]
+  /**
    * When pg_dump's ownership and privilege statements are replayed after an unprivileged restore
    * (privileged-pass.ts): each pre-existing role production names and the Lazarus role that plays
    * it. A pre-existing role may be a superuser (the clean room's own `postgres`), or hold
@@ -53,7 +66,8 @@ export interface RolePlan {
    * production's code with them (autovacuum's ANALYZE evaluates an expression index as the table's
    * owner, amcheck checks as the owner, a SECURITY DEFINER function runs as it). A stand-in is
    * created like every Lazarus role, NOLOGIN without any attribute or membership, and named back
-   * as the role it plays when the restored copy's owners and privileges are read.
+   * as the role it plays when the restored copy's owners and privileges are read. Predefined
+   * roles the clean room lacks have stand-ins in every mode.
    */
   standIns?: { role: string; standIn: string }[]
 }
@@ -78,10 +92,16 @@ export interface CleanRoomRoleFacts {
  * SET SESSION AUTHORIZATION, which only a superuser may run. A partial attempt would end in a
  * failed restore of a good backup, so such a role restores as before and says so.
  */
-export function planRoles(named: string[], facts: CleanRoomRoleFacts): RolePlan {
+export function planRoles(
+  named: string[],
+  facts: CleanRoomRoleFacts,
+  playable: (name: string) => boolean = () => true
+): RolePlan {
   const found = new Map(facts.roles.map(role => [role.name, role]))
   const existing = named.filter(name => found.has(name) && !isLazarusComment(found.get(name)!.comment))
-  const provided = named.filter(name => !existing.includes(name))
+  const missing = named.filter(name => !existing.includes(name))
+  const reserved = missing.filter(isReservedRoleName)
+  const provided = missing.filter(name => !isReservedRoleName(name))
   const notRestored = (reason: string): RolePlan => ({ restore: false, reason, provided: [], existing })
   if (!facts.superuser) {
     const user = quoteIdent(facts.user)
@@ -92,14 +112,28 @@ export function planRoles(named: string[], facts: CleanRoomRoleFacts): RolePlan 
         `on that disposable server) to verify owners and privileges`
     )
   }
-  const reserved = provided.filter(name => name.startsWith('pg_'))
-  if (reserved.length > 0) {
+  // A predefined role of a newer major is played by a stand-in; a `pg_*` name this Lazarus does
+  // not know (a major newer than it) can be played only where every statement is replayed apart.
+  const unplayable = reserved.filter(name => !playable(name))
+  if (unplayable.length > 0) {
     return notRestored(
-      `production names the built-in role(s) ${listNames(reserved)}, which the clean room ` +
+      `production names the built-in role(s) ${listNames(unplayable)}, which the clean room ` +
         `(PostgreSQL ${facts.major}) does not have and no one may create: use a clean room of production's major version`
     )
   }
-  return { restore: true, provided, existing }
+  return { restore: true, provided, existing, ...(reserved.length > 0 ? { predefined: reserved } : {}) }
+}
+
+/**
+ * Which missing `pg_*` roles a run can play with stand-ins: when every ownership and privilege
+ * statement is replayed apart (`replay`), any; otherwise (restore-role: superuser, the statements
+ * in the stream) those the sanitizer routes out for a clean room of `major`, the predefined roles
+ * of newer releases.
+ */
+export function playablePredefinedRoles(replay: boolean, major: number): (name: string) => boolean {
+  if (replay) return () => true
+  const known = new Set(predefinedRolesNewerThan(major))
+  return name => known.has(name)
 }
 
 export function isLazarusComment(comment: string | null | undefined): boolean {
@@ -143,11 +177,18 @@ export class CleanRoomRoles {
       [named]
     )
     this.facts = { user: self.user, superuser: self.superuser, createRole: self.createrole, major, roles }
+    const playable = playablePredefinedRoles(replay, major)
     this.plan = notRestored
-      ? { restore: false, reason: notRestored, provided: [], existing: planRoles(named, this.facts).existing }
-      : planRoles(named, this.facts)
-    if (replay && this.plan.restore) {
-      this.plan.standIns = this.plan.existing.map((role, index) => ({ role, standIn: standInName(this.runId, index + 1) }))
+      ? { restore: false, reason: notRestored, provided: [], existing: planRoles(named, this.facts, playable).existing }
+      : planRoles(named, this.facts, playable)
+    if (this.plan.restore) {
+      // Replayed apart, pre-existing roles never own production's objects; predefined roles the
+      // clean room lacks are played in every mode.
+      const played = [...(replay ? this.plan.existing : []), ...(this.plan.predefined ?? [])]
+      if (played.length > 0) {
+        this.plan.standIns = played.map((role, index) => ({ role, standIn: standInName(this.runId, index + 1) }))
+      }
+      if (!replay && this.plan.predefined) this.plan.replayOnly = predefinedRolesNewerThan(major)
     }
     return this.plan
   }

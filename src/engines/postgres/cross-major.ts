@@ -54,6 +54,10 @@ export async function settleAcrossMajors(sides: CrossMajorSides, differences: Sc
   if (acls.length > 0) {
     for (const difference of await sameAclChanges(sides, acls)) settled.add(difference)
   }
+  const owners = differences.filter(d => d.kind === 'owner' && d.name === 'schema public')
+  if (owners.length > 0) {
+    for (const difference of await sameInitialOwner(sides, owners)) settled.add(difference)
+  }
   return differences.filter(difference => !settled.has(difference))
 }
 
@@ -273,6 +277,23 @@ async function sameAclChanges(sides: CrossMajorSides, differences: SchemaDiffere
     const key = `${d.kind}\u0000${d.name}`
     return production.has(key) && production.get(key) === restored.get(key)
   })
+}
+
+/**
+ * The `public` schema's owner as each server's initdb made it: pg_dump writes no owner for it
+ * while it has that owner (pg_database_owner from PostgreSQL 15, so a restore into 14 or older
+ * leaves it with that server's own, the bootstrap superuser's). Settled only when each side's
+ * owner is its own server's initial one; any owner pg_dump wrote must match by name.
+ */
+const INITIAL_PUBLIC_OWNER_SQL = `SELECT pg_catalog.quote_ident(CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 150000
+  THEN 'pg_database_owner' ELSE pg_catalog.pg_get_userbyid(10) END) AS owner`
+
+async function sameInitialOwner(sides: CrossMajorSides, differences: SchemaDifference[]): Promise<SchemaDifference[]> {
+  const [production] = await sides.production.withSavepoint(() =>
+    sides.production.query<{ owner: string }>(INITIAL_PUBLIC_OWNER_SQL)
+  )
+  const [restored] = await sides.restored.query<{ owner: string }>(INITIAL_PUBLIC_OWNER_SQL)
+  return differences.filter(d => d.production === production.owner && d.restored === restored.owner)
 }
 
 /** For messages and tests: an identifier as the fingerprint quotes it. */

@@ -7,6 +7,7 @@ import { quoteLiteral } from './fingerprint-queries.js'
 import { restoreDump, type ClientTools, type FaultLimits, type RestoreOutcome } from './pg-tools.js'
 import { parsePrivilegedStatement, touchesServerObjects, withStandIns } from './privileged-statements.js'
 import { listNames } from './privileges.js'
+import { namingRolesPattern } from './sanitize-rules.js'
 
 /**
  * The second pass of an unprivileged restore: pg_dump's own ownership and privilege statements,
@@ -37,13 +38,14 @@ export async function writeReplayScript(
   scriptFile: string,
   standIns: ReadonlyMap<string, string>,
   encoding: string,
-  restoreRole?: string
+  restoreRole?: string,
+  inStream = false
 ): Promise<ReplayScript> {
   const result: ReplayScript = { statements: 0, serverObjects: [] }
   const header =
     `SET client_encoding = ${quoteLiteral(encoding)};\n` +
     `SELECT pg_catalog.set_config('search_path', '', false);\n` +
-    beforeReplaySql(restoreRole)
+    (inStream ? '' : beforeReplaySql(restoreRole))
   const out = fs.openSync(scriptFile, 'w', 0o600)
   try {
     fs.writeSync(out, header)
@@ -69,11 +71,19 @@ export async function writeReplayScript(
 
 /**
  * Splits a plain dump (a drill's sanitized copy) as the sanitizer does in the stream: each line
- * that starts and ends at the top level and is one of the privilege grammar's forms goes to
- * `routedFile`, every other line to `outputFile`. Streamed; the routed lines are few and short.
+ * that starts and ends at the top level and is one of the privilege grammar's forms (naming one
+ * of `onlyNaming`, when given, as the sanitizer's privilegedRoles) goes to `routedFile`, every
+ * other line to `outputFile`. Streamed; the routed lines are few and short.
  */
-export async function splitPrivileged(inputFile: string, outputFile: string, routedFile: string): Promise<void> {
+export async function splitPrivileged(
+  inputFile: string,
+  outputFile: string,
+  routedFile: string,
+  onlyNaming?: readonly string[]
+): Promise<void> {
   const lexer = dumpLexer()
+  const naming = onlyNaming && new RegExp(namingRolesPattern([...onlyNaming]))
+  const routes = (line: string) => (!naming || naming.test(line)) && parsePrivilegedStatement(line) !== undefined
   const routed = fs.openSync(routedFile, 'w', 0o600)
   try {
     await pipeline(
@@ -84,7 +94,7 @@ export async function splitPrivileged(inputFile: string, outputFile: string, rou
           const kept: string[] = []
           for (const line of lines) {
             const facts = lexer(line)
-            if (facts.startsStatement && facts.endsStatement && !facts.data && parsePrivilegedStatement(line)) {
+            if (facts.startsStatement && facts.endsStatement && !facts.data && routes(line)) {
               fs.writeSync(routed, Buffer.from(line + '\n', 'latin1'))
             } else {
               kept.push(line)
@@ -137,12 +147,19 @@ export function beforeReplaySql(restoreRole: string | undefined): string {
 ${revoke}END $lazarus$;\n`
 }
 
-/** What a run needs to replay owners and privileges after an unprivileged restore. */
+/** What a run needs to replay owners and privileges apart from the restore. */
 export interface PrivilegeReplay {
-  /** Each pre-existing role production names, and the Lazarus role that plays it. */
+  /** Each pre-existing (or missing predefined) role production names, and the Lazarus role that plays it. */
   standIns: ReadonlyMap<string, string>
-  /** The run's restore role, whose admission to the public schema is taken back first. */
-  restoreRole: string
+  /** The run's restore role, whose admission to the public schema is taken back first (an unprivileged restore). */
+  restoreRole?: string
+  /**
+   * Under restore-role: superuser the stream keeps every other ownership and privilege statement
+   * and only those naming these roles (the predefined roles the clean room lacks) are replayed
+   * apart; the restore ran as the clean-room role, which the replay adds no right to, so the
+   * checks made before an unprivileged restore's replay do not apply. Absent: every statement.
+   */
+  onlyNaming?: string[]
   /** Production's database encoding: the dump's, in which the statements' names are written. */
   encoding: string
 }
@@ -158,10 +175,17 @@ export async function replayPrivileges(
   replay: PrivilegeReplay,
   limits: FaultLimits
 ): Promise<RestoreOutcome> {
-  const script = await writeReplayScript(files.routed, files.script, replay.standIns, replay.encoding, replay.restoreRole)
+  const script = await writeReplayScript(
+    files.routed,
+    files.script,
+    replay.standIns,
+    replay.encoding,
+    replay.restoreRole,
+    replay.onlyNaming !== undefined
+  )
   core.info(
     `Replaying ${script.statements} ownership and privilege statement(s) of the dump as the clean-room role` +
-      (replay.standIns.size > 0 ? ` (pre-existing roles played by stand-ins: ${listNames([...replay.standIns.keys()])})` : '') +
+      (replay.standIns.size > 0 ? ` (roles played by stand-ins: ${listNames([...replay.standIns.keys()])})` : '') +
       '.'
   )
   if (script.serverObjects.length > 0) {

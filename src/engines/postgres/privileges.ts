@@ -119,13 +119,16 @@ const aclText = (acl: string) =>
  * Stand-ins ($1) and the roles they play ($2): the clean room's pre-existing roles never own the
  * dump's objects (cleanroom-roles.ts), Lazarus roles play them, and this names them back. An
  * aclitem spells a name its own way (quoted when it holds anything but letters, digits and _):
- * makeaclitem on the original, which exists in the clean room, says how.
+ * makeaclitem on the original, when it exists in the clean room, says how; a predefined role the
+ * clean room lacks (predefined-roles.ts, letters and _ only) is spelled as putid() in acl.c would.
  */
 const standInsSql = (standIns: string, originals: string) => `standins(standin, original, acl_name) AS (
   SELECT m.standin, m.original,
-    (SELECT pg_catalog.left(t, (pg_catalog.length(t) - 3) / 2)
+    coalesce((SELECT pg_catalog.left(t, (pg_catalog.length(t) - 3) / 2)
      FROM (SELECT pg_catalog.makeaclitem(r.oid, r.oid, 'SELECT', false)::text AS t
-           FROM pg_catalog.pg_roles r WHERE r.rolname = m.original) AS a)
+           FROM pg_catalog.pg_roles r WHERE r.rolname = m.original) AS a),
+     CASE WHEN m.original ~ '^[A-Za-z0-9_]+$' THEN m.original
+          ELSE '"' || pg_catalog.replace(m.original, '"', '""') || '"' END)
   FROM unnest(${standIns}::pg_catalog.text[], ${originals}::pg_catalog.text[]) AS m(standin, original))`
 
 /** A default ACL's identity (`for role r ...`) with a stand-in role named as the one it plays. */
@@ -186,6 +189,15 @@ const aclDelta = (
     SELECT ${aclItemText('acl_item::text')} FROM unnest(coalesce(${acl}, ${base})) AS acl_item WHERE NOT (acl_item = ANY (coalesce(${base}, '{}')))) AS items), 'default')`
 
 /**
+ * An object's ACL as its server made it: initdb's (pg_init_privs) for the one built-in object
+ * pg_dump writes the ACL of, the `public` schema, as pg_dump takes it (PostgreSQL 15 made it
+ * `pg_database_owner=UC, =U` where 14 and older gave PUBLIC CREATE too); the kind's default otherwise.
+ */
+const INITIAL_ACL = `coalesce((SELECT i.initprivs FROM pg_catalog.pg_init_privs i
+    WHERE i.objoid = x.objid AND i.classoid = x.classid AND i.objsubid = x.objsubid AND i.privtype = 'i'),
+  pg_catalog.acldefault(x.acltype, coalesce(x.owner, 0)))`
+
+/**
  * The privileges and default privileges kinds as changes to the reading server's default ACLs
  * (aclDelta), for comparing across majors whose defaults differ (PostgreSQL 17 gives an owner
  * MAINTAIN): `kind`, `name` as PRIVILEGES_SQL names them, `delta`. A schema's default privileges
@@ -195,7 +207,7 @@ export function privilegeDeltasSql(standIns = '$3', originals = '$4'): string {
   return `
 WITH objects AS (${OBJECTS_SQL}), ${standInsSql(standIns, originals)}
 SELECT 'privileges' AS kind, o.type || ' ' || o.identity AS name,
-  ${aclDelta('x.acl', 'pg_catalog.acldefault(x.acltype, coalesce(x.owner, 0))')} AS delta
+  ${aclDelta('x.acl', INITIAL_ACL)} AS delta
 FROM objects x CROSS JOIN LATERAL pg_catalog.pg_identify_object(x.classid, x.objid, x.objsubid) AS o
 WHERE x.acltype IS NOT NULL
 UNION ALL

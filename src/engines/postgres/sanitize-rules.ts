@@ -78,6 +78,12 @@ export interface SanitizeRuleOptions {
    * none: they stay in the stream. The copy of the dump keeps them.
    */
   privilegedFile?: string
+  /**
+   * Route only the statements that name one of these roles (as pg_dump writes them: bare words):
+   * under restore-role: superuser the stream keeps owners and grants, and only those naming a
+   * predefined role the clean room lacks (predefined-roles.ts) are replayed apart, with stand-ins.
+   */
+  privilegedRoles?: string[]
 }
 
 /**
@@ -90,6 +96,17 @@ export interface SanitizeRuleOptions {
  * before psql sees it, wherever it sits on the line, whatever psql's version.
  */
 const PG_DUMP_META_COMMAND = '\\\\(restrict|unrestrict) [A-Za-z0-9]+'
+
+/**
+ * A privileged statement naming one of `roles` where its forms put a role (after `TO`, `FROM`,
+ * `GROUP`, `FOR ROLE`, `OWNER TO`, `SESSION AUTHORIZATION`, followed by `;` or a space), bare
+ * as pg_dump writes a predefined role's name: an object or column that happens to carry the
+ * name is never there (an extended regular expression for sed and JavaScript alike). The names
+ * are predefined roles' (letters and _), so they need no escaping; `roles` is never empty.
+ */
+export function namingRolesPattern(roles: string[]): string {
+  return ` (TO|FROM|GROUP|ROLE|AUTHORIZATION) (${roles.join('|')})(;| )`
+}
 
 /** sed's exit code when it stops at a construct the clean room cannot restore faithfully. */
 export const SKEW_STOP_EXIT_CODE = 3
@@ -177,10 +194,13 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
   if (options.privilegedFile) {
     // A whole top-level line that is exactly one of pg_dump's ownership or privilege statements.
     const route = ['s/^[^\\n]*\\n//', `w ${options.privilegedFile}`, ...copy, 's/.*/T./', ...trace, 'h', 'd']
+    const forms = privilegedSedPatterns().flatMap(pattern => [`/^T\\.\\n${pattern}$/{`, ...route, '}'])
+    // Only those naming one of the roles as a role.
+    const naming = options.privilegedRoles && namingRolesPattern(options.privilegedRoles)
     lines.push(
       "# pg_dump's ownership and privilege statements: replayed by the clean-room role after the restore.",
       `/^T\\.\\n${PRIVILEGED_START}/{`,
-      ...privilegedSedPatterns().flatMap(pattern => [`/^T\\.\\n${pattern}$/{`, ...route, '}']),
+      ...(naming ? [`/${naming}/{`, ...forms, '}'] : forms),
       '}'
     )
   }

@@ -1,6 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { planRoles, type CleanRoomRoleFacts } from '../../../../src/engines/postgres/cleanroom-roles.js'
+import { planRoles, playablePredefinedRoles, type CleanRoomRoleFacts } from '../../../../src/engines/postgres/cleanroom-roles.js'
+import { predefinedRolesNewerThan } from '../../../../src/engines/postgres/predefined-roles.js'
+import { namingRolesPattern } from '../../../../src/engines/postgres/sanitize-rules.js'
 import { listNames, type PrivilegeTarget } from '../../../../src/engines/postgres/privileges.js'
 import {
   changeOwnerRewriter,
@@ -38,13 +40,59 @@ test('a clean room role that is not a superuser, with or without CREATEROLE, ver
   }
 })
 
-test('a built-in pg_ role the clean room lacks cannot be created: not verified, with the reason', () => {
-  const plan = planRoles(['app', 'pg_database_owner'], superuser)
-  assert.equal(plan.restore, false)
-  assert.match(plan.reason!, /built-in role\(s\) "pg_database_owner"/)
+test('a predefined pg_ role the clean room lacks is played by a stand-in; one this Lazarus cannot route is not verified', () => {
+  const plan = planRoles(['app', 'pg_database_owner', 'pg_read_all_data'], superuser)
+  assert.deepEqual(plan, {
+    restore: true,
+    provided: ['app'],
+    existing: [],
+    predefined: ['pg_database_owner', 'pg_read_all_data']
+  })
+  // With the statements in the stream (restore-role: superuser) only the known roles are routed apart.
+  const known = playablePredefinedRoles(false, 13)
+  assert.equal(known('pg_maintain'), true)
+  assert.equal(known('pg_monitor'), false, 'PostgreSQL 13 has pg_monitor')
+  const future = planRoles(['app', 'pg_role_of_postgresql_99'], superuser, known)
+  assert.equal(future.restore, false)
+  assert.match(future.reason!, /built-in role\(s\) "pg_role_of_postgresql_99"/)
+  // Replayed apart, every statement goes through the replay: any pg_ name can be played.
+  assert.equal(planRoles(['pg_role_of_postgresql_99'], superuser, playablePredefinedRoles(true, 13)).restore, true)
   // When the clean room has it, it is an existing role like any other.
   const newer = planRoles(['pg_database_owner'], { ...superuser, roles: [{ name: 'pg_database_owner', comment: null }] })
   assert.deepEqual(newer, { restore: true, provided: [], existing: ['pg_database_owner'] })
+})
+
+test('the predefined roles a clean room lacks, by major, and the statements that name them as roles', () => {
+  assert.deepEqual(predefinedRolesNewerThan(17), ['pg_signal_autovacuum_worker'])
+  assert.deepEqual(predefinedRolesNewerThan(13), [
+    'pg_checkpoint',
+    'pg_create_subscription',
+    'pg_database_owner',
+    'pg_maintain',
+    'pg_read_all_data',
+    'pg_signal_autovacuum_worker',
+    'pg_use_reserved_connections',
+    'pg_write_all_data'
+  ])
+  const naming = new RegExp(namingRolesPattern(['pg_read_all_data', 'pg_database_owner']))
+  for (const line of [
+    'GRANT SELECT ON TABLE public.t TO pg_read_all_data;',
+    'GRANT SELECT ON TABLE public.t TO pg_read_all_data WITH GRANT OPTION;',
+    'REVOKE SELECT ON TABLE public.t FROM pg_read_all_data;',
+    'ALTER SCHEMA public OWNER TO pg_database_owner;',
+    'ALTER DEFAULT PRIVILEGES FOR ROLE pg_database_owner IN SCHEMA s GRANT ALL ON FUNCTIONS TO app;',
+    'SET SESSION AUTHORIZATION pg_database_owner;'
+  ]) {
+    assert.ok(naming.test(line), line)
+  }
+  for (const line of [
+    'GRANT SELECT ON TABLE public.pg_read_all_data TO app;',
+    'GRANT SELECT(pg_read_all_data) ON TABLE public.t TO app;',
+    'GRANT SELECT ON TABLE public.t TO pg_read_all_data_too;',
+    'GRANT SELECT ON TABLE public.t TO "pg_read_all_data ";'
+  ]) {
+    assert.ok(!naming.test(line), line)
+  }
 })
 
 test('role names in messages cannot break a log line', () => {
