@@ -1,0 +1,498 @@
+/**
+ * Pure rules for the sanitizing sed program of MySQL/MariaDB dumps: a lexer of the dump as the
+ * restoring client reads it (dump-lexer.ts is the same lexer in TypeScript; a test holds the two
+ * to the same answers), and the version-skew rules of skew-catalogue.ts, which may remove or
+ * rewrite only what mysqldump itself wrote, in a place the lexer says is code: never anything
+ * inside a string, an identifier, a comment, a routine's body or row data.
+ *
+ * Why a lexer: production decides the text of rows, comments, defaults, view and routine bodies.
+ * A rule that matched lines wherever they are could be aimed: a row whose text reads like a
+ * DEFINER clause, or a body line that reads like one of mysqldump's own, would be rewritten, and
+ * a rewrite that moved a quote would let production's text run as statements in the clean room.
+ * And the client itself runs commands from its input (`\! cmd` runs a shell command on the
+ * runner, `source` reads a file, `tee` writes one): the lexer refuses any client command outside
+ * strings and comments but mysqldump's own `DELIMITER` lines and sandbox line, wherever it is on
+ * the line, before the client sees it (the client also runs in --binary-mode, which leaves it
+ * only `\C` and `delimiter`: two locks on the same door).
+ *
+ * The lexer's state lives in sed's hold space between lines, as three characters (dump-lexer.ts,
+ * stateName): the mode (T between statements, m statement code, s '...', q "...", b `...`,
+ * c a comment in a statement, C one between statements), the statement's kind (`.`, V a view's
+ * CREATE, K a CREATE TABLE: the rules that read inside a statement need it), and the delimiter
+ * (1 for `;`, 2 for mysqldump's `;;`).
+ */
+
+import type { ClientFlavour } from './dump-lexer.js'
+import { OBJECT_LINE_PATTERN } from './restore-failure.js'
+import { collationRewrites, MYSQL_0900_COLLATIONS, SKEW_RULES, type SkewRuleId } from './skew-catalogue.js'
+
+/** Rules beyond the skew catalogue: what the sanitizer refuses because it cannot be read for sure. */
+export type GuardRuleId = 'client-command' | 'optimizer-hint' | 'sql-mode' | 'multibyte-charset'
+export type SanitizeRuleId = SkewRuleId | GuardRuleId
+
+/** sed's exit code when it stops the stream. */
+export const STOP_EXIT_CODE = 3
+
+export interface SanitizeRuleOptions {
+  /** The restoring client's flavour (MariaDB's reads `/*M!` as code, MySQL's as a comment). */
+  clientFlavour: ClientFlavour
+  /** Whether the restoring client knows the sandbox command `\-` (tools.ts, clientKnowsSandbox). */
+  clientKnowsSandbox: boolean
+  /** The clean room: its flavour, release ("10.11.19", "8.0.36") and collations (SHOW COLLATION). */
+  cleanroom: { flavour: ClientFlavour; version: string; collations: Iterable<string> }
+  /** Where sed writes each line a rule removed or rewrote (`<rule> <line>`), and the line that stopped it (`!<rule> <line>`). */
+  removedLinesFile: string
+  /**
+   * Where sed writes the first of the lines a dump writes only after its own transaction began
+   * (`-- Table structure for table`, `-- Dumping routines`, ..., `-- Dump completed`): the run
+   * releases production's global read lock once this file is not empty (sed creates it empty).
+   */
+  markerFile: string
+  /**
+   * Where sed writes one line per line it prints: the line itself when it names an object
+   * (restore-failure.ts, OBJECT_LINE_PATTERN) between statements, an empty line otherwise. Its
+   * line numbers are the client's, so the line of a failed statement finds the object.
+   */
+  linesFile?: string
+  /** Where sed also keeps a copy of the sanitized dump (for the drill), if anywhere. */
+  copyFile?: string
+  /** For tests: where sed writes its state after each line it prints. */
+  stateFile?: string
+}
+
+/** An account as mysqldump writes a DEFINER: `user`@`host`, or a MariaDB role `role`. */
+const ACCOUNT = '`([^`]|``)*`(@`([^`]|``)*`)?'
+/** A backquoted name on one line, `` doubling a backquote. */
+const NAME = '`([^`]|``)*`'
+/** A string literal as SHOW CREATE writes one: on one line, '' or \\ escaping. */
+const STRING = "'([^'\\\\]|''|\\\\.)*'"
+/** A column type as SHOW CREATE TABLE writes it before a CHARACTER SET or COLLATE clause. */
+const COLUMN_TYPE = `([a-z]+(\\([0-9]+(,[0-9]+)?\\))?( unsigned| zerofill| binary)*|(enum|set)\\(${STRING}(,${STRING})*\\))`
+const WORD_CHAR = 'A-Za-z0-9_$\\x80-\\xff'
+const SPATIAL_TYPES =
+  'geometry|point|linestring|polygon|multipoint|multilinestring|multipolygon|geomcollection|geometrycollection'
+
+/**
+ * An ERE for the numbers of exactly `width` digits above `n` (the versioned comments a server
+ * skips: MySQL and MariaDB run `/*!NNNNN ... *\/` only from release NNNNN on).
+ */
+export function numbersAbove(n: number, width: number): string {
+  const digits = String(n).padStart(width, '0')
+  if (digits.length > width) return 'X^'
+  const alternatives: string[] = []
+  for (let i = 0; i < width; i++) {
+    const d = Number(digits[i])
+    if (d === 9) continue
+    const rest = width - i - 1
+    alternatives.push(`${digits.slice(0, i)}[${d + 1}-9]${rest > 0 ? `[0-9]{${rest}}` : ''}`)
+  }
+  return alternatives.length > 0 ? `(${alternatives.join('|')})` : 'X^'
+}
+
+/** A release as the version number of a versioned comment: 10.11.19 → 101119, 8.0.36 → 80036. */
+export function versionNumber(version: string): number {
+  const [major, minor, patch] = (/^(\d+)\.(\d+)\.(\d+)/.exec(version) ?? ['', '0', '0', '0']).slice(1).map(Number)
+  return major * 10000 + minor * 100 + patch
+}
+
+/**
+ * Builds the GNU sed program (for `LC_ALL=C sed -n -E -f`): it prints every line of the dump
+ * (and copies it to `copyFile`) but those the rules remove, rewrites those the rules rewrite, and
+ * stops (exit STOP_EXIT_CODE) at a line it must not pass.
+ */
+export function buildSedProgram(options: SanitizeRuleOptions): string {
+  const removed = options.removedLinesFile
+  const copy = options.copyFile ? [`w ${options.copyFile}`] : []
+  const trace = options.stateFile ? [`w ${options.stateFile}`] : []
+  const mariadbCleanroom = options.cleanroom.flavour === 'mariadb'
+  const cleanroomNumber = versionNumber(options.cleanroom.version)
+  const collations = [...options.cleanroom.collations].map(name => name.toLowerCase())
+  const rewrites = collationRewrites(collations)
+  const known0900 = collations.filter(name => /^utf8mb4_[a-z0-9_]*0900_[a-z_]+$/.test(name))
+  // A line a rule removes: log it with its rule, and go on in `state` (the line is not printed).
+  const drop = (rule: SanitizeRuleId, state: string) => [
+    `s/^[^\\n]*\\n/${rule} /`,
+    's/\\n/\\\\n/g',
+    `w ${removed}`,
+    `s/.*/${state}/`,
+    ...trace,
+    'h',
+    'd'
+  ]
+  // A line the stream must not pass: log it, and stop before the client reads it.
+  const stop = (rule: SanitizeRuleId) => [`s/^[^\\n]*\\n/!${rule} /`, 's/\\n/\\\\n/g', `w ${removed}`, `Q ${STOP_EXIT_CODE}`]
+  // A line a rule rewrites (`edits`, sed commands on `state\nline`): log the line as it was, then keep the rewritten one to print.
+  const rewrite = (rule: SanitizeRuleId, edits: string[]) => [
+    'h',
+    `s/^[^\\n]*\\n/${rule} /`,
+    `w ${removed}`,
+    'g',
+    ...edits,
+    'h',
+    'x',
+    's/^[^\\n]*\\n//',
+    'x'
+  ]
+
+  const lines: string[] = [
+    '# The state starts between statements, delimiter ;.',
+    '1{',
+    'x',
+    's/^/T.1/',
+    'x',
+    '}',
+    '# Pattern space: the state, a newline, then the line; the hold space keeps the line to print.',
+    'x',
+    'G',
+    '# (Clears the substitution flag the first line set, for the t commands below.)',
+    't rules',
+    ':rules',
+    '',
+    "# ---- Rules. mariadb-dump's sandbox line, the dump's first.",
+    '1{',
+    '/^T\\.1\\n\\/\\*M?!999999\\\\- enable the sandbox mode \\*\\/ ?$/{',
+    ...(options.clientKnowsSandbox ? ['s/\\n.*/\\n/', 'b lexed'] : drop('sandbox-line', 'T.1')),
+    '}',
+    '}',
+    "# mysqldump's own delimiter lines, the only ones the client may read.",
+    's/^T..\\nDELIMITER ;;$/T.2\\n/',
+    't lexed',
+    's/^T..\\nDELIMITER ;$/T.1\\n/',
+    't lexed',
+    '# GTID state: replication settings of production, which need SUPER on the clean room.',
+    '/^T..\\nSET @MYSQLDUMP_TEMP_LOG_BIN = @@SESSION\\.SQL_LOG_BIN;$/{',
+    ...drop('gtid-state', 'T.1'),
+    '}',
+    '/^T..\\nSET @@SESSION\\.SQL_LOG_BIN ?= ?(0|@MYSQLDUMP_TEMP_LOG_BIN);$/{',
+    ...drop('gtid-state', 'T.1'),
+    '}',
+    "/^T..\\nSET GLOBAL gtid_slave_pos ?= ?'[0-9,-]*';$/{",
+    ...drop('gtid-state', 'T.1'),
+    '}',
+    // The GTID set may span lines (MySQL writes a line break after each comma); only its characters are read on.
+    '/^T..\\nSET @@GLOBAL\\.GTID_PURGED ?= ?/{',
+    ':gtid',
+    "/^T..\\nSET @@GLOBAL\\.GTID_PURGED ?= ?(\\/\\*!80000 '\\+'\\*\\/ )?'[0-9A-Fa-f:,\\n -]*';$/{",
+    ...drop('gtid-state', 'T.1'),
+    '}',
+    "/^T..\\nSET @@GLOBAL\\.GTID_PURGED ?= ?(\\/\\*!80000 '\\+'\\*\\/ )?'[0-9A-Fa-f:,\\n -]*$/{",
+    '$b gtid_stop',
+    'N',
+    'b gtid',
+    '}',
+    ':gtid_stop',
+    ...stop('gtid-state'),
+    '}',
+    "# DEFINER clauses, where mysqldump writes them: routines, triggers, events (between statements), views (a CREATE's second line).",
+    `/^T..\\nCREATE DEFINER=${ACCOUNT} /{`,
+    ...rewrite('definer', [`s/^(T..\\nCREATE )DEFINER=${ACCOUNT} /\\1/`]),
+    '}',
+    `/^T..\\n\\/\\*!50003 CREATE\\*\\/ \\/\\*!50017 DEFINER=${ACCOUNT}\\*\\/ \\/\\*!50003 TRIGGER /{`,
+    ...rewrite('definer', [`s/^(T..\\n\\/\\*!50003 CREATE\\*\\/ )\\/\\*!50017 DEFINER=${ACCOUNT}\\*\\/ /\\1/`]),
+    '}',
+    `/^T..\\n\\/\\*!50106 CREATE\\*\\/ \\/\\*!50117 DEFINER=${ACCOUNT}\\*\\/ \\/\\*!50106 EVENT /{`,
+    ...rewrite('definer', [`s/^(T..\\n\\/\\*!50106 CREATE\\*\\/ )\\/\\*!50117 DEFINER=${ACCOUNT}\\*\\/ /\\1/`]),
+    '}',
+    `/^mV.\\n\\/\\*!50013 DEFINER=${ACCOUNT} SQL SECURITY (DEFINER|INVOKER) \\*\\/$/{`,
+    ...rewrite('definer', [`s/^(mV.\\n\\/\\*!50013 )DEFINER=${ACCOUNT} /\\1/`]),
+    '}'
+  ]
+
+  if (rewrites.size > 0) {
+    // The collation is marked by a second newline before it, then renamed by an exact match.
+    const rename = [
+      ...[...rewrites].map(([from, to]) => `s/\\n${from}([^A-Za-z0-9_]|$)/\\n${to}\\1/`),
+      's/^([^\\n]*\\n[^\\n]*)\\n/\\1/'
+    ]
+    const lacking = `(${[...rewrites.keys()].join('|')})([^A-Za-z0-9_]|$)`
+    const column = `^(mK.\\n  ${NAME} ${COLUMN_TYPE}( CHARACTER SET [a-z0-9_]+)? COLLATE )`
+    const table = '^(mK.\\n\\) ENGINE=[A-Za-z0-9_]+( AUTO_INCREMENT=[0-9]+)? DEFAULT CHARSET=[a-z0-9_]+ COLLATE=)'
+    const connection = '^(T..\\n\\/\\*!5000[13] SET collation_connection *= )'
+    lines.push("# utf8mb4_0900_* collations the clean room lacks, where mysqldump writes them: to the clean room's equivalent.")
+    for (const context of [column, table, connection]) {
+      lines.push(
+        `/${context}${lacking}/{`,
+        ...rewrite('collation-0900', [`s/${context}utf8mb4_/\\1\\nutf8mb4_/`, ...rename]),
+        '}'
+      )
+    }
+  }
+
+  if (mariadbCleanroom) {
+    lines.push(
+      "# MySQL 8 clauses in versioned comments MariaDB would skip: MariaDB's own syntax where it has one.",
+      `/^mK.\\n  ${NAME} .* \\/\\*!80023 INVISIBLE \\*\\/,?$/{`,
+      ...rewrite('mysql-versioned-comment', ['s/ \\/\\*!80023 INVISIBLE \\*\\/(,?)$/ INVISIBLE\\1/']),
+      '}',
+      `/^mK.\\n  ${NAME} (${SPATIAL_TYPES}) \\/\\*!80003 SRID [0-9]+ \\*\\//{`,
+      ...rewrite('mysql-versioned-comment', [
+        `s/^(mK.\\n  ${NAME} (${SPATIAL_TYPES})) \\/\\*!80003 SRID ([0-9]+) \\*\\//\\1 REF_SYSTEM_ID=\\4/`
+      ]),
+      '}'
+    )
+    // IGNORED indexes came with MariaDB 10.6: before it, the clause stops the stream (below).
+    if (cleanroomNumber >= 100600) {
+      lines.push(
+        '/^mK.\\n  ((UNIQUE|FULLTEXT|SPATIAL) )?KEY .* \\/\\*!80000 INVISIBLE \\*\\/,?$/{',
+        ...rewrite('mysql-versioned-comment', ['s/ \\/\\*!80000 INVISIBLE \\*\\/(,?)$/ IGNORED\\1/']),
+        '}'
+      )
+    }
+  } else {
+    lines.push(
+      "# MariaDB's own objects and options, which MySQL cannot restore.",
+      '/^T..\\n(CREATE SEQUENCE |DO SETVAL\\(|SELECT SETVAL\\()/{',
+      ...stop('mariadb-only-syntax'),
+      '}',
+      '/^mK.\\n\\) ENGINE=.*( PAGE_CHECKSUM=| TRANSACTIONAL=| WITH SYSTEM VERSIONING)/{',
+      ...stop('mariadb-only-syntax'),
+      '}',
+      `/^mK.\\n  ${NAME} .* (VIRTUAL|STORED|PERSISTENT)( [A-Z].*)?,?$/{`,
+      ...stop('mariadb-only-syntax'),
+      '}'
+    )
+  }
+
+  lines.push(
+    "# Statements that change how the client and server read strings: only mysqldump's own, with modes that keep backslash escapes.",
+    '/^T..\\n(\\/\\*![0-9]* ?)?[Ss][Ee][Tt] /{',
+    '/[Ss][Qq][Ll]_[Mm][Oo][Dd][Ee]/{',
+    "/^T..\\n\\/\\*!(40101|50003) SET (@OLD_SQL_MODE=@@SQL_MODE, SQL_MODE|sql_mode +)= *'[A-Z_,]*' \\*\\/ ?;;?$/{",
+    "/'[A-Z_,]*(NO_BACKSLASH_ESCAPES|ANSI|DB2|MAXDB|MSSQL|ORACLE|POSTGRESQL)/{",
+    ...stop('sql-mode'),
+    '}',
+    'b rules_done',
+    '}',
+    '/^T..\\n\\/\\*!(40101|50003) SET (SQL_MODE=@OLD_SQL_MODE|sql_mode += @saved_sql_mode|@saved_sql_mode += @@sql_mode) \\*\\/ ?;;?$/b rules_done',
+    ...stop('sql-mode'),
+    '}',
+    '/([Cc][Hh][Aa][Rr][Aa][Cc][Tt][Ee][Rr]_[Ss][Ee][Tt]_[Cc][Ll][Ii][Ee][Nn][Tt]|[Nn][Aa][Mm][Ee][Ss])[ =]/{',
+    '/[ =](sjis|cp932|gbk|big5|gb18030)([^A-Za-z0-9_]|$)/I{',
+    ...stop('multibyte-charset'),
+    '}',
+    '}',
+    '}',
+    ':rules_done',
+    '',
+    '# The snapshot marker: the dump writes these only once its own transaction began.',
+    '/^T..\\n-- (Table structure for table|Temporary (table|view) structure for view|Sequence structure for|Dumping routines for database|Dumping events for database|Dump completed)/{',
+    'x',
+    `w ${options.markerFile}`,
+    'x',
+    '}'
+  )
+  if (options.linesFile) {
+    lines.push(
+      '# An object line between statements goes into the line index whole; the line to print is marked by a leading newline.',
+      `/^T..\\n${OBJECT_LINE_PATTERN.slice(1)}/{`,
+      'x',
+      `w ${options.linesFile}`,
+      's/^/\\n/',
+      'x',
+      '}'
+    )
+  }
+
+  // Versioned comments the clean room would skip. MariaDB: MySQL 5.7 and 8.0 numbers (it skips them
+  // all) and MariaDB releases above its own, in /*! and in /*M! (code to a MariaDB client; a MySQL
+  // client drops /*M! as a comment, and a MySQL server reads it as one). MySQL: numbers above its own.
+  const versioned = mariadbCleanroom
+    ? [`\\/\\*M?!${numbersAbove(50699, 5)}([^0-9]|$)`, `\\/\\*M?!${numbersAbove(Math.min(cleanroomNumber, 999998), 6)}([^0-9]|$)`]
+    : [`\\/\\*!${numbersAbove(Math.min(cleanroomNumber, 99999), 5)}([^0-9]|$)`, '\\/\\*![0-9]{6}']
+  lines.push(
+    '',
+    "# ---- The lexer: consume the line token by token, changing state. A statement's kind is set on its first line.",
+    's/^T.(.)\\n(\\/\\*!50001 CREATE ALGORITHM=)/mV\\1\\n\\2/',
+    's/^T.(.)\\n(CREATE TABLE `)/mK\\1\\n\\2/',
+    't lex',
+    ':lex',
+    '/^[^\\n]*\\n$/b lexed',
+    '/^[Tm]/{',
+    's/^([Tm]..\\n)[ \\t\\r\\f\\v]+/\\1/',
+    '/^[Tm]..\\n$/b lexed',
+    '/^[Tm]..\\n(#|--([ \\t\\r\\f\\v]|$))/b rest_of_line',
+    '/^[Tm]..\\n\\\\/{',
+    ...stop('client-command'),
+    '}',
+    '/^[Tm]..\\n\\/\\*\\+/{',
+    ...stop('optimizer-hint'),
+    '}',
+    ...versioned.flatMap(comment => [`/^[Tm]..\\n${comment}/{`, ...stop('mysql-versioned-comment'), '}']),
+    's/^[Tm](..\\n)\\/\\*!/m\\1/',
+    't lex',
+    ...(options.clientFlavour === 'mariadb' ? ['s/^[Tm](..\\n)\\/\\*M!/m\\1/', 't lex'] : []),
+    's/^T(..\\n)\\/\\*/C\\1/',
+    't lex',
+    's/^m(..\\n)\\/\\*/c\\1/',
+    't lex',
+    's/^[Tm].1\\n;/T.1\\n/',
+    't lex',
+    's/^[Tm].2\\n;;/T.2\\n/',
+    't lex',
+    "s/^[Tm](..\\n)'/s\\1/",
+    't lex',
+    's/^[Tm](..\\n)"/q\\1/',
+    't lex',
+    's/^[Tm](..\\n)`/b\\1/',
+    't lex',
+    '# The client reads `delimiter ` wherever it starts in code, even inside a word.',
+    `/^[Tm]..\\n[${WORD_CHAR}]*[Dd][Ee][Ll][Ii][Mm][Ii][Tt][Ee][Rr] /{`,
+    ...stop('client-command'),
+    '}',
+    ...(known0900.length < MYSQL_0900_COLLATIONS.length
+      ? [
+          '# A _0900_ collation the clean room lacks, anywhere the rules above did not rename it.',
+          `/^[Tm]..\\nutf8mb4_[${WORD_CHAR}]*0900_/{`,
+          ...(known0900.length > 0 ? [`/^[Tm]..\\n(${known0900.join('|')})([^${WORD_CHAR}]|$)/!{`] : ['{']),
+          ...stop('collation-0900'),
+          '}',
+          '}'
+        ]
+      : []),
+    `s/^[Tm](..\\n)[${WORD_CHAR}]+/m\\1/`,
+    't lex',
+    `s/^[Tm](..\\n)[^${WORD_CHAR} \\t\\r\\f\\v#\\\\\\/;'"\`-]+/m\\1/`,
+    't lex',
+    's/^[Tm](..\\n)[^\\n]/m\\1/',
+    't lex',
+    '}',
+    '# Inside \'...\' and "...": a backslash escapes the next character, a doubled quote is a quote.',
+    '/^s/{',
+    "s/^(s..\\n)[^'\\\\]+/\\1/",
+    "s/^(s..\\n)(\\\\.|\\\\$|'')/\\1/",
+    't lex',
+    "s/^s(..\\n)'/m\\1/",
+    't lex',
+    '}',
+    '/^q/{',
+    's/^(q..\\n)[^"\\\\]+/\\1/',
+    's/^(q..\\n)(\\\\.|\\\\$|"")/\\1/',
+    't lex',
+    's/^q(..\\n)"/m\\1/',
+    't lex',
+    '}',
+    '# Inside `...`: no escapes, a doubled backquote is a backquote.',
+    '/^b/{',
+    's/^(b..\\n)[^`]+/\\1/',
+    's/^(b..\\n)``/\\1/',
+    't lex',
+    's/^b(..\\n)`/m\\1/',
+    't lex',
+    '}',
+    '# Inside a comment, to its first */ (comments do not nest).',
+    '/^[cC]/{',
+    's/^c(..\\n)([^*]|\\*+[^*\\/])*\\*+\\//m\\1/',
+    't lex',
+    's/^C(..\\n)([^*]|\\*+[^*\\/])*\\*+\\//T\\1/',
+    't lex',
+    's/^([cC]..\\n).*/\\1/',
+    'b lexed',
+    '}',
+    'b lex',
+    '',
+    ':rest_of_line',
+    's/\\n.*/\\n/',
+    '',
+    '# ---- The line is lexed: keep its end state, print it (and index it).',
+    ':lexed',
+    's/\\n.*//',
+    ...trace,
+    'x',
+    '/^\\n/{',
+    's/^\\n//',
+    'p',
+    ...copy,
+    'd',
+    '}',
+    'p',
+    ...copy,
+    ...(options.linesFile ? ['s/.*//', `w ${options.linesFile}`] : []),
+    'd'
+  )
+  return lines.join('\n') + '\n'
+}
+
+/** One line of the removed-lines file, parsed. */
+export interface RemovedLine {
+  rule: SanitizeRuleId
+  /** True for the line that stopped the stream. */
+  stopped: boolean
+  line: string
+}
+
+export function parseRemovedLine(text: string): RemovedLine | undefined {
+  const match = /^(!?)([a-z0-9-]+) (.*)$/s.exec(text)
+  if (!match) return undefined
+  return { rule: match[2] as SanitizeRuleId, stopped: match[1] === '!', line: match[3] }
+}
+
+/** One rule that changed the dump, and how many lines it changed. */
+export interface SanitizedConstruct {
+  rule: SanitizeRuleId
+  construct: string
+  lines: number
+}
+
+/** Counts the lines each rule removed or rewrote, in order of first appearance. */
+export function summarizeRemovedLines(removedLines: Iterable<string>): SanitizedConstruct[] {
+  const counts = new Map<string, SanitizedConstruct>()
+  for (const text of removedLines) {
+    const removed = parseRemovedLine(text)
+    if (!removed || removed.stopped) continue
+    const entry = counts.get(removed.rule) ?? { rule: removed.rule, construct: constructOf(removed.rule), lines: 0 }
+    entry.lines++
+    counts.set(removed.rule, entry)
+  }
+  return [...counts.values()]
+}
+
+/** The line that stopped the stream, if one did. */
+export function stoppedConstruct(removedLines: Iterable<string>): RemovedLine | undefined {
+  for (const text of removedLines) {
+    const removed = parseRemovedLine(text)
+    if (removed?.stopped) return removed
+  }
+  return undefined
+}
+
+function constructOf(rule: SanitizeRuleId): string {
+  return rule in SKEW_RULES ? SKEW_RULES[rule as SkewRuleId].construct : rule
+}
+
+/**
+ * The error for a stream the sanitizer stopped: what the dump holds and why it was not passed on,
+ * naming the construct (a client command, a clause), never quoting production's text around it.
+ */
+export function stopMessage(stopped: RemovedLine): string {
+  switch (stopped.rule) {
+    case 'client-command': {
+      const found = /\\[^\s]?|delimiter /i.exec(stopped.line)?.[0]
+      const command = found === undefined ? 'a client command' : found.startsWith('\\') ? found : 'delimiter'
+      return (
+        `The dump holds the client command ${command} outside any string or comment, which the mysql ` +
+        `client would run on this runner rather than send to the clean room: mysqldump writes none but its own DELIMITER ` +
+        `lines, so Lazarus refuses to restore it. Check where this backup came from.`
+      )
+    }
+    case 'optimizer-hint':
+      return 'The dump holds an optimizer hint (/*+ ... */) outside any string, which MySQL and MariaDB clients read differently: Lazarus cannot tell for sure where its statements end, so it refuses to restore it.'
+    case 'sql-mode':
+      return (
+        'The dump sets an sql_mode with NO_BACKSLASH_ESCAPES or ANSI_QUOTES (or a mode that includes them), or sets it in a way mysqldump does not: ' +
+        'strings are then read differently, and Lazarus does not yet sanitize such a dump. A routine, trigger or event created under such a mode causes it.'
+      )
+    case 'multibyte-charset':
+      return 'The dump switches the client character set to one (sjis, cp932, gbk, big5, gb18030) whose characters may hold the byte of a backslash or quote: Lazarus cannot read it for sure, so it refuses to restore it.'
+    default: {
+      const rule = SKEW_RULES[stopped.rule as SkewRuleId]
+      const clause =
+        /\/\*M?![0-9]+[^*]*\*\/|utf8mb4_[a-z0-9_]*0900_[a-z_]+|CREATE SEQUENCE|SETVAL|PAGE_CHECKSUM|TRANSACTIONAL|WITH SYSTEM VERSIONING|VIRTUAL|STORED|PERSISTENT/.exec(
+          stopped.line
+        )?.[0]
+      return (
+        `The dump holds ${clause ? `'${clause.slice(0, 60)}'` : (rule?.construct ?? stopped.rule)}, which the clean room cannot restore faithfully ` +
+        `(${rule?.problem ?? 'version skew'}): use a clean room of production's flavour and release.`
+      )
+    }
+  }
+}

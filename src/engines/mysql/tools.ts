@@ -1,0 +1,604 @@
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import * as exec from '@actions/exec'
+import * as io from '@actions/io'
+import { childProcessesEnded, isCancelling } from '../../util/cancellation.js'
+import { untrustedOutput } from '../../util/command-guard.js'
+import { UserError } from '../../util/errors.js'
+import { describeDumpObject, dumpObjectAt, mysqlErrorLine } from './restore-failure.js'
+
+/**
+ * The only module that runs the MySQL/MariaDB client programs (mysqldump or mariadb-dump, mysql
+ * or mariadb) and the sed that sanitizes between them. Passwords reach them through a 0600
+ * option file (`--defaults-file`, the first option of each command line), never argv nor the
+ * environment: @actions/exec echoes every command line to the log, and a process's environment
+ * is readable wherever its command line is.
+ *
+ * `--defaults-file`, not `--defaults-extra-file`: with the extra file, the programs still read
+ * /etc/mysql/my.cnf and then ~/.my.cnf, whose `[client]` host, user or options would override
+ * Lazarus's (the user's file is read after the extra one). The login-path file (.mylogin.cnf,
+ * read even then) is pointed at /dev/null through MYSQL_TEST_LOGIN_FILE.
+ */
+
+export type Flavour = 'mysql' | 'mariadb'
+
+export interface MysqlClientTool {
+  path: string
+  flavour: Flavour
+  /** The server release the program belongs to, as it reports it: "10.11.19", "8.0.36". */
+  version: string
+  major: number
+  minor: number
+  patch: number
+}
+
+export interface MysqlClientTools {
+  /** mysqldump or mariadb-dump. */
+  dump: MysqlClientTool
+  /** mysql or mariadb. */
+  client: MysqlClientTool
+}
+
+/** A server as the client programs need to know it: its flavour and release. */
+export interface ServerRelease {
+  flavour: Flavour
+  /** e.g. "10.11.19" or "8.0.36" (VERSION() without its suffix). */
+  version: string
+}
+
+/**
+ * What the programs need of a connection target (engine A's MysqlTarget is one): where, who, TLS.
+ * The password goes only into the option file.
+ */
+export interface ClientTarget {
+  inputName: string
+  host: string
+  port: number
+  user: string
+  password?: string
+  database: string
+  tls: { mode: 'disable' | 'preferred' | 'required' | 'verify-ca' | 'verify-identity'; ca?: string }
+}
+
+/** The programs' names, preferred first (MariaDB's own names; mysqldump and mysql may be either). */
+const DUMP_NAMES = ['mariadb-dump', 'mysqldump']
+const CLIENT_NAMES = ['mariadb', 'mysql']
+/** Largest packet the programs accept: a dump's row, or a statement of the restore, may be this big. */
+const MAX_ALLOWED_PACKET = '1073741824'
+/** Lines of stderr kept for an error message; the full stream is already in the log. */
+const STDERR_TAIL_BYTES = 4000
+/** How often the stream's status and marker files are read. */
+const POLL_MS = 100
+
+/**
+ * Reads `mariadb-dump --version` / `mysql --version` output:
+ *   mariadb-dump  Ver 10.19 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)
+ *   mariadb-dump from 11.4.2-MariaDB, client 10.19 for debian-linux-gnu (x86_64)
+ *   mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)
+ *   mysqldump  Ver 10.13 Distrib 5.7.44, for Linux (x86_64)
+ */
+export function parseClientVersion(output: string): Omit<MysqlClientTool, 'path'> | undefined {
+  const mariadb = /(?:Distrib|from) (\d+)\.(\d+)\.(\d+)-MariaDB/.exec(output)
+  const mysql = mariadb ? undefined : (/Distrib (\d+)\.(\d+)\.(\d+)/.exec(output) ?? /\bVer (\d+)\.(\d+)\.(\d+)/.exec(output))
+  const match = mariadb ?? mysql
+  if (!match) return undefined
+  const [major, minor, patch] = [1, 2, 3].map(i => Number(match[i]))
+  return { flavour: mariadb ? 'mariadb' : 'mysql', version: `${major}.${minor}.${patch}`, major, minor, patch }
+}
+
+/** "10.11.19-MariaDB-0+deb12u1" or "8.0.36" as a ServerRelease's version: the three numbers. */
+export function releaseNumbers(version: string): [number, number, number] {
+  const match = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(version)
+  return match ? [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)] : [0, 0, 0]
+}
+
+function atLeast(a: [number, number, number], b: [number, number, number]): boolean {
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] > b[i]
+  return true
+}
+
+function serverName(server: ServerRelease): string {
+  return `${server.flavour === 'mariadb' ? 'MariaDB' : 'MySQL'} ${server.version}`
+}
+
+function toolName(tool: MysqlClientTool): string {
+  return `${path.basename(tool.path)} ${tool.version} (${tool.flavour === 'mariadb' ? 'MariaDB' : 'MySQL'})`
+}
+
+/**
+ * Why `dump` cannot dump `server`, or undefined when it can. Pure.
+ * - The same flavour: the dump program must be at least the server's major.minor (an older one
+ *   does not know the newer server's objects and options).
+ * - MySQL's mysqldump dumping MariaDB: it works given --column-statistics=0 (8.0+, which otherwise
+ *   queries MySQL-only histograms) and --set-gtid-purged=OFF, which dumpArguments passes.
+ * - MariaDB's mariadb-dump dumping MySQL: it takes a server's features from its version number as
+ *   if it were MariaDB's, which holds for MySQL 5.7 to 9 (below MariaDB's 10.x) but not from the
+ *   year-numbered MySQL releases on (26.x: it sends MariaDB-only statements such as
+ *   `SHOW PACKAGE STATUS`, which fail).
+ */
+export function dumpIncompatibility(dump: MysqlClientTool, server: ServerRelease): string | undefined {
+  const serverRelease = releaseNumbers(server.version)
+  if (dump.flavour === server.flavour) {
+    if (dump.major > serverRelease[0] || (dump.major === serverRelease[0] && dump.minor >= serverRelease[1])) return undefined
+    return `${toolName(dump)} is older than production (${serverName(server)}) and may not know its objects`
+  }
+  if (dump.flavour === 'mariadb' && serverRelease[0] >= 10) {
+    return `${toolName(dump)} takes MySQL ${server.version} for a MariaDB release by its number and sends it MariaDB-only statements`
+  }
+  return undefined
+}
+
+/**
+ * Finds the dump and restore programs: in `binDir` only when given (the `mysql-bin-dir` input),
+ * else on PATH. Of the dump programs found, the first that can dump production (dumpIncompatibility)
+ * wins, production's own flavour first; of the clients, the clean room's flavour first. Throws one
+ * clear line naming what was found and what to install.
+ */
+export async function findClientTools(
+  production: ServerRelease,
+  cleanroom: ServerRelease,
+  binDir?: string
+): Promise<MysqlClientTools> {
+  const where = binDir ? `in '${binDir}' (input 'mysql-bin-dir')` : 'on PATH'
+  const locate = async (name: string): Promise<string | undefined> => {
+    if (!binDir) return (await io.which(name, false)) || undefined
+    const file = path.join(binDir, name)
+    return isExecutable(file) ? file : undefined
+  }
+  if (binDir && !fs.existsSync(binDir)) {
+    throw new UserError(
+      `Input 'mysql-bin-dir' is '${binDir}', which does not exist: point it at the directory holding mysqldump and mysql ` +
+        `(or mariadb-dump and mariadb), or leave it empty to use the programs on PATH.`
+    )
+  }
+  const found = async (names: string[]): Promise<MysqlClientTool[]> => {
+    const tools: MysqlClientTool[] = []
+    const seen = new Set<string>()
+    for (const name of names) {
+      const file = await locate(name)
+      if (!file) continue
+      const real = fs.realpathSync(file)
+      if (seen.has(real)) continue
+      seen.add(real)
+      tools.push(await toolVersion(file))
+    }
+    return tools
+  }
+  const dumps = await found(DUMP_NAMES)
+  const clients = await found(CLIENT_NAMES)
+  const install = (what: string) =>
+    `install ${what} (Debian/Ubuntu: apt-get install mariadb-client, or mysql-client for MySQL's)` +
+    (binDir ? `, or fix 'mysql-bin-dir'` : `, or set 'mysql-bin-dir'`)
+  if (dumps.length === 0) throw new UserError(`Found no mysqldump or mariadb-dump ${where}: ${install('one')}.`)
+  if (clients.length === 0) throw new UserError(`Found no mysql or mariadb client ${where}: ${install('one')}.`)
+  const byFlavour = (flavour: Flavour) => (a: MysqlClientTool, b: MysqlClientTool) =>
+    Number(b.flavour === flavour) - Number(a.flavour === flavour)
+  const dump = [...dumps].sort(byFlavour(production.flavour)).find(tool => !dumpIncompatibility(tool, production))
+  if (!dump) {
+    const reasons = dumps.map(tool => dumpIncompatibility(tool, production)).join('; ')
+    throw new UserError(
+      `No dump program ${where} can dump production (${serverName(production)}): ${reasons}. ` +
+        install(
+          production.flavour === 'mariadb'
+            ? `mariadb-dump ${production.version} or newer`
+            : `mysqldump ${production.version} or newer`
+        ) +
+        '.'
+    )
+  }
+  const client = [...clients].sort(byFlavour(cleanroom.flavour))[0]
+  return { dump, client }
+}
+
+export function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK)
+    return fs.statSync(file).isFile()
+  } catch {
+    return false
+  }
+}
+
+export async function toolVersion(program: string): Promise<MysqlClientTool> {
+  const { stdout } = await exec.getExecOutput(program, ['--version'], { silent: true, ignoreReturnCode: true })
+  const version = parseClientVersion(stdout)
+  if (!version) throw new UserError(`Could not read the version of ${program} (it printed '${stdout.trim()}').`)
+  return { path: program, ...version }
+}
+
+/**
+ * True when this mariadb client knows the sandbox command (`\-`, and `--sandbox`), which
+ * mariadb-dump writes as the dump's first line since MDEV-33727 (10.5.25, 10.6.18, 10.11.8,
+ * 11.0.6, 11.1.5, 11.2.4, 11.4.2): MySQL's client, and MariaDB's older ones, stop at that line.
+ */
+export function clientKnowsSandbox(client: Pick<MysqlClientTool, 'flavour' | 'major' | 'minor' | 'patch'>): boolean {
+  if (client.flavour !== 'mariadb') return false
+  const firstPatch: Record<string, number> = { '10.5': 25, '10.6': 18, '10.11': 8, '11.0': 6, '11.1': 5, '11.2': 4, '11.4': 2 }
+  const needed = firstPatch[`${client.major}.${client.minor}`]
+  if (needed !== undefined) return client.patch >= needed
+  // 11.3 ended before the fix; every release series after 11.4 had it from its start.
+  return atLeast([client.major, client.minor, client.patch], [11, 5, 0])
+}
+
+/**
+ * The sanitizing sed's argv, a filter inside the stream. It runs in the C locale, where every
+ * byte is one character: the dump may hold any bytes, and the program's lexer must never see a
+ * byte sequence a UTF-8 locale would call invalid.
+ */
+export async function sedFilter(programFile: string): Promise<string[]> {
+  const env = await io.which('env', true)
+  const sed = await io.which('sed', true)
+  return [env, 'LC_ALL=C', sed, '-n', '-E', '-f', programFile]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Option files
+
+/**
+ * A value in a MySQL option file: double-quoted, with the escapes the option-file reader
+ * undoes (\\ \" \n \r \t), so that any password (quotes, #, spaces, line breaks) reads back whole.
+ */
+export function optionValue(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`
+}
+
+/**
+ * The option file for one program connecting to `target`: the `[client]` group, which both
+ * flavours' programs read, with only options both the dump and the client know (an option a
+ * program does not know is an error there). TLS as the program's flavour spells it: MySQL's
+ * programs take `ssl-mode`; MariaDB's have `ssl`, `skip-ssl` and `ssl-verify-server-cert`.
+ */
+export function optionFile(target: ClientTarget, flavour: Flavour): string {
+  const lines = [
+    '[client]',
+    `host=${optionValue(target.host)}`,
+    `port=${target.port}`,
+    `user=${optionValue(target.user)}`,
+    ...(target.password !== undefined ? [`password=${optionValue(target.password)}`] : []),
+    'protocol=TCP'
+  ]
+  const { mode, ca } = target.tls
+  if (flavour === 'mysql') {
+    lines.push(`ssl-mode=${mode.toUpperCase().replace('-', '_')}`)
+    if (ca) lines.push(`ssl-ca=${optionValue(ca)}`)
+  } else if (mode === 'disable') {
+    lines.push('skip-ssl')
+  } else {
+    // MariaDB's clients check the certificate from 11.4 on by default; only the verify modes ask for it.
+    if (mode !== 'preferred') lines.push('ssl')
+    if (ca) lines.push(`ssl-ca=${optionValue(ca)}`)
+    lines.push(mode === 'verify-ca' || mode === 'verify-identity' ? 'ssl-verify-server-cert' : 'skip-ssl-verify-server-cert')
+  }
+  return lines.join('\n') + '\n'
+}
+
+/** Writes an option file (0600: it holds a password) and returns its path. */
+export function writeOptionFile(file: string, target: ClientTarget, flavour: Flavour): string {
+  fs.rmSync(file, { force: true })
+  fs.writeFileSync(file, optionFile(target, flavour), { mode: 0o600 })
+  return file
+}
+
+/** The environment of every client program: no login-path file, nothing that could add a password or options. */
+export function clientEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !/^(MYSQL_PWD|MYSQL_HOST|MYSQL_TCP_PORT|MYSQL_UNIX_PORT|MYSQL_HOME|MARIADB_HOME)$/.test(key)) {
+      env[key] = value
+    }
+  }
+  return { ...env, MYSQL_TEST_LOGIN_FILE: '/dev/null', ...extra }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument lists
+
+/**
+ * The dump's arguments after its option file, for one database: a consistent snapshot of InnoDB
+ * tables (--single-transaction, no table locks), routines, triggers and events, binary columns in
+ * hex (a dump is text), utf8mb4, no date (two dumps of the same data are the same text), no
+ * tablespaces (they need PROCESS and do not restore elsewhere), and comments on: the restore names
+ * the object it failed on from them, and the snapshot marker is one of them. No `--databases`, so
+ * the dump has no CREATE DATABASE or USE and restores into the scratch database.
+ */
+export function dumpArguments(dump: MysqlClientTool, server: ServerRelease, database: string): string[] {
+  const args = [
+    '--single-transaction',
+    '--quick',
+    '--routines',
+    '--triggers',
+    '--events',
+    '--hex-blob',
+    '--default-character-set=utf8mb4',
+    '--skip-dump-date',
+    '--no-tablespaces',
+    '--skip-lock-tables',
+    '--comments',
+    `--max-allowed-packet=${MAX_ALLOWED_PACKET}`
+  ]
+  if (dump.flavour === 'mysql') {
+    // GTID state is a replica's business, and SET @@GLOBAL.GTID_PURGED needs SUPER on the clean room (5.6+).
+    if (dump.major > 5 || dump.minor >= 6) args.push('--set-gtid-purged=OFF')
+    // MySQL 8's mysqldump reads column histograms from information_schema.COLUMN_STATISTICS, which MariaDB lacks.
+    if (dump.major >= 8 && server.flavour === 'mariadb') args.push('--column-statistics=0')
+  }
+  return [...args, '--', database]
+}
+
+/**
+ * The restore client's arguments after its option file: the dump's character set; binary mode,
+ * in which the client runs none of its own commands from the input but `\C` and `delimiter`
+ * (no `\!` shell, no `source`, no `tee`), and passes every byte through; no LOAD DATA LOCAL, which
+ * would let a statement of the dump read the runner's files; the sandbox on MariaDB clients that
+ * have it (file-system commands refused even outside binary mode). In batch mode, without --force,
+ * the client stops at the first failing statement.
+ */
+export function clientArguments(client: MysqlClientTool, database: string): string[] {
+  return [
+    '--default-character-set=utf8mb4',
+    '--binary-mode',
+    '--batch',
+    '--local-infile=0',
+    `--max-allowed-packet=${MAX_ALLOWED_PACKET}`,
+    ...(clientKnowsSandbox(client) ? ['--sandbox'] : []),
+    `--database=${database}`
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stream
+
+const STAGES = ['dump', 'sanitize', 'restore'] as const
+export type StreamStageName = (typeof STAGES)[number]
+
+/** How one program of the stream ended. */
+export interface StreamStage {
+  exitCode: number
+  /** Seconds from the start of the pipeline until this program ended. */
+  seconds: number
+}
+
+export interface StreamOptions {
+  production: ClientTarget
+  /** The clean room, its `database` the scratch database. */
+  restoreTarget: ClientTarget
+  productionServer: ServerRelease
+  /** The sanitizing sed, as argv (sedFilter). */
+  filter: string[]
+  /** A private directory for the stream's files (option files, script, status): removed files are the caller's business. */
+  workDir: string
+  /** The file the sanitizer's sed writes the snapshot marker to (sanitize-rules.ts, markerFile). */
+  markerFile: string
+  /** The file the sanitizer's sed writes its line index to (sanitize-rules.ts, linesFile), to name a failed restore's object. */
+  linesFile: string
+  /**
+   * Called once, as soon as the dump's own transaction has begun (the marker line passed sed) or
+   * the dump ended: the run may then release production's global read lock.
+   */
+  onSnapshotTaken?: () => void
+  /**
+   * Settles when the scratch database exists: the client waits for it. When it rejects, the
+   * client never runs and the stream ends with the dump.
+   */
+  restoreTargetReady?: Promise<unknown>
+}
+
+export type StreamOutcome =
+  | { ok: true; dump: StreamStage; sanitize: StreamStage; restore: StreamStage; dumpBytes?: number }
+  | {
+      ok: false
+      /** The program that failed first. */
+      stage: StreamStageName
+      error: string
+      /** For a failed restore: the object the client was restoring ("table `orders` (data)"), when known. */
+      failedObject?: string
+      dump?: StreamStage
+      sanitize?: StreamStage
+      restore?: StreamStage
+      dumpBytes?: number
+    }
+
+/**
+ * The pipeline, in bash: dump | dd (counts bytes) | sed | client. Each program records its exit
+ * code and end time, since a pipeline has only one exit code. The client waits at the gate file
+ * until the scratch database exists, and gives up should the action itself be gone. The script
+ * holds no secret: the programs read theirs from their option files.
+ */
+const STREAM_SCRIPT = `
+ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
+gate_open() {
+  while [ ! -s "$LAZARUS_GATE_FILE" ]; do kill -0 "$PPID" 2> /dev/null || return 1; sleep 0.01; done
+  [ "$(cat "$LAZARUS_GATE_FILE")" = go ]
+}
+{ "$LAZARUS_DUMP" "$@" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"; ended dump \${PIPESTATUS[0]}; } |
+{ "\${LAZARUS_FILTER[@]}"; ended sanitize $?; } |
+{ gate_open || exit 1; "$LAZARUS_CLIENT" "\${LAZARUS_CLIENT_ARGS[@]}"; ended restore $?; }
+`
+
+export function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`
+}
+
+/**
+ * Dumps production's database, sanitizes and restores it into the scratch database in one stream
+ * (never held anywhere whole). The option files are removed when the stream ends.
+ */
+export async function streamDumpIntoRestore(tools: MysqlClientTools, options: StreamOptions): Promise<StreamOutcome> {
+  const file = (name: string) => path.join(options.workDir, name)
+  const dumpOptions = writeOptionFile(file('dump.cnf'), options.production, tools.dump.flavour)
+  const clientOptions = writeOptionFile(file('restore.cnf'), options.restoreTarget, tools.client.flavour)
+  const statusFile = file('stream-status')
+  const gateFile = file('stream-gate')
+  const bytesFile = file('stream-bytes')
+  const scriptFile = file('stream.sh')
+  const dumpArgs = [
+    `--defaults-file=${dumpOptions}`,
+    ...dumpArguments(tools.dump, options.productionServer, options.production.database)
+  ]
+  const clientArgs = [`--defaults-file=${clientOptions}`, ...clientArguments(tools.client, options.restoreTarget.database)]
+  const arrays = [
+    `LAZARUS_FILTER=(${options.filter.map(shellQuote).join(' ')})`,
+    `LAZARUS_CLIENT_ARGS=(${clientArgs.map(shellQuote).join(' ')})`
+  ]
+  fs.writeFileSync(scriptFile, [...arrays, STREAM_SCRIPT].join('\n'), { mode: 0o600 })
+  fs.writeFileSync(statusFile, '', { mode: 0o600 })
+  fs.rmSync(gateFile, { force: true })
+  const openGate = (word: 'go' | 'stop') => {
+    try {
+      fs.writeFileSync(`${gateFile}.new`, word, { mode: 0o600 })
+      fs.renameSync(`${gateFile}.new`, gateFile)
+    } catch {
+      // The client then never starts: the pipeline ends with the action (its gate watches the parent).
+    }
+  }
+  const ready = options.restoreTargetReady ?? Promise.resolve()
+  const gate = ready.then(
+    () => openGate('go'),
+    () => openGate('stop')
+  )
+  const env = clientEnv({
+    LAZARUS_DUMP: tools.dump.path,
+    LAZARUS_CLIENT: tools.client.path,
+    LAZARUS_STATUS_FILE: statusFile,
+    LAZARUS_GATE_FILE: gateFile,
+    LAZARUS_BYTES_FILE: bytesFile
+  })
+  const startedAt = Date.now() / 1000
+  const watching = watchSnapshot(options, statusFile)
+  try {
+    const { stderr } = await runClient('bash', [scriptFile, ...dumpArgs], env).finally(watching.stop)
+    await gate
+    await ready
+    const stages = readStreamStatus(statusFile, startedAt)
+    const outcome = judgeStream(stages, stderr)
+    const dumpBytes = readDumpBytes(bytesFile)
+    if (outcome.ok) return { ...outcome, dumpBytes }
+    if (outcome.stage === 'restore') {
+      const line = mysqlErrorLine(stderr)
+      const object = line === undefined ? undefined : await dumpObjectInIndex(options.linesFile, line)
+      if (object) return { ...outcome, failedObject: describeDumpObject(object), dumpBytes }
+    }
+    return { ...outcome, dumpBytes }
+  } finally {
+    fs.rmSync(dumpOptions, { force: true })
+    fs.rmSync(clientOptions, { force: true })
+  }
+}
+
+/** The object comment in force at `line` of the restore's input, read from sed's line index. */
+async function dumpObjectInIndex(linesFile: string, line: number) {
+  if (!fs.existsSync(linesFile)) return undefined
+  const numbered: string[] = []
+  let lineNumber = 0
+  let partial = ''
+  const stream = fs.createReadStream(linesFile)
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const lines = (partial + chunk.toString('latin1')).split('\n')
+      partial = lines.pop() ?? ''
+      for (const text of lines) {
+        if (++lineNumber > line) return dumpObjectAt(numbered, line)
+        if (text !== '') numbered.push(`${lineNumber}:${text}`)
+      }
+    }
+  } finally {
+    stream.destroy()
+  }
+  return dumpObjectAt(numbered, line)
+}
+
+/** Polls for the marker (written by sed when the dump's transaction has begun) or the dump's end. */
+function watchSnapshot(options: StreamOptions, statusFile: string): { stop: () => void } {
+  const onTaken = options.onSnapshotTaken
+  if (!onTaken) return { stop: () => undefined }
+  let told = false
+  const tell = (over: boolean) => {
+    if (told) return
+    const marked = fs.existsSync(options.markerFile) && fs.statSync(options.markerFile).size > 0
+    if (!marked && !over && !readStreamStatus(statusFile, 0).dump) return
+    told = true
+    clearInterval(timer)
+    onTaken()
+  }
+  const timer = setInterval(() => tell(false), POLL_MS)
+  timer.unref()
+  return { stop: () => tell(true) }
+}
+
+/** Runs a program, keeping the tail of its stderr (cancellation as pg-tools.ts's runClient). */
+async function runClient(
+  program: string,
+  args: string[],
+  env: Record<string, string>
+): Promise<{ exitCode: number; stderr: string }> {
+  let stderr = ''
+  const output = untrustedOutput(process.stdout)
+  const exitCode = await exec
+    .exec(program, args, {
+      env,
+      ignoreReturnCode: true,
+      outStream: output,
+      errStream: output,
+      listeners: {
+        stderr: (data: Buffer) => {
+          stderr = (stderr + data.toString('utf8')).slice(-STDERR_TAIL_BYTES)
+        }
+      }
+    })
+    .finally(() => output.end())
+  if (isCancelling() || childProcessesEnded()) await new Promise<never>(() => undefined)
+  return { exitCode, stderr: stderr.trim() }
+}
+
+function readStreamStatus(statusFile: string, startedAt: number): Partial<Record<StreamStageName, StreamStage>> {
+  const stages: Partial<Record<StreamStageName, StreamStage>> = {}
+  const text = fs.existsSync(statusFile) ? fs.readFileSync(statusFile, 'utf8') : ''
+  for (const line of text.split('\n')) {
+    const [name, code, time] = line.split(' ')
+    if ((STAGES as readonly string[]).includes(name)) {
+      stages[name as StreamStageName] = { exitCode: Number(code), seconds: Math.max(0, Number(time) - startedAt) }
+    }
+  }
+  return stages
+}
+
+function readDumpBytes(bytesFile: string): number | undefined {
+  const match = /^(\d+) bytes/m.exec(fs.existsSync(bytesFile) ? fs.readFileSync(bytesFile, 'utf8') : '')
+  return match ? Number(match[1]) : undefined
+}
+
+/**
+ * The program that failed first decides, by the end times they recorded: the client failing first
+ * is a backup that does not restore (the dump and sed then die of the broken pipe); the dump or
+ * sed failing first is an error, whatever the client made of the partial stream. A program that
+ * never recorded its end (killed) failed last. Pure.
+ */
+export function judgeStream(stages: Partial<Record<StreamStageName, StreamStage>>, stderr: string): StreamOutcome {
+  if (STAGES.every(name => stages[name]?.exitCode === 0)) {
+    return { ok: true, dump: stages.dump!, sanitize: stages.sanitize!, restore: stages.restore! }
+  }
+  const first = STAGES.filter(name => stages[name]?.exitCode !== 0).sort(
+    (a, b) => (stages[a]?.seconds ?? Infinity) - (stages[b]?.seconds ?? Infinity)
+  )[0]
+  const said = (program: RegExp) => programLines(stderr, program) || 'no error output'
+  const error = {
+    dump: () => `The dump failed: ${said(/^(mysqldump|mariadb-dump)\b/)}`,
+    sanitize: () => `sed failed: ${said(/^sed\b/)}`,
+    restore: () => `The restore failed: ${said(/^(ERROR|mysql|mariadb)\b/)}`
+  }[first]()
+  const recorded = Object.fromEntries(STAGES.filter(name => stages[name]).map(name => [name, stages[name]]))
+  return { ok: false, stage: first, error, ...recorded }
+}
+
+/** The last lines of stderr a program wrote (by its prefix), else stderr's last lines. */
+export function programLines(stderr: string, program: RegExp): string {
+  const own = stderr
+    .split('\n')
+    .filter(line => program.test(line))
+    .join('\n')
+  return lastLines(own) || lastLines(stderr)
+}
+
+export function lastLines(text: string, count = 5): string {
+  return text.split('\n').filter(Boolean).slice(-count).join(' | ')
+}
