@@ -105,15 +105,25 @@ export async function startMariadb(name: string): Promise<MariadbServer> {
   chmodSync(dir, 0o755)
   const dataDir = path.join(dir, 'data')
   mkdirSync(dataDir)
+  // Temporary tables in a directory of this server's own: in the shared /tmp, servers installed at
+  // the same moment (parallel test runs) name theirs alike and trip over each other's.
+  const tmpDir = path.join(dir, 'tmp')
+  mkdirSync(tmpDir)
   if (asRoot) {
-    chownSync(dir, uidOf('mysql'), gidOf('mysql'))
-    chownSync(dataDir, uidOf('mysql'), gidOf('mysql'))
+    for (const owned of [dir, dataDir, tmpDir]) chownSync(owned, uidOf('mysql'), gidOf('mysql'))
   }
   const user = asRoot ? ['--user=mysql'] : []
   await new Promise<void>((resolve, reject) => {
     const install = spawn(
       'mariadb-install-db',
-      ['--no-defaults', ...user, `--datadir=${dataDir}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
+      [
+        '--no-defaults',
+        ...user,
+        `--datadir=${dataDir}`,
+        `--tmpdir=${tmpDir}`,
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db'
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] }
     )
     let output = ''
@@ -130,6 +140,7 @@ export async function startMariadb(name: string): Promise<MariadbServer> {
       '--no-defaults',
       ...user,
       `--datadir=${dataDir}`,
+      `--tmpdir=${tmpDir}`,
       `--port=${port}`,
       `--socket=${path.join(dir, 'mysqld.sock')}`,
       `--pid-file=${path.join(dir, 'mysqld.pid')}`,

@@ -39,6 +39,11 @@ export interface SanitizeRuleOptions {
   /** Whether the restoring client knows the sandbox command `\-` (tools.ts, clientKnowsSandbox). */
   clientKnowsSandbox: boolean
   /** The clean room: its flavour, release ("10.11.19", "8.0.36") and collations (SHOW COLLATION). */
+  /**
+   * The clean room: its flavour, release ("10.11.19", "8.0.36") and collations, by their full
+   * names (MariaDB 10.10+: information_schema.COLLATION_CHARACTER_SET_APPLICABILITY's
+   * FULL_COLLATION_NAME, which has utf8mb4_uca1400_ai_ci where COLLATIONS says uca1400_ai_ci).
+   */
   cleanroom: { flavour: ClientFlavour; version: string; collations: Iterable<string> }
   /** Where sed writes each line a rule removed or rewrote (`<rule> <line>`), and the line that stopped it (`!<rule> <line>`). */
   removedLinesFile: string

@@ -155,7 +155,9 @@ export const MYSQL_0900_COLLATIONS: readonly string[] = [
  * 8, MariaDB 11.4+). A collation with no equivalent there is left out: the stream stops on it.
  */
 export function collationRewrites(cleanroomCollations: Iterable<string>): Map<string, string> {
-  const known = new Set([...cleanroomCollations].map(name => name.toLowerCase()))
+  // MariaDB 10.10+ lists its UCA 14 collations in information_schema.COLLATIONS without their
+  // character set (uca1400_ai_ci, applicable to utf8mb4 and others): either spelling counts.
+  const known = new Set([...cleanroomCollations].flatMap(name => [name.toLowerCase(), `utf8mb4_${name.toLowerCase()}`]))
   const rewrites = new Map<string, string>()
   for (const name of MYSQL_0900_COLLATIONS) {
     if (known.has(name)) continue

@@ -5,7 +5,9 @@ import * as io from '@actions/io'
 import { childProcessesEnded, isCancelling } from '../../util/cancellation.js'
 import { untrustedOutput } from '../../util/command-guard.js'
 import { UserError } from '../../util/errors.js'
-import { describeDumpObject, dumpObjectAt, mysqlErrorLine } from './restore-failure.js'
+import { describeDumpObject, dumpObjectAt, mysqlErrorLine, parseObjectLine } from './restore-failure.js'
+import { rewriteDumpFile, type DumpRewriter } from './drill-rewriters.js'
+import { buildSedProgram, STOP_EXIT_CODE, stopMessage, stoppedConstruct } from './sanitize-rules.js'
 
 /**
  * The only module that runs the MySQL/MariaDB client programs (mysqldump or mariadb-dump, mysql
@@ -37,6 +39,8 @@ export interface MysqlClientTools {
   dump: MysqlClientTool
   /** mysql or mariadb. */
   client: MysqlClientTool
+  /** The production server they were chosen for (the dump's options depend on its flavour). */
+  production: ServerRelease
 }
 
 /** A server as the client programs need to know it: its flavour and release. */
@@ -44,6 +48,14 @@ export interface ServerRelease {
   flavour: Flavour
   /** e.g. "10.11.19" or "8.0.36" (VERSION() without its suffix). */
   version: string
+}
+
+/** A server's release from what it says of itself (engines/types.ts ServerFacts: product, version). */
+export function releaseOf(facts: { product: string; version: string }): ServerRelease {
+  return {
+    flavour: /mariadb/i.test(facts.product) || /mariadb/i.test(facts.version) ? 'mariadb' : 'mysql',
+    version: facts.version
+  }
 }
 
 /**
@@ -187,7 +199,7 @@ export async function findClientTools(
     )
   }
   const client = [...clients].sort(byFlavour(cleanroom.flavour))[0]
-  return { dump, client }
+  return { dump, client, production }
 }
 
 export function isExecutable(file: string): boolean {
@@ -259,7 +271,7 @@ export function optionFile(target: ClientTarget, flavour: Flavour): string {
   ]
   const { mode, ca } = target.tls
   if (flavour === 'mysql') {
-    lines.push(`ssl-mode=${mode.toUpperCase().replace('-', '_')}`)
+    lines.push(`ssl-mode=${MYSQL_SSL_MODES[mode]}`)
     if (ca) lines.push(`ssl-ca=${optionValue(ca)}`)
   } else if (mode === 'disable') {
     lines.push('skip-ssl')
@@ -270,6 +282,15 @@ export function optionFile(target: ClientTarget, flavour: Flavour): string {
     lines.push(mode === 'verify-ca' || mode === 'verify-identity' ? 'ssl-verify-server-cert' : 'skip-ssl-verify-server-cert')
   }
   return lines.join('\n') + '\n'
+}
+
+/** MySQL's --ssl-mode values. */
+const MYSQL_SSL_MODES: Record<ClientTarget['tls']['mode'], string> = {
+  disable: 'DISABLED',
+  preferred: 'PREFERRED',
+  required: 'REQUIRED',
+  'verify-ca': 'VERIFY_CA',
+  'verify-identity': 'VERIFY_IDENTITY'
 }
 
 /** Writes an option file (0600: it holds a password) and returns its path. */
@@ -348,71 +369,111 @@ export function clientArguments(client: MysqlClientTool, database: string): stri
 // ---------------------------------------------------------------------------------------------
 // The stream
 
-const STAGES = ['dump', 'sanitize', 'restore'] as const
-export type StreamStageName = (typeof STAGES)[number]
-
-/** How one program of the stream ended. */
-export interface StreamStage {
-  exitCode: number
-  /** Seconds from the start of the pipeline until this program ended. */
-  seconds: number
-}
-
-export interface StreamOptions {
+/**
+ * What the run passes for the stream (engines/types.ts DumpRestoreRequest, written out here so
+ * that this module stands on its own): the programs, both targets (the clean room's `database` the
+ * scratch database), the sanitizer's sed program, a private work directory, and a callback for
+ * the moment the dump's own snapshot has begun.
+ */
+export interface DumpRestoreRequest {
+  tools: MysqlClientTools
   production: ClientTarget
-  /** The clean room, its `database` the scratch database. */
-  restoreTarget: ClientTarget
-  productionServer: ServerRelease
-  /** The sanitizing sed, as argv (sedFilter). */
-  filter: string[]
-  /** A private directory for the stream's files (option files, script, status): removed files are the caller's business. */
+  restoreInto: ClientTarget
+  /** The sed program (sanitizerProgram), built for the same work directory. */
+  sanitizer: string
+  /** The run's private directory for this stream's files (option files, script, stderr, marker): the run removes it. */
   workDir: string
-  /** The file the sanitizer's sed writes the snapshot marker to (sanitize-rules.ts, markerFile). */
-  markerFile: string
-  /** The file the sanitizer's sed writes its line index to (sanitize-rules.ts, linesFile), to name a failed restore's object. */
-  linesFile: string
-  /**
-   * Called once, as soon as the dump's own transaction has begun (the marker line passed sed) or
-   * the dump ended: the run may then release production's global read lock.
-   */
-  onSnapshotTaken?: () => void
-  /**
-   * Settles when the scratch database exists: the client waits for it. When it rejects, the
-   * client never runs and the stream ends with the dump.
-   */
-  restoreTargetReady?: Promise<unknown>
+  /** Also keep the sanitized dump here (the drill's copies are made from it): written as it streams. */
+  keepDumpAt?: string
+  /** Called once, as soon as the dump's own snapshot has begun (the marker line passed sed) or the dump ended. */
+  onDumpSnapshotStarted(): Promise<void>
 }
 
-export type StreamOutcome =
-  | { ok: true; dump: StreamStage; sanitize: StreamStage; restore: StreamStage; dumpBytes?: number }
-  | {
-      ok: false
-      /** The program that failed first. */
-      stage: StreamStageName
-      error: string
-      /** For a failed restore: the object the client was restoring ("table `orders` (data)"), when known. */
-      failedObject?: string
-      dump?: StreamStage
-      sanitize?: StreamStage
-      restore?: StreamStage
-      dumpBytes?: number
-    }
+/** A kept sanitized dump restored into a scratch database, through a line rewriter (the drill's) when given. */
+export interface RestoreFileRequest {
+  tools: MysqlClientTools
+  file: string
+  rewriter?: DumpRewriter
+  restoreInto: ClientTarget
+  workDir: string
+}
+
+/** One program of the stream, as it ended. */
+export interface StageOutcome {
+  stage: 'dump' | 'sanitize' | 'rewrite' | 'restore'
+  program: string
+  /** Its exit status; null when it was killed or never ran. */
+  exitCode: number | null
+  /** What it wrote to stderr (its tail), or for a stopped sanitizer, why it stopped. */
+  stderr: string
+}
+
+export interface StreamOutcome {
+  ok: boolean
+  stages: StageOutcome[]
+  /** Bytes of the dump that went through. */
+  dumpBytes: number
+  /** For a failed restore: the object being restored when the client stopped ("the data of table `orders`"). */
+  failedAt?: string
+}
+
+/** What the run knows when it builds the sanitizer (engines/types.ts SeamEngine.sanitizerProgram's options). */
+export interface SanitizerOptions {
+  tools: MysqlClientTools
+  cleanroom: ServerRelease
+  /** The clean room's collations (SHOW COLLATION). */
+  cleanroomCollations: Iterable<string>
+  /** The stream's work directory (the same as the request's): the sanitizer writes its files there. */
+  workDir: string
+}
+
+/** The sanitizing sed program for a stream into this clean room with these programs (sanitize-rules.ts). */
+export function sanitizerProgram(options: SanitizerOptions): string {
+  const client = options.tools.client
+  return buildSedProgram({
+    clientFlavour: client.flavour,
+    clientKnowsSandbox: clientKnowsSandbox(client),
+    cleanroom: {
+      flavour: options.cleanroom.flavour,
+      version: options.cleanroom.version,
+      collations: options.cleanroomCollations
+    },
+    ...sanitizerFiles(options.workDir)
+  })
+}
+
+/** The files the sanitizer writes in a stream's work directory (sanitizerFiles is shared by the program and the stream). */
+export interface SanitizerFiles {
+  markerFile: string
+  removedLinesFile: string
+  linesFile: string
+}
+
+export function sanitizerFiles(workDir: string): SanitizerFiles {
+  return {
+    markerFile: path.join(workDir, 'snapshot-marker'),
+    removedLinesFile: path.join(workDir, 'sanitized-lines'),
+    linesFile: path.join(workDir, 'line-index')
+  }
+}
 
 /**
- * The pipeline, in bash: dump | dd (counts bytes) | sed | client. Each program records its exit
- * code and end time, since a pipeline has only one exit code. The client waits at the gate file
- * until the scratch database exists, and gives up should the action itself be gone. The script
- * holds no secret: the programs read theirs from their option files.
+ * The pipeline, in bash: dump | dd (counts bytes) | sed [| tee kept] | client. Each program
+ * records its exit code and end time (a pipeline has one exit code) and writes its stderr to a
+ * file of its own. The script holds no secret: the programs read theirs from their option files.
  */
 const STREAM_SCRIPT = `
 ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
-gate_open() {
-  while [ ! -s "$LAZARUS_GATE_FILE" ]; do kill -0 "$PPID" 2> /dev/null || return 1; sleep 0.01; done
-  [ "$(cat "$LAZARUS_GATE_FILE")" = go ]
-}
-{ "$LAZARUS_DUMP" "$@" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"; ended dump \${PIPESTATUS[0]}; } |
-{ "\${LAZARUS_FILTER[@]}"; ended sanitize $?; } |
-{ gate_open || exit 1; "$LAZARUS_CLIENT" "\${LAZARUS_CLIENT_ARGS[@]}"; ended restore $?; }
+{ "$LAZARUS_DUMP" "$@" 2> "$LAZARUS_WORK/dump.stderr" | dd bs=1M 2> "$LAZARUS_WORK/bytes"; ended dump \${PIPESTATUS[0]}; } |
+{ "\${LAZARUS_FILTER[@]}" 2> "$LAZARUS_WORK/sanitize.stderr"; ended sanitize $?; } |
+{ if [ -n "$LAZARUS_KEEP" ]; then tee "$LAZARUS_KEEP"; else cat; fi; } |
+{ "$LAZARUS_CLIENT" "\${LAZARUS_CLIENT_ARGS[@]}" > /dev/null 2> "$LAZARUS_WORK/restore.stderr"; ended restore $?; }
+`
+
+/** A kept file (already rewritten) into the client. */
+const RESTORE_SCRIPT = `
+ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
+"$LAZARUS_CLIENT" "\${LAZARUS_CLIENT_ARGS[@]}" < "$LAZARUS_INPUT" > /dev/null 2> "$LAZARUS_WORK/restore.stderr"; ended restore $?
 `
 
 export function shellQuote(word: string): string {
@@ -421,84 +482,150 @@ export function shellQuote(word: string): string {
 
 /**
  * Dumps production's database, sanitizes and restores it into the scratch database in one stream
- * (never held anywhere whole). The option files are removed when the stream ends.
+ * (never held anywhere whole). The option files are removed as soon as the stream ends.
  */
-export async function streamDumpIntoRestore(tools: MysqlClientTools, options: StreamOptions): Promise<StreamOutcome> {
-  const file = (name: string) => path.join(options.workDir, name)
-  const dumpOptions = writeOptionFile(file('dump.cnf'), options.production, tools.dump.flavour)
-  const clientOptions = writeOptionFile(file('restore.cnf'), options.restoreTarget, tools.client.flavour)
-  const statusFile = file('stream-status')
-  const gateFile = file('stream-gate')
-  const bytesFile = file('stream-bytes')
-  const scriptFile = file('stream.sh')
-  const dumpArgs = [
-    `--defaults-file=${dumpOptions}`,
-    ...dumpArguments(tools.dump, options.productionServer, options.production.database)
-  ]
-  const clientArgs = [`--defaults-file=${clientOptions}`, ...clientArguments(tools.client, options.restoreTarget.database)]
-  const arrays = [
-    `LAZARUS_FILTER=(${options.filter.map(shellQuote).join(' ')})`,
-    `LAZARUS_CLIENT_ARGS=(${clientArgs.map(shellQuote).join(' ')})`
-  ]
-  fs.writeFileSync(scriptFile, [...arrays, STREAM_SCRIPT].join('\n'), { mode: 0o600 })
-  fs.writeFileSync(statusFile, '', { mode: 0o600 })
-  fs.rmSync(gateFile, { force: true })
-  const openGate = (word: 'go' | 'stop') => {
-    try {
-      fs.writeFileSync(`${gateFile}.new`, word, { mode: 0o600 })
-      fs.renameSync(`${gateFile}.new`, gateFile)
-    } catch {
-      // The client then never starts: the pipeline ends with the action (its gate watches the parent).
-    }
-  }
-  const ready = options.restoreTargetReady ?? Promise.resolve()
-  const gate = ready.then(
-    () => openGate('go'),
-    () => openGate('stop')
-  )
-  const env = clientEnv({
-    LAZARUS_DUMP: tools.dump.path,
-    LAZARUS_CLIENT: tools.client.path,
-    LAZARUS_STATUS_FILE: statusFile,
-    LAZARUS_GATE_FILE: gateFile,
-    LAZARUS_BYTES_FILE: bytesFile
-  })
-  const startedAt = Date.now() / 1000
-  const watching = watchSnapshot(options, statusFile)
+export async function streamDumpToRestore(request: DumpRestoreRequest): Promise<StreamOutcome> {
+  const { tools, workDir } = request
+  const files = sanitizerFiles(workDir)
+  const programFile = path.join(workDir, 'sanitize.sed')
+  fs.writeFileSync(programFile, request.sanitizer, { mode: 0o600 })
+  const dumpOptions = writeOptionFile(path.join(workDir, 'dump.cnf'), request.production, tools.dump.flavour)
+  const clientOptions = writeOptionFile(path.join(workDir, 'restore.cnf'), request.restoreInto, tools.client.flavour)
+  const statusFile = path.join(workDir, 'stream-status')
   try {
-    const { stderr } = await runClient('bash', [scriptFile, ...dumpArgs], env).finally(watching.stop)
-    await gate
-    await ready
-    const stages = readStreamStatus(statusFile, startedAt)
-    const outcome = judgeStream(stages, stderr)
-    const dumpBytes = readDumpBytes(bytesFile)
-    if (outcome.ok) return { ...outcome, dumpBytes }
-    if (outcome.stage === 'restore') {
-      const line = mysqlErrorLine(stderr)
-      const object = line === undefined ? undefined : await dumpObjectInIndex(options.linesFile, line)
-      if (object) return { ...outcome, failedObject: describeDumpObject(object), dumpBytes }
-    }
-    return { ...outcome, dumpBytes }
+    const dumpArgs = [
+      `--defaults-file=${dumpOptions}`,
+      ...dumpArguments(tools.dump, tools.production, request.production.database)
+    ]
+    const clientArgs = [`--defaults-file=${clientOptions}`, ...clientArguments(tools.client, request.restoreInto.database)]
+    const script = [
+      `LAZARUS_FILTER=(${(await sedFilter(programFile)).map(shellQuote).join(' ')})`,
+      `LAZARUS_CLIENT_ARGS=(${clientArgs.map(shellQuote).join(' ')})`,
+      STREAM_SCRIPT
+    ].join('\n')
+    const scriptFile = path.join(workDir, 'stream.sh')
+    fs.writeFileSync(scriptFile, script, { mode: 0o600 })
+    fs.writeFileSync(statusFile, '', { mode: 0o600 })
+    const env = clientEnv({
+      LAZARUS_DUMP: tools.dump.path,
+      LAZARUS_CLIENT: tools.client.path,
+      LAZARUS_STATUS_FILE: statusFile,
+      LAZARUS_WORK: workDir,
+      LAZARUS_KEEP: request.keepDumpAt ?? ''
+    })
+    const watching = watchSnapshot(files.markerFile, statusFile, request.onDumpSnapshotStarted)
+    await runScript(scriptFile, dumpArgs, env).finally(watching.stop)
+    await watching.told
+    return await streamOutcome(workDir, statusFile, tools, ['dump', 'sanitize', 'restore'])
   } finally {
     fs.rmSync(dumpOptions, { force: true })
     fs.rmSync(clientOptions, { force: true })
   }
 }
 
-/** The object comment in force at `line` of the restore's input, read from sed's line index. */
+/**
+ * Restores a kept sanitized dump into a scratch database: rewritten first (streamed, file to
+ * file, in the work directory) when a drill rewriter is given.
+ */
+export async function restoreDumpFile(request: RestoreFileRequest): Promise<StreamOutcome & { evidence?: string }> {
+  const { tools, workDir } = request
+  let input = request.file
+  let evidence: string | undefined
+  if (request.rewriter) {
+    input = path.join(workDir, 'rewritten.sql')
+    await rewriteDumpFile(request.file, input, request.rewriter)
+    evidence = request.rewriter.result()?.evidence
+  }
+  const clientOptions = writeOptionFile(path.join(workDir, 'restore.cnf'), request.restoreInto, tools.client.flavour)
+  const statusFile = path.join(workDir, 'restore-status')
+  try {
+    const clientArgs = [`--defaults-file=${clientOptions}`, ...clientArguments(tools.client, request.restoreInto.database)]
+    const scriptFile = path.join(workDir, 'restore.sh')
+    fs.writeFileSync(scriptFile, [`LAZARUS_CLIENT_ARGS=(${clientArgs.map(shellQuote).join(' ')})`, RESTORE_SCRIPT].join('\n'), {
+      mode: 0o600
+    })
+    fs.writeFileSync(statusFile, '', { mode: 0o600 })
+    const env = clientEnv({
+      LAZARUS_CLIENT: tools.client.path,
+      LAZARUS_STATUS_FILE: statusFile,
+      LAZARUS_WORK: workDir,
+      LAZARUS_INPUT: input
+    })
+    await runScript(scriptFile, [], env)
+    const outcome = await streamOutcome(workDir, statusFile, tools, ['restore'], input)
+    return { ...outcome, dumpBytes: fs.statSync(input).size, ...(evidence !== undefined ? { evidence } : {}) }
+  } finally {
+    fs.rmSync(clientOptions, { force: true })
+    if (input !== request.file) fs.rmSync(input, { force: true })
+  }
+}
+
+/**
+ * How the stream ended, by what each program recorded. For a failed restore, the object the
+ * client was restoring: from sed's line index (a fresh stream) or the kept file itself.
+ */
+async function streamOutcome(
+  workDir: string,
+  statusFile: string,
+  tools: MysqlClientTools,
+  expected: StreamStageName[],
+  restoredFile?: string
+): Promise<StreamOutcome> {
+  const status = readStreamStatus(statusFile)
+  const read = (name: string) => {
+    const file = path.join(workDir, name)
+    return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''
+  }
+  const files = sanitizerFiles(workDir)
+  const programs: Record<StreamStageName, string> = { dump: tools.dump.path, sanitize: 'sed', restore: tools.client.path }
+  const stages: StageOutcome[] = expected.map(stage => {
+    let stderr = stage === 'restore' ? withoutEchoedStatements(read(`${stage}.stderr`)) : read(`${stage}.stderr`)
+    if (stage === 'sanitize' && status[stage]?.exitCode === STOP_EXIT_CODE) {
+      const stopped = fs.existsSync(files.removedLinesFile)
+        ? stoppedConstruct(fs.readFileSync(files.removedLinesFile, 'latin1').split('\n'))
+        : undefined
+      if (stopped) stderr = stopMessage(stopped)
+    }
+    return { stage, program: programs[stage], exitCode: status[stage]?.exitCode ?? null, stderr: tail(stderr) }
+  })
+  const ok = stages.every(stage => stage.exitCode === 0)
+  const bytesText = fs.existsSync(path.join(workDir, 'bytes')) ? fs.readFileSync(path.join(workDir, 'bytes'), 'utf8') : ''
+  const dumpBytes = Number(/^(\d+) bytes/m.exec(bytesText)?.[1] ?? 0)
+  if (ok) return { ok, stages, dumpBytes }
+  const first = firstFailure(status, expected)
+  let failedAt: string | undefined
+  if (first === 'restore') {
+    const line = mysqlErrorLine(stages.find(stage => stage.stage === 'restore')?.stderr ?? '')
+    if (line !== undefined) {
+      const object = restoredFile ? await dumpObjectInFile(restoredFile, line) : await dumpObjectInIndex(files.linesFile, line)
+      if (object) failedAt = describeDumpObject(object)
+    }
+  }
+  // The program that failed first goes first: the others died of the broken pipe it left.
+  const ordered = first
+    ? [...stages.filter(stage => stage.stage === first), ...stages.filter(stage => stage.stage !== first)]
+    : stages
+  return { ok, stages: ordered, dumpBytes, ...(failedAt ? { failedAt } : {}) }
+}
+
+/** The object line in force at `line` of the client's input: from sed's line index, or the file itself. */
 async function dumpObjectInIndex(linesFile: string, line: number) {
-  if (!fs.existsSync(linesFile)) return undefined
+  return dumpObjectInFile(linesFile, line)
+}
+
+async function dumpObjectInFile(file: string, line: number) {
+  if (!fs.existsSync(file)) return undefined
   const numbered: string[] = []
   let lineNumber = 0
   let partial = ''
-  const stream = fs.createReadStream(linesFile)
+  const stream = fs.createReadStream(file)
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       const lines = (partial + chunk.toString('latin1')).split('\n')
       partial = lines.pop() ?? ''
       for (const text of lines) {
         if (++lineNumber > line) return dumpObjectAt(numbered, line)
-        if (text !== '') numbered.push(`${lineNumber}:${text}`)
+        if (text !== '' && parseObjectLine(text)) numbered.push(`${lineNumber}:${text}`)
       }
     }
   } finally {
@@ -507,98 +634,75 @@ async function dumpObjectInIndex(linesFile: string, line: number) {
   return dumpObjectAt(numbered, line)
 }
 
-/** Polls for the marker (written by sed when the dump's transaction has begun) or the dump's end. */
-function watchSnapshot(options: StreamOptions, statusFile: string): { stop: () => void } {
-  const onTaken = options.onSnapshotTaken
-  if (!onTaken) return { stop: () => undefined }
-  let told = false
+/** Polls for the marker (sed writes it when the dump's transaction has begun) or the dump's end; tells once. */
+function watchSnapshot(
+  markerFile: string,
+  statusFile: string,
+  onStarted: () => Promise<void>
+): { stop: () => void; told: Promise<void> } {
+  let resolveTold: () => void = () => undefined
+  const told = new Promise<void>(resolve => (resolveTold = resolve))
+  let done = false
   const tell = (over: boolean) => {
-    if (told) return
-    const marked = fs.existsSync(options.markerFile) && fs.statSync(options.markerFile).size > 0
-    if (!marked && !over && !readStreamStatus(statusFile, 0).dump) return
-    told = true
+    if (done) return
+    const marked = fs.existsSync(markerFile) && fs.statSync(markerFile).size > 0
+    if (!marked && !over && !readStreamStatus(statusFile).dump) return
+    done = true
     clearInterval(timer)
-    onTaken()
+    onStarted().then(resolveTold, resolveTold)
   }
   const timer = setInterval(() => tell(false), POLL_MS)
   timer.unref()
-  return { stop: () => tell(true) }
+  return { stop: () => tell(true), told }
 }
 
-/** Runs a program, keeping the tail of its stderr (cancellation as pg-tools.ts's runClient). */
-async function runClient(
-  program: string,
-  args: string[],
-  env: Record<string, string>
-): Promise<{ exitCode: number; stderr: string }> {
-  let stderr = ''
-  const output = untrustedOutput(process.stdout)
-  const exitCode = await exec
-    .exec(program, args, {
-      env,
-      ignoreReturnCode: true,
-      outStream: output,
-      errStream: output,
-      listeners: {
-        stderr: (data: Buffer) => {
-          stderr = (stderr + data.toString('utf8')).slice(-STDERR_TAIL_BYTES)
-        }
-      }
-    })
-    .finally(() => output.end())
-  if (isCancelling() || childProcessesEnded()) await new Promise<never>(() => undefined)
-  return { exitCode, stderr: stderr.trim() }
-}
+const STAGES = ['dump', 'sanitize', 'restore'] as const
+type StreamStageName = (typeof STAGES)[number]
 
-function readStreamStatus(statusFile: string, startedAt: number): Partial<Record<StreamStageName, StreamStage>> {
-  const stages: Partial<Record<StreamStageName, StreamStage>> = {}
+function readStreamStatus(statusFile: string): Partial<Record<StreamStageName, { exitCode: number; at: number }>> {
+  const stages: Partial<Record<StreamStageName, { exitCode: number; at: number }>> = {}
   const text = fs.existsSync(statusFile) ? fs.readFileSync(statusFile, 'utf8') : ''
   for (const line of text.split('\n')) {
     const [name, code, time] = line.split(' ')
-    if ((STAGES as readonly string[]).includes(name)) {
-      stages[name as StreamStageName] = { exitCode: Number(code), seconds: Math.max(0, Number(time) - startedAt) }
-    }
+    if ((STAGES as readonly string[]).includes(name))
+      stages[name as StreamStageName] = { exitCode: Number(code), at: Number(time) }
   }
   return stages
 }
 
-function readDumpBytes(bytesFile: string): number | undefined {
-  const match = /^(\d+) bytes/m.exec(fs.existsSync(bytesFile) ? fs.readFileSync(bytesFile, 'utf8') : '')
-  return match ? Number(match[1]) : undefined
+/**
+ * The program that failed first, by the end times they recorded: the client failing first is a
+ * backup that does not restore (the dump and sed then die of the broken pipe); the dump or sed
+ * failing first is an error, whatever the client made of the partial stream. A program that never
+ * recorded its end (killed) failed last. Pure.
+ */
+export function firstFailure(
+  status: Partial<Record<StreamStageName, { exitCode: number; at: number }>>,
+  expected: readonly StreamStageName[] = STAGES
+): StreamStageName | undefined {
+  return expected
+    .filter(name => status[name]?.exitCode !== 0)
+    .sort((a, b) => (status[a]?.at ?? Infinity) - (status[b]?.at ?? Infinity))[0]
+}
+
+/** Runs the stream's script (cancellation as pg-tools.ts's runClient: a program the cancellation ended never returns). */
+async function runScript(scriptFile: string, args: string[], env: Record<string, string>): Promise<void> {
+  const output = untrustedOutput(process.stdout)
+  await exec
+    .exec('bash', [scriptFile, ...args], { env, ignoreReturnCode: true, outStream: output, errStream: output })
+    .finally(() => output.end())
+  if (isCancelling() || childProcessesEnded()) await new Promise<never>(() => undefined)
 }
 
 /**
- * The program that failed first decides, by the end times they recorded: the client failing first
- * is a backup that does not restore (the dump and sed then die of the broken pipe); the dump or
- * sed failing first is an error, whatever the client made of the partial stream. A program that
- * never recorded its end (killed) failed last. Pure.
+ * The client's stderr without the failing statement it echoes between two lines of dashes
+ * (MariaDB's --print-query-on-error, on in batch mode): the statement is production's text (a
+ * whole INSERT of rows), which has no place in a log or a report. Pure.
  */
-export function judgeStream(stages: Partial<Record<StreamStageName, StreamStage>>, stderr: string): StreamOutcome {
-  if (STAGES.every(name => stages[name]?.exitCode === 0)) {
-    return { ok: true, dump: stages.dump!, sanitize: stages.sanitize!, restore: stages.restore! }
-  }
-  const first = STAGES.filter(name => stages[name]?.exitCode !== 0).sort(
-    (a, b) => (stages[a]?.seconds ?? Infinity) - (stages[b]?.seconds ?? Infinity)
-  )[0]
-  const said = (program: RegExp) => programLines(stderr, program) || 'no error output'
-  const error = {
-    dump: () => `The dump failed: ${said(/^(mysqldump|mariadb-dump)\b/)}`,
-    sanitize: () => `sed failed: ${said(/^sed\b/)}`,
-    restore: () => `The restore failed: ${said(/^(ERROR|mysql|mariadb)\b/)}`
-  }[first]()
-  const recorded = Object.fromEntries(STAGES.filter(name => stages[name]).map(name => [name, stages[name]]))
-  return { ok: false, stage: first, error, ...recorded }
+export function withoutEchoedStatements(stderr: string): string {
+  return stderr.replace(/^-{14}\n[\s\S]*?\n-{14}\n\n?/gm, '').trim()
 }
 
-/** The last lines of stderr a program wrote (by its prefix), else stderr's last lines. */
-export function programLines(stderr: string, program: RegExp): string {
-  const own = stderr
-    .split('\n')
-    .filter(line => program.test(line))
-    .join('\n')
-  return lastLines(own) || lastLines(stderr)
-}
-
-export function lastLines(text: string, count = 5): string {
-  return text.split('\n').filter(Boolean).slice(-count).join(' | ')
+function tail(text: string): string {
+  return text.slice(-STDERR_TAIL_BYTES).trim()
 }
