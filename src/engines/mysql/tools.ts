@@ -5,6 +5,13 @@ import * as io from '@actions/io'
 import { childProcessesEnded, isCancelling } from '../../util/cancellation.js'
 import { untrustedOutput } from '../../util/command-guard.js'
 import { UserError } from '../../util/errors.js'
+import type {
+  DumpRestoreRequest as SeamDumpRestoreRequest,
+  RestoreFileRequest as SeamRestoreFileRequest,
+  SeamShapes,
+  StageOutcome,
+  StreamOutcome
+} from '../types.js'
 import { describeDumpObject, dumpObjectAt, mysqlErrorLine, parseObjectLine } from './restore-failure.js'
 import { rewriteDumpFile, type DumpRewriter } from './drill-rewriters.js'
 import { buildSedProgram, STOP_EXIT_CODE, stopMessage, stoppedConstruct } from './sanitize-rules.js'
@@ -370,52 +377,17 @@ export function clientArguments(client: MysqlClientTool, database: string): stri
 // The stream
 
 /**
- * What the run passes for the stream (engines/types.ts DumpRestoreRequest, written out here so
- * that this module stands on its own): the programs, both targets (the clean room's `database` the
- * scratch database), the sanitizer's sed program, a private work directory, and a callback for
- * the moment the dump's own snapshot has begun.
+ * The stream's request and outcome are the seam's (engines/types.ts), with this engine's shapes:
+ * its programs, its targets (the clean room's `database` the scratch database) and its rewriters.
  */
-export interface DumpRestoreRequest {
+interface StreamShapes extends SeamShapes {
   tools: MysqlClientTools
-  production: ClientTarget
-  restoreInto: ClientTarget
-  /** The sed program (sanitizerProgram), built for the same work directory. */
-  sanitizer: string
-  /** The run's private directory for this stream's files (option files, script, stderr, marker): the run removes it. */
-  workDir: string
-  /** Also keep the sanitized dump here (the drill's copies are made from it): written as it streams. */
-  keepDumpAt?: string
-  /** Called once, as soon as the dump's own snapshot has begun (the marker line passed sed) or the dump ended. */
-  onDumpSnapshotStarted(): Promise<void>
+  target: ClientTarget
+  rewriter: DumpRewriter
 }
-
-/** A kept sanitized dump restored into a scratch database, through a line rewriter (the drill's) when given. */
-export interface RestoreFileRequest {
-  tools: MysqlClientTools
-  file: string
-  rewriter?: DumpRewriter
-  restoreInto: ClientTarget
-  workDir: string
-}
-
-/** One program of the stream, as it ended. */
-export interface StageOutcome {
-  stage: 'dump' | 'sanitize' | 'rewrite' | 'restore'
-  program: string
-  /** Its exit status; null when it was killed or never ran. */
-  exitCode: number | null
-  /** What it wrote to stderr (its tail), or for a stopped sanitizer, why it stopped. */
-  stderr: string
-}
-
-export interface StreamOutcome {
-  ok: boolean
-  stages: StageOutcome[]
-  /** Bytes of the dump that went through. */
-  dumpBytes: number
-  /** For a failed restore: the object being restored when the client stopped ("the data of table `orders`"). */
-  failedAt?: string
-}
+export type DumpRestoreRequest = SeamDumpRestoreRequest<StreamShapes>
+export type RestoreFileRequest = SeamRestoreFileRequest<StreamShapes>
+export type { StageOutcome, StreamOutcome }
 
 /** What the run knows when it builds the sanitizer (engines/types.ts SeamEngine.sanitizerProgram's options). */
 export interface SanitizerOptions {
