@@ -5,8 +5,8 @@ import { installAmcheck, runAmcheck, type AmcheckResult } from '../engines/postg
 import type { CheckAnswer, CheckResult } from '../verification/check-answers.js'
 import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
 import { checkSide } from '../engines/postgres/check-queries.js'
-import { onCancel } from '../util/cancellation.js'
-import { CleanRoom } from './cleanroom.js'
+import type { CleanRoom } from './cleanroom.js'
+import { RunContext } from './run-context.js'
 import { compareTables, detectingCheck, type SideFigures, type TableComparison } from '../verification/compare.js'
 import { displayName, tableKey } from '../util/table-name.js'
 import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
@@ -97,7 +97,6 @@ import { compareText } from '../util/text-order.js'
 import { requireProduction, type ProductionSettings, type Settings } from './settings.js'
 import { saveWorkDir } from '../util/leftovers.js'
 import { formatBytes } from '../util/bytes.js'
-import { ServerWatch } from './watchdog.js'
 import type { Workspace } from './workspace.js'
 
 /** pg_dump's error when the transaction that exported the snapshot has ended. */
@@ -112,8 +111,8 @@ export const OLDEST_SUPPORTED_MAJOR = 12
  */
 /**
  * Production's side of the comparison, as plain data: what the report, the manifest and a later
- * verification read. The live session that took it stays apart (CopyContext.live, verifyRestored's
- * `live`): nothing that outlives the run holds a connection.
+ * verification read. The live session that took it stays apart (in the run's context, RunContext,
+ * and verifyRestored's `live`): nothing that outlives the run holds a connection.
  */
 export interface ProductionSnapshot {
   tables: TableRef[]
@@ -160,54 +159,17 @@ export async function verifyBackup(
   const settings = requireProduction(givenSettings, 'to dump production')
   assertSeparateClusters(settings.production, settings.cleanroom)
   saveWorkDir(workspace.workDir)
-  DatabaseSession.limits = {
-    lockTimeoutSeconds: settings.lockTimeoutSeconds,
-    serverTimeoutSeconds: settings.serverTimeoutSeconds
-  }
-  const production = await core.group('Connect', () => DatabaseSession.open(settings.production, 'production'))
-  const sessions: DatabaseSession[] = [production]
-  let cleanroom: CleanRoom | undefined
+  const context = new RunContext(settings, workspace, report)
+  await context.connectProduction()
   // The restore point this run keeps (backup-dir, upload-dump), and whether it was kept whole.
   const keeping: Keeping = { kept: false }
-  let watch: ServerWatch | undefined
-  // Each stage gives up as soon as a server stops answering, and its log group still closes.
-  const group = <T>(name: string, work: () => Promise<T>) => core.group(name, () => (watch ? watch.guard(name, work) : work()))
-  const closeAll = async () => {
-    watch?.stop()
-    if (watch?.unresponsive) {
-      // The stages still waiting on either server end here, silently; only the clean room's
-      // maintenance session stays, to drop the scratch databases if the clean room still answers.
-      DatabaseSession.abandonAll(cleanroom ? [cleanroom.maintenance] : [])
-      if (watch.unresponsive === 'cleanroom') return cleanroom?.abandon()
+  // A failed or cancelled run leaves no partial restore point behind.
+  await context.run(
+    () => runStages(context, hooks, keeping),
+    () => {
+      if (keeping.point && !keeping.kept) discardRestorePoint(keeping.point)
     }
-    await cleanroom?.close()
-    for (const session of sessions) await session.close()
-  }
-  const stopCancelHandler = onCancel(async () => {
-    // Work still waiting on a server ends silently: the cancellation is the one thing to report.
-    DatabaseSession.abandonAll(cleanroom ? [cleanroom.maintenance] : [])
-    await closeAll()
-    workspace.removeWorkFiles()
-    if (keeping.point && !keeping.kept) discardRestorePoint(keeping.point)
-  })
-  try {
-    cleanroom = await CleanRoom.open(settings.cleanroom, workspace.runId)
-    watch = await ServerWatch.start(
-      [
-        { role: 'production', target: settings.production },
-        { role: 'cleanroom', target: settings.cleanroom }
-      ],
-      settings
-    )
-    await watch.guard('the run', () =>
-      runStages(settings, workspace, report, hooks, production, sessions, cleanroom!, group, keeping)
-    )
-  } finally {
-    stopCancelHandler()
-    await closeAll()
-    // A failed run leaves no partial restore point behind.
-    if (keeping.point && !keeping.kept) discardRestorePoint(keeping.point)
-  }
+  )
 }
 
 /** What checkServers learnt of production, for the manifest. */
@@ -218,14 +180,12 @@ interface ProductionServer {
 
 /** Writes the manifest (signed with signing-key) beside the kept backup and records it in the report. */
 function keepRestorePoint(
+  context: RunContext<ProductionSettings>,
   point: RestorePoint,
   files: ManifestFile[],
-  settings: ProductionSettings,
-  report: Report,
-  tools: ClientTools,
-  productionServer: ProductionServer,
-  snapshot: ProductionSnapshot
+  { tools, productionServer, snapshot }: { tools: ClientTools; productionServer: ProductionServer; snapshot: ProductionSnapshot }
 ): void {
+  const { settings, report } = context
   const withOwners = snapshot.privileges !== undefined
   const manifest = writeManifest(
     point,
@@ -293,8 +253,6 @@ function keepRestorePoint(
   }
 }
 
-type Group = <T>(name: string, work: () => Promise<T>) => Promise<T>
-
 /** The restore point a run keeps, shared with its cancellation and cleanup. */
 interface Keeping {
   point?: RestorePoint
@@ -302,20 +260,10 @@ interface Keeping {
 }
 
 /** The stages after connecting: check, stream, verify, drill. */
-async function runStages(
-  settings: ProductionSettings,
-  workspace: Workspace,
-  report: Report,
-  hooks: RunHooks,
-  production: DatabaseSession,
-  sessions: DatabaseSession[],
-  cleanroom: CleanRoom,
-  group: Group,
-  keeping: Keeping
-): Promise<void> {
-  const { tools, productionServer } = await group('Check servers and client tools', () =>
-    checkServers(production, cleanroom, settings, report)
-  )
+async function runStages(context: RunContext<ProductionSettings>, hooks: RunHooks, keeping: Keeping): Promise<void> {
+  const { settings, workspace, report, cleanroom, group } = context
+  const production = context.production!
+  const { tools, productionServer } = await group('Check servers and client tools', () => checkServers(context))
   recordRestoreRights(await cleanroom.setUpRestoreRights(settings.restoreRole), report)
   const backupFile = workspace.backupFile
   // The drill reads the sanitized backup again afterwards; otherwise it never lands on disk.
@@ -351,10 +299,9 @@ async function runStages(
     const routing = await routedStatements(cleanroom, workspace)
     const routedFile = routing.routedFile
     const filter = await sanitizeFilter(
+      context,
       await production.standardConformingStrings(),
-      cleanroom,
       tools,
-      workspace,
       keepCopy ? backupFile : undefined,
       {
         linesFile: workspace.file('stream-lines'),
@@ -363,19 +310,7 @@ async function runStages(
     )
     const checkFile = writeLocationCheck(cleanroom, restoreTarget, workspace.file('restore-check.sql'))
     const streamed = await group('Dump, sanitize and restore (streamed), fingerprint production', () =>
-      streamFromSnapshot(
-        production,
-        sessions,
-        tools,
-        settings,
-        filter,
-        { target: restoreTarget, ready: created, cleanroom },
-        database,
-        workspace,
-        report,
-        checkFile,
-        point
-      )
+      streamFromSnapshot(context, tools, filter, { target: restoreTarget, ready: created }, database, checkFile, point)
     )
     if (streamed.restoreError !== undefined) {
       report.result = 'restore-failed'
@@ -429,7 +364,7 @@ async function runStages(
   if (point && hashing) {
     const files = await hashing
     await group('Keep the restore point', async () =>
-      keepRestorePoint(point, files, settings, report, tools, productionServer, snapshot)
+      keepRestorePoint(context, point, files, { tools, productionServer, snapshot })
     )
     keeping.kept = true
   }
@@ -439,7 +374,7 @@ async function runStages(
   for (const operator of settings.sabotage) {
     report.sabotage.push(
       await group(`Sabotage drill: ${operator}`, () =>
-        runDrill(operator, backupFile, { cleanroom, tools, settings, snapshot, live: production, workspace })
+        runDrill(operator, backupFile, { run: context, tools, settings, snapshot })
       )
     )
   }
@@ -473,11 +408,10 @@ function unquoted(name: string): string {
 
 /** Versions, the separate-cluster guard, the clean room's CREATEDB right, and the client tools. */
 async function checkServers(
-  production: DatabaseSession,
-  cleanroom: CleanRoom,
-  settings: ProductionSettings,
-  report: Report
+  context: RunContext<ProductionSettings>
 ): Promise<{ tools: ClientTools; productionServer: ProductionServer }> {
+  const { settings, report, cleanroom } = context
+  const production = context.production!
   const [productionFacts, cleanroomFacts] = await Promise.all([production.serverFacts(), cleanroom.maintenance.serverFacts()])
   report.production.serverVersion = productionFacts.serverVersion
   report.cleanroom.serverVersion = cleanroomFacts.serverVersion
@@ -507,7 +441,7 @@ async function checkServers(
   })
   cleanroom.recordIdentity(cleanroomIdentity)
   await cleanroom.assertCanCreateDatabases()
-  await checkExtensions(production, cleanroom, settings, report)
+  await checkExtensions(context)
   const tools = await resolving
   report.tools = { pg_dump: toolInfo(tools.pgDump), psql: toolInfo(tools.psql) }
   core.info(
@@ -520,12 +454,9 @@ async function checkServers(
  * Fails before anything is dumped when the clean room lacks an extension production uses, and
  * reports an extension it would restore at another version as a difference of the servers.
  */
-async function checkExtensions(
-  production: DatabaseSession,
-  cleanroom: CleanRoom,
-  settings: Settings,
-  report: Report
-): Promise<void> {
+async function checkExtensions(context: RunContext<ProductionSettings>): Promise<void> {
+  const { settings, report, cleanroom } = context
+  const production = context.production!
   const [installed, available] = await Promise.all([
     readInstalledExtensions(production),
     readAvailableExtensions(cleanroom.maintenance)
@@ -552,15 +483,11 @@ async function checkExtensions(
  * sed, or a restore target that could not be created, throws.
  */
 async function streamFromSnapshot(
-  exporter: DatabaseSession,
-  sessions: DatabaseSession[],
+  context: RunContext<ProductionSettings>,
   tools: ClientTools,
-  settings: ProductionSettings,
   filter: SanitizeFilter,
-  restore: { target: ConnectionTarget; ready: Promise<unknown>; cleanroom: CleanRoom },
+  target: { target: ConnectionTarget; ready: Promise<unknown> },
   database: ProductionSnapshot['database'],
-  workspace: Workspace,
-  report: Report,
   checkFile: string,
   keep?: RestorePoint
 ): Promise<{
@@ -569,6 +496,11 @@ async function streamFromSnapshot(
   restoreFailedAt?: string
   replay?: PrivilegeReplay
 }> {
+  const { settings, workspace, report } = context
+  const restore = { ...target, cleanroom: context.cleanroom }
+  // The exporter takes the snapshot; the checksum workers join it as the run's further production sessions.
+  const exporter = context.production!
+  const sessions = context.productionSessions
   await exporter.pinSettings()
   const sequencesBefore = await readSequenceValues(exporter)
   const snapshotId = await exporter.beginSnapshot()
@@ -592,9 +524,9 @@ async function streamFromSnapshot(
     `Snapshot ${snapshotId}: ${tables.length} table(s) to fingerprint with ${sessions.length} session(s) ` +
       `once pg_dump has read them, while the restore goes on.`
   )
-  await assertRestorableWithRights(exporter, restore.cleanroom, settings)
+  await assertRestorableWithRights(context)
   // The roles the dump names, as of the snapshot: the restore needs each of them in the clean room.
-  const roles = await planRoles(exporter, restore.cleanroom, report)
+  const roles = await planRoles(context)
   // GRANT and REVOKE are in the dump only when owners and privileges are restored.
   if (roles.restore) await refuseProductionSkew(exporter, filter.cleanroomMajor, check => check.privileges === true)
   const replay = privilegeReplay(roles, restore.cleanroom, database.encoding)
@@ -771,7 +703,9 @@ export function recordRestoreRights(rights: RestoreRights, report: Report): void
  * the restore runs without superuser rights (superuser-objects.ts): one line naming the objects
  * and the input, rather than a failed restore of a good backup.
  */
-async function assertRestorableWithRights(exporter: DatabaseSession, cleanroom: CleanRoom, settings: Settings): Promise<void> {
+async function assertRestorableWithRights(context: RunContext<ProductionSettings>): Promise<void> {
+  const { settings, cleanroom } = context
+  const exporter = context.production!
   if (settings.restoreRole !== 'unprivileged' || cleanroom.restoreRights?.superuser !== false) return
   const creatable = await readCreatableExtensions(cleanroom.maintenance, (await cleanroom.maintenance.serverFacts()).major)
   const productionMajor = (await exporter.serverFacts()).major
@@ -783,7 +717,9 @@ async function assertRestorableWithRights(exporter: DatabaseSession, cleanroom: 
  * Decides whether owners and privileges are restored and compared, records it in the report and
  * says so in the log: a check that cannot run is never a silent pass.
  */
-export async function planRoles(exporter: DatabaseSession, cleanroom: CleanRoom, report: Report) {
+export async function planRoles(context: RunContext) {
+  const { cleanroom, report } = context
+  const exporter = context.production!
   const named = await readNamedRoles(exporter)
   // Restored by a role of Lazarus's own: the clean-room role replays the dump's ownership and
   // privilege statements afterwards (privileged-pass.ts), with stand-ins for pre-existing roles.
@@ -1003,13 +939,13 @@ export interface SanitizeFilter {
  * would reject, records each removed line, and (when asked) keeps a copy of the sanitized dump.
  */
 export async function sanitizeFilter(
+  context: RunContext,
   standardConformingStrings: boolean,
-  cleanroom: CleanRoom,
   tools: Pick<ClientTools, 'psql'>,
-  workspace: Workspace,
   copyFile?: string,
   { linesFile, routedFile, routedRoles }: { linesFile?: string; routedFile?: string; routedRoles?: string[] } = {}
 ): Promise<SanitizeFilter> {
+  const { cleanroom, workspace } = context
   const removedLinesFile = workspace.file('sanitize-removed.sql')
   const programFile = workspace.file('sanitize.sed')
   const cleanroomMajor = (await cleanroom.maintenance.serverFacts()).major
@@ -1101,23 +1037,24 @@ export interface CopyVerification {
   checks: CheckResult[]
 }
 
-/** Restores a (sabotaged) copy of the backup into its own scratch database and verifies it. */
 /**
- * What every drill copy is restored into and verified against, the same for each operator.
- * `live` is production's session inside the snapshot, for follow-up questions (which rows
- * differ, the checks' rows); a stored backup's manifest has none.
+ * What every drill copy is restored into and verified against, the same for each operator: the
+ * run (its clean room and workspace, and production's live session inside the snapshot when
+ * there is one, for follow-up questions: which rows differ, the checks' rows; a stored backup's
+ * manifest has none) and production's side as plain data.
  */
 export interface CopyContext {
-  cleanroom: CleanRoom
+  run: RunContext
   tools: Pick<ClientTools, 'psql'>
+  /** The settings a copy is verified with (a manifest of counts only verifies by counts). */
   settings: Settings
   snapshot: ProductionSnapshot
-  live?: DatabaseSession
-  workspace: Workspace
 }
 
+/** Restores a (sabotaged) copy of the backup into its own scratch database and verifies it. */
 async function verifyCopy(file: string, purpose: string, context: CopyContext): Promise<CopyVerification> {
-  const { cleanroom, tools, settings, snapshot, live } = context
+  const { tools, settings, snapshot } = context
+  const { cleanroom, production: live } = context.run
   const target = await cleanroom.createScratchDatabase(purpose, snapshot.database)
   try {
     if (snapshot.privileges) await cleanroom.roles.provide(target.database)
@@ -1359,7 +1296,8 @@ function describeRows(table: TableComparison, settings: Settings): string {
 
 /** Corrupts a copy of the backup, restores and verifies it, and reports whether that was noticed. */
 export async function runDrill(operator: DrillOperator, backupFile: string, context: CopyContext): Promise<DrillResult> {
-  const { cleanroom, settings, snapshot, workspace } = context
+  const { settings, snapshot } = context
+  const { cleanroom, workspace } = context.run
   const catalog = snapshot.sabotageCatalog
   const plan = catalog ? planDrill(operator, catalog) : undefined
   if (!plan && (operator === 'drop-grant' || operator === 'change-owner') && !snapshot.privileges) {

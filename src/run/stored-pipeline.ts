@@ -2,14 +2,13 @@ import * as fs from 'node:fs'
 import * as zlib from 'node:zlib'
 import * as core from '@actions/core'
 import { detectBackup, HEAD_BYTES, type StoredBackup } from '../engines/postgres/backup-format.js'
-import { onCancel } from '../util/cancellation.js'
 import { CleanRoom } from './cleanroom.js'
 import { compareTables, type SideFigures } from '../verification/compare.js'
 import { displayName, tableKey } from '../util/table-name.js'
 import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
 import { DatabaseSession } from '../engines/postgres/database.js'
 import { UserError } from '../util/errors.js'
-import { ServerWatch } from './watchdog.js'
+import { RunContext } from './run-context.js'
 import { assertSeparateClusters } from '../engines/postgres/guards.js'
 import { checkBackupFiles, describeFileProblem, type Manifest } from '../report/manifest.js'
 import {
@@ -142,176 +141,118 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
   if (dumpedFrom) report.backup.dumpedFrom = dumpedFrom
   if (toc) core.info(`pg_restore ${tools.pgRestore!.version} reads it: ${toc.entries} entries.`)
 
-  // Lock waits and the TCP safeguards of every session and client program, from the inputs, as in the fresh run.
-  DatabaseSession.limits = {
-    lockTimeoutSeconds: settings.lockTimeoutSeconds,
-    serverTimeoutSeconds: settings.serverTimeoutSeconds
-  }
+  // The run's context sets the lock waits and TCP safeguards of every session from the inputs, as in the fresh run.
+  const context = new RunContext(settings, workspace, report)
   // Without a manifest, production as it is now is the only reference; with one, production is never connected.
-  const production = evidence
-    ? undefined
-    : await core.group('Connect', () => DatabaseSession.open(settings.production!, 'production'))
-  let cleanroom: CleanRoom | undefined
-  let watch: ServerWatch | undefined
-  // Each stage gives up as soon as a server stops answering (watchdog.ts), and its log group still closes.
-  const group = <T>(name: string, work: () => Promise<T>) => core.group(name, () => (watch ? watch.guard(name, work) : work()))
-  const closeAll = async () => {
-    watch?.stop()
-    if (watch?.unresponsive) {
-      // The stages still waiting on a server end here, silently; only the clean room's
-      // maintenance session stays, to drop the scratch databases if the clean room still answers.
-      DatabaseSession.abandonAll(cleanroom ? [cleanroom.maintenance] : [])
-      if (watch.unresponsive === 'cleanroom') return cleanroom?.abandon()
-    }
-    await cleanroom?.close()
-    await production?.close()
-  }
-  const stopCancelHandler = onCancel(async () => {
-    // Work still waiting on a server ends silently: the cancellation is the one thing to report.
-    DatabaseSession.abandonAll(cleanroom ? [cleanroom.maintenance] : [])
-    await closeAll()
-    workspace.removeWorkFiles()
-  })
-  try {
-    const room = await CleanRoom.open(settings.cleanroom, workspace.runId)
-    cleanroom = room
-    watch = await ServerWatch.start(
-      [
-        ...(production ? [{ role: 'production' as const, target: settings.production! }] : []),
-        { role: 'cleanroom' as const, target: settings.cleanroom }
-      ],
-      settings
-    )
-    await watch.guard('the run', async () => {
-      const cleanroomMajor = await group('Check servers', () => checkServers(production, room, settings, report))
-      const rights = await room.setUpRestoreRights(settings.restoreRole)
-      recordRestoreRights(rights, report)
-      const database = evidence ? evidence.manifest.production : await production!.databaseFacts()
-      const roles = evidence
-        ? await planManifestRoles(evidence.manifest, room, report)
-        : backup.format === 'plain' && plainDumpHasOwners(head) === false
-          ? withoutOwners(report, 'the plain dump was taken without owners (pg_dump --no-owner)')
-          : await planRoles(production!, room, report)
-      // A plain dump replays its owners and grants whatever the plan: only a superuser can (restore-role.ts).
-      if (backup.format === 'plain' && !roles.restore && rights.mode === 'unprivileged' && plainDumpHasOwners(head) === true) {
-        throw new UserError(
-          `The stored plain backup carries owners and privileges (ALTER ... OWNER TO, GRANT), which only a superuser can ` +
-            `replay, and the restore runs as ${rights.role} without superuser rights (restore-role: ${rights.mode}): set ` +
-            `restore-role: superuser to restore it as the clean-room role, or keep backups in the custom or directory format, ` +
-            `from which pg_restore leaves them out.`
-        )
-      }
-      // The drill corrupts copies of the sanitized SQL stream (after pg_restore -f -), kept whole by sed: one pipeline then.
-      const drill = settings.sabotage.length > 0
-      // Restored by Lazarus's own role, the owners and grants are replayed by the clean-room role afterwards.
-      const replay = privilegeReplay(roles, room, database.encoding)
-      const routedFile = replay ? workspace.file('privileged.sql') : undefined
-      const filter = await sanitizeFilter(
-        standardConformingStringsOf(head),
-        room,
-        tools,
-        workspace,
-        drill ? workspace.backupFile : undefined,
-        { routedFile, routedRoles: replay?.onlyNaming }
+  const production = evidence ? undefined : await context.connectProduction()
+  const { group } = context
+  await context.run(async () => {
+    const room = context.cleanroom
+    const cleanroomMajor = await group('Check servers', () => checkServers(context))
+    const rights = await room.setUpRestoreRights(settings.restoreRole)
+    recordRestoreRights(rights, report)
+    const database = evidence ? evidence.manifest.production : await production!.databaseFacts()
+    const roles = evidence
+      ? await planManifestRoles(evidence.manifest, room, report)
+      : backup.format === 'plain' && plainDumpHasOwners(head) === false
+        ? withoutOwners(report, 'the plain dump was taken without owners (pg_dump --no-owner)')
+        : await planRoles(context)
+    // A plain dump replays its owners and grants whatever the plan: only a superuser can (restore-role.ts).
+    if (backup.format === 'plain' && !roles.restore && rights.mode === 'unprivileged' && plainDumpHasOwners(head) === true) {
+      throw new UserError(
+        `The stored plain backup carries owners and privileges (ALTER ... OWNER TO, GRANT), which only a superuser can ` +
+          `replay, and the restore runs as ${rights.role} without superuser rights (restore-role: ${rights.mode}): set ` +
+          `restore-role: superuser to restore it as the clean-room role, or keep backups in the custom or directory format, ` +
+          `from which pg_restore leaves them out.`
       )
-      const target = await room.createScratchDatabase('backup', database)
-      let snapshot: ProductionSnapshot | undefined
-      let verifiedSettings: Settings = settings
-      try {
-        if (roles.restore) await room.roles.provide(target.database)
-        await room.prepareRestore(target)
-        const checkFile = writeLocationCheck(room, target, workspace.file('restore-check.sql'))
-        const restored = await group(`Sanitize and restore the stored backup (${describeBackup(backup)})`, () =>
-          restore(
-            backup,
-            toc,
+    }
+    // The drill corrupts copies of the sanitized SQL stream (after pg_restore -f -), kept whole by sed: one pipeline then.
+    const drill = settings.sabotage.length > 0
+    // Restored by Lazarus's own role, the owners and grants are replayed by the clean-room role afterwards.
+    const replay = privilegeReplay(roles, room, database.encoding)
+    const routedFile = replay ? workspace.file('privileged.sql') : undefined
+    const filter = await sanitizeFilter(
+      context,
+      standardConformingStringsOf(head),
+      tools,
+      drill ? workspace.backupFile : undefined,
+      { routedFile, routedRoles: replay?.onlyNaming }
+    )
+    const target = await room.createScratchDatabase('backup', database)
+    let snapshot: ProductionSnapshot | undefined
+    let verifiedSettings: Settings = settings
+    try {
+      if (roles.restore) await room.roles.provide(target.database)
+      await room.prepareRestore(target)
+      const checkFile = writeLocationCheck(room, target, workspace.file('restore-check.sql'))
+      const restored = await group(`Sanitize and restore the stored backup (${describeBackup(backup)})`, () =>
+        restore(context, backup, toc, tools, room.restoreTarget(target), filter, checkFile, {
+          withOwnersAndPrivileges: roles.restore,
+          single: drill,
+          encoding: database.encoding,
+          cleanroomMajor,
+          dumpedFrom,
+          dumpedBy,
+          rights
+        })
+      )
+      if (!restored) return
+      if (replay) {
+        const replayed = await group('Replay owners and privileges (as the clean-room role)', () =>
+          replayPrivileges(
             tools,
-            room.restoreTarget(target),
-            filter,
-            checkFile,
-            settings,
-            workspace,
-            report,
-            roles.restore,
-            drill,
-            {
-              encoding: database.encoding,
-              cleanroomMajor,
-              dumpedFrom,
-              dumpedBy,
-              rights
-            }
+            target,
+            { routed: filter.routedFiles(), script: workspace.file('privileged-replay.sql'), check: checkFile },
+            replay,
+            settings
           )
         )
-        if (!restored) return
-        if (replay) {
-          const replayed = await group('Replay owners and privileges (as the clean-room role)', () =>
-            replayPrivileges(
-              tools,
-              target,
-              { routed: filter.routedFiles(), script: workspace.file('privileged-replay.sql'), check: checkFile },
-              replay,
-              settings
-            )
-          )
-          if (!replayed.ok) {
-            report.result = 'restore-failed'
-            report.error = `the backup's owners and privileges did not replay: ${replayed.error}`
-            return
-          }
-        }
-        if (!evidence) {
-          await group('Compare with production as it is now', () =>
-            compareWithProductionNow(production!, target, settings, report, replay)
-          )
-          if (settings.checks.length > 0) {
-            // A check's answer is content: production's answer now says nothing about the backup's.
-            core.warning(
-              `The ${settings.checks.length} check(s) of 'checks' are not run: without a manifest there is no answer from when the backup was taken to compare with.`,
-              { title: 'Lazarus: checks not compared' }
-            )
-          }
-          if (settings.amcheck) {
-            report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
-            Object.assign(report, judgeRestored(report))
-          }
+        if (!replayed.ok) {
+          report.result = 'restore-failed'
+          report.error = `the backup's owners and privileges did not replay: ${replayed.error}`
           return
         }
-        ;({ snapshot, settings: verifiedSettings } = await group('Verify against the manifest', () =>
-          compareWithManifest(evidence, target, settings, report, cleanroomMajor, replay)
-        ))
-        if (settings.amcheck)
-          report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
-        if (drill) {
-          // The drill's targets, from the restored copy, which the manifest has just vouched for.
-          snapshot.sabotageCatalog = await readRestoredDrillCatalog(target, snapshot, roles, workspace)
-        }
-      } finally {
-        await dropOrKeep(room, target, settings)
       }
-      if (!drill || !snapshot) return
-      const drillStarted = performance.now()
-      const drillStartedAt = Date.now() / 1000
-      for (const operator of settings.sabotage) {
-        report.sabotage.push(
-          await group(`Sabotage drill: ${operator}`, () =>
-            runDrill(operator, workspace.backupFile, {
-              cleanroom: room,
-              tools,
-              settings: verifiedSettings,
-              snapshot: snapshot!,
-              workspace
-            })
+      if (!evidence) {
+        await group('Compare with production as it is now', () => compareWithProductionNow(context, target, replay))
+        if (settings.checks.length > 0) {
+          // A check's answer is content: production's answer now says nothing about the backup's.
+          core.warning(
+            `The ${settings.checks.length} check(s) of 'checks' are not run: without a manifest there is no answer from when the backup was taken to compare with.`,
+            { title: 'Lazarus: checks not compared' }
           )
-        )
+        }
+        if (settings.amcheck) {
+          report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
+          Object.assign(report, judgeRestored(report))
+        }
+        return
       }
-      report.timings.drill = elapsed(drillStarted)
-      onTimeline(report, 'Drill', drillStartedAt, Date.now() / 1000)
-    })
-  } finally {
-    stopCancelHandler()
-    await closeAll()
-  }
+      ;({ snapshot, settings: verifiedSettings } = await group('Verify against the manifest', () =>
+        compareWithManifest(context, evidence, target, cleanroomMajor, replay)
+      ))
+      if (settings.amcheck)
+        report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
+      if (drill) {
+        // The drill's targets, from the restored copy, which the manifest has just vouched for.
+        snapshot.sabotageCatalog = await readRestoredDrillCatalog(context, target, snapshot, roles)
+      }
+    } finally {
+      await dropOrKeep(room, target, settings)
+    }
+    if (!drill || !snapshot) return
+    const drillStarted = performance.now()
+    const drillStartedAt = Date.now() / 1000
+    for (const operator of settings.sabotage) {
+      report.sabotage.push(
+        await group(`Sabotage drill: ${operator}`, () =>
+          runDrill(operator, workspace.backupFile, { run: context, tools, settings: verifiedSettings, snapshot: snapshot! })
+        )
+      )
+    }
+    report.timings.drill = elapsed(drillStarted)
+    onTimeline(report, 'Drill', drillStartedAt, Date.now() / 1000)
+  })
 }
 
 /** Owners and privileges left out of the restore and the comparison, and said so. */
@@ -343,12 +284,8 @@ async function sqlHead(backup: StoredBackup, tools: RestoreTools, workspace: Wor
  * Versions, the separate-cluster guard (with production's identity when production is
  * connected) and the clean room's CREATEDB right; returns the clean room's major.
  */
-async function checkServers(
-  production: DatabaseSession | undefined,
-  cleanroom: CleanRoom,
-  settings: Settings,
-  report: Report
-): Promise<number> {
+async function checkServers(context: RunContext): Promise<number> {
+  const { settings, report, cleanroom, production } = context
   const cleanroomFacts = await cleanroom.maintenance.serverFacts()
   const productionFacts = production ? await production.serverFacts() : undefined
   if (productionFacts) report.production.serverVersion = productionFacts.serverVersion
@@ -405,19 +342,25 @@ async function planManifestRoles(manifest: Manifest, cleanroom: CleanRoom, repor
 
 /** Restores the backup; false (with the report filled) when it did not restore. An unreadable backup throws. */
 async function restore(
+  context: RunContext,
   backup: StoredBackup,
   toc: ArchiveToc | undefined,
   tools: RestoreTools,
   target: ConnectionTarget,
   filter: SanitizeFilter,
   checkFile: string,
-  settings: Settings,
-  workspace: Workspace,
-  report: Report,
-  withOwnersAndPrivileges: boolean,
-  single: boolean,
-  context: { encoding: string; cleanroomMajor: number; dumpedFrom?: string; dumpedBy?: string; rights?: RestoreRights }
+  how: {
+    withOwnersAndPrivileges: boolean
+    single: boolean
+    encoding: string
+    cleanroomMajor: number
+    dumpedFrom?: string
+    dumpedBy?: string
+    rights?: RestoreRights
+  }
 ): Promise<boolean> {
+  const { settings, workspace, report } = context
+  const { withOwnersAndPrivileges, single } = how
   const startedAt = Date.now() / 1000
   const outcome = await restoreStoredBackup({
     backup,
@@ -446,17 +389,17 @@ async function restore(
   const stopped = filter.stopped()
   if (stopped) throw new UserError(stopped)
   if (outcome.stage !== 'restore') throw new UserError(outcome.error)
-  const productionMajor = majorOfVersion(context.dumpedFrom ?? '') ?? context.cleanroomMajor
+  const productionMajor = majorOfVersion(how.dumpedFrom ?? '') ?? how.cleanroomMajor
   const skew = explainSkewFailure({
     error: outcome.error,
-    cleanroomMajor: context.cleanroomMajor,
+    cleanroomMajor: how.cleanroomMajor,
     productionMajor,
-    pgDumpMajor: majorOfVersion(context.dumpedBy ?? '') ?? productionMajor
+    pgDumpMajor: majorOfVersion(how.dumpedBy ?? '') ?? productionMajor
   })
   report.result = 'restore-failed'
-  const hint = skew ?? missingRightHint(outcome.error, context.rights)
+  const hint = skew ?? missingRightHint(outcome.error, how.rights)
   report.error = hint ? `${outcome.error} | ${hint}` : outcome.error
-  const place = await failurePlace(outcome.error, context.encoding, line => tocEntryAt(tocLines(outcome), line))
+  const place = await failurePlace(outcome.error, how.encoding, line => tocEntryAt(tocLines(outcome), line))
   if (place) {
     report.restoreFailedAt = place
     core.info(`The restore stopped ${place}.`)
@@ -470,14 +413,14 @@ async function restore(
  * another major cannot be held to are left out and named (notComparable), never passed silently.
  */
 async function compareWithManifest(
+  context: RunContext,
   evidence: Evidence,
   target: ConnectionTarget,
-  settings: Settings,
-  report: Report,
   cleanroomMajor: number,
   /** How the owners and privileges were replayed: the restored copy's stand-ins read as the roles they play. */
   replay: PrivilegeReplay | undefined
 ): Promise<{ snapshot: ProductionSnapshot; settings: Settings }> {
+  const { settings, report } = context
   const started = performance.now()
   const startedAt = Date.now() / 1000
   const manifest = evidence.manifest
@@ -538,11 +481,12 @@ export function stillCompared(
 
 /** What the drill aims at, read from the verified restored copy (production's own catalog at the snapshot, restored). */
 async function readRestoredDrillCatalog(
+  context: RunContext,
   target: ConnectionTarget,
   snapshot: ProductionSnapshot,
-  roles: { restore: boolean; provided: string[]; existing: string[] },
-  workspace: Workspace
+  roles: { restore: boolean; provided: string[]; existing: string[] }
 ): Promise<ProductionSnapshot['sabotageCatalog']> {
+  const { workspace } = context
   const session = await DatabaseSession.open(target, 'cleanroom')
   try {
     await session.pinSettings()
@@ -566,13 +510,9 @@ async function readRestoredDrillCatalog(
  * privileges, when restored) must match; tables must be the same set, their row counts are
  * shown side by side but not judged, since production has moved on since the backup was taken.
  */
-async function compareWithProductionNow(
-  production: DatabaseSession,
-  target: ConnectionTarget,
-  settings: Settings,
-  report: Report,
-  replay?: PrivilegeReplay
-): Promise<void> {
+async function compareWithProductionNow(context: RunContext, target: ConnectionTarget, replay?: PrivilegeReplay): Promise<void> {
+  const { settings, report } = context
+  const production = context.production!
   const started = performance.now()
   const startedAt = Date.now() / 1000
   const counting = { ...settings, verify: 'counts' as const }
@@ -602,7 +542,7 @@ async function compareWithProductionNow(
     logComparison(report.tables, schema)
   } finally {
     for (const session of sessions) await session.close()
-    await production.query('COMMIT').catch(() => undefined)
+    await production.endSnapshot().catch(() => undefined)
     report.timings.verify = elapsed(started)
     onTimeline(report, 'Compare', startedAt, Date.now() / 1000)
   }

@@ -200,9 +200,12 @@ export function edgeViolations(sources: SourceFile[]): string[] {
   return problems
 }
 
-/** A string that is a statement: it starts with an SQL keyword. Messages that merely name a statement do not. */
+/**
+ * A string that is a statement: it starts with an SQL keyword, then a space, a semicolon or its
+ * end (`'COMMIT'` is one). Messages that merely name a statement do not.
+ */
 const SQL_START =
-  /^\s*(SELECT|WITH|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|BEGIN|START TRANSACTION|SET|RESET|SAVEPOINT|ROLLBACK|RELEASE|COMMIT|COMMENT ON|GRANT|REVOKE|LOCK|COPY|DO|TRUNCATE|ANALYZE|VACUUM)\s/
+  /^\s*(SELECT|WITH|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|BEGIN|START TRANSACTION|SET|RESET|SAVEPOINT|ROLLBACK|RELEASE|COMMIT|COMMENT ON|GRANT|REVOKE|LOCK|COPY|DO|TRUNCATE|ANALYZE|VACUUM)(\s|;|$)/
 
 /** The string and template literals of a file that read as SQL statements. */
 function statements(source: SourceFile): string[] {
@@ -279,7 +282,7 @@ test('inputs, outputs and saved state are touched only at the action edge (src/a
   assert.deepEqual(edgeViolations(sources), [])
 })
 
-test('SQL is written inside src/engines/ only: the verification algorithms keep none', () => {
+test('SQL is written inside src/engines/ only: no algorithm, stage or report writes any', () => {
   assert.deepEqual(sqlOutsideEngines(sources), [])
 })
 

@@ -367,6 +367,11 @@ export class DatabaseSession implements Queryable {
     await this.assertSameServerConnection()
   }
 
+  /** Ends the snapshot's read-only transaction (begun or joined): it only read, so there is nothing to keep. */
+  async endSnapshot(): Promise<void> {
+    await this.run('COMMIT')
+  }
+
   /**
    * Inside the snapshot transaction: the session still runs in the server process it opened
    * with, so the settings it applied then hold now. A pooler that moved it (transaction pooling
