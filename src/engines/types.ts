@@ -116,6 +116,8 @@ export interface ServerFacts extends ServerIdentity {
    * (e.g. MySQL's server_uuid; MariaDB's hostname, port and datadir).
    */
   instance: Record<string, string>
+  /** Whether the session that read these facts is encrypted (TLS): ssl-mode=preferred tells the client programs to match it. */
+  encrypted?: boolean
 }
 
 /** Production's database defaults, so that the scratch database is created like it. */
@@ -192,8 +194,12 @@ export interface SeamSession<Table extends TableName = TableName> extends ReadSe
 export interface SeamMaintenance<Table extends TableName = TableName> extends SeamSession<Table> {
   /** Whether the connected account may create (and drop) databases, and who it is. */
   canCreateDatabases(): Promise<{ role: string; allowed: boolean }>
-  /** Creates an empty database with production's defaults (the clean room's default where it lacks the collation). */
-  createScratchDatabase(name: string, defaults: DatabaseDefaults): Promise<{ collationFallback: boolean }>
+  /**
+   * Creates an empty database with production's defaults (the clean room's default where it lacks
+   * the collation: `collationFallback`). `created` false: a database of that name exists already,
+   * which this run did not create and must never drop.
+   */
+  createScratchDatabase(name: string, defaults: DatabaseDefaults): Promise<{ created: boolean; collationFallback: boolean }>
   /** Marks a database as Lazarus's, so that only marked databases are ever dropped; the mark never shows in a comparison. */
   markScratchDatabase(name: string, marker: string): Promise<void>
   /** The mark on a database, or undefined (none, or no such database). */
@@ -277,6 +283,8 @@ export interface SeamEngine<S extends SeamShapes = SeamShapes> {
   describe(target: S['target']): string
   /** Every form of the target's secret that could show up somewhere: register each with setSecret. */
   secretsOf(target: S['target']): string[]
+  /** The run's limits for every session it opens from now on (inputs lock-timeout-seconds, server-timeout-seconds). */
+  setLimits(limits: { lockTimeoutSeconds: number; serverTimeoutSeconds: number }): void
   /** The database `database` on the same server; its tables are reported under `reportAs` (production's database name). */
   withDatabase(target: S['target'], database: string, reportAs?: string): S['target']
   openRead(target: S['target'], role: ServerRole): Promise<SeamSession<S['table']>>

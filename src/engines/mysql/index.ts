@@ -1,10 +1,15 @@
-import type { SeamEngine } from '../types.js'
+import type { SeamEngine, SeamSession } from '../types.js'
 import { describe, parseMysqlUrl, secretsOf, withDatabase, type MysqlTarget } from './connection.js'
+import { MysqlSession } from './database.js'
+import type { MysqlTable } from './figure-queries.js'
+import { assertSeparateServers } from './guards.js'
+import { MysqlMaintenance } from './maintenance.js'
+import { diffSchema } from './schema-queries.js'
 
 /** The MySQL/MariaDB shapes behind the engine seam. */
 export interface MysqlShapes {
   target: MysqlTarget
-  table: import('../../util/table-name.js').TableName
+  table: MysqlTable
   tools: unknown
   sanitizeOptions: unknown
   drillCatalog: unknown
@@ -16,6 +21,12 @@ const notYet = (what: string) => (): never => {
   throw new Error(`The MySQL/MariaDB engine's ${what} is not built yet`)
 }
 
+/** The run hands back the sessions this engine opened: SQL goes through its own sessions only. */
+function own(session: SeamSession<MysqlTable>): MysqlSession {
+  if (!(session instanceof MysqlSession)) throw new Error('The MySQL/MariaDB engine reads through its own sessions')
+  return session
+}
+
 /** MySQL and MariaDB as one engine over the seam: the flavour is the server's, not the URL's scheme. */
 export const mysql: SeamEngine<MysqlShapes> = {
   runsOverSeam: true,
@@ -24,12 +35,17 @@ export const mysql: SeamEngine<MysqlShapes> = {
   parseUrl: parseMysqlUrl,
   describe,
   secretsOf,
+  setLimits: limits => (MysqlSession.limits = { ...limits }),
   withDatabase,
-  openRead: notYet('read session'),
-  openMaintenance: notYet('maintenance handle'),
-  assertSeparateServers: notYet('same-server guard'),
-  diffSchema: notYet('schema comparison'),
-  rowDiffSide: notYet('row pinning'),
+  openRead: (target, role) => MysqlSession.open(target, role),
+  openMaintenance: target => MysqlMaintenance.openMaintenance(target),
+  async assertSeparateServers(production, cleanroom) {
+    const [p, c] = [own(production), own(cleanroom)]
+    assertSeparateServers(p.target, c.target)
+    assertSeparateServers(p.target, c.target, { production: await p.facts(), cleanroom: await c.facts() })
+  },
+  diffSchema,
+  rowDiffSide: (session, table, key) => own(session).rowDiffSide(table, key),
   findClientTools: notYet('client programs'),
   sanitizerProgram: notYet('sanitizer'),
   streamDumpToRestore: notYet('dump stream'),

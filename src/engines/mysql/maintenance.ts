@@ -1,0 +1,122 @@
+import type { DatabaseDefaults, SeamMaintenance } from '../types.js'
+import type { MysqlTarget } from './connection.js'
+import { MysqlSession } from './database.js'
+import { qualified, quoteIdent, quoteLiteral, type MysqlTable } from './figure-queries.js'
+
+/** mysqld_error.h: CREATE DATABASE found the name taken; an unknown collation; an unknown character set. */
+const DB_CREATE_EXISTS = 1007
+const UNKNOWN_COLLATION = 1273
+const UNKNOWN_CHARACTER_SET = 1115
+
+/**
+ * The clean room's maintenance handle: the only session that may create, mark or drop a
+ * database. Production's sessions are plain MysqlSessions, which have no such method.
+ *
+ * The mark: MariaDB 10.5+ keeps a comment on the database (information_schema.SCHEMATA
+ * SCHEMA_COMMENT). MySQL has no database comment, so there the mark is a table inside the
+ * scratch database named as the database itself (lazarus_<run id>_..., a name no production
+ * table has), with the mark as its comment; the sessions of this engine leave that table out of
+ * every figure, fingerprint and counter, so it never shows in a comparison.
+ */
+export class MysqlMaintenance extends MysqlSession implements SeamMaintenance<MysqlTable> {
+  static async openMaintenance(target: MysqlTarget): Promise<MysqlMaintenance> {
+    return MysqlSession.connect(target, 'cleanroom', (...session) => new MysqlMaintenance(...session))
+  }
+
+  /**
+   * Whether the account may create and drop databases: globally, or on database names that
+   * lazarus_... matches (a grant on `lazarus\_%`.*). Roles (MySQL 8) are not looked into: an
+   * account that gets the privileges only through a role is told it lacks them.
+   */
+  async canCreateDatabases(): Promise<{ role: string; allowed: boolean }> {
+    const [{ user }] = await this.query<{ user: string }>('SELECT CURRENT_USER() AS user')
+    const rows = await this.query<{ privilege: string }>(
+      `SELECT PRIVILEGE_TYPE AS privilege FROM information_schema.USER_PRIVILEGES
+       WHERE GRANTEE = ? AND PRIVILEGE_TYPE IN ('CREATE', 'DROP')
+       UNION
+       SELECT PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES
+       WHERE GRANTEE = ? AND PRIVILEGE_TYPE IN ('CREATE', 'DROP') AND 'lazarus_0_probe' LIKE TABLE_SCHEMA`,
+      [grantee(user), grantee(user)]
+    )
+    const privileges = new Set(rows.map(row => row.privilege))
+    return { role: user, allowed: privileges.has('CREATE') && privileges.has('DROP') }
+  }
+
+  /**
+   * Creates an empty database with production's character set and collation. Where the clean
+   * room lacks the collation (or the character set), the character set's (or the server's)
+   * default is used and `collationFallback` says so. `created` is false when a database of that
+   * name exists already: it is not this run's, and must never be dropped as if it were.
+   */
+  async createScratchDatabase(
+    name: string,
+    defaults: DatabaseDefaults
+  ): Promise<{ created: boolean; collationFallback: boolean }> {
+    const create = `CREATE DATABASE ${quoteIdent(name)}`
+    const attempts: [string, boolean][] = [
+      [`${create} CHARACTER SET ${quoteIdent(defaults.characterSet)} COLLATE ${quoteIdent(defaults.collation)}`, false],
+      [`${create} CHARACTER SET ${quoteIdent(defaults.characterSet)}`, true],
+      [create, true]
+    ]
+    for (const [sql, fallback] of attempts) {
+      try {
+        await this.query(sql)
+        return { created: true, collationFallback: fallback }
+      } catch (error) {
+        const errno = (error as { errno?: number }).errno
+        if (errno === DB_CREATE_EXISTS) return { created: false, collationFallback: false }
+        if (errno !== UNKNOWN_COLLATION && errno !== UNKNOWN_CHARACTER_SET) throw error
+      }
+    }
+    throw new Error('unreachable')
+  }
+
+  async markScratchDatabase(name: string, marker: string): Promise<void> {
+    if (await this.hasDatabaseComments()) {
+      await this.query(`ALTER DATABASE ${quoteIdent(name)} COMMENT = ${quoteLiteral(marker)}`)
+    } else {
+      await this.query(`CREATE TABLE ${qualified(name, name)} (lazarus_scratch_marker INT) COMMENT = ${quoteLiteral(marker)}`)
+    }
+  }
+
+  /** The mark on a database (its comment, or its marker table's), or undefined. */
+  async scratchMarker(name: string): Promise<string | undefined> {
+    if (await this.hasDatabaseComments()) {
+      const [row] = await this.query<{ comment: string | null }>(
+        'SELECT SCHEMA_COMMENT AS comment FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+        [name]
+      )
+      if (row?.comment) return row.comment
+    }
+    const [table] = await this.query<{ comment: string | null }>(
+      `SELECT TABLE_COMMENT AS comment FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
+      [name, name]
+    )
+    return table?.comment || undefined
+  }
+
+  async databaseExists(name: string): Promise<boolean> {
+    const rows = await this.query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [name])
+    return rows.length > 0
+  }
+
+  async dropDatabase(name: string): Promise<void> {
+    await this.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`)
+  }
+
+  /** MariaDB 10.5+ has database comments; MySQL has none. */
+  private async hasDatabaseComments(): Promise<boolean> {
+    const rows = await this.query(
+      `SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'information_schema' AND TABLE_NAME = 'SCHEMATA'
+       AND COLUMN_NAME = 'SCHEMA_COMMENT'`
+    )
+    return rows.length > 0
+  }
+}
+
+/** CURRENT_USER() (user@host) as information_schema writes a grantee: 'user'@'host'. */
+function grantee(user: string): string {
+  const at = user.lastIndexOf('@')
+  const quote = (part: string) => `'${part.replace(/'/g, "''")}'`
+  return `${quote(user.slice(0, at))}@${quote(user.slice(at + 1))}`
+}

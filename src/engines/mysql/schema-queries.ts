@@ -1,0 +1,484 @@
+import type { SequenceBehindData, SequenceValue } from '../reads.js'
+import type { SchemaObject, SchemaObjectDifference } from '../types.js'
+import { qualified, quoteIdent } from './figure-queries.js'
+import type { MysqlQueryable } from './queryable.js'
+
+/**
+ * The schema fingerprint of one database, read from information_schema, as neutral objects
+ * {kind, name, definition}; the comparison of two fingerprints; AUTO_INCREMENT counters; and each
+ * table's key for the row diff. Names never include the database (the restored copy lives in a
+ * scratch database of another name); a view's definition has the database's own name taken out.
+ * DEFINERs are not compared: the sanitizer strips them, as the clean room lacks production's
+ * accounts.
+ */
+
+export type Flavour = 'mysql' | 'mariadb'
+
+/** Shown in place of a routine body the account may not read (MySQL: SHOW_ROUTINE; MariaDB: SELECT on mysql.proc). */
+export const UNREADABLE_BODY = '(not readable by this account)'
+
+type Row = Record<string, string | null>
+
+/** An identifier for people: as it is when plain, in backticks otherwise. */
+export function displayIdentifier(identifier: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_$]*$/.test(identifier) ? identifier : quoteIdent(identifier)
+}
+
+/** `table.object` for people. */
+function inTable(table: string | null, name: string | null): string {
+  return `${displayIdentifier(table ?? '')}.${displayIdentifier(name ?? '')}`
+}
+
+/**
+ * A definition as `key: value; key: value`, in the given order. Keyword values are written as
+ * they are; free text (comments, defaults, expressions, bodies) JSON-quoted, so that a value
+ * cannot pass for another field. A null value is left out: it is absent, which '' is not.
+ */
+export function fields(pairs: [string, string | null | undefined, 'text'?][]): string {
+  return pairs
+    .filter(([, value]) => value !== null && value !== undefined)
+    .map(([key, value, text]) => `${key}: ${text ? JSON.stringify(value) : value}`)
+    .join('; ')
+}
+
+/** Takes `database`.` out of a view's definition: MySQL qualifies every table and column there with it. */
+export function withoutDatabaseName(definition: string, database: string): string {
+  return definition.split(`${quoteIdent(database)}.`).join('')
+}
+
+/** The tables' own SQL fragment: base tables, never the scratch database's marker. */
+const USER_TABLE = `TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> ?`
+
+/** Reads the schema fingerprint of the connected database. `marker`: the marker table to leave out ('' for none). */
+export async function readSchema(
+  db: MysqlQueryable,
+  flavour: Flavour,
+  database: string,
+  marker: string
+): Promise<SchemaObject[]> {
+  const objects: SchemaObject[] = []
+  const add = (kind: string, name: string, definition: string) => objects.push({ kind, name, definition })
+
+  const partitions = new Map<string, string[]>()
+  for (const p of await db.query<Row>(
+    `SELECT TABLE_NAME AS \`t\`, PARTITION_NAME AS \`p\`, SUBPARTITION_NAME AS \`sp\`, PARTITION_METHOD AS \`method\`,
+            SUBPARTITION_METHOD AS \`submethod\`, PARTITION_EXPRESSION AS \`expr\`, SUBPARTITION_EXPRESSION AS \`subexpr\`,
+            PARTITION_DESCRIPTION AS \`description\`, PARTITION_COMMENT AS \`comment\`
+     FROM information_schema.PARTITIONS WHERE ${USER_TABLE} AND PARTITION_NAME IS NOT NULL
+     ORDER BY TABLE_NAME, PARTITION_ORDINAL_POSITION, SUBPARTITION_ORDINAL_POSITION`,
+    [marker]
+  )) {
+    const list = partitions.get(p.t!) ?? []
+    if (list.length === 0) {
+      list.push(
+        fields([
+          ['by', p.method],
+          ['expression', p.expr, 'text'],
+          ['subpartitions by', p.submethod],
+          ['subexpression', p.subexpr, 'text']
+        ])
+      )
+    }
+    list.push(
+      fields([
+        ['partition', p.p],
+        ['subpartition', p.sp],
+        ['values', p.description, 'text'],
+        ['comment', p.comment || null, 'text']
+      ])
+    )
+    partitions.set(p.t!, list)
+  }
+
+  for (const t of await db.query<Row>(
+    `SELECT TABLE_NAME AS \`t\`, TABLE_TYPE AS \`type\`, ENGINE AS \`engine\`, TABLE_COLLATION AS \`collation\`,
+            TABLE_COMMENT AS \`comment\`, CREATE_OPTIONS AS \`options\`
+     FROM information_schema.TABLES WHERE ${USER_TABLE} AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')`,
+    [marker]
+  )) {
+    add(
+      'table',
+      displayIdentifier(t.t!),
+      fields([
+        ['type', t.type],
+        ['engine', t.engine],
+        ['collation', t.collation],
+        ['options', normalOptions(t.options), 'text'],
+        ['comment', t.comment, 'text'],
+        ['partitioning', partitions.has(t.t!) ? partitions.get(t.t!)!.join(' | ') : null, 'text']
+      ])
+    )
+  }
+
+  for (const c of await db.query<Row>(
+    `SELECT TABLE_NAME AS \`t\`, COLUMN_NAME AS \`c\`, ORDINAL_POSITION AS \`position\`, COLUMN_TYPE AS \`type\`, IS_NULLABLE AS \`nullable\`,
+            COLUMN_DEFAULT AS \`default\`, EXTRA AS \`extra\`, GENERATION_EXPRESSION AS \`generated\`,
+            CHARACTER_SET_NAME AS \`charset\`, COLLATION_NAME AS \`collation\`, COLUMN_COMMENT AS \`comment\`
+            ${flavour === 'mysql' ? ', SRS_ID AS \`srid\`' : ''}
+     FROM information_schema.COLUMNS
+     WHERE ${USER_TABLE} AND TABLE_NAME IN (SELECT TABLE_NAME FROM information_schema.TABLES
+       WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED'))`,
+    [marker]
+  )) {
+    add(
+      'column',
+      inTable(c.t, c.c),
+      fields([
+        ['type', c.type],
+        ['not null', c.nullable === 'NO' ? 'yes' : null],
+        ['default', c.default, 'text'],
+        ['extra', c.extra || null],
+        ['generated', c.generated || null, 'text'],
+        ['charset', c.charset],
+        ['collation', c.collation],
+        ['srid', c.srid ?? null],
+        ['comment', c.comment || null, 'text'],
+        ['position', c.position]
+      ])
+    )
+  }
+
+  const visibility =
+    flavour === 'mysql' ? ', IS_VISIBLE AS \`visible\`, EXPRESSION AS \`expression\`' : await mariadbIgnoredColumn(db)
+  const indexes = new Map<string, { table: string; name: string; head: string; parts: string[] }>()
+  for (const s of await db.query<Row>(
+    `SELECT TABLE_NAME AS \`t\`, INDEX_NAME AS \`i\`, NON_UNIQUE AS \`non_unique\`, INDEX_TYPE AS \`type\`, INDEX_COMMENT AS \`comment\`,
+            COLUMN_NAME AS \`c\`, COLLATION AS \`ord\`, SUB_PART AS \`sub\` ${visibility}
+     FROM information_schema.STATISTICS WHERE ${USER_TABLE}
+     ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
+    [marker]
+  )) {
+    const key = `${s.t}\u0000${s.i}`
+    let index = indexes.get(key)
+    if (!index) {
+      const head = fields([
+        ['unique', s.non_unique === '0' ? 'yes' : null],
+        ['type', s.type],
+        ['invisible', s.visible === 'NO' || s.ignored === 'YES' ? 'yes' : null],
+        ['comment', s.comment || null, 'text']
+      ])
+      indexes.set(key, (index = { table: s.t!, name: s.i!, head, parts: [] }))
+    }
+    const column = s.c !== null ? quoteIdent(s.c!) : `(${s.expression})`
+    index.parts.push(`${column}${s.sub ? `(${s.sub})` : ''}${s.ord === 'D' ? ' DESC' : ''}`)
+  }
+  for (const index of indexes.values()) {
+    add('index', inTable(index.table, index.name), `${index.head}; columns: ${index.parts.join(', ')}`)
+  }
+
+  const checkClause =
+    flavour === 'mariadb'
+      ? `LEFT JOIN information_schema.CHECK_CONSTRAINTS cc ON cc.CONSTRAINT_SCHEMA = tc.TABLE_SCHEMA
+           AND cc.TABLE_NAME = tc.TABLE_NAME AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME`
+      : `LEFT JOIN information_schema.CHECK_CONSTRAINTS cc ON cc.CONSTRAINT_SCHEMA = tc.TABLE_SCHEMA
+           AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME`
+  const constraints = await db.query<Row>(
+    `SELECT tc.TABLE_NAME AS \`t\`, tc.CONSTRAINT_NAME AS \`name\`, tc.CONSTRAINT_TYPE AS \`type\`, cc.CHECK_CLAUSE AS \`clause\`,
+            rc.UPDATE_RULE AS \`on_update\`, rc.DELETE_RULE AS \`on_delete\`, rc.MATCH_OPTION AS \`match_option\`
+            ${flavour === 'mysql' ? ', tc.ENFORCED AS \`enforced\`' : ''},
+            (SELECT GROUP_CONCAT(CONCAT(k.COLUMN_NAME, ' -> ', COALESCE(k.REFERENCED_TABLE_SCHEMA, ''), '|',
+                      COALESCE(k.REFERENCED_TABLE_NAME, ''), '|', COALESCE(k.REFERENCED_COLUMN_NAME, ''))
+                    ORDER BY k.ORDINAL_POSITION SEPARATOR '\n')
+             FROM information_schema.KEY_COLUMN_USAGE k
+             WHERE k.CONSTRAINT_SCHEMA = tc.TABLE_SCHEMA AND k.TABLE_NAME = tc.TABLE_NAME
+               AND k.CONSTRAINT_NAME = tc.CONSTRAINT_NAME) AS \`columns\`
+     FROM information_schema.TABLE_CONSTRAINTS tc
+     ${checkClause}
+     LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS rc ON rc.CONSTRAINT_SCHEMA = tc.TABLE_SCHEMA
+       AND rc.TABLE_NAME = tc.TABLE_NAME AND rc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME
+     WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.TABLE_NAME <> ?`,
+    [marker]
+  )
+  for (const k of constraints) {
+    const columns = (k.columns ?? '')
+      .split('\n')
+      .filter(line => line !== '')
+      .map(line => {
+        const [column, target] = line.split(' -> ')
+        const [schema, table, referenced] = target.split('|')
+        if (!table) return quoteIdent(column)
+        // A reference into the same database is written without its name, which differs on the restored copy.
+        const where = schema && schema !== database ? `${quoteIdent(schema)}.` : ''
+        return `${quoteIdent(column)} -> ${where}${quoteIdent(table)}.${quoteIdent(referenced)}`
+      })
+    add(
+      'constraint',
+      inTable(k.t, k.name),
+      fields([
+        ['type', k.type],
+        ['columns', columns.length > 0 ? columns.join(', ') : null],
+        ['check', k.clause, 'text'],
+        ['on update', k.on_update],
+        ['on delete', k.on_delete],
+        ['match', k.match_option],
+        ['enforced', k.enforced ?? null]
+      ])
+    )
+  }
+
+  for (const v of await db.query<Row>(
+    `SELECT TABLE_NAME AS \`v\`, VIEW_DEFINITION AS \`definition\`, CHECK_OPTION AS \`check_option\`, IS_UPDATABLE AS \`updatable\`,
+            SECURITY_TYPE AS \`security\`, CHARACTER_SET_CLIENT AS \`charset\`, COLLATION_CONNECTION AS \`collation\`
+            ${flavour === 'mariadb' ? ', ALGORITHM AS \`algorithm\`' : ''}
+     FROM information_schema.VIEWS WHERE ${USER_TABLE}`,
+    [marker]
+  )) {
+    add(
+      'view',
+      displayIdentifier(v.v!),
+      fields([
+        ['definition', v.definition === null ? null : withoutDatabaseName(v.definition, database), 'text'],
+        ['check option', v.check_option],
+        ['updatable', v.updatable],
+        ['security', v.security],
+        ['algorithm', v.algorithm ?? null],
+        ['charset', v.charset],
+        ['collation', v.collation]
+      ])
+    )
+  }
+
+  const parameters = new Map<string, string[]>()
+  for (const p of await db.query<Row>(
+    `SELECT SPECIFIC_NAME AS \`r\`, ROUTINE_TYPE AS \`type\`, ORDINAL_POSITION AS \`position\`, PARAMETER_MODE AS \`mode\`,
+            PARAMETER_NAME AS \`name\`, DTD_IDENTIFIER AS \`dtd\`
+     FROM information_schema.PARAMETERS WHERE SPECIFIC_SCHEMA = DATABASE() AND ORDINAL_POSITION > 0
+     ORDER BY SPECIFIC_NAME, ROUTINE_TYPE, ORDINAL_POSITION`
+  )) {
+    const key = `${p.type}\u0000${p.r}`
+    parameters.set(key, [...(parameters.get(key) ?? []), [p.mode, quoteIdent(p.name ?? ''), p.dtd].filter(Boolean).join(' ')])
+  }
+  for (const r of await db.query<Row>(
+    `SELECT ROUTINE_NAME AS \`r\`, ROUTINE_TYPE AS \`type\`, DTD_IDENTIFIER AS \`returns\`, ROUTINE_DEFINITION AS \`body\`,
+            IS_DETERMINISTIC AS \`deterministic\`, SQL_DATA_ACCESS AS \`access\`, SECURITY_TYPE AS \`security\`,
+            SQL_MODE AS \`sql_mode\`, ROUTINE_COMMENT AS \`comment\`, CHARACTER_SET_CLIENT AS \`charset\`,
+            COLLATION_CONNECTION AS \`collation\`
+     FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()`
+  )) {
+    const kind = (r.type ?? 'routine').toLowerCase()
+    add(
+      kind,
+      displayIdentifier(r.r!),
+      fields([
+        ['parameters', (parameters.get(`${r.type}\u0000${r.r}`) ?? []).join(', ')],
+        ['returns', r.returns],
+        ['body', r.body ?? UNREADABLE_BODY, 'text'],
+        ['deterministic', r.deterministic],
+        ['data access', r.access],
+        ['security', r.security],
+        ['sql mode', r.sql_mode],
+        ['charset', r.charset],
+        ['collation', r.collation],
+        ['comment', r.comment || null, 'text']
+      ])
+    )
+  }
+
+  for (const t of await db.query<Row>(
+    `SELECT TRIGGER_NAME AS \`name\`, EVENT_OBJECT_TABLE AS \`t\`, ACTION_TIMING AS \`timing\`, EVENT_MANIPULATION AS \`event\`,
+            ACTION_ORDER AS \`ord\`, ACTION_STATEMENT AS \`statement\`, SQL_MODE AS \`sql_mode\`,
+            CHARACTER_SET_CLIENT AS \`charset\`, COLLATION_CONNECTION AS \`collation\`
+     FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()`
+  )) {
+    add(
+      'trigger',
+      displayIdentifier(t.name!),
+      fields([
+        ['table', displayIdentifier(t.t!)],
+        ['timing', t.timing],
+        ['event', t.event],
+        ['order', t.ord],
+        ['statement', t.statement, 'text'],
+        ['sql mode', t.sql_mode],
+        ['charset', t.charset],
+        ['collation', t.collation]
+      ])
+    )
+  }
+
+  for (const e of await db.query<Row>(
+    `SELECT EVENT_NAME AS \`name\`, EVENT_DEFINITION AS \`body\`, EVENT_TYPE AS \`type\`, EXECUTE_AT AS \`at\`,
+            INTERVAL_VALUE AS \`every\`, INTERVAL_FIELD AS \`unit\`, STARTS AS \`starts\`, ENDS AS \`ends\`, STATUS AS \`status\`,
+            ON_COMPLETION AS \`completion\`, SQL_MODE AS \`sql_mode\`, TIME_ZONE AS \`zone\`, EVENT_COMMENT AS \`comment\`
+     FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()`
+  )) {
+    add(
+      'event',
+      displayIdentifier(e.name!),
+      fields([
+        ['type', e.type],
+        ['at', e.at],
+        ['every', e.every === null ? null : `${e.every} ${e.unit}`],
+        ['starts', e.starts],
+        ['ends', e.ends],
+        ['status', e.status],
+        ['on completion', e.completion],
+        ['time zone', e.zone],
+        ['sql mode', e.sql_mode],
+        ['body', e.body, 'text'],
+        ['comment', e.comment || null, 'text']
+      ])
+    )
+  }
+  return objects
+}
+
+/** MariaDB 10.6+ can ignore an index (IGNORED); older servers lack the column. */
+async function mariadbIgnoredColumn(db: MysqlQueryable): Promise<string> {
+  const rows = await db.query(
+    `SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'information_schema' AND TABLE_NAME = 'STATISTICS'
+     AND COLUMN_NAME = 'IGNORED'`
+  )
+  return rows.length > 0 ? ', IGNORED AS \`ignored\`' : ''
+}
+
+/** CREATE_OPTIONS without what is not part of a table's definition; words sorted, so their order does not matter. */
+function normalOptions(options: string | null): string | null {
+  if (!options) return null
+  const words = options.split(/\s+/).filter(word => word !== '')
+  return words.length > 0 ? words.sort().join(' ') : null
+}
+
+/**
+ * Every AUTO_INCREMENT counter, as a sequence whose next value is `lastValue` (not called yet),
+ * named `table.column`.
+ */
+export async function readCounters(db: MysqlQueryable, marker: string): Promise<SequenceValue[]> {
+  const rows = await db.query<Row>(
+    `SELECT t.TABLE_NAME AS \`t\`, c.COLUMN_NAME AS \`c\`, CAST(t.AUTO_INCREMENT AS CHAR) AS \`next\`,
+            CAST(@@auto_increment_increment AS CHAR) AS \`increment\`
+     FROM information_schema.TABLES t
+     JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME
+       AND c.EXTRA LIKE '%auto_increment%'
+     WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_NAME <> ? AND t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')
+       AND t.AUTO_INCREMENT IS NOT NULL
+     ORDER BY t.TABLE_NAME`,
+    [marker]
+  )
+  return rows.map(row => ({
+    name: inTable(row.t, row.c),
+    lastValue: row.next!,
+    isCalled: false,
+    increment: row.increment ?? '1'
+  }))
+}
+
+/** Counters whose next value their own column already holds: the first insert would fail on a duplicate key. */
+export async function readCountersBehindData(
+  db: MysqlQueryable,
+  database: string,
+  marker: string
+): Promise<SequenceBehindData[]> {
+  const counters = await db.query<Row>(
+    `SELECT t.TABLE_NAME AS \`t\`, c.COLUMN_NAME AS \`c\`, CAST(t.AUTO_INCREMENT AS CHAR) AS \`next\`
+     FROM information_schema.TABLES t
+     JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME
+       AND c.EXTRA LIKE '%auto_increment%'
+     WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_NAME <> ? AND t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')
+       AND t.AUTO_INCREMENT IS NOT NULL
+     ORDER BY t.TABLE_NAME`,
+    [marker]
+  )
+  const behind: SequenceBehindData[] = []
+  for (const counter of counters) {
+    const [row] = await db.query<Row>(
+      `SELECT CAST(MAX(${quoteIdent(counter.c!)}) AS CHAR) AS \`max\` FROM ${qualified(database, counter.t!)}`
+    )
+    const max = row?.max
+    if (max === null || max === undefined || !/^-?\d+$/.test(max) || !/^\d+$/.test(counter.next ?? '')) continue
+    if (BigInt(max) >= BigInt(counter.next!)) {
+      behind.push({
+        name: inTable(counter.t, counter.c),
+        column: inTable(counter.t, counter.c),
+        nextValue: counter.next!,
+        maxInColumn: max
+      })
+    }
+  }
+  return behind
+}
+
+/**
+ * Each table's key (by table name): its primary key or, failing that, the unique index over the
+ * fewest NOT NULL whole columns (no prefix, no expression), in index order.
+ */
+export async function readPrimaryKeys(db: MysqlQueryable, marker: string): Promise<Map<string, string[]>> {
+  const rows = await db.query<Row>(
+    `SELECT s.TABLE_NAME AS \`t\`, s.INDEX_NAME AS \`i\`, s.COLUMN_NAME AS \`c\`, s.SUB_PART AS \`sub\`, c.IS_NULLABLE AS \`nullable\`
+     FROM information_schema.STATISTICS s
+     LEFT JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME
+       AND c.COLUMN_NAME = s.COLUMN_NAME
+     WHERE s.TABLE_SCHEMA = DATABASE() AND s.TABLE_NAME <> ? AND s.NON_UNIQUE = 0
+     ORDER BY s.TABLE_NAME, s.INDEX_NAME, s.SEQ_IN_INDEX`,
+    [marker]
+  )
+  const candidates = new Map<string, { table: string; name: string; columns: string[]; usable: boolean }>()
+  for (const row of rows) {
+    const key = `${row.t}\u0000${row.i}`
+    let index = candidates.get(key)
+    if (!index) candidates.set(key, (index = { table: row.t!, name: row.i!, columns: [], usable: true }))
+    if (row.c === null || row.sub !== null || row.nullable !== 'NO') index.usable = false
+    else index.columns.push(row.c)
+  }
+  const best = new Map<string, { name: string; columns: string[] }>()
+  for (const index of candidates.values()) {
+    if (!index.usable) continue
+    const current = best.get(index.table)
+    if (!current || keyRank(index) < keyRank(current)) best.set(index.table, index)
+  }
+  return new Map([...best].map(([table, index]) => [table, index.columns]))
+}
+
+/** PRIMARY first, then the fewest columns, then the name. */
+function keyRank(index: { name: string; columns: string[] }): string {
+  return `${index.name === 'PRIMARY' ? 0 : 1}${String(index.columns.length).padStart(4, '0')}${index.name}`
+}
+
+/**
+ * The objects that differ, restored against production, sorted by kind and name. A collation the
+ * sanitizer rewrote (production's name to the clean room's) counts as the same. A routine body
+ * one side could not read is not compared (the rest of its definition is).
+ */
+export function diffSchema(
+  production: SchemaObject[],
+  restored: SchemaObject[],
+  collationsRewritten: ReadonlyMap<string, string> = new Map()
+): SchemaObjectDifference[] {
+  const rewrite = (definition: string) => {
+    let text = definition
+    for (const [from, to] of collationsRewritten) text = text.replace(new RegExp(`\\b${escapeRegExp(from)}\\b`, 'g'), to)
+    return text
+  }
+  const key = (object: SchemaObject) => `${object.kind}\u0000${object.name}`
+  const restoredByKey = new Map(restored.map(object => [key(object), object]))
+  const differences: SchemaObjectDifference[] = []
+  for (const object of production) {
+    const copy = restoredByKey.get(key(object))
+    restoredByKey.delete(key(object))
+    if (!copy) {
+      differences.push({ kind: object.kind, name: object.name, production: object.definition, restored: null })
+      continue
+    }
+    let [mine, theirs] = [rewrite(object.definition), copy.definition]
+    const unreadable = `body: ${JSON.stringify(UNREADABLE_BODY)}`
+    if (mine.includes(unreadable) || theirs.includes(unreadable)) {
+      ;[mine, theirs] = [withoutBody(mine), withoutBody(theirs)]
+    }
+    if (mine !== theirs)
+      differences.push({ kind: object.kind, name: object.name, production: object.definition, restored: copy.definition })
+  }
+  for (const extra of restoredByKey.values()) {
+    differences.push({ kind: extra.kind, name: extra.name, production: null, restored: extra.definition })
+  }
+  const bytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b))
+  return differences.sort((a, b) => bytes(a.kind, b.kind) || bytes(a.name, b.name))
+}
+
+/** A definition without its `body: "..."` field (JSON-quoted, so it ends at its closing quote). */
+function withoutBody(definition: string): string {
+  return definition.replace(/(^|; )body: "(?:[^"\\]|\\.)*"/, '$1body: ?')
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
