@@ -191,8 +191,8 @@ export class MysqlSession implements SeamSession<MysqlTable>, MysqlQueryable {
   async releaseSnapshotLock(): Promise<void> {
     const lock = this.lock
     if (!lock || !lock.held) return
+    // Kept in the map, released: a late joinSnapshot is told why it cannot join.
     lock.held = false
-    snapshots.delete(lock.id)
     let failure: string | undefined = lock.lost
     if (!failure) {
       try {
@@ -347,7 +347,6 @@ export class MysqlSession implements SeamSession<MysqlTable>, MysqlQueryable {
     this.connection.destroy()
     if (this.lock?.held) {
       this.lock.held = false
-      snapshots.delete(this.lock.id)
       this.lock.connection.destroy()
     }
   }

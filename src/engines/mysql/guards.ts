@@ -23,8 +23,8 @@ export function assertSeparateServers(
   if (sameHost(production.host, cleanroom.host) && production.port === cleanroom.port) throw refuse('same host and port')
   if (!facts) return
   const [p, c] = [facts.production.instance, facts.cleanroom.instance]
-  const names = Object.keys(p).sort()
-  const comparable = names.length > 0 && names.join() === Object.keys(c).sort().join()
+  const names = Object.keys(p)
+  const comparable = names.length > 0 && [...names].sort().join() === Object.keys(c).sort().join()
   if (comparable && names.every(name => p[name] === c[name])) {
     throw refuse(`both report ${names.map(name => `${name} ${p[name]}`).join(', ')}`)
   }
