@@ -196,10 +196,10 @@ export interface SeamMaintenance<Table extends TableName = TableName> extends Se
   canCreateDatabases(): Promise<{ role: string; allowed: boolean }>
   /**
    * Creates an empty database with production's defaults (the clean room's default where it lacks
-   * the collation: `collationFallback`). `created` false: a database of that name exists already,
-   * which this run did not create and must never drop.
+   * the collation: `collationFallback`). Throws a UserError when a database of that name exists
+   * already: it is not this run's, and must never be marked or dropped as if it were.
    */
-  createScratchDatabase(name: string, defaults: DatabaseDefaults): Promise<{ created: boolean; collationFallback: boolean }>
+  createScratchDatabase(name: string, defaults: DatabaseDefaults): Promise<{ collationFallback: boolean }>
   /** Marks a database as Lazarus's, so that only marked databases are ever dropped; the mark never shows in a comparison. */
   markScratchDatabase(name: string, marker: string): Promise<void>
   /** The mark on a database, or undefined (none, or no such database). */

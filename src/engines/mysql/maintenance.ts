@@ -1,5 +1,6 @@
 import type { DatabaseDefaults, SeamMaintenance } from '../types.js'
-import type { MysqlTarget } from './connection.js'
+import { UserError } from '../../util/errors.js'
+import { describe, type MysqlTarget } from './connection.js'
 import { MysqlSession } from './database.js'
 import { qualified, quoteIdent, quoteLiteral, type MysqlTable } from './figure-queries.js'
 
@@ -45,13 +46,10 @@ export class MysqlMaintenance extends MysqlSession implements SeamMaintenance<My
   /**
    * Creates an empty database with production's character set and collation. Where the clean
    * room lacks the collation (or the character set), the character set's (or the server's)
-   * default is used and `collationFallback` says so. `created` is false when a database of that
-   * name exists already: it is not this run's, and must never be dropped as if it were.
+   * default is used and `collationFallback` says so. A database of that name that exists already
+   * is not this run's: a UserError, and it is neither marked nor dropped.
    */
-  async createScratchDatabase(
-    name: string,
-    defaults: DatabaseDefaults
-  ): Promise<{ created: boolean; collationFallback: boolean }> {
+  async createScratchDatabase(name: string, defaults: DatabaseDefaults): Promise<{ collationFallback: boolean }> {
     const create = `CREATE DATABASE ${quoteIdent(name)}`
     const attempts: [string, boolean][] = [
       [`${create} CHARACTER SET ${quoteIdent(defaults.characterSet)} COLLATE ${quoteIdent(defaults.collation)}`, false],
@@ -61,10 +59,15 @@ export class MysqlMaintenance extends MysqlSession implements SeamMaintenance<My
     for (const [sql, fallback] of attempts) {
       try {
         await this.query(sql)
-        return { created: true, collationFallback: fallback }
+        return { collationFallback: fallback }
       } catch (error) {
         const errno = (error as { errno?: number }).errno
-        if (errno === DB_CREATE_EXISTS) return { created: false, collationFallback: false }
+        if (errno === DB_CREATE_EXISTS) {
+          throw new UserError(
+            `The clean room (${describe(this.target)}) already has a database named ${name}, which this run did not ` +
+              `create: Lazarus leaves it alone and stops. Run again (every run names its scratch databases afresh).`
+          )
+        }
         if (errno !== UNKNOWN_COLLATION && errno !== UNKNOWN_CHARACTER_SET) throw error
       }
     }

@@ -84,7 +84,7 @@ test("a scratch database gets production's character set and collation, a mark, 
     const defaults = await p.databaseDefaults()
     assert.deepEqual(defaults, { characterSet: 'latin1', collation: 'latin1_swedish_ci' })
     assert.equal((await room.canCreateDatabases()).allowed, true)
-    assert.deepEqual(await room.createScratchDatabase(name, defaults), { created: true, collationFallback: false })
+    assert.deepEqual(await room.createScratchDatabase(name, defaults), { collationFallback: false })
     assert.equal(await room.databaseExists(name), true)
     assert.equal(await room.scratchMarker(name), undefined)
     await room.markScratchDatabase(name, 'Lazarus scratch database of run t')
@@ -99,7 +99,12 @@ test("a scratch database gets production's character set and collation, a mark, 
       await copy.close()
     }
     // A name taken already is not this run's: nothing is created, and the caller must not drop it.
-    assert.deepEqual(await room.createScratchDatabase(name, defaults), { created: false, collationFallback: false })
+    await assert.rejects(room.createScratchDatabase(name, defaults), (error: unknown) => {
+      assert.ok(error instanceof UserError)
+      assert.match(error.message, new RegExp(`already has a database named ${name}, which this run did not create`))
+      return true
+    })
+    assert.equal(await room.scratchMarker(name), 'Lazarus scratch database of run t', 'left as it was')
     await room.dropDatabase(name)
     assert.equal(await room.databaseExists(name), false)
     assert.equal(await room.scratchMarker(name), undefined)
@@ -110,12 +115,11 @@ test("a scratch database gets production's character set and collation, a mark, 
 })
 
 test("a collation the clean room lacks falls back to the character set's default, and says so", async () => {
-  const room = await mysql.openMaintenance(mysql.parseUrl('cleanroom-url', cleanroom.url('mysql')))
+  const room = await MysqlMaintenance.openMaintenance(mysql.parseUrl('cleanroom-url', cleanroom.url('mysql')))
   const name = `lazarus_${uniqueName('c').slice(0, 40)}_verify`
   try {
     // MariaDB before 11.4 has no MySQL 8 _0900_ collations.
     assert.deepEqual(await room.createScratchDatabase(name, { characterSet: 'utf8mb4', collation: 'utf8mb4_0900_ai_ci' }), {
-      created: true,
       collationFallback: true
     })
     const [row] = await room.query<{ cs: string }>(

@@ -103,7 +103,7 @@ function dump(file: string) {
     { stdio: ['ignore', out, 'pipe'] }
   )
   let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
   const ended = new Promise<void>((resolve, reject) =>
     child.on('close', code => {
       closeSync(out)
