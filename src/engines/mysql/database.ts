@@ -5,6 +5,7 @@ import { tableKey } from '../../util/table-name.js'
 import type { RowDiffSide, SequenceBehindData, SequenceValue } from '../reads.js'
 import type { DatabaseDefaults, SchemaObject, SeamSession, ServerFacts, ServerRole, TableFigures } from '../types.js'
 import { describe, type MysqlTarget } from './connection.js'
+import { readDrillCatalog, type MysqlDrillCatalog } from './drill-catalog.js'
 import { LIST_TABLES_SQL, checksumSql, combineChecksum, countSql, tablesFromRows, type MysqlTable } from './figure-queries.js'
 import type { MysqlQueryable } from './queryable.js'
 import { rowDiffSide } from './row-diff-queries.js'
@@ -307,6 +308,12 @@ export class MysqlSession implements SeamSession<MysqlTable>, MysqlQueryable {
 
   async countersBehindData(): Promise<SequenceBehindData[]> {
     return this.readAndForget(() => readCountersBehindData(this, this.target.database, this.markerTable))
+  }
+
+  /** The drill's catalog (drill-catalog.ts), inside the snapshot; `rowCounts` by tableKey. */
+  async drillCatalog(rowCounts: Map<string, number>): Promise<MysqlDrillCatalog> {
+    const tables = await this.listTables()
+    return this.readAndForget(() => readDrillCatalog(this, tables, rowCounts, tableKey))
   }
 
   async primaryKeys(): Promise<Map<string, string[]>> {

@@ -1,19 +1,30 @@
 import type { SeamEngine, SeamSession } from '../types.js'
 import { describe, parseMysqlUrl, secretsOf, withDatabase, type MysqlTarget } from './connection.js'
 import { MysqlSession } from './database.js'
+import type { MysqlDrillCatalog } from './drill-catalog.js'
+import type { DumpRewriter } from './drill-rewriters.js'
 import type { MysqlTable } from './figure-queries.js'
 import { assertSeparateServers } from './guards.js'
 import { MysqlMaintenance } from './maintenance.js'
 import { diffSchema } from './schema-queries.js'
+import {
+  findClientTools,
+  releaseOf,
+  restoreDumpFile,
+  sanitizerProgram,
+  streamDumpToRestore,
+  type MysqlClientTools,
+  type SanitizerOptions
+} from './tools.js'
 
 /** The MySQL/MariaDB shapes behind the engine seam. */
 export interface MysqlShapes {
   target: MysqlTarget
   table: MysqlTable
-  tools: unknown
-  sanitizeOptions: unknown
-  drillCatalog: unknown
-  rewriter: unknown
+  tools: MysqlClientTools
+  sanitizeOptions: SanitizerOptions
+  drillCatalog: MysqlDrillCatalog
+  rewriter: DumpRewriter
 }
 
 /** Parts still being built (issue 15): each fails plainly until its module lands. */
@@ -46,11 +57,11 @@ export const mysql: SeamEngine<MysqlShapes> = {
   },
   diffSchema,
   rowDiffSide: (session, table, key) => own(session).rowDiffSide(table, key),
-  findClientTools: notYet('client programs'),
-  sanitizerProgram: notYet('sanitizer'),
-  streamDumpToRestore: notYet('dump stream'),
-  restoreDumpFile: notYet('restore stream'),
-  readDrillCatalog: notYet('drill catalog'),
+  findClientTools: (production, cleanroom, binDir) => findClientTools(releaseOf(production), releaseOf(cleanroom), binDir),
+  sanitizerProgram,
+  streamDumpToRestore,
+  restoreDumpFile,
+  readDrillCatalog: (session, rowCounts) => own(session).drillCatalog(rowCounts),
   drillOperators: [],
   planDrill: notYet('drill planning')
 }
