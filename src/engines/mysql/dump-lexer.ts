@@ -55,6 +55,48 @@ export function stateName(state: LexState): string {
 const WORD = /^[A-Za-z0-9_$\x80-\xff]+/
 const SPACE = /^[ \t\r\f\v]+/
 
+/**
+ * The client's named commands (client/mysql.cc's command table, MySQL's and MariaDB's), which it
+ * runs when a line between statements starts with one: outside --binary-mode `source` reads a
+ * file, `system` runs a shell command, `tee` writes a file, `connect` and `use` go elsewhere. A
+ * dump mysqldump wrote starts no statement with any of them.
+ */
+export const NAMED_COMMANDS = [
+  '?',
+  'charset',
+  'clear',
+  'connect',
+  'edit',
+  'ego',
+  'exit',
+  'go',
+  'help',
+  'nopager',
+  'notee',
+  'nowarning',
+  'pager',
+  'print',
+  'prompt',
+  'query_attributes',
+  'quit',
+  'rehash',
+  'resetconnection',
+  'sandbox',
+  'source',
+  'ssl_session_data_print',
+  'status',
+  'system',
+  'tee',
+  'use',
+  'warnings'
+] as const
+
+/** A line between statements that starts with a named command: the word, then a space, tab, `;` or the line's end. */
+export const NAMED_COMMAND_LINE = new RegExp(
+  `^[ \t]*(${NAMED_COMMANDS.map(name => name.replace('?', '\\?')).join('|')})([ \t;]|$)`,
+  'i'
+)
+
 /** mariadb-dump's first line, in both its spellings. */
 export const SANDBOX_LINE = /^\/\*M?!999999\\- enable the sandbox mode \*\/ ?$/
 
@@ -85,6 +127,8 @@ export function lexLine(line: string, start: LexState, client: ClientFlavour): L
   if (state.mode === 'T') {
     const delimiter = DELIMITER_LINE.exec(line)
     if (delimiter) return { mode: 'T', kind: '.', delimiter: delimiter[1] === ';;' ? 2 : 1 }
+    const named = NAMED_COMMAND_LINE.exec(line)
+    if (named) return `the client command ${named[1].toLowerCase()}`
     if (line.startsWith('/*!50001 CREATE ALGORITHM=')) state = { ...state, mode: 'm', kind: 'V' }
     else if (line.startsWith('CREATE TABLE `')) state = { ...state, mode: 'm', kind: 'K' }
   }

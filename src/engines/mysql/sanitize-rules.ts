@@ -22,7 +22,7 @@
  * (1 for `;`, 2 for mysqldump's `;;`).
  */
 
-import type { ClientFlavour } from './dump-lexer.js'
+import { NAMED_COMMAND_LINE, NAMED_COMMANDS, type ClientFlavour } from './dump-lexer.js'
 import { OBJECT_LINE_PATTERN } from './restore-failure.js'
 import { collationRewrites, MYSQL_0900_COLLATIONS, SKEW_RULES, type SkewRuleId } from './skew-catalogue.js'
 
@@ -164,6 +164,10 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     't lexed',
     's/^T..\\nDELIMITER ;$/T.1\\n/',
     't lexed',
+    "# The client's named commands (source, system, tee, connect, use...), which it runs when a line between statements starts with one.",
+    `/^T..\\n[ \\t]*(${NAMED_COMMANDS.map(name => name.replace('?', '\\?')).join('|')})([ \\t;]|$)/I{`,
+    ...stop('client-command'),
+    '}',
     '# GTID state: replication settings of production, which need SUPER on the clean room.',
     '/^T..\\nSET @MYSQLDUMP_TEMP_LOG_BIN = @@SESSION\\.SQL_LOG_BIN;$/{',
     ...drop('gtid-state', 'T.1'),
@@ -471,8 +475,10 @@ function constructOf(rule: SanitizeRuleId): string {
 export function stopMessage(stopped: RemovedLine): string {
   switch (stopped.rule) {
     case 'client-command': {
-      const found = /\\[^\s]?|delimiter /i.exec(stopped.line)?.[0]
-      const command = found === undefined ? 'a client command' : found.startsWith('\\') ? found : 'delimiter'
+      const named = NAMED_COMMAND_LINE.exec(stopped.line)?.[1]
+      const found = named ?? /\\[^\s]?|delimiter /i.exec(stopped.line)?.[0]
+      const command =
+        found === undefined ? 'a client command' : named ? named.toLowerCase() : found.startsWith('\\') ? found : 'delimiter'
       return (
         `The dump holds the client command ${command} outside any string or comment, which the mysql ` +
         `client would run on this runner rather than send to the clean room: mysqldump writes none but its own DELIMITER ` +
