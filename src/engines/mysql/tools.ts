@@ -433,8 +433,10 @@ export function sanitizerFiles(workDir: string): SanitizerFiles {
  * The pipeline, in bash: dump | dd (counts bytes) | sed [| tee kept] | client. Each program
  * records its exit code and end time (a pipeline has one exit code) and writes its stderr to a
  * file of its own. The script holds no secret: the programs read theirs from their option files.
+ * Every file it makes is private (umask 077): the kept copy of the dump holds production's data.
  */
 const STREAM_SCRIPT = `
+umask 077
 ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
 { "$LAZARUS_DUMP" "$@" 2> "$LAZARUS_WORK/dump.stderr" | dd bs=1M 2> "$LAZARUS_WORK/bytes"; ended dump \${PIPESTATUS[0]}; } |
 { "\${LAZARUS_FILTER[@]}" 2> "$LAZARUS_WORK/sanitize.stderr"; ended sanitize $?; } |
@@ -444,6 +446,7 @@ ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
 
 /** A kept file (already rewritten) into the client. */
 const RESTORE_SCRIPT = `
+umask 077
 ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
 "$LAZARUS_CLIENT" "\${LAZARUS_CLIENT_ARGS[@]}" < "$LAZARUS_INPUT" > /dev/null 2> "$LAZARUS_WORK/restore.stderr"; ended restore $?
 `

@@ -127,6 +127,8 @@ before(async () => {
     onDumpSnapshotStarted: async () => undefined
   })
   assert.equal(outcome.ok, true, JSON.stringify(outcome))
+  // The kept copy holds production's data: private to the runner's user.
+  assert.equal(fs.statSync(keptDump).mode & 0o777, 0o600)
   const faithful = await restored()
   restoredNames.push(faithful.name)
   baseline = JSON.stringify(faithful.state)
