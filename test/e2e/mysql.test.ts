@@ -1,0 +1,380 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import mysql from 'mysql2/promise'
+import { mariadbCleanroom, mariadbProduction, type MariadbServer } from '../support/mariadb.js'
+import { createMariadbDatabase, mariadbInputs, MYSQL_SHOP_SQL } from '../support/engines.js'
+import { repoRoot } from '../support/run-action.js'
+import { uniqueName } from '../support/shared-servers.js'
+import {
+  errorAnnotations,
+  explain,
+  leftoverWorkDirs,
+  runActionProcess,
+  runPostStep,
+  startAction,
+  visibleLog,
+  workspaceRunIds,
+  type ActionResult
+} from '../support/action-process.js'
+
+// The MySQL/MariaDB engine end to end (issue 15), by the bundled action against the shared
+// MariaDB servers: the tricky database verifies, every drill operator is caught, a run under live
+// writes verifies (the snapshot lock protocol), bad inputs end in one clear line, passwords leak
+// nowhere (log, outputs, summary, report, files, command lines), and the post step drops what a
+// killed run left.
+
+const TRICKY_SQL = readFileSync(path.join(repoRoot, 'test/fixtures/mysql-tricky.sql'), 'utf8')
+
+let production: MariadbServer
+let cleanroom: MariadbServer
+let tricky: string
+const cleanup: (() => Promise<unknown>)[] = []
+
+before(async () => {
+  ;[production, cleanroom] = await Promise.all([mariadbProduction(), mariadbCleanroom()])
+  ;({ database: tricky } = await createMariadbDatabase('tricky', TRICKY_SQL))
+  cleanup.push(() => production.sql(`DROP DATABASE IF EXISTS \`${tricky}\``))
+})
+
+after(async () => {
+  for (const step of cleanup.reverse()) await step().catch(error => console.error('cleanup:', error))
+})
+
+/** The run id of an action's one workspace. */
+function runIdOf(run: ActionResult): string {
+  const [id] = workspaceRunIds(run.runnerTemp)
+  assert.ok(id, 'the run made a workspace')
+  return id
+}
+
+/** Scratch databases a run left on the clean room. */
+async function leftovers(run: ActionResult): Promise<string[]> {
+  const out = await cleanroom.sql(
+    `SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'lazarus\\_${runIdOf(run)}%'`
+  )
+  return out
+    .split('\n')
+    .slice(1)
+    .filter(line => line.trim() !== '')
+}
+
+/** What production holds, table by table (CHECKSUM TABLE): it must not change under Lazarus. */
+async function productionChecksums(database: string): Promise<string> {
+  const tables = (await production.sql(`SHOW FULL TABLES WHERE Table_type = 'BASE TABLE'`, database))
+    .split('\n')
+    .slice(1)
+    .filter(Boolean)
+    .map(line => line.split('\t')[0])
+  return production.sql(`CHECKSUM TABLE ${tables.map(name => `\`${name.replace(/`/g, '``')}\``).join(', ')} EXTENDED`, database)
+}
+
+test('the tricky database (reserved and quoted names, every common type, partitions, routines, triggers, views, an event) verifies', async () => {
+  const before = await productionChecksums(tricky)
+  const run = await runActionProcess(await mariadbInputs(tricky, { verify: 'checksums' }), { timeoutMs: 240_000 })
+  assert.equal(run.exitCode, 0, explain(run))
+  assert.equal(run.outputs.result, 'verified')
+  assert.deepEqual(errorAnnotations(run.stdout), [])
+  const names = run.report.tables.map((table: { schema: string; name: string }) => `${table.schema}.${table.name}`).sort()
+  assert.deepEqual(
+    names,
+    ['audit', 'every_type', 'measurements', 'no_key', 'order', 'we`ird table'].map(name => `${tricky}.${name}`)
+  )
+  for (const table of run.report.tables) {
+    assert.equal(table.match, true, `${table.name}: ${table.difference}`)
+    assert.ok(typeof table.production.checksum === 'string' && table.production.checksum.length > 0, table.name)
+  }
+  const everyType = run.report.tables.find((table: { name: string }) => table.name === 'every_type')
+  assert.equal(everyType.production.rows, 4)
+  assert.deepEqual(run.report.schema, [])
+  assert.match(run.report.engine, /^MariaDB$/)
+  assert.match(run.report.production.serverVersion, /MariaDB|^\d+\.\d+/)
+  assert.ok(run.report.programs?.dump?.path, 'the dump program is reported')
+  assert.match(visibleLog(run), /Released production's snapshot lock after/)
+  assert.match(run.summary, new RegExp(`MariaDB`))
+  assert.equal(await productionChecksums(tricky), before, 'production is unchanged')
+  assert.deepEqual(await leftovers(run), [])
+  assert.deepEqual(leftoverWorkDirs(run.runnerTemp), [])
+})
+
+test('every drill operator of the engine is applied to its own copy of the dump and caught', async () => {
+  const run = await runActionProcess(await mariadbInputs(tricky, { sabotage: 'all' }), { timeoutMs: 420_000 })
+  assert.equal(run.exitCode, 0, explain(run))
+  assert.equal(run.outputs.result, 'verified')
+  const drills: { operator: string; applied: boolean; detected: boolean; detectedBy: string; evidence: string }[] =
+    run.report.sabotage
+  const operators = drills.map(drill => drill.operator)
+  for (const operator of [
+    'drop-row',
+    'duplicate-row',
+    'mutate-cell',
+    'truncate',
+    'drop-index',
+    'drop-constraint',
+    'reset-auto-increment'
+  ]) {
+    assert.ok(operators.includes(operator), `sabotage all runs ${operator} (ran ${operators.join(', ')})`)
+  }
+  for (const drill of drills) {
+    assert.equal(drill.applied, true, `${drill.operator} was applied: ${drill.evidence}`)
+    assert.equal(drill.detected, true, `${drill.operator} was caught: ${drill.evidence}`)
+  }
+  assert.equal(run.outputs['sabotage-caught'], String(drills.length))
+  assert.equal(run.outputs['sabotage-missed'], '0')
+  assert.deepEqual(await leftovers(run), [])
+})
+
+test('with verify: counts, a drill that keeps every row count is an expected miss, never a pass of the step by luck', async () => {
+  const { database } = await createMariadbDatabase('counts', MYSQL_SHOP_SQL)
+  cleanup.push(() => production.sql(`DROP DATABASE IF EXISTS \`${database}\``))
+  const run = await runActionProcess(await mariadbInputs(database, { verify: 'counts', sabotage: 'drop-row,mutate-cell' }), {
+    timeoutMs: 240_000
+  })
+  assert.equal(run.exitCode, 0, explain(run))
+  const [dropRow, mutateCell] = run.report.sabotage
+  assert.equal(dropRow.detected, true)
+  assert.equal(dropRow.detectedBy, 'counts')
+  assert.equal(mutateCell.detected, false)
+  assert.match(mutateCell.expectedMiss, /verify: counts/)
+  assert.equal(run.outputs['sabotage-missed'], '0')
+})
+
+test('a run under live writes verifies: the figures and the dump see one snapshot', async () => {
+  const { database } = await createMariadbDatabase(
+    'live',
+    `CREATE TABLE filler (id INT PRIMARY KEY, body VARCHAR(200) NOT NULL);
+     INSERT INTO filler SELECT seq, REPEAT(MD5(seq), 5) FROM seq_1_to_60000;
+     CREATE TABLE events (id INT AUTO_INCREMENT PRIMARY KEY, n INT NOT NULL, note VARCHAR(40) NOT NULL);
+     INSERT INTO events (n, note) SELECT seq, 'seed' FROM seq_1_to_1000;`
+  )
+  cleanup.push(() => production.sql(`DROP DATABASE IF EXISTS \`${database}\``))
+  const writer = await mysql.createConnection({
+    host: production.host,
+    port: production.port,
+    user: 'root',
+    password: production.password,
+    database
+  })
+  let writes = 0
+  let writing = true
+  const failures: unknown[] = []
+  const writing$ = (async () => {
+    while (writing) {
+      try {
+        await writer.query('INSERT INTO events (n, note) VALUES (?, ?)', [writes, 'live'])
+        await writer.query('UPDATE events SET n = n + 1, note = ? WHERE id = ?', ['updated', 1 + (writes % 1000)])
+        await writer.query('UPDATE filler SET body = REVERSE(body) WHERE id = ?', [1 + ((writes * 7919) % 60000)])
+        writes++
+      } catch (error) {
+        failures.push(error)
+        await new Promise(resolve => setTimeout(resolve, 20))
+      }
+    }
+  })()
+  try {
+    const action = await startAction(await mariadbInputs(database, { verify: 'checksums', jobs: '3' }), { timeoutMs: 240_000 })
+    const writesAtStart = writes
+    const run = await action.finished
+    const writesDuring = writes - writesAtStart
+    writing = false
+    await writing$
+    assert.equal(run.exitCode, 0, explain(run))
+    assert.equal(run.outputs.result, 'verified')
+    assert.ok(writesDuring > 20, `the writer kept writing during the run (${writesDuring} rounds)`)
+    const events = run.report.tables.find((table: { name: string }) => table.name === 'events')
+    const [, afterRows] = (await production.sql('SELECT COUNT(*) FROM events', database)).trim().split('\n')
+    assert.ok(Number(afterRows) > events.production.rows, 'production went on taking rows after the snapshot')
+    assert.deepEqual(await leftovers(run), [])
+  } finally {
+    writing = false
+    await writing$
+    await writer.end()
+  }
+  assert.deepEqual(failures, [], 'the writer was never refused (the snapshot lock is brief and then gone)')
+})
+
+test('bad inputs end in one clear error line, before anything is created in the clean room', async () => {
+  const shopInputs = await mariadbInputs('mysql')
+  const cases: { name: string; inputs: Record<string, string>; message: RegExp }[] = [
+    {
+      name: 'engines mixed',
+      inputs: { ...shopInputs, 'cleanroom-url': 'postgresql://postgres@127.0.0.1:5432/postgres' },
+      message: /Inputs 'production-url' \(MySQL\/MariaDB\) and 'cleanroom-url' \(PostgreSQL\) name different engines/
+    },
+    {
+      name: 'a PostgreSQL-only input',
+      inputs: { ...shopInputs, 'postgres-bin-dir': '/usr/lib/postgresql/15/bin' },
+      message: /Input 'postgres-bin-dir' does not apply to MySQL\/MariaDB: set 'mysql-bin-dir'/
+    },
+    {
+      name: 'the clean room is production',
+      inputs: {
+        ...shopInputs,
+        'cleanroom-url': production.url('mysql', { password: null }),
+        'cleanroom-password': production.password
+      },
+      message: /clean room/i
+    },
+    {
+      name: 'a wrong password',
+      inputs: { ...shopInputs, 'production-password': 'not-the-password' },
+      message: /production/i
+    },
+    {
+      name: 'a database that does not exist',
+      inputs: { ...shopInputs, 'production-url': production.url('no_such_database', { password: null }) },
+      message: /no_such_database/
+    }
+  ]
+  const runs = await Promise.all(cases.map(async ({ inputs }) => runActionProcess(inputs, { timeoutMs: 120_000 })))
+  for (const [index, { name, message }] of cases.entries()) {
+    const run = runs[index]
+    assert.equal(run.exitCode, 1, `${name}: ${explain(run)}`)
+    assert.equal(run.outputs.result, 'error', name)
+    const errors = errorAnnotations(run.stdout)
+    assert.equal(errors.length, 1, `${name}: one error annotation, got ${errors.join('\n')}`)
+    assert.match(errors[0], message, name)
+    assert.doesNotMatch(errors[0], /%0A/, `${name}: the error is one line`)
+    assert.doesNotMatch(visibleLog(run), /\n\s+at .+\(.+:\d+:\d+\)/, `${name}: no stack trace`)
+    if (workspaceRunIds(run.runnerTemp).length > 0) assert.deepEqual(await leftovers(run), [], name)
+  }
+})
+
+/** A password full of URL-hostile characters. */
+const PASSWORD = 'p@ss:/ word?#%&=\'"`\\'
+
+/** Every form the password could leak in. */
+function secretForms(secret: string): Record<string, string> {
+  return {
+    raw: secret,
+    'percent-encoded': encodeURIComponent(secret),
+    'form-encoded': new URLSearchParams({ p: secret }).toString().slice(2),
+    base64: Buffer.from(secret).toString('base64')
+  }
+}
+
+/** Command lines of every process, sampled until stopped. */
+function sampleCommandLines(): { stop(): Set<string> } {
+  const seen = new Set<string>()
+  const sample = () => {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue
+      try {
+        const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim()
+        if (args) seen.add(args)
+      } catch {
+        // ended meanwhile
+      }
+    }
+  }
+  const timer = setInterval(sample, 20)
+  sample()
+  return {
+    stop: () => {
+      clearInterval(timer)
+      sample()
+      return seen
+    }
+  }
+}
+
+/** Every file under a directory, as latin1 text. */
+function filesUnder(dir: string): { file: string; text: string }[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter(entry => entry.isFile())
+    .map(entry => {
+      const file = path.join(entry.parentPath, entry.name)
+      return { file, text: readFileSync(file, 'latin1') }
+    })
+}
+
+test('an account with the documented privileges and a hostile password verifies, and the password leaks nowhere', async () => {
+  const { database } = await createMariadbDatabase('secrets', MYSQL_SHOP_SQL)
+  const user = uniqueName('lz')
+  const sqlPassword = PASSWORD.replace(/\\/g, '\\\\').replace(/'/g, "\\'")
+  // Production: the privileges docs/mysql.md lists for a read-only backup account.
+  await production.sql(
+    `CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY '${sqlPassword}';
+     GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES, RELOAD, PROCESS ON *.* TO '${user}'@'127.0.0.1';`
+  )
+  // The clean room: a disposable server's account that may create, fill and drop databases.
+  await cleanroom.sql(
+    `CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY '${sqlPassword}';
+     GRANT ALL PRIVILEGES ON *.* TO '${user}'@'127.0.0.1';`
+  )
+  cleanup.push(
+    () => production.sql(`DROP USER IF EXISTS '${user}'@'127.0.0.1'; DROP DATABASE IF EXISTS \`${database}\``),
+    () => cleanroom.sql(`DROP USER IF EXISTS '${user}'@'127.0.0.1'`)
+  )
+  const inUrl = {
+    'production-url': production.url(database, { user, password: PASSWORD }),
+    'cleanroom-url': cleanroom.url('mysql', { user, password: PASSWORD })
+  }
+  const inInputs = {
+    'production-url': production.url(database, { user, password: null }),
+    'production-password': PASSWORD,
+    'cleanroom-url': cleanroom.url('mysql', { user, password: null }),
+    'cleanroom-password': PASSWORD
+  }
+  const commandLines = sampleCommandLines()
+  const runs = await Promise.all(
+    [inUrl, inInputs].map(inputs => runActionProcess({ ...inputs, sabotage: 'drop-row' }, { timeoutMs: 240_000 }))
+  )
+  const seen = commandLines.stop()
+  for (const [index, run] of runs.entries()) {
+    const way = index === 0 ? 'inside the URL' : 'in the -password inputs'
+    assert.equal(run.exitCode, 0, `${way}: ${explain(run)}`)
+    assert.equal(run.outputs.result, 'verified', way)
+    assert.equal(run.outputs['sabotage-caught'], '1', way)
+    const masked = run.stdout
+      .split('\n')
+      .filter(line => line.startsWith('::add-mask::'))
+      .map(line => line.slice('::add-mask::'.length).replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
+    assert.ok(masked.includes(PASSWORD), `${way}: the password is registered with the runner's masking`)
+    const places = [
+      { where: 'the log', text: visibleLog(run) },
+      { where: 'the outputs', text: JSON.stringify(run.outputs) },
+      { where: 'the job summary', text: run.summary },
+      { where: 'the report', text: JSON.stringify(run.report ?? {}) },
+      ...filesUnder(run.runnerTemp).map(({ file, text }) => ({ where: path.relative(run.runnerTemp, file), text })),
+      ...filesUnder(run.commandDir).map(({ file, text }) => ({ where: path.relative(run.commandDir, file), text }))
+    ]
+    for (const { where, text } of places) {
+      for (const [form, secret] of Object.entries(secretForms(PASSWORD))) {
+        assert.ok(!text.includes(secret), `${way}: the password (${form}) leaked into ${where}`)
+      }
+    }
+    assert.deepEqual(await leftovers(run), [], way)
+  }
+  const programs = [...seen].filter(args => /(mariadb-dump|mysqldump|\/mariadb|\/mysql) /.test(args))
+  assert.ok(
+    programs.some(args => /mariadb-dump|mysqldump/.test(args)),
+    'the dump program was seen running'
+  )
+  for (const args of seen) {
+    for (const [form, secret] of Object.entries(secretForms(PASSWORD))) {
+      assert.ok(!args.includes(secret), `the password (${form}) is on a command line: ${args}`)
+    }
+  }
+})
+
+test('the post step drops the scratch databases of a run killed mid-restore, and only those', async () => {
+  const { database } = await createMariadbDatabase(
+    'killed',
+    `CREATE TABLE filler (id INT PRIMARY KEY, body VARCHAR(200) NOT NULL);
+     INSERT INTO filler SELECT seq, REPEAT(MD5(seq), 5) FROM seq_1_to_100000;`
+  )
+  cleanup.push(() => production.sql(`DROP DATABASE IF EXISTS \`${database}\``))
+  const inputs = await mariadbInputs(database)
+  const action = await startAction(inputs, { timeoutMs: 240_000 })
+  await action.waitForOutput(/Created scratch database (lazarus_\S+)/, 120_000)
+  action.child.kill('SIGKILL')
+  const killed = await action.finished
+  const left = await leftovers(killed)
+  assert.ok(left.length >= 1, 'the killed run left its scratch database')
+  const post = await runPostStep(inputs, killed)
+  assert.equal(post.exitCode, 0, explain(post))
+  assert.match(post.stdout, /Dropped leftover scratch database lazarus_/)
+  assert.deepEqual(await leftovers(killed), [])
+})
