@@ -109,6 +109,7 @@ export class RunContext {
   /** Production's session and the clean room's maintenance handle, then the watchdog over both. */
   async connect(): Promise<void> {
     const { engine, settings } = this
+    engine.setLimits({ lockTimeoutSeconds: settings.lockTimeoutSeconds, serverTimeoutSeconds: settings.serverTimeoutSeconds })
     const [production, maintenance] = await core.group('Connect', async () => {
       const opened = await Promise.allSettled([
         engine.openRead(settings.production, 'production'),
@@ -315,11 +316,15 @@ async function snapshotAndStream(run: RunContext, restoreTarget: unknown, keepDu
   const production = run.production
   await production.pinSettings()
   const countersBefore = await production.readCounters()
+  // The stream's private directory: option files, the sanitizer's marker and its records, stderr.
+  const streamDir = workspace.file('stream')
+  fs.mkdirSync(streamDir, { recursive: true, mode: 0o700 })
   const sanitizer = engine.sanitizerProgram({
+    tools: run.tools,
     production: run.facts.production,
     cleanroom: run.facts.cleanroom,
     cleanroomCollations: await run.maintenance.collations(),
-    tools: run.tools
+    workDir: streamDir
   })
   let tables: TableName[]
   let streaming: Promise<StreamOutcome>
@@ -351,8 +356,6 @@ async function snapshotAndStream(run: RunContext, restoreTarget: unknown, keepDu
           `check that 'production-url' names the right database.`
       )
     }
-    const streamDir = workspace.file('stream')
-    fs.mkdirSync(streamDir, { recursive: true, mode: 0o700 })
     streaming = engine.streamDumpToRestore({
       tools: run.tools,
       production: settings.production,
@@ -605,14 +608,27 @@ async function runDrill(run: RunContext, operator: string, snapshot: ProductionS
       signal: run.abort.signal
     })
     fs.rmSync(streamDir, { recursive: true, force: true })
-    core.info(`Sabotaged ${plan.target}.`)
+    // What the rewriter changed, in its words; none when the target was not in the dump.
+    const evidence = 'evidence' in outcome && typeof outcome.evidence === 'string' ? outcome.evidence : undefined
+    if (evidence === undefined) {
+      core.warning(`Sabotage ${operator}: ${plan.target} was not found in the dump; drill skipped.`)
+      return {
+        operator,
+        target: plan.target,
+        applied: false,
+        detected: false,
+        detectedBy: null,
+        evidence: 'target not found in the dump'
+      }
+    }
+    core.info(`Sabotaged ${plan.target}: ${evidence}.`)
     const failed = outcome.stages.find(stage => stage.exitCode !== 0)
     if (failed && failed.stage !== 'restore')
       throw new Error(`${failed.stage} (${failed.program}) failed: ${lastLine(failed.stderr)}`)
     const verification: CopyVerification = outcome.ok
       ? await verifyCopy(run, target, snapshot, `${operator} copy`)
       : { restoreError: lastLine(failed?.stderr ?? '') || 'the restore failed', tables: [], schema: [] }
-    const result = judgeDrill(plan, verification, settings.verify)
+    const result = judgeDrill(plan, evidence, verification, settings.verify)
     if (result.detected) core.info(`Caught by ${result.detectedBy}: ${result.evidence}`)
     else if (result.expectedMiss)
       core.notice(`Sabotage ${operator} on ${plan.target} went unnoticed, as expected: ${result.expectedMiss}`)
@@ -627,10 +643,20 @@ async function runDrill(run: RunContext, operator: string, snapshot: ProductionS
 const COUNTER_KINDS = new Set(['sequence', 'auto-increment', 'auto_increment', 'counter'])
 
 /** Whether verifying a sabotaged copy reported the corruption, by which check, with what evidence. */
-export function judgeDrill(plan: SeamDrillPlan, verification: CopyVerification, verify: VerifyLevel): DrillResult {
+export function judgeDrill(
+  plan: SeamDrillPlan,
+  injected: string,
+  verification: CopyVerification,
+  verify: VerifyLevel
+): DrillResult {
   const base = { operator: plan.operator, target: plan.target, applied: true }
   if (verification.restoreError !== undefined) {
-    return { ...base, detected: true, detectedBy: 'restore', evidence: `restore failed: ${verification.restoreError}` }
+    return {
+      ...base,
+      detected: true,
+      detectedBy: 'restore',
+      evidence: `${injected}; restore failed: ${verification.restoreError}`
+    }
   }
   const flagged = plan.table && verification.tables.find(table => tableKey(table) === tableKey(plan.table!) && !table.match)
   if (flagged) {
@@ -643,7 +669,7 @@ export function judgeDrill(plan: SeamDrillPlan, verification: CopyVerification, 
       ...base,
       detected: true,
       detectedBy: detectingCheck(flagged),
-      evidence: `${flagged.difference}${rows ? ` (${rows})` : ''}`
+      evidence: `${injected}; ${flagged.difference}${rows ? ` (${rows})` : ''}`
     }
   }
   const object = plan.object
@@ -654,7 +680,7 @@ export function judgeDrill(plan: SeamDrillPlan, verification: CopyVerification, 
       ...base,
       detected: true,
       detectedBy,
-      evidence: `${hit.kind} ${hit.name}: production ${hit.production ?? '(missing)'}, restored ${hit.restored ?? '(missing)'}`
+      evidence: `${injected}; ${hit.kind} ${hit.name}: production ${hit.production ?? '(missing)'}, restored ${hit.restored ?? '(missing)'}`
     }
   }
   // Row counts alone cannot see a corruption of a table's content that keeps its count.
@@ -662,7 +688,13 @@ export function judgeDrill(plan: SeamDrillPlan, verification: CopyVerification, 
     verify === 'counts' && plan.table
       ? 'verify: counts compares row counts only, and this corruption keeps them; verify: checksums compares the content'
       : undefined
-  return { ...base, detected: false, detectedBy: null, evidence: 'went unnoticed', ...(expectedMiss ? { expectedMiss } : {}) }
+  return {
+    ...base,
+    detected: false,
+    detectedBy: null,
+    evidence: `${injected}; went unnoticed`,
+    ...(expectedMiss ? { expectedMiss } : {})
+  }
 }
 
 function elapsed(since: number): number {
