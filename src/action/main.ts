@@ -11,7 +11,7 @@ import { actionsCacheHistoryStore, databaseId, describeTrend, historyRun, trackR
 import { writeWorkFile } from '../engines/postgres/pg-tools.js'
 import { verifyBackup } from '../run/pipeline.js'
 import { verifyStoredBackup } from '../run/stored-pipeline.js'
-import { checkRto, failureMessage, reportOutputs, rtoWarning, type Report } from '../report/report.js'
+import { checkRto, failureMessage, judgeStopped, reportOutputs, rtoWarning, type Report } from '../report/report.js'
 import type { Settings } from '../run/settings.js'
 import { readRunSettings, type RunSettings } from '../run/engine-settings.js'
 import { emptyEngineReport, verifyOverEngine } from '../run/engine-pipeline.js'
@@ -46,8 +46,7 @@ export async function run(): Promise<void> {
       )
     }
   } catch (error) {
-    report.result = 'error'
-    report.error = messageOf(error)
+    Object.assign(report, judgeStopped(messageOf(error)))
     if (!(error instanceof UserError) && error instanceof Error && error.stack) core.debug(error.stack)
   } finally {
     // The dump holds production data: it outlives the pipeline only when it is to be uploaded.

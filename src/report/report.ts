@@ -1,9 +1,10 @@
 import type { AmcheckResult } from '../engines/postgres/amcheck.js'
 import type { CheckResult } from '../verification/check-answers.js'
-import type { TableComparison, VerifyLevel } from '../verification/compare.js'
+import { detectingCheck, type TableComparison, type VerifyLevel } from '../verification/compare.js'
 import type { SanitizedDirective } from '../engines/postgres/sanitize-rules.js'
-import type { DetectingCheck, DrillOperator } from '../drill/plan.js'
+import type { DetectingCheck, DrillOperator, DrillPlan } from '../drill/plan.js'
 import type { EnvironmentDifference } from '../engines/postgres/extensions.js'
+import { tableKey } from '../util/table-name.js'
 
 /**
  * What a run concluded; the step fails unless it is `verified` (or `restored`) and every sabotage
@@ -255,6 +256,110 @@ export function judgeRestored(report: Report): Pick<Report, 'result'> {
   const differs =
     mismatchedTables(report).length > 0 || (report.schema ?? []).length > 0 || (report.amcheck?.findings ?? []).length > 0
   return { result: differs ? 'mismatch' : 'restored' }
+}
+
+/** What verifying one restored copy (the backup's, or a drill's sabotaged one) found: what its verdict is judged from. */
+export interface CopyVerification<Difference extends SchemaDifference = SchemaDifference> {
+  /** Set when the copy did not restore. */
+  restoreError?: string
+  tables: TableComparison[]
+  /** Schema objects and sequences that differ (an engine's own kinds). */
+  schema: Difference[]
+  /** The user's checks, each compared with production's answer. */
+  checks: CheckResult[]
+}
+
+/**
+ * A backup that did not restore: `restore-failed`, with the restore's error (and its hint) and,
+ * when the restore named a line, where in the dump's object list it stopped.
+ */
+export function judgeRestoreFailed(error: string, failedAt?: string): Pick<Report, 'result' | 'error' | 'restoreFailedAt'> {
+  return failedAt ? { result: 'restore-failed', error, restoreFailedAt: failedAt } : { result: 'restore-failed', error }
+}
+
+/**
+ * A stored backup checked against its manifest before anything is restored: any file whose size
+ * or sha256 differs (or that is missing) makes it a `mismatch`, for it is not the backup the
+ * manifest vouches for; undefined when every file matches and the run goes on.
+ */
+export function judgeBackupFiles(fileProblems: string[]): Pick<Report, 'result'> | undefined {
+  return fileProblems.length > 0 ? { result: 'mismatch' } : undefined
+}
+
+/** A run that stopped before a verdict on the backup could be reached: `error`, saying why (and, for a user's mistake, what to fix). */
+export function judgeStopped(message: string): Pick<Report, 'result' | 'error'> {
+  return { result: 'error', error: message }
+}
+
+/** Whether verifying a sabotaged copy reported the corruption, by which check, with what evidence. */
+export function judgeDrill(plan: DrillPlan, injected: string, verification: CopyVerification, verify: VerifyLevel): DrillResult {
+  const base = { operator: plan.operator, target: plan.target, applied: true }
+  if (verification.restoreError !== undefined) {
+    return {
+      ...base,
+      detected: true,
+      detectedBy: 'restore',
+      evidence: `${injected}; restore failed: ${verification.restoreError}`
+    }
+  }
+  const flagged =
+    plan.targetTable && verification.tables.find(table => tableKey(table) === tableKey(plan.targetTable!) && !table.match)
+  if (flagged) {
+    const differences = flagged.differences
+    // By key where the table has one; a table without a key says how many rows are missing and extra.
+    const rows =
+      differences && differences.keys.length > 0
+        ? differences.keys.map(row => `${row.change} ${row.key}`).join(', ')
+        : differences && `${differences.missing} row(s) missing, ${differences.extra} extra, ${differences.changed} changed`
+    const checks = verification.checks.filter(result => !result.match && !result.error).map(result => `'${result.name}'`)
+    const alsoChecks = checks.length > 0 ? `; also caught by check ${checks.join(', ')}` : ''
+    return {
+      ...base,
+      detected: true,
+      detectedBy: detectingCheck(flagged),
+      evidence: `${injected}; ${flagged.difference}${rows ? ` (${rows})` : ''}${alsoChecks}`
+    }
+  }
+  const wanted = plan.targetDifference
+  const privilegeHit = wanted && verification.schema.find(item => item.kind === wanted.kind && item.name === wanted.name)
+  if (privilegeHit) {
+    return {
+      ...base,
+      detected: true,
+      detectedBy: 'privileges',
+      evidence: `${injected}; ${privilegeHit.kind} of ${privilegeHit.name}: production ${privilegeHit.production ?? '(missing)'}, restored ${privilegeHit.restored ?? '(missing)'}`
+    }
+  }
+  const schemaHit = plan.targetObject && verification.schema.find(difference => namesTarget(difference, plan.targetObject!))
+  if (schemaHit) {
+    const detectedBy = plan.targetObject!.kind === 'sequence' && plan.caughtBy.includes('sequences') ? 'sequences' : 'schema'
+    return {
+      ...base,
+      detected: true,
+      detectedBy,
+      evidence: `${injected}; ${schemaHit.kind} ${schemaHit.name}: production ${schemaHit.production ?? '(missing)'}, restored ${schemaHit.restored ?? '(missing)'}`
+    }
+  }
+  const check = verification.checks.find(result => !result.match && !result.error)
+  if (check) {
+    return { ...base, detected: true, detectedBy: 'checks', evidence: `${injected}; check '${check.name}': ${check.difference}` }
+  }
+  const expectedMiss = verify === 'counts' ? plan.invisibleToCounts : undefined
+  return { ...base, detected: false, detectedBy: null, evidence: `${injected}; went unnoticed`, expectedMiss }
+}
+
+/**
+ * Whether a schema difference is about the sabotaged object. A dropped index that backed nothing
+ * shows as an index; a dropped constraint as a constraint; a reset sequence as a sequence. Names
+ * are schema-qualified in the fingerprint, so the last name part must match exactly.
+ */
+function namesTarget(difference: SchemaDifference, object: NonNullable<DrillPlan['targetObject']>): boolean {
+  if (difference.kind !== object.kind) return false
+  // A function is named with its argument types, as overloads are told apart.
+  if (object.signature !== undefined) return difference.name === object.signature
+  const last = /(?:"((?:[^"]|"")*)"|([^."]+))$/.exec(difference.name)
+  const lastPart = last?.[1] !== undefined ? last[1].replace(/""/g, '"') : last?.[2]
+  return lastPart === object.name
 }
 
 export function missedDrills(report: Report): DrillResult[] {

@@ -23,7 +23,7 @@ import {
 } from '../verification/compare.js'
 import { pinDifferingRows } from '../verification/row-diff.js'
 import { compareSequences, type SequenceValue } from '../verification/sequence-check.js'
-import { judgeVerified, type DrillResult, type Report, type SchemaDifference } from '../report/report.js'
+import { judgeRestoreFailed, judgeVerified, type DrillResult, type Report, type SchemaDifference } from '../report/report.js'
 import { type DetectingCheck } from '../drill/plan.js'
 import type { EngineSettings } from './engine-settings.js'
 import { ScratchDatabases } from './engine-cleanroom.js'
@@ -198,9 +198,7 @@ async function runStages(run: RunContext): Promise<void> {
   let verification: CopyVerification
   try {
     if (streamed.restoreError !== undefined) {
-      report.result = 'restore-failed'
-      report.error = streamed.restoreError
-      if (streamed.failedAt) report.restoreFailedAt = streamed.failedAt
+      Object.assign(report, judgeRestoreFailed(streamed.restoreError, streamed.failedAt))
       return
     }
     verification = await run.group('Verify', async () => {

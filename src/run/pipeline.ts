@@ -2,12 +2,12 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as core from '@actions/core'
 import { installAmcheck, runAmcheck, type AmcheckResult } from '../engines/postgres/amcheck.js'
-import type { CheckAnswer, CheckResult } from '../verification/check-answers.js'
+import type { CheckAnswer } from '../verification/check-answers.js'
 import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
 import { checkSide } from '../engines/postgres/check-queries.js'
 import type { CleanRoom } from './cleanroom.js'
 import { RunContext } from './run-context.js'
-import { compareTables, detectingCheck, type SideFigures, type TableComparison } from '../verification/compare.js'
+import { compareTables, type SideFigures, type TableComparison } from '../verification/compare.js'
 import { displayName, tableKey } from '../util/table-name.js'
 import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
 import { DatabaseSession, type ServerFacts } from '../engines/postgres/database.js'
@@ -50,9 +50,16 @@ import {
 } from '../engines/postgres/privileges.js'
 import { replayPrivileges, splitPrivileged, type PrivilegeReplay } from '../engines/postgres/privileged-pass.js'
 import { Counter, reportProgress } from './progress.js'
-import { judgeVerified, type Report, type DrillResult } from '../report/report.js'
+import {
+  judgeDrill,
+  judgeRestoreFailed,
+  judgeVerified,
+  type CopyVerification as VerificationOf,
+  type Report,
+  type DrillResult
+} from '../report/report.js'
 import { describeFailurePlace, psqlErrorLine, type TocEntry } from '../engines/postgres/restore-failure.js'
-import { explainNoTarget, planDrill, type DrillCatalog, type DrillOperator, type DrillPlan } from '../drill/plan.js'
+import { explainNoTarget, planDrill, type DrillCatalog, type DrillOperator } from '../drill/plan.js'
 import { readDrillCatalog } from '../engines/postgres/drill-catalog.js'
 import {
   compressionOf,
@@ -98,6 +105,9 @@ import { requireProduction, type ProductionSettings, type Settings } from './set
 import { saveWorkDir } from '../util/leftovers.js'
 import { formatBytes } from '../util/bytes.js'
 import type { Workspace } from './workspace.js'
+
+/** What verifying a restored copy found, with PostgreSQL's schema differences. */
+export type CopyVerification = VerificationOf<SchemaDifference>
 
 /** pg_dump's error when the transaction that exported the snapshot has ended. */
 const SNAPSHOT_GONE = /could not import the requested snapshot|invalid snapshot identifier/
@@ -313,9 +323,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
       streamFromSnapshot(context, tools, filter, { target: restoreTarget, ready: created }, database, checkFile, point)
     )
     if (streamed.restoreError !== undefined) {
-      report.result = 'restore-failed'
-      report.error = streamed.restoreError
-      if (streamed.restoreFailedAt) report.restoreFailedAt = streamed.restoreFailedAt
+      Object.assign(report, judgeRestoreFailed(streamed.restoreError, streamed.restoreFailedAt))
       if (point?.persistent) core.warning(`Nothing kept in ${settings.backupDir}: the backup does not restore.`)
       return
     }
@@ -331,8 +339,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
         )
       )
       if (!replayed.ok) {
-        report.result = 'restore-failed'
-        report.error = `the dump's owners and privileges did not replay: ${replayed.error}`
+        Object.assign(report, judgeRestoreFailed(`the dump's owners and privileges did not replay: ${replayed.error}`))
         return
       }
     }
@@ -1028,15 +1035,6 @@ export function logSanitized(report: Report): void {
   }
 }
 
-export interface CopyVerification {
-  restoreError?: string
-  tables: TableComparison[]
-  /** Schema objects and sequences that differ. */
-  schema: SchemaDifference[]
-  /** The user's checks, each compared with production's answer. */
-  checks: CheckResult[]
-}
-
 /**
  * What every drill copy is restored into and verified against, the same for each operator: the
  * run (its clean room and workspace, and production's live session inside the snapshot when
@@ -1340,7 +1338,7 @@ export async function runDrill(operator: DrillOperator, backupFile: string, cont
     core.info(`Sabotaged ${plan.target}: ${injected.evidence}.`)
     if (plan.extraRole) cleanroom.roles.addRole(plan.extraRole)
     const verification = await verifyCopy(copyFile, `drill_${operator}`, context)
-    const result = judgeDrill(plan, injected.evidence, verification, settings)
+    const result = judgeDrill(plan, injected.evidence, verification, settings.verify)
     if (result.detected) core.info(`Caught by ${result.detectedBy}: ${result.evidence}`)
     else if (result.expectedMiss)
       core.notice(`Sabotage ${operator} on ${plan.target} went unnoticed, as expected: ${result.expectedMiss}`)
@@ -1349,77 +1347,6 @@ export async function runDrill(operator: DrillOperator, backupFile: string, cont
   } finally {
     workspace.removeFile(copyFile)
   }
-}
-
-/** Whether verifying a sabotaged copy reported the corruption, by which check, with what evidence. */
-function judgeDrill(plan: DrillPlan, injected: string, verification: CopyVerification, settings: Settings): DrillResult {
-  const base = { operator: plan.operator, target: plan.target, applied: true }
-  if (verification.restoreError !== undefined) {
-    return {
-      ...base,
-      detected: true,
-      detectedBy: 'restore',
-      evidence: `${injected}; restore failed: ${verification.restoreError}`
-    }
-  }
-  const flagged =
-    plan.targetTable && verification.tables.find(table => tableKey(table) === tableKey(plan.targetTable!) && !table.match)
-  if (flagged) {
-    const differences = flagged.differences
-    // By key where the table has one; a table without a key says how many rows are missing and extra.
-    const rows =
-      differences && differences.keys.length > 0
-        ? differences.keys.map(row => `${row.change} ${row.key}`).join(', ')
-        : differences && `${differences.missing} row(s) missing, ${differences.extra} extra, ${differences.changed} changed`
-    const checks = verification.checks.filter(result => !result.match && !result.error).map(result => `'${result.name}'`)
-    const alsoChecks = checks.length > 0 ? `; also caught by check ${checks.join(', ')}` : ''
-    return {
-      ...base,
-      detected: true,
-      detectedBy: detectingCheck(flagged),
-      evidence: `${injected}; ${flagged.difference}${rows ? ` (${rows})` : ''}${alsoChecks}`
-    }
-  }
-  const wanted = plan.targetDifference
-  const privilegeHit = wanted && verification.schema.find(item => item.kind === wanted.kind && item.name === wanted.name)
-  if (privilegeHit) {
-    return {
-      ...base,
-      detected: true,
-      detectedBy: 'privileges',
-      evidence: `${injected}; ${privilegeHit.kind} of ${privilegeHit.name}: production ${privilegeHit.production ?? '(missing)'}, restored ${privilegeHit.restored ?? '(missing)'}`
-    }
-  }
-  const schemaHit = plan.targetObject && verification.schema.find(difference => namesTarget(difference, plan.targetObject!))
-  if (schemaHit) {
-    const detectedBy = plan.targetObject!.kind === 'sequence' && plan.caughtBy.includes('sequences') ? 'sequences' : 'schema'
-    return {
-      ...base,
-      detected: true,
-      detectedBy,
-      evidence: `${injected}; ${schemaHit.kind} ${schemaHit.name}: production ${schemaHit.production ?? '(missing)'}, restored ${schemaHit.restored ?? '(missing)'}`
-    }
-  }
-  const check = verification.checks.find(result => !result.match && !result.error)
-  if (check) {
-    return { ...base, detected: true, detectedBy: 'checks', evidence: `${injected}; check '${check.name}': ${check.difference}` }
-  }
-  const expectedMiss = settings.verify === 'counts' ? plan.invisibleToCounts : undefined
-  return { ...base, detected: false, detectedBy: null, evidence: `${injected}; went unnoticed`, expectedMiss }
-}
-
-/**
- * Whether a schema difference is about the sabotaged object. A dropped index that backed nothing
- * shows as an index; a dropped constraint as a constraint; a reset sequence as a sequence. Names
- * are schema-qualified in the fingerprint, so the last name part must match exactly.
- */
-function namesTarget(difference: SchemaDifference, object: NonNullable<DrillPlan['targetObject']>): boolean {
-  if (difference.kind !== object.kind) return false
-  // A function is named with its argument types, as overloads are told apart.
-  if (object.signature !== undefined) return difference.name === object.signature
-  const last = /(?:"((?:[^"]|"")*)"|([^."]+))$/.exec(difference.name)
-  const lastPart = last?.[1] !== undefined ? last[1].replace(/""/g, '"') : last?.[2]
-  return lastPart === object.name
 }
 
 function toolInfo(tool: { path: string; version: string }) {

@@ -47,7 +47,14 @@ import {
 } from './pipeline.js'
 import { readPrivileges, readPrivilegeTargets } from '../engines/postgres/privileges.js'
 import { replayPrivileges, type PrivilegeReplay } from '../engines/postgres/privileged-pass.js'
-import { judgeRestored, judgeVerified, type Report, type ReportTable } from '../report/report.js'
+import {
+  judgeBackupFiles,
+  judgeRestored,
+  judgeRestoreFailed,
+  judgeVerified,
+  type Report,
+  type ReportTable
+} from '../report/report.js'
 import { tocEntryAt } from '../engines/postgres/restore-failure.js'
 import { readDrillCatalog } from '../engines/postgres/drill-catalog.js'
 import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
@@ -115,9 +122,11 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
     const problems = await core.group("Check the backup's files against the manifest (sha256)", () =>
       checkBackupFiles(manifest, backup.path)
     )
-    if (problems.length > 0) {
-      report.result = 'mismatch'
-      report.backup.fileProblems = problems.map(describeFileProblem)
+    const fileProblems = problems.map(describeFileProblem)
+    const files = judgeBackupFiles(fileProblems)
+    if (files) {
+      Object.assign(report, files)
+      report.backup.fileProblems = fileProblems
       for (const problem of report.backup.fileProblems) {
         core.error(problem, { title: 'Lazarus: the stored backup is not the one its manifest describes' })
       }
@@ -208,8 +217,7 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
           )
         )
         if (!replayed.ok) {
-          report.result = 'restore-failed'
-          report.error = `the backup's owners and privileges did not replay: ${replayed.error}`
+          Object.assign(report, judgeRestoreFailed(`the backup's owners and privileges did not replay: ${replayed.error}`))
           return
         }
       }
@@ -396,14 +404,10 @@ async function restore(
     productionMajor,
     pgDumpMajor: majorOfVersion(how.dumpedBy ?? '') ?? productionMajor
   })
-  report.result = 'restore-failed'
   const hint = skew ?? missingRightHint(outcome.error, how.rights)
-  report.error = hint ? `${outcome.error} | ${hint}` : outcome.error
   const place = await failurePlace(outcome.error, how.encoding, line => tocEntryAt(tocLines(outcome), line))
-  if (place) {
-    report.restoreFailedAt = place
-    core.info(`The restore stopped ${place}.`)
-  }
+  Object.assign(report, judgeRestoreFailed(hint ? `${outcome.error} | ${hint}` : outcome.error, place))
+  if (place) core.info(`The restore stopped ${place}.`)
   return false
 }
 

@@ -246,6 +246,45 @@ export function sessionsInAlgorithms(sources: SourceFile[]): string[] {
   return problems
 }
 
+/**
+ * Places outside src/report/ that decide a verdict: an assignment to a report's `result`, or an
+ * Object.assign onto a report of an object literal that names one. The run and the action's edge
+ * call report.ts's judge functions instead (report.ts: judgeVerified, judgeRestoreFailed, ...).
+ */
+export function verdictsOutsideReport(sources: SourceFile[]): string[] {
+  const problems: string[] = []
+  for (const source of sources) {
+    if (layerOf(source.file) === 'report') continue
+    const sf = ts.createSourceFile(source.file, source.text, ts.ScriptTarget.ES2022, true)
+    const aReport = (node: ts.Node) => /report/i.test(node.getText(sf))
+    const namesResult = (node: ts.Node) =>
+      ts.isObjectLiteralExpression(node) &&
+      node.properties.some(p => p.name !== undefined && ts.isIdentifier(p.name) && p.name.text === 'result')
+    const visit = (node: ts.Node): void => {
+      if (
+        ts.isBinaryExpression(node) &&
+        node.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+        ts.isPropertyAccessExpression(node.left) &&
+        node.left.name.text === 'result' &&
+        aReport(node.left.expression)
+      ) {
+        problems.push(`${source.file}: ${node.getText(sf).split('\n')[0]}`)
+      } else if (
+        ts.isCallExpression(node) &&
+        node.expression.getText(sf) === 'Object.assign' &&
+        node.arguments.length > 1 &&
+        aReport(node.arguments[0]) &&
+        node.arguments.slice(1).some(namesResult)
+      ) {
+        problems.push(`${source.file}: ${node.getText(sf).split('\n')[0]}`)
+      }
+      ts.forEachChild(node, visit)
+    }
+    visit(sf)
+  }
+  return problems
+}
+
 /** Files that write CREATE DATABASE or DROP DATABASE. */
 export function databaseDdl(sources: SourceFile[]): string[] {
   return sources
@@ -290,6 +329,10 @@ test("the algorithms (verification/, drill/) hold no engine's session: they read
   assert.deepEqual(sessionsInAlgorithms(sources), [])
 })
 
+test("one place decides the verdict: only src/report/ sets a report's result (the run calls its judge functions)", () => {
+  assert.deepEqual(verdictsOutsideReport(sources), [])
+})
+
 test('only the clean room maintenance handle creates or drops a database', () => {
   assert.deepEqual(databaseDdl(sources), ['engines/mysql/maintenance.ts', 'engines/postgres/maintenance.ts'])
 })
@@ -331,4 +374,17 @@ test('the checks see an edge added against the rules', () => {
   )
   assert.deepEqual(sqlOutsideEngines(sql), ['verification/row-diff.ts'])
   assert.deepEqual(sessionsInAlgorithms(sql), ['verification/row-diff.ts imports engines/postgres/queryable.ts'])
+  // A verdict decided in the run, either way.
+  const verdicts = [
+    ...sources,
+    { file: 'run/extra.ts', text: `export function f(report: { result: string }) { report.result = 'restore-failed' }` },
+    {
+      file: 'run/other.ts',
+      text: `export function g(run: { report: object }) { Object.assign(run.report, { result: 'mismatch' }) }`
+    }
+  ]
+  assert.deepEqual(verdictsOutsideReport(verdicts), [
+    "run/extra.ts: report.result = 'restore-failed'",
+    "run/other.ts: Object.assign(run.report, { result: 'mismatch' })"
+  ])
 })

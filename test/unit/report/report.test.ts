@@ -1,7 +1,19 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { compareTables } from '../../../src/verification/compare.js'
-import { failureMessage, judgeRestored, reportOutputs, type Report, type DrillResult } from '../../../src/report/report.js'
+import {
+  failureMessage,
+  judgeBackupFiles,
+  judgeDrill,
+  judgeRestored,
+  judgeRestoreFailed,
+  judgeStopped,
+  reportOutputs,
+  type CopyVerification,
+  type Report,
+  type DrillResult
+} from '../../../src/report/report.js'
+import type { DrillPlan } from '../../../src/drill/plan.js'
 import { renderSummary } from '../../../src/report/summary.js'
 
 const side = (name: string, rows?: number, checksum?: string, error?: string) => ({
@@ -172,4 +184,100 @@ test('a stored backup without a manifest is restored, unless its tables, its sch
   assert.deepEqual(judgeRestored(report({ tables: same, amcheck: { findings: [finding] } } as unknown as Partial<Report>)), {
     result: 'mismatch'
   })
+})
+
+test("a backup that does not restore, files that are not the manifest's, a run that stops: each verdict decided in report.ts", () => {
+  assert.deepEqual(judgeRestoreFailed('ERROR: relation "x" does not exist', 'while restoring TABLE DATA public.orders'), {
+    result: 'restore-failed',
+    error: 'ERROR: relation "x" does not exist',
+    restoreFailedAt: 'while restoring TABLE DATA public.orders'
+  })
+  assert.deepEqual(judgeRestoreFailed("the dump's owners and privileges did not replay: boom"), {
+    result: 'restore-failed',
+    error: "the dump's owners and privileges did not replay: boom"
+  })
+  assert.deepEqual(judgeBackupFiles(['toc.dat: sha256 differs']), { result: 'mismatch' })
+  assert.equal(judgeBackupFiles([]), undefined)
+  assert.deepEqual(judgeStopped("Input 'jobs' must be a whole number"), {
+    result: 'error',
+    error: "Input 'jobs' must be a whole number"
+  })
+})
+
+test('a drill copy is judged caught by the restore, the table, the privileges, the schema or a check, or missed', () => {
+  const plan = (more: Partial<DrillPlan>): DrillPlan =>
+    ({ operator: 'delete-row', target: 'public.orders', caughtBy: ['counts'], ...more }) as DrillPlan
+  const nothing: CopyVerification = { tables: [], schema: [], checks: [] }
+  const restoreFailed = judgeDrill(plan({}), 'row 7 removed', { ...nothing, restoreError: 'ERROR: boom' }, 'checksums')
+  assert.deepEqual(
+    [restoreFailed.detected, restoreFailed.detectedBy, restoreFailed.evidence],
+    [true, 'restore', 'row 7 removed; restore failed: ERROR: boom']
+  )
+  const orders = {
+    schema: 'public',
+    name: 'orders',
+    production: { rows: 3 },
+    restored: { rows: 2 },
+    match: false,
+    difference: 'row count differs: production 3, restored 2',
+    differences: { missing: 1, extra: 0, changed: 0, keys: [{ change: 'missing' as const, key: '(id)=(7)' }], notListed: 0 }
+  }
+  const table = judgeDrill(
+    plan({ targetTable: { schema: 'public', name: 'orders' } }),
+    'row 7 removed',
+    { ...nothing, tables: [orders] },
+    'checksums'
+  )
+  assert.deepEqual(
+    [table.detectedBy, table.evidence],
+    ['counts', 'row 7 removed; row count differs: production 3, restored 2 (missing (id)=(7))']
+  )
+  const index = { kind: 'index' as const, schema: 'public', table: 'orders', name: 'orders_customer_idx' }
+  const schema = judgeDrill(
+    plan({ operator: 'drop-index', targetObject: index }),
+    'index dropped',
+    {
+      ...nothing,
+      schema: [{ kind: 'index', name: 'public.orders_customer_idx', production: 'CREATE INDEX ...', restored: null }]
+    },
+    'checksums'
+  )
+  assert.deepEqual([schema.detected, schema.detectedBy], [true, 'schema'])
+  // Another object whose name merely ends alike is not the target.
+  const elsewhere = judgeDrill(
+    plan({ operator: 'drop-index', targetObject: index }),
+    'index dropped',
+    {
+      ...nothing,
+      schema: [{ kind: 'index', name: 'public.x_orders_customer_idx', production: 'CREATE INDEX ...', restored: null }]
+    },
+    'checksums'
+  )
+  assert.equal(elsewhere.detected, false)
+  const owner = judgeDrill(
+    plan({ operator: 'change-owner', targetDifference: { kind: 'owner', name: 'table public.orders' } }),
+    'owner changed',
+    {
+      ...nothing,
+      schema: [{ kind: 'owner', name: 'table public.orders', production: 'app', restored: 'drill' }]
+    },
+    'checksums'
+  )
+  assert.deepEqual(
+    [owner.detectedBy, owner.evidence],
+    ['privileges', 'owner changed; owner of table public.orders: production app, restored drill']
+  )
+  const check = judgeDrill(
+    plan({}),
+    'row 7 removed',
+    {
+      ...nothing,
+      checks: [{ name: 'count', match: false, difference: 'answers differ' } as CopyVerification['checks'][number]]
+    },
+    'checksums'
+  )
+  assert.deepEqual([check.detectedBy, check.evidence], ['checks', "row 7 removed; check 'count': answers differ"])
+  const missed = judgeDrill(plan({ invisibleToCounts: 'a changed value keeps the count' }), 'value changed', nothing, 'counts')
+  assert.deepEqual([missed.detected, missed.expectedMiss], [false, 'a changed value keeps the count'])
+  assert.equal(judgeDrill(plan({ invisibleToCounts: 'x' }), 'value changed', nothing, 'checksums').expectedMiss, undefined)
 })
