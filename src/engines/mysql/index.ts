@@ -1,4 +1,4 @@
-import type { SeamEngine, SeamSession } from '../types.js'
+import type { SeamEngine, SeamSession, ServerFacts } from '../types.js'
 import { describe, parseMysqlUrl, secretsOf, withDatabase, type MysqlTarget } from './connection.js'
 import { MysqlSession } from './database.js'
 import type { MysqlDrillCatalog } from './drill-catalog.js'
@@ -22,7 +22,8 @@ export interface MysqlShapes {
   target: MysqlTarget
   table: MysqlTable
   tools: MysqlClientTools
-  sanitizeOptions: SanitizerOptions
+  /** The clean room as the run holds it (ServerFacts) or as the sanitizer wants it (its release). */
+  sanitizeOptions: Omit<SanitizerOptions, 'cleanroom'> & { cleanroom: SanitizerOptions['cleanroom'] | ServerFacts }
   drillCatalog: MysqlDrillCatalog
   rewriter: DumpRewriter
 }
@@ -58,7 +59,12 @@ export const mysql: SeamEngine<MysqlShapes> = {
   diffSchema,
   rowDiffSide: (session, table, key) => own(session).rowDiffSide(table, key),
   findClientTools: (production, cleanroom, binDir) => findClientTools(releaseOf(production), releaseOf(cleanroom), binDir),
-  sanitizerProgram,
+  // The run holds ServerFacts (the seam's); the sanitizer wants the clean room's release.
+  sanitizerProgram: options =>
+    sanitizerProgram({
+      ...options,
+      cleanroom: 'flavour' in options.cleanroom ? options.cleanroom : releaseOf(options.cleanroom as ServerFacts)
+    }),
   streamDumpToRestore,
   restoreDumpFile,
   readDrillCatalog: (session, rowCounts) => own(session).drillCatalog(rowCounts),
