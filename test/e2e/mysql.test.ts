@@ -1,6 +1,8 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import mysql from 'mysql2/promise'
 import { mariadbCleanroom, mariadbProduction, type MariadbServer } from '../support/mariadb.js'
@@ -194,6 +196,47 @@ test('a run under live writes verifies: the figures and the dump see one snapsho
   assert.deepEqual(failures, [], 'the writer was never refused (the snapshot lock is brief and then gone)')
 })
 
+/**
+ * A "MySQL 8 mysqldump" for `mysql-bin-dir`, in the manner of the stream test's: it runs the real
+ * mariadb-dump and writes its output in MySQL 8's dialect where that does not change what the
+ * database holds: MySQL's header, the GTID state (`SET @@GLOBAL.GTID_PURGED`), SQL_LOG_BIN
+ * bracketing, and DEFINERs of an account the clean room lacks; the sandbox first line of recent
+ * mariadb-dump stays. Production's own collations stay too (a MariaDB production has no 0900 ones).
+ */
+function skewingMysqldump(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lazarus-skew-bin-'))
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+  const script = `#!/bin/bash
+if [ "$1" = --version ]; then echo "mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)"; exit 0; fi
+args=()
+for a in "$@"; do case "$a" in
+  --set-gtid-purged=*|--column-statistics=*) ;;
+  --defaults-file=*) grep -v '^ssl-mode=' "\${a#--defaults-file=}" > "\${a#--defaults-file=}.mariadb"; args+=("\${a}.mariadb");;
+  *) args+=("$a");;
+esac; done
+set -o pipefail
+mariadb-dump "\${args[@]}" | sed -E \\
+  -e 's/^-- MariaDB dump .*/-- MySQL dump 10.13  Distrib 8.0.36, for Linux (x86_64)/' \\
+  -e 's/^(\\/\\*!40101 SET NAMES utf8mb4 \\*\\/;)$/\\1\\nSET @MYSQLDUMP_TEMP_LOG_BIN = @@SESSION.SQL_LOG_BIN;\\nSET @@SESSION.SQL_LOG_BIN= 0;\\n\\n--\\n-- GTID state at the beginning of the backup \\n--\\n\\nSET @@GLOBAL.GTID_PURGED=\\/*!80000 '"'+'"'*\\/ '"'3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5'"';/' \\
+  -e 's/^(\\/\\*!40111 SET SQL_NOTES=@OLD_SQL_NOTES \\*\\/;)$/SET @@SESSION.SQL_LOG_BIN = @MYSQLDUMP_TEMP_LOG_BIN;\\n\\1/' \\
+  -e 's/DEFINER=\`[^\`]+\`@\`[^\`]+\`/DEFINER=\`app\`@\`%\`/g'
+`
+  writeFileSync(path.join(dir, 'mysqldump'), script, { mode: 0o755 })
+  symlinkSync(execFileSync('bash', ['-c', 'command -v mariadb']).toString().trim(), path.join(dir, 'mariadb'))
+  return dir
+}
+
+test('a skewed dump (MySQL 8 header, GTID state, SQL_LOG_BIN, DEFINERs of an absent account) is sanitized and verifies', async () => {
+  const dir = skewingMysqldump()
+  const run = await runActionProcess(await mariadbInputs(tricky, { 'mysql-bin-dir': dir }), { timeoutMs: 240_000 })
+  assert.equal(run.exitCode, 0, explain(run))
+  assert.equal(run.outputs.result, 'verified')
+  assert.equal(run.report.programs.dump.version, '8.0.36', 'the skewing mysqldump ran')
+  assert.ok(run.report.tables.length >= 6)
+  assert.deepEqual(run.report.schema, [])
+  assert.deepEqual(await leftovers(run), [])
+})
+
 test('bad inputs end in one clear error line, before anything is created in the clean room', async () => {
   const shopInputs = await mariadbInputs('mysql')
   const cases: { name: string; inputs: Record<string, string>; message: RegExp }[] = [
@@ -357,6 +400,24 @@ test('an account with the documented privileges and a hostile password verifies,
       assert.ok(!args.includes(secret), `the password (${form}) is on a command line: ${args}`)
     }
   }
+})
+
+test('a cancelled run (SIGINT mid-restore) drops its scratch database itself and leaves no dump behind', async () => {
+  const { database } = await createMariadbDatabase(
+    'cancelled',
+    `CREATE TABLE filler (id INT PRIMARY KEY, body VARCHAR(200) NOT NULL);
+     INSERT INTO filler SELECT seq, REPEAT(MD5(seq), 5) FROM seq_1_to_100000;`
+  )
+  cleanup.push(() => production.sql(`DROP DATABASE IF EXISTS \`${database}\``))
+  const action = await startAction(await mariadbInputs(database), { timeoutMs: 240_000 })
+  await action.waitForOutput(/Created scratch database lazarus_/, 120_000)
+  action.child.kill('SIGINT')
+  const run = await action.finished
+  assert.equal(run.exitCode, 1, explain(run))
+  assert.equal(run.outputs.result, 'error')
+  assert.match(run.stdout, /Cancelled by SIGINT/)
+  assert.deepEqual(await leftovers(run), [], 'the scratch database is dropped without the post step')
+  assert.deepEqual(leftoverWorkDirs(run.runnerTemp), [], 'the dump files are removed')
 })
 
 test('the post step drops the scratch databases of a run killed mid-restore, and only those', async () => {
