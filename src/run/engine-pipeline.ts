@@ -203,7 +203,7 @@ async function runStages(run: RunContext): Promise<void> {
     }
     verification = await run.group('Verify', async () => {
       const started = performance.now()
-      const copy = await verifyCopy(run, restoreTarget, streamed.snapshot, 'restored')
+      const copy = await verifyCopy(run, restoreTarget, streamed.snapshot!, 'restored')
       report.timings.verify = elapsed(started)
       logVerification(copy, settings)
       return copy
@@ -221,10 +221,11 @@ async function runStages(run: RunContext): Promise<void> {
   Object.assign(report, judgeVerified(report))
 
   if (settings.sabotage.length === 0) return
+  const snapshot = await streamed.snapshot!
   const drillStarted = performance.now()
   try {
     for (const operator of settings.sabotage) {
-      report.sabotage.push(await run.group(`Sabotage drill: ${operator}`, () => runDrill(run, operator, streamed.snapshot)))
+      report.sabotage.push(await run.group(`Sabotage drill: ${operator}`, () => runDrill(run, operator, snapshot)))
     }
   } finally {
     run.workspace.removeFile(run.workspace.backupFile)
@@ -297,7 +298,8 @@ export interface ProductionSnapshot {
 }
 
 interface Streamed {
-  snapshot: ProductionSnapshot
+  /** Production's side, read inside the snapshot once the backup restored; absent when it did not. */
+  snapshot?: Promise<ProductionSnapshot>
   restoreError?: string
   failedAt?: string
 }
@@ -390,30 +392,20 @@ async function snapshotAndStream(run: RunContext, restoreTarget: unknown, keepDu
     const what = failed ? `${failed.stage} (${failed.program}) failed: ${lastLine(failed.stderr)}` : 'the stream failed'
     throw new Error(what)
   }
-  const snapshot = readProduction(run, tables, countersBefore, countersAfter)
   if (!outcome.ok) {
     // The backup does not restore: the verdict, not an error of Lazarus's.
-    snapshot.catch(() => undefined)
     const error = lastLine(failed?.stderr ?? '') || 'the restore failed'
     core.error(`The restore stopped${outcome.failedAt ? ` at ${outcome.failedAt}` : ''}: ${error}`, {
       title: 'Lazarus: the backup does not restore'
     })
-    return {
-      snapshot: await emptySnapshot(tables, countersBefore, countersAfter),
-      restoreError: error,
-      failedAt: outcome.failedAt
-    }
+    return { restoreError: error, failedAt: outcome.failedAt }
   }
   core.info(`Dumped, sanitized and restored in ${report.timings.restore.toFixed(2)} s (${outcome.dumpBytes} bytes).`)
-  return { snapshot: await snapshot }
-}
-
-async function emptySnapshot(
-  tables: TableName[],
-  countersBefore: SequenceValue[],
-  countersAfter: SequenceValue[]
-): Promise<ProductionSnapshot> {
-  return { tables, figures: [], schema: [], countersBefore, countersAfter, primaryKeys: new Map() }
+  // Production's figures are read from here on, while the restored copy's are (verifyCopy).
+  const snapshot = readProduction(run, tables, countersBefore, countersAfter)
+  // Awaited by whoever verifies the copy; on every other path nobody does.
+  snapshot.catch(() => undefined)
+  return { snapshot }
 }
 
 /** Production's figures, schema and drill catalog, all read inside the snapshot. */
@@ -488,7 +480,7 @@ export interface CopyVerification {
 async function verifyCopy(
   run: RunContext,
   target: unknown,
-  snapshot: ProductionSnapshot,
+  production: ProductionSnapshot | Promise<ProductionSnapshot>,
   side: string
 ): Promise<CopyVerification> {
   const { engine, settings } = run
@@ -508,6 +500,8 @@ async function verifyCopy(
       restored.readCounters(),
       restored.countersBehindData()
     ])
+    // Production's figures may still be being read: the restored copy's were taken meanwhile.
+    const snapshot = await production
     const comparisons = compareTables(snapshot.figures, figures)
     await pinRows(run, comparisons, restored, snapshot)
     // A counter production itself has behind its data is faithfully restored, not broken.
