@@ -91,6 +91,8 @@ export class RunContext {
   readonly figureSessions: SeamSession[] = []
   scratch?: ScratchDatabases
   facts!: { production: ServerFacts; cleanroom: ServerFacts }
+  /** Production's collations the sanitizer rewrites to the clean room's, which the schema comparison counts as the same. */
+  collationsRewritten?: ReadonlyMap<string, string>
   tools: unknown
   /** Stops the client programs when the run ends early (an error, a server that stopped answering). */
   readonly abort = new AbortController()
@@ -319,13 +321,15 @@ async function snapshotAndStream(run: RunContext, restoreTarget: unknown, keepDu
   // The stream's private directory: option files, the sanitizer's marker and its records, stderr.
   const streamDir = workspace.file('stream')
   fs.mkdirSync(streamDir, { recursive: true, mode: 0o700 })
+  const cleanroomCollations = await run.maintenance.collations()
   const sanitizer = engine.sanitizerProgram({
     tools: run.tools,
     production: run.facts.production,
     cleanroom: run.facts.cleanroom,
-    cleanroomCollations: await run.maintenance.collations(),
+    cleanroomCollations,
     workDir: streamDir
   })
+  run.collationsRewritten = collationsRewrittenBy(engine, cleanroomCollations)
   let tables: TableName[]
   let streaming: Promise<StreamOutcome>
   const streamStarted = performance.now()
@@ -423,6 +427,19 @@ async function readProduction(
   return { tables, figures, schema, countersBefore, countersAfter, primaryKeys, drillCatalog }
 }
 
+/**
+ * The collations an engine's sanitizer rewrites for a clean room that knows `cleanroomCollations`
+ * (MySQL 8's utf8mb4_0900_* on a MariaDB clean room), when the engine offers to say
+ * (`collationEquivalents`, beside the seam's methods); undefined otherwise: then every collation
+ * is compared as it is.
+ */
+function collationsRewrittenBy(engine: SeamEngine, cleanroomCollations: string[]): ReadonlyMap<string, string> | undefined {
+  const offer: unknown = (engine as { collationEquivalents?: unknown }).collationEquivalents
+  if (typeof offer !== 'function') return undefined
+  const rewrites: unknown = offer.call(engine, cleanroomCollations)
+  return rewrites instanceof Map ? (rewrites as ReadonlyMap<string, string>) : undefined
+}
+
 /** The last non-empty line of a program's stderr: what it said when it stopped. */
 function lastLine(text: string): string {
   return (
@@ -507,7 +524,7 @@ async function verifyCopy(
     // A counter production itself has behind its data is faithfully restored, not broken.
     const productionBehind = behind.length > 0 ? await run.production.countersBehindData() : []
     const schema = [
-      ...engine.diffSchema(snapshot.schema, schemaObjects),
+      ...engine.diffSchema(snapshot.schema, schemaObjects, run.collationsRewritten),
       ...compareSequences(snapshot.countersBefore, snapshot.countersAfter, counters, behind, productionBehind)
     ].sort(byKindAndName)
     return { tables: comparisons, schema }
