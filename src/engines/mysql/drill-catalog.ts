@@ -11,6 +11,7 @@ import { readPrimaryKeys } from './schema-queries.js'
  * (schema-queries.ts), so that the judge can find the difference they must cause.
  */
 export interface MysqlDrillCatalog {
+  /** `columns`: those the dump writes values for (not generated ones), in table order. */
   tables: { table: TableName; rows: number; key: string[] | undefined; columns: string[] }[]
   /** Secondary indexes (not PRIMARY), unique or not. */
   indexes: { table: string; name: string; unique: boolean }[]
@@ -45,12 +46,21 @@ export async function readDrillCatalog(
      WHERE t.TABLE_SCHEMA = DATABASE() AND t.AUTO_INCREMENT IS NOT NULL
      ORDER BY t.TABLE_NAME`
   )
+  // The columns the dump writes values for, in table order: generated ones are computed, never dumped.
+  const written = new Map<string, string[]>()
+  for (const row of await db.query<{ t: string; c: string }>(
+    `SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS
+     WHERE TABLE_SCHEMA = DATABASE() AND COALESCE(GENERATION_EXPRESSION, '') = '' AND EXTRA NOT LIKE '%GENERATED%'
+     ORDER BY TABLE_NAME, ORDINAL_POSITION`
+  )) {
+    written.set(row.t, [...(written.get(row.t) ?? []), row.c])
+  }
   return {
     tables: tables.map(table => ({
       table: { schema: table.schema, name: table.name },
       rows: rowCounts.get(keyOf(table)) ?? 0,
       key: keys.get(table.name),
-      columns: table.columns.map(column => column.name)
+      columns: written.get(table.name) ?? []
     })),
     indexes: indexes.map(row => ({ table: row.t, name: row.i, unique: row.non_unique === '0' })),
     constraints: constraints.map(row => ({ table: row.t, name: row.name, type: row.type as 'FOREIGN KEY' | 'UNIQUE' | 'CHECK' })),

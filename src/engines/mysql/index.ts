@@ -2,6 +2,7 @@ import type { SeamEngine, SeamSession, ServerFacts } from '../types.js'
 import { describe, parseMysqlUrl, secretsOf, withDatabase, type MysqlTarget } from './connection.js'
 import { MysqlSession } from './database.js'
 import type { MysqlDrillCatalog } from './drill-catalog.js'
+import { MYSQL_DRILL_OPERATORS, planMysqlDrill } from './drill-plan.js'
 import type { DumpRewriter } from './drill-rewriters.js'
 import type { MysqlTable } from './figure-queries.js'
 import { assertSeparateServers } from './guards.js'
@@ -26,11 +27,6 @@ export interface MysqlShapes {
   sanitizeOptions: Omit<SanitizerOptions, 'cleanroom'> & { cleanroom: SanitizerOptions['cleanroom'] | ServerFacts }
   drillCatalog: MysqlDrillCatalog
   rewriter: DumpRewriter
-}
-
-/** Parts still being built (issue 15): each fails plainly until its module lands. */
-const notYet = (what: string) => (): never => {
-  throw new Error(`The MySQL/MariaDB engine's ${what} is not built yet`)
 }
 
 /** The run hands back the sessions this engine opened: SQL goes through its own sessions only. */
@@ -68,6 +64,9 @@ export const mysql: SeamEngine<MysqlShapes> = {
   streamDumpToRestore,
   restoreDumpFile,
   readDrillCatalog: (session, rowCounts) => own(session).drillCatalog(rowCounts),
-  drillOperators: [],
-  planDrill: notYet('drill planning')
+  drillOperators: MYSQL_DRILL_OPERATORS,
+  planDrill: (operator, catalog) => {
+    const plan = planMysqlDrill(operator, catalog)
+    return plan && { ...plan }
+  }
 }
