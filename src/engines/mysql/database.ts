@@ -144,6 +144,8 @@ export class MysqlSession implements SeamSession<MysqlTable>, MysqlQueryable {
     connection.on('error', error => (lock.lost ??= messageOf(error)))
     connection.on('end', () => (lock.lost ??= 'the connection ended'))
     try {
+      // Idle while the dump starts: a lowered wait_timeout must not end it (and with it the lock) early.
+      await connection.query('SET SESSION wait_timeout = 31536000')
       await connection.query(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(MysqlSession.limits.lockTimeoutSeconds))}`)
       await connection.query('FLUSH TABLES WITH READ LOCK')
     } catch (error) {
@@ -313,7 +315,7 @@ export class MysqlSession implements SeamSession<MysqlTable>, MysqlQueryable {
   /** The drill's catalog (drill-catalog.ts), inside the snapshot; `rowCounts` by tableKey. */
   async drillCatalog(rowCounts: Map<string, number>): Promise<MysqlDrillCatalog> {
     const tables = await this.listTables()
-    return this.readAndForget(() => readDrillCatalog(this, tables, rowCounts, tableKey))
+    return this.readAndForget(() => readDrillCatalog(this, tables, rowCounts, tableKey, this.flavour))
   }
 
   async primaryKeys(): Promise<Map<string, string[]>> {

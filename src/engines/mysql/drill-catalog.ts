@@ -1,7 +1,7 @@
 import type { TableName } from '../../util/table-name.js'
 import type { MysqlTable } from './figure-queries.js'
 import type { MysqlQueryable } from './queryable.js'
-import { readPrimaryKeys } from './schema-queries.js'
+import { readPrimaryKeys, type Flavour } from './schema-queries.js'
 
 /**
  * What production's catalog offers the drill to corrupt, read inside its snapshot: the tables
@@ -25,7 +25,8 @@ export async function readDrillCatalog(
   db: MysqlQueryable,
   tables: MysqlTable[],
   rowCounts: Map<string, number>,
-  keyOf: (table: MysqlTable) => string
+  keyOf: (table: MysqlTable) => string,
+  flavour: Flavour
 ): Promise<MysqlDrillCatalog> {
   const keys = await readPrimaryKeys(db, '')
   const indexes = await db.query<{ t: string; i: string; non_unique: string }>(
@@ -33,10 +34,19 @@ export async function readDrillCatalog(
      FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME <> 'PRIMARY'
      ORDER BY TABLE_NAME, INDEX_NAME`
   )
+  // MariaDB's column-level CHECKs (a JSON column's json_valid among them) are written inside their
+  // column's definition, not as a CONSTRAINT line a rewriter could drop: left out.
   const constraints = await db.query<{ t: string; name: string; type: string }>(
-    `SELECT TABLE_NAME AS t, CONSTRAINT_NAME AS name, CONSTRAINT_TYPE AS type FROM information_schema.TABLE_CONSTRAINTS
-     WHERE TABLE_SCHEMA = DATABASE() AND CONSTRAINT_TYPE IN ('FOREIGN KEY', 'UNIQUE', 'CHECK')
-     ORDER BY TABLE_NAME, CONSTRAINT_NAME`
+    `SELECT tc.TABLE_NAME AS t, tc.CONSTRAINT_NAME AS name, tc.CONSTRAINT_TYPE AS type
+     FROM information_schema.TABLE_CONSTRAINTS tc
+     WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.CONSTRAINT_TYPE IN ('FOREIGN KEY', 'UNIQUE', 'CHECK')
+     ${
+       flavour === 'mariadb'
+         ? `AND NOT EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS cc WHERE cc.CONSTRAINT_SCHEMA = tc.TABLE_SCHEMA
+              AND cc.TABLE_NAME = tc.TABLE_NAME AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND cc.LEVEL = 'Column')`
+         : ''
+     }
+     ORDER BY tc.TABLE_NAME, tc.CONSTRAINT_NAME`
   )
   const counters = await db.query<{ t: string; c: string; next: string }>(
     `SELECT t.TABLE_NAME AS t, c.COLUMN_NAME AS c, CAST(t.AUTO_INCREMENT AS CHAR) AS next
@@ -50,7 +60,7 @@ export async function readDrillCatalog(
   const written = new Map<string, string[]>()
   for (const row of await db.query<{ t: string; c: string }>(
     `SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS
-     WHERE TABLE_SCHEMA = DATABASE() AND COALESCE(GENERATION_EXPRESSION, '') = '' AND EXTRA NOT LIKE '%GENERATED%'
+     WHERE TABLE_SCHEMA = DATABASE() AND EXTRA NOT LIKE '%VIRTUAL GENERATED%' AND EXTRA NOT LIKE '%STORED GENERATED%'
      ORDER BY TABLE_NAME, ORDINAL_POSITION`
   )) {
     written.set(row.t, [...(written.get(row.t) ?? []), row.c])
