@@ -58,7 +58,9 @@ import {
   type Report,
   type DrillResult
 } from '../report/report.js'
-import { describeFailurePlace, psqlErrorLine, type TocEntry } from '../engines/postgres/restore-failure.js'
+import { describeFailurePlace, psqlErrorLine, tocEntryAt, type TocEntry } from '../engines/postgres/restore-failure.js'
+import { dumpAndRestoreDirectory, type DirectoryStreamOutcome } from './directory-stream.js'
+import { tocLines } from './stored-restore.js'
 import { explainNoTarget, planDrill, type DrillCatalog, type DrillOperator } from '../drill/plan.js'
 import { readDrillCatalog } from '../engines/postgres/drill-catalog.js'
 import {
@@ -333,7 +335,8 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
         replayPrivileges(
           tools,
           restoreTarget,
-          { routed: [routedFile], script: workspace.file('privileged-replay.sql'), check: checkFile },
+          // Each of a directory's restore pipelines routed its own statements (in pipeline order).
+          { routed: filter.routedFiles(), script: workspace.file('privileged-replay.sql'), check: checkFile },
           replay,
           settings
         )
@@ -548,7 +551,7 @@ async function streamFromSnapshot(
   )
   let dumpEnded!: (succeeded: boolean) => void
   const dumped = new Promise<boolean>(resolve => (dumpEnded = resolve))
-  const streaming = streamDumpIntoRestore(tools, settings.production, restore.cleanroom.restoreTarget(restoreTarget), {
+  const streamOptions = {
     checkFile,
     productionTakesOptions: !exporter.viaPooler,
     snapshot: snapshotId,
@@ -564,7 +567,21 @@ async function streamFromSnapshot(
     limits: settings,
     workFiles: filter.files,
     exclusiveLocks: () => exporter.exclusiveLocks()
-  }).finally(stopProgress)
+  }
+  const cleanroomTarget = restore.cleanroom.restoreTarget(restoreTarget)
+  // A directory-format backup is whole only once pg_dump ends: dumped in parallel, then restored in sections (directory-stream.ts).
+  const streaming: Promise<DirectoryStreamOutcome> = (
+    keep?.format === 'directory'
+      ? dumpAndRestoreDirectory(tools, settings.production, cleanroomTarget, {
+          ...streamOptions,
+          keep: { ...keep, format: 'directory' },
+          filter: pipeline => filter.argvFor(pipeline),
+          jobs: settings.jobs,
+          single: settings.sabotage.length > 0,
+          workspace
+        })
+      : streamDumpIntoRestore(tools, settings.production, cleanroomTarget, streamOptions)
+  ).finally(stopProgress)
   // While pg_dump runs, the exporter only reads the catalog. The tables are checksummed once
   // pg_dump has finished: on a machine that hosts both servers (service containers on a runner)
   // the checksums would otherwise take CPU from the stream, and after the dump they overlap the
@@ -645,9 +662,13 @@ async function streamFromSnapshot(
     })
     const hint = skew ?? missingRightHint(outcome.error, restore.cleanroom.restoreRights)
     restoreError = hint ? `${outcome.error} | ${hint}` : outcome.error
-    // sed's line index numbers the lines as psql did: read up to the failed line only.
+    // sed's line index numbers the lines as psql did: read up to the failed line only. A
+    // directory's pipelines each number the TOC comments their psql saw.
     const linesFile = filter.linesFile
-    restoreFailedAt = linesFile && (await failurePlace(outcome.error, database.encoding, line => tocEntryInFile(linesFile, line)))
+    const tocFile = outcome.tocFile
+    restoreFailedAt = tocFile
+      ? await failurePlace(outcome.error, database.encoding, line => tocEntryAt(tocLines({ tocFile }), line))
+      : linesFile && (await failurePlace(outcome.error, database.encoding, line => tocEntryInFile(linesFile, line)))
     if (restoreFailedAt) core.info(`The restore stopped ${restoreFailedAt}.`)
   } else {
     core.info(`Dumped, sanitized and restored into ${restoreTarget.database} in ${outcome.restore.seconds.toFixed(2)} s.`)

@@ -1,6 +1,9 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { checkBackupFiles, parseManifest } from '../../src/report/manifest.js'
 import { quoteIdent, quoteLiteral } from '../../src/engines/postgres/fingerprint-queries.js'
 import { explain, runActionProcess, workspaceRunIds } from '../support/action-process.js'
 import { createShop, type Shop } from '../support/shop.js'
@@ -170,6 +173,64 @@ test('by default (unprivileged restore) owners, grants, column grants, default p
     `SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = ${quoteLiteral(role.existing)}`
   )
   assert.deepEqual(existing, { rolcreatedb: true, rolsuper: false }, 'the pre-existing role is untouched')
+})
+
+/** A backup-dir of the test's own, removed when the tests end. */
+function backupDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lazarus-owners-keep-'))
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+// Issue 12: a fresh run with backup-format: directory dumps in parallel and restores the kept
+// directory in sections, over `jobs` pipelines: each routes its own ownership and privilege
+// statements, and the clean-room role replays them all, with stand-ins for existing roles.
+test('backup-format directory: dumped with jobs, restored in sections over jobs pipelines; owners and privileges replayed and compared', async () => {
+  const run = await runActionProcess(
+    shop.inputs({ verify: 'checksums', amcheck: 'true', 'backup-dir': backupDir(), 'backup-format': 'directory', jobs: '2' })
+  )
+  assert.equal(run.outputs.result, 'verified', explain(run))
+  assert.equal(run.exitCode, 0, explain(run))
+  assert.match(
+    run.stdout,
+    /Restoring directory archive in sections: pre-data \(\d+ entries\), data \(\d+ entries over 2 pipeline\(s\)\), post-data/,
+    explain(run)
+  )
+  assert.equal(run.report.privileges.compared, true, explain(run))
+  assert.ok(run.report.privileges.rolesExisting.includes(role.existing), explain(run))
+  assert.match(run.stdout, /existing roles played by stand-ins without rights/)
+  assert.match(run.stdout, /Replaying \d+ ownership and privilege statement\(s\)/)
+  assert.equal(existsSync(marker), false, 'production code never ran as a clean-room superuser')
+  assert.equal(await victimIsSuperuser(), false)
+  assert.deepEqual(await runRoles(workspaceRunIds(run.runnerTemp)), [], 'stand-ins, created and restore roles dropped')
+  // The restored directory is the kept one, as its manifest describes it, from one parallel pg_dump.
+  const manifest = parseManifest(readFileSync(run.outputs['manifest-path'], 'utf8'), 'manifest')
+  assert.ok(manifest.dump.arguments.includes('--jobs=2'), manifest.dump.arguments.join(' '))
+  assert.deepEqual(await checkBackupFiles(manifest, run.outputs['backup-path']), [])
+  assert.equal(
+    Number(run.outputs['dump-bytes']),
+    manifest.files.reduce((sum, file) => sum + file.bytes, 0)
+  )
+})
+
+test('backup-format directory with the drill: one pipeline, whose copy the privilege operators corrupt, each caught', async () => {
+  const run = await runActionProcess(
+    shop.inputs({
+      verify: 'checksums',
+      'backup-dir': backupDir(),
+      'backup-format': 'directory',
+      jobs: '2',
+      sabotage: 'rogue-row,drop-grant,change-owner'
+    })
+  )
+  assert.equal(run.outputs.result, 'verified', explain(run))
+  assert.doesNotMatch(run.stdout, /Restoring directory archive in sections/, 'the drill needs the whole stream in one pipeline')
+  for (const operator of ['rogue-row', 'drop-grant', 'change-owner']) {
+    const drill = run.report.sabotage.find((result: { operator: string }) => result.operator === operator)
+    assert.equal(drill?.applied, true, `${operator} applied\n${explain(run)}`)
+    assert.equal(drill?.detected, true, `${operator} caught\n${explain(run)}`)
+  }
+  assert.deepEqual(await runRoles(workspaceRunIds(run.runnerTemp)), [])
 })
 
 test('a dump that lost a GRANT or changed an owner is a mismatch under the default, naming each', async () => {

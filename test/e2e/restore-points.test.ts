@@ -202,6 +202,27 @@ test('a backup that does not restore leaves nothing in backup-dir', async () => 
   assert.match(run.stdout, /::warning::Nothing kept in .*: the backup does not restore\./)
 })
 
+test('backup-format directory: a restore that fails in a data pipeline names the table; nothing is kept', async () => {
+  const dir = backupDir()
+  // A pg_dump whose directory backup holds a row that is not one (first line of the customers' data file).
+  const binDir = tamperedClientDir(
+    [
+      'id=$("$(dirname "$0")/pg_restore" -l "$DUMP" | sed -n -E "s/^([0-9]+);.* TABLE DATA public customers .*/\\1/p")',
+      'data="$DUMP/$id.dat.gz"',
+      '{ echo "lazarus-not-a-row"; gzip -dc "$data"; } | gzip -1 > "$data.new"',
+      'mv "$data.new" "$data"'
+    ].join('\n')
+  )
+  const run = await runAction(inputs({ 'backup-dir': dir, 'backup-format': 'directory', jobs: '2', 'postgres-bin-dir': binDir }))
+  assert.equal(run.exitCode, 1, explain(run))
+  assert.equal(run.outputs.result, 'restore-failed', explain(run))
+  assert.match(run.stdout, /Restoring directory archive in sections: .* over 2 pipeline\(s\)/, explain(run))
+  assert.match(run.report.error, /invalid input syntax|missing data for column/, explain(run))
+  assert.equal(run.report.restoreFailedAt, 'while restoring TABLE DATA public.customers', explain(run))
+  assert.equal(run.outputs['backup-path'], '')
+  assert.deepEqual(readdirSync(dir), [], 'the partial restore point is removed')
+})
+
 test('bad inputs: a backup-dir that cannot be created, an unknown format, a key that is not Ed25519', async () => {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'lazarus-keep-file-')), 'a-file')
   writeFileSync(file, '')
@@ -221,29 +242,32 @@ test('bad inputs: a backup-dir that cannot be created, an unknown format, a key 
   }
 })
 
-test('a backup-dir that fills up fails naming it, and leaves no partial restore point', async t => {
-  if (process.getuid?.() !== 0) return t.skip('needs root to mount a small tmpfs')
-  const mountPoint = mkdtempSync(path.join(os.tmpdir(), 'lazarus-small-backup-dir-'))
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0755', 'tmpfs', mountPoint], { encoding: 'utf8' })
-  if (mounted.status !== 0) {
-    rmSync(mountPoint, { recursive: true, force: true })
-    return t.skip(`cannot mount a tmpfs here: ${mounted.stderr.trim()}`)
-  }
-  try {
-    const run = await runAction(inputs({ 'backup-dir': mountPoint, 'backup-format': 'plain' }))
-    assert.equal(run.exitCode, 1, explain(run))
-    assert.equal(run.outputs.result, 'error')
-    assert.match(
-      run.report.error,
-      new RegExp(
-        `^The disk filled up while tee was writing the kept backup to ${mountPoint}/${shop}-\\d{8}T\\d{6}Z\\.partial \\(No space left on device; .* free of 64\\.0 KiB\\)\\. ` +
-          `A restore point needs room for the whole backup: free disk space there, or point input 'backup-dir' at a volume with room for it\\.$`
+for (const format of ['plain', 'directory'] as const) {
+  test(`backup-format ${format}: a backup-dir that fills up fails naming it, and leaves no partial restore point`, async t => {
+    if (process.getuid?.() !== 0) return t.skip('needs root to mount a small tmpfs')
+    const mountPoint = mkdtempSync(path.join(os.tmpdir(), 'lazarus-small-backup-dir-'))
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0755', 'tmpfs', mountPoint], { encoding: 'utf8' })
+    if (mounted.status !== 0) {
+      rmSync(mountPoint, { recursive: true, force: true })
+      return t.skip(`cannot mount a tmpfs here: ${mounted.stderr.trim()}`)
+    }
+    try {
+      const run = await runAction(inputs({ 'backup-dir': mountPoint, 'backup-format': format }))
+      assert.equal(run.exitCode, 1, explain(run))
+      assert.equal(run.outputs.result, 'error')
+      assert.match(
+        run.report.error,
+        new RegExp(
+          `^The disk filled up while ${format === 'plain' ? 'tee' : 'pg_dump'} was writing the kept backup to ` +
+            `${mountPoint}/${shop}-\\d{8}T\\d{6}Z\\.partial${format === 'directory' ? `/${shop}\\.dir` : ''} \\(No space left on device; .* free of 64\\.0 KiB\\)\\. ` +
+            `A restore point needs room for the whole backup: free disk space there, or point input 'backup-dir' at a volume with room for it\\.$`
+        )
       )
-    )
-    assert.deepEqual(readdirSync(mountPoint), [], 'the partial restore point is removed')
-    assert.equal(existsSync(run.outputs['backup-path'] || '/nonexistent'), false)
-  } finally {
-    spawnSync('umount', [mountPoint])
-    rmSync(mountPoint, { recursive: true, force: true })
-  }
-})
+      assert.deepEqual(readdirSync(mountPoint), [], 'the partial restore point is removed')
+      assert.equal(existsSync(run.outputs['backup-path'] || '/nonexistent'), false)
+    } finally {
+      spawnSync('umount', [mountPoint])
+      rmSync(mountPoint, { recursive: true, force: true })
+    }
+  })
+}

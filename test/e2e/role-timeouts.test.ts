@@ -1,6 +1,9 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { quoteIdent } from '../../src/engines/postgres/fingerprint-queries.js'
 import { runAction, type ActionRun } from '../support/run-action.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
@@ -46,19 +49,33 @@ function explain(run: ActionRun): string {
   return `exit ${run.exitCode}\n--- stdout ---\n${run.stdout.slice(-6000)}\n--- stderr ---\n${run.stderr.slice(-3000)}`
 }
 
-test("a database's and a role's timeouts neither cancel a checksum nor end the snapshot: verified", async () => {
-  const run = await runAction({
-    'production-url': production.url(database, { password: null }),
-    'production-password': production.password,
-    'cleanroom-url': cleanroom.url('postgres', { user: role, password: null }),
-    'cleanroom-password': password,
-    // The real pg_dump, whose output reaches the restore 3 s after it finished.
-    'postgres-bin-dir': tamperedClientDir('sleep 3'),
-    sabotage: 'rogue-row'
+// The stream, and (issue 12) a directory-format backup dumped in parallel, then restored in
+// sections over two pipelines: pg_dump's workers and every pipeline's psql face the same timeouts.
+for (const format of ['stream', 'directory'] as const) {
+  const keep: Record<string, string> =
+    format === 'directory' ? { 'backup-dir': keptDir(), 'backup-format': 'directory', jobs: '2' } : { sabotage: 'rogue-row' }
+  test(`${format}: a database's and a role's timeouts neither cancel a checksum nor end the snapshot: verified`, async () => {
+    const run = await runAction({
+      'production-url': production.url(database, { password: null }),
+      'production-password': production.password,
+      'cleanroom-url': cleanroom.url('postgres', { user: role, password: null }),
+      'cleanroom-password': password,
+      // The real pg_dump, whose output reaches the restore 3 s after it finished.
+      'postgres-bin-dir': tamperedClientDir('sleep 3'),
+      ...keep
+    })
+    assert.equal(run.outputs.result, 'verified', explain(run))
+    assert.equal(run.exitCode, 0, explain(run))
+    const big = run.report.tables.find((table: { name: string }) => table.name === 'big')
+    assert.deepEqual([big.production.rows, big.restored.rows], [1000000, 1000000], explain(run))
+    if (format === 'stream') assert.equal(run.outputs['sabotage-caught'], '1', explain(run))
+    else assert.match(run.stdout, /Restoring directory archive in sections: .* over 2 pipeline\(s\)/, explain(run))
   })
-  assert.equal(run.outputs.result, 'verified', explain(run))
-  assert.equal(run.exitCode, 0, explain(run))
-  const big = run.report.tables.find((table: { name: string }) => table.name === 'big')
-  assert.deepEqual([big.production.rows, big.restored.rows], [1000000, 1000000], explain(run))
-  assert.equal(run.outputs['sabotage-caught'], '1', explain(run))
-})
+}
+
+/** A backup-dir of the test's own, removed when the tests end. */
+function keptDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lazarus-timeouts-keep-'))
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}

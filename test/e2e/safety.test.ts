@@ -446,8 +446,8 @@ describe('safety, bad input and cleanup', { concurrency: true }, () => {
 
   describe('cancellation mid-restore', () => {
     /** Starts a run on the slow database and waits until psql builds the slow index in the scratch database. */
-    async function startAndReachRestore() {
-      const action = await startAction(inputs({}, slow))
+    async function startAndReachRestore(extra: Record<string, string> = {}) {
+      const action = await startAction(inputs(extra, slow))
       await action.waitForOutput(/::group::Dump, sanitize and restore/, 60_000)
       const [runId] = workspaceRunIds(action.runnerTemp)
       const deadline = Date.now() + 30_000
@@ -488,6 +488,32 @@ describe('safety, bad input and cleanup', { concurrency: true }, () => {
         })
       })
     }
+
+    // Issue 12: a directory-format backup restored in sections over `jobs` pipelines (the slow
+    // index is built in the post-data one); the unfinished restore point goes with the rest.
+    test('SIGTERM during a directory-format restore drops the scratch database and leaves no restore point', async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'lazarus-cancel-keep-'))
+      teardown.push(async () => rmSync(dir, { recursive: true, force: true }))
+      await leavesProductionUntouched(async () => {
+        const { action, runId, scratch } = await startAndReachRestore({
+          'backup-dir': dir,
+          'backup-format': 'directory',
+          jobs: '2'
+        })
+        assert.match(action.stdout(), /Restoring directory archive in sections: .* over \d+ pipeline\(s\)/)
+        action.child.kill('SIGTERM')
+        const run = await action.finished
+        assert.equal(run.signal, null, 'the action exits by itself, not by the signal')
+        await assertFailsCleanly(
+          run,
+          message('::error title=Lazarus%3A cancelled::Cancelled by SIGTERM: removing scratch databases and dump files.'),
+          60
+        )
+        assert.deepEqual(await lazarusDatabases(cleanroom, runId), [])
+        assert.equal(await sessionsOn(scratch), 0, 'psql was stopped')
+        assert.deepEqual(readdirSync(dir), [], 'the partial restore point is removed')
+      })
+    })
 
     test('the post step finishes the cleanup when main was killed mid-restore', async () => {
       await leavesProductionUntouched(async () => {

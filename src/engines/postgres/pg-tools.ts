@@ -371,12 +371,13 @@ gate_open() {
 /**
  * The first programs of the stream, which hand plain SQL to sed: pg_dump alone; or, keeping a
  * restore point, pg_dump with tee writing its output to the kept file (plain, custom) and
- * pg_restore turning a custom archive back into SQL as it arrives; or pg_dump writing a
- * directory-format backup (in parallel) and pg_restore reading it back once it is whole. Each
- * program records its own end, so the first to fail is known. The kept file and the restored
- * stream are the same pg_dump run's output, from the same snapshot.
+ * pg_restore turning a custom archive back into SQL as it arrives. Each program records its own
+ * end, so the first to fail is known. The kept file and the restored stream are the same pg_dump
+ * run's output, from the same snapshot. (A directory-format backup is not streamed: dumpDirectory.)
+ * pg_dump writes a custom archive to stdout through stdio, and pg_restore reads it from stdin so:
+ * with 1 MiB buffers (stdbuf.ts) each moves the archive in large pieces rather than 4 KiB ones.
  */
-const STREAM_SOURCES: Record<'stream' | KeptFormat, string> = {
+const STREAM_SOURCES: Record<'stream' | Exclude<KeptFormat, 'directory'>, string> = {
   stream: `{ if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
   "$LAZARUS_PG_DUMP" "$@" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"
   ended dump \${PIPESTATUS[0]}; } |`,
@@ -384,15 +385,20 @@ const STREAM_SOURCES: Record<'stream' | KeptFormat, string> = {
   "$LAZARUS_PG_DUMP" "$@"; ended dump $?; } |
 { tee "$LAZARUS_KEEP_PATH" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"; ended keep \${PIPESTATUS[0]}; } |`,
   custom: `{ if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
-  "$LAZARUS_PG_DUMP" "$@"; ended dump $?; } |
+  "\${LAZARUS_ARCHIVE_OUT[@]}" "$LAZARUS_PG_DUMP" "$@"; ended dump $?; } |
 { tee "$LAZARUS_KEEP_PATH"; ended keep $?; } |
-{ "$LAZARUS_PG_RESTORE" "\${LAZARUS_CONVERT[@]}" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"; ended convert \${PIPESTATUS[0]}; } |`,
-  directory: `{ if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
-  "$LAZARUS_PG_DUMP" "$@"; code=$?; ended dump $code; unset PGPASSWORD
-  if [ $code -eq 0 ]; then
-    "$LAZARUS_PG_RESTORE" "\${LAZARUS_CONVERT[@]}" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"; ended convert \${PIPESTATUS[0]}
-  fi; } |`
+{ "\${LAZARUS_ARCHIVE_IN[@]}" "$LAZARUS_PG_RESTORE" "\${LAZARUS_CONVERT[@]}" | dd bs=1M 2> "$LAZARUS_BYTES_FILE"; ended convert \${PIPESTATUS[0]}; } |`
 }
+
+/**
+ * pg_dump alone, writing a directory-format backup: in parallel (--jobs), every worker in the one
+ * exported snapshot. A directory archive is whole only when pg_dump ends (toc.dat is written
+ * last), so nothing can restore it before: the run restores it afterwards, in sections and in
+ * parallel (run/directory-stream.ts).
+ */
+const DIRECTORY_DUMP = `if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
+"$LAZARUS_PG_DUMP" "$@"; ended dump $?
+`
 
 const STREAM_SCRIPT_TAIL = `
 { "\${LAZARUS_FILTER[@]}" ; ended sanitize $?; } |
@@ -437,15 +443,45 @@ export function dumpArguments(
   }
 }
 
-/** pg_restore's arguments that turn a kept archive back into the SQL the clean room restores. */
-function convertArguments(keep: KeepBackup, withOwnersAndPrivileges: boolean): string[] {
-  const strip = withOwnersAndPrivileges ? [] : ['--no-owner', '--no-privileges']
-  return ['--file=-', ...strip, ...(keep.format === 'directory' ? [keep.path] : [])]
+/** pg_restore's arguments that turn a kept custom archive, read from stdin, back into the SQL the clean room restores. */
+function convertArguments(withOwnersAndPrivileges: boolean): string[] {
+  return ['--file=-', ...(withOwnersAndPrivileges ? [] : ['--no-owner', '--no-privileges'])]
+}
+
+/** pg_dump's whole argv after the script: its options, where a directory goes, the snapshot and production. */
+function dumpCommandArguments(
+  keep: KeepBackup | undefined,
+  production: ConnectionTarget,
+  options: Pick<StreamOptions, 'withOwnersAndPrivileges' | 'snapshot' | 'productionTakesOptions'>,
+  limits: FaultLimits
+): string[] {
+  return [
+    ...dumpArguments(keep, options.withOwnersAndPrivileges ?? false, limits.lockTimeoutSeconds),
+    ...(keep?.format === 'directory' ? [`--file=${keep.path}`] : []),
+    `--snapshot=${options.snapshot}`,
+    `--dbname=${conninfo(withTcpSafeguards(production, limits), options.productionTakesOptions ? READ_ONLY_OPTION : undefined)}`
+  ]
+}
+
+/** Why pg_dump failed, when it is production's or the runner's fault rather than the backup's (see StreamOutcome). */
+async function dumpEnvironmentError(
+  stderr: string,
+  production: ConnectionTarget,
+  limits: FaultLimits,
+  options: Pick<StreamOptions, 'exclusiveLocks'>
+): Promise<UserError | undefined> {
+  return productionDumpError(
+    stderr,
+    production,
+    limits,
+    dumpLockTimedOut(stderr) ? await options.exclusiveLocks?.().catch(() => []) : undefined
+  )
 }
 
 /**
  * Dumps production (plain SQL, from the snapshot), sanitizes and restores it in one stream:
- * the restore takes about as long as the slower of dump and restore, not their sum.
+ * the restore takes about as long as the slower of dump and restore, not their sum. A
+ * directory-format backup is not streamed (dumpDirectory).
  */
 export async function streamDumpIntoRestore(
   tools: ClientTools,
@@ -455,14 +491,10 @@ export async function streamDumpIntoRestore(
 ): Promise<StreamOutcome> {
   const limits = options.limits ?? DEFAULT_FAULT_LIMITS
   const keep = options.keep
+  if (keep?.format === 'directory') throw new Error('a directory-format backup is dumped by dumpDirectory, then restored')
   const withOwners = options.withOwnersAndPrivileges ?? false
   if (keep && keep.format !== 'plain') requirePgRestore(tools, `backup-format '${keep.format}'`)
-  const dumpArgs = [
-    ...dumpArguments(keep, withOwners, limits.lockTimeoutSeconds),
-    ...(keep?.format === 'directory' ? [`--file=${keep.path}`] : []),
-    `--snapshot=${options.snapshot}`,
-    `--dbname=${conninfo(withTcpSafeguards(production, limits), options.productionTakesOptions ? READ_ONLY_OPTION : undefined)}`
-  ]
+  const dumpArgs = dumpCommandArguments(keep, production, options, limits)
   const env = clientEnv(
     { ...production, password: undefined },
     {
@@ -482,9 +514,11 @@ export async function streamDumpIntoRestore(
   // bash cannot take an array from the environment: the filter's and pg_restore's argv become declared arrays.
   const arrays = [
     `LAZARUS_FILTER=(${options.filter.map(shellQuote).join(' ')})`,
-    `LAZARUS_CONVERT=(${(keep ? convertArguments(keep, withOwners) : []).map(shellQuote).join(' ')})`,
-    // psql reads the stream in large pieces (stdbuf.ts).
-    `LAZARUS_PSQL_BUFFERS=(${streamBuffers({ input: true, output: false }).map(shellQuote).join(' ')})`
+    `LAZARUS_CONVERT=(${(keep ? convertArguments(withOwners) : []).map(shellQuote).join(' ')})`,
+    // psql reads the stream in large pieces (stdbuf.ts); so do pg_dump and pg_restore move a custom archive.
+    `LAZARUS_PSQL_BUFFERS=(${streamBuffers({ input: true, output: false }).map(shellQuote).join(' ')})`,
+    `LAZARUS_ARCHIVE_OUT=(${streamBuffers({ input: false, output: true }).map(shellQuote).join(' ')})`,
+    `LAZARUS_ARCHIVE_IN=(${streamBuffers({ input: true, output: false }).map(shellQuote).join(' ')})`
   ]
   const script = [...arrays, STREAM_SCRIPT_HEAD, STREAM_SOURCES[keep?.format ?? 'stream'], STREAM_SCRIPT_TAIL].join('\n')
   writeWorkFile(options.scriptFile, script, "the stream's script")
@@ -532,22 +566,77 @@ export async function streamDumpIntoRestore(
       (outcome.stage === 'restore'
         ? cleanroomRestoreError(outcome.restore?.exitCode, stderr, restoreTarget)
         : outcome.stage === 'dump'
-          ? productionDumpError(
-              stderr,
-              production,
-              limits,
-              dumpLockTimedOut(stderr) ? await options.exclusiveLocks?.().catch(() => []) : undefined
-            )
+          ? await dumpEnvironmentError(stderr, production, limits, options)
           : undefined)
   }
   return { ...outcome, dumpBytes: readDumpBytes(options.bytesFile), startedAt, restoreStartedAt }
+}
+
+/** What dumpDirectory needs: the stream's options that concern pg_dump, and the directory to write. */
+export type DirectoryDumpOptions = Pick<
+  StreamOptions,
+  | 'snapshot'
+  | 'statusFile'
+  | 'scriptFile'
+  | 'onDumpEnded'
+  | 'withOwnersAndPrivileges'
+  | 'productionTakesOptions'
+  | 'limits'
+  | 'exclusiveLocks'
+> & { keep: KeepBackup & { format: 'directory' } }
+
+/** How pg_dump writing a directory-format backup ended. */
+export type DirectoryDumpOutcome = { startedAt: number } & (
+  | { ok: true; dump: StreamStage }
+  | { ok: false; stage: 'dump'; error: string; dump?: StreamStage; environmentError?: UserError }
+)
+
+/**
+ * Dumps production into a directory-format backup (pg_dump --format=directory --jobs, every
+ * worker importing the one exported snapshot), with the password reaching pg_dump alone as in
+ * the stream. The run restores the directory once it is whole (run/directory-stream.ts).
+ */
+export async function dumpDirectory(
+  tools: ClientTools,
+  production: ConnectionTarget,
+  options: DirectoryDumpOptions
+): Promise<DirectoryDumpOutcome> {
+  const limits = options.limits ?? DEFAULT_FAULT_LIMITS
+  requirePgRestore(tools, "backup-format 'directory'")
+  const dumpArgs = dumpCommandArguments(options.keep, production, options, limits)
+  const env = clientEnv(
+    { ...production, password: undefined },
+    {
+      LAZARUS_PG_DUMP: tools.pgDump.path,
+      LAZARUS_STATUS_FILE: options.statusFile,
+      // Read by the script's head, which the stream shares; nothing here waits at a gate.
+      LAZARUS_GATE_FILE: '',
+      LAZARUS_PRODUCTION_PASSWORD: production.password ?? ''
+    }
+  )
+  writeWorkFile(options.scriptFile, [STREAM_SCRIPT_HEAD, DIRECTORY_DUMP].join('\n'), "the dump's script")
+  writeWorkFile(options.statusFile, '', "the dump's status file")
+  const startedAt = Date.now() / 1000
+  const watching = watchDumpEnd(options)
+  const { stderr } = await runClient('bash', [options.scriptFile, ...dumpArgs], env).finally(watching.stop)
+  const stages = readStreamStatus(options.statusFile, startedAt)
+  const dump = stages.dump
+  if (dump?.exitCode === 0) return { ok: true, dump, startedAt }
+  return {
+    ok: false,
+    stage: 'dump',
+    error: programFailure('pg_dump failed', stderr, /^pg_dump/),
+    ...(dump ? { dump } : {}),
+    environmentError: await dumpEnvironmentError(stderr, production, limits, options),
+    startedAt
+  }
 }
 
 /**
  * Polls the status file for pg_dump's end, to tell options.onDumpEnded; stop() (the pipeline is
  * over) tells it at the latest, as failed if pg_dump never recorded its end.
  */
-function watchDumpEnd(options: StreamOptions): { stop: () => void } {
+function watchDumpEnd(options: Pick<StreamOptions, 'statusFile' | 'onDumpEnded'>): { stop: () => void } {
   const onDumpEnded = options.onDumpEnded
   if (!onDumpEnded) return { stop: () => undefined }
   let told = false
@@ -574,15 +663,9 @@ export function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`
 }
 
-/** The programs of a stream that record their end: tee keeps the backup, pg_restore converts an archive. */
+/** The programs of a stream that record their end: tee keeps the backup, pg_restore converts a custom archive. */
 export function streamStages(keep?: Pick<KeepBackup, 'format'>): StreamStageName[] {
-  const keeping: StreamStageName[] = !keep
-    ? []
-    : keep.format === 'plain'
-      ? ['keep']
-      : keep.format === 'custom'
-        ? ['keep', 'convert']
-        : ['convert']
+  const keeping: StreamStageName[] = !keep ? [] : keep.format === 'plain' ? ['keep'] : ['keep', 'convert']
   return ['dump', ...keeping, 'sanitize', 'restore']
 }
 

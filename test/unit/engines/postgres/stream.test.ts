@@ -50,7 +50,6 @@ test('keeping a backup: tee and pg_restore are judged with the others, first fai
   const expected = streamStages({ format: 'custom' })
   assert.deepEqual(expected, ['dump', 'keep', 'convert', 'sanitize', 'restore'])
   assert.deepEqual(streamStages({ format: 'plain' }), ['dump', 'keep', 'sanitize', 'restore'])
-  assert.deepEqual(streamStages({ format: 'directory' }), ['dump', 'convert', 'sanitize', 'restore'])
   assert.deepEqual(streamStages(), ['dump', 'sanitize', 'restore'])
   const all = { dump: ok(1), keep: ok(1.1), convert: ok(1.2), sanitize: ok(1.3), restore: ok(2) }
   assert.equal(judgeStream(all, '', expected).ok, true)
@@ -67,11 +66,4 @@ test('keeping a backup: tee and pg_restore are judged with the others, first fai
   )
   assert.equal(!unread.ok && unread.stage, 'convert')
   assert.match(!unread.ok ? unread.error : '', /^pg_restore failed reading the archive: pg_restore: error: did not find magic/)
-  // A directory dump that failed never ran pg_restore: pg_dump's failure is the one reported.
-  const dumpFailed = judgeStream(
-    { dump: failed(1), sanitize: ok(1.1), restore: ok(1.2) },
-    'pg_dump: error: x',
-    streamStages({ format: 'directory' })
-  )
-  assert.equal(!dumpFailed.ok && dumpFailed.stage, 'dump')
 })
