@@ -587,8 +587,7 @@ export type DirectoryDumpOptions = Pick<
 
 /** How pg_dump writing a directory-format backup ended. */
 export type DirectoryDumpOutcome = { startedAt: number } & (
-  | { ok: true; dump: StreamStage }
-  | { ok: false; stage: 'dump'; error: string; dump?: StreamStage; environmentError?: UserError }
+  { ok: true; dump: StreamStage } | { ok: false; stage: 'dump'; error: string; dump?: StreamStage; environmentError?: UserError }
 )
 
 /**
