@@ -255,10 +255,11 @@ function tupleRewriter(table: DumpTable, edit: TupleEdit): DumpRewriter {
 
 /** "(id, name)=(1, 'Ann')": the values that tell a row apart, for the report. */
 function rowEvidence(tuple: Tuple, columns: string[] | undefined, keyColumns: string[] | undefined): string {
-  const indexes = keyColumns && columns ? keyColumns.map(column => columns.indexOf(column)).filter(i => i >= 0) : []
-  const chosen = indexes.length > 0 ? indexes : [0]
-  const names = chosen.map(i => columns?.[i] ?? `#${i + 1}`)
-  return `(${names.join(', ')})=(${chosen.map(i => tuple.values[i]).join(', ')})`
+  // A key names a row the way the report's row pins do; any other value is production's data,
+  // which the log and report show only with show-values: a row without a key is named by place.
+  const indexes = keyColumns && columns ? keyColumns.map(column => columns.indexOf(column)) : []
+  if (indexes.length === 0 || indexes.some(i => i < 0)) return 'the first row'
+  return `row (${indexes.map(i => columns![i]).join(', ')})=(${indexes.map(i => tuple.values[i]).join(', ')})`
 }
 
 /** Drops the table's first row. */
@@ -266,7 +267,7 @@ export function dropRowRewriter(table: DumpTable, keyColumns?: string[]): DumpRe
   let evidence: string | undefined
   return tupleRewriter(table, {
     tuple(tuple, columns) {
-      evidence = `row ${rowEvidence(tuple, columns, keyColumns)} of ${quoteName(table.name)} dropped`
+      evidence = `${rowEvidence(tuple, columns, keyColumns)} of ${quoteName(table.name)} dropped`
       return []
     },
     evidence: () => evidence
@@ -278,7 +279,7 @@ export function duplicateRowRewriter(table: DumpTable): DumpRewriter {
   let evidence: string | undefined
   return tupleRewriter(table, {
     tuple(tuple, columns) {
-      evidence = `row ${rowEvidence(tuple, columns, undefined)} of ${quoteName(table.name)} written twice`
+      evidence = `${rowEvidence(tuple, columns, undefined)} of ${quoteName(table.name)} written twice`
       return [tuple.text, tuple.text]
     },
     evidence: () => evidence
@@ -301,7 +302,7 @@ export function mutateCellRewriter(table: DumpTable, column: string, keyColumns?
       if (after === undefined) return undefined
       const values = [...tuple.values]
       values[index] = after
-      evidence = `${quoteName(column)} of row ${rowEvidence(tuple, columns, keyColumns)} changed from ${before} to ${after}`
+      evidence = `one character of ${quoteName(column)} changed in ${rowEvidence(tuple, columns, keyColumns)} of ${quoteName(table.name)}`
       return [`(${values.join(',')})`]
     },
     evidence: () => evidence

@@ -173,7 +173,8 @@ test('mutate-cell: one value of one row changes, and the row still restores', as
     after.map((line: string, i: number) => line !== before[i]),
     before.map((_: string, i: number) => i === 1)
   )
-  assert.match(evidence ?? '', /^`note` of row \(id\)=\(1\) changed from 'it\\'s/)
+  // Only the key shows: the cell's values are production's data.
+  assert.equal(evidence, 'one character of `note` changed in row (id)=(1) of `order s`')
   const json = await drill(mutateCellRewriter({ name: 'log' }, 'message'))
   assert.deepEqual(json.differs, ['log'])
 })

@@ -101,15 +101,18 @@ test('duplicate-row writes the first row twice', () => {
   const row = "(1,'it\\'s (a), \\\\ ''b''',NULL)"
   assert.equal(rewrite(rewriter, MARIADB), MARIADB.replace(`${row},\n`, `${row},${row},\n`))
   assert.equal(rewrite(duplicateRowRewriter({ name: 'order s' }), MYSQL), MYSQL.replace(`${row},`, `${row},${row},`))
+  // The evidence names the row without its values: they are production's data (show-values decides).
+  assert.equal(rewriter.result()?.evidence, 'the first row of `order s` written twice')
 })
 
 test('mutate-cell changes one character of the column in the first row that has one to change', () => {
   const rewriter = mutateCellRewriter({ name: 'order s' }, 'customer', ['id'])
   // Rows 1's customer is NULL: row 2's 3 becomes 4.
   assert.equal(rewrite(rewriter, MARIADB), MARIADB.replace("VALUES (9,\\'x\\',1);',3),", "VALUES (9,\\'x\\',1);',4),"))
-  assert.equal(rewriter.result()?.evidence, '`customer` of row (id)=(2) changed from 3 to 4')
+  assert.equal(rewriter.result()?.evidence, 'one character of `customer` changed in row (id)=(2) of `order s`')
   const note = mutateCellRewriter({ name: 'order s' }, 'note')
   assert.equal(rewrite(note, MYSQL), MYSQL.replace("(1,'it\\'s (a)", "(1,'ju\\'s (a)".replace('ju', 'jt')))
+  assert.equal(note.result()?.evidence, 'one character of `note` changed in the first row of `order s`')
   assert.equal(mutateValue("'2024-01-31 10:00:00'"), "'3024-01-31 10:00:00'")
   assert.equal(mutateValue('\'{"a":1}\''), '\'{"b":1}\'')
   assert.equal(mutateValue('-1.5e3'), '-1.6e3')
