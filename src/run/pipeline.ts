@@ -41,13 +41,7 @@ import { settleAcrossMajors } from '../engines/postgres/cross-major.js'
 import { findProductionSkew } from '../engines/postgres/production-skew.js'
 import type { RolePlan } from '../engines/postgres/cleanroom-roles.js'
 import { predefinedRolesNewerThan } from '../engines/postgres/predefined-roles.js'
-import {
-  listNames,
-  readLineBreakNames,
-  readNamedRoles,
-  readPrivilegeTargets,
-  readPrivileges
-} from '../engines/postgres/privileges.js'
+import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from '../engines/postgres/privileges.js'
 import { replayPrivileges, splitPrivileged, type PrivilegeReplay } from '../engines/postgres/privileged-pass.js'
 import { Counter, reportProgress } from './progress.js'
 import {
@@ -752,15 +746,7 @@ export async function planRoles(context: RunContext) {
   // Restored by a role of Lazarus's own: the clean-room role replays the dump's ownership and
   // privilege statements afterwards (privileged-pass.ts), with stand-ins for pre-existing roles.
   const replay = replaysPrivileges(cleanroom)
-  // pg_dump writes a statement naming something with a line break across lines: the privileged
-  // pass takes one-line statements only, so such a database keeps today's rule, said as such.
-  const broken = replay
-    ? await readLineBreakNames(
-        exporter,
-        named.map(role => role.name)
-      )
-    : []
-  const plan = await cleanroom.roles.decide(named, broken.length > 0 ? lineBreakReason(broken) : undefined, replay)
+  const plan = await cleanroom.roles.decide(named, undefined, replay)
   const created = plan.provided.length > 0 ? `; roles created for the restore: ${listNames(plan.provided)}` : ''
   const existing =
     plan.existing.length === 0
@@ -770,16 +756,6 @@ export async function planRoles(context: RunContext) {
         : `; existing roles used as they are: ${listNames(plan.existing)}`
   const how = replay ? ', replayed by the clean-room role after the unprivileged restore' : ''
   return recordRolePlan(plan, report, `Owners and privileges are restored and compared${how}${created}${existing}.`)
-}
-
-/** Why owners and privileges are not verified when names hold line breaks (see planRoles); `kinds` of what has them. */
-export function lineBreakReason(kinds: string[]): string {
-  return (
-    `production has names with a line break (of a ${[...new Set(kinds)].join(', a ')}), and pg_dump writes their ownership and privilege ` +
-    `statements across lines, which the unprivileged restore's privileged pass does not replay (it takes only one-line ` +
-    `statements it can prove are pg_dump's own): set restore-role: superuser to verify owners and privileges, trusting ` +
-    `production's code with the clean-room role's rights`
-  )
 }
 
 /** Whether owners and privileges are replayed by the clean-room role after the restore: the restore role is Lazarus's own. */

@@ -32,7 +32,6 @@ import {
   logVerification,
   onTimeline,
   planRoles,
-  lineBreakReason,
   privilegeReplay,
   replaysPrivileges,
   standInsByName,
@@ -338,13 +337,7 @@ async function planManifestRoles(manifest: Manifest, cleanroom: CleanRoom, repor
     )
   }
   const named = rolesNamedBy(privileges).map(name => ({ name, superuser: false }))
-  const replay = replaysPrivileges(cleanroom)
-  // Statements naming something with a line break span lines: the privileged pass takes one-line ones only.
-  const broken = [
-    ...named.filter(role => role.name.includes('\n')).map(() => 'role'),
-    ...privileges.filter(object => object.name.includes('\n')).map(object => object.name.split(' ')[0])
-  ].slice(0, 3)
-  const plan = await cleanroom.roles.decide(named, replay && broken.length > 0 ? lineBreakReason(broken) : undefined, replay)
+  const plan = await cleanroom.roles.decide(named, undefined, replaysPrivileges(cleanroom))
   return recordRolePlan(plan, report, "Owners and privileges are restored and compared with the manifest's.")
 }
 

@@ -22,7 +22,11 @@ const role = {
   // Exists in the clean room (and in production) before Lazarus runs: never altered, never an owner.
   existing: `${tag}_existing`,
   // A clean-room role the hostile texts below try to make a superuser.
-  victim: `${tag}_victim`
+  victim: `${tag}_victim`,
+  // Role names holding line breaks: pg_dump writes their statements across lines (\n) or with a
+  // carriage return inside the line (\r).
+  lf: `${tag}\nlf`,
+  cr: `${tag}\rcr`
 }
 const q = quoteIdent
 const marker = `/tmp/lazarus-owners-${tag}`
@@ -254,4 +258,61 @@ test('a dump that lost a GRANT or changed an owner is a mismatch under the defau
     names.some((name: string) => name.startsWith('owner function s.f(')),
     explain(run)
   )
+})
+
+test('names holding line breaks (\\n, \\r) in schemas, tables, columns, functions, arguments and roles: owners and privileges verified under the default', async () => {
+  const [production] = await Promise.all([productionCluster()])
+  for (const name of [role.lf, role.cr]) await production.query(`CREATE ROLE ${q(name)} NOLOGIN`)
+  const database = uniqueName('own_breaks')
+  const schema = q('s\nx')
+  const table = `${schema}.${q('t\nab')}`
+  await production.createDatabase(
+    database,
+    `CREATE SCHEMA ${schema} AUTHORIZATION ${q(role.lf)};
+     CREATE TABLE ${table} (id int PRIMARY KEY, ${q('c\nd')} text, ${q('e\rf')} text);
+     INSERT INTO ${table} VALUES (1, 'a', 'b');
+     ALTER TABLE ${table} OWNER TO ${q(role.lf)};
+     GRANT SELECT ON ${table} TO ${q(role.cr)};
+     GRANT SELECT (${q('c\nd')}), UPDATE (${q('e\rf')}) ON ${table} TO ${q(role.cr)};
+     CREATE SEQUENCE ${schema}.${q('q\rr')};
+     ALTER SEQUENCE ${schema}.${q('q\rr')} OWNER TO ${q(role.cr)};
+     CREATE FUNCTION ${schema}.${q('f\nn')}(${q('a\nrg')} integer) RETURNS int LANGUAGE sql AS 'SELECT 1';
+     ALTER FUNCTION ${schema}.${q('f\nn')}(integer) OWNER TO ${q(role.cr)};
+     REVOKE EXECUTE ON FUNCTION ${schema}.${q('f\nn')}(integer) FROM PUBLIC;
+     GRANT EXECUTE ON FUNCTION ${schema}.${q('f\nn')}(integer) TO ${q(role.lf)};
+     ALTER DEFAULT PRIVILEGES FOR ROLE ${q(role.lf)} IN SCHEMA ${schema} GRANT SELECT ON TABLES TO ${q(role.cr)};`
+  )
+  const inputs = (extra: Record<string, string> = {}) => shop.inputs({ verify: 'counts', ...extra }, database)
+  try {
+    const run = await runActionProcess(inputs())
+    assert.equal(run.outputs.result, 'verified', explain(run))
+    assert.equal(run.report.privileges.compared, true, explain(run))
+    assert.ok(run.report.privileges.rolesCreated.includes(role.lf), explain(run))
+    assert.doesNotMatch(run.summary, /not verified/i)
+    assert.deepEqual(await runRoles(workspaceRunIds(run.runnerTemp)), [], 'its roles dropped')
+    // A pg_dump that loses the column grant and hands the function to another role: both named.
+    const lost = await runActionProcess(
+      inputs({
+        'postgres-bin-dir': tamperedClientDir(
+          [
+            `perl -0777 -pi -e 's/^GRANT SELECT\\("c\\nd"\\) ON TABLE [^;]*;\\n//m;`,
+            `s/^(ALTER FUNCTION "s\\nx"\\."f\\nn"\\("a\\nrg" integer\\) OWNER TO )"[^"]*";/$1"${tag}\\nlf";/m'`,
+            '"$DUMP"'
+          ].join(' ')
+        )
+      })
+    )
+    assert.equal(lost.outputs.result, 'mismatch', explain(lost))
+    const names = lost.report.schema.map((difference: { kind: string; name: string }) => `${difference.kind} ${difference.name}`)
+    assert.ok(
+      names.some((name: string) => name.startsWith('privileges table column')),
+      explain(lost)
+    )
+    assert.ok(
+      names.some((name: string) => name.startsWith('owner function')),
+      explain(lost)
+    )
+  } finally {
+    await production.query(`DROP DATABASE IF EXISTS ${q(database)}`).catch(() => undefined)
+  }
 })

@@ -5,7 +5,15 @@ import type { ConnectionTarget } from './connection.js'
 import { dumpLexer } from './dump-lexer.js'
 import { quoteLiteral } from './fingerprint-queries.js'
 import { restoreDump, type ClientTools, type FaultLimits, type RestoreOutcome } from './pg-tools.js'
-import { parsePrivilegedStatement, touchesServerObjects, withStandIns } from './privileged-statements.js'
+import {
+  MAX_STATEMENT_LINES,
+  decodeRouted,
+  encodeRouted,
+  parsePrivilegedStatement,
+  privilegedReadOnPattern,
+  touchesServerObjects,
+  withStandIns
+} from './privileged-statements.js'
 import { listNames } from './privileges.js'
 import { namingRolesPattern } from './sanitize-rules.js'
 
@@ -51,12 +59,15 @@ export async function writeReplayScript(
     fs.writeSync(out, header)
     for (const routedFile of typeof routedFiles === 'string' ? [routedFiles] : routedFiles) {
       if (!fs.existsSync(routedFile)) continue
-      await forEachLine(routedFile, line => {
-        if (line === '') return
+      await forEachLine(routedFile, encoded => {
+        if (encoded === '') return
+        // A statement over several lines (a name holding a line break) was routed on one (encodeRouted).
+        const line = decodeRouted(encoded)
         const statement = parsePrivilegedStatement(line)
-        if (!statement) throw new Error(`The sanitizer routed a line the privilege grammar does not take: ${line.slice(0, 80)}`)
+        if (!statement)
+          throw new Error(`The sanitizer routed a line the privilege grammar does not take: ${encoded.slice(0, 80)}`)
         if (touchesServerObjects(statement)) {
-          result.serverObjects.push(line)
+          result.serverObjects.push(encoded)
           return
         }
         fs.writeSync(out, Buffer.from(withStandIns(statement, standIns) + '\n', 'latin1'))
@@ -90,12 +101,29 @@ export async function splitPrivileged(
       fs.createReadStream(inputFile),
       async function* (chunks: AsyncIterable<Buffer>) {
         let partial = ''
+        // The lines of a privileged statement read on through a quoted name holding a line break.
+        let pending: string[] = []
+        let pendingEnds = false
+        const route = (text: string) => fs.writeSync(routed, Buffer.from(encodeRouted(text) + '\n', 'latin1'))
         const take = (lines: string[]): string[] => {
           const kept: string[] = []
+          const settle = () => {
+            const text = pending.join('\n')
+            if (pendingEnds && routes(text)) route(text)
+            else kept.push(...pending)
+            pending = []
+          }
           for (const line of lines) {
             const facts = lexer(line)
-            if (facts.startsStatement && facts.endsStatement && !facts.data && routes(line)) {
-              fs.writeSync(routed, Buffer.from(line + '\n', 'latin1'))
+            if (pending.length > 0) {
+              pending.push(line)
+              pendingEnds = facts.endsStatement
+              if (!READ_ON.test(pending.join('\n')) || pending.length > MAX_STATEMENT_LINES) settle()
+            } else if (facts.startsStatement && !facts.data && READ_ON.test(line)) {
+              pending = [line]
+              pendingEnds = false
+            } else if (facts.startsStatement && facts.endsStatement && !facts.data && routes(line)) {
+              route(line)
             } else {
               kept.push(line)
             }
@@ -108,7 +136,10 @@ export async function splitPrivileged(
           const kept = take(lines)
           if (kept.length > 0) yield Buffer.from(kept.join('\n') + '\n', 'latin1')
         }
-        if (partial) yield Buffer.from(take([partial]).join('\n'), 'latin1')
+        const last = partial ? take([partial]) : []
+        // A dump ending inside a statement read on: its lines stay, as the sanitizer leaves them.
+        last.push(...pending)
+        if (last.length > 0) yield Buffer.from(last.join('\n'), 'latin1')
       },
       fs.createWriteStream(outputFile, { mode: 0o600 })
     )
@@ -116,6 +147,8 @@ export async function splitPrivileged(
     fs.closeSync(routed)
   }
 }
+
+const READ_ON = new RegExp(`^${privilegedReadOnPattern('js')}`)
 
 async function forEachLine(file: string, each: (line: string) => void): Promise<void> {
   let partial = ''

@@ -50,7 +50,8 @@ function forms(flavor: Flavor): { source: string; slots: ('role' | 'schema')[] }
     const slots: ('role' | 'schema')[] = []
     return { source: make(builder(flavor, slots)), slots }
   }
-  const name = (b: Builder) => b.group('[a-z_][a-z0-9_$]*|"' + b.group('[^"\\n]|""') + '*"')
+  // A quoted name may hold line breaks (pg_dump writes them as they are): the statement then spans lines.
+  const name = (b: Builder) => b.group('[a-z_][a-z0-9_$]*|"' + b.group('[^"]|""') + '*"')
   const qualified = (b: Builder) => `${b.schema(name(b))}\\.${name(b)}`
   // One argument of a function's identity: mode, name and type words, dots, trailing [].
   const argWord = (b: Builder) => b.group(`${name(b)}|IN|OUT|INOUT|VARIADIC`)
@@ -122,6 +123,41 @@ export function privilegedSedPatterns(): string[] {
 
 /** The words a privileged statement starts with: a cheap test before the forms. */
 export const PRIVILEGED_START = '(GRANT |REVOKE |ALTER |SET SESSION AUTHORIZATION |RESET SESSION AUTHORIZATION;)'
+
+/** Lines a statement may span: a name is at most 63 bytes, and a form names at most a few. */
+export const MAX_STATEMENT_LINES = 190
+
+/**
+ * The first lines of a privileged statement that a line break inside a quoted name ended: from
+ * its first word on, only what the forms are made of outside quotes (words, numbers, spaces,
+ * dots, commas, parentheses, `*`, `[]`) and whole quoted names, then a quoted name still open.
+ * So every line break read is inside a quoted identifier, as psql's lexer sees it (no string,
+ * comment, dollar quote or operator can start outside the quotes): the sanitizer reads on
+ * (N) while the text matches, then tests the whole statement against the forms; a statement
+ * that is not one goes to the lexer as it is. JavaScript's flavor adds lookaheads so that no
+ * text has two readings (no backtracking blow-up on production's names); sed's matcher needs none.
+ */
+export function privilegedReadOnPattern(flavor: Flavor): string {
+  const js = flavor === 'js'
+  const word = `[A-Za-z_][A-Za-z0-9_$]*${js ? '(?![A-Za-z0-9_$])' : ''}`
+  const number = `[0-9]+${js ? '(?![0-9])' : ''}`
+  const quoted = `"([^"]|"")*"${js ? '(?!")' : ''}`
+  const start = '(GRANT |REVOKE |ALTER |SET SESSION AUTHORIZATION )'
+  return `${start}(${word}|${number}|[ .,()*]|\\[\\]|${quoted})*"([^"]|"")*$`
+}
+
+/**
+ * A routed statement on one line of the routed file: its line breaks (inside quoted names) as
+ * `\n`, backslashes doubled. The sanitizer (sed) and splitPrivileged write it so; the replay reads
+ * it back with decodeRouted.
+ */
+export function encodeRouted(statement: string): string {
+  return statement.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
+}
+
+export function decodeRouted(line: string): string {
+  return line.replace(/\\(\\|n)/g, (_escape, char: string) => (char === 'n' ? '\n' : '\\'))
+}
 
 const JS_FORMS = forms('js').map(form => ({ regex: new RegExp(`^${form.source}$`, 'd'), slots: form.slots }))
 

@@ -258,31 +258,6 @@ SELECT r.rolname AS name, r.rolsuper AS superuser FROM named JOIN pg_catalog.pg_
 ORDER BY r.rolname COLLATE "C"`
 
 /**
- * Up to three objects whose ownership or privilege statements pg_dump would write across lines (a
- * name holding a line break, in the object's identity or a function's argument names): the
- * privileged pass replays only one-line statements (privileged-statements.ts).
- */
-const LINE_BREAK_NAMES_SQL = `
-WITH objects AS (${OBJECTS_SQL})
-SELECT o.type AS kind
-FROM objects x CROSS JOIN LATERAL pg_catalog.pg_identify_object(x.classid, x.objid, x.objsubid) AS o
-WHERE pg_catalog.strpos(o.identity, E'\\n') > 0
-UNION ALL
-SELECT 'function' FROM pg_catalog.pg_proc p
-WHERE pg_catalog.strpos(pg_catalog.array_to_string(p.proargnames, ','), E'\\n') > 0
-LIMIT 3`
-
-/**
- * The kinds (`role`, `table`, `function`...) of up to three objects and roles whose ownership or
- * privilege statements would span lines (see LINE_BREAK_NAMES_SQL). Kinds, not names: a name
- * with a line break is production's text, kept out of the log's annotations.
- */
-export async function readLineBreakNames(db: Queryable, roles: string[]): Promise<string[]> {
-  const objects = (await db.query<{ kind: string }>(LINE_BREAK_NAMES_SQL)).map(row => row.kind)
-  return [...roles.filter(role => role.includes('\n')).map(() => 'role'), ...objects].slice(0, 3)
-}
-
-/**
  * Owners, privileges and default privileges of the connected database, sorted by kind and name;
  * `standIns` (stand-in to the role it plays) names stand-ins as the roles they play.
  */

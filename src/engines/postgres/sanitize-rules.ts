@@ -29,7 +29,7 @@
  */
 
 import { TOC_COMMENT_PATTERN } from './restore-failure.js'
-import { PRIVILEGED_START, privilegedSedPatterns } from './privileged-statements.js'
+import { MAX_STATEMENT_LINES, PRIVILEGED_START, privilegedReadOnPattern, privilegedSedPatterns } from './privileged-statements.js'
 import { SKEW_RULES, type SkewRuleId } from './skew-catalogue.js'
 
 /** One kind of removed (or rewritten) construct and how many lines of it were removed. */
@@ -192,15 +192,45 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
   }
   // The dump says how it quotes strings; the lexer was built for production's setting.
   if (options.privilegedFile) {
-    // A whole top-level line that is exactly one of pg_dump's ownership or privilege statements.
-    const route = ['s/^[^\\n]*\\n//', `w ${options.privilegedFile}`, ...copy, 's/.*/T./', ...trace, 'h', 'd']
-    const forms = privilegedSedPatterns().flatMap(pattern => [`/^T\\.\\n${pattern}$/{`, ...route, '}'])
+    // A whole top-level statement that is exactly one of pg_dump's ownership or privilege
+    // statements, on one line or, when a quoted name holds a line break, across lines. The copy of
+    // the dump keeps it as it is; the routed file gets it on one line (encodeRouted).
+    const route = [
+      's/^[^\\n]*\\n//',
+      ...copy,
+      's/\\\\/\\\\\\\\/g',
+      's/\\n/\\\\n/g',
+      `w ${options.privilegedFile}`,
+      's/.*/T./',
+      ...trace,
+      'h',
+      'd'
+    ]
+    const forms = privilegedSedPatterns().flatMap(pattern => [`/^T\\.\\+*\\n${pattern}$/{`, ...route, '}'])
     // Only those naming one of the roles as a role.
     const naming = options.privilegedRoles && namingRolesPattern(options.privilegedRoles)
     lines.push(
       "# pg_dump's ownership and privilege statements: replayed by the clean-room role after the restore.",
       `/^T\\.\\n${PRIVILEGED_START}/{`,
+      '# Read on while every line break so far is inside a quoted name (a name holding a line break).',
+      ':privileged_more',
+      `/^T\\.\\+*\\n${privilegedReadOnPattern('sed').replace(/\//g, '\\/')}/{`,
+      '$b privileged_read',
+      `/^T\\.\\+{${MAX_STATEMENT_LINES}}/b privileged_read`,
+      's/^T\\.(\\+*)/T.\\1+/',
+      // For tests: the lexer's state after each line read on (inside a quoted name of a statement).
+      ...(options.stateFile ? ['x', 's/.*/im./', `w ${options.stateFile}`, 'x'] : []),
+      'N',
+      'b privileged_more',
+      '}',
+      ':privileged_read',
       ...(naming ? [`/${naming}/{`, ...forms, '}'] : forms),
+      "# Any other: the hold space keeps the lines to print, and the lexer reads them (a line break is a name's).",
+      's/^T\\.\\+*/T./',
+      'h',
+      'x',
+      's/^[^\\n]*\\n//',
+      'x',
       '}'
     )
   }

@@ -6,7 +6,9 @@ import * as path from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { buildSedProgram } from '../../../../src/engines/postgres/sanitize-rules.js'
 import { splitPrivileged, writeReplayScript } from '../../../../src/engines/postgres/privileged-pass.js'
+import { dumpLexer } from '../../../../src/engines/postgres/dump-lexer.js'
 import {
+  decodeRouted,
   parsePrivilegedStatement,
   touchesServerObjects,
   unquoteName,
@@ -193,6 +195,13 @@ function hostileDump(): string {
     'GRANT INSERT ON TABLE s.t TO "odd ;-- name";',
     'RESET SESSION AUTHORIZATION;',
     'ALTER DEFAULT PRIVILEGES FOR ROLE app IN SCHEMA s GRANT SELECT ON TABLES  TO reporting;',
+    // Names holding line breaks: pg_dump writes the statement across lines (\r stays on its line).
+    'ALTER TABLE s."order\nlines" OWNER TO "multi\nline\\role";',
+    'GRANT SELECT("c\nd"),UPDATE("c\nd") ON TABLE s."order\nlines" TO "carriage\rreturn";',
+    'ALTER DEFAULT PRIVILEGES FOR ROLE "multi\nline\\role" IN SCHEMA "s\n2" GRANT SELECT ON TABLES  TO reporting;',
+    // Not a form: read on through the name, then left to the restore whole.
+    `ALTER TABLE ONLY s.t ALTER COLUMN "x\n${forms[0]}\ny" SET STATISTICS 5;`,
+    `ALTER TABLE s.t OWNER TO "a\n${forms[1]}\nb"; ALTER ROLE victim SUPERUSER;`,
     ''
   ].join('\n')
 }
@@ -201,9 +210,13 @@ const ROUTED_BY_PG_DUMP = [
   'ALTER TABLE s.t OWNER TO app;',
   'GRANT SELECT ON TABLE s.t TO reporting;',
   'SET SESSION AUTHORIZATION reporting;',
+  'GRANT INSERT ON TABLE s.t TO "x"";\nALTER ROLE victim SUPERUSER;";',
   'GRANT INSERT ON TABLE s.t TO "odd ;-- name";',
   'RESET SESSION AUTHORIZATION;',
-  'ALTER DEFAULT PRIVILEGES FOR ROLE app IN SCHEMA s GRANT SELECT ON TABLES  TO reporting;'
+  'ALTER DEFAULT PRIVILEGES FOR ROLE app IN SCHEMA s GRANT SELECT ON TABLES  TO reporting;',
+  'ALTER TABLE s."order\nlines" OWNER TO "multi\nline\\role";',
+  'GRANT SELECT("c\nd"),UPDATE("c\nd") ON TABLE s."order\nlines" TO "carriage\rreturn";',
+  'ALTER DEFAULT PRIVILEGES FOR ROLE "multi\nline\\role" IN SCHEMA "s\n2" GRANT SELECT ON TABLES  TO reporting;'
 ]
 
 test("the sanitizer (sed) and the drill (TypeScript) route exactly pg_dump's top-level statements, and nothing in a body, literal, name, comment or row", async () => {
@@ -231,23 +244,35 @@ test("the sanitizer (sed) and the drill (TypeScript) route exactly pg_dump's top
     const keptByTs = path.join(dir, 'kept-ts.sql')
     await splitPrivileged(input, keptByTs, routedByTs)
     const sedRouted = fs.readFileSync(routedBySed, 'latin1')
-    assert.deepEqual(sedRouted.split('\n').filter(Boolean), ROUTED_BY_PG_DUMP)
+    // One statement a line: a statement spanning lines is routed with its line breaks encoded.
+    assert.deepEqual(sedRouted.split('\n').filter(Boolean).map(decodeRouted), ROUTED_BY_PG_DUMP)
     assert.equal(fs.readFileSync(routedByTs, 'latin1'), sedRouted, 'both split alike')
     assert.equal(fs.readFileSync(keptByTs, 'latin1'), sed.stdout, 'both keep alike')
     // Nothing else changed: the kept lines and the routed ones are the dump, in order.
     const kept = sed.stdout.split('\n')
-    const routed = new Set(ROUTED_BY_PG_DUMP)
+    const routed = new Set(ROUTED_BY_PG_DUMP.flatMap(statement => statement.split('\n')))
     assert.deepEqual(
       kept,
       dump.split('\n').filter(line => !routed.has(line))
     )
-    // The replay script holds the routed statements only, after Lazarus's own preamble.
+    // The replay script holds the routed statements only, after Lazarus's own preamble, each whole.
     const script = path.join(dir, 'replay.sql')
-    const written = await writeReplayScript(routedBySed, script, new Map([['app', 'lazarus_as_1']]), 'UTF8', 'lazarus_restore_x')
+    const standIns = new Map([
+      ['app', 'lazarus_as_1'],
+      ['multi\nline\\role', 'lazarus_as_2']
+    ])
+    const written = await writeReplayScript(routedBySed, script, standIns, 'UTF8', 'lazarus_restore_x')
     assert.equal(written.statements, ROUTED_BY_PG_DUMP.length)
     const replayed = fs.readFileSync(script, 'latin1')
-    assert.doesNotMatch(replayed, /victim/)
     assert.match(replayed, /^ALTER TABLE s\.t OWNER TO lazarus_as_1;$/m)
+    assert.match(replayed, /^ALTER TABLE s\."order\nlines" OWNER TO lazarus_as_2;$/m)
+    assert.ok(replayed.includes('GRANT INSERT ON TABLE s.t TO "x"";\nALTER ROLE victim SUPERUSER;";\n'))
+    // Hostile text only ever inside that quoted name: read as psql reads it, no statement starts there.
+    const lexer = dumpLexer()
+    for (const line of replayed.split('\n')) {
+      const facts = lexer(line)
+      if (facts.startsStatement) assert.doesNotMatch(line, /victim/, line)
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
