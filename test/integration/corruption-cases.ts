@@ -16,6 +16,13 @@ export interface SuiteCase {
   /** For a corruption: a finding ("table data.types: ...", "index kinds.x") that must match. */
   names?: RegExp
   control?: boolean
+  /**
+   * The database the case damages the dump of: `everything` (fixtures/everything.sql, restored
+   * with restore-role: superuser, since it holds what only a superuser can restore) or
+   * `privileges` (PRIVILEGES_SQL, owners and privileges restored under the default,
+   * restore-role: unprivileged, replayed apart with stand-ins).
+   */
+  fixture?: 'everything' | 'privileges'
 }
 
 /** A corruption as one line: replace `find` (part of a line) with `replace`. */
@@ -729,8 +736,123 @@ export function batches(cases: SuiteCase[], size: number, alone = false): SuiteC
 }
 
 function conflict(a: SuiteCase, b: SuiteCase): boolean {
+  // Another database is another run; owners and ACLs of one object interfere (an owner change
+  // rewrites its ACL), so each privilege case runs alone on its small database.
+  if ((a.fixture ?? 'everything') !== (b.fixture ?? 'everything')) return true
+  if (a.fixture === 'privileges') return true
   const object = (c: SuiteCase) => c.names?.source.split(':')[0].replace(/[$^]/g, '')
   const anchors = (c: SuiteCase) => c.edits.map(edit => ('find' in edit ? edit.find : 'line' in edit ? edit.line : edit.after))
   if (!a.control && object(a) === object(b)) return true
   return anchors(a).some(x => anchors(b).some(y => x.includes(y) || y.includes(x)))
+}
+
+/** The roles PRIVILEGES_SQL names (global to the shared server: the suite's own names). */
+export interface PrivilegeRoles {
+  app: string
+  reader: string
+  writer: string
+}
+
+/**
+ * A database of owners, grants, column grants, default privileges and a large object, with
+ * nothing only a superuser can restore: verified under the default restore-role (unprivileged),
+ * where the clean-room role replays pg_dump's ownership and privilege statements apart.
+ */
+export function privilegesSql(roles: PrivilegeRoles): string {
+  return `
+CREATE SCHEMA app AUTHORIZATION ${roles.app};
+CREATE TABLE app.items (id int PRIMARY KEY, name text, secret text);
+INSERT INTO app.items VALUES (1, 'one', 'x'), (2, 'two', 'y');
+ALTER TABLE app.items OWNER TO ${roles.app};
+GRANT SELECT ON app.items TO ${roles.reader};
+GRANT SELECT (name), UPDATE (name) ON app.items TO ${roles.writer};
+CREATE SEQUENCE app.counter;
+ALTER SEQUENCE app.counter OWNER TO ${roles.app};
+GRANT USAGE ON SEQUENCE app.counter TO ${roles.writer};
+CREATE FUNCTION app.answer() RETURNS int LANGUAGE sql AS 'SELECT 42';
+ALTER FUNCTION app.answer() OWNER TO ${roles.app};
+REVOKE EXECUTE ON FUNCTION app.answer() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.answer() TO ${roles.reader};
+GRANT USAGE ON SCHEMA app TO ${roles.reader}, ${roles.writer};
+ALTER DEFAULT PRIVILEGES FOR ROLE ${roles.app} IN SCHEMA app GRANT SELECT ON TABLES TO ${roles.reader};
+SELECT lo_from_bytea(515151, 'lazarus');
+ALTER LARGE OBJECT 515151 OWNER TO ${roles.app};
+GRANT SELECT ON LARGE OBJECT 515151 TO ${roles.reader};
+`
+}
+
+/**
+ * Damage to owners and privileges, each caught and named under restore-role: unprivileged: a
+ * dropped GRANT, a changed owner, a dropped default privilege, a dropped column privilege, a
+ * changed ACL on a function, a sequence, a schema and a large object; and a control. A dropped
+ * statement becomes `SELECT 1; -- ...`: the line stays, as a no-op the restore runs.
+ */
+export function privilegeCases(roles: PrivilegeRoles): SuiteCase[] {
+  const off = (find: string) => ({ find, replace: 'SELECT 1; -- ' })
+  const cases: SuiteCase[] = [
+    {
+      name: 'privileges: a GRANT dropped',
+      edits: [off(`GRANT SELECT ON TABLE app.items TO ${roles.reader};`)],
+      names: /^privileges table app\.items$/
+    },
+    {
+      name: 'privileges: a table owner changed',
+      edits: [
+        { find: `ALTER TABLE app.items OWNER TO ${roles.app};`, replace: `ALTER TABLE app.items OWNER TO ${roles.writer};` }
+      ],
+      names: /^owner table app\.items$/
+    },
+    {
+      name: 'privileges: a default privilege dropped',
+      edits: [off(`ALTER DEFAULT PRIVILEGES FOR ROLE ${roles.app} IN SCHEMA app GRANT SELECT ON TABLES`)],
+      names: /^default privileges for role .* in schema app on tables$/
+    },
+    {
+      name: 'privileges: a column privilege dropped',
+      edits: [off(`GRANT SELECT(name),UPDATE(name) ON TABLE app.items TO ${roles.writer};`)],
+      names: /^privileges table column app\.items\.name$/
+    },
+    {
+      name: "privileges: a function's ACL changed",
+      edits: [{ find: `ON FUNCTION app.answer() TO ${roles.reader};`, replace: `ON FUNCTION app.answer() TO ${roles.writer};` }],
+      names: /^privileges function app\.answer\(\)$/
+    },
+    {
+      name: "privileges: a sequence's ACL changed",
+      edits: [
+        {
+          find: `GRANT USAGE ON SEQUENCE app.counter TO ${roles.writer};`,
+          replace: `GRANT SELECT ON SEQUENCE app.counter TO ${roles.writer};`
+        }
+      ],
+      names: /^privileges sequence app\.counter$/
+    },
+    {
+      name: "privileges: a schema's ACL changed",
+      edits: [off(`GRANT USAGE ON SCHEMA app TO ${roles.reader};`)],
+      names: /^privileges schema app$/
+    },
+    {
+      name: "privileges: a large object's ACL changed",
+      edits: [
+        {
+          find: `GRANT SELECT ON LARGE OBJECT 515151 TO ${roles.reader};`,
+          replace: `GRANT SELECT,UPDATE ON LARGE OBJECT 515151 TO ${roles.reader};`
+        }
+      ],
+      names: /^privileges large object 515151$/
+    },
+    {
+      name: "privileges: a large object's owner changed",
+      edits: [
+        {
+          find: `ALTER LARGE OBJECT 515151 OWNER TO ${roles.app};`,
+          replace: `ALTER LARGE OBJECT 515151 OWNER TO ${roles.reader};`
+        }
+      ],
+      names: /^owner large object 515151$/
+    },
+    { name: 'privileges: control, nothing changed', edits: [], control: true }
+  ]
+  return cases.map(suiteCase => ({ ...suiteCase, fixture: 'privileges' as const }))
 }

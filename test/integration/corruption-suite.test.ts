@@ -1,4 +1,4 @@
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -15,7 +15,7 @@ import { Workspace } from '../../src/run/workspace.js'
 import { installFixtureExtension } from '../support/fixture-extension.js'
 import { cleanroomCluster, productionCluster, uniqueName } from '../support/shared-servers.js'
 import { tamperedClientDir } from '../support/tampered-client.js'
-import { CASES, batches, dataCases, type Edit, type SuiteCase } from './corruption-cases.js'
+import { CASES, batches, dataCases, privilegeCases, privilegesSql, type Edit, type SuiteCase } from './corruption-cases.js'
 
 // The corruption suite: one production database with one of everything (fixtures/everything.sql),
 // dumped by the real pg_dump, damaged by a wrapper (one case, one damage), restored by the real psql
@@ -32,10 +32,22 @@ const production = await productionCluster()
 const cleanroom = await cleanroomCluster()
 const database = uniqueName('everything')
 await production.createDatabase(database, readFileSync(path.join(here, '..', 'fixtures', 'everything.sql'), 'utf8'))
+// Owners and privileges under the default restore-role: a small database of their own, and roles
+// of the suite's own (roles are global to the shared servers).
+const roles = { app: uniqueName('suite_app'), reader: uniqueName('suite_reader'), writer: uniqueName('suite_writer') }
+for (const role of Object.values(roles)) await production.query(`CREATE ROLE ${role} NOLOGIN`)
+const privilegesDatabase = uniqueName('suite_privileges')
+await production.createDatabase(privilegesDatabase, privilegesSql(roles))
+after(async () => {
+  await production.query(`DROP DATABASE IF EXISTS ${privilegesDatabase} WITH (FORCE)`).catch(() => undefined)
+  for (const role of Object.values(roles)) await production.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined)
+})
 const pristine = await pgDump()
 if (process.env.LAZARUS_SUITE_DUMP) writeFileSync(process.env.LAZARUS_SUITE_DUMP, pristine)
 const only = process.env.LAZARUS_SUITE_ONLY
-const cases: SuiteCase[] = [...CASES, ...dataCases(pristine)].filter(c => !only || new RegExp(only).test(c.name))
+const cases: SuiteCase[] = [...CASES, ...dataCases(pristine), ...privilegeCases(roles)].filter(
+  c => !only || new RegExp(only).test(c.name)
+)
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'lazarus-suite-'))
 process.once('exit', () => rmSync(scratch, { recursive: true, force: true }))
 
@@ -49,24 +61,29 @@ async function pgDump(): Promise<string> {
   return stdout
 }
 
-/** Runs the pipeline as the action would, with pg_dump wrapped to apply `edits`. */
-async function verifyWith(edits: Edit[], label: string): Promise<Report> {
+/**
+ * Runs the pipeline as the action would, with pg_dump wrapped to apply `edits`, on the case's
+ * fixture: everything.sql as a superuser restores it, or the privileges database under the default.
+ */
+async function verifyWith(edits: Edit[], label: string, fixture: SuiteCase['fixture'] = 'everything'): Promise<Report> {
+  const privileges = fixture === 'privileges'
+  const target = privileges ? privilegesDatabase : database
   const editsFile = path.join(scratch, `${label.replace(/[^a-z0-9]+/gi, '_')}.json`)
   writeFileSync(editsFile, JSON.stringify(edits))
   const inputs: Record<string, string> = {
-    'production-url': production.url(database),
+    'production-url': production.url(target),
     'cleanroom-url': cleanroom.url('postgres'),
     'postgres-bin-dir': tamperedClientDir(`"${process.execPath}" "${EDITOR}" "$DUMP" "${editsFile}"`),
     verify: 'checksums',
     jobs: '2',
-    // The fixture holds what only a superuser can restore, and owners and privileges are corrupted too.
-    'restore-role': 'superuser'
+    // everything.sql holds what only a superuser can restore; the privileges database takes the default.
+    'restore-role': privileges ? 'unprivileged' : 'superuser'
   }
   const settings = readSettings(name => inputs[name] ?? '', { RUNNER_TEMP: scratch })
   const report: Report = {
     result: 'error',
     verify: settings.verify,
-    production: { server: 'production', database },
+    production: { server: 'production', database: target },
     cleanroom: { server: 'clean room' },
     sanitized: [],
     tables: [],
@@ -111,14 +128,16 @@ async function judge(run: SuiteCase[]): Promise<Outcome[]> {
   const label = run.map(suiteCase => suiteCase.name).join(' + ')
   let report = await verifyWith(
     run.flatMap(suiteCase => suiteCase.edits),
-    run[0].name
+    run[0].name,
+    run[0].fixture
   )
   // A server that did not answer in time (a loaded machine) is no verdict: that run is tried again.
   for (let retry = 0; retry < 3 && report.result === 'error' && /^No answer from/.test(report.error ?? ''); retry++) {
     await new Promise(resolve => setTimeout(resolve, 5_000))
     report = await verifyWith(
       run.flatMap(suiteCase => suiteCase.edits),
-      run[0].name
+      run[0].name,
+      run[0].fixture
     )
   }
   const found = findings(report)
