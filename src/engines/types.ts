@@ -184,6 +184,13 @@ export interface SeamSession<Table extends TableName = TableName> extends ReadSe
    * or it was released already.
    */
   releaseSnapshotLock(): Promise<void>
+  /**
+   * The tables whose writes no consistent snapshot isolates (MySQL: MyISAM, Aria, MEMORY and the
+   * other non-transactional engines). While production holds any, the run keeps the snapshot lock
+   * through the whole dump and reads production's figures before releasing it: the lock is then
+   * the only thing that holds their data still.
+   */
+  outsideSnapshot(tables: Table[]): Table[]
   /** Answers at once when the server is alive (the run's watchdog). */
   ping(): Promise<void>
   /** Drops the connection without a word to the server (which may not be answering). */

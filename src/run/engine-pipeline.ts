@@ -331,6 +331,7 @@ async function snapshotAndStream(run: RunContext, restoreTarget: unknown, keepDu
   })
   run.collationsRewritten = collationsRewrittenBy(engine, cleanroomCollations)
   let tables: TableName[]
+  let unisolated: TableName[] = []
   let streaming: Promise<StreamOutcome>
   const streamStarted = performance.now()
   const lockStarted = performance.now()
@@ -338,7 +339,8 @@ async function snapshotAndStream(run: RunContext, restoreTarget: unknown, keepDu
   const release = (): Promise<void> => {
     if (released) return released
     released = production.releaseSnapshotLock().then(() => {
-      core.info(`Released production's snapshot lock after ${elapsed(lockStarted).toFixed(2)} s: the dump's snapshot has begun.`)
+      const why = unisolated.length > 0 ? "the dump and production's figures are read" : "the dump's snapshot has begun"
+      core.info(`Released production's snapshot lock after ${elapsed(lockStarted).toFixed(2)} s: ${why}.`)
     })
     // Whoever calls it need not wait; the run awaits it once the stream has ended, and fails there.
     released.catch(() => undefined)
@@ -360,6 +362,19 @@ async function snapshotAndStream(run: RunContext, restoreTarget: unknown, keepDu
           `check that 'production-url' names the right database.`
       )
     }
+    // A table no snapshot isolates (MyISAM...) holds still only under the lock: keep it through
+    // the dump and production's figures, and say so (production's writers wait that long).
+    unisolated = production.outsideSnapshot(tables)
+    if (unisolated.length > 0) {
+      core.warning(
+        `${unisolated.length} table(s) use a storage engine no consistent snapshot isolates (${unisolated
+          .slice(0, 5)
+          .map(displayName)
+          .join(', ')}${unisolated.length > 5 ? ', ...' : ''}): production's snapshot lock is held through the whole dump ` +
+          "and production's figures, so writers wait until then. Convert them to InnoDB to keep the lock brief.",
+        { title: 'Lazarus: production writes held during the dump' }
+      )
+    }
     streaming = engine.streamDumpToRestore({
       tools: run.tools,
       production: settings.production,
@@ -367,7 +382,7 @@ async function snapshotAndStream(run: RunContext, restoreTarget: unknown, keepDu
       sanitizer,
       workDir: streamDir,
       keepDumpAt,
-      onDumpSnapshotStarted: release,
+      onDumpSnapshotStarted: unisolated.length > 0 ? async () => {} : release,
       signal: run.abort.signal
     })
     core.info(
@@ -384,6 +399,17 @@ async function snapshotAndStream(run: RunContext, restoreTarget: unknown, keepDu
     outcome = await streaming
   } finally {
     stopProgress()
+  }
+  // Under the lock still (tables no snapshot isolates): production's side is read before it goes.
+  let heldSnapshot: ProductionSnapshot | undefined
+  if (unisolated.length > 0 && outcome.ok) {
+    try {
+      const counters = await production.readCounters()
+      heldSnapshot = await readProduction(run, tables, countersBefore, counters)
+    } catch (error) {
+      await release().catch(() => undefined)
+      throw error
+    }
   }
   // A dump that ended before its marker (an empty database, a failure) releases the lock too. A
   // lock lost before its release throws here: nothing then proves the dump saw the snapshot's data.
@@ -406,7 +432,7 @@ async function snapshotAndStream(run: RunContext, restoreTarget: unknown, keepDu
   }
   core.info(`Dumped, sanitized and restored in ${report.timings.restore.toFixed(2)} s (${outcome.dumpBytes} bytes).`)
   // Production's figures are read from here on, while the restored copy's are (verifyCopy).
-  const snapshot = readProduction(run, tables, countersBefore, countersAfter)
+  const snapshot = heldSnapshot ? Promise.resolve(heldSnapshot) : readProduction(run, tables, countersBefore, countersAfter)
   // Awaited by whoever verifies the copy; on every other path nobody does.
   snapshot.catch(() => undefined)
   return { snapshot }

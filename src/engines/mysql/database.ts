@@ -6,7 +6,15 @@ import type { RowDiffSide, SequenceBehindData, SequenceValue } from '../reads.js
 import type { DatabaseDefaults, SchemaObject, SeamSession, ServerFacts, ServerRole, TableFigures } from '../types.js'
 import { describe, type MysqlTarget } from './connection.js'
 import { readDrillCatalog, type MysqlDrillCatalog } from './drill-catalog.js'
-import { LIST_TABLES_SQL, checksumSql, combineChecksum, countSql, tablesFromRows, type MysqlTable } from './figure-queries.js'
+import {
+  LIST_TABLES_SQL,
+  checksumSql,
+  combineChecksum,
+  countSql,
+  outsideSnapshot,
+  tablesFromRows,
+  type MysqlTable
+} from './figure-queries.js'
 import type { MysqlQueryable } from './queryable.js'
 import { rowDiffSide } from './row-diff-queries.js'
 import { readCounters, readCountersBehindData, readPrimaryKeys, readSchema, type Flavour } from './schema-queries.js'
@@ -258,6 +266,10 @@ export class MysqlSession implements SeamSession<MysqlTable>, MysqlQueryable {
    */
   protected get markerTable(): string {
     return this.role === 'cleanroom' && this.target.database.startsWith('lazarus_') ? this.target.database : ''
+  }
+
+  outsideSnapshot(tables: MysqlTable[]): MysqlTable[] {
+    return outsideSnapshot(tables)
   }
 
   async listTables(): Promise<MysqlTable[]> {
