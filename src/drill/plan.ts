@@ -481,7 +481,7 @@ function planMutateLargeObject(catalog: DrillCatalog): DrillPlan | undefined {
   return {
     operator: 'mutate-large-object',
     target: `large object ${catalog.largeObject}`,
-    // Large objects have no schema; the fingerprint names them by OID.
+    // Large objects have no schema; the comparison names them by OID.
     targetObject: { kind: 'large object', schema: '', name: catalog.largeObject },
     rewriter: largeObjectRewriter(catalog.largeObject),
     caughtBy: ['schema']

@@ -7,7 +7,7 @@ import type { SideFigures, VerifyLevel } from '../verification/compare.js'
 import type { TableFigures } from '../engines/postgres/database.js'
 import { KEPT_FORMATS, type KeptFormat } from '../engines/postgres/backup-format.js'
 import { UserError } from '../util/errors.js'
-import { COLUMN_HASHINGS, PINNED_SETTINGS, type Column, type TableRef } from '../engines/postgres/fingerprint-queries.js'
+import { COLUMN_HASHINGS, PINNED_SETTINGS, type Column, type TableRef } from '../engines/postgres/figure-queries.js'
 import type { Result } from './report.js'
 import type { SchemaObject } from '../engines/postgres/schema-fingerprint.js'
 import type { SequenceValue } from '../verification/sequence-check.js'
@@ -30,12 +30,12 @@ import type { SequenceValue } from '../verification/sequence-check.js'
 export const MANIFEST_FILE = 'lazarus-manifest.json'
 /** What the `kind` field says, so a stray JSON file is not mistaken for a manifest. */
 export const MANIFEST_KIND = 'lazarus-manifest'
-/** Bumped when a field changes meaning or a required one is added; documented in the README. */
+/** Bumped when a field changes meaning or a required one is added; documented in docs/report.md ("The manifest"). */
 export const MANIFEST_VERSION = 1
 
 /**
  * Versions of the methods that computed the figures: bump one when its SQL changes what it
- * computes (fingerprint-queries.ts row hashing and PINNED_SETTINGS, schema-fingerprint.ts,
+ * computes (figure-queries.ts row hashing and PINNED_SETTINGS, schema-fingerprint.ts,
  * catalog-kinds.ts and privileges.ts definitions, large-objects.ts, sequence-check.ts,
  * check-queries.ts). A verification compares figures only with figures of the same method
  * version; test/unit/figure-methods.test.ts pins each version with a hash of its SQL and fails
@@ -67,7 +67,7 @@ export interface ManifestTable {
   populated: boolean
   /** An extension configuration table's row condition (pg_dump dumps those rows only), or null. */
   filter: string | null
-  /** Columns by name with how each was hashed (fingerprint-queries.ts ColumnHashing). */
+  /** Columns by name with how each was hashed (figure-queries.ts ColumnHashing). */
   columns: Column[]
   figures: TableFigures
   derived?: true
@@ -127,7 +127,7 @@ export interface Manifest {
       sequences: number
       checkAnswers: number
     }
-    /** The session settings every figure was computed under (fingerprint-queries.ts PINNED_SETTINGS). */
+    /** The session settings every figure was computed under (figure-queries.ts PINNED_SETTINGS). */
     pinnedSettings: Record<string, string>
     verify: VerifyLevel
     tables: ManifestTable[]

@@ -138,7 +138,7 @@ export interface TimelineStage {
   end: number
 }
 
-/** The JSON report (report-path). Documented in the README; keep them in step. */
+/** The JSON report (report-path). Documented in docs/report.md ("The JSON report"); keep them in step. */
 export interface Report {
   result: Result
   /** Why the run ended in `error` or `restore-failed`. */
@@ -185,7 +185,7 @@ export interface Report {
   }
   /**
    * When each stage ran, in seconds since the run started: dump, sanitize and restore overlap (one
-   * stream), and production is fingerprinted while the restore finishes, so their times do not add up.
+   * stream), and production's figures are read while the restore finishes, so their times do not add up.
    */
   timeline?: TimelineStage[]
   /**

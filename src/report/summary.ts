@@ -232,7 +232,7 @@ function rtoLine(report: Report): string | undefined {
 
 /**
  * When each stage ran, as a Mermaid Gantt chart: dump, sanitize and restore are one stream and
- * overlap, production is fingerprinted while the restore ends, so bars of durations would add up
+ * overlap, production's figures are read while the restore ends, so bars of durations would add up
  * to more than the run. Under it, the same as a table of start and end times. Reports without a
  * timeline (from before it existed) get the bar chart of durations.
  */

@@ -386,7 +386,7 @@ async function snapshotAndStream(run: RunContext, restoreTarget: unknown, keepDu
       signal: run.abort.signal
     })
     core.info(
-      `Snapshot taken: ${tables.length} table(s) to fingerprint with ${run.figureSessions.length} session(s) ` +
+      `Snapshot taken: ${tables.length} table(s) to count and checksum with ${run.figureSessions.length} session(s) ` +
         'once the dump has read them, while the restore goes on.'
     )
   } catch (error) {
@@ -447,7 +447,7 @@ async function readProduction(
 ): Promise<ProductionSnapshot> {
   const schema = await run.production.readSchema()
   const primaryKeys = await run.production.primaryKeys()
-  const figures = await fingerprint(run.figureSessions, tables, run.settings.verify === 'checksums', true, 'production')
+  const figures = await readFigures(run.figureSessions, tables, run.settings.verify === 'checksums', true, 'production')
   const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
   const drillCatalog = run.settings.sabotage.length > 0 ? await run.engine.readDrillCatalog(run.production, rowCounts) : undefined
   return { tables, figures, schema, countersBefore, countersAfter, primaryKeys, drillCatalog }
@@ -478,14 +478,14 @@ function lastLine(text: string): string {
 }
 
 /** Counts (and checksums) every table on as many sessions as there are, a few tables a statement. */
-export async function fingerprint(
+export async function readFigures(
   sessions: SeamSession[],
   tables: TableName[],
   withChecksum: boolean,
   inTransaction: boolean,
   side: string
 ): Promise<SideFigures[]> {
-  const counter = new Counter(tables.length, `${side} tables fingerprinted`)
+  const counter = new Counter(tables.length, `${side} tables read`)
   const stopProgress = reportProgress(() => counter.describe())
   try {
     const batches = await mapPool(sessions, batchesOf(tables, sessions.length), async (session, batch) => {
@@ -517,7 +517,7 @@ export interface CopyVerification {
 }
 
 /**
- * Fingerprints a restored copy like production (figures, schema, counters), compares, and pins
+ * Reads a restored copy like production (figures, schema, counters), compares, and pins
  * each differing table's rows by key against production's snapshot.
  */
 async function verifyCopy(
@@ -538,7 +538,7 @@ async function verifyCopy(
     const [restored] = sessions
     const tables = await restored.listTables()
     const [figures, schemaObjects, counters, behind] = await Promise.all([
-      fingerprint(sessions, tables, settings.verify === 'checksums', false, side),
+      readFigures(sessions, tables, settings.verify === 'checksums', false, side),
       restored.readSchema(),
       restored.readCounters(),
       restored.countersBehindData()

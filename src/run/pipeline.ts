@@ -20,7 +20,7 @@ import {
   readAvailableExtensions,
   readInstalledExtensions
 } from '../engines/postgres/extensions.js'
-import type { TableRef } from '../engines/postgres/fingerprint-queries.js'
+import type { TableRef } from '../engines/postgres/figure-queries.js'
 import { assertSeparateClusters } from '../engines/postgres/guards.js'
 import type { ManifestFile } from '../report/manifest.js'
 import {
@@ -315,7 +315,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
       }
     )
     const checkFile = writeLocationCheck(cleanroom, restoreTarget, workspace.file('restore-check.sql'))
-    const streamed = await group('Dump, sanitize and restore (streamed), fingerprint production', () =>
+    const streamed = await group("Dump, sanitize and restore (streamed), production's figures", () =>
       streamFromSnapshot(context, tools, filter, { target: restoreTarget, ready: created }, database, checkFile, point)
     )
     if (streamed.restoreError !== undefined) {
@@ -346,7 +346,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
       const started = performance.now()
       const startedAt = Date.now() / 1000
       const result = await verifyRestored(restoreTarget, settings, streamed.production, 'restored', production)
-      // Everything verification added after the restore, production's fingerprint included.
+      // Everything verification added after the restore, production's figures included.
       report.timings.verify = elapsed(started)
       onTimeline(report, 'Verify', startedAt, Date.now() / 1000)
       result.schema = withoutEnvironment(result.schema, report)
@@ -423,7 +423,7 @@ async function checkServers(
     ['production', productionFacts],
     ['clean room', cleanroomFacts]
   ] as const) {
-    // The catalog fingerprint reads columns (generated columns, partitions) that PostgreSQL 12 introduced.
+    // The schema fingerprint reads columns (generated columns, partitions) that PostgreSQL 12 introduced.
     if (facts.major < OLDEST_SUPPORTED_MAJOR) {
       throw new UserError(
         `The ${side} runs PostgreSQL ${facts.serverVersion}; Lazarus supports PostgreSQL ${OLDEST_SUPPORTED_MAJOR} or newer.`
@@ -479,10 +479,10 @@ async function checkExtensions(context: RunContext<ProductionSettings>): Promise
 }
 
 /**
- * Streams production's dump through sed into the restore while fingerprinting production, all
+ * Streams production's dump through sed into the restore while reading production's figures, all
  * from one exported snapshot: the figures describe exactly the data in the dump, even while
  * production keeps taking writes. Extra sessions join the snapshot to checksum tables in
- * parallel. Returns when the restore has ended: production's fingerprint may still be running,
+ * parallel. Returns when the restore has ended: production's figures may still be being read,
  * so it comes as a promise. A failed restore is returned as `restoreError`; a failed dump or
  * sed, or a restore target that could not be created, throws.
  */
@@ -525,7 +525,7 @@ async function streamFromSnapshot(
     await session.joinSnapshot(snapshotId)
   }
   core.info(
-    `Snapshot ${snapshotId}: ${tables.length} table(s) to fingerprint with ${sessions.length} session(s) ` +
+    `Snapshot ${snapshotId}: ${tables.length} table(s) to count and checksum with ${sessions.length} session(s) ` +
       `once pg_dump has read them, while the restore goes on.`
   )
   await assertRestorableWithRights(context)
@@ -584,12 +584,12 @@ async function streamFromSnapshot(
     const schema = await readSchemaFingerprint(exporter)
     const primaryKeys = await readPrimaryKeys(exporter)
     const privileges = roles.restore ? await readPrivileges(exporter) : undefined
-    if (!(await dumped)) throw new Error('pg_dump did not finish: production was not fingerprinted')
-    const fingerprintStartedAt = Date.now() / 1000
+    if (!(await dumped)) throw new Error("pg_dump did not finish: production's figures were not read")
+    const figuresStartedAt = Date.now() / 1000
     // Reading a sequence locks it: forgotten with the read, as the tables' locks are (readAndForget).
     const sequencesAfter = await exporter.readAndForget(() => readSequenceValues(exporter))
-    const figures = await fingerprint(sessions, tables, settings, true, 'production')
-    onTimeline(report, 'Fingerprint production', fingerprintStartedAt, Date.now() / 1000)
+    const figures = await readFigures(sessions, tables, settings, true, 'production')
+    onTimeline(report, 'Production figures', figuresStartedAt, Date.now() / 1000)
     const checks = await answerChecks(checkSide(exporter), settings.checks, sampleRowsFor(checkOptions(settings)))
     const largeObjects = await readLargeObjects(exporter)
     const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
@@ -840,14 +840,14 @@ async function databaseSize(target: ConnectionTarget): Promise<number> {
 }
 
 /** Counts (and checksums) every table, largest first, on as many sessions as there are. */
-export async function fingerprint(
+export async function readFigures(
   sessions: DatabaseSession[],
   tables: TableRef[],
   settings: Settings,
   inTransaction: boolean,
   side: string
 ): Promise<SideFigures[]> {
-  const counter = new Counter(tables.length, `${side} tables fingerprinted`)
+  const counter = new Counter(tables.length, `${side} tables read`)
   const stopProgress = reportProgress(() => counter.describe())
   try {
     const largestFirst = [...tables].sort((a, b) => b.bytes - a.bytes)
@@ -1107,7 +1107,7 @@ export async function dropOrKeep(cleanroom: CleanRoom, target: ConnectionTarget,
 }
 
 /**
- * Fingerprints a restored copy like production (tables, schema, sequences), compares, and pins
+ * Reads a restored copy like production (tables' figures, schema, sequences), compares, and pins
  * each differing table's difference to rows by comparing hash aggregates on both sides.
  */
 export async function verifyRestored(
@@ -1124,9 +1124,9 @@ export async function verifyRestored(
     await DatabaseSession.openPinned(target, 'cleanroom', settings.jobs + 1, sessions)
     const [restored] = sessions
     const catalogSession = sessions[settings.jobs]
-    // Production's fingerprint may still be running: the restored copy's is taken meanwhile.
+    // Production's figures may still be being read: the restored copy's are read meanwhile.
     const [figures, schema] = await Promise.all([
-      fingerprint(sessions.slice(0, settings.jobs), await restored.listTables(), settings, false, side),
+      readFigures(sessions.slice(0, settings.jobs), await restored.listTables(), settings, false, side),
       compareSchemas(catalogSession, production, live)
     ])
     const snapshot = await production

@@ -22,7 +22,7 @@ import type { KeepBackup } from '../engines/postgres/pg-tools.js'
  */
 
 /**
- * gzip level of the archive formats. Measured (README, "Restore points"): level 1 costs a
+ * gzip level of the archive formats. Measured (docs/performance.md): level 1 costs a
  * fraction of the CPU of pg_dump's default (6) for a file only a little larger, and pg_dump
  * compresses in its own process beside the stream, so the stream stays as fast as without it.
  */

@@ -27,7 +27,7 @@ import {
   dropOrKeep,
   elapsed,
   failurePlace,
-  fingerprint,
+  readFigures,
   logSanitized,
   logVerification,
   onTimeline,
@@ -520,8 +520,8 @@ async function compareWithProductionNow(context: RunContext, target: ConnectionT
     await DatabaseSession.openPinned(target, 'cleanroom', settings.jobs, sessions)
     const [restored] = sessions
     const productionTables = await production.listTables()
-    const productionFigures = await fingerprint([production], productionTables, counting, true, 'production')
-    const restoredFigures = await fingerprint(sessions, await restored.listTables(), counting, false, 'restored')
+    const productionFigures = await readFigures([production], productionTables, counting, true, 'production')
+    const restoredFigures = await readFigures(sessions, await restored.listTables(), counting, false, 'restored')
     let differences = [
       ...diffSchema(await readSchemaFingerprint(production), await readSchemaFingerprint(restored)),
       ...(report.privileges?.compared

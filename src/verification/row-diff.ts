@@ -1,4 +1,4 @@
-import { quoteIdent } from '../engines/postgres/fingerprint-queries.js'
+import { quoteIdent } from '../engines/postgres/figure-queries.js'
 import { ROW_HASH_BITS, type BucketAggregate, type KeyValues, type RowDiffSide, type RowHash } from '../engines/reads.js'
 import { compareText } from '../util/text-order.js'
 

@@ -389,7 +389,7 @@ describe('faults end in one clear, correctly blamed error', { concurrency: true 
   })
 
   test('SIGTERM while the restored copy is being verified gives one "Cancelled" error and no false differences', async () => {
-    // Production is fingerprinted during the restore; the restored copy's 400 tables take a few
+    // Production's figures are read during the restore; the restored copy's 400 tables take a few
     // seconds after it. The cancel drops the scratch database under those sessions.
     const action = await startAction(inputs({}, many), { timeoutMs: 150_000 })
     await action.waitForOutput(/::group::Verify/, 140_000)

@@ -12,7 +12,7 @@ import { runAction } from '../support/run-action.js'
 import { createShop, type Shop } from '../support/shop.js'
 
 // Production keeps taking writes while Lazarus runs: the verdict must still be exact, because
-// the dump and production's fingerprint come from one snapshot.
+// the dump and production's figures come from one snapshot.
 
 let production: Cluster
 let shop: string

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readdirSync, rmSync } from 'node:fs'
-import { quoteIdent } from '../../src/engines/postgres/fingerprint-queries.js'
+import { quoteIdent } from '../../src/engines/postgres/figure-queries.js'
 import {
   errorAnnotations,
   explain,

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { quoteIdent } from '../../src/engines/postgres/fingerprint-queries.js'
+import { quoteIdent } from '../../src/engines/postgres/figure-queries.js'
 import { runAction, type ActionRun } from '../support/run-action.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
 import { tamperedClientDir } from '../support/tampered-client.js'

@@ -1,5 +1,5 @@
 import { UserError, messageOf } from '../../util/errors.js'
-import { quoteIdent, userNamespaceSql } from './fingerprint-queries.js'
+import { quoteIdent, userNamespaceSql } from './figure-queries.js'
 import { mapPool } from '../../util/pool.js'
 import type { Queryable } from './queryable.js'
 

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto'
-import { notInExtensionSql, userNamespaceSql } from './fingerprint-queries.js'
+import { notInExtensionSql, userNamespaceSql } from './figure-queries.js'
 import type { Queryable } from './queryable.js'
 
 /**

@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import { UserError, messageOf } from '../../util/errors.js'
-import { quoteIdent, quoteLiteral } from './fingerprint-queries.js'
+import { quoteIdent, quoteLiteral } from './figure-queries.js'
 import { isReservedRoleName, predefinedRolesNewerThan } from './predefined-roles.js'
 import { listNames, type NamedRole } from './privileges.js'
 import type { Queryable } from './queryable.js'

@@ -67,7 +67,7 @@ type Decision = { accept: true } | { accept: false; why: string }
 
 /**
  * Every libpq connection parameter (PostgreSQL 18's list, plus `ssl`, which libpq's URI parser
- * reads as sslmode=require), and what Lazarus does with it. The README's table lists the same.
+ * reads as sslmode=require), and what Lazarus does with it. docs/security.md's table lists the same.
  */
 const PARAMETERS: Record<string, Decision> = {
   host: { accept: true },

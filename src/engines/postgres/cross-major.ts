@@ -1,5 +1,5 @@
 import { AGGREGATE_DEFINITION_SQL } from './catalog-kinds.js'
-import { quoteIdent } from './fingerprint-queries.js'
+import { quoteIdent } from './figure-queries.js'
 import { privilegeDeltasSql } from './privileges.js'
 import type { Queryable } from './queryable.js'
 import { withPinnedCatalogSettings, type SchemaDifference } from './schema-fingerprint.js'

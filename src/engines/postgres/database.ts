@@ -14,7 +14,7 @@ import {
   quoteIdent,
   quoteLiteral,
   type TableRef
-} from './fingerprint-queries.js'
+} from './figure-queries.js'
 import { readingEveryRow } from './row-security.js'
 import { bySchemaAndName, compareText } from '../../util/text-order.js'
 
@@ -348,7 +348,7 @@ export class DatabaseSession implements Queryable {
 
   /**
    * Opens a read-only repeatable-read transaction and exports its snapshot: pg_dump run with
-   * `--snapshot` then sees exactly the data this session fingerprints, however busy production is.
+   * `--snapshot` then sees exactly the data this session reads figures of, however busy production is.
    */
   async beginSnapshot(): Promise<string> {
     await this.run('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
@@ -358,7 +358,7 @@ export class DatabaseSession implements Queryable {
   }
 
   /**
-   * Joins a snapshot another session exported, so several sessions can fingerprint production
+   * Joins a snapshot another session exported, so several sessions can read production's figures
    * in parallel and all see exactly what pg_dump sees.
    */
   async joinSnapshot(snapshotId: string): Promise<void> {

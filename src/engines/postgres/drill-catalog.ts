@@ -1,6 +1,6 @@
 import { tableKey } from '../../util/table-name.js'
 import { dumpSpellings, NAME_BYTES_SQL } from './dump-encoding.js'
-import { notInExtensionSql, userNamespaceSql, userRelationSql } from './fingerprint-queries.js'
+import { notInExtensionSql, userNamespaceSql, userRelationSql } from './figure-queries.js'
 import type { Queryable } from './queryable.js'
 import { readFilledLargeObject } from './drill-large-object.js'
 import type { TableName } from '../../util/table-name.js'
@@ -128,7 +128,7 @@ export interface FunctionInfo {
  * Works on PostgreSQL 12 and later (generated columns, partition catalogs).
  */
 
-// Same relations as the fingerprint: no system schemas, nothing an extension owns (pg_dump skips those).
+// Same relations as the comparison reads: no system schemas, nothing an extension owns (pg_dump skips those).
 const USER_RELATION = (alias: string) => `EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
   WHERE n.oid = ${alias}.relnamespace AND ${userRelationSql(alias, 'n')})`
 

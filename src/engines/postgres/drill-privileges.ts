@@ -1,5 +1,5 @@
 import { readIdentifier, readQualifiedName, sqlLineTracker } from './dump-lines.js'
-import { quoteIdent } from './fingerprint-queries.js'
+import { quoteIdent } from './figure-queries.js'
 import { listNames, type PrivilegeTarget } from './privileges.js'
 import type { DumpRewriter } from './drill-rewriters.js'
 import { compareText } from '../../util/text-order.js'

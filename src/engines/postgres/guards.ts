@@ -1,5 +1,5 @@
 import { UserError } from '../../util/errors.js'
-import { quoteLiteral } from './fingerprint-queries.js'
+import { quoteLiteral } from './figure-queries.js'
 import { describe, type ConnectionTarget } from './connection.js'
 
 export interface ClusterIdentity {

@@ -3,7 +3,7 @@ import { describe, parseConnectionUrl, type ConnectionTarget } from './connectio
 import { DatabaseSession } from './database.js'
 import { readDrillCatalog, type DrillCatalog } from './drill-catalog.js'
 import { dropRowRewriter, type DumpRewriter } from './drill-rewriters.js'
-import type { TableRef } from './fingerprint-queries.js'
+import type { TableRef } from './figure-queries.js'
 import { MaintenanceSession } from './maintenance.js'
 import { resolveClientTools, type ClientTools } from './pg-tools.js'
 import { buildSedProgram, type SanitizeRuleOptions } from './sanitize-rules.js'

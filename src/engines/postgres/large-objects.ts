@@ -3,7 +3,7 @@ import type { SchemaObject } from './schema-fingerprint.js'
 
 /**
  * Large objects are data that pg_dump writes outside any table (lo_create, lo_open, lowrite),
- * under the OIDs they have in production. Each is fingerprinted by its OID, its size and an md5
+ * under the OIDs they have in production. Each is compared by its OID, its size and an md5
  * of its content, computed on the server a megabyte at a time: an object never travels to the
  * action, and the server never holds more than one chunk of it. Read inside production's
  * snapshot, lo_get sees the objects as the dump did. Their comments are compared with the other

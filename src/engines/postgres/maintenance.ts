@@ -1,6 +1,6 @@
 import { withDatabase, type ConnectionTarget } from './connection.js'
 import { DatabaseSession } from './database.js'
-import { quoteIdent, quoteLiteral } from './fingerprint-queries.js'
+import { quoteIdent, quoteLiteral } from './figure-queries.js'
 
 const INSUFFICIENT_PRIVILEGE = '42501'
 const OBJECT_IN_USE = '55006'

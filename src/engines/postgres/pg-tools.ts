@@ -269,7 +269,7 @@ export interface StreamStage {
 }
 
 export interface StreamOptions {
-  /** The snapshot production's fingerprinting transaction exported, so both see the same data. */
+  /** The snapshot production's reading transaction exported, so both see the same data. */
   snapshot: string
   /** The filter between pg_dump and psql (the sanitizing sed), as argv. */
   filter: string[]

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises'
 import * as core from '@actions/core'
 import type { ConnectionTarget } from './connection.js'
 import { dumpLexer } from './dump-lexer.js'
-import { quoteLiteral } from './fingerprint-queries.js'
+import { quoteLiteral } from './figure-queries.js'
 import { restoreDump, type ClientTools, type FaultLimits, type RestoreOutcome } from './pg-tools.js'
 import {
   MAX_STATEMENT_LINES,

@@ -1,5 +1,5 @@
 import type { TableName } from '../../util/table-name.js'
-import { quoteIdent, notInExtensionSql, userNamespaceSql, userRelationSql } from './fingerprint-queries.js'
+import { quoteIdent, notInExtensionSql, userNamespaceSql, userRelationSql } from './figure-queries.js'
 import type { Queryable } from './queryable.js'
 import type { SchemaObject } from './schema-fingerprint.js'
 import { compareText } from '../../util/text-order.js'

@@ -4,7 +4,7 @@ import { ROLE_MARKER, dropLazarusRoles } from './cleanroom-roles.js'
 import type { ConnectionTarget } from './connection.js'
 import { DatabaseSession } from './database.js'
 import { UserError, messageOf } from '../../util/errors.js'
-import { quoteIdent, quoteLiteral } from './fingerprint-queries.js'
+import { quoteIdent, quoteLiteral } from './figure-queries.js'
 import type { Queryable } from './queryable.js'
 import { saveRestoreRole } from '../../util/leftovers.js'
 

@@ -1,6 +1,6 @@
 import { tableKey } from '../../util/table-name.js'
 import { ROW_HASH_BITS, type BucketAggregate, type KeyValues, type RowDiffSide, type RowHash } from '../reads.js'
-import { quoteIdent, rowFilter, rowSourceSql, userRelationSql, type TableRef } from './fingerprint-queries.js'
+import { quoteIdent, rowFilter, rowSourceSql, userRelationSql, type TableRef } from './figure-queries.js'
 import type { Queryable } from './queryable.js'
 
 /**

@@ -1,5 +1,5 @@
 import type { TableName } from '../../util/table-name.js'
-import { qualifiedName } from './fingerprint-queries.js'
+import { qualifiedName } from './figure-queries.js'
 import type { Queryable } from './queryable.js'
 
 /**

@@ -37,7 +37,7 @@ export interface SanitizedDirective {
   /** A setting name such as `transaction_timeout`, a meta-command such as `\restrict`, or a construct such as `SET COMPRESSION`. */
   parameter: string
   lines: number
-  /** The rule that removed it: `unknown-setting`, `psql-meta-command`, or a skew catalogue entry (see the README). */
+  /** The rule that removed it: `unknown-setting`, `psql-meta-command`, or a skew catalogue entry (docs/version-skew.md, "Version-skew catalogue"). */
   rule: SanitizeRuleId
 }
 

@@ -1,10 +1,10 @@
 import { AGGREGATE_DEFINITION_SQL, CATALOG_KINDS, UNREADABLE_MAPPING_OPTIONS, readCatalogKinds } from './catalog-kinds.js'
-import { PINNED_SETTINGS, notInExtensionSql, userNamespaceSql, userRelationSql } from './fingerprint-queries.js'
+import { PINNED_SETTINGS, notInExtensionSql, userNamespaceSql, userRelationSql } from './figure-queries.js'
 import type { Queryable } from './queryable.js'
 import { compareText } from '../../util/text-order.js'
 
 /**
- * A catalog fingerprint of everything a restore must recreate besides the rows: one text
+ * The schema fingerprint: everything a restore must recreate besides the rows: one text
  * definition per object, built so that the same schema gives the same text in any database on
  * any server of the same major version. Hence no OIDs and no database names, while the names
  * pg_dump does keep (constraints, indexes, sequences) are part of the fingerprint. Owners and
@@ -377,7 +377,7 @@ WHERE (d.objoid >= 16384 OR d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.r
                   WHERE e.classid = d.classoid AND e.objid = d.objoid AND e.deptype = 'e')`
 
 /**
- * Reads the catalog fingerprint of the connected database: every object of every kind in
+ * Reads the schema fingerprint of the connected database: every object of every kind in
  * SCHEMA_KINDS outside the system schemas and outside extensions, sorted by kind then name.
  * Run it inside production's snapshot transaction to describe the schema pg_dump saw (the
  * pg_get_*def functions read the latest catalog, so DDL racing the dump can still show).

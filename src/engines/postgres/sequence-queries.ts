@@ -1,6 +1,6 @@
 import type { SequenceBehindData, SequenceValue } from '../reads.js'
 import { compareText } from '../../util/text-order.js'
-import { notInExtensionSql, quoteLiteral, userNamespaceSql } from './fingerprint-queries.js'
+import { notInExtensionSql, quoteLiteral, userNamespaceSql } from './figure-queries.js'
 import type { Queryable } from './queryable.js'
 import { withPinnedCatalogSettings } from './schema-fingerprint.js'
 

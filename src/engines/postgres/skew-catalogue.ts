@@ -213,7 +213,7 @@ export interface ProductionSkewCheck {
   sql: string
   /** Only when owners and privileges are restored (the dump then holds GRANT and REVOKE). */
   privileges?: boolean
-  /** Where pg_dump writes the construct (function of src/bin/pg_dump/pg_dump.c), for the README. */
+  /** Where pg_dump writes the construct (function of src/bin/pg_dump/pg_dump.c), for docs/version-skew.md. */
   writtenBy?: string
 }
 

@@ -1,4 +1,4 @@
-import { notInExtensionSql, userNamespaceSql } from './fingerprint-queries.js'
+import { notInExtensionSql, userNamespaceSql } from './figure-queries.js'
 import type { Queryable } from './queryable.js'
 
 /**

@@ -15,7 +15,7 @@ import {
   pinSettingsSql,
   qualifiedName,
   type TableRef
-} from '../../../src/engines/postgres/fingerprint-queries.js'
+} from '../../../src/engines/postgres/figure-queries.js'
 import { DRILL_OPERATORS, planDrill, type DrillCatalog, type DrillOperator, type DrillPlan } from '../../../src/drill/plan.js'
 import { readPrivilegeTargets } from '../../../src/engines/postgres/privileges.js'
 import { readDrillCatalog } from '../../../src/engines/postgres/drill-catalog.js'

@@ -10,7 +10,7 @@ import {
   pinSettingsSql,
   COLUMN_HASHINGS,
   type TableRef
-} from '../../../src/engines/postgres/fingerprint-queries.js'
+} from '../../../src/engines/postgres/figure-queries.js'
 import { readLargeObjects } from '../../../src/engines/postgres/large-objects.js'
 import { readPrivileges } from '../../../src/engines/postgres/privileges.js'
 import { liftForceSql } from '../../../src/engines/postgres/row-security.js'

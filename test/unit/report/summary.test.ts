@@ -283,7 +283,7 @@ test('the stage chart is a timeline: overlapping stages with their start and end
     { stage: 'Dump', start: 0.2, end: 1.5 },
     { stage: 'Sanitize', start: 0.2, end: 1.5 },
     { stage: 'Restore', start: 0.4, end: 2.75 },
-    { stage: 'Fingerprint production', start: 1.5, end: 2.9 },
+    { stage: 'Production figures', start: 1.5, end: 2.9 },
     { stage: 'Verify', start: 2.75, end: 3.25 },
     { stage: 'Drill', start: 3.25, end: 8.25 }
   ]
@@ -298,7 +298,7 @@ test('the stage chart is a timeline: overlapping stages with their start and end
       'Dump :s0, 200, 1500',
       'Sanitize :s1, 200, 1500',
       'Restore :s2, 400, 2750',
-      'Fingerprint production :s3, 1500, 2900',
+      'Production figures :s3, 1500, 2900',
       'Verify :s4, 2750, 3250',
       'Drill :s5, 3250, 8250'
     ]

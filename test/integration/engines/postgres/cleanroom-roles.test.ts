@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { CleanRoomRoles, ROLE_MARKER, dropLazarusRoles } from '../../../../src/engines/postgres/cleanroom-roles.js'
 import { parseConnectionUrl } from '../../../../src/engines/postgres/connection.js'
 import { DatabaseSession } from '../../../../src/engines/postgres/database.js'
-import { quoteIdent, quoteLiteral } from '../../../../src/engines/postgres/fingerprint-queries.js'
+import { quoteIdent, quoteLiteral } from '../../../../src/engines/postgres/figure-queries.js'
 import type { NamedRole } from '../../../../src/engines/postgres/privileges.js'
 import { cleanroomCluster, uniqueName, type Cluster } from '../../../support/shared-servers.js'
 

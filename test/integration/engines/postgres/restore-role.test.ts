@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { parseConnectionUrl, withDatabase } from '../../../../src/engines/postgres/connection.js'
 import { DatabaseSession } from '../../../../src/engines/postgres/database.js'
-import { quoteIdent, quoteLiteral } from '../../../../src/engines/postgres/fingerprint-queries.js'
+import { quoteIdent, quoteLiteral } from '../../../../src/engines/postgres/figure-queries.js'
 import { RestoreRole, readCleanRoomRights } from '../../../../src/engines/postgres/restore-role.js'
 import { cleanroomCluster, uniqueName, type Cluster } from '../../../support/shared-servers.js'
 

@@ -1,8 +1,9 @@
 import type { TableName } from '../../util/table-name.js'
 
 /**
- * Pure SQL for fingerprinting a database: which tables hold rows, and per table a row count and
- * a content checksum computed on the server, so rows never stream into the action.
+ * Pure SQL for a database's figures: which tables hold rows, and per table a row count and a
+ * content checksum computed on the server, so rows never stream into the action. (The schema
+ * fingerprint, the other half of what is compared, is schema-fingerprint.ts.)
  */
 
 /** A relation that holds rows of its own. */

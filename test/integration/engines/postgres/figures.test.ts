@@ -24,7 +24,7 @@ after(async () => {
 
 /** The checksum of `items` holding `rows` (in that physical order), in a database with `settings`. */
 async function checksumOf(rows: string[], settings: string[] = [], ddl = ITEMS): Promise<string | undefined> {
-  const name = uniqueName('fingerprint')
+  const name = uniqueName('figures')
   await cluster.createDatabase(name, `${ddl}\nINSERT INTO public.items VALUES ${rows.join(',\n')};`)
   for (const setting of settings) await cluster.query(`ALTER DATABASE ${name} SET ${setting}`)
   const session = await DatabaseSession.open(parseConnectionUrl('test', cluster.url(name)), 'cleanroom')
