@@ -14,14 +14,12 @@ import { startFreezableProxy } from '../support/pg-proxy.js'
 import {
   errorAnnotations,
   explain,
-  leftoverWorkDirs,
   runActionProcess,
   runPostStep,
   startAction,
-  workspaceRunIds,
-  type ActionProcess,
-  type ActionResult
+  workspaceRunIds
 } from '../support/action-process.js'
+import { assertOneError, lazarusDatabases, until } from '../support/run-checks.js'
 
 // Issue 16, section 2: no hang, no wrong blame, nothing left behind. A server that freezes, a
 // connection psql cannot open or loses, a clean room without production's extensions, a lock on
@@ -58,14 +56,6 @@ after(async () => {
   for (const step of teardown.reverse()) await step().catch(error => console.error('teardown:', error))
 })
 
-async function lazarusDatabases(cluster: Cluster, runId = ''): Promise<string[]> {
-  const prefix = `lazarus_${runId}`.replace(/_/g, '\\_')
-  const rows = await cluster.query<{ datname: string }>(
-    `SELECT datname FROM pg_database WHERE datname LIKE '${prefix}%' ORDER BY 1`
-  )
-  return rows.map(row => row.datname)
-}
-
 /** A session held open by the test (to hold locks), closed at teardown. */
 async function holdSession(cluster: Cluster, database: string): Promise<pg.Client> {
   const client = new pg.Client({ host: '127.0.0.1', port: cluster.port, user: 'postgres', password: cluster.password, database })
@@ -73,21 +63,6 @@ async function holdSession(cluster: Cluster, database: string): Promise<pg.Clien
   await client.connect()
   teardown.push(() => client.end())
   return client
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  action?: ActionProcess,
-  timeoutMs = 60_000
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const found = await probe()
-    if (found !== undefined) return found
-    if (Date.now() > deadline) throw new Error(`${what} did not happen\n${action?.stdout() ?? ''}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
 }
 
 /** Processes whose command line or environment mentions `text` (a run's RUNNER_TEMP): the run's leftovers. */
@@ -103,16 +78,6 @@ function processesMentioning(text: string): string[] {
     }
   }
   return found
-}
-
-/** One error annotation matching `cause`, result `error`, and no work files left. */
-function assertOneError(run: ActionResult, cause: RegExp): void {
-  assert.equal(run.exitCode, 1, explain(run))
-  const errors = errorAnnotations(run.stdout)
-  assert.equal(errors.length, 1, `exactly one error annotation, got ${errors.length}\n${explain(run)}`)
-  assert.match(errors[0], cause, explain(run))
-  assert.equal(run.outputs.result, 'error', explain(run))
-  assert.deepEqual(leftoverWorkDirs(run.runnerTemp), [], 'no work files are left')
 }
 
 /** A postgres-bin-dir whose psql (only) runs with extra environment, pg_dump the real one. */

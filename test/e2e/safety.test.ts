@@ -30,6 +30,7 @@ import {
   workspaceRunIds,
   type ActionResult
 } from '../support/action-process.js'
+import { assertOneError, lazarusDatabases } from '../support/run-checks.js'
 
 // Issue 4: every misconfiguration fails safely. Each bad run must exit 1 with exactly one error
 // annotation naming the cause and the fix, in bounded time, without touching production, and
@@ -54,15 +55,6 @@ before(async () => {
 after(async () => {
   for (const step of teardown.reverse()) await step().catch(error => console.error('teardown:', error))
 })
-
-/** Scratch databases of one run (by its run id) on a server, or every Lazarus database there. */
-async function lazarusDatabases(cluster: Cluster, runId = ''): Promise<string[]> {
-  const prefix = `lazarus_${runId}`.replace(/_/g, '\\_')
-  const rows = await cluster.query<{ datname: string }>(
-    `SELECT datname FROM pg_database WHERE datname LIKE '${prefix}%' ORDER BY 1`
-  )
-  return rows.map(row => row.datname)
-}
 
 /** Rows written to a production database, as its statistics count them: Lazarus must add none. */
 async function writes(cluster: Cluster, database: string): Promise<string> {
@@ -91,13 +83,8 @@ async function leavesProductionUntouched<T>(work: () => Promise<T>, cluster = pr
  * against a run that hangs, not a speed check: generous enough for a loaded two-core machine.
  */
 async function assertFailsCleanly(run: ActionResult, cause: RegExp, withinSeconds = 90): Promise<void> {
-  assert.equal(run.exitCode, 1, explain(run))
-  const errors = errorAnnotations(run.stdout)
-  assert.equal(errors.length, 1, `exactly one error annotation, got ${errors.length}\n${explain(run)}`)
-  assert.match(errors[0], cause, explain(run))
+  assertOneError(run, cause)
   assert.ok(run.seconds < withinSeconds, `failed within ${withinSeconds} s (took ${run.seconds.toFixed(1)} s)`)
-  assert.equal(run.outputs.result, 'error', explain(run))
-  assert.deepEqual(leftoverWorkDirs(run.runnerTemp), [], 'no work files are left')
   for (const runId of workspaceRunIds(run.runnerTemp)) {
     assert.deepEqual(await lazarusDatabases(cleanroom, runId), [], 'no scratch database is left')
   }

@@ -8,16 +8,8 @@ import pg from 'pg'
 import { uniqueName, type Cluster } from '../support/shared-servers.js'
 import { createShop, type Shop } from '../support/shop.js'
 import { startFreezableProxy } from '../support/pg-proxy.js'
-import {
-  errorAnnotations,
-  explain,
-  leftoverWorkDirs,
-  runActionProcess,
-  runPostStep,
-  startAction,
-  workspaceRunIds,
-  type ActionResult
-} from '../support/action-process.js'
+import { explain, runActionProcess, runPostStep, startAction, workspaceRunIds } from '../support/action-process.js'
+import { assertOneError, lazarusDatabases, until } from '../support/run-checks.js'
 
 // A stored backup (backup-path) is restored under the same bounds as the fresh run's stream: the
 // server watch ends a run whose clean room stops answering within server-timeout-seconds, naming
@@ -71,33 +63,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-async function lazarusDatabases(runId: string): Promise<string[]> {
-  const rows = await cleanroom.query<{ datname: string }>(
-    `SELECT datname FROM pg_database WHERE datname LIKE 'lazarus\\_${runId}%' ORDER BY 1`
-  )
-  return rows.map(row => row.datname)
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, output: () => string): Promise<T> {
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const found = await probe()
-    if (found !== undefined) return found
-    if (Date.now() > deadline) throw new Error(`${what} did not happen\n${output()}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
-
-/** One error annotation matching `cause`, result `error`, and no work files left. */
-function assertOneError(run: ActionResult, cause: RegExp): void {
-  assert.equal(run.exitCode, 1, explain(run))
-  const errors = errorAnnotations(run.stdout)
-  assert.equal(errors.length, 1, `exactly one error annotation, got ${errors.length}\n${explain(run)}`)
-  assert.match(errors[0], cause, explain(run))
-  assert.equal(run.outputs.result, 'error', explain(run))
-  assert.deepEqual(leftoverWorkDirs(run.runnerTemp), [], 'no work files are left')
-}
-
 describe('a stored backup is restored under the fresh run’s bounds', { concurrency: true }, () => {
   test('the clean room freezing during a stored restore ends the run within the bound, naming the clean room', async () => {
     const proxy = await startFreezableProxy(cleanroom.port)
@@ -134,7 +99,7 @@ describe('a stored backup is restored under the fresh run’s bounds', { concurr
       run.stdout,
       /::warning::Could not drop scratch database\(s\) lazarus_\w+_backup on the clean room, which stopped answering/
     )
-    const scratch = await lazarusDatabases(runId)
+    const scratch = await lazarusDatabases(cleanroom, runId)
     assert.deepEqual(
       JSON.parse(run.state['lazarus-scratch-databases']),
       scratch,
@@ -144,7 +109,7 @@ describe('a stored backup is restored under the fresh run’s bounds', { concurr
     proxy.thaw()
     const post = await runPostStep(stepInputs, run)
     assert.equal(post.exitCode, 0, explain(post))
-    assert.deepEqual(await lazarusDatabases(runId), [], 'the post step dropped it')
+    assert.deepEqual(await lazarusDatabases(cleanroom, runId), [], 'the post step dropped it')
   })
 
   test('a clean room that drops a stored restore (its session terminated) is an error naming the clean room, not restore-failed', async () => {
@@ -171,7 +136,7 @@ describe('a stored backup is restored under the fresh run’s bounds', { concurr
           `'cleanroom-url'\\) during the restore, so the backup was not fully tried: .*terminating connection due to administrator command`
       )
     )
-    assert.deepEqual(await lazarusDatabases(runId), [])
+    assert.deepEqual(await lazarusDatabases(cleanroom, runId), [])
   })
 
   test('a production table locked while a stored backup is compared with it fails after lock-timeout-seconds, naming the table', async () => {
@@ -189,6 +154,6 @@ describe('a stored backup is restored under the fresh run’s bounds', { concurr
           `'production-url'\\).*raise 'lock-timeout-seconds' to wait longer\\.$`
       )
     )
-    assert.deepEqual(await lazarusDatabases(workspaceRunIds(run.runnerTemp)[0]), [])
+    assert.deepEqual(await lazarusDatabases(cleanroom, workspaceRunIds(run.runnerTemp)[0]), [])
   })
 })
