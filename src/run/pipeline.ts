@@ -315,7 +315,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
       }
     )
     const checkFile = writeLocationCheck(cleanroom, restoreTarget, workspace.file('restore-check.sql'))
-    const streamed = await group("Dump, sanitize and restore (streamed), production's figures", () =>
+    const streamed = await group("Dump, sanitize and restore (streamed), read production's figures", () =>
       streamFromSnapshot(context, tools, filter, { target: restoreTarget, ready: created }, database, checkFile, point)
     )
     if (streamed.restoreError !== undefined) {
