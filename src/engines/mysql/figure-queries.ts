@@ -61,6 +61,14 @@ const BYTE_TYPES = new Set([
   'geomcollection'
 ])
 
+/** Storage engines whose reads a consistent snapshot isolates from concurrent writes (MVCC). */
+const SNAPSHOT_ENGINES = new Set(['innodb', 'rocksdb', 'tokudb'])
+
+/** The tables a consistent snapshot does not isolate: every engine but the MVCC ones above. */
+export function outsideSnapshot<T extends MysqlTable>(tables: T[]): T[] {
+  return tables.filter(table => !SNAPSHOT_ENGINES.has(table.engine.toLowerCase()))
+}
+
 export function columnHashing(dataType: string): ColumnHashing {
   return BYTE_TYPES.has(dataType.toLowerCase()) ? 'bytes' : 'text'
 }
