@@ -35,14 +35,11 @@ export interface MysqlTable extends TableName {
   columns: MysqlColumn[]
 }
 
-/** Types whose stored bytes are the value: strings (in the column's character set), binaries, BIT and spatial types. */
-const BYTE_TYPES = new Set([
-  'char',
-  'varchar',
-  'tinytext',
-  'text',
-  'mediumtext',
-  'longtext',
+/** Character string types: their stored bytes are in the column's character set. */
+export const STRING_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext'])
+
+/** Types whose values are bytes rather than text: binaries, BLOBs, BIT and spatial types. */
+export const BINARY_TYPES = new Set([
   'binary',
   'varbinary',
   'tinyblob',
@@ -60,6 +57,9 @@ const BYTE_TYPES = new Set([
   'geometrycollection',
   'geomcollection'
 ])
+
+/** Types whose stored bytes are the value the checksum takes: strings and the byte types above. */
+const BYTE_TYPES = new Set([...STRING_TYPES, ...BINARY_TYPES])
 
 /** Storage engines whose reads a consistent snapshot isolates from concurrent writes (MVCC). */
 const SNAPSHOT_ENGINES = new Set(['innodb', 'rocksdb', 'tokudb'])

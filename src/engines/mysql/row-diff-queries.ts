@@ -1,5 +1,14 @@
 import { ROW_HASH_BITS, type BucketAggregate, type KeyValues, type RowDiffSide, type RowHash } from '../reads.js'
-import { hashHalvesSql, qualified, quoteIdent, rowHashSql, type MysqlColumn, type MysqlTable } from './figure-queries.js'
+import {
+  BINARY_TYPES,
+  STRING_TYPES,
+  hashHalvesSql,
+  qualified,
+  quoteIdent,
+  rowHashSql,
+  type MysqlColumn,
+  type MysqlTable
+} from './figure-queries.js'
 import type { MysqlQueryable } from './queryable.js'
 
 /**
@@ -14,25 +23,6 @@ import type { MysqlQueryable } from './queryable.js'
 /** Lower bound on a row's size on disk, to overestimate row counts from the data length. */
 const MIN_ROW_BYTES = 32
 
-/** Types whose values are bytes rather than text: shown as 0x... in keys and rows. */
-const BINARY_TYPES = new Set([
-  'binary',
-  'varbinary',
-  'tinyblob',
-  'blob',
-  'mediumblob',
-  'longblob',
-  'bit',
-  'geometry',
-  'point',
-  'linestring',
-  'polygon',
-  'multipoint',
-  'multilinestring',
-  'multipolygon',
-  'geometrycollection',
-  'geomcollection'
-])
 const NUMERIC_TYPES = new Set([
   'tinyint',
   'smallint',
@@ -45,7 +35,6 @@ const NUMERIC_TYPES = new Set([
   'double',
   'year'
 ])
-const STRING_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext'])
 
 /** A value's text for a key: bytes as 0x..., anything else as its text. */
 function valueText(column: MysqlColumn): string {
