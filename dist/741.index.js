@@ -203,14 +203,10 @@ var promise = __webpack_require__(27588);
 // EXTERNAL MODULE: ./src/util/table-name.ts
 var table_name = __webpack_require__(50410);
 ;// CONCATENATED MODULE: ./src/engines/mysql/figure-queries.ts
-/** Types whose stored bytes are the value: strings (in the column's character set), binaries, BIT and spatial types. */
-const BYTE_TYPES = new Set([
-    'char',
-    'varchar',
-    'tinytext',
-    'text',
-    'mediumtext',
-    'longtext',
+/** Character string types: their stored bytes are in the column's character set. */
+const STRING_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
+/** Types whose values are bytes rather than text: binaries, BLOBs, BIT and spatial types. */
+const BINARY_TYPES = new Set([
     'binary',
     'varbinary',
     'tinyblob',
@@ -228,6 +224,8 @@ const BYTE_TYPES = new Set([
     'geometrycollection',
     'geomcollection'
 ]);
+/** Types whose stored bytes are the value the checksum takes: strings and the byte types above. */
+const BYTE_TYPES = new Set([...STRING_TYPES, ...BINARY_TYPES]);
 /** Storage engines whose reads a consistent snapshot isolates from concurrent writes (MVCC). */
 const SNAPSHOT_ENGINES = new Set(['innodb', 'rocksdb', 'tokudb']);
 /** The tables a consistent snapshot does not isolate: every engine but the MVCC ones above. */
@@ -740,25 +738,6 @@ var reads = __webpack_require__(85002);
  */
 /** Lower bound on a row's size on disk, to overestimate row counts from the data length. */
 const MIN_ROW_BYTES = 32;
-/** Types whose values are bytes rather than text: shown as 0x... in keys and rows. */
-const BINARY_TYPES = new Set([
-    'binary',
-    'varbinary',
-    'tinyblob',
-    'blob',
-    'mediumblob',
-    'longblob',
-    'bit',
-    'geometry',
-    'point',
-    'linestring',
-    'polygon',
-    'multipoint',
-    'multilinestring',
-    'multipolygon',
-    'geometrycollection',
-    'geomcollection'
-]);
 const NUMERIC_TYPES = new Set([
     'tinyint',
     'smallint',
@@ -771,7 +750,6 @@ const NUMERIC_TYPES = new Set([
     'double',
     'year'
 ]);
-const STRING_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
 /** A value's text for a key: bytes as 0x..., anything else as its text. */
 function valueText(column) {
     const ref = quoteIdent(column.name);
