@@ -61,8 +61,32 @@ export type DrillOperator = (typeof DRILL_OPERATORS)[number]
 /** The verification steps that can notice a corruption, as the report names them. */
 export type DetectingCheck = 'restore' | 'counts' | 'checksums' | 'schema' | 'sequences' | 'privileges' | 'checks'
 
+/**
+ * What the drill's judge (report.ts judgeDrill) needs of a plan, whatever engine made it:
+ * PostgreSQL's DrillPlan is one; an engine over the seam's plan is mapped onto it
+ * (engine-pipeline.ts), so that one function decides whether a drill was caught.
+ */
+export interface DrillAim {
+  operator: string
+  target: string
+  /** The table whose comparison must flag it. */
+  targetTable?: TableName
+  /**
+   * The schema object a schema difference must name: by the last part of its qualified name, or
+   * whole by `signature` when that is given (the comparison's own name for it: a PostgreSQL
+   * function with its argument types, or an object another engine names exactly).
+   */
+  targetObject?: { kind: string; name: string; signature?: string }
+  /** The owner or privileges difference that must name it, exactly. */
+  targetDifference?: { kind: string; name: string }
+  /** Checks that can see this corruption ('sequences' makes a counter's difference the sequences' catch). */
+  caughtBy: readonly DetectingCheck[]
+  /** When verify is 'counts', why this operator is expected to go unnoticed (undefined = counts catch it). */
+  invisibleToCounts?: string
+}
+
 /** One operator aimed at one object, ready to rewrite a copy of the dump. */
-export interface DrillPlan {
+export interface DrillPlan extends DrillAim {
   operator: DrillOperator
   /** Human-readable: `public.orders`, `index public.orders_customer_idx`, `sequence public.orders_id_seq`. */
   target: string

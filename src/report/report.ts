@@ -2,7 +2,7 @@ import type { AmcheckResult } from '../engines/postgres/amcheck.js'
 import type { CheckResult } from '../verification/check-answers.js'
 import { detectingCheck, type TableComparison, type VerifyLevel } from '../verification/compare.js'
 import type { SanitizedDirective } from '../engines/postgres/sanitize-rules.js'
-import type { DetectingCheck, DrillOperator, DrillPlan } from '../drill/plan.js'
+import type { DetectingCheck, DrillAim, DrillOperator } from '../drill/plan.js'
 import type { EnvironmentDifference } from '../engines/postgres/extensions.js'
 import { tableKey } from '../util/table-name.js'
 
@@ -291,8 +291,14 @@ export function judgeStopped(message: string): Pick<Report, 'result' | 'error'> 
   return { result: 'error', error: message }
 }
 
-/** Whether verifying a sabotaged copy reported the corruption, by which check, with what evidence. */
-export function judgeDrill(plan: DrillPlan, injected: string, verification: CopyVerification, verify: VerifyLevel): DrillResult {
+/** The schema kinds that are counters (PostgreSQL's sequences, MySQL's AUTO_INCREMENT as a sequence): the sequences' catch. */
+const COUNTER_KINDS = new Set(['sequence', 'auto-increment', 'auto_increment', 'counter'])
+
+/**
+ * Whether verifying a sabotaged copy reported the corruption, by which check, with what evidence:
+ * the one drill judge of every engine (an engine over the seam maps its plan onto a DrillAim).
+ */
+export function judgeDrill(plan: DrillAim, injected: string, verification: CopyVerification, verify: VerifyLevel): DrillResult {
   const base = { operator: plan.operator, target: plan.target, applied: true }
   if (verification.restoreError !== undefined) {
     return {
@@ -332,7 +338,7 @@ export function judgeDrill(plan: DrillPlan, injected: string, verification: Copy
   }
   const schemaHit = plan.targetObject && verification.schema.find(difference => namesTarget(difference, plan.targetObject!))
   if (schemaHit) {
-    const detectedBy = plan.targetObject!.kind === 'sequence' && plan.caughtBy.includes('sequences') ? 'sequences' : 'schema'
+    const detectedBy = COUNTER_KINDS.has(plan.targetObject!.kind) && plan.caughtBy.includes('sequences') ? 'sequences' : 'schema'
     return {
       ...base,
       detected: true,
@@ -353,7 +359,7 @@ export function judgeDrill(plan: DrillPlan, injected: string, verification: Copy
  * shows as an index; a dropped constraint as a constraint; a reset sequence as a sequence. Names
  * are schema-qualified in the fingerprint, so the last name part must match exactly.
  */
-function namesTarget(difference: SchemaDifference, object: NonNullable<DrillPlan['targetObject']>): boolean {
+function namesTarget(difference: SchemaDifference, object: NonNullable<DrillAim['targetObject']>): boolean {
   if (difference.kind !== object.kind) return false
   // A function is named with its argument types, as overloads are told apart.
   if (object.signature !== undefined) return difference.name === object.signature

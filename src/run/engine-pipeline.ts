@@ -1,34 +1,26 @@
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
-import type {
-  SchemaObject,
-  SeamDrillPlan,
-  SeamEngine,
-  SeamMaintenance,
-  SeamSession,
-  ServerFacts,
-  StreamOutcome
-} from '../engines/types.js'
-import { onCancel } from '../util/cancellation.js'
-import { UserError, messageOf } from '../util/errors.js'
+import type { SchemaObject, SeamDrillPlan, SeamEngine, SeamSession, StreamOutcome } from '../engines/types.js'
+import { UserError } from '../util/errors.js'
 import { saveWorkDir } from '../util/leftovers.js'
 import { mapPool } from '../util/pool.js'
 import { displayName, tableKey, type TableName } from '../util/table-name.js'
-import {
-  compareTables,
-  detectingCheck,
-  type SideFigures,
-  type TableComparison,
-  type VerifyLevel
-} from '../verification/compare.js'
-import { pinDifferingRows } from '../verification/row-diff.js'
+import { compareTables, type SideFigures, type TableComparison, type VerifyLevel } from '../verification/compare.js'
 import { compareSequences, type SequenceValue } from '../verification/sequence-check.js'
-import { judgeRestoreFailed, judgeVerified, type DrillResult, type Report, type SchemaDifference } from '../report/report.js'
-import { type DetectingCheck } from '../drill/plan.js'
+import {
+  judgeDrill as judgeAnyDrill,
+  judgeRestoreFailed,
+  judgeVerified,
+  type CopyVerification as VerificationOf,
+  type DrillResult,
+  type Report,
+  type SchemaDifference
+} from '../report/report.js'
+import type { DrillAim } from '../drill/plan.js'
 import type { EngineSettings } from './engine-settings.js'
-import { ScratchDatabases } from './engine-cleanroom.js'
+import { logVerification, pinDifferingTables } from './copy-findings.js'
 import { Counter, reportProgress } from './progress.js'
-import { SeamWatch } from './seam-watch.js'
+import { SeamRunContext } from './run-context.js'
 import type { Workspace } from './workspace.js'
 
 /**
@@ -47,20 +39,8 @@ import type { Workspace } from './workspace.js'
  */
 export async function verifyOverEngine(settings: EngineSettings, workspace: Workspace, report: Report): Promise<void> {
   saveWorkDir(workspace.workDir)
-  const run = new RunContext(settings, workspace, report)
-  const stopCancelHandler = onCancel(async () => {
-    // The cancellation is the one thing to report: work still waiting on a server ends silently.
-    run.abandon()
-    await run.close()
-    workspace.removeWorkFiles()
-  })
-  try {
-    await run.connect()
-    await run.guarded('the run', () => runStages(run))
-  } finally {
-    stopCancelHandler()
-    await run.close()
-  }
+  const run = new SeamRunContext(settings, workspace, report)
+  await run.run(() => runStages(run))
 }
 
 /** The report a run over the seam starts from: where it reads and restores, nothing established yet. */
@@ -78,115 +58,8 @@ export function emptyEngineReport(settings: EngineSettings): Report {
   }
 }
 
-/**
- * Everything one run carries from stage to stage: its settings, workspace and report, the
- * engine, the open sessions (closed at the end whatever happens), the clean room's scratch
- * databases (always dropped), the watchdog, and what the checks established.
- */
-export class RunContext {
-  readonly engine: SeamEngine
-  /** Production's session that holds the snapshot: the dump's data as of its start; row pinning asks it. */
-  production!: SeamSession
-  /** Every production session in the snapshot: the first and those that joined it, for the figures. */
-  readonly figureSessions: SeamSession[] = []
-  scratch?: ScratchDatabases
-  facts!: { production: ServerFacts; cleanroom: ServerFacts }
-  /** Production's collations the sanitizer rewrites to the clean room's, which the schema comparison counts as the same. */
-  collationsRewritten?: ReadonlyMap<string, string>
-  tools: unknown
-  /** Stops the client programs when the run ends early (an error, a server that stopped answering). */
-  readonly abort = new AbortController()
-  private readonly sessions: SeamSession[] = []
-  private watch?: SeamWatch
-  private closed = false
-
-  constructor(
-    readonly settings: EngineSettings,
-    readonly workspace: Workspace,
-    readonly report: Report
-  ) {
-    this.engine = settings.engine
-  }
-
-  /** Production's session and the clean room's maintenance handle, then the watchdog over both. */
-  async connect(): Promise<void> {
-    const { engine, settings } = this
-    engine.setLimits({ lockTimeoutSeconds: settings.lockTimeoutSeconds, serverTimeoutSeconds: settings.serverTimeoutSeconds })
-    const [production, maintenance] = await core.group('Connect', async () => {
-      const opened = await Promise.allSettled([
-        engine.openRead(settings.production, 'production'),
-        engine.openMaintenance(settings.cleanroom)
-      ])
-      for (const result of opened) if (result.status === 'fulfilled') this.sessions.push(result.value)
-      const failed = opened.find(result => result.status === 'rejected')
-      if (failed) throw failed.reason
-      return [opened[0], opened[1]].map(result => (result as PromiseFulfilledResult<SeamSession>).value) as [
-        SeamSession,
-        SeamMaintenance
-      ]
-    })
-    this.production = production
-    this.figureSessions.push(production)
-    this.scratch = new ScratchDatabases(maintenance, this.workspace.runId)
-    this.sessions.splice(this.sessions.indexOf(maintenance), 1)
-    this.watch = await SeamWatch.start(engine, settings)
-  }
-
-  get maintenance(): SeamMaintenance {
-    return this.scratch!.maintenance
-  }
-
-  /** Opens a session (closed with the run): production's join its snapshot, the clean room's read a restored copy. */
-  async open(target: unknown, role: 'production' | 'cleanroom'): Promise<SeamSession> {
-    const session = await this.engine.openRead(target, role)
-    this.sessions.push(session)
-    return session
-  }
-
-  /** Closes a session opened with open() before the run ends. */
-  async release(session: SeamSession): Promise<void> {
-    const index = this.sessions.indexOf(session)
-    if (index >= 0) this.sessions.splice(index, 1)
-    await session.close().catch(() => undefined)
-  }
-
-  /** Runs a stage in its own log group, ended at once should a server stop answering. */
-  group<T>(name: string, work: () => Promise<T>): Promise<T> {
-    return core.group(name, () => this.guarded(name, work))
-  }
-
-  guarded<T>(stage: string, work: () => Promise<T>): Promise<T> {
-    return this.watch ? this.watch.guard(stage, work) : work()
-  }
-
-  /** Drops every connection at once, without waiting for servers that may not answer. */
-  abandon(): void {
-    this.abort.abort()
-    for (const session of this.sessions) session.abandon()
-  }
-
-  /** Ends the run's client programs, drops its scratch databases, closes its sessions; never throws. */
-  async close(): Promise<void> {
-    if (this.closed) return
-    this.closed = true
-    this.abort.abort()
-    this.watch?.stop()
-    if (this.watch?.unresponsive) {
-      for (const session of this.sessions) session.abandon()
-      if (this.watch.unresponsive === 'cleanroom') {
-        this.scratch?.abandon()
-        return
-      }
-    }
-    // The lock, should a failure have come between taking and releasing it, goes first: production's writers wait on it.
-    await this.production?.releaseSnapshotLock().catch(() => undefined)
-    await this.scratch?.close()
-    for (const session of this.sessions.splice(0)) await session.close().catch(() => undefined)
-  }
-}
-
 /** The stages after connecting: check, snapshot and stream, verify, drill. */
-async function runStages(run: RunContext): Promise<void> {
+async function runStages(run: SeamRunContext): Promise<void> {
   const { settings, report, engine } = run
   await run.group('Check servers and client tools', () => checkServers(run))
   const database = await run.production.databaseDefaults()
@@ -236,7 +109,7 @@ async function runStages(run: RunContext): Promise<void> {
 }
 
 /** Versions, the same-server guard, the clean room's right to create databases, and the client programs. */
-async function checkServers(run: RunContext): Promise<void> {
+async function checkServers(run: SeamRunContext): Promise<void> {
   const { engine, settings, report } = run
   const [production, cleanroom] = await Promise.all([run.production.facts(), run.maintenance.facts()])
   run.facts = { production, cleanroom }
@@ -284,7 +157,7 @@ function describeTools(tools: unknown): Report['programs'] {
 
 /**
  * Production's side of the comparison, as plain data. The live session it was read in stays apart
- * (RunContext.production), still inside the snapshot, for the rows a difference is pinned to.
+ * (SeamRunContext.production), still inside the snapshot, for the rows a difference is pinned to.
  */
 export interface ProductionSnapshot {
   tables: TableName[]
@@ -313,7 +186,7 @@ interface Streamed {
  * is released as soon as the dump's snapshot has begun (the sanitizer sees its marker line) or the
  * dump ended. No write can land between the snapshots, so all of them see the same data.
  */
-async function snapshotAndStream(run: RunContext, restoreTarget: unknown, keepDumpAt?: string): Promise<Streamed> {
+async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, keepDumpAt?: string): Promise<Streamed> {
   const { engine, settings, report, workspace } = run
   const production = run.production
   await production.pinSettings()
@@ -440,7 +313,7 @@ async function snapshotAndStream(run: RunContext, restoreTarget: unknown, keepDu
 
 /** Production's figures, schema and drill catalog, all read inside the snapshot. */
 async function readProduction(
-  run: RunContext,
+  run: SeamRunContext,
   tables: TableName[],
   countersBefore: SequenceValue[],
   countersAfter: SequenceValue[]
@@ -510,18 +383,15 @@ export function batchesOf<T>(tables: T[], sessions: number): T[][] {
   return batches
 }
 
-export interface CopyVerification {
-  restoreError?: string
-  tables: TableComparison[]
-  schema: SchemaDifference[]
-}
+/** What verifying a restored copy found (report.ts CopyVerification): the user's checks are PostgreSQL's only. */
+export type CopyVerification = Omit<VerificationOf, 'checks'>
 
 /**
  * Reads a restored copy like production (figures, schema, counters), compares, and pins
  * each differing table's rows by key against production's snapshot.
  */
 async function verifyCopy(
-  run: RunContext,
+  run: SeamRunContext,
   target: unknown,
   production: ProductionSnapshot | Promise<ProductionSnapshot>,
   side: string
@@ -565,64 +435,20 @@ function byKindAndName(a: SchemaDifference, b: SchemaDifference): number {
 
 /** Finds which rows differ in each table whose figures differ (both sides readable), by key. */
 async function pinRows(
-  run: RunContext,
+  run: SeamRunContext,
   tables: TableComparison[],
   restored: SeamSession,
   snapshot: ProductionSnapshot
 ): Promise<void> {
   const { engine } = run
   // Both sides are read through production's table (its columns) and production's key.
-  const refs = new Map(snapshot.tables.map(ref => [tableKey(ref), ref]))
-  for (const table of tables) {
-    const ref = refs.get(tableKey(table))
-    if (table.match || !ref || table.production.rows === undefined || table.restored.rows === undefined) continue
-    const key = snapshot.primaryKeys.get(tableKey(ref))
-    try {
-      table.differences = await pinDifferingRows(
-        engine.rowDiffSide(run.production, ref, key),
-        engine.rowDiffSide(restored, ref, key),
-        key,
-        { maxRows: run.settings.maxRowsReported, showValues: run.settings.showValues }
-      )
-    } catch (error) {
-      core.warning(`Could not pin the differing rows of ${displayName(table)}: ${messageOf(error)}`)
-    }
-  }
-}
-
-/** One line per table, and one annotation per difference a person must see. */
-function logVerification(verification: CopyVerification, settings: EngineSettings): void {
-  for (const table of verification.tables) {
-    if (table.match) {
-      core.info(`✓ ${displayName(table)}: ${table.production.rows} rows match`)
-      continue
-    }
-    core.error(`${displayName(table)}: ${table.difference}${describeRows(table, settings)}`, {
-      title: 'Lazarus: restored table differs from production'
-    })
-  }
-  for (const difference of verification.schema) {
-    core.error(
-      `${difference.kind} ${difference.name}: production ${difference.production ?? '(missing)'}; restored ${difference.restored ?? '(missing)'}`,
-      { title: 'Lazarus: restored schema differs from production' }
-    )
-  }
-}
-
-function describeRows(table: TableComparison, settings: EngineSettings): string {
-  const rows = table.differences
-  if (!rows) return ''
-  const counts = [`${rows.missing} missing`, `${rows.extra} extra`, `${rows.changed} changed`].join(', ')
-  const listed = rows.keys.map(row => {
-    const values = settings.showValues ? ` (production ${row.production ?? '—'}, restored ${row.restored ?? '—'})` : ''
-    return `${row.change} ${row.key}${values}`
-  })
-  const more = rows.notListed > 0 ? `; ${rows.notListed} more not listed` : ''
-  return ` — ${counts}${listed.length > 0 ? ': ' + listed.join('; ') : ''}${more}`
+  await pinDifferingTables(tables, snapshot, run.settings, (ref, key, compare) =>
+    compare(engine.rowDiffSide(run.production, ref, key), engine.rowDiffSide(restored, ref, key))
+  )
 }
 
 /** Corrupts a copy of the backup, restores and verifies it, and reports whether that was noticed. */
-async function runDrill(run: RunContext, operator: string, snapshot: ProductionSnapshot): Promise<DrillResult> {
+async function runDrill(run: SeamRunContext, operator: string, snapshot: ProductionSnapshot): Promise<DrillResult> {
   const { engine, settings } = run
   const plan = snapshot.drillCatalog === undefined ? undefined : engine.planDrill(operator, snapshot.drillCatalog)
   if (!plan) {
@@ -674,61 +500,35 @@ async function runDrill(run: RunContext, operator: string, snapshot: ProductionS
   }
 }
 
-/** The schema kinds that are counters (AUTO_INCREMENT): a difference there is the counters' catch, as sequences' for PostgreSQL. */
-const COUNTER_KINDS = new Set(['sequence', 'auto-increment', 'auto_increment', 'counter'])
-
-/** Whether verifying a sabotaged copy reported the corruption, by which check, with what evidence. */
+/**
+ * Whether verifying a sabotaged copy reported the corruption: the one drill judge (report.ts
+ * judgeDrill), given this engine's plan as the judge reads plans. A data operator's table must be
+ * flagged (under `verify: counts` a corruption that keeps its count is an expected miss); a
+ * schema operator's object must differ, named exactly as the engine's schema comparison names
+ * it, a counter's (AUTO_INCREMENT) being the sequences' catch.
+ */
 export function judgeDrill(
   plan: SeamDrillPlan,
   injected: string,
   verification: CopyVerification,
   verify: VerifyLevel
 ): DrillResult {
-  const base = { operator: plan.operator, target: plan.target, applied: true }
-  if (verification.restoreError !== undefined) {
-    return {
-      ...base,
-      detected: true,
-      detectedBy: 'restore',
-      evidence: `${injected}; restore failed: ${verification.restoreError}`
-    }
-  }
-  const flagged = plan.table && verification.tables.find(table => tableKey(table) === tableKey(plan.table!) && !table.match)
-  if (flagged) {
-    const differences = flagged.differences
-    const rows =
-      differences && differences.keys.length > 0
-        ? differences.keys.map(row => `${row.change} ${row.key}`).join(', ')
-        : differences && `${differences.missing} row(s) missing, ${differences.extra} extra, ${differences.changed} changed`
-    return {
-      ...base,
-      detected: true,
-      detectedBy: detectingCheck(flagged),
-      evidence: `${injected}; ${flagged.difference}${rows ? ` (${rows})` : ''}`
-    }
-  }
+  return judgeAnyDrill(aimOf(plan), injected, { checks: [], ...verification }, verify)
+}
+
+/** A plan over the seam as the drill judge reads it. */
+function aimOf(plan: SeamDrillPlan): DrillAim {
   const object = plan.object
-  const hit = object && verification.schema.find(item => item.kind === object.kind && item.name === object.name)
-  if (hit) {
-    const detectedBy: DetectingCheck = COUNTER_KINDS.has(hit.kind) ? 'sequences' : 'schema'
-    return {
-      ...base,
-      detected: true,
-      detectedBy,
-      evidence: `${injected}; ${hit.kind} ${hit.name}: production ${hit.production ?? '(missing)'}, restored ${hit.restored ?? '(missing)'}`
-    }
-  }
-  // Row counts alone cannot see a corruption of a table's content that keeps its count.
-  const expectedMiss =
-    verify === 'counts' && plan.table
+  return {
+    operator: plan.operator,
+    target: plan.target,
+    ...(plan.table ? { targetTable: plan.table } : {}),
+    ...(object ? { targetObject: { kind: object.kind, name: object.name, signature: object.name } } : {}),
+    // Every kind the engine names a counter by is the sequences' catch; any other object the schema's.
+    caughtBy: object ? ['sequences', 'schema'] : ['counts', 'checksums'],
+    invisibleToCounts: plan.table
       ? 'verify: counts compares row counts only, and this corruption keeps them; verify: checksums compares the content'
       : undefined
-  return {
-    ...base,
-    detected: false,
-    detectedBy: null,
-    evidence: `${injected}; went unnoticed`,
-    ...(expectedMiss ? { expectedMiss } : {})
   }
 }
 

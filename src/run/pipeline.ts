@@ -8,7 +8,7 @@ import { checkSide } from '../engines/postgres/check-queries.js'
 import type { CleanRoom } from './cleanroom.js'
 import { RunContext } from './run-context.js'
 import { compareTables, type SideFigures, type TableComparison } from '../verification/compare.js'
-import { displayName, tableKey } from '../util/table-name.js'
+import { tableKey } from '../util/table-name.js'
 import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
 import { DatabaseSession, type ServerFacts } from '../engines/postgres/database.js'
 import { decodeDumpText } from '../engines/postgres/dump-encoding.js'
@@ -43,6 +43,7 @@ import type { RolePlan } from '../engines/postgres/cleanroom-roles.js'
 import { predefinedRolesNewerThan } from '../engines/postgres/predefined-roles.js'
 import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from '../engines/postgres/privileges.js'
 import { replayPrivileges, splitPrivileged, type PrivilegeReplay } from '../engines/postgres/privileged-pass.js'
+import { logVerification, pinDifferingTables } from './copy-findings.js'
 import { Counter, reportProgress } from './progress.js'
 import {
   judgeDrill,
@@ -67,7 +68,6 @@ import {
   type RestorePoint
 } from './restore-point.js'
 import { LAZARUS_VERSION } from '../util/version.js'
-import { pinDifferingRows } from '../verification/row-diff.js'
 import { readPrimaryKeys, rowDiffSide } from '../engines/postgres/row-diff-queries.js'
 import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
 import { readCreatableExtensions, readSuperuserObjects, superuserObjectsError } from '../engines/postgres/superuser-objects.js'
@@ -323,23 +323,9 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
       if (point?.persistent) core.warning(`Nothing kept in ${settings.backupDir}: the backup does not restore.`)
       return
     }
-    if (streamed.replay && routedFile) {
-      const replay = streamed.replay
-      const replayed = await group('Replay owners and privileges (as the clean-room role)', () =>
-        replayPrivileges(
-          tools,
-          restoreTarget,
-          // Each of a directory's restore pipelines routed its own statements (in pipeline order).
-          { routed: filter.routedFiles(), script: workspace.file('privileged-replay.sql'), check: checkFile },
-          replay,
-          settings
-        )
-      )
-      if (!replayed.ok) {
-        Object.assign(report, judgeRestoreFailed(`the dump's owners and privileges did not replay: ${replayed.error}`))
-        return
-      }
-    }
+    const replay = routedFile ? streamed.replay : undefined
+    if (replay && !(await replayOwners(context, "the dump's", { tools, target: restoreTarget, filter, checkFile, replay })))
+      return
     // The kept files are whole: hashed (streamed) while the copy is verified.
     hashing = point && hashRestorePoint(point)
     verification = await group('Verify', async () => {
@@ -386,6 +372,39 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
     report.timings.drill = elapsed(drillStarted)
     onTimeline(report, 'Drill', drillStartedAt, Date.now() / 1000)
   }
+}
+
+/**
+ * Replays owners and privileges on a restored copy, as the clean-room role, after an unprivileged
+ * restore left them out (privileged-pass.ts): the statements the sanitizer routed, with stand-ins
+ * for the roles the clean room must not lend. False, with the verdict given (`restore-failed`,
+ * naming `whose` statements), when they do not replay.
+ */
+export async function replayOwners(
+  context: RunContext,
+  whose: "the dump's" | "the backup's",
+  restored: {
+    tools: Pick<ClientTools, 'psql'>
+    target: ConnectionTarget
+    filter: SanitizeFilter
+    checkFile: string
+    replay: PrivilegeReplay
+  }
+): Promise<boolean> {
+  const { group, workspace, settings, report } = context
+  const { tools, target, filter, checkFile, replay } = restored
+  const replayed = await group('Replay owners and privileges (as the clean-room role)', () =>
+    replayPrivileges(
+      tools,
+      target,
+      // Each of a directory's restore pipelines routed its own statements (in pipeline order).
+      { routed: filter.routedFiles(), script: workspace.file('privileged-replay.sql'), check: checkFile },
+      replay,
+      settings
+    )
+  )
+  if (!replayed.ok) Object.assign(report, judgeRestoreFailed(`${whose} owners and privileges did not replay: ${replayed.error}`))
+  return replayed.ok
 }
 
 /**
@@ -1224,69 +1243,17 @@ async function pinRows(
   const exporter = live
   // Rows can only be pinned by asking production; a manifest holds figures, not rows.
   if (!exporter) return
-  const refs = new Map(snapshot.tables.map(table => [tableKey(table), table]))
-  for (const table of tables) {
-    const ref = refs.get(tableKey(table))
-    const comparable = !table.match && ref?.populated && table.production.rows !== undefined && table.restored.rows !== undefined
-    if (!comparable) continue
-    const key = snapshot.primaryKeys.get(tableKey(table))
-    try {
-      table.differences = await exporter.withSavepoint(() =>
-        readingEveryRow(restored, [ref], () =>
-          pinDifferingRows(rowDiffSide(exporter, ref, key), rowDiffSide(restored, ref, key), key, {
-            maxRows: settings.maxRowsReported,
-            showValues: settings.showValues
-          })
-        )
-      )
-    } catch (error) {
-      core.warning(`Could not pin the differing rows of ${displayName(table)}: ${messageOf(error)}`)
-    }
-  }
-}
-
-/** One line per table, and one annotation per difference a person must see. */
-export function logVerification(verification: CopyVerification, settings: Settings): void {
-  for (const table of verification.tables) {
-    if (table.match) {
-      core.info(
-        table.derived
-          ? `✓ ${displayName(table)}: materialized view, rows derived (recomputed at restore, not compared); ` +
-              'definition, populated state and indexes compared with the schema'
-          : `✓ ${displayName(table)}: ${table.production.rows} rows match` +
-              (table.wholeTree ? ' (partitions compared as a whole: a restore routes rows hashed by an enum afresh)' : '')
-      )
-      continue
-    }
-    core.error(`${displayName(table)}: ${table.difference}${describeRows(table, settings)}`, {
-      title: 'Lazarus: restored table differs from production'
-    })
-  }
-  for (const check of verification.checks) {
-    if (check.match) core.info(`✓ check '${check.name}': same answer (${check.production.rows} row(s))`)
-    else
-      core.error(`check '${check.name}': ${check.difference}`, {
-        title: 'Lazarus: a check differs between production and the restored copy'
-      })
-  }
-  for (const difference of verification.schema) {
-    core.error(
-      `${difference.kind} ${difference.name}: production ${difference.production ?? '(missing)'}; restored ${difference.restored ?? '(missing)'}`,
-      { title: 'Lazarus: restored schema differs from production' }
-    )
-  }
-}
-
-function describeRows(table: TableComparison, settings: Settings): string {
-  const rows = table.differences
-  if (!rows) return ''
-  const counts = [`${rows.missing} missing`, `${rows.extra} extra`, `${rows.changed} changed`].join(', ')
-  const listed = rows.keys.map(row => {
-    const values = settings.showValues ? ` (production ${row.production ?? '—'}, restored ${row.restored ?? '—'})` : ''
-    return `${row.change} ${row.key}${values}`
-  })
-  const more = rows.notListed > 0 ? `; ${rows.notListed} more not listed` : ''
-  return ` — ${counts}${listed.length > 0 ? ': ' + listed.join('; ') : ''}${more}`
+  await pinDifferingTables(
+    tables,
+    snapshot,
+    settings,
+    (ref, key, compare) =>
+      exporter.withSavepoint(() =>
+        readingEveryRow(restored, [ref], () => compare(rowDiffSide(exporter, ref, key), rowDiffSide(restored, ref, key)))
+      ),
+    // A materialized view left unpopulated has no rows to read.
+    ref => ref.populated
+  )
 }
 
 /** Corrupts a copy of the backup, restores and verifies it, and reports whether that was noticed. */

@@ -29,7 +29,6 @@ import {
   failurePlace,
   readFigures,
   logSanitized,
-  logVerification,
   onTimeline,
   planRoles,
   privilegeReplay,
@@ -38,6 +37,7 @@ import {
   runDrill,
   recordRestoreRights,
   recordRolePlan,
+  replayOwners,
   sanitizeFilter,
   verifyRestored,
   writeLocationCheck,
@@ -45,7 +45,7 @@ import {
   type SanitizeFilter
 } from './pipeline.js'
 import { readPrivileges, readPrivilegeTargets } from '../engines/postgres/privileges.js'
-import { replayPrivileges, type PrivilegeReplay } from '../engines/postgres/privileged-pass.js'
+import type { PrivilegeReplay } from '../engines/postgres/privileged-pass.js'
 import {
   judgeBackupFiles,
   judgeRestored,
@@ -68,6 +68,7 @@ import { explainSkewFailure } from '../engines/postgres/skew-catalogue.js'
 import { saveWorkDir } from '../util/leftovers.js'
 import { settleAcrossMajors } from '../engines/postgres/cross-major.js'
 import { notComparable, readEvidence, rolesNamedBy, snapshotFromManifest, type Evidence } from './stored-evidence.js'
+import { logVerification } from './copy-findings.js'
 import { restoreStoredBackup, tocLines } from './stored-restore.js'
 import { compareText } from '../util/text-order.js'
 import type { Workspace } from './workspace.js'
@@ -205,21 +206,7 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
         })
       )
       if (!restored) return
-      if (replay) {
-        const replayed = await group('Replay owners and privileges (as the clean-room role)', () =>
-          replayPrivileges(
-            tools,
-            target,
-            { routed: filter.routedFiles(), script: workspace.file('privileged-replay.sql'), check: checkFile },
-            replay,
-            settings
-          )
-        )
-        if (!replayed.ok) {
-          Object.assign(report, judgeRestoreFailed(`the backup's owners and privileges did not replay: ${replayed.error}`))
-          return
-        }
-      }
+      if (replay && !(await replayOwners(context, "the backup's", { tools, target, filter, checkFile, replay }))) return
       if (!evidence) {
         await group('Compare with production as it is now', () => compareWithProductionNow(context, target, replay))
         if (settings.checks.length > 0) {

@@ -1,23 +1,26 @@
+import type { ServerRole } from '../engines/types.js'
 import { endChildProcesses } from '../util/cancellation.js'
-import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
-import { DatabaseSession, type Role } from '../engines/postgres/database.js'
 import { UserError, messageOf } from '../util/errors.js'
 
 /**
  * Tells a server that stopped answering from one that is busy. A checksum of a huge table or an
  * index build in the restore may run for hours without a byte on the wire, so no statement
  * timeout or byte-count watchdog can bound a run without killing legitimate work. A separate
- * probe session per server asks `SELECT 1` every few seconds instead: a busy server answers at
- * once, a frozen one (its processes stopped, or the network to it cut while the kernel
- * acknowledges) does not. When a probe gets no answer within `server-timeout-seconds`, the run
- * stops: the client programs are ended, the server's sessions are dropped, and the error names
- * the server and what Lazarus was doing.
+ * probe session per server asks a trivial question every few seconds instead: a busy server
+ * answers at once, a frozen one (its processes stopped, or the network to it cut while the
+ * kernel acknowledges) does not. When a probe gets no answer within `server-timeout-seconds`, the
+ * run stops: the client programs are ended, the server's sessions are dropped, and the error
+ * names the server and what Lazarus was doing.
+ *
+ * The watchdog knows no engine: each server comes as a WatchedServer (run-context.ts opens them,
+ * PostgreSQL's with `SELECT 1` and production's lock waits, an engine over the seam with its
+ * session's ping), so that both runs stop alike.
  */
 
 /**
  * The probe reports a lock wait only this long after the wait outlasted lock-timeout-seconds: a
- * wait that pg_dump's --lock-wait-timeout or a session's lock_timeout bounds ends by itself
- * then, with its program's own, more precise error. The probe is for waits nothing else bounds.
+ * wait that the dump's own lock timeout or a session's bounds ends by itself then, with its
+ * program's own, more precise error. The probe is for waits nothing else bounds.
  */
 const LOCK_GRACE_SECONDS = 5
 
@@ -26,23 +29,44 @@ export function probeIntervalMs(timeoutSeconds: number): number {
   return Math.min(10_000, Math.max(500, (timeoutSeconds * 1000) / 4))
 }
 
-interface Watched {
-  role: Role
-  target: ConnectionTarget
-  session: DatabaseSession
+/** One of Lazarus's sessions stuck behind another session's lock, as a probe found it. */
+export interface LockWait {
+  /** What it waits for, e.g. "table public.orders". */
+  waitingFor: string
+  /** The sessions that block it, e.g. "4711, 4712"; empty when unknown. */
+  blockers: string
+}
+
+/** One server under watch: its probe session, and how an error names it. */
+export interface WatchedServer {
+  role: ServerRole
+  /** The server and its input, as the error names them: `user@host:5432/shop, 'production-url'`. */
+  name: string
+  /** The probe, as the error names it: "a probe (SELECT 1)". */
+  probe: string
+  /**
+   * Asks once. Resolves when the server answered, with Lazarus's sessions that have waited more
+   * than `lockWaitSeconds` for a lock (only where the engine looks for them; otherwise none);
+   * rejects when the connection failed.
+   */
+  ask(lockWaitSeconds: number): Promise<LockWait[]>
+  /** Why such a lock blocks the run, and what holds it: the engine's words, for the error. */
+  lockAdvice?: string
+  /** Drops the probe's connection without a word to the server (which may not be answering). */
+  abandon(): void
 }
 
 export class ServerWatch {
   /** The server that stopped answering, once one has. */
-  unresponsive?: Role
+  unresponsive?: ServerRole
   private stage = 'starting'
   private stopped = false
-  private timers = new Set<NodeJS.Timeout>()
+  private readonly timers = new Set<NodeJS.Timeout>()
   private reject!: (error: UserError) => void
   private readonly failed: Promise<never>
 
   private constructor(
-    private readonly watched: Watched[],
+    private readonly watched: WatchedServer[],
     private readonly timeoutSeconds: number,
     private readonly lockTimeoutSeconds: number
   ) {
@@ -51,21 +75,18 @@ export class ServerWatch {
     for (const server of watched) this.schedule(server, 0)
   }
 
-  /** Opens one probe session per server and starts probing. */
+  /** Waits for every probe session to open, then starts probing; one that fails to open drops the others. */
   static async start(
-    servers: { role: Role; target: ConnectionTarget }[],
+    opening: Promise<WatchedServer>[],
     limits: { serverTimeoutSeconds: number; lockTimeoutSeconds: number }
   ): Promise<ServerWatch> {
-    const opened = await Promise.allSettled(servers.map(server => DatabaseSession.open(server.target, server.role)))
+    const opened = await Promise.allSettled(opening)
     const failure = opened.find(result => result.status === 'rejected')
     if (failure) {
       for (const result of opened) if (result.status === 'fulfilled') result.value.abandon()
       throw failure.reason
     }
-    const watched = servers.map((server, index) => ({
-      ...server,
-      session: (opened[index] as PromiseFulfilledResult<DatabaseSession>).value
-    }))
+    const watched = opened.map(result => (result as PromiseFulfilledResult<WatchedServer>).value)
     return new ServerWatch(watched, limits.serverTimeoutSeconds, limits.lockTimeoutSeconds)
   }
 
@@ -80,14 +101,14 @@ export class ServerWatch {
     return Promise.race([work(), this.failed])
   }
 
-  /** Stops probing and closes the probe sessions. */
+  /** Stops probing and drops the probe sessions. */
   stop(): void {
     this.stopped = true
     for (const timer of this.timers) clearTimeout(timer)
-    for (const server of this.watched) server.session.abandon()
+    for (const server of this.watched) server.abandon()
   }
 
-  private schedule(server: Watched, delayMs: number): void {
+  private schedule(server: WatchedServer, delayMs: number): void {
     if (this.stopped) return
     const timer = setTimeout(() => {
       this.timers.delete(timer)
@@ -98,19 +119,14 @@ export class ServerWatch {
     this.timers.add(timer)
   }
 
-  private async probe(server: Watched): Promise<void> {
+  private async probe(server: WatchedServer): Promise<void> {
     let deadline: NodeJS.Timeout | undefined
     const timedOut = new Promise<'timeout'>(resolve => {
       deadline = setTimeout(() => resolve('timeout'), this.timeoutSeconds * 1000)
       deadline.unref()
     })
-    // On production, the probe also looks for Lazarus's sessions stuck behind another session's lock.
-    const asking =
-      server.role === 'production'
-        ? server.session.lockWaits(this.lockTimeoutSeconds + LOCK_GRACE_SECONDS)
-        : server.session.ping().then(() => [])
     const answer = await Promise.race([
-      asking.then(
+      server.ask(this.lockTimeoutSeconds + LOCK_GRACE_SECONDS).then(
         waits => waits,
         (error: unknown) => error
       ),
@@ -119,32 +135,32 @@ export class ServerWatch {
     clearTimeout(deadline)
     if (this.stopped) return
     if (Array.isArray(answer)) {
-      if (answer.length > 0) return this.failOnLock(server, answer)
+      if (answer.length > 0) return this.failOnLock(server, answer as LockWait[])
       return this.schedule(server, probeIntervalMs(this.timeoutSeconds))
     }
     const why =
       answer === 'timeout'
-        ? `stopped answering: a probe (SELECT 1) got no reply within ${this.timeoutSeconds} s ('server-timeout-seconds')`
+        ? `stopped answering: ${server.probe} got no reply within ${this.timeoutSeconds} s ('server-timeout-seconds')`
         : `dropped Lazarus's connection (${messageOf(answer)})`
     this.fail(server, why)
   }
 
-  private failOnLock(server: Watched, waits: { waitingFor: string; blockers: string }[]): void {
+  private failOnLock(server: WatchedServer, waits: LockWait[]): void {
     const [wait] = waits
     const blockers = wait.blockers ? ` (blocked by session${wait.blockers.includes(',') ? 's' : ''} ${wait.blockers})` : ''
+    const advice = server.lockAdvice ? `: ${server.lockAdvice}` : ''
     this.stopWith(
-      'production',
+      server.role,
       new UserError(
-        `Lazarus waited more than ${this.lockTimeoutSeconds} s for a lock on ${wait.waitingFor} on production ` +
-          `(${describe(server.target)}, '${server.target.inputName}') during "${this.stage}"${blockers}: another session holds a lock ` +
-          `that blocks reading it (ACCESS EXCLUSIVE: ALTER TABLE, TRUNCATE, VACUUM FULL, REFRESH MATERIALIZED VIEW, LOCK TABLE). ` +
+        `Lazarus waited more than ${this.lockTimeoutSeconds} s for a lock on ${wait.waitingFor} on ${server.role} ` +
+          `(${server.name}) during "${this.stage}"${blockers}${advice}. ` +
           `Run Lazarus when no such lock is held, or raise 'lock-timeout-seconds' to wait longer.`
       )
     )
   }
 
   /** Stops the run: the client programs end, and the stages waiting on the server give up with `error`. */
-  private stopWith(role: Role, error: UserError): void {
+  private stopWith(role: ServerRole, error: UserError): void {
     if (this.unresponsive) return
     this.unresponsive = role
     this.stop()
@@ -152,16 +168,15 @@ export class ServerWatch {
     this.reject(error)
   }
 
-  private fail(server: Watched, why: string): void {
-    if (this.unresponsive) return
+  private fail(server: WatchedServer, why: string): void {
     const name = server.role === 'production' ? 'Production' : 'The clean room'
     const leftover =
       server.role === 'cleanroom' ? ' Scratch databases that could not be dropped there are dropped by the post step.' : ''
-    // pg_dump and psql wait on the silent server as long as it stays silent: they end too.
+    // The client programs wait on the silent server as long as it stays silent: they end too.
     this.stopWith(
       server.role,
       new UserError(
-        `${name} (${describe(server.target)}, '${server.target.inputName}') ${why} during "${this.stage}": ` +
+        `${name} (${server.name}) ${why} during "${this.stage}": ` +
           `its processes may be frozen, or the network to it cut. Check the server and the network, then run again.${leftover}`
       )
     )

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import mysql from 'mysql2/promise'
@@ -9,6 +9,7 @@ import { mariadbCleanroom, mariadbProduction, type MariadbServer } from '../supp
 import { createMariadbDatabase, mariadbInputs, MYSQL_SHOP_SQL } from '../support/engines.js'
 import { repoRoot } from '../support/run-action.js'
 import { uniqueName } from '../support/shared-servers.js'
+import { assertNoCommandLineHolds, assertNothingLeaks, maskedValues, sampleCommandLines } from '../support/secret-scan.js'
 import {
   errorAnnotations,
   explain,
@@ -333,51 +334,6 @@ test('bad inputs end in one clear error line, before anything is created in the 
 /** A password full of URL-hostile characters. */
 const PASSWORD = 'p@ss:/ word?#%&=\'"`\\'
 
-/** Every form the password could leak in. */
-function secretForms(secret: string): Record<string, string> {
-  return {
-    raw: secret,
-    'percent-encoded': encodeURIComponent(secret),
-    'form-encoded': new URLSearchParams({ p: secret }).toString().slice(2),
-    base64: Buffer.from(secret).toString('base64')
-  }
-}
-
-/** Command lines of every process, sampled until stopped. */
-function sampleCommandLines(): { stop(): Set<string> } {
-  const seen = new Set<string>()
-  const sample = () => {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue
-      try {
-        const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim()
-        if (args) seen.add(args)
-      } catch {
-        // ended meanwhile
-      }
-    }
-  }
-  const timer = setInterval(sample, 20)
-  sample()
-  return {
-    stop: () => {
-      clearInterval(timer)
-      sample()
-      return seen
-    }
-  }
-}
-
-/** Every file under a directory, as latin1 text. */
-function filesUnder(dir: string): { file: string; text: string }[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter(entry => entry.isFile())
-    .map(entry => {
-      const file = path.join(entry.parentPath, entry.name)
-      return { file, text: readFileSync(file, 'latin1') }
-    })
-}
-
 test('an account with the documented privileges and a hostile password verifies, and the password leaks nowhere', async () => {
   const { database } = await createMariadbDatabase('secrets', MYSQL_SHOP_SQL)
   const user = uniqueName('lz')
@@ -416,24 +372,8 @@ test('an account with the documented privileges and a hostile password verifies,
     assert.equal(run.exitCode, 0, `${way}: ${explain(run)}`)
     assert.equal(run.outputs.result, 'verified', way)
     assert.equal(run.outputs['sabotage-caught'], '1', way)
-    const masked = run.stdout
-      .split('\n')
-      .filter(line => line.startsWith('::add-mask::'))
-      .map(line => line.slice('::add-mask::'.length).replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
-    assert.ok(masked.includes(PASSWORD), `${way}: the password is registered with the runner's masking`)
-    const places = [
-      { where: 'the log', text: visibleLog(run) },
-      { where: 'the outputs', text: JSON.stringify(run.outputs) },
-      { where: 'the job summary', text: run.summary },
-      { where: 'the report', text: JSON.stringify(run.report ?? {}) },
-      ...filesUnder(run.runnerTemp).map(({ file, text }) => ({ where: path.relative(run.runnerTemp, file), text })),
-      ...filesUnder(run.commandDir).map(({ file, text }) => ({ where: path.relative(run.commandDir, file), text }))
-    ]
-    for (const { where, text } of places) {
-      for (const [form, secret] of Object.entries(secretForms(PASSWORD))) {
-        assert.ok(!text.includes(secret), `${way}: the password (${form}) leaked into ${where}`)
-      }
-    }
+    assert.ok(maskedValues(run).includes(PASSWORD), `${way}: the password is registered with the runner's masking`)
+    assertNothingLeaks(way, run, PASSWORD)
     assert.deepEqual(await leftovers(run), [], way)
   }
   const programs = [...seen].filter(args => /(mariadb-dump|mysqldump|\/mariadb|\/mysql) /.test(args))
@@ -441,11 +381,7 @@ test('an account with the documented privileges and a hostile password verifies,
     programs.some(args => /mariadb-dump|mysqldump/.test(args)),
     'the dump program was seen running'
   )
-  for (const args of seen) {
-    for (const [form, secret] of Object.entries(secretForms(PASSWORD))) {
-      assert.ok(!args.includes(secret), `the password (${form}) is on a command line: ${args}`)
-    }
-  }
+  assertNoCommandLineHolds(seen, PASSWORD)
 })
 
 test('a cancelled run (SIGINT mid-restore) drops its scratch database itself and leaves no dump behind', async () => {

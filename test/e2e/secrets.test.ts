@@ -1,18 +1,12 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../support/shared-servers.js'
 import { repoRoot } from '../support/run-action.js'
 import { startRecordingProxy, writingStatements, type RecordingProxy } from '../support/pg-proxy.js'
-import {
-  errorAnnotations,
-  explain,
-  leftoverWorkDirs,
-  startAction,
-  visibleLog,
-  type ActionResult
-} from '../support/action-process.js'
+import { errorAnnotations, explain, leftoverWorkDirs, startAction } from '../support/action-process.js'
+import { assertNoCommandLineHolds, assertNothingLeaks, maskedValues, sampleCommandLines } from '../support/secret-scan.js'
 
 // Issue 4, secrets: a password full of URL-hostile characters works however it is given (inside
 // the URI, in the *-password inputs, or as PGPASSWORD) and appears nowhere the action writes or
@@ -20,20 +14,6 @@ import {
 // Production is reached through a recording proxy, which shows how every session was set up.
 
 const PASSWORD = 'p@ss:/ word?#%&='
-
-/** Every form the password could leak in. */
-function secretForms(secret: string): Record<string, string> {
-  const url = new URL('postgresql://host/db')
-  url.password = secret
-  return {
-    raw: secret,
-    'percent-encoded': encodeURIComponent(secret),
-    'form-encoded': new URLSearchParams({ p: secret }).toString().slice(2),
-    'URL userinfo': url.password,
-    base64: Buffer.from(secret).toString('base64'),
-    base64url: Buffer.from(secret).toString('base64url')
-  }
-}
 
 let production: Cluster
 let cleanroom: Cluster
@@ -75,58 +55,6 @@ function url(cluster: Cluster | { port: number }, database: string, password?: s
   return `postgresql://${auth}@127.0.0.1:${cluster.port}/${database}`
 }
 
-/** Command lines of every process, sampled until stopped (what `ps -eo args` shows). */
-function sampleCommandLines(): { stop(): Set<string> } {
-  const seen = new Set<string>()
-  const sample = () => {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue
-      try {
-        const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim()
-        if (args) seen.add(args)
-      } catch {
-        // ended meanwhile
-      }
-    }
-  }
-  const timer = setInterval(sample, 20)
-  sample()
-  return {
-    stop: () => {
-      clearInterval(timer)
-      sample()
-      return seen
-    }
-  }
-}
-
-/** Every file under a directory, as latin1 text (so any byte sequence can be searched). */
-function filesUnder(dir: string): { file: string; text: string }[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter(entry => entry.isFile())
-    .map(entry => {
-      const file = path.join(entry.parentPath, entry.name)
-      return { file, text: readFileSync(file, 'latin1') }
-    })
-}
-
-/** Asserts that no form of the password appears in anything the run produced. */
-function assertNothingLeaks(name: string, run: ActionResult): void {
-  const places: { where: string; text: string }[] = [
-    { where: 'the log', text: visibleLog(run) },
-    { where: 'the outputs', text: JSON.stringify(run.outputs) },
-    { where: 'the job summary', text: run.summary },
-    { where: 'the report', text: JSON.stringify(run.report ?? {}) },
-    ...filesUnder(run.runnerTemp).map(({ file, text }) => ({ where: path.relative(run.runnerTemp, file), text })),
-    ...filesUnder(run.commandDir).map(({ file, text }) => ({ where: path.relative(run.commandDir, file), text }))
-  ]
-  for (const { where, text } of places) {
-    for (const [form, secret] of Object.entries(secretForms(PASSWORD))) {
-      assert.ok(!text.includes(secret), `${name}: the password (${form}) leaked into ${where}`)
-    }
-  }
-}
-
 test('an adversarial password works inside the URI, in the inputs and as PGPASSWORD, and leaks nowhere', async () => {
   const production = { port: proxy.port }
   const ways: { name: string; inputs: Record<string, string>; env?: Record<string, string> }[] = [
@@ -164,12 +92,9 @@ test('an adversarial password works inside the URI, in the inputs and as PGPASSW
     assert.deepEqual(errorAnnotations(run.stdout), [], way.name)
     assert.deepEqual(leftoverWorkDirs(run.runnerTemp), [], `${way.name}: the dump files are deleted`)
     // The runner masks what the action registers; the secret must be among it.
-    const masked = run.stdout
-      .split('\n')
-      .filter(line => line.startsWith('::add-mask::'))
-      .map(line => line.slice('::add-mask::'.length).replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
+    const masked = maskedValues(run)
     assert.ok(masked.includes(PASSWORD), `${way.name}: the password is registered with the runner's masking`)
-    assertNothingLeaks(way.name, run)
+    assertNothingLeaks(way.name, run, PASSWORD)
   }
 
   // The process list: every client program's command line was sampled while it ran.
@@ -185,11 +110,7 @@ test('an adversarial password works inside the URI, in the inputs and as PGPASSW
   for (const args of clients.filter(args => args.includes('/pg_dump '))) {
     assert.match(args, /--lock-wait-timeout=\d+s/, 'pg_dump gives up on a lock rather than queueing behind production')
   }
-  for (const args of seen) {
-    for (const [form, secret] of Object.entries(secretForms(PASSWORD))) {
-      assert.ok(!args.includes(secret), `the password (${form}) is on a command line: ${args}`)
-    }
-  }
+  assertNoCommandLineHolds(seen, PASSWORD)
 
   // Every production session: the role, application_name=lazarus, read-only from its first
   // statement: pg_dump's through default_transaction_read_only in its startup options; Lazarus's

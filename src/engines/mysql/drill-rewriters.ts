@@ -1,5 +1,4 @@
-import * as fs from 'node:fs'
-import { pipeline } from 'node:stream/promises'
+import { rewriteLines } from '../../util/dump-lines.js'
 import { dumpLexer } from './dump-lexer.js'
 
 /**
@@ -16,26 +15,11 @@ export interface DumpRewriter {
 }
 
 /**
- * Streams a dump file through a line rewriter into a new private file. Bytes are decoded as
- * latin1, which maps every byte to one character and back, so a dump in any encoding passes
- * through unchanged; the rewriters only look at ASCII.
+ * Streams a dump file through a line rewriter into a new private file (util/dump-lines.ts: any
+ * encoding passes through unchanged; the rewriters only look at ASCII).
  */
 export async function rewriteDumpFile(inputFile: string, outputFile: string, rewriter: DumpRewriter): Promise<void> {
-  await pipeline(
-    fs.createReadStream(inputFile),
-    async function* (chunks: AsyncIterable<Buffer>) {
-      let partial = ''
-      for await (const chunk of chunks) {
-        const lines = (partial + chunk.toString('latin1')).split('\n')
-        partial = lines.pop() ?? ''
-        const out: string[] = []
-        for (const line of lines) for (const written of rewriter.push(line)) out.push(written)
-        if (out.length > 0) yield Buffer.from(out.join('\n') + '\n', 'latin1')
-      }
-      if (partial) yield Buffer.from(rewriter.push(partial).join('\n'), 'latin1')
-    },
-    fs.createWriteStream(outputFile, { mode: 0o600 })
-  )
+  await rewriteLines(inputFile, outputFile, line => rewriter.push(line))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import * as exec from '@actions/exec'
 import * as io from '@actions/io'
 import { childProcessesEnded, isCancelling } from '../../util/cancellation.js'
 import { untrustedOutput } from '../../util/command-guard.js'
+import { numberedLinesUpTo } from '../../util/dump-lines.js'
 import { UserError } from '../../util/errors.js'
 import type {
   DumpRestoreRequest as SeamDumpRestoreRequest,
@@ -590,23 +591,7 @@ async function dumpObjectInIndex(linesFile: string, line: number) {
 
 async function dumpObjectInFile(file: string, line: number) {
   if (!fs.existsSync(file)) return undefined
-  const numbered: string[] = []
-  let lineNumber = 0
-  let partial = ''
-  const stream = fs.createReadStream(file)
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const lines = (partial + chunk.toString('latin1')).split('\n')
-      partial = lines.pop() ?? ''
-      for (const text of lines) {
-        if (++lineNumber > line) return dumpObjectAt(numbered, line)
-        if (text !== '' && parseObjectLine(text)) numbered.push(`${lineNumber}:${text}`)
-      }
-    }
-  } finally {
-    stream.destroy()
-  }
-  return dumpObjectAt(numbered, line)
+  return dumpObjectAt(await numberedLinesUpTo(file, line, text => text !== '' && parseObjectLine(text) !== undefined), line)
 }
 
 /** Polls for the marker (sed writes it when the dump's transaction has begun) or the dump's end; tells once. */
