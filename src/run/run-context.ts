@@ -22,7 +22,7 @@ import type { Workspace } from './workspace.js'
  */
 abstract class WatchedRun<S extends { serverTimeoutSeconds: number; lockTimeoutSeconds: number }> {
   private watch?: ServerWatch
-  private closed = false
+  private closing?: Promise<void>
 
   constructor(
     readonly settings: S,
@@ -73,10 +73,16 @@ abstract class WatchedRun<S extends { serverTimeoutSeconds: number; lockTimeoutS
   /** Drops the scratch databases and closes every session; never throws. */
   protected abstract closeServers(): Promise<void>
 
-  /** Closes the clean room and the sessions, or abandons what waits on a server that stopped answering; once. */
-  async close(): Promise<void> {
-    if (this.closed) return
-    this.closed = true
+  /**
+   * Closes the clean room and the sessions, or abandons what waits on a server that stopped
+   * answering. Once: a second call (the run's end after a cancellation began closing) waits for the first.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce()
+    return this.closing
+  }
+
+  private async closeOnce(): Promise<void> {
     this.watch?.stop()
     if (this.watch?.unresponsive) {
       // The stages still waiting on either server end here, silently; only the clean room's
