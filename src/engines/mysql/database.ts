@@ -411,7 +411,8 @@ async function endConnection(connection: mysql.Connection): Promise<void> {
  *   long idle and network timeouts, which a DBA may have lowered and which would cut a checksum
  *   of a large table or the snapshot's session while the dump runs; Lazarus bounds its own waits;
  * - sql_select_limit and max_join_size at their maximum: an account default would cut results;
- * - MySQL 8: information_schema_stats_expiry = 0, or AUTO_INCREMENT would be read from a cache;
+ * - MySQL 8: information_schema_stats_expiry = 0, or AUTO_INCREMENT would be read from a cache
+ *   (in a versioned comment: MySQL 5.7 has no such variable, and no such cache);
  * - production: every transaction read-only, and lock waits bounded by lock-timeout-seconds.
  */
 export function sessionSettingsSql(role: ServerRole, flavour: Flavour): string[] {
@@ -425,9 +426,10 @@ export function sessionSettingsSql(role: ServerRole, flavour: Flavour): string[]
     'SET SESSION wait_timeout = 31536000',
     'SET SESSION net_read_timeout = 3600',
     'SET SESSION net_write_timeout = 3600',
-    flavour === 'mysql' ? 'SET SESSION max_execution_time = 0' : 'SET SESSION max_statement_time = 0'
+    flavour === 'mysql'
+      ? 'SET SESSION max_execution_time = 0 /*!80003 , information_schema_stats_expiry = 0 */'
+      : 'SET SESSION max_statement_time = 0'
   ]
-  if (flavour === 'mysql') settings.push('SET SESSION information_schema_stats_expiry = 0')
   if (role === 'production') {
     settings.push(
       'SET SESSION TRANSACTION READ ONLY',

@@ -2,6 +2,20 @@ import type { SequenceBehindData, SequenceValue } from '../reads.js'
 import type { SchemaObject, SchemaObjectDifference } from '../types.js'
 import { qualified, quoteIdent } from './figure-queries.js'
 import type { MysqlQueryable } from './queryable.js'
+import {
+  canonicalCharset,
+  canonicalDefault,
+  canonicalExtra,
+  canonicalSqlMode,
+  canonicalType,
+  isJsonAliasCheck,
+  portableExpression,
+  portableType,
+  presentationOf,
+  type Flavour,
+  type Presentation
+} from './schema-presentation.js'
+import { versionNumber } from './sanitize-rules.js'
 
 /**
  * The schema fingerprint of one database, read from information_schema, as neutral objects
@@ -12,7 +26,22 @@ import type { MysqlQueryable } from './queryable.js'
  * accounts.
  */
 
-export type Flavour = 'mysql' | 'mariadb'
+export type { Flavour } from './schema-presentation.js'
+
+/**
+ * A schema object as this engine reads it: its definition, in canonical form
+ * (schema-presentation.ts), and beside it what diffSchema compares when the other side is a
+ * server of another presentation (`portable`), with that presentation's key, and for a
+ * constraint its table.
+ */
+export interface MysqlSchemaObject extends SchemaObject {
+  presentation: string
+  portable: string
+  table?: string
+}
+
+/** One field of a definition: key, value (null: absent), whether it is free text. */
+type Field = [key: string, value: string | null | undefined, text?: 'text']
 
 /** Shown in place of a routine body the account may not read (MySQL: SHOW_ROUTINE; MariaDB: SELECT on mysql.proc). */
 export const UNREADABLE_BODY = '(not readable by this account)'
@@ -49,17 +78,77 @@ export function withoutDatabaseName(definition: string, database: string): strin
 /** The tables' own SQL fragment: base tables, never the scratch database's marker. */
 const USER_TABLE = `TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> ?`
 
+/**
+ * The information_schema columns that only some servers have, each `TABLE.COLUMN`:
+ * STATISTICS.IS_VISIBLE (MySQL 8.0+), STATISTICS.EXPRESSION (MySQL 8.0.13+, functional key
+ * parts), STATISTICS.IGNORED (MariaDB 10.6+), COLUMNS.SRS_ID (MySQL 8.0.3+),
+ * TABLE_CONSTRAINTS.ENFORCED and the CHECK_CONSTRAINTS table (MySQL 8.0.16+, MariaDB 10.2.22+),
+ * CHECK_CONSTRAINTS.TABLE_NAME (MariaDB only). MySQL 5.7 has none of MySQL's: the reads leave
+ * out what the server lacks instead of failing.
+ */
+const OPTIONAL_COLUMNS = [
+  'STATISTICS.IS_VISIBLE',
+  'STATISTICS.EXPRESSION',
+  'STATISTICS.IGNORED',
+  'COLUMNS.SRS_ID',
+  'TABLE_CONSTRAINTS.ENFORCED',
+  'CHECK_CONSTRAINTS.CHECK_CLAUSE',
+  'CHECK_CONSTRAINTS.TABLE_NAME'
+]
+
+async function optionalColumns(db: MysqlQueryable, presentation: Presentation): Promise<Set<string>> {
+  const rows = await db.query<Row>(
+    `SELECT UPPER(TABLE_NAME) AS \`t\`, UPPER(COLUMN_NAME) AS \`c\` FROM information_schema.COLUMNS
+     WHERE TABLE_SCHEMA = 'information_schema'
+       AND UPPER(TABLE_NAME) IN ('STATISTICS', 'COLUMNS', 'TABLE_CONSTRAINTS', 'CHECK_CONSTRAINTS')`
+  )
+  const present = new Set(rows.map(row => `${row.t}.${row.c}`))
+  if (present.size === 0) return new Set(knownColumns(presentation))
+  return new Set(OPTIONAL_COLUMNS.filter(column => present.has(column)))
+}
+
+/** OPTIONAL_COLUMNS by the release notes, should information_schema not list its own columns. */
+function knownColumns(presentation: Presentation): string[] {
+  const release = versionNumber(presentation.version)
+  if (presentation.flavour === 'mariadb') {
+    return [
+      ...(release >= 100600 ? ['STATISTICS.IGNORED'] : []),
+      'CHECK_CONSTRAINTS.CHECK_CLAUSE',
+      'CHECK_CONSTRAINTS.TABLE_NAME'
+    ]
+  }
+  return [
+    ...(release >= 80000 ? ['STATISTICS.IS_VISIBLE'] : []),
+    ...(release >= 80013 ? ['STATISTICS.EXPRESSION'] : []),
+    ...(release >= 80003 ? ['COLUMNS.SRS_ID'] : []),
+    ...(release >= 80016 ? ['TABLE_CONSTRAINTS.ENFORCED', 'CHECK_CONSTRAINTS.CHECK_CLAUSE'] : [])
+  ]
+}
+
 /** Reads the schema fingerprint of the connected database. `marker`: the marker table to leave out ('' for none). */
 export async function readSchema(
   db: MysqlQueryable,
   flavour: Flavour,
   database: string,
   marker: string
-): Promise<SchemaObject[]> {
-  const objects: SchemaObject[] = []
-  const add = (kind: string, name: string, definition: string) => objects.push({ kind, name, definition })
+): Promise<MysqlSchemaObject[]> {
+  const [server] = await db.query<Row>('SELECT VERSION() AS `version`')
+  const presentation = presentationOf(flavour, String(server?.version ?? ''))
+  const has = await optionalColumns(db, presentation)
+  const objects: MysqlSchemaObject[] = []
+  const add = (kind: string, name: string, pairs: Field[], portable: Record<string, string | null> = {}, table?: string) =>
+    objects.push({
+      kind,
+      name,
+      definition: fields(pairs),
+      portable: fields(
+        pairs.map(([key, value, text]): Field => [key, key in portable ? portable[key] : portableValue(key, value), text])
+      ),
+      presentation: presentation.key,
+      ...(table === undefined ? {} : { table })
+    })
 
-  const partitions = new Map<string, string[]>()
+  const partitions = new Map<string, Field[][]>()
   for (const p of await db.query<Row>(
     `SELECT TABLE_NAME AS \`t\`, PARTITION_NAME AS \`p\`, SUBPARTITION_NAME AS \`sp\`, PARTITION_METHOD AS \`method\`,
             SUBPARTITION_METHOD AS \`submethod\`, PARTITION_EXPRESSION AS \`expr\`, SUBPARTITION_EXPRESSION AS \`subexpr\`,
@@ -70,24 +159,28 @@ export async function readSchema(
   )) {
     const list = partitions.get(p.t!) ?? []
     if (list.length === 0) {
-      list.push(
-        fields([
-          ['by', p.method],
-          ['expression', p.expr, 'text'],
-          ['subpartitions by', p.submethod],
-          ['subexpression', p.subexpr, 'text']
-        ])
-      )
-    }
-    list.push(
-      fields([
-        ['partition', p.p],
-        ['subpartition', p.sp],
-        ['values', p.description, 'text'],
-        ['comment', p.comment || null, 'text']
+      list.push([
+        ['by', p.method],
+        ['expression', p.expr, 'text'],
+        ['subpartitions by', p.submethod],
+        ['subexpression', p.subexpr, 'text']
       ])
-    )
+    }
+    list.push([
+      ['partition', p.p],
+      ['subpartition', p.sp],
+      ['values', p.description, 'text'],
+      ['comment', p.comment || null, 'text']
+    ])
     partitions.set(p.t!, list)
+  }
+  // The partitioning as one text field, in both forms (its expressions compared portably too).
+  const partitioning = (table: string, portable: boolean): string | null => {
+    const list = partitions.get(table)
+    if (!list) return null
+    const form = (pairs: Field[]) =>
+      fields(portable ? pairs.map(([key, value, text]): Field => [key, portableValue(key, value), text]) : pairs)
+    return list.map(form).join(' | ')
   }
 
   for (const t of await db.query<Row>(
@@ -99,48 +192,93 @@ export async function readSchema(
     add(
       'table',
       displayIdentifier(t.t!),
-      fields([
+      [
         ['type', t.type],
         ['engine', t.engine],
-        ['collation', t.collation],
+        ['collation', canonicalCharset(t.collation)],
         ['options', normalOptions(t.options), 'text'],
         ['comment', t.comment, 'text'],
-        ['partitioning', partitions.has(t.t!) ? partitions.get(t.t!)!.join(' | ') : null, 'text']
-      ])
+        ['partitioning', partitioning(t.t!, false), 'text']
+      ],
+      { partitioning: partitioning(t.t!, true) }
     )
   }
 
+  const constraints = await db.query<Row>(
+    `SELECT tc.TABLE_NAME AS \`t\`, tc.CONSTRAINT_NAME AS \`name\`, tc.CONSTRAINT_TYPE AS \`type\`,
+            ${has.has('CHECK_CONSTRAINTS.CHECK_CLAUSE') ? 'cc.CHECK_CLAUSE' : 'NULL'} AS \`clause\`,
+            rc.UPDATE_RULE AS \`on_update\`, rc.DELETE_RULE AS \`on_delete\`, rc.MATCH_OPTION AS \`match_option\`
+            ${has.has('TABLE_CONSTRAINTS.ENFORCED') ? ', tc.ENFORCED AS `enforced`' : ''},
+            (SELECT GROUP_CONCAT(CONCAT(k.COLUMN_NAME, ' -> ', COALESCE(k.REFERENCED_TABLE_SCHEMA, ''), '|',
+                      COALESCE(k.REFERENCED_TABLE_NAME, ''), '|', COALESCE(k.REFERENCED_COLUMN_NAME, ''))
+                    ORDER BY k.ORDINAL_POSITION SEPARATOR '\n')
+             FROM information_schema.KEY_COLUMN_USAGE k
+             WHERE k.CONSTRAINT_SCHEMA = tc.TABLE_SCHEMA AND k.TABLE_NAME = tc.TABLE_NAME
+               AND k.CONSTRAINT_NAME = tc.CONSTRAINT_NAME) AS \`columns\`
+     FROM information_schema.TABLE_CONSTRAINTS tc
+     ${
+       has.has('CHECK_CONSTRAINTS.CHECK_CLAUSE')
+         ? `LEFT JOIN information_schema.CHECK_CONSTRAINTS cc ON cc.CONSTRAINT_SCHEMA = tc.TABLE_SCHEMA
+           AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND tc.CONSTRAINT_TYPE = 'CHECK'
+           ${has.has('CHECK_CONSTRAINTS.TABLE_NAME') ? 'AND cc.TABLE_NAME = tc.TABLE_NAME' : ''}`
+         : ''
+     }
+     LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS rc ON rc.CONSTRAINT_SCHEMA = tc.TABLE_SCHEMA
+       AND rc.TABLE_NAME = tc.TABLE_NAME AND rc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME
+     WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.TABLE_NAME <> ?`,
+    [marker]
+  )
+  // MariaDB's JSON: a LONGTEXT with the CHECK its alias adds; read as the JSON column it was declared.
+  const jsonAliasChecks = new Set(
+    flavour === 'mariadb'
+      ? constraints
+          .filter(k => k.type === 'CHECK' && isJsonAliasCheck(k.name!, k.name!, k.clause))
+          .map(k => `${k.t}\u0000${k.name}`)
+      : []
+  )
+
+  const srids = flavour === 'mariadb' ? await mariadbSrids(db) : new Map<string, string>()
+  const jsonColumns = new Set<string>()
   for (const c of await db.query<Row>(
     `SELECT TABLE_NAME AS \`t\`, COLUMN_NAME AS \`c\`, ORDINAL_POSITION AS \`position\`, COLUMN_TYPE AS \`type\`, IS_NULLABLE AS \`nullable\`,
             COLUMN_DEFAULT AS \`default\`, EXTRA AS \`extra\`, GENERATION_EXPRESSION AS \`generated\`,
             CHARACTER_SET_NAME AS \`charset\`, COLLATION_NAME AS \`collation\`, COLUMN_COMMENT AS \`comment\`
-            ${flavour === 'mysql' ? ', SRS_ID AS \`srid\`' : ''}
+            ${has.has('COLUMNS.SRS_ID') ? ', SRS_ID AS `srid`' : ''}
      FROM information_schema.COLUMNS
      WHERE ${USER_TABLE} AND TABLE_NAME IN (SELECT TABLE_NAME FROM information_schema.TABLES
        WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED'))`,
     [marker]
   )) {
-    add(
-      'column',
-      inTable(c.t, c.c),
-      fields([
-        ['type', c.type],
-        ['not null', c.nullable === 'NO' ? 'yes' : null],
-        ['default', c.default, 'text'],
-        ['extra', c.extra || null],
-        ['generated', c.generated || null, 'text'],
-        ['charset', c.charset],
-        ['collation', c.collation],
-        ['srid', c.srid ?? null],
-        ['comment', c.comment || null, 'text'],
-        ['position', c.position]
-      ])
-    )
+    const json = /^longtext$/i.test(c.type ?? '') && jsonAliasChecks.has(`${c.t}\u0000${c.c}`)
+    if (json) jsonColumns.add(`${c.t}\u0000${c.c}`)
+    const type = json ? 'json' : canonicalType(c.type)
+    const charset = canonicalCharset(c.charset)
+    const collation = canonicalCharset(c.collation)
+    // JSON's own character set and collation (MariaDB's alias) are what MySQL's JSON has no name for.
+    const jsonDefaults = json && charset === 'utf8mb4' && collation === 'utf8mb4_bin'
+    const value = canonicalDefault(flavour, c.default, c.extra, c.type)
+    const generated = c.generated || null
+    add('column', inTable(c.t, c.c), [
+      ['type', type],
+      ['not null', c.nullable === 'NO' ? 'yes' : null],
+      ['default', value?.literal, 'text'],
+      ['default expression', value?.expression, 'text'],
+      ['extra', canonicalExtra(c.extra)],
+      ['generated', generated, 'text'],
+      ['charset', jsonDefaults ? null : charset],
+      ['collation', jsonDefaults ? null : collation],
+      ['srid', c.srid ?? srids.get(`${c.t}\u0000${c.c}`) ?? null],
+      ['comment', c.comment || null, 'text'],
+      ['position', c.position]
+    ])
   }
 
-  const visibility =
-    flavour === 'mysql' ? ', IS_VISIBLE AS \`visible\`, EXPRESSION AS \`expression\`' : await mariadbIgnoredColumn(db)
-  const indexes = new Map<string, { table: string; name: string; head: string; parts: string[] }>()
+  const visibility = [
+    has.has('STATISTICS.IS_VISIBLE') ? ', IS_VISIBLE AS `visible`' : '',
+    has.has('STATISTICS.EXPRESSION') ? ', EXPRESSION AS `expression`' : '',
+    has.has('STATISTICS.IGNORED') ? ', IGNORED AS `ignored`' : ''
+  ].join('')
+  const indexes = new Map<string, { table: string; name: string; head: Field[]; parts: string[] }>()
   for (const s of await db.query<Row>(
     `SELECT TABLE_NAME AS \`t\`, INDEX_NAME AS \`i\`, NON_UNIQUE AS \`non_unique\`, INDEX_TYPE AS \`type\`, INDEX_COMMENT AS \`comment\`,
             COLUMN_NAME AS \`c\`, COLLATION AS \`ord\`, SUB_PART AS \`sub\` ${visibility}
@@ -151,45 +289,24 @@ export async function readSchema(
     const key = `${s.t}\u0000${s.i}`
     let index = indexes.get(key)
     if (!index) {
-      const head = fields([
+      // MySQL's invisible index (IS_VISIBLE = NO) is MariaDB's ignored one (IGNORED = YES): the optimizer skips both.
+      const head: Field[] = [
         ['unique', s.non_unique === '0' ? 'yes' : null],
         ['type', s.type],
         ['invisible', s.visible === 'NO' || s.ignored === 'YES' ? 'yes' : null],
         ['comment', s.comment || null, 'text']
-      ])
+      ]
       indexes.set(key, (index = { table: s.t!, name: s.i!, head, parts: [] }))
     }
     const column = s.c !== null ? quoteIdent(s.c!) : `(${s.expression})`
     index.parts.push(`${column}${s.sub ? `(${s.sub})` : ''}${s.ord === 'D' ? ' DESC' : ''}`)
   }
   for (const index of indexes.values()) {
-    add('index', inTable(index.table, index.name), `${index.head}; columns: ${index.parts.join(', ')}`)
+    add('index', inTable(index.table, index.name), [...index.head, ['columns', index.parts.join(', ')]])
   }
 
-  const checkClause =
-    flavour === 'mariadb'
-      ? `LEFT JOIN information_schema.CHECK_CONSTRAINTS cc ON cc.CONSTRAINT_SCHEMA = tc.TABLE_SCHEMA
-           AND cc.TABLE_NAME = tc.TABLE_NAME AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME`
-      : `LEFT JOIN information_schema.CHECK_CONSTRAINTS cc ON cc.CONSTRAINT_SCHEMA = tc.TABLE_SCHEMA
-           AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME`
-  const constraints = await db.query<Row>(
-    `SELECT tc.TABLE_NAME AS \`t\`, tc.CONSTRAINT_NAME AS \`name\`, tc.CONSTRAINT_TYPE AS \`type\`, cc.CHECK_CLAUSE AS \`clause\`,
-            rc.UPDATE_RULE AS \`on_update\`, rc.DELETE_RULE AS \`on_delete\`, rc.MATCH_OPTION AS \`match_option\`
-            ${flavour === 'mysql' ? ', tc.ENFORCED AS \`enforced\`' : ''},
-            (SELECT GROUP_CONCAT(CONCAT(k.COLUMN_NAME, ' -> ', COALESCE(k.REFERENCED_TABLE_SCHEMA, ''), '|',
-                      COALESCE(k.REFERENCED_TABLE_NAME, ''), '|', COALESCE(k.REFERENCED_COLUMN_NAME, ''))
-                    ORDER BY k.ORDINAL_POSITION SEPARATOR '\n')
-             FROM information_schema.KEY_COLUMN_USAGE k
-             WHERE k.CONSTRAINT_SCHEMA = tc.TABLE_SCHEMA AND k.TABLE_NAME = tc.TABLE_NAME
-               AND k.CONSTRAINT_NAME = tc.CONSTRAINT_NAME) AS \`columns\`
-     FROM information_schema.TABLE_CONSTRAINTS tc
-     ${checkClause}
-     LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS rc ON rc.CONSTRAINT_SCHEMA = tc.TABLE_SCHEMA
-       AND rc.TABLE_NAME = tc.TABLE_NAME AND rc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME
-     WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.TABLE_NAME <> ?`,
-    [marker]
-  )
   for (const k of constraints) {
+    if (jsonAliasChecks.has(`${k.t}\u0000${k.name}`) && jsonColumns.has(`${k.t}\u0000${k.name}`)) continue
     const columns = (k.columns ?? '')
       .split('\n')
       .filter(line => line !== '')
@@ -204,41 +321,40 @@ export async function readSchema(
     add(
       'constraint',
       inTable(k.t, k.name),
-      fields([
+      [
         ['type', k.type],
         ['columns', columns.length > 0 ? columns.join(', ') : null],
         ['check', k.clause, 'text'],
         ['on update', k.on_update],
         ['on delete', k.on_delete],
         ['match', k.match_option],
-        ['enforced', k.enforced ?? null]
-      ])
+        // MySQL 8.0.16+ says ENFORCED for every constraint; only NOT ENFORCED (NO) is a property: MariaDB enforces them all.
+        ['enforced', k.enforced === 'NO' ? 'NO' : null]
+      ],
+      {},
+      k.t!
     )
   }
 
   for (const v of await db.query<Row>(
     `SELECT TABLE_NAME AS \`v\`, VIEW_DEFINITION AS \`definition\`, CHECK_OPTION AS \`check_option\`, IS_UPDATABLE AS \`updatable\`,
             SECURITY_TYPE AS \`security\`, CHARACTER_SET_CLIENT AS \`charset\`, COLLATION_CONNECTION AS \`collation\`
-            ${flavour === 'mariadb' ? ', ALGORITHM AS \`algorithm\`' : ''}
+            ${flavour === 'mariadb' ? ', ALGORITHM AS `algorithm`' : ''}
      FROM information_schema.VIEWS WHERE ${USER_TABLE}`,
     [marker]
   )) {
-    add(
-      'view',
-      displayIdentifier(v.v!),
-      fields([
-        ['definition', v.definition === null ? null : withoutDatabaseName(v.definition, database), 'text'],
-        ['check option', v.check_option],
-        ['updatable', v.updatable],
-        ['security', v.security],
-        ['algorithm', v.algorithm ?? null],
-        ['charset', v.charset],
-        ['collation', v.collation]
-      ])
-    )
+    add('view', displayIdentifier(v.v!), [
+      ['definition', v.definition === null ? null : withoutDatabaseName(v.definition, database), 'text'],
+      ['check option', v.check_option],
+      ['updatable', v.updatable],
+      ['security', v.security],
+      ['algorithm', v.algorithm ?? null],
+      ['charset', canonicalCharset(v.charset)],
+      ['collation', canonicalCharset(v.collation)]
+    ])
   }
 
-  const parameters = new Map<string, string[]>()
+  const parameters = new Map<string, { mine: string[]; portable: string[] }>()
   for (const p of await db.query<Row>(
     `SELECT SPECIFIC_NAME AS \`r\`, ROUTINE_TYPE AS \`type\`, ORDINAL_POSITION AS \`position\`, PARAMETER_MODE AS \`mode\`,
             PARAMETER_NAME AS \`name\`, DTD_IDENTIFIER AS \`dtd\`
@@ -246,7 +362,11 @@ export async function readSchema(
      ORDER BY SPECIFIC_NAME, ROUTINE_TYPE, ORDINAL_POSITION`
   )) {
     const key = `${p.type}\u0000${p.r}`
-    parameters.set(key, [...(parameters.get(key) ?? []), [p.mode, quoteIdent(p.name ?? ''), p.dtd].filter(Boolean).join(' ')])
+    const list = parameters.get(key) ?? { mine: [], portable: [] }
+    const dtd = canonicalType(p.dtd)
+    list.mine.push([p.mode, quoteIdent(p.name ?? ''), dtd].filter(Boolean).join(' '))
+    list.portable.push([p.mode, quoteIdent(p.name ?? ''), dtd && portableType(dtd)].filter(Boolean).join(' '))
+    parameters.set(key, list)
   }
   for (const r of await db.query<Row>(
     `SELECT ROUTINE_NAME AS \`r\`, ROUTINE_TYPE AS \`type\`, DTD_IDENTIFIER AS \`returns\`, ROUTINE_DEFINITION AS \`body\`,
@@ -256,21 +376,23 @@ export async function readSchema(
      FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()`
   )) {
     const kind = (r.type ?? 'routine').toLowerCase()
+    const list = parameters.get(`${r.type}\u0000${r.r}`) ?? { mine: [], portable: [] }
     add(
       kind,
       displayIdentifier(r.r!),
-      fields([
-        ['parameters', (parameters.get(`${r.type}\u0000${r.r}`) ?? []).join(', ')],
-        ['returns', r.returns],
+      [
+        ['parameters', list.mine.join(', ')],
+        ['returns', canonicalType(r.returns)],
         ['body', r.body ?? UNREADABLE_BODY, 'text'],
         ['deterministic', r.deterministic],
         ['data access', r.access],
         ['security', r.security],
-        ['sql mode', r.sql_mode],
-        ['charset', r.charset],
-        ['collation', r.collation],
+        ['sql mode', canonicalSqlMode(r.sql_mode)],
+        ['charset', canonicalCharset(r.charset)],
+        ['collation', canonicalCharset(r.collation)],
         ['comment', r.comment || null, 'text']
-      ])
+      ],
+      { parameters: list.portable.join(', ') }
     )
   }
 
@@ -280,20 +402,16 @@ export async function readSchema(
             CHARACTER_SET_CLIENT AS \`charset\`, COLLATION_CONNECTION AS \`collation\`
      FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()`
   )) {
-    add(
-      'trigger',
-      displayIdentifier(t.name!),
-      fields([
-        ['table', displayIdentifier(t.t!)],
-        ['timing', t.timing],
-        ['event', t.event],
-        ['order', t.ord],
-        ['statement', t.statement, 'text'],
-        ['sql mode', t.sql_mode],
-        ['charset', t.charset],
-        ['collation', t.collation]
-      ])
-    )
+    add('trigger', displayIdentifier(t.name!), [
+      ['table', displayIdentifier(t.t!)],
+      ['timing', t.timing],
+      ['event', t.event],
+      ['order', t.ord],
+      ['statement', t.statement, 'text'],
+      ['sql mode', canonicalSqlMode(t.sql_mode)],
+      ['charset', canonicalCharset(t.charset)],
+      ['collation', canonicalCharset(t.collation)]
+    ])
   }
 
   for (const e of await db.query<Row>(
@@ -302,34 +420,52 @@ export async function readSchema(
             ON_COMPLETION AS \`completion\`, SQL_MODE AS \`sql_mode\`, TIME_ZONE AS \`zone\`, EVENT_COMMENT AS \`comment\`
      FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()`
   )) {
-    add(
-      'event',
-      displayIdentifier(e.name!),
-      fields([
-        ['type', e.type],
-        ['at', e.at],
-        ['every', e.every === null ? null : `${e.every} ${e.unit}`],
-        ['starts', e.starts],
-        ['ends', e.ends],
-        ['status', e.status],
-        ['on completion', e.completion],
-        ['time zone', e.zone],
-        ['sql mode', e.sql_mode],
-        ['body', e.body, 'text'],
-        ['comment', e.comment || null, 'text']
-      ])
-    )
+    add('event', displayIdentifier(e.name!), [
+      ['type', e.type],
+      ['at', e.at],
+      ['every', e.every === null ? null : `${e.every} ${e.unit}`],
+      ['starts', e.starts],
+      ['ends', e.ends],
+      // MySQL 8.0.22+ says REPLICA_SIDE_DISABLED for what MySQL 5.7 and MariaDB call SLAVESIDE_DISABLED.
+      ['status', e.status === 'REPLICA_SIDE_DISABLED' ? 'SLAVESIDE_DISABLED' : e.status],
+      ['on completion', e.completion],
+      ['time zone', e.zone],
+      ['sql mode', canonicalSqlMode(e.sql_mode)],
+      ['body', e.body, 'text'],
+      ['comment', e.comment || null, 'text']
+    ])
   }
   return objects
 }
 
-/** MariaDB 10.6+ can ignore an index (IGNORED); older servers lack the column. */
-async function mariadbIgnoredColumn(db: MysqlQueryable): Promise<string> {
-  const rows = await db.query(
-    `SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'information_schema' AND TABLE_NAME = 'STATISTICS'
-     AND COLUMN_NAME = 'IGNORED'`
+/** The fields whose text the servers print each their own way: compared as portableExpression. */
+const EXPRESSION_FIELDS = new Set(['generated', 'check', 'default expression', 'definition', 'expression', 'subexpression'])
+
+/**
+ * A field's value as compared with a server of another presentation (schema-presentation.ts):
+ * integer widths left out, expressions in one form, MariaDB's view ALGORITHM (MySQL's
+ * information_schema has no such column) left out, table options in one letter case.
+ */
+function portableValue(key: string, value: string | null | undefined): string | null | undefined {
+  if (value === null || value === undefined) return value
+  if (key === 'type' || key === 'returns') return portableType(value)
+  if (EXPRESSION_FIELDS.has(key)) return portableExpression(value)
+  if (key === 'algorithm') return null
+  if (key === 'options') return value.toLowerCase()
+  return value
+}
+
+/**
+ * MariaDB's spatial columns' SRID (REF_SYSTEM_ID, the sanitizer's rewrite of MySQL 8's
+ * `/*!80003 SRID n *\/`), by table and column: information_schema.GEOMETRY_COLUMNS (MariaDB KB
+ * "Information Schema GEOMETRY_COLUMNS Table"), 0 for none, as MySQL's SRS_ID is NULL for none.
+ */
+async function mariadbSrids(db: MysqlQueryable): Promise<Map<string, string>> {
+  const rows = await db.query<Row>(
+    `SELECT G_TABLE_NAME AS \`t\`, G_GEOMETRY_COLUMN AS \`c\`, CAST(SRID AS CHAR) AS \`srid\`
+     FROM information_schema.GEOMETRY_COLUMNS WHERE G_TABLE_SCHEMA = DATABASE() AND SRID <> 0`
   )
-  return rows.length > 0 ? ', IGNORED AS \`ignored\`' : ''
+  return new Map(rows.map(row => [`${row.t}\u0000${row.c}`, row.srid!]))
 }
 
 /** CREATE_OPTIONS without what is not part of a table's definition; words sorted, so their order does not matter. */
@@ -438,6 +574,14 @@ function keyRank(index: { name: string; columns: string[] }): string {
  * The objects that differ, restored against production, sorted by kind and name. A collation the
  * sanitizer rewrote (production's name to the clean room's) counts as the same. A routine body
  * one side could not read is not compared (the rest of its definition is).
+ *
+ * Two servers of the same presentation (schema-presentation.ts presentationOf: flavour, and for
+ * MySQL whether it shows integer display widths) are compared on their canonical definitions,
+ * exactly. Across presentations (MySQL 8 production, MariaDB clean room...) the portable ones are
+ * compared: what one server cannot show is left out and expressions are compared in one form;
+ * and a CHECK constraint named by the server (MySQL `<table>_chk_<n>`, MariaDB: after its column)
+ * pairs with the other side's one of the same table and definition. The report shows both
+ * definitions as the servers gave them.
  */
 export function diffSchema(
   production: SchemaObject[],
@@ -451,27 +595,72 @@ export function diffSchema(
   }
   const key = (object: SchemaObject) => `${object.kind}\u0000${object.name}`
   const restoredByKey = new Map(restored.map(object => [key(object), object]))
+  const unmatched: SchemaObject[] = []
   const differences: SchemaObjectDifference[] = []
   for (const object of production) {
     const copy = restoredByKey.get(key(object))
     restoredByKey.delete(key(object))
     if (!copy) {
-      differences.push({ kind: object.kind, name: object.name, production: object.definition, restored: null })
+      unmatched.push(object)
       continue
     }
-    let [mine, theirs] = [rewrite(object.definition), copy.definition]
-    const unreadable = `body: ${JSON.stringify(UNREADABLE_BODY)}`
-    if (mine.includes(unreadable) || theirs.includes(unreadable)) {
-      ;[mine, theirs] = [withoutBody(mine), withoutBody(theirs)]
-    }
-    if (mine !== theirs)
+    if (!sameDefinition(object, copy, rewrite)) {
       differences.push({ kind: object.kind, name: object.name, production: object.definition, restored: copy.definition })
+    }
   }
-  for (const extra of restoredByKey.values()) {
+  // Across presentations, a server-named CHECK pairs with the other side's of the same table and definition.
+  const extras = [...restoredByKey.values()]
+  for (const object of unmatched) {
+    const partner = extras.findIndex(
+      copy =>
+        crossPresentation(object, copy) &&
+        serverNamedCheck(object) &&
+        serverNamedCheck(copy) &&
+        (object as MysqlSchemaObject).table === (copy as MysqlSchemaObject).table &&
+        sameDefinition(object, copy, rewrite)
+    )
+    if (partner >= 0) extras.splice(partner, 1)
+    else differences.push({ kind: object.kind, name: object.name, production: object.definition, restored: null })
+  }
+  for (const extra of extras) {
     differences.push({ kind: extra.kind, name: extra.name, production: null, restored: extra.definition })
   }
   const bytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b))
   return differences.sort((a, b) => bytes(a.kind, b.kind) || bytes(a.name, b.name))
+}
+
+/** Whether the two sides were read from servers of different presentations (both must say theirs). */
+function crossPresentation(a: SchemaObject, b: SchemaObject): boolean {
+  const [x, y] = [a as Partial<MysqlSchemaObject>, b as Partial<MysqlSchemaObject>]
+  return x.presentation !== undefined && y.presentation !== undefined && x.presentation !== y.presentation
+}
+
+/** Production's object and the copy's say the same: canonically, or portably across presentations. */
+function sameDefinition(object: SchemaObject, copy: SchemaObject, rewrite: (text: string) => string): boolean {
+  const portable = crossPresentation(object, copy)
+  let mine = rewrite(portable ? (object as MysqlSchemaObject).portable : object.definition)
+  let theirs = portable ? (copy as MysqlSchemaObject).portable : copy.definition
+  const unreadable = `body: ${JSON.stringify(UNREADABLE_BODY)}`
+  if (mine.includes(unreadable) || theirs.includes(unreadable)) [mine, theirs] = [withoutBody(mine), withoutBody(theirs)]
+  return mine === theirs
+}
+
+/**
+ * A CHECK whose name the server chose: MySQL names an unnamed one `<table>_chk_<n>` (MySQL 8.0
+ * Reference Manual 13.1.20.6, "CHECK Constraints"), MariaDB a column's after the column, a
+ * table's `CONSTRAINT_<n>` (MariaDB KB "CONSTRAINT"). A dump of one flavour restored into the
+ * other gets the other's names for them.
+ */
+function serverNamedCheck(object: SchemaObject): boolean {
+  const table = (object as Partial<MysqlSchemaObject>).table
+  if (object.kind !== 'constraint' || table === undefined || !object.definition.startsWith('type: CHECK')) return false
+  const name = object.name.slice(displayIdentifier(table).length + 1)
+  const plain = name.startsWith('`') ? name.slice(1, -1).replace(/``/g, '`') : name
+  return (
+    plain.startsWith(`${table}_chk_`) ||
+    /^CONSTRAINT_\d+$/.test(plain) ||
+    new RegExp(`\\(?\`${escapeRegExp(plain.replace(/`/g, '``'))}\``).test(object.definition)
+  )
 }
 
 /** A definition without its `body: "..."` field (JSON-quoted, so it ends at its closing quote). */
