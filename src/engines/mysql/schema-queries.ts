@@ -16,6 +16,7 @@ import {
   type Presentation
 } from './schema-presentation.js'
 import { versionNumber } from './sanitize-rules.js'
+import { collationCandidates } from './skew-catalogue.js'
 
 /**
  * The schema fingerprint of one database, read from information_schema, as neutral objects
@@ -640,6 +641,9 @@ function sameDefinition(object: SchemaObject, copy: SchemaObject, rewrite: (text
   const portable = crossPresentation(object, copy)
   let mine = rewrite(portable ? (object as MysqlSchemaObject).portable : object.definition)
   let theirs = portable ? (copy as MysqlSchemaObject).portable : copy.definition
+  // Across flavours, a `_0900_` collation the sanitizer left (the clean room knows it: MariaDB
+  // 11.4.5+, where it is an alias) is the MariaDB collation it names there.
+  if (portable) [mine, theirs] = [mariadbAliasOf0900(mine), mariadbAliasOf0900(theirs)]
   const unreadable = `body: ${JSON.stringify(UNREADABLE_BODY)}`
   if (mine.includes(unreadable) || theirs.includes(unreadable)) [mine, theirs] = [withoutBody(mine), withoutBody(theirs)]
   return mine === theirs
@@ -660,6 +664,18 @@ function serverNamedCheck(object: SchemaObject): boolean {
     plain.startsWith(`${table}_chk_`) ||
     /^CONSTRAINT_\d+$/.test(plain) ||
     new RegExp(`\\(?\`${escapeRegExp(plain.replace(/`/g, '``'))}\``).test(object.definition)
+  )
+}
+
+/**
+ * MySQL's `_0900_` collations by the MariaDB names they are aliases of (MariaDB 11.4.5 release
+ * notes: utf8mb4_0900_* are aliases of utf8mb4_uca1400_nopad_*; skew-catalogue.ts
+ * collationCandidates, best first).
+ */
+function mariadbAliasOf0900(text: string): string {
+  return text.replace(
+    /\butf8mb4_(?:[a-z_]+?_)?0900_(?:ai_ci|as_ci|as_cs_ks|as_cs|bin)\b/g,
+    name => collationCandidates(name)?.[0] ?? name
   )
 }
 

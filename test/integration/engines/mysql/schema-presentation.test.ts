@@ -57,6 +57,7 @@ function serverOf(rows: ServerRows): MysqlQueryable {
         COLUMNS: rows.columns,
         STATISTICS: rows.statistics,
         TABLE_CONSTRAINTS: rows.constraints,
+        KEY_COLUMN_USAGE: rows.constraints,
         VIEWS: rows.views,
         PARAMETERS: rows.parameters,
         ROUTINES: rows.routines,
@@ -154,8 +155,9 @@ test("a MySQL 8 production's dump, sanitized for MariaDB and restored there, com
       'column orders.note'
     ],
     [
-      'ALTER TABLE orders DROP CONSTRAINT doc',
-      'ALTER TABLE orders ADD CONSTRAINT doc CHECK (json_valid(doc))',
+      // A column CHECK goes with its column's definition (MariaDB cannot DROP CONSTRAINT it).
+      'ALTER TABLE orders MODIFY doc LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL',
+      'ALTER TABLE orders MODIFY doc JSON NULL',
       'column orders.doc'
     ]
   ]
