@@ -24,6 +24,7 @@ import type { Flavour } from '../../src/engines/mysql/schema-presentation.js'
 //   doc JSON NULL,
 //   total DECIMAL(10,2) AS (qty * 2.5) STORED,
 //   label VARCHAR(30) AS (CONCAT(note, '!')) VIRTUAL,
+//   pos POINT NOT NULL SRID 4326,
 //   KEY by_created (created) INVISIBLE,
 //   CONSTRAINT qty_positive CHECK (qty > 0 AND qty < 1000)
 // ) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
@@ -122,7 +123,8 @@ export const MYSQL_80: ServerRows = {
       charset: 'utf8mb4',
       collation: 'utf8mb4_general_ci',
       srid: null
-    })
+    }),
+    column({ c: 'pos', position: '11', type: 'point', nullable: 'NO', srid: '4326' })
   ],
   statistics: [
     {
@@ -263,8 +265,10 @@ export const MARIADB_1011: ServerRows = {
       generated: "concat(`note`,'!')",
       charset: 'utf8mb4',
       collation: 'utf8mb4_general_ci'
-    })
+    }),
+    column({ c: 'pos', position: '11', type: 'point', nullable: 'NO' })
   ],
+  geometry: [{ t: 'orders', c: 'pos', srid: '4326' }],
   statistics: [
     {
       t: 'orders',
@@ -343,7 +347,10 @@ export const MARIADB_1011: ServerRows = {
   ]
 }
 
-/** MySQL 5.7: the same schema but the CHECK (5.7 parses CHECK and ignores it) and the INVISIBLE index (8.0+). */
+/**
+ * MySQL 5.7: the same schema but the CHECK (5.7 parses CHECK and ignores it), the INVISIBLE index
+ * (8.0+) and the column's SRID (8.0.3+).
+ */
 export const MYSQL_57: ServerRows = {
   ...MYSQL_80,
   version: '5.7.44-log',
@@ -379,6 +386,7 @@ CREATE TABLE orders (
   doc JSON NULL,
   total DECIMAL(10,2) AS (qty * 2.5) STORED,
   label VARCHAR(30) AS (CONCAT(note, '!')) VIRTUAL,
+  pos POINT REF_SYSTEM_ID=4326 NOT NULL,
   KEY by_created (created) IGNORED,
   CONSTRAINT qty_positive CHECK (qty > 0 AND qty < 1000)
 ) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
@@ -426,6 +434,7 @@ CREATE TABLE \`orders\` (
   \`doc\` json DEFAULT NULL,
   \`total\` decimal(10,2) GENERATED ALWAYS AS ((\`qty\` * 2.5)) STORED,
   \`label\` varchar(30) GENERATED ALWAYS AS (concat(\`note\`,_utf8mb4'!')) VIRTUAL,
+  \`pos\` point NOT NULL /*!80003 SRID 4326 */,
   PRIMARY KEY (\`id\`),
   KEY \`by_created\` (\`created\`) /*!80000 INVISIBLE */,
   CONSTRAINT \`qty_positive\` CHECK (((\`qty\` > 0) and (\`qty\` < 1000)))

@@ -233,9 +233,11 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
       `/^mK.\\n  ${NAME} .* \\/\\*!80023 INVISIBLE \\*\\/,?$/{`,
       ...rewrite('mysql-versioned-comment', ['s/ \\/\\*!80023 INVISIBLE \\*\\/(,?)$/ INVISIBLE\\1/']),
       '}',
-      `/^mK.\\n  ${NAME} (${SPATIAL_TYPES}) \\/\\*!80003 SRID [0-9]+ \\*\\//{`,
+      // MySQL writes the SRID after the column's NULL or NOT NULL (sql_show.cc store_create_info:
+      // `pos` point NOT NULL /*!80003 SRID 4326 */); MariaDB takes REF_SYSTEM_ID only right after the type.
+      `/^mK.\\n  ${NAME} (${SPATIAL_TYPES})( NOT NULL| NULL)? \\/\\*!80003 SRID [0-9]+ \\*\\//{`,
       ...rewrite('mysql-versioned-comment', [
-        `s/^(mK.\\n  ${NAME} (${SPATIAL_TYPES})) \\/\\*!80003 SRID ([0-9]+) \\*\\//\\1 REF_SYSTEM_ID=\\4/`
+        `s/^(mK.\\n  ${NAME} (${SPATIAL_TYPES}))( NOT NULL| NULL)? \\/\\*!80003 SRID ([0-9]+) \\*\\//\\1 REF_SYSTEM_ID=\\5\\4/`
       ]),
       '}'
     )

@@ -63,16 +63,17 @@ test('one schema as MySQL 8.0, MySQL 5.7 and MariaDB 10.11 present it: no differ
   const [mysql80, mariadb, mysql57] = await Promise.all([fingerprint(MYSQL_80), fingerprint(MARIADB_1011), fingerprint(MYSQL_57)])
   assert.deepEqual(diffSchema(mysql80, mariadb), [])
   assert.deepEqual(diffSchema(mariadb, mysql80), [])
-  // 5.7 has no CHECK and no invisible index: the 8.0 copy has them too little, and that is all.
+  // 5.7 has no CHECK, no invisible index and no SRID: only those differ from 8.0.
   const without57 = (list: typeof mysql80) =>
-    list.filter(object => object.name !== 'orders.qty_positive' && object.name !== 'orders.by_created')
-  assert.deepEqual(diffSchema(mysql57, without57(mysql80)), [])
-  assert.deepEqual(diffSchema(without57(mariadb), mysql57), [])
+    list.filter(object => !['orders.qty_positive', 'orders.by_created', 'orders.pos'].includes(object.name))
+  assert.deepEqual(diffSchema(without57(mysql57), without57(mysql80)), [])
+  assert.deepEqual(diffSchema(without57(mariadb), without57(mysql57)), [])
   assert.deepEqual(
-    diffSchema(mysql57, mysql80).map(d => [d.kind, d.name, d.production]),
+    diffSchema(mysql57, mysql80).map(d => [d.kind, d.name]),
     [
-      ['constraint', 'orders.qty_positive', null],
-      ['index', 'orders.by_created', null]
+      ['column', 'orders.pos'],
+      ['constraint', 'orders.qty_positive'],
+      ['index', 'orders.by_created']
     ],
     'what 5.7 lacks is a difference, not a pass'
   )
@@ -188,6 +189,20 @@ test('a real difference is still caught, on one flavour and across flavours', as
           rows.flavour === 'mysql' ? { visible: 'YES' } : { ignored: 'NO' }
         ),
       'index orders.by_created'
+    ],
+    [
+      'an SRID',
+      rows =>
+        rows.flavour === 'mysql'
+          ? changed(rows, 'columns', row => row.c === 'pos', { srid: '3857' })
+          : changed(rows, 'geometry', () => true, { srid: '3857' }),
+      'column orders.pos'
+    ],
+    [
+      'no SRID',
+      rows =>
+        rows.flavour === 'mysql' ? changed(rows, 'columns', row => row.c === 'pos', { srid: null }) : { ...rows, geometry: [] },
+      'column orders.pos'
     ],
     ['a routine body', rows => changed(rows, 'routines', () => true, { body: 'RETURN x * 3' }), 'function twice'],
     ['a sql_mode', rows => changed(rows, 'routines', () => true, { sql_mode: 'STRICT_TRANS_TABLES' }), 'function twice'],
