@@ -152,8 +152,28 @@ export function canonicalDefault(
   }
   const generated = /\bDEFAULT_GENERATED\b/i.test(extra ?? '')
   const now = canonicalNow(value)
-  if (generated || (now && TEMPORAL.test(type ?? ''))) return { expression: now ?? value }
+  if (generated || (now && TEMPORAL.test(type ?? ''))) {
+    // DEFAULT ('abc'), MySQL's only way to give a TEXT, BLOB or JSON column a default (8.0.13+),
+    // is the literal 'abc': I_S shows `_utf8mb4\'abc\'`, and MariaDB, which takes literal
+    // defaults there, shows `'abc'`.
+    const literal = now ? undefined : stringExpression(value)
+    return literal === undefined ? { expression: now ?? value } : { literal }
+  }
   return { literal: value }
+}
+
+/** The value of an expression that is one string literal (`_utf8mb4\'a\'`, `('a')`), else undefined. */
+function stringExpression(text: string): string | undefined {
+  let literal = text.trim()
+  if (literal.startsWith('(') && literal.endsWith(')')) literal = literal.slice(1, -1).trim()
+  literal = literal.replace(/^_[a-z0-9]+/i, '')
+  if (literal.startsWith("\\'")) literal = literal.replace(/\\'/g, "'")
+  const match = /^'((?:[^'\\]|\\.|'')*)'$/s.exec(literal)
+  if (!match) return undefined
+  const escapes: Record<string, string> = { '0': '\0', n: '\n', r: '\r', t: '\t', Z: '\x1a' }
+  return match[1].replace(/\\(.)|''/gs, (_pair, escaped?: string) =>
+    escaped === undefined ? "'" : (escapes[escaped] ?? escaped)
+  )
 }
 
 /**
@@ -214,7 +234,7 @@ function quoteName(name: string): string {
  * Literals and quoted names are kept as they are.
  */
 export function portableExpression(text: string): string {
-  const tokens = withoutGroupingParentheses(tokenize(text.replace(/\\'/g, "'")))
+  const tokens = withoutGroupingParentheses(synonymsAsOne(tokenize(text.replace(/\\'/g, "'"))))
   let result = ''
   for (const token of tokens) {
     if (result !== '' && isWordish(result[result.length - 1]) && isWordish(token[0])) result += ' '
@@ -259,6 +279,26 @@ function tokenize(source: string): string[] {
     }
   }
   return tokens
+}
+
+/**
+ * Spellings of one function in one: NOW(), LOCALTIME and LOCALTIMESTAMP (MySQL prints `now()`)
+ * are CURRENT_TIMESTAMP (MariaDB prints `current_timestamp()`), with or without parentheses;
+ * COUNT(0) is COUNT(*) (MySQL writes COUNT(*) as count(0) in a view's definition: 0 is never NULL).
+ */
+function synonymsAsOne(tokens: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]
+    if (['now', 'localtime', 'localtimestamp', 'current_timestamp'].includes(token) && tokens[i - 1] !== '.') {
+      out.push('current_timestamp')
+      if (tokens[i + 1] !== '(') out.push('(', ')')
+    } else if (token === 'count' && tokens[i + 1] === '(' && tokens[i + 2] === '0' && tokens[i + 3] === ')') {
+      out.push('count', '(', '*', ')')
+      i += 3
+    } else out.push(token)
+  }
+  return out
 }
 
 /** Binary operators by precedence, higher binds tighter (MySQL 8.0 Reference Manual 12.4.1). */
