@@ -301,7 +301,13 @@ function synonymsAsOne(tokens: string[]): string[] {
   return out
 }
 
-/** Binary operators by precedence, higher binds tighter (MySQL 8.0 Reference Manual 12.4.1). */
+/**
+ * Binary operators by precedence, higher binds tighter (MySQL 8.0 Reference Manual 12.4.1), but
+ * for the predicates: IN, LIKE, REGEXP, MEMBER OF, SOUNDS LIKE bind tighter than BETWEEN, which
+ * binds tighter than the comparisons and IS, as both servers parse them (MariaDB sql/item.h
+ * `enum precedence`: CMP < BETWEEN < IN; MySQL sql_yacc.yy: `predicate` under `bool_pri`) and
+ * as MariaDB prints them: `a = (b LIKE c)` is printed `a = b like c`, which is not `(a = b) like c`.
+ */
 const BINARY: Record<string, number> = {
   ':=': 1,
   '||': 2,
@@ -309,7 +315,6 @@ const BINARY: Record<string, number> = {
   xor: 3,
   '&&': 4,
   and: 4,
-  between: 6,
   '=': 7,
   '<=>': 7,
   '>=': 7,
@@ -319,10 +324,13 @@ const BINARY: Record<string, number> = {
   '<>': 7,
   '!=': 7,
   is: 7,
-  like: 7,
-  regexp: 7,
-  rlike: 7,
-  in: 7,
+  between: 7.3,
+  like: 7.6,
+  regexp: 7.6,
+  rlike: 7.6,
+  in: 7.6,
+  member: 7.6,
+  sounds: 7.6,
   '|': 8,
   '&': 9,
   '<<': 10,
@@ -366,7 +374,30 @@ function operatorAt(tokens: string[], index: number): number | undefined {
   const previous = tokens[index - 1]
   const prefix = previous === undefined || previous === '(' || previous === ',' || isOperator(tokens, index - 1)
   if (prefix) return UNARY[token]
-  return BINARY[token] ?? (token === 'not' ? UNARY.not : undefined)
+  // `a NOT LIKE b`, `a NOT IN (...)`, `a NOT BETWEEN ...`: the predicate's, not NOT's.
+  if (token === 'not') return predicateAfterNot(tokens[index + 1]) ?? UNARY.not
+  // BETWEEN's own AND: the first AND after a BETWEEN (its operands hold no bare AND).
+  if (token === 'and' && isBetweenAnd(tokens, index)) return BINARY.between
+  return BINARY[token]
+}
+
+/** The precedence of a predicate (LIKE, IN, BETWEEN, REGEXP) after a binary NOT; undefined for another word. */
+function predicateAfterNot(next: string | undefined): number | undefined {
+  return next !== undefined && ['like', 'in', 'between', 'regexp', 'rlike'].includes(next) ? BINARY[next] : undefined
+}
+
+/** Whether the AND at `index` is a BETWEEN's: the nearest BETWEEN or AND before it, at its depth, is a BETWEEN. */
+function isBetweenAnd(tokens: string[], index: number): boolean {
+  let depth = 0
+  for (let k = index - 1; k >= 0; k--) {
+    const token = tokens[k]
+    if (token === ')') depth++
+    else if (token === '(') {
+      if (depth === 0) return false
+      depth--
+    } else if (depth === 0 && (token === 'between' || token === 'and' || token === ',')) return token === 'between'
+  }
+  return false
 }
 
 function isOperator(tokens: string[], index: number): boolean {
@@ -427,7 +458,13 @@ function isGrouping(before: string[], inner: string[], after: string | undefined
   }
   const left =
     previous === undefined || previous === '(' || previous === ',' ? -Infinity : operatorPrecedence(before, before.length - 1)
-  const right = after === undefined || after === ')' || after === ',' ? -Infinity : (BINARY[rest[0]] ?? -Infinity)
+  const next =
+    rest[0] === 'not'
+      ? predicateAfterNot(rest[1])
+      : rest[0] === 'and' && isBetweenAnd([...before, 'and'], before.length)
+        ? BINARY.between
+        : BINARY[rest[0]]
+  const right = after === undefined || after === ')' || after === ',' ? -Infinity : (next ?? -Infinity)
   return loosest > left && loosest >= right
 }
 

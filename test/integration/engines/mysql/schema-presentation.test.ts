@@ -176,3 +176,51 @@ test("a MySQL 8 production's dump, sanitized for MariaDB and restored there, com
   }
   assert.deepEqual(mysql.diffSchema(mysql8, await readReal(cleanroom, restoredDatabase, 'shop')), [], 'every change reverted')
 })
+
+test('across flavours, a view whose grouping differs is a difference: LIKE, IN, BETWEEN bind tighter than =, as MariaDB prints them', async () => {
+  // MySQL 8 prints every operation in parentheses; MariaDB only those its precedence needs, and
+  // in both LIKE/IN/REGEXP bind tighter than BETWEEN, which binds tighter than = (MariaDB
+  // sql/item.h enum precedence; MySQL sql_yacc.yy: predicate under bool_pri). So MariaDB prints
+  // `a = (b LIKE c)` as `a = b like c`, which is not MySQL's `((a = b) like c)`.
+  const name = uniqueName('mysql_grouping')
+  await production.sql(`CREATE DATABASE \`${name}\``)
+  try {
+    await production.sql(MARIADB_SCHEMA_SQL, name)
+    const cases: [mysql8: string, mariadb: string, same: boolean][] = [
+      ["((`flag` = `qty`) like '1')", "(flag = qty) LIKE '1'", true],
+      ["(`flag` = (`qty` like '1'))", "flag = (qty LIKE '1')", true],
+      ["((`flag` = `qty`) like '1')", "flag = (qty LIKE '1')", false],
+      ["((`flag` = `qty`) not like '1')", "flag = (qty NOT LIKE '1')", false],
+      ['((`flag` = `qty`) in (0,1))', 'flag = (qty IN (0,1))', false],
+      ['((`flag` = `qty`) between 0 and 1)', 'flag = (qty BETWEEN 0 AND 1)', false],
+      ['((`flag` between 0 and 1) = `qty`)', '(flag BETWEEN 0 AND 1) = qty', true],
+      ['(`flag` between 0 and (`qty` = 1))', '(flag BETWEEN 0 AND qty) = 1', false]
+    ]
+    const wrong: string[] = []
+    for (const [printed, definition, same] of cases) {
+      await production.sql(`CREATE OR REPLACE VIEW grouped AS SELECT ${definition} AS x FROM orders`, name)
+      const mysql8: ServerRows = {
+        ...MYSQL_80,
+        views: [
+          ...MYSQL_80.views,
+          {
+            ...MYSQL_80.views[0],
+            v: 'grouped',
+            updatable: 'NO',
+            definition: `select ${printed.replace(/`(flag|qty)`/g, '`shop`.`orders`.`$1`')} AS \`x\` from \`shop\`.\`orders\``
+          }
+        ]
+      }
+      const differences = mysql.diffSchema(
+        await readSchema(serverOf(mysql8), 'mysql', 'shop', ''),
+        await readReal(production, name, 'shop')
+      )
+      const found = differences.map(d => `${d.kind} ${d.name}`)
+      if (found.join() !== (same ? '' : 'view grouped'))
+        wrong.push(`MySQL 8 ${printed}, MariaDB ${definition}: ${JSON.stringify(differences)}`)
+    }
+    assert.deepEqual(wrong, [])
+  } finally {
+    await production.sql(`DROP DATABASE IF EXISTS \`${name}\``)
+  }
+})

@@ -381,7 +381,10 @@ test('expressions: how each server prints the same one compares the same; a diff
     ['(now() + interval 1 day)', 'current_timestamp() + interval 1 day'],
     ['now(6)', 'current_timestamp(6)'],
     ['select count(0) AS `n` from `t`', 'select count(*) AS `n` from `t`'],
-    ['CURRENT_TIMESTAMP', 'current_timestamp']
+    ['CURRENT_TIMESTAMP', 'current_timestamp'],
+    // LIKE/IN bind tighter than BETWEEN, which binds tighter than = (MariaDB prints by that).
+    ['(`a` = (`b` like `c`))', '`a` = `b` like `c`'],
+    ['((`a` between 0 and 1) = `b`)', '`a` between 0 and 1 = `b`']
   ]
   for (const [a, b] of same) assert.equal(portableExpression(a), portableExpression(b), `${a} ~ ${b}`)
   const different: [string, string][] = [
@@ -393,7 +396,11 @@ test('expressions: how each server prints the same one compares the same; a diff
     ['`A`', '`a`'],
     ['(`a` > 1)', '`a` >= 1'],
     ['select count(`x`) AS `n` from `t`', 'select count(*) AS `n` from `t`'],
-    ['now(3)', 'current_timestamp(6)']
+    ['now(3)', 'current_timestamp(6)'],
+    ['((`a` = `b`) like `c`)', '`a` = `b` like `c`'],
+    ['((`a` = `b`) not in (1,2))', '`a` = `b` not in (1,2)'],
+    ['((`a` = `b`) between 0 and 1)', '`a` = `b` between 0 and 1'],
+    ['(`a` between 0 and (`b` = 1))', '`a` between 0 and `b` = 1']
   ]
   for (const [a, b] of different) assert.notEqual(portableExpression(a), portableExpression(b), `${a} !~ ${b}`)
 })
