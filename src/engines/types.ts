@@ -52,7 +52,7 @@ export interface ReadSession<Table extends TableName = TableName> {
  * and only Lazarus's own scratch databases.
  */
 export interface MaintenanceHandle<Table extends TableName = TableName> extends ReadSession<Table> {
-  canCreateDatabases(): Promise<{ role: string; allowed: boolean }>
+  canCreateDatabases(): Promise<{ role: string; allowed: boolean; hint?: string }>
   /** Creates an empty database in production's encoding and locale (or a neutral one when the clean room lacks it). */
   createScratchDatabase(name: string, encoding: string, collate: string, ctype: string): Promise<{ localeFallback: boolean }>
   /** Marks a database as Lazarus's, so that only marked databases are ever dropped. */
@@ -181,9 +181,10 @@ export interface SeamSession<Table extends TableName = TableName> extends ReadSe
    * Ends the brief global lock beginSnapshot() took, once the dump's own snapshot has begun.
    * Throws when the lock was lost before (its connection ended): then nothing proves that the
    * dump saw the same data, and the run must not give a verdict. A no-op when there is no lock
-   * or it was released already.
+   * or it was released already. Resolves to how long production's writers waited on the lock, in
+   * seconds (from asking for it to its release); undefined when there was none to release.
    */
-  releaseSnapshotLock(): Promise<void>
+  releaseSnapshotLock(): Promise<number | undefined>
   /**
    * The tables whose writes no consistent snapshot isolates (MySQL: MyISAM, Aria, MEMORY and the
    * other non-transactional engines). While production holds any, the run keeps the snapshot lock
@@ -200,7 +201,7 @@ export interface SeamSession<Table extends TableName = TableName> extends ReadSe
 /** The clean room's maintenance handle over the seam: the only handle that may create, mark or drop a database. */
 export interface SeamMaintenance<Table extends TableName = TableName> extends SeamSession<Table> {
   /** Whether the connected account may create (and drop) databases, and who it is. */
-  canCreateDatabases(): Promise<{ role: string; allowed: boolean }>
+  canCreateDatabases(): Promise<{ role: string; allowed: boolean; hint?: string }>
   /**
    * Creates an empty database with production's defaults (the clean room's default where it lacks
    * the collation: `collationFallback`). Throws a UserError when a database of that name exists
@@ -235,6 +236,26 @@ export interface StreamOutcome {
   dumpBytes: number
   /** For a failed restore: the object being restored when the client stopped, e.g. "table `orders` (data)". */
   failedAt?: string
+  /** Every rule of the sanitizer that changed the dump, with the lines it removed or rewrote (a fresh stream only). */
+  sanitized?: SanitizedConstruct[]
+  /**
+   * Objects the sanitizer restored unable to run by themselves (MySQL: events restored DISABLE ON
+   * SLAVE), by kind and name as the schema fingerprint names them: diffSchema compares their
+   * status as the dump wrote it.
+   */
+  restoredDisabled?: { kind: string; name: string }[]
+  /** Seconds from the stream's start until each program ended (the stages overlap). */
+  seconds?: Partial<Record<StageOutcome['stage'], number>>
+}
+
+/** One sanitizer rule that changed the dump (the report's `sanitized` entries). */
+export interface SanitizedConstruct {
+  /** What it changed, e.g. "DEFINER clauses". */
+  parameter: string
+  /** The rule's id, e.g. "definer". */
+  rule: string
+  /** Lines it removed or rewrote. */
+  lines: number
 }
 
 /** A fresh dump of production streamed through the sanitizer into a scratch database (engine's tools module). */
@@ -302,11 +323,14 @@ export interface SeamEngine<S extends SeamShapes = SeamShapes> {
    * The schema objects that differ, restored against production (pure). `collationsRewritten`:
    * production's collations the sanitizer rewrote to the clean room's (e.g. utf8mb4_0900_ai_ci to
    * utf8mb4_uca1400_ai_ci), which then count as the same; the report lists the rewrite.
+   * `restoredDisabled` (StreamOutcome): objects the sanitizer made unable to run, whose restored
+   * status is compared as the dump wrote it (an event restored DISABLE ON SLAVE counts as ENABLE).
    */
   diffSchema(
     production: SchemaObject[],
     restored: SchemaObject[],
-    collationsRewritten?: ReadonlyMap<string, string>
+    collationsRewritten?: ReadonlyMap<string, string>,
+    restoredDisabled?: readonly { kind: string; name: string }[]
   ): SchemaObjectDifference[]
   /**
    * One side's reads of a table's rows for verification/row-diff.ts pinDifferingRows: `table` is

@@ -2,6 +2,7 @@ import type { AmcheckResult } from '../engines/postgres/amcheck.js'
 import type { CheckResult } from '../verification/check-answers.js'
 import { detectingCheck, type TableComparison, type VerifyLevel } from '../verification/compare.js'
 import type { SanitizedDirective } from '../engines/postgres/sanitize-rules.js'
+import type { SanitizedConstruct } from '../engines/types.js'
 import type { DetectingCheck, DrillAim, DrillOperator } from '../drill/plan.js'
 import type { EnvironmentDifference } from '../engines/postgres/extensions.js'
 import { tableKey } from '../util/table-name.js'
@@ -155,7 +156,10 @@ export interface Report {
   /** Set when a stored backup (backup-path) was verified instead of a fresh dump. */
   backup?: StoredBackupReport
   dumpBytes?: number
-  sanitized: SanitizedDirective[]
+  /** MySQL/MariaDB: how long production's writers waited on the snapshot's global read lock, in seconds. */
+  snapshotLockSeconds?: number
+  /** What the sanitizer changed: PostgreSQL's directives, another engine's constructs (the same fields). */
+  sanitized: (SanitizedDirective | SanitizedConstruct)[]
   tables: ReportTable[]
   /** Schema objects that differ, when the schema was compared. */
   schema?: SchemaDifference[]

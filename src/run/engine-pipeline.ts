@@ -122,12 +122,12 @@ async function checkServers(run: SeamRunContext): Promise<void> {
   core.info(`Clean room: ${cleanroom.product} ${cleanroom.version} at ${engine.describe(settings.cleanroom)}`)
   // Nothing is created in the clean room before it is proven to be another server than production.
   await engine.assertSeparateServers(run.production, run.maintenance)
-  const { role, allowed } = await run.maintenance.canCreateDatabases()
+  const { role, allowed, hint } = await run.maintenance.canCreateDatabases()
   if (!allowed) {
     throw new UserError(
       `Account ${role} on the clean room (${engine.describe(settings.cleanroom)}) cannot create databases: give it ` +
         'the CREATE, DROP, ALTER, INDEX, INSERT, CREATE VIEW, CREATE ROUTINE, ALTER ROUTINE, TRIGGER, EVENT and REFERENCES ' +
-        'privileges on *.* there (docs/mysql.md), or use an account that has them.'
+        `privileges on *.* there (docs/mysql.md), or use an account that has them${hint ? `; ${hint}` : ''}.`
     )
   }
   run.tools = await engine.findClientTools(production, cleanroom, settings.binDir)
@@ -206,28 +206,34 @@ async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, ke
   let tables: TableName[]
   let unisolated: TableName[] = []
   let streaming: Promise<StreamOutcome>
-  const streamStarted = performance.now()
   const lockStarted = performance.now()
   let released: Promise<void> | undefined
   const release = (): Promise<void> => {
     if (released) return released
-    released = production.releaseSnapshotLock().then(() => {
+    released = production.releaseSnapshotLock().then(held => {
+      const seconds = held ?? elapsed(lockStarted)
+      report.snapshotLockSeconds = seconds
       const why = unisolated.length > 0 ? "the dump and production's figures are read" : "the dump's snapshot has begun"
-      core.info(`Released production's snapshot lock after ${elapsed(lockStarted).toFixed(2)} s: ${why}.`)
+      core.info(`Released production's snapshot lock after ${seconds.toFixed(2)} s: ${why}.`)
     })
     // Whoever calls it need not wait; the run awaits it once the stream has ended, and fails there.
     released.catch(() => undefined)
     return released
   }
+  // The figure sessions connect and pin their settings before the lock: production's writers wait
+  // only while the snapshots start, not while sessions log in.
+  const joining: SeamSession[] = []
+  for (let i = 1; i < Math.max(1, settings.jobs - 1); i++) {
+    const session = await run.open(settings.production, 'production')
+    await session.pinSettings()
+    joining.push(session)
+  }
+  let streamStarted = performance.now()
   try {
     const snapshotId = await production.beginSnapshot()
     // The figure sessions join while the lock holds every writer: after it, their snapshot would be later than the dump's.
-    for (let i = 1; i < Math.max(1, settings.jobs - 1); i++) {
-      const session = await run.open(settings.production, 'production')
-      await session.pinSettings()
-      await session.joinSnapshot(snapshotId)
-      run.figureSessions.push(session)
-    }
+    await Promise.all(joining.map(session => session.joinSnapshot(snapshotId)))
+    run.figureSessions.push(...joining)
     tables = await production.listTables()
     if (tables.length === 0) {
       throw new UserError(
@@ -248,6 +254,7 @@ async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, ke
         { title: 'Lazarus: production writes held during the dump' }
       )
     }
+    streamStarted = performance.now()
     streaming = engine.streamDumpToRestore({
       tools: run.tools,
       production: settings.production,
@@ -287,8 +294,7 @@ async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, ke
   // A dump that ended before its marker (an empty database, a failure) releases the lock too. A
   // lock lost before its release throws here: nothing then proves the dump saw the snapshot's data.
   await release()
-  report.timings.restore = elapsed(streamStarted)
-  report.dumpBytes = outcome.dumpBytes
+  recordStream(run, outcome, elapsed(streamStarted))
   const countersAfter = await production.readCounters()
   const failed = outcome.stages.find(stage => stage.exitCode !== 0)
   if (!outcome.ok && failed?.stage !== 'restore') {
@@ -303,12 +309,35 @@ async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, ke
     })
     return { restoreError: error, failedAt: outcome.failedAt }
   }
-  core.info(`Dumped, sanitized and restored in ${report.timings.restore.toFixed(2)} s (${outcome.dumpBytes} bytes).`)
+  core.info(`Dumped, sanitized and restored in ${report.timings.restore!.toFixed(2)} s (${outcome.dumpBytes} bytes).`)
   // Production's figures are read from here on, while the restored copy's are (verifyCopy).
   const snapshot = heldSnapshot ? Promise.resolve(heldSnapshot) : readProduction(run, tables, countersBefore, countersAfter)
   // Awaited by whoever verifies the copy; on every other path nobody does.
   snapshot.catch(() => undefined)
   return { snapshot }
+}
+
+/**
+ * What the stream tells the report: each program's time (the dump's own, which the summary's
+ * headline gives; the stages overlap, so each is from the stream's start until that program
+ * ended), the bytes, what the sanitizer changed, and the objects it restored unable to run.
+ */
+function recordStream(run: SeamRunContext, outcome: StreamOutcome, streamSeconds: number): void {
+  const { report } = run
+  const seconds = outcome.seconds ?? {}
+  if (seconds.dump !== undefined) report.timings.dump = seconds.dump
+  if (seconds.sanitize !== undefined) report.timings.sanitize = seconds.sanitize
+  report.timings.restore = seconds.restore ?? streamSeconds
+  report.dumpBytes = outcome.dumpBytes
+  report.sanitized = outcome.sanitized ?? []
+  for (const item of report.sanitized) core.info(`Sanitized ${item.lines} line(s): ${item.parameter} (rule ${item.rule}).`)
+  run.restoredDisabled = outcome.restoredDisabled ?? []
+  if (run.restoredDisabled.length > 0) {
+    core.info(
+      `Restored ${run.restoredDisabled.length} enabled ${run.restoredDisabled[0].kind}(s) disabled, so that none runs in the clean room ` +
+        `(${run.restoredDisabled.map(object => object.name).join(', ')}); their status is compared as production has it.`
+    )
+  }
 }
 
 /** Production's figures, schema and drill catalog, all read inside the snapshot. */
@@ -420,7 +449,7 @@ async function verifyCopy(
     // A counter production itself has behind its data is faithfully restored, not broken.
     const productionBehind = behind.length > 0 ? await run.production.countersBehindData() : []
     const schema = [
-      ...engine.diffSchema(snapshot.schema, schemaObjects, run.collationsRewritten),
+      ...engine.diffSchema(snapshot.schema, schemaObjects, run.collationsRewritten, run.restoredDisabled),
       ...compareSequences(snapshot.countersBefore, snapshot.countersAfter, counters, behind, productionBehind)
     ].sort(byKindAndName)
     return { tables: comparisons, schema }

@@ -211,6 +211,8 @@ export class SeamRunContext extends WatchedRun<EngineSettings> {
   facts!: { production: ServerFacts; cleanroom: ServerFacts }
   /** Production's collations the sanitizer rewrites to the clean room's, which the schema comparison counts as the same. */
   collationsRewritten?: ReadonlyMap<string, string>
+  /** Objects the sanitizer restored unable to run (events), whose status the schema comparison reads as dumped. */
+  restoredDisabled: { kind: string; name: string }[] = []
   tools: unknown
   /** Stops the client programs when the run ends early (an error, a server that stopped answering). */
   readonly abort = new AbortController()

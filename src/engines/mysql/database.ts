@@ -57,6 +57,8 @@ interface SnapshotLock {
   /** The lock's own connection: FLUSH TABLES WITH READ LOCK holds as long as it does. */
   connection: mysql.Connection
   held: boolean
+  /** When FLUSH TABLES WITH READ LOCK was sent (performance.now()): production's writers wait from then on. */
+  askedAt: number
   /** Set when the lock's connection ended before the release: the lock was gone from then on. */
   lost?: string
 }
@@ -148,13 +150,15 @@ export class MysqlSession implements SeamSession<MysqlTable>, MysqlQueryable {
     if (this.role !== 'production') throw new Error('Only production sessions take the snapshot lock')
     const { connection } = await connectTo(this.target)
     const id = `lazarus-snapshot-${nextSnapshot++}`
-    const lock: SnapshotLock = { id, connection, held: false }
+    const lock: SnapshotLock = { id, connection, held: false, askedAt: 0 }
     connection.on('error', error => (lock.lost ??= messageOf(error)))
     connection.on('end', () => (lock.lost ??= 'the connection ended'))
     try {
       // Idle while the dump starts: a lowered wait_timeout must not end it (and with it the lock) early.
       await connection.query('SET SESSION wait_timeout = 31536000')
       await connection.query(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(MysqlSession.limits.lockTimeoutSeconds))}`)
+      // Writers wait from the moment the lock is asked for (it blocks them while it waits for running statements).
+      lock.askedAt = performance.now()
       await connection.query('FLUSH TABLES WITH READ LOCK')
     } catch (error) {
       connection.destroy()
@@ -199,9 +203,9 @@ export class MysqlSession implements SeamSession<MysqlTable>, MysqlQueryable {
    * network dropped it): the lock was gone from then on, so a snapshot started after that could
    * see other data than the others, and no verdict may rest on them.
    */
-  async releaseSnapshotLock(): Promise<void> {
+  async releaseSnapshotLock(): Promise<number | undefined> {
     const lock = this.lock
-    if (!lock || !lock.held) return
+    if (!lock || !lock.held) return undefined
     // Kept in the map, released: a late joinSnapshot is told why it cannot join.
     lock.held = false
     let failure: string | undefined = lock.lost
@@ -212,6 +216,7 @@ export class MysqlSession implements SeamSession<MysqlTable>, MysqlQueryable {
         failure = lock.lost ?? messageOf(error)
       }
     }
+    const heldSeconds = (performance.now() - lock.askedAt) / 1000
     await endConnection(lock.connection)
     if (failure) {
       throw new UserError(
@@ -220,6 +225,7 @@ export class MysqlSession implements SeamSession<MysqlTable>, MysqlQueryable {
           `idle connections (wait_timeout) and run again.`
       )
     }
+    return heldSeconds
   }
 
   async facts(): Promise<ServerFacts> {

@@ -8,6 +8,7 @@ import type { MysqlTable } from './figure-queries.js'
 import { assertSeparateServers } from './guards.js'
 import { MysqlMaintenance } from './maintenance.js'
 import { diffSchema } from './schema-queries.js'
+import { diffAsDumped } from './restored-status.js'
 import {
   findClientTools,
   releaseOf,
@@ -52,7 +53,13 @@ export const mysql: SeamEngine<MysqlShapes> = {
     assertSeparateServers(p.target, c.target)
     assertSeparateServers(p.target, c.target, { production: await p.facts(), cleanroom: await c.facts() })
   },
-  diffSchema,
+  diffSchema: (production, restored, collationsRewritten, restoredDisabled) =>
+    diffAsDumped(
+      (mine, theirs) => diffSchema(mine, theirs, collationsRewritten),
+      production,
+      restored,
+      restoredDisabled
+    ),
   rowDiffSide: (session, table, key) => own(session).rowDiffSide(table, key),
   findClientTools: (production, cleanroom, binDir) => findClientTools(releaseOf(production), releaseOf(cleanroom), binDir),
   // The run holds ServerFacts (the seam's); the sanitizer wants the clean room's release.

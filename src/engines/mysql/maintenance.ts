@@ -3,6 +3,7 @@ import { UserError } from '../../util/errors.js'
 import { describe, type MysqlTarget } from './connection.js'
 import { MysqlSession } from './database.js'
 import { qualified, quoteIdent, quoteLiteral, type MysqlTable } from './figure-queries.js'
+import { grantedRoles, mayCreateAndDrop } from './grants.js'
 
 /** mysqld_error.h: CREATE DATABASE found the name taken; an unknown collation; an unknown character set. */
 const DB_CREATE_EXISTS = 1007
@@ -26,21 +27,37 @@ export class MysqlMaintenance extends MysqlSession implements SeamMaintenance<My
 
   /**
    * Whether the account may create and drop databases: globally, or on database names that
-   * lazarus_... matches (a grant on `lazarus\_%`.*). Roles (MySQL 8) are not looked into: an
-   * account that gets the privileges only through a role is told it lacks them.
+   * lazarus_... matches (a grant on `lazarus\_%`.*), granted to it or to its active roles
+   * (grants.ts says where each flavour lists those). A role granted but not active when Lazarus
+   * logs in gives nothing; the hint says how to make it a default role.
    */
-  async canCreateDatabases(): Promise<{ role: string; allowed: boolean }> {
+  async canCreateDatabases(): Promise<{ role: string; allowed: boolean; hint?: string }> {
     const [{ user }] = await this.query<{ user: string }>('SELECT CURRENT_USER() AS user')
-    const rows = await this.query<{ privilege: string }>(
-      `SELECT PRIVILEGE_TYPE AS privilege FROM information_schema.USER_PRIVILEGES
-       WHERE GRANTEE = ? AND PRIVILEGE_TYPE IN ('CREATE', 'DROP')
-       UNION
-       SELECT PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES
-       WHERE GRANTEE = ? AND PRIVILEGE_TYPE IN ('CREATE', 'DROP') AND 'lazarus_0_probe' LIKE TABLE_SCHEMA`,
-      [grantee(user), grantee(user)]
-    )
-    const privileges = new Set(rows.map(row => row.privilege))
-    return { role: user, allowed: privileges.has('CREATE') && privileges.has('DROP') }
+    const lines = await this.grantLines('SHOW GRANTS')
+    if (this.flavour === 'mariadb') {
+      // The current role's inherited roles are listed, not expanded: read each enabled role's grants.
+      const enabled = await this.query<{ role: string | null }>('SELECT ROLE_NAME AS role FROM information_schema.ENABLED_ROLES').catch(
+        () => []
+      )
+      for (const { role } of enabled) if (role) lines.push(...(await this.grantLines(`SHOW GRANTS FOR ${quoteIdent(role)}`).catch(() => [])))
+      // MariaDB 10.11+: what is granted TO PUBLIC every account has (older servers do not know the name).
+      lines.push(...(await this.grantLines('SHOW GRANTS FOR PUBLIC').catch(() => [])))
+    }
+    const allowed = mayCreateAndDrop(lines, 'lazarus_0_probe')
+    const roles = grantedRoles(lines)
+    const hint =
+      allowed || roles.length === 0
+        ? undefined
+        : `its role(s) ${roles.join(', ')} give nothing unless active when it logs in: make them default roles (` +
+          (this.flavour === 'mysql' ? `SET DEFAULT ROLE ALL TO ${user}` : `SET DEFAULT ROLE <role> FOR ${user}`) +
+          ')'
+    return { role: user, allowed, ...(hint ? { hint } : {}) }
+  }
+
+  /** The lines of a SHOW GRANTS statement (each row's one column). */
+  private async grantLines(sql: string): Promise<string[]> {
+    const rows = await this.query<Record<string, string>>(sql)
+    return rows.map(row => String(Object.values(row)[0] ?? ''))
   }
 
   /**
@@ -115,11 +132,4 @@ export class MysqlMaintenance extends MysqlSession implements SeamMaintenance<My
     )
     return rows.length > 0
   }
-}
-
-/** CURRENT_USER() (user@host) as information_schema writes a grantee: 'user'@'host'. */
-function grantee(user: string): string {
-  const at = user.lastIndexOf('@')
-  const quote = (part: string) => `'${part.replace(/'/g, "''")}'`
-  return `${quote(user.slice(0, at))}@${quote(user.slice(at + 1))}`
 }

@@ -28,7 +28,20 @@ import { collationRewrites, MYSQL_0900_COLLATIONS, SKEW_RULES, type SkewRuleId }
 
 /** Rules beyond the skew catalogue: what the sanitizer refuses because it cannot be read for sure. */
 export type GuardRuleId = 'client-command' | 'optimizer-hint' | 'sql-mode' | 'multibyte-charset'
-export type SanitizeRuleId = SkewRuleId | GuardRuleId
+/**
+ * Rules that keep production's code from running by itself in the clean room: `event-status`
+ * restores every ENABLEd event DISABLE ON SLAVE (or ON REPLICA), so that the clean room's event
+ * scheduler never runs production's SQL there (as the restoring account: the DEFINERs are gone).
+ */
+export type SafetyRuleId = 'event-status'
+export type SanitizeRuleId = SkewRuleId | GuardRuleId | SafetyRuleId
+
+/** What the report calls the constructs of the safety rules. */
+export const SAFETY_RULES: Record<SafetyRuleId, { construct: string }> = {
+  'event-status': {
+    construct: 'the ENABLE status of events (restored DISABLE ON SLAVE, so that they never run in the clean room)'
+  }
+}
 
 /** sed's exit code when it stops the stream. */
 export const STOP_EXIT_CODE = 3
@@ -98,6 +111,75 @@ export function numbersAbove(n: number, width: number): string {
 export function versionNumber(version: string): number {
   const [major, minor, patch] = (/^(\d+)\.(\d+)\.(\d+)/.exec(version) ?? ['', '0', '0', '0']).slice(1).map(Number)
   return major * 10000 + minor * 100 + patch
+}
+
+/**
+ * A schedule as SHOW CREATE EVENT writes it (MySQL's and MariaDB's Event_timed::get_create_event):
+ * `AT '<datetime>'`, or `EVERY <n> <unit>` (a compound interval quoted, `'1:30' HOUR_MINUTE`) with
+ * optional `STARTS '<datetime>'` and `ENDS '<datetime>'`. Its strings hold only digits, spaces
+ * and `:.-`, so no quote or backslash inside can move where the clause after it is.
+ */
+const EVENT_SCHEDULE =
+  "(AT '[0-9: .-]*'|EVERY ('[0-9: .-]*'|[0-9]+) [A-Z_]+( STARTS '[0-9: .-]*')?( ENDS '[0-9: .-]*')?)"
+
+/**
+ * The status clause of an event, where mysqldump writes it: the event's CREATE is one statement
+ * between statements, `/*!50106 CREATE*\/ [/*!50117 DEFINER=...*\/ ]/*!50106 EVENT `name` ON
+ * SCHEDULE <schedule> ON COMPLETION [NOT] PRESERVE <status>[ COMMENT '...'] DO <body>`, the status
+ * ENABLE, DISABLE or DISABLE ON SLAVE (MySQL 8.2+: ON REPLICA) (client/mysqldump.cc
+ * dump_events_for_db, sql/event_data_objects.cc Event_timed::get_create_event). Anchored at the
+ * statement's start and read through the name (backquoted) and the schedule (strings of digits),
+ * the clause is the status, never text of a name, a comment or the body.
+ *
+ * ENABLE becomes DISABLE ON SLAVE: the event scheduler runs no such event (a replica's copy of an
+ * enabled event), whatever the clean room's event_scheduler says, and the restored status still
+ * tells production's ENABLE apart from a plain DISABLE. Any other CREATE or ALTER of an event
+ * between statements stops the stream: a status the rule cannot find could be ENABLE.
+ */
+function eventStatusRules(
+  cleanroom: SanitizeRuleOptions['cleanroom'],
+  rewrite: (rule: SanitizeRuleId, edits: string[]) => string[],
+  stop: (rule: SanitizeRuleId) => string[]
+): string[] {
+  const head = `(T..\\n\\/\\*!50106 CREATE\\*\\/ (\\/\\*!50117 DEFINER=${ACCOUNT}\\*\\/ )?\\/\\*!50106 EVENT ${NAME} ON SCHEDULE ${EVENT_SCHEDULE} ON COMPLETION (NOT )?PRESERVE )`
+  const disabled = eventDisableClause(cleanroom)
+  return [
+    "# Events: restored unable to run (ENABLE becomes DISABLE ON SLAVE); an event whose status the rule cannot find stops the stream.",
+    '/^T..\\n\\/\\*!50106 CREATE\\*\\/ /{',
+    `/^${head}ENABLE( COMMENT | DO )/{`,
+    ...rewrite('event-status', [`s/^${head}ENABLE /\\1\\n/`, `s/\\n/${disabled} /2`]),
+    '}',
+    `/^${head}DISABLE( ON (SLAVE|REPLICA))?( COMMENT | DO )/!{`,
+    ...stop('event-status'),
+    '}',
+    '}',
+    // mysqldump writes events only as above: a CREATE or ALTER of an event in any other form is not its own.
+    '/^T..\\n\\/\\*!50106 CREATE\\*\\/ /!{',
+    "/^T..\\n(\\/\\*![0-9]* ?)?(CREATE|ALTER)[^'\"`]* EVENT /I{",
+    ...stop('event-status'),
+    '}',
+    '}'
+  ]
+}
+
+/** How the clean room spells a replica's disabled status: DISABLE ON REPLICA from MySQL 8.2 (ON SLAVE deprecated), ON SLAVE elsewhere. */
+export function eventDisableClause(cleanroom: { flavour: ClientFlavour; version: string }): string {
+  return cleanroom.flavour === 'mysql' && versionNumber(cleanroom.version) >= 80200 ? 'DISABLE ON REPLICA' : 'DISABLE ON SLAVE'
+}
+
+/**
+ * The events the sanitizer restored disabled (rule event-status), by name as the dump wrote them
+ * (backquotes undone), from its removed-lines records. Pure.
+ */
+export function disabledEvents(removedLines: Iterable<string>): string[] {
+  const names: string[] = []
+  for (const text of removedLines) {
+    const removed = parseRemovedLine(text)
+    if (!removed || removed.stopped || removed.rule !== 'event-status') continue
+    const name = /\/\*!50106 EVENT `((?:[^`]|``)*)` ON SCHEDULE /.exec(removed.line)?.[1]
+    if (name !== undefined) names.push(name.replace(/``/g, '`'))
+  }
+  return names
 }
 
 /**
@@ -204,7 +286,8 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     '}',
     `/^mV.\\n\\/\\*!50013 DEFINER=${ACCOUNT} SQL SECURITY (DEFINER|INVOKER) \\*\\/$/{`,
     ...rewrite('definer', [`s/^(mV.\\n\\/\\*!50013 )DEFINER=${ACCOUNT} /\\1/`]),
-    '}'
+    '}',
+    ...eventStatusRules(options.cleanroom, rewrite, stop)
   ]
 
   if (rewrites.size > 0) {
@@ -467,7 +550,8 @@ export function stoppedConstruct(removedLines: Iterable<string>): RemovedLine | 
 }
 
 function constructOf(rule: SanitizeRuleId): string {
-  return rule in SKEW_RULES ? SKEW_RULES[rule as SkewRuleId].construct : rule
+  if (rule in SKEW_RULES) return SKEW_RULES[rule as SkewRuleId].construct
+  return rule in SAFETY_RULES ? SAFETY_RULES[rule as SafetyRuleId].construct : rule
 }
 
 /**
@@ -493,6 +577,11 @@ export function stopMessage(stopped: RemovedLine): string {
       return (
         'The dump sets an sql_mode with NO_BACKSLASH_ESCAPES or ANSI_QUOTES (or a mode that includes them), or sets it in a way mysqldump does not: ' +
         'strings are then read differently, and Lazarus does not yet sanitize such a dump. A routine, trigger or event created under such a mode causes it.'
+      )
+    case 'event-status':
+      return (
+        "The dump creates or alters an event in a form mysqldump does not write (Lazarus could not find its status clause): " +
+        "restored as it is, the event could run production's SQL in the clean room on its schedule, so Lazarus refuses to restore it. Check where this backup came from."
       )
     case 'multibyte-charset':
       return 'The dump switches the client character set to one (sjis, cp932, gbk, big5, gb18030) whose characters may hold the byte of a backslash or quote: Lazarus cannot read it for sure, so it refuses to restore it.'

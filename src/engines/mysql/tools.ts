@@ -15,7 +15,15 @@ import type {
 } from '../types.js'
 import { describeDumpObject, dumpObjectAt, mysqlErrorLine, parseObjectLine } from './restore-failure.js'
 import { rewriteDumpFile, type DumpRewriter } from './drill-rewriters.js'
-import { buildSedProgram, STOP_EXIT_CODE, stopMessage, stoppedConstruct } from './sanitize-rules.js'
+import {
+  buildSedProgram,
+  disabledEvents,
+  STOP_EXIT_CODE,
+  stopMessage,
+  stoppedConstruct,
+  summarizeRemovedLines
+} from './sanitize-rules.js'
+import { displayIdentifier } from './schema-queries.js'
 
 /**
  * The only module that runs the MySQL/MariaDB client programs (mysqldump or mariadb-dump, mysql
@@ -87,8 +95,8 @@ const CLIENT_NAMES = ['mariadb', 'mysql']
 const MAX_ALLOWED_PACKET = '1073741824'
 /** Lines of stderr kept for an error message; the full stream is already in the log. */
 const STDERR_TAIL_BYTES = 4000
-/** How often the stream's status and marker files are read. */
-const POLL_MS = 100
+/** How often the stream's status and marker files are read: production's writers wait on the lock until the marker is seen. */
+const POLL_MS = 20
 
 /**
  * Reads `mariadb-dump --version` / `mysql --version` output:
@@ -439,6 +447,7 @@ export function sanitizerFiles(workDir: string): SanitizerFiles {
 const STREAM_SCRIPT = `
 umask 077
 ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
+ended start 0
 { "$LAZARUS_DUMP" "$@" 2> "$LAZARUS_WORK/dump.stderr" | dd bs=1M 2> "$LAZARUS_WORK/bytes"; ended dump \${PIPESTATUS[0]}; } |
 { "\${LAZARUS_FILTER[@]}" 2> "$LAZARUS_WORK/sanitize.stderr"; ended sanitize $?; } |
 { if [ -n "$LAZARUS_KEEP" ]; then tee "$LAZARUS_KEEP"; else cat; fi; } |
@@ -449,6 +458,7 @@ ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
 const RESTORE_SCRIPT = `
 umask 077
 ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
+ended start 0
 "$LAZARUS_CLIENT" "\${LAZARUS_CLIENT_ARGS[@]}" < "$LAZARUS_INPUT" > /dev/null 2> "$LAZARUS_WORK/restore.stderr"; ended restore $?
 `
 
@@ -567,7 +577,23 @@ async function streamOutcome(
   const ok = stages.every(stage => stage.exitCode === 0)
   const bytesText = fs.existsSync(path.join(workDir, 'bytes')) ? fs.readFileSync(path.join(workDir, 'bytes'), 'utf8') : ''
   const dumpBytes = Number(/^(\d+) bytes/m.exec(bytesText)?.[1] ?? 0)
-  if (ok) return { ok, stages, dumpBytes }
+  // What the sanitizer changed (a fresh stream runs it; a kept dump was sanitized when it was made).
+  const sanitizing = expected.includes('sanitize')
+  const removedLines = sanitizing && fs.existsSync(files.removedLinesFile)
+    ? fs.readFileSync(files.removedLinesFile, 'latin1').split('\n')
+    : []
+  const changes = sanitizing
+    ? {
+        sanitized: summarizeRemovedLines(removedLines).map(entry => ({
+          parameter: entry.construct,
+          rule: entry.rule,
+          lines: entry.lines
+        })),
+        restoredDisabled: disabledEvents(removedLines).map(name => ({ kind: 'event', name: displayIdentifier(name) }))
+      }
+    : {}
+  const seconds = stageSeconds(status, startedAt(statusFile))
+  if (ok) return { ok, stages, dumpBytes, ...changes, seconds }
   const first = firstFailure(status, expected)
   let failedAt: string | undefined
   if (first === 'restore') {
@@ -581,7 +607,28 @@ async function streamOutcome(
   const ordered = first
     ? [...stages.filter(stage => stage.stage === first), ...stages.filter(stage => stage.stage !== first)]
     : stages
-  return { ok, stages: ordered, dumpBytes, ...(failedAt ? { failedAt } : {}) }
+  return { ok, stages: ordered, dumpBytes, ...changes, seconds, ...(failedAt ? { failedAt } : {}) }
+}
+
+/** When the stream's script started (its `start` record), in seconds since the epoch; undefined without one. */
+function startedAt(statusFile: string): number | undefined {
+  const text = fs.existsSync(statusFile) ? fs.readFileSync(statusFile, 'utf8') : ''
+  const time = Number(/^start 0 ([0-9.]+)$/m.exec(text)?.[1])
+  return Number.isFinite(time) ? time : undefined
+}
+
+/** Seconds from the stream's start until each program ended, for those that recorded both. Pure. */
+export function stageSeconds(
+  status: Partial<Record<StreamStageName, { exitCode: number; at: number }>>,
+  start: number | undefined
+): Partial<Record<StreamStageName, number>> {
+  const seconds: Partial<Record<StreamStageName, number>> = {}
+  if (start === undefined) return seconds
+  for (const stage of STAGES) {
+    const at = status[stage]?.at
+    if (at !== undefined && Number.isFinite(at)) seconds[stage] = Math.max(0, at - start)
+  }
+  return seconds
 }
 
 /** The object line in force at `line` of the client's input: from sed's line index, or the file itself. */

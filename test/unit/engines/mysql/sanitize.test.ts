@@ -6,6 +6,8 @@ import * as path from 'node:path'
 import { spawnSync } from 'node:child_process'
 import {
   buildSedProgram,
+  disabledEvents,
+  eventDisableClause,
   numbersAbove,
   stopMessage,
   stoppedConstruct,
@@ -111,16 +113,22 @@ test('a real mariadb-dump passes byte for byte, and both lexers agree on every l
   const dump = fixture('mariadb-10.11.sql')
   const result = sanitize(dump)
   assert.equal(result.status, 0)
-  // The only rules that apply to a MariaDB 10.11 dump into MariaDB 10.11: the DEFINERs.
+  // The only rules that apply to a MariaDB 10.11 dump into MariaDB 10.11: the DEFINERs, and the
+  // enabled event restored disabled.
   const expected = dump
     .replace(/DEFINER=`root`@`127\.0\.0\.1` /g, '')
     .replace(/\/\*!50017 DEFINER=`root`@`127\.0\.0\.1`\*\/ /g, '')
     .replace(/\/\*!50117 DEFINER=`root`@`127\.0\.0\.1`\*\/ /g, '')
+    .replace(' ON COMPLETION NOT PRESERVE ENABLE DO SELECT 1 ', ' ON COMPLETION NOT PRESERVE DISABLE ON SLAVE DO SELECT 1 ')
   assert.equal(result.output, expected)
   assert.deepEqual(
     summarizeRemovedLines(result.removed).map(entry => [entry.rule, entry.lines]),
-    [['definer', 4]]
+    [
+      ['definer', 4],
+      ['event-status', 1]
+    ]
   )
+  assert.deepEqual(disabledEvents(result.removed), ['e'])
   assert.deepEqual(result.states, tsStates(expected))
   assert.equal(result.states.at(-1), 'T.1')
 })
@@ -353,6 +361,98 @@ test('DEFINER clauses are stripped where mysqldump writes them, nowhere else', (
   // A body's and a row's text that read like one stay.
   assert.match(result.output, /SELECT 'CREATE DEFINER=`x`@`y` PROCEDURE'/)
   assert.match(result.output, /\/\*!50013 SQL SECURITY DEFINER \*\//)
+})
+
+/** An event as mysqldump writes it (the DEFINER already there), between DELIMITER ;; lines. */
+function eventDump(head: string, rest = ' DO INSERT INTO t VALUES (1)\n*/ ;;\n'): string {
+  return `DELIMITER ;;\n/*!50106 CREATE*/ /*!50117 DEFINER=\`app\`@\`%\`*/ /*!50106 EVENT ${head}${rest}DELIMITER ;\n`
+}
+
+test('events: an ENABLE status is restored DISABLE ON SLAVE (ON REPLICA on MySQL 8.2+), nothing else in the event changes', () => {
+  const cases: [string, string][] = [
+    [
+      "`e` ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00' ON COMPLETION NOT PRESERVE ENABLE",
+      "`e` ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00' ON COMPLETION NOT PRESERVE DISABLE ON SLAVE"
+    ],
+    [
+      "`at once` ON SCHEDULE AT '2031-02-03 04:05:06' ON COMPLETION PRESERVE ENABLE COMMENT 'ENABLE DO x'",
+      "`at once` ON SCHEDULE AT '2031-02-03 04:05:06' ON COMPLETION PRESERVE DISABLE ON SLAVE COMMENT 'ENABLE DO x'"
+    ],
+    [
+      "`compound` ON SCHEDULE EVERY '1:30' HOUR_MINUTE STARTS '2030-01-01 00:00:00' ENDS '2031-01-01 00:00:00' ON COMPLETION NOT PRESERVE ENABLE",
+      "`compound` ON SCHEDULE EVERY '1:30' HOUR_MINUTE STARTS '2030-01-01 00:00:00' ENDS '2031-01-01 00:00:00' ON COMPLETION NOT PRESERVE DISABLE ON SLAVE"
+    ],
+    // A name that reads like the clause: only the status after the schedule is the clause.
+    [
+      "`x ON COMPLETION PRESERVE ENABLE DO y` ON SCHEDULE EVERY 5 MINUTE STARTS '2030-01-01 00:00:00' ON COMPLETION PRESERVE ENABLE",
+      "`x ON COMPLETION PRESERVE ENABLE DO y` ON SCHEDULE EVERY 5 MINUTE STARTS '2030-01-01 00:00:00' ON COMPLETION PRESERVE DISABLE ON SLAVE"
+    ]
+  ]
+  for (const [head, restored] of cases) {
+    // The body reads like a status clause too, and stays.
+    const rest = " DO SELECT 'ON COMPLETION PRESERVE ENABLE DO' \n*/ ;;\n"
+    const result = sanitize(eventDump(head, rest))
+    assert.equal(result.status, 0, result.removed.join('\n'))
+    assert.equal(result.output, eventDump(restored, rest).replace(/\/\*!50117 DEFINER=`app`@`%`\*\/ /, ''), head)
+    assert.deepEqual(
+      summarizeRemovedLines(result.removed).map(entry => [entry.rule, entry.lines]),
+      [
+        ['definer', 1],
+        ['event-status', 1]
+      ],
+      head
+    )
+  }
+  assert.deepEqual(
+    disabledEvents(cases.flatMap(([head]) => sanitize(eventDump(head)).removed)),
+    ['e', 'at once', 'compound', 'x ON COMPLETION PRESERVE ENABLE DO y']
+  )
+  // Without a DEFINER (one the rule did not strip stays, and the status is still found).
+  const bare = "DELIMITER ;;\n/*!50106 CREATE*/ /*!50106 EVENT `b` ON SCHEDULE EVERY 1 DAY ON COMPLETION PRESERVE ENABLE DO SELECT 1 */ ;;\nDELIMITER ;\n"
+  assert.equal(sanitize(bare).output, bare.replace('PRESERVE ENABLE DO', 'PRESERVE DISABLE ON SLAVE DO'))
+  // A MySQL 8.4 clean room: DISABLE ON REPLICA (ON SLAVE is deprecated there); 8.0 still ON SLAVE.
+  const mysql84 = sanitize(bare, {
+    cleanroom: { flavour: 'mysql', version: '8.4.3', collations: MYSQL_80 },
+    clientFlavour: 'mysql',
+    clientKnowsSandbox: false
+  })
+  assert.equal(mysql84.output, bare.replace('PRESERVE ENABLE DO', 'PRESERVE DISABLE ON REPLICA DO'))
+  assert.equal(eventDisableClause({ flavour: 'mysql', version: '8.0.36' }), 'DISABLE ON SLAVE')
+  assert.equal(eventDisableClause({ flavour: 'mariadb', version: '11.4.2' }), 'DISABLE ON SLAVE')
+})
+
+test('events: a disabled status passes as it is; an event whose status cannot be found, or any other CREATE or ALTER of an event, stops', () => {
+  for (const status of ['DISABLE', 'DISABLE ON SLAVE', 'DISABLE ON REPLICA']) {
+    const dump = eventDump(`\`d\` ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00' ON COMPLETION PRESERVE ${status}`)
+    const result = sanitize(dump)
+    assert.equal(result.status, 0, status)
+    assert.equal(result.output, dump.replace(/\/\*!50117 DEFINER=`app`@`%`\*\/ /, ''), status)
+    assert.deepEqual(disabledEvents(result.removed), [], status)
+  }
+  for (const dump of [
+    // A schedule mysqldump does not write (an expression): the status cannot be told from the text.
+    eventDump("`s` ON SCHEDULE EVERY 1 DAY STARTS CURRENT_TIMESTAMP + INTERVAL 1 DAY ON COMPLETION PRESERVE ENABLE"),
+    // The status on another line.
+    eventDump("`n` ON SCHEDULE EVERY 1 DAY ON COMPLETION PRESERVE", '\nENABLE DO SELECT 1 */ ;;\n'),
+    'CREATE EVENT e ON SCHEDULE EVERY 1 SECOND DO DELETE FROM t;\n',
+    'CREATE DEFINER=CURRENT_USER EVENT e ON SCHEDULE EVERY 1 SECOND DO DELETE FROM t;\n',
+    '/*!50106 ALTER EVENT e ENABLE */;\n',
+    'alter event e enable;\n'
+  ]) {
+    const result = sanitize(dump)
+    assert.equal(result.status, STOP_EXIT_CODE, dump)
+    const stopped = stoppedConstruct(result.removed)
+    assert.equal(stopped?.rule, 'event-status', dump)
+    assert.match(stopMessage(stopped!), /event .*could run production's SQL in the clean room/)
+  }
+  // In a string, a comment or a routine's body it is text, and passes.
+  for (const dump of [
+    "INSERT INTO `t` VALUES ('CREATE EVENT e ON SCHEDULE EVERY 1 SECOND ENABLE DO x');\n",
+    '/* ALTER EVENT e ENABLE */\n',
+    "DELIMITER ;;\nCREATE PROCEDURE `p`()\nBEGIN\n  ALTER EVENT e ENABLE;\nEND ;;\nDELIMITER ;\n"
+  ]) {
+    assert.equal(sanitize(dump).status, 0, dump)
+  }
 })
 
 test('utf8mb4_0900 collations: rewritten only for a clean room that lacks them, to its best equivalent', () => {

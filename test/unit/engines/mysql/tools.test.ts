@@ -9,6 +9,7 @@ import {
   optionFile,
   parseClientVersion,
   releaseOf,
+  stageSeconds,
   withoutEchoedStatements,
   type ClientTarget,
   type MysqlClientTool
@@ -142,6 +143,13 @@ test('the first program to fail decides; one that never ended failed last', () =
     firstFailure({ dump: { exitCode: 0, at: 1 }, sanitize: { exitCode: 0, at: 1 }, restore: { exitCode: 0, at: 2 } }),
     undefined
   )
+})
+
+test("each program's time is from the stream's start until it ended; unknown without a start", () => {
+  const status = { dump: { exitCode: 0, at: 101.25 }, sanitize: { exitCode: 0, at: 101.5 }, restore: { exitCode: 0, at: 103 } }
+  assert.deepEqual(stageSeconds(status, 100), { dump: 1.25, sanitize: 1.5, restore: 3 })
+  assert.deepEqual(stageSeconds({ restore: { exitCode: 1, at: 100.5 } }, 100), { restore: 0.5 })
+  assert.deepEqual(stageSeconds(status, undefined), {})
 })
 
 test('the object a failed restore was restoring, from the last object line before the failing one', () => {
