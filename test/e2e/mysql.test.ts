@@ -38,6 +38,13 @@ const cleanup: (() => Promise<unknown>)[] = []
 before(async () => {
   ;[production, cleanroom] = await Promise.all([mariadbProduction(), mariadbCleanroom()])
   ;({ database: tricky } = await createMariadbDatabase('tricky', TRICKY_SQL))
+  // An enabled event (production's scheduler is off, so it never runs there): every run restores it
+  // disabled, and the schema still matches.
+  await production.sql(
+    `CREATE EVENT hourly_audit ON SCHEDULE EVERY 1 HOUR STARTS '2030-01-01 00:00:00' ON COMPLETION PRESERVE ENABLE
+       DO INSERT INTO audit (what) VALUES ('hourly')`,
+    tricky
+  )
   cleanup.push(() => production.sql(`DROP DATABASE IF EXISTS \`${tricky}\``))
 })
 
@@ -94,7 +101,9 @@ test('the tricky database (reserved and quoted names, every common type, partiti
   assert.match(run.report.engine, /^MariaDB$/)
   assert.match(run.report.production.serverVersion, /MariaDB|^\d+\.\d+/)
   assert.ok(run.report.programs?.dump?.path, 'the dump program is reported')
-  assert.match(visibleLog(run), /Released production's snapshot lock after/)
+  assert.match(visibleLog(run), /Released production's snapshot lock after \d+\.\d+ s/)
+  assert.equal(typeof run.report.snapshotLockSeconds, 'number')
+  assert.match(visibleLog(run), /Restored 1 enabled event\(s\) disabled, so that none runs in the clean room \(hourly_audit\)/)
   assert.match(run.summary, new RegExp(`MariaDB`))
   assert.equal(await productionChecksums(tricky), before, 'production is unchanged')
   assert.deepEqual(await leftovers(run), [])
@@ -281,6 +290,25 @@ test('a skewed dump (MySQL 8 header, GTID state, SQL_LOG_BIN, DEFINERs of an abs
   assert.equal(run.report.programs.dump.version, '8.0.36', 'the skewing mysqldump ran')
   assert.ok(run.report.tables.length >= 6)
   assert.deepEqual(run.report.schema, [])
+  // The report names every rule that changed the dump, with its lines, and the dump's own time.
+  const sanitized = Object.fromEntries(
+    run.report.sanitized.map((item: { rule: string; lines: number; parameter: string }) => [item.rule, item.lines])
+  )
+  assert.equal(sanitized['gtid-state'], 4, JSON.stringify(run.report.sanitized))
+  assert.ok(sanitized.definer >= 5, JSON.stringify(run.report.sanitized))
+  assert.equal(sanitized['event-status'], 1, JSON.stringify(run.report.sanitized))
+  assert.ok(
+    run.report.sanitized.every((item: { parameter: string }) => item.parameter.length > 5),
+    'each rule is named by its construct'
+  )
+  assert.ok(
+    run.report.timings.dump > 0 && run.report.timings.dump <= run.report.timings.restore,
+    JSON.stringify(run.report.timings)
+  )
+  assert.ok(Number(run.outputs['dump-seconds']) > 0, `dump-seconds ${run.outputs['dump-seconds']}`)
+  assert.match(run.summary, /dump [0-9.]+ [KMG]?i?B in [0-9.]+ s/)
+  assert.match(run.summary, /Sanitized: \d+ directive line\(s\)/)
+  assert.match(run.summary, /GTID state lines/)
   assert.deepEqual(await leftovers(run), [])
 })
 

@@ -73,7 +73,8 @@ export function parseRoleGrant(line: string): string[] {
   if (!match) return []
   const roles: string[] = []
   const one = new RegExp(ACCOUNT, 'g')
-  for (const role of match[1].matchAll(one)) roles.push(role[2] === undefined ? unquote(role[1]) : `${unquote(role[1])}@${unquote(role[2])}`)
+  for (const role of match[1].matchAll(one))
+    roles.push(role[2] === undefined ? unquote(role[1]) : `${unquote(role[1])}@${unquote(role[2])}`)
   return roles
 }
 

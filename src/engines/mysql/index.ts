@@ -54,12 +54,7 @@ export const mysql: SeamEngine<MysqlShapes> = {
     assertSeparateServers(p.target, c.target, { production: await p.facts(), cleanroom: await c.facts() })
   },
   diffSchema: (production, restored, collationsRewritten, restoredDisabled) =>
-    diffAsDumped(
-      (mine, theirs) => diffSchema(mine, theirs, collationsRewritten),
-      production,
-      restored,
-      restoredDisabled
-    ),
+    diffAsDumped((mine, theirs) => diffSchema(mine, theirs, collationsRewritten), production, restored, restoredDisabled),
   rowDiffSide: (session, table, key) => own(session).rowDiffSide(table, key),
   findClientTools: (production, cleanroom, binDir) => findClientTools(releaseOf(production), releaseOf(cleanroom), binDir),
   // The run holds ServerFacts (the seam's); the sanitizer wants the clean room's release.

@@ -36,10 +36,11 @@ export class MysqlMaintenance extends MysqlSession implements SeamMaintenance<My
     const lines = await this.grantLines('SHOW GRANTS')
     if (this.flavour === 'mariadb') {
       // The current role's inherited roles are listed, not expanded: read each enabled role's grants.
-      const enabled = await this.query<{ role: string | null }>('SELECT ROLE_NAME AS role FROM information_schema.ENABLED_ROLES').catch(
-        () => []
-      )
-      for (const { role } of enabled) if (role) lines.push(...(await this.grantLines(`SHOW GRANTS FOR ${quoteIdent(role)}`).catch(() => [])))
+      const enabled = await this.query<{ role: string | null }>(
+        'SELECT ROLE_NAME AS role FROM information_schema.ENABLED_ROLES'
+      ).catch(() => [])
+      for (const { role } of enabled)
+        if (role) lines.push(...(await this.grantLines(`SHOW GRANTS FOR ${quoteIdent(role)}`).catch(() => [])))
       // MariaDB 10.11+: what is granted TO PUBLIC every account has (older servers do not know the name).
       lines.push(...(await this.grantLines('SHOW GRANTS FOR PUBLIC').catch(() => [])))
     }

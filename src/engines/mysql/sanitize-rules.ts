@@ -29,18 +29,22 @@ import { collationRewrites, MYSQL_0900_COLLATIONS, SKEW_RULES, type SkewRuleId }
 /** Rules beyond the skew catalogue: what the sanitizer refuses because it cannot be read for sure. */
 export type GuardRuleId = 'client-command' | 'optimizer-hint' | 'sql-mode' | 'multibyte-charset'
 /**
- * Rules that keep production's code from running by itself in the clean room: `event-status`
+ * Rules that keep what the dump holds from acting by itself from the clean room: `event-status`
  * restores every ENABLEd event DISABLE ON SLAVE (or ON REPLICA), so that the clean room's event
- * scheduler never runs production's SQL there (as the restoring account: the DEFINERs are gone).
+ * scheduler never runs production's SQL there (as the restoring account: the DEFINERs are gone);
+ * `remote-engine` stops at a table whose rows live on another server (FEDERATED, CONNECT,
+ * SPIDER), which the restore's INSERTs and Lazarus's reads would reach from the clean room, with
+ * the credentials production's table names.
  */
-export type SafetyRuleId = 'event-status'
+export type SafetyRuleId = 'event-status' | 'remote-engine'
 export type SanitizeRuleId = SkewRuleId | GuardRuleId | SafetyRuleId
 
 /** What the report calls the constructs of the safety rules. */
 export const SAFETY_RULES: Record<SafetyRuleId, { construct: string }> = {
   'event-status': {
     construct: 'the ENABLE status of events (restored DISABLE ON SLAVE, so that they never run in the clean room)'
-  }
+  },
+  'remote-engine': { construct: 'a table whose rows live on another server (ENGINE=FEDERATED, CONNECT or SPIDER)' }
 }
 
 /** sed's exit code when it stops the stream. */
@@ -119,8 +123,7 @@ export function versionNumber(version: string): number {
  * optional `STARTS '<datetime>'` and `ENDS '<datetime>'`. Its strings hold only digits, spaces
  * and `:.-`, so no quote or backslash inside can move where the clause after it is.
  */
-const EVENT_SCHEDULE =
-  "(AT '[0-9: .-]*'|EVERY ('[0-9: .-]*'|[0-9]+) [A-Z_]+( STARTS '[0-9: .-]*')?( ENDS '[0-9: .-]*')?)"
+const EVENT_SCHEDULE = "(AT '[0-9: .-]*'|EVERY ('[0-9: .-]*'|[0-9]+) [A-Z_]+( STARTS '[0-9: .-]*')?( ENDS '[0-9: .-]*')?)"
 
 /**
  * The status clause of an event, where mysqldump writes it: the event's CREATE is one statement
@@ -144,7 +147,7 @@ function eventStatusRules(
   const head = `(T..\\n\\/\\*!50106 CREATE\\*\\/ (\\/\\*!50117 DEFINER=${ACCOUNT}\\*\\/ )?\\/\\*!50106 EVENT ${NAME} ON SCHEDULE ${EVENT_SCHEDULE} ON COMPLETION (NOT )?PRESERVE )`
   const disabled = eventDisableClause(cleanroom)
   return [
-    "# Events: restored unable to run (ENABLE becomes DISABLE ON SLAVE); an event whose status the rule cannot find stops the stream.",
+    '# Events: restored unable to run (ENABLE becomes DISABLE ON SLAVE); an event whose status the rule cannot find stops the stream.',
     '/^T..\\n\\/\\*!50106 CREATE\\*\\/ /{',
     `/^${head}ENABLE( COMMENT | DO )/{`,
     ...rewrite('event-status', [`s/^${head}ENABLE /\\1\\n/`, `s/\\n/${disabled} /2`]),
@@ -155,7 +158,7 @@ function eventStatusRules(
     '}',
     // mysqldump writes events only as above: a CREATE or ALTER of an event in any other form is not its own.
     '/^T..\\n\\/\\*!50106 CREATE\\*\\/ /!{',
-    "/^T..\\n(\\/\\*![0-9]* ?)?(CREATE|ALTER)[^'\"`]* EVENT /I{",
+    '/^T..\\n(\\/\\*![0-9]* ?)?(CREATE|ALTER)[^\'"`]* EVENT /I{',
     ...stop('event-status'),
     '}',
     '}'
@@ -287,7 +290,11 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     `/^mV.\\n\\/\\*!50013 DEFINER=${ACCOUNT} SQL SECURITY (DEFINER|INVOKER) \\*\\/$/{`,
     ...rewrite('definer', [`s/^(mV.\\n\\/\\*!50013 )DEFINER=${ACCOUNT} /\\1/`]),
     '}',
-    ...eventStatusRules(options.cleanroom, rewrite, stop)
+    ...eventStatusRules(options.cleanroom, rewrite, stop),
+    "# A table whose rows live elsewhere: restored, its INSERTs and Lazarus's reads would reach that server from the clean room.",
+    '/^mK.\\n\\) ENGINE=(FEDERATED|CONNECT|SPIDER)( |$)/I{',
+    ...stop('remote-engine'),
+    '}'
   ]
 
   if (rewrites.size > 0) {
@@ -580,9 +587,17 @@ export function stopMessage(stopped: RemovedLine): string {
       )
     case 'event-status':
       return (
-        "The dump creates or alters an event in a form mysqldump does not write (Lazarus could not find its status clause): " +
+        'The dump creates or alters an event in a form mysqldump does not write (Lazarus could not find its status clause): ' +
         "restored as it is, the event could run production's SQL in the clean room on its schedule, so Lazarus refuses to restore it. Check where this backup came from."
       )
+    case 'remote-engine': {
+      const engine = /ENGINE=([A-Za-z]+)/.exec(stopped.line)?.[1]?.toUpperCase() ?? 'FEDERATED'
+      return (
+        `The dump holds a table with ENGINE=${engine}, whose rows live on another server: restored in the clean room, ` +
+        "its INSERTs and Lazarus's reads would reach that server (with the credentials the table names), so Lazarus refuses to restore it. " +
+        'Verify the server that holds those rows instead.'
+      )
+    }
     case 'multibyte-charset':
       return 'The dump switches the client character set to one (sjis, cp932, gbk, big5, gb18030) whose characters may hold the byte of a backslash or quote: Lazarus cannot read it for sure, so it refuses to restore it.'
     default: {

@@ -579,9 +579,8 @@ async function streamOutcome(
   const dumpBytes = Number(/^(\d+) bytes/m.exec(bytesText)?.[1] ?? 0)
   // What the sanitizer changed (a fresh stream runs it; a kept dump was sanitized when it was made).
   const sanitizing = expected.includes('sanitize')
-  const removedLines = sanitizing && fs.existsSync(files.removedLinesFile)
-    ? fs.readFileSync(files.removedLinesFile, 'latin1').split('\n')
-    : []
+  const removedLines =
+    sanitizing && fs.existsSync(files.removedLinesFile) ? fs.readFileSync(files.removedLinesFile, 'latin1').split('\n') : []
   const changes = sanitizing
     ? {
         sanitized: summarizeRemovedLines(removedLines).map(entry => ({

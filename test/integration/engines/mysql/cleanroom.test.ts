@@ -201,6 +201,40 @@ test('an account without CREATE and DROP is told it cannot create databases', as
   }
 })
 
+test('CREATE and DROP through MariaDB roles count once the role is active: a default role, and the roles it inherits', async () => {
+  const user = uniqueName('lzrole').slice(0, 32)
+  const [outer, inner] = [uniqueName('lzr_outer').slice(0, 32), uniqueName('lzr_inner').slice(0, 32)]
+  // The inner role holds the privileges; the outer one is granted the inner; the user the outer.
+  await cleanroom.sql(
+    `CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY 'pw'; CREATE ROLE ${inner}; CREATE ROLE ${outer};
+     GRANT CREATE ON *.* TO ${inner}; GRANT DROP ON \`lazarus\\_%\`.* TO ${inner};
+     GRANT ${inner} TO ${outer}; GRANT ${outer} TO '${user}'@'127.0.0.1';`
+  )
+  const check = async () => {
+    const room = await mysql.openMaintenance(mysql.parseUrl('cleanroom-url', cleanroom.url('mysql', { user, password: 'pw' })))
+    try {
+      return await room.canCreateDatabases()
+    } finally {
+      await room.close()
+    }
+  }
+  try {
+    // Granted, not active: nothing, and the message says how to make the role active.
+    const inactive = await check()
+    assert.equal(inactive.allowed, false)
+    assert.match(
+      inactive.hint ?? '',
+      new RegExp(
+        `role\\(s\\) ${outer} give nothing unless active when it logs in: make them default roles \\(SET DEFAULT ROLE <role> FOR ${user}@127\\.0\\.0\\.1\\)`
+      )
+    )
+    await cleanroom.sql(`SET DEFAULT ROLE ${outer} FOR '${user}'@'127.0.0.1'`)
+    assert.deepEqual(await check(), { role: `${user}@127.0.0.1`, allowed: true })
+  } finally {
+    await cleanroom.sql(`DROP USER IF EXISTS '${user}'@'127.0.0.1'; DROP ROLE IF EXISTS ${outer}; DROP ROLE IF EXISTS ${inner};`)
+  }
+})
+
 test('bad connections fail in one line that says what to fix', async () => {
   const cases: [string, RegExp][] = [
     [

@@ -51,17 +51,13 @@ test('privilege lines: ALL, lists, columns, routines, dynamic privileges, either
 })
 
 test('role lines: MySQL (role@host, several) and MariaDB (a bare role), either quoting', () => {
-  assert.deepEqual(parseRoleGrant('GRANT `builder`@`%`,`reader`@`localhost` TO `lazarus`@`%`'), [
-    'builder@%',
-    'reader@localhost'
-  ])
+  assert.deepEqual(parseRoleGrant('GRANT `builder`@`%`,`reader`@`localhost` TO `lazarus`@`%`'), ['builder@%', 'reader@localhost'])
   assert.deepEqual(parseRoleGrant('GRANT `builder` TO `lazarus`@`%` WITH ADMIN OPTION'), ['builder'])
   assert.deepEqual(parseRoleGrant("GRANT 'builder' TO 'lazarus'@'%'"), ['builder'])
   assert.deepEqual(parseRoleGrant('GRANT CREATE, DROP ON *.* TO `builder`'), [])
-  assert.deepEqual(
-    grantedRoles(['GRANT USAGE ON *.* TO `u`@`%`', 'GRANT `b`@`%` TO `u`@`%`', 'GRANT `b`@`%` TO `u`@`%`']),
-    ['b@%']
-  )
+  assert.deepEqual(grantedRoles(['GRANT USAGE ON *.* TO `u`@`%`', 'GRANT `b`@`%` TO `u`@`%`', 'GRANT `b`@`%` TO `u`@`%`']), [
+    'b@%'
+  ])
 })
 
 test('database patterns are LIKE patterns: _ and % wildcards, \\_ a literal underscore', () => {

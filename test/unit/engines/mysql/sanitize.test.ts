@@ -403,12 +403,15 @@ test('events: an ENABLE status is restored DISABLE ON SLAVE (ON REPLICA on MySQL
       head
     )
   }
-  assert.deepEqual(
-    disabledEvents(cases.flatMap(([head]) => sanitize(eventDump(head)).removed)),
-    ['e', 'at once', 'compound', 'x ON COMPLETION PRESERVE ENABLE DO y']
-  )
+  assert.deepEqual(disabledEvents(cases.flatMap(([head]) => sanitize(eventDump(head)).removed)), [
+    'e',
+    'at once',
+    'compound',
+    'x ON COMPLETION PRESERVE ENABLE DO y'
+  ])
   // Without a DEFINER (one the rule did not strip stays, and the status is still found).
-  const bare = "DELIMITER ;;\n/*!50106 CREATE*/ /*!50106 EVENT `b` ON SCHEDULE EVERY 1 DAY ON COMPLETION PRESERVE ENABLE DO SELECT 1 */ ;;\nDELIMITER ;\n"
+  const bare =
+    'DELIMITER ;;\n/*!50106 CREATE*/ /*!50106 EVENT `b` ON SCHEDULE EVERY 1 DAY ON COMPLETION PRESERVE ENABLE DO SELECT 1 */ ;;\nDELIMITER ;\n'
   assert.equal(sanitize(bare).output, bare.replace('PRESERVE ENABLE DO', 'PRESERVE DISABLE ON SLAVE DO'))
   // A MySQL 8.4 clean room: DISABLE ON REPLICA (ON SLAVE is deprecated there); 8.0 still ON SLAVE.
   const mysql84 = sanitize(bare, {
@@ -431,9 +434,9 @@ test('events: a disabled status passes as it is; an event whose status cannot be
   }
   for (const dump of [
     // A schedule mysqldump does not write (an expression): the status cannot be told from the text.
-    eventDump("`s` ON SCHEDULE EVERY 1 DAY STARTS CURRENT_TIMESTAMP + INTERVAL 1 DAY ON COMPLETION PRESERVE ENABLE"),
+    eventDump('`s` ON SCHEDULE EVERY 1 DAY STARTS CURRENT_TIMESTAMP + INTERVAL 1 DAY ON COMPLETION PRESERVE ENABLE'),
     // The status on another line.
-    eventDump("`n` ON SCHEDULE EVERY 1 DAY ON COMPLETION PRESERVE", '\nENABLE DO SELECT 1 */ ;;\n'),
+    eventDump('`n` ON SCHEDULE EVERY 1 DAY ON COMPLETION PRESERVE', '\nENABLE DO SELECT 1 */ ;;\n'),
     'CREATE EVENT e ON SCHEDULE EVERY 1 SECOND DO DELETE FROM t;\n',
     'CREATE DEFINER=CURRENT_USER EVENT e ON SCHEDULE EVERY 1 SECOND DO DELETE FROM t;\n',
     '/*!50106 ALTER EVENT e ENABLE */;\n',
@@ -449,7 +452,27 @@ test('events: a disabled status passes as it is; an event whose status cannot be
   for (const dump of [
     "INSERT INTO `t` VALUES ('CREATE EVENT e ON SCHEDULE EVERY 1 SECOND ENABLE DO x');\n",
     '/* ALTER EVENT e ENABLE */\n',
-    "DELIMITER ;;\nCREATE PROCEDURE `p`()\nBEGIN\n  ALTER EVENT e ENABLE;\nEND ;;\nDELIMITER ;\n"
+    'DELIMITER ;;\nCREATE PROCEDURE `p`()\nBEGIN\n  ALTER EVENT e ENABLE;\nEND ;;\nDELIMITER ;\n'
+  ]) {
+    assert.equal(sanitize(dump).status, 0, dump)
+  }
+})
+
+test('a table whose rows live on another server (FEDERATED, CONNECT, SPIDER) stops the stream; the words elsewhere pass', () => {
+  for (const engine of ['FEDERATED', 'CONNECT', 'SPIDER']) {
+    const dump = `CREATE TABLE \`remote\` (\n  \`id\` int(11) NOT NULL\n) ENGINE=${engine} DEFAULT CHARSET=utf8mb4 CONNECTION='mysql://app:secret@prod:3306/shop/t';\n`
+    const result = sanitize(dump)
+    assert.equal(result.status, STOP_EXIT_CODE, engine)
+    const stopped = stoppedConstruct(result.removed)!
+    assert.equal(stopped.rule, 'remote-engine')
+    const message = stopMessage(stopped)
+    assert.match(message, new RegExp(`ENGINE=${engine}, whose rows live on another server`))
+    assert.doesNotMatch(message, /secret|prod:3306/, 'the message never quotes the connection')
+  }
+  for (const dump of [
+    'CREATE TABLE `t` (\n  `id` int(11) NOT NULL\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n',
+    "INSERT INTO `t` VALUES (') ENGINE=FEDERATED');\n",
+    "CREATE TABLE `t` (\n  `id` int(11) NOT NULL COMMENT '\n) ENGINE=SPIDER'\n) ENGINE=InnoDB;\n"
   ]) {
     assert.equal(sanitize(dump).status, 0, dump)
   }
