@@ -206,7 +206,7 @@ async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, ke
   let tables: TableName[]
   let unisolated: TableName[] = []
   let streaming: Promise<StreamOutcome>
-  const lockStarted = performance.now()
+  let lockStarted = performance.now()
   let released: Promise<void> | undefined
   const release = (): Promise<void> => {
     if (released) return released
@@ -230,6 +230,7 @@ async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, ke
   }
   let streamStarted = performance.now()
   try {
+    lockStarted = performance.now()
     const snapshotId = await production.beginSnapshot()
     // The figure sessions join while the lock holds every writer: after it, their snapshot would be later than the dump's.
     await Promise.all(joining.map(session => session.joinSnapshot(snapshotId)))

@@ -185,7 +185,7 @@ export class MysqlSession implements SeamSession<MysqlTable>, MysqlQueryable {
 
   private async startSnapshot(lock: SnapshotLock): Promise<void> {
     if (!lock.held) throw new Error(`Snapshot ${lock.id} can no longer be joined: its lock was released`)
-    await this.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ')
+    // One statement under the lock: the isolation level is pinned with the session's settings.
     await this.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY')
     this.inSnapshot = true
     // The lock must still hold now that the snapshot exists: released (or lost) meanwhile, the
@@ -419,7 +419,9 @@ async function endConnection(connection: mysql.Connection): Promise<void> {
  * - sql_select_limit and max_join_size at their maximum: an account default would cut results;
  * - MySQL 8: information_schema_stats_expiry = 0, or AUTO_INCREMENT would be read from a cache
  *   (in a versioned comment: MySQL 5.7 has no such variable, and no such cache);
- * - production: every transaction read-only, and lock waits bounded by lock-timeout-seconds.
+ * - production: every transaction read-only and REPEATABLE READ (what a consistent snapshot needs:
+ *   set here, before the snapshot lock, so that only START TRANSACTION runs under it), and lock
+ *   waits bounded by lock-timeout-seconds.
  */
 export function sessionSettingsSql(role: ServerRole, flavour: Flavour): string[] {
   const settings = [
@@ -438,6 +440,8 @@ export function sessionSettingsSql(role: ServerRole, flavour: Flavour): string[]
   ]
   if (role === 'production') {
     settings.push(
+      // A consistent snapshot is REPEATABLE READ's; an account default of another level would not be one.
+      'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ',
       'SET SESSION TRANSACTION READ ONLY',
       `SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(MysqlSession.limits.lockTimeoutSeconds))}`
     )

@@ -10,9 +10,11 @@
  *   uses no roles). A role is active when it is a default role (SET DEFAULT ROLE), or with
  *   activate_all_roles_on_login; a role granted but not active gives nothing.
  * - MariaDB: `SHOW GRANTS` lists the current user's grants and those of its current role (the
- *   default role, SET DEFAULT ROLE); the roles granted to that role are listed as `GRANT role TO
- *   role` only, so the run also reads `SHOW GRANTS FOR` each role information_schema.ENABLED_ROLES
- *   names (the current role and those it inherits), and (10.11+) `SHOW GRANTS FOR PUBLIC`.
+ *   default role, SET DEFAULT ROLE): on 10.11 also those of the roles it inherits and of PUBLIC
+ *   (`SHOW GRANTS FOR CURRENT_USER()` lists the user's alone). So that a release that lists less
+ *   is still read whole, the run also reads `SHOW GRANTS FOR` each role
+ *   information_schema.ENABLED_ROLES names (the current role and those it inherits) and, from
+ *   10.11, `SHOW GRANTS FOR PUBLIC`.
  *
  * The lines: `GRANT <privileges> ON <level> TO <grantee>[ ...]`, the privileges `ALL PRIVILEGES`
  * or a comma-separated list (a column privilege with its columns in parentheses), the level
@@ -48,7 +50,8 @@ export function parsePrivilegeGrant(line: string): PrivilegeGrant | undefined {
   // The privilege list: names of upper-case words, each perhaps with its columns, up to ' ON '.
   const privileges: string[] = []
   let rest = line.slice(head[0].length)
-  const privilege = new RegExp(`^([A-Za-z][A-Za-z_ ]*?)( \\((?:${IDENTIFIER}(?:, ?)?)+\\))?(, ?| ON )`)
+  const column = IDENTIFIER.replace(/^\(/, '(?:')
+  const privilege = new RegExp(`^([A-Za-z][A-Za-z_ ]*?)( \\((?:${column}(?:, ?)?)+\\))?(, ?| ON )`)
   for (;;) {
     const match = privilege.exec(rest)
     if (!match) return undefined

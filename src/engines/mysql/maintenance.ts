@@ -35,7 +35,7 @@ export class MysqlMaintenance extends MysqlSession implements SeamMaintenance<My
     const [{ user }] = await this.query<{ user: string }>('SELECT CURRENT_USER() AS user')
     const lines = await this.grantLines('SHOW GRANTS')
     if (this.flavour === 'mariadb') {
-      // The current role's inherited roles are listed, not expanded: read each enabled role's grants.
+      // Each enabled role's grants (the current role and those it inherits), in case SHOW GRANTS lists less (grants.ts).
       const enabled = await this.query<{ role: string | null }>(
         'SELECT ROLE_NAME AS role FROM information_schema.ENABLED_ROLES'
       ).catch(() => [])

@@ -206,7 +206,8 @@ test('CREATE and DROP through MariaDB roles count once the role is active: a def
   const [outer, inner] = [uniqueName('lzr_outer').slice(0, 32), uniqueName('lzr_inner').slice(0, 32)]
   // The inner role holds the privileges; the outer one is granted the inner; the user the outer.
   await cleanroom.sql(
-    `CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY 'pw'; CREATE ROLE ${inner}; CREATE ROLE ${outer};
+    `CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT SELECT ON mysql.* TO '${user}'@'127.0.0.1';
+     CREATE ROLE ${inner}; CREATE ROLE ${outer};
      GRANT CREATE ON *.* TO ${inner}; GRANT DROP ON \`lazarus\\_%\`.* TO ${inner};
      GRANT ${inner} TO ${outer}; GRANT ${outer} TO '${user}'@'127.0.0.1';`
   )

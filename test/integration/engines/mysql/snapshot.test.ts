@@ -178,8 +178,10 @@ test('a session cannot join a snapshot once its lock was released', async () => 
   const [first, late] = [await MysqlSession.open(target, 'production'), await MysqlSession.open(target, 'production')]
   try {
     const id = await first.beginSnapshot()
-    await first.releaseSnapshotLock()
-    await first.releaseSnapshotLock() // a second release is a no-op
+    // How long production's writers waited on the lock, for the log and the report.
+    const held = await first.releaseSnapshotLock()
+    assert.ok(typeof held === 'number' && held >= 0, `held ${held}`)
+    assert.equal(await first.releaseSnapshotLock(), undefined, 'a second release is a no-op')
     await assert.rejects(late.joinSnapshot(id), /can no longer be joined: its lock was released/)
   } finally {
     await Promise.all([first.close(), late.close()])
@@ -245,6 +247,11 @@ test('production sessions are read-only and run under the pinned settings', asyn
       'SELECT @@session.time_zone AS zone, @@session.sql_mode AS mode, @@session.character_set_results AS names'
     )
     assert.deepEqual(settings, { zone: '+00:00', mode: 'STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION', names: 'utf8mb4' })
+    // REPEATABLE READ (a consistent snapshot's level) is pinned with the settings, before any snapshot lock.
+    await session.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED')
+    await session.pinSettings()
+    const [{ isolation }] = await session.query<{ isolation: string }>('SELECT @@session.tx_isolation AS isolation')
+    assert.equal(isolation, 'REPEATABLE-READ')
     // Even with a write privilege, nothing is written: every transaction of the session is read-only.
     const admin = await MysqlSession.open(mysql.parseUrl('production-url', server.url(database)), 'production')
     try {

@@ -17,6 +17,7 @@ import {
   type ServerRelease
 } from '../../../../src/engines/mysql/tools.js'
 import { summarizeRemovedLines } from '../../../../src/engines/mysql/sanitize-rules.js'
+import { SKEW_RULES } from '../../../../src/engines/mysql/skew-catalogue.js'
 
 // The client programs over real MariaDB servers: a production database streamed through the
 // sanitizer into a scratch database on the clean room; a failing restore names the object; a
@@ -196,6 +197,11 @@ test('a tricky production database streams through the sanitizer into a scratch 
       summarizeRemovedLines(removed).map(entry => [entry.rule, entry.lines]),
       [['definer', 5]]
     )
+    // The outcome carries the same for the report, and each program's time from the stream's start.
+    assert.deepEqual(outcome.sanitized, [{ parameter: SKEW_RULES.definer.construct, rule: 'definer', lines: 5 }])
+    assert.deepEqual(outcome.restoredDisabled, [], 'the disabled event stays as it was')
+    const { dump, sanitize, restore } = outcome.seconds ?? {}
+    assert.ok(dump! > 0 && dump! <= sanitize! && sanitize! <= restore!, JSON.stringify(outcome.seconds))
     // Nothing secret was left behind or written where the log shows it.
     assert.equal(fs.existsSync(path.join(dir, 'dump.cnf')), false)
     assert.equal(fs.existsSync(path.join(dir, 'restore.cnf')), false)
