@@ -68,6 +68,9 @@ test('database patterns are LIKE patterns: _ and % wildcards, \\_ a literal unde
   assert.equal(databaseMatches('lazarusX%', NAME), false)
   assert.equal(databaseMatches('app', NAME), false)
   assert.equal(databaseMatches('%', NAME), true)
+  // _ is any one character, \\_ only an underscore.
+  assert.equal(databaseMatches('lazarus_0_prob_', NAME), true)
+  assert.equal(databaseMatches('lazarus\\_0\\_prob\\_', NAME), false)
 })
 
 test('CREATE and DROP, directly or through active roles, globally or on a matching pattern, possibly on separate lines', () => {
