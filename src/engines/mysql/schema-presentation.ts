@@ -372,6 +372,10 @@ const CLAUSE_WORDS = new Set([
 function operatorAt(tokens: string[], index: number): number | undefined {
   const token = tokens[index]
   const previous = tokens[index - 1]
+  // The second word of a two-word operator (`NOT LIKE`, `NOT IN`, `SOUNDS LIKE`, `MEMBER OF`) is
+  // that operator, not a prefix: what follows it is its right operand.
+  if (previous === 'not' && predicateAfterNot(token) !== undefined) return BINARY[token]
+  if ((previous === 'sounds' && token === 'like') || (previous === 'member' && token === 'of')) return BINARY[previous]
   const prefix = previous === undefined || previous === '(' || previous === ',' || isOperator(tokens, index - 1)
   if (prefix) return UNARY[token]
   // `a NOT LIKE b`, `a NOT IN (...)`, `a NOT BETWEEN ...`: the predicate's, not NOT's.

@@ -194,7 +194,10 @@ test('across flavours, a view whose grouping differs is a difference: LIKE, IN, 
       ['((`flag` = `qty`) in (0,1))', 'flag = (qty IN (0,1))', false],
       ['((`flag` = `qty`) between 0 and 1)', 'flag = (qty BETWEEN 0 AND 1)', false],
       ['((`flag` between 0 and 1) = `qty`)', '(flag BETWEEN 0 AND 1) = qty', true],
-      ['(`flag` between 0 and (`qty` = 1))', '(flag BETWEEN 0 AND qty) = 1', false]
+      ['(`flag` between 0 and (`qty` = 1))', '(flag BETWEEN 0 AND qty) = 1', false],
+      ['(`flag` not like (`qty` = 1))', 'flag NOT LIKE (qty = 1)', true],
+      ['(`flag` not like (`qty` = 1))', '(flag NOT LIKE qty) = 1', false],
+      ['(`flag` not regexp (`qty` = 1))', '(flag NOT REGEXP qty) = 1', false]
     ]
     const wrong: string[] = []
     for (const [printed, definition, same] of cases) {

@@ -400,7 +400,9 @@ test('expressions: how each server prints the same one compares the same; a diff
     ['((`a` = `b`) like `c`)', '`a` = `b` like `c`'],
     ['((`a` = `b`) not in (1,2))', '`a` = `b` not in (1,2)'],
     ['((`a` = `b`) between 0 and 1)', '`a` = `b` between 0 and 1'],
-    ['(`a` between 0 and (`b` = 1))', '`a` between 0 and `b` = 1']
+    ['(`a` between 0 and (`b` = 1))', '`a` between 0 and `b` = 1'],
+    ['(`a` not like (`b` = 1))', '`a` not like `b` = 1'],
+    ['(`a` sounds like (`b` = 1))', '`a` sounds like `b` = 1']
   ]
   for (const [a, b] of different) assert.notEqual(portableExpression(a), portableExpression(b), `${a} !~ ${b}`)
 })
