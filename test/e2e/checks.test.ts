@@ -1,6 +1,6 @@
-import { before, test } from 'node:test'
+import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { runAction } from '../support/run-action.js'
@@ -17,6 +17,8 @@ before(async () => {
   shop = await createShop('checks')
   production = await productionCluster()
 })
+
+after(() => rmSync(dir, { recursive: true, force: true }))
 
 function checksFile(name: string, text: string): string {
   const file = path.join(dir, name)

@@ -223,8 +223,10 @@ test('backup-format directory: a restore that fails in a data pipeline names the
   assert.deepEqual(readdirSync(dir), [], 'the partial restore point is removed')
 })
 
-test('bad inputs: a backup-dir that cannot be created, an unknown format, a key that is not Ed25519', async () => {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'lazarus-keep-file-')), 'a-file')
+test('bad inputs: a backup-dir that cannot be created, an unknown format, a key that is not Ed25519', async t => {
+  const fileDir = mkdtempSync(path.join(os.tmpdir(), 'lazarus-keep-file-'))
+  t.after(() => rmSync(fileDir, { recursive: true, force: true }))
+  const file = path.join(fileDir, 'a-file')
   writeFileSync(file, '')
   const blocked = await runAction(inputs({ 'backup-dir': path.join(file, 'sub') }))
   assert.equal(blocked.exitCode, 1)

@@ -18,8 +18,13 @@ import { saveRoles } from '../../util/leftovers.js'
  *   the clean room (a matrix of jobs) cannot drop a role from under this run's restore. PostgreSQL
  *   locks the role while it records the pin and checks it still exists, so a role dropped in the
  *   meantime makes the pin fail, and it is created again.
- * - At the end every Lazarus role this run used is dropped unless something still depends on it
- *   (another run's scratch database, or one kept with keep-cleanroom); the last run out drops it.
+ * - At the end every Lazarus role this run created, or found marked and tried to pin, is dropped
+ *   unless something still depends on it (another run's scratch database, or one kept with
+ *   keep-cleanroom). Each run drops its scratch databases before its roles, so whatever the
+ *   interleaving the last run out finds no dependency left and drops the role: a role is
+ *   recorded before it is created (a pin that fails, a run cancelled meanwhile, still leave it
+ *   recorded), no role is created once the drop has begun, and a role kept for any reason stays
+ *   recorded for the post step, which tries again after dropping the run's leftover databases.
  */
 
 /** The name of the n-th stand-in of a run (see RolePlan.standIns): unique per run, within 63 bytes. */
@@ -144,8 +149,15 @@ export function isLazarusComment(comment: string | null | undefined): boolean {
 export class CleanRoomRoles {
   private plan: RolePlan | undefined
   private facts: CleanRoomRoleFacts | undefined
-  /** Lazarus roles this run has pinned at least once: it tries to drop each at the end. */
+  /**
+   * Lazarus roles this run created or found marked (recorded before it creates or pins them): it
+   * tries to drop each at the end.
+   */
   private readonly used = new Set<string>()
+  /** provide() calls still running: the drop waits for them, so nothing is created after it. */
+  private readonly providing = new Set<Promise<void>>()
+  /** Set once dropAll has begun: from then on no role is created or pinned. */
+  private dropping = false
 
   constructor(
     private readonly maintenance: Queryable,
@@ -205,12 +217,30 @@ export class CleanRoomRoles {
   async provide(database: string): Promise<void> {
     if (!this.plan?.restore || !this.facts) return
     const standIns = (this.plan.standIns ?? []).map(entry => entry.standIn)
-    for (const name of [...this.plan.provided, ...standIns]) await this.provideOne(name, database)
+    const names = [...this.plan.provided, ...standIns]
+    const work = (async () => {
+      for (const name of names) await this.provideOne(name, database)
+    })()
+    this.providing.add(work)
+    try {
+      await work
+    } finally {
+      this.providing.delete(work)
+    }
+  }
+
+  /** Records a role as this run's to try to drop at the end (and the post step's, should main be killed). */
+  private track(name: string): void {
+    this.used.add(name)
+    saveRoles([...this.used])
   }
 
   private async provideOne(name: string, database: string): Promise<void> {
     const role = quoteIdent(name)
     for (let attempt = 1; ; attempt++) {
+      // A run whose cleanup has begun (cancelled, or a stage abandoned while this ran on) creates
+      // nothing more: a role made after the drop would be left behind.
+      if (this.dropping) throw new Error(`The run's roles are being dropped: role ${listNames([name])} is not provided`)
       const [found] = await this.maintenance.query<{ comment: string | null; powerless: boolean }>(
         `SELECT pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment,
            NOT (r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls OR r.rolcanlogin
@@ -220,6 +250,10 @@ export class CleanRoomRoles {
       )
       try {
         if (!found) {
+          // Recorded before it exists, so that a pin that fails afterwards (the database dropped
+          // meanwhile, a timeout) still leaves it to this run's drop; dropping a role that is not
+          // there, or not marked, does nothing.
+          this.track(name)
           // One implicit transaction: no other session sees the role before it carries the mark.
           // Under restore-role: superuser (production's code already runs as a superuser there), a
           // superuser in production stays one, without login or password: a foreign-data wrapper
@@ -240,9 +274,10 @@ export class CleanRoomRoles {
               `superuser created it): run again once that run has ended, or give the runs separate clean rooms.`
           )
         }
+        // A marked role found here is this run's to drop too, pinned or not: when the run that made
+        // it ends while this one still uses it, that run keeps it, and this one is the last out.
+        this.track(name)
         await this.maintenance.query(`GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${role}`)
-        this.used.add(name)
-        saveRoles([...this.used])
         return
       } catch (error) {
         const code = (error as { code?: string }).code
@@ -252,14 +287,22 @@ export class CleanRoomRoles {
     }
   }
 
-  /** Drops the Lazarus roles this run used that nothing depends on any more; never throws. */
+  /**
+   * Drops the Lazarus roles this run used that nothing depends on any more; never throws. Call it
+   * after the run's scratch databases are dropped. A provide() still running finishes first (its
+   * queries share this session and are bounded by its timeouts) and creates nothing more.
+   */
   async dropAll(): Promise<void> {
+    this.dropping = true
+    await Promise.allSettled([...this.providing])
     if (this.used.size === 0) return
     const { kept } = await dropLazarusRoles(this.maintenance, [...this.used])
     this.used.clear()
     for (const name of kept) this.used.add(name)
-    // What is kept is another run's (or a kept database's) to drop: the post step need not try.
-    saveRoles([])
+    // A role kept because another run's database uses it is that run's to drop (it recorded it
+    // too); one kept because this run's own database could not be dropped, or because the drop
+    // failed, is the post step's, after it drops the leftover databases.
+    saveRoles(kept)
   }
 }
 
@@ -278,8 +321,10 @@ export async function dropLazarusRoles(db: Queryable, names: string[]): Promise<
         core.info(`Dropped role ${listNames([name])} from the clean room.`)
       }
     } catch (error) {
-      kept.push(name)
       const code = (error as { code?: string }).code
+      // Another run dropped it between the check and the drop (it waited for that run's lock): gone.
+      if (code === UNDEFINED_OBJECT) continue
+      kept.push(name)
       if (code === DEPENDENT_OBJECTS_STILL_EXIST) {
         core.info(`Kept role ${listNames([name])}: another Lazarus run's (or a kept) scratch database still uses it.`)
       } else {

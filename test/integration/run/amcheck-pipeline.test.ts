@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { verifyBackup } from '../../../src/run/pipeline.js'
@@ -13,10 +13,12 @@ import { createShop } from '../../support/shop.js'
 // clean room's superuser it leaves an index of the restored copy without some of its entries,
 // the way a failed index build or a lost write would, and amcheck must report it.
 
-test('an index of the restored copy corrupted before amcheck makes the run a mismatch naming it', async () => {
+test('an index of the restored copy corrupted before amcheck makes the run a mismatch naming it', async t => {
   const shop = await createShop('amcheck_run')
   const inputs = shop.inputs({ amcheck: 'true' })
   const runnerTemp = mkdtempSync(path.join(os.tmpdir(), 'lazarus-amcheck-run-'))
+  // The run's report directory outlives the run, as on a runner: the test removes it.
+  t.after(() => rmSync(runnerTemp, { recursive: true, force: true }))
   const settings = readSettings(name => inputs[name] ?? '', { RUNNER_TEMP: runnerTemp })
   const report: Report = {
     result: 'error',

@@ -5,6 +5,7 @@ import { parseConnectionUrl } from '../../../../src/engines/postgres/connection.
 import { DatabaseSession } from '../../../../src/engines/postgres/database.js'
 import { quoteIdent, quoteLiteral } from '../../../../src/engines/postgres/figure-queries.js'
 import type { NamedRole } from '../../../../src/engines/postgres/privileges.js'
+import { recordLeftoversWith, type LeftoverRecorder } from '../../../../src/util/leftovers.js'
 import { cleanroomCluster, uniqueName, type Cluster } from '../../../support/shared-servers.js'
 
 // The roles of runs that share one clean room, on the real server: created marked and bare, kept
@@ -116,4 +117,123 @@ test('cleanup drops only roles that carry the mark', async () => {
   assert.deepEqual(result, { dropped: [ours], kept: [] })
   assert.ok(await role(theirs), 'a role without the mark stays')
   assert.equal(await role(ours), undefined)
+})
+
+test('two runs sharing a role, the one that created it ending last: the last run out drops it', async () => {
+  const name = `${prefix}_order`
+  const [first, second] = [new CleanRoomRoles(await maintenance(), 'run_e'), new CleanRoomRoles(await maintenance(), 'run_f')]
+  const [firstDatabase, secondDatabase] = [await scratchDatabase(), await scratchDatabase()]
+  await first.decide(roles(name))
+  await first.provide(firstDatabase)
+  await second.decide(roles(name))
+  await second.provide(secondDatabase)
+  assert.equal((await role(name))?.comment, `${ROLE_MARKER} of run run_e`)
+  // The run that only found the role ends first: the creator's database still uses it.
+  await cleanroom.query(`DROP DATABASE ${secondDatabase}`)
+  await second.dropAll()
+  assert.ok(await role(name), 'kept while the run that made it still uses it')
+  await cleanroom.query(`DROP DATABASE ${firstDatabase}`)
+  await first.dropAll()
+  assert.equal(await role(name), undefined, 'the last run out drops it')
+})
+
+test('two runs sharing a role that end at the same time leave nothing, whichever drops first', async () => {
+  for (const round of [1, 2, 3]) {
+    const name = `${prefix}_together_${round}`
+    const runs = [
+      new CleanRoomRoles(await maintenance(), `run_g${round}`),
+      new CleanRoomRoles(await maintenance(), `run_h${round}`)
+    ]
+    const scratch = [await scratchDatabase(), await scratchDatabase()]
+    for (const [index, run] of runs.entries()) {
+      await run.decide(roles(name))
+      await run.provide(scratch[index])
+    }
+    // Each run drops its database, then its roles, as CleanRoom.close does; the two run at once.
+    await Promise.all(
+      runs.map(async (run, index) => {
+        await cleanroom.query(`DROP DATABASE ${scratch[index]}`)
+        await run.dropAll()
+      })
+    )
+    assert.equal(await role(name), undefined, `round ${round}: no role left`)
+  }
+})
+
+test('a role whose pin fails (its database dropped meanwhile) is still dropped by the run', async () => {
+  const name = `${prefix}_unpinned`
+  const run = new CleanRoomRoles(await maintenance(), 'run_i')
+  await run.decide(roles(name))
+  // The scratch database is gone before the pin (a cancelled run drops its databases first).
+  await assert.rejects(run.provide(uniqueName('never_created')), /does not exist/)
+  assert.equal((await role(name))?.comment, `${ROLE_MARKER} of run run_i`, 'created, then the pin failed')
+  await run.dropAll()
+  assert.equal(await role(name), undefined)
+})
+
+test('a provide still running when the run drops its databases and roles leaves no role behind', async () => {
+  const names = [1, 2, 3].map(n => `${prefix}_inflight_${n}`)
+  const run = new CleanRoomRoles(await maintenance(), 'run_j')
+  await run.decide(roles(...names))
+  const database = await scratchDatabase()
+  // Holds every CREATE ROLE back, so that the cleanup below starts while the first one waits (a
+  // stage abandoned by a cancellation, or by a server watch that gave up, runs on meanwhile).
+  const blocker = await maintenance()
+  await blocker.query('BEGIN')
+  await blocker.query('LOCK TABLE pg_catalog.pg_authid IN EXCLUSIVE MODE')
+  let providing: Promise<void> | undefined
+  let dropping: Promise<void> | undefined
+  try {
+    providing = run.provide(database)
+    await waitForLockWait(names[0])
+    // The cleanup, as CleanRoom.close runs it: the scratch databases, then the roles.
+    await cleanroom.query(`DROP DATABASE ${database} WITH (FORCE)`)
+    dropping = run.dropAll()
+  } finally {
+    await blocker.query('COMMIT')
+  }
+  await assert.rejects(providing, /does not exist/, 'its pin fails: the database is gone')
+  await dropping
+  for (const name of names) assert.equal(await role(name), undefined, `${name} is not left behind`)
+})
+
+/** Waits (bounded) until a session waits for a lock while creating `name`. */
+async function waitForLockWait(name: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const [row] = await cleanroom.query(
+      `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND strpos(query, ${quoteLiteral(`CREATE ROLE ${quoteIdent(name)}`)}) > 0`
+    )
+    if (row) return
+    await new Promise(resolve => setTimeout(resolve, 25))
+  }
+  throw new Error(`no session waited to create role ${name}`)
+}
+
+test('roles kept by the drop stay recorded for the post step, which drops them after the databases', async () => {
+  const name = `${prefix}_post`
+  const saved: string[][] = []
+  const recorder: LeftoverRecorder = {
+    scratchDatabases: () => undefined,
+    roles: names => saved.push(names),
+    restoreRole: () => undefined,
+    runId: () => undefined,
+    workDir: () => undefined
+  }
+  recordLeftoversWith(recorder)
+  try {
+    const run = new CleanRoomRoles(await maintenance(), 'run_k')
+    const database = await scratchDatabase()
+    await run.decide(roles(name))
+    await run.provide(database)
+    // The run's own database could not be dropped (the main step killed, a server that stopped answering).
+    await run.dropAll()
+    assert.ok(await role(name), 'kept: its own database still uses it')
+    assert.deepEqual(saved.at(-1), [name], 'recorded for the post step')
+    // The post step: the leftover databases first, then the recorded roles.
+    await cleanroom.query(`DROP DATABASE ${database}`)
+    assert.deepEqual(await dropLazarusRoles(await maintenance(), saved.at(-1)!), { dropped: [name], kept: [] })
+    assert.equal(await role(name), undefined)
+  } finally {
+    recordLeftoversWith(undefined)
+  }
 })
