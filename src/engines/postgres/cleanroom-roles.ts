@@ -321,10 +321,11 @@ export async function dropLazarusRoles(db: Queryable, names: string[]): Promise<
         core.info(`Dropped role ${listNames([name])} from the clean room.`)
       }
     } catch (error) {
-      const code = (error as { code?: string }).code
-      // Another run dropped it between the check and the drop (it waited for that run's lock): gone.
-      if (code === UNDEFINED_OBJECT) continue
+      // Another run dropped it between the check and the drop (this one waited for that run's
+      // lock, then found it gone): nothing is left to keep.
+      if (await isGone(db, name)) continue
       kept.push(name)
+      const code = (error as { code?: string }).code
       if (code === DEPENDENT_OBJECTS_STILL_EXIST) {
         core.info(`Kept role ${listNames([name])}: another Lazarus run's (or a kept) scratch database still uses it.`)
       } else {
@@ -333,6 +334,15 @@ export async function dropLazarusRoles(db: Queryable, names: string[]): Promise<
     }
   }
   return { dropped, kept }
+}
+
+/** Whether no role of that name exists any more; false when that cannot be told. */
+async function isGone(db: Queryable, name: string): Promise<boolean> {
+  try {
+    return (await db.query(`SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = $1`, [name])).length === 0
+  } catch {
+    return false
+  }
 }
 
 /**

@@ -183,43 +183,54 @@ test('a provide still running when the run drops its databases and roles leaves 
   await blocker.query('LOCK TABLE pg_catalog.pg_authid IN EXCLUSIVE MODE')
   let providing: Promise<void> | undefined
   let dropping: Promise<void> | undefined
+  const saved: string[][] = []
   try {
+    recordLeftoversWith(recorderInto(saved))
     providing = run.provide(database)
-    await waitForLockWait(names[0])
+    await waitForLockWait(`CREATE ROLE ${quoteIdent(names[0])}`)
+    // Should main be killed now, the post step knows of the role being created.
+    assert.deepEqual(saved.at(-1), [names[0]], 'recorded before it exists')
     // The cleanup, as CleanRoom.close runs it: the scratch databases, then the roles.
     await cleanroom.query(`DROP DATABASE ${database} WITH (FORCE)`)
     dropping = run.dropAll()
   } finally {
     await blocker.query('COMMIT')
+    recordLeftoversWith(undefined)
   }
   await assert.rejects(providing, /does not exist/, 'its pin fails: the database is gone')
   await dropping
+  // A stage that would provide again once the drop has begun creates nothing.
+  await assert.rejects(run.provide(await scratchDatabase()), /being dropped/)
   for (const name of names) assert.equal(await role(name), undefined, `${name} is not left behind`)
 })
 
-/** Waits (bounded) until a session waits for a lock while creating `name`. */
-async function waitForLockWait(name: string): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const [row] = await cleanroom.query(
-      `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND strpos(query, ${quoteLiteral(`CREATE ROLE ${quoteIdent(name)}`)}) > 0`
-    )
-    if (row) return
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-  throw new Error(`no session waited to create role ${name}`)
-}
-
-test('roles kept by the drop stay recorded for the post step, which drops them after the databases', async () => {
-  const name = `${prefix}_post`
-  const saved: string[][] = []
-  const recorder: LeftoverRecorder = {
+/** Records the roles saved for the post step into `saved`, each save a list. */
+function recorderInto(saved: string[][]): LeftoverRecorder {
+  return {
     scratchDatabases: () => undefined,
     roles: names => saved.push(names),
     restoreRole: () => undefined,
     runId: () => undefined,
     workDir: () => undefined
   }
-  recordLeftoversWith(recorder)
+}
+
+/** Waits (bounded) until a session waits for a lock in a statement holding `text`. */
+async function waitForLockWait(text: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const [row] = await cleanroom.query(
+      `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND strpos(query, ${quoteLiteral(text)}) > 0`
+    )
+    if (row) return
+    await new Promise(resolve => setTimeout(resolve, 25))
+  }
+  throw new Error(`no session waited for a lock in ${text}`)
+}
+
+test('roles kept by the drop stay recorded for the post step, which drops them after the databases', async () => {
+  const name = `${prefix}_post`
+  const saved: string[][] = []
+  recordLeftoversWith(recorderInto(saved))
   try {
     const run = new CleanRoomRoles(await maintenance(), 'run_k')
     const database = await scratchDatabase()
@@ -236,4 +247,32 @@ test('roles kept by the drop stay recorded for the post step, which drops them a
   } finally {
     recordLeftoversWith(undefined)
   }
+})
+
+test('a role another run drops while this one waits to drop it counts as gone, not kept', async () => {
+  const name = `${prefix}_raced`
+  await cleanroom.query(`CREATE ROLE ${quoteIdent(name)} NOLOGIN`)
+  await cleanroom.query(`COMMENT ON ROLE ${quoteIdent(name)} IS '${ROLE_MARKER} of run run_l'`)
+  // The other run's drop, not yet committed: this run's drop waits for it.
+  const other = await maintenance()
+  await other.query('BEGIN')
+  await other.query(`DROP ROLE ${quoteIdent(name)}`)
+  const warnings: string[] = []
+  const write = process.stdout.write.bind(process.stdout)
+  let result: { dropped: string[]; kept: string[] } | undefined
+  try {
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      if (String(chunk).startsWith('::warning')) warnings.push(String(chunk))
+      return write(chunk, ...rest)
+    }) as typeof process.stdout.write
+    const dropping = dropLazarusRoles(await maintenance(), [name])
+    await waitForLockWait('DROP ROLE')
+    await other.query('COMMIT')
+    result = await dropping
+  } finally {
+    process.stdout.write = write
+  }
+  assert.deepEqual(result, { dropped: [], kept: [] })
+  assert.deepEqual(warnings, [], 'no warning: the role is gone, as wanted')
+  assert.equal(await role(name), undefined)
 })
