@@ -46,6 +46,7 @@ export interface ServerRows {
   parameters: Row[]
   routines: Row[]
   geometry?: Row[]
+  events?: Row[]
 }
 
 const column = (over: Row): Row => ({

@@ -14,11 +14,17 @@ import type { SchemaObject, SchemaObjectDifference } from '../types.js'
 export function restoredAsDumped(restored: SchemaObject[], disabled: readonly { kind: string; name: string }[]): SchemaObject[] {
   const names = new Set(disabled.map(object => `${object.kind}\u0000${object.name}`))
   if (names.size === 0) return restored
-  return restored.map(object =>
-    names.has(`${object.kind}\u0000${object.name}`)
-      ? { ...object, definition: object.definition.replace(REPLICA_DISABLED, '$1status: ENABLED$3') }
-      : object
-  )
+  const asDumped = (text: string) => text.replace(REPLICA_DISABLED, '$1status: ENABLED$3')
+  return restored.map(object => {
+    if (!names.has(`${object.kind}\u0000${object.name}`)) return object
+    // Across flavours diffSchema compares the portable form (schema-queries.ts MysqlSchemaObject): it says ENABLED too.
+    const portable = (object as { portable?: unknown }).portable
+    return {
+      ...object,
+      definition: asDumped(object.definition),
+      ...(typeof portable === 'string' ? { portable: asDumped(portable) } : {})
+    }
+  })
 }
 
 /** The status field of a definition (schema-queries.ts fields(): `key: value; key: value`), a replica's disabled status. */

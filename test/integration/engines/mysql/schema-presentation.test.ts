@@ -61,7 +61,8 @@ function serverOf(rows: ServerRows): MysqlQueryable {
         VIEWS: rows.views,
         PARAMETERS: rows.parameters,
         ROUTINES: rows.routines,
-        GEOMETRY_COLUMNS: rows.geometry ?? []
+        GEOMETRY_COLUMNS: rows.geometry ?? [],
+        EVENTS: rows.events ?? []
       }
       return answer(lists[from] ?? [])
     }
@@ -223,6 +224,60 @@ test('across flavours, a view whose grouping differs is a difference: LIKE, IN, 
         wrong.push(`MySQL 8 ${printed}, MariaDB ${definition}: ${JSON.stringify(differences)}`)
     }
     assert.deepEqual(wrong, [])
+  } finally {
+    await production.sql(`DROP DATABASE IF EXISTS \`${name}\``)
+  }
+})
+
+test("across flavours, an event the sanitizer restored DISABLE ON SLAVE matches production's ENABLED; a disabled one does not", async () => {
+  // The sanitizer restores every ENABLEd event DISABLE ON SLAVE (restored-status.ts); across
+  // flavours the comparison reads each object's portable form, which must say ENABLED too.
+  const name = uniqueName('mysql_event')
+  await production.sql(`CREATE DATABASE \`${name}\``)
+  try {
+    await production.sql(MARIADB_SCHEMA_SQL, name)
+    const event = (status: string) =>
+      `SET time_zone = '+00:00'; SET sql_mode = 'STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION';
+       CREATE OR REPLACE EVENT nightly ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00'
+       ON COMPLETION PRESERVE ${status} DO SELECT 1`
+    const mysql8 = await readSchema(
+      serverOf({
+        ...MYSQL_80,
+        events: [
+          {
+            name: 'nightly',
+            body: 'SELECT 1',
+            type: 'RECURRING',
+            at: null,
+            every: '1',
+            unit: 'DAY',
+            starts: '2030-01-01 00:00:00',
+            ends: null,
+            status: 'ENABLED',
+            completion: 'PRESERVE',
+            sql_mode: 'STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION',
+            zone: '+00:00',
+            comment: ''
+          }
+        ]
+      }),
+      'mysql',
+      'shop',
+      ''
+    )
+    const disabled = [{ kind: 'event', name: 'nightly' }]
+    await production.sql(event('DISABLE ON SLAVE'), name)
+    assert.deepEqual(mysql.diffSchema(mysql8, await readReal(production, name, 'shop'), undefined, disabled), [])
+    // Restored DISABLE (not the sanitizer's doing), or without the sanitizer's record: a difference.
+    assert.deepEqual(
+      mysql.diffSchema(mysql8, await readReal(production, name, 'shop')).map(d => `${d.kind} ${d.name}`),
+      ['event nightly']
+    )
+    await production.sql(event('DISABLE'), name)
+    assert.deepEqual(
+      mysql.diffSchema(mysql8, await readReal(production, name, 'shop'), undefined, disabled).map(d => `${d.kind} ${d.name}`),
+      ['event nightly']
+    )
   } finally {
     await production.sql(`DROP DATABASE IF EXISTS \`${name}\``)
   }
