@@ -198,6 +198,7 @@ async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, ke
   const sanitizer = engine.sanitizerProgram({
     tools: run.tools,
     production: run.facts.production,
+    productionTarget: settings.production,
     cleanroom: run.facts.cleanroom,
     cleanroomCollations,
     workDir: streamDir

@@ -18,6 +18,7 @@ import {
 import type { MysqlQueryable } from './queryable.js'
 import { rowDiffSide } from './row-diff-queries.js'
 import { readCounters, readCountersBehindData, readPrimaryKeys, readSchema, type Flavour } from './schema-queries.js'
+import { readSequences, sequenceCounter, sequenceSchemaObject } from './sequence-queries.js'
 
 /**
  * The only module that talks to MySQL and MariaDB over the wire (through mysql2): Lazarus's own
@@ -319,11 +320,18 @@ export class MysqlSession implements SeamSession<MysqlTable>, MysqlQueryable {
   }
 
   async readSchema(): Promise<SchemaObject[]> {
-    return this.readAndForget(() => readSchema(this, this.flavour, this.target.database, this.markerTable))
+    return this.readAndForget(async () => [
+      ...(await readSchema(this, this.flavour, this.target.database, this.markerTable)),
+      ...(await readSequences(this, this.target.database, this.markerTable)).map(sequenceSchemaObject)
+    ])
   }
 
+  /** AUTO_INCREMENT counters and MariaDB's sequences' next values (sequence-queries.ts). */
   async readCounters(): Promise<SequenceValue[]> {
-    return this.readAndForget(() => readCounters(this, this.markerTable))
+    return this.readAndForget(async () => [
+      ...(await readCounters(this, this.markerTable)),
+      ...(await readSequences(this, this.target.database, this.markerTable)).map(sequenceCounter)
+    ])
   }
 
   async countersBehindData(): Promise<SequenceBehindData[]> {

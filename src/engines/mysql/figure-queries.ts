@@ -132,7 +132,8 @@ export function combineChecksum(rows: string, high: string, low: string): string
  * ones), with their columns in ORDINAL_POSITION order. `exclude` names a table that is not the
  * user's (the scratch database's marker). The columns that hold restore-time values are left
  * out of the checksum: a system-versioned table's ROW START/ROW END (MariaDB writes the restore's
- * time into them unless history is dumped).
+ * time into them unless history is dumped), whether implicit or declared (MariaDB 10.11 shows a
+ * declared one as EXTRA 'STORED GENERATED', GENERATION_EXPRESSION 'ROW START').
  */
 export const LIST_TABLES_SQL = `
 SELECT t.TABLE_NAME AS name, COALESCE(t.ENGINE, '') AS engine,
@@ -142,6 +143,7 @@ JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE
 WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')
   AND t.TABLE_NAME <> ?
   AND c.EXTRA NOT LIKE '%ROW START%' AND c.EXTRA NOT LIKE '%ROW END%'
+  AND COALESCE(c.GENERATION_EXPRESSION, '') NOT IN ('ROW START', 'ROW END')
 ORDER BY t.TABLE_NAME, c.ORDINAL_POSITION`
 
 /** Groups LIST_TABLES_SQL's rows into tables, columns sorted by name (byte order), tables by name. */

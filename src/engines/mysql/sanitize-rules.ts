@@ -37,7 +37,9 @@ export type GuardRuleId = 'client-command' | 'optimizer-hint' | 'sql-mode' | 'mu
  * the credentials production's table names.
  */
 export type SafetyRuleId = 'event-status' | 'remote-engine'
-export type SanitizeRuleId = SkewRuleId | GuardRuleId | SafetyRuleId
+/** Rules that follow the restored copy's other database name (it is never production's). */
+export type RenameRuleId = 'database-name'
+export type SanitizeRuleId = SkewRuleId | GuardRuleId | SafetyRuleId | RenameRuleId
 
 /** What the report calls the constructs of the safety rules. */
 export const SAFETY_RULES: Record<SafetyRuleId, { construct: string }> = {
@@ -62,6 +64,11 @@ export interface SanitizeRuleOptions {
    * FULL_COLLATION_NAME, which has utf8mb4_uca1400_ai_ci where COLLATIONS says uca1400_ai_ci).
    */
   cleanroom: { flavour: ClientFlavour; version: string; collations: Iterable<string> }
+  /**
+   * Production's database: SHOW CREATE writes a sequence's name with it (`nextval(\`db\`.\`s\`)`)
+   * in a column's DEFAULT and in a view, which the scratch database (another name) cannot resolve.
+   */
+  productionDatabase?: string
   /** Where sed writes each line a rule removed or rewrote (`<rule> <line>`), and the line that stopped it (`!<rule> <line>`). */
   removedLinesFile: string
   /**
@@ -93,6 +100,16 @@ const COLUMN_TYPE = `([a-z]+(\\([0-9]+(,[0-9]+)?\\))?( unsigned| zerofill| binar
 const WORD_CHAR = 'A-Za-z0-9_$\\x80-\\xff'
 const SPATIAL_TYPES =
   'geometry|point|linestring|polygon|multipoint|multilinestring|multipolygon|geomcollection|geometrycollection'
+
+/** `name` quoted as SHOW CREATE quotes it. */
+function quoteIdentifier(name: string): string {
+  return '`' + name.replace(/`/g, '``') + '`'
+}
+
+/** `text` as an ERE (sed -E, `/` as the delimiter) matching exactly it. */
+export function ereLiteral(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|\/]/g, '\\$&').replace(/\n/g, '\\n')
+}
 
 /**
  * An ERE for the numbers of exactly `width` digits above `n` (the versioned comments a server
@@ -296,6 +313,24 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     ...stop('remote-engine'),
     '}'
   ]
+
+  if (options.productionDatabase !== undefined) {
+    // MariaDB's SHOW CREATE TABLE and SHOW CREATE VIEW name a sequence with its database, always
+    // (`DEFAULT nextval(\`shop\`.\`s\`)`, `select nextval(\`shop\`.\`s\`)`), and the scratch database
+    // has another name: the restore fails on "Table 'shop.s' doesn't exist". The qualifier of
+    // production's own database is taken out, on a CREATE TABLE's column lines and a view's lines
+    // (never rows, routine or trigger bodies, which keep what production's author wrote). What is
+    // removed is a whole backquoted name and its dot, right after `nextval(`: it cannot change where a
+    // string or another name ends (inside a name every backquote is doubled, so it never matches
+    // there); a string that happens to hold the same text is changed, which the schema comparison shows.
+    const sequenceOf = `((next|last|set)val\\()${ereLiteral(quoteIdentifier(options.productionDatabase))}\\.(\`)`
+    lines.push(
+      "# A sequence named with production's database (column DEFAULTs, views): the scratch database has another name.",
+      `/^m[KV].\\n.*${sequenceOf}/{`,
+      ...rewrite('database-name', [`s/${sequenceOf}/\\1\\3/g`]),
+      '}'
+    )
+  }
 
   if (rewrites.size > 0) {
     // The collation is marked by a second newline before it, then renamed by an exact match.
@@ -557,6 +592,8 @@ export function stoppedConstruct(removedLines: Iterable<string>): RemovedLine | 
 }
 
 function constructOf(rule: SanitizeRuleId): string {
+  if (rule === 'database-name')
+    return "sequences named with production's database (nextval(`db`.`s`) in column defaults and views)"
   if (rule in SKEW_RULES) return SKEW_RULES[rule as SkewRuleId].construct
   return rule in SAFETY_RULES ? SAFETY_RULES[rule as SafetyRuleId].construct : rule
 }

@@ -242,7 +242,7 @@ export async function readSchema(
   const jsonColumns = new Set<string>()
   for (const c of await db.query<Row>(
     `SELECT TABLE_NAME AS \`t\`, COLUMN_NAME AS \`c\`, ORDINAL_POSITION AS \`position\`, COLUMN_TYPE AS \`type\`, IS_NULLABLE AS \`nullable\`,
-            COLUMN_DEFAULT AS \`default\`, EXTRA AS \`extra\`, GENERATION_EXPRESSION AS \`generated\`,
+            REPLACE(COLUMN_DEFAULT, CONCAT('\`', REPLACE(DATABASE(), '\`', '\`\`'), '\`.'), '') AS \`default\`, EXTRA AS \`extra\`, GENERATION_EXPRESSION AS \`generated\`,
             CHARACTER_SET_NAME AS \`charset\`, COLLATION_NAME AS \`collation\`, COLUMN_COMMENT AS \`comment\`
             ${has.has('COLUMNS.SRS_ID') ? ', SRS_ID AS `srid`' : ''}
      FROM information_schema.COLUMNS
@@ -347,7 +347,8 @@ export async function readSchema(
     add('view', displayIdentifier(v.v!), [
       ['definition', v.definition === null ? null : withoutDatabaseName(v.definition, database), 'text'],
       ['check option', v.check_option],
-      ['updatable', v.updatable],
+      // Not IS_UPDATABLE: the definition and the tables decide it (both compared), and MariaDB leaves it
+      // empty in a read-only transaction for a view it cannot open there (one that calls nextval).
       ['security', v.security],
       ['algorithm', v.algorithm ?? null],
       ['charset', canonicalCharset(v.charset)],
@@ -472,7 +473,9 @@ async function mariadbSrids(db: MysqlQueryable): Promise<Map<string, string>> {
 /** CREATE_OPTIONS without what is not part of a table's definition; words sorted, so their order does not matter. */
 function normalOptions(options: string | null): string | null {
   if (!options) return null
-  const words = options.split(/\s+/).filter(word => word !== '')
+  // SHOW CREATE TABLE (so the dump) writes PAGE_CHECKSUM=1 for every Aria table that has page
+  // checksums, the default: the restored copy has explicit what production had implicit.
+  const words = options.split(/\s+/).filter(word => word !== '' && word !== 'page_checksum=1')
   return words.length > 0 ? words.sort().join(' ') : null
 }
 

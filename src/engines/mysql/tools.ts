@@ -336,7 +336,10 @@ export function clientEnv(extra: Record<string, string> = {}): Record<string, st
  * hex (a dump is text), utf8mb4, no date (two dumps of the same data are the same text), no
  * tablespaces (they need PROCESS and do not restore elsewhere), and comments on: the restore names
  * the object it failed on from them, and the snapshot marker is one of them. No `--databases`, so
- * the dump has no CREATE DATABASE or USE and restores into the scratch database.
+ * the dump has no CREATE DATABASE or USE and restores into the scratch database. No `LOCK TABLES
+ * ... WRITE` around each table's rows (--skip-add-locks): they only speed up a MyISAM restore, and
+ * MariaDB refuses the rows of a table whose DEFAULT takes a sequence's next value under them
+ * ("Table 's' was not locked with LOCK TABLES"), a backup that restores without them.
  */
 export function dumpArguments(dump: MysqlClientTool, server: ServerRelease, database: string): string[] {
   const args = [
@@ -350,6 +353,7 @@ export function dumpArguments(dump: MysqlClientTool, server: ServerRelease, data
     '--skip-dump-date',
     '--no-tablespaces',
     '--skip-lock-tables',
+    '--skip-add-locks',
     '--comments',
     `--max-allowed-packet=${MAX_ALLOWED_PACKET}`
   ]
@@ -406,6 +410,8 @@ export interface SanitizerOptions {
   cleanroomCollations: Iterable<string>
   /** The stream's work directory (the same as the request's): the sanitizer writes its files there. */
   workDir: string
+  /** Production's target: its database's name, which SHOW CREATE writes into sequence references. */
+  productionTarget?: { database: string }
 }
 
 /** The sanitizing sed program for a stream into this clean room with these programs (sanitize-rules.ts). */
@@ -419,6 +425,7 @@ export function sanitizerProgram(options: SanitizerOptions): string {
       version: options.cleanroom.version,
       collations: options.cleanroomCollations
     },
+    productionDatabase: options.productionTarget?.database,
     ...sanitizerFiles(options.workDir)
   })
 }

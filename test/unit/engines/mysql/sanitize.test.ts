@@ -476,6 +476,40 @@ test('a table whose rows live on another server (FEDERATED, CONNECT, SPIDER) sto
   ]) {
     assert.equal(sanitize(dump).status, 0, dump)
   }
+
+test("a sequence named with production's database: the qualifier is taken out of column DEFAULTs and views only", () => {
+  const dump = [
+    "INSERT INTO `t` VALUES (1,'nextval(`sh.op`.`s`)');",
+    'CREATE TABLE `t` (',
+    "  `id` int(11) NOT NULL DEFAULT nextval(`sh.op`.`s`) COMMENT 'x',",
+    '  `o` int(11) DEFAULT nextval(`other`.`s`),',
+    '  `p` int(11) DEFAULT nextval(`sh.opx`.`s`)',
+    ') ENGINE=InnoDB;',
+    '/*!50001 CREATE ALGORITHM=UNDEFINED */',
+    '/*!50001 VIEW `v` AS select nextval(`sh.op`.`s`) AS `n`,lastval(`sh.op`.`s`) AS `l` */;',
+    'DELIMITER ;;',
+    'CREATE FUNCTION `f`() RETURNS int(11)',
+    'RETURN nextval(`sh.op`.`s`) ;;',
+    'DELIMITER ;',
+    ''
+  ].join('\n')
+  const result = sanitize(dump, { productionDatabase: 'sh.op' })
+  assert.equal(result.status, 0, result.removed.join('\n'))
+  const lines = result.output.split('\n')
+  assert.equal(lines[2], "  `id` int(11) NOT NULL DEFAULT nextval(`s`) COMMENT 'x',")
+  assert.equal(lines[7], '/*!50001 VIEW `v` AS select nextval(`s`) AS `n`,lastval(`s`) AS `l` */;')
+  // Rows, routine bodies and other databases (even one whose name starts alike) keep their text.
+  assert.equal(lines[0], dump.split('\n')[0])
+  assert.equal(lines[3], '  `o` int(11) DEFAULT nextval(`other`.`s`),')
+  assert.equal(lines[4], '  `p` int(11) DEFAULT nextval(`sh.opx`.`s`)')
+  assert.equal(lines[10], 'RETURN nextval(`sh.op`.`s`) ;;')
+  assert.deepEqual(
+    summarizeRemovedLines(result.removed).map(entry => [entry.rule, entry.lines]),
+    [['database-name', 2]]
+  )
+  // Without the option (or for another database) nothing changes.
+  assert.equal(sanitize(dump).output, dump)
+  assert.equal(sanitize(dump, { productionDatabase: 'shXop' }).output, dump)
 })
 
 test('utf8mb4_0900 collations: rewritten only for a clean room that lacks them, to its best equivalent', () => {
