@@ -476,6 +476,7 @@ test('a table whose rows live on another server (FEDERATED, CONNECT, SPIDER) sto
   ]) {
     assert.equal(sanitize(dump).status, 0, dump)
   }
+})
 
 test("a sequence named with production's database: the qualifier is taken out of column DEFAULTs and views only", () => {
   const dump = [
