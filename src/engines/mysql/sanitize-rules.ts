@@ -34,9 +34,11 @@ export type GuardRuleId = 'client-command' | 'optimizer-hint' | 'sql-mode' | 'mu
  * scheduler never runs production's SQL there (as the restoring account: the DEFINERs are gone);
  * `remote-engine` stops at a table whose rows live on another server (FEDERATED, CONNECT,
  * SPIDER), which the restore's INSERTs and Lazarus's reads would reach from the clean room, with
- * the credentials production's table names.
+ * the credentials production's table names; `path-option` takes out the table and partition
+ * options that name a place on the server's disk (DATA DIRECTORY, INDEX DIRECTORY, TABLESPACE), so
+ * that production's text never decides where the clean room writes files.
  */
-export type SafetyRuleId = 'event-status' | 'remote-engine'
+export type SafetyRuleId = 'event-status' | 'remote-engine' | 'path-option'
 /** Rules that follow the restored copy's other database name (it is never production's). */
 export type RenameRuleId = 'database-name'
 export type SanitizeRuleId = SkewRuleId | GuardRuleId | SafetyRuleId | RenameRuleId
@@ -46,7 +48,11 @@ export const SAFETY_RULES: Record<SafetyRuleId, { construct: string }> = {
   'event-status': {
     construct: 'the ENABLE status of events (restored DISABLE ON SLAVE, so that they never run in the clean room)'
   },
-  'remote-engine': { construct: 'a table whose rows live on another server (ENGINE=FEDERATED, CONNECT or SPIDER)' }
+  'remote-engine': { construct: 'a table whose rows live on another server (ENGINE=FEDERATED, CONNECT or SPIDER)' },
+  'path-option': {
+    construct:
+      "table and partition options naming production's files (DATA DIRECTORY, INDEX DIRECTORY, TABLESPACE), removed: the clean room keeps the files in its own data directory"
+  }
 }
 
 /** sed's exit code when it stops the stream. */
@@ -182,6 +188,64 @@ function eventStatusRules(
   ]
 }
 
+/**
+ * Code characters on a CREATE TABLE's line read one at a time by the path-option rule: none that
+ * starts a string, a name, a comment or a client command.
+ */
+const PLAIN = `[^'"\`#/\\\\-]`
+/** The same, but for a star: after a slash it would open a comment. */
+const PLAIN_NOT_STAR = `[^'"\`#/\\\\*-]`
+/**
+ * One token of a CREATE TABLE's line as SHOW CREATE TABLE writes it, read from the line's start in
+ * code: a plain character, a name, a string (`'a''b'` read as two strings covers the same text as
+ * the one the client reads), a versioned comment's opening (code to the clean room: the lexer
+ * stops any it would skip), or a / or - that opens no comment.
+ */
+const TOKEN = `(${PLAIN}|${NAME}|${STRING}|\\/\\*M?![0-9]{5,6}|\\/${PLAIN_NOT_STAR}|-${PLAIN})`
+/** Tokens up to a space: where an option starts. */
+const BEFORE_OPTION = `(${TOKEN}* )`
+/**
+ * The options that name a place on the server's disk, as mysqldump copies them from SHOW CREATE
+ * TABLE (MariaDB's and MySQL's sql_show.cc store_create_info: ` DATA DIRECTORY='...'`, ` INDEX
+ * DIRECTORY='...'`, MySQL's ` /*!50100 TABLESPACE `ts` *\/`; sql_partition.cc
+ * add_partition_options: ` DATA DIRECTORY = '...'`, ` TABLESPACE = `ts``), and a space after.
+ */
+const PATH_OPTION = `((DATA|INDEX) DIRECTORY ?= ?${STRING}|TABLESPACE( ?= ?| )(${NAME}|[A-Za-z0-9_]+)|\\/\\*!50100 TABLESPACE ${NAME}( STORAGE (DISK|MEMORY))? \\*\\/) ?`
+/** The words of a path option in any spelling, for the lines the rule cannot read for sure. */
+const PATH_WORDS = '(DATA|INDEX)[ \\t]+DIRECTORY|TABLESPACE'
+
+/**
+ * Table and partition options that name a file or directory on the server (DATA DIRECTORY, INDEX
+ * DIRECTORY, MySQL's TABLESPACE) are taken out of every CREATE TABLE line, where the line read
+ * token by token from its start in code says they are options: restored as they are, the clean
+ * room would write files where production's text says (or refuse the table, and the run would
+ * call a faithful backup unrestorable). The clean room keeps the table in its own data directory
+ * and file-per-table space instead: the rows, columns and indexes are the same. A CREATE TABLE
+ * line that holds such words where the rule cannot tell for sure that they are text (a line that
+ * starts inside a string, or holds what SHOW CREATE TABLE never writes) stops the stream.
+ */
+function pathOptionRules(
+  rewrite: (rule: SanitizeRuleId, edits: string[]) => string[],
+  stop: (rule: SanitizeRuleId) => string[]
+): string[] {
+  return [
+    "# Table and partition options naming production's files (DATA/INDEX DIRECTORY, TABLESPACE): removed where the line's tokens say they are options.",
+    `/^mK.\\n${BEFORE_OPTION}${PATH_OPTION}/{`,
+    ...rewrite('path-option', [':path_option', `s/^(mK.\\n${BEFORE_OPTION})${PATH_OPTION}/\\1/`, 't path_option']),
+    '}',
+    '/^.K.\\n/{',
+    `/${PATH_WORDS}/I{`,
+    `/^mK.\\n${TOKEN}*(\\/|-)?$/!{`,
+    ...stop('path-option'),
+    '}',
+    `/^mK.\\n${BEFORE_OPTION}(${PATH_WORDS})/I{`,
+    ...stop('path-option'),
+    '}',
+    '}',
+    '}'
+  ]
+}
+
 /** How the clean room spells a replica's disabled status: DISABLE ON REPLICA from MySQL 8.2 (ON SLAVE deprecated), ON SLAVE elsewhere. */
 export function eventDisableClause(cleanroom: { flavour: ClientFlavour; version: string }): string {
   return cleanroom.flavour === 'mysql' && versionNumber(cleanroom.version) >= 80200 ? 'DISABLE ON REPLICA' : 'DISABLE ON SLAVE'
@@ -308,6 +372,7 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     ...rewrite('definer', [`s/^(mV.\\n\\/\\*!50013 )DEFINER=${ACCOUNT} /\\1/`]),
     '}',
     ...eventStatusRules(options.cleanroom, rewrite, stop),
+    ...pathOptionRules(rewrite, stop),
     "# A table whose rows live elsewhere: restored, its INSERTs and Lazarus's reads would reach that server from the clean room.",
     '/^mK.\\n\\) ENGINE=(FEDERATED|CONNECT|SPIDER)( |$)/I{',
     ...stop('remote-engine'),
@@ -600,9 +665,10 @@ function constructOf(rule: SanitizeRuleId): string {
 
 /**
  * The error for a stream the sanitizer stopped: what the dump holds and why it was not passed on,
- * naming the construct (a client command, a clause), never quoting production's text around it.
+ * naming the construct (a client command, a clause), never quoting production's text around it;
+ * `object` is the dump's object being restored there (restore-failure.ts, describeDumpObject).
  */
-export function stopMessage(stopped: RemovedLine): string {
+export function stopMessage(stopped: RemovedLine, object?: string): string {
   switch (stopped.rule) {
     case 'client-command': {
       const named = NAMED_COMMAND_LINE.exec(stopped.line)?.[1]
@@ -633,6 +699,18 @@ export function stopMessage(stopped: RemovedLine): string {
         `The dump holds a table with ENGINE=${engine}, whose rows live on another server: restored in the clean room, ` +
         "its INSERTs and Lazarus's reads would reach that server (with the credentials the table names), so Lazarus refuses to restore it. " +
         'Verify the server that holds those rows instead.'
+      )
+    }
+    case 'path-option': {
+      const option =
+        /(DATA|INDEX)[ \t]+DIRECTORY|TABLESPACE/i
+          .exec(stopped.line)?.[0]
+          .replace(/[ \t]+/, ' ')
+          .toUpperCase() ?? 'DATA DIRECTORY'
+      return (
+        `The dump's CREATE TABLE${object ? ` (${object})` : ''} holds ${option} in a form Lazarus cannot read for sure, ` +
+        "so it cannot take the option out: restored as it is, production's text would decide where the clean room writes files. " +
+        'Check where this backup came from.'
       )
     }
     case 'multibyte-charset':

@@ -571,13 +571,16 @@ async function streamOutcome(
   }
   const files = sanitizerFiles(workDir)
   const programs: Record<StreamStageName, string> = { dump: tools.dump.path, sanitize: 'sed', restore: tools.client.path }
+  // The object the sanitizer stopped in, if it did: the last object line it indexed (a fresh stream's).
+  const stoppedIn =
+    status.sanitize?.exitCode === STOP_EXIT_CODE ? await dumpObjectInIndex(files.linesFile, Number.MAX_SAFE_INTEGER) : undefined
   const stages: StageOutcome[] = expected.map(stage => {
     let stderr = stage === 'restore' ? withoutEchoedStatements(read(`${stage}.stderr`)) : read(`${stage}.stderr`)
     if (stage === 'sanitize' && status[stage]?.exitCode === STOP_EXIT_CODE) {
       const stopped = fs.existsSync(files.removedLinesFile)
         ? stoppedConstruct(fs.readFileSync(files.removedLinesFile, 'latin1').split('\n'))
         : undefined
-      if (stopped) stderr = stopMessage(stopped)
+      if (stopped) stderr = stopMessage(stopped, stoppedIn ? describeDumpObject(stoppedIn) : undefined)
     }
     return { stage, program: programs[stage], exitCode: status[stage]?.exitCode ?? null, stderr: tail(stderr) }
   })

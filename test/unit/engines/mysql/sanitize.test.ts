@@ -643,3 +643,83 @@ test('numbersAbove is the ERE of the numbers above n', () => {
   const six = new RegExp(`^${numbersAbove(101119, 6)}$`)
   for (const n of [101119, 101120, 110402, 999999, 100616]) assert.equal(six.test(String(n)), n > 101119, String(n))
 })
+
+test("table and partition options naming production's files (DATA/INDEX DIRECTORY, TABLESPACE) are taken out; the same text in strings and names stays", () => {
+  const table = (options: string, partitions = ';\n') =>
+    `CREATE TABLE \`t\` (\n  \`id\` int(11) NOT NULL COMMENT 'x'' DATA DIRECTORY=''/c''',\n  PRIMARY KEY (\`id\`)\n) ${options}${partitions}`
+  // MariaDB's table options (after COMMENT, CONNECTION and the engine's own options), a comment
+  // that reads like them, and a quote escaped with a backslash before them.
+  const mariadb = table(
+    "ENGINE=MyISAM DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='it\\' DATA DIRECTORY=\\'/x/\\'' DATA DIRECTORY='/srv/prod/data/' INDEX DIRECTORY='/srv/prod/index/'"
+  )
+  const result = sanitize(mariadb)
+  assert.equal(result.status, 0, result.removed.join('\n'))
+  assert.equal(result.output, mariadb.replace(" DATA DIRECTORY='/srv/prod/data/' INDEX DIRECTORY='/srv/prod/index/'", ' '))
+  assert.deepEqual(
+    summarizeRemovedLines(result.removed).map(entry => [entry.rule, entry.lines]),
+    [['path-option', 1]]
+  )
+  assert.match(summarizeRemovedLines(result.removed)[0].construct, /DATA DIRECTORY, INDEX DIRECTORY, TABLESPACE/)
+  // Partitions (MariaDB's and MySQL's add_partition_options), inside the versioned comment.
+  const partitioned = table(
+    'ENGINE=MyISAM DEFAULT CHARSET=latin1',
+    "\n/*!50100 PARTITION BY LIST COLUMNS(`c`)\n(PARTITION `p0` VALUES IN ('a',' DATA DIRECTORY = ''/v''') DATA DIRECTORY = '/srv/p0' INDEX DIRECTORY = '/srv/i0' ENGINE = MyISAM,\n" +
+      " PARTITION `DATA DIRECTORY = '/n'` VALUES IN ('b') TABLESPACE = `ts1` ENGINE = InnoDB) */;\n"
+  )
+  const parts = sanitize(partitioned)
+  assert.equal(parts.status, 0, parts.removed.join('\n'))
+  assert.equal(
+    parts.output,
+    partitioned
+      .replace(" DATA DIRECTORY = '/srv/p0' INDEX DIRECTORY = '/srv/i0' ENGINE", ' ENGINE')
+      .replace(' TABLESPACE = `ts1` ENGINE', ' ENGINE')
+  )
+  assert.deepEqual(summarizeRemovedLines(parts.removed)[0].lines, 2)
+  // MySQL 8's tablespace clause, into MySQL and into MariaDB; a table that also lives elsewhere still stops.
+  const mysql8 = table('/*!50100 TABLESPACE `general_ts` */ ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci')
+  const intoMysql = {
+    cleanroom: { flavour: 'mysql' as const, version: '8.0.36', collations: MYSQL_80 },
+    clientFlavour: 'mysql' as const,
+    clientKnowsSandbox: false
+  }
+  for (const overrides of [{}, intoMysql]) {
+    const mysqlResult = sanitize(mysql8, overrides)
+    assert.equal(mysqlResult.status, 0)
+    assert.equal(mysqlResult.output, mysql8.replace('/*!50100 TABLESPACE `general_ts` */ ', ''))
+  }
+  const federated = sanitize(table("/*!50100 TABLESPACE `ts` */ ENGINE=FEDERATED CONNECTION='mysql://u:p@h/d/t'"))
+  assert.equal(stoppedConstruct(federated.removed)?.rule, 'remote-engine')
+  // The same words in rows, names, comments and bodies pass byte for byte.
+  for (const dump of [
+    "INSERT INTO `t` VALUES (') ENGINE=MyISAM DATA DIRECTORY=''/x'' TABLESPACE `y`');\n",
+    "CREATE TABLE `DATA DIRECTORY='/x'` (\n  `TABLESPACE = ts` int(11) DEFAULT NULL COMMENT ' INDEX DIRECTORY=''/y'''\n) ENGINE=InnoDB COMMENT='a'' DATA DIRECTORY=''/p''';\n",
+    "CREATE TABLE `t` (\n  `c` varchar(20) DEFAULT '\\\\' COMMENT ' DATA DIRECTORY=''/p'''\n) ENGINE=Aria;\n",
+    "DELIMITER ;;\nCREATE PROCEDURE `p`()\nBEGIN\n  CREATE TABLE x (a int) DATA DIRECTORY='/tmp';\nEND ;;\nDELIMITER ;\n"
+  ]) {
+    const passed = sanitize(dump)
+    assert.equal(passed.status, 0, dump)
+    assert.equal(passed.output, dump)
+    assert.deepEqual(passed.removed, [], dump)
+  }
+})
+
+test('a CREATE TABLE line holding path option words where the rule cannot read it for sure stops the stream, naming the option and table', () => {
+  for (const [dump, option] of [
+    // A line that starts inside a string: SHOW CREATE TABLE writes none, so the words may be code.
+    ["CREATE TABLE `t` (\n  `c` int(11) COMMENT 'x\n' DATA DIRECTORY='/srv/p'\n) ENGINE=MyISAM;\n", 'DATA DIRECTORY'],
+    // What SHOW CREATE TABLE never writes before the option: a double-quoted text, a comment.
+    ['CREATE TABLE `t` (\n  `c` int(11)\n) ENGINE=MyISAM COMMENT="x" INDEX DIRECTORY=\'/srv/p\';\n', 'INDEX DIRECTORY'],
+    ["CREATE TABLE `t` (\n  `c` int(11)\n) ENGINE=MyISAM /* x */ DATA DIRECTORY='/srv/p';\n", 'DATA DIRECTORY'],
+    // The option in a spelling mysqldump does not write.
+    ["CREATE TABLE `t` (\n  `c` int(11)\n) ENGINE=MyISAM data  directory '/srv/p';\n", 'DATA DIRECTORY'],
+    ['CREATE TABLE `t` (\n  `c` int(11)\n) ENGINE=InnoDB tablespace=`ts` ;\n', 'TABLESPACE']
+  ]) {
+    const result = sanitize(dump)
+    assert.equal(result.status, STOP_EXIT_CODE, dump)
+    const stopped = stoppedConstruct(result.removed)!
+    assert.equal(stopped.rule, 'path-option', dump)
+    const message = stopMessage(stopped, 'table `t`')
+    assert.match(message, new RegExp(`CREATE TABLE \\(table \`t\`\\) holds ${option} `), message)
+    assert.doesNotMatch(message, /srv/, 'the message never quotes the path')
+  }
+})
