@@ -470,12 +470,20 @@ async function mariadbSrids(db: MysqlQueryable): Promise<Map<string, string>> {
   return new Map(rows.map(row => [`${row.t}\u0000${row.c}`, row.srid!]))
 }
 
-/** CREATE_OPTIONS without what is not part of a table's definition; words sorted, so their order does not matter. */
-function normalOptions(options: string | null): string | null {
+/**
+ * CREATE_OPTIONS without what is not part of a table's definition; words sorted, so their order
+ * does not matter. MariaDB lists DATA DIRECTORY='...' and INDEX DIRECTORY='...' there: where the
+ * server keeps the table's files, which the sanitizer takes out of the dump (rule path-option) so
+ * that the clean room keeps them in its own data directory; the rows and definition are the same.
+ */
+export function normalOptions(options: string | null): string | null {
   if (!options) return null
   // SHOW CREATE TABLE (so the dump) writes PAGE_CHECKSUM=1 for every Aria table that has page
   // checksums, the default: the restored copy has explicit what production had implicit.
-  const words = options.split(/\s+/).filter(word => word !== '' && word !== 'page_checksum=1')
+  const words = options
+    .replace(/(^|\s)(DATA|INDEX) DIRECTORY='[^']*'/gi, ' ')
+    .split(/\s+/)
+    .filter(word => word !== '' && word !== 'page_checksum=1')
   return words.length > 0 ? words.sort().join(' ') : null
 }
 
