@@ -76,6 +76,15 @@ export function withoutDatabaseName(definition: string, database: string): strin
   return definition.split(`${quoteIdent(database)}.`).join('')
 }
 
+/**
+ * COLUMN_DEFAULT without the database's own name before a sequence (MariaDB writes
+ * `nextval(\`db\`.\`s\`)`, and the restored copy's database has another name), in an expression
+ * only: a quoted literal (MariaDB quotes every one) is read as it is, so that a string the
+ * sanitizer's database-name rule changed still shows as a difference. MySQL has no sequences.
+ */
+const DEFAULT_WITHOUT_DATABASE = `IF(COLUMN_DEFAULT LIKE '''%', COLUMN_DEFAULT,
+  REPLACE(COLUMN_DEFAULT, CONCAT('\`', REPLACE(DATABASE(), '\`', '\`\`'), '\`.'), ''))`
+
 /** The tables' own SQL fragment: base tables, never the scratch database's marker. */
 const USER_TABLE = `TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> ?`
 
@@ -242,7 +251,7 @@ export async function readSchema(
   const jsonColumns = new Set<string>()
   for (const c of await db.query<Row>(
     `SELECT TABLE_NAME AS \`t\`, COLUMN_NAME AS \`c\`, ORDINAL_POSITION AS \`position\`, COLUMN_TYPE AS \`type\`, IS_NULLABLE AS \`nullable\`,
-            REPLACE(COLUMN_DEFAULT, CONCAT('\`', REPLACE(DATABASE(), '\`', '\`\`'), '\`.'), '') AS \`default\`, EXTRA AS \`extra\`, GENERATION_EXPRESSION AS \`generated\`,
+            ${flavour === 'mariadb' ? DEFAULT_WITHOUT_DATABASE : 'COLUMN_DEFAULT'} AS \`default\`, EXTRA AS \`extra\`, GENERATION_EXPRESSION AS \`generated\`,
             CHARACTER_SET_NAME AS \`charset\`, COLLATION_NAME AS \`collation\`, COLUMN_COMMENT AS \`comment\`
             ${has.has('COLUMNS.SRS_ID') ? ', SRS_ID AS `srid`' : ''}
      FROM information_schema.COLUMNS
