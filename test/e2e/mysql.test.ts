@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import mysql from 'mysql2/promise'
@@ -448,4 +448,40 @@ test('the post step drops the scratch databases of a run killed mid-restore, and
   assert.equal(post.exitCode, 0, explain(post))
   assert.match(post.stdout, /Dropped leftover scratch database lazarus_/)
   assert.deepEqual(await leftovers(killed), [])
+})
+
+test("tables production placed with DATA DIRECTORY and INDEX DIRECTORY verify, restored in the clean room's own data directory", async () => {
+  // A directory production's server (the mysql OS user, when the tests run as root) may write.
+  const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'lazarus-e2e-paths-'))
+  cleanup.push(async () => rmSync(elsewhere, { recursive: true, force: true }))
+  chmodSync(elsewhere, 0o755)
+  if (process.getuid?.() === 0) {
+    const id = (flag: string) => Number(execFileSync('id', [flag, 'mysql'], { encoding: 'utf8' }).trim())
+    chownSync(elsewhere, id('-u'), id('-g'))
+  }
+  const { database } = await createMariadbDatabase(
+    'paths',
+    `CREATE TABLE placed (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB DATA DIRECTORY='${elsewhere}';
+     CREATE TABLE indexed (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=Aria DATA DIRECTORY='${elsewhere}' INDEX DIRECTORY='${elsewhere}';
+     CREATE TABLE parted (id INT PRIMARY KEY) ENGINE=MyISAM
+       PARTITION BY RANGE (id) (PARTITION p0 VALUES LESS THAN (10) DATA DIRECTORY='${elsewhere}' INDEX DIRECTORY='${elsewhere}',
+                                PARTITION p1 VALUES LESS THAN MAXVALUE);
+     INSERT INTO placed VALUES (1, 'a'), (2, 'b'); INSERT INTO indexed VALUES (1, 'c'); INSERT INTO parted VALUES (1), (20);`
+  )
+  cleanup.push(() => production.sql(`DROP DATABASE IF EXISTS \`${database}\``))
+  const files = () => readdirSync(elsewhere, { recursive: true, encoding: 'utf8' }).sort()
+  const placed = files()
+  assert.ok(
+    placed.some(file => file.startsWith('indexed.')),
+    `production placed its files there: ${placed.join(', ')}`
+  )
+  const run = await runActionProcess(await mariadbInputs(database, { verify: 'checksums' }), { timeoutMs: 240_000 })
+  assert.equal(run.exitCode, 0, explain(run))
+  assert.equal(run.outputs.result, 'verified')
+  assert.deepEqual(run.report.schema, [])
+  const rule = run.report.sanitized.find((item: { rule: string }) => item.rule === 'path-option')
+  assert.equal(rule?.lines, 3, JSON.stringify(run.report.sanitized))
+  assert.match(rule.parameter, /DATA DIRECTORY/)
+  assert.deepEqual(files(), placed, "the clean room wrote nothing at production's path")
+  assert.deepEqual(await leftovers(run), [])
 })
