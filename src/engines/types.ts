@@ -349,8 +349,18 @@ export interface SeamEngine<S extends SeamShapes = SeamShapes> {
   readDrillCatalog(session: SeamSession<S['table']>, rowCounts: Map<string, number>): Promise<S['drillCatalog']>
   /** The drill operators this engine offers (drill/plan.ts's names where the meaning is the same). */
   readonly drillOperators: readonly string[]
-  /** One operator aimed at one object of the catalog; undefined when nothing there can take it. */
-  planDrill(operator: string, catalog: S['drillCatalog']): SeamDrillPlan<S> | undefined
+  /**
+   * One operator aimed at one object of the catalog, or, when nothing there can take it, why not
+   * (what the operator needs and that this schema has none of it), decided in one place so that
+   * the reason is always the planner's own.
+   */
+  planDrill(operator: string, catalog: S['drillCatalog']): SeamDrillPlan<S> | SeamDrillNoTarget
+}
+
+/** An operator nothing in the catalog can take and still restore, and why, in words a reader can act on. */
+export interface SeamDrillNoTarget {
+  operator: string
+  noTarget: string
 }
 
 /** One drill operator aimed at one object, with the rewriter that corrupts a copy of the dump. */

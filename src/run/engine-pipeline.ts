@@ -481,10 +481,17 @@ async function pinRows(
 /** Corrupts a copy of the backup, restores and verifies it, and reports whether that was noticed. */
 async function runDrill(run: SeamRunContext, operator: string, snapshot: ProductionSnapshot): Promise<DrillResult> {
   const { engine, settings } = run
-  const plan = snapshot.drillCatalog === undefined ? undefined : engine.planDrill(operator, snapshot.drillCatalog)
-  if (!plan) {
-    core.warning(`Sabotage ${operator}: nothing in this schema can take this corruption and still restore; drill skipped.`)
-    return { operator, target: null, applied: false, detected: false, detectedBy: null, evidence: 'no eligible target' }
+  const plan =
+    snapshot.drillCatalog === undefined
+      ? { operator, noTarget: "production's catalog was not read" }
+      : engine.planDrill(operator, snapshot.drillCatalog)
+  if ('noTarget' in plan) {
+    // Worded as pipeline.ts words PostgreSQL's, so that the log, report and summary read alike.
+    const why = plan.noTarget
+    core.warning(
+      `Sabotage ${operator}: nothing in this schema can take this corruption and still restore (${why}); drill skipped.`
+    )
+    return { operator, target: null, applied: false, detected: false, detectedBy: null, evidence: `no eligible target: ${why}` }
   }
   const name = await run.scratch!.create(`drill_${operator}`, await run.production.databaseDefaults())
   try {

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { mariadbProduction, type MariadbServer } from '../support/mariadb.js'
 import { createMariadbDatabase, mariadbInputs, tamperedMariadbClients } from '../support/engines.js'
 import { repoRoot } from '../support/run-action.js'
-import { explain, runActionProcess, type ActionResult } from '../support/action-process.js'
+import { explain, runActionProcess, visibleLog, type ActionResult } from '../support/action-process.js'
 
 // Databases nobody here wrote, run the way a demanding user runs Lazarus (issue 15, issue 11's
 // "find more yourselves"): untouched, each verifies with verify: checksums and counts, jobs: 4,
@@ -28,26 +28,33 @@ interface Drill {
 let production: MariadbServer
 const databases = new Map<string, string>()
 
-const FIXTURES: { name: string; file: string; tables: string[]; notApplicable: string[] }[] = [
+// notApplicable: each operator that has nothing to apply to, with the reason the report must give.
+const FIXTURES: { name: string; file: string; tables: string[]; notApplicable: Record<string, string> }[] = [
   {
     name: 'sakila',
     file: 'sakila.sql',
     tables: ['actor', 'address', 'film', 'film_text', 'payment', 'rental', 'store'],
     // Every Sakila table has a primary key: a duplicated row would not restore.
-    notApplicable: ['duplicate-row']
+    notApplicable: { 'duplicate-row': 'every table with rows has a primary key or a unique index, which would reject a twin row' }
   },
   {
     name: 'mariadb-features',
     file: 'mariadb-features.sql',
     tables: ['t_seqdef', 't_sv', 't_sv_cols', 't_sv_part', 't_period', 't_invis', 't_gis', 't_types', 't_memory'],
-    notApplicable: []
+    notApplicable: {}
   },
   {
     name: 'funcs1',
     file: 'mtr-funcs1.sql',
     tables: ['inno_tb1', 'inno_tb4', 'myi_tb2', 'mem_tb3'],
     // Keyless tables of values only, no index, constraint or counter.
-    notApplicable: ['mutate-cell', 'drop-index', 'drop-constraint', 'reset-auto-increment']
+    notApplicable: {
+      'mutate-cell': 'no table with rows has a key (a primary key, or a unique index over NOT NULL columns without prefixes)',
+      'drop-index': 'the schema has no index besides primary keys',
+      'drop-constraint':
+        "the schema has no foreign key, unique or table-level check constraint (a primary key is its table's key, not a constraint the drill drops)",
+      'reset-auto-increment': 'no table has an AUTO_INCREMENT column'
+    }
   }
 ]
 
@@ -62,12 +69,18 @@ after(async () => {
     await production.sql(`DROP DATABASE IF EXISTS \`${database}\``).catch(() => undefined)
 })
 
-function checkDrills(run: ActionResult, verify: string, notApplicable: string[]): void {
+function checkDrills(run: ActionResult, verify: string, notApplicable: Record<string, string>): void {
   const drills: Drill[] = run.report.sabotage
   assert.ok(drills.length >= 7, `sabotage all ran ${drills.map(drill => drill.operator).join(', ')}`)
   for (const drill of drills) {
-    if (notApplicable.includes(drill.operator)) {
+    const why = notApplicable[drill.operator]
+    if (why !== undefined) {
+      // Not applied, saying precisely why: in the report, the log and the job summary alike.
       assert.equal(drill.applied, false, `${drill.operator} has nothing to apply to: ${drill.evidence}`)
+      assert.equal(drill.evidence, `no eligible target: ${why}`)
+      assert.ok(visibleLog(run).includes(`Sabotage ${drill.operator}: nothing in this schema can take`), drill.operator)
+      assert.ok(visibleLog(run).includes(`(${why}); drill skipped.`), `${drill.operator}'s reason is in the log`)
+      if (!why.includes("'")) assert.ok(run.summary.includes(why), `${drill.operator}'s reason is in the summary`)
       continue
     }
     assert.equal(drill.applied, true, `${drill.operator} applies: ${drill.evidence}`)

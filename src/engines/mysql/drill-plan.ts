@@ -1,4 +1,4 @@
-import type { SeamDrillPlan } from '../types.js'
+import type { SeamDrillNoTarget, SeamDrillPlan } from '../types.js'
 import type { MysqlDrillCatalog } from './drill-catalog.js'
 import {
   dropConstraintRewriter,
@@ -39,20 +39,24 @@ type Plan = SeamDrillPlan<{
 
 const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b))
 
+// Why an operator has no target, in drill/plan.ts explainNoTarget's words where the meaning is the same.
+const NO_ROWS = 'no table holds any rows'
+
 /**
- * One operator aimed at the first fitting object (by name, so that a run is repeatable), or
- * undefined when nothing in the catalog can take it and still restore: a data operator needs a
- * table with rows; duplicate-row a table without a key (a duplicate of a keyed row would fail the
+ * One operator aimed at the first fitting object (by name, so that a run is repeatable), or, when
+ * nothing in the catalog can take it and still restore, why not: a data operator needs a table
+ * with rows; duplicate-row a table without a key (a duplicate of a keyed row would fail the
  * restore on its key, which proves nothing about the verifier); mutate-cell a keyed table with a
- * column outside its key.
+ * column outside its key; the schema operators an object of their kind.
  */
-export function planMysqlDrill(operator: string, catalog: MysqlDrillCatalog): Plan | undefined {
+export function planMysqlDrill(operator: string, catalog: MysqlDrillCatalog): Plan | SeamDrillNoTarget {
   const populated = catalog.tables.filter(entry => entry.rows > 0).sort((a, b) => byBytes(a.table.name, b.table.name))
   const tableTarget = (name: string) => `table ${displayIdentifier(name)}`
+  const none = (noTarget: string): SeamDrillNoTarget => ({ operator, noTarget })
   switch (operator) {
     case 'drop-row': {
       const entry = populated.find(candidate => candidate.key) ?? populated[0]
-      if (!entry) return undefined
+      if (!entry) return none(NO_ROWS)
       return {
         operator,
         target: tableTarget(entry.table.name),
@@ -63,7 +67,12 @@ export function planMysqlDrill(operator: string, catalog: MysqlDrillCatalog): Pl
     case 'duplicate-row': {
       const unique = new Set(catalog.indexes.filter(index => index.unique).map(index => index.table))
       const entry = populated.find(candidate => !candidate.key && !unique.has(candidate.table.name))
-      if (!entry) return undefined
+      if (!entry)
+        return none(
+          populated.length === 0
+            ? NO_ROWS
+            : 'every table with rows has a primary key or a unique index, which would reject a twin row'
+        )
       return {
         operator,
         target: tableTarget(entry.table.name),
@@ -82,11 +91,17 @@ export function planMysqlDrill(operator: string, catalog: MysqlDrillCatalog): Pl
           rewriter: mutateCellRewriter({ name: entry.table.name }, column, entry.key)
         }
       }
-      return undefined
+      // The changed row is pinned by its key, and a key column changed would be a new row, not a changed one.
+      if (populated.length === 0) return none(NO_ROWS)
+      return none(
+        populated.some(entry => entry.key)
+          ? 'no table with rows has a column outside its key that the dump writes (generated columns are computed, not dumped)'
+          : 'no table with rows has a key (a primary key, or a unique index over NOT NULL columns without prefixes)'
+      )
     }
     case 'truncate': {
       const entry = populated[0]
-      if (!entry) return undefined
+      if (!entry) return none(NO_ROWS)
       return {
         operator,
         target: tableTarget(entry.table.name),
@@ -101,7 +116,7 @@ export function planMysqlDrill(operator: string, catalog: MysqlDrillCatalog): Pl
       const index =
         indexes.find(candidate => !candidate.unique && !constrained.has(`${candidate.table}\u0000${candidate.name}`)) ??
         indexes[0]
-      if (!index) return undefined
+      if (!index) return none('the schema has no index besides primary keys')
       const name = `${displayIdentifier(index.table)}.${displayIdentifier(index.name)}`
       return {
         operator,
@@ -115,7 +130,11 @@ export function planMysqlDrill(operator: string, catalog: MysqlDrillCatalog): Pl
       const constraint = [...catalog.constraints].sort(
         (a, b) => order[a.type] - order[b.type] || byBytes(a.table, b.table) || byBytes(a.name, b.name)
       )[0]
-      if (!constraint) return undefined
+      // MariaDB writes a column-level CHECK inside its column's definition: no line a rewriter could drop (drill-catalog.ts).
+      if (!constraint)
+        return none(
+          "the schema has no foreign key, unique or table-level check constraint (a primary key is its table's key, not a constraint the drill drops)"
+        )
       const name = `${displayIdentifier(constraint.table)}.${displayIdentifier(constraint.name)}`
       return {
         operator,
@@ -126,7 +145,7 @@ export function planMysqlDrill(operator: string, catalog: MysqlDrillCatalog): Pl
     }
     case 'reset-auto-increment': {
       const counter = [...catalog.counters].sort((a, b) => byBytes(a.table, b.table))[0]
-      if (!counter) return undefined
+      if (!counter) return none('no table has an AUTO_INCREMENT column')
       // Named as schema-queries.ts readCounters names it; compareSequences reports it as a sequence.
       const name = `${displayIdentifier(counter.table)}.${displayIdentifier(counter.column)}`
       return {
@@ -137,5 +156,5 @@ export function planMysqlDrill(operator: string, catalog: MysqlDrillCatalog): Pl
       }
     }
   }
-  return undefined
+  return none(`${operator} is not a drill operator of MySQL/MariaDB (${MYSQL_DRILL_OPERATORS.join(', ')})`)
 }

@@ -67,8 +67,5 @@ export const mysql: SeamEngine<MysqlShapes> = {
   restoreDumpFile,
   readDrillCatalog: (session, rowCounts) => own(session).drillCatalog(rowCounts),
   drillOperators: MYSQL_DRILL_OPERATORS,
-  planDrill: (operator, catalog) => {
-    const plan = planMysqlDrill(operator, catalog)
-    return plan && { ...plan }
-  }
+  planDrill: (operator, catalog) => ({ ...planMysqlDrill(operator, catalog) })
 }

@@ -3,6 +3,21 @@ import { test } from 'node:test'
 import type { MysqlDrillCatalog } from '../../../../src/engines/mysql/drill-catalog.js'
 import { MYSQL_DRILL_OPERATORS, planMysqlDrill } from '../../../../src/engines/mysql/drill-plan.js'
 
+/** The plan, failing with the planner's reason when there is none. */
+function planned(operator: string, catalog: MysqlDrillCatalog) {
+  const plan = planMysqlDrill(operator, catalog)
+  if ('noTarget' in plan) assert.fail(`${operator}: ${plan.noTarget}`)
+  return plan
+}
+
+/** Why nothing was planned, failing when something was. */
+function reason(operator: string, catalog: MysqlDrillCatalog): string {
+  const plan = planMysqlDrill(operator, catalog)
+  if (!('noTarget' in plan)) assert.fail(`${operator} was planned on ${plan.target}`)
+  assert.equal(plan.operator, operator)
+  return plan.noTarget
+}
+
 const catalog: MysqlDrillCatalog = {
   tables: [
     { table: { schema: 'shop', name: 'orders' }, rows: 3, key: ['id'], columns: ['id', 'total'] },
@@ -24,7 +39,7 @@ const catalog: MysqlDrillCatalog = {
 }
 
 test('each MySQL drill operator is aimed at an object that can take it, named as the verification reports it', () => {
-  const plans = Object.fromEntries(MYSQL_DRILL_OPERATORS.map(operator => [operator, planMysqlDrill(operator, catalog)]))
+  const plans = Object.fromEntries(MYSQL_DRILL_OPERATORS.map(operator => [operator, planned(operator, catalog)]))
   const aim = (operator: string) => {
     const plan = plans[operator]!
     return { target: plan.target, table: plan.table?.name, object: plan.object }
@@ -54,13 +69,51 @@ test('each MySQL drill operator is aimed at an object that can take it, named as
   for (const plan of Object.values(plans)) assert.equal(typeof plan!.rewriter.push, 'function')
 })
 
-test('an operator with nothing to aim at is not planned', () => {
+test('an operator with nothing to aim at is not planned, and says precisely why', () => {
+  const table = (name: string, rows: number, key: string[] | undefined, columns: string[]) => ({
+    table: { schema: 'shop', name },
+    rows,
+    key,
+    columns
+  })
   const bare: MysqlDrillCatalog = {
-    tables: [{ table: { schema: 'shop', name: 'orders' }, rows: 0, key: ['id'], columns: ['id'] }],
+    tables: [table('orders', 0, ['id'], ['id', 'total'])],
     indexes: [],
     constraints: [],
     counters: []
   }
-  for (const operator of MYSQL_DRILL_OPERATORS) assert.equal(planMysqlDrill(operator, bare), undefined, operator)
-  assert.equal(planMysqlDrill('rogue-row', catalog), undefined)
+  const reasons = Object.fromEntries(MYSQL_DRILL_OPERATORS.map(operator => [operator, reason(operator, bare)]))
+  assert.deepEqual(reasons, {
+    'drop-row': 'no table holds any rows',
+    'duplicate-row': 'no table holds any rows',
+    'mutate-cell': 'no table holds any rows',
+    truncate: 'no table holds any rows',
+    'drop-index': 'the schema has no index besides primary keys',
+    'drop-constraint':
+      "the schema has no foreign key, unique or table-level check constraint (a primary key is its table's key, not a constraint the drill drops)",
+    'reset-auto-increment': 'no table has an AUTO_INCREMENT column'
+  })
+
+  // Tables with rows, each of which rejects a twin row: by its key, or by a unique index that is not one (nullable).
+  const keyed: MysqlDrillCatalog = {
+    ...bare,
+    tables: [table('orders', 2, ['id'], ['id']), table('tags', 1, undefined, ['label'])],
+    indexes: [{ table: 'tags', name: 'label_unique', unique: true }]
+  }
+  assert.equal(
+    reason('duplicate-row', keyed),
+    'every table with rows has a primary key or a unique index, which would reject a twin row'
+  )
+  // A keyed table whose only other column is generated (not in `columns`), and a keyless one.
+  assert.equal(
+    reason('mutate-cell', keyed),
+    'no table with rows has a column outside its key that the dump writes (generated columns are computed, not dumped)'
+  )
+  assert.equal(
+    reason('mutate-cell', { ...keyed, tables: [table('tags', 1, undefined, ['label', 'note'])] }),
+    'no table with rows has a key (a primary key, or a unique index over NOT NULL columns without prefixes)'
+  )
+  // Those with rows still take the data operators that need no more.
+  for (const operator of ['drop-row', 'truncate']) assert.ok(!('noTarget' in planMysqlDrill(operator, keyed)), operator)
+  assert.match(reason('rogue-row', catalog), /^rogue-row is not a drill operator of MySQL\/MariaDB \(drop-row, /)
 })
