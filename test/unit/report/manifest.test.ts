@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { generateKeyPairSync } from 'node:crypto'
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -247,6 +247,14 @@ test('files: sha256 streamed; every file of a directory backup; changes, missing
     const file = path.join(dir, 'shop.dump')
     fs.writeFileSync(file, 'abc')
     assert.equal(await sha256File(file), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
+    // Larger than one read, and not a whole number of reads: every piece is hashed, each only once.
+    const large = path.join(dir, 'large.bin')
+    const bytes = randomBytes(3 * 1024 * 1024 + 12345)
+    fs.writeFileSync(large, bytes)
+    assert.equal(await sha256File(large), createHash('sha256').update(bytes).digest('hex'))
+    fs.writeFileSync(large, '')
+    assert.equal(await sha256File(large), createHash('sha256').digest('hex'))
+    fs.rmSync(large)
     const single = buildManifest(facts({ files: await hashBackup(file) }))
     assert.deepEqual(single.files, [
       { path: 'shop.dump', bytes: 3, sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad' }
