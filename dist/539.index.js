@@ -780,7 +780,10 @@ const SAFETY_RULES = {
     'event-status': {
         construct: 'the ENABLE status of events (restored DISABLE ON SLAVE, so that they never run in the clean room)'
     },
-    'remote-engine': { construct: 'a table whose rows live on another server (ENGINE=FEDERATED, CONNECT or SPIDER)' }
+    'remote-engine': { construct: 'a table whose rows live on another server (ENGINE=FEDERATED, CONNECT or SPIDER)' },
+    'path-option': {
+        construct: "table and partition options naming production's files (DATA DIRECTORY, INDEX DIRECTORY, TABLESPACE), removed: the clean room keeps the files in its own data directory"
+    }
 };
 /** sed's exit code when it stops the stream. */
 const STOP_EXIT_CODE = 3;
@@ -863,6 +866,59 @@ function eventStatusRules(cleanroom, rewrite, stop) {
         '/^T..\\n\\/\\*!50106 CREATE\\*\\/ /!{',
         '/^T..\\n(\\/\\*![0-9]* ?)?(CREATE|ALTER)[^\'"`]* EVENT /I{',
         ...stop('event-status'),
+        '}',
+        '}'
+    ];
+}
+/**
+ * Code characters on a CREATE TABLE's line read one at a time by the path-option rule: none that
+ * starts a string, a name, a comment or a client command.
+ */
+const PLAIN = `[^'"\`#/\\\\-]`;
+/** The same, but for a star: after a slash it would open a comment. */
+const PLAIN_NOT_STAR = `[^'"\`#/\\\\*-]`;
+/**
+ * One token of a CREATE TABLE's line as SHOW CREATE TABLE writes it, read from the line's start in
+ * code: a plain character, a name, a string (`'a''b'` read as two strings covers the same text as
+ * the one the client reads), a versioned comment's opening (code to the clean room: the lexer
+ * stops any it would skip), or a / or - that opens no comment.
+ */
+const TOKEN = `(${PLAIN}|${NAME}|${STRING}|\\/\\*M?![0-9]{5,6}|\\/${PLAIN_NOT_STAR}|-${PLAIN})`;
+/** Tokens up to a space: where an option starts. */
+const BEFORE_OPTION = `(${TOKEN}* )`;
+/**
+ * The options that name a place on the server's disk, as mysqldump copies them from SHOW CREATE
+ * TABLE (MariaDB's and MySQL's sql_show.cc store_create_info: ` DATA DIRECTORY='...'`, ` INDEX
+ * DIRECTORY='...'`, MySQL's ` /*!50100 TABLESPACE `ts` *\/`; sql_partition.cc
+ * add_partition_options: ` DATA DIRECTORY = '...'`, ` TABLESPACE = `ts``), and a space after.
+ */
+const PATH_OPTION = `((DATA|INDEX) DIRECTORY ?= ?${STRING}|TABLESPACE( ?= ?| )(${NAME}|[A-Za-z0-9_]+)|\\/\\*!50100 TABLESPACE ${NAME}( STORAGE (DISK|MEMORY))? \\*\\/) ?`;
+/** The words of a path option in any spelling, for the lines the rule cannot read for sure. */
+const PATH_WORDS = '(DATA|INDEX)[ \\t]+DIRECTORY|TABLESPACE';
+/**
+ * Table and partition options that name a file or directory on the server (DATA DIRECTORY, INDEX
+ * DIRECTORY, MySQL's TABLESPACE) are taken out of every CREATE TABLE line, where the line read
+ * token by token from its start in code says they are options: restored as they are, the clean
+ * room would write files where production's text says (or refuse the table, and the run would
+ * call a faithful backup unrestorable). The clean room keeps the table in its own data directory
+ * and file-per-table space instead: the rows, columns and indexes are the same. A CREATE TABLE
+ * line that holds such words where the rule cannot tell for sure that they are text (a line that
+ * starts inside a string, or holds what SHOW CREATE TABLE never writes) stops the stream.
+ */
+function pathOptionRules(rewrite, stop) {
+    return [
+        "# Table and partition options naming production's files (DATA/INDEX DIRECTORY, TABLESPACE): removed where the line's tokens say they are options.",
+        `/^mK.\\n${BEFORE_OPTION}${PATH_OPTION}/{`,
+        ...rewrite('path-option', [':path_option', `s/^(mK.\\n${BEFORE_OPTION})${PATH_OPTION}/\\1/`, 't path_option']),
+        '}',
+        '/^.K.\\n/{',
+        `/${PATH_WORDS}/I{`,
+        `/^mK.\\n${TOKEN}*(\\/|-)?$/!{`,
+        ...stop('path-option'),
+        '}',
+        `/^mK.\\n${BEFORE_OPTION}(${PATH_WORDS})/I{`,
+        ...stop('path-option'),
+        '}',
         '}',
         '}'
     ];
@@ -992,6 +1048,7 @@ function buildSedProgram(options) {
         ...rewrite('definer', [`s/^(mV.\\n\\/\\*!50013 )DEFINER=${ACCOUNT} /\\1/`]),
         '}',
         ...eventStatusRules(options.cleanroom, rewrite, stop),
+        ...pathOptionRules(rewrite, stop),
         "# A table whose rows live elsewhere: restored, its INSERTs and Lazarus's reads would reach that server from the clean room.",
         '/^mK.\\n\\) ENGINE=(FEDERATED|CONNECT|SPIDER)( |$)/I{',
         ...stop('remote-engine'),
@@ -1098,9 +1155,10 @@ function constructOf(rule) {
 }
 /**
  * The error for a stream the sanitizer stopped: what the dump holds and why it was not passed on,
- * naming the construct (a client command, a clause), never quoting production's text around it.
+ * naming the construct (a client command, a clause), never quoting production's text around it;
+ * `object` is the dump's object being restored there (restore-failure.ts, describeDumpObject).
  */
-function stopMessage(stopped) {
+function stopMessage(stopped, object) {
     switch (stopped.rule) {
         case 'client-command': {
             const named = NAMED_COMMAND_LINE.exec(stopped.line)?.[1];
@@ -1123,6 +1181,15 @@ function stopMessage(stopped) {
             return (`The dump holds a table with ENGINE=${engine}, whose rows live on another server: restored in the clean room, ` +
                 "its INSERTs and Lazarus's reads would reach that server (with the credentials the table names), so Lazarus refuses to restore it. " +
                 'Verify the server that holds those rows instead.');
+        }
+        case 'path-option': {
+            const option = /(DATA|INDEX)[ \t]+DIRECTORY|TABLESPACE/i
+                .exec(stopped.line)?.[0]
+                .replace(/[ \t]+/, ' ')
+                .toUpperCase() ?? 'DATA DIRECTORY';
+            return (`The dump's CREATE TABLE${object ? ` (${object})` : ''} holds ${option} in a form Lazarus cannot read for sure, ` +
+                "so it cannot take the option out: restored as it is, production's text would decide where the clean room writes files. " +
+                'Check where this backup came from.');
         }
         case 'multibyte-charset':
             return 'The dump switches the client character set to one (sjis, cp932, gbk, big5, gb18030) whose characters may hold the byte of a backslash or quote: Lazarus cannot read it for sure, so it refuses to restore it.';
@@ -1634,6 +1701,14 @@ function fields(pairs) {
 function withoutDatabaseName(definition, database) {
     return definition.split(`${quoteIdent(database)}.`).join('');
 }
+/**
+ * COLUMN_DEFAULT without the database's own name before a sequence (MariaDB writes
+ * `nextval(\`db\`.\`s\`)`, and the restored copy's database has another name), in an expression
+ * only: a quoted literal (MariaDB quotes every one) is read as it is, so that a string the
+ * sanitizer's database-name rule changed still shows as a difference. MySQL has no sequences.
+ */
+const DEFAULT_WITHOUT_DATABASE = `IF(COLUMN_DEFAULT LIKE '''%', COLUMN_DEFAULT,
+  REPLACE(COLUMN_DEFAULT, CONCAT('\`', REPLACE(DATABASE(), '\`', '\`\`'), '\`.'), ''))`;
 /** The tables' own SQL fragment: base tables, never the scratch database's marker. */
 const USER_TABLE = `TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> ?`;
 /**
@@ -1764,7 +1839,7 @@ async function readSchema(db, flavour, database, marker) {
     const srids = flavour === 'mariadb' ? await mariadbSrids(db) : new Map();
     const jsonColumns = new Set();
     for (const c of await db.query(`SELECT TABLE_NAME AS \`t\`, COLUMN_NAME AS \`c\`, ORDINAL_POSITION AS \`position\`, COLUMN_TYPE AS \`type\`, IS_NULLABLE AS \`nullable\`,
-            REPLACE(COLUMN_DEFAULT, CONCAT('\`', REPLACE(DATABASE(), '\`', '\`\`'), '\`.'), '') AS \`default\`, EXTRA AS \`extra\`, GENERATION_EXPRESSION AS \`generated\`,
+            ${flavour === 'mariadb' ? DEFAULT_WITHOUT_DATABASE : 'COLUMN_DEFAULT'} AS \`default\`, EXTRA AS \`extra\`, GENERATION_EXPRESSION AS \`generated\`,
             CHARACTER_SET_NAME AS \`charset\`, COLLATION_NAME AS \`collation\`, COLUMN_COMMENT AS \`comment\`
             ${has.has('COLUMNS.SRS_ID') ? ', SRS_ID AS `srid`' : ''}
      FROM information_schema.COLUMNS
@@ -1961,13 +2036,21 @@ async function mariadbSrids(db) {
      FROM information_schema.GEOMETRY_COLUMNS WHERE G_TABLE_SCHEMA = DATABASE() AND SRID <> 0`);
     return new Map(rows.map(row => [`${row.t}\u0000${row.c}`, row.srid]));
 }
-/** CREATE_OPTIONS without what is not part of a table's definition; words sorted, so their order does not matter. */
+/**
+ * CREATE_OPTIONS without what is not part of a table's definition; words sorted, so their order
+ * does not matter. MariaDB lists DATA DIRECTORY='...' and INDEX DIRECTORY='...' there: where the
+ * server keeps the table's files, which the sanitizer takes out of the dump (rule path-option) so
+ * that the clean room keeps them in its own data directory; the rows and definition are the same.
+ */
 function normalOptions(options) {
     if (!options)
         return null;
     // SHOW CREATE TABLE (so the dump) writes PAGE_CHECKSUM=1 for every Aria table that has page
     // checksums, the default: the restored copy has explicit what production had implicit.
-    const words = options.split(/\s+/).filter(word => word !== '' && word !== 'page_checksum=1');
+    const words = options
+        .replace(/(^|\s)(DATA|INDEX) DIRECTORY='[^']*'/gi, ' ')
+        .split(/\s+/)
+        .filter(word => word !== '' && word !== 'page_checksum=1');
     return words.length > 0 ? words.sort().join(' ') : null;
 }
 /**
@@ -3329,21 +3412,24 @@ const MYSQL_DRILL_OPERATORS = [
     'reset-auto-increment'
 ];
 const byBytes = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+// Why an operator has no target, in drill/plan.ts explainNoTarget's words where the meaning is the same.
+const NO_ROWS = 'no table holds any rows';
 /**
- * One operator aimed at the first fitting object (by name, so that a run is repeatable), or
- * undefined when nothing in the catalog can take it and still restore: a data operator needs a
- * table with rows; duplicate-row a table without a key (a duplicate of a keyed row would fail the
+ * One operator aimed at the first fitting object (by name, so that a run is repeatable), or, when
+ * nothing in the catalog can take it and still restore, why not: a data operator needs a table
+ * with rows; duplicate-row a table without a key (a duplicate of a keyed row would fail the
  * restore on its key, which proves nothing about the verifier); mutate-cell a keyed table with a
- * column outside its key.
+ * column outside its key; the schema operators an object of their kind.
  */
 function planMysqlDrill(operator, catalog) {
     const populated = catalog.tables.filter(entry => entry.rows > 0).sort((a, b) => byBytes(a.table.name, b.table.name));
     const tableTarget = (name) => `table ${displayIdentifier(name)}`;
+    const none = (noTarget) => ({ operator, noTarget });
     switch (operator) {
         case 'drop-row': {
             const entry = populated.find(candidate => candidate.key) ?? populated[0];
             if (!entry)
-                return undefined;
+                return none(NO_ROWS);
             return {
                 operator,
                 target: tableTarget(entry.table.name),
@@ -3355,7 +3441,9 @@ function planMysqlDrill(operator, catalog) {
             const unique = new Set(catalog.indexes.filter(index => index.unique).map(index => index.table));
             const entry = populated.find(candidate => !candidate.key && !unique.has(candidate.table.name));
             if (!entry)
-                return undefined;
+                return none(populated.length === 0
+                    ? NO_ROWS
+                    : 'every table with rows has a primary key or a unique index, which would reject a twin row');
             return {
                 operator,
                 target: tableTarget(entry.table.name),
@@ -3375,12 +3463,17 @@ function planMysqlDrill(operator, catalog) {
                     rewriter: mutateCellRewriter({ name: entry.table.name }, column, entry.key)
                 };
             }
-            return undefined;
+            // The changed row is pinned by its key, and a key column changed would be a new row, not a changed one.
+            if (populated.length === 0)
+                return none(NO_ROWS);
+            return none(populated.some(entry => entry.key)
+                ? 'no table with rows has a column outside its key that the dump writes (generated columns are computed, not dumped)'
+                : 'no table with rows has a key (a primary key, or a unique index over NOT NULL columns without prefixes)');
         }
         case 'truncate': {
             const entry = populated[0];
             if (!entry)
-                return undefined;
+                return none(NO_ROWS);
             return {
                 operator,
                 target: tableTarget(entry.table.name),
@@ -3395,7 +3488,7 @@ function planMysqlDrill(operator, catalog) {
             const index = indexes.find(candidate => !candidate.unique && !constrained.has(`${candidate.table}\u0000${candidate.name}`)) ??
                 indexes[0];
             if (!index)
-                return undefined;
+                return none('the schema has no index besides primary keys');
             const name = `${displayIdentifier(index.table)}.${displayIdentifier(index.name)}`;
             return {
                 operator,
@@ -3407,8 +3500,9 @@ function planMysqlDrill(operator, catalog) {
         case 'drop-constraint': {
             const order = { 'FOREIGN KEY': 0, CHECK: 1, UNIQUE: 2 };
             const constraint = [...catalog.constraints].sort((a, b) => order[a.type] - order[b.type] || byBytes(a.table, b.table) || byBytes(a.name, b.name))[0];
+            // MariaDB writes a column-level CHECK inside its column's definition: no line a rewriter could drop (drill-catalog.ts).
             if (!constraint)
-                return undefined;
+                return none("the schema has no foreign key, unique or table-level check constraint (a primary key is its table's key, not a constraint the drill drops)");
             const name = `${displayIdentifier(constraint.table)}.${displayIdentifier(constraint.name)}`;
             return {
                 operator,
@@ -3420,7 +3514,7 @@ function planMysqlDrill(operator, catalog) {
         case 'reset-auto-increment': {
             const counter = [...catalog.counters].sort((a, b) => byBytes(a.table, b.table))[0];
             if (!counter)
-                return undefined;
+                return none('no table has an AUTO_INCREMENT column');
             // Named as schema-queries.ts readCounters names it; compareSequences reports it as a sequence.
             const name = `${displayIdentifier(counter.table)}.${displayIdentifier(counter.column)}`;
             return {
@@ -3431,7 +3525,7 @@ function planMysqlDrill(operator, catalog) {
             };
         }
     }
-    return undefined;
+    return none(`${operator} is not a drill operator of MySQL/MariaDB (${MYSQL_DRILL_OPERATORS.join(', ')})`);
 }
 
 ;// CONCATENATED MODULE: ./src/engines/mysql/guards.ts
@@ -4196,6 +4290,8 @@ async function streamOutcome(workDir, statusFile, tools, expected, restoredFile)
     };
     const files = sanitizerFiles(workDir);
     const programs = { dump: tools.dump.path, sanitize: 'sed', restore: tools.client.path };
+    // The object the sanitizer stopped in, if it did: the last object line it indexed (a fresh stream's).
+    const stoppedIn = status.sanitize?.exitCode === STOP_EXIT_CODE ? await dumpObjectInIndex(files.linesFile, Number.MAX_SAFE_INTEGER) : undefined;
     const stages = expected.map(stage => {
         let stderr = stage === 'restore' ? withoutEchoedStatements(read(`${stage}.stderr`)) : read(`${stage}.stderr`);
         if (stage === 'sanitize' && status[stage]?.exitCode === STOP_EXIT_CODE) {
@@ -4203,7 +4299,7 @@ async function streamOutcome(workDir, statusFile, tools, expected, restoredFile)
                 ? stoppedConstruct(external_node_fs_.readFileSync(files.removedLinesFile, 'latin1').split('\n'))
                 : undefined;
             if (stopped)
-                stderr = stopMessage(stopped);
+                stderr = stopMessage(stopped, stoppedIn ? describeDumpObject(stoppedIn) : undefined);
         }
         return { stage, program: programs[stage], exitCode: status[stage]?.exitCode ?? null, stderr: tail(stderr) };
     });
@@ -4374,10 +4470,7 @@ const mysql = {
     restoreDumpFile: restoreDumpFile,
     readDrillCatalog: (session, rowCounts) => own(session).drillCatalog(rowCounts),
     drillOperators: MYSQL_DRILL_OPERATORS,
-    planDrill: (operator, catalog) => {
-        const plan = planMysqlDrill(operator, catalog);
-        return plan && { ...plan };
-    }
+    planDrill: (operator, catalog) => ({ ...planMysqlDrill(operator, catalog) })
 };
 
 
