@@ -33,7 +33,7 @@ export type GuardRuleId = 'client-command' | 'optimizer-hint' | 'sql-mode' | 'mu
  * restores every ENABLEd event DISABLE ON SLAVE (or ON REPLICA), so that the clean room's event
  * scheduler never runs production's SQL there (as the restoring account: the DEFINERs are gone);
  * `remote-engine` stops at a table whose rows live on another server (FEDERATED, CONNECT,
- * SPIDER), which the restore's INSERTs and Lazarus's reads would reach from the clean room, with
+ * SPIDER; MariaDB's S3 in an object store), which the restore's INSERTs and Lazarus's reads would reach from the clean room, with
  * the credentials production's table names; `path-option` takes out the table and partition
  * options that name a place on the server's disk (DATA DIRECTORY, INDEX DIRECTORY, TABLESPACE), so
  * that production's text never decides where the clean room writes files.
@@ -48,12 +48,18 @@ export const SAFETY_RULES: Record<SafetyRuleId, { construct: string }> = {
   'event-status': {
     construct: 'the ENABLE status of events (restored DISABLE ON SLAVE, so that they never run in the clean room)'
   },
-  'remote-engine': { construct: 'a table whose rows live on another server (ENGINE=FEDERATED, CONNECT or SPIDER)' },
+  'remote-engine': { construct: 'a table whose rows live on another server (ENGINE=FEDERATED, CONNECT, SPIDER or S3)' },
   'path-option': {
     construct:
       "table and partition options naming production's files (DATA DIRECTORY, INDEX DIRECTORY, TABLESPACE), removed: the clean room keeps the files in its own data directory"
   }
 }
+
+/**
+ * Storage engines whose rows live outside the server: FEDERATED, CONNECT and SPIDER on other
+ * servers (with the credentials the table names), MariaDB's S3 in an object store. As an ERE group.
+ */
+const REMOTE_ENGINES = '(FEDERATED|CONNECT|SPIDER|S3)'
 
 /** sed's exit code when it stops the stream. */
 export const STOP_EXIT_CODE = 3
@@ -374,7 +380,9 @@ export function buildSedProgram(options: SanitizeRuleOptions): string {
     ...eventStatusRules(options.cleanroom, rewrite, stop),
     ...pathOptionRules(rewrite, stop),
     "# A table whose rows live elsewhere: restored, its INSERTs and Lazarus's reads would reach that server from the clean room.",
-    '/^mK.\\n\\) ENGINE=(FEDERATED|CONNECT|SPIDER)( |$)/I{',
+    // Anywhere on the table's options line, not only first: the servers write a DATA DIRECTORY path
+    // unescaped, so a path holding a quote could carry a second ENGINE= after it (the last one wins).
+    `/^mK.\\n\\) .*ENGINE *= *${REMOTE_ENGINES}([^A-Za-z0-9_]|$)/I{`,
     ...stop('remote-engine'),
     '}'
   ]
@@ -694,7 +702,7 @@ export function stopMessage(stopped: RemovedLine, object?: string): string {
         "restored as it is, the event could run production's SQL in the clean room on its schedule, so Lazarus refuses to restore it. Check where this backup came from."
       )
     case 'remote-engine': {
-      const engine = /ENGINE=([A-Za-z]+)/.exec(stopped.line)?.[1]?.toUpperCase() ?? 'FEDERATED'
+      const engine = new RegExp(`ENGINE *= *${REMOTE_ENGINES}`, 'i').exec(stopped.line)?.[1]?.toUpperCase() ?? 'FEDERATED'
       return (
         `The dump holds a table with ENGINE=${engine}, whose rows live on another server: restored in the clean room, ` +
         "its INSERTs and Lazarus's reads would reach that server (with the credentials the table names), so Lazarus refuses to restore it. " +

@@ -458,8 +458,8 @@ test('events: a disabled status passes as it is; an event whose status cannot be
   }
 })
 
-test('a table whose rows live on another server (FEDERATED, CONNECT, SPIDER) stops the stream; the words elsewhere pass', () => {
-  for (const engine of ['FEDERATED', 'CONNECT', 'SPIDER']) {
+test('a table whose rows live on another server (FEDERATED, CONNECT, SPIDER, S3) stops the stream; the words elsewhere pass', () => {
+  for (const engine of ['FEDERATED', 'CONNECT', 'SPIDER', 'S3']) {
     const dump = `CREATE TABLE \`remote\` (\n  \`id\` int(11) NOT NULL\n) ENGINE=${engine} DEFAULT CHARSET=utf8mb4 CONNECTION='mysql://app:secret@prod:3306/shop/t';\n`
     const result = sanitize(dump)
     assert.equal(result.status, STOP_EXIT_CODE, engine)
@@ -469,8 +469,16 @@ test('a table whose rows live on another server (FEDERATED, CONNECT, SPIDER) sto
     assert.match(message, new RegExp(`ENGINE=${engine}, whose rows live on another server`))
     assert.doesNotMatch(message, /secret|prod:3306/, 'the message never quotes the connection')
   }
+  // A second ENGINE= later on the options line (a DATA DIRECTORY path holding a quote, written
+  // unescaped by the servers, can carry one; the last ENGINE= wins) is found too.
+  const smuggled =
+    "CREATE TABLE `t` (\n  `id` int(11) NOT NULL\n) ENGINE=MyISAM DATA DIRECTORY='/data/x' ENGINE=FEDERATED CONNECTION='mysql://app:secret@prod:3306/shop/t';\n"
+  const stoppedSmuggled = stoppedConstruct(sanitize(smuggled).removed)
+  assert.equal(stoppedSmuggled?.rule, 'remote-engine')
+  assert.match(stopMessage(stoppedSmuggled!), /ENGINE=FEDERATED, whose rows live on another server/)
   for (const dump of [
     'CREATE TABLE `t` (\n  `id` int(11) NOT NULL\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n',
+    'CREATE TABLE `s3data` (\n  `id` int(11) NOT NULL\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n',
     "INSERT INTO `t` VALUES (') ENGINE=FEDERATED');\n",
     "CREATE TABLE `t` (\n  `id` int(11) NOT NULL COMMENT '\n) ENGINE=SPIDER'\n) ENGINE=InnoDB;\n"
   ]) {
