@@ -780,11 +780,16 @@ const SAFETY_RULES = {
     'event-status': {
         construct: 'the ENABLE status of events (restored DISABLE ON SLAVE, so that they never run in the clean room)'
     },
-    'remote-engine': { construct: 'a table whose rows live on another server (ENGINE=FEDERATED, CONNECT or SPIDER)' },
+    'remote-engine': { construct: 'a table whose rows live on another server (ENGINE=FEDERATED, CONNECT, SPIDER or S3)' },
     'path-option': {
         construct: "table and partition options naming production's files (DATA DIRECTORY, INDEX DIRECTORY, TABLESPACE), removed: the clean room keeps the files in its own data directory"
     }
 };
+/**
+ * Storage engines whose rows live outside the server: FEDERATED, CONNECT and SPIDER on other
+ * servers (with the credentials the table names), MariaDB's S3 in an object store. As an ERE group.
+ */
+const REMOTE_ENGINES = '(FEDERATED|CONNECT|SPIDER|S3)';
 /** sed's exit code when it stops the stream. */
 const STOP_EXIT_CODE = 3;
 /** An account as mysqldump writes a DEFINER: `user`@`host`, or a MariaDB role `role`. */
@@ -1050,7 +1055,9 @@ function buildSedProgram(options) {
         ...eventStatusRules(options.cleanroom, rewrite, stop),
         ...pathOptionRules(rewrite, stop),
         "# A table whose rows live elsewhere: restored, its INSERTs and Lazarus's reads would reach that server from the clean room.",
-        '/^mK.\\n\\) ENGINE=(FEDERATED|CONNECT|SPIDER)( |$)/I{',
+        // Anywhere on the table's options line, not only first: the servers write a DATA DIRECTORY path
+        // unescaped, so a path holding a quote could carry a second ENGINE= after it (the last one wins).
+        `/^mK.\\n\\) .*ENGINE *= *${REMOTE_ENGINES}([^A-Za-z0-9_]|$)/I{`,
         ...stop('remote-engine'),
         '}'
     ];
@@ -1177,7 +1184,7 @@ function stopMessage(stopped, object) {
             return ('The dump creates or alters an event in a form mysqldump does not write (Lazarus could not find its status clause): ' +
                 "restored as it is, the event could run production's SQL in the clean room on its schedule, so Lazarus refuses to restore it. Check where this backup came from.");
         case 'remote-engine': {
-            const engine = /ENGINE=([A-Za-z]+)/.exec(stopped.line)?.[1]?.toUpperCase() ?? 'FEDERATED';
+            const engine = new RegExp(`ENGINE *= *${REMOTE_ENGINES}`, 'i').exec(stopped.line)?.[1]?.toUpperCase() ?? 'FEDERATED';
             return (`The dump holds a table with ENGINE=${engine}, whose rows live on another server: restored in the clean room, ` +
                 "its INSERTs and Lazarus's reads would reach that server (with the credentials the table names), so Lazarus refuses to restore it. " +
                 'Verify the server that holds those rows instead.');
