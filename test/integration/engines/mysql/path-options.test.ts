@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
-import * as path from 'node:path'
 import { after, before, test } from 'node:test'
 import { mysql } from '../../../../src/engines/mysql/index.js'
 import {
   findClientTools,
-  releaseOf,
   sanitizerProgram,
   streamDumpToRestore,
-  type ClientTarget,
   type MysqlClientTools,
   type ServerRelease
 } from '../../../../src/engines/mysql/tools.js'
-import { mariadbCleanroom, mariadbProduction, type MariadbServer } from '../../../support/mariadb.js'
+import { type MariadbServer } from '../../../support/mariadb.js'
+import { clientTarget, openMariadbStreamPair, tempDirs } from '../../../support/mariadb-stream-setup.js'
 import { uniqueName } from '../../../support/shared-servers.js'
 
 // Table options that name production's files (issue 15): a table and a partitioned table created
@@ -28,31 +25,16 @@ let productionRelease: ServerRelease
 let cleanroomRelease: ServerRelease
 let tools: MysqlClientTools
 let cleanroomCollations: string[]
-const workDirs: string[] = []
+const dirs = tempDirs('lazarus-mysql-paths-')
+const workDir = dirs.make
+const target = clientTarget
 
 before(async () => {
-  ;[production, cleanroom] = await Promise.all([mariadbProduction(), mariadbCleanroom()])
-  const version = async (server: MariadbServer) => (await server.sql('SELECT VERSION()')).split('\n')[1]
-  productionRelease = releaseOf({ product: 'MariaDB', version: await version(production) })
-  cleanroomRelease = releaseOf({ product: 'MariaDB', version: await version(cleanroom) })
+  ;({ production, cleanroom, productionRelease, cleanroomRelease, cleanroomCollations } = await openMariadbStreamPair())
   tools = await findClientTools(productionRelease, cleanroomRelease)
-  cleanroomCollations = (
-    await cleanroom.sql('SELECT FULL_COLLATION_NAME FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY')
-  )
-    .split('\n')
-    .slice(1)
-    .filter(Boolean)
 })
 
-after(() => {
-  for (const dir of workDirs) fs.rmSync(dir, { recursive: true, force: true })
-})
-
-function workDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lazarus-mysql-paths-'))
-  workDirs.push(dir)
-  return dir
-}
+after(() => dirs.removeAll())
 
 /** A directory production's server (the mysql OS user, when the tests run as root) may write. */
 function serverWritableDir(): string {
@@ -63,18 +45,6 @@ function serverWritableDir(): string {
     fs.chownSync(dir, id('-u'), id('-g'))
   }
   return dir
-}
-
-function target(server: MariadbServer, database: string, inputName: string): ClientTarget {
-  return {
-    inputName,
-    host: server.host,
-    port: server.port,
-    user: 'root',
-    password: server.password,
-    database,
-    tls: { mode: 'disable' }
-  }
 }
 
 /** Every file under `dir`, relative to it. */

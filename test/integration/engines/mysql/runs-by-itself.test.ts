@@ -1,20 +1,18 @@
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import { after, before, test } from 'node:test'
 import { mysql } from '../../../../src/engines/mysql/index.js'
 import {
   findClientTools,
-  releaseOf,
   restoreDumpFile,
   sanitizerProgram,
   streamDumpToRestore,
-  type ClientTarget,
   type MysqlClientTools,
   type ServerRelease
 } from '../../../../src/engines/mysql/tools.js'
-import { mariadbCleanroom, mariadbProduction, type MariadbServer } from '../../../support/mariadb.js'
+import { type MariadbServer } from '../../../support/mariadb.js'
+import { clientTarget, openMariadbStreamPair, tempDirs } from '../../../support/mariadb-stream-setup.js'
 import { uniqueName } from '../../../support/shared-servers.js'
 
 // What a restored copy holds must never run by itself in the clean room (issue 15): an enabled
@@ -28,43 +26,16 @@ let productionRelease: ServerRelease
 let cleanroomRelease: ServerRelease
 let tools: MysqlClientTools
 let cleanroomCollations: string[]
-const workDirs: string[] = []
+const dirs = tempDirs('lazarus-mysql-itself-')
+const workDir = dirs.make
+const target = clientTarget
 
 before(async () => {
-  ;[production, cleanroom] = await Promise.all([mariadbProduction(), mariadbCleanroom()])
-  const version = async (server: MariadbServer) => (await server.sql('SELECT VERSION()')).split('\n')[1]
-  productionRelease = releaseOf({ product: 'MariaDB', version: await version(production) })
-  cleanroomRelease = releaseOf({ product: 'MariaDB', version: await version(cleanroom) })
+  ;({ production, cleanroom, productionRelease, cleanroomRelease, cleanroomCollations } = await openMariadbStreamPair())
   tools = await findClientTools(productionRelease, cleanroomRelease)
-  cleanroomCollations = (
-    await cleanroom.sql('SELECT FULL_COLLATION_NAME FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY')
-  )
-    .split('\n')
-    .slice(1)
-    .filter(Boolean)
 })
 
-after(() => {
-  for (const dir of workDirs) fs.rmSync(dir, { recursive: true, force: true })
-})
-
-function workDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lazarus-mysql-itself-'))
-  workDirs.push(dir)
-  return dir
-}
-
-function target(server: MariadbServer, database: string, inputName: string): ClientTarget {
-  return {
-    inputName,
-    host: server.host,
-    port: server.port,
-    user: 'root',
-    password: server.password,
-    database,
-    tls: { mode: 'disable' }
-  }
-}
+after(() => dirs.removeAll())
 
 async function scratch(): Promise<string> {
   const name = uniqueName('lazarus_itself')

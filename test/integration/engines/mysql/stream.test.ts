@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import { after, before, test } from 'node:test'
 import mysql from 'mysql2/promise'
-import { mariadbCleanroom, mariadbProduction, type MariadbServer } from '../../../support/mariadb.js'
+import { type MariadbServer } from '../../../support/mariadb.js'
+import { clientTarget, openMariadbStreamPair, tempDirs } from '../../../support/mariadb-stream-setup.js'
 import { uniqueName } from '../../../support/shared-servers.js'
 import {
   findClientTools,
-  releaseOf,
   restoreDumpFile,
   sanitizerProgram,
   streamDumpToRestore,
-  type ClientTarget,
   type MysqlClientTools,
   type ServerRelease
 } from '../../../../src/engines/mysql/tools.js'
@@ -29,42 +27,15 @@ let cleanroom: MariadbServer
 let productionRelease: ServerRelease
 let cleanroomRelease: ServerRelease
 let cleanroomCollations: string[]
-const workDirs: string[] = []
+const dirs = tempDirs('lazarus-mysql-stream-')
+const workDir = dirs.make
+const target = clientTarget
 
 before(async () => {
-  ;[production, cleanroom] = await Promise.all([mariadbProduction(), mariadbCleanroom()])
-  productionRelease = releaseOf({ product: 'MariaDB', version: (await production.sql('SELECT VERSION()')).split('\n')[1] })
-  cleanroomRelease = releaseOf({ product: 'MariaDB', version: (await cleanroom.sql('SELECT VERSION()')).split('\n')[1] })
-  // Full names: MariaDB 10.10+ lists its UCA 14 collations without their character set in COLLATIONS.
-  cleanroomCollations = (
-    await cleanroom.sql('SELECT FULL_COLLATION_NAME FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY')
-  )
-    .split('\n')
-    .slice(1)
-    .filter(Boolean)
+  ;({ production, cleanroom, productionRelease, cleanroomRelease, cleanroomCollations } = await openMariadbStreamPair())
 })
 
-after(() => {
-  for (const dir of workDirs) fs.rmSync(dir, { recursive: true, force: true })
-})
-
-function workDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lazarus-mysql-stream-'))
-  workDirs.push(dir)
-  return dir
-}
-
-function target(server: MariadbServer, database: string, inputName: string): ClientTarget {
-  return {
-    inputName,
-    host: server.host,
-    port: server.port,
-    user: 'root',
-    password: server.password,
-    database,
-    tls: { mode: 'disable' }
-  }
-}
+after(() => dirs.removeAll())
 
 /** What a database holds, read the same way on both sides: each table's rows (in key order) and CHECKSUM TABLE. */
 async function contents(server: MariadbServer, database: string): Promise<string> {
