@@ -1,23 +1,20 @@
 import { UserError } from '../util/errors.js'
-import type { Engine, SeamEngine } from './types.js'
-
-/** An engine of either kind: PostgreSQL's (its own pipeline) or one that runs over the seam. */
-export type AnyEngine = Engine | SeamEngine
+import type { Engine } from './types.js'
 
 /**
  * Engines by URL scheme, each loaded only when a run needs it: adding an engine is adding its
  * folder and a line here.
  */
-const ENGINES: Record<string, () => Promise<AnyEngine>> = {
-  postgres: () => import('./postgres/index.js').then(engine => engine.postgres as unknown as Engine),
-  postgresql: () => import('./postgres/index.js').then(engine => engine.postgres as unknown as Engine),
-  mysql: () => import('./mysql/index.js').then(engine => engine.mysql as unknown as SeamEngine),
-  mariadb: () => import('./mysql/index.js').then(engine => engine.mysql as unknown as SeamEngine)
+const ENGINES: Record<string, () => Promise<Engine>> = {
+  postgres: () => import('./postgres/index.js').then(engine => engine.postgres),
+  postgresql: () => import('./postgres/index.js').then(engine => engine.postgres),
+  mysql: () => import('./mysql/index.js').then(engine => engine.mysql),
+  mariadb: () => import('./mysql/index.js').then(engine => engine.mysql)
 }
 
-/** Whether an engine runs over the seam (run/engine-pipeline.ts) rather than PostgreSQL's own pipeline. */
-export function runsOverSeam(engine: AnyEngine): engine is SeamEngine {
-  return 'runsOverSeam' in engine && engine.runsOverSeam === true
+/** Whether an engine runs over the seam (run/engine-pipeline.ts) rather than PostgreSQL's own pipeline (Engine.pipeline). */
+export function runsOverSeam(engine: Engine): boolean {
+  return engine.pipeline === 'seam'
 }
 
 /** The schemes a connection URL may start with. */
@@ -33,7 +30,7 @@ export function schemeOf(url: string): string | undefined {
  * whose parser says what is wrong with it (a key=value string, a bare host); a scheme no engine
  * serves fails in one line naming the input.
  */
-export async function engineFor(inputName: string, url: string): Promise<AnyEngine> {
+export async function engineFor(inputName: string, url: string): Promise<Engine> {
   const scheme = schemeOf(url)
   const load = ENGINES[scheme ?? 'postgresql']
   if (!load) {

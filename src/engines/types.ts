@@ -1,6 +1,6 @@
 /**
  * The engine seam: what a run needs of a database engine, in engine-neutral terms. Types only.
- * An engine is one folder under src/engines/ (postgres/ today) exporting one `Engine`; the map
+ * An engine is one folder under src/engines/ (postgres/, mysql/) exporting one `Engine`; the map
  * in engines/index.ts chooses it by the URL's scheme. Everything that knows a dialect, a catalog,
  * a driver or a client program stays behind this interface.
  *
@@ -15,13 +15,6 @@ import type { RowDiffSide, SequenceBehindData, SequenceValue } from './reads.js'
 /** Which server a session is on: production is only ever read; the clean room is Lazarus's to write. */
 export type ServerRole = 'production' | 'cleanroom'
 
-/** What a server says about itself: enough to tell versions and servers apart. */
-export interface ServerIdentity {
-  /** As the server reports it, e.g. "13.23". */
-  version: string
-  major: number
-}
-
 /** One table's figures on one side: `rows` and `checksum` undefined when not read; `error` says why. */
 export interface TableFigures {
   rows?: number
@@ -29,85 +22,11 @@ export interface TableFigures {
   error?: string
 }
 
-/**
- * A session that reads. Production's sessions are only this: nothing in the type creates, marks
- * or drops a database, so a run cannot aim such a statement at production.
- */
-export interface ReadSession<Table extends TableName = TableName> {
-  /** Applies the settings every figure is computed under (time zone, encodings, formats...). */
-  pinSettings(): Promise<void>
-  /** Starts a repeatable-read snapshot and returns its id, for the dump and the other sessions to join. */
-  beginSnapshot(): Promise<string>
-  /** Joins a snapshot another session began, so that every session reads the same instant. */
-  joinSnapshot(snapshotId: string): Promise<void>
-  /** The tables that hold rows, with what the engine needs to read them. */
-  listTables(): Promise<Table[]>
-  /** Row counts, and content checksums when asked, one per table in the order given. */
-  tablesFigures(tables: Table[], withChecksum: boolean, inTransaction: boolean): Promise<TableFigures[]>
-  close(): Promise<void>
-}
-
-/**
- * The clean room's maintenance handle: the only handle that may create, mark or drop a database,
- * and only Lazarus's own scratch databases.
- */
-export interface MaintenanceHandle<Table extends TableName = TableName> extends ReadSession<Table> {
-  canCreateDatabases(): Promise<{ role: string; allowed: boolean; hint?: string }>
-  /** Creates an empty database in production's encoding and locale (or a neutral one when the clean room lacks it). */
-  createScratchDatabase(name: string, encoding: string, collate: string, ctype: string): Promise<{ localeFallback: boolean }>
-  /** Marks a database as Lazarus's, so that only marked databases are ever dropped. */
-  commentOnDatabase(name: string, comment: string): Promise<void>
-  databaseComment(name: string): Promise<string | undefined>
-  dropDatabase(name: string): Promise<void>
-}
-
-/**
- * The shapes only one engine knows: its connection target (with its TLS and tuning parameters),
- * its table reference (with how each column is hashed), its client programs, its sanitizer's
- * options, and the drill's catalog and dump rewriters. The run passes them from one engine call
- * to the next without looking inside.
- */
-export interface EngineShapes {
-  target: unknown
-  table: TableName
-  tools: unknown
-  sanitizeOptions: unknown
-  drillCatalog: unknown
-  rewriter: unknown
-}
-
-/** One database engine, as the run calls it. */
-export interface Engine<S extends EngineShapes = EngineShapes> {
-  /** Plain name for messages: "PostgreSQL". */
-  readonly name: string
-  /** URL schemes this engine answers to, e.g. postgres and postgresql. */
-  readonly schemes: readonly string[]
-  /** Parses and vets a connection URL from an input; throws one clear line naming the input on a bad one. */
-  parseUrl(inputName: string, url: string, password?: string): S['target']
-  /** user@host:port/database for logs and reports: never a password. */
-  describe(target: S['target']): string
-  /** Opens a session that reads (production's, or a restored copy's). */
-  openRead(target: S['target'], role: ServerRole): Promise<ReadSession<S['table']>>
-  /** Opens the clean room's maintenance handle: the only handle that may create or drop a database. */
-  openMaintenance(target: S['target']): Promise<MaintenanceHandle<S['table']>>
-  /** Finds the client programs (dump and restore) that can serve a server of this major. */
-  findClientTools(serverMajor: number, binDir?: string): Promise<S['tools']>
-  /** The sed program that takes what the clean room would reject (version skew) out of the dump stream. */
-  sanitizerProgram(options: S['sanitizeOptions']): string
-  /** The drill: what production's catalog offers to corrupt, inside its snapshot... */
-  readDrillCatalog(session: ReadSession<S['table']>, rowCounts: Map<string, number>): Promise<S['drillCatalog']>
-  /** ...and a rewriter of the dump (here the simplest: one table's row removed). */
-  dropRowRewriter(table: TableName, keyColumns?: string[]): S['rewriter']
-}
-
-// ---------------------------------------------------------------------------------------------
-// The run over the seam (run/engine-pipeline.ts): what one verification needs of an engine, in
-// neutral terms. MySQL/MariaDB (engines/mysql/) runs over it; PostgreSQL keeps its richer
-// pipeline (run/pipeline.ts) until it moves here (issue 14), so it does not implement this yet.
-// ---------------------------------------------------------------------------------------------
-
 /** What a server says about itself, for the report, the choice of client programs and the same-server guard. */
-export interface ServerFacts extends ServerIdentity {
+export interface ServerFacts {
+  /** As the server reports it, e.g. "13.23". */
+  version: string
+  major: number
   /** The product as the server names itself, e.g. "MariaDB" or "MySQL": never decided by the URL's scheme. */
   product: string
   /**
@@ -148,14 +67,27 @@ export interface SchemaObjectDifference {
 }
 
 /**
- * A session the run over the seam reads through. The snapshot protocol: `beginSnapshot()` on the
+ * A session that reads: production's, or a restored copy's. Production's sessions are only this:
+ * nothing in the type creates, marks or drops a database, so a run cannot aim such a statement at
+ * production (SeamMaintenance, the clean room's handle, adds that). The snapshot protocol: `beginSnapshot()` on the
  * first production session takes the engine's brief global lock (MySQL: FLUSH TABLES WITH READ
  * LOCK on a connection of its own) and starts its consistent snapshot; every other session
  * `joinSnapshot(id)`s while the lock is held; the dump starts its own snapshot; then
  * `releaseSnapshotLock()` on the first session lets production's writers go on. A session that
  * joins after the release fails (its snapshot would be later than the dump's).
  */
-export interface SeamSession<Table extends TableName = TableName> extends ReadSession<Table> {
+export interface SeamSession<Table extends TableName = TableName> {
+  /** Applies the settings every figure is computed under (time zone, encodings, formats...). */
+  pinSettings(): Promise<void>
+  /** Starts the snapshot every session reads and returns its id, for the dump and the other sessions to join. */
+  beginSnapshot(): Promise<string>
+  /** Joins the snapshot another session began, so that every session reads the same instant. */
+  joinSnapshot(snapshotId: string): Promise<void>
+  /** The tables that hold rows, with what the engine needs to read them. */
+  listTables(): Promise<Table[]>
+  /** Row counts, and content checksums when asked, one per table in the order given. */
+  tablesFigures(tables: Table[], withChecksum: boolean, inTransaction: boolean): Promise<TableFigures[]>
+  close(): Promise<void>
   /** What the server is (product, version, instance), read once on connect. */
   facts(): Promise<ServerFacts>
   /** The connected database's default character set and collation. */
@@ -259,7 +191,7 @@ export interface SanitizedConstruct {
 }
 
 /** A fresh dump of production streamed through the sanitizer into a scratch database (engine's tools module). */
-export interface DumpRestoreRequest<S extends SeamShapes = SeamShapes> {
+export interface DumpRestoreRequest<S extends EngineShapes = EngineShapes> {
   tools: S['tools']
   production: S['target']
   /** The scratch database on the clean room (engine.withDatabase). */
@@ -279,7 +211,7 @@ export interface DumpRestoreRequest<S extends SeamShapes = SeamShapes> {
 }
 
 /** A kept sanitized dump restored into a scratch database, through a drill rewriter when given. */
-export interface RestoreFileRequest<S extends SeamShapes = SeamShapes> {
+export interface RestoreFileRequest<S extends EngineShapes = EngineShapes> {
   tools: S['tools']
   file: string
   rewriter?: S['rewriter']
@@ -288,8 +220,13 @@ export interface RestoreFileRequest<S extends SeamShapes = SeamShapes> {
   signal?: AbortSignal
 }
 
-/** The shapes only one engine over the seam knows (see EngineShapes). */
-export interface SeamShapes {
+/**
+ * The shapes only one engine knows: its connection target (with its TLS and tuning parameters),
+ * its table reference (with how each column is hashed), its client programs, its sanitizer's
+ * options, and the drill's catalog and dump rewriters. The run passes them from one engine call
+ * to the next without looking inside.
+ */
+export interface EngineShapes {
   target: unknown
   table: TableName
   tools: unknown
@@ -298,10 +235,14 @@ export interface SeamShapes {
   rewriter: unknown
 }
 
-/** An engine the run over the seam (run/engine-pipeline.ts) drives. */
-export interface SeamEngine<S extends SeamShapes = SeamShapes> {
-  /** Tells it apart from PostgreSQL's Engine, which keeps its own pipeline for now. */
-  readonly runsOverSeam: true
+/** One database engine, as the run calls it. */
+export interface Engine<S extends EngineShapes = EngineShapes> {
+  /**
+   * The run this engine still needs while the two are being made one (docs/development.md, the
+   * plan's last step): 'own' for PostgreSQL, whose run is still run/pipeline.ts; 'seam' for an
+   * engine that runs over run/engine-pipeline.ts.
+   */
+  readonly pipeline: 'own' | 'seam'
   /** Plain name for messages: "MySQL/MariaDB" (the server's own product name is in ServerFacts). */
   readonly name: string
   readonly schemes: readonly string[]
@@ -364,7 +305,7 @@ export interface SeamDrillNoTarget {
 }
 
 /** One drill operator aimed at one object, with the rewriter that corrupts a copy of the dump. */
-export interface SeamDrillPlan<S extends SeamShapes = SeamShapes> {
+export interface SeamDrillPlan<S extends EngineShapes = EngineShapes> {
   operator: string
   /** Human-readable, e.g. "table `shop`.`orders`", "index orders.by_customer". */
   target: string

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
-import type { SchemaObject, SeamDrillPlan, SeamEngine, SeamSession, StreamOutcome } from '../engines/types.js'
+import type { SchemaObject, SeamDrillPlan, Engine, SeamSession, StreamOutcome } from '../engines/types.js'
 import { UserError } from '../util/errors.js'
 import { saveWorkDir } from '../util/leftovers.js'
 import { mapPool } from '../util/pool.js'
@@ -24,7 +24,7 @@ import { SeamRunContext } from './run-context.js'
 import type { Workspace } from './workspace.js'
 
 /**
- * One verification of a backup over the engine seam (engines/types.ts, SeamEngine): MySQL and
+ * One verification of a backup over the engine seam (engines/types.ts, Engine): MySQL and
  * MariaDB today. It does what PostgreSQL's pipeline (pipeline.ts) does, in engine-neutral terms:
  *
  *   connect, check the servers (versions, the same-server guard, the right to create databases,
@@ -363,7 +363,7 @@ async function readProduction(
  * (`collationEquivalents`, beside the seam's methods); undefined otherwise: then every collation
  * is compared as it is.
  */
-function collationsRewrittenBy(engine: SeamEngine, cleanroomCollations: string[]): ReadonlyMap<string, string> | undefined {
+function collationsRewrittenBy(engine: Engine, cleanroomCollations: string[]): ReadonlyMap<string, string> | undefined {
   const offer: unknown = (engine as { collationEquivalents?: unknown }).collationEquivalents
   if (typeof offer !== 'function') return undefined
   const rewrites: unknown = offer.call(engine, cleanroomCollations)

@@ -1,5 +1,5 @@
 import { engineFor, runsOverSeam } from '../engines/index.js'
-import type { SeamEngine, SeamShapes } from '../engines/types.js'
+import type { Engine, EngineShapes } from '../engines/types.js'
 import { UserError } from '../util/errors.js'
 import { VERIFY_LEVELS, type VerifyLevel } from '../verification/compare.js'
 import {
@@ -18,8 +18,8 @@ import {
  * The connection targets are the engine's own (parsed and vetted by it); the other fields mean
  * what they mean for PostgreSQL (settings.ts documents each).
  */
-export interface EngineSettings<S extends SeamShapes = SeamShapes> {
-  engine: SeamEngine<S>
+export interface EngineSettings<S extends EngineShapes = EngineShapes> {
+  engine: Engine<S>
   production: S['target']
   cleanroom: S['target']
   /** Where production and the clean room are, for the run history and the artifact's name. */
@@ -104,7 +104,7 @@ export async function readRunSettings(readInput: InputReader, env = process.env)
 }
 
 /** The settings of a run over the seam, read and vetted before anything is connected to. */
-export function readEngineSettings(engine: SeamEngine, readInput: InputReader, env = process.env): EngineSettings {
+export function readEngineSettings(engine: Engine, readInput: InputReader, env = process.env): EngineSettings {
   for (const { input, isSet, fix } of POSTGRES_ONLY) {
     if (isSet(readInput(input))) throw new UserError(`Input '${input}' does not apply to ${engine.name}: ${fix}.`)
   }

@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
 import { DatabaseSession } from '../engines/postgres/database.js'
-import type { SeamEngine, SeamMaintenance, SeamSession, ServerFacts, ServerRole } from '../engines/types.js'
+import type { Engine, SeamMaintenance, SeamSession, ServerFacts, ServerRole } from '../engines/types.js'
 import type { Report } from '../report/report.js'
 import { onCancel } from '../util/cancellation.js'
 import { CleanRoom } from './cleanroom.js'
@@ -185,7 +185,7 @@ export class RunContext<S extends Settings = Settings> extends WatchedRun<S> {
 }
 
 /** An engine over the seam's probe of one server: its session's ping (a busy server still answers it). */
-async function seamProbe(engine: SeamEngine, role: ServerRole, target: unknown): Promise<WatchedServer> {
+async function seamProbe(engine: Engine, role: ServerRole, target: unknown): Promise<WatchedServer> {
   const session = await engine.openRead(target, role)
   return {
     role,
@@ -202,7 +202,7 @@ async function seamProbe(engine: SeamEngine, role: ServerRole, target: unknown):
  * dropped), and what the checks established, beside what every run carries (WatchedRun).
  */
 export class SeamRunContext extends WatchedRun<EngineSettings> {
-  readonly engine: SeamEngine
+  readonly engine: Engine
   /** Production's session that holds the snapshot: the dump's data as of its start; row pinning asks it. */
   production!: SeamSession
   /** Every production session in the snapshot: the first and those that joined it, for the figures. */

@@ -1,4 +1,4 @@
-import type { SeamEngine, SeamSession, ServerFacts } from '../types.js'
+import type { Engine, SeamSession, ServerFacts } from '../types.js'
 import { describe, parseMysqlUrl, secretsOf, withDatabase, type MysqlTarget } from './connection.js'
 import { MysqlSession } from './database.js'
 import type { MysqlDrillCatalog } from './drill-catalog.js'
@@ -37,8 +37,8 @@ function own(session: SeamSession<MysqlTable>): MysqlSession {
 }
 
 /** MySQL and MariaDB as one engine over the seam: the flavour is the server's, not the URL's scheme. */
-export const mysql: SeamEngine<MysqlShapes> = {
-  runsOverSeam: true,
+export const mysql: Engine<MysqlShapes> = {
+  pipeline: 'seam',
   name: 'MySQL/MariaDB',
   schemes: ['mysql', 'mariadb'],
   parseUrl: parseMysqlUrl,

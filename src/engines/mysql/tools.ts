@@ -9,7 +9,7 @@ import { UserError } from '../../util/errors.js'
 import type {
   DumpRestoreRequest as SeamDumpRestoreRequest,
   RestoreFileRequest as SeamRestoreFileRequest,
-  SeamShapes,
+  EngineShapes,
   StageOutcome,
   StreamOutcome
 } from '../types.js'
@@ -393,7 +393,7 @@ export function clientArguments(client: MysqlClientTool, database: string): stri
  * The stream's request and outcome are the seam's (engines/types.ts), with this engine's shapes:
  * its programs, its targets (the clean room's `database` the scratch database) and its rewriters.
  */
-interface StreamShapes extends SeamShapes {
+interface StreamShapes extends EngineShapes {
   tools: MysqlClientTools
   target: ClientTarget
   rewriter: DumpRewriter
@@ -402,7 +402,7 @@ export type DumpRestoreRequest = SeamDumpRestoreRequest<StreamShapes>
 export type RestoreFileRequest = SeamRestoreFileRequest<StreamShapes>
 export type { StageOutcome, StreamOutcome }
 
-/** What the run knows when it builds the sanitizer (engines/types.ts SeamEngine.sanitizerProgram's options). */
+/** What the run knows when it builds the sanitizer (engines/types.ts Engine.sanitizerProgram's options). */
 export interface SanitizerOptions {
   tools: MysqlClientTools
   cleanroom: ServerRelease

@@ -16,6 +16,11 @@ import {
   type TableRef
 } from './figure-queries.js'
 import { readingEveryRow } from './row-security.js'
+import { readPrimaryKeys } from './row-diff-queries.js'
+import { readSchemaFingerprint, type SchemaObject } from './schema-fingerprint.js'
+import { findSequencesBehindData, readSequenceValues } from './sequence-queries.js'
+import type { DatabaseDefaults, SeamSession, ServerFacts as EngineServerFacts } from '../types.js'
+import type { SequenceBehindData, SequenceValue } from '../reads.js'
 import { bySchemaAndName, compareText } from '../../util/text-order.js'
 
 /** The only module that talks to PostgreSQL over the wire (through `pg`). */
@@ -61,7 +66,12 @@ export interface TableFigures {
   error?: string
 }
 
-export class DatabaseSession implements Queryable {
+/**
+ * A session on one PostgreSQL database: the engine's read session (engines/types.ts SeamSession:
+ * snapshots, tables, figures, schema, sequences, keys), plus what only PostgreSQL's run reads
+ * through it (savepoints, the snapshot's start, locks, identity).
+ */
+export class DatabaseSession implements Queryable, SeamSession<TableRef> {
   /**
    * How long production statements wait for a lock, and the TCP keepalive timing: one setting per
    * run, from its inputs, shared by every session it opens (the defaults are the inputs' defaults).
@@ -514,6 +524,66 @@ export class DatabaseSession implements Queryable {
   async databaseSize(): Promise<number> {
     const [row] = await this.query<{ bytes: string }>('SELECT pg_catalog.pg_database_size(current_database())::text AS bytes')
     return Number(row.bytes)
+  }
+
+  /**
+   * The server's version and what tells it apart from every other server, as the seam names
+   * them: the system identifier (when the role may read pg_control_system()), the postmaster's
+   * start time and the port, as guards.ts compares them.
+   */
+  async facts(): Promise<EngineServerFacts> {
+    const [server, identity] = await Promise.all([this.serverFacts(), this.clusterIdentity()])
+    return {
+      product: 'PostgreSQL',
+      version: server.serverVersion,
+      major: server.major,
+      instance: {
+        ...(identity.systemIdentifier !== undefined ? { systemIdentifier: identity.systemIdentifier } : {}),
+        startedAt: identity.startedAt,
+        port: identity.port
+      }
+    }
+  }
+
+  /** The encoding and collation; LC_CTYPE, which PostgreSQL keeps apart, is in databaseFacts(). */
+  async databaseDefaults(): Promise<DatabaseDefaults> {
+    const { encoding, collate } = await this.databaseFacts()
+    return { characterSet: encoding, collation: collate }
+  }
+
+  async collations(): Promise<string[]> {
+    const rows = await this.query<{ name: string }>('SELECT collname AS name FROM pg_catalog.pg_collation ORDER BY 1')
+    return rows.map(row => row.name)
+  }
+
+  /** The schema fingerprint (schema-fingerprint.ts): inside production's snapshot, the schema pg_dump saw. */
+  readSchema(): Promise<SchemaObject[]> {
+    return readSchemaFingerprint(this)
+  }
+
+  /** Every sequence's value as it stands now (sequences are not transactional). */
+  readCounters(): Promise<SequenceValue[]> {
+    return readSequenceValues(this)
+  }
+
+  /** Sequences whose next value their column already holds. */
+  countersBehindData(): Promise<SequenceBehindData[]> {
+    return findSequencesBehindData(this)
+  }
+
+  /** Each table's primary key, or a unique index over NOT NULL columns, by tableKey. */
+  primaryKeys(): Promise<Map<string, string[]>> {
+    return readPrimaryKeys(this)
+  }
+
+  /** An exported snapshot takes no global lock: pg_dump imports it, and writers never wait on it. */
+  async releaseSnapshotLock(): Promise<undefined> {
+    return undefined
+  }
+
+  /** Every PostgreSQL table is read through MVCC: the snapshot isolates them all. */
+  outsideSnapshot(): TableRef[] {
+    return []
   }
 
   /**

@@ -53,6 +53,10 @@ export interface SchemaDifference {
   restored: string | null
 }
 
+/** The same shapes over any kinds: the engine seam's (kind a string) compare alike. */
+type SchemaObjectOf<Kind extends string> = Omit<SchemaObject, 'kind'> & { kind: Kind }
+type SchemaDifferenceOf<Kind extends string> = Omit<SchemaDifference, 'kind'> & { kind: Kind }
+
 /**
  * Settings that change how the server prints expressions, types and names: pg_get_expr and
  * friends qualify names not on the search_path, constants print in DateStyle and TimeZone, and
@@ -418,10 +422,13 @@ export async function readSchemaFingerprint(db: Queryable): Promise<SchemaObject
  * Pure. Objects that share kind and name (which the catalog queries avoid) are compared as the
  * sorted set of their definitions, so none is silently dropped.
  */
-export function diffSchema(production: SchemaObject[], restored: SchemaObject[]): SchemaDifference[] {
+export function diffSchema<Kind extends string = SchemaKind>(
+  production: SchemaObjectOf<Kind>[],
+  restored: SchemaObjectOf<Kind>[]
+): SchemaDifferenceOf<Kind>[] {
   const productionByKey = definitionsByKey(production)
   const restoredByKey = definitionsByKey(restored)
-  const differences: SchemaDifference[] = []
+  const differences: SchemaDifferenceOf<Kind>[] = []
   for (const [key, { kind, name, definition }] of productionByKey) {
     const copy = restoredByKey.get(key)
     // Options the role may not read on one side are compared by the mapping's existence alone.
@@ -435,8 +442,8 @@ export function diffSchema(production: SchemaObject[], restored: SchemaObject[])
   return differences.sort(byKindAndName)
 }
 
-function definitionsByKey(objects: SchemaObject[]): Map<string, SchemaObject> {
-  const grouped = new Map<string, SchemaObject & { definitions: string[] }>()
+function definitionsByKey<Kind extends string>(objects: SchemaObjectOf<Kind>[]): Map<string, SchemaObjectOf<Kind>> {
+  const grouped = new Map<string, SchemaObjectOf<Kind> & { definitions: string[] }>()
   for (const object of objects) {
     const key = `${object.kind}\u0000${object.name}`
     const entry = grouped.get(key)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { engineFor } from '../../../src/engines/index.js'
-import type { SeamEngine } from '../../../src/engines/types.js'
+import type { Engine } from '../../../src/engines/types.js'
 import { readEngineSettings, readRunSettings } from '../../../src/run/engine-settings.js'
 import { UserError } from '../../../src/util/errors.js'
 
@@ -108,8 +108,8 @@ test('bad values and URLs of a MySQL run fail in one line naming the input', asy
 })
 
 test("sabotage names the engine's own operators: all means all of them, another engine's operator is refused", async () => {
-  const real = (await engineFor('production-url', mysqlUrls['production-url'])) as SeamEngine
-  const engine: SeamEngine = { ...real, drillOperators: ['drop-row', 'mutate-cell', 'reset-auto-increment'] }
+  const real = (await engineFor('production-url', mysqlUrls['production-url'])) as Engine
+  const engine: Engine = { ...real, drillOperators: ['drop-row', 'mutate-cell', 'reset-auto-increment'] }
   const read = (sabotage: string) => readEngineSettings(engine, inputs({ ...mysqlUrls, sabotage }), {}).sabotage
   assert.deepEqual(read('all'), ['drop-row', 'mutate-cell', 'reset-auto-increment'])
   assert.deepEqual(read('none'), [])
