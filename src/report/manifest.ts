@@ -5,7 +5,7 @@ import type { CheckAnswer } from '../verification/check-answers.js'
 import type { CheckDefinition } from '../verification/checks-file.js'
 import type { SideFigures, VerifyLevel } from '../verification/compare.js'
 import type { TableFigures } from '../engines/postgres/database.js'
-import { KEPT_FORMATS, type KeptFormat } from '../engines/postgres/backup-format.js'
+import { KEPT_FORMATS, type BackupFormat, type KeptFormat } from '../engines/postgres/backup-format.js'
 import { UserError } from '../util/errors.js'
 import { COLUMN_HASHINGS, PINNED_SETTINGS, type Column, type TableRef } from '../engines/postgres/figure-queries.js'
 import type { Result } from './report.js'
@@ -321,7 +321,9 @@ function sortKeys(value: unknown): unknown {
     const sorted: Record<string, unknown> = {}
     for (const key of Object.keys(value).sort()) {
       const member = (value as Record<string, unknown>)[key]
-      if (member !== undefined) sorted[key] = sortKeys(member)
+      // Defined, not assigned: JSON.parse makes a `__proto__` key an own member, which an
+      // assignment would turn into the object's prototype and leave out of the signed bytes.
+      if (member !== undefined) Object.defineProperty(sorted, key, { value: sortKeys(member), enumerable: true, writable: true })
     }
     return sorted
   }
@@ -489,60 +491,106 @@ export async function hashBackup(backupPath: string): Promise<ManifestFile[]> {
     return [{ path: path.basename(backupPath), bytes: stat.size, sha256: await sha256File(backupPath) }]
   }
   const files: ManifestFile[] = []
-  for (const relative of filesUnder(backupPath)) {
+  for (const relative of entriesUnder(backupPath).files) {
     const file = path.join(backupPath, relative)
-    files.push({ path: relative.split(path.sep).join('/'), bytes: fs.statSync(file).size, sha256: await sha256File(file) })
+    files.push({ path: relative, bytes: fs.statSync(file).size, sha256: await sha256File(file) })
   }
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
 }
 
-function filesUnder(directory: string): string[] {
-  return fs
-    .readdirSync(directory, { withFileTypes: true, recursive: true })
-    .filter(entry => entry.isFile())
-    .map(entry => path.relative(directory, path.join(entry.parentPath, entry.name)))
+/**
+ * What a directory holds, as the entries themselves are (never following a symbolic link): its
+ * regular files, and anything else that is not a directory (a link, a pipe, a socket, a device),
+ * each by its '/'-separated path inside it.
+ */
+function entriesUnder(directory: string): { files: string[]; others: { path: string; what: string }[] } {
+  const files: string[] = []
+  const others: { path: string; what: string }[] = []
+  const walk = (relative: string) => {
+    for (const entry of fs.readdirSync(path.join(directory, relative), { withFileTypes: true })) {
+      const inside = relative ? `${relative}/${entry.name}` : entry.name
+      if (entry.isDirectory()) walk(inside)
+      else if (entry.isFile()) files.push(inside)
+      else others.push({ path: inside, what: entry.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' })
+    }
+  }
+  walk('')
+  return { files, others }
 }
 
 /** A file of the backup that is not as the manifest recorded it. */
 export interface FileProblem {
   path: string
-  problem: 'missing' | 'extra' | 'size' | 'sha256'
+  /**
+   * `not a file`: a link or other special file where the backup's regular files are (`actual`
+   * says what); `files`: a single file where the manifest lists several; `format`: not the
+   * manifest's format (`actual` and `expected` name them).
+   */
+  problem: 'missing' | 'extra' | 'size' | 'sha256' | 'not a file' | 'files' | 'format'
   expected?: string
   actual?: string
 }
 
 /**
  * Compares a stored backup's files with the manifest's, sizes first (cheap), then sha256.
- * Returns every difference; none means the backup is byte for byte what was verified.
+ * Returns every difference; none means the backup is byte for byte what was verified, and
+ * holds nothing else: pg_restore reads a directory archive's data file `N.dat` before the
+ * `N.dat.gz` pg_dump wrote, so an unlisted file, or a symbolic link to anywhere, beside the
+ * listed ones would be restored instead of them. A link is never followed, even to the listed
+ * bytes (what it points to may change before pg_restore reads it).
  */
 export async function checkBackupFiles(manifest: Manifest, backupPath: string): Promise<FileProblem[]> {
   const stat = fs.statSync(backupPath)
-  const present = stat.isDirectory()
-    ? filesUnder(backupPath).map(file => file.split(path.sep).join('/'))
-    : [path.basename(backupPath)]
-  const root = stat.isDirectory() ? backupPath : path.dirname(backupPath)
+  if (!stat.isDirectory()) {
+    const name = path.basename(backupPath)
+    // The manifest of a directory backup lists its files, which may well lie beside this one, intact.
+    if (manifest.files.length !== 1) return [{ path: name, problem: 'files', expected: String(manifest.files.length) }]
+    // A single-file backup may have been renamed: its one file is compared whatever its name.
+    return checkFile(manifest.files[0], backupPath, stat.size, name)
+  }
+  const { files, others } = entriesUnder(backupPath)
+  const present = new Set(files)
+  const special = new Map(others.map(other => [other.path, other.what]))
   const problems: FileProblem[] = []
   const expected = new Set(manifest.files.map(file => file.path))
   for (const file of manifest.files) {
-    // A single-file backup may have been renamed: its one file is compared whatever its name.
-    const actualPath = stat.isDirectory() ? file.path : manifest.files.length === 1 ? path.basename(backupPath) : file.path
-    const full = path.join(root, actualPath)
-    if (!fs.existsSync(full)) {
-      problems.push({ path: file.path, problem: 'missing' })
-      continue
+    const what = special.get(file.path)
+    if (what) problems.push({ path: file.path, problem: 'not a file', actual: what })
+    else if (!present.has(file.path)) problems.push({ path: file.path, problem: 'missing' })
+    else {
+      const full = path.join(backupPath, file.path)
+      problems.push(...(await checkFile(file, full, fs.statSync(full).size, file.path)))
     }
-    const bytes = fs.statSync(full).size
-    if (bytes !== file.bytes) {
-      problems.push({ path: file.path, problem: 'size', expected: String(file.bytes), actual: String(bytes) })
-      continue
-    }
-    const sha256 = await sha256File(full)
-    if (sha256 !== file.sha256) problems.push({ path: file.path, problem: 'sha256', expected: file.sha256, actual: sha256 })
   }
-  if (stat.isDirectory()) {
-    for (const file of present) if (!expected.has(file)) problems.push({ path: file, problem: 'extra' })
+  for (const file of files) if (!expected.has(file)) problems.push({ path: file, problem: 'extra' })
+  for (const other of others) {
+    if (!expected.has(other.path)) problems.push({ path: other.path, problem: 'not a file', actual: other.what })
   }
   return problems
+}
+
+async function checkFile(file: ManifestFile, full: string, bytes: number, name: string): Promise<FileProblem[]> {
+  if (bytes !== file.bytes) return [{ path: name, problem: 'size', expected: String(file.bytes), actual: String(bytes) }]
+  const sha256 = await sha256File(full)
+  return sha256 === file.sha256 ? [] : [{ path: name, problem: 'sha256', expected: file.sha256, actual: sha256 }]
+}
+
+/**
+ * The backup's format against the manifest's (told by content, backup-format.ts): a manifest
+ * describes a backup of one format, and a kept plain backup is never compressed. Pure.
+ */
+export function formatProblem(
+  manifest: Manifest,
+  backup: { path: string; format: BackupFormat; gzip: boolean }
+): FileProblem | undefined {
+  const same = backup.format === manifest.dump.format && !backup.gzip
+  if (same) return undefined
+  const actual = backup.gzip
+    ? 'gzip-compressed plain SQL'
+    : backup.format === 'plain'
+      ? 'plain SQL'
+      : `a ${backup.format} archive`
+  return { path: path.basename(backup.path), problem: 'format', expected: manifest.dump.format, actual }
 }
 
 /** One line per problem, for the log and the verdict. */
@@ -556,6 +604,12 @@ export function describeFileProblem(problem: FileProblem): string {
       return `${problem.path}: ${problem.actual} bytes, the manifest says ${problem.expected}`
     case 'sha256':
       return `${problem.path}: sha256 ${problem.actual}, the manifest says ${problem.expected}`
+    case 'not a file':
+      return `${problem.path}: ${problem.actual}, where the manifest allows only the regular files it lists`
+    case 'files':
+      return `${problem.path}: one file, but the manifest lists ${problem.expected} (the files of a directory backup)`
+    case 'format':
+      return `${problem.path}: ${problem.actual}, but the manifest describes a ${problem.expected} backup`
   }
 }
 
@@ -610,12 +664,16 @@ export function parseManifest(text: string, source: string): Manifest {
   at.boolean(dump.ownersAndPrivileges, 'dump.ownersAndPrivileges')
   const files = at.array(root.files, 'files')
   if (files.length === 0) throw at.error('files', 'lists no file')
+  const listed = new Set<string>()
   files.forEach((item, index) => {
     const file = at.object(item, `files[${index}]`)
     const name = at.string(file.path, `files[${index}].path`)
     if (name === '' || path.isAbsolute(name) || name.split('/').includes('..')) {
       throw at.error(`files[${index}].path`, 'must be a relative path inside the backup')
     }
+    // Listed twice, one entry could say anything: a file has one size and one sha256.
+    if (listed.has(name)) throw at.error(`files[${index}].path`, `lists ${JSON.stringify(name)} a second time`)
+    listed.add(name)
     at.integer(file.bytes, `files[${index}].bytes`)
     if (!/^[0-9a-f]{64}$/.test(at.string(file.sha256, `files[${index}].sha256`))) {
       throw at.error(`files[${index}].sha256`, 'must be 64 lowercase hex digits')

@@ -64,6 +64,33 @@ export function readEvidence(settings: Pick<Settings, 'manifestPath' | 'verifyKe
   return { manifest, source }
 }
 
+/**
+ * Refuses a clean room that is the production server the manifest describes: a verification
+ * from a manifest never connects to production, so the separate-cluster guard has only the
+ * manifest's word for production's identity (its system identifier, which a physical copy
+ * shares too, and its start time, to the microsecond). Without a system identifier in the
+ * manifest, a production restarted since the backup cannot be told by identity. Pure.
+ */
+export function assertNotManifestProduction(
+  evidence: Evidence,
+  cleanroom: string,
+  identity: { systemIdentifier?: string; startedAt: string }
+): void {
+  const production = evidence.manifest.production
+  const same =
+    production.systemIdentifier && production.systemIdentifier === identity.systemIdentifier
+      ? `both report system identifier ${production.systemIdentifier}`
+      : production.startedAt === identity.startedAt
+        ? `both servers started at ${production.startedAt}`
+        : undefined
+  if (same) {
+    throw new UserError(
+      `The clean room (${cleanroom}) is the production server the manifest ${evidence.source} describes ` +
+        `(${production.server}): ${same}. Point cleanroom-url at a separate, disposable server.`
+    )
+  }
+}
+
 /** Figures a clean room of another major cannot reproduce, each with why: never compared silently. */
 export interface NotComparable {
   figure: string

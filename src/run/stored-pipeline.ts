@@ -10,7 +10,7 @@ import { DatabaseSession } from '../engines/postgres/database.js'
 import { UserError } from '../util/errors.js'
 import { RunContext } from './run-context.js'
 import { assertSeparateClusters } from '../engines/postgres/guards.js'
-import { checkBackupFiles, describeFileProblem, type Manifest } from '../report/manifest.js'
+import { checkBackupFiles, describeFileProblem, formatProblem, type Manifest } from '../report/manifest.js'
 import {
   archivePreamble,
   majorOfVersion,
@@ -67,7 +67,14 @@ import { requireProduction, type Settings } from './settings.js'
 import { explainSkewFailure } from '../engines/postgres/skew-catalogue.js'
 import { saveWorkDir } from '../util/leftovers.js'
 import { settleAcrossMajors } from '../engines/postgres/cross-major.js'
-import { notComparable, readEvidence, rolesNamedBy, snapshotFromManifest, type Evidence } from './stored-evidence.js'
+import {
+  assertNotManifestProduction,
+  notComparable,
+  readEvidence,
+  rolesNamedBy,
+  snapshotFromManifest,
+  type Evidence
+} from './stored-evidence.js'
 import { logVerification } from './copy-findings.js'
 import { restoreStoredBackup, tocLines } from './stored-restore.js'
 import { compareText } from '../util/text-order.js'
@@ -122,7 +129,8 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
     const problems = await core.group("Check the backup's files against the manifest (sha256)", () =>
       checkBackupFiles(manifest, backup.path)
     )
-    const fileProblems = problems.map(describeFileProblem)
+    const format = formatProblem(manifest, backup)
+    const fileProblems = [...(format ? [format] : []), ...problems].map(describeFileProblem)
     const files = judgeBackupFiles(fileProblems)
     if (files) {
       Object.assign(report, files)
@@ -157,7 +165,7 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
   const { group } = context
   await context.run(async () => {
     const room = context.cleanroom
-    const cleanroomMajor = await group('Check servers', () => checkServers(context))
+    const cleanroomMajor = await group('Check servers', () => checkServers(context, evidence))
     const rights = await room.setUpRestoreRights(settings.restoreRole)
     recordRestoreRights(rights, report)
     const database = evidence ? evidence.manifest.production : await production!.databaseFacts()
@@ -276,9 +284,9 @@ async function sqlHead(backup: StoredBackup, tools: RestoreTools, workspace: Wor
 
 /**
  * Versions, the separate-cluster guard (with production's identity when production is
- * connected) and the clean room's CREATEDB right; returns the clean room's major.
+ * connected, else the manifest's) and the clean room's CREATEDB right; returns the clean room's major.
  */
-async function checkServers(context: RunContext): Promise<number> {
+async function checkServers(context: RunContext, evidence: Evidence | undefined): Promise<number> {
   const { settings, report, cleanroom, production } = context
   const cleanroomFacts = await cleanroom.maintenance.serverFacts()
   const productionFacts = production ? await production.serverFacts() : undefined
@@ -305,6 +313,8 @@ async function checkServers(context: RunContext): Promise<number> {
       cleanroom: cleanroomIdentity
     })
   }
+  // Without production to ask, the manifest says which server production is.
+  if (evidence) assertNotManifestProduction(evidence, describe(settings.cleanroom), cleanroomIdentity)
   cleanroom.recordIdentity(cleanroomIdentity)
   await cleanroom.assertCanCreateDatabases()
   return cleanroomFacts.major

@@ -92,10 +92,14 @@ export function detectBackup(file: string, inputName = 'backup-path'): StoredBac
     if (!fs.existsSync(toc)) {
       throw fail("it is a directory without pg_dump's toc.dat, so not a directory-format archive: point it at the backup itself")
     }
+    if (!fs.statSync(toc).isFile())
+      throw fail('its toc.dat is not a file (a pipe, socket, device or directory): the archive is damaged')
     const head = readHead(toc, fail)
     if (!startsWith(head, ARCHIVE_MAGIC)) throw fail("its toc.dat is not pg_dump's (no PGDMP header): the archive is damaged")
     return { path: file, format: 'directory', gzip: false, bytes: directoryBytes(file) }
   }
+  // A named pipe or a device would block the read below, or never end: a backup is a file.
+  if (!stat.isFile()) throw fail('it is neither a file nor a directory (a pipe, socket or device): point it at the backup itself')
   const head = readHead(file, fail)
   const kind = classifyHead(head)
   if ('problem' in kind) throw fail(kind.problem)

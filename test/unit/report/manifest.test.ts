@@ -1,5 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
@@ -14,6 +15,7 @@ import {
   canonicalJson,
   checkBackupFiles,
   describeFileProblem,
+  formatProblem,
   hashBackup,
   manifestBeside,
   manifestFigures,
@@ -289,4 +291,88 @@ test('files: sha256 streamed; every file of a directory backup; changes, missing
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
+})
+
+test('the signature covers every member the verifier reads, a `__proto__` key included', () => {
+  const { privateKey, publicKey } = keys()
+  const signed = signManifest(buildManifest(facts()), readSigningKey(pem(privateKey, 'pkcs8')))
+  const verifyKey = readVerifyKey(pem(publicKey, 'spki'))
+  // JSON.parse makes `__proto__` an own member; an added one must break the signature like any other.
+  const text = serializeManifest(signed).replace('"figures": {', '"figures": {\n    "__proto__": {"injected": true},')
+  const smuggled = parseManifest(text, 'm.json')
+  assert.ok(Object.keys(smuggled.figures).includes('__proto__'))
+  assert.throws(() => assertSignedBy(smuggled, verifyKey, 'm.json'), /does not match its signature/)
+  assert.match(canonicalJson(JSON.parse('{"b":1,"__proto__":{"x":2}}')), /"__proto__":\{"x":2\}/)
+})
+
+test('a manifest listing a file twice is refused', () => {
+  const twice = buildManifest(facts({ files: [{ path: 'shop.dump', bytes: 3, sha256: 'a'.repeat(64) }] }))
+  twice.files.push({ ...twice.files[0], sha256: 'b'.repeat(64) })
+  assert.throws(
+    () => parseManifest(serializeManifest(twice), 'm.json'),
+    /field 'files\[1\]\.path' lists "shop\.dump" a second time/
+  )
+})
+
+test("files: a backup's files are exactly the regular files listed; links, other files and another shape are found", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lazarus-manifest-'))
+  try {
+    const backup = path.join(dir, 'shop.dir')
+    fs.mkdirSync(backup)
+    fs.writeFileSync(path.join(backup, 'toc.dat'), 'toc')
+    fs.writeFileSync(path.join(backup, '3001.dat.gz'), 'data')
+    const directory = buildManifest(facts({ files: await hashBackup(backup) }))
+    const problems = async () =>
+      (await checkBackupFiles(directory, backup)).map(problem =>
+        `${problem.path} ${problem.problem} ${problem.actual ?? ''}`.trim()
+      )
+    assert.deepEqual(await problems(), [])
+    // pg_restore reads 3001.dat before 3001.dat.gz: a link there, to anywhere, is not the backup's.
+    const outside = path.join(dir, 'elsewhere.dat')
+    fs.writeFileSync(outside, 'forged')
+    fs.symlinkSync(outside, path.join(backup, '3001.dat'))
+    assert.deepEqual(await problems(), ['3001.dat not a file a symbolic link'])
+    assert.match(
+      describeFileProblem((await checkBackupFiles(directory, backup))[0]),
+      /^3001\.dat: a symbolic link, where the manifest allows only/
+    )
+    fs.rmSync(path.join(backup, '3001.dat'))
+    // A listed file that is a link, even to its own bytes; a link to a directory is not walked into.
+    fs.renameSync(path.join(backup, 'toc.dat'), path.join(dir, 'toc.dat'))
+    fs.symlinkSync(path.join(dir, 'toc.dat'), path.join(backup, 'toc.dat'))
+    fs.symlinkSync(dir, path.join(backup, 'sub'))
+    assert.deepEqual(await problems(), ['toc.dat not a file a symbolic link', 'sub not a file a symbolic link'])
+    fs.rmSync(path.join(backup, 'toc.dat'))
+    fs.rmSync(path.join(backup, 'sub'))
+    fs.renameSync(path.join(dir, 'toc.dat'), path.join(backup, 'toc.dat'))
+    execFileSync('mkfifo', [path.join(backup, '3002.dat')])
+    assert.deepEqual(await problems(), ['3002.dat not a file not a regular file'])
+    fs.rmSync(path.join(backup, '3002.dat'))
+    assert.deepEqual(await problems(), [])
+
+    // A single file where the manifest lists a directory's files (all intact beside it) is not that backup.
+    const single = path.join(backup, 'other.dump')
+    fs.writeFileSync(single, 'PGDMP')
+    assert.deepEqual(await checkBackupFiles(directory, single), [{ path: 'other.dump', problem: 'files', expected: '2' }])
+    assert.match(
+      describeFileProblem((await checkBackupFiles(directory, single))[0]),
+      /^other\.dump: one file, but the manifest lists 2 \(the files of a directory backup\)$/
+    )
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test("a backup's format is the manifest's", () => {
+  const custom = buildManifest(facts())
+  assert.equal(formatProblem(custom, { path: '/x/shop.dump', format: 'custom', gzip: false }), undefined)
+  const problem = formatProblem(custom, { path: '/x/shop.dir', format: 'directory', gzip: false })
+  assert.match(describeFileProblem(problem!), /^shop\.dir: a directory archive, but the manifest describes a custom backup$/)
+  const plain = buildManifest(facts({ dump: { ...facts().dump, format: 'plain', compression: 'none' } }))
+  assert.equal(formatProblem(plain, { path: 'shop.sql', format: 'plain', gzip: false }), undefined)
+  assert.match(
+    describeFileProblem(formatProblem(plain, { path: 'shop.sql.gz', format: 'plain', gzip: true })!),
+    /gzip-compressed plain SQL, but the manifest describes a plain backup/
+  )
+  assert.ok(formatProblem(plain, { path: 'shop.tar', format: 'tar', gzip: false }))
 })

@@ -1,5 +1,6 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -310,4 +311,17 @@ test('production-url is optional with backup-path (a manifest may prove the back
   assert.equal(both.production?.database, 'db')
   assert.equal(both.backupPath, '/abs/shop.dump')
   assert.equal(both.manifestPath, '/work/space/evidence/m.json')
+})
+
+test('a pipe, socket or device is not a backup: refused before anything reads it (a read would block)', () => {
+  const fifo = path.join(dir, 'backup.fifo')
+  execFileSync('mkfifo', [fifo])
+  assert.throws(
+    () => detectBackup(fifo),
+    /^UserError: Input 'backup-path' is '.*backup\.fifo': it is neither a file nor a directory/
+  )
+  const archive = path.join(dir, 'fifo-dir')
+  mkdirSync(archive)
+  execFileSync('mkfifo', [path.join(archive, 'toc.dat')])
+  assert.throws(() => detectBackup(archive), /its toc\.dat is not a file/)
 })

@@ -1,7 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { FIGURE_METHODS, type Manifest } from '../../../src/report/manifest.js'
-import { notComparable, rolesNamedBy, snapshotFromManifest } from '../../../src/run/stored-evidence.js'
+import {
+  assertNotManifestProduction,
+  notComparable,
+  rolesNamedBy,
+  snapshotFromManifest
+} from '../../../src/run/stored-evidence.js'
 
 function manifest(major: number, extra: Partial<Manifest['figures']> = {}): Manifest {
   return {
@@ -97,4 +102,30 @@ test('figures left out drop only their differences: a view on one side only stil
   assert.equal(stillCompared({ kind: 'owner', name: 'table t', production: 'a', restored: null }, privileges), false)
   assert.equal(stillCompared({ kind: 'index', name: 'i', production: 'a', restored: 'b' }, privileges), true)
   assert.equal(stillCompared(changed, []), true)
+})
+
+test("a clean room that is the manifest's production server is refused: by system identifier, or by start time", () => {
+  const evidence = (systemIdentifier?: string) => ({
+    source: '/points/lazarus-manifest.json',
+    manifest: {
+      production: {
+        server: 'app@db:5432/shop',
+        startedAt: '2026-11-30T01:00:00.123456Z',
+        ...(systemIdentifier ? { systemIdentifier } : {})
+      }
+    } as unknown as Manifest
+  })
+  const other = { systemIdentifier: '7002', startedAt: '2026-11-30T01:00:00.654321Z' }
+  assertNotManifestProduction(evidence('7001'), 'postgres@localhost:5433/postgres', other)
+  assertNotManifestProduction(evidence(), 'postgres@localhost:5433/postgres', { startedAt: other.startedAt })
+  assert.throws(
+    () =>
+      assertNotManifestProduction(evidence('7001'), 'postgres@localhost:5433/postgres', { ...other, systemIdentifier: '7001' }),
+    /^UserError: The clean room \(postgres@localhost:5433\/postgres\) is the production server the manifest \/points\/lazarus-manifest\.json describes \(app@db:5432\/shop\): both report system identifier 7001\. Point cleanroom-url at a separate, disposable server\.$/
+  )
+  // A physical copy shares the identifier; a role that may not read it still tells the server by its start.
+  assert.throws(
+    () => assertNotManifestProduction(evidence(), 'c', { startedAt: '2026-11-30T01:00:00.123456Z' }),
+    /both servers started at 2026-11-30T01:00:00\.123456Z/
+  )
 })
