@@ -150,7 +150,8 @@ export interface SeamMaintenance<Table extends TableName = TableName> extends Se
 
 /** One program of the streamed pipeline, as it ended. */
 export interface StageOutcome {
-  stage: 'dump' | 'sanitize' | 'rewrite' | 'restore'
+  /** `keep` writes a kept copy of the dump (a restore point); `convert` turns a kept archive back into the restored text. */
+  stage: 'dump' | 'keep' | 'convert' | 'sanitize' | 'rewrite' | 'restore'
   /** The program's path, for the report and messages. */
   program: string
   /** Its exit status; null when it was killed or never ran. */
@@ -159,8 +160,13 @@ export interface StageOutcome {
   stderr: string
 }
 
-/** How a streamed dump | sanitize | restore (or a restore of a kept dump) ended. */
-export interface StreamOutcome {
+/**
+ * How a streamed dump | sanitize | restore (or a restore of a kept dump) ended. `Detail` is what
+ * only one engine tells of it (EngineShapes' streamDetail: PostgreSQL's failed program and its
+ * error, a failure of the servers' rather than the backup's, the place a restore stopped in a
+ * kept archive); the run over the seam reads only the neutral fields.
+ */
+export interface StreamOutcome<Detail = unknown> {
   /** Every stage exited 0. */
   ok: boolean
   stages: StageOutcome[]
@@ -178,6 +184,10 @@ export interface StreamOutcome {
   restoredDisabled?: { kind: string; name: string }[]
   /** Seconds from the stream's start until each program ended (the stages overlap). */
   seconds?: Partial<Record<StageOutcome['stage'], number>>
+  /** A kept dump restored through a drill rewriter: what the rewriter changed; absent when its target was not in the dump. */
+  evidence?: string
+  /** The engine's own account of the stream (its shape is the engine's: EngineShapes' streamDetail). */
+  detail?: Detail
 }
 
 /** One sanitizer rule that changed the dump (the report's `sanitized` entries). */
@@ -208,6 +218,12 @@ export interface DumpRestoreRequest<S extends EngineShapes = EngineShapes> {
    */
   onDumpSnapshotStarted(): Promise<void>
   signal?: AbortSignal
+  /**
+   * What only this engine's stream takes, in its own shape (streamOptions: PostgreSQL's exported
+   * snapshot, the gate psql waits at, the restore's location check and role, a restore point's
+   * format). Absent for an engine whose stream needs nothing more.
+   */
+  options?: ShapeOf<S, 'streamOptions'>
 }
 
 /** A kept sanitized dump restored into a scratch database, through a drill rewriter when given. */
@@ -218,6 +234,8 @@ export interface RestoreFileRequest<S extends EngineShapes = EngineShapes> {
   restoreInto: S['target']
   workDir: string
   signal?: AbortSignal
+  /** What only this engine's restore takes, in its own shape (restoreOptions: PostgreSQL's location check). */
+  options?: ShapeOf<S, 'restoreOptions'>
 }
 
 /**
@@ -233,7 +251,15 @@ export interface EngineShapes {
   sanitizeOptions: unknown
   drillCatalog: unknown
   rewriter: unknown
+  /** What only this engine's stream and kept-dump restore take (DumpRestoreRequest and RestoreFileRequest's `options`), if anything. */
+  streamOptions?: unknown
+  restoreOptions?: unknown
+  /** What only this engine tells of how a stream ended (StreamOutcome's `detail`), if anything. */
+  streamDetail?: unknown
 }
+
+/** An engine's shape `K` (EngineShapes' optional ones), or `Otherwise` when the engine has none. */
+export type ShapeOf<S, K extends string, Otherwise = never> = S extends { [P in K]: infer T } ? T : Otherwise
 
 /** One database engine, as the run calls it. */
 export interface Engine<S extends EngineShapes = EngineShapes> {
@@ -283,9 +309,9 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
   /** The sed program that takes what the clean room would reject (version skew) out of the dump stream. */
   sanitizerProgram(options: S['sanitizeOptions']): string
   /** dump | sanitize | restore, streamed; per-stage outcome. */
-  streamDumpToRestore(request: DumpRestoreRequest<S>): Promise<StreamOutcome>
+  streamDumpToRestore(request: DumpRestoreRequest<S>): Promise<StreamOutcome<ShapeOf<S, 'streamDetail', unknown>>>
   /** A kept dump (through a drill rewriter) | restore, streamed. */
-  restoreDumpFile(request: RestoreFileRequest<S>): Promise<StreamOutcome>
+  restoreDumpFile(request: RestoreFileRequest<S>): Promise<StreamOutcome<ShapeOf<S, 'streamDetail', unknown>>>
   /** The drill: what production's catalog offers to corrupt, inside its snapshot. */
   readDrillCatalog(session: SeamSession<S['table']>, rowCounts: Map<string, number>): Promise<S['drillCatalog']>
   /** The drill operators this engine offers (drill/plan.ts's names where the meaning is the same). */

@@ -12,7 +12,7 @@ import { tableKey } from '../util/table-name.js'
 import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
 import { DatabaseSession, type ServerFacts } from '../engines/postgres/database.js'
 import { decodeDumpText } from '../engines/postgres/dump-encoding.js'
-import { rewriteDump, tocEntryInFile } from '../drill/rewrite.js'
+import { rewriteDump } from '../drill/rewrite.js'
 import { UserError, messageOf } from '../util/errors.js'
 import {
   compareExtensions,
@@ -29,12 +29,11 @@ import {
   psqlUnderstandsRestrict,
   writeWorkFile,
   resolveClientTools,
-  restoreDump,
-  streamDumpIntoRestore,
   type ClientTools,
-  type StreamOutcome,
   type WorkFile
 } from '../engines/postgres/pg-tools.js'
+import { postgres } from '../engines/postgres/index.js'
+import type { PostgresStreamDetail } from '../engines/postgres/stream.js'
 import { readLargeObjects } from '../engines/postgres/large-objects.js'
 import { mapPool } from '../util/pool.js'
 import { settleAcrossMajors } from '../engines/postgres/cross-major.js'
@@ -42,7 +41,7 @@ import { findProductionSkew } from '../engines/postgres/production-skew.js'
 import type { RolePlan } from '../engines/postgres/cleanroom-roles.js'
 import { predefinedRolesNewerThan } from '../engines/postgres/predefined-roles.js'
 import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from '../engines/postgres/privileges.js'
-import { replayPrivileges, splitPrivileged, type PrivilegeReplay } from '../engines/postgres/privileged-pass.js'
+import { replayPrivileges, type PrivilegeReplay } from '../engines/postgres/privileged-pass.js'
 import { logVerification, pinDifferingTables } from './copy-findings.js'
 import { Counter, reportProgress } from './progress.js'
 import {
@@ -53,9 +52,6 @@ import {
   type Report,
   type DrillResult
 } from '../report/report.js'
-import { describeFailurePlace, psqlErrorLine, tocEntryAt, type TocEntry } from '../engines/postgres/restore-failure.js'
-import { dumpAndRestoreDirectory, type DirectoryStreamOutcome } from './directory-stream.js'
-import { tocLines } from './stored-restore.js'
 import { explainNoTarget, planDrill, type DrillCatalog, type DrillOperator } from '../drill/plan.js'
 import { readDrillCatalog } from '../engines/postgres/drill-catalog.js'
 import {
@@ -564,37 +560,36 @@ async function streamFromSnapshot(
   )
   let dumpEnded!: (succeeded: boolean) => void
   const dumped = new Promise<boolean>(resolve => (dumpEnded = resolve))
-  const streamOptions = {
-    checkFile,
-    productionTakesOptions: !exporter.viaPooler,
-    snapshot: snapshotId,
-    filter: filter.argv,
-    statusFile: workspace.file('stream-status'),
-    bytesFile: workspace.file('stream-bytes'),
-    scriptFile: workspace.file('stream.sh'),
-    gateFile: workspace.file('stream-gate'),
-    restoreTargetReady,
-    onDumpEnded: dumpEnded,
-    withOwnersAndPrivileges: roles.restore,
-    keep,
-    limits: settings,
-    workFiles: filter.files,
-    exclusiveLocks: () => exporter.exclusiveLocks()
-  }
-  const cleanroomTarget = restore.cleanroom.restoreTarget(restoreTarget)
-  // A directory-format backup is whole only once pg_dump ends: dumped in parallel, then restored in sections (directory-stream.ts).
-  const streaming: Promise<DirectoryStreamOutcome> = (
-    keep?.format === 'directory'
-      ? dumpAndRestoreDirectory(tools, settings.production, cleanroomTarget, {
-          ...streamOptions,
-          keep: { ...keep, format: 'directory' },
-          filter: pipeline => filter.argvFor(pipeline),
-          jobs: settings.jobs,
-          single: settings.sabotage.length > 0,
-          workspace
-        })
-      : streamDumpIntoRestore(tools, settings.production, cleanroomTarget, streamOptions)
-  ).finally(stopProgress)
+  // A directory-format backup is whole only once pg_dump ends: dumped in parallel, then restored in sections (stream.ts).
+  const streaming = postgres
+    .streamDumpToRestore({
+      tools,
+      production: settings.production,
+      restoreInto: restore.cleanroom.restoreTarget(restoreTarget),
+      sanitizer: filter.program,
+      workDir: workspace.workDir,
+      // The drill's copies are made from the sanitizer's copy of the stream (then one pipeline restores a directory).
+      keepDumpAt: filter.copyFile,
+      // pg_dump reads the snapshot the exporter holds: there is no lock to release early.
+      onDumpSnapshotStarted: async () => undefined,
+      options: {
+        checkFile,
+        productionTakesOptions: !exporter.viaPooler,
+        snapshot: snapshotId,
+        restoreTargetReady,
+        onDumpEnded: dumpEnded,
+        withOwnersAndPrivileges: roles.restore,
+        keep,
+        sanitizerFor: pipeline => filter.argvFor(pipeline),
+        jobs: settings.jobs,
+        limits: settings,
+        encoding: database.encoding,
+        linesFile: filter.linesFile,
+        workFiles: filter.files,
+        exclusiveLocks: () => exporter.exclusiveLocks()
+      }
+    })
+    .finally(stopProgress)
   // While pg_dump runs, the exporter only reads the catalog. The tables are checksummed once
   // pg_dump has finished: on a machine that hosts both servers (service containers on a runner)
   // the checksums would otherwise take CPU from the stream, and after the dump they overlap the
@@ -638,7 +633,8 @@ async function streamFromSnapshot(
   })()
   // Awaited by whoever verifies the copy; on every other path nobody does.
   production.catch(() => undefined)
-  const outcome = await streaming
+  const streamed = await streaming
+  const outcome = streamed.detail
   recordStreamTimings(outcome, report)
   report.sanitized = filter.removed()
   logSanitized(report)
@@ -675,13 +671,8 @@ async function streamFromSnapshot(
     })
     const hint = skew ?? missingRightHint(outcome.error, restore.cleanroom.restoreRights)
     restoreError = hint ? `${outcome.error} | ${hint}` : outcome.error
-    // sed's line index numbers the lines as psql did: read up to the failed line only. A
-    // directory's pipelines each number the TOC comments their psql saw.
-    const linesFile = filter.linesFile
-    const tocFile = outcome.tocFile
-    restoreFailedAt = tocFile
-      ? await failurePlace(outcome.error, database.encoding, line => tocEntryAt(tocLines({ tocFile }), line))
-      : linesFile && (await failurePlace(outcome.error, database.encoding, line => tocEntryInFile(linesFile, line)))
+    // Where psql stopped, from sed's line index (or the TOC comments a directory's pipeline saw).
+    restoreFailedAt = streamed.failedAt
     if (restoreFailedAt) core.info(`The restore stopped ${restoreFailedAt}.`)
   } else {
     core.info(`Dumped, sanitized and restored into ${restoreTarget.database} in ${outcome.restore.seconds.toFixed(2)} s.`)
@@ -691,7 +682,7 @@ async function streamFromSnapshot(
 }
 
 /** The error for a restore point that filled its disk (tee or pg_dump writing it), naming where. */
-function keptBackupDiskFull(outcome: StreamOutcome & { ok: false }, point: RestorePoint): UserError | undefined {
+function keptBackupDiskFull(outcome: PostgresStreamDetail & { ok: false }, point: RestorePoint): UserError | undefined {
   if (outcome.stage !== 'keep' && outcome.stage !== 'dump') return undefined
   const program = outcome.stage === 'keep' ? 'tee' : 'pg_dump'
   const where = point.persistent ? `input 'backup-dir'` : 'RUNNER_TEMP (upload-dump keeps the backup there until it is uploaded)'
@@ -702,26 +693,6 @@ function keptBackupDiskFull(outcome: StreamOutcome & { ok: false }, point: Resto
     point.format === 'directory' ? path.join(point.path, 'toc.dat') : point.path,
     `A restore point needs room for the whole backup: free disk space there, or point ${where} at a volume with room for it.`
   )
-}
-
-/**
- * Where a failed restore stopped, in words (restore-failure.ts), from psql's error and the TOC
- * entry `entryAt` finds at the line it names; names decoded from the dump's `encoding`.
- */
-export async function failurePlace(
-  error: string,
-  encoding: string,
-  entryAt: (line: number) => TocEntry | undefined | Promise<TocEntry | undefined>
-): Promise<string | undefined> {
-  const line = psqlErrorLine(error)
-  if (line === undefined) return undefined
-  try {
-    const place = describeFailurePlace(await entryAt(line), line)
-    return place === undefined ? undefined : decodeDumpText(place, encoding)
-  } catch {
-    // Only the words are lost: the error itself still says what failed.
-    return undefined
-  }
 }
 
 /** Records a stage on the report's timeline, in seconds since the run started. */
@@ -837,7 +808,7 @@ export function recordRolePlan(plan: RolePlan, report: Report, compared: string)
  * ended: restore-seconds is how long the backup took to restore while it was being dumped, an
  * upper bound of a restore from a finished file.
  */
-function recordStreamTimings(outcome: StreamOutcome, report: Report): void {
+function recordStreamTimings(outcome: PostgresStreamDetail, report: Report): void {
   if (outcome.dump) report.timings.dump = outcome.dump.seconds
   if (outcome.sanitize) report.timings.sanitize = outcome.sanitize.seconds
   if (outcome.restore) report.timings.restore = outcome.restore.seconds
@@ -937,6 +908,8 @@ export function batchSmallTables<T extends { bytes: number }>(tables: T[], sessi
 
 /** The sed filter in the stream, and what it removed once the stream has run. */
 export interface SanitizeFilter {
+  /** The sed program (of the first pipeline), as written to its file. */
+  program: string
   argv: string[]
   /**
    * The argv for the n-th of several pipelines that run the filter (a stored archive restored in
@@ -978,18 +951,15 @@ export async function sanitizeFilter(
     cleanroomMajor,
     standardConformingStrings
   }
-  writeWorkFile(
-    programFile,
-    buildSedProgram({
-      ...rules,
-      removedLinesFile,
-      copyFile,
-      linesFile,
-      privilegedFile: routedFile,
-      privilegedRoles: routedRoles
-    }),
-    'the sanitizer (a sed program)'
-  )
+  const program = buildSedProgram({
+    ...rules,
+    removedLinesFile,
+    copyFile,
+    linesFile,
+    privilegedFile: routedFile,
+    privilegedRoles: routedRoles
+  })
+  writeWorkFile(programFile, program, 'the sanitizer (a sed program)')
   const argv = await sedFilter(programFile)
   const removedLinesFiles = [removedLinesFile]
   const removedLines = () =>
@@ -1012,6 +982,7 @@ export async function sanitizeFilter(
     return argv.map(arg => (arg === programFile ? ownProgram : arg))
   }
   return {
+    program,
     argv,
     argvFor,
     copyFile,
@@ -1068,38 +1039,36 @@ export interface CopyContext {
 /** Restores a (sabotaged) copy of the backup into its own scratch database and verifies it. */
 async function verifyCopy(file: string, purpose: string, context: CopyContext): Promise<CopyVerification> {
   const { tools, settings, snapshot } = context
-  const { cleanroom, production: live } = context.run
+  const { cleanroom, production: live, workspace } = context.run
   const target = await cleanroom.createScratchDatabase(purpose, snapshot.database)
   try {
     if (snapshot.privileges) await cleanroom.roles.provide(target.database)
     await cleanroom.prepareRestore(target)
     const checkFile = writeLocationCheck(cleanroom, target, `${file}.check.sql`)
-    // An unprivileged restore of the copy leaves its ownership and privilege statements to a second pass.
+    // An unprivileged restore of the copy leaves its ownership and privilege statements to a second
+    // pass, replayed as the clean-room role (in the scratch database, not as the restore role).
     const replay = snapshot.replay
-    const routedFile = `${file}.privileged.sql`
-    const restoredFile = replay ? `${file}.unprivileged.sql` : file
-    if (replay) await splitPrivileged(file, restoredFile, routedFile, replay.onlyNaming)
-    let restored = await restoreDump(tools, cleanroom.restoreTarget(target), restoredFile, checkFile, settings)
-    if (replay && restoredFile !== file) fs.rmSync(restoredFile, { force: true })
-    if (restored.ok && replay) {
-      restored = await replayPrivileges(
-        tools,
-        target,
-        { routed: [routedFile], script: `${file}.replay.sql`, check: checkFile },
-        replay,
-        settings
-      )
-      if (!restored.ok) restored = { ok: false, error: `the owners and privileges did not replay: ${restored.error}` }
-    }
+    const restored = await postgres.restoreDumpFile({
+      tools,
+      file,
+      restoreInto: cleanroom.restoreTarget(target),
+      workDir: workspace.workDir,
+      options: {
+        checkFile,
+        encoding: snapshot.database.encoding,
+        limits: settings,
+        ...(replay ? { replay: { plan: replay, as: target } } : {})
+      }
+    })
     if (!restored.ok) {
-      const place = await failurePlace(restored.error, snapshot.database.encoding, line => tocEntryInFile(file, line))
-      const hint = missingRightHint(restored.error, cleanroom.restoreRights)
-      const error = hint ? `${restored.error} | ${hint}` : restored.error
+      const failed = restored.stages.find(stage => stage.exitCode !== 0)?.stderr || 'the restore failed'
+      const hint = missingRightHint(failed, cleanroom.restoreRights)
+      const error = hint ? `${failed} | ${hint}` : failed
+      const place = restored.failedAt
       return { restoreError: place ? `stopped ${place}: ${error}` : error, tables: [], schema: [], checks: [] }
     }
     return await verifyRestored(target, settings, snapshot, `${purpose} copy`, live)
   } finally {
-    for (const extra of ['.privileged.sql', '.unprivileged.sql', '.replay.sql']) fs.rmSync(`${file}${extra}`, { force: true })
     await cleanroom.dropScratchDatabase(target)
   }
 }

@@ -26,7 +26,6 @@ import {
   amcheckRestored,
   dropOrKeep,
   elapsed,
-  failurePlace,
   readFigures,
   logSanitized,
   onTimeline,
@@ -76,7 +75,8 @@ import {
   type Evidence
 } from './stored-evidence.js'
 import { logVerification } from './copy-findings.js'
-import { restoreStoredBackup, tocLines } from './stored-restore.js'
+import { restoreStoredBackup, tocLines } from '../engines/postgres/stored-restore.js'
+import { failurePlace } from '../engines/postgres/failure-place.js'
 import { compareText } from '../util/text-order.js'
 import type { Workspace } from './workspace.js'
 
@@ -367,7 +367,7 @@ async function restore(
     target,
     filter: pipeline => filter.argvFor(pipeline),
     checkFile,
-    workspace,
+    workDir: workspace.workDir,
     jobs: settings.jobs,
     withOwnersAndPrivileges,
     single,

@@ -9,6 +9,13 @@ import { resolveClientTools, type ClientTools } from './pg-tools.js'
 import { rowDiffSide } from './row-diff-queries.js'
 import { buildSedProgram, type SanitizeRuleOptions } from './sanitize-rules.js'
 import { diffSchema } from './schema-fingerprint.js'
+import {
+  restoreDumpFile,
+  streamDumpToRestore,
+  type PostgresRestoreOptions,
+  type PostgresStreamDetail,
+  type PostgresStreamOptions
+} from './stream.js'
 
 /** PostgreSQL's shapes behind the engine interface. */
 export interface PostgresShapes {
@@ -18,6 +25,21 @@ export interface PostgresShapes {
   sanitizeOptions: SanitizeRuleOptions
   drillCatalog: DrillCatalog
   rewriter: DumpRewriter
+  /** The stream's own options (stream.ts): the exported snapshot, the gate, the location check, the restore point... */
+  streamOptions: PostgresStreamOptions
+  restoreOptions: PostgresRestoreOptions
+  /** pg-tools.ts's account of the stream: the program that failed first, and whether the servers were to blame. */
+  streamDetail: PostgresStreamDetail
+}
+
+/**
+ * PostgreSQL's engine, with its stream's methods typed by its own functions: a fresh stream's
+ * outcome always carries PostgreSQL's detail, and a kept dump's restore takes psql alone (a
+ * stored backup's run has no pg_dump). `postgres` is an Engine all the same (the scheme map, engines/index.ts, holds it as one).
+ */
+type PostgresEngine = Omit<Engine<PostgresShapes>, 'streamDumpToRestore' | 'restoreDumpFile'> & {
+  streamDumpToRestore: typeof streamDumpToRestore
+  restoreDumpFile: typeof restoreDumpFile
 }
 
 /** The run hands back the sessions this engine opened: SQL goes through its own driver session only. */
@@ -28,8 +50,8 @@ function own(session: SeamSession<TableRef>): DatabaseSession {
 
 /**
  * The one gap in PostgreSQL's engine: what its own run (run/pipeline.ts) still does itself, the
- * clean room's maintenance handle, the stream, the drill copies' restores and the drill's plans
- * (docs/development.md, the plan's steps 3 and 4). No run calls these (`pipeline: 'own'`); each
+ * clean room's maintenance handle and the drill's plans (docs/development.md, the plan's steps 3
+ * and 5). No run calls these (`pipeline: 'own'`); each
  * says so rather than pretend, until it moves here.
  */
 function notBehindTheSeamYet(member: string): never {
@@ -37,7 +59,7 @@ function notBehindTheSeamYet(member: string): never {
 }
 
 /** PostgreSQL as an engine: the modules of this folder, behind engines/types.ts. */
-export const postgres: Engine<PostgresShapes> = {
+export const postgres: PostgresEngine = {
   pipeline: 'own',
   name: 'PostgreSQL',
   schemes: ['postgres', 'postgresql'],
@@ -61,8 +83,8 @@ export const postgres: Engine<PostgresShapes> = {
   // pg_dump must be at least production's major; psql restores whatever it dumps.
   findClientTools: (production, _cleanroom, binDir) => resolveClientTools(production.major, binDir),
   sanitizerProgram: buildSedProgram,
-  streamDumpToRestore: () => notBehindTheSeamYet('streamDumpToRestore'),
-  restoreDumpFile: () => notBehindTheSeamYet('restoreDumpFile'),
+  streamDumpToRestore,
+  restoreDumpFile,
   readDrillCatalog: (session, rowCounts) => readDrillCatalog(own(session), rowCounts),
   get drillOperators(): readonly string[] {
     return notBehindTheSeamYet('drillOperators')

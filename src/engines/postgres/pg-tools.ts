@@ -394,7 +394,7 @@ const STREAM_SOURCES: Record<'stream' | Exclude<KeptFormat, 'directory'>, string
  * pg_dump alone, writing a directory-format backup: in parallel (--jobs), every worker in the one
  * exported snapshot. A directory archive is whole only when pg_dump ends (toc.dat is written
  * last), so nothing can restore it before: the run restores it afterwards, in sections and in
- * parallel (run/directory-stream.ts).
+ * parallel (directory-stream.ts).
  */
 const DIRECTORY_DUMP = `if [ -n "$pw_production" ]; then export PGPASSWORD="$pw_production"; fi
 "$LAZARUS_PG_DUMP" "$@"; ended dump $?
@@ -593,7 +593,7 @@ export type DirectoryDumpOutcome = { startedAt: number } & (
 /**
  * Dumps production into a directory-format backup (pg_dump --format=directory --jobs, every
  * worker importing the one exported snapshot), with the password reaching pg_dump alone as in
- * the stream. The run restores the directory once it is whole (run/directory-stream.ts).
+ * the stream. The run restores the directory once it is whole (directory-stream.ts).
  */
 export async function dumpDirectory(
   tools: ClientTools,

@@ -1,17 +1,10 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import type { StoredBackup } from '../engines/postgres/backup-format.js'
-import type { ConnectionTarget } from '../engines/postgres/connection.js'
-import { readArchiveToc, type RestoreTools } from '../engines/postgres/pg-restore.js'
-import {
-  dumpDirectory,
-  requirePgRestore,
-  type ClientTools,
-  type DirectoryDumpOptions,
-  type StreamOutcome
-} from '../engines/postgres/pg-tools.js'
+import type { StoredBackup } from './backup-format.js'
+import type { ConnectionTarget } from './connection.js'
+import { readArchiveToc, type RestoreTools } from './pg-restore.js'
+import { dumpDirectory, requirePgRestore, type ClientTools, type DirectoryDumpOptions, type StreamOutcome } from './pg-tools.js'
 import { restoreStoredBackup } from './stored-restore.js'
-import type { Workspace } from './workspace.js'
 
 /**
  * A fresh run with backup-format: directory. pg_dump writes the directory-format backup in
@@ -33,7 +26,8 @@ export interface DirectoryStreamOptions extends DirectoryDumpOptions {
   jobs: number
   /** One pipeline only (the drill reads the sanitizer's copy of the whole stream). */
   single: boolean
-  workspace: Workspace
+  /** The run's work directory (stored-restore.ts writes each pipeline's files there). */
+  workDir: string
 }
 
 /** How the dump and the restore ended, as the stream reports it; `tocFile` names where a failed restore stopped. */
@@ -68,7 +62,7 @@ export async function dumpAndRestoreDirectory(
     target: restoreTarget,
     filter: options.filter,
     checkFile: options.checkFile,
-    workspace: options.workspace,
+    workDir: options.workDir,
     jobs: options.jobs,
     withOwnersAndPrivileges: options.withOwnersAndPrivileges ?? false,
     single: options.single,

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs'
+import * as path from 'node:path'
 import * as core from '@actions/core'
-import type { StoredBackup } from '../engines/postgres/backup-format.js'
-import type { ConnectionTarget } from '../engines/postgres/connection.js'
+import type { StoredBackup } from './backup-format.js'
+import type { ConnectionTarget } from './connection.js'
 import {
   directoryDataBytes,
   runPipeline,
@@ -9,9 +10,8 @@ import {
   type ArchiveToc,
   type PipelineOutcome,
   type RestoreTools
-} from '../engines/postgres/pg-restore.js'
-import type { FaultLimits } from '../engines/postgres/pg-tools.js'
-import type { Workspace } from './workspace.js'
+} from './pg-restore.js'
+import type { FaultLimits } from './pg-tools.js'
 
 /**
  * Restores a stored backup into a scratch database. Plain dumps and tar archives run as one
@@ -30,7 +30,8 @@ export interface StoredRestoreOptions {
   /** The sanitizing filter's argv for the n-th pipeline (counted from 1): each records its removals apart. */
   filter: (pipeline: number) => string[]
   checkFile: string
-  workspace: Workspace
+  /** The run's work directory: each pipeline's status, TOC, script and entry list are written there (restore-N.*). */
+  workDir: string
   jobs: number
   withOwnersAndPrivileges: boolean
   /** One pipeline even where several could run (the sed copy of the stream must be whole and in order). */
@@ -60,10 +61,10 @@ export async function restoreStoredBackup(options: StoredRestoreOptions): Promis
       limits: options.limits,
       entries,
       files: {
-        statusFile: options.workspace.file(`restore-${n}.status`),
-        tocFile: options.workspace.file(`restore-${n}.toc`),
-        scriptFile: options.workspace.file(`restore-${n}.sh`),
-        listFile: options.workspace.file(`restore-${n}.list`)
+        statusFile: path.join(options.workDir, `restore-${n}.status`),
+        tocFile: path.join(options.workDir, `restore-${n}.toc`),
+        scriptFile: path.join(options.workDir, `restore-${n}.sh`),
+        listFile: path.join(options.workDir, `restore-${n}.list`)
       }
     })
   }

@@ -1,0 +1,280 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseConnectionUrl, type ConnectionTarget } from '../../../../src/engines/postgres/connection.js'
+import { DatabaseSession } from '../../../../src/engines/postgres/database.js'
+import { dropRowRewriter } from '../../../../src/engines/postgres/drill-rewriters.js'
+import { restoreLocationCheckSql, type ClusterIdentity } from '../../../../src/engines/postgres/guards.js'
+import { postgres } from '../../../../src/engines/postgres/index.js'
+import { resolveClientTools, type ClientTools } from '../../../../src/engines/postgres/pg-tools.js'
+import { buildSedProgram } from '../../../../src/engines/postgres/sanitize-rules.js'
+import type { PostgresStreamOptions } from '../../../../src/engines/postgres/stream.js'
+import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../../../support/shared-servers.js'
+
+// PostgreSQL's engine object streams and restores through the seam's methods
+// (engines/types.ts streamDumpToRestore, restoreDumpFile): the real pg_dump, sed and psql
+// against the shared servers, the outcome in the seam's neutral terms, PostgreSQL's own in `detail`.
+
+let production: Cluster
+let cleanroom: Cluster
+let tools: ClientTools
+let exporter: DatabaseSession
+let productionTarget: ConnectionTarget
+let snapshot: string
+let identity: ClusterIdentity
+let knownSettings: string[]
+let workRoot: string
+const productionDb = uniqueName('seam_stream_prod')
+const created: string[] = []
+
+before(async () => {
+  ;[production, cleanroom] = await Promise.all([productionCluster(), cleanroomCluster()])
+  tools = await resolveClientTools(13)
+  await production.createDatabase(
+    productionDb,
+    `CREATE TABLE public.orders (id int PRIMARY KEY, label text);
+     INSERT INTO public.orders SELECT g, 'order ' || g FROM generate_series(1, 300) g;
+     CREATE TABLE public.notes (id int PRIMARY KEY, body text);
+     INSERT INTO public.notes VALUES (1, 'first'), (2, 'second');`
+  )
+  productionTarget = parseConnectionUrl('production-url', production.url(productionDb))
+  exporter = await DatabaseSession.open(productionTarget, 'production')
+  snapshot = await exporter.beginSnapshot()
+  const maintenance = await DatabaseSession.open(parseConnectionUrl('cleanroom-url', cleanroom.url('postgres')), 'cleanroom')
+  identity = await maintenance.clusterIdentity()
+  knownSettings = await maintenance.settingNames()
+  await maintenance.close()
+  workRoot = mkdtempSync(path.join(os.tmpdir(), 'lazarus-seam-stream-'))
+})
+
+after(async () => {
+  await exporter.close()
+  rmSync(workRoot, { recursive: true, force: true })
+  for (const database of created) await cleanroom.query(`DROP DATABASE IF EXISTS ${database}`).catch(() => undefined)
+})
+
+/** A fresh work directory and a scratch database name on the clean room (created by the caller, or the gate's promise). */
+function scratch(name: string): { workDir: string; database: string; target: ConnectionTarget; checkFile: string } {
+  const workDir = path.join(workRoot, name)
+  mkdirSync(workDir, { recursive: true })
+  const database = uniqueName(`seam_${name}`)
+  created.push(database)
+  const checkFile = path.join(workDir, 'check.sql')
+  writeFileSync(checkFile, restoreLocationCheckSql(database, identity))
+  return { workDir, database, checkFile, target: parseConnectionUrl('cleanroom-url', cleanroom.url(database)) }
+}
+
+/** The sanitizer as the run builds it for this clean room, writing its removed lines, line index and (when asked) a copy. */
+function sanitizer(workDir: string, copyFile?: string, pipeline = ''): string {
+  return buildSedProgram({
+    knownSettings,
+    psqlUnderstandsRestrict: true,
+    cleanroomMajor: 13,
+    standardConformingStrings: true,
+    removedLinesFile: path.join(workDir, `removed${pipeline}.sql`),
+    linesFile: pipeline ? undefined : path.join(workDir, 'lines'),
+    copyFile
+  })
+}
+
+function streamOptions(checkFile: string, workDir: string, ready: Promise<unknown>): PostgresStreamOptions {
+  return {
+    snapshot,
+    productionTakesOptions: true,
+    restoreTargetReady: ready,
+    checkFile,
+    withOwnersAndPrivileges: false,
+    jobs: 1,
+    encoding: 'UTF8',
+    linesFile: path.join(workDir, 'lines')
+  }
+}
+
+async function count(database: string, table: string): Promise<number> {
+  const [row] = await cleanroom.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`, database)
+  return Number(row.n)
+}
+
+test("the engine's stream restores production's snapshot through the sanitizer, keeps its copy, and says so in neutral terms", async () => {
+  const { workDir, database, target, checkFile } = scratch('fresh')
+  const copyFile = path.join(workDir, 'backup.sql')
+  const signals: string[] = []
+  // The scratch database is made while pg_dump starts: psql waits for it at the gate.
+  const ready = new Promise(resolve => setTimeout(resolve, 500)).then(() => cleanroom.createDatabase(database))
+  const outcome = await postgres.streamDumpToRestore({
+    tools,
+    production: productionTarget,
+    restoreInto: target,
+    sanitizer: sanitizer(workDir, copyFile),
+    workDir,
+    keepDumpAt: copyFile,
+    onDumpSnapshotStarted: async () => void signals.push('snapshot'),
+    options: { ...streamOptions(checkFile, workDir, ready), onDumpEnded: succeeded => signals.push(`dump ${succeeded}`) }
+  })
+  assert.equal(outcome.ok, true, JSON.stringify(outcome))
+  assert.deepEqual(
+    outcome.stages.map(stage => [stage.stage, stage.exitCode]),
+    [
+      ['dump', 0],
+      ['sanitize', 0],
+      ['restore', 0]
+    ]
+  )
+  assert.deepEqual(signals, ['dump true', 'snapshot'], 'told once each, when pg_dump ended')
+  assert.ok(outcome.dumpBytes > 1000 && outcome.dumpBytes === outcome.detail.dumpBytes, `dumpBytes ${outcome.dumpBytes}`)
+  assert.ok(outcome.seconds?.dump !== undefined && outcome.seconds.restore !== undefined, 'each program says when it ended')
+  assert.equal(outcome.failedAt, undefined)
+  assert.equal(await count(database, 'public.orders'), 300)
+  assert.equal(await count(database, 'public.notes'), 2)
+  // The sanitizer ran as the program the request gave: its copy of the stream is the dump psql restored.
+  assert.match(readFileSync(copyFile, 'latin1'), /COPY public\.orders \(id, label\) FROM stdin;/)
+  assert.equal(readFileSync(path.join(workDir, 'sanitize.sed'), 'utf8'), sanitizer(workDir, copyFile))
+})
+
+test("a restore that fails in the stream is the neutral outcome's: psql's stage, its error, and the object it stopped at", async () => {
+  const { workDir, database, target, checkFile } = scratch('clash')
+  // The scratch database already holds a table of production's name: the dump's CREATE TABLE fails there.
+  await cleanroom.createDatabase(database, 'CREATE TABLE public.notes (id int);')
+  const outcome = await postgres.streamDumpToRestore({
+    tools,
+    production: productionTarget,
+    restoreInto: target,
+    sanitizer: sanitizer(workDir),
+    workDir,
+    onDumpSnapshotStarted: async () => undefined,
+    options: streamOptions(checkFile, workDir, Promise.resolve())
+  })
+  assert.equal(outcome.ok, false)
+  const failed = outcome.stages.find(stage => stage.exitCode !== 0)
+  assert.equal(failed?.stage, 'restore')
+  assert.equal(failed?.program, tools.psql.path)
+  assert.match(failed?.stderr ?? '', /relation "notes" already exists/)
+  assert.equal(outcome.failedAt, 'while restoring TABLE public.notes')
+  assert.ok(!outcome.detail.ok && outcome.detail.stage === 'restore' && outcome.detail.environmentError === undefined)
+})
+
+test('a directory-format restore point is dumped in parallel and restored in sections, each pipeline through its own sanitizer', async () => {
+  const { workDir, database, target, checkFile } = scratch('directory')
+  await cleanroom.createDatabase(database)
+  const keptDir = path.join(workDir, 'kept')
+  const pipelines: number[] = []
+  const outcome = await postgres.streamDumpToRestore({
+    tools,
+    production: productionTarget,
+    restoreInto: target,
+    sanitizer: sanitizer(workDir),
+    workDir,
+    onDumpSnapshotStarted: async () => undefined,
+    options: {
+      ...streamOptions(checkFile, workDir, Promise.resolve()),
+      keep: { format: 'directory', path: keptDir, compress: '0', jobs: 2 },
+      jobs: 2,
+      sanitizerFor: pipeline => {
+        pipelines.push(pipeline)
+        const program = path.join(workDir, `sanitize-${pipeline}.sed`)
+        writeFileSync(program, sanitizer(workDir, undefined, `-${pipeline}`))
+        return ['sed', '-n', '-E', '-f', program]
+      }
+    }
+  })
+  assert.equal(outcome.ok, true, JSON.stringify(outcome))
+  assert.ok(existsSync(path.join(keptDir, 'toc.dat')), 'the restore point is kept')
+  assert.ok((outcome.detail.pipelines ?? 0) > 2, `restored in sections: ${outcome.detail.pipelines} pipeline(s)`)
+  assert.ok(pipelines.length > 0 && !pipelines.includes(1), `further pipelines ask for their sanitizer: ${pipelines}`)
+  assert.equal(await count(database, 'public.orders'), 300)
+  assert.equal(await count(database, 'public.notes'), 2)
+})
+
+test('a kept dump restores through restoreDumpFile: whole, through a drill rewriter with its evidence, and a failure named', async () => {
+  const dumpDir = path.join(workRoot, 'kept-dump')
+  mkdirSync(dumpDir, { recursive: true })
+  const dump = path.join(dumpDir, 'backup.sql')
+  // The kept dump, as a fresh stream keeps it (the sanitizer's copy).
+  const source = scratch('source')
+  await cleanroom.createDatabase(source.database)
+  const streamed = await postgres.streamDumpToRestore({
+    tools,
+    production: productionTarget,
+    restoreInto: source.target,
+    sanitizer: sanitizer(source.workDir, dump),
+    workDir: source.workDir,
+    keepDumpAt: dump,
+    onDumpSnapshotStarted: async () => undefined,
+    options: streamOptions(source.checkFile, source.workDir, Promise.resolve())
+  })
+  assert.equal(streamed.ok, true)
+
+  const whole = scratch('whole')
+  await cleanroom.createDatabase(whole.database)
+  const restored = await postgres.restoreDumpFile({
+    tools,
+    file: dump,
+    restoreInto: whole.target,
+    workDir: whole.workDir,
+    options: { checkFile: whole.checkFile, encoding: 'UTF8' }
+  })
+  assert.equal(restored.ok, true, JSON.stringify(restored))
+  assert.deepEqual(
+    restored.stages.map(stage => [stage.stage, stage.exitCode]),
+    [['restore', 0]]
+  )
+  assert.equal(restored.evidence, undefined, 'no rewriter, no evidence')
+  assert.equal(await count(whole.database, 'public.orders'), 300)
+
+  const copy = scratch('rewritten')
+  await cleanroom.createDatabase(copy.database)
+  const rewritten = await postgres.restoreDumpFile({
+    tools,
+    file: dump,
+    rewriter: dropRowRewriter({ schema: 'public', name: 'notes' }, ['id']),
+    restoreInto: copy.target,
+    workDir: copy.workDir,
+    options: { checkFile: copy.checkFile, encoding: 'UTF8' }
+  })
+  assert.equal(rewritten.ok, true, JSON.stringify(rewritten))
+  assert.match(rewritten.evidence ?? '', /id/)
+  assert.equal(await count(copy.database, 'public.notes'), 1, 'the rewriter dropped one row of the copy')
+  assert.equal(await count(copy.database, 'public.orders'), 300)
+  assert.equal(existsSync(path.join(copy.workDir, 'rewritten.sql')), false, 'the rewritten copy is removed')
+  assert.match(readFileSync(dump, 'latin1'), /^2\tsecond$/m, 'the kept dump itself is unchanged')
+
+  // The same dump into a database that already holds one of its tables: the restore stops there.
+  const clash = scratch('file_clash')
+  await cleanroom.createDatabase(clash.database, 'CREATE TABLE public.orders (id int);')
+  const failed = await postgres.restoreDumpFile({
+    tools,
+    file: dump,
+    restoreInto: clash.target,
+    workDir: clash.workDir,
+    options: { checkFile: clash.checkFile, encoding: 'UTF8' }
+  })
+  assert.equal(failed.ok, false)
+  assert.match(failed.stages[0].stderr, /relation "orders" already exists/)
+  assert.equal(failed.failedAt, 'while restoring TABLE public.orders')
+})
+
+test('psql restores nothing where it was not checked: a kept dump sent to another database is refused before its first statement', async () => {
+  const checked = scratch('checked')
+  const elsewhere = scratch('elsewhere')
+  await cleanroom.createDatabase(elsewhere.database)
+  const dump = path.join(elsewhere.workDir, 'marker.sql')
+  writeFileSync(dump, 'CREATE TABLE public.marker (id int);\n')
+  await assert.rejects(
+    postgres.restoreDumpFile({
+      tools,
+      file: dump,
+      restoreInto: elsewhere.target,
+      workDir: elsewhere.workDir,
+      // The location check names the other database.
+      options: { checkFile: checked.checkFile, encoding: 'UTF8' }
+    }),
+    /location check|not where Lazarus checked/
+  )
+  const [row] = await cleanroom.query<{ n: string }>(
+    "SELECT count(*)::text AS n FROM pg_class WHERE relname = 'marker'",
+    elsewhere.database
+  )
+  assert.equal(row.n, '0')
+})
