@@ -144,6 +144,35 @@ export function notComparable(manifest: Manifest, cleanroomMajor: number): NotCo
 }
 
 /**
+ * Function definitions a clean room of another major prints otherwise than the manifest holds
+ * them: pg_get_functiondef and the aggregate's support functions are deparsed by each server
+ * (PostgreSQL 14 prints a procedure's arguments with IN and made array_append anycompatible).
+ * A fresh run settles these by recreating production's definition in the clean room
+ * (cross-major.ts), from production's own catalog; a manifest holds only the printed text, so
+ * each such difference is named, with the function, and not judged: never a silent pass, never
+ * a false mismatch. A function on one side only still counts. Pure.
+ */
+export function functionsAcrossMajors<
+  D extends { kind: string; name: string; production: string | null; restored: string | null }
+>(differences: D[], from: number, cleanroomMajor: number): { differences: D[]; notCompared?: NotComparable } {
+  if (from === cleanroomMajor) return { differences }
+  const printed = differences.filter(d => d.kind === 'function' && d.production !== null && d.restored !== null)
+  if (printed.length === 0) return { differences }
+  const names = printed.map(d => d.name)
+  const shown = names.length > 10 ? `${names.slice(0, 10).join(', ')} and ${names.length - 10} more` : names.join(', ')
+  return {
+    differences: differences.filter(d => !printed.includes(d)),
+    notCompared: {
+      figure: 'function definitions',
+      reason:
+        `each server prints functions with its own deparser, which changed between releases (procedure arguments, ` +
+        `polymorphic types of aggregates' support functions): ${names.length} function(s) read differently on the clean ` +
+        `room's PostgreSQL ${cleanroomMajor} than in the manifest from PostgreSQL ${from}, compared by presence only: ${shown}`
+    }
+  }
+}
+
+/**
  * Production's side from the manifest, with the user's checks matched to the manifest's answers
  * by name and query text. Returns the checks that can be compared (in the order of the answers).
  */

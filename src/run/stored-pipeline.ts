@@ -68,6 +68,7 @@ import { saveWorkDir } from '../util/leftovers.js'
 import { settleAcrossMajors } from '../engines/postgres/cross-major.js'
 import {
   assertNotManifestProduction,
+  functionsAcrossMajors,
   notComparable,
   readEvidence,
   rolesNamedBy,
@@ -438,7 +439,18 @@ async function compareWithManifest(
   const verified: Settings = { ...settings, verify: countsOnly ? 'counts' : settings.verify, checks }
   report.verify = verified.verify
   const verification = await verifyRestored(target, verified, snapshot, 'restored')
-  verification.schema = verification.schema.filter(difference => stillCompared(difference, skipped))
+  const across = functionsAcrossMajors(
+    verification.schema.filter(difference => stillCompared(difference, skipped)),
+    manifest.figures.computedOn.major,
+    cleanroomMajor
+  )
+  verification.schema = across.differences
+  if (across.notCompared) {
+    core.warning(`Not compared with the manifest: ${across.notCompared.figure} (${across.notCompared.reason}).`, {
+      title: 'Lazarus: figures of the manifest this clean room cannot compare'
+    })
+    report.backup!.notCompared = [...skipped, across.notCompared]
+  }
   report.timings.verify = elapsed(started)
   onTimeline(report, 'Verify', startedAt, Date.now() / 1000)
   logVerification(verification, verified)

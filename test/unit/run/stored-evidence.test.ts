@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { FIGURE_METHODS, type Manifest } from '../../../src/report/manifest.js'
 import {
   assertNotManifestProduction,
+  functionsAcrossMajors,
   notComparable,
   rolesNamedBy,
   snapshotFromManifest
@@ -128,4 +129,24 @@ test("a clean room that is the manifest's production server is refused: by syste
     () => assertNotManifestProduction(evidence(), 'c', { startedAt: '2026-11-30T01:00:00.123456Z' }),
     /both servers started at 2026-11-30T01:00:00\.123456Z/
   )
+})
+
+test('across majors a function printed otherwise is named, not judged; one on one side only still counts; within a major all count', () => {
+  const printed = {
+    kind: 'function',
+    name: 'app.touch(integer)',
+    production: 'PROCEDURE (a integer)',
+    restored: 'PROCEDURE (IN a integer)'
+  }
+  const gone = { kind: 'function', name: 'app.gone()', production: 'FUNCTION', restored: null }
+  const view = { kind: 'view', name: 'app.v', production: 'a', restored: 'b' }
+  const across = functionsAcrossMajors([printed, gone, view], 13, 18)
+  assert.deepEqual(across.differences, [gone, view])
+  assert.equal(across.notCompared?.figure, 'function definitions')
+  assert.match(
+    across.notCompared!.reason,
+    /1 function\(s\) read differently on the clean room's PostgreSQL 18 than in the manifest from PostgreSQL 13, compared by presence only: app\.touch\(integer\)$/
+  )
+  assert.deepEqual(functionsAcrossMajors([printed, gone], 18, 18), { differences: [printed, gone] })
+  assert.deepEqual(functionsAcrossMajors([gone, view], 13, 18), { differences: [gone, view] })
 })
