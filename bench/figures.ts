@@ -25,6 +25,10 @@ export interface Summary {
   nodePeakMiB: Partial<Record<Variant, number>>
   treeMaxMiB: Partial<Record<Variant, number>>
   stages: Partial<Record<Variant, Record<string, number>>>
+  /** A keep-* run's kept backup: its size (median bytes) and the compression its manifest records. */
+  kept: Partial<Record<Variant, { bytes?: number; compression?: string }>>
+  /** Median over rounds of a run's wall time over the same round's Lazarus checksums run (the streamed run). */
+  toStreamedByRound: Partial<Record<Variant, number>>
   tables?: number
   rows?: number
   dumpBytes?: number
@@ -40,7 +44,9 @@ export function summarize(built: BuiltDatabase, measurements: Measurement[]): Su
     failed: {},
     nodePeakMiB: {},
     treeMaxMiB: {},
-    stages: {}
+    stages: {},
+    kept: {},
+    toStreamedByRound: {}
   }
   for (const variant of VARIANTS) {
     const runs = measurements.filter(m => m.size === built.spec.name && m.variant === variant)
@@ -63,6 +69,20 @@ export function summarize(built: BuiltDatabase, measurements: Measurement[]): Su
     const trees = good.map(m => m.treeMaxRssKiB).filter((v): v is number => v !== undefined)
     if (trees.length > 0) summary.treeMaxMiB[variant] = Math.max(...trees) / 1024
     summary.stages[variant] = typical.stages
+    if (variant.startsWith('keep-')) {
+      summary.kept[variant] = {
+        bytes: median(good.map(m => m.keptBytes).filter((v): v is number => v !== undefined)),
+        compression: good.find(m => m.keptCompression)?.keptCompression
+      }
+    }
+    const streamed = (m: Measurement) =>
+      measurements.find(o => o.size === m.size && o.round === m.round && o.variant === 'checksums' && o.ok)
+    summary.toStreamedByRound[variant] = median(
+      good.flatMap(m => {
+        const other = streamed(m)
+        return other ? [m.wallSeconds / other.wallSeconds] : []
+      })
+    )
     summary.tables ??= good[0]!.tables
     summary.rows ??= good[0]!.rows
     if (variant === 'naive-file') summary.dumpBytes = good[0]!.dumpBytes
@@ -271,29 +291,78 @@ export function targets(summaries: Summary[]): string[] {
 /** Issue 12's speed targets (at 1 GiB): keeping a custom restore point, and verifying a kept directory one. */
 export const TARGET_KEEP_CUSTOM = 1.3
 export const TARGET_VERIFY_DIRECTORY = 1.0
+/** The custom-format keep runs: the default backup-compression, and each one measured beside it. */
+const KEEP_CUSTOM: Variant[] = ['keep-custom', 'keep-custom-none', 'keep-custom-gzip1']
+
+/** A run's cost over the streamed run: both against the same baseline, the naive pipe right before each. */
+const toStreamed = (s: Summary, variant: Variant) => ratio(s.ratioPipe[variant], s.ratioPipe.checksums)
 
 export function restorePointTargets(summaries: Summary[], verdict: (ok: boolean | undefined) => string): string[] {
   const out: string[] = []
   const gigabyte = summaries.filter(s => s.built.bytes >= GIB)
-  // Both runs against the same baseline, the naive pipe right before each: their quotient is the cost of keeping.
-  const against = (s: Summary, variant: Variant) => ratio(s.ratioPipe[variant], s.ratioPipe.checksums)
-  const each = (variant: Variant) => summaries.map(s => `${s.built.spec.name} ${fmt(against(s, variant), 2)}×`).join(', ')
-  for (const [variant, target, what] of [
-    ['keep-custom', TARGET_KEEP_CUSTOM, 'keeping a custom-format restore point'],
+  const each = (variant: Variant) => summaries.map(s => `${s.built.spec.name} ${fmt(toStreamed(s, variant), 2)}×`).join(', ')
+  const measured = (variant: Variant) => summaries.some(s => s.wall[variant] !== undefined)
+  const checks: [Variant, number, string][] = [
+    ...KEEP_CUSTOM.filter(measured).map(
+      variant =>
+        [variant, TARGET_KEEP_CUSTOM, `keeping a custom-format restore point (${VARIANT_LABEL[variant]})`] as [
+          Variant,
+          number,
+          string
+        ]
+    ),
     ['verify-directory', TARGET_VERIFY_DIRECTORY, 'verifying a kept directory-format restore point from its manifest (jobs: 2)']
-  ] as const) {
-    if (summaries.every(s => s.wall[variant] === undefined)) {
+  ]
+  if (!KEEP_CUSTOM.some(measured)) {
+    out.push(
+      `- keeping a custom-format restore point within ${TARGET_KEEP_CUSTOM}× the streamed run (Lazarus checksums): not measured in this run.`
+    )
+  }
+  for (const [variant, target, what] of checks) {
+    if (!measured(variant)) {
       out.push(`- ${what} within ${target}× the streamed run (Lazarus checksums): not measured in this run.`)
       continue
     }
-    const at1GiB = gigabyte.map(s => against(s, variant))
+    const at1GiB = gigabyte.map(s => toStreamed(s, variant))
     const met = at1GiB.length === 0 || at1GiB.some(r => r === undefined) ? undefined : at1GiB.every(r => r! <= target)
     out.push(
       `- ${what} within ${target}× the streamed run (Lazarus checksums) at 1 GiB: ` +
         `${gigabyte.length === 0 ? 'no size ≥ 1 GiB in this run' : verdict(met)}; by size (median paired ratio to naive pipe, ` +
-        `divided by the streamed run's): ${each(variant)}. For the other formats: keep directory ${each('keep-directory')}; ` +
-        `keep plain ${each('keep-plain')}.`
+        `divided by the streamed run's): ${each(variant)}.`
     )
   }
+  out.push(
+    `- for the other formats, the same quotient: keep directory ${each('keep-directory')}; keep plain ${each('keep-plain')}.`
+  )
   return out
+}
+
+/**
+ * The restore points side by side: what each kept backup weighs and what keeping it costs, so
+ * the choice of backup-compression is visible. Two measures of the cost: the quotient of paired
+ * ratios (the targets') and, per round, the keep run over that round's streamed run.
+ */
+export function restorePointTable(summaries: Summary[]): string {
+  const variants = VARIANTS.filter(v => v.startsWith('keep-') && summaries.some(s => s.wall[v] !== undefined))
+  if (variants.length === 0) return 'No restore point was kept in this run.'
+  const lines = [
+    '| Size | Run | Compression | Kept backup | Wall (median) | To the streamed run: paired ratios / per round | CPU (median) | CPU to the streamed run |',
+    '| ---- | --- | ----------- | ----------: | ------------: | ---------------------------------------------: | -----------: | ----------------------: |'
+  ]
+  for (const s of summaries) {
+    lines.push(
+      `| ${s.built.spec.name} | ${VARIANT_LABEL.checksums} (streamed, nothing kept) | — | — | ${fmt(s.wall.checksums)} s | 1× | ${fmt(s.cpu.checksums)} s | 1× |`
+    )
+    for (const variant of variants) {
+      if (s.wall[variant] === undefined) continue
+      const kept = s.kept[variant]
+      lines.push(
+        `| ${s.built.spec.name} | ${VARIANT_LABEL[variant]} | ${kept?.compression ?? '—'} | ` +
+          `${kept?.bytes === undefined ? '—' : mib(kept.bytes)} | ${fmt(s.wall[variant])} s | ` +
+          `${fmt(toStreamed(s, variant), 2)}× / ${fmt(s.toStreamedByRound[variant], 2)}× | ${fmt(s.cpu[variant])} s | ` +
+          `${fmt(ratio(s.cpu[variant], s.cpu.checksums), 2)}× |`
+      )
+    }
+  }
+  return lines.join('\n')
 }

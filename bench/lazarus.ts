@@ -13,6 +13,17 @@ export interface ReportFigures {
   timings?: Record<string, number>
   dumpBytes?: number
   tables?: { production?: { rows?: number } }[]
+  restorePoint?: { bytes: number }
+}
+
+/** The compression a kept backup's manifest records (dump.compression), so the results say what each size was. */
+async function keptCompression(manifestPath: string | undefined): Promise<string | undefined> {
+  if (!manifestPath) return undefined
+  const manifest = await readFile(manifestPath, 'utf8').then(
+    text => JSON.parse(text) as { dump?: { compression?: string } },
+    () => undefined
+  )
+  return manifest?.dump?.compression
 }
 
 export async function runLazarus(
@@ -90,6 +101,10 @@ export async function runLazarus(
     measurement.rows = report?.tables?.reduce((sum, table) => sum + (table.production?.rows ?? 0), 0)
     measurement.ok = run.exitCode === 0 && run.outputs.result === 'verified'
     if (run.outputs['backup-path']) measurement.backupPath = run.outputs['backup-path']
+    if (report?.restorePoint) {
+      measurement.keptBytes = report.restorePoint.bytes
+      measurement.keptCompression = await keptCompression(run.outputs['manifest-path'])
+    }
     if (!measurement.ok) {
       const tail = `${run.stdout}\n${run.stderr}`.trim().split('\n').slice(-8).join(' | ')
       measurement.error = `exit ${run.exitCode}, result ${run.outputs.result ?? '(none)'}: ${tail}`

@@ -19,17 +19,36 @@ export const SIZES: SizeSpec[] = [
 ]
 
 export type Variant =
-  'naive-file' | 'naive-pipe' | 'counts' | 'checksums' | 'keep-custom' | 'keep-directory' | 'keep-plain' | 'verify-directory'
+  | 'naive-file'
+  | 'naive-pipe'
+  | 'counts'
+  | 'checksums'
+  | 'keep-custom'
+  | 'keep-custom-none'
+  | 'keep-custom-gzip1'
+  | 'keep-directory'
+  | 'keep-plain'
+  | 'verify-directory'
 /** The Lazarus runs, each paired with a naive pipe run right before it. */
 export type LazarusVariant = Exclude<Variant, 'naive-file' | 'naive-pipe'>
-export const LAZARUS_VARIANTS: LazarusVariant[] = ['counts', 'checksums', 'keep-custom', 'keep-directory', 'keep-plain']
+export const LAZARUS_VARIANTS: LazarusVariant[] = [
+  'counts',
+  'checksums',
+  'keep-custom',
+  'keep-custom-none',
+  'keep-custom-gzip1',
+  'keep-directory',
+  'keep-plain'
+]
 export const VARIANTS: Variant[] = ['naive-file', 'naive-pipe', ...LAZARUS_VARIANTS, 'verify-directory']
 export const VARIANT_LABEL: Record<Variant, string> = {
   'naive-file': 'naive, file',
   'naive-pipe': 'naive, pipe',
   counts: 'Lazarus counts',
   checksums: 'Lazarus checksums',
-  'keep-custom': 'keep custom',
+  'keep-custom': 'keep custom (default)',
+  'keep-custom-none': 'keep custom, none',
+  'keep-custom-gzip1': 'keep custom, gzip:1',
   'keep-directory': 'keep directory',
   'keep-plain': 'keep plain',
   'verify-directory': 'verify kept dir'
@@ -39,6 +58,10 @@ export const LAZARUS_INPUTS: Record<LazarusVariant, Record<string, string>> = {
   counts: { verify: 'counts' },
   checksums: { verify: 'checksums' },
   'keep-custom': { verify: 'checksums', 'backup-format': 'custom' },
+  // The same with each backup-compression this machine's pg_dump (15) writes that matters to the
+  // choice of the default: none (no gzip in pg_dump, no inflating in pg_restore) and gzip level 1.
+  'keep-custom-none': { verify: 'checksums', 'backup-format': 'custom', 'backup-compression': 'none' },
+  'keep-custom-gzip1': { verify: 'checksums', 'backup-format': 'custom', 'backup-compression': 'gzip:1' },
   'keep-directory': { verify: 'checksums', 'backup-format': 'directory' },
   'keep-plain': { verify: 'checksums', 'backup-format': 'plain' },
   // The verification of a stored restore point (issue 12, input backup-path): it verifies the
@@ -78,6 +101,9 @@ export interface Measurement {
   ratioFile?: number
   /** For a keep-* run: the backup it kept (removed once the round no longer needs it). */
   backupPath?: string
+  /** For a keep-* run: the kept backup's size on disk (the report's restorePoint.bytes), and its compression. */
+  keptBytes?: number
+  keptCompression?: string
   wallSeconds: number
   /** naive: create, dump, restore (or dump+restore), counts; Lazarus: the report's timings. */
   stages: Record<string, number>

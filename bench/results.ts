@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import os from 'node:os'
 import { repoRoot } from '../test/support/run-action.js'
-import { cpuTable, fmt, memoryTable, mib, stageTable, targets, wallTable, type Summary } from './figures.js'
+import { cpuTable, fmt, memoryTable, mib, restorePointTable, stageTable, targets, wallTable, type Summary } from './figures.js'
 import { GIB, SERVER_SETTINGS, VARIANT_LABEL, type BuiltDatabase, type Measurement, type Options, type Variant } from './plan.js'
 import { exec } from './processes.js'
 
@@ -150,6 +150,15 @@ export function renderResults(
     '',
     cpuTable(summaries),
     '',
+    '## Restore points',
+    '',
+    "What each kept backup weighs (the report's `restorePoint.bytes`; *Compression* is its manifest's `dump.compression`) and " +
+      "what keeping it costs over the streamed run without one (Lazarus checksums): the quotient of the two runs' median paired " +
+      "ratios to the naive pipe (issue 12's target, at most 1.3× for custom at 1 GiB), and the median over rounds of each keep " +
+      "run's wall time over its round's streamed run.",
+    '',
+    restorePointTable(summaries),
+    '',
     '## Memory and throughput',
     '',
     "*Node peak* is the peak resident set (VmHWM) of the action's Node process. *Largest process in the tree* is " +
@@ -188,8 +197,8 @@ export function renderResults(
       'alternate their order between rounds. A ratio is the median over rounds of each Lazarus run against the naive run right ' +
       "before it (pipe) and its round's naive file run: both sides of a pair met the same load, so one lucky round of either " +
       'side decides nothing. Times are medians (every round is in the raw measurements, with the load average it started at).',
-    '- The keep runs are Lazarus checksums with `backup-dir` and `backup-format` custom, directory or plain; the kept restore ' +
-      'point is removed after each run.',
+    '- The keep runs are Lazarus checksums with `backup-dir` and `backup-format` custom, directory or plain, at the default ' +
+      '`backup-compression`; *keep custom, none* and *keep custom, gzip:1* set it. The kept restore point is removed after each run.',
     '- CPU seconds are everything the run caused: both servers (their backends, reaped by the postmaster, and background ' +
       'processes) plus the clients and the action process tree (reaped by this script), from /proc/<pid>/stat. They depend ' +
       'far less than wall time on what else the machine is doing.',

@@ -34,7 +34,18 @@ import os from 'node:os'
 import path from 'node:path'
 import { startCluster, type Cluster } from '../test/support/cluster.js'
 import { node24Path, repoRoot } from '../test/support/run-action.js'
-import { cpuTable, fmt, memoryTable, mib, pairRatios, summarize, targets, wallTable, type Summary } from './figures.js'
+import {
+  cpuTable,
+  fmt,
+  memoryTable,
+  mib,
+  pairRatios,
+  restorePointTable,
+  summarize,
+  targets,
+  wallTable,
+  type Summary
+} from './figures.js'
 import { runLazarus } from './lazarus.js'
 import { runNaive } from './naive.js'
 import { GIB, parseOptions, VARIANT_LABEL, type Measurement } from './plan.js'
@@ -181,7 +192,8 @@ async function main(): Promise<number> {
     const resultsFile = path.join(repoRoot, 'bench', 'RESULTS.md')
     await writeFile(resultsFile, markdown)
     console.log(
-      `\n${wallTable(summaries)}\n\n${cpuTable(summaries)}\n\n${memoryTable(summaries)}\n\n${targets(summaries).join('\n')}\n`
+      `\n${wallTable(summaries)}\n\n${cpuTable(summaries)}\n\n${restorePointTable(summaries)}\n\n${memoryTable(summaries)}\n\n` +
+        `${targets(summaries).join('\n')}\n`
     )
     console.log(`Wrote ${path.relative(process.cwd(), resultsFile)}`)
     if (options.keep) {

@@ -65,6 +65,7 @@ const POSTGRES_ONLY: { input: string; isSet: (raw: string) => boolean; fix: stri
   { input: INPUT.backupPath, isSet: nonEmpty, fix: 'verifying a stored backup is PostgreSQL-only for now: remove it' },
   { input: INPUT.manifestPath, isSet: nonEmpty, fix: 'verifying a stored backup is PostgreSQL-only for now: remove it' },
   { input: INPUT.backupDir, isSet: nonEmpty, fix: 'keeping restore points is PostgreSQL-only for now: remove it' },
+  { input: INPUT.backupCompression, isSet: nonEmpty, fix: 'keeping restore points is PostgreSQL-only for now: remove it' },
   { input: INPUT.signingKey, isSet: nonEmpty, fix: 'manifests of restore points are PostgreSQL-only for now: remove it' },
   { input: INPUT.verifyKey, isSet: nonEmpty, fix: 'manifests of restore points are PostgreSQL-only for now: remove it' },
   { input: INPUT.uploadDump, isSet: isTrue, fix: 'uploading the verified dump is PostgreSQL-only for now: remove it' },

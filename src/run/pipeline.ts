@@ -93,7 +93,8 @@ import {
 import { sedFilter } from '../engines/postgres/sed.js'
 import { readingEveryRow } from '../engines/postgres/row-security.js'
 import { compareText } from '../util/text-order.js'
-import { requireProduction, type ProductionSettings, type Settings } from './settings.js'
+import { INPUT, requireProduction, type ProductionSettings, type Settings } from './settings.js'
+import { requireCompressionSupport } from '../engines/postgres/dump-compression.js'
 import { saveWorkDir } from '../util/leftovers.js'
 import { formatBytes } from '../util/bytes.js'
 import type { Workspace } from './workspace.js'
@@ -278,6 +279,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
           workDir: workspace.workDir,
           database: settings.production.database,
           format: settings.backupFormat,
+          compression: settings.backupCompression,
           jobs: settings.jobs,
           time: new Date()
         })
@@ -463,6 +465,8 @@ async function checkServers(
   await checkExtensions(context)
   const tools = await resolving
   report.tools = { pg_dump: toolInfo(tools.pgDump), psql: toolInfo(tools.psql) }
+  // lz4 and zstd need pg_dump 16+: refused now, not once pg_dump has started.
+  requireCompressionSupport(settings.backupCompression, tools.pgDump, INPUT.backupCompression)
   core.info(
     `Client tools: pg_dump ${tools.pgDump.version} (${tools.pgDump.path}), psql ${tools.psql.version} (${tools.psql.path})`
   )

@@ -14,6 +14,7 @@ import {
 } from '../report/manifest.js'
 import type { KeptFormat } from '../engines/postgres/backup-format.js'
 import type { KeepBackup } from '../engines/postgres/pg-tools.js'
+import { compressArgument, describeCompressArgument, type DumpCompression } from '../engines/postgres/dump-compression.js'
 
 /**
  * A restore point: the backup a run verified, kept with its manifest in a directory of its own,
@@ -22,11 +23,11 @@ import type { KeepBackup } from '../engines/postgres/pg-tools.js'
  */
 
 /**
- * gzip level of the archive formats. Measured (docs/performance.md): level 1 costs a
- * fraction of the CPU of pg_dump's default (6) for a file only a little larger, and pg_dump
- * compresses in its own process beside the stream, so the stream stays as fast as without it.
+ * The archive formats' compression when backup-compression is empty. Measured
+ * (docs/performance.md, bench/RESULTS.md): gzip level 1 costs a fraction of the CPU of pg_dump's
+ * default (6) for a file only a little larger.
  */
-export const KEEP_COMPRESSION_LEVEL = 1
+export const DEFAULT_KEEP_COMPRESSION: DumpCompression = { method: 'gzip', level: 1 }
 
 /**
  * While the run goes on, the restore point is `<name>.partial/`: a run that is killed leaves a
@@ -75,6 +76,8 @@ export function createRestorePoint(options: {
   workDir: string
   database: string
   format: KeptFormat
+  /** backup-compression; a plain backup is always written uncompressed. */
+  compression: DumpCompression
   jobs: number
   time: Date
 }): RestorePoint {
@@ -105,7 +108,7 @@ export function createRestorePoint(options: {
   return {
     format: options.format,
     path: path.join(partialDirectory, BACKUP_NAMES[options.format](fileNameOf(options.database))),
-    compress: options.format === 'plain' ? '0' : String(KEEP_COMPRESSION_LEVEL),
+    compress: options.format === 'plain' ? '0' : compressArgument(options.compression),
     jobs: options.jobs,
     partialDirectory,
     directory,
@@ -129,9 +132,9 @@ export function finishRestorePoint(point: RestorePoint): { backupPath: string; m
   }
 }
 
-/** The compression as the manifest records it. */
+/** The compression as the manifest records it (`none`, `gzip:1`, `zstd:3`...). */
 export function compressionOf(point: KeepBackup): string {
-  return point.format === 'plain' || point.compress === '0' ? 'none' : `gzip:${point.compress}`
+  return point.format === 'plain' ? 'none' : describeCompressArgument(point.compress)
 }
 
 /** Starts hashing the kept files (streamed) as soon as they are whole; the caller awaits it when writing the manifest. */

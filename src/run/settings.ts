@@ -6,6 +6,8 @@ import { UserError } from '../util/errors.js'
 import { VERIFY_LEVELS, type VerifyLevel } from '../verification/compare.js'
 import { parseConnectionUrl, type ConnectionTarget } from '../engines/postgres/connection.js'
 import { KEPT_FORMATS, type KeptFormat } from '../engines/postgres/backup-format.js'
+import { parseDumpCompression, type DumpCompression } from '../engines/postgres/dump-compression.js'
+import { DEFAULT_KEEP_COMPRESSION } from './restore-point.js'
 import { readSigningKey, readVerifyKey } from '../report/manifest.js'
 import { RESTORE_ROLE_MODES, type RestoreRoleMode } from '../engines/postgres/restore-role.js'
 import { DRILL_OPERATORS, type DrillOperator } from '../drill/plan.js'
@@ -36,6 +38,7 @@ export const INPUT = {
   manifestPath: 'manifest-path',
   backupDir: 'backup-dir',
   backupFormat: 'backup-format',
+  backupCompression: 'backup-compression',
   signingKey: 'signing-key',
   verifyKey: 'verify-key',
   lockTimeoutSeconds: 'lock-timeout-seconds',
@@ -97,6 +100,8 @@ export interface Settings {
   backupDir?: string
   /** The kept backup's pg_dump format. */
   backupFormat: KeptFormat
+  /** How pg_dump compresses the kept archive (custom, directory); always none for plain. */
+  backupCompression: DumpCompression
   /** Signs the manifest (Ed25519). A secret: its PEM text is masked (`signingKeyPem`) and never written anywhere. */
   signingKey?: KeyObject
   signingKeyPem?: string
@@ -142,6 +147,8 @@ export function readSettings(readInput: InputReader, env = process.env): Setting
       `Input '${INPUT.mysqlBinDir}' is for mysql:// and mariadb:// URLs; this run is PostgreSQL's: remove it, or set '${INPUT.postgresBinDir}'.`
     )
   }
+  const backupFormat = parseChoice(readInput, INPUT.backupFormat, KEPT_FORMATS, 'custom')
+  const keeps = readInput(INPUT.backupDir).trim() !== '' || parseBoolean(readInput, INPUT.uploadDump)
   return {
     production,
     cleanroom,
@@ -165,7 +172,8 @@ export function readSettings(readInput: InputReader, env = process.env): Setting
     restoreRole: parseChoice(readInput, INPUT.restoreRole, RESTORE_ROLE_MODES, 'unprivileged'),
     runnerTemp: env.RUNNER_TEMP || env.TMPDIR || '/tmp',
     backupDir: workspacePath(readInput(INPUT.backupDir), env),
-    backupFormat: parseChoice(readInput, INPUT.backupFormat, KEPT_FORMATS, 'custom'),
+    backupFormat,
+    backupCompression: readBackupCompression(readInput, backupFormat, { keeps, storedBackup }),
     ...readKeys(readInput),
     lockTimeoutSeconds: parseNumber(readInput, INPUT.lockTimeoutSeconds, { min: 1, max: 86400 }) ?? 60,
     serverTimeoutSeconds: parseNumber(readInput, INPUT.serverTimeoutSeconds, { min: 1, max: 86400 }) ?? 60
@@ -180,6 +188,36 @@ function readKeys(readInput: InputReader): Pick<Settings, 'signingKey' | 'signin
     ...(signingKeyPem ? { signingKey: readSigningKey(signingKeyPem, INPUT.signingKey), signingKeyPem } : {}),
     ...(verifyKeyPem ? { verifyKey: readVerifyKey(verifyKeyPem, INPUT.verifyKey) } : {})
   }
+}
+
+/**
+ * backup-compression: empty is the default for the archive formats (none for plain). A value is
+ * refused where it would change nothing, so no one believes a backup compressed that is not:
+ * a plain backup (kept as pg_dump's SQL, uncompressed), a run that keeps no backup, a stored one.
+ */
+function readBackupCompression(
+  readInput: InputReader,
+  format: KeptFormat,
+  run: { keeps: boolean; storedBackup: boolean }
+): DumpCompression {
+  const raw = readInput(INPUT.backupCompression)
+  if (!raw.trim()) return format === 'plain' ? { method: 'none' } : DEFAULT_KEEP_COMPRESSION
+  const compression = parseDumpCompression(raw, INPUT.backupCompression)
+  const refuse = (why: string) => new UserError(`Input '${INPUT.backupCompression}' is '${raw}', ${why}.`)
+  if (run.storedBackup)
+    throw refuse(
+      `but '${INPUT.backupPath}' verifies a stored backup, which is read as it was written: remove ${INPUT.backupCompression}`
+    )
+  if (!run.keeps)
+    throw refuse(
+      `but this run keeps no backup: set '${INPUT.backupDir}' (or '${INPUT.uploadDump}: true') to keep one, or remove it`
+    )
+  if (format === 'plain' && compression.method !== 'none')
+    throw refuse(
+      `but '${INPUT.backupFormat}' is plain, which Lazarus keeps uncompressed (pg_dump's SQL as it was restored): ` +
+        `use backup-format custom or directory for a compressed backup, or remove ${INPUT.backupCompression}`
+    )
+  return compression
 }
 
 /** A path input: absolute, or relative to the workspace (GITHUB_WORKSPACE, else the working directory); undefined when empty. */

@@ -244,6 +244,18 @@ test('bad inputs: a backup-dir that cannot be created, an unknown format, a key 
   }
 })
 
+test('backup-compression zstd with the PostgreSQL 15 pg_dump: refused before anything is dumped, nothing kept', async () => {
+  const dir = backupDir()
+  const run = await runAction(inputs({ 'backup-dir': dir, 'backup-compression': 'zstd:3' }))
+  assert.equal(run.exitCode, 1, explain(run))
+  assert.match(
+    run.stdout,
+    /::error::Input 'backup-compression' is 'zstd:3', which pg_dump writes from PostgreSQL 16 on; the pg_dump this run uses is 15\.\d+ \(\/usr\/lib\/postgresql\/15\/bin\/pg_dump\), which writes only gzip: choose none or gzip .*postgres-bin-dir/
+  )
+  assert.doesNotMatch(run.stdout, /Dump, sanitize and restore/, 'nothing was dumped')
+  assert.equal(existsSync(dir), false, 'no restore point, not even its directory')
+})
+
 for (const format of ['plain', 'directory'] as const) {
   test(`backup-format ${format}: a backup-dir that fills up fails naming it, and leaves no partial restore point`, async t => {
     if (process.getuid?.() !== 0) return t.skip('needs root to mount a small tmpfs')

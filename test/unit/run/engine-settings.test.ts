@@ -77,6 +77,7 @@ test('inputs a MySQL run cannot honour fail in one line naming the input; their 
     ['backup-path', 'shop.sql', /stored backup/],
     ['manifest-path', 'm.json', /stored backup/],
     ['backup-dir', '/backups', /restore points/],
+    ['backup-compression', 'gzip:1', /restore points/],
     ['signing-key', 'pem', /manifests/],
     ['verify-key', 'pem', /manifests/],
     ['upload-dump', 'true', /uploading/],
@@ -91,7 +92,13 @@ test('inputs a MySQL run cannot honour fail in one line naming the input; their 
     )
   }
   // action.yml's defaults, which every run gets, are no choice of the user's.
-  const defaults = { 'upload-dump': 'false', amcheck: 'false', 'restore-role': 'unprivileged', 'backup-format': 'custom' }
+  const defaults = {
+    'upload-dump': 'false',
+    amcheck: 'false',
+    'restore-role': 'unprivileged',
+    'backup-format': 'custom',
+    'backup-compression': ''
+  }
   assert.equal((await readRunSettings(inputs({ ...mysqlUrls, ...defaults }), {})).kind, 'engine')
 })
 
