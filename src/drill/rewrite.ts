@@ -1,10 +1,13 @@
 import { rewriteLines } from '../util/dump-lines.js'
-import type { DumpRewriter } from './plan.js'
 
 /**
  * Streams a dump file through a line rewriter into a new private file (util/dump-lines.ts: any
  * server encoding passes through unchanged; the rewriters only look at ASCII).
  */
-export async function rewriteDump(inputFile: string, outputFile: string, rewriter: DumpRewriter): Promise<void> {
+export async function rewriteDump(
+  inputFile: string,
+  outputFile: string,
+  rewriter: { push(line: string): string[] }
+): Promise<void> {
   await rewriteLines(inputFile, outputFile, line => rewriter.push(line))
 }

@@ -340,4 +340,38 @@ export interface SeamDrillPlan<S extends EngineShapes = EngineShapes> {
   /** The schema object that must differ (schema operators), as SchemaObject names it. */
   object?: { kind: string; name: string }
   rewriter: S['rewriter']
+  /**
+   * What the judge must see, when the engine states it exactly (which checks can see this
+   * corruption, an owner's or a privilege's difference, a function by its signature); otherwise
+   * the run derives it from `table` or `object`.
+   */
+  aim?: DrillAim
+}
+
+/** The verification steps that can notice a corruption, as the report names them. */
+export type DetectingCheck = 'restore' | 'counts' | 'checksums' | 'schema' | 'sequences' | 'privileges' | 'checks'
+
+/**
+ * What the drill's judge (report.ts judgeDrill) needs of a plan, whatever engine made it: an
+ * engine states it in its plan (SeamDrillPlan's `aim`: PostgreSQL's DrillPlan is one), or the run
+ * over the seam derives it from the plan's table or object (engine-pipeline.ts), so that one
+ * function decides whether a drill was caught.
+ */
+export interface DrillAim {
+  operator: string
+  target: string
+  /** The table whose comparison must flag it. */
+  targetTable?: TableName
+  /**
+   * The schema object a schema difference must name: by the last part of its qualified name, or
+   * whole by `signature` when that is given (the comparison's own name for it: a PostgreSQL
+   * function with its argument types, or an object another engine names exactly).
+   */
+  targetObject?: { kind: string; name: string; signature?: string }
+  /** The owner or privileges difference that must name it, exactly. */
+  targetDifference?: { kind: string; name: string }
+  /** Checks that can see this corruption ('sequences' makes a counter's difference the sequences' catch). */
+  caughtBy: readonly DetectingCheck[]
+  /** When verify is 'counts', why this operator is expected to go unnoticed (undefined = counts catch it). */
+  invisibleToCounts?: string
 }

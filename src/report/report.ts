@@ -3,7 +3,7 @@ import type { CheckResult } from '../verification/check-answers.js'
 import { detectingCheck, type TableComparison, type VerifyLevel } from '../verification/compare.js'
 import type { SanitizedDirective } from '../engines/postgres/sanitize-rules.js'
 import type { SanitizedConstruct } from '../engines/types.js'
-import type { DetectingCheck, DrillAim, DrillOperator } from '../drill/plan.js'
+import type { DetectingCheck, DrillAim } from '../engines/types.js'
 import type { EnvironmentDifference } from '../engines/postgres/extensions.js'
 import { tableKey } from '../util/table-name.js'
 
@@ -14,11 +14,11 @@ import { tableKey } from '../util/table-name.js'
  */
 export type Result = 'verified' | 'restored' | 'mismatch' | 'restore-failed' | 'error'
 
-export type { DetectingCheck } from '../drill/plan.js'
+export type { DetectingCheck } from '../engines/types.js'
 
 export interface DrillResult {
-  /** One of DRILL_OPERATORS for PostgreSQL; another engine's own operator names otherwise. */
-  operator: DrillOperator | (string & {})
+  /** One of the engine's drill operators (its drillOperators). */
+  operator: string
   /** The table it corrupted, or null when no table could take this corruption. */
   target: string | null
   /** False when the corruption could not be applied, so there was nothing to catch. */

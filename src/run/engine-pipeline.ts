@@ -16,7 +16,7 @@ import {
   type Report,
   type SchemaDifference
 } from '../report/report.js'
-import type { DrillAim } from '../drill/plan.js'
+import type { DrillAim } from '../engines/types.js'
 import type { EngineSettings } from './engine-settings.js'
 import { logVerification, pinDifferingTables } from './copy-findings.js'
 import { Counter, reportProgress } from './progress.js'
@@ -556,6 +556,8 @@ export function judgeDrill(
 
 /** A plan over the seam as the drill judge reads it. */
 function aimOf(plan: SeamDrillPlan): DrillAim {
+  // An engine that states its aim exactly is judged by it.
+  if (plan.aim) return plan.aim
   const object = plan.object
   return {
     operator: plan.operator,

@@ -52,8 +52,7 @@ import {
   type Report,
   type DrillResult
 } from '../report/report.js'
-import { explainNoTarget, planDrill, type DrillCatalog, type DrillOperator } from '../drill/plan.js'
-import { readDrillCatalog } from '../engines/postgres/drill-catalog.js'
+import type { DrillCatalog } from '../engines/postgres/drill-catalog.js'
 import {
   compressionOf,
   createRestorePoint,
@@ -611,7 +610,7 @@ async function streamFromSnapshot(
     const checks = await answerChecks(checkSide(exporter), settings.checks, sampleRowsFor(checkOptions(settings)))
     const largeObjects = await readLargeObjects(exporter)
     const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
-    const sabotageCatalog = settings.sabotage.length > 0 ? await readDrillCatalog(exporter, rowCounts) : undefined
+    const sabotageCatalog = settings.sabotage.length > 0 ? await postgres.readDrillCatalog(exporter, rowCounts) : undefined
     if (sabotageCatalog && roles.restore) {
       sabotageCatalog.privileges = {
         objects: await readPrivilegeTargets(exporter),
@@ -1230,12 +1229,13 @@ async function pinRows(
 }
 
 /** Corrupts a copy of the backup, restores and verifies it, and reports whether that was noticed. */
-export async function runDrill(operator: DrillOperator, backupFile: string, context: CopyContext): Promise<DrillResult> {
+export async function runDrill(operator: string, backupFile: string, context: CopyContext): Promise<DrillResult> {
   const { settings, snapshot } = context
   const { cleanroom, workspace } = context.run
   const catalog = snapshot.sabotageCatalog
-  const plan = catalog ? planDrill(operator, catalog) : undefined
-  if (!plan && (operator === 'drop-grant' || operator === 'change-owner') && !snapshot.privileges) {
+  // The engine aims the operator, or says why nothing in this schema can take it.
+  const plan = catalog ? postgres.planDrill(operator, catalog) : { operator, noTarget: "production's catalog was not read" }
+  if ('noTarget' in plan && (operator === 'drop-grant' || operator === 'change-owner') && !snapshot.privileges) {
     core.warning(`Sabotage ${operator}: owners and privileges are not restored, so there is nothing to corrupt; drill skipped.`)
     return {
       operator,
@@ -1246,8 +1246,8 @@ export async function runDrill(operator: DrillOperator, backupFile: string, cont
       evidence: 'owners and privileges are not verified (see the report)'
     }
   }
-  if (!plan) {
-    const why = catalog ? explainNoTarget(operator, catalog) : "production's catalog was not read"
+  if ('noTarget' in plan) {
+    const why = plan.noTarget
     core.warning(
       `Sabotage ${operator}: nothing in this schema can take this corruption and still restore (${why}); drill skipped.`
     )

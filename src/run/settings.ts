@@ -10,7 +10,7 @@ import { parseDumpCompression, type DumpCompression } from '../engines/postgres/
 import { DEFAULT_KEEP_COMPRESSION } from './restore-point.js'
 import { readSigningKey, readVerifyKey } from '../report/manifest.js'
 import { RESTORE_ROLE_MODES, type RestoreRoleMode } from '../engines/postgres/restore-role.js'
-import { DRILL_OPERATORS, type DrillOperator } from '../drill/plan.js'
+import { DRILL_OPERATORS, type DrillOperator } from '../engines/postgres/drill-plan.js'
 
 /** Input names, exactly as action.yml declares them. */
 export const INPUT = {

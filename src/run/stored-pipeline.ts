@@ -54,7 +54,6 @@ import {
   type ReportTable
 } from '../report/report.js'
 import { tocEntryAt } from '../engines/postgres/restore-failure.js'
-import { readDrillCatalog } from '../engines/postgres/drill-catalog.js'
 import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
 import {
   byKindAndName,
@@ -78,6 +77,7 @@ import {
 import { logVerification } from './copy-findings.js'
 import { restoreStoredBackup, tocLines } from '../engines/postgres/stored-restore.js'
 import { failurePlace } from '../engines/postgres/failure-place.js'
+import { postgres } from '../engines/postgres/index.js'
 import { compareText } from '../util/text-order.js'
 import type { Workspace } from './workspace.js'
 
@@ -497,7 +497,7 @@ async function readRestoredDrillCatalog(
   try {
     await session.pinSettings()
     const rowCounts = new Map(snapshot.figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
-    const catalog = await readDrillCatalog(session, rowCounts)
+    const catalog = await postgres.readDrillCatalog(session, rowCounts)
     if (roles.restore) {
       catalog.privileges = {
         objects: await readPrivilegeTargets(session),

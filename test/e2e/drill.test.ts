@@ -1,6 +1,6 @@
 import { before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { DRILL_OPERATORS } from '../../src/drill/plan.js'
+import { DRILL_OPERATORS } from '../../src/engines/postgres/drill-plan.js'
 import { runAction, type ActionRun } from '../support/run-action.js'
 import { createShop, type Shop } from '../support/shop.js'
 

@@ -2,6 +2,7 @@ import type { Engine, SeamSession } from '../types.js'
 import { describe, parseConnectionUrl, withDatabase, type ConnectionTarget } from './connection.js'
 import { DatabaseSession } from './database.js'
 import { readDrillCatalog, type DrillCatalog } from './drill-catalog.js'
+import { DRILL_OPERATORS, planOrExplain } from './drill-plan.js'
 import type { DumpRewriter } from './drill-rewriters.js'
 import type { TableRef } from './figure-queries.js'
 import { assertSeparateClusters } from './guards.js'
@@ -33,13 +34,15 @@ export interface PostgresShapes {
 }
 
 /**
- * PostgreSQL's engine, with its stream's methods typed by its own functions: a fresh stream's
- * outcome always carries PostgreSQL's detail, and a kept dump's restore takes psql alone (a
- * stored backup's run has no pg_dump). `postgres` is an Engine all the same (the scheme map, engines/index.ts, holds it as one).
+ * PostgreSQL's engine, with its stream's and drill's methods typed by its own functions: a
+ * fresh stream's outcome always carries PostgreSQL's detail, a kept dump's restore takes psql
+ * alone (a stored backup's run has no pg_dump), and a plan is PostgreSQL's DrillPlan. `postgres` is an Engine all the same (the scheme map, engines/index.ts, holds it as one).
  */
-type PostgresEngine = Omit<Engine<PostgresShapes>, 'streamDumpToRestore' | 'restoreDumpFile'> & {
+type PostgresEngine = Omit<Engine<PostgresShapes>, 'streamDumpToRestore' | 'restoreDumpFile' | 'drillOperators' | 'planDrill'> & {
   streamDumpToRestore: typeof streamDumpToRestore
   restoreDumpFile: typeof restoreDumpFile
+  drillOperators: typeof DRILL_OPERATORS
+  planDrill: typeof planOrExplain
 }
 
 /** The run hands back the sessions this engine opened: SQL goes through its own driver session only. */
@@ -50,9 +53,8 @@ function own(session: SeamSession<TableRef>): DatabaseSession {
 
 /**
  * The one gap in PostgreSQL's engine: what its own run (run/pipeline.ts) still does itself, the
- * clean room's maintenance handle and the drill's plans (docs/development.md, the plan's steps 3
- * and 5). No run calls these (`pipeline: 'own'`); each
- * says so rather than pretend, until it moves here.
+ * clean room's maintenance handle (docs/development.md, the plan's step 3). No run calls it
+ * (`pipeline: 'own'`); it says so rather than pretend, until it moves here.
  */
 function notBehindTheSeamYet(member: string): never {
   throw new Error(`PostgreSQL's ${member} is not behind the engine seam yet: its run is still run/pipeline.ts`)
@@ -86,8 +88,6 @@ export const postgres: PostgresEngine = {
   streamDumpToRestore,
   restoreDumpFile,
   readDrillCatalog: (session, rowCounts) => readDrillCatalog(own(session), rowCounts),
-  get drillOperators(): readonly string[] {
-    return notBehindTheSeamYet('drillOperators')
-  },
-  planDrill: () => notBehindTheSeamYet('planDrill')
+  drillOperators: DRILL_OPERATORS,
+  planDrill: planOrExplain
 }

@@ -13,7 +13,7 @@ import {
   type Report,
   type DrillResult
 } from '../../../src/report/report.js'
-import type { DrillPlan } from '../../../src/drill/plan.js'
+import type { DrillPlan } from '../../../src/engines/postgres/drill-plan.js'
 import { renderSummary } from '../../../src/report/summary.js'
 
 const side = (name: string, rows?: number, checksum?: string, error?: string) => ({

@@ -103,6 +103,27 @@ test('under verify: counts, a data drill that keeps every count is an expected m
   assert.equal(schema.expectedMiss, undefined)
 })
 
+test("a plan that states the judge's aim is judged by it: an owner's difference, not the table's figures", () => {
+  const aim = {
+    operator: 'change-owner',
+    target: 'table public.orders',
+    targetDifference: { kind: 'owner', name: 'table public.orders' },
+    caughtBy: ['privileges'] as const
+  }
+  const owner = { kind: 'owner', name: 'table public.orders', production: 'shop', restored: 'lazarus_drill' }
+  const caught = judgeDrill(
+    plan({ operator: 'change-owner', aim }),
+    'owner changed',
+    verification({ schema: [owner] }),
+    'checksums'
+  )
+  assert.equal(caught.detected, true)
+  assert.equal(caught.detectedBy, 'privileges')
+  // Without its aim the same plan would be judged by its table's figures, which did not change.
+  const derived = judgeDrill(plan({ operator: 'change-owner' }), 'owner changed', verification({ schema: [owner] }), 'checksums')
+  assert.equal(derived.detected, false)
+})
+
 test('tables are shared out in order, every one once, in batches that keep every session busy', () => {
   const tables = Array.from({ length: 237 }, (_, i) => i)
   for (const sessions of [1, 2, 3, 8]) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { conninfo, parseConnectionUrl, withDatabase } from '../../../src/engines/postgres/connection.js'
 import { UserError } from '../../../src/util/errors.js'
 import { parseSabotage, readSettings } from '../../../src/run/settings.js'
-import { DRILL_OPERATORS } from '../../../src/drill/plan.js'
+import { DRILL_OPERATORS } from '../../../src/engines/postgres/drill-plan.js'
 import { parseClientVersion, psqlUnderstandsRestrict } from '../../../src/engines/postgres/pg-tools.js'
 
 const inputs = (values: Record<string, string>) => (name: string) => values[name] ?? ''

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { UNREADABLE_MAPPING_OPTIONS, describeMappingOptions } from '../../../../src/engines/postgres/catalog-kinds.js'
 import { checksumSql, countSql, type TableRef } from '../../../../src/engines/postgres/figure-queries.js'
-import { planDrill } from '../../../../src/drill/plan.js'
+import { planDrill } from '../../../../src/engines/postgres/drill-plan.js'
 import { largeObjectRewriter } from '../../../../src/engines/postgres/drill-large-object.js'
 import { diffSchema } from '../../../../src/engines/postgres/schema-fingerprint.js'
 

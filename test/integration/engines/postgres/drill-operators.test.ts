@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
-import { tableKey } from '../../../src/util/table-name.js'
-import { rewriteDump } from '../../../src/drill/rewrite.js'
-import { RESTORE_PSQL_OPTIONS } from '../../../src/engines/postgres/pg-tools.js'
+import { tableKey } from '../../../../src/util/table-name.js'
+import { rewriteDump } from '../../../../src/drill/rewrite.js'
+import { RESTORE_PSQL_OPTIONS } from '../../../../src/engines/postgres/pg-tools.js'
 import {
   LIST_TABLES_SQL,
   checksumSql,
@@ -15,16 +15,22 @@ import {
   pinSettingsSql,
   qualifiedName,
   type TableRef
-} from '../../../src/engines/postgres/figure-queries.js'
-import { DRILL_OPERATORS, planDrill, type DrillCatalog, type DrillOperator, type DrillPlan } from '../../../src/drill/plan.js'
-import { readPrivilegeTargets } from '../../../src/engines/postgres/privileges.js'
-import { readDrillCatalog } from '../../../src/engines/postgres/drill-catalog.js'
-import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../../support/shared-servers.js'
+} from '../../../../src/engines/postgres/figure-queries.js'
+import {
+  DRILL_OPERATORS,
+  planDrill,
+  type DrillCatalog,
+  type DrillOperator,
+  type DrillPlan
+} from '../../../../src/engines/postgres/drill-plan.js'
+import { readPrivilegeTargets } from '../../../../src/engines/postgres/privileges.js'
+import { readDrillCatalog } from '../../../../src/engines/postgres/drill-catalog.js'
+import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../../../support/shared-servers.js'
 
 // Every operator, on a real pg_dump of the shop fixture: the corrupted copy restores (truncate
 // aside), and the corruption is really there when the copy is read back, and nowhere else.
 
-const SHOP = readFileSync(new URL('../../fixtures/shop.sql', import.meta.url), 'utf8')
+const SHOP = readFileSync(new URL('../../../fixtures/shop.sql', import.meta.url), 'utf8')
 
 let production: Cluster
 let cleanroom: Cluster

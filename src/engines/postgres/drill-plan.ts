@@ -1,4 +1,4 @@
-import { type TableName, displayIdentifier, displayName } from '../util/table-name.js'
+import { type TableName, displayIdentifier, displayName } from '../../util/table-name.js'
 import {
   ROGUE_TEXT_LENGTH,
   dropConstraintRewriter,
@@ -15,10 +15,11 @@ import {
   type DumpRewriter,
   type FreshKind,
   type RogueRowTarget
-} from '../engines/postgres/drill-rewriters.js'
-import { planChangeOwner, planDropGrant, type PrivilegePlan } from '../engines/postgres/drill-privileges.js'
-import { largeObjectRewriter } from '../engines/postgres/drill-large-object.js'
-import { bySchemaAndName, compareText } from '../util/text-order.js'
+} from './drill-rewriters.js'
+import { planChangeOwner, planDropGrant, type PrivilegePlan } from './drill-privileges.js'
+import { largeObjectRewriter } from './drill-large-object.js'
+import { bySchemaAndName, compareText } from '../../util/text-order.js'
+import type { DetectingCheck, DrillAim, SeamDrillNoTarget } from '../types.js'
 
 // The catalog the drill plans from, read by the engine (drill-catalog.ts).
 export type {
@@ -29,11 +30,11 @@ export type {
   DrillCatalog,
   SequenceInfo,
   TableShape
-} from '../engines/postgres/drill-catalog.js'
-import type { ColumnInfo, ConstraintInfo, DrillCatalog, TableShape } from '../engines/postgres/drill-catalog.js'
+} from './drill-catalog.js'
+import type { ColumnInfo, ConstraintInfo, DrillCatalog, TableShape } from './drill-catalog.js'
 
-// The rewriter contract, which drill/rewrite.ts takes from here, and what chooseRogueRowTarget returns.
-export type { DumpRewriter, RogueRowTarget } from '../engines/postgres/drill-rewriters.js'
+// The rewriter contract, and what chooseRogueRowTarget returns.
+export type { DumpRewriter, RogueRowTarget } from './drill-rewriters.js'
 
 /**
  * Chaos-drill operators: each corrupts a copy of the dump in a way that still restores cleanly
@@ -57,33 +58,6 @@ export const DRILL_OPERATORS = [
   'mutate-function'
 ] as const
 export type DrillOperator = (typeof DRILL_OPERATORS)[number]
-
-/** The verification steps that can notice a corruption, as the report names them. */
-export type DetectingCheck = 'restore' | 'counts' | 'checksums' | 'schema' | 'sequences' | 'privileges' | 'checks'
-
-/**
- * What the drill's judge (report.ts judgeDrill) needs of a plan, whatever engine made it:
- * PostgreSQL's DrillPlan is one; an engine over the seam's plan is mapped onto it
- * (engine-pipeline.ts), so that one function decides whether a drill was caught.
- */
-export interface DrillAim {
-  operator: string
-  target: string
-  /** The table whose comparison must flag it. */
-  targetTable?: TableName
-  /**
-   * The schema object a schema difference must name: by the last part of its qualified name, or
-   * whole by `signature` when that is given (the comparison's own name for it: a PostgreSQL
-   * function with its argument types, or an object another engine names exactly).
-   */
-  targetObject?: { kind: string; name: string; signature?: string }
-  /** The owner or privileges difference that must name it, exactly. */
-  targetDifference?: { kind: string; name: string }
-  /** Checks that can see this corruption ('sequences' makes a counter's difference the sequences' catch). */
-  caughtBy: readonly DetectingCheck[]
-  /** When verify is 'counts', why this operator is expected to go unnoticed (undefined = counts catch it). */
-  invisibleToCounts?: string
-}
 
 /** One operator aimed at one object, ready to rewrite a copy of the dump. */
 export interface DrillPlan extends DrillAim {
@@ -170,6 +144,27 @@ function privilegePlan(operator: DrillOperator, plan: PrivilegePlan | undefined)
     caughtBy: ['privileges'],
     ...(plan.extraRole ? { extraRole: plan.extraRole } : {})
   }
+}
+
+/** PostgreSQL's plan as the seam carries it: its DrillPlan, which is also the judge's aim, and the table it corrupts. */
+export type PostgresDrillPlan = DrillPlan & { aim: DrillPlan; table?: TableName }
+
+export function isDrillOperator(operator: string): operator is DrillOperator {
+  return (DRILL_OPERATORS as readonly string[]).includes(operator)
+}
+
+/**
+ * The engine's planDrill (engines/types.ts): `operator` aimed at the first fitting object of the
+ * catalog (planDrill), or, when nothing in this schema can take it, why not (explainNoTarget),
+ * decided here so that the reason is always the planner's own.
+ */
+export function planOrExplain(operator: string, catalog: DrillCatalog): PostgresDrillPlan | SeamDrillNoTarget {
+  if (!isDrillOperator(operator)) {
+    return { operator, noTarget: `PostgreSQL's drill has no operator '${operator}' (it has ${DRILL_OPERATORS.join(', ')})` }
+  }
+  const plan = planDrill(operator, catalog)
+  if (!plan) return { operator, noTarget: explainNoTarget(operator, catalog) }
+  return { ...plan, aim: plan, ...(plan.targetTable ? { table: plan.targetTable } : {}) }
 }
 
 /**

@@ -1,13 +1,13 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { decodeDumpText } from '../../../src/engines/postgres/dump-encoding.js'
+import { decodeDumpText } from '../../../../src/engines/postgres/dump-encoding.js'
 import {
   mutateFirstCharacter,
   mutateLastDigit,
   parseCopyHeader,
   parseCreateIndex,
   parseSetval
-} from '../../../src/engines/postgres/dump-lines.js'
+} from '../../../../src/engines/postgres/dump-lines.js'
 import {
   DRILL_OPERATORS,
   chooseRogueRowTarget,
@@ -18,7 +18,7 @@ import {
   type IndexInfo,
   type DrillCatalog,
   type TableShape
-} from '../../../src/drill/plan.js'
+} from '../../../../src/engines/postgres/drill-plan.js'
 import {
   dropConstraintRewriter,
   dropIndexRewriter,
@@ -32,7 +32,8 @@ import {
   swapValuesRewriter,
   truncateRewriter,
   type DumpRewriter
-} from '../../../src/engines/postgres/drill-rewriters.js'
+} from '../../../../src/engines/postgres/drill-rewriters.js'
+import { postgres } from '../../../../src/engines/postgres/index.js'
 
 const int4 = (name: string): ColumnInfo => ({ name, type: 'int4', typtype: 'b', typmod: -1, generated: false })
 const text = (name: string): ColumnInfo => ({ name, type: 'text', typtype: 'b', typmod: -1, generated: false })
@@ -635,4 +636,25 @@ test('names beyond ASCII are matched in the dump by their bytes in its encoding'
   const unspelled = planDrill('mutate-cell', catalog({ tables: [table] }))!
   rewrite(unspelled.rewriter, dump)
   assert.equal(unspelled.rewriter.result(), undefined)
+})
+
+test("the engine's drill: its operators, each aimed with the judge's aim, or the planner's own reason why not", () => {
+  assert.deepEqual(postgres.drillOperators, DRILL_OPERATORS)
+  const keyed = shape({ name: 'keyed', uniqueIndexes: PK, referencedBy: ['public.child.child_keyed_fkey'] })
+  const free = shape({ name: 'free', referencedBy: [] })
+  const aimed = postgres.planDrill('drop-row', catalog({ tables: [keyed, free] }))
+  assert.ok(!('noTarget' in aimed), JSON.stringify(aimed))
+  // The same plan as the planner's, carried whole as the aim the judge reads, with its table for the seam.
+  const planned = planDrill('drop-row', catalog({ tables: [keyed, free] }))!
+  assert.equal(aimed.target, planned.target)
+  assert.deepEqual(aimed.table, { schema: 'public', name: 'free' })
+  assert.deepEqual(aimed.aim.caughtBy, planned.caughtBy)
+  assert.deepEqual(aimed.aim.targetTable, planned.targetTable)
+  // Nothing fits: the reason is explainNoTarget's, word for word, for every operator.
+  const empty = catalog({ tables: [{ ...keyed, rows: 0 }] })
+  for (const operator of DRILL_OPERATORS) {
+    assert.deepEqual(postgres.planDrill(operator, empty), { operator, noTarget: explainNoTarget(operator, empty) })
+  }
+  const unknown = postgres.planDrill('reset-auto-increment', catalog({ tables: [free] }))
+  assert.ok('noTarget' in unknown && /no operator 'reset-auto-increment'/.test(unknown.noTarget))
 })
