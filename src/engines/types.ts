@@ -41,10 +41,15 @@ export interface ServerFacts {
 
 /** Production's database defaults, so that the scratch database is created like it. */
 export interface DatabaseDefaults {
-  /** e.g. utf8mb4 */
+  /** e.g. utf8mb4, UTF8 */
   characterSet: string
-  /** e.g. utf8mb4_general_ci */
+  /** e.g. utf8mb4_general_ci; PostgreSQL's LC_COLLATE, e.g. en_US.UTF-8 */
   collation: string
+  /**
+   * PostgreSQL's LC_CTYPE (character classes, upper and lower case), which it keeps apart from the
+   * collation; undefined where an engine has no such setting (MySQL), or it is the collation's.
+   */
+  characterType?: string
 }
 
 /**
@@ -139,13 +144,48 @@ export interface SeamMaintenance<Table extends TableName = TableName> extends Se
    * the collation: `collationFallback`). Throws a UserError when a database of that name exists
    * already: it is not this run's, and must never be marked or dropped as if it were.
    */
-  createScratchDatabase(name: string, defaults: DatabaseDefaults): Promise<{ collationFallback: boolean }>
+  createScratchDatabase(name: string, defaults: DatabaseDefaults): Promise<ScratchCreated>
   /** Marks a database as Lazarus's, so that only marked databases are ever dropped; the mark never shows in a comparison. */
   markScratchDatabase(name: string, marker: string): Promise<void>
   /** The mark on a database, or undefined (none, or no such database). */
   scratchMarker(name: string): Promise<string | undefined>
   databaseExists(name: string): Promise<boolean>
+  /**
+   * Drops a database, with whatever inside it would keep a plain DROP DATABASE from running
+   * (PostgreSQL: a restored subscription), never reaching beyond the clean room to do so.
+   */
   dropDatabase(name: string): Promise<void>
+}
+
+/** How a scratch database was created. */
+export interface ScratchCreated {
+  /** The clean room lacks production's collation (or locale), and the database uses another. */
+  collationFallback: boolean
+  /**
+   * When it does, in the engine's words: what it lacks and what the database uses instead (e.g.
+   * "locale 'de_DE.UTF-8'" and "C"); without them the clean room says "collation <name>" and "its default".
+   */
+  fallback?: { lacking: string; using: string }
+}
+
+/**
+ * What an engine keeps in the clean room beside the scratch databases, global to the server:
+ * PostgreSQL's roles (the roles production names, their stand-ins, the run's own restore role).
+ * An optional capability: an engine without it (MySQL) leaves none. The clean room (run/cleanroom.ts)
+ * drops a run's roles after its scratch databases, which may depend on them; the roles are
+ * recorded for the post step (util/leftovers.ts), which drops what a killed run left.
+ */
+export interface CleanroomRoles<M = SeamMaintenance, R extends RunRoles = RunRoles> {
+  /** The roles of one run, created as it needs them over its maintenance handle. */
+  forRun(maintenance: M, runId: string): R
+  /** The post step: drops the roles a killed run left, by name; only Lazarus's (marked) ones; never throws. */
+  dropLeftovers(maintenance: M, names: string[]): Promise<void>
+}
+
+/** One run's roles in the clean room. */
+export interface RunRoles {
+  /** Drops every role of the run that nothing depends on any more, after its scratch databases; never throws. */
+  dropAll(): Promise<void>
 }
 
 /** One program of the streamed pipeline, as it ended. */
@@ -284,6 +324,8 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
   withDatabase(target: S['target'], database: string, reportAs?: string): S['target']
   openRead(target: S['target'], role: ServerRole): Promise<SeamSession<S['table']>>
   openMaintenance(target: S['target']): Promise<SeamMaintenance<S['table']>>
+  /** What the engine keeps in the clean room beside its scratch databases (PostgreSQL: roles); none when absent. */
+  readonly cleanroomRoles?: CleanroomRoles
   /** Refuses (one clear UserError) a clean room that is production's server: by URL, then by what the servers say. */
   assertSeparateServers(production: SeamSession<S['table']>, cleanroom: SeamSession<S['table']>): Promise<void>
   /**

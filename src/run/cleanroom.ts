@@ -1,175 +1,133 @@
 import * as core from '@actions/core'
-import { MaintenanceSession } from '../engines/postgres/maintenance.js'
-import { describe, withDatabase, type ConnectionTarget } from '../engines/postgres/connection.js'
-import { CleanRoomRoles } from '../engines/postgres/cleanroom-roles.js'
+import type { CleanroomRoles, DatabaseDefaults, RunRoles, SeamMaintenance } from '../engines/types.js'
 import { UserError, messageOf } from '../util/errors.js'
-import { restoreLocationCheckSql, type ClusterIdentity } from '../engines/postgres/guards.js'
-import { RestoreRole, setUpRestoreRights, type RestoreRights, type RestoreRoleMode } from '../engines/postgres/restore-role.js'
 import { saveRunId, saveScratchDatabases } from '../util/leftovers.js'
 
-/** Every scratch database carries this comment; Lazarus drops no database without it. */
-const SCRATCH_MARKER = 'Lazarus scratch database'
-/** SQLSTATE 42P04: CREATE DATABASE found the name taken. */
-const DUPLICATE_DATABASE = '42P04'
+/** Every scratch database carries this mark; Lazarus drops no database without it. */
+export const SCRATCH_MARKER = 'Lazarus scratch database'
+
+/** The mark of one run's scratch databases. */
+export function scratchMark(runId: string): string {
+  return `${SCRATCH_MARKER} of run ${runId}`
+}
 
 /**
- * The clean-room server, through its maintenance database. Lazarus writes nothing there except
- * its own scratch databases, which it marks, tracks (also for the post step) and always drops.
+ * The scratch database of a run and purpose: `lazarus_<run id>_<purpose>`, within 63 characters
+ * (PostgreSQL's limit on a name, one under MySQL's).
  */
-export class CleanRoom {
+export function scratchName(runId: string, purpose: string): string {
+  return `lazarus_${runId}_${purpose.toLowerCase().replace(/[^a-z0-9]+/g, '_')}`.slice(0, 63)
+}
+
+/**
+ * The clean room of one run, for every engine: its scratch databases, created marked, recorded
+ * (for this process and the post step) before they exist, and always dropped at the end unless
+ * kept (keep-cleanroom), then the roles the engine keeps there (`roles`, PostgreSQL's, which the
+ * databases may depend on). Lazarus writes nothing else there. The engine's maintenance handle is
+ * the only thing that creates or drops a database.
+ */
+export class CleanRoom<M extends SeamMaintenance = SeamMaintenance, R extends RunRoles | undefined = RunRoles | undefined> {
   private readonly scratch = new Set<string>()
   private readonly kept = new Set<string>()
-  /** The roles a restore with owners and privileges needs; dropped after the databases that use them. */
-  readonly roles: CleanRoomRoles
-  private identity?: ClusterIdentity
-  /** Who restores the dumps of this run (restore-role.ts), once decided. */
-  private restoreRole?: RestoreRole
-  restoreRights?: RestoreRights
 
-  private constructor(
-    readonly maintenance: MaintenanceSession,
-    private readonly target: ConnectionTarget,
-    private readonly runId: string
+  constructor(
+    readonly maintenance: M,
+    private readonly runId: string,
+    /** The engine's roles of this run (Engine.cleanroomRoles), dropped after the scratch databases. */
+    readonly roles: R
   ) {
-    this.roles = new CleanRoomRoles(maintenance, runId)
-  }
-
-  static async open(target: ConnectionTarget, runId: string): Promise<CleanRoom> {
     saveRunId(runId)
-    return new CleanRoom(await MaintenanceSession.openMaintenance(target), target, runId)
   }
 
-  /** Fails early, before production is dumped, when this role cannot create databases. */
-  async assertCanCreateDatabases(): Promise<void> {
-    const { role, allowed } = await this.maintenance.canCreateDatabases()
-    if (!allowed) {
-      throw new UserError(
-        `Role '${role}' on the clean room (${describe(this.target)}) cannot create databases: ` +
-          `run ALTER ROLE "${role}" CREATEDB there, or use a role that can.`
-      )
-    }
+  /** Opens the clean room through an engine's maintenance handle, with the engine's roles when it keeps any. */
+  static async open<T>(
+    engine: { openMaintenance(target: T): Promise<SeamMaintenance>; readonly cleanroomRoles?: CleanroomRoles },
+    target: T,
+    runId: string
+  ): Promise<CleanRoom> {
+    const maintenance = await engine.openMaintenance(target)
+    return new CleanRoom(maintenance, runId, engine.cleanroomRoles?.forRun(maintenance, runId))
   }
 
-  /** What the separate-clusters guard established about this server: every restore checks it is here. */
-  recordIdentity(identity: ClusterIdentity): void {
-    this.identity = identity
-  }
-
-  /** The SQL psql runs before a dump restored into `target`: it stops psql anywhere but there (see guards.ts). */
-  locationCheckSql(target: ConnectionTarget): string {
-    if (!this.identity) throw new Error('The clean room was not identified before a restore')
-    return restoreLocationCheckSql(target.database, this.identity)
-  }
-
-  /** Decides who restores this run's dumps, creating Lazarus's own restore role when that is it. */
-  async setUpRestoreRights(mode: RestoreRoleMode): Promise<RestoreRights> {
-    const { rights, role } = await setUpRestoreRights(this.maintenance, mode, this.runId)
-    this.restoreRights = rights
-    this.restoreRole = role
-    return rights
-  }
-
-  /** Where psql connects to restore into `target`: as the restore role, when there is one. */
-  restoreTarget(target: ConnectionTarget): ConnectionTarget {
-    return this.restoreRole ? this.restoreRole.target(target) : target
-  }
-
-  /** Lets the restore role restore into `target`, a scratch database just created (and proves it can log in). */
-  async prepareRestore(target: ConnectionTarget): Promise<void> {
-    await this.restoreRole?.admit(target)
-  }
-
-  /** Where the scratch database for this run and purpose is (or will be once created). */
-  scratchTarget(purpose: string): ConnectionTarget {
-    return withDatabase(this.target, `lazarus_${this.runId}_${purpose.replace(/[^a-z0-9]+/g, '_')}`.slice(0, 63))
+  /** The name of this run's scratch database for `purpose` (created or not). */
+  scratchName(purpose: string): string {
+    return scratchName(this.runId, purpose)
   }
 
   /**
-   * Creates an empty scratch database named and marked for this run and its purpose. The name is
-   * recorded (for this process and the post step) before CREATE DATABASE, and the mark (a
-   * comment) can only follow it: a run killed in between leaves an unmarked database, which its
-   * name, lazarus_<this run's id>_..., still identifies as this run's.
+   * Creates an empty scratch database for `purpose` with production's defaults, marked as this
+   * run's. The name is recorded before CREATE DATABASE, and the mark can only follow it: a run
+   * killed in between leaves an unmarked database that its name, lazarus_<this run's id>_...,
+   * still identifies as this run's.
    */
-  async createScratchDatabase(
-    purpose: string,
-    production: { encoding: string; collate: string; ctype: string }
-  ): Promise<ConnectionTarget> {
-    const target = this.scratchTarget(purpose)
-    const name = target.database
+  async create(purpose: string, defaults: DatabaseDefaults): Promise<string> {
+    const name = this.scratchName(purpose)
     this.scratch.add(name)
     saveScratchDatabases([...this.scratch])
-    let localeFallback: boolean
+    let created
     try {
-      ;({ localeFallback } = await this.maintenance.createScratchDatabase(
-        name,
-        production.encoding,
-        production.collate,
-        production.ctype
-      ))
+      created = await this.maintenance.createScratchDatabase(name, defaults)
     } catch (error) {
-      // The server refused it (one of that name exists already, made by someone else): the name is
-      // not this run's, and must not be dropped as an unmarked database of this run.
-      if ((error as { code?: string }).code === DUPLICATE_DATABASE) {
-        this.scratch.delete(name)
-        saveScratchDatabases([...this.scratch])
-        throw new UserError(
-          `The clean room (${describe(this.target)}) already has a database named ${name}, which this run did not create: ` +
-            `Lazarus leaves it alone and stops. Run again (every run names its scratch databases afresh).`
-        )
-      }
+      // Refused (a database of that name exists, someone else's; no right): the name is not this
+      // run's, and must not be dropped as an unmarked database of this run.
+      this.forget(name)
       throw error
     }
-    await this.maintenance.commentOnDatabase(name, `${SCRATCH_MARKER} of run ${this.runId}`)
-    if (localeFallback) {
-      core.notice(`The clean room lacks production's locale '${production.collate}'; scratch database ${name} uses C.`)
+    await this.maintenance.markScratchDatabase(name, scratchMark(this.runId))
+    if (created.collationFallback) {
+      const { lacking, using } = created.fallback ?? { lacking: `collation ${defaults.collation}`, using: 'its default' }
+      core.notice(`The clean room lacks production's ${lacking}; scratch database ${name} uses ${using}.`)
     }
-    core.info(`Created scratch database ${name} (${production.encoding}).`)
-    return target
+    core.info(`Created scratch database ${name} (${defaults.characterSet}, ${defaults.collation}).`)
+    return name
   }
 
-  /** Leaves a scratch database in place (keep-cleanroom): it is no longer this run's to drop. */
-  keep(target: ConnectionTarget): void {
-    this.scratch.delete(target.database)
-    this.kept.add(target.database)
-    saveScratchDatabases([...this.scratch])
+  /** Leaves a scratch database in place (keep-cleanroom): no longer this run's to drop. */
+  keep(name: string): void {
+    this.forget(name)
+    this.kept.add(name)
   }
 
-  async dropScratchDatabase(target: ConnectionTarget): Promise<void> {
-    if (this.kept.has(target.database)) return
-    await dropIfLazarus(this.maintenance, target.database, this.runId)
-    this.scratch.delete(target.database)
-    saveScratchDatabases([...this.scratch])
-    core.info(`Dropped scratch database ${target.database}.`)
+  async drop(name: string): Promise<void> {
+    if (this.kept.has(name)) return
+    await dropIfLazarus(this.maintenance, name, this.runId)
+    this.forget(name)
+    core.info(`Dropped scratch database ${name}.`)
   }
 
-  /** Drops whatever is left and closes the connection; never throws, so cleanup always finishes. */
+  /**
+   * Drops whatever is left, then the run's roles (which the databases may depend on), and closes
+   * the handle; never throws, so cleanup always finishes.
+   */
   async close(): Promise<void> {
     for (const name of [...this.scratch]) {
       try {
-        await dropIfLazarus(this.maintenance, name, this.runId)
-        this.scratch.delete(name)
+        await this.drop(name)
       } catch (error) {
         core.warning(`Could not drop scratch database ${name}: ${messageOf(error)}`)
       }
     }
-    saveScratchDatabases([...this.scratch])
-    await this.roles.dropAll().catch(error => core.warning(`Could not drop Lazarus's roles: ${messageOf(error)}`))
-    await this.restoreRole?.drop()
-    await this.maintenance.close()
+    await this.roles?.dropAll().catch(error => core.warning(`Could not drop Lazarus's roles: ${messageOf(error)}`))
+    await this.maintenance.close().catch(() => undefined)
   }
 
   /**
    * Gives up on a clean room that stopped answering: drops the connection without waiting, and
-   * leaves the scratch databases recorded for the post step, which tries again.
+   * leaves the scratch databases (and roles) recorded for the post step, which tries again.
    */
   abandon(): void {
     this.maintenance.abandon()
     if (this.scratch.size > 0) {
       core.warning(
         `Could not drop scratch database(s) ${[...this.scratch].join(', ')} on the clean room, which stopped answering: ` +
-          `the post step drops them once it answers again.`
+          'the post step drops them once it answers again.'
       )
     }
+  }
+
+  private forget(name: string): void {
+    this.scratch.delete(name)
+    saveScratchDatabases([...this.scratch])
   }
 }
 
@@ -178,15 +136,40 @@ export class CleanRoom {
  * own (`runId`'s) that a kill left between CREATE DATABASE and its mark. A name from saved state
  * or a crafted input must never make Lazarus drop someone else's database.
  */
-export async function dropIfLazarus(maintenance: MaintenanceSession, name: string, runId?: string): Promise<void> {
-  const comment = await maintenance.databaseComment(name)
-  if (comment === undefined) {
-    if (!(await maintenance.databaseExists(name))) return
-  }
-  const unmarkedOfThisRun = comment === undefined && runId !== undefined && name.startsWith(`lazarus_${runId}_`)
-  if (!comment?.startsWith(SCRATCH_MARKER) && !unmarkedOfThisRun) {
+export async function dropIfLazarus(maintenance: SeamMaintenance, name: string, runId?: string): Promise<void> {
+  const mark = await maintenance.scratchMarker(name)
+  if (mark === undefined && !(await maintenance.databaseExists(name))) return
+  const unmarkedOfThisRun = !mark && runId !== undefined && name.startsWith(`lazarus_${runId}_`)
+  if (!mark?.startsWith(SCRATCH_MARKER) && !unmarkedOfThisRun) {
     throw new UserError(`Refusing to drop database '${name}' on the clean room: Lazarus did not create it.`)
   }
-  await maintenance.dropSubscriptions(name)
   await maintenance.dropDatabase(name)
+}
+
+/**
+ * The post step: drops the scratch databases and then the roles a killed run left, each on its
+ * own (one refusal or failure must not leave the others behind); never throws.
+ */
+export async function dropLeftovers(
+  engine: { openMaintenance(target: unknown): Promise<SeamMaintenance>; readonly cleanroomRoles?: CleanroomRoles },
+  target: unknown,
+  leftovers: { databases: string[]; roles: string[]; runId?: string }
+): Promise<void> {
+  const roles = engine.cleanroomRoles
+  if (leftovers.databases.length === 0 && (!roles || leftovers.roles.length === 0)) return
+  const maintenance = await engine.openMaintenance(target)
+  try {
+    for (const name of leftovers.databases) {
+      try {
+        await dropIfLazarus(maintenance, name, leftovers.runId)
+        core.info(`Dropped leftover scratch database ${name}.`)
+      } catch (error) {
+        core.warning(`Post-run cleanup failed: ${messageOf(error)}`)
+      }
+    }
+    // After the databases: a role stays while a scratch database depends on it.
+    if (roles && leftovers.roles.length > 0) await roles.dropLeftovers(maintenance, leftovers.roles)
+  } finally {
+    await maintenance.close().catch(() => undefined)
+  }
 }

@@ -5,8 +5,7 @@ import { installAmcheck, runAmcheck, type AmcheckResult } from '../engines/postg
 import type { CheckAnswer } from '../verification/check-answers.js'
 import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
 import { checkSide } from '../engines/postgres/check-queries.js'
-import type { CleanRoom } from './cleanroom.js'
-import { RunContext } from './run-context.js'
+import { RunContext, type PostgresCleanRoom } from './run-context.js'
 import { compareTables, type SideFigures, type TableComparison } from '../verification/compare.js'
 import { tableKey } from '../util/table-name.js'
 import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
@@ -266,7 +265,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
   const { settings, workspace, report, cleanroom, group } = context
   const production = context.production!
   const { tools, productionServer } = await group('Check servers and client tools', () => checkServers(context))
-  recordRestoreRights(await cleanroom.setUpRestoreRights(settings.restoreRole), report)
+  recordRestoreRights(await cleanroom.roles.setUpRestoreRights(settings.restoreRole), report)
   const backupFile = workspace.backupFile
   // The drill reads the sanitized backup again afterwards; otherwise it never lands on disk.
   const keepCopy = settings.sabotage.length > 0
@@ -284,10 +283,10 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
         })
       : undefined)
   const database = await production.databaseFacts()
-  const restoreTarget = cleanroom.scratchTarget('backup')
+  const restoreTarget = context.scratchTarget('backup')
   // CREATE DATABASE waits for a checkpoint (PostgreSQL 14 and older): meanwhile the sed program
   // is built and pg_dump starts, while psql waits for the database at the stream's gate.
-  const created = cleanroom.createScratchDatabase('backup', database)
+  const created = context.createScratchDatabase('backup', database)
   const exists = created.then(
     () => true,
     () => false
@@ -311,7 +310,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
         ...routing
       }
     )
-    const checkFile = writeLocationCheck(cleanroom, restoreTarget, workspace.file('restore-check.sql'))
+    const checkFile = writeLocationCheck(context, restoreTarget, workspace.file('restore-check.sql'))
     const streamed = await group("Dump, sanitize and restore (streamed), read production's figures", () =>
       streamFromSnapshot(context, tools, filter, { target: restoreTarget, ready: created }, database, checkFile, point)
     )
@@ -459,8 +458,8 @@ async function checkServers(
     production: productionIdentity,
     cleanroom: cleanroomIdentity
   })
-  cleanroom.recordIdentity(cleanroomIdentity)
-  await cleanroom.assertCanCreateDatabases()
+  context.cleanroomIdentity = cleanroomIdentity
+  await context.assertCanCreateDatabases()
   await checkExtensions(context)
   const tools = await resolving
   report.tools = { pg_dump: toolInfo(tools.pgDump), psql: toolInfo(tools.psql) }
@@ -556,7 +555,7 @@ async function streamFromSnapshot(
   // psql starts once the database exists, holds every role the dump names, and admits the restore role.
   const restoreTargetReady = (
     roles.restore ? restore.ready.then(() => restore.cleanroom.roles.provide(restoreTarget.database)) : restore.ready
-  ).then(() => restore.cleanroom.prepareRestore(restoreTarget))
+  ).then(() => restore.cleanroom.roles.prepareRestore(restoreTarget))
 
   const stopProgress = reportProgress(
     async () => `Restore in progress: ${formatBytes(await databaseSize(restoreTarget))} restored so far.`
@@ -568,7 +567,7 @@ async function streamFromSnapshot(
     .streamDumpToRestore({
       tools,
       production: settings.production,
-      restoreInto: restore.cleanroom.restoreTarget(restoreTarget),
+      restoreInto: restore.cleanroom.roles.restoreTarget(restoreTarget),
       sanitizer: filter.program,
       workDir: workspace.workDir,
       // The drill's copies are made from the sanitizer's copy of the stream (then one pipeline restores a directory).
@@ -672,7 +671,7 @@ async function streamFromSnapshot(
       productionMajor: (await exporter.serverFacts()).major,
       pgDumpMajor: tools.pgDump.major
     })
-    const hint = skew ?? missingRightHint(outcome.error, restore.cleanroom.restoreRights)
+    const hint = skew ?? missingRightHint(outcome.error, restore.cleanroom.roles.restoreRights)
     restoreError = hint ? `${outcome.error} | ${hint}` : outcome.error
     // Where psql stopped, from sed's line index (or the TOC comments a directory's pipeline saw).
     restoreFailedAt = streamed.failedAt
@@ -721,7 +720,7 @@ export function recordRestoreRights(rights: RestoreRights, report: Report): void
 async function assertRestorableWithRights(context: RunContext<ProductionSettings>): Promise<void> {
   const { settings, cleanroom } = context
   const exporter = context.production!
-  if (settings.restoreRole !== 'unprivileged' || cleanroom.restoreRights?.superuser !== false) return
+  if (settings.restoreRole !== 'unprivileged' || cleanroom.roles.restoreRights?.superuser !== false) return
   const creatable = await readCreatableExtensions(cleanroom.maintenance, (await cleanroom.maintenance.serverFacts()).major)
   const productionMajor = (await exporter.serverFacts()).major
   const objects = await exporter.withSavepoint(() => readSuperuserObjects(exporter, productionMajor, creatable))
@@ -752,8 +751,8 @@ export async function planRoles(context: RunContext) {
 }
 
 /** Whether owners and privileges are replayed by the clean-room role after the restore: the restore role is Lazarus's own. */
-export function replaysPrivileges(cleanroom: CleanRoom): boolean {
-  const rights = cleanroom.restoreRights
+export function replaysPrivileges(cleanroom: PostgresCleanRoom): boolean {
+  const rights = cleanroom.roles.restoreRights
   return rights?.ownRole === true && !rights.superuser
 }
 
@@ -762,8 +761,8 @@ export function replaysPrivileges(cleanroom: CleanRoom): boolean {
  * restores; otherwise only those naming a predefined role the clean room lacks, when production
  * names one (cleanroom-roles.ts), replayed with its stand-in. Undefined when nothing is replayed.
  */
-export function privilegeReplay(plan: RolePlan, cleanroom: CleanRoom, encoding: string): PrivilegeReplay | undefined {
-  const rights = cleanroom.restoreRights
+export function privilegeReplay(plan: RolePlan, cleanroom: PostgresCleanRoom, encoding: string): PrivilegeReplay | undefined {
+  const rights = cleanroom.roles.restoreRights
   if (!plan.restore || !rights) return undefined
   const standIns = new Map((plan.standIns ?? []).map(entry => [entry.role, entry.standIn]))
   if (replaysPrivileges(cleanroom)) return { standIns, restoreRole: rights.role, encoding }
@@ -777,10 +776,10 @@ export function privilegeReplay(plan: RolePlan, cleanroom: CleanRoom, encoding: 
  * stream can restore (privilegedRoles), when there is such a role.
  */
 export async function routedStatements(
-  cleanroom: CleanRoom,
+  cleanroom: PostgresCleanRoom,
   workspace: Workspace
 ): Promise<{ routedFile?: string; routedRoles?: string[] }> {
-  if (cleanroom.restoreRights?.ownRole) return { routedFile: workspace.file('privileged.sql') }
+  if (cleanroom.roles.restoreRights?.ownRole) return { routedFile: workspace.file('privileged.sql') }
   const newer = predefinedRolesNewerThan((await cleanroom.maintenance.serverFacts()).major)
   return newer.length > 0 ? { routedFile: workspace.file('privileged.sql'), routedRoles: newer } : {}
 }
@@ -1043,18 +1042,18 @@ export interface CopyContext {
 async function verifyCopy(file: string, purpose: string, context: CopyContext): Promise<CopyVerification> {
   const { tools, settings, snapshot } = context
   const { cleanroom, production: live, workspace } = context.run
-  const target = await cleanroom.createScratchDatabase(purpose, snapshot.database)
+  const target = await context.run.createScratchDatabase(purpose, snapshot.database)
   try {
     if (snapshot.privileges) await cleanroom.roles.provide(target.database)
-    await cleanroom.prepareRestore(target)
-    const checkFile = writeLocationCheck(cleanroom, target, `${file}.check.sql`)
+    await cleanroom.roles.prepareRestore(target)
+    const checkFile = writeLocationCheck(context.run, target, `${file}.check.sql`)
     // An unprivileged restore of the copy leaves its ownership and privilege statements to a second
     // pass, replayed as the clean-room role (in the scratch database, not as the restore role).
     const replay = snapshot.replay
     const restored = await postgres.restoreDumpFile({
       tools,
       file,
-      restoreInto: cleanroom.restoreTarget(target),
+      restoreInto: cleanroom.roles.restoreTarget(target),
       workDir: workspace.workDir,
       options: {
         checkFile,
@@ -1065,14 +1064,14 @@ async function verifyCopy(file: string, purpose: string, context: CopyContext): 
     })
     if (!restored.ok) {
       const failed = restored.stages.find(stage => stage.exitCode !== 0)?.stderr || 'the restore failed'
-      const hint = missingRightHint(failed, cleanroom.restoreRights)
+      const hint = missingRightHint(failed, cleanroom.roles.restoreRights)
       const error = hint ? `${failed} | ${hint}` : failed
       const place = restored.failedAt
       return { restoreError: place ? `stopped ${place}: ${error}` : error, tables: [], schema: [], checks: [] }
     }
     return await verifyRestored(target, settings, snapshot, `${purpose} copy`, live)
   } finally {
-    await cleanroom.dropScratchDatabase(target)
+    await cleanroom.drop(target.database)
   }
 }
 
@@ -1082,18 +1081,18 @@ export function standInsByName(replay: PrivilegeReplay | undefined): Map<string,
 }
 
 /** Writes the SQL that stops psql unless it restores into `target` on the checked clean room. */
-export function writeLocationCheck(cleanroom: CleanRoom, target: ConnectionTarget, file: string): string {
-  writeWorkFile(file, cleanroom.locationCheckSql(target), "the restore's location check")
+export function writeLocationCheck(run: RunContext, target: ConnectionTarget, file: string): string {
+  writeWorkFile(file, run.locationCheckSql(target), "the restore's location check")
   return file
 }
 
 /** Drops the restored backup, or keeps it for debugging when asked to. */
-export async function dropOrKeep(cleanroom: CleanRoom, target: ConnectionTarget, settings: Settings): Promise<void> {
+export async function dropOrKeep(cleanroom: PostgresCleanRoom, target: ConnectionTarget, settings: Settings): Promise<void> {
   if (settings.keepCleanroom) {
-    cleanroom.keep(target)
+    cleanroom.keep(target.database)
     core.notice(`Kept the restored database '${target.database}' on the clean room (${describe(target)}) for debugging.`)
   } else {
-    await cleanroom.dropScratchDatabase(target)
+    await cleanroom.drop(target.database)
   }
 }
 

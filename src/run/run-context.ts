@@ -1,11 +1,15 @@
 import * as core from '@actions/core'
-import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
-import { DatabaseSession } from '../engines/postgres/database.js'
+import { describe, withDatabase, type ConnectionTarget } from '../engines/postgres/connection.js'
+import { DatabaseSession, asDatabaseDefaults } from '../engines/postgres/database.js'
+import { restoreLocationCheckSql, type ClusterIdentity } from '../engines/postgres/guards.js'
+import { postgres } from '../engines/postgres/index.js'
+import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
+import type { PostgresRunRoles } from '../engines/postgres/run-roles.js'
 import type { Engine, SeamMaintenance, SeamSession, ServerFacts, ServerRole } from '../engines/types.js'
 import type { Report } from '../report/report.js'
 import { onCancel } from '../util/cancellation.js'
+import { UserError } from '../util/errors.js'
 import { CleanRoom } from './cleanroom.js'
-import { ScratchDatabases } from './engine-cleanroom.js'
 import type { EngineSettings } from './engine-settings.js'
 import type { Settings } from './settings.js'
 import { ServerWatch, type WatchedServer } from './watchdog.js'
@@ -109,6 +113,9 @@ async function postgresProbe(role: ServerRole, target: ConnectionTarget): Promis
   }
 }
 
+/** PostgreSQL's clean room: its maintenance handle and its roles, as its own run reads them. */
+export type PostgresCleanRoom = CleanRoom<MaintenanceSession, PostgresRunRoles>
+
 /**
  * One PostgreSQL run's context, shared by its stages instead of long parameter lists: the clean
  * room and production's live sessions beside what every run carries (WatchedRun). Production's
@@ -119,7 +126,9 @@ async function postgresProbe(role: ServerRole, target: ConnectionTarget): Promis
 export class RunContext<S extends Settings = Settings> extends WatchedRun<S> {
   /** Production's live sessions: the first is the one that connected (and exports the snapshot), the others join it. */
   readonly productionSessions: DatabaseSession[] = []
-  private room?: CleanRoom
+  private room?: PostgresCleanRoom
+  /** What the separate-clusters guard established about the clean room: every restore checks it is there (guards.ts). */
+  cleanroomIdentity?: ClusterIdentity
 
   constructor(settings: S, workspace: Workspace, report: Report) {
     super(settings, workspace, report)
@@ -136,9 +145,39 @@ export class RunContext<S extends Settings = Settings> extends WatchedRun<S> {
   }
 
   /** The clean room, once the run has opened it. */
-  get cleanroom(): CleanRoom {
+  get cleanroom(): PostgresCleanRoom {
     if (!this.room) throw new Error('the clean room is not open yet')
     return this.room
+  }
+
+  /** Where the scratch database for `purpose` is, created or not. */
+  scratchTarget(purpose: string): ConnectionTarget {
+    return withDatabase(this.settings.cleanroom, this.cleanroom.scratchName(purpose))
+  }
+
+  /** Creates the scratch database for `purpose` in the encoding and locale of production's `database`. */
+  async createScratchDatabase(
+    purpose: string,
+    database: { encoding: string; collate: string; ctype: string }
+  ): Promise<ConnectionTarget> {
+    return withDatabase(this.settings.cleanroom, await this.cleanroom.create(purpose, asDatabaseDefaults(database)))
+  }
+
+  /** Fails early, before production is dumped, when the clean-room role cannot create databases. */
+  async assertCanCreateDatabases(): Promise<void> {
+    const { role, allowed } = await this.cleanroom.maintenance.canCreateDatabases()
+    if (!allowed) {
+      throw new UserError(
+        `Role '${role}' on the clean room (${describe(this.settings.cleanroom)}) cannot create databases: ` +
+          `run ALTER ROLE "${role}" CREATEDB there, or use a role that can.`
+      )
+    }
+  }
+
+  /** The SQL psql runs before a dump restored into `target`: it stops psql anywhere but there (see guards.ts). */
+  locationCheckSql(target: ConnectionTarget): string {
+    if (!this.cleanroomIdentity) throw new Error('The clean room was not identified before a restore')
+    return restoreLocationCheckSql(target.database, this.cleanroomIdentity)
   }
 
   /** Connects to production (read-only): the run's first production session. */
@@ -158,7 +197,8 @@ export class RunContext<S extends Settings = Settings> extends WatchedRun<S> {
   run(stages: () => Promise<void>, discard: () => void = () => undefined): Promise<void> {
     return this.supervise(
       async () => {
-        this.room = await CleanRoom.open(this.settings.cleanroom, this.workspace.runId)
+        // PostgreSQL's run reads its clean room in its own shapes (its handle, its roles) until it runs over the seam.
+        this.room = (await CleanRoom.open(postgres, this.settings.cleanroom, this.workspace.runId)) as PostgresCleanRoom
         const production = this.production && this.settings.production
         await this.watchServers([
           ...(production ? [postgresProbe('production', production)] : []),
@@ -207,7 +247,7 @@ export class SeamRunContext extends WatchedRun<EngineSettings> {
   production!: SeamSession
   /** Every production session in the snapshot: the first and those that joined it, for the figures. */
   readonly figureSessions: SeamSession[] = []
-  scratch?: ScratchDatabases
+  scratch?: CleanRoom
   facts!: { production: ServerFacts; cleanroom: ServerFacts }
   /** Production's collations the sanitizer rewrites to the clean room's, which the schema comparison counts as the same. */
   collationsRewritten?: ReadonlyMap<string, string>
@@ -251,7 +291,11 @@ export class SeamRunContext extends WatchedRun<EngineSettings> {
     })
     this.production = production
     this.figureSessions.push(production)
-    this.scratch = new ScratchDatabases(maintenance, this.workspace.runId)
+    this.scratch = new CleanRoom(
+      maintenance,
+      this.workspace.runId,
+      engine.cleanroomRoles?.forRun(maintenance, this.workspace.runId)
+    )
     this.sessions.splice(this.sessions.indexOf(maintenance), 1)
     await this.watchServers([
       seamProbe(engine, 'production', settings.production),

@@ -2,13 +2,12 @@ import * as fs from 'node:fs'
 import * as zlib from 'node:zlib'
 import * as core from '@actions/core'
 import { detectBackup, HEAD_BYTES, type StoredBackup } from '../engines/postgres/backup-format.js'
-import { CleanRoom } from './cleanroom.js'
 import { compareTables, type SideFigures } from '../verification/compare.js'
 import { displayName, tableKey } from '../util/table-name.js'
 import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
 import { DatabaseSession } from '../engines/postgres/database.js'
 import { UserError } from '../util/errors.js'
-import { RunContext } from './run-context.js'
+import { RunContext, type PostgresCleanRoom } from './run-context.js'
 import { assertSeparateClusters } from '../engines/postgres/guards.js'
 import { checkBackupFiles, describeFileProblem, formatProblem, type Manifest } from '../report/manifest.js'
 import {
@@ -167,7 +166,7 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
   await context.run(async () => {
     const room = context.cleanroom
     const cleanroomMajor = await group('Check servers', () => checkServers(context, evidence))
-    const rights = await room.setUpRestoreRights(settings.restoreRole)
+    const rights = await room.roles.setUpRestoreRights(settings.restoreRole)
     recordRestoreRights(rights, report)
     const database = evidence ? evidence.manifest.production : await production!.databaseFacts()
     const roles = evidence
@@ -196,15 +195,15 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
       drill ? workspace.backupFile : undefined,
       { routedFile, routedRoles: replay?.onlyNaming }
     )
-    const target = await room.createScratchDatabase('backup', database)
+    const target = await context.createScratchDatabase('backup', database)
     let snapshot: ProductionSnapshot | undefined
     let verifiedSettings: Settings = settings
     try {
       if (roles.restore) await room.roles.provide(target.database)
-      await room.prepareRestore(target)
-      const checkFile = writeLocationCheck(room, target, workspace.file('restore-check.sql'))
+      await room.roles.prepareRestore(target)
+      const checkFile = writeLocationCheck(context, target, workspace.file('restore-check.sql'))
       const restored = await group(`Sanitize and restore the stored backup (${describeBackup(backup)})`, () =>
-        restore(context, backup, toc, tools, room.restoreTarget(target), filter, checkFile, {
+        restore(context, backup, toc, tools, room.roles.restoreTarget(target), filter, checkFile, {
           withOwnersAndPrivileges: roles.restore,
           single: drill,
           encoding: database.encoding,
@@ -316,8 +315,8 @@ async function checkServers(context: RunContext, evidence: Evidence | undefined)
   }
   // Without production to ask, the manifest says which server production is.
   if (evidence) assertNotManifestProduction(evidence, describe(settings.cleanroom), cleanroomIdentity)
-  cleanroom.recordIdentity(cleanroomIdentity)
-  await cleanroom.assertCanCreateDatabases()
+  context.cleanroomIdentity = cleanroomIdentity
+  await context.assertCanCreateDatabases()
   return cleanroomFacts.major
 }
 
@@ -326,7 +325,7 @@ async function checkServers(context: RunContext, evidence: Evidence | undefined)
  * the clean room can provide every role they name (cleanroom-roles.ts); otherwise they are left
  * out of the restore and reported as not verified.
  */
-async function planManifestRoles(manifest: Manifest, cleanroom: CleanRoom, report: Report) {
+async function planManifestRoles(manifest: Manifest, cleanroom: PostgresCleanRoom, report: Report) {
   const privileges = manifest.figures.privileges
   if (!manifest.dump.ownersAndPrivileges || !privileges) {
     return withoutOwners(

@@ -160,8 +160,8 @@ export class CleanRoomRoles {
   private dropping = false
 
   constructor(
-    private readonly maintenance: Queryable,
-    private readonly runId: string
+    protected readonly maintenance: Queryable,
+    protected readonly runId: string
   ) {}
 
   /** Roles production has as superusers: created as such under restore-role: superuser only. */

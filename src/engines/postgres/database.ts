@@ -66,6 +66,11 @@ export interface TableFigures {
   error?: string
 }
 
+/** A database's encoding, LC_COLLATE and LC_CTYPE (DatabaseSession.databaseFacts) as the seam's defaults. */
+export function asDatabaseDefaults(facts: { encoding: string; collate: string; ctype: string }): DatabaseDefaults {
+  return { characterSet: facts.encoding, collation: facts.collate, characterType: facts.ctype }
+}
+
 /**
  * A session on one PostgreSQL database: the engine's read session (engines/types.ts SeamSession:
  * snapshots, tables, figures, schema, sequences, keys), plus what only PostgreSQL's run reads
@@ -545,10 +550,9 @@ export class DatabaseSession implements Queryable, SeamSession<TableRef> {
     }
   }
 
-  /** The encoding and collation; LC_CTYPE, which PostgreSQL keeps apart, is in databaseFacts(). */
+  /** The encoding, LC_COLLATE and LC_CTYPE (which PostgreSQL keeps apart from the collation). */
   async databaseDefaults(): Promise<DatabaseDefaults> {
-    const { encoding, collate } = await this.databaseFacts()
-    return { characterSet: encoding, collation: collate }
+    return asDatabaseDefaults(await this.databaseFacts())
   }
 
   async collations(): Promise<string[]> {

@@ -7,7 +7,9 @@ import type { DumpRewriter } from './drill-rewriters.js'
 import type { TableRef } from './figure-queries.js'
 import { assertSeparateClusters } from './guards.js'
 import { resolveClientTools, type ClientTools } from './pg-tools.js'
+import { MaintenanceSession } from './maintenance.js'
 import { rowDiffSide } from './row-diff-queries.js'
+import { postgresCleanroomRoles } from './run-roles.js'
 import { buildSedProgram, type SanitizeRuleOptions } from './sanitize-rules.js'
 import { diffSchema } from './schema-fingerprint.js'
 import {
@@ -51,15 +53,6 @@ function own(session: SeamSession<TableRef>): DatabaseSession {
   return session
 }
 
-/**
- * The one gap in PostgreSQL's engine: what its own run (run/pipeline.ts) still does itself, the
- * clean room's maintenance handle (docs/development.md, the plan's step 3). No run calls it
- * (`pipeline: 'own'`); it says so rather than pretend, until it moves here.
- */
-function notBehindTheSeamYet(member: string): never {
-  throw new Error(`PostgreSQL's ${member} is not behind the engine seam yet: its run is still run/pipeline.ts`)
-}
-
 /** PostgreSQL as an engine: the modules of this folder, behind engines/types.ts. */
 export const postgres: PostgresEngine = {
   pipeline: 'own',
@@ -72,7 +65,8 @@ export const postgres: PostgresEngine = {
   // A PostgreSQL table is named by its schema and name, never by its database: nothing to report it under.
   withDatabase: (target, database) => withDatabase(target, database),
   openRead: (target, role) => DatabaseSession.open(target, role),
-  openMaintenance: () => notBehindTheSeamYet('openMaintenance'),
+  openMaintenance: target => MaintenanceSession.openMaintenance(target),
+  cleanroomRoles: postgresCleanroomRoles,
   async assertSeparateServers(production, cleanroom) {
     const [p, c] = [own(production), own(cleanroom)]
     assertSeparateClusters(p.target, c.target)

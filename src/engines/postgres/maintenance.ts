@@ -1,8 +1,14 @@
-import { withDatabase, type ConnectionTarget } from './connection.js'
+import type { DatabaseDefaults, ScratchCreated, SeamMaintenance } from '../types.js'
+import { UserError } from '../../util/errors.js'
+import { describe, withDatabase, type ConnectionTarget } from './connection.js'
 import { DatabaseSession } from './database.js'
-import { quoteIdent, quoteLiteral } from './figure-queries.js'
+import { quoteIdent, quoteLiteral, type TableRef } from './figure-queries.js'
 
 const INSUFFICIENT_PRIVILEGE = '42501'
+/** CREATE DATABASE found the name taken. */
+const DUPLICATE_DATABASE = '42P04'
+/** CREATE DATABASE was given a locale the server does not have. */
+const INVALID_PARAMETER_VALUE = '22023'
 const OBJECT_IN_USE = '55006'
 /** Plain DROP DATABASE already waits 5 s for other sessions; a few more tries cover a slow exit. */
 const DROP_ATTEMPTS = 4
@@ -10,9 +16,11 @@ const DROP_ATTEMPTS = 4
 /**
  * The clean room's maintenance handle: the only session that may create, mark or drop a
  * database. Production's sessions are plain DatabaseSessions, which have no such method, so a
- * drop aimed at production does not compile.
+ * drop aimed at production does not compile. It is PostgreSQL's SeamMaintenance (engines/types.ts):
+ * the clean room (run/cleanroom.ts) creates, marks and drops scratch databases through it, and
+ * reads it as a seam session like any other DatabaseSession.
  */
-export class MaintenanceSession extends DatabaseSession {
+export class MaintenanceSession extends DatabaseSession implements SeamMaintenance<TableRef> {
   /** Opens a maintenance session on the clean room (its maintenance database, as the URI names it). */
   static async openMaintenance(target: ConnectionTarget): Promise<MaintenanceSession> {
     return DatabaseSession.connect(target, 'cleanroom', (...session) => new MaintenanceSession(...session))
@@ -26,8 +34,8 @@ export class MaintenanceSession extends DatabaseSession {
     return row
   }
 
-  /** The comment on a database, or undefined. */
-  async databaseComment(name: string): Promise<string | undefined> {
+  /** The mark on a database (its comment), or undefined (none, or no such database). */
+  async scratchMarker(name: string): Promise<string | undefined> {
     const rows = await this.query<{ comment: string | null }>(
       `SELECT pg_catalog.shobj_description(oid, 'pg_database') AS comment FROM pg_catalog.pg_database WHERE datname = $1`,
       [name]
@@ -35,36 +43,48 @@ export class MaintenanceSession extends DatabaseSession {
     return rows[0]?.comment ?? undefined
   }
 
-  async commentOnDatabase(name: string, comment: string): Promise<void> {
-    await this.run(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteral(comment)}`)
+  /** Marks a database as Lazarus's with a comment, which no read of a restored copy shows. */
+  async markScratchDatabase(name: string, marker: string): Promise<void> {
+    await this.run(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteral(marker)}`)
   }
 
-  /** Creates an empty database from template0, so nothing from the clean room's template1 leaks in. */
-  async createScratchDatabase(
-    name: string,
-    encoding: string,
-    collate: string,
-    ctype: string
-  ): Promise<{ localeFallback: boolean }> {
-    const base = `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(encoding)}`
+  /**
+   * Creates an empty database from template0, so nothing from the clean room's template1 leaks
+   * in, in production's encoding, LC_COLLATE and LC_CTYPE (the collation's when none is given).
+   * A name taken already (someone else's database) is a UserError: never this run's to drop.
+   */
+  async createScratchDatabase(name: string, defaults: DatabaseDefaults): Promise<ScratchCreated> {
+    const collate = defaults.collation
+    const ctype = defaults.characterType ?? collate
+    const base = `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(defaults.characterSet)}`
     try {
-      await this.run(`${base} LC_COLLATE ${quoteLiteral(collate)} LC_CTYPE ${quoteLiteral(ctype)}`)
-      return { localeFallback: false }
+      try {
+        await this.run(`${base} LC_COLLATE ${quoteLiteral(collate)} LC_CTYPE ${quoteLiteral(ctype)}`)
+        return { collationFallback: false }
+      } catch (error) {
+        // The clean room may lack production's locale; the data restores the same under C.
+        if ((error as { code?: string }).code !== INVALID_PARAMETER_VALUE) throw error
+        await this.run(`${base} LC_COLLATE 'C' LC_CTYPE 'C'`)
+        return { collationFallback: true, fallback: { lacking: `locale '${collate}'`, using: 'C' } }
+      }
     } catch (error) {
-      // The clean room may lack production's locale; the data restores the same under C.
-      if ((error as { code?: string }).code !== '22023') throw error
-      await this.run(`${base} LC_COLLATE 'C' LC_CTYPE 'C'`)
-      return { localeFallback: true }
+      if ((error as { code?: string }).code !== DUPLICATE_DATABASE) throw error
+      throw new UserError(
+        `The clean room (${describe(this.target)}) already has a database named ${name}, which this run did not create: ` +
+          `Lazarus leaves it alone and stops. Run again (every run names its scratch databases afresh).`
+      )
     }
   }
 
   /**
-   * Drops a database. WITH (FORCE) (PostgreSQL 13+) ends sessions a killed restore left behind,
+   * Drops a database, and first the subscriptions a restore put in it (dropSubscriptions).
+   * WITH (FORCE) (PostgreSQL 13+) ends sessions a killed restore left behind,
    * but a role that is not a superuser may not end sessions of other roles, and an autovacuum
    * worker that just started on the fresh database is one: then a plain DROP, which stops
    * autovacuum itself, retried while the last sessions go away.
    */
   async dropDatabase(name: string): Promise<void> {
+    await this.dropSubscriptions(name)
     const drop = `DROP DATABASE IF EXISTS ${quoteIdent(name)}`
     if ((await this.serverFacts()).major >= 13) {
       try {
@@ -98,7 +118,7 @@ export class MaintenanceSession extends DatabaseSession {
    * from its slot (slot_name = NONE: nothing is dropped on the publisher) and dropped, from inside
    * the scratch database. Any role may read a subscription's name and database.
    */
-  async dropSubscriptions(database: string): Promise<void> {
+  private async dropSubscriptions(database: string): Promise<void> {
     const subscriptions = await this.query<{ name: string }>(
       `SELECT s.subname AS name FROM pg_catalog.pg_subscription s JOIN pg_catalog.pg_database d ON d.oid = s.subdbid
        WHERE d.datname = $1`,

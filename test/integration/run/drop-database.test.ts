@@ -44,7 +44,7 @@ test('a scratch database that holds a restored subscription is dropped, and noth
   cleanups.push(() => maintenance.close())
   const scratch = uniqueName('scratch_sub')
   await maintenance.query(`CREATE DATABASE ${scratch}`)
-  await maintenance.commentOnDatabase(scratch, 'Lazarus scratch database of run test')
+  await maintenance.markScratchDatabase(scratch, 'Lazarus scratch database of run test')
   cleanups.push(() => cleanroom.query(`DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`))
   // As pg_dump writes it: never connected, but naming a slot on a publisher that is not there
   // (port 1): DROP SUBSCRIPTION with the slot still named would try to connect and fail.
@@ -55,7 +55,7 @@ test('a scratch database that holds a restored subscription is dropped, and noth
     scratch
   )
   await assert.rejects(
-    maintenance.dropDatabase(scratch),
+    maintenance.query(`DROP DATABASE ${scratch}`),
     /subscription/,
     'the subscription keeps a plain DROP DATABASE from running'
   )

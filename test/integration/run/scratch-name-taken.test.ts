@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { CleanRoom } from '../../../src/run/cleanroom.js'
 import { parseConnectionUrl } from '../../../src/engines/postgres/connection.js'
+import { postgres } from '../../../src/engines/postgres/index.js'
 import { leftoverState } from '../../../src/action/state.js'
 import { recordLeftoversWith } from '../../../src/util/leftovers.js'
 import { cleanroomCluster, productionCluster } from '../../support/shared-servers.js'
@@ -47,9 +48,9 @@ test('a scratch database name that is taken stops the run, and neither the run n
   cleanups.push(async () => recordLeftoversWith(undefined))
 
   const target = parseConnectionUrl('cleanroom-url', cleanroom.url('postgres'))
-  const room = await CleanRoom.open(target, runId)
+  const room = await CleanRoom.open(postgres, target, runId)
   await assert.rejects(
-    room.createScratchDatabase('backup', { encoding: 'UTF8', collate: 'C', ctype: 'C' }),
+    room.create('backup', { characterSet: 'UTF8', collation: 'C', characterType: 'C' }),
     new RegExp(
       `^UserError: The clean room \\(postgres@127\\.0\\.0\\.1:${cleanroom.port}/postgres\\) already has a database named ${taken}, ` +
         `which this run did not create: Lazarus leaves it alone and stops\\.`

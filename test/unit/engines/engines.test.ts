@@ -47,7 +47,7 @@ test('a URL no engine serves fails in one line naming the input and the schemes 
 })
 
 test('only the clean room maintenance handle can create, mark or drop a database: a read session has no such method', () => {
-  for (const method of ['createScratchDatabase', 'commentOnDatabase', 'dropDatabase', 'canCreateDatabases']) {
+  for (const method of ['createScratchDatabase', 'markScratchDatabase', 'dropDatabase', 'canCreateDatabases']) {
     assert.equal(method in DatabaseSession.prototype, false, `DatabaseSession.${method}`)
     assert.equal(typeof (MaintenanceSession.prototype as unknown as Record<string, unknown>)[method], 'function', method)
   }

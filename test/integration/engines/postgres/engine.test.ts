@@ -126,7 +126,7 @@ test("which server a session is on: the same values on one server, another insta
   assert.match(factsOne.version, /^13\.\d+$/)
   assert.deepEqual(factsOne.instance, factsTwo.instance, 'two sessions on one server read the same instance')
   assert.notDeepEqual(factsOne.instance, factsOther.instance, 'another server is told apart')
-  assert.deepEqual(await one.databaseDefaults(), { characterSet: 'UTF8', collation: 'C' })
+  assert.deepEqual(await one.databaseDefaults(), { characterSet: 'UTF8', collation: 'C', characterType: 'C' })
   assert.ok((await one.collations()).includes('C'))
 })
 
