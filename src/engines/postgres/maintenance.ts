@@ -7,8 +7,12 @@ import { quoteIdent, quoteLiteral, type TableRef } from './figure-queries.js'
 const INSUFFICIENT_PRIVILEGE = '42501'
 /** CREATE DATABASE found the name taken. */
 const DUPLICATE_DATABASE = '42P04'
-/** CREATE DATABASE was given a locale the server does not have. */
-const INVALID_PARAMETER_VALUE = '22023'
+/**
+ * CREATE DATABASE refuses production's locale on this clean room: a locale name the server's
+ * operating system does not have is "invalid locale name" (wrong_object_type, in every major);
+ * one it has, but not for the encoding, is "encoding ... does not match locale" (invalid_parameter_value).
+ */
+const LOCALE_REFUSED = new Set(['42809', '22023'])
 const OBJECT_IN_USE = '55006'
 /** Plain DROP DATABASE already waits 5 s for other sessions; a few more tries cover a slow exit. */
 const DROP_ATTEMPTS = 4
@@ -62,8 +66,9 @@ export class MaintenanceSession extends DatabaseSession implements SeamMaintenan
         await this.run(`${base} LC_COLLATE ${quoteLiteral(collate)} LC_CTYPE ${quoteLiteral(ctype)}`)
         return { collationFallback: false }
       } catch (error) {
-        // The clean room may lack production's locale; the data restores the same under C.
-        if ((error as { code?: string }).code !== INVALID_PARAMETER_VALUE) throw error
+        // The clean room may lack production's locale; the data restores the same under C. Any
+        // other refusal comes back from the second CREATE DATABASE as it is.
+        if (!LOCALE_REFUSED.has((error as { code?: string }).code ?? '')) throw error
         await this.run(`${base} LC_COLLATE 'C' LC_CTYPE 'C'`)
         return { collationFallback: true, fallback: { lacking: `locale '${collate}'`, using: 'C' } }
       }
