@@ -2,7 +2,6 @@ import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mysql } from '../../../src/engines/mysql/index.js'
 import { postgres } from '../../../src/engines/postgres/index.js'
-import { asSeamSession } from '../../../src/engines/postgres/seam-session.js'
 import { DatabaseSession } from '../../../src/engines/postgres/database.js'
 import type { PostgresRunRoles } from '../../../src/engines/postgres/run-roles.js'
 import type { CleanroomRoles, DatabaseDefaults, SeamMaintenance } from '../../../src/engines/types.js'
@@ -48,7 +47,7 @@ const engines: RoomEngine[] = [
         'cleanroom'
       )
       try {
-        return await asSeamSession(session).databaseDefaults()
+        return await session.databaseDefaults()
       } finally {
         await session.close()
       }
