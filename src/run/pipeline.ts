@@ -241,7 +241,8 @@ function keepRestorePoint(
   const signed = manifest.signature ? `, signed (key sha256 ${manifest.signature.publicKeySha256.slice(0, 16)}…)` : ''
   if (point.persistent) {
     core.info(
-      `Kept the ${point.format}-format backup at ${finished.backupPath} (${formatBytes(bytes)}), manifest ${finished.manifestPath}${signed}.`
+      `Kept the ${point.format}-format backup at ${finished.backupPath} (${formatBytes(bytes)}, compression ${compressionOf(point)}), ` +
+        `manifest ${finished.manifestPath}${signed}.`
     )
   }
   if (report.result !== 'verified') {

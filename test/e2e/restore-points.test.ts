@@ -122,6 +122,11 @@ for (const format of ['custom', 'directory', 'plain'] as const) {
     assert.equal(manifest.dump.version, run.report.tools.pg_dump.version)
     assert.ok(manifest.dump.arguments.includes(`--format=${format}`), manifest.dump.arguments.join(' '))
     assert.equal(manifest.dump.compression, format === 'plain' ? 'none' : 'gzip:1')
+    assert.match(
+      run.stdout,
+      new RegExp(`Kept the ${format}-format backup at .*\\(.*, compression ${manifest.dump.compression}\\), manifest `),
+      'the log says how the kept backup is compressed'
+    )
     assert.ok(Date.parse(manifest.snapshot.takenAt) <= Date.parse(manifest.createdAt))
     assert.equal(manifest.figures.computedOn.major, 13)
     assert.equal(manifest.figures.verify, 'checksums')
