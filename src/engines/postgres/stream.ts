@@ -237,24 +237,29 @@ export async function restoreDumpFile(request: RestoreFileRequest<RestoreShapes>
   const options = request.options
   if (!options) throw new Error("PostgreSQL's restore needs its options: the location check and the dump's encoding")
   const started = performance.now()
-  let file = request.file
+  const rewriter = request.rewriter
+  const file = rewriter ? path.join(request.workDir, 'rewritten.sql') : request.file
   let evidence: string | undefined
-  if (request.rewriter) {
-    file = path.join(request.workDir, 'rewritten.sql')
-    const rewriter = request.rewriter
-    await rewriteLines(request.file, file, line => rewriter.push(line)).catch(error => {
-      throw diskFullError(messageOf(error), 'Lazarus', 'a sabotaged copy of the dump', file) ?? error
-    })
-    const result = rewriter.result()
-    evidence = result && decodeDumpText(result.evidence, options.encoding)
-  }
   const replay = options.replay
   const routedFile = `${file}.privileged.sql`
   const restoredFile = replay ? `${file}.unprivileged.sql` : file
   const scriptFile = `${file}.replay.sql`
   try {
+    // Inside the try: a rewrite that fails half-way (a full disk) leaves no partial copy behind.
+    if (rewriter) {
+      await rewriteLines(request.file, file, line => rewriter.push(line)).catch(error => {
+        throw diskFullError(messageOf(error), 'Lazarus', 'a sabotaged copy of the dump', file) ?? error
+      })
+      const result = rewriter.result()
+      evidence = result && decodeDumpText(result.evidence, options.encoding)
+    }
     if (replay) await splitPrivileged(file, restoredFile, routedFile, replay.plan.onlyNaming)
     let restored = await restoreDump(request.tools, request.restoreInto, restoredFile, options.checkFile, options.limits)
+    // psql's line numbers are those of the file it read: with the ownership and privilege
+    // statements split out, not the dump's. A failed replay has no place in the dump at all.
+    const failedAt = restored.ok
+      ? undefined
+      : await failurePlace(restored.error, options.encoding, line => tocEntryInFile(restoredFile, line))
     if (replay && restoredFile !== file) fs.rmSync(restoredFile, { force: true })
     if (restored.ok && replay) {
       restored = await replayPrivileges(
@@ -267,9 +272,6 @@ export async function restoreDumpFile(request: RestoreFileRequest<RestoreShapes>
       if (!restored.ok) restored = { ok: false, error: `the owners and privileges did not replay: ${restored.error}` }
     }
     const seconds = (performance.now() - started) / 1000
-    const failedAt = restored.ok
-      ? undefined
-      : await failurePlace(restored.error, options.encoding, line => tocEntryInFile(file, line))
     return {
       ok: restored.ok,
       stages: [

@@ -278,3 +278,80 @@ test('psql restores nothing where it was not checked: a kept dump sent to anothe
   )
   assert.equal(row.n, '0')
 })
+
+/** A plain dump as pg_dump writes one with owners: each table's TOC comment, its CREATE, then its ALTER ... OWNER TO. */
+function dumpWithOwners(tables: string[], owner: string): string {
+  const blocks = tables.map(
+    table =>
+      `--\n-- Name: ${table}; Type: TABLE; Schema: public; Owner: ${owner}\n--\n\n` +
+      `CREATE TABLE public.${table} (\n    id integer\n);\n\n\nALTER TABLE public.${table} OWNER TO ${owner};\n\n`
+  )
+  return `SET statement_timeout = 0;\nSET client_encoding = 'UTF8';\n\n${blocks.join('')}`
+}
+
+test('a kept dump restored with its owners split out for the replay: a failure is named in the file psql read, where it stopped', async () => {
+  // Six tables' ALTER ... OWNER TO go to the replay: psql's line numbers are those of what is left.
+  const { workDir, database, target, checkFile } = scratch('replay_clash')
+  await cleanroom.createDatabase(database, 'CREATE TABLE public.orders (id int);')
+  const dump = path.join(workDir, 'owned.sql')
+  writeFileSync(dump, dumpWithOwners(['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'orders', 'z1'], 'postgres'))
+  const failed = await postgres.restoreDumpFile({
+    tools,
+    file: dump,
+    restoreInto: target,
+    workDir,
+    options: { checkFile, encoding: 'UTF8', replay: { plan: { standIns: new Map(), encoding: 'UTF8' }, as: target } }
+  })
+  assert.equal(failed.ok, false)
+  assert.match(failed.stages[0].stderr, /relation "orders" already exists/)
+  assert.equal(failed.failedAt, 'while restoring TABLE public.orders')
+  for (const extra of ['.privileged.sql', '.unprivileged.sql', '.replay.sql']) {
+    assert.equal(existsSync(`${dump}${extra}`), false, `${extra} removed`)
+  }
+})
+
+test("a kept dump whose owners do not replay: the replay's error, never a place in the dump", async () => {
+  const { workDir, database, target, checkFile } = scratch('replay_fails')
+  await cleanroom.createDatabase(database)
+  const dump = path.join(workDir, 'owned.sql')
+  // The dump restores; its owner is a role the clean room lacks, so the replay stops at its line.
+  writeFileSync(dump, dumpWithOwners(['a1', 'a2', 'a3'], 'lazarus_no_such_owner'))
+  const failed = await postgres.restoreDumpFile({
+    tools,
+    file: dump,
+    restoreInto: target,
+    workDir,
+    options: { checkFile, encoding: 'UTF8', replay: { plan: { standIns: new Map(), encoding: 'UTF8' }, as: target } }
+  })
+  assert.equal(failed.ok, false)
+  assert.match(failed.stages[0].stderr, /owners and privileges did not replay: .*role "lazarus_no_such_owner" does not exist/s)
+  assert.equal(failed.failedAt, undefined, 'no object of the dump was being restored')
+  assert.equal(await count(database, 'public.a3'), 0, 'the tables themselves restored')
+})
+
+test('a drill rewriter that fails half-way leaves no partial copy in the work directory', async () => {
+  const { workDir, database, target, checkFile } = scratch('rewrite_fails')
+  await cleanroom.createDatabase(database)
+  const dump = path.join(workDir, 'big.sql')
+  // Large enough to be read in several chunks: the copy is partly written when the rewriter gives up.
+  writeFileSync(dump, `${'-- filler line of a dump\n'.repeat(20000)}CREATE TABLE public.never (id int);\n`)
+  let lines = 0
+  await assert.rejects(
+    postgres.restoreDumpFile({
+      tools,
+      file: dump,
+      rewriter: {
+        push: line => {
+          if (++lines > 15000) throw new Error('the rewriter gave up')
+          return [line]
+        },
+        result: () => undefined
+      },
+      restoreInto: target,
+      workDir,
+      options: { checkFile, encoding: 'UTF8' }
+    }),
+    /the rewriter gave up/
+  )
+  assert.equal(existsSync(path.join(workDir, 'rewritten.sql')), false, 'the partial copy is removed')
+})
