@@ -141,8 +141,9 @@ export interface SeamMaintenance<Table extends TableName = TableName> extends Se
   canCreateDatabases(): Promise<{ role: string; allowed: boolean; hint?: string }>
   /**
    * Creates an empty database with production's defaults (the clean room's default where it lacks
-   * the collation: `collationFallback`). Throws a UserError when a database of that name exists
-   * already: it is not this run's, and must never be marked or dropped as if it were.
+   * the collation: `collationFallback`). Throws a ScratchNameTaken (util/errors.ts) when a database
+   * of that name exists already: it is not this run's, and must never be marked or dropped as if it
+   * were. Any other error may come after the server made the database: the run still drops it.
    */
   createScratchDatabase(name: string, defaults: DatabaseDefaults): Promise<ScratchCreated>
   /** Marks a database as Lazarus's, so that only marked databases are ever dropped; the mark never shows in a comparison. */

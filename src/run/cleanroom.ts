@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import type { CleanroomRoles, DatabaseDefaults, RunRoles, SeamMaintenance } from '../engines/types.js'
-import { UserError, messageOf } from '../util/errors.js'
+import { ScratchNameTaken, UserError, messageOf } from '../util/errors.js'
 import { saveRunId, saveScratchDatabases } from '../util/leftovers.js'
 
 /** Every scratch database carries this mark; Lazarus drops no database without it. */
@@ -68,9 +68,11 @@ export class CleanRoom<M extends SeamMaintenance = SeamMaintenance, R extends Ru
     try {
       created = await this.maintenance.createScratchDatabase(name, defaults)
     } catch (error) {
-      // Refused (a database of that name exists, someone else's; no right): the name is not this
-      // run's, and must not be dropped as an unmarked database of this run.
-      this.forget(name)
+      // A database of that name exists, someone else's: the name is not this run's, and must not
+      // be dropped as an unmarked database of this run. Any other failure keeps it recorded: the
+      // server may have made the database (its answer lost with the connection), and the run's end
+      // or the post step drops it, or finds nothing there.
+      if (error instanceof ScratchNameTaken) this.forget(name)
       throw error
     }
     await this.maintenance.markScratchDatabase(name, scratchMark(this.runId))
@@ -90,9 +92,9 @@ export class CleanRoom<M extends SeamMaintenance = SeamMaintenance, R extends Ru
 
   async drop(name: string): Promise<void> {
     if (this.kept.has(name)) return
-    await dropIfLazarus(this.maintenance, name, this.runId)
+    const dropped = await dropIfLazarus(this.maintenance, name, this.runId)
     this.forget(name)
-    core.info(`Dropped scratch database ${name}.`)
+    if (dropped) core.info(`Dropped scratch database ${name}.`)
   }
 
   /**
@@ -134,16 +136,18 @@ export class CleanRoom<M extends SeamMaintenance = SeamMaintenance, R extends Ru
 /**
  * Drops a database only if it is Lazarus's: it carries Lazarus's mark, or it is one of the run's
  * own (`runId`'s) that a kill left between CREATE DATABASE and its mark. A name from saved state
- * or a crafted input must never make Lazarus drop someone else's database.
+ * or a crafted input must never make Lazarus drop someone else's database. Whether there was one
+ * to drop (a name recorded before CREATE DATABASE may never have been made): logs say only what was done.
  */
-export async function dropIfLazarus(maintenance: SeamMaintenance, name: string, runId?: string): Promise<void> {
+export async function dropIfLazarus(maintenance: SeamMaintenance, name: string, runId?: string): Promise<boolean> {
   const mark = await maintenance.scratchMarker(name)
-  if (mark === undefined && !(await maintenance.databaseExists(name))) return
+  if (mark === undefined && !(await maintenance.databaseExists(name))) return false
   const unmarkedOfThisRun = !mark && runId !== undefined && name.startsWith(`lazarus_${runId}_`)
   if (!mark?.startsWith(SCRATCH_MARKER) && !unmarkedOfThisRun) {
     throw new UserError(`Refusing to drop database '${name}' on the clean room: Lazarus did not create it.`)
   }
   await maintenance.dropDatabase(name)
+  return true
 }
 
 /**
@@ -161,8 +165,7 @@ export async function dropLeftovers(
   try {
     for (const name of leftovers.databases) {
       try {
-        await dropIfLazarus(maintenance, name, leftovers.runId)
-        core.info(`Dropped leftover scratch database ${name}.`)
+        if (await dropIfLazarus(maintenance, name, leftovers.runId)) core.info(`Dropped leftover scratch database ${name}.`)
       } catch (error) {
         core.warning(`Post-run cleanup failed: ${messageOf(error)}`)
       }

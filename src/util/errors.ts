@@ -9,6 +9,13 @@ export class UserError extends Error {
   }
 }
 
+/**
+ * The clean room already has a database of the name a run chose for a scratch database: someone
+ * else's, which the run must neither drop nor record as its own (run/cleanroom.ts). Every other
+ * failure of CREATE DATABASE leaves the name recorded, since the server may have made it.
+ */
+export class ScratchNameTaken extends UserError {}
+
 /** The message of any thrown value, for logs and reports. */
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message

@@ -1,5 +1,5 @@
 import type { DatabaseDefaults, SeamMaintenance } from '../types.js'
-import { UserError } from '../../util/errors.js'
+import { ScratchNameTaken } from '../../util/errors.js'
 import { describe, type MysqlTarget } from './connection.js'
 import { MysqlSession } from './database.js'
 import { qualified, quoteIdent, quoteLiteral, type MysqlTable } from './figure-queries.js'
@@ -65,7 +65,7 @@ export class MysqlMaintenance extends MysqlSession implements SeamMaintenance<My
    * Creates an empty database with production's character set and collation. Where the clean
    * room lacks the collation (or the character set), the character set's (or the server's)
    * default is used and `collationFallback` says so. A database of that name that exists already
-   * is not this run's: a UserError, and it is neither marked nor dropped.
+   * is not this run's: a ScratchNameTaken, and it is neither marked nor dropped.
    */
   async createScratchDatabase(name: string, defaults: DatabaseDefaults): Promise<{ collationFallback: boolean }> {
     const create = `CREATE DATABASE ${quoteIdent(name)}`
@@ -81,7 +81,7 @@ export class MysqlMaintenance extends MysqlSession implements SeamMaintenance<My
       } catch (error) {
         const errno = (error as { errno?: number }).errno
         if (errno === DB_CREATE_EXISTS) {
-          throw new UserError(
+          throw new ScratchNameTaken(
             `The clean room (${describe(this.target)}) already has a database named ${name}, which this run did not ` +
               `create: Lazarus leaves it alone and stops. Run again (every run names its scratch databases afresh).`
           )

@@ -1,5 +1,5 @@
 import type { DatabaseDefaults, ScratchCreated, SeamMaintenance } from '../types.js'
-import { UserError } from '../../util/errors.js'
+import { ScratchNameTaken } from '../../util/errors.js'
 import { describe, withDatabase, type ConnectionTarget } from './connection.js'
 import { DatabaseSession } from './database.js'
 import { quoteIdent, quoteLiteral, type TableRef } from './figure-queries.js'
@@ -55,7 +55,7 @@ export class MaintenanceSession extends DatabaseSession implements SeamMaintenan
   /**
    * Creates an empty database from template0, so nothing from the clean room's template1 leaks
    * in, in production's encoding, LC_COLLATE and LC_CTYPE (the collation's when none is given).
-   * A name taken already (someone else's database) is a UserError: never this run's to drop.
+   * A name taken already (someone else's database) is a ScratchNameTaken: never this run's to drop.
    */
   async createScratchDatabase(name: string, defaults: DatabaseDefaults): Promise<ScratchCreated> {
     const collate = defaults.collation
@@ -74,7 +74,7 @@ export class MaintenanceSession extends DatabaseSession implements SeamMaintenan
       }
     } catch (error) {
       if ((error as { code?: string }).code !== DUPLICATE_DATABASE) throw error
-      throw new UserError(
+      throw new ScratchNameTaken(
         `The clean room (${describe(this.target)}) already has a database named ${name}, which this run did not create: ` +
           `Lazarus leaves it alone and stops. Run again (every run names its scratch databases afresh).`
       )

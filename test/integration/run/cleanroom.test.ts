@@ -203,6 +203,31 @@ for (const side of engines) {
     assert.equal(await side.exists(taken), true, 'left as it was')
   })
 
+  test(`${side.name}: a CREATE DATABASE whose answer is lost stays recorded: the run's end drops what the server made`, async () => {
+    const { state } = recording()
+    const id = runId()
+    const room = await openRoom(side.engine, await side.target(), id)
+    const [lost, never] = [scratchName(id, 'lost'), scratchName(id, 'never')]
+    cleanups.push(() => side.dropDirectly(lost))
+    // The server makes the first database and its answer is lost (the connection dropped, a
+    // timeout); the second fails before the server makes anything.
+    const create = room.maintenance.createScratchDatabase.bind(room.maintenance)
+    room.maintenance.createScratchDatabase = async (name, defaults) => {
+      if (name === lost) await create(name, defaults)
+      throw new Error('Connection terminated unexpectedly')
+    }
+    await assert.rejects(room.create('lost', side.defaults), /Connection terminated unexpectedly/)
+    await assert.rejects(room.create('never', side.defaults), /Connection terminated unexpectedly/)
+    assert.equal(await side.exists(lost), true)
+    assert.equal(await side.exists(never), false)
+    assert.deepEqual(state.databases, [lost, never], 'still recorded, for the run and the post step')
+    const { output } = await capturingStdout(() => room.close())
+    assert.equal(await side.exists(lost), false, "dropped at the run's end: unmarked, but named as this run's")
+    assert.deepEqual(state.databases, [])
+    assert.ok(output.includes(`Dropped scratch database ${lost}.`), output)
+    assert.ok(!output.includes(never), `nothing said of a database that never was: ${output}`)
+  })
+
   test(`${side.name}: only Lazarus's databases are dropped: marked ones, and the run's own that a kill left unmarked`, async () => {
     recording()
     const id = runId()
