@@ -21,13 +21,14 @@ import {
 } from '../engines/postgres/extensions.js'
 import type { TableRef } from '../engines/postgres/figure-queries.js'
 import { assertSeparateClusters } from '../engines/postgres/guards.js'
+import type { PostgresShapes } from '../engines/postgres/index.js'
+import type { Engine } from '../engines/types.js'
 import type { ManifestFile } from '../report/manifest.js'
 import {
   diskFullError,
   dumpArguments,
   psqlUnderstandsRestrict,
   writeWorkFile,
-  resolveClientTools,
   type ClientTools,
   type WorkFile
 } from '../engines/postgres/pg-tools.js'
@@ -62,18 +63,10 @@ import {
   type RestorePoint
 } from './restore-point.js'
 import { LAZARUS_VERSION } from '../util/version.js'
-import { readPrimaryKeys, rowDiffSide } from '../engines/postgres/row-diff-queries.js'
 import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
 import { readCreatableExtensions, readSuperuserObjects, superuserObjectsError } from '../engines/postgres/superuser-objects.js'
-import {
-  byKindAndName,
-  diffSchema,
-  readSchemaFingerprint,
-  type SchemaDifference,
-  type SchemaObject
-} from '../engines/postgres/schema-fingerprint.js'
+import { byKindAndName, type SchemaDifference, type SchemaObject } from '../engines/postgres/schema-fingerprint.js'
 import { compareSequences, type SequenceValue } from '../verification/sequence-check.js'
-import { findSequencesBehindData, readSequenceValues } from '../engines/postgres/sequence-queries.js'
 import {
   buildSedProgram,
   metaCommandStopMessage,
@@ -196,7 +189,7 @@ function keepRestorePoint(
       result: report.result,
       cleanroomServerVersion: report.cleanroom.serverVersion,
       production: {
-        server: describe(settings.production),
+        server: context.engine.describe(settings.production),
         serverVersion: productionServer.facts.serverVersion,
         serverVersionNum: productionServer.facts.serverVersionNum,
         systemIdentifier: productionServer.identity.systemIdentifier,
@@ -328,7 +321,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
     verification = await group('Verify', async () => {
       const started = performance.now()
       const startedAt = Date.now() / 1000
-      const result = await verifyRestored(restoreTarget, settings, streamed.production, 'restored', production)
+      const result = await verifyRestored(context.engine, restoreTarget, settings, streamed.production, 'restored', production)
       // Everything verification added after the restore, production's figures included.
       report.timings.verify = elapsed(started)
       onTimeline(report, 'Verify', startedAt, Date.now() / 1000)
@@ -446,19 +439,20 @@ async function checkServers(
       )
     }
   }
-  core.info(`Production: PostgreSQL ${productionFacts.serverVersion} at ${describe(settings.production)} (read-only session)`)
-  core.info(`Clean room: PostgreSQL ${cleanroomFacts.serverVersion} at ${describe(settings.cleanroom)}`)
+  const { engine } = context
+  core.info(
+    `Production: PostgreSQL ${productionFacts.serverVersion} at ${engine.describe(settings.production)} (read-only session)`
+  )
+  core.info(`Clean room: PostgreSQL ${cleanroomFacts.serverVersion} at ${engine.describe(settings.cleanroom)}`)
+  const [productionServer, cleanroomServer] = await Promise.all([production.facts(), cleanroom.maintenance.facts()])
   // Finding the client tools only runs --version: it overlaps the guards' queries, and its error waits for theirs.
-  const resolving = resolveClientTools(productionFacts.major, settings.postgresBinDir)
+  const resolving = engine.findClientTools(productionServer, cleanroomServer, settings.postgresBinDir)
   resolving.catch(() => undefined)
   const [productionIdentity, cleanroomIdentity] = await Promise.all([
     production.clusterIdentity(),
     cleanroom.maintenance.clusterIdentity()
   ])
-  assertSeparateClusters(settings.production, settings.cleanroom, {
-    production: productionIdentity,
-    cleanroom: cleanroomIdentity
-  })
+  await engine.assertSeparateServers(production, cleanroom.maintenance)
   context.cleanroomIdentity = cleanroomIdentity
   await context.assertCanCreateDatabases()
   await checkExtensions(context)
@@ -524,7 +518,7 @@ async function streamFromSnapshot(
   const exporter = context.production!
   const sessions = context.productionSessions
   await exporter.pinSettings()
-  const sequencesBefore = await readSequenceValues(exporter)
+  const sequencesBefore = await exporter.readCounters()
   const snapshotId = await exporter.beginSnapshot()
   const takenAt = await exporter.transactionStart()
   const tables = await exporter.listTables()
@@ -598,19 +592,19 @@ async function streamFromSnapshot(
   // the checksums would otherwise take CPU from the stream, and after the dump they overlap the
   // end of the restore and the restored copy's own checksums instead.
   const production = (async (): Promise<ProductionSnapshot> => {
-    const schema = await readSchemaFingerprint(exporter)
-    const primaryKeys = await readPrimaryKeys(exporter)
+    const schema = await exporter.readSchema()
+    const primaryKeys = await exporter.primaryKeys()
     const privileges = roles.restore ? await readPrivileges(exporter) : undefined
     if (!(await dumped)) throw new Error("pg_dump did not finish: production's figures were not read")
     const figuresStartedAt = Date.now() / 1000
     // Reading a sequence locks it: forgotten with the read, as the tables' locks are (readAndForget).
-    const sequencesAfter = await exporter.readAndForget(() => readSequenceValues(exporter))
+    const sequencesAfter = await exporter.readAndForget(() => exporter.readCounters())
     const figures = await readFigures(sessions, tables, settings, true, 'production')
     onTimeline(report, 'Production figures', figuresStartedAt, Date.now() / 1000)
     const checks = await answerChecks(checkSide(exporter), settings.checks, sampleRowsFor(checkOptions(settings)))
     const largeObjects = await readLargeObjects(exporter)
     const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
-    const sabotageCatalog = settings.sabotage.length > 0 ? await postgres.readDrillCatalog(exporter, rowCounts) : undefined
+    const sabotageCatalog = settings.sabotage.length > 0 ? await context.engine.readDrillCatalog(exporter, rowCounts) : undefined
     if (sabotageCatalog && roles.restore) {
       sabotageCatalog.privileges = {
         objects: await readPrivilegeTargets(exporter),
@@ -1070,7 +1064,7 @@ async function verifyCopy(file: string, purpose: string, context: CopyContext): 
       const place = restored.failedAt
       return { restoreError: place ? `stopped ${place}: ${error}` : error, tables: [], schema: [], checks: [] }
     }
-    return await verifyRestored(target, settings, snapshot, `${purpose} copy`, live)
+    return await verifyRestored(context.run.engine, target, settings, snapshot, `${purpose} copy`, live)
   } finally {
     await cleanroom.drop(target.database)
   }
@@ -1102,6 +1096,7 @@ export async function dropOrKeep(cleanroom: PostgresCleanRoom, target: Connectio
  * each differing table's difference to rows by comparing hash aggregates on both sides.
  */
 export async function verifyRestored(
+  engine: Engine<PostgresShapes>,
   target: ConnectionTarget,
   settings: Settings,
   production: ProductionSnapshot | Promise<ProductionSnapshot>,
@@ -1118,11 +1113,11 @@ export async function verifyRestored(
     // Production's figures may still be being read: the restored copy's are read meanwhile.
     const [figures, schema] = await Promise.all([
       readFigures(sessions.slice(0, settings.jobs), await restored.listTables(), settings, false, side),
-      compareSchemas(catalogSession, production, live)
+      compareSchemas(engine, catalogSession, production, live)
     ])
     const snapshot = await production
     const tables = compareTables(snapshot.figures, figures)
-    await pinRows(tables, restored, snapshot, settings, live)
+    await pinRows(engine, tables, restored, snapshot, settings, live)
     const checks =
       settings.checks.length > 0
         ? await verifyChecks(
@@ -1139,23 +1134,23 @@ export async function verifyRestored(
 }
 
 async function compareSchemas(
+  engine: Engine<PostgresShapes>,
   restored: DatabaseSession,
   production: ProductionSnapshot | Promise<ProductionSnapshot>,
   live?: DatabaseSession
 ): Promise<SchemaDifference[]> {
-  const restoredSchema = await readSchemaFingerprint(restored)
-  const restoredSequences = await readSequenceValues(restored)
+  const restoredSchema = await restored.readSchema()
+  const restoredSequences = await restored.readCounters()
   const restoredLargeObjects = await readLargeObjects(restored)
-  const behind = await findSequencesBehindData(restored)
+  const behind = await restored.countersBehindData()
   const snapshot = await production
   // A sequence production itself has behind its data is faithfully restored, not broken.
   const exporter = live
-  const productionBehind =
-    behind.length > 0 && exporter ? await exporter.withSavepoint(() => findSequencesBehindData(exporter)) : []
+  const productionBehind = behind.length > 0 && exporter ? await exporter.withSavepoint(() => exporter.countersBehindData()) : []
   const privileges = snapshot.privileges
-    ? diffSchema(snapshot.privileges, await readPrivileges(restored, standInsByName(snapshot.replay)))
+    ? engine.diffSchema(snapshot.privileges, await readPrivileges(restored, standInsByName(snapshot.replay)))
     : []
-  let definitions = [...diffSchema(snapshot.schema, restoredSchema), ...privileges]
+  let definitions = [...engine.diffSchema(snapshot.schema, restoredSchema), ...privileges]
   // Another major prints the same objects differently: the clean room settles those (cross-major.ts).
   if (exporter && (await exporter.serverFacts()).major !== (await restored.serverFacts()).major) {
     definitions = await settleAcrossMajors(
@@ -1165,7 +1160,7 @@ async function compareSchemas(
   }
   return [
     ...definitions,
-    ...diffSchema(snapshot.largeObjects, restoredLargeObjects),
+    ...engine.diffSchema(snapshot.largeObjects, restoredLargeObjects),
     ...compareSequences(snapshot.sequencesBefore, snapshot.sequencesAfter, restoredSequences, behind, productionBehind)
   ].sort(byKindAndName)
 }
@@ -1206,6 +1201,7 @@ export async function amcheckRestored(target: ConnectionTarget, settings: Settin
 
 /** Finds which rows differ in each table whose figures differ (both sides readable). */
 async function pinRows(
+  engine: Engine<PostgresShapes>,
   tables: TableComparison[],
   restored: DatabaseSession,
   snapshot: ProductionSnapshot,
@@ -1221,7 +1217,9 @@ async function pinRows(
     settings,
     (ref, key, compare) =>
       exporter.withSavepoint(() =>
-        readingEveryRow(restored, [ref], () => compare(rowDiffSide(exporter, ref, key), rowDiffSide(restored, ref, key)))
+        readingEveryRow(restored, [ref], () =>
+          compare(engine.rowDiffSide(exporter, ref, key), engine.rowDiffSide(restored, ref, key))
+        )
       ),
     // A materialized view left unpopulated has no rows to read.
     ref => ref.populated

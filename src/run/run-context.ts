@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import { describe, withDatabase, type ConnectionTarget } from '../engines/postgres/connection.js'
 import { DatabaseSession, asDatabaseDefaults } from '../engines/postgres/database.js'
 import { restoreLocationCheckSql, type ClusterIdentity } from '../engines/postgres/guards.js'
-import { postgres } from '../engines/postgres/index.js'
+import { postgres, type PostgresShapes } from '../engines/postgres/index.js'
 import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
 import type { PostgresRunRoles } from '../engines/postgres/run-roles.js'
 import type { Engine, SeamMaintenance, SeamSession, ServerFacts, ServerRole } from '../engines/types.js'
@@ -124,6 +124,8 @@ export type PostgresCleanRoom = CleanRoom<MaintenanceSession, PostgresRunRoles>
  * (stored-pipeline.ts) run the same way.
  */
 export class RunContext<S extends Settings = Settings> extends WatchedRun<S> {
+  /** The engine the run reads through (engines/types.ts): what it asks of either server goes through its methods. */
+  readonly engine: Engine<PostgresShapes> = postgres
   /** Production's live sessions: the first is the one that connected (and exports the snapshot), the others join it. */
   readonly productionSessions: DatabaseSession[] = []
   private room?: PostgresCleanRoom
@@ -133,10 +135,10 @@ export class RunContext<S extends Settings = Settings> extends WatchedRun<S> {
   constructor(settings: S, workspace: Workspace, report: Report) {
     super(settings, workspace, report)
     // Lock waits and the TCP safeguards of every session and client program, from the inputs.
-    DatabaseSession.limits = {
+    this.engine.setLimits({
       lockTimeoutSeconds: settings.lockTimeoutSeconds,
       serverTimeoutSeconds: settings.serverTimeoutSeconds
-    }
+    })
   }
 
   /** Production's first session (read-only), once connected; a run from a manifest never connects. */

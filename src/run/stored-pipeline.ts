@@ -4,7 +4,7 @@ import * as core from '@actions/core'
 import { detectBackup, HEAD_BYTES, type StoredBackup } from '../engines/postgres/backup-format.js'
 import { compareTables, type SideFigures } from '../verification/compare.js'
 import { displayName, tableKey } from '../util/table-name.js'
-import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
+import type { ConnectionTarget } from '../engines/postgres/connection.js'
 import { DatabaseSession } from '../engines/postgres/database.js'
 import { UserError } from '../util/errors.js'
 import { RunContext, type PostgresCleanRoom } from './run-context.js'
@@ -54,12 +54,7 @@ import {
 } from '../report/report.js'
 import { tocEntryAt } from '../engines/postgres/restore-failure.js'
 import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
-import {
-  byKindAndName,
-  diffSchema,
-  readSchemaFingerprint,
-  type SchemaDifference
-} from '../engines/postgres/schema-fingerprint.js'
+import { byKindAndName, type SchemaDifference } from '../engines/postgres/schema-fingerprint.js'
 import { requireProduction, type Settings } from './settings.js'
 import { explainSkewFailure } from '../engines/postgres/skew-catalogue.js'
 import { saveWorkDir } from '../util/leftovers.js'
@@ -76,7 +71,6 @@ import {
 import { logVerification } from './copy-findings.js'
 import { restoreStoredBackup, tocLines } from '../engines/postgres/stored-restore.js'
 import { failurePlace } from '../engines/postgres/failure-place.js'
-import { postgres } from '../engines/postgres/index.js'
 import { compareText } from '../util/text-order.js'
 import type { Workspace } from './workspace.js'
 
@@ -287,7 +281,7 @@ async function sqlHead(backup: StoredBackup, tools: RestoreTools, workspace: Wor
  * connected, else the manifest's) and the clean room's CREATEDB right; returns the clean room's major.
  */
 async function checkServers(context: RunContext, evidence: Evidence | undefined): Promise<number> {
-  const { settings, report, cleanroom, production } = context
+  const { settings, report, cleanroom, production, engine } = context
   const cleanroomFacts = await cleanroom.maintenance.serverFacts()
   const productionFacts = production ? await production.serverFacts() : undefined
   if (productionFacts) report.production.serverVersion = productionFacts.serverVersion
@@ -303,18 +297,15 @@ async function checkServers(context: RunContext, evidence: Evidence | undefined)
     }
   }
   if (production && settings.production) {
-    core.info(`Production: PostgreSQL ${productionFacts!.serverVersion} at ${describe(settings.production)} (read-only session)`)
+    core.info(
+      `Production: PostgreSQL ${productionFacts!.serverVersion} at ${engine.describe(settings.production)} (read-only session)`
+    )
   }
-  core.info(`Clean room: PostgreSQL ${cleanroomFacts.serverVersion} at ${describe(settings.cleanroom)}`)
+  core.info(`Clean room: PostgreSQL ${cleanroomFacts.serverVersion} at ${engine.describe(settings.cleanroom)}`)
   const cleanroomIdentity = await cleanroom.maintenance.clusterIdentity()
-  if (production && settings.production) {
-    assertSeparateClusters(settings.production, settings.cleanroom, {
-      production: await production.clusterIdentity(),
-      cleanroom: cleanroomIdentity
-    })
-  }
+  if (production) await engine.assertSeparateServers(production, cleanroom.maintenance)
   // Without production to ask, the manifest says which server production is.
-  if (evidence) assertNotManifestProduction(evidence, describe(settings.cleanroom), cleanroomIdentity)
+  if (evidence) assertNotManifestProduction(evidence, engine.describe(settings.cleanroom), cleanroomIdentity)
   context.cleanroomIdentity = cleanroomIdentity
   await context.assertCanCreateDatabases()
   return cleanroomFacts.major
@@ -437,7 +428,7 @@ async function compareWithManifest(
   snapshot.replay = replay
   const verified: Settings = { ...settings, verify: countsOnly ? 'counts' : settings.verify, checks }
   report.verify = verified.verify
-  const verification = await verifyRestored(target, verified, snapshot, 'restored')
+  const verification = await verifyRestored(context.engine, target, verified, snapshot, 'restored')
   const across = functionsAcrossMajors(
     verification.schema.filter(difference => stillCompared(difference, skipped)),
     manifest.figures.computedOn.major,
@@ -496,7 +487,7 @@ async function readRestoredDrillCatalog(
   try {
     await session.pinSettings()
     const rowCounts = new Map(snapshot.figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
-    const catalog = await postgres.readDrillCatalog(session, rowCounts)
+    const catalog = await context.engine.readDrillCatalog(session, rowCounts)
     if (roles.restore) {
       catalog.privileges = {
         objects: await readPrivilegeTargets(session),
@@ -516,7 +507,7 @@ async function readRestoredDrillCatalog(
  * shown side by side but not judged, since production has moved on since the backup was taken.
  */
 async function compareWithProductionNow(context: RunContext, target: ConnectionTarget, replay?: PrivilegeReplay): Promise<void> {
-  const { settings, report } = context
+  const { settings, report, engine } = context
   const production = context.production!
   const started = performance.now()
   const startedAt = Date.now() / 1000
@@ -531,9 +522,9 @@ async function compareWithProductionNow(context: RunContext, target: ConnectionT
     const productionFigures = await readFigures([production], productionTables, counting, true, 'production')
     const restoredFigures = await readFigures(sessions, await restored.listTables(), counting, false, 'restored')
     let differences = [
-      ...diffSchema(await readSchemaFingerprint(production), await readSchemaFingerprint(restored)),
+      ...engine.diffSchema(await production.readSchema(), await restored.readSchema()),
       ...(report.privileges?.compared
-        ? diffSchema(await readPrivileges(production), await readPrivileges(restored, standInsByName(replay)))
+        ? engine.diffSchema(await readPrivileges(production), await readPrivileges(restored, standInsByName(replay)))
         : [])
     ]
     // Another major prints the same objects differently: the clean room settles those (cross-major.ts).

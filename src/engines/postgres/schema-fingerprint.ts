@@ -1,6 +1,7 @@
 import { AGGREGATE_DEFINITION_SQL, CATALOG_KINDS, UNREADABLE_MAPPING_OPTIONS, readCatalogKinds } from './catalog-kinds.js'
 import { PINNED_SETTINGS, notInExtensionSql, userNamespaceSql, userRelationSql } from './figure-queries.js'
 import type { Queryable } from './queryable.js'
+import type { SchemaObject as EngineSchemaObject, SchemaObjectDifference } from '../types.js'
 import { compareText } from '../../util/text-order.js'
 
 /**
@@ -36,26 +37,14 @@ export const SCHEMA_KINDS = [
 ] as const
 /** Read by privileges.ts, and compared only when the restore kept owners and privileges. */
 export const PRIVILEGE_KINDS = ['owner', 'privileges', 'default privileges'] as const
-export type SchemaKind = (typeof SCHEMA_KINDS)[number] | (typeof PRIVILEGE_KINDS)[number]
 
-/** One schema object: `name` identifies it (quoted as PostgreSQL quotes identifiers), `definition` is what must match. */
-export interface SchemaObject {
-  kind: SchemaKind
-  name: string
-  definition: string
-}
-
+/**
+ * One schema object (the engine seam's): `kind` one of SCHEMA_KINDS or PRIVILEGE_KINDS, `name`
+ * identifies it (quoted as PostgreSQL quotes identifiers), `definition` is what must match.
+ */
+export type SchemaObject = EngineSchemaObject
 /** An object whose definition differs, or that exists on one side only (null on the other). */
-export interface SchemaDifference {
-  kind: SchemaKind
-  name: string
-  production: string | null
-  restored: string | null
-}
-
-/** The same shapes over any kinds: the engine seam's (kind a string) compare alike. */
-type SchemaObjectOf<Kind extends string> = Omit<SchemaObject, 'kind'> & { kind: Kind }
-type SchemaDifferenceOf<Kind extends string> = Omit<SchemaDifference, 'kind'> & { kind: Kind }
+export type SchemaDifference = SchemaObjectDifference
 
 /**
  * Settings that change how the server prints expressions, types and names: pg_get_expr and
@@ -422,13 +411,10 @@ export async function readSchemaFingerprint(db: Queryable): Promise<SchemaObject
  * Pure. Objects that share kind and name (which the catalog queries avoid) are compared as the
  * sorted set of their definitions, so none is silently dropped.
  */
-export function diffSchema<Kind extends string = SchemaKind>(
-  production: SchemaObjectOf<Kind>[],
-  restored: SchemaObjectOf<Kind>[]
-): SchemaDifferenceOf<Kind>[] {
+export function diffSchema(production: SchemaObject[], restored: SchemaObject[]): SchemaDifference[] {
   const productionByKey = definitionsByKey(production)
   const restoredByKey = definitionsByKey(restored)
-  const differences: SchemaDifferenceOf<Kind>[] = []
+  const differences: SchemaDifference[] = []
   for (const [key, { kind, name, definition }] of productionByKey) {
     const copy = restoredByKey.get(key)
     // Options the role may not read on one side are compared by the mapping's existence alone.
@@ -442,8 +428,8 @@ export function diffSchema<Kind extends string = SchemaKind>(
   return differences.sort(byKindAndName)
 }
 
-function definitionsByKey<Kind extends string>(objects: SchemaObjectOf<Kind>[]): Map<string, SchemaObjectOf<Kind>> {
-  const grouped = new Map<string, SchemaObjectOf<Kind> & { definitions: string[] }>()
+function definitionsByKey(objects: SchemaObject[]): Map<string, SchemaObject> {
+  const grouped = new Map<string, SchemaObject & { definitions: string[] }>()
   for (const object of objects) {
     const key = `${object.kind}\u0000${object.name}`
     const entry = grouped.get(key)
