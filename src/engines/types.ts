@@ -10,7 +10,7 @@
  * neutral ones below.
  */
 import type { TableName } from '../util/table-name.js'
-import type { RowDiffSide, SequenceBehindData, SequenceValue } from './reads.js'
+import type { CheckSide, RowDiffSide, SequenceBehindData, SequenceValue } from './reads.js'
 
 /** Which server a session is on: production is only ever read; the clean room is Lazarus's to write. */
 export type ServerRole = 'production' | 'cleanroom'
@@ -365,6 +365,75 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
    * the reason is always the planner's own.
    */
   planDrill(operator: string, catalog: S['drillCatalog']): SeamDrillPlan<S> | SeamDrillNoTarget
+
+  // What only some engines do: each capability is there or not, and the run asks for it where it
+  // needs it (`if (engine.largeObjects)`). An engine without one has nothing of the kind to read.
+
+  /** Large objects: data outside every table, compared beside the schema. */
+  readonly largeObjects?: LargeObjectsCapability<S['table']>
+  /** The user's checks (input checks): queries answered alike on production and the restored copy. */
+  readonly userChecks?: UserChecksCapability<S['table']>
+  /** An index and heap checker for the restored copy (input amcheck). */
+  readonly amcheck?: AmcheckCapability<S['table']>
+  /** Definitions two servers of different majors print differently though they mean the same. */
+  readonly crossMajor?: CrossMajorCapability<S['table']>
+}
+
+/** Large objects (PostgreSQL): data outside every table, compared as schema objects of a kind of their own. */
+export interface LargeObjectsCapability<Table extends TableName = TableName> {
+  /** Each large object (its id, size and a digest of its content) as a schema object, sorted. */
+  read(session: SeamSession<Table>): Promise<SchemaObject[]>
+}
+
+/** The user's checks (verification/checks.ts): each side's reads of a check's answer. */
+export interface UserChecksCapability<Table extends TableName = TableName> {
+  /** The checks' reads on this session (pinned; production's inside the dump's snapshot). */
+  side(session: SeamSession<Table>): CheckSide
+}
+
+/** What the index and heap checker found in the restored copy. */
+export interface AmcheckResult {
+  indexes: number
+  /** Tables whose heap was checked; 0 where the server cannot (PostgreSQL 13 and older). */
+  tables: number
+  /** Whether the heap was checked at all. */
+  heapChecked: boolean
+  findings: AmcheckFinding[]
+}
+
+export interface AmcheckFinding {
+  kind: 'index' | 'table'
+  /** Schema-qualified, as the server prints it. */
+  name: string
+  /** The checker's message (for a table, where in it). */
+  message: string
+}
+
+/**
+ * Checks the restored copy's own storage (PostgreSQL: amcheck's B-tree and heap checks), which
+ * no comparison with production can: a copy whose index lost entries still has matching
+ * checksums. Never run on production.
+ */
+export interface AmcheckCapability<Table extends TableName = TableName> {
+  /**
+   * Checks the restored copy on these sessions (all on it, pinned), after it is verified: what
+   * the checker needs is installed into the copy. Throws a UserError saying what to fix when the
+   * clean room cannot check.
+   */
+  check(sessions: SeamSession<Table>[]): Promise<AmcheckResult>
+}
+
+/** Settles the schema differences that only the two servers' majors make (PostgreSQL: cross-major.ts). */
+export interface CrossMajorCapability<Table extends TableName = TableName> {
+  /**
+   * The differences left once those whose two definitions the clean room reads as the same are
+   * removed. `production` is read inside its snapshot; `standIns` are the restored copy's
+   * stand-in roles, by name, to the production role each plays.
+   */
+  settle(
+    sides: { production: SeamSession<Table>; restored: SeamSession<Table>; standIns?: ReadonlyMap<string, string> },
+    differences: SchemaObjectDifference[]
+  ): Promise<SchemaObjectDifference[]>
 }
 
 /** An operator nothing in the catalog can take and still restore, and why, in words a reader can act on. */

@@ -1,4 +1,4 @@
-import type { AmcheckResult } from '../engines/postgres/amcheck.js'
+import type { AmcheckResult } from '../engines/types.js'
 import type { CheckResult } from '../verification/check-answers.js'
 import { detectingCheck, type TableComparison, type VerifyLevel } from '../verification/compare.js'
 import type { SanitizedDirective } from '../engines/postgres/sanitize-rules.js'

@@ -1,10 +1,8 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as core from '@actions/core'
-import { installAmcheck, runAmcheck, type AmcheckResult } from '../engines/postgres/amcheck.js'
 import type { CheckAnswer } from '../verification/check-answers.js'
 import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
-import { checkSide } from '../engines/postgres/check-queries.js'
 import { RunContext, type PostgresCleanRoom } from './run-context.js'
 import { compareTables, type SideFigures, type TableComparison } from '../verification/compare.js'
 import { tableKey } from '../util/table-name.js'
@@ -22,7 +20,7 @@ import {
 import type { TableRef } from '../engines/postgres/figure-queries.js'
 import { assertSeparateClusters } from '../engines/postgres/guards.js'
 import type { PostgresShapes } from '../engines/postgres/index.js'
-import type { Engine } from '../engines/types.js'
+import type { AmcheckResult, Engine } from '../engines/types.js'
 import type { ManifestFile } from '../report/manifest.js'
 import {
   diskFullError,
@@ -34,9 +32,7 @@ import {
 } from '../engines/postgres/pg-tools.js'
 import { postgres } from '../engines/postgres/index.js'
 import type { PostgresStreamDetail } from '../engines/postgres/stream.js'
-import { readLargeObjects } from '../engines/postgres/large-objects.js'
 import { mapPool } from '../util/pool.js'
-import { settleAcrossMajors } from '../engines/postgres/cross-major.js'
 import { findProductionSkew } from '../engines/postgres/production-skew.js'
 import type { RolePlan } from '../engines/postgres/cleanroom-roles.js'
 import { predefinedRolesNewerThan } from '../engines/postgres/predefined-roles.js'
@@ -332,7 +328,9 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
     snapshot = await streamed.production
     if (settings.amcheck) {
       await hooks.beforeAmcheck?.(restoreTarget)
-      report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(restoreTarget, settings, report))
+      report.amcheck = await group('amcheck on the restored copy', () =>
+        amcheckRestored(context.engine, restoreTarget, settings, report)
+      )
     }
   } finally {
     if (await exists) await dropOrKeep(cleanroom, restoreTarget, settings)
@@ -601,8 +599,16 @@ async function streamFromSnapshot(
     const sequencesAfter = await exporter.readAndForget(() => exporter.readCounters())
     const figures = await readFigures(sessions, tables, settings, true, 'production')
     onTimeline(report, 'Production figures', figuresStartedAt, Date.now() / 1000)
-    const checks = await answerChecks(checkSide(exporter), settings.checks, sampleRowsFor(checkOptions(settings)))
-    const largeObjects = await readLargeObjects(exporter)
+    const { engine } = context
+    const checks =
+      settings.checks.length > 0
+        ? await answerChecks(
+            required(engine, 'userChecks').side(exporter),
+            settings.checks,
+            sampleRowsFor(checkOptions(settings))
+          )
+        : []
+    const largeObjects = engine.largeObjects ? await engine.largeObjects.read(exporter) : []
     const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
     const sabotageCatalog = settings.sabotage.length > 0 ? await context.engine.readDrillCatalog(exporter, rowCounts) : undefined
     if (sabotageCatalog && roles.restore) {
@@ -1121,8 +1127,8 @@ export async function verifyRestored(
     const checks =
       settings.checks.length > 0
         ? await verifyChecks(
-            checkSide(restored),
-            { session: live && checkSide(live), answers: snapshot.checks },
+            required(engine, 'userChecks').side(restored),
+            { session: live && required(engine, 'userChecks').side(live), answers: snapshot.checks },
             settings.checks,
             checkOptions(settings)
           )
@@ -1141,7 +1147,7 @@ async function compareSchemas(
 ): Promise<SchemaDifference[]> {
   const restoredSchema = await restored.readSchema()
   const restoredSequences = await restored.readCounters()
-  const restoredLargeObjects = await readLargeObjects(restored)
+  const restoredLargeObjects = engine.largeObjects ? await engine.largeObjects.read(restored) : []
   const behind = await restored.countersBehindData()
   const snapshot = await production
   // A sequence production itself has behind its data is faithfully restored, not broken.
@@ -1151,9 +1157,9 @@ async function compareSchemas(
     ? engine.diffSchema(snapshot.privileges, await readPrivileges(restored, standInsByName(snapshot.replay)))
     : []
   let definitions = [...engine.diffSchema(snapshot.schema, restoredSchema), ...privileges]
-  // Another major prints the same objects differently: the clean room settles those (cross-major.ts).
-  if (exporter && (await exporter.serverFacts()).major !== (await restored.serverFacts()).major) {
-    definitions = await settleAcrossMajors(
+  // Another major prints the same objects differently: the clean room settles those (engine.crossMajor).
+  if (engine.crossMajor && exporter && (await exporter.serverFacts()).major !== (await restored.serverFacts()).major) {
+    definitions = await engine.crossMajor.settle(
       { production: exporter, restored, standIns: standInsByName(snapshot.replay) },
       definitions
     )
@@ -1176,13 +1182,17 @@ function checkOptions(settings: Settings) {
  * amcheck on the restored copy, on `jobs` sessions. Runs after verification: the extension it
  * creates in the scratch database is not production's and must not be compared.
  */
-export async function amcheckRestored(target: ConnectionTarget, settings: Settings, report: Report): Promise<AmcheckResult> {
+export async function amcheckRestored(
+  engine: Engine<PostgresShapes>,
+  target: ConnectionTarget,
+  settings: Settings,
+  report: Report
+): Promise<AmcheckResult> {
   const started = performance.now()
   const sessions: DatabaseSession[] = []
   try {
     await DatabaseSession.openPinned(target, 'cleanroom', settings.jobs, sessions)
-    const schema = await installAmcheck(sessions[0])
-    const result = await runAmcheck(sessions, schema, (await sessions[0].serverFacts()).major)
+    const result = await required(engine, 'amcheck').check(sessions)
     const heap = result.heapChecked
       ? ` and ${result.tables} table(s) (verify_heapam)`
       : ' (verify_heapam needs PostgreSQL 14 or later)'
@@ -1282,6 +1292,19 @@ export async function runDrill(operator: string, backupFile: string, context: Co
   } finally {
     workspace.removeFile(copyFile)
   }
+}
+
+/**
+ * A capability PostgreSQL's run cannot do without where its inputs ask for it (the checks,
+ * amcheck): an engine without it is refused such inputs when they are read (engine-settings.ts).
+ */
+export function required<K extends 'userChecks' | 'amcheck'>(
+  engine: Engine<PostgresShapes>,
+  capability: K
+): NonNullable<Engine<PostgresShapes>[K]> {
+  const found = engine[capability]
+  if (!found) throw new Error(`${engine.name} has no ${capability} capability`)
+  return found
 }
 
 function toolInfo(tool: { path: string; version: string }) {

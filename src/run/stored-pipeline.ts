@@ -58,7 +58,6 @@ import { byKindAndName, type SchemaDifference } from '../engines/postgres/schema
 import { requireProduction, type Settings } from './settings.js'
 import { explainSkewFailure } from '../engines/postgres/skew-catalogue.js'
 import { saveWorkDir } from '../util/leftovers.js'
-import { settleAcrossMajors } from '../engines/postgres/cross-major.js'
 import {
   assertNotManifestProduction,
   functionsAcrossMajors,
@@ -219,7 +218,9 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
           )
         }
         if (settings.amcheck) {
-          report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
+          report.amcheck = await group('amcheck on the restored copy', () =>
+            amcheckRestored(context.engine, target, settings, report)
+          )
           Object.assign(report, judgeRestored(report))
         }
         return
@@ -228,7 +229,9 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
         compareWithManifest(context, evidence, target, cleanroomMajor, replay)
       ))
       if (settings.amcheck)
-        report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(target, settings, report))
+        report.amcheck = await group('amcheck on the restored copy', () =>
+          amcheckRestored(context.engine, target, settings, report)
+        )
       if (drill) {
         // The drill's targets, from the restored copy, which the manifest has just vouched for.
         snapshot.sabotageCatalog = await readRestoredDrillCatalog(context, target, snapshot, roles)
@@ -528,8 +531,8 @@ async function compareWithProductionNow(context: RunContext, target: ConnectionT
         : [])
     ]
     // Another major prints the same objects differently: the clean room settles those (cross-major.ts).
-    if ((await production.serverFacts()).major !== (await restored.serverFacts()).major) {
-      differences = await settleAcrossMajors({ production, restored, standIns: standInsByName(replay) }, differences)
+    if (engine.crossMajor && (await production.serverFacts()).major !== (await restored.serverFacts()).major) {
+      differences = await engine.crossMajor.settle({ production, restored, standIns: standInsByName(replay) }, differences)
     }
     const schema = differences.sort(byKindAndName)
     report.tables = judgeTablesUnproven(productionFigures, restoredFigures)

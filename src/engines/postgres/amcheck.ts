@@ -2,6 +2,7 @@ import { UserError, messageOf } from '../../util/errors.js'
 import { quoteIdent, userNamespaceSql } from './figure-queries.js'
 import { mapPool } from '../../util/pool.js'
 import type { Queryable } from './queryable.js'
+import type { AmcheckFinding, AmcheckResult } from '../types.js'
 
 /**
  * amcheck on the restored copy: every B-tree index with bt_index_check(heapallindexed), and on
@@ -10,23 +11,6 @@ import type { Queryable } from './queryable.js'
  * with production can: a copy whose index lost entries answers some queries wrongly and still
  * has matching checksums (those read the heap). Production is never checked.
  */
-
-export interface AmcheckFinding {
-  kind: 'index' | 'table'
-  /** Schema-qualified, as regclass prints it. */
-  name: string
-  /** amcheck's message (for a table, where in it). */
-  message: string
-}
-
-export interface AmcheckResult {
-  indexes: number
-  /** Tables checked with verify_heapam; 0 below PostgreSQL 14, which lacks it. */
-  tables: number
-  /** Whether verify_heapam ran (PostgreSQL 14 or later). */
-  heapChecked: boolean
-  findings: AmcheckFinding[]
-}
 
 /** SQLSTATEs amcheck (and the buffer manager, for a page that fails its checksum) raise for corruption. */
 const CORRUPTION_CODES = new Set(['XX001', 'XX002'])

@@ -1,4 +1,8 @@
 import type { Engine, SeamSession } from '../types.js'
+import { installAmcheck, runAmcheck } from './amcheck.js'
+import { checkSide } from './check-queries.js'
+import { settleAcrossMajors } from './cross-major.js'
+import { readLargeObjects } from './large-objects.js'
 import { describe, parseConnectionUrl, withDatabase, type ConnectionTarget } from './connection.js'
 import { DatabaseSession } from './database.js'
 import { readDrillCatalog, type DrillCatalog } from './drill-catalog.js'
@@ -83,5 +87,18 @@ export const postgres: PostgresEngine = {
   restoreDumpFile,
   readDrillCatalog: (session, rowCounts) => readDrillCatalog(own(session), rowCounts),
   drillOperators: DRILL_OPERATORS,
-  planDrill: planOrExplain
+  planDrill: planOrExplain,
+  largeObjects: { read: session => readLargeObjects(own(session)) },
+  userChecks: { side: session => checkSide(own(session)) },
+  amcheck: {
+    async check(sessions) {
+      const [first, ...others] = sessions.map(own)
+      const schema = await installAmcheck(first)
+      return runAmcheck([first, ...others], schema, (await first.serverFacts()).major)
+    }
+  },
+  crossMajor: {
+    settle: ({ production, restored, standIns }, differences) =>
+      settleAcrossMajors({ production: own(production), restored: own(restored), standIns }, differences)
+  }
 }
