@@ -19,8 +19,8 @@ import {
 } from '../engines/postgres/extensions.js'
 import type { TableRef } from '../engines/postgres/figure-queries.js'
 import { assertSeparateClusters } from '../engines/postgres/guards.js'
-import type { PostgresShapes } from '../engines/postgres/index.js'
-import type { AmcheckResult, Engine } from '../engines/types.js'
+import type { PostgresEngine } from '../engines/postgres/index.js'
+import type { AmcheckResult } from '../engines/types.js'
 import type { ManifestFile } from '../report/manifest.js'
 import {
   diskFullError,
@@ -30,7 +30,6 @@ import {
   type ClientTools,
   type WorkFile
 } from '../engines/postgres/pg-tools.js'
-import { postgres } from '../engines/postgres/index.js'
 import type { PostgresStreamDetail } from '../engines/postgres/stream.js'
 import { mapPool } from '../util/pool.js'
 import { findProductionSkew } from '../engines/postgres/production-skew.js'
@@ -556,7 +555,7 @@ async function streamFromSnapshot(
   let dumpEnded!: (succeeded: boolean) => void
   const dumped = new Promise<boolean>(resolve => (dumpEnded = resolve))
   // A directory-format backup is whole only once pg_dump ends: dumped in parallel, then restored in sections (stream.ts).
-  const streaming = postgres
+  const streaming = context.engine
     .streamDumpToRestore({
       tools,
       production: settings.production,
@@ -1051,7 +1050,7 @@ async function verifyCopy(file: string, purpose: string, context: CopyContext): 
     // An unprivileged restore of the copy leaves its ownership and privilege statements to a second
     // pass, replayed as the clean-room role (in the scratch database, not as the restore role).
     const replay = snapshot.replay
-    const restored = await postgres.restoreDumpFile({
+    const restored = await context.run.engine.restoreDumpFile({
       tools,
       file,
       restoreInto: cleanroom.roles.restoreTarget(target),
@@ -1102,7 +1101,7 @@ export async function dropOrKeep(cleanroom: PostgresCleanRoom, target: Connectio
  * each differing table's difference to rows by comparing hash aggregates on both sides.
  */
 export async function verifyRestored(
-  engine: Engine<PostgresShapes>,
+  engine: PostgresEngine,
   target: ConnectionTarget,
   settings: Settings,
   production: ProductionSnapshot | Promise<ProductionSnapshot>,
@@ -1140,7 +1139,7 @@ export async function verifyRestored(
 }
 
 async function compareSchemas(
-  engine: Engine<PostgresShapes>,
+  engine: PostgresEngine,
   restored: DatabaseSession,
   production: ProductionSnapshot | Promise<ProductionSnapshot>,
   live?: DatabaseSession
@@ -1183,7 +1182,7 @@ function checkOptions(settings: Settings) {
  * creates in the scratch database is not production's and must not be compared.
  */
 export async function amcheckRestored(
-  engine: Engine<PostgresShapes>,
+  engine: PostgresEngine,
   target: ConnectionTarget,
   settings: Settings,
   report: Report
@@ -1211,7 +1210,7 @@ export async function amcheckRestored(
 
 /** Finds which rows differ in each table whose figures differ (both sides readable). */
 async function pinRows(
-  engine: Engine<PostgresShapes>,
+  engine: PostgresEngine,
   tables: TableComparison[],
   restored: DatabaseSession,
   snapshot: ProductionSnapshot,
@@ -1242,7 +1241,9 @@ export async function runDrill(operator: string, backupFile: string, context: Co
   const { cleanroom, workspace } = context.run
   const catalog = snapshot.sabotageCatalog
   // The engine aims the operator, or says why nothing in this schema can take it.
-  const plan = catalog ? postgres.planDrill(operator, catalog) : { operator, noTarget: "production's catalog was not read" }
+  const plan = catalog
+    ? context.run.engine.planDrill(operator, catalog)
+    : { operator, noTarget: "production's catalog was not read" }
   if ('noTarget' in plan && (operator === 'drop-grant' || operator === 'change-owner') && !snapshot.privileges) {
     core.warning(`Sabotage ${operator}: owners and privileges are not restored, so there is nothing to corrupt; drill skipped.`)
     return {
@@ -1299,9 +1300,9 @@ export async function runDrill(operator: string, backupFile: string, context: Co
  * amcheck): an engine without it is refused such inputs when they are read (engine-settings.ts).
  */
 export function required<K extends 'userChecks' | 'amcheck'>(
-  engine: Engine<PostgresShapes>,
+  engine: PostgresEngine,
   capability: K
-): NonNullable<Engine<PostgresShapes>[K]> {
+): NonNullable<PostgresEngine[K]> {
   const found = engine[capability]
   if (!found) throw new Error(`${engine.name} has no ${capability} capability`)
   return found

@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import { describe, withDatabase, type ConnectionTarget } from '../engines/postgres/connection.js'
 import { DatabaseSession, asDatabaseDefaults } from '../engines/postgres/database.js'
 import { restoreLocationCheckSql, type ClusterIdentity } from '../engines/postgres/guards.js'
-import { postgres, type PostgresShapes } from '../engines/postgres/index.js'
+import { postgres, type PostgresEngine } from '../engines/postgres/index.js'
 import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
 import type { PostgresRunRoles } from '../engines/postgres/run-roles.js'
 import type { Engine, SeamMaintenance, SeamSession, ServerFacts, ServerRole } from '../engines/types.js'
@@ -125,7 +125,7 @@ export type PostgresCleanRoom = CleanRoom<MaintenanceSession, PostgresRunRoles>
  */
 export class RunContext<S extends Settings = Settings> extends WatchedRun<S> {
   /** The engine the run reads through (engines/types.ts): what it asks of either server goes through its methods. */
-  readonly engine: Engine<PostgresShapes> = postgres
+  readonly engine: PostgresEngine = postgres
   /** Production's live sessions: the first is the one that connected (and exports the snapshot), the others join it. */
   readonly productionSessions: DatabaseSession[] = []
   private room?: PostgresCleanRoom

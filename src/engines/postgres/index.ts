@@ -44,7 +44,10 @@ export interface PostgresShapes {
  * fresh stream's outcome always carries PostgreSQL's detail, a kept dump's restore takes psql
  * alone (a stored backup's run has no pg_dump), and a plan is PostgreSQL's DrillPlan. `postgres` is an Engine all the same (the scheme map, engines/index.ts, holds it as one).
  */
-type PostgresEngine = Omit<Engine<PostgresShapes>, 'streamDumpToRestore' | 'restoreDumpFile' | 'drillOperators' | 'planDrill'> & {
+export type PostgresEngine = Omit<
+  Engine<PostgresShapes>,
+  'streamDumpToRestore' | 'restoreDumpFile' | 'drillOperators' | 'planDrill'
+> & {
   streamDumpToRestore: typeof streamDumpToRestore
   restoreDumpFile: typeof restoreDumpFile
   drillOperators: typeof DRILL_OPERATORS
