@@ -63,7 +63,6 @@ import { readCreatableExtensions, readSuperuserObjects, superuserObjectsError } 
 import { byKindAndName, type SchemaDifference, type SchemaObject } from '../engines/postgres/schema-fingerprint.js'
 import { compareSequences, type SequenceValue } from '../verification/sequence-check.js'
 import {
-  buildSedProgram,
   metaCommandStopMessage,
   stoppedConstruct,
   summarizeRemovedLines,
@@ -943,7 +942,7 @@ export async function sanitizeFilter(
   copyFile?: string,
   { linesFile, routedFile, routedRoles }: { linesFile?: string; routedFile?: string; routedRoles?: string[] } = {}
 ): Promise<SanitizeFilter> {
-  const { cleanroom, workspace } = context
+  const { cleanroom, workspace, engine } = context
   const removedLinesFile = workspace.file('sanitize-removed.sql')
   const programFile = workspace.file('sanitize.sed')
   const cleanroomMajor = (await cleanroom.maintenance.serverFacts()).major
@@ -953,7 +952,7 @@ export async function sanitizeFilter(
     cleanroomMajor,
     standardConformingStrings
   }
-  const program = buildSedProgram({
+  const program = engine.sanitizerProgram({
     ...rules,
     removedLinesFile,
     copyFile,
@@ -977,7 +976,12 @@ export async function sanitizeFilter(
     // No copy of the dump nor line index here: those are only ever taken of a single, whole pipeline.
     writeWorkFile(
       ownProgram,
-      buildSedProgram({ ...rules, removedLinesFile: ownRemovedLines, privilegedFile: ownRouted, privilegedRoles: routedRoles }),
+      engine.sanitizerProgram({
+        ...rules,
+        removedLinesFile: ownRemovedLines,
+        privilegedFile: ownRouted,
+        privilegedRoles: routedRoles
+      }),
       'the sanitizer (a sed program)'
     )
     if (!removedLinesFiles.includes(ownRemovedLines)) removedLinesFiles.push(ownRemovedLines)
