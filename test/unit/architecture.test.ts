@@ -296,7 +296,6 @@ const STILL_REACHING_INTO_AN_ENGINE = [
   'action/post.ts',
   'report/manifest.ts',
   'report/report.ts',
-  'run/cleanroom.ts',
   'run/pipeline.ts',
   'run/restore-point.ts',
   'run/run-context.ts',
