@@ -1303,10 +1303,7 @@ export async function runDrill(operator: string, backupFile: string, context: Co
  * A capability PostgreSQL's run cannot do without where its inputs ask for it (the checks,
  * amcheck): an engine without it is refused such inputs when they are read (engine-settings.ts).
  */
-export function required<K extends 'userChecks' | 'amcheck'>(
-  engine: PostgresEngine,
-  capability: K
-): NonNullable<PostgresEngine[K]> {
+function required<K extends 'userChecks' | 'amcheck'>(engine: PostgresEngine, capability: K): NonNullable<PostgresEngine[K]> {
   const found = engine[capability]
   if (!found) throw new Error(`${engine.name} has no ${capability} capability`)
   return found
