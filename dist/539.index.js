@@ -44,7 +44,7 @@ const PARAMETERS = ['ssl-mode', 'ssl-ca'];
  */
 function parseMysqlUrl(inputName, raw, fallbackPassword) {
     const text = raw.trim();
-    const fail = (why) => new errors/* UserError */.y(`Input '${inputName}' ${why}`);
+    const fail = (why) => new errors/* UserError */.yo(`Input '${inputName}' ${why}`);
     const form = 'mysql://user@host:3306/database';
     const prefix = /^(mysql|mariadb):\/\//.exec(text);
     if (!prefix) {
@@ -159,7 +159,7 @@ function parseMysqlUrl(inputName, raw, fallbackPassword) {
     };
 }
 function tlsSettings(inputName, params) {
-    const fail = (why) => new errors/* UserError */.y(`Input '${inputName}' ${why}`);
+    const fail = (why) => new errors/* UserError */.yo(`Input '${inputName}' ${why}`);
     const modeText = params.get('ssl-mode')?.toLowerCase();
     if (modeText !== undefined && !SSL_MODES.includes(modeText)) {
         throw fail(`has ssl-mode=${params.get('ssl-mode')}: use one of ${SSL_MODES.join(', ')}.`);
@@ -2577,7 +2577,7 @@ class MysqlSession {
         const { connection } = await connectTo(this.target);
         const id = `lazarus-snapshot-${nextSnapshot++}`;
         const lock = { id, connection, held: false, askedAt: 0 };
-        connection.on('error', error => (lock.lost ??= (0,errors/* messageOf */.b)(error)));
+        connection.on('error', error => (lock.lost ??= (0,errors/* messageOf */.bD)(error)));
         connection.on('end', () => (lock.lost ??= 'the connection ended'));
         try {
             // Idle while the dump starts: a lowered wait_timeout must not end it (and with it the lock) early.
@@ -2619,7 +2619,7 @@ class MysqlSession {
         // The lock must still hold now that the snapshot exists: released (or lost) meanwhile, the
         // snapshot could hold commits the dump's does not.
         if (!lock.held || lock.lost) {
-            throw new errors/* UserError */.y(`The global read lock on production (${describe(this.target)}) ended while Lazarus's snapshot began` +
+            throw new errors/* UserError */.yo(`The global read lock on production (${describe(this.target)}) ended while Lazarus's snapshot began` +
                 `${lock.lost ? ` (${lock.lost})` : ''}: nothing proves that every session sees the same data. Run again.`);
         }
     }
@@ -2640,13 +2640,13 @@ class MysqlSession {
                 await lock.connection.query('UNLOCK TABLES');
             }
             catch (error) {
-                failure = lock.lost ?? (0,errors/* messageOf */.b)(error);
+                failure = lock.lost ?? (0,errors/* messageOf */.bD)(error);
             }
         }
         const heldSeconds = (performance.now() - lock.askedAt) / 1000;
         await endConnection(lock.connection);
         if (failure) {
-            throw new errors/* UserError */.y(`Lost production's global read lock (${describe(this.target)}) before the dump's snapshot was known to have begun ` +
+            throw new errors/* UserError */.yo(`Lost production's global read lock (${describe(this.target)}) before the dump's snapshot was known to have begun ` +
                 `(${failure}): nothing proves that the dump and Lazarus saw the same data. Check that the server keeps ` +
                 `idle connections (wait_timeout) and run again.`);
         }
@@ -2714,7 +2714,7 @@ class MysqlSession {
                 return tables.map((_, index) => figuresOf(byIndex.get(index), withChecksum));
             }
             catch (error) {
-                if (error instanceof errors/* UserError */.y)
+                if (error instanceof errors/* UserError */.yo)
                     throw error;
             }
         }
@@ -2726,9 +2726,9 @@ class MysqlSession {
             }
             catch (error) {
                 // A lock wait or a lost server is the run's error; anything else is this table's.
-                if (error instanceof errors/* UserError */.y)
+                if (error instanceof errors/* UserError */.yo)
                     throw error;
-                figures.push({ error: (0,errors/* messageOf */.b)(error) });
+                figures.push({ error: (0,errors/* messageOf */.bD)(error) });
             }
         }
         return figures;
@@ -2905,7 +2905,7 @@ async function connectTo(target) {
         catch (error) {
             lastError = error;
             // preferred: plain only when the server has no TLS to offer; any other failure is the answer.
-            if (!/does not support secure connection|HANDSHAKE_NO_SSL_SUPPORT/i.test(`${codeOf(error)} ${(0,errors/* messageOf */.b)(error)}`))
+            if (!/does not support secure connection|HANDSHAKE_NO_SSL_SUPPORT/i.test(`${codeOf(error)} ${(0,errors/* messageOf */.bD)(error)}`))
                 break;
         }
     }
@@ -2926,16 +2926,16 @@ function isConnectionLoss(error) {
 }
 /** The server's side of an error, named: which server, and what to do. Other errors pass unchanged. */
 function explain(error, target, role) {
-    if (error instanceof errors/* UserError */.y)
+    if (error instanceof errors/* UserError */.yo)
         return error;
     const where = `${role === 'production' ? 'production' : 'the clean room'} (${describe(target)}, '${target.inputName}')`;
     if (errnoOf(error) === ER.LOCK_WAIT_TIMEOUT) {
-        return new errors/* UserError */.y(`Lazarus waited ${MysqlSession.limits.lockTimeoutSeconds} s for a lock on ${where}: ${(0,errors/* messageOf */.b)(error)}. ` +
+        return new errors/* UserError */.yo(`Lazarus waited ${MysqlSession.limits.lockTimeoutSeconds} s for a lock on ${where}: ${(0,errors/* messageOf */.bD)(error)}. ` +
             `Another session holds a lock that blocks reading (ALTER TABLE, LOCK TABLES ... WRITE): run Lazarus when no ` +
             `such lock is held, or raise 'lock-timeout-seconds' to wait longer.`);
     }
     if (isConnectionLoss(error)) {
-        return new errors/* UserError */.y(`Lost the connection to ${where}: ${(0,errors/* messageOf */.b)(error)}. Check that the server stays up and reachable (its error log says why).`);
+        return new errors/* UserError */.yo(`Lost the connection to ${where}: ${(0,errors/* messageOf */.bD)(error)}. Check that the server stays up and reachable (its error log says why).`);
     }
     return error;
 }
@@ -2943,12 +2943,12 @@ function explain(error, target, role) {
 function lockError(error, target, seconds) {
     const errno = errnoOf(error);
     if (errno === ER.SPECIFIC_ACCESS_DENIED || errno === ER.DBACCESS_DENIED) {
-        return new errors/* UserError */.y(`User '${target.user}' on production (${describe(target)}) may not take the brief global read lock that makes ` +
+        return new errors/* UserError */.yo(`User '${target.user}' on production (${describe(target)}) may not take the brief global read lock that makes ` +
             `the dump and Lazarus's figures see the same data (FLUSH TABLES WITH READ LOCK needs the RELOAD privilege): ` +
             `run GRANT RELOAD ON *.* TO '${target.user}'@'<host>' there.`);
     }
     if (errno === ER.LOCK_WAIT_TIMEOUT) {
-        return new errors/* UserError */.y(`Lazarus waited ${seconds} s for the brief global read lock on production (${describe(target)}): a long query, ` +
+        return new errors/* UserError */.yo(`Lazarus waited ${seconds} s for the brief global read lock on production (${describe(target)}): a long query, ` +
             `a LOCK TABLES or a running DDL holds tables open. Run Lazarus when none runs, or raise 'lock-timeout-seconds'.`);
     }
     return explain(error, target, 'production');
@@ -2959,44 +2959,44 @@ const CERTIFICATE_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_(GET_ISSUER|VERIFY)|ERR_T
 function connectionError(target, error) {
     const code = codeOf(error);
     const errno = errnoOf(error);
-    const message = (0,errors/* messageOf */.b)(error);
+    const message = (0,errors/* messageOf */.bD)(error);
     const host = target.host.includes(':') ? `[${target.host}]` : target.host;
     const where = `${host}:${target.port}`;
     const input = `'${target.inputName}'`;
     const passwordInput = `'${target.inputName.replace(/-url$/, '-password')}'`;
     if (errno === ER.ACCESS_DENIED) {
-        return new errors/* UserError */.y(`Access denied for user '${target.user}' at ${where} (${input}): check the password (in ${passwordInput} or the URL), ` +
+        return new errors/* UserError */.yo(`Access denied for user '${target.user}' at ${where} (${input}): check the password (in ${passwordInput} or the URL), ` +
             `the user name, and the host the account may connect from.`);
     }
     if (errno === ER.BAD_DB)
-        return new errors/* UserError */.y(`Database '${target.database}' does not exist at ${where}: fix the database name in ${input}.`);
+        return new errors/* UserError */.yo(`Database '${target.database}' does not exist at ${where}: fix the database name in ${input}.`);
     if (errno === ER.DBACCESS_DENIED) {
-        return new errors/* UserError */.y(`User '${target.user}' may not use database '${target.database}' at ${where} (${input}): ${message}.`);
+        return new errors/* UserError */.yo(`User '${target.user}' may not use database '${target.database}' at ${where} (${input}): ${message}.`);
     }
     switch (code) {
         case 'ECONNREFUSED':
-            return new errors/* UserError */.y(`Connection refused at ${where} (${input}): check the host and port, and that the server is running.`);
+            return new errors/* UserError */.yo(`Connection refused at ${where} (${input}): check the host and port, and that the server is running.`);
         case 'ENOTFOUND':
         case 'EAI_AGAIN':
-            return new errors/* UserError */.y(`Host '${target.host}' in ${input} could not be resolved: check the host name.`);
+            return new errors/* UserError */.yo(`Host '${target.host}' in ${input} could not be resolved: check the host name.`);
         case 'EHOSTUNREACH':
         case 'ENETUNREACH':
-            return new errors/* UserError */.y(`No route to ${where} (${input}): check the host, and that the runner can reach its network.`);
+            return new errors/* UserError */.yo(`No route to ${where} (${input}): check the host, and that the runner can reach its network.`);
         case 'ETIMEDOUT':
-            return new errors/* UserError */.y(`No answer from ${where} within ${target.connectTimeoutSeconds} s (${input}): check the host, the port, and that a firewall lets the runner through.`);
+            return new errors/* UserError */.yo(`No answer from ${where} within ${target.connectTimeoutSeconds} s (${input}): check the host, the port, and that a firewall lets the runner through.`);
     }
     if (/does not support secure connection|HANDSHAKE_NO_SSL_SUPPORT/i.test(`${code} ${message}`)) {
-        return new errors/* UserError */.y(`The server at ${where} does not accept TLS connections, but ${input} has ssl-mode=${target.tls.mode}: ` +
+        return new errors/* UserError */.yo(`The server at ${where} does not accept TLS connections, but ${input} has ssl-mode=${target.tls.mode}: ` +
             `enable TLS on the server, or use ssl-mode=preferred or disable.`);
     }
     if (CERTIFICATE_ERRORS.test(code)) {
-        return new errors/* UserError */.y(`The server's certificate at ${where} failed verification under ssl-mode=${target.tls.mode} (${input}): ${message}. ` +
+        return new errors/* UserError */.yo(`The server's certificate at ${where} failed verification under ssl-mode=${target.tls.mode} (${input}): ${message}. ` +
             `Check ssl-ca (the CA that signed the server's certificate)` +
             `${target.tls.mode === 'verify-identity' ? ' and that the certificate names the host' : ''}, or choose an ssl-mode that checks less.`);
     }
     if (errno !== undefined)
-        return new errors/* UserError */.y(`The server at ${where} refused the connection (${input}): ${message}.`);
-    return new errors/* UserError */.y(`Could not connect to ${where} (${input}): ${message}. Check that a MySQL or MariaDB server listens at that host and port.`);
+        return new errors/* UserError */.yo(`The server at ${where} refused the connection (${input}): ${message}.`);
+    return new errors/* UserError */.yo(`Could not connect to ${where} (${input}): ${message}. Check that a MySQL or MariaDB server listens at that host and port.`);
 }
 
 // EXTERNAL MODULE: ./src/util/dump-lines.ts
@@ -3547,7 +3547,7 @@ function planMysqlDrill(operator, catalog) {
  * directory), so values that differ prove two servers, and equal ones are refused.
  */
 function assertSeparateServers(production, cleanroom, facts) {
-    const refuse = (why) => new errors/* UserError */.y(`The clean room (${describe(cleanroom)}) is the production server (${describe(production)}): ${why}. ` +
+    const refuse = (why) => new errors/* UserError */.yo(`The clean room (${describe(cleanroom)}) is the production server (${describe(production)}): ${why}. ` +
         `Point cleanroom-url at a separate, disposable server.`);
     if (sameHost(production.host, cleanroom.host) && production.port === cleanroom.port)
         throw refuse('same host and port');
@@ -3744,7 +3744,7 @@ class MysqlMaintenance extends MysqlSession {
      * Creates an empty database with production's character set and collation. Where the clean
      * room lacks the collation (or the character set), the character set's (or the server's)
      * default is used and `collationFallback` says so. A database of that name that exists already
-     * is not this run's: a UserError, and it is neither marked nor dropped.
+     * is not this run's: a ScratchNameTaken, and it is neither marked nor dropped.
      */
     async createScratchDatabase(name, defaults) {
         const create = `CREATE DATABASE ${quoteIdent(name)}`;
@@ -3761,7 +3761,7 @@ class MysqlMaintenance extends MysqlSession {
             catch (error) {
                 const errno = error.errno;
                 if (errno === DB_CREATE_EXISTS) {
-                    throw new errors/* UserError */.y(`The clean room (${describe(this.target)}) already has a database named ${name}, which this run did not ` +
+                    throw new errors/* ScratchNameTaken */.HN(`The clean room (${describe(this.target)}) already has a database named ${name}, which this run did not ` +
                         `create: Lazarus leaves it alone and stops. Run again (every run names its scratch databases afresh).`);
                 }
                 if (errno !== UNKNOWN_COLLATION && errno !== UNKNOWN_CHARACTER_SET)
@@ -3952,7 +3952,7 @@ async function findClientTools(production, cleanroom, binDir) {
         return isExecutable(file) ? file : undefined;
     };
     if (binDir && !external_node_fs_.existsSync(binDir)) {
-        throw new errors/* UserError */.y(`Input 'mysql-bin-dir' is '${binDir}', which does not exist: point it at the directory holding mysqldump and mysql ` +
+        throw new errors/* UserError */.yo(`Input 'mysql-bin-dir' is '${binDir}', which does not exist: point it at the directory holding mysqldump and mysql ` +
             `(or mariadb-dump and mariadb), or leave it empty to use the programs on PATH.`);
     }
     const found = async (names) => {
@@ -3975,14 +3975,14 @@ async function findClientTools(production, cleanroom, binDir) {
     const install = (what) => `install ${what} (Debian/Ubuntu: apt-get install mariadb-client, or mysql-client for MySQL's)` +
         (binDir ? `, or fix 'mysql-bin-dir'` : `, or set 'mysql-bin-dir'`);
     if (dumps.length === 0)
-        throw new errors/* UserError */.y(`Found no mysqldump or mariadb-dump ${where}: ${install('one')}.`);
+        throw new errors/* UserError */.yo(`Found no mysqldump or mariadb-dump ${where}: ${install('one')}.`);
     if (clients.length === 0)
-        throw new errors/* UserError */.y(`Found no mysql or mariadb client ${where}: ${install('one')}.`);
+        throw new errors/* UserError */.yo(`Found no mysql or mariadb client ${where}: ${install('one')}.`);
     const byFlavour = (flavour) => (a, b) => Number(b.flavour === flavour) - Number(a.flavour === flavour);
     const dump = [...dumps].sort(byFlavour(production.flavour)).find(tool => !dumpIncompatibility(tool, production));
     if (!dump) {
         const reasons = dumps.map(tool => dumpIncompatibility(tool, production)).join('; ');
-        throw new errors/* UserError */.y(`No dump program ${where} can dump production (${serverName(production)}): ${reasons}. ` +
+        throw new errors/* UserError */.yo(`No dump program ${where} can dump production (${serverName(production)}): ${reasons}. ` +
             install(production.flavour === 'mariadb'
                 ? `mariadb-dump ${production.version} or newer`
                 : `mysqldump ${production.version} or newer`) +
@@ -4004,7 +4004,7 @@ async function toolVersion(program) {
     const { stdout } = await exec/* getExecOutput */.H(program, ['--version'], { silent: true, ignoreReturnCode: true });
     const version = parseClientVersion(stdout);
     if (!version)
-        throw new errors/* UserError */.y(`Could not read the version of ${program} (it printed '${stdout.trim()}').`);
+        throw new errors/* UserError */.yo(`Could not read the version of ${program} (it printed '${stdout.trim()}').`);
     return { path: program, ...version };
 }
 /**
@@ -4450,7 +4450,7 @@ function own(session) {
 }
 /** MySQL and MariaDB as one engine over the seam: the flavour is the server's, not the URL's scheme. */
 const mysql = {
-    runsOverSeam: true,
+    pipeline: 'seam',
     name: 'MySQL/MariaDB',
     schemes: ['mysql', 'mariadb'],
     parseUrl: parseMysqlUrl,
