@@ -16,8 +16,7 @@ import {
   writeWorkFile,
   type ClientTools,
   type FaultLimits,
-  type HeldLock,
-  type KeepBackup,
+  type StreamOptions,
   type WorkFile
 } from './pg-tools.js'
 import { replayPrivileges, splitPrivileged, type PrivilegeReplay } from './privileged-pass.js'
@@ -35,26 +34,25 @@ import { tocLines } from './stored-restore.js'
  * How it ended comes back neutral, with PostgreSQL's own account in `detail`.
  */
 
-/** What only PostgreSQL's fresh stream takes (DumpRestoreRequest's `options`). */
-export interface PostgresStreamOptions {
-  /** The snapshot production's exporting session holds (DatabaseSession.beginSnapshot): pg_dump reads exactly it. */
-  snapshot: string
-  /** Whether production takes startup options (no pooler in front of it): then pg_dump's session is read-only by default too. */
-  productionTakesOptions: boolean
-  /**
-   * Settles when the scratch database exists and admits the restore (its roles provided, the
-   * restore role let in): it is made while pg_dump starts, and psql waits for it at the gate. When
-   * it rejects, psql never runs and that error is the stream's.
-   */
-  restoreTargetReady: Promise<unknown>
-  /** The SQL psql runs first, which stops it unless it is where Lazarus checked (guards.ts restoreLocationCheckSql). */
-  checkFile: string
+/**
+ * What only PostgreSQL's fresh stream takes (DumpRestoreRequest's `options`): pg-tools.ts's
+ * StreamOptions as the run gives them (the work files of the script are the stream's own), plus
+ * what the sectioned restore of a directory-format backup and a failed restore's place need.
+ */
+export type PostgresStreamOptions = Pick<
+  StreamOptions,
+  | 'snapshot'
+  | 'productionTakesOptions'
+  | 'restoreTargetReady'
+  | 'checkFile'
+  | 'onDumpEnded'
+  | 'keep'
+  | 'limits'
+  | 'workFiles'
+  | 'exclusiveLocks'
+> & {
   /** Dump owners and privileges: only when the clean room has every role they name (cleanroom-roles.ts). */
   withOwnersAndPrivileges: boolean
-  /** Called once when pg_dump has ended (production's figures are read after it), with whether it succeeded. */
-  onDumpEnded?: (succeeded: boolean) => void
-  /** Keep the backup pg_dump writes (a restore point, in its format): the stream restores that same output. */
-  keep?: KeepBackup
   /**
    * The sanitizer's argv for the n-th pipeline (from 2) of a directory-format backup's sectioned
    * restore: each pipeline records what it removed in files of its own. Needed with keep.format directory.
@@ -62,16 +60,10 @@ export interface PostgresStreamOptions {
   sanitizerFor?: (pipeline: number) => string[]
   /** Pipelines of a directory-format backup's sectioned restore (one when the dump is kept: keepDumpAt). */
   jobs: number
-  /** The run's lock and server timeouts; the inputs' defaults when not given. */
-  limits?: FaultLimits
   /** Production's database encoding: the dump's, in which the names of where a failed restore stopped are written. */
   encoding: string
   /** The line index the sanitizer writes (SanitizeRuleOptions.linesFile): where a failed restore stopped is found in it. */
   linesFile?: string
-  /** The files the sanitizer writes, with what each holds: a full disk names the one it hit. */
-  workFiles?: Record<string, WorkFile>
-  /** Production's relations other sessions hold exclusively, asked when pg_dump gave up waiting for a lock (its error names them). */
-  exclusiveLocks?: () => Promise<HeldLock[]>
 }
 
 /** What only PostgreSQL's restore of a kept dump takes (RestoreFileRequest's `options`). */
