@@ -241,6 +241,20 @@ export interface SanitizedConstruct {
   lines: number
 }
 
+/**
+ * A difference of the two servers rather than of the backup, reported as such (the report's
+ * `environment`): PostgreSQL's extension that the clean room restores at another version than
+ * production's. The schema comparison leaves out the difference it causes.
+ */
+export interface EnvironmentDifference {
+  kind: 'extension'
+  name: string
+  production: string
+  cleanroom: string
+  /** Why, in words: what the restore installs and whether production's version could be installed. */
+  detail: string
+}
+
 /** A fresh dump of production streamed through the sanitizer into a scratch database (engine's tools module). */
 export interface DumpRestoreRequest<S extends EngineShapes = EngineShapes> {
   tools: S['tools']

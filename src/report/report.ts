@@ -1,10 +1,8 @@
 import type { AmcheckResult } from '../engines/types.js'
 import type { CheckResult } from '../verification/check-answers.js'
 import { detectingCheck, type TableComparison, type VerifyLevel } from '../verification/compare.js'
-import type { SanitizedDirective } from '../engines/postgres/sanitize-rules.js'
-import type { SanitizedConstruct } from '../engines/types.js'
+import type { EnvironmentDifference, SanitizedConstruct } from '../engines/types.js'
 import type { DetectingCheck, DrillAim } from '../engines/types.js'
-import type { EnvironmentDifference } from '../engines/postgres/extensions.js'
 import { tableKey } from '../util/table-name.js'
 
 /**
@@ -159,7 +157,7 @@ export interface Report {
   /** MySQL/MariaDB: how long production's writers waited on the snapshot's global read lock, in seconds. */
   snapshotLockSeconds?: number
   /** What the sanitizer changed: PostgreSQL's directives, another engine's constructs (the same fields). */
-  sanitized: (SanitizedDirective | SanitizedConstruct)[]
+  sanitized: SanitizedConstruct[]
   tables: ReportTable[]
   /** Schema objects that differ, when the schema was compared. */
   schema?: SchemaDifference[]

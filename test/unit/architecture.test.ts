@@ -295,7 +295,6 @@ const STILL_REACHING_INTO_AN_ENGINE = [
   'action/main.ts',
   'action/post.ts',
   'report/manifest.ts',
-  'report/report.ts',
   'run/pipeline.ts',
   'run/restore-point.ts',
   'run/run-context.ts',

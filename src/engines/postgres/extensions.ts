@@ -2,6 +2,7 @@ import { describe, type ConnectionTarget } from './connection.js'
 import { UserError } from '../../util/errors.js'
 import type { Queryable } from './queryable.js'
 import { compareText } from '../../util/text-order.js'
+import type { EnvironmentDifference } from '../types.js'
 
 /**
  * Whether the clean room can hold what production uses, checked before anything is dumped: the
@@ -22,16 +23,6 @@ export interface AvailableExtension {
   defaultVersion: string
   /** Every version the clean room can install. */
   versions: string[]
-}
-
-/** An extension restored at another version than production's, because of the clean-room server. */
-export interface EnvironmentDifference {
-  kind: 'extension'
-  name: string
-  production: string
-  cleanroom: string
-  /** Why, in words: what the restore installs and whether production's version could be installed. */
-  detail: string
 }
 
 export interface ExtensionCheck {
