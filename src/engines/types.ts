@@ -341,6 +341,13 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
   openMaintenance(target: S['target']): Promise<SeamMaintenance<S['table']>>
   /** What the engine keeps in the clean room beside its scratch databases (PostgreSQL: roles); none when absent. */
   readonly cleanroomRoles?: CleanroomRoles
+  /**
+   * Drops every session this engine has open but `keep`, at once, and every connection still being
+   * made, and refuses to open more: a run that must stop now (a server stopped answering, a
+   * cancelled workflow) leaves no work waiting on a server. Without it, the run abandons the
+   * sessions it opened one by one.
+   */
+  abandonAll?(keep: SeamSession<S['table']>[]): void
   /** Refuses (one clear UserError) a clean room that is production's server: by URL, then by what the servers say. */
   assertSeparateServers(production: SeamSession<S['table']>, cleanroom: SeamSession<S['table']>): Promise<void>
   /**
@@ -391,6 +398,30 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
   readonly amcheck?: AmcheckCapability<S['table']>
   /** Definitions two servers of different majors print differently though they mean the same. */
   readonly crossMajor?: CrossMajorCapability<S['table']>
+  /** What the run's watchdog asks production beyond a ping: Lazarus's sessions stuck behind another's lock. */
+  readonly lockWatch?: LockWatchCapability<S['table']>
+}
+
+/** One of Lazarus's sessions stuck behind another session's lock, as a probe found it. */
+export interface LockWait {
+  /** What it waits for, e.g. "table public.orders". */
+  waitingFor: string
+  /** The sessions that block it, e.g. "4711, 4712"; empty when unknown. */
+  blockers: string
+}
+
+/**
+ * The watchdog's look at production's locks (PostgreSQL: pg_locks). A dump that waits on a lock
+ * nothing else bounds (pg_dump bounds only its first LOCK TABLE pass) would wait as long as the
+ * other transaction lasts; the watchdog stops the run instead, naming the lock.
+ */
+export interface LockWatchCapability<Table extends TableName = TableName> {
+  /** How an error names the probe's question, e.g. "a probe (SELECT 1)". */
+  readonly probe: string
+  /** Lazarus's sessions on this session's database that have waited on a lock longer than `seconds`. */
+  lockWaits(session: SeamSession<Table>, seconds: number): Promise<LockWait[]>
+  /** Why such a lock blocks the run, and what holds it: the engine's words, for the error. */
+  readonly lockAdvice: string
 }
 
 /** Large objects (PostgreSQL): data outside every table, compared as schema objects of a kind of their own. */

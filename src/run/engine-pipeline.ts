@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
-import type { SchemaObject, SeamDrillPlan, Engine, SeamSession, StreamOutcome } from '../engines/types.js'
+import type { SchemaObject, SeamDrillPlan, Engine, SeamSession, ServerFacts, StreamOutcome } from '../engines/types.js'
 import { UserError } from '../util/errors.js'
 import { saveWorkDir } from '../util/leftovers.js'
 import { mapPool } from '../util/pool.js'
@@ -20,7 +20,7 @@ import type { DrillAim } from '../engines/types.js'
 import type { EngineSettings } from './engine-settings.js'
 import { logVerification, pinDifferingTables } from './copy-findings.js'
 import { Counter, reportProgress } from './progress.js'
-import { SeamRunContext } from './run-context.js'
+import { RunContext } from './run-context.js'
 import type { Workspace } from './workspace.js'
 
 /**
@@ -39,8 +39,43 @@ import type { Workspace } from './workspace.js'
  */
 export async function verifyOverEngine(settings: EngineSettings, workspace: Workspace, report: Report): Promise<void> {
   saveWorkDir(workspace.workDir)
-  const run = new SeamRunContext(settings, workspace, report)
+  const run = new SeamRunContext(settings.engine, settings, workspace, report)
   await run.run(() => runStages(run))
+}
+
+/**
+ * The run context (run-context.ts) with what this run establishes as it goes: the servers' facts,
+ * the client programs, and what the sanitizer changed that the schema comparison must know.
+ */
+class SeamRunContext extends RunContext<EngineSettings> {
+  facts!: { production: ServerFacts; cleanroom: ServerFacts }
+  /** Production's collations the sanitizer rewrites to the clean room's, which the schema comparison counts as the same. */
+  collationsRewritten?: ReadonlyMap<string, string>
+  /** Objects the sanitizer restored unable to run (events), whose status the schema comparison reads as dumped. */
+  restoredDisabled: { kind: string; name: string }[] = []
+  tools: unknown
+
+  /** Production's session that holds the snapshot: the dump's data as of its start; row pinning asks it. */
+  override get production(): SeamSession {
+    return super.production!
+  }
+
+  /** Production's session and the clean room's maintenance handle at once, then the watchdog over both. */
+  protected override async connect(): Promise<void> {
+    const { engine, settings } = this
+    const production = await core.group('Connect', async () => {
+      const [production, maintenance] = await Promise.allSettled([
+        this.open(settings.production, 'production'),
+        engine.openMaintenance(settings.cleanroom)
+      ])
+      // The clean room closes with the run, whether or not production connected.
+      if (maintenance.status === 'fulfilled') this.openedCleanroom(maintenance.value)
+      for (const result of [production, maintenance]) if (result.status === 'rejected') throw result.reason
+      return (production as PromiseFulfilledResult<SeamSession>).value
+    })
+    this.productionSessions.push(production)
+    await this.watchServers()
+  }
 }
 
 /** The report a run over the seam starts from: where it reads and restores, nothing established yet. */
@@ -63,7 +98,7 @@ async function runStages(run: SeamRunContext): Promise<void> {
   const { settings, report, engine } = run
   await run.group('Check servers and client tools', () => checkServers(run))
   const database = await run.production.databaseDefaults()
-  const backup = await run.scratch!.create('backup', database)
+  const backup = await run.cleanroom.create('backup', database)
   const restoreTarget = engine.withDatabase(settings.cleanroom, backup, settings.productionAddress.database)
   const keepDumpAt = settings.sabotage.length > 0 ? run.workspace.backupFile : undefined
 
@@ -85,11 +120,11 @@ async function runStages(run: SeamRunContext): Promise<void> {
     })
   } finally {
     if (settings.keepCleanroom) {
-      run.scratch!.keep(backup)
+      run.cleanroom.keep(backup)
       core.notice(
         `Kept the restored database '${backup}' on the clean room (${engine.describe(settings.cleanroom)}) for debugging.`
       )
-    } else await run.scratch!.drop(backup)
+    } else await run.cleanroom.drop(backup)
   }
   report.tables = verification.tables
   report.schema = verification.schema
@@ -235,7 +270,7 @@ async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, ke
     const snapshotId = await production.beginSnapshot()
     // The figure sessions join while the lock holds every writer: after it, their snapshot would be later than the dump's.
     await Promise.all(joining.map(session => session.joinSnapshot(snapshotId)))
-    run.figureSessions.push(...joining)
+    run.productionSessions.push(...joining)
     tables = await production.listTables()
     if (tables.length === 0) {
       throw new UserError(
@@ -268,7 +303,7 @@ async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, ke
       signal: run.abort.signal
     })
     core.info(
-      `Snapshot taken: ${tables.length} table(s) to count and checksum with ${run.figureSessions.length} session(s) ` +
+      `Snapshot taken: ${tables.length} table(s) to count and checksum with ${run.productionSessions.length} session(s) ` +
         'once the dump has read them, while the restore goes on.'
     )
   } catch (error) {
@@ -351,7 +386,7 @@ async function readProduction(
 ): Promise<ProductionSnapshot> {
   const schema = await run.production.readSchema()
   const primaryKeys = await run.production.primaryKeys()
-  const figures = await readFigures(run.figureSessions, tables, run.settings.verify === 'checksums', true, 'production')
+  const figures = await readFigures(run.productionSessions, tables, run.settings.verify === 'checksums', true, 'production')
   const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
   const drillCatalog = run.settings.sabotage.length > 0 ? await run.engine.readDrillCatalog(run.production, rowCounts) : undefined
   return { tables, figures, schema, countersBefore, countersAfter, primaryKeys, drillCatalog }
@@ -493,7 +528,7 @@ async function runDrill(run: SeamRunContext, operator: string, snapshot: Product
     )
     return { operator, target: null, applied: false, detected: false, detectedBy: null, evidence: `no eligible target: ${why}` }
   }
-  const name = await run.scratch!.create(`drill_${operator}`, await run.production.databaseDefaults())
+  const name = await run.cleanroom.create(`drill_${operator}`, await run.production.databaseDefaults())
   try {
     const target = engine.withDatabase(settings.cleanroom, name, settings.productionAddress.database)
     const streamDir = run.workspace.file(`drill-${operator}`)
@@ -534,7 +569,7 @@ async function runDrill(run: SeamRunContext, operator: string, snapshot: Product
     else core.error(`Sabotage ${operator} on ${plan.target} went undetected.`, { title: 'Lazarus: sabotage missed' })
     return result
   } finally {
-    await run.scratch!.drop(name)
+    await run.cleanroom.drop(name)
   }
 }
 

@@ -3,11 +3,12 @@ import * as path from 'node:path'
 import * as core from '@actions/core'
 import type { CheckAnswer } from '../verification/check-answers.js'
 import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
-import { RunContext, type PostgresCleanRoom } from './run-context.js'
+import { RunContext as EngineRunContext } from './run-context.js'
+import type { CleanRoom } from './cleanroom.js'
 import { compareTables, type SideFigures, type TableComparison } from '../verification/compare.js'
 import { tableKey } from '../util/table-name.js'
 import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
-import { DatabaseSession, type ServerFacts } from '../engines/postgres/database.js'
+import { DatabaseSession, asDatabaseDefaults, type ServerFacts } from '../engines/postgres/database.js'
 import { decodeDumpText } from '../engines/postgres/dump-encoding.js'
 import { rewriteDump } from '../drill/rewrite.js'
 import { UserError, messageOf } from '../util/errors.js'
@@ -18,8 +19,10 @@ import {
   readInstalledExtensions
 } from '../engines/postgres/extensions.js'
 import type { TableRef } from '../engines/postgres/figure-queries.js'
-import { assertSeparateClusters } from '../engines/postgres/guards.js'
-import type { PostgresEngine } from '../engines/postgres/index.js'
+import { assertSeparateClusters, restoreLocationCheckSql, type ClusterIdentity } from '../engines/postgres/guards.js'
+import { postgres, type PostgresEngine } from '../engines/postgres/index.js'
+import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
+import type { PostgresRunRoles } from '../engines/postgres/run-roles.js'
 import type { AmcheckResult } from '../engines/types.js'
 import type { ManifestFile } from '../report/manifest.js'
 import {
@@ -84,6 +87,31 @@ import { saveWorkDir } from '../util/leftovers.js'
 import { formatBytes } from '../util/bytes.js'
 import type { Workspace } from './workspace.js'
 
+/**
+ * PostgreSQL's shapes as its run reads them through the run context (run-context.ts RunShapes):
+ * its driver's sessions, its maintenance handle and roles, its cluster identity, until what it
+ * reads of them only through PostgreSQL's modules is a capability (docs/development.md, the plan).
+ */
+export interface PostgresRunShapes {
+  engine: PostgresEngine
+  target: ConnectionTarget
+  session: DatabaseSession
+  maintenance: MaintenanceSession
+  roles: PostgresRunRoles
+  cleanroomIdentity: ClusterIdentity
+}
+
+/** PostgreSQL's run context: the one run context (run-context.ts) in PostgreSQL's shapes. */
+export type RunContext<S extends Settings = Settings> = EngineRunContext<S, PostgresRunShapes>
+
+/** PostgreSQL's clean room: its maintenance handle and its roles, as its own run reads them. */
+export type PostgresCleanRoom = CleanRoom<MaintenanceSession, PostgresRunRoles>
+
+/** A context for one of PostgreSQL's runs (a fresh dump, a stored backup). */
+export function postgresRunContext<S extends Settings>(settings: S, workspace: Workspace, report: Report): RunContext<S> {
+  return new EngineRunContext<S, PostgresRunShapes>(postgres, settings, workspace, report)
+}
+
 /** What verifying a restored copy found, with PostgreSQL's schema differences. */
 export type CopyVerification = VerificationOf<SchemaDifference>
 
@@ -147,7 +175,7 @@ export async function verifyBackup(
   const settings = requireProduction(givenSettings, 'to dump production')
   assertSeparateClusters(settings.production, settings.cleanroom)
   saveWorkDir(workspace.workDir)
-  const context = new RunContext(settings, workspace, report)
+  const context = postgresRunContext(settings, workspace, report)
   await context.connectProduction()
   // The restore point this run keeps (backup-dir, upload-dump), and whether it was kept whole.
   const keeping: Keeping = { kept: false }
@@ -274,7 +302,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
   const restoreTarget = context.scratchTarget('backup')
   // CREATE DATABASE waits for a checkpoint (PostgreSQL 14 and older): meanwhile the sed program
   // is built and pg_dump starts, while psql waits for the database at the stream's gate.
-  const created = context.createScratchDatabase('backup', database)
+  const created = context.createScratchDatabase('backup', asDatabaseDefaults(database))
   const exists = created.then(
     () => true,
     () => false
@@ -527,7 +555,7 @@ async function streamFromSnapshot(
   await refuseProductionSkew(exporter, filter.cleanroomMajor, check => !check.privileges)
   // pg_dump takes one connection; the checksum workers share the rest of `jobs`.
   for (let i = 1; i < Math.max(1, settings.jobs - 1); i++) {
-    const session = await DatabaseSession.open(settings.production, 'production')
+    const session = await context.open(settings.production, 'production')
     sessions.push(session)
     await session.pinSettings()
     await session.joinSnapshot(snapshotId)
@@ -1046,7 +1074,7 @@ export interface CopyContext {
 async function verifyCopy(file: string, purpose: string, context: CopyContext): Promise<CopyVerification> {
   const { tools, settings, snapshot } = context
   const { cleanroom, production: live, workspace } = context.run
-  const target = await context.run.createScratchDatabase(purpose, snapshot.database)
+  const target = await context.run.createScratchDatabase(purpose, asDatabaseDefaults(snapshot.database))
   try {
     if (snapshot.privileges) await cleanroom.roles.provide(target.database)
     await cleanroom.roles.prepareRestore(target)
@@ -1086,7 +1114,8 @@ export function standInsByName(replay: PrivilegeReplay | undefined): Map<string,
 
 /** Writes the SQL that stops psql unless it restores into `target` on the checked clean room. */
 export function writeLocationCheck(run: RunContext, target: ConnectionTarget, file: string): string {
-  writeWorkFile(file, run.locationCheckSql(target), "the restore's location check")
+  if (!run.cleanroomIdentity) throw new Error('The clean room was not identified before a restore')
+  writeWorkFile(file, restoreLocationCheckSql(target.database, run.cleanroomIdentity), "the restore's location check")
   return file
 }
 

@@ -5,9 +5,8 @@ import { detectBackup, HEAD_BYTES, type StoredBackup } from '../engines/postgres
 import { compareTables, type SideFigures } from '../verification/compare.js'
 import { displayName, tableKey } from '../util/table-name.js'
 import type { ConnectionTarget } from '../engines/postgres/connection.js'
-import { DatabaseSession } from '../engines/postgres/database.js'
+import { DatabaseSession, asDatabaseDefaults } from '../engines/postgres/database.js'
 import { UserError } from '../util/errors.js'
-import { RunContext, type PostgresCleanRoom } from './run-context.js'
 import { assertSeparateClusters } from '../engines/postgres/guards.js'
 import { checkBackupFiles, describeFileProblem, formatProblem, type Manifest } from '../report/manifest.js'
 import {
@@ -29,6 +28,7 @@ import {
   logSanitized,
   onTimeline,
   planRoles,
+  postgresRunContext,
   privilegeReplay,
   replaysPrivileges,
   standInsByName,
@@ -39,7 +39,9 @@ import {
   sanitizeFilter,
   verifyRestored,
   writeLocationCheck,
+  type PostgresCleanRoom,
   type ProductionSnapshot,
+  type RunContext,
   type SanitizeFilter
 } from './pipeline.js'
 import { readPrivileges, readPrivilegeTargets } from '../engines/postgres/privileges.js'
@@ -152,7 +154,7 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
   if (toc) core.info(`pg_restore ${tools.pgRestore!.version} reads it: ${toc.entries} entries.`)
 
   // The run's context sets the lock waits and TCP safeguards of every session from the inputs, as in the fresh run.
-  const context = new RunContext(settings, workspace, report)
+  const context = postgresRunContext(settings, workspace, report)
   // Without a manifest, production as it is now is the only reference; with one, production is never connected.
   const production = evidence ? undefined : await context.connectProduction()
   const { group } = context
@@ -188,7 +190,7 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
       drill ? workspace.backupFile : undefined,
       { routedFile, routedRoles: replay?.onlyNaming }
     )
-    const target = await context.createScratchDatabase('backup', database)
+    const target = await context.createScratchDatabase('backup', asDatabaseDefaults(database))
     let snapshot: ProductionSnapshot | undefined
     let verifiedSettings: Settings = settings
     try {

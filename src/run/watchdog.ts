@@ -1,4 +1,4 @@
-import type { ServerRole } from '../engines/types.js'
+import type { LockWait, ServerRole } from '../engines/types.js'
 import { endChildProcesses } from '../util/cancellation.js'
 import { UserError, messageOf } from '../util/errors.js'
 
@@ -13,8 +13,8 @@ import { UserError, messageOf } from '../util/errors.js'
  * names the server and what Lazarus was doing.
  *
  * The watchdog knows no engine: each server comes as a WatchedServer (run-context.ts opens them,
- * PostgreSQL's with `SELECT 1` and production's lock waits, an engine over the seam with its
- * session's ping), so that both runs stop alike.
+ * each with its session's ping, and on production its lock waits where the engine looks
+ * for them: Engine.lockWatch), so that every engine's run stops alike.
  */
 
 /**
@@ -27,14 +27,6 @@ const LOCK_GRACE_SECONDS = 5
 /** Probes run this often: a quarter of the timeout, between 0.5 and 10 seconds. */
 export function probeIntervalMs(timeoutSeconds: number): number {
   return Math.min(10_000, Math.max(500, (timeoutSeconds * 1000) / 4))
-}
-
-/** One of Lazarus's sessions stuck behind another session's lock, as a probe found it. */
-export interface LockWait {
-  /** What it waits for, e.g. "table public.orders". */
-  waitingFor: string
-  /** The sessions that block it, e.g. "4711, 4712"; empty when unknown. */
-  blockers: string
 }
 
 /** One server under watch: its probe session, and how an error names it. */

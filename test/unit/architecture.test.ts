@@ -297,7 +297,6 @@ const STILL_REACHING_INTO_AN_ENGINE = [
   'report/manifest.ts',
   'run/pipeline.ts',
   'run/restore-point.ts',
-  'run/run-context.ts',
   'run/settings.ts',
   'run/stored-pipeline.ts',
   'verification/check-answers.ts',

@@ -74,6 +74,7 @@ export const postgres: PostgresEngine = {
   openRead: (target, role) => DatabaseSession.open(target, role),
   openMaintenance: target => MaintenanceSession.openMaintenance(target),
   cleanroomRoles: postgresCleanroomRoles,
+  abandonAll: keep => DatabaseSession.abandonAll(keep.map(own)),
   async assertSeparateServers(production, cleanroom) {
     const [p, c] = [own(production), own(cleanroom)]
     assertSeparateClusters(p.target, c.target)
@@ -103,5 +104,12 @@ export const postgres: PostgresEngine = {
   crossMajor: {
     settle: ({ production, restored, standIns }, differences) =>
       settleAcrossMajors({ production: own(production), restored: own(restored), standIns }, differences)
+  },
+  lockWatch: {
+    probe: 'a probe (SELECT 1)',
+    lockWaits: (session, seconds) => own(session).lockWaits(seconds),
+    lockAdvice:
+      'another session holds a lock that blocks reading it (ACCESS EXCLUSIVE: ALTER TABLE, TRUNCATE, VACUUM FULL, ' +
+      'REFRESH MATERIALIZED VIEW, LOCK TABLE)'
   }
 }
