@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import pg from 'pg'
 import { postgres } from '../../../../src/engines/postgres/index.js'
 import type { SeamSession, ServerRole } from '../../../../src/engines/types.js'
 import type { TableRef } from '../../../../src/engines/postgres/figure-queries.js'
@@ -101,6 +102,36 @@ test('cross-major settling: servers of one major have nothing to settle, and a r
     JSON.stringify(differences)
   )
   assert.deepEqual(await crossMajor.settle({ production: prod, restored }, differences), differences)
+})
+
+test("the lock watch: a Lazarus session stuck behind another session's lock is found, with what it waits for and who blocks it", async () => {
+  const lockWatch = postgres.lockWatch
+  assert.ok(lockWatch)
+  assert.match(lockWatch.probe, /SELECT 1/)
+  const [probe, reader] = await Promise.all([open(production, database, 'production'), open(production, database, 'production')])
+  assert.deepEqual(await lockWatch.lockWaits(probe, 0), [], 'nothing waits yet')
+  const tables = await probe.listTables()
+  const holder = new pg.Client({ connectionString: production.url(database) })
+  await holder.connect()
+  try {
+    await holder.query('BEGIN; LOCK TABLE public.items IN ACCESS EXCLUSIVE MODE')
+    const holderPid = (await holder.query<{ pid: number }>('SELECT pg_catalog.pg_backend_pid() AS pid')).rows[0].pid
+    const reading = reader.tablesFigures(tables, false, false)
+    reading.catch(() => undefined)
+    let waits: Awaited<ReturnType<typeof lockWatch.lockWaits>> = []
+    for (let i = 0; i < 100 && waits.length === 0; i++) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      waits = await lockWatch.lockWaits(probe, 0)
+    }
+    assert.equal(waits.length, 1, JSON.stringify(waits))
+    assert.equal(waits[0].waitingFor, 'table public.items')
+    assert.equal(waits[0].blockers, String(holderPid))
+    assert.deepEqual(await lockWatch.lockWaits(probe, 3600), [], 'a wait shorter than asked is not reported')
+    await holder.query('ROLLBACK')
+    await reading
+  } finally {
+    await holder.end()
+  }
 })
 
 /** The digest large-objects.ts writes for an object of one chunk: md5 of the chunk's md5. */
