@@ -311,6 +311,9 @@ export interface EngineShapes {
   restoreOptions?: unknown
   /** What only this engine tells of how a stream ended (StreamOutcome's `detail`), if anything. */
   streamDetail?: unknown
+  /** The formats a restore point is kept in, and its compression (RestorePointsCapability), if the engine keeps any. */
+  keptFormat?: string
+  compression?: unknown
 }
 
 /** An engine's shape `K` (EngineShapes' optional ones), or `Otherwise` when the engine has none. */
@@ -400,6 +403,17 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
   readonly crossMajor?: CrossMajorCapability<S['table']>
   /** What the run's watchdog asks production beyond a ping: Lazarus's sessions stuck behind another's lock. */
   readonly lockWatch?: LockWatchCapability<S['table']>
+  /**
+   * Restore points (inputs backup-dir, upload-dump, backup-format, backup-compression): the
+   * verified dump kept with its manifest; and stored backups (backup-path): a kept one verified
+   * later. An engine without it refuses those inputs.
+   */
+  readonly restorePoints?: RestorePointsCapability<
+    S['table'],
+    S['tools'],
+    ShapeOf<S, 'keptFormat', string>,
+    ShapeOf<S, 'compression', unknown>
+  >
 }
 
 /** One of Lazarus's sessions stuck behind another session's lock, as a probe found it. */
@@ -479,6 +493,96 @@ export interface CrossMajorCapability<Table extends TableName = TableName> {
     sides: { production: SeamSession<Table>; restored: SeamSession<Table>; standIns?: ReadonlyMap<string, string> },
     differences: SchemaObjectDifference[]
   ): Promise<SchemaObjectDifference[]>
+}
+
+/**
+ * A backup a run keeps (a restore point), as the engine's dump program writes it. `Format` is one
+ * of the capability's `formats` (PostgreSQL: custom, directory, plain).
+ */
+export interface KeptBackup<Format extends string = string> {
+  format: Format
+  /** The file (plain, custom) or directory (directory format, which must not exist yet) the dump program writes. */
+  path: string
+  /** The dump program's compression argument for the archive formats (pg_dump's --compress: `1`, gzip level 1; `0` none). */
+  compress: string
+  /** The dump program's parallel jobs, for a format written in parallel. */
+  jobs: number
+}
+
+/** How a kept backup was dumped, as its manifest records it (report/manifest.ts `dump`, whose `program` is ManifestProfile's). */
+export interface KeptDump {
+  /** The dump program's version. */
+  version: string
+  /** Its arguments without the connection string or snapshot id. */
+  arguments: string[]
+  format: string
+  /** As passed to the dump program (e.g. `gzip:1`), or `none`. */
+  compression: string
+  /** Whether owners and privileges are in the dump. */
+  ownersAndPrivileges: boolean
+}
+
+/**
+ * What a manifest records that only its engine knows, as data, so that report/manifest.ts writes
+ * and validates every engine's manifest alike and the manifest's format stays one.
+ */
+export interface ManifestProfile {
+  /** The dump program a manifest names (`dump.program`). */
+  program: string
+  /** The formats a backup is kept in (`dump.format`). */
+  formats: readonly string[]
+  /** The session settings every figure is computed under (`figures.pinnedSettings`), in order. */
+  pinnedSettings: ReadonlyArray<readonly [string, string]>
+  /** How a column's values may be hashed (`figures.tables[].columns[].hashing`). */
+  columnHashings: readonly string[]
+  /** The kinds of table a manifest records (`figures.tables[].kind`). */
+  tableKinds: readonly string[]
+}
+
+/** One table as a manifest records it: what reading the same figures from a restored copy needs. */
+export interface KeptTable extends TableName {
+  kind: string
+  populated: boolean
+  /** An extension configuration table's row condition (the rows the dump holds), or null. */
+  filter: string | null
+  /** Columns by name with how each was hashed (ManifestProfile's `columnHashings`). */
+  columns: { name: string; hashing: string }[]
+}
+
+/**
+ * Restore points and stored backups (PostgreSQL). What the run keeps and how its manifest records
+ * it come from here as data; the run writes the files, the manifest and the report.
+ */
+export interface RestorePointsCapability<
+  Table = TableName,
+  Tools = unknown,
+  Format extends string = string,
+  Compression = unknown
+> {
+  /** What a manifest records that only this engine knows. */
+  readonly manifest: ManifestProfile
+  /** The formats a backup is kept in (input backup-format). */
+  readonly formats: readonly Format[]
+  /** The kept backup's file name in its restore point, by format (a DBA sees at once what to restore it with). */
+  backupName(format: Format, database: string): string
+  /** Reads input backup-compression (one UserError naming `input` on a bad value). */
+  parseCompression(raw: string, input: string): Compression
+  /** The compression when backup-compression is empty. */
+  defaultCompression(format: Format): Compression
+  /** The dump program's compression argument for a backup kept in `format` (KeptBackup's `compress`). */
+  compressArgument(format: Format, compression: Compression): string
+  /** The compression as the manifest records it (`none`, `gzip:1`, `zstd:3`...). */
+  describeCompression(backup: KeptBackup): string
+  /** Refuses (one UserError naming `input`) a compression the dump program this run uses cannot write. */
+  requireCompressionSupport(compression: Compression, tools: Tools, input: string): void
+  /**
+   * How the backup was dumped, for its manifest: the dump program's version and arguments, the
+   * format and compression, and whether owners and privileges are in it (`withOwnersAndPrivileges`:
+   * whether the stream dumped them).
+   */
+  keptDump(backup: KeptBackup, tools: Tools, options: { withOwnersAndPrivileges: boolean; lockTimeoutSeconds: number }): KeptDump
+  /** A table the manifest recorded, as the engine reads it from a restored copy (validated by parseManifest). */
+  tableOf(kept: KeptTable): Table
 }
 
 /** An operator nothing in the catalog can take and still restore, and why, in words a reader can act on. */

@@ -4,12 +4,9 @@ import * as path from 'node:path'
 import type { CheckAnswer } from '../verification/check-answers.js'
 import type { CheckDefinition } from '../verification/checks-file.js'
 import type { SideFigures, VerifyLevel } from '../verification/compare.js'
-import type { TableFigures } from '../engines/postgres/database.js'
-import { KEPT_FORMATS, type BackupFormat, type KeptFormat } from '../engines/postgres/backup-format.js'
+import type { KeptDump, KeptTable, ManifestProfile, SchemaObject, TableFigures } from '../engines/types.js'
 import { UserError } from '../util/errors.js'
-import { COLUMN_HASHINGS, PINNED_SETTINGS, type Column, type TableRef } from '../engines/postgres/figure-queries.js'
 import type { Result } from './report.js'
-import type { SchemaObject } from '../engines/postgres/schema-fingerprint.js'
 import type { SequenceValue } from '../verification/sequence-check.js'
 
 /**
@@ -19,7 +16,9 @@ import type { SequenceValue } from '../verification/sequence-check.js'
  * (format, every file's size and sha256), and production's figures at the snapshot exactly as a
  * fresh run computes them (compare.ts, schema-fingerprint.ts, sequence-check.ts, checks.ts), with
  * how and on which server major they were computed, so that the verifying side knows whether its
- * own figures are comparable. Pure apart from reading files for their sha256 (streamed).
+ * own figures are comparable. Pure apart from reading files for their sha256 (streamed). What only
+ * the engine knows (its dump program, formats, pinned settings, column hashings) comes from its
+ * restore points' ManifestProfile (engines/types.ts), as data: one format for every engine.
  *
  * Nothing secret enters it: production is described without its password (connection.describe),
  * pg_dump's arguments without the connection string, check answers without production's values
@@ -58,17 +57,13 @@ export interface ManifestFile {
   sha256: string
 }
 
-/** One table as production held it at the snapshot, with how its checksum was computed. */
-export interface ManifestTable {
-  schema: string
-  name: string
-  /** `r` table or leaf partition, `m` materialized view, `p` partitioned table compared as a whole. */
-  kind: TableRef['kind']
-  populated: boolean
-  /** An extension configuration table's row condition (pg_dump dumps those rows only), or null. */
-  filter: string | null
-  /** Columns by name with how each was hashed (figure-queries.ts ColumnHashing). */
-  columns: Column[]
+/**
+ * One table as production held it at the snapshot, with how its checksum was computed: PostgreSQL's
+ * `kind` is `r` table or leaf partition, `m` materialized view, `p` partitioned table compared as a
+ * whole; its `filter` an extension configuration table's row condition (pg_dump dumps those rows
+ * only), or null; its columns by name with how each was hashed (figure-queries.ts ColumnHashing).
+ */
+export interface ManifestTable extends KeptTable {
   figures: TableFigures
   derived?: true
   wholeTree?: true
@@ -104,16 +99,14 @@ export interface Manifest {
   production: ProductionIdentity & { major: number }
   /** The exported snapshot the dump and the figures were both taken in. */
   snapshot: { takenAt: string }
-  dump: {
-    program: 'pg_dump'
-    version: string
-    /** pg_dump's arguments without the connection string (--dbname) or snapshot id. */
-    arguments: string[]
-    format: KeptFormat
-    /** As passed to pg_dump (e.g. `gzip:1`), or `none`. */
-    compression: string
-    /** Whether owners and privileges are in the dump (the clean room had every role). */
-    ownersAndPrivileges: boolean
+  /**
+   * How the backup was dumped (KeptDump): pg_dump's version, its arguments without the connection
+   * string (--dbname) or snapshot id, the format, the compression as passed to pg_dump (e.g.
+   * `gzip:1`) or `none`, whether owners and privileges are in the dump (the clean room had every role).
+   */
+  dump: KeptDump & {
+    /** ManifestProfile's program, e.g. pg_dump. */
+    program: string
   }
   files: ManifestFile[]
   figures: {
@@ -158,6 +151,9 @@ export interface ProductionIdentity {
   ctype: string
 }
 
+/** A table as the run holds it (the engine's table reference): what the manifest records of it. */
+export type ManifestTableSource = Omit<KeptTable, 'filter'> & { filter?: string | null }
+
 /** What a run knows when it writes the manifest, in the shapes the pipeline holds them. */
 export interface ManifestFacts {
   createdAt: Date
@@ -166,10 +162,10 @@ export interface ManifestFacts {
   cleanroomServerVersion?: string
   production: ProductionIdentity
   snapshotTakenAt: string
-  dump: Omit<Manifest['dump'], 'program'>
+  dump: KeptDump
   files: ManifestFile[]
   verify: VerifyLevel
-  tables: TableRef[]
+  tables: ManifestTableSource[]
   figures: SideFigures[]
   schema: SchemaObject[]
   privileges?: SchemaObject[]
@@ -179,8 +175,8 @@ export interface ManifestFacts {
   checks: { definitions: CheckDefinition[]; answers: CheckAnswer[]; showValues: boolean }
 }
 
-/** Builds the manifest from what a run knows. Pure: the same facts give the same manifest. */
-export function buildManifest(facts: ManifestFacts): Manifest {
+/** Builds the manifest from what a run knows, with its engine's profile. Pure: the same facts give the same manifest. */
+export function buildManifest(facts: ManifestFacts, profile: ManifestProfile): Manifest {
   const major = Math.floor(facts.production.serverVersionNum / 10000)
   const figuresByKey = new Map(facts.figures.map(side => [`${side.schema}\u0000${side.name}`, side]))
   const tables = facts.tables.map((table): ManifestTable => {
@@ -233,12 +229,12 @@ export function buildManifest(facts: ManifestFacts): Manifest {
       ctype
     },
     snapshot: { takenAt: facts.snapshotTakenAt },
-    dump: { program: 'pg_dump', ...facts.dump },
+    dump: { program: profile.program, ...facts.dump },
     files: [...facts.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     figures: {
       computedOn: { serverVersion, serverVersionNum, major },
       methods: { ...FIGURE_METHODS, rowChecksum: facts.verify === 'checksums' ? FIGURE_METHODS.rowChecksum : null },
-      pinnedSettings: Object.fromEntries(PINNED_SETTINGS),
+      pinnedSettings: Object.fromEntries(profile.pinnedSettings),
       verify: facts.verify,
       tables,
       schema: facts.schema,
@@ -262,10 +258,11 @@ function cleanFigures(figures: TableFigures): TableFigures {
  * Production's figures in the shapes the comparison code takes (compare.ts compareTables,
  * schema-fingerprint.ts diffSchema, sequence-check.ts compareSequences, check-answers.ts
  * compareCheck), so a stored backup is compared with its manifest as a fresh run compares with
- * production.
+ * production. The tables as the manifest records them: the engine's restore points read them
+ * back into its own table references (RestorePointsCapability tableOf).
  */
 export function manifestFigures(manifest: Manifest): {
-  tables: TableRef[]
+  tables: KeptTable[]
   figures: SideFigures[]
   schema: SchemaObject[]
   privileges?: SchemaObject[]
@@ -283,7 +280,6 @@ export function manifestFigures(manifest: Manifest): {
       kind: table.kind,
       populated: table.populated,
       columns: table.columns,
-      bytes: 0,
       filter: table.filter
     })),
     figures: figures.tables.map(table => ({
@@ -581,7 +577,7 @@ async function checkFile(file: ManifestFile, full: string, bytes: number, name: 
  */
 export function formatProblem(
   manifest: Manifest,
-  backup: { path: string; format: BackupFormat; gzip: boolean }
+  backup: { path: string; format: string; gzip: boolean }
 ): FileProblem | undefined {
   const same = backup.format === manifest.dump.format && !backup.gzip
   if (same) return undefined
@@ -617,11 +613,12 @@ export function describeFileProblem(problem: FileProblem): string {
 // Parsing and validation
 
 /**
- * Parses and validates a manifest's text. Any problem is one UserError naming `source` and the
- * field at fault (`figures.tables[3].figures.rows`), so a hand-edited or truncated manifest is
+ * Parses and validates a manifest's text, against its engine's profile (the program, formats,
+ * table kinds and column hashings it may name). Any problem is one UserError naming `source` and
+ * the field at fault (`figures.tables[3].figures.rows`), so a hand-edited or truncated manifest is
  * refused before anything is restored.
  */
-export function parseManifest(text: string, source: string): Manifest {
+export function parseManifest(text: string, source: string, profile: ManifestProfile): Manifest {
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -656,10 +653,10 @@ export function parseManifest(text: string, source: string): Manifest {
   at.optional(production.systemIdentifier, 'production.systemIdentifier', at.string)
   at.string(at.object(root.snapshot, 'snapshot').takenAt, 'snapshot.takenAt')
   const dump = at.object(root.dump, 'dump')
-  at.oneOf(dump.program, 'dump.program', ['pg_dump'])
+  at.oneOf(dump.program, 'dump.program', [profile.program])
   at.string(dump.version, 'dump.version')
   at.array(dump.arguments, 'dump.arguments').forEach((argument, index) => at.string(argument, `dump.arguments[${index}]`))
-  at.oneOf(dump.format, 'dump.format', KEPT_FORMATS)
+  at.oneOf(dump.format, 'dump.format', profile.formats)
   at.string(dump.compression, 'dump.compression')
   at.boolean(dump.ownersAndPrivileges, 'dump.ownersAndPrivileges')
   const files = at.array(root.files, 'files')
@@ -679,7 +676,7 @@ export function parseManifest(text: string, source: string): Manifest {
       throw at.error(`files[${index}].sha256`, 'must be 64 lowercase hex digits')
     }
   })
-  validateFigures(at, at.object(root.figures, 'figures'))
+  validateFigures(at, at.object(root.figures, 'figures'), profile)
   if (root.signature !== undefined) {
     const signature = at.object(root.signature, 'signature')
     at.oneOf(signature.algorithm, 'signature.algorithm', ['ed25519'])
@@ -689,7 +686,7 @@ export function parseManifest(text: string, source: string): Manifest {
   return value as Manifest
 }
 
-function validateFigures(at: Fields, figures: Record<string, unknown>): void {
+function validateFigures(at: Fields, figures: Record<string, unknown>, profile: ManifestProfile): void {
   const computedOn = at.object(figures.computedOn, 'figures.computedOn')
   at.string(computedOn.serverVersion, 'figures.computedOn.serverVersion')
   at.integer(computedOn.serverVersionNum, 'figures.computedOn.serverVersionNum')
@@ -712,13 +709,13 @@ function validateFigures(at: Fields, figures: Record<string, unknown>): void {
     const table = at.object(item, where)
     at.string(table.schema, `${where}.schema`)
     at.string(table.name, `${where}.name`)
-    at.oneOf(table.kind, `${where}.kind`, ['r', 'm', 'p'])
+    at.oneOf(table.kind, `${where}.kind`, profile.tableKinds)
     at.boolean(table.populated, `${where}.populated`)
     if (table.filter !== null) at.string(table.filter, `${where}.filter`)
     at.array(table.columns, `${where}.columns`).forEach((columnItem, columnIndex) => {
       const column = at.object(columnItem, `${where}.columns[${columnIndex}]`)
       at.string(column.name, `${where}.columns[${columnIndex}].name`)
-      at.oneOf(column.hashing, `${where}.columns[${columnIndex}].hashing`, COLUMN_HASHINGS)
+      at.oneOf(column.hashing, `${where}.columns[${columnIndex}].hashing`, profile.columnHashings)
     })
     const tableFigures = at.object(table.figures, `${where}.figures`)
     at.optional(tableFigures.rows, `${where}.figures.rows`, at.integer)

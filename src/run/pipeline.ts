@@ -27,7 +27,6 @@ import type { AmcheckResult } from '../engines/types.js'
 import type { ManifestFile } from '../report/manifest.js'
 import {
   diskFullError,
-  dumpArguments,
   psqlUnderstandsRestrict,
   writeWorkFile,
   type ClientTools,
@@ -52,11 +51,11 @@ import {
 } from '../report/report.js'
 import type { DrillCatalog } from '../engines/postgres/drill-catalog.js'
 import {
-  compressionOf,
   createRestorePoint,
   discardRestorePoint,
   finishRestorePoint,
   hashRestorePoint,
+  restorePointsOf,
   writeManifest,
   type RestorePoint
 } from './restore-point.js'
@@ -82,7 +81,6 @@ import { sedFilter } from '../engines/postgres/sed.js'
 import { readingEveryRow } from '../engines/postgres/row-security.js'
 import { compareText } from '../util/text-order.js'
 import { INPUT, requireProduction, type ProductionSettings, type Settings } from './settings.js'
-import { requireCompressionSupport } from '../engines/postgres/dump-compression.js'
 import { saveWorkDir } from '../util/leftovers.js'
 import { formatBytes } from '../util/bytes.js'
 import type { Workspace } from './workspace.js'
@@ -197,12 +195,14 @@ interface ProductionServer {
 /** Writes the manifest (signed with signing-key) beside the kept backup and records it in the report. */
 function keepRestorePoint(
   context: RunContext<ProductionSettings>,
-  point: RestorePoint,
+  point: KeptPoint,
   files: ManifestFile[],
   { tools, productionServer, snapshot }: { tools: ClientTools; productionServer: ProductionServer; snapshot: ProductionSnapshot }
 ): void {
   const { settings, report } = context
+  const restorePoints = restorePointsOf(context.engine)
   const withOwners = snapshot.privileges !== undefined
+  const compression = restorePoints.describeCompression(point)
   const manifest = writeManifest(
     point,
     {
@@ -220,14 +220,10 @@ function keepRestorePoint(
         ...snapshot.database
       },
       snapshotTakenAt: snapshot.takenAt.toISOString(),
-      dump: {
-        version: tools.pgDump.version,
-        arguments: dumpArguments(point, withOwners, settings.lockTimeoutSeconds),
-        format: point.format,
-        compression: compressionOf(point),
-        // An archive holds owners and privileges whatever the clean room could take (pg_restore leaves them out).
-        ownersAndPrivileges: point.format === 'plain' ? withOwners : true
-      },
+      dump: restorePoints.keptDump(point, tools, {
+        withOwnersAndPrivileges: withOwners,
+        lockTimeoutSeconds: settings.lockTimeoutSeconds
+      }),
       files,
       verify: settings.verify,
       tables: snapshot.tables,
@@ -239,6 +235,7 @@ function keepRestorePoint(
       sequencesAfter: snapshot.sequencesAfter,
       checks: { definitions: settings.checks, answers: snapshot.checks, showValues: settings.showValues }
     },
+    restorePoints.manifest,
     settings.signingKey
   )
   const bytes = files.reduce((sum, file) => sum + file.bytes, 0)
@@ -256,7 +253,7 @@ function keepRestorePoint(
   const signed = manifest.signature ? `, signed (key sha256 ${manifest.signature.publicKeySha256.slice(0, 16)}…)` : ''
   if (point.persistent) {
     core.info(
-      `Kept the ${point.format}-format backup at ${finished.backupPath} (${formatBytes(bytes)}, compression ${compressionOf(point)}), ` +
+      `Kept the ${point.format}-format backup at ${finished.backupPath} (${formatBytes(bytes)}, compression ${compression}), ` +
         `manifest ${finished.manifestPath}${signed}.`
     )
   }
@@ -270,9 +267,12 @@ function keepRestorePoint(
   }
 }
 
+/** A restore point of this run, in the backup-format its settings name. */
+type KeptPoint = RestorePoint<Settings['backupFormat']>
+
 /** The restore point a run keeps, shared with its cancellation and cleanup. */
 interface Keeping {
-  point?: RestorePoint
+  point?: KeptPoint
   kept: boolean
 }
 
@@ -288,7 +288,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
   // backup-dir keeps a restore point; upload-dump uploads one (from the workspace without backup-dir).
   const point = (keeping.point =
     settings.backupDir !== undefined || settings.uploadDump
-      ? createRestorePoint({
+      ? createRestorePoint(restorePointsOf(context.engine), {
           backupDir: settings.backupDir,
           workDir: workspace.workDir,
           database: settings.production.database,
@@ -483,7 +483,7 @@ async function checkServers(
   const tools = await resolving
   report.tools = { pg_dump: toolInfo(tools.pgDump), psql: toolInfo(tools.psql) }
   // lz4 and zstd need pg_dump 16+: refused now, not once pg_dump has started.
-  requireCompressionSupport(settings.backupCompression, tools.pgDump, INPUT.backupCompression)
+  context.engine.restorePoints?.requireCompressionSupport(settings.backupCompression, tools, INPUT.backupCompression)
   core.info(
     `Client tools: pg_dump ${tools.pgDump.version} (${tools.pgDump.path}), psql ${tools.psql.version} (${tools.psql.path})`
   )
@@ -529,7 +529,7 @@ async function streamFromSnapshot(
   target: { target: ConnectionTarget; ready: Promise<unknown> },
   database: ProductionSnapshot['database'],
   checkFile: string,
-  keep?: RestorePoint
+  keep?: KeptPoint
 ): Promise<{
   production: Promise<ProductionSnapshot>
   restoreError?: string
@@ -711,7 +711,7 @@ async function streamFromSnapshot(
 }
 
 /** The error for a restore point that filled its disk (tee or pg_dump writing it), naming where. */
-function keptBackupDiskFull(outcome: PostgresStreamDetail & { ok: false }, point: RestorePoint): UserError | undefined {
+function keptBackupDiskFull(outcome: PostgresStreamDetail & { ok: false }, point: KeptPoint): UserError | undefined {
   if (outcome.stage !== 'keep' && outcome.stage !== 'dump') return undefined
   const program = outcome.stage === 'keep' ? 'tee' : 'pg_dump'
   const where = point.persistent ? `input 'backup-dir'` : 'RUNNER_TEMP (upload-dump keeps the backup there until it is uploaded)'

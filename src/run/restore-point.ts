@@ -12,9 +12,7 @@ import {
   type ManifestFacts,
   type ManifestFile
 } from '../report/manifest.js'
-import type { KeptFormat } from '../engines/postgres/backup-format.js'
-import type { KeepBackup } from '../engines/postgres/pg-tools.js'
-import { compressArgument, describeCompressArgument, type DumpCompression } from '../engines/postgres/dump-compression.js'
+import type { KeptBackup, ManifestProfile, RestorePointsCapability } from '../engines/types.js'
 
 /**
  * A restore point: the backup a run verified, kept with its manifest in a directory of its own,
@@ -23,13 +21,21 @@ import { compressArgument, describeCompressArgument, type DumpCompression } from
  */
 
 /**
- * The archive formats' compression when backup-compression is empty. Measured
- * (docs/performance.md, bench/RESULTS.md): at 1.1 GiB, gzip level 1 cost the same CPU as none
- * (what it spends deflating, none spends writing and hashing a file 5.4 times larger), half
- * the client CPU of pg_dump's default level 6 (an earlier measurement), and kept a custom restore
- * point within 1.26x the streamed run, for a file a fifth of none's.
+ * The engine's restore points (engines/types.ts RestorePointsCapability). The settings refuse
+ * backup-dir, upload-dump, backup-compression and the manifests' keys for an engine without them
+ * (engine-settings.ts); a run that still asks is refused the same way, in one line.
  */
-export const DEFAULT_KEEP_COMPRESSION: DumpCompression = { method: 'gzip', level: 1 }
+export function restorePointsOf<E extends { readonly name: string; readonly restorePoints?: object }>(
+  engine: E
+): NonNullable<E['restorePoints']> {
+  if (!engine.restorePoints) {
+    throw new UserError(
+      `${engine.name} keeps no restore points and verifies no stored backups: remove backup-dir, upload-dump, ` +
+        `backup-compression, backup-path, manifest-path, signing-key and verify-key.`
+    )
+  }
+  return engine.restorePoints as NonNullable<E['restorePoints']>
+}
 
 /**
  * While the run goes on, the restore point is `<name>.partial/`: a run that is killed leaves a
@@ -37,7 +43,7 @@ export const DEFAULT_KEEP_COMPRESSION: DumpCompression = { method: 'gzip', level
  * manifest is written it is renamed to `<name>/` (finishRestorePoint). `path` and `manifestPath`
  * are inside the partial directory until then.
  */
-export interface RestorePoint extends KeepBackup {
+export interface RestorePoint<Format extends string = string> extends KeptBackup<Format> {
   /** The directory the backup is written into (`<name>.partial`). */
   partialDirectory: string
   /** The restore point's own directory once finished (holds the backup and the manifest). */
@@ -45,13 +51,6 @@ export interface RestorePoint extends KeepBackup {
   manifestPath: string
   /** Whether it is kept after the run (backup-dir) or only lives in the run's workspace (upload-dump alone). */
   persistent: boolean
-}
-
-/** File names per format: a DBA sees at once what to restore it with. */
-const BACKUP_NAMES: Record<KeptFormat, (database: string) => string> = {
-  custom: database => `${database}.dump`,
-  directory: database => `${database}.dir`,
-  plain: database => `${database}.sql`
 }
 
 /** A database name as a file name: anything but letters, digits, dot, dash and underscore becomes `_`. */
@@ -71,18 +70,22 @@ export function stampOf(time: Date): string {
 /**
  * Creates the restore point's directory: under `backupDir` (created if missing) when set,
  * otherwise in the run's private `workDir` (upload-dump without backup-dir). A full or read-only
- * backup-dir is one clear error naming it.
+ * backup-dir is one clear error naming it. The engine's restore points name the backup's file and
+ * its compression argument.
  */
-export function createRestorePoint(options: {
-  backupDir?: string
-  workDir: string
-  database: string
-  format: KeptFormat
-  /** backup-compression; a plain backup is always written uncompressed. */
-  compression: DumpCompression
-  jobs: number
-  time: Date
-}): RestorePoint {
+export function createRestorePoint<Format extends string, Compression>(
+  engine: Pick<RestorePointsCapability<unknown, unknown, Format, Compression>, 'backupName' | 'compressArgument'>,
+  options: {
+    backupDir?: string
+    workDir: string
+    database: string
+    format: Format
+    /** backup-compression (the engine's: a plain backup is always written uncompressed). */
+    compression: Compression
+    jobs: number
+    time: Date
+  }
+): RestorePoint<Format> {
   const persistent = options.backupDir !== undefined
   const parent = path.resolve(options.backupDir ?? options.workDir)
   const base = `${fileNameOf(options.database)}-${stampOf(options.time)}`
@@ -109,8 +112,8 @@ export function createRestorePoint(options: {
   const partialDirectory = `${directory}${PARTIAL}`
   return {
     format: options.format,
-    path: path.join(partialDirectory, BACKUP_NAMES[options.format](fileNameOf(options.database))),
-    compress: options.format === 'plain' ? '0' : compressArgument(options.compression),
+    path: path.join(partialDirectory, engine.backupName(options.format, fileNameOf(options.database))),
+    compress: engine.compressArgument(options.format, options.compression),
     jobs: options.jobs,
     partialDirectory,
     directory,
@@ -134,11 +137,6 @@ export function finishRestorePoint(point: RestorePoint): { backupPath: string; m
   }
 }
 
-/** The compression as the manifest records it (`none`, `gzip:1`, `zstd:3`...). */
-export function compressionOf(point: KeepBackup): string {
-  return point.format === 'plain' ? 'none' : describeCompressArgument(point.compress)
-}
-
 /** Starts hashing the kept files (streamed) as soon as they are whole; the caller awaits it when writing the manifest. */
 export function hashRestorePoint(point: RestorePoint): Promise<ManifestFile[]> {
   const hashing = hashBackup(point.path)
@@ -150,8 +148,13 @@ export function hashRestorePoint(point: RestorePoint): Promise<ManifestFile[]> {
  * Writes the manifest beside the backup, signed when a key is given: whole into a temporary
  * file, then renamed, so a manifest is never seen half written. Returns what was written.
  */
-export function writeManifest(point: RestorePoint, facts: ManifestFacts, signingKey?: KeyObject): Manifest {
-  const built = buildManifest(facts)
+export function writeManifest(
+  point: RestorePoint,
+  facts: ManifestFacts,
+  profile: ManifestProfile,
+  signingKey?: KeyObject
+): Manifest {
+  const built = buildManifest(facts, profile)
   const manifest = signingKey ? signManifest(built, signingKey) : built
   const temporary = `${point.manifestPath}.partial`
   try {

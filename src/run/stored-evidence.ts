@@ -12,6 +12,7 @@ import {
   parseManifest,
   type Manifest
 } from '../report/manifest.js'
+import type { ManifestProfile, RestorePointsCapability } from '../engines/types.js'
 import type { ProductionSnapshot } from './pipeline.js'
 import type { Settings } from './settings.js'
 
@@ -31,9 +32,14 @@ export interface Evidence {
 /**
  * The backup's manifest: manifest-path, else lazarus-manifest.json beside the backup; undefined
  * when there is none (the backup is then restore-tested). With verify-key, a manifest that is
- * missing, unsigned, or not signed by that key stops the run.
+ * missing, unsigned, or not signed by that key stops the run. `profile`: the engine's
+ * (RestorePointsCapability's `manifest`), which the manifest is validated against.
  */
-export function readEvidence(settings: Pick<Settings, 'manifestPath' | 'verifyKey'>, backupPath: string): Evidence | undefined {
+export function readEvidence(
+  settings: Pick<Settings, 'manifestPath' | 'verifyKey'>,
+  backupPath: string,
+  profile: ManifestProfile
+): Evidence | undefined {
   const source = settings.manifestPath ?? manifestBeside(backupPath)
   const key = settings.verifyKey
   if (!fs.existsSync(source)) {
@@ -56,7 +62,7 @@ export function readEvidence(settings: Pick<Settings, 'manifestPath' | 'verifyKe
   } catch (error) {
     throw new UserError(`The manifest ${source} cannot be read (${(error as Error).message}).`)
   }
-  const manifest = parseManifest(text, source)
+  const manifest = parseManifest(text, source, profile)
   if (key) {
     assertSignedBy(manifest, key, source)
     core.info(`The manifest's signature matches verify-key.`)
@@ -174,12 +180,14 @@ export function functionsAcrossMajors<
 
 /**
  * Production's side from the manifest, with the user's checks matched to the manifest's answers
- * by name and query text. Returns the checks that can be compared (in the order of the answers).
+ * by name and query text, its tables read back by the engine's restore points (`tableOf`).
+ * Returns the checks that can be compared (in the order of the answers).
  */
 export function snapshotFromManifest(
   manifest: Manifest,
   checks: CheckDefinition[],
-  skip: NotComparable[]
+  skip: NotComparable[],
+  restorePoints: Pick<RestorePointsCapability<ProductionSnapshot['tables'][number]>, 'tableOf'>
 ): { snapshot: ProductionSnapshot; checks: CheckDefinition[] } {
   const figures = manifestFigures(manifest)
   const skipped = new Set(skip.map(item => item.figure))
@@ -200,7 +208,7 @@ export function snapshotFromManifest(
   }
   const withoutChecksums = skipped.has('row checksums')
   const snapshot: ProductionSnapshot = {
-    tables: figures.tables,
+    tables: figures.tables.map(table => restorePoints.tableOf(table)),
     figures: withoutChecksums
       ? figures.figures.map(side => ({ ...side, figures: { ...side.figures, checksum: undefined } }))
       : figures.figures,

@@ -74,6 +74,7 @@ import { restoreStoredBackup, tocLines } from '../engines/postgres/stored-restor
 import { failurePlace } from '../engines/postgres/failure-place.js'
 import { compareText } from '../util/text-order.js'
 import type { Workspace } from './workspace.js'
+import { restorePointsOf } from './restore-point.js'
 
 /**
  * Verifies a stored backup (input backup-path) instead of a fresh dump.
@@ -88,11 +89,15 @@ import type { Workspace } from './workspace.js'
 export async function verifyStoredBackup(givenSettings: Settings, workspace: Workspace, report: Report): Promise<void> {
   const backupPath = givenSettings.backupPath
   if (!backupPath) throw new Error('verifyStoredBackup needs backup-path')
+  // The run's context sets the lock waits and TCP safeguards of every session from the inputs, as in the fresh run.
+  // Its settings are these: requireProduction below only vouches that production is there.
+  const context = postgresRunContext(givenSettings, workspace, report)
+  const restorePoints = restorePointsOf(context.engine)
   const backup = detectBackup(backupPath)
   report.backup = { path: backup.path, format: backup.format, gzip: backup.gzip, bytes: backup.bytes, contentProven: false }
   report.dumpBytes = backup.bytes
   core.info(`Stored backup ${backup.path}: ${describeBackup(backup)}, ${backup.bytes} bytes (told by its content).`)
-  const evidence = readEvidence(givenSettings, backup.path)
+  const evidence = readEvidence(givenSettings, backup.path, restorePoints.manifest)
   if (!evidence && givenSettings.sabotage.length > 0) {
     throw new UserError(
       "Input 'sabotage' needs a fresh dump or a stored backup with its manifest: without a manifest the stored backup's content " +
@@ -153,8 +158,6 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
   if (dumpedFrom) report.backup.dumpedFrom = dumpedFrom
   if (toc) core.info(`pg_restore ${tools.pgRestore!.version} reads it: ${toc.entries} entries.`)
 
-  // The run's context sets the lock waits and TCP safeguards of every session from the inputs, as in the fresh run.
-  const context = postgresRunContext(settings, workspace, report)
   // Without a manifest, production as it is now is the only reference; with one, production is never connected.
   const production = evidence ? undefined : await context.connectProduction()
   const { group } = context
@@ -428,7 +431,7 @@ async function compareWithManifest(
       title: 'Lazarus: row checksums not compared'
     })
   }
-  const { snapshot, checks } = snapshotFromManifest(manifest, settings.checks, skipped)
+  const { snapshot, checks } = snapshotFromManifest(manifest, settings.checks, skipped, restorePointsOf(context.engine))
   // Before the comparison: it reads the restored copy's owners through the replay's stand-ins.
   snapshot.replay = replay
   const verified: Settings = { ...settings, verify: countsOnly ? 'counts' : settings.verify, checks }

@@ -10,6 +10,7 @@ import { cleanroomCluster, uniqueName, type Cluster } from '../support/shared-se
 import { realClientDir } from '../support/tampered-client.js'
 import { runAction } from '../support/run-action.js'
 import { createShop, type Shop } from '../support/shop.js'
+import { POSTGRES_MANIFEST } from '../../src/engines/postgres/restore-points.js'
 
 // Production keeps taking writes while Lazarus runs: the verdict must still be exact, because
 // the dump and production's figures come from one snapshot.
@@ -81,7 +82,7 @@ test('under constant writes, the kept restore point holds exactly the snapshot t
     const [run, writer] = await Promise.all([running, writeUntil(running)])
     assert.ok(writer.transactions >= 5, `the writer committed ${writer.transactions} transactions during the run`)
     assert.equal(run.exitCode, 0, run.stdout.slice(-5000))
-    const manifest = parseManifest(readFileSync(run.outputs['manifest-path'], 'utf8'), 'manifest')
+    const manifest = parseManifest(readFileSync(run.outputs['manifest-path'], 'utf8'), 'manifest', POSTGRES_MANIFEST)
     const live = manifest.figures.tables.find(table => table.name === 'live_events')!
     assert.equal(
       live.figures.rows,

@@ -9,6 +9,7 @@ import { explain, runActionProcess, workspaceRunIds } from '../support/action-pr
 import { createShop, type Shop } from '../support/shop.js'
 import { cleanroomCluster, productionCluster, uniqueName } from '../support/shared-servers.js'
 import { tamperedClientDir } from '../support/tampered-client.js'
+import { POSTGRES_MANIFEST } from '../../src/engines/postgres/restore-points.js'
 
 // Issue 11: owners and privileges restored and compared under the default, unprivileged restore.
 // The restore role restores without any right; the clean-room role replays pg_dump's own
@@ -208,7 +209,7 @@ test('backup-format directory: dumped with jobs, restored in sections over jobs 
   assert.equal(await victimIsSuperuser(), false)
   assert.deepEqual(await runRoles(workspaceRunIds(run.runnerTemp)), [], 'stand-ins, created and restore roles dropped')
   // The restored directory is the kept one, as its manifest describes it, from one parallel pg_dump.
-  const manifest = parseManifest(readFileSync(run.outputs['manifest-path'], 'utf8'), 'manifest')
+  const manifest = parseManifest(readFileSync(run.outputs['manifest-path'], 'utf8'), 'manifest', POSTGRES_MANIFEST)
   assert.ok(manifest.dump.arguments.includes('--jobs=2'), manifest.dump.arguments.join(' '))
   assert.deepEqual(await checkBackupFiles(manifest, run.outputs['backup-path']), [])
   assert.equal(

@@ -19,6 +19,7 @@ import { uniqueName } from '../support/shared-servers.js'
 import { runAction, type ActionRun } from '../support/run-action.js'
 import { createShop, type Shop } from '../support/shop.js'
 import { realClientDir, tamperedClientDir } from '../support/tampered-client.js'
+import { POSTGRES_MANIFEST } from '../../src/engines/postgres/restore-points.js'
 
 // Issue 12, keep what was verified: a run with backup-dir keeps the backup it verified (each
 // format), from the same pg_dump run, with a manifest of production's figures beside it, signed
@@ -102,7 +103,7 @@ for (const format of ['custom', 'directory', 'plain'] as const) {
     assert.equal(statSync(manifestPath).mode & 0o777, 0o600)
 
     const text = readFileSync(manifestPath, 'utf8')
-    const manifest = parseManifest(text, manifestPath)
+    const manifest = parseManifest(text, manifestPath, POSTGRES_MANIFEST)
     assertSignedBy(manifest, readVerifyKey(verifyKey), manifestPath)
     assert.deepEqual(await checkBackupFiles(manifest, backupPath), [], 'every file is as the manifest says')
     if (format === 'directory')
@@ -180,7 +181,7 @@ test('an unsigned restore point; two runs into one backup-dir keep two restore p
   for (const run of [first, second]) assert.equal(run.exitCode, 0, explain(run))
   assert.notEqual(first.outputs['backup-path'], second.outputs['backup-path'])
   assert.equal(readdirSync(dir).length, 2)
-  const manifest = parseManifest(readFileSync(first.outputs['manifest-path'], 'utf8'), 'm')
+  const manifest = parseManifest(readFileSync(first.outputs['manifest-path'], 'utf8'), 'm', POSTGRES_MANIFEST)
   assert.equal(manifest.signature, undefined)
   assert.equal(manifest.dump.format, 'custom', 'custom is the default')
   assert.equal(path.extname(first.outputs['backup-path']), '.dump')

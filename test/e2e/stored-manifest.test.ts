@@ -12,6 +12,7 @@ import { startNewerCluster } from '../support/newer-cluster.js'
 import { cleanroomCluster, uniqueName } from '../support/shared-servers.js'
 import { runAction, type ActionRun } from '../support/run-action.js'
 import { SHOP_SQL } from '../support/shop.js'
+import { POSTGRES_MANIFEST } from '../../src/engines/postgres/restore-points.js'
 
 // Issue 12's acceptance: keep a restore point, stop the production server, verify the kept
 // backup from its manifest alone (verified); a byte flipped in one table's data is a mismatch
@@ -138,7 +139,7 @@ test('one byte flipped in one table: mismatch from the sha256 check; recomputed 
   assert.match(bySha.stdout, /::error::.*not the one its manifest describes/)
 
   // The attacker's next step: recompute the sha256 and sign with a key of their own.
-  const manifest = parseManifest(readFileSync(copy.manifest, 'utf8'), copy.manifest)
+  const manifest = parseManifest(readFileSync(copy.manifest, 'utf8'), copy.manifest, POSTGRES_MANIFEST)
   const files = await hashBackup(copy.backup)
   const resigned = signManifest({ ...manifest, files }, other.privateKey)
   writeFileSync(copy.manifest, serializeManifest(resigned))
@@ -158,7 +159,7 @@ test('one byte flipped in one table: mismatch from the sha256 check; recomputed 
 
 test('signatures: an unsigned manifest, a changed one, and none at all are refused with verify-key', async () => {
   const unsigned = copyOfRestorePoint('unsigned')
-  const manifest = parseManifest(readFileSync(unsigned.manifest, 'utf8'), unsigned.manifest)
+  const manifest = parseManifest(readFileSync(unsigned.manifest, 'utf8'), unsigned.manifest, POSTGRES_MANIFEST)
   const { signature: _signature, ...rest } = manifest
   void _signature
   writeFileSync(unsigned.manifest, serializeManifest(rest as typeof manifest))
@@ -170,7 +171,7 @@ test('signatures: an unsigned manifest, a changed one, and none at all are refus
   assert.equal(open.outputs.result, 'verified', explain(open))
 
   const changed = copyOfRestorePoint('changed')
-  const signed = parseManifest(readFileSync(changed.manifest, 'utf8'), changed.manifest)
+  const signed = parseManifest(readFileSync(changed.manifest, 'utf8'), changed.manifest, POSTGRES_MANIFEST)
   signed.figures.tables[0].figures.rows = (signed.figures.tables[0].figures.rows ?? 0) + 1
   writeFileSync(changed.manifest, serializeManifest(signed))
   const tampered = await runAction(storedInputs({ 'backup-path': changed.backup, 'verify-key': publicPem }))

@@ -28,6 +28,15 @@ const LEVELS: Record<Exclude<CompressionMethod, 'none'>, { min: number; max: num
   zstd: { min: 1, max: 22 }
 }
 
+/**
+ * The archive formats' compression when backup-compression is empty. Measured
+ * (docs/performance.md, bench/RESULTS.md): at 1.1 GiB, gzip level 1 cost the same CPU as none
+ * (what it spends deflating, none spends writing and hashing a file 5.4 times larger), half
+ * the client CPU of pg_dump's default level 6 (an earlier measurement), and kept a custom restore
+ * point within 1.26x the streamed run, for a file a fifth of none's.
+ */
+export const DEFAULT_KEEP_COMPRESSION: DumpCompression = { method: 'gzip', level: 1 }
+
 /** gzip without a level: zlib's default (Z_DEFAULT_COMPRESSION), what pg_dump writes when not told. */
 export const GZIP_DEFAULT_LEVEL = 6
 

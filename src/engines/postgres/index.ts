@@ -14,6 +14,9 @@ import { resolveClientTools, type ClientTools } from './pg-tools.js'
 import { MaintenanceSession } from './maintenance.js'
 import { rowDiffSide } from './row-diff-queries.js'
 import { postgresCleanroomRoles } from './run-roles.js'
+import { postgresRestorePoints } from './restore-points.js'
+import type { KeptFormat } from './backup-format.js'
+import type { DumpCompression } from './dump-compression.js'
 import { buildSedProgram, type SanitizeRuleOptions } from './sanitize-rules.js'
 import { diffSchema } from './schema-fingerprint.js'
 import {
@@ -37,6 +40,9 @@ export interface PostgresShapes {
   restoreOptions: PostgresRestoreOptions
   /** pg-tools.ts's account of the stream: the program that failed first, and whether the servers were to blame. */
   streamDetail: PostgresStreamDetail
+  /** pg_dump's formats a restore point is kept in, and its compression (restore-points.ts). */
+  keptFormat: KeptFormat
+  compression: DumpCompression
 }
 
 /**
@@ -111,5 +117,6 @@ export const postgres: PostgresEngine = {
     lockAdvice:
       'another session holds a lock that blocks reading it (ACCESS EXCLUSIVE: ALTER TABLE, TRUNCATE, VACUUM FULL, ' +
       'REFRESH MATERIALIZED VIEW, LOCK TABLE)'
-  }
+  },
+  restorePoints: postgresRestorePoints
 }

@@ -14,6 +14,7 @@ import type { Report } from '../../../src/report/report.js'
 import { capturingStdout } from '../../support/capture-stdout.js'
 import { runAction } from '../../support/run-action.js'
 import { createShop } from '../../support/shop.js'
+import { POSTGRES_MANIFEST } from '../../../src/engines/postgres/restore-points.js'
 
 // The real @actions/artifact client (Twirp calls through @actions/http-client, the zip through
 // archiver, the upload through @azure/storage-blob), with only the network faked: a local server
@@ -491,7 +492,11 @@ test('upload-dump uploads the restore point: the backup that was verified and it
     const [name] = [...service.artifacts.keys()].filter(key => key.endsWith('-dump'))
     assert.ok(name, `a dump artifact was uploaded: ${[...service.artifacts.keys()].join(', ')}`)
     const files = unzip(service.artifacts.get(name)!.blob!)
-    const manifest = parseManifest(files.get('lazarus-manifest.json')!.toString('utf8'), 'the uploaded manifest')
+    const manifest = parseManifest(
+      files.get('lazarus-manifest.json')!.toString('utf8'),
+      'the uploaded manifest',
+      POSTGRES_MANIFEST
+    )
     assert.equal(manifest.dump.format, format)
     assert.equal(manifest.verdict.result, 'verified')
     // Every file of the backup is in the artifact, as the manifest lists it, byte for byte.

@@ -13,6 +13,7 @@ import { Workspace } from '../../../src/run/workspace.js'
 import { createShop } from '../../support/shop.js'
 import { realClientDir } from '../../support/tampered-client.js'
 import { uniqueName } from '../../support/shared-servers.js'
+import { POSTGRES_MANIFEST } from '../../../src/engines/postgres/restore-points.js'
 
 // backup-compression (issue 12, Speed): a restore point kept uncompressed is still a backup
 // pg_restore reads, its manifest says how it was written, and a later verification restores it
@@ -54,7 +55,11 @@ for (const format of ['custom', 'directory'] as const) {
     const backupPath = report.restorePoint?.backupPath ?? ''
     assert.ok(backupPath.startsWith(backupDir), backupPath)
 
-    const manifest = parseManifest(readFileSync(manifestBeside(backupPath), 'utf8'), manifestBeside(backupPath))
+    const manifest = parseManifest(
+      readFileSync(manifestBeside(backupPath), 'utf8'),
+      manifestBeside(backupPath),
+      POSTGRES_MANIFEST
+    )
     assert.equal(manifest.dump.compression, 'none')
     assert.ok(manifest.dump.arguments.includes('--compress=0'), manifest.dump.arguments.join(' '))
 

@@ -29,6 +29,7 @@ import {
   type ManifestFacts
 } from '../../../src/report/manifest.js'
 import { LAZARUS_VERSION } from '../../../src/util/version.js'
+import { POSTGRES_MANIFEST } from '../../../src/engines/postgres/restore-points.js'
 
 const facts = (extra: Partial<ManifestFacts> = {}): ManifestFacts => ({
   createdAt: new Date('2026-11-30T05:00:00Z'),
@@ -62,14 +63,13 @@ const facts = (extra: Partial<ManifestFacts> = {}): ManifestFacts => ({
       name: 'orders',
       kind: 'r',
       populated: true,
-      bytes: 8192,
       filter: null,
       columns: [
         { name: 'id', hashing: 'int4' },
         { name: 'note', hashing: 'text' }
       ]
     },
-    { schema: 'public', name: 'totals', kind: 'm', populated: true, bytes: 0, columns: [] }
+    { schema: 'public', name: 'totals', kind: 'm', populated: true, columns: [] }
   ],
   figures: [
     { schema: 'public', name: 'orders', figures: { rows: 2, checksum: '2-abc' } },
@@ -97,9 +97,9 @@ test('the version constant is package.json’s', () => {
 })
 
 test('a built manifest serializes canonically and parses back to itself', () => {
-  const manifest = buildManifest(facts())
+  const manifest = buildManifest(facts(), POSTGRES_MANIFEST)
   const text = serializeManifest(manifest)
-  assert.deepEqual(parseManifest(text, 'm.json'), manifest)
+  assert.deepEqual(parseManifest(text, 'm.json', POSTGRES_MANIFEST), manifest)
   // Canonical: the same manifest with its keys in another order gives the same bytes.
   const shuffled = JSON.parse(JSON.stringify(manifest), (_key, value: unknown) =>
     value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).reverse()) : value
@@ -118,25 +118,30 @@ test('a built manifest serializes canonically and parses back to itself', () => 
 })
 
 test('production values of check answers stay out unless show-values allowed them', () => {
-  const hidden = buildManifest(facts())
+  const hidden = buildManifest(facts(), POSTGRES_MANIFEST)
   assert.equal(serializeManifest(hidden).includes('1042'), false)
   assert.equal(hidden.figures.checks?.[0].answer.multisetHash, 'aa')
   assert.match(hidden.figures.checks![0].sqlSha256, /^[0-9a-f]{64}$/)
   const base = facts()
-  const shown = buildManifest({ ...base, checks: { ...base.checks, showValues: true } })
+  const shown = buildManifest({ ...base, checks: { ...base.checks, showValues: true } }, POSTGRES_MANIFEST)
   assert.deepEqual(shown.figures.checks?.[0].answer.sample, ['(1042.50)'])
   // Counts only: no checksum method is claimed.
-  const counts = buildManifest({
-    ...base,
-    verify: 'counts',
-    figures: [{ ...base.figures[0], figures: { rows: 2 } }, base.figures[1]]
-  })
+  const counts = buildManifest(
+    {
+      ...base,
+      verify: 'counts',
+      figures: [{ ...base.figures[0], figures: { rows: 2 } }, base.figures[1]]
+    },
+    POSTGRES_MANIFEST
+  )
   assert.equal(counts.figures.methods.rowChecksum, null)
-  assert.deepEqual(parseManifest(serializeManifest(counts), 'c.json'), counts)
+  assert.deepEqual(parseManifest(serializeManifest(counts), 'c.json', POSTGRES_MANIFEST), counts)
 })
 
 test('the manifest’s figures compare with a restored copy through the existing comparison code', () => {
-  const figures = manifestFigures(parseManifest(serializeManifest(buildManifest(facts())), 'm.json'))
+  const figures = manifestFigures(
+    parseManifest(serializeManifest(buildManifest(facts(), POSTGRES_MANIFEST)), 'm.json', POSTGRES_MANIFEST)
+  )
   const same = compareTables(figures.figures, [
     { schema: 'public', name: 'orders', figures: { rows: 2, checksum: '2-abc' } },
     { schema: 'public', name: 'totals', figures: {}, derived: true }
@@ -156,7 +161,7 @@ test('the manifest’s figures compare with a restored copy through the existing
 })
 
 test('invalid manifests are refused with one line naming the field', () => {
-  const good = JSON.parse(serializeManifest(buildManifest(facts()))) as Record<string, any>
+  const good = JSON.parse(serializeManifest(buildManifest(facts(), POSTGRES_MANIFEST))) as Record<string, any>
   const cases: [string, (m: Record<string, any>) => void, RegExp][] = [
     ['kind', m => (m.kind = 'something'), /not a Lazarus manifest: its field 'kind'/],
     ['newer version', m => (m.version = 2), /has version 2, which this Lazarus \(manifest version 1\) cannot read/],
@@ -176,7 +181,7 @@ test('invalid manifests are refused with one line naming the field', () => {
     const copy = structuredClone(good)
     edit(copy)
     assert.throws(
-      () => parseManifest(JSON.stringify(copy), 'backups/lazarus-manifest.json'),
+      () => parseManifest(JSON.stringify(copy), 'backups/lazarus-manifest.json', POSTGRES_MANIFEST),
       (error: Error) => {
         assert.ok(error instanceof UserError, name)
         assert.match(error.message, message, name)
@@ -187,14 +192,17 @@ test('invalid manifests are refused with one line naming the field', () => {
       name
     )
   }
-  assert.throws(() => parseManifest('{"kind": "lazarus-manifest", ', 'x.json'), /The manifest x\.json is not valid JSON/)
+  assert.throws(
+    () => parseManifest('{"kind": "lazarus-manifest", ', 'x.json', POSTGRES_MANIFEST),
+    /The manifest x\.json is not valid JSON/
+  )
 })
 
 test('a signed manifest verifies; unsigned, other-key and tampered manifests are refused', () => {
   const { privateKey, publicKey } = keys()
-  const signed = signManifest(buildManifest(facts()), readSigningKey(pem(privateKey, 'pkcs8')))
+  const signed = signManifest(buildManifest(facts(), POSTGRES_MANIFEST), readSigningKey(pem(privateKey, 'pkcs8')))
   assert.equal(signed.signature?.algorithm, 'ed25519')
-  const reread = parseManifest(serializeManifest(signed), 'm.json')
+  const reread = parseManifest(serializeManifest(signed), 'm.json', POSTGRES_MANIFEST)
   const verifyKey = readVerifyKey(pem(publicKey, 'spki'))
   assertSignedBy(reread, verifyKey, 'm.json')
   // The private key never enters the manifest.
@@ -203,7 +211,7 @@ test('a signed manifest verifies; unsigned, other-key and tampered manifests are
   for (const line of body) assert.equal(serializeManifest(signed).includes(line), false)
 
   assert.throws(
-    () => assertSignedBy(buildManifest(facts()), verifyKey, 'm.json'),
+    () => assertSignedBy(buildManifest(facts(), POSTGRES_MANIFEST), verifyKey, 'm.json'),
     /m\.json is not signed, but 'verify-key' is set/
   )
   const other = keys()
@@ -257,7 +265,7 @@ test('files: sha256 streamed; every file of a directory backup; changes, missing
     fs.writeFileSync(large, '')
     assert.equal(await sha256File(large), createHash('sha256').digest('hex'))
     fs.rmSync(large)
-    const single = buildManifest(facts({ files: await hashBackup(file) }))
+    const single = buildManifest(facts({ files: await hashBackup(file) }), POSTGRES_MANIFEST)
     assert.deepEqual(single.files, [
       { path: 'shop.dump', bytes: 3, sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad' }
     ])
@@ -274,7 +282,7 @@ test('files: sha256 streamed; every file of a directory backup; changes, missing
     fs.writeFileSync(path.join(backup, 'toc.dat'), 'toc')
     fs.writeFileSync(path.join(backup, '3001.dat.gz'), 'data')
     fs.writeFileSync(path.join(backup, 'sub', 'x'), 'x')
-    const directory = buildManifest(facts({ files: await hashBackup(backup) }))
+    const directory = buildManifest(facts({ files: await hashBackup(backup) }), POSTGRES_MANIFEST)
     assert.deepEqual(
       directory.files.map(entry => entry.path),
       ['3001.dat.gz', 'sub/x', 'toc.dat']
@@ -295,21 +303,21 @@ test('files: sha256 streamed; every file of a directory backup; changes, missing
 
 test('the signature covers every member the verifier reads, a `__proto__` key included', () => {
   const { privateKey, publicKey } = keys()
-  const signed = signManifest(buildManifest(facts()), readSigningKey(pem(privateKey, 'pkcs8')))
+  const signed = signManifest(buildManifest(facts(), POSTGRES_MANIFEST), readSigningKey(pem(privateKey, 'pkcs8')))
   const verifyKey = readVerifyKey(pem(publicKey, 'spki'))
   // JSON.parse makes `__proto__` an own member; an added one must break the signature like any other.
   const text = serializeManifest(signed).replace('"figures": {', '"figures": {\n    "__proto__": {"injected": true},')
-  const smuggled = parseManifest(text, 'm.json')
+  const smuggled = parseManifest(text, 'm.json', POSTGRES_MANIFEST)
   assert.ok(Object.keys(smuggled.figures).includes('__proto__'))
   assert.throws(() => assertSignedBy(smuggled, verifyKey, 'm.json'), /does not match its signature/)
   assert.match(canonicalJson(JSON.parse('{"b":1,"__proto__":{"x":2}}')), /"__proto__":\{"x":2\}/)
 })
 
 test('a manifest listing a file twice is refused', () => {
-  const twice = buildManifest(facts({ files: [{ path: 'shop.dump', bytes: 3, sha256: 'a'.repeat(64) }] }))
+  const twice = buildManifest(facts({ files: [{ path: 'shop.dump', bytes: 3, sha256: 'a'.repeat(64) }] }), POSTGRES_MANIFEST)
   twice.files.push({ ...twice.files[0], sha256: 'b'.repeat(64) })
   assert.throws(
-    () => parseManifest(serializeManifest(twice), 'm.json'),
+    () => parseManifest(serializeManifest(twice), 'm.json', POSTGRES_MANIFEST),
     /field 'files\[1\]\.path' lists "shop\.dump" a second time/
   )
 })
@@ -321,7 +329,7 @@ test("files: a backup's files are exactly the regular files listed; links, other
     fs.mkdirSync(backup)
     fs.writeFileSync(path.join(backup, 'toc.dat'), 'toc')
     fs.writeFileSync(path.join(backup, '3001.dat.gz'), 'data')
-    const directory = buildManifest(facts({ files: await hashBackup(backup) }))
+    const directory = buildManifest(facts({ files: await hashBackup(backup) }), POSTGRES_MANIFEST)
     const problems = async () =>
       (await checkBackupFiles(directory, backup)).map(problem =>
         `${problem.path} ${problem.problem} ${problem.actual ?? ''}`.trim()
@@ -364,15 +372,64 @@ test("files: a backup's files are exactly the regular files listed; links, other
 })
 
 test("a backup's format is the manifest's", () => {
-  const custom = buildManifest(facts())
+  const custom = buildManifest(facts(), POSTGRES_MANIFEST)
   assert.equal(formatProblem(custom, { path: '/x/shop.dump', format: 'custom', gzip: false }), undefined)
   const problem = formatProblem(custom, { path: '/x/shop.dir', format: 'directory', gzip: false })
   assert.match(describeFileProblem(problem!), /^shop\.dir: a directory archive, but the manifest describes a custom backup$/)
-  const plain = buildManifest(facts({ dump: { ...facts().dump, format: 'plain', compression: 'none' } }))
+  const plain = buildManifest(facts({ dump: { ...facts().dump, format: 'plain', compression: 'none' } }), POSTGRES_MANIFEST)
   assert.equal(formatProblem(plain, { path: 'shop.sql', format: 'plain', gzip: false }), undefined)
   assert.match(
     describeFileProblem(formatProblem(plain, { path: 'shop.sql.gz', format: 'plain', gzip: true })!),
     /gzip-compressed plain SQL, but the manifest describes a plain backup/
   )
   assert.ok(formatProblem(plain, { path: 'shop.tar', format: 'tar', gzip: false }))
+})
+
+test('the manifest keeps its format: a manifest written before restore points went through the engine is rebuilt byte for byte, and its signature verifies', () => {
+  // test/fixtures/manifest-v1.json: these facts, signed, as the manifest code wrote them when its
+  // PostgreSQL parts were its own (the key's public half beside it).
+  const fixture = fs.readFileSync(new URL('../../fixtures/manifest-v1.json', import.meta.url), 'utf8')
+  const verifyKey = readVerifyKey(fs.readFileSync(new URL('../../fixtures/manifest-v1.pub', import.meta.url), 'utf8'))
+  const old = parseManifest(fixture, 'manifest-v1.json', POSTGRES_MANIFEST)
+  assertSignedBy(old, verifyKey, 'manifest-v1.json')
+  const { signature: _signature, ...unsigned } = old
+  void _signature
+  const rebuilt = buildManifest(facts({ lazarusVersion: '0.0.0-fixture' }), POSTGRES_MANIFEST)
+  assert.equal(serializeManifest(rebuilt), serializeManifest(unsigned as Manifest))
+  assert.equal(old.dump.program, 'pg_dump')
+  assert.equal(old.figures.pinnedSettings.TimeZone, 'UTC')
+})
+
+test('what only the engine knows comes from its profile: the program, pinned settings, formats, table kinds and hashings', () => {
+  const profile = {
+    program: 'other_dump',
+    formats: ['sql'],
+    pinnedSettings: [['time_zone', '+00:00']] as const,
+    columnHashings: ['bytes'],
+    tableKinds: ['BASE TABLE']
+  }
+  const manifest = buildManifest(
+    facts({
+      dump: { ...facts().dump, format: 'sql' },
+      tables: [
+        { schema: 'shop', name: 'orders', kind: 'BASE TABLE', populated: true, columns: [{ name: 'id', hashing: 'bytes' }] }
+      ],
+      figures: [{ schema: 'shop', name: 'orders', figures: { rows: 2, checksum: '2-abc' } }]
+    }),
+    profile
+  )
+  assert.equal(manifest.dump.program, 'other_dump')
+  assert.deepEqual(manifest.figures.pinnedSettings, { time_zone: '+00:00' })
+  assert.deepEqual(parseManifest(serializeManifest(manifest), 'o.json', profile), manifest)
+  // Each engine's manifest is read against its own profile, one line naming the field.
+  assert.throws(
+    () => parseManifest(serializeManifest(manifest), 'o.json', POSTGRES_MANIFEST),
+    /field 'dump\.program' must be one of pg_dump \(it is "other_dump"\)/
+  )
+  const postgres = serializeManifest(buildManifest(facts(), POSTGRES_MANIFEST))
+  assert.throws(() => parseManifest(postgres, 'p.json', profile), /field 'dump\.program' must be one of other_dump/)
+  assert.throws(
+    () => parseManifest(postgres, 'p.json', { ...profile, program: 'pg_dump', formats: ['custom'] }),
+    /field 'figures\.tables\[0\]\.kind' must be one of BASE TABLE \(it is "r"\)/
+  )
 })

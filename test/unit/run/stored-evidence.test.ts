@@ -8,6 +8,7 @@ import {
   rolesNamedBy,
   snapshotFromManifest
 } from '../../../src/run/stored-evidence.js'
+import { postgresRestorePoints } from '../../../src/engines/postgres/restore-points.js'
 
 function manifest(major: number, extra: Partial<Manifest['figures']> = {}): Manifest {
   return {
@@ -66,14 +67,19 @@ test("the manifest is production's side: its figures, no session, checks matched
   const withChecks = manifest(13, {
     checks: [{ name: 'paid', ordered: false, sqlSha256: sqlHash, answer: { rows: 1 } }]
   } as unknown as Partial<Manifest['figures']>)
-  const { snapshot, checks } = snapshotFromManifest(withChecks, [{ name: 'paid', sql: 'SELECT 1', ordered: false }] as never, [])
+  const { snapshot, checks } = snapshotFromManifest(
+    withChecks,
+    [{ name: 'paid', sql: 'SELECT 1', ordered: false }] as never,
+    [],
+    postgresRestorePoints
+  )
   assert.equal('exporter' in snapshot, false)
   assert.equal(snapshot.figures[0].figures.checksum, 'abc')
   assert.deepEqual(snapshot.privileges, withChecks.figures.privileges)
   // The query's text changed since the manifest: its answer is not compared.
   assert.deepEqual(checks, [])
   assert.deepEqual(snapshot.checks, [])
-  const skipped = snapshotFromManifest(withChecks, [], [{ figure: 'privileges', reason: 'r' }])
+  const skipped = snapshotFromManifest(withChecks, [], [{ figure: 'privileges', reason: 'r' }], postgresRestorePoints)
   assert.equal(skipped.snapshot.privileges, undefined)
 })
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
+  DEFAULT_KEEP_COMPRESSION,
   compressArgument,
   describeCompressArgument,
   parseDumpCompression,
@@ -9,7 +10,7 @@ import {
 } from '../../../../src/engines/postgres/dump-compression.js'
 import { dumpArguments, type ClientTool } from '../../../../src/engines/postgres/pg-tools.js'
 import { UserError } from '../../../../src/util/errors.js'
-import { compressionOf, DEFAULT_KEEP_COMPRESSION } from '../../../../src/run/restore-point.js'
+import { postgresRestorePoints } from '../../../../src/engines/postgres/restore-points.js'
 import { readSettings } from '../../../../src/run/settings.js'
 
 const INPUT = 'backup-compression'
@@ -79,12 +80,12 @@ test("pg_dump's --compress value per compression, and what the manifest records"
     for (const format of ['custom', 'directory'] as const) {
       const keep = { format, path: '/b/shop.dump', compress, jobs: 2 }
       assert.ok(dumpArguments(keep, false).includes(`--compress=${argument}`), `${format} ${raw}`)
-      assert.equal(compressionOf(keep), recorded, `${format} ${raw}`)
+      assert.equal(postgresRestorePoints.describeCompression(keep), recorded, `${format} ${raw}`)
     }
     // A plain backup is pg_dump's SQL, never compressed, whatever it was given.
     const plain = { format: 'plain' as const, path: '/b/shop.sql', compress: '0', jobs: 2 }
     assert.ok(!dumpArguments(plain, false).some(argument => argument.startsWith('--compress')))
-    assert.equal(compressionOf(plain), 'none')
+    assert.equal(postgresRestorePoints.describeCompression(plain), 'none')
   }
   assert.deepEqual(DEFAULT_KEEP_COMPRESSION, parseDumpCompression('gzip:1', INPUT))
 })
