@@ -129,6 +129,12 @@ export interface SeamSession<Table extends TableName = TableName> {
    * the only thing that holds their data still.
    */
   outsideSnapshot(tables: Table[]): Table[]
+  /**
+   * Runs `work` so that a failing statement in it leaves production's snapshot usable (PostgreSQL:
+   * a savepoint, since a failed statement aborts the transaction that holds the snapshot); absent
+   * where a failed statement leaves the snapshot as it was (MySQL), and the run reads as it is.
+   */
+  withSavepoint?<T>(work: () => Promise<T>): Promise<T>
   /** Answers at once when the server is alive (the run's watchdog). */
   ping(): Promise<void>
   /** Drops the connection without a word to the server (which may not be answering). */
@@ -373,6 +379,22 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
   rowDiffSide(session: SeamSession<S['table']>, table: S['table'], key: string[] | undefined): RowDiffSide
   /** Finds the client programs (dump and restore) for these two servers; binDir is the `mysql-bin-dir` input. */
   findClientTools(production: ServerFacts, cleanroom: ServerFacts, binDir?: string): Promise<S['tools']>
+  /**
+   * What the run reads of a listed table beyond its name, where the engine knows it; absent: every
+   * table is read alike, in the order listed.
+   */
+  tableTraits?(table: S['table']): TableTraits
+  /**
+   * Runs the row diff's reads of one table (`read`, on both sides) inside whatever the engine
+   * needs around them (PostgreSQL: a savepoint on production's snapshot, and every row of the
+   * restored copy visible where row-level security is forced); absent: the reads run as they are.
+   */
+  aroundRowReads?<T>(
+    production: SeamSession<S['table']>,
+    restored: SeamSession<S['table']>,
+    table: S['table'],
+    read: () => Promise<T>
+  ): Promise<T>
   /** The sed program that takes what the clean room would reject (version skew) out of the dump stream. */
   sanitizerProgram(options: S['sanitizeOptions']): string
   /** dump | sanitize | restore, streamed; per-stage outcome. */
@@ -414,6 +436,18 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
     ShapeOf<S, 'keptFormat', string>,
     ShapeOf<S, 'compression', unknown>
   >
+}
+
+/** What the run reads of a listed table beyond its name (Engine.tableTraits). */
+export interface TableTraits {
+  /** Its size on disk: the largest tables are read first, the small ones several a statement. */
+  bytes?: number
+  /** Its rows are derived, not backed up (a materialized view): never read, reported as such. */
+  derived?: boolean
+  /** It stands for its whole partition tree, whose rows are compared as one. */
+  wholeTree?: boolean
+  /** Its rows cannot be read at all (a materialized view created WITH NO DATA): no row of it is pinned. */
+  unreadable?: boolean
 }
 
 /** One of Lazarus's sessions stuck behind another session's lock, as a probe found it. */

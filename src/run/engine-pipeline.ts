@@ -1,25 +1,17 @@
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
-import type { SchemaObject, SeamDrillPlan, Engine, SeamSession, ServerFacts, StreamOutcome } from '../engines/types.js'
+import type { SchemaObject, Engine, SeamSession, ServerFacts, StreamOutcome } from '../engines/types.js'
 import { UserError } from '../util/errors.js'
 import { saveWorkDir } from '../util/leftovers.js'
-import { mapPool } from '../util/pool.js'
 import { displayName, tableKey, type TableName } from '../util/table-name.js'
-import { compareTables, type SideFigures, type TableComparison, type VerifyLevel } from '../verification/compare.js'
-import { compareSequences, type SequenceValue } from '../verification/sequence-check.js'
-import {
-  judgeDrill as judgeAnyDrill,
-  judgeRestoreFailed,
-  judgeVerified,
-  type CopyVerification as VerificationOf,
-  type DrillResult,
-  type Report,
-  type SchemaDifference
-} from '../report/report.js'
-import type { DrillAim } from '../engines/types.js'
+import type { SideFigures } from '../verification/compare.js'
+import type { SequenceValue } from '../verification/sequence-check.js'
+import type { CheckAnswer } from '../verification/check-answers.js'
+import { judgeRestoreFailed, judgeVerified, type DrillResult, type Report } from '../report/report.js'
 import type { EngineSettings } from './engine-settings.js'
-import { logVerification, pinDifferingTables } from './copy-findings.js'
-import { Counter, reportProgress } from './progress.js'
+import { logVerification } from './copy-findings.js'
+import { elapsed, judgeDrill, readFigures, verifyRestored, type JudgedCopy } from './pipeline.js'
+import { reportProgress } from './progress.js'
 import { RunContext } from './run-context.js'
 import type { Workspace } from './workspace.js'
 
@@ -49,10 +41,6 @@ export async function verifyOverEngine(settings: EngineSettings, workspace: Work
  */
 class SeamRunContext extends RunContext<EngineSettings> {
   facts!: { production: ServerFacts; cleanroom: ServerFacts }
-  /** Production's collations the sanitizer rewrites to the clean room's, which the schema comparison counts as the same. */
-  collationsRewritten?: ReadonlyMap<string, string>
-  /** Objects the sanitizer restored unable to run (events), whose status the schema comparison reads as dumped. */
-  restoredDisabled: { kind: string; name: string }[] = []
   tools: unknown
 
   /** Production's session that holds the snapshot: the dump's data as of its start; row pinning asks it. */
@@ -105,7 +93,7 @@ async function runStages(run: SeamRunContext): Promise<void> {
   const streamed = await run.group('Snapshot, then dump, sanitize and restore (streamed)', () =>
     snapshotAndStream(run, restoreTarget, keepDumpAt)
   )
-  let verification: CopyVerification
+  let verification: JudgedCopy
   try {
     if (streamed.restoreError !== undefined) {
       Object.assign(report, judgeRestoreFailed(streamed.restoreError, streamed.failedAt))
@@ -113,7 +101,7 @@ async function runStages(run: SeamRunContext): Promise<void> {
     }
     verification = await run.group('Verify', async () => {
       const started = performance.now()
-      const copy = await verifyCopy(run, restoreTarget, streamed.snapshot!, 'restored')
+      const copy = await verifyRestored(run, restoreTarget, settings, streamed.snapshot!, 'restored', run.production)
       report.timings.verify = elapsed(started)
       logVerification(copy, settings)
       return copy
@@ -199,10 +187,13 @@ export interface ProductionSnapshot {
   figures: SideFigures[]
   schema: SchemaObject[]
   /** AUTO_INCREMENT counters are not transactional: read before the snapshot and after the dump. */
-  countersBefore: SequenceValue[]
-  countersAfter: SequenceValue[]
+  sequencesBefore: SequenceValue[]
+  sequencesAfter: SequenceValue[]
   /** Each table's key for pinning differing rows (primary key, or a unique index over NOT NULL columns). */
   primaryKeys: Map<string, string[]>
+  /** What the engine has none of, for the one verification (pipeline.ts verifyRestored). */
+  largeObjects: SchemaObject[]
+  checks: CheckAnswer[]
   /** What the drill corrupts copies of the dump with; read only when a drill runs. */
   drillCatalog?: unknown
 }
@@ -386,10 +377,20 @@ async function readProduction(
 ): Promise<ProductionSnapshot> {
   const schema = await run.production.readSchema()
   const primaryKeys = await run.production.primaryKeys()
-  const figures = await readFigures(run.productionSessions, tables, run.settings.verify === 'checksums', true, 'production')
+  const figures = await readFigures(run.engine, run.productionSessions, tables, run.settings, true, 'production')
   const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
   const drillCatalog = run.settings.sabotage.length > 0 ? await run.engine.readDrillCatalog(run.production, rowCounts) : undefined
-  return { tables, figures, schema, countersBefore, countersAfter, primaryKeys, drillCatalog }
+  return {
+    tables,
+    figures,
+    schema,
+    sequencesBefore: countersBefore,
+    sequencesAfter: countersAfter,
+    primaryKeys,
+    largeObjects: [],
+    checks: [],
+    drillCatalog
+  }
 }
 
 /**
@@ -413,103 +414,6 @@ function lastLine(text: string): string {
       .map(line => line.trim())
       .filter(Boolean)
       .pop() ?? ''
-  )
-}
-
-/** Counts (and checksums) every table on as many sessions as there are, a few tables a statement. */
-export async function readFigures(
-  sessions: SeamSession[],
-  tables: TableName[],
-  withChecksum: boolean,
-  inTransaction: boolean,
-  side: string
-): Promise<SideFigures[]> {
-  const counter = new Counter(tables.length, `${side} tables read`)
-  const stopProgress = reportProgress(() => counter.describe())
-  try {
-    const batches = await mapPool(sessions, batchesOf(tables, sessions.length), async (session, batch) => {
-      const figures = await session.tablesFigures(batch, withChecksum, inTransaction)
-      counter.done += batch.length
-      return batch.map((table, index): SideFigures => ({ schema: table.schema, name: table.name, figures: figures[index] }))
-    })
-    return batches.flat()
-  } finally {
-    stopProgress()
-  }
-}
-
-/** At most this many tables are read by one statement. */
-const BATCH_TABLES = 50
-
-/** Splits tables into batches, order kept, so that each of `sessions` gets work and no batch is large. */
-export function batchesOf<T>(tables: T[], sessions: number): T[][] {
-  const size = Math.max(1, Math.min(BATCH_TABLES, Math.ceil(tables.length / Math.max(1, sessions * 2))))
-  const batches: T[][] = []
-  for (let i = 0; i < tables.length; i += size) batches.push(tables.slice(i, i + size))
-  return batches
-}
-
-/** What verifying a restored copy found (report.ts CopyVerification): the user's checks are PostgreSQL's only. */
-export type CopyVerification = Omit<VerificationOf, 'checks'>
-
-/**
- * Reads a restored copy like production (figures, schema, counters), compares, and pins
- * each differing table's rows by key against production's snapshot.
- */
-async function verifyCopy(
-  run: SeamRunContext,
-  target: unknown,
-  production: ProductionSnapshot | Promise<ProductionSnapshot>,
-  side: string
-): Promise<CopyVerification> {
-  const { engine, settings } = run
-  const sessions: SeamSession[] = []
-  try {
-    // `jobs` sessions checksum the tables; the first also reads the schema meanwhile.
-    for (let i = 0; i < settings.jobs; i++) {
-      const session = await run.open(target, 'cleanroom')
-      await session.pinSettings()
-      sessions.push(session)
-    }
-    const [restored] = sessions
-    const tables = await restored.listTables()
-    const [figures, schemaObjects, counters, behind] = await Promise.all([
-      readFigures(sessions, tables, settings.verify === 'checksums', false, side),
-      restored.readSchema(),
-      restored.readCounters(),
-      restored.countersBehindData()
-    ])
-    // Production's figures may still be being read: the restored copy's were taken meanwhile.
-    const snapshot = await production
-    const comparisons = compareTables(snapshot.figures, figures)
-    await pinRows(run, comparisons, restored, snapshot)
-    // A counter production itself has behind its data is faithfully restored, not broken.
-    const productionBehind = behind.length > 0 ? await run.production.countersBehindData() : []
-    const schema = [
-      ...engine.diffSchema(snapshot.schema, schemaObjects, run.collationsRewritten, run.restoredDisabled),
-      ...compareSequences(snapshot.countersBefore, snapshot.countersAfter, counters, behind, productionBehind)
-    ].sort(byKindAndName)
-    return { tables: comparisons, schema }
-  } finally {
-    for (const session of sessions) await run.release(session)
-  }
-}
-
-function byKindAndName(a: SchemaDifference, b: SchemaDifference): number {
-  return a.kind === b.kind ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.kind < b.kind ? -1 : 1
-}
-
-/** Finds which rows differ in each table whose figures differ (both sides readable), by key. */
-async function pinRows(
-  run: SeamRunContext,
-  tables: TableComparison[],
-  restored: SeamSession,
-  snapshot: ProductionSnapshot
-): Promise<void> {
-  const { engine } = run
-  // Both sides are read through production's table (its columns) and production's key.
-  await pinDifferingTables(tables, snapshot, run.settings, (ref, key, compare) =>
-    compare(engine.rowDiffSide(run.production, ref, key), engine.rowDiffSide(restored, ref, key))
   )
 }
 
@@ -559,8 +463,8 @@ async function runDrill(run: SeamRunContext, operator: string, snapshot: Product
     const failed = outcome.stages.find(stage => stage.exitCode !== 0)
     if (failed && failed.stage !== 'restore')
       throw new Error(`${failed.stage} (${failed.program}) failed: ${lastLine(failed.stderr)}`)
-    const verification: CopyVerification = outcome.ok
-      ? await verifyCopy(run, target, snapshot, `${operator} copy`)
+    const verification: JudgedCopy = outcome.ok
+      ? await verifyRestored(run, target, settings, snapshot, `${operator} copy`, run.production)
       : { restoreError: lastLine(failed?.stderr ?? '') || 'the restore failed', tables: [], schema: [] }
     const result = judgeDrill(plan, evidence, verification, settings.verify)
     if (result.detected) core.info(`Caught by ${result.detectedBy}: ${result.evidence}`)
@@ -571,42 +475,4 @@ async function runDrill(run: SeamRunContext, operator: string, snapshot: Product
   } finally {
     await run.cleanroom.drop(name)
   }
-}
-
-/**
- * Whether verifying a sabotaged copy reported the corruption: the one drill judge (report.ts
- * judgeDrill), given this engine's plan as the judge reads plans. A data operator's table must be
- * flagged (under `verify: counts` a corruption that keeps its count is an expected miss); a
- * schema operator's object must differ, named exactly as the engine's schema comparison names
- * it, a counter's (AUTO_INCREMENT) being the sequences' catch.
- */
-export function judgeDrill(
-  plan: SeamDrillPlan,
-  injected: string,
-  verification: CopyVerification,
-  verify: VerifyLevel
-): DrillResult {
-  return judgeAnyDrill(aimOf(plan), injected, { checks: [], ...verification }, verify)
-}
-
-/** A plan over the seam as the drill judge reads it. */
-function aimOf(plan: SeamDrillPlan): DrillAim {
-  // An engine that states its aim exactly is judged by it.
-  if (plan.aim) return plan.aim
-  const object = plan.object
-  return {
-    operator: plan.operator,
-    target: plan.target,
-    ...(plan.table ? { targetTable: plan.table } : {}),
-    ...(object ? { targetObject: { kind: object.kind, name: object.name, signature: object.name } } : {}),
-    // Every kind the engine names a counter by is the sequences' catch; any other object the schema's.
-    caughtBy: object ? ['sequences', 'schema'] : ['counts', 'checksums'],
-    invisibleToCounts: plan.table
-      ? 'verify: counts compares row counts only, and this corruption keeps them; verify: checksums compares the content'
-      : undefined
-  }
-}
-
-function elapsed(since: number): number {
-  return (performance.now() - since) / 1000
 }

@@ -5,8 +5,8 @@ import type { CheckAnswer } from '../verification/check-answers.js'
 import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
 import { RunContext as EngineRunContext } from './run-context.js'
 import type { CleanRoom } from './cleanroom.js'
-import { compareTables, type SideFigures, type TableComparison } from '../verification/compare.js'
-import { tableKey } from '../util/table-name.js'
+import { compareTables, type SideFigures, type TableComparison, type VerifyLevel } from '../verification/compare.js'
+import { tableKey, type TableName } from '../util/table-name.js'
 import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
 import { DatabaseSession, asDatabaseDefaults, type ServerFacts } from '../engines/postgres/database.js'
 import { decodeDumpText } from '../engines/postgres/dump-encoding.js'
@@ -23,7 +23,7 @@ import { assertSeparateClusters, restoreLocationCheckSql, type ClusterIdentity }
 import { postgres, type PostgresEngine } from '../engines/postgres/index.js'
 import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
 import type { PostgresRunRoles } from '../engines/postgres/run-roles.js'
-import type { AmcheckResult } from '../engines/types.js'
+import type { AmcheckResult, DrillAim, Engine, SchemaObject, SeamDrillPlan, SeamSession, TableTraits } from '../engines/types.js'
 import type { ManifestFile } from '../report/manifest.js'
 import {
   diskFullError,
@@ -42,7 +42,7 @@ import { replayPrivileges, type PrivilegeReplay } from '../engines/postgres/priv
 import { logVerification, pinDifferingTables } from './copy-findings.js'
 import { Counter, reportProgress } from './progress.js'
 import {
-  judgeDrill,
+  judgeDrill as judgeAnyDrill,
   judgeRestoreFailed,
   judgeVerified,
   type CopyVerification as VerificationOf,
@@ -62,7 +62,7 @@ import {
 import { LAZARUS_VERSION } from '../util/version.js'
 import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
 import { readCreatableExtensions, readSuperuserObjects, superuserObjectsError } from '../engines/postgres/superuser-objects.js'
-import { byKindAndName, type SchemaDifference, type SchemaObject } from '../engines/postgres/schema-fingerprint.js'
+import type { SchemaDifference } from '../engines/postgres/schema-fingerprint.js'
 import { compareSequences, type SequenceValue } from '../verification/sequence-check.js'
 import {
   metaCommandStopMessage,
@@ -78,7 +78,6 @@ import {
   type SkewRuleId
 } from '../engines/postgres/skew-catalogue.js'
 import { sedFilter } from '../engines/postgres/sed.js'
-import { readingEveryRow } from '../engines/postgres/row-security.js'
 import { compareText } from '../util/text-order.js'
 import { INPUT, requireProduction, type ProductionSettings, type Settings } from './settings.js'
 import { saveWorkDir } from '../util/leftovers.js'
@@ -101,6 +100,15 @@ export interface PostgresRunShapes {
 
 /** PostgreSQL's run context: the one run context (run-context.ts) in PostgreSQL's shapes. */
 export type RunContext<S extends Settings = Settings> = EngineRunContext<S, PostgresRunShapes>
+
+/** A run's context in whatever engine's shapes: what the engine-neutral stages take. */
+export type AnyRunContext = EngineRunContext
+
+/** A session PostgreSQL's engine opened, for what the run still reads only through PostgreSQL's modules. */
+function postgresSession(session: SeamSession): DatabaseSession {
+  if (!(session instanceof DatabaseSession)) throw new Error('PostgreSQL reads through its own sessions')
+  return session
+}
 
 /** PostgreSQL's clean room: its maintenance handle and its roles, as its own run reads them. */
 export type PostgresCleanRoom = CleanRoom<MaintenanceSession, PostgresRunRoles>
@@ -343,7 +351,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
     verification = await group('Verify', async () => {
       const started = performance.now()
       const startedAt = Date.now() / 1000
-      const result = await verifyRestored(context.engine, restoreTarget, settings, streamed.production, 'restored', production)
+      const result = await verifyRestored(context, restoreTarget, settings, streamed.production, 'restored', production)
       // Everything verification added after the restore, production's figures included.
       report.timings.verify = elapsed(started)
       onTimeline(report, 'Verify', startedAt, Date.now() / 1000)
@@ -355,7 +363,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
     if (settings.amcheck) {
       await hooks.beforeAmcheck?.(restoreTarget)
       report.amcheck = await group('amcheck on the restored copy', () =>
-        amcheckRestored(context.engine, restoreTarget, settings, report)
+        amcheckRestored(context, restoreTarget, settings, report)
       )
     }
   } finally {
@@ -623,7 +631,7 @@ async function streamFromSnapshot(
     const figuresStartedAt = Date.now() / 1000
     // Reading a sequence locks it: forgotten with the read, as the tables' locks are (readAndForget).
     const sequencesAfter = await exporter.readAndForget(() => exporter.readCounters())
-    const figures = await readFigures(sessions, tables, settings, true, 'production')
+    const figures = await readFigures(context.engine, sessions, tables, settings, true, 'production')
     onTimeline(report, 'Production figures', figuresStartedAt, Date.now() / 1000)
     const { engine } = context
     const checks =
@@ -858,47 +866,75 @@ async function databaseSize(target: ConnectionTarget): Promise<number> {
   }
 }
 
-/** Counts (and checksums) every table, largest first, on as many sessions as there are. */
-export async function readFigures(
-  sessions: DatabaseSession[],
-  tables: TableRef[],
-  settings: Settings,
+/**
+ * Counts (and checksums) every table on as many sessions as there are: where the engine knows the
+ * tables' sizes (Engine.tableTraits), largest first, the small ones several a statement; otherwise
+ * a few tables a statement, in the order listed.
+ */
+export async function readFigures<Table extends TableName>(
+  engine: { tableTraits?(table: Table): TableTraits },
+  sessions: SeamSession<Table>[],
+  tables: Table[],
+  settings: Pick<Settings, 'verify'>,
   inTransaction: boolean,
   side: string
 ): Promise<SideFigures[]> {
   const counter = new Counter(tables.length, `${side} tables read`)
   const stopProgress = reportProgress(() => counter.describe())
   try {
-    const largestFirst = [...tables].sort((a, b) => b.bytes - a.bytes)
+    const listed = tables.map(table => ({ table, ...engine.tableTraits?.(table) }))
+    const sized = listed.some(entry => entry.bytes !== undefined)
+    const largestFirst = [...listed].sort((a, b) => (b.bytes ?? 0) - (a.bytes ?? 0))
     // A materialized view's rows are derived, not backed up: reading them would only cost time.
-    const derived = largestFirst.filter(table => table.kind === 'm')
+    const derived = largestFirst.filter(entry => entry.derived)
+    const read = largestFirst.filter(entry => !entry.derived)
     const batches = await mapPool(
       sessions,
-      batchSmallTables(
-        largestFirst.filter(table => table.kind !== 'm'),
-        sessions.length
-      ),
+      sized
+        ? batchSmallTables(
+            read.map(entry => ({ ...entry, bytes: entry.bytes ?? 0 })),
+            sessions.length
+          )
+        : batchesOf(read, sessions.length),
       async (session, batch): Promise<SideFigures[]> => {
-        const figures = await session.tablesFigures(batch, settings.verify === 'checksums', inTransaction)
+        const figures = await session.tablesFigures(
+          batch.map(entry => entry.table),
+          settings.verify === 'checksums',
+          inTransaction
+        )
         counter.done += batch.length
-        return batch.map((table, index) => ({
+        return batch.map(({ table, wholeTree }, index) => ({
           schema: table.schema,
           name: table.name,
           figures: figures[index],
-          ...(table.kind === 'p' ? { wholeTree: true } : {})
+          ...(wholeTree ? { wholeTree: true } : {})
         }))
       }
     )
     counter.done += derived.length
     const figures = [
       ...batches.flat(),
-      ...derived.map(table => ({ schema: table.schema, name: table.name, figures: {}, derived: true }))
+      ...derived.map(({ table }) => ({ schema: table.schema, name: table.name, figures: {}, derived: true }))
     ]
     const byKey = new Map(figures.map(side => [tableKey(side), side]))
     return tables.map(table => byKey.get(tableKey(table))!)
   } finally {
     stopProgress()
   }
+}
+
+/** At most this many tables of unknown size are read by one statement. */
+const BATCH_UNSIZED_TABLES = 50
+
+/**
+ * Splits tables of unknown size into batches, order kept, so that each of `sessions` gets work
+ * and no batch is large.
+ */
+export function batchesOf<T>(tables: T[], sessions: number): T[][] {
+  const size = Math.max(1, Math.min(BATCH_UNSIZED_TABLES, Math.ceil(tables.length / Math.max(1, sessions * 2))))
+  const batches: T[][] = []
+  for (let i = 0; i < tables.length; i += size) batches.push(tables.slice(i, i + size))
+  return batches
 }
 
 /** Tables at most this big on disk are read together, up to BATCH_TABLES or BATCH_BYTES per statement. */
@@ -1101,7 +1137,7 @@ async function verifyCopy(file: string, purpose: string, context: CopyContext): 
       const place = restored.failedAt
       return { restoreError: place ? `stopped ${place}: ${error}` : error, tables: [], schema: [], checks: [] }
     }
-    return await verifyRestored(context.run.engine, target, settings, snapshot, `${purpose} copy`, live)
+    return await verifyRestored(context.run, target, settings, snapshot, `${purpose} copy`, live)
   } finally {
     await cleanroom.drop(target.database)
   }
@@ -1130,34 +1166,58 @@ export async function dropOrKeep(cleanroom: PostgresCleanRoom, target: Connectio
 }
 
 /**
+ * Production's side of a comparison as a restored copy is verified against it, whatever the
+ * engine: what a fresh snapshot (ProductionSnapshot), a run over the seam or a manifest gives.
+ */
+export interface ProductionSide<Table extends TableName = TableName> {
+  tables: Table[]
+  figures: SideFigures[]
+  schema: SchemaObject[]
+  /** Large objects (Engine.largeObjects); none where the engine has none. */
+  largeObjects: SchemaObject[]
+  sequencesBefore: SequenceValue[]
+  sequencesAfter: SequenceValue[]
+  primaryKeys: Map<string, string[]>
+  privileges?: SchemaObject[]
+  replay?: PrivilegeReplay
+  checks: CheckAnswer[]
+}
+
+/** What verifying a copy reads of the settings (a manifest of counts only verifies by counts). */
+export type VerifySettings = Pick<Settings, 'jobs' | 'verify' | 'showValues' | 'maxRowsReported'> & {
+  checks?: Settings['checks']
+}
+
+/**
  * Reads a restored copy like production (tables' figures, schema, sequences), compares, and pins
  * each differing table's difference to rows by comparing hash aggregates on both sides.
  */
 export async function verifyRestored(
-  engine: PostgresEngine,
-  target: ConnectionTarget,
-  settings: Settings,
-  production: ProductionSnapshot | Promise<ProductionSnapshot>,
+  context: AnyRunContext,
+  target: unknown,
+  settings: VerifySettings,
+  production: ProductionSide | Promise<ProductionSide>,
   side: string,
   /** Production's session inside the snapshot, when there is one: row pinning and the checks' rows ask it. */
-  live?: DatabaseSession
+  live?: SeamSession
 ): Promise<CopyVerification> {
-  const sessions: DatabaseSession[] = []
+  const engine: Engine = context.engine
+  const sessions: SeamSession[] = []
   try {
     // `jobs` sessions checksum the tables; one more compares the schema meanwhile. All connect at once.
-    await DatabaseSession.openPinned(target, 'cleanroom', settings.jobs + 1, sessions)
+    await context.openPinned(target, 'cleanroom', settings.jobs + 1, sessions)
     const [restored] = sessions
     const catalogSession = sessions[settings.jobs]
     // Production's figures may still be being read: the restored copy's are read meanwhile.
     const [figures, schema] = await Promise.all([
-      readFigures(sessions.slice(0, settings.jobs), await restored.listTables(), settings, false, side),
-      compareSchemas(engine, catalogSession, production, live)
+      readFigures(engine, sessions.slice(0, settings.jobs), await restored.listTables(), settings, false, side),
+      compareSchemas(context, catalogSession, production, live)
     ])
     const snapshot = await production
     const tables = compareTables(snapshot.figures, figures)
     await pinRows(engine, tables, restored, snapshot, settings, live)
     const checks =
-      settings.checks.length > 0
+      settings.checks && settings.checks.length > 0
         ? await verifyChecks(
             required(engine, 'userChecks').side(restored),
             { session: live && required(engine, 'userChecks').side(live), answers: snapshot.checks },
@@ -1167,16 +1227,17 @@ export async function verifyRestored(
         : []
     return { tables, schema, checks }
   } finally {
-    for (const session of sessions) await session.close()
+    for (const session of sessions) await context.release(session)
   }
 }
 
 async function compareSchemas(
-  engine: PostgresEngine,
-  restored: DatabaseSession,
-  production: ProductionSnapshot | Promise<ProductionSnapshot>,
-  live?: DatabaseSession
+  context: AnyRunContext,
+  restored: SeamSession,
+  production: ProductionSide | Promise<ProductionSide>,
+  live?: SeamSession
 ): Promise<SchemaDifference[]> {
+  const engine: Engine = context.engine
   const restoredSchema = await restored.readSchema()
   const restoredSequences = await restored.readCounters()
   const restoredLargeObjects = engine.largeObjects ? await engine.largeObjects.read(restored) : []
@@ -1184,13 +1245,17 @@ async function compareSchemas(
   const snapshot = await production
   // A sequence production itself has behind its data is faithfully restored, not broken.
   const exporter = live
-  const productionBehind = behind.length > 0 && exporter ? await exporter.withSavepoint(() => exporter.countersBehindData()) : []
+  const productionBehind = behind.length > 0 && exporter ? await withSavepoint(exporter, () => exporter.countersBehindData()) : []
   const privileges = snapshot.privileges
-    ? engine.diffSchema(snapshot.privileges, await readPrivileges(restored, standInsByName(snapshot.replay)))
+    ? engine.diffSchema(snapshot.privileges, await readPrivileges(postgresSession(restored), standInsByName(snapshot.replay)))
     : []
-  let definitions = [...engine.diffSchema(snapshot.schema, restoredSchema), ...privileges]
+  // Collations the sanitizer rewrote count as the same, objects it restored unable to run as dumped.
+  let definitions = [
+    ...engine.diffSchema(snapshot.schema, restoredSchema, context.collationsRewritten, context.restoredDisabled),
+    ...privileges
+  ]
   // Another major prints the same objects differently: the clean room settles those (engine.crossMajor).
-  if (engine.crossMajor && exporter && (await exporter.serverFacts()).major !== (await restored.serverFacts()).major) {
+  if (engine.crossMajor && exporter && (await exporter.facts()).major !== (await restored.facts()).major) {
     definitions = await engine.crossMajor.settle(
       { production: exporter, restored, standIns: standInsByName(snapshot.replay) },
       definitions
@@ -1203,10 +1268,15 @@ async function compareSchemas(
   ].sort(byKindAndName)
 }
 
+/** Runs `work` on production's snapshot so that a failing statement leaves the snapshot usable, where the engine needs that. */
+function withSavepoint<T>(session: SeamSession, work: () => Promise<T>): Promise<T> {
+  return session.withSavepoint ? session.withSavepoint(work) : work()
+}
+
 /** Check answers shown whole (with show-values) have at most max-rows-reported rows, and never more than this. */
 const MAX_SHOWN_CHECK_ROWS = 100
 
-function checkOptions(settings: Settings) {
+function checkOptions(settings: Pick<Settings, 'showValues' | 'maxRowsReported'>) {
   return { showValues: settings.showValues, maxRows: Math.min(settings.maxRowsReported, MAX_SHOWN_CHECK_ROWS) }
 }
 
@@ -1215,16 +1285,16 @@ function checkOptions(settings: Settings) {
  * creates in the scratch database is not production's and must not be compared.
  */
 export async function amcheckRestored(
-  engine: PostgresEngine,
-  target: ConnectionTarget,
-  settings: Settings,
+  context: AnyRunContext,
+  target: unknown,
+  settings: Pick<Settings, 'jobs'>,
   report: Report
 ): Promise<AmcheckResult> {
   const started = performance.now()
-  const sessions: DatabaseSession[] = []
+  const sessions: SeamSession[] = []
   try {
-    await DatabaseSession.openPinned(target, 'cleanroom', settings.jobs, sessions)
-    const result = await required(engine, 'amcheck').check(sessions)
+    await context.openPinned(target, 'cleanroom', settings.jobs, sessions)
+    const result = await required(context.engine, 'amcheck').check(sessions)
     const heap = result.heapChecked
       ? ` and ${result.tables} table(s) (verify_heapam)`
       : ' (verify_heapam needs PostgreSQL 14 or later)'
@@ -1236,19 +1306,19 @@ export async function amcheckRestored(
     }
     return result
   } finally {
-    for (const session of sessions) await session.close()
+    for (const session of sessions) await context.release(session)
     report.timings.amcheck = elapsed(started)
   }
 }
 
-/** Finds which rows differ in each table whose figures differ (both sides readable). */
+/** Finds which rows differ in each table whose figures differ (both sides readable), by key. */
 async function pinRows(
-  engine: PostgresEngine,
+  engine: Engine,
   tables: TableComparison[],
-  restored: DatabaseSession,
-  snapshot: ProductionSnapshot,
-  settings: Settings,
-  live?: DatabaseSession
+  restored: SeamSession,
+  snapshot: ProductionSide,
+  settings: VerifySettings,
+  live?: SeamSession
 ): Promise<void> {
   const exporter = live
   // Rows can only be pinned by asking production; a manifest holds figures, not rows.
@@ -1257,14 +1327,12 @@ async function pinRows(
     tables,
     snapshot,
     settings,
-    (ref, key, compare) =>
-      exporter.withSavepoint(() =>
-        readingEveryRow(restored, [ref], () =>
-          compare(engine.rowDiffSide(exporter, ref, key), engine.rowDiffSide(restored, ref, key))
-        )
-      ),
-    // A materialized view left unpopulated has no rows to read.
-    ref => ref.populated
+    (ref, key, compare) => {
+      // Both sides are read through production's table (its columns) and production's key.
+      const read = () => compare(engine.rowDiffSide(exporter, ref, key), engine.rowDiffSide(restored, ref, key))
+      return engine.aroundRowReads ? engine.aroundRowReads(exporter, restored, ref, read) : read()
+    },
+    ref => !engine.tableTraits?.(ref).unreadable
   )
 }
 
@@ -1328,11 +1396,43 @@ export async function runDrill(operator: string, backupFile: string, context: Co
   }
 }
 
+/** What the drill's judge reads of a copy's verification: the user's checks where the engine has them. */
+export type JudgedCopy = Omit<VerificationOf, 'checks'> & Partial<Pick<VerificationOf, 'checks'>>
+
+/**
+ * Whether verifying a sabotaged copy reported the corruption: the one drill judge (report.ts
+ * judgeDrill), given an engine's plan as the judge reads plans. A data operator's table must be
+ * flagged (under `verify: counts` a corruption that keeps its count is an expected miss); a
+ * schema operator's object must differ, named exactly as the engine's schema comparison names
+ * it, a counter's (AUTO_INCREMENT) being the sequences' catch.
+ */
+export function judgeDrill(plan: SeamDrillPlan, injected: string, verification: JudgedCopy, verify: VerifyLevel): DrillResult {
+  return judgeAnyDrill(aimOf(plan), injected, { checks: [], ...verification }, verify)
+}
+
+/** A plan as the drill judge reads it. */
+function aimOf(plan: SeamDrillPlan): DrillAim {
+  // An engine that states its aim exactly (PostgreSQL) is judged by it.
+  if (plan.aim) return plan.aim
+  const object = plan.object
+  return {
+    operator: plan.operator,
+    target: plan.target,
+    ...(plan.table ? { targetTable: plan.table } : {}),
+    ...(object ? { targetObject: { kind: object.kind, name: object.name, signature: object.name } } : {}),
+    // Every kind the engine names a counter by is the sequences' catch; any other object the schema's.
+    caughtBy: object ? ['sequences', 'schema'] : ['counts', 'checksums'],
+    invisibleToCounts: plan.table
+      ? 'verify: counts compares row counts only, and this corruption keeps them; verify: checksums compares the content'
+      : undefined
+  }
+}
+
 /**
  * A capability PostgreSQL's run cannot do without where its inputs ask for it (the checks,
  * amcheck): an engine without it is refused such inputs when they are read (engine-settings.ts).
  */
-function required<K extends 'userChecks' | 'amcheck'>(engine: PostgresEngine, capability: K): NonNullable<PostgresEngine[K]> {
+function required<K extends 'userChecks' | 'amcheck'>(engine: Engine, capability: K): NonNullable<Engine[K]> {
   const found = engine[capability]
   if (!found) throw new Error(`${engine.name} has no ${capability} capability`)
   return found
@@ -1344,4 +1444,9 @@ function toolInfo(tool: { path: string; version: string }) {
 
 export function elapsed(since: number): number {
   return (performance.now() - since) / 1000
+}
+
+/** Schema differences in a stable order: by kind, then name. */
+function byKindAndName(a: { kind: string; name: string }, b: { kind: string; name: string }): number {
+  return compareText(a.kind, b.kind) || compareText(a.name, b.name)
 }

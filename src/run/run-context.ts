@@ -52,6 +52,10 @@ export class RunContext<S extends ContextSettings = ContextSettings, K extends R
   readonly abort = new AbortController()
   /** What the separate-servers check established about the clean room: every restore checks it is there. */
   cleanroomIdentity?: K['cleanroomIdentity']
+  /** Production's collations the sanitizer rewrites to the clean room's, which the schema comparison counts as the same. */
+  collationsRewritten?: ReadonlyMap<string, string>
+  /** Objects the sanitizer restored unable to run (events), whose status the schema comparison reads as dumped. */
+  restoredDisabled: { kind: string; name: string }[] = []
   /** Every session the run opened through open() (production's among them), closed with the run. */
   private readonly sessions: K['session'][] = []
   private room?: CleanRoom<K['maintenance'], K['roles']>
@@ -121,6 +125,21 @@ export class RunContext<S extends ContextSettings = ContextSettings, K extends R
     const session = (await this.engine.openRead(target, role)) as K['session']
     this.sessions.push(session)
     return session
+  }
+
+  /**
+   * Opens `count` sessions at once, each with the pinned settings. Each is added to `into` as soon
+   * as it connects, so that the caller's cleanup releases every session that opened when another failed.
+   */
+  async openPinned(target: K['target'], role: ServerRole, count: number, into: K['session'][]): Promise<void> {
+    const opened = await Promise.allSettled(
+      Array.from({ length: count }, async () => {
+        const session = await this.open(target, role)
+        into.push(session)
+        await session.pinSettings()
+      })
+    )
+    for (const result of opened) if (result.status === 'rejected') throw result.reason
   }
 
   /** Closes a session opened with open() before the run ends. */

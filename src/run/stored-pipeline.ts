@@ -223,9 +223,7 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
           )
         }
         if (settings.amcheck) {
-          report.amcheck = await group('amcheck on the restored copy', () =>
-            amcheckRestored(context.engine, target, settings, report)
-          )
+          report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(context, target, settings, report))
           Object.assign(report, judgeRestored(report))
         }
         return
@@ -234,9 +232,7 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
         compareWithManifest(context, evidence, target, cleanroomMajor, replay)
       ))
       if (settings.amcheck)
-        report.amcheck = await group('amcheck on the restored copy', () =>
-          amcheckRestored(context.engine, target, settings, report)
-        )
+        report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(context, target, settings, report))
       if (drill) {
         // The drill's targets, from the restored copy, which the manifest has just vouched for.
         snapshot.sabotageCatalog = await readRestoredDrillCatalog(context, target, snapshot, roles)
@@ -436,7 +432,7 @@ async function compareWithManifest(
   snapshot.replay = replay
   const verified: Settings = { ...settings, verify: countsOnly ? 'counts' : settings.verify, checks }
   report.verify = verified.verify
-  const verification = await verifyRestored(context.engine, target, verified, snapshot, 'restored')
+  const verification = await verifyRestored(context, target, verified, snapshot, 'restored')
   const across = functionsAcrossMajors(
     verification.schema.filter(difference => stillCompared(difference, skipped)),
     manifest.figures.computedOn.major,
@@ -527,8 +523,8 @@ async function compareWithProductionNow(context: RunContext, target: ConnectionT
     await DatabaseSession.openPinned(target, 'cleanroom', settings.jobs, sessions)
     const [restored] = sessions
     const productionTables = await production.listTables()
-    const productionFigures = await readFigures([production], productionTables, counting, true, 'production')
-    const restoredFigures = await readFigures(sessions, await restored.listTables(), counting, false, 'restored')
+    const productionFigures = await readFigures(context.engine, [production], productionTables, counting, true, 'production')
+    const restoredFigures = await readFigures(context.engine, sessions, await restored.listTables(), counting, false, 'restored')
     let differences = [
       ...engine.diffSchema(await production.readSchema(), await restored.readSchema()),
       ...(report.privileges?.compared

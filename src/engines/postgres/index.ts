@@ -13,6 +13,7 @@ import { assertSeparateClusters } from './guards.js'
 import { resolveClientTools, type ClientTools } from './pg-tools.js'
 import { MaintenanceSession } from './maintenance.js'
 import { rowDiffSide } from './row-diff-queries.js'
+import { readingEveryRow } from './row-security.js'
 import { postgresCleanroomRoles } from './run-roles.js'
 import { postgresRestorePoints } from './restore-points.js'
 import type { KeptFormat } from './backup-format.js'
@@ -90,6 +91,16 @@ export const postgres: PostgresEngine = {
   // Collations and disabled objects are MySQL's: PostgreSQL's sanitizer rewrites neither.
   diffSchema: (production, restored) => diffSchema(production, restored),
   rowDiffSide: (session, table, key) => rowDiffSide(own(session), table, key),
+  tableTraits: table => ({
+    bytes: table.bytes,
+    // A materialized view's rows are derived, not backed up: reading them would only cost time.
+    ...(table.kind === 'm' ? { derived: true } : {}),
+    ...(table.kind === 'p' ? { wholeTree: true } : {}),
+    // A materialized view left unpopulated has no rows to read.
+    ...(table.populated ? {} : { unreadable: true })
+  }),
+  aroundRowReads: (production, restored, table, read) =>
+    own(production).withSavepoint(() => readingEveryRow(own(restored), [table], read)),
   // pg_dump must be at least production's major; psql restores whatever it dumps.
   findClientTools: (production, _cleanroom, binDir) => resolveClientTools(production.major, binDir),
   sanitizerProgram: buildSedProgram,

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { SeamDrillPlan } from '../../../src/engines/types.js'
-import { batchesOf, judgeDrill, type CopyVerification } from '../../../src/run/engine-pipeline.js'
+import { batchesOf, judgeDrill, type JudgedCopy as CopyVerification } from '../../../src/run/pipeline.js'
 import type { TableComparison } from '../../../src/verification/compare.js'
 
-// The pure halves of the run over the seam: how a drill copy's verification is judged, and how
+// The pure halves of the run: how a drill copy's verification is judged (a plan without an aim of its own), and how
 // tables are shared out among the figure sessions.
 
 const plan = (over: Partial<SeamDrillPlan> = {}): SeamDrillPlan => ({
