@@ -320,6 +320,8 @@ export interface EngineShapes {
   /** The formats a restore point is kept in, and its compression (RestorePointsCapability), if the engine keeps any. */
   keptFormat?: string
   compression?: unknown
+  /** The client programs that restore a stored backup (RestorePointsCapability), when not `tools`. */
+  restoreTools?: unknown
 }
 
 /** An engine's shape `K` (EngineShapes' optional ones), or `Otherwise` when the engine has none. */
@@ -434,7 +436,9 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
     S['table'],
     S['tools'],
     ShapeOf<S, 'keptFormat', string>,
-    ShapeOf<S, 'compression', unknown>
+    ShapeOf<S, 'compression', unknown>,
+    S['target'],
+    ShapeOf<S, 'restoreTools', S['tools']>
   >
 }
 
@@ -591,7 +595,9 @@ export interface RestorePointsCapability<
   Table = TableName,
   Tools = unknown,
   Format extends string = string,
-  Compression = unknown
+  Compression = unknown,
+  Target = unknown,
+  RestoreTools = Tools
 > {
   /** What a manifest records that only this engine knows. */
   readonly manifest: ManifestProfile
@@ -617,7 +623,95 @@ export interface RestorePointsCapability<
   keptDump(backup: KeptBackup, tools: Tools, options: { withOwnersAndPrivileges: boolean; lockTimeoutSeconds: number }): KeptDump
   /** A table the manifest recorded, as the engine reads it from a restored copy (validated by parseManifest). */
   tableOf(kept: KeptTable): Table
+
+  // Stored backups (input backup-path): a kept backup verified later, with its manifest or without.
+
+  /**
+   * What `file` is, told by its content, never by its name. Throws one UserError naming
+   * `inputName` and the cause for anything that is not a backup the engine can restore.
+   */
+  detectBackup(file: string, inputName?: string): StoredBackup
+  /** How a stored backup is described in the log (e.g. "custom archive", "plain SQL, gzip-compressed"). */
+  describeBackup(backup: StoredBackup): string
+  /** Finds the client programs that restore this backup (binDir: the engine's bin-dir input), one UserError when there are none. */
+  findRestoreTools(backup: StoredBackup, binDir?: string): Promise<RestoreTools>
+  /** The restore programs, by name, for the report's `tools`. */
+  restorePrograms(tools: RestoreTools): { psql: RestoreProgram } & Record<string, RestoreProgram>
+  /**
+   * Reads what the backup says of itself, before any server is touched (a backup its reader
+   * cannot read fails here, in one UserError). `emptyListFile`: a work file the engine may write.
+   */
+  openBackup(backup: StoredBackup, tools: RestoreTools, emptyListFile: string): Promise<OpenedBackup<Target>>
 }
+
+/** A stored backup (input backup-path), as told by its content. */
+export interface StoredBackup {
+  /** As given (backup-path), for messages. */
+  path: string
+  /** The engine's name for its format (PostgreSQL: plain, custom, directory, tar). */
+  format: string
+  /** Plain SQL compressed with gzip. */
+  gzip: boolean
+  /** Bytes on disk, every file of a directory backup together. */
+  bytes: number
+}
+
+/** A client program, for the report. */
+export interface RestoreProgram {
+  path: string
+  version: string
+}
+
+/** A stored backup opened for its restore: what its header says, and its restore. */
+export interface OpenedBackup<Target = unknown> {
+  /** What the backup's reader made of it, for the log (e.g. "pg_restore 17.2 reads it: 42 entries."); absent for plain SQL. */
+  readBy?: string
+  /** The server version it was dumped from, and the dump program's version, as its header says. */
+  dumpedFrom?: string
+  dumpedBy?: string
+  /** The same, as majors (undefined when the header does not say). */
+  dumpedFromMajor?: number
+  dumpedByMajor?: number
+  /**
+   * For a backup whose restore replays its owners and privileges whatever it is asked (plain SQL):
+   * whether it holds any, as its first object says; undefined for an archive (its restore leaves
+   * them out at will) or when the head holds no object.
+   */
+  replaysOwners?: boolean
+  /** Whether its SQL quotes strings with standard_conforming_strings on (the sanitizer reads it so). */
+  standardConformingStrings: boolean
+  /** Restores it through the sanitizer into a scratch database; a backup its reader cannot read throws. */
+  restore(request: StoredRestoreRequest<Target>): Promise<StoredRestoreOutcome>
+}
+
+export interface StoredRestoreRequest<Target = unknown> {
+  target: Target
+  /** The sanitizing filter's argv for the n-th pipeline (counted from 1): each records its removals apart. */
+  filter: (pipeline: number) => string[]
+  /** The location check the restore runs first (the run's). */
+  checkFile: string
+  /** The run's work directory for each pipeline's files. */
+  workDir: string
+  jobs: number
+  withOwnersAndPrivileges: boolean
+  /** One pipeline even where several could run (the sed copy of the stream must be whole and in order). */
+  single: boolean
+  /** TCP safeguards for the restore program (server-timeout-seconds). */
+  limits: { lockTimeoutSeconds: number; serverTimeoutSeconds: number }
+}
+
+/** How a stored backup's restore ended. */
+export type StoredRestoreOutcome = { seconds: number; pipelines: number } & (
+  | { ok: true }
+  | {
+      ok: false
+      /** The program that failed first: the backup's reader, the sanitizer, or the restore. */
+      stage: 'read' | 'sanitize' | 'restore'
+      error: string
+      /** Where the restore stopped, in words (names decoded from the dump's `encoding`), when the error says. */
+      failurePlace(encoding: string): Promise<string | undefined>
+    }
+)
 
 /** An operator nothing in the catalog can take and still restore, and why, in words a reader can act on. */
 export interface SeamDrillNoTarget {

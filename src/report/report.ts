@@ -77,8 +77,8 @@ export type ReportTable = TableComparison & { differences?: TableDifferences; un
 /** The stored backup a run verified (input backup-path), and what it was verified against. */
 export interface StoredBackupReport {
   path: string
-  /** Told by content: plain (SQL), custom, directory or tar. */
-  format: 'plain' | 'custom' | 'directory' | 'tar'
+  /** Told by content, in the engine's words (PostgreSQL: plain (SQL), custom, directory or tar). */
+  format: string
   gzip: boolean
   bytes: number
   /** The manifest it was verified against; absent without one (then content is not proven). */

@@ -1,24 +1,10 @@
-import * as fs from 'node:fs'
-import * as zlib from 'node:zlib'
 import * as core from '@actions/core'
-import { detectBackup, HEAD_BYTES, type StoredBackup } from '../engines/postgres/backup-format.js'
 import { compareTables, type SideFigures } from '../verification/compare.js'
 import { displayName, tableKey } from '../util/table-name.js'
-import type { ConnectionTarget } from '../engines/postgres/connection.js'
 import { DatabaseSession, asDatabaseDefaults } from '../engines/postgres/database.js'
 import { UserError } from '../util/errors.js'
 import { assertSeparateClusters } from '../engines/postgres/guards.js'
 import { checkBackupFiles, describeFileProblem, formatProblem, type Manifest } from '../report/manifest.js'
-import {
-  archivePreamble,
-  majorOfVersion,
-  plainDumpHasOwners,
-  readArchiveToc,
-  resolveRestoreTools,
-  standardConformingStringsOf,
-  type ArchiveToc,
-  type RestoreTools
-} from '../engines/postgres/pg-restore.js'
 import {
   OLDEST_SUPPORTED_MAJOR,
   amcheckRestored,
@@ -40,6 +26,7 @@ import {
   verifyRestored,
   writeLocationCheck,
   type PostgresCleanRoom,
+  type PostgresRunShapes,
   type ProductionSnapshot,
   type RunContext,
   type SanitizeFilter
@@ -54,7 +41,6 @@ import {
   type Report,
   type ReportTable
 } from '../report/report.js'
-import { tocEntryAt } from '../engines/postgres/restore-failure.js'
 import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
 import { byKindAndName, type SchemaDifference } from '../engines/postgres/schema-fingerprint.js'
 import { requireProduction, type Settings } from './settings.js'
@@ -70,11 +56,13 @@ import {
   type Evidence
 } from './stored-evidence.js'
 import { logVerification } from './copy-findings.js'
-import { restoreStoredBackup, tocLines } from '../engines/postgres/stored-restore.js'
-import { failurePlace } from '../engines/postgres/failure-place.js'
 import { compareText } from '../util/text-order.js'
 import type { Workspace } from './workspace.js'
+
+/** Where a restored copy is: PostgreSQL's connection target, as its run holds it. */
+type ConnectionTarget = PostgresRunShapes['target']
 import { restorePointsOf } from './restore-point.js'
+import type { OpenedBackup } from '../engines/types.js'
 
 /**
  * Verifies a stored backup (input backup-path) instead of a fresh dump.
@@ -93,10 +81,10 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
   // Its settings are these: requireProduction below only vouches that production is there.
   const context = postgresRunContext(givenSettings, workspace, report)
   const restorePoints = restorePointsOf(context.engine)
-  const backup = detectBackup(backupPath)
+  const backup = restorePoints.detectBackup(backupPath)
   report.backup = { path: backup.path, format: backup.format, gzip: backup.gzip, bytes: backup.bytes, contentProven: false }
   report.dumpBytes = backup.bytes
-  core.info(`Stored backup ${backup.path}: ${describeBackup(backup)}, ${backup.bytes} bytes (told by its content).`)
+  core.info(`Stored backup ${backup.path}: ${restorePoints.describeBackup(backup)}, ${backup.bytes} bytes (told by its content).`)
   const evidence = readEvidence(givenSettings, backup.path, restorePoints.manifest)
   if (!evidence && givenSettings.sabotage.length > 0) {
     throw new UserError(
@@ -145,18 +133,12 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
   // The URLs alone: a clean room that is production by its address is refused before anything connects.
   if (settings.production) assertSeparateClusters(settings.production, settings.cleanroom)
   saveWorkDir(workspace.workDir)
-  const tools = await resolveRestoreTools(backup.format, settings.postgresBinDir)
-  report.tools = {
-    ...(tools.pgRestore ? { pg_restore: { path: tools.pgRestore.path, version: tools.pgRestore.version } } : {}),
-    psql: { path: tools.psql.path, version: tools.psql.version }
-  }
-  // An archive pg_restore cannot read fails here, before any server is touched.
-  const toc = backup.format === 'plain' ? undefined : await readArchiveToc(tools, backup)
-  const head = await sqlHead(backup, tools, workspace)
-  const dumpedFrom = toc?.header['Dumped from database version'] ?? /Dumped from database version (\S+)/.exec(head)?.[1]
-  const dumpedBy = toc?.header['Dumped by pg_dump version'] ?? /Dumped by pg_dump version (\S+)/.exec(head)?.[1]
-  if (dumpedFrom) report.backup.dumpedFrom = dumpedFrom
-  if (toc) core.info(`pg_restore ${tools.pgRestore!.version} reads it: ${toc.entries} entries.`)
+  const tools = await restorePoints.findRestoreTools(backup, settings.postgresBinDir)
+  report.tools = restorePoints.restorePrograms(tools)
+  // A backup its reader cannot read (an archive pg_restore refuses) fails here, before any server is touched.
+  const opened = await restorePoints.openBackup(backup, tools, workspace.file('empty.list'))
+  if (opened.dumpedFrom) report.backup.dumpedFrom = opened.dumpedFrom
+  if (opened.readBy) core.info(opened.readBy)
 
   // Without a manifest, production as it is now is the only reference; with one, production is never connected.
   const production = evidence ? undefined : await context.connectProduction()
@@ -169,11 +151,11 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
     const database = evidence ? evidence.manifest.production : await production!.databaseFacts()
     const roles = evidence
       ? await planManifestRoles(evidence.manifest, room, report)
-      : backup.format === 'plain' && plainDumpHasOwners(head) === false
+      : opened.replaysOwners === false
         ? withoutOwners(report, 'the plain dump was taken without owners (pg_dump --no-owner)')
         : await planRoles(context)
     // A plain dump replays its owners and grants whatever the plan: only a superuser can (restore-role.ts).
-    if (backup.format === 'plain' && !roles.restore && rights.mode === 'unprivileged' && plainDumpHasOwners(head) === true) {
+    if (!roles.restore && rights.mode === 'unprivileged' && opened.replaysOwners === true) {
       throw new UserError(
         `The stored plain backup carries owners and privileges (ALTER ... OWNER TO, GRANT), which only a superuser can ` +
           `replay, and the restore runs as ${rights.role} without superuser rights (restore-role: ${rights.mode}): set ` +
@@ -188,7 +170,7 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
     const routedFile = replay ? workspace.file('privileged.sql') : undefined
     const filter = await sanitizeFilter(
       context,
-      standardConformingStringsOf(head),
+      opened.standardConformingStrings,
       tools,
       drill ? workspace.backupFile : undefined,
       { routedFile, routedRoles: replay?.onlyNaming }
@@ -200,14 +182,12 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
       if (roles.restore) await room.roles.provide(target.database)
       await room.roles.prepareRestore(target)
       const checkFile = writeLocationCheck(context, target, workspace.file('restore-check.sql'))
-      const restored = await group(`Sanitize and restore the stored backup (${describeBackup(backup)})`, () =>
-        restore(context, backup, toc, tools, room.roles.restoreTarget(target), filter, checkFile, {
+      const restored = await group(`Sanitize and restore the stored backup (${restorePoints.describeBackup(backup)})`, () =>
+        restore(context, opened, room.roles.restoreTarget(target), filter, checkFile, {
           withOwnersAndPrivileges: roles.restore,
           single: drill,
           encoding: database.encoding,
           cleanroomMajor,
-          dumpedFrom,
-          dumpedBy,
           rights
         })
       )
@@ -260,24 +240,6 @@ function withoutOwners(report: Report, reason: string): { restore: false; provid
   report.privileges = { compared: false, reason, rolesCreated: [], rolesExisting: [] }
   core.warning(`Owners and privileges are not verified: ${reason}.`, { title: 'Lazarus: owners and privileges not verified' })
   return { restore: false, provided: [], existing: [] }
-}
-
-function describeBackup(backup: StoredBackup): string {
-  return backup.format === 'plain' ? (backup.gzip ? 'plain SQL, gzip-compressed' : 'plain SQL') : `${backup.format} archive`
-}
-
-/** The first bytes of the backup's SQL: the preamble pg_dump writes (its settings, its header comments). */
-async function sqlHead(backup: StoredBackup, tools: RestoreTools, workspace: Workspace): Promise<string> {
-  if (backup.format !== 'plain') return archivePreamble(tools, backup, workspace.file('empty.list'))
-  const fd = fs.openSync(backup.path, 'r')
-  try {
-    const buffer = Buffer.alloc(HEAD_BYTES)
-    const read = fs.readSync(fd, buffer, 0, HEAD_BYTES, 0)
-    const head = buffer.subarray(0, read)
-    return (backup.gzip ? zlib.gunzipSync(head, { finishFlush: zlib.constants.Z_SYNC_FLUSH }) : head).toString('latin1')
-  } finally {
-    fs.closeSync(fd)
-  }
 }
 
 /**
@@ -336,9 +298,7 @@ async function planManifestRoles(manifest: Manifest, cleanroom: PostgresCleanRoo
 /** Restores the backup; false (with the report filled) when it did not restore. An unreadable backup throws. */
 async function restore(
   context: RunContext,
-  backup: StoredBackup,
-  toc: ArchiveToc | undefined,
-  tools: RestoreTools,
+  backup: OpenedBackup<ConnectionTarget>,
   target: ConnectionTarget,
   filter: SanitizeFilter,
   checkFile: string,
@@ -347,18 +307,13 @@ async function restore(
     single: boolean
     encoding: string
     cleanroomMajor: number
-    dumpedFrom?: string
-    dumpedBy?: string
     rights?: RestoreRights
   }
 ): Promise<boolean> {
   const { settings, workspace, report } = context
   const { withOwnersAndPrivileges, single } = how
   const startedAt = Date.now() / 1000
-  const outcome = await restoreStoredBackup({
-    backup,
-    toc,
-    tools,
+  const outcome = await backup.restore({
     target,
     filter: pipeline => filter.argvFor(pipeline),
     checkFile,
@@ -382,15 +337,15 @@ async function restore(
   const stopped = filter.stopped()
   if (stopped) throw new UserError(stopped)
   if (outcome.stage !== 'restore') throw new UserError(outcome.error)
-  const productionMajor = majorOfVersion(how.dumpedFrom ?? '') ?? how.cleanroomMajor
+  const productionMajor = backup.dumpedFromMajor ?? how.cleanroomMajor
   const skew = explainSkewFailure({
     error: outcome.error,
     cleanroomMajor: how.cleanroomMajor,
     productionMajor,
-    pgDumpMajor: majorOfVersion(how.dumpedBy ?? '') ?? productionMajor
+    pgDumpMajor: backup.dumpedByMajor ?? productionMajor
   })
   const hint = skew ?? missingRightHint(outcome.error, how.rights)
-  const place = await failurePlace(outcome.error, how.encoding, line => tocEntryAt(tocLines(outcome), line))
+  const place = await outcome.failurePlace(how.encoding)
   Object.assign(report, judgeRestoreFailed(hint ? `${outcome.error} | ${hint}` : outcome.error, place))
   if (place) core.info(`The restore stopped ${place}.`)
   return false

@@ -18,6 +18,7 @@ import { postgresCleanroomRoles } from './run-roles.js'
 import { postgresRestorePoints } from './restore-points.js'
 import type { KeptFormat } from './backup-format.js'
 import type { DumpCompression } from './dump-compression.js'
+import type { RestoreTools } from './pg-restore.js'
 import { buildSedProgram, type SanitizeRuleOptions } from './sanitize-rules.js'
 import { diffSchema } from './schema-fingerprint.js'
 import {
@@ -44,6 +45,8 @@ export interface PostgresShapes {
   /** pg_dump's formats a restore point is kept in, and its compression (restore-points.ts). */
   keptFormat: KeptFormat
   compression: DumpCompression
+  /** pg_restore and psql, for a stored backup (pg-restore.ts): a stored backup's run has no pg_dump. */
+  restoreTools: RestoreTools
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { KeptTable, ManifestProfile, RestorePointsCapability } from '../types.js'
-import { KEPT_FORMATS, type KeptFormat } from './backup-format.js'
+import { KEPT_FORMATS, detectBackup, type KeptFormat } from './backup-format.js'
+import type { ConnectionTarget } from './connection.js'
 import {
   DEFAULT_KEEP_COMPRESSION,
   type DumpCompression,
@@ -10,11 +11,15 @@ import {
 } from './dump-compression.js'
 import { COLUMN_HASHINGS, PINNED_SETTINGS, type Column, type TableRef } from './figure-queries.js'
 import { dumpArguments, type ClientTools } from './pg-tools.js'
+import { resolveRestoreTools, type RestoreTools } from './pg-restore.js'
+import { describeBackup, openStoredBackup, own, restorePrograms } from './stored-backup.js'
 
 /**
  * PostgreSQL's restore points (engines/types.ts RestorePointsCapability): pg_dump's formats and
  * compression, the file names a restore point's backup gets, and what its manifest records that
- * only PostgreSQL knows (the settings its figures are computed under, how a column is hashed).
+ * only PostgreSQL knows (the settings its figures are computed under, how a column is hashed); and
+ * stored backups, told by content (backup-format.ts), read by pg_restore (pg-restore.ts) and
+ * restored through the sanitizer (stored-backup.ts, stored-restore.ts).
  */
 
 /** What a PostgreSQL manifest records of PostgreSQL, as data for report/manifest.ts. */
@@ -34,7 +39,14 @@ const BACKUP_NAMES: Record<KeptFormat, (database: string) => string> = {
   plain: database => `${database}.sql`
 }
 
-export const postgresRestorePoints: RestorePointsCapability<TableRef, ClientTools, KeptFormat, DumpCompression> = {
+export const postgresRestorePoints: RestorePointsCapability<
+  TableRef,
+  ClientTools,
+  KeptFormat,
+  DumpCompression,
+  ConnectionTarget,
+  RestoreTools
+> = {
   manifest: POSTGRES_MANIFEST,
   formats: KEPT_FORMATS,
   backupName: (format, database) => BACKUP_NAMES[format](database),
@@ -64,5 +76,11 @@ export const postgresRestorePoints: RestorePointsCapability<TableRef, ClientTool
     columns: kept.columns as Column[],
     bytes: 0,
     filter: kept.filter
-  })
+  }),
+  detectBackup,
+  describeBackup,
+  // pg_restore reads archives of its own version and older: the newest installed client reads the most.
+  findRestoreTools: (backup, binDir) => resolveRestoreTools(own(backup).format, binDir),
+  restorePrograms,
+  openBackup: openStoredBackup
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import * as zlib from 'node:zlib'
 import { engineFor } from '../../../src/engines/index.js'
 import { postgres } from '../../../src/engines/postgres/index.js'
 import { createRestorePoint, discardRestorePoint, restorePointsOf } from '../../../src/run/restore-point.js'
@@ -93,4 +94,44 @@ test('how a kept backup was dumped, as its manifest records it', () => {
       ),
     /Input 'backup-compression' is 'zstd', which pg_dump writes from PostgreSQL 16 on; the pg_dump this run uses is 15\.14/
   )
+})
+
+test('a stored backup through the capability: told by content, described, and its plain head read (owners, quoting, versions)', async () => {
+  const restorePoints = restorePointsOf(postgres)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lazarus-stored-head-'))
+  try {
+    const head = (owner: string, quoting: string) =>
+      '--\n-- PostgreSQL database dump\n--\n\n-- Dumped from database version 9.6.24\n-- Dumped by pg_dump version 15.14\n\n' +
+      `SET standard_conforming_strings = ${quoting};\n\n--\n-- Name: t; Type: TABLE; Schema: public; Owner: ${owner}\n--\n\n` +
+      'CREATE TABLE t (id int);\n\n--\n-- PostgreSQL database dump complete\n--\n\n'
+    const tools = { psql: { path: '/nowhere/psql', version: '15.14', major: 15 } }
+    const plain = path.join(dir, 'owners.sql')
+    fs.writeFileSync(plain, head('app', 'on'))
+    const backup = restorePoints.detectBackup(plain)
+    assert.equal(restorePoints.describeBackup(backup), 'plain SQL')
+    assert.deepEqual(restorePoints.restorePrograms(tools), { psql: { path: '/nowhere/psql', version: '15.14' } })
+    const opened = await restorePoints.openBackup(backup, tools, path.join(dir, 'empty.list'))
+    assert.equal(opened.readBy, undefined, 'plain SQL has no reader')
+    assert.deepEqual(
+      [opened.dumpedFrom, opened.dumpedBy, opened.dumpedFromMajor, opened.dumpedByMajor],
+      ['9.6.24', '15.14', 9.6, 15]
+    )
+    assert.equal(opened.replaysOwners, true)
+    assert.equal(opened.standardConformingStrings, true)
+    const bare = path.join(dir, 'no-owner.sql.gz')
+    fs.writeFileSync(bare, zlib.gzipSync(head('-', 'off')))
+    const gzipped = restorePoints.detectBackup(bare)
+    assert.equal(restorePoints.describeBackup(gzipped), 'plain SQL, gzip-compressed')
+    const withoutOwners = await restorePoints.openBackup(gzipped, tools, path.join(dir, 'empty.list'))
+    assert.equal(withoutOwners.replaysOwners, false, 'pg_dump --no-owner')
+    assert.equal(withoutOwners.standardConformingStrings, false)
+    assert.throws(
+      () => restorePoints.detectBackup(path.join(dir, 'missing.dump')),
+      /^UserError: Input 'backup-path' is '.*missing\.dump': it cannot be read/
+    )
+    // A backup another engine told would not be PostgreSQL's to open.
+    await assert.rejects(restorePoints.openBackup({ ...backup, format: 'sql' }, tools, path.join(dir, 'empty.list')))
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
 })
