@@ -5,16 +5,15 @@ import { isCancelling } from '../util/cancellation.js'
 import { handleCancellation } from './signals.js'
 import { leftoverState, markMainStarted } from './state.js'
 import { recordLeftoversWith } from '../util/leftovers.js'
-import { describe, forgetLibpqEnvironment } from '../engines/postgres/connection.js'
 import { UserError, messageOf } from '../util/errors.js'
 import { actionsCacheHistoryStore, databaseId, describeTrend, historyRun, trackRun } from '../report/history.js'
-import { writeWorkFile } from '../engines/postgres/pg-tools.js'
+import { writeWorkFile } from '../util/work-files.js'
+import { runsOverSeam } from '../engines/index.js'
 import { verifyBackup } from '../run/pipeline.js'
 import { verifyStoredBackup } from '../run/stored-pipeline.js'
 import { checkRto, failureMessage, judgeStopped, reportOutputs, rtoWarning, type Report } from '../report/report.js'
-import type { Settings } from '../run/settings.js'
-import { readRunSettings, type RunSettings } from '../run/engine-settings.js'
-import { emptyEngineReport, verifyOverEngine } from '../run/engine-pipeline.js'
+import { readRunSettings, requireProduction, type Settings } from '../run/settings.js'
+import { verifyOverEngine } from '../run/engine-pipeline.js'
 import { renderSummary } from '../report/summary.js'
 import { Workspace } from '../run/workspace.js'
 
@@ -95,36 +94,34 @@ interface ChosenRun {
 
 /**
  * PostgreSQL runs its own pipeline (a fresh dump, or a stored backup); another engine runs over
- * the engine seam (engine-pipeline.ts). Masks the passwords before anything is logged.
+ * the engine seam (engine-pipeline.ts). Masks the passwords, and has the engine forget its
+ * client's environment (engines/types.ts ClientEnvironment), before anything is logged or connected.
  */
-function chooseRun(chosen: RunSettings): ChosenRun {
-  if (chosen.kind === 'engine') {
-    const settings = chosen.settings
-    for (const secret of settings.secrets) core.setSecret(secret)
+function chooseRun(settings: Settings): ChosenRun {
+  maskSecrets(settings)
+  settings.engine.clientEnvironment?.forget()
+  const publishing = { ...settings, production: settings.productionAddress, cleanroom: settings.cleanroomAddress }
+  if (runsOverSeam(settings.engine)) {
+    const overSeam = requireProduction(settings, 'to dump production')
     return {
-      report: emptyEngineReport(settings),
-      verify: (workspace, report) => verifyOverEngine(settings, workspace, report),
-      publishing: { ...settings, production: settings.productionAddress, cleanroom: settings.cleanroomAddress },
+      report: emptyReport(settings),
+      verify: (workspace, report) => verifyOverEngine(overSeam, workspace, report),
+      publishing,
       uploadDump: false
     }
   }
-  const settings = chosen.settings
-  maskSecrets(settings)
-  forgetLibpqEnvironment()
   return {
     report: emptyReport(settings),
     verify: (workspace, report) =>
       settings.backupPath ? verifyStoredBackup(settings, workspace, report) : verifyBackup(settings, workspace, report),
-    publishing: settings,
+    publishing,
     uploadDump: settings.uploadDump
   }
 }
 
 /** Registers every form a password can take, so the runner masks it wherever it appears. */
 function maskSecrets(settings: Settings): void {
-  for (const target of [settings.production, settings.cleanroom].filter(target => target !== undefined)) {
-    for (const secret of target.secrets) core.setSecret(secret)
-  }
+  for (const secret of settings.secrets) core.setSecret(secret)
   // The runner masks a secret line by line: each line of the signing key's PEM is registered.
   if (settings.signingKeyPem) {
     core.setSecret(settings.signingKeyPem)
@@ -139,10 +136,11 @@ function emptyReport(settings: Settings): Report {
     result: 'error',
     verify: settings.verify,
     // Without production (a stored backup verified from its manifest), the manifest names it.
-    production: settings.production
-      ? { server: describe(settings.production), database: settings.production.database }
-      : { server: '', database: '' },
-    cleanroom: { server: describe(settings.cleanroom) },
+    production:
+      settings.production !== undefined && settings.productionAddress
+        ? { server: settings.engine.describe(settings.production), database: settings.productionAddress.database }
+        : { server: '', database: '' },
+    cleanroom: { server: settings.engine.describe(settings.cleanroom) },
     sanitized: [],
     tables: [],
     sabotage: [],

@@ -1,11 +1,8 @@
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
-import { engineFor } from '../engines/index.js'
-import { forgetLibpqEnvironment } from '../engines/postgres/connection.js'
 import { messageOf } from '../util/errors.js'
 import { dropLeftovers } from '../run/cleanroom.js'
-import { readRunSettings } from '../run/engine-settings.js'
-import { INPUT } from '../run/settings.js'
+import { readRunSettings } from '../run/settings.js'
 import { leftoverRestoreRole, leftoverRoles, leftoverRunId, leftoverScratchDatabases, leftoverWorkDir } from './state.js'
 
 /**
@@ -25,18 +22,11 @@ export async function runPost(): Promise<void> {
     const restoreRole = leftoverRestoreRole()
     const roles = [...leftoverRoles(), ...(restoreRole ? [restoreRole] : [])]
     if (databases.length === 0 && roles.length === 0) return
-    const chosen = await readRunSettings(name => core.getInput(name))
+    const settings = await readRunSettings(name => core.getInput(name))
     const leftovers = { databases, roles, runId: leftoverRunId() }
-    if (chosen.kind === 'engine') {
-      const settings = chosen.settings
-      for (const secret of settings.secrets) core.setSecret(secret)
-      return await dropLeftovers(settings.engine, settings.cleanroom, leftovers)
-    }
-    const settings = chosen.settings
-    for (const target of [settings.production, settings.cleanroom])
-      for (const secret of target?.secrets ?? []) core.setSecret(secret)
-    forgetLibpqEnvironment()
-    await dropLeftovers(await engineFor(INPUT.cleanroomUrl, core.getInput(INPUT.cleanroomUrl)), settings.cleanroom, leftovers)
+    for (const secret of settings.secrets) core.setSecret(secret)
+    settings.engine.clientEnvironment?.forget()
+    await dropLeftovers(settings.engine, settings.cleanroom, leftovers)
   } catch (error) {
     core.warning(`Post-run cleanup failed: ${messageOf(error)}`)
   }

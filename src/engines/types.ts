@@ -183,6 +183,8 @@ export interface ScratchCreated {
  * recorded for the post step (util/leftovers.ts), which drops what a killed run left.
  */
 export interface CleanroomRoles<M = SeamMaintenance, R extends RunRoles = RunRoles> {
+  /** Who may restore a dump (input restore-role), the default first. */
+  readonly restoreRoleModes: readonly string[]
   /** The roles of one run, created as it needs them over its maintenance handle. */
   forRun(maintenance: M, runId: string): R
   /** The post step: drops the roles a killed run left, by name; only Lazarus's (marked) ones; never throws. */
@@ -317,6 +319,13 @@ export interface EngineShapes {
   restoreOptions?: unknown
   /** What only this engine tells of how a stream ended (StreamOutcome's `detail`), if anything. */
   streamDetail?: unknown
+  /**
+   * What the inputs choose in this engine's own terms, if it takes them (run/settings.ts reads each
+   * through the capability that gives its meaning): a drill operator (sabotage), who restores
+   * (restore-role: cleanroomRoles).
+   */
+  drillOperator?: string
+  restoreRole?: string
   /** The formats a restore point is kept in, and its compression (RestorePointsCapability), if the engine keeps any. */
   keptFormat?: string
   compression?: unknown
@@ -340,8 +349,19 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
   readonly schemes: readonly string[]
   /** Parses and vets a connection URL from an input; throws one clear line naming the input on a bad one. */
   parseUrl(inputName: string, url: string, password?: string): S['target']
+  /** How messages name the URL it takes: "a postgresql:// URI" ("Input 'production-url' is required: set it to ..."). */
+  readonly urlForm: string
   /** user@host:port/database for logs and reports: never a password. */
   describe(target: S['target']): string
+  /**
+   * Where a target is, for naming the run's history and artifact (never for connecting). Without
+   * it, the URL says, as written (the port 0 when left to the default).
+   */
+  address?(target: S['target']): ServerAddress
+  /** The input naming the directory of its client programs ('postgres-bin-dir'), the only such input it takes. */
+  readonly binDirInput: string
+  /** The environment its client library and programs read defaults from (PostgreSQL: libpq's PG* variables); none when absent. */
+  readonly clientEnvironment?: ClientEnvironment
   /** Every form of the target's secret that could show up somewhere: register each with setSecret. */
   secretsOf(target: S['target']): string[]
   /** The run's limits for every session it opens from now on (inputs lock-timeout-seconds, server-timeout-seconds). */
@@ -452,6 +472,24 @@ export interface TableTraits {
   wholeTree?: boolean
   /** Its rows cannot be read at all (a materialized view created WITH NO DATA): no row of it is pinned. */
   unreadable?: boolean
+}
+
+/** Where a server's database is, as the run's history and artifact name it. */
+export interface ServerAddress {
+  host: string
+  port: number
+  database: string
+}
+
+/** The environment variables an engine's client library and programs read as defaults (PostgreSQL: PGHOST, PGPASSWORD...). */
+export interface ClientEnvironment {
+  /** The variable a password is taken from when neither the URL nor its password input gives one (PGPASSWORD). */
+  readonly passwordVariable: string
+  /**
+   * Removes them from this process once the inputs are read, so that nothing but the inputs
+   * decides where and how a session or a client program connects.
+   */
+  forget(env?: NodeJS.ProcessEnv): void
 }
 
 /** One of Lazarus's sessions stuck behind another session's lock, as a probe found it. */
@@ -609,6 +647,11 @@ export interface RestorePointsCapability<
   parseCompression(raw: string, input: string): Compression
   /** The compression when backup-compression is empty. */
   defaultCompression(format: Format): Compression
+  /**
+   * Why a format is not kept with that compression, as the end of backup-compression's one-line
+   * error ("but 'backup-format' is plain, ..."); undefined when it is.
+   */
+  refusedCompression(format: Format, compression: Compression): string | undefined
   /** The dump program's compression argument for a backup kept in `format` (KeptBackup's `compress`). */
   compressArgument(format: Format, compression: Compression): string
   /** The compression as the manifest records it (`none`, `gzip:1`, `zstd:3`...). */

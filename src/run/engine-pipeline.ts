@@ -8,7 +8,7 @@ import type { SideFigures } from '../verification/compare.js'
 import type { SequenceValue } from '../verification/sequence-check.js'
 import type { CheckAnswer } from '../verification/check-answers.js'
 import { judgeRestoreFailed, judgeVerified, type DrillResult, type Report } from '../report/report.js'
-import type { EngineSettings } from './engine-settings.js'
+import type { ProductionSettings } from './settings.js'
 import { logVerification } from './copy-findings.js'
 import { elapsed, judgeDrill, readFigures, verifyRestored, type JudgedCopy } from './pipeline.js'
 import { reportProgress } from './progress.js'
@@ -29,7 +29,7 @@ import type { Workspace } from './workspace.js'
  *
  * Fills `report` as it goes, so that a failure part way still reports everything established before it.
  */
-export async function verifyOverEngine(settings: EngineSettings, workspace: Workspace, report: Report): Promise<void> {
+export async function verifyOverEngine(settings: ProductionSettings, workspace: Workspace, report: Report): Promise<void> {
   saveWorkDir(workspace.workDir)
   const run = new SeamRunContext(settings.engine, settings, workspace, report)
   await run.run(() => runStages(run))
@@ -39,7 +39,7 @@ export async function verifyOverEngine(settings: EngineSettings, workspace: Work
  * The run context (run-context.ts) with what this run establishes as it goes: the servers' facts,
  * the client programs, and what the sanitizer changed that the schema comparison must know.
  */
-class SeamRunContext extends RunContext<EngineSettings> {
+class SeamRunContext extends RunContext<ProductionSettings> {
   facts!: { production: ServerFacts; cleanroom: ServerFacts }
   tools: unknown
 
@@ -67,7 +67,7 @@ class SeamRunContext extends RunContext<EngineSettings> {
 }
 
 /** The report a run over the seam starts from: where it reads and restores, nothing established yet. */
-export function emptyEngineReport(settings: EngineSettings): Report {
+export function emptyEngineReport(settings: ProductionSettings): Report {
   return {
     result: 'error',
     verify: settings.verify,

@@ -20,7 +20,7 @@ import {
 } from '../engines/postgres/extensions.js'
 import type { TableRef } from '../engines/postgres/figure-queries.js'
 import { assertSeparateClusters, restoreLocationCheckSql, type ClusterIdentity } from '../engines/postgres/guards.js'
-import { postgres, type PostgresEngine } from '../engines/postgres/index.js'
+import { postgres, type PostgresEngine, type PostgresShapes } from '../engines/postgres/index.js'
 import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
 import type { PostgresRunRoles } from '../engines/postgres/run-roles.js'
 import type { AmcheckResult, DrillAim, Engine, SchemaObject, SeamDrillPlan, SeamSession, TableTraits } from '../engines/types.js'
@@ -79,7 +79,22 @@ import {
 } from '../engines/postgres/skew-catalogue.js'
 import { sedFilter } from '../engines/postgres/sed.js'
 import { compareText } from '../util/text-order.js'
-import { INPUT, requireProduction, type ProductionSettings, type Settings } from './settings.js'
+import {
+  INPUT,
+  requireProduction,
+  type ProductionSettings as AnyProductionSettings,
+  type Settings as AnySettings
+} from './settings.js'
+
+/** PostgreSQL's run reads its settings in PostgreSQL's shapes: its targets, drill operators, modes and formats. */
+export type Settings = AnySettings<PostgresShapes>
+type ProductionSettings = AnyProductionSettings<PostgresShapes>
+
+/** The settings of a PostgreSQL run, in PostgreSQL's shapes: PostgreSQL's engine read them (settings.ts readSettings). */
+export function postgresSettings(settings: AnySettings): Settings {
+  if (settings.engine !== (postgres as unknown)) throw new Error(`PostgreSQL's run was given ${settings.engine.name}'s settings`)
+  return settings as unknown as Settings
+}
 import { saveWorkDir } from '../util/leftovers.js'
 import { formatBytes } from '../util/bytes.js'
 import type { Workspace } from './workspace.js'
@@ -173,12 +188,12 @@ export interface RunHooks {
  * as it goes, so that a failure part way still reports everything established before it.
  */
 export async function verifyBackup(
-  givenSettings: Settings,
+  givenSettings: AnySettings,
   workspace: Workspace,
   report: Report,
   hooks: RunHooks = {}
 ): Promise<void> {
-  const settings = requireProduction(givenSettings, 'to dump production')
+  const settings = requireProduction(postgresSettings(givenSettings), 'to dump production')
   assertSeparateClusters(settings.production, settings.cleanroom)
   saveWorkDir(workspace.workDir)
   const context = postgresRunContext(settings, workspace, report)
@@ -478,7 +493,7 @@ async function checkServers(
   core.info(`Clean room: PostgreSQL ${cleanroomFacts.serverVersion} at ${engine.describe(settings.cleanroom)}`)
   const [productionServer, cleanroomServer] = await Promise.all([production.facts(), cleanroom.maintenance.facts()])
   // Finding the client tools only runs --version: it overlaps the guards' queries, and its error waits for theirs.
-  const resolving = engine.findClientTools(productionServer, cleanroomServer, settings.postgresBinDir)
+  const resolving = engine.findClientTools(productionServer, cleanroomServer, settings.binDir)
   resolving.catch(() => undefined)
   const [productionIdentity, cleanroomIdentity] = await Promise.all([
     production.clusterIdentity(),

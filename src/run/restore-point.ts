@@ -23,7 +23,7 @@ import type { KeptBackup, ManifestProfile, RestorePointsCapability } from '../en
 /**
  * The engine's restore points (engines/types.ts RestorePointsCapability). The settings refuse
  * backup-dir, upload-dump, backup-compression and the manifests' keys for an engine without them
- * (engine-settings.ts); a run that still asks is refused the same way, in one line.
+ * (settings.ts); a run that still asks is refused the same way, in one line.
  */
 export function restorePointsOf<E extends { readonly name: string; readonly restorePoints?: object }>(
   engine: E

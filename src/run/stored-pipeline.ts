@@ -43,7 +43,9 @@ import {
 } from '../report/report.js'
 import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
 import { byKindAndName, type SchemaDifference } from '../engines/postgres/schema-fingerprint.js'
-import { requireProduction, type Settings } from './settings.js'
+import { requireProduction, type Settings as AnySettings } from './settings.js'
+// PostgreSQL's run reads its settings in PostgreSQL's shapes.
+import { postgresSettings, type Settings } from './pipeline.js'
 import { explainSkewFailure } from '../engines/postgres/skew-catalogue.js'
 import { saveWorkDir } from '../util/leftovers.js'
 import {
@@ -74,7 +76,8 @@ import type { OpenedBackup } from '../engines/types.js'
  *   with production as it is now; its content cannot be proven (production has moved on since
  *   the backup was taken), so the best verdict is `restored`, never `verified`.
  */
-export async function verifyStoredBackup(givenSettings: Settings, workspace: Workspace, report: Report): Promise<void> {
+export async function verifyStoredBackup(anySettings: AnySettings, workspace: Workspace, report: Report): Promise<void> {
+  const givenSettings = postgresSettings(anySettings)
   const backupPath = givenSettings.backupPath
   if (!backupPath) throw new Error('verifyStoredBackup needs backup-path')
   // The run's context sets the lock waits and TCP safeguards of every session from the inputs, as in the fresh run.
@@ -133,7 +136,7 @@ export async function verifyStoredBackup(givenSettings: Settings, workspace: Wor
   // The URLs alone: a clean room that is production by its address is refused before anything connects.
   if (settings.production) assertSeparateClusters(settings.production, settings.cleanroom)
   saveWorkDir(workspace.workDir)
-  const tools = await restorePoints.findRestoreTools(backup, settings.postgresBinDir)
+  const tools = await restorePoints.findRestoreTools(backup, settings.binDir)
   report.tools = restorePoints.restorePrograms(tools)
   // A backup its reader cannot read (an archive pg_restore refuses) fails here, before any server is touched.
   const opened = await restorePoints.openBackup(backup, tools, workspace.file('empty.list'))

@@ -11,6 +11,7 @@ import { verifyBackup } from '../../src/run/pipeline.js'
 import { resolveClientTools } from '../../src/engines/postgres/pg-tools.js'
 import type { Report } from '../../src/report/report.js'
 import { readSettings } from '../../src/run/settings.js'
+import { postgres } from '../../src/engines/postgres/index.js'
 import { Workspace } from '../../src/run/workspace.js'
 import { installFixtureExtension } from '../support/fixture-extension.js'
 import { cleanroomCluster, productionCluster, uniqueName } from '../support/shared-servers.js'
@@ -79,7 +80,7 @@ async function verifyWith(edits: Edit[], label: string, fixture: SuiteCase['fixt
     // everything.sql holds what only a superuser can restore; the privileges database takes the default.
     'restore-role': privileges ? 'unprivileged' : 'superuser'
   }
-  const settings = readSettings(name => inputs[name] ?? '', { RUNNER_TEMP: scratch })
+  const settings = readSettings(postgres, name => inputs[name] ?? '', { RUNNER_TEMP: scratch })
   const report: Report = {
     result: 'error',
     verify: settings.verify,

@@ -1,4 +1,5 @@
 import { UserError } from '../../util/errors.js'
+import type { KeptFormat } from './backup-format.js'
 import type { ClientTool } from './pg-tools.js'
 
 /**
@@ -69,6 +70,20 @@ export function parseDumpCompression(raw: string, input: string): DumpCompressio
   const { min, max } = LEVELS[method]
   if (level < min || level > max) throw bad(`${method} takes a level from ${min} to ${max} (e.g. ${method}:${min})`)
   return { method, level }
+}
+
+/**
+ * Why a restore point is not kept in `format` with `compression` (the end of backup-compression's
+ * one-line error), or undefined: a plain backup is kept as pg_dump's SQL, uncompressed, so that
+ * no one believes compressed a backup that is not.
+ */
+export function refusedKeepCompression(format: KeptFormat, compression: DumpCompression): string | undefined {
+  if (format === 'plain' && compression.method !== 'none')
+    return (
+      `but 'backup-format' is plain, which Lazarus keeps uncompressed (pg_dump's SQL as it was restored): ` +
+      `use backup-format custom or directory for a compressed backup, or remove backup-compression`
+    )
+  return undefined
 }
 
 /** pg_dump's --compress value: a bare gzip level (0 for none), which every pg_dump takes; lz4 and zstd by name. */

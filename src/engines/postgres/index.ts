@@ -3,10 +3,11 @@ import { installAmcheck, runAmcheck } from './amcheck.js'
 import { checkSide } from './check-queries.js'
 import { settleAcrossMajors } from './cross-major.js'
 import { readLargeObjects } from './large-objects.js'
-import { describe, parseConnectionUrl, withDatabase, type ConnectionTarget } from './connection.js'
+import { describe, forgetLibpqEnvironment, parseConnectionUrl, withDatabase, type ConnectionTarget } from './connection.js'
+import type { RestoreRoleMode } from './restore-role.js'
 import { DatabaseSession } from './database.js'
 import { readDrillCatalog, type DrillCatalog } from './drill-catalog.js'
-import { DRILL_OPERATORS, planOrExplain } from './drill-plan.js'
+import { DRILL_OPERATORS, planOrExplain, type DrillOperator } from './drill-plan.js'
 import type { DumpRewriter } from './drill-rewriters.js'
 import type { TableRef } from './figure-queries.js'
 import { assertSeparateClusters } from './guards.js'
@@ -42,6 +43,9 @@ export interface PostgresShapes {
   restoreOptions: PostgresRestoreOptions
   /** pg-tools.ts's account of the stream: the program that failed first, and whether the servers were to blame. */
   streamDetail: PostgresStreamDetail
+  /** What the inputs choose, in PostgreSQL's terms (run/settings.ts). */
+  drillOperator: DrillOperator
+  restoreRole: RestoreRoleMode
   /** pg_dump's formats a restore point is kept in, and its compression (restore-points.ts). */
   keptFormat: KeptFormat
   compression: DumpCompression
@@ -76,7 +80,12 @@ export const postgres: PostgresEngine = {
   name: 'PostgreSQL',
   schemes: ['postgres', 'postgresql'],
   parseUrl: parseConnectionUrl,
+  urlForm: 'a postgresql:// URI',
   describe,
+  // The target's own host, port and database (libpq's defaults filled in) name the history, as they always have.
+  address: ({ host, port, database }) => ({ host, port, database }),
+  binDirInput: 'postgres-bin-dir',
+  clientEnvironment: { passwordVariable: 'PGPASSWORD', forget: forgetLibpqEnvironment },
   secretsOf: target => [...target.secrets],
   setLimits: limits => (DatabaseSession.limits = { ...limits }),
   // A PostgreSQL table is named by its schema and name, never by its database: nothing to report it under.

@@ -7,6 +7,7 @@ import {
   compressArgument,
   describeCompressArgument,
   parseDumpCompression,
+  refusedKeepCompression,
   requireCompressionSupport
 } from './dump-compression.js'
 import { COLUMN_HASHINGS, PINNED_SETTINGS, type Column, type TableRef } from './figure-queries.js'
@@ -52,6 +53,7 @@ export const postgresRestorePoints: RestorePointsCapability<
   backupName: (format, database) => BACKUP_NAMES[format](database),
   parseCompression: parseDumpCompression,
   defaultCompression: format => (format === 'plain' ? { method: 'none' } : DEFAULT_KEEP_COMPRESSION),
+  refusedCompression: refusedKeepCompression,
   // A plain backup is always written uncompressed.
   compressArgument: (format, compression) => (format === 'plain' ? '0' : compressArgument(compression)),
   describeCompression: backup => (backup.format === 'plain' ? 'none' : describeCompressArgument(backup.compress)),

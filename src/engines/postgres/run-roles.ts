@@ -4,7 +4,13 @@ import { messageOf } from '../../util/errors.js'
 import { CleanRoomRoles, dropLazarusRoles } from './cleanroom-roles.js'
 import type { ConnectionTarget } from './connection.js'
 import { MaintenanceSession } from './maintenance.js'
-import { setUpRestoreRights, type RestoreRights, type RestoreRole, type RestoreRoleMode } from './restore-role.js'
+import {
+  RESTORE_ROLE_MODES,
+  setUpRestoreRights,
+  type RestoreRights,
+  type RestoreRole,
+  type RestoreRoleMode
+} from './restore-role.js'
 
 /**
  * A PostgreSQL run's roles in the clean room, which are global to its server: the roles production
@@ -43,6 +49,7 @@ export class PostgresRunRoles extends CleanRoomRoles implements RunRoles {
 
 /** PostgreSQL's roles as the engine's capability (Engine.cleanroomRoles), over its own maintenance handle. */
 export const postgresCleanroomRoles: CleanroomRoles<MaintenanceSession, PostgresRunRoles> = {
+  restoreRoleModes: RESTORE_ROLE_MODES,
   forRun: (maintenance, runId) => new PostgresRunRoles(own(maintenance), runId),
   dropLeftovers: async (maintenance, names) => {
     await dropLazarusRoles(own(maintenance), names)

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { verifyBackup } from '../../../src/run/pipeline.js'
 import { failureMessage, type Report } from '../../../src/report/report.js'
 import { readSettings } from '../../../src/run/settings.js'
+import { postgres } from '../../../src/engines/postgres/index.js'
 import { Workspace } from '../../../src/run/workspace.js'
 import { createShop } from '../../support/shop.js'
 
@@ -19,7 +20,7 @@ test('an index of the restored copy corrupted before amcheck makes the run a mis
   const runnerTemp = mkdtempSync(path.join(os.tmpdir(), 'lazarus-amcheck-run-'))
   // The run's report directory outlives the run, as on a runner: the test removes it.
   t.after(() => rmSync(runnerTemp, { recursive: true, force: true }))
-  const settings = readSettings(name => inputs[name] ?? '', { RUNNER_TEMP: runnerTemp })
+  const settings = readSettings(postgres, name => inputs[name] ?? '', { RUNNER_TEMP: runnerTemp })
   const report: Report = {
     result: 'error',
     verify: settings.verify,

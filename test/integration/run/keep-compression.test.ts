@@ -9,6 +9,7 @@ import { verifyStoredBackup } from '../../../src/run/stored-pipeline.js'
 import type { Report } from '../../../src/report/report.js'
 import { manifestBeside, parseManifest } from '../../../src/report/manifest.js'
 import { readSettings } from '../../../src/run/settings.js'
+import { postgres } from '../../../src/engines/postgres/index.js'
 import { Workspace } from '../../../src/run/workspace.js'
 import { createShop } from '../../support/shop.js'
 import { realClientDir } from '../../support/tampered-client.js'
@@ -48,7 +49,7 @@ for (const format of ['custom', 'directory'] as const) {
     t.after(() => rmSync(temp, { recursive: true, force: true }))
     const backupDir = path.join(temp, 'points')
     const keepInputs = shop.inputs({ 'backup-dir': backupDir, 'backup-format': format, 'backup-compression': 'none' })
-    const settings = readSettings(name => keepInputs[name] ?? '', { RUNNER_TEMP: path.join(temp, 'run1') })
+    const settings = readSettings(postgres, name => keepInputs[name] ?? '', { RUNNER_TEMP: path.join(temp, 'run1') })
     const report = emptyReport(shop.database)
     await verifyBackup(settings, new Workspace(path.join(temp, 'run1')), report)
     assert.equal(report.result, 'verified', JSON.stringify(report.error ?? report.result))
@@ -116,7 +117,7 @@ for (const format of ['custom', 'directory'] as const) {
       'backup-path': backupPath,
       jobs: '2'
     }
-    const stored = readSettings(name => storedInputs[name] ?? '', { RUNNER_TEMP: path.join(temp, 'run2') })
+    const stored = readSettings(postgres, name => storedInputs[name] ?? '', { RUNNER_TEMP: path.join(temp, 'run2') })
     const storedReport = emptyReport(shop.database)
     await verifyStoredBackup(stored, new Workspace(path.join(temp, 'run2')), storedReport)
     assert.equal(storedReport.result, 'verified', JSON.stringify(storedReport.error ?? storedReport.result))

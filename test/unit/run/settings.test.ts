@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { conninfo, parseConnectionUrl, withDatabase } from '../../../src/engines/postgres/connection.js'
 import { UserError } from '../../../src/util/errors.js'
 import { parseSabotage, readSettings } from '../../../src/run/settings.js'
+import { postgres } from '../../../src/engines/postgres/index.js'
 import { DRILL_OPERATORS } from '../../../src/engines/postgres/drill-plan.js'
 import { parseClientVersion, psqlUnderstandsRestrict } from '../../../src/engines/postgres/pg-tools.js'
 
@@ -29,6 +30,7 @@ test('a password never stays in the URI that reaches command lines', () => {
 
 test('a password from the URI wins over the input, which wins over PGPASSWORD', () => {
   const settings = readSettings(
+    postgres,
     inputs({
       'production-url': 'postgresql://a:fromurl@h/db',
       'cleanroom-url': 'postgresql://b@h/postgres',
@@ -39,6 +41,7 @@ test('a password from the URI wins over the input, which wins over PGPASSWORD', 
   assert.equal(settings.production?.password, 'fromurl')
   assert.equal(settings.cleanroom.password, 'frominput')
   const fromEnv = readSettings(
+    postgres,
     inputs({ 'production-url': 'postgresql://a@h/db', 'cleanroom-url': 'postgresql://b@h/postgres' }),
     { PGPASSWORD: 'fromenv' }
   )
@@ -64,17 +67,17 @@ test('bad inputs fail with a one-line message naming the input', () => {
   ]
   for (const [values, message] of cases) {
     assert.throws(
-      () => readSettings(inputs(values), {}),
+      () => readSettings(postgres, inputs(values), {}),
       (error: unknown) => error instanceof UserError && message.test(error.message) && !error.message.includes('\n')
     )
   }
 })
 
 test('sabotage accepts none, all and lists without repeats', () => {
-  assert.deepEqual(parseSabotage(''), [])
-  assert.deepEqual(parseSabotage('none'), [])
-  assert.deepEqual(parseSabotage('all'), [...DRILL_OPERATORS])
-  assert.deepEqual(parseSabotage('rogue-row, Rogue-Row'), ['rogue-row'])
+  assert.deepEqual(parseSabotage('', DRILL_OPERATORS), [])
+  assert.deepEqual(parseSabotage('none', DRILL_OPERATORS), [])
+  assert.deepEqual(parseSabotage('all', DRILL_OPERATORS), [...DRILL_OPERATORS])
+  assert.deepEqual(parseSabotage('rogue-row, Rogue-Row', DRILL_OPERATORS), ['rogue-row'])
 })
 
 test('scratch targets keep the server and change only the database', () => {
@@ -112,7 +115,7 @@ test('a URI without a host means the default Unix socket, with or without userin
 
 test('history-key is read trimmed, and empty means none', () => {
   const base = { 'production-url': 'postgresql://a@h/db', 'cleanroom-url': 'postgresql://b@h/postgres' }
-  assert.equal(readSettings(inputs(base), {}).historyKey, undefined)
-  assert.equal(readSettings(inputs({ ...base, 'history-key': '   ' }), {}).historyKey, undefined)
-  assert.equal(readSettings(inputs({ ...base, 'history-key': ' fleet/billing ' }), {}).historyKey, 'fleet/billing')
+  assert.equal(readSettings(postgres, inputs(base), {}).historyKey, undefined)
+  assert.equal(readSettings(postgres, inputs({ ...base, 'history-key': '   ' }), {}).historyKey, undefined)
+  assert.equal(readSettings(postgres, inputs({ ...base, 'history-key': ' fleet/billing ' }), {}).historyKey, 'fleet/billing')
 })

@@ -293,7 +293,9 @@ test('restored passes the step, and the summary says the content was not proven'
 
 test('production-url is optional with backup-path (a manifest may prove the backup alone), required otherwise', async () => {
   const { readSettings, requireProduction } = await import('../../../src/run/settings.js')
-  const read = (values: Record<string, string>) => readSettings(name => values[name] ?? '', { GITHUB_WORKSPACE: '/work/space' })
+  const { postgres } = await import('../../../src/engines/postgres/index.js')
+  const read = (values: Record<string, string>) =>
+    readSettings(postgres, name => values[name] ?? '', { GITHUB_WORKSPACE: '/work/space' })
   const stored = read({ 'cleanroom-url': 'postgresql://b@h/postgres', 'backup-path': 'backups/shop.dump' })
   assert.equal(stored.production, undefined)
   assert.equal(stored.backupPath, '/work/space/backups/shop.dump')

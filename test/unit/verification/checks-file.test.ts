@@ -6,6 +6,7 @@ import path from 'node:path'
 import { ChecksFileError, DEFAULT_CHECK_TIMEOUT_SECONDS, parseChecksFile } from '../../../src/verification/checks-file.js'
 import { UserError } from '../../../src/util/errors.js'
 import { readSettings } from '../../../src/run/settings.js'
+import { postgres } from '../../../src/engines/postgres/index.js'
 import { queryShape, scanSql } from '../../../src/engines/postgres/sql-scan.js'
 
 test('the scanner gives the text back token by token', () => {
@@ -146,6 +147,7 @@ test('the checks input is read relative to the workspace, or absolute, and a bad
   writeFileSync(path.join(workspace, 'binary.sql'), Buffer.from([0x2d, 0x2d, 0xff, 0xfe, 0x00]))
   const read = (checks: string) =>
     readSettings(
+      postgres,
       name => ({ 'production-url': 'postgresql://a@h/db', 'cleanroom-url': 'postgresql://b@h2/postgres', checks })[name] ?? '',
       { GITHUB_WORKSPACE: workspace, RUNNER_TEMP: '/tmp' }
     )

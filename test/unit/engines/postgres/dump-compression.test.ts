@@ -12,6 +12,7 @@ import { dumpArguments, type ClientTool } from '../../../../src/engines/postgres
 import { UserError } from '../../../../src/util/errors.js'
 import { postgresRestorePoints } from '../../../../src/engines/postgres/restore-points.js'
 import { readSettings } from '../../../../src/run/settings.js'
+import { postgres } from '../../../../src/engines/postgres/index.js'
 
 const INPUT = 'backup-compression'
 
@@ -121,7 +122,7 @@ const inputs = (values: Record<string, string>) => (name: string) => values[name
 const base = { 'production-url': 'postgresql://a@h/db', 'cleanroom-url': 'postgresql://b@h/postgres' }
 
 test('settings: backup-compression defaults per format, and is refused where it would change nothing', () => {
-  const read = (values: Record<string, string>) => readSettings(inputs({ ...base, ...values }), {}).backupCompression
+  const read = (values: Record<string, string>) => readSettings(postgres, inputs({ ...base, ...values }), {}).backupCompression
   assert.deepEqual(read({}), DEFAULT_KEEP_COMPRESSION)
   assert.deepEqual(read({ 'backup-dir': '/b' }), DEFAULT_KEEP_COMPRESSION)
   assert.deepEqual(read({ 'backup-dir': '/b', 'backup-format': 'directory' }), DEFAULT_KEEP_COMPRESSION)

@@ -10,6 +10,7 @@ import {
   type RestoreRights
 } from '../../../../src/engines/postgres/restore-role.js'
 import { readSettings } from '../../../../src/run/settings.js'
+import { postgres } from '../../../../src/engines/postgres/index.js'
 import { superuserObjectsError } from '../../../../src/engines/postgres/superuser-objects.js'
 
 const own = restoreRoleName('20261130052048_b959d4')
@@ -80,6 +81,7 @@ test('the SCRAM verifier holds the keys the password derives, never the password
 test('restore-role is read as unprivileged by default, superuser when asked, and refused otherwise', () => {
   const read = (value?: string) =>
     readSettings(
+      postgres,
       name =>
         ({ 'production-url': 'postgresql://a@h/db', 'cleanroom-url': 'postgresql://b@h2/postgres', 'restore-role': value ?? '' })[
           name

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { engineFor } from '../../../src/engines/index.js'
+import { engineFor, runsOverSeam } from '../../../src/engines/index.js'
 import type { Engine } from '../../../src/engines/types.js'
-import { readEngineSettings, readRunSettings } from '../../../src/run/engine-settings.js'
+import { readRunSettings, readSettings } from '../../../src/run/settings.js'
 import { UserError } from '../../../src/util/errors.js'
 
 const inputs = (values: Record<string, string>) => (name: string) => values[name] ?? ''
@@ -23,10 +23,8 @@ function oneLine(message: RegExp) {
 }
 
 test('mysql:// and mariadb:// URLs choose the run over the engine seam, with the engine parsing both', async () => {
-  const chosen = await readRunSettings(inputs(mysqlUrls), { RUNNER_TEMP: '/tmp/r' })
-  assert.equal(chosen.kind, 'engine')
-  if (chosen.kind !== 'engine') return
-  const settings = chosen.settings
+  const settings = await readRunSettings(inputs(mysqlUrls), { RUNNER_TEMP: '/tmp/r' })
+  assert.equal(runsOverSeam(settings.engine), true)
   assert.equal(settings.engine.schemes.includes('mysql'), true)
   assert.equal(settings.engine.describe(settings.production), 'reader@db.internal:3306/shop')
   assert.equal(settings.engine.describe(settings.cleanroom), 'root@127.0.0.1:3307/mysql')
@@ -38,15 +36,15 @@ test('mysql:// and mariadb:// URLs choose the run over the engine seam, with the
   assert.equal(settings.runnerTemp, '/tmp/r')
   assert.equal(settings.binDir, undefined)
   const withBin = await readRunSettings(inputs({ ...mysqlUrls, 'mysql-bin-dir': ' /opt/mysql/bin ', jobs: '4' }), {})
-  assert.equal(withBin.kind === 'engine' && withBin.settings.binDir, '/opt/mysql/bin')
-  assert.equal(withBin.kind === 'engine' && withBin.settings.jobs, 4)
+  assert.equal(withBin.binDir, '/opt/mysql/bin')
+  assert.equal(withBin.jobs, 4)
 })
 
 test('postgresql:// URLs keep PostgreSQL pipeline and its settings, and refuse mysql-bin-dir', async () => {
   const pg = { 'production-url': 'postgresql://a@h/db', 'cleanroom-url': 'postgresql://b@h2/postgres' }
   const chosen = await readRunSettings(inputs(pg), {})
-  assert.equal(chosen.kind, 'postgres')
-  assert.equal(chosen.kind === 'postgres' && chosen.settings.production?.database, 'db')
+  assert.equal(runsOverSeam(chosen.engine), false)
+  assert.equal(chosen.productionAddress?.database, 'db')
   await assert.rejects(
     readRunSettings(inputs({ ...pg, 'mysql-bin-dir': '/usr/bin' }), {}),
     oneLine(/^Input 'mysql-bin-dir' is for mysql:\/\/ and mariadb:\/\/ URLs; .*set 'postgres-bin-dir'/)
@@ -68,7 +66,7 @@ test('production and the clean room of different engines fail in one line naming
     inputs({ 'production-url': 'mariadb://a@h/db', 'cleanroom-url': 'mysql://b@h2/mysql' }),
     {}
   )
-  assert.equal(mixedSchemes.kind, 'engine')
+  assert.equal(runsOverSeam(mixedSchemes.engine), true)
 })
 
 test('inputs a MySQL run cannot honour fail in one line naming the input; their defaults pass', async () => {
@@ -99,7 +97,7 @@ test('inputs a MySQL run cannot honour fail in one line naming the input; their 
     'backup-format': 'custom',
     'backup-compression': ''
   }
-  assert.equal((await readRunSettings(inputs({ ...mysqlUrls, ...defaults }), {})).kind, 'engine')
+  assert.equal(runsOverSeam((await readRunSettings(inputs({ ...mysqlUrls, ...defaults }), {})).engine), true)
 })
 
 test('bad values and URLs of a MySQL run fail in one line naming the input', async () => {
@@ -117,7 +115,7 @@ test('bad values and URLs of a MySQL run fail in one line naming the input', asy
 test("sabotage names the engine's own operators: all means all of them, another engine's operator is refused", async () => {
   const real = (await engineFor('production-url', mysqlUrls['production-url'])) as Engine
   const engine: Engine = { ...real, drillOperators: ['drop-row', 'mutate-cell', 'reset-auto-increment'] }
-  const read = (sabotage: string) => readEngineSettings(engine, inputs({ ...mysqlUrls, sabotage }), {}).sabotage
+  const read = (sabotage: string) => readSettings(engine, inputs({ ...mysqlUrls, sabotage }), {}).sabotage
   assert.deepEqual(read('all'), ['drop-row', 'mutate-cell', 'reset-auto-increment'])
   assert.deepEqual(read('none'), [])
   assert.deepEqual(read('Reset-Auto-Increment, drop-row, drop-row'), ['reset-auto-increment', 'drop-row'])
@@ -127,4 +125,68 @@ test("sabotage names the engine's own operators: all means all of them, another 
       /^Input 'sabotage' has unknown operator\(s\) 'sequence-reset': use none, all, or a comma-separated list of drop-row, mutate-cell, reset-auto-increment\.$/
     )
   )
+})
+
+test("what only some engines take is read through the engine's capabilities: without one, the input is refused", async () => {
+  const pg = { 'production-url': 'postgresql://a@h/db', 'cleanroom-url': 'postgresql://b@h2/postgres' }
+  const postgres = (await engineFor('production-url', pg['production-url'])) as Engine
+  const lacking = (capability: keyof Engine, values: Record<string, string>) => () =>
+    readSettings({ ...postgres, [capability]: undefined } as Engine, inputs({ ...pg, ...values }), {})
+  assert.throws(lacking('amcheck', { amcheck: 'true' }), oneLine(/^Input 'amcheck' does not apply to PostgreSQL: amcheck is/))
+  assert.throws(lacking('userChecks', { checks: 'checks.sql' }), oneLine(/^Input 'checks' does not apply to PostgreSQL: /))
+  for (const [input, value] of Object.entries({
+    'backup-dir': '/b',
+    'backup-path': 'shop.dump',
+    'upload-dump': 'true',
+    'signing-key': 'pem'
+  })) {
+    assert.throws(
+      lacking('restorePoints', { [input]: value }),
+      oneLine(new RegExp(`^Input '${input}' does not apply to PostgreSQL: `))
+    )
+  }
+  // With them, the same inputs are read in the engine's own terms: its formats, compressions, modes.
+  const read = readSettings(
+    postgres,
+    inputs({ ...pg, 'backup-dir': '/b', 'backup-format': 'Plain', 'restore-role': 'superuser' }),
+    {}
+  )
+  assert.equal(read.backupFormat, 'plain')
+  assert.deepEqual(read.backupCompression, { method: 'none' })
+  assert.equal(read.restoreRole, 'superuser')
+  assert.throws(
+    () => readSettings(postgres, inputs({ ...pg, 'restore-role': 'root' }), {}),
+    oneLine(/^Input 'restore-role' is 'root': use one of unprivileged, superuser\.$/)
+  )
+  // An engine without roles or restore points has no restore-role or backup-format to read: their defaults pass.
+  const mysql = await readRunSettings(inputs({ ...mysqlUrls, 'restore-role': 'superuser', 'backup-format': 'tar' }), {})
+  assert.equal(mysql.restoreRole, undefined)
+  assert.equal(mysql.backupFormat, undefined)
+  assert.equal(mysql.backupCompression, undefined)
+})
+
+test("a password from the client's environment (PGPASSWORD) is PostgreSQL's alone; addresses name the history as each engine did", async () => {
+  const env = { PGPASSWORD: 'fromenv' }
+  const pg = await readRunSettings(
+    inputs({ 'production-url': 'postgresql://a@h/db', 'cleanroom-url': 'postgresql://b@h2/postgres' }),
+    env
+  )
+  assert.ok(pg.secrets.includes('fromenv'))
+  // PostgreSQL's own target: libpq's default port filled in.
+  assert.deepEqual(pg.productionAddress, { host: 'h', port: 5432, database: 'db' })
+  assert.deepEqual(pg.cleanroomAddress, { host: 'h2', port: 5432, database: 'postgres' })
+  const mysql = await readRunSettings(
+    inputs({ ...mysqlUrls, 'production-password': '', 'cleanroom-url': 'mariadb://root@h2/mysql' }),
+    env
+  )
+  assert.deepEqual(mysql.secrets, [])
+  // MySQL's as written: the port 0 when left to the default.
+  assert.deepEqual(mysql.cleanroomAddress, { host: 'h2', port: 0, database: 'mysql' })
+  // A stored backup verified from its manifest has no production, and no address for it.
+  const stored = await readRunSettings(
+    inputs({ 'cleanroom-url': 'postgresql://b@h2/postgres', 'backup-path': '/b/shop.dump' }),
+    {}
+  )
+  assert.equal(stored.production, undefined)
+  assert.equal(stored.productionAddress, undefined)
 })
