@@ -1,6 +1,6 @@
-import { quoteIdent } from '../engines/postgres/figure-queries.js'
 import { ROW_HASH_BITS, type BucketAggregate, type KeyValues, type RowDiffSide, type RowHash } from '../engines/reads.js'
 import { compareText } from '../util/text-order.js'
+import { displayIdentifier } from '../util/table-name.js'
 
 /**
  * Pins a table's mismatch to rows. Both sides hash every row's text form (md5), group the
@@ -277,7 +277,8 @@ export function bucketBits(rows: number): number {
  * them (a NULL, which a key forbids but a damaged copy may hold, as `null`).
  */
 export function formatKey(columns: string[], values: KeyValues): string {
-  const name = (column: string) => (/^[a-z_][a-z0-9_$]*$/.test(column) ? column : quoteIdent(column))
+  // displayIdentifier quotes what this leaves bare but a `$` (PostgreSQL's own messages leave it bare too).
+  const name = (column: string) => (/^[a-z_][a-z0-9_$]*$/.test(column) ? column : displayIdentifier(column))
   return `(${columns.map(name).join(', ')})=(${values.map(value => value ?? 'null').join(', ')})`
 }
 

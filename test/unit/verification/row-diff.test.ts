@@ -7,6 +7,8 @@ test('keys are shown as PostgreSQL shows them, names quoted where needed', () =>
   assert.equal(formatKey(['order_id', 'line_no'], ['7', '2']), '(order_id, line_no)=(7, 2)')
   assert.equal(formatKey(['Customer Key', 'x"y'], [`O'Brien, Jr.`, '日本']), `("Customer Key", "x""y")=(O'Brien, Jr., 日本)`)
   assert.equal(formatKey(['id', 'at'], [null, '2024-01-01 00:00:00+00']), '(id, at)=(null, 2024-01-01 00:00:00+00)')
+  // A `$` needs no quotes in PostgreSQL's messages; a capital does.
+  assert.equal(formatKey(['price$usd', 'Id'], ['1', '2']), '(price$usd, "Id")=(1, 2)')
 })
 
 test('about one bucket per thousand rows, in powers of two, one bucket at least, 65,536 at most', () => {
