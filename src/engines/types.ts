@@ -379,6 +379,12 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
    * sessions it opened one by one.
    */
   abandonAll?(keep: SeamSession<S['table']>[]): void
+  /**
+   * The refusal (one line, for a UserError) when the clean room's account `role`, at `where`
+   * (engine.describe), cannot create databases: what to grant it, in the engine's words, with the
+   * maintenance handle's `hint` (SeamMaintenance.canCreateDatabases) when it gave one.
+   */
+  cannotCreateDatabases(role: string, where: string, hint?: string): string
   /** Refuses (one clear UserError) a clean room that is production's server: by URL, then by what the servers say. */
   assertSeparateServers(production: SeamSession<S['table']>, cleanroom: SeamSession<S['table']>): Promise<void>
   /**

@@ -145,14 +145,7 @@ async function checkServers(run: SeamRunContext): Promise<void> {
   core.info(`Clean room: ${cleanroom.product} ${cleanroom.version} at ${engine.describe(settings.cleanroom)}`)
   // Nothing is created in the clean room before it is proven to be another server than production.
   await engine.assertSeparateServers(run.production, run.maintenance)
-  const { role, allowed, hint } = await run.maintenance.canCreateDatabases()
-  if (!allowed) {
-    throw new UserError(
-      `Account ${role} on the clean room (${engine.describe(settings.cleanroom)}) cannot create databases: give it ` +
-        'the CREATE, DROP, ALTER, INDEX, INSERT, CREATE VIEW, CREATE ROUTINE, ALTER ROUTINE, TRIGGER, EVENT and REFERENCES ' +
-        `privileges on *.* there (docs/mysql.md), or use an account that has them${hint ? `; ${hint}` : ''}.`
-    )
-  }
+  await run.assertCanCreateDatabases()
   run.tools = await engine.findClientTools(production, cleanroom, settings.binDir)
   const programs = describeTools(run.tools)
   if (programs) {

@@ -108,15 +108,11 @@ export class RunContext<S extends ContextSettings = ContextSettings, K extends R
     return this.engine.withDatabase(this.settings.cleanroom, name, reportAs)
   }
 
-  /** Fails early, before production is dumped, when the clean-room role cannot create databases. */
+  /** Fails early, before production is dumped, when the clean room's account cannot create databases (in the engine's words). */
   async assertCanCreateDatabases(): Promise<void> {
-    const { role, allowed } = await this.maintenance.canCreateDatabases()
-    if (!allowed) {
-      throw new UserError(
-        `Role '${role}' on the clean room (${this.engine.describe(this.settings.cleanroom)}) cannot create databases: ` +
-          `run ALTER ROLE "${role}" CREATEDB there, or use a role that can.`
-      )
-    }
+    const { role, allowed, hint } = await this.maintenance.canCreateDatabases()
+    if (!allowed)
+      throw new UserError(this.engine.cannotCreateDatabases(role, this.engine.describe(this.settings.cleanroom), hint))
   }
 
   /** Opens a session (closed with the run): production's join its snapshot, the clean room's read a restored copy. */

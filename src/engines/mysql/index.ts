@@ -50,6 +50,10 @@ export const mysql: Engine<MysqlShapes> = {
   withDatabase,
   openRead: (target, role) => MysqlSession.open(target, role),
   openMaintenance: target => MysqlMaintenance.openMaintenance(target),
+  cannotCreateDatabases: (role, where, hint) =>
+    `Account ${role} on the clean room (${where}) cannot create databases: give it ` +
+    'the CREATE, DROP, ALTER, INDEX, INSERT, CREATE VIEW, CREATE ROUTINE, ALTER ROUTINE, TRIGGER, EVENT and REFERENCES ' +
+    `privileges on *.* there (docs/mysql.md), or use an account that has them${hint ? `; ${hint}` : ''}.`,
   async assertSeparateServers(production, cleanroom) {
     const [p, c] = [own(production), own(cleanroom)]
     assertSeparateServers(p.target, c.target)

@@ -93,6 +93,9 @@ export const postgres: PostgresEngine = {
   openRead: (target, role) => DatabaseSession.open(target, role),
   openMaintenance: target => MaintenanceSession.openMaintenance(target),
   cleanroomRoles: postgresCleanroomRoles,
+  cannotCreateDatabases: (role, where) =>
+    `Role '${role}' on the clean room (${where}) cannot create databases: ` +
+    `run ALTER ROLE "${role}" CREATEDB there, or use a role that can.`,
   abandonAll: keep => DatabaseSession.abandonAll(keep.map(own)),
   async assertSeparateServers(production, cleanroom) {
     const [p, c] = [own(production), own(cleanroom)]

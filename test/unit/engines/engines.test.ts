@@ -52,3 +52,24 @@ test('only the clean room maintenance handle can create, mark or drop a database
     assert.equal(typeof (MaintenanceSession.prototype as unknown as Record<string, unknown>)[method], 'function', method)
   }
 })
+
+test("a clean room account that cannot create databases is told, in its engine's words, what to grant it", async () => {
+  const postgres = await engineFor('cleanroom-url', 'postgres://u@db.example/postgres')
+  assert.equal(
+    postgres.cannotCreateDatabases('lazarus', 'lazarus@db.example:5432/postgres'),
+    `Role 'lazarus' on the clean room (lazarus@db.example:5432/postgres) cannot create databases: ` +
+      `run ALTER ROLE "lazarus" CREATEDB there, or use a role that can.`
+  )
+  const mysql = await engineFor('cleanroom-url', 'mysql://u@db.example/mysql')
+  const refusal = mysql.cannotCreateDatabases("'app'@'%'", 'app@db.example:3306/mysql')
+  assert.equal(
+    refusal,
+    "Account 'app'@'%' on the clean room (app@db.example:3306/mysql) cannot create databases: give it the CREATE, DROP, ALTER, " +
+      'INDEX, INSERT, CREATE VIEW, CREATE ROUTINE, ALTER ROUTINE, TRIGGER, EVENT and REFERENCES privileges on *.* there ' +
+      '(docs/mysql.md), or use an account that has them.'
+  )
+  assert.equal(
+    mysql.cannotCreateDatabases("'app'@'%'", 'app@db.example:3306/mysql', 'it holds them only on shop.*'),
+    refusal.replace(/\.$/, '; it holds them only on shop.*.')
+  )
+})
