@@ -466,6 +466,12 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
     S['target'],
     ShapeOf<S, 'restoreTools', S['tools']>
   >
+  /**
+   * What the engine checks of both servers before anything is dumped, beyond the seam's guards:
+   * the servers it can read, the clean room's environment against production's, and what
+   * production holds that the clean room's version rejects (version skew).
+   */
+  readonly serverChecks?: ServerChecksCapability<S['table'], S['target']>
 }
 
 /** What the run reads of a listed table beyond its name (Engine.tableTraits). */
@@ -562,6 +568,33 @@ export interface AmcheckCapability<Table extends TableName = TableName> {
    * clean room cannot check.
    */
   check(sessions: SeamSession<Table>[]): Promise<AmcheckResult>
+}
+
+/**
+ * The checks of both servers before the dump (PostgreSQL: server-checks.ts), as data: each
+ * refusal is the one line the run raises as a UserError, each difference what it records.
+ */
+export interface ServerChecksCapability<Table extends TableName = TableName, Target = unknown> {
+  /** The refusal for a server too old for the engine's catalog queries; undefined when it is supported. */
+  unsupported(side: 'production' | 'clean room', facts: { version: string; major: number }): string | undefined
+  /**
+   * What the restore needs of the clean room beyond the backup (PostgreSQL: production's
+   * extensions): `missing`, the refusal naming what it lacks; `differences`, what it restores
+   * otherwise than production has it (a difference of the servers, not of the backup).
+   */
+  environment(
+    production: SeamSession<Table>,
+    cleanroom: SeamSession<Table>,
+    cleanroomTarget: Target
+  ): Promise<{ missing?: string; differences: EnvironmentDifference[] }>
+  /**
+   * The refusal for what production holds (inside its snapshot, read-only) that the clean room's
+   * major rejects and no rewrite restores; undefined when there is none. `privileges`: only the
+   * owners' and privileges' constructs (asked once they are known to be restored), or only the others.
+   */
+  productionSkew(production: SeamSession<Table>, cleanroomMajor: number, privileges: boolean): Promise<string | undefined>
+  /** Why a restore failed, when version skew between the dump and the clean room explains it: a hint for the verdict. */
+  explainRestoreFailure(failure: { error: string; cleanroomMajor: number; productionMajor: number; dumpMajor: number }): string | undefined
 }
 
 /** Settles the schema differences that only the two servers' majors make (PostgreSQL: cross-major.ts). */

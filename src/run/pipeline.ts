@@ -12,12 +12,6 @@ import { DatabaseSession, asDatabaseDefaults, type ServerFacts } from '../engine
 import { decodeDumpText } from '../engines/postgres/dump-encoding.js'
 import { rewriteDump } from '../drill/rewrite.js'
 import { UserError, messageOf } from '../util/errors.js'
-import {
-  compareExtensions,
-  missingExtensionsError,
-  readAvailableExtensions,
-  readInstalledExtensions
-} from '../engines/postgres/extensions.js'
 import type { TableRef } from '../engines/postgres/figure-queries.js'
 import { assertSeparateClusters, restoreLocationCheckSql, type ClusterIdentity } from '../engines/postgres/guards.js'
 import { postgres, type PostgresEngine, type PostgresShapes } from '../engines/postgres/index.js'
@@ -34,7 +28,6 @@ import {
 } from '../engines/postgres/pg-tools.js'
 import type { PostgresStreamDetail } from '../engines/postgres/stream.js'
 import { mapPool } from '../util/pool.js'
-import { findProductionSkew } from '../engines/postgres/production-skew.js'
 import type { RolePlan } from '../engines/postgres/cleanroom-roles.js'
 import { predefinedRolesNewerThan } from '../engines/postgres/predefined-roles.js'
 import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from '../engines/postgres/privileges.js'
@@ -70,13 +63,7 @@ import {
   summarizeRemovedLines,
   type SanitizedDirective
 } from '../engines/postgres/sanitize-rules.js'
-import {
-  explainSkewFailure,
-  productionSkewMessage,
-  stopMessage,
-  type ProductionSkewCheck,
-  type SkewRuleId
-} from '../engines/postgres/skew-catalogue.js'
+import { stopMessage, type SkewRuleId } from '../engines/postgres/skew-catalogue.js'
 import { sedFilter } from '../engines/postgres/sed.js'
 import { compareText } from '../util/text-order.js'
 import {
@@ -138,9 +125,6 @@ export type CopyVerification = VerificationOf<SchemaDifference>
 
 /** pg_dump's error when the transaction that exported the snapshot has ended. */
 const SNAPSHOT_GONE = /could not import the requested snapshot|invalid snapshot identifier/
-
-/** The oldest server Lazarus's catalog queries understand. */
-export const OLDEST_SUPPORTED_MAJOR = 12
 
 /**
  * What production looked like at the dump's snapshot. Its sessions stay inside that snapshot
@@ -470,23 +454,15 @@ function unquoted(name: string): string {
 async function checkServers(
   context: RunContext<ProductionSettings>
 ): Promise<{ tools: ClientTools; productionServer: ProductionServer }> {
-  const { settings, report, cleanroom } = context
+  const { settings, report, cleanroom, engine } = context
   const production = context.production!
   const [productionFacts, cleanroomFacts] = await Promise.all([production.serverFacts(), cleanroom.maintenance.serverFacts()])
   report.production.serverVersion = productionFacts.serverVersion
   report.cleanroom.serverVersion = cleanroomFacts.serverVersion
-  for (const [side, facts] of [
+  refuseUnsupportedServers(engine, [
     ['production', productionFacts],
     ['clean room', cleanroomFacts]
-  ] as const) {
-    // The schema fingerprint reads columns (generated columns, partitions) that PostgreSQL 12 introduced.
-    if (facts.major < OLDEST_SUPPORTED_MAJOR) {
-      throw new UserError(
-        `The ${side} runs PostgreSQL ${facts.serverVersion}; Lazarus supports PostgreSQL ${OLDEST_SUPPORTED_MAJOR} or newer.`
-      )
-    }
-  }
-  const { engine } = context
+  ])
   core.info(
     `Production: PostgreSQL ${productionFacts.serverVersion} at ${engine.describe(settings.production)} (read-only session)`
   )
@@ -502,7 +478,7 @@ async function checkServers(
   await engine.assertSeparateServers(production, cleanroom.maintenance)
   context.cleanroomIdentity = cleanroomIdentity
   await context.assertCanCreateDatabases()
-  await checkExtensions(context)
+  await checkEnvironment(context)
   const tools = await resolving
   report.tools = { pg_dump: toolInfo(tools.pgDump), psql: toolInfo(tools.psql) }
   // lz4 and zstd need pg_dump 16+: refused now, not once pg_dump has started.
@@ -514,18 +490,30 @@ async function checkServers(
 }
 
 /**
- * Fails before anything is dumped when the clean room lacks an extension production uses, and
- * reports an extension it would restore at another version as a difference of the servers.
+ * Refuses, in one line, a server the engine cannot read (older than the oldest its catalog
+ * queries understand): the fresh run's production and clean room, a stored backup's clean room.
  */
-async function checkExtensions(context: RunContext<ProductionSettings>): Promise<void> {
-  const { settings, report, cleanroom } = context
+export function refuseUnsupportedServers(
+  engine: Engine,
+  sides: (readonly ['production' | 'clean room', { serverVersion: string; major: number } | undefined])[]
+): void {
+  for (const [side, facts] of sides) {
+    const refusal = facts && engine.serverChecks?.unsupported(side, { version: facts.serverVersion, major: facts.major })
+    if (refusal) throw new UserError(refusal)
+  }
+}
+
+/**
+ * Fails before anything is dumped when the clean room lacks what production uses (an extension),
+ * and reports what it would restore otherwise (an extension at another version) as a difference
+ * of the servers (the engine's serverChecks).
+ */
+async function checkEnvironment(context: RunContext<ProductionSettings>): Promise<void> {
+  const { settings, report, cleanroom, engine } = context
   const production = context.production!
-  const [installed, available] = await Promise.all([
-    readInstalledExtensions(production),
-    readAvailableExtensions(cleanroom.maintenance)
-  ])
-  const { missing, differences } = compareExtensions(installed, available)
-  if (missing.length > 0) throw missingExtensionsError(missing, settings.cleanroom)
+  if (!engine.serverChecks) return
+  const { missing, differences } = await engine.serverChecks.environment(production, cleanroom.maintenance, settings.cleanroom)
+  if (missing) throw new UserError(missing)
   if (differences.length > 0) report.environment = differences
   for (const difference of differences) {
     core.warning(
@@ -575,7 +563,7 @@ async function streamFromSnapshot(
         `check that '${settings.production.inputName}' names the right database.`
     )
   }
-  await refuseProductionSkew(exporter, filter.cleanroomMajor, check => !check.privileges)
+  await refuseProductionSkew(context.engine, exporter, filter.cleanroomMajor, false)
   // pg_dump takes one connection; the checksum workers share the rest of `jobs`.
   for (let i = 1; i < Math.max(1, settings.jobs - 1); i++) {
     const session = await context.open(settings.production, 'production')
@@ -591,7 +579,7 @@ async function streamFromSnapshot(
   // The roles the dump names, as of the snapshot: the restore needs each of them in the clean room.
   const roles = await planRoles(context)
   // GRANT and REVOKE are in the dump only when owners and privileges are restored.
-  if (roles.restore) await refuseProductionSkew(exporter, filter.cleanroomMajor, check => check.privileges === true)
+  if (roles.restore) await refuseProductionSkew(context.engine, exporter, filter.cleanroomMajor, true)
   const replay = privilegeReplay(roles, restore.cleanroom, database.encoding)
   const restoreTarget = restore.target
   // psql starts once the database exists, holds every role the dump names, and admits the restore role.
@@ -715,11 +703,11 @@ async function streamFromSnapshot(
       )
     }
     // The step's failure message carries psql's error; psql itself printed it in full above.
-    const skew = explainSkewFailure({
+    const skew = context.engine.serverChecks?.explainRestoreFailure({
       error: outcome.error,
       cleanroomMajor: filter.cleanroomMajor,
       productionMajor: (await exporter.serverFacts()).major,
-      pgDumpMajor: tools.pgDump.major
+      dumpMajor: tools.pgDump.major
     })
     const hint = skew ?? missingRightHint(outcome.error, restore.cleanroom.roles.restoreRights)
     restoreError = hint ? `${outcome.error} | ${hint}` : outcome.error
@@ -1089,15 +1077,18 @@ export async function sanitizeFilter(
   }
 }
 
-/** Stops before the dump when production holds what the clean room's major rejects and no rewrite restores (skew-catalogue.ts). */
+/**
+ * Stops before the dump when production holds what the clean room's major rejects and no rewrite
+ * restores (the engine's serverChecks); `privileges`: the owners' and privileges' constructs only, or the others.
+ */
 async function refuseProductionSkew(
-  production: DatabaseSession,
+  engine: Engine,
+  production: SeamSession,
   cleanroomMajor: number,
-  include: (check: ProductionSkewCheck) => boolean
+  privileges: boolean
 ): Promise<void> {
-  const majors = { production: (await production.serverFacts()).major, cleanroom: cleanroomMajor }
-  const findings = await findProductionSkew(production, majors, include)
-  if (findings.length > 0) throw new UserError(productionSkewMessage(findings, cleanroomMajor))
+  const refusal = await engine.serverChecks?.productionSkew(production, cleanroomMajor, privileges)
+  if (refusal) throw new UserError(refusal)
 }
 
 export function logSanitized(report: Report): void {

@@ -6,7 +6,6 @@ import { UserError } from '../util/errors.js'
 import { assertSeparateClusters } from '../engines/postgres/guards.js'
 import { checkBackupFiles, describeFileProblem, formatProblem, type Manifest } from '../report/manifest.js'
 import {
-  OLDEST_SUPPORTED_MAJOR,
   amcheckRestored,
   dropOrKeep,
   elapsed,
@@ -21,6 +20,7 @@ import {
   runDrill,
   recordRestoreRights,
   recordRolePlan,
+  refuseUnsupportedServers,
   replayOwners,
   sanitizeFilter,
   verifyRestored,
@@ -46,7 +46,6 @@ import { byKindAndName, type SchemaDifference } from '../engines/postgres/schema
 import { requireProduction, type Settings as AnySettings } from './settings.js'
 // PostgreSQL's run reads its settings in PostgreSQL's shapes.
 import { postgresSettings, type Settings } from './pipeline.js'
-import { explainSkewFailure } from '../engines/postgres/skew-catalogue.js'
 import { saveWorkDir } from '../util/leftovers.js'
 import {
   assertNotManifestProduction,
@@ -255,16 +254,10 @@ async function checkServers(context: RunContext, evidence: Evidence | undefined)
   const productionFacts = production ? await production.serverFacts() : undefined
   if (productionFacts) report.production.serverVersion = productionFacts.serverVersion
   report.cleanroom.serverVersion = cleanroomFacts.serverVersion
-  for (const [side, facts] of [
+  refuseUnsupportedServers(engine, [
     ['production', productionFacts],
     ['clean room', cleanroomFacts]
-  ] as const) {
-    if (facts && facts.major < OLDEST_SUPPORTED_MAJOR) {
-      throw new UserError(
-        `The ${side} runs PostgreSQL ${facts.serverVersion}; Lazarus supports PostgreSQL ${OLDEST_SUPPORTED_MAJOR} or newer.`
-      )
-    }
-  }
+  ])
   if (production && settings.production) {
     core.info(
       `Production: PostgreSQL ${productionFacts!.serverVersion} at ${engine.describe(settings.production)} (read-only session)`
@@ -341,11 +334,11 @@ async function restore(
   if (stopped) throw new UserError(stopped)
   if (outcome.stage !== 'restore') throw new UserError(outcome.error)
   const productionMajor = backup.dumpedFromMajor ?? how.cleanroomMajor
-  const skew = explainSkewFailure({
+  const skew = context.engine.serverChecks?.explainRestoreFailure({
     error: outcome.error,
     cleanroomMajor: how.cleanroomMajor,
     productionMajor,
-    pgDumpMajor: backup.dumpedByMajor ?? productionMajor
+    dumpMajor: backup.dumpedByMajor ?? productionMajor
   })
   const hint = skew ?? missingRightHint(outcome.error, how.rights)
   const place = await outcome.failurePlace(how.encoding)

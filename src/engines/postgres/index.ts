@@ -22,6 +22,7 @@ import type { DumpCompression } from './dump-compression.js'
 import type { RestoreTools } from './pg-restore.js'
 import { buildSedProgram, type SanitizeRuleOptions } from './sanitize-rules.js'
 import { diffSchema } from './schema-fingerprint.js'
+import { serverChecks } from './server-checks.js'
 import {
   restoreDumpFile,
   streamDumpToRestore,
@@ -144,5 +145,6 @@ export const postgres: PostgresEngine = {
       'another session holds a lock that blocks reading it (ACCESS EXCLUSIVE: ALTER TABLE, TRUNCATE, VACUUM FULL, ' +
       'REFRESH MATERIALIZED VIEW, LOCK TABLE)'
   },
-  restorePoints: postgresRestorePoints
+  restorePoints: postgresRestorePoints,
+  serverChecks
 }

@@ -139,3 +139,67 @@ function md5OfChunks(content: string): string {
   const chunk = createHash('md5').update(content).digest('hex')
   return createHash('md5').update(chunk).digest('hex')
 }
+
+test('server checks: a server older than PostgreSQL 12 is refused in one line, naming the side; 12 and newer pass', () => {
+  const serverChecks = postgres.serverChecks
+  assert.ok(serverChecks)
+  assert.equal(
+    serverChecks.unsupported('clean room', { version: '11.22', major: 11 }),
+    'The clean room runs PostgreSQL 11.22; Lazarus supports PostgreSQL 12 or newer.'
+  )
+  assert.match(
+    serverChecks.unsupported('production', { version: '9.6.24', major: 9 }) ?? '',
+    /^The production runs PostgreSQL 9\.6\.24;/
+  )
+  for (const major of [12, 13, 18])
+    assert.equal(serverChecks.unsupported('production', { version: `${major}.1`, major }), undefined)
+})
+
+test("server checks: production's extensions against the clean room's, and version skew before and after the dump", async () => {
+  const serverChecks = postgres.serverChecks
+  assert.ok(serverChecks)
+  const skewed = uniqueName('pg_capabilities_skew')
+  await production.createDatabase(
+    skewed,
+    `CREATE EXTENSION hstore;
+     CREATE FUNCTION fact(bigint) RETURNS numeric LANGUAGE sql AS 'SELECT 1::numeric';
+     CREATE OPERATOR !!! (FUNCTION = fact, LEFTARG = bigint);`
+  )
+  const [prod, room] = await Promise.all([open(production, skewed, 'production'), open(cleanroom, 'postgres', 'cleanroom')])
+  try {
+    const cleanroomTarget = postgres.parseUrl('cleanroom-url', cleanroom.url('postgres'))
+    // One build of the servers: every extension production uses is there at its version.
+    assert.deepEqual(await serverChecks.environment(prod, room, cleanroomTarget), { differences: [] })
+    await prod.beginSnapshot()
+    // A postfix operator: PostgreSQL 14 dropped them, so a clean room of 14 or later is refused before the dump.
+    assert.equal(await serverChecks.productionSkew(prod, 13, false), undefined)
+    assert.match(
+      (await serverChecks.productionSkew(prod, 14, false)) ?? '',
+      /postfix operators \(!!! \(bigint, NONE\)\).*PostgreSQL 13 or older/
+    )
+    // Owners and privileges are asked apart: the postfix operator is none of theirs.
+    assert.equal(await serverChecks.productionSkew(prod, 14, true), undefined)
+  } finally {
+    await prod.close()
+    await production.query(`DROP DATABASE IF EXISTS ${skewed} WITH (FORCE)`)
+  }
+  // After a failed restore: an unknown setting of a newer pg_dump is version skew, a plain error is not.
+  assert.match(
+    serverChecks.explainRestoreFailure({
+      error: 'ERROR:  unrecognized configuration parameter "transaction_timeout"',
+      cleanroomMajor: 13,
+      productionMajor: 17,
+      dumpMajor: 17
+    }) ?? '',
+    /^Version skew/
+  )
+  assert.equal(
+    serverChecks.explainRestoreFailure({
+      error: 'ERROR:  duplicate key value',
+      cleanroomMajor: 13,
+      productionMajor: 13,
+      dumpMajor: 15
+    }),
+    undefined
+  )
+})
