@@ -594,7 +594,12 @@ export interface ServerChecksCapability<Table extends TableName = TableName, Tar
    */
   productionSkew(production: SeamSession<Table>, cleanroomMajor: number, privileges: boolean): Promise<string | undefined>
   /** Why a restore failed, when version skew between the dump and the clean room explains it: a hint for the verdict. */
-  explainRestoreFailure(failure: { error: string; cleanroomMajor: number; productionMajor: number; dumpMajor: number }): string | undefined
+  explainRestoreFailure(failure: {
+    error: string
+    cleanroomMajor: number
+    productionMajor: number
+    dumpMajor: number
+  }): string | undefined
 }
 
 /** Settles the schema differences that only the two servers' majors make (PostgreSQL: cross-major.ts). */

@@ -1,12 +1,7 @@
 import type { ServerChecksCapability } from '../types.js'
 import type { ConnectionTarget } from './connection.js'
 import { DatabaseSession } from './database.js'
-import {
-  compareExtensions,
-  missingExtensionsError,
-  readAvailableExtensions,
-  readInstalledExtensions
-} from './extensions.js'
+import { compareExtensions, missingExtensionsError, readAvailableExtensions, readInstalledExtensions } from './extensions.js'
 import type { TableRef } from './figure-queries.js'
 import { findProductionSkew } from './production-skew.js'
 import { explainSkewFailure, productionSkewMessage } from './skew-catalogue.js'
