@@ -263,6 +263,45 @@ export interface EnvironmentDifference {
   detail: string
 }
 
+/** What a run's sanitizer is built from (SanitizerCapability). */
+export interface SanitizerRequest<Tools = unknown> {
+  /** The client programs that restore the sanitized dump (what they understand decides what is removed). */
+  tools: Tools
+  /** The path of a work file of the run's workspace, by name: the program and what it records go there. */
+  workFile(name: string): string
+  /** Whether the dump's strings were written with standard_conforming_strings on (production's session, or the dump's preamble). */
+  standardConformingStrings: boolean
+  /** Also keep a copy of the sanitized dump here (the drill's copies are made from it). */
+  copyFile?: string
+  /** Write the dump's line index here (where a failed restore stopped is found in it). */
+  linesFile?: string
+  /** Route the dump's ownership and privilege statements to this file (replayed apart after the restore). */
+  routedFile?: string
+  /** Route only those naming these roles (the predefined roles the clean room lacks); all of them when absent. */
+  routedRoles?: string[]
+}
+
+/** One run's sanitizer: its program, and what it did once the stream has run. */
+export interface Sanitizer {
+  /** The program of the first pipeline (DumpRestoreRequest's `sanitizer`), as written to its file. */
+  program: string
+  /** Where it keeps a copy of the sanitized dump, when asked to (DumpRestoreRequest's `keepDumpAt`). */
+  copyFile?: string
+  /** The clean room's major version, which the program was built for. */
+  cleanroomMajor: number
+  /** Every rule that changed the dump, with the lines it removed (the report's `sanitized`). */
+  removed(): SanitizedConstruct[]
+  /** The refusal (one line, for a UserError) for a construct no rewrite restores faithfully, when one stopped the stream. */
+  stopped(): string | undefined
+  /** The files the pipelines routed the dump's ownership and privilege statements to, in pipeline order. */
+  routedFiles(): string[]
+}
+
+/** Builds one run's sanitizer from what the clean room knows (SanitizerRequest). */
+export interface SanitizerCapability<Tools = unknown> {
+  build(cleanroom: SeamMaintenance, request: SanitizerRequest<Tools>): Promise<Sanitizer>
+}
+
 /** A fresh dump of production streamed through the sanitizer into a scratch database (engine's tools module). */
 export interface DumpRestoreRequest<S extends EngineShapes = EngineShapes> {
   tools: S['tools']
@@ -466,6 +505,12 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
     S['target'],
     ShapeOf<S, 'restoreTools', S['tools']>
   >
+  /**
+   * A sanitizer built for one run over its work files, read back once the stream has run (what it
+   * removed, what stopped it), where `sanitizerProgram` alone does not say enough: PostgreSQL's sed
+   * filter, run by every pipeline of a sectioned restore, each recording what it removed.
+   */
+  readonly sanitizer?: SanitizerCapability<S['tools']>
   /**
    * What the engine checks of both servers before anything is dumped, beyond the seam's guards:
    * the servers it can read, the clean room's environment against production's, and what

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as core from '@actions/core'
 import type { CheckAnswer } from '../verification/check-answers.js'
@@ -17,15 +16,9 @@ import { assertSeparateClusters, restoreLocationCheckSql, type ClusterIdentity }
 import { postgres, type PostgresEngine, type PostgresShapes } from '../engines/postgres/index.js'
 import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
 import type { PostgresRunRoles } from '../engines/postgres/run-roles.js'
-import type { AmcheckResult, DrillAim, Engine, SchemaObject, SeamDrillPlan, SeamSession, TableTraits } from '../engines/types.js'
+import type { AmcheckResult, DrillAim, Engine, Sanitizer, SchemaObject, SeamDrillPlan, SeamSession, TableTraits } from '../engines/types.js'
 import type { ManifestFile } from '../report/manifest.js'
-import {
-  diskFullError,
-  psqlUnderstandsRestrict,
-  writeWorkFile,
-  type ClientTools,
-  type WorkFile
-} from '../engines/postgres/pg-tools.js'
+import { diskFullError, writeWorkFile, type ClientTools } from '../engines/postgres/pg-tools.js'
 import type { PostgresStreamDetail } from '../engines/postgres/stream.js'
 import { mapPool } from '../util/pool.js'
 import type { RolePlan } from '../engines/postgres/cleanroom-roles.js'
@@ -57,14 +50,6 @@ import { missingRightHint, type RestoreRights } from '../engines/postgres/restor
 import { readCreatableExtensions, readSuperuserObjects, superuserObjectsError } from '../engines/postgres/superuser-objects.js'
 import type { SchemaDifference } from '../engines/postgres/schema-fingerprint.js'
 import { compareSequences, type SequenceValue } from '../verification/sequence-check.js'
-import {
-  metaCommandStopMessage,
-  stoppedConstruct,
-  summarizeRemovedLines,
-  type SanitizedDirective
-} from '../engines/postgres/sanitize-rules.js'
-import { stopMessage, type SkewRuleId } from '../engines/postgres/skew-catalogue.js'
-import { sedFilter } from '../engines/postgres/sed.js'
 import { compareText } from '../util/text-order.js'
 import {
   INPUT,
@@ -122,6 +107,12 @@ export function postgresRunContext<S extends Settings>(settings: S, workspace: W
 
 /** What verifying a restored copy found, with PostgreSQL's schema differences. */
 export type CopyVerification = VerificationOf<SchemaDifference>
+
+/**
+ * The sanitizer as PostgreSQL's engine builds it (its SanitizeFilter): the seam's Sanitizer, and
+ * what only its streams read (each pipeline's argv, the line index, the files sed writes).
+ */
+export type SanitizeFilter = Awaited<ReturnType<RunContext['engine']['sanitizer']['build']>>
 
 /** pg_dump's error when the transaction that exported the snapshot has ended. */
 const SNAPSHOT_GONE = /could not import the requested snapshot|invalid snapshot identifier/
@@ -323,16 +314,14 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
     // role; otherwise those naming a predefined role the clean room lacks go (see routedStatements).
     const routing = await routedStatements(cleanroom, workspace)
     const routedFile = routing.routedFile
-    const filter = await sanitizeFilter(
-      context,
-      await production.standardConformingStrings(),
+    const filter = await context.engine.sanitizer.build(cleanroom.maintenance, {
       tools,
-      keepCopy ? backupFile : undefined,
-      {
-        linesFile: workspace.file('stream-lines'),
-        ...routing
-      }
-    )
+      workFile: name => workspace.file(name),
+      standardConformingStrings: await production.standardConformingStrings(),
+      copyFile: keepCopy ? backupFile : undefined,
+      linesFile: workspace.file('stream-lines'),
+      ...routing
+    })
     const checkFile = writeLocationCheck(context, restoreTarget, workspace.file('restore-check.sql'))
     const streamed = await group("Dump, sanitize and restore (streamed), read production's figures", () =>
       streamFromSnapshot(context, tools, filter, { target: restoreTarget, ready: created }, database, checkFile, point)
@@ -407,7 +396,7 @@ export async function replayOwners(
   restored: {
     tools: Pick<ClientTools, 'psql'>
     target: ConnectionTarget
-    filter: SanitizeFilter
+    filter: Sanitizer
     checkFile: string
     replay: PrivilegeReplay
   }
@@ -972,109 +961,6 @@ export function batchSmallTables<T extends { bytes: number }>(tables: T[], sessi
   }
   if (open.length > 0) batches.push(open)
   return batches
-}
-
-/** The sed filter in the stream, and what it removed once the stream has run. */
-export interface SanitizeFilter {
-  /** The sed program (of the first pipeline), as written to its file. */
-  program: string
-  argv: string[]
-  /**
-   * The argv for the n-th of several pipelines that run the filter (a stored archive restored in
-   * sections): sed empties its `w` file when it starts, so each pipeline records the lines it
-   * removed in a file of its own, and removed()/stopped() read them all.
-   */
-  argvFor(pipeline: number): string[]
-  copyFile?: string
-  /** The line index sed writes (SanitizeRuleOptions.linesFile), when asked for one. */
-  linesFile?: string
-  cleanroomMajor: number
-  /** The files sed writes, with what each holds. */
-  files: Record<string, WorkFile>
-  /** The files the pipelines routed pg_dump's ownership and privilege statements to, in pipeline order. */
-  routedFiles(): string[]
-  removed(): SanitizedDirective[]
-  /** The error for a construct no rewrite restores faithfully, when one stopped the stream. */
-  stopped(): string | undefined
-}
-
-/**
- * Builds the sed filter from what the clean room knows: it removes the directives the clean room
- * would reject, records each removed line, and (when asked) keeps a copy of the sanitized dump.
- */
-export async function sanitizeFilter(
-  context: RunContext,
-  standardConformingStrings: boolean,
-  tools: Pick<ClientTools, 'psql'>,
-  copyFile?: string,
-  { linesFile, routedFile, routedRoles }: { linesFile?: string; routedFile?: string; routedRoles?: string[] } = {}
-): Promise<SanitizeFilter> {
-  const { cleanroom, workspace, engine } = context
-  const removedLinesFile = workspace.file('sanitize-removed.sql')
-  const programFile = workspace.file('sanitize.sed')
-  const cleanroomMajor = (await cleanroom.maintenance.serverFacts()).major
-  const rules = {
-    knownSettings: await cleanroom.maintenance.settingNames(),
-    psqlUnderstandsRestrict: psqlUnderstandsRestrict(tools.psql),
-    cleanroomMajor,
-    standardConformingStrings
-  }
-  const program = engine.sanitizerProgram({
-    ...rules,
-    removedLinesFile,
-    copyFile,
-    linesFile,
-    privilegedFile: routedFile,
-    privilegedRoles: routedRoles
-  })
-  writeWorkFile(programFile, program, 'the sanitizer (a sed program)')
-  const argv = await sedFilter(programFile)
-  const removedLinesFiles = [removedLinesFile]
-  const removedLines = () =>
-    removedLinesFiles.flatMap(file => (fs.existsSync(file) ? fs.readFileSync(file, 'latin1').split('\n') : []))
-  // Pipeline 1 runs the first program, which routes to routedFile itself.
-  const routed = new Map<number, string>(routedFile ? [[1, routedFile]] : [])
-  const argvFor = (pipeline: number): string[] => {
-    if (pipeline <= 1) return argv
-    const ownRemovedLines = `${removedLinesFile}.${pipeline}`
-    const ownProgram = `${programFile}.${pipeline}`
-    const ownRouted = routedFile && `${routedFile}.${pipeline}`
-    if (ownRouted) routed.set(pipeline, ownRouted)
-    // No copy of the dump nor line index here: those are only ever taken of a single, whole pipeline.
-    writeWorkFile(
-      ownProgram,
-      engine.sanitizerProgram({
-        ...rules,
-        removedLinesFile: ownRemovedLines,
-        privilegedFile: ownRouted,
-        privilegedRoles: routedRoles
-      }),
-      'the sanitizer (a sed program)'
-    )
-    if (!removedLinesFiles.includes(ownRemovedLines)) removedLinesFiles.push(ownRemovedLines)
-    return argv.map(arg => (arg === programFile ? ownProgram : arg))
-  }
-  return {
-    program,
-    argv,
-    argvFor,
-    copyFile,
-    linesFile,
-    cleanroomMajor,
-    files: {
-      [removedLinesFile]: { what: 'the lines it removed from the dump', dumpSized: false },
-      ...(linesFile ? { [linesFile]: { what: "the dump's line index (a byte a row)", dumpSized: false } } : {}),
-      ...(routedFile ? { [routedFile]: { what: "the dump's ownership and privilege statements", dumpSized: false } } : {}),
-      ...(copyFile ? { [copyFile]: { what: 'the copy of the dump', dumpSized: true } } : {})
-    },
-    routedFiles: () => [...routed.entries()].sort(([a], [b]) => a - b).map(([, file]) => file),
-    removed: () => summarizeRemovedLines(removedLines()),
-    stopped: () => {
-      const stopped = stoppedConstruct(removedLines())
-      if (stopped?.rule === 'psql-meta-command') return metaCommandStopMessage(stopped.line)
-      return stopped && stopMessage(stopped.rule as SkewRuleId, stopped.line, cleanroomMajor)
-    }
-  }
 }
 
 /**

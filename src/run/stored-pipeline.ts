@@ -22,7 +22,6 @@ import {
   recordRolePlan,
   refuseUnsupportedServers,
   replayOwners,
-  sanitizeFilter,
   verifyRestored,
   writeLocationCheck,
   type PostgresCleanRoom,
@@ -170,13 +169,14 @@ export async function verifyStoredBackup(anySettings: AnySettings, workspace: Wo
     // Restored by Lazarus's own role, the owners and grants are replayed by the clean-room role afterwards.
     const replay = privilegeReplay(roles, room, database.encoding)
     const routedFile = replay ? workspace.file('privileged.sql') : undefined
-    const filter = await sanitizeFilter(
-      context,
-      opened.standardConformingStrings,
+    const filter = await context.engine.sanitizer.build(room.maintenance, {
       tools,
-      drill ? workspace.backupFile : undefined,
-      { routedFile, routedRoles: replay?.onlyNaming }
-    )
+      workFile: name => workspace.file(name),
+      standardConformingStrings: opened.standardConformingStrings,
+      copyFile: drill ? workspace.backupFile : undefined,
+      routedFile,
+      routedRoles: replay?.onlyNaming
+    })
     const target = await context.createScratchDatabase('backup', asDatabaseDefaults(database))
     let snapshot: ProductionSnapshot | undefined
     let verifiedSettings: Settings = settings

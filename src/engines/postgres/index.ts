@@ -22,6 +22,7 @@ import type { DumpCompression } from './dump-compression.js'
 import type { RestoreTools } from './pg-restore.js'
 import { buildSedProgram, type SanitizeRuleOptions } from './sanitize-rules.js'
 import { diffSchema } from './schema-fingerprint.js'
+import { sanitizeFilter } from './sanitizer.js'
 import { serverChecks } from './server-checks.js'
 import {
   restoreDumpFile,
@@ -61,8 +62,10 @@ export interface PostgresShapes {
  */
 export type PostgresEngine = Omit<
   Engine<PostgresShapes>,
-  'streamDumpToRestore' | 'restoreDumpFile' | 'drillOperators' | 'planDrill'
+  'streamDumpToRestore' | 'restoreDumpFile' | 'drillOperators' | 'planDrill' | 'sanitizer'
 > & {
+  /** The filter is PostgreSQL's SanitizeFilter (each pipeline's argv, the line index, its work files); it needs psql alone. */
+  sanitizer: { build: typeof sanitizeFilter }
   streamDumpToRestore: typeof streamDumpToRestore
   restoreDumpFile: typeof restoreDumpFile
   drillOperators: typeof DRILL_OPERATORS
@@ -120,6 +123,7 @@ export const postgres: PostgresEngine = {
   // pg_dump must be at least production's major; psql restores whatever it dumps.
   findClientTools: (production, _cleanroom, binDir) => resolveClientTools(production.major, binDir),
   sanitizerProgram: buildSedProgram,
+  sanitizer: { build: sanitizeFilter },
   streamDumpToRestore,
   restoreDumpFile,
   readDrillCatalog: (session, rowCounts) => readDrillCatalog(own(session), rowCounts),

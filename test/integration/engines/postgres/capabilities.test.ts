@@ -2,10 +2,15 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import pg from 'pg'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import { postgres } from '../../../../src/engines/postgres/index.js'
 import type { SeamSession, ServerRole } from '../../../../src/engines/types.js'
 import type { TableRef } from '../../../../src/engines/postgres/figure-queries.js'
 import { answerChecks } from '../../../../src/verification/checks.js'
+import { resolveClientTools } from '../../../../src/engines/postgres/pg-tools.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../../../support/shared-servers.js'
 
 // What only PostgreSQL does, as the optional capabilities of its engine object (engines/types.ts):
@@ -202,4 +207,47 @@ test("server checks: production's extensions against the clean room's, and versi
     }),
     undefined
   )
+})
+
+test('the sanitizer: built from what the clean room knows, run as the stream runs it, read back: what it removed, what stopped it', async () => {
+  const sanitizer = postgres.sanitizer
+  assert.ok(sanitizer)
+  const work = mkdtempSync(path.join(os.tmpdir(), 'pg-sanitizer-'))
+  const maintenance = await postgres.openMaintenance(postgres.parseUrl('cleanroom-url', cleanroom.url('postgres')))
+  try {
+    const tools = await resolveClientTools(13)
+    const filter = await sanitizer.build(maintenance, {
+      tools,
+      workFile: name => path.join(work, name),
+      standardConformingStrings: true,
+      copyFile: path.join(work, 'copy.sql')
+    })
+    assert.equal(filter.cleanroomMajor, 13)
+    assert.equal(filter.copyFile, path.join(work, 'copy.sql'))
+    assert.equal(
+      readFileSync(path.join(work, 'sanitize.sed'), 'utf8'),
+      filter.program,
+      'the program is written where sed reads it'
+    )
+    const run = (argv: string[], text: string) => {
+      const [program, ...args] = argv
+      return execFileSync(program, args, { input: Buffer.from(text, 'latin1') }).toString('latin1')
+    }
+    // A setting the clean room (PostgreSQL 13) does not know goes, and is counted; the rest passes.
+    const dump = 'SET transaction_timeout = 0;\nSET statement_timeout = 0;\nCREATE TABLE t (id int);\n'
+    assert.equal(run(filter.argv, dump), 'SET statement_timeout = 0;\nCREATE TABLE t (id int);\n')
+    assert.equal(readFileSync(path.join(work, 'copy.sql'), 'latin1'), 'SET statement_timeout = 0;\nCREATE TABLE t (id int);\n')
+    // A second pipeline records in files of its own, and removed() reads them all.
+    run(filter.argvFor(2), 'SET transaction_timeout = 0;\n')
+    assert.deepEqual(filter.removed(), [{ parameter: 'transaction_timeout', lines: 2, rule: 'unknown-setting' }])
+    assert.equal(filter.stopped(), undefined)
+    assert.deepEqual(filter.routedFiles(), [])
+    // A meta-command pg_dump never writes stops the stream: the refusal names it.
+    // (sed stops there, with an exit status of its own, so that psql never reads the line.)
+    assert.throws(() => run(filter.argvFor(3), '\\! echo hostile\n'), /Command failed/)
+    assert.match(filter.stopped() ?? '', /^The dump holds the psql meta-command \\! outside any string/)
+  } finally {
+    await maintenance.close()
+    rmSync(work, { recursive: true, force: true })
+  }
 })
