@@ -233,6 +233,20 @@ export interface StreamOutcome<Detail = unknown> {
   restoredDisabled?: { kind: string; name: string }[]
   /** Seconds from the stream's start until each program ended (the stages overlap). */
   seconds?: Partial<Record<StageOutcome['stage'], number>>
+  /** When the stream started, and when the restore program started (it may wait for its database), in seconds since the epoch. */
+  startedAt?: number
+  restoreStartedAt?: number
+  /**
+   * A failed stream's failure that is not the backup's (a server's, the setup's, a full disk), in
+   * one clear message: the run raises it rather than judging the backup. Absent when the restore
+   * stopped on the dump (the backup does not restore) or the stream did not fail.
+   */
+  fault?: Error
+  /**
+   * The dump could not join the run's snapshot because the session that held it ended: whatever
+   * ended that session (the run's own error there) is the cause to raise, not the dump's failure.
+   */
+  snapshotLost?: boolean
   /** A kept dump restored through a drill rewriter: what the rewriter changed; absent when its target was not in the dump. */
   evidence?: string
   /** The engine's own account of the stream (its shape is the engine's: EngineShapes' streamDetail). */

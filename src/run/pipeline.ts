@@ -1,4 +1,3 @@
-import * as path from 'node:path'
 import * as core from '@actions/core'
 import type { CheckAnswer } from '../verification/check-answers.js'
 import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
@@ -16,10 +15,9 @@ import { assertSeparateClusters, restoreLocationCheckSql, type ClusterIdentity }
 import { postgres, type PostgresEngine, type PostgresShapes } from '../engines/postgres/index.js'
 import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
 import type { PostgresRunRoles } from '../engines/postgres/run-roles.js'
-import type { AmcheckResult, DrillAim, Engine, Sanitizer, SchemaObject, SeamDrillPlan, SeamSession, TableTraits } from '../engines/types.js'
+import type { AmcheckResult, DrillAim, Engine, Sanitizer, SchemaObject, SeamDrillPlan, SeamSession, StreamOutcome, TableTraits } from '../engines/types.js'
 import type { ManifestFile } from '../report/manifest.js'
 import { diskFullError, writeWorkFile, type ClientTools } from '../engines/postgres/pg-tools.js'
-import type { PostgresStreamDetail } from '../engines/postgres/stream.js'
 import { mapPool } from '../util/pool.js'
 import type { RolePlan } from '../engines/postgres/cleanroom-roles.js'
 import { predefinedRolesNewerThan } from '../engines/postgres/predefined-roles.js'
@@ -113,9 +111,6 @@ export type CopyVerification = VerificationOf<SchemaDifference>
  * what only its streams read (each pipeline's argv, the line index, the files sed writes).
  */
 export type SanitizeFilter = Awaited<ReturnType<RunContext['engine']['sanitizer']['build']>>
-
-/** pg_dump's error when the transaction that exported the snapshot has ended. */
-const SNAPSHOT_GONE = /could not import the requested snapshot|invalid snapshot identifier/
 
 /**
  * What production looked like at the dump's snapshot. Its sessions stay inside that snapshot
@@ -663,65 +658,44 @@ async function streamFromSnapshot(
   // Awaited by whoever verifies the copy; on every other path nobody does.
   production.catch(() => undefined)
   const streamed = await streaming
-  const outcome = streamed.detail
-  recordStreamTimings(outcome, report)
+  recordStreamTimings(streamed, report)
   report.sanitized = filter.removed()
   logSanitized(report)
   let restoreError: string | undefined
   let restoreFailedAt: string | undefined
-  if (!outcome.ok) {
+  if (!streamed.ok) {
     const stopped = filter.stopped()
     if (stopped) throw new UserError(stopped)
     // pg_dump could not take the snapshot because the exporting transaction ended: whatever ended
     // it (a lock, a lost connection) is the error, not pg_dump's import.
-    if (outcome.stage === 'dump' && SNAPSHOT_GONE.test(outcome.error)) {
+    if (streamed.snapshotLost) {
       const cause = await production.then(
         () => undefined,
         (error: unknown) => error
       )
       if (cause instanceof UserError) throw cause
     }
-    // The kept backup lies outside the work directory: its full disk has a fix of its own.
-    const keptFull = keep && keptBackupDiskFull(outcome, keep)
-    if (keptFull) throw keptFull
-    if (outcome.environmentError) throw outcome.environmentError
-    if (outcome.stage !== 'restore') {
-      throw (
-        (filter.copyFile && diskFullError(outcome.error, 'sed', 'the copy of the dump', filter.copyFile)) ||
-        new Error(outcome.error)
-      )
-    }
+    // A failure of the servers, the setup or a full disk (the kept backup's has a fix of its own), not the backup's.
+    if (streamed.fault) throw streamed.fault
     // The step's failure message carries psql's error; psql itself printed it in full above.
+    const error = streamed.stages.find(stage => stage.stage === 'restore')?.stderr ?? ''
     const skew = context.engine.serverChecks?.explainRestoreFailure({
-      error: outcome.error,
+      error,
       cleanroomMajor: filter.cleanroomMajor,
       productionMajor: (await exporter.serverFacts()).major,
       dumpMajor: tools.pgDump.major
     })
-    const hint = skew ?? missingRightHint(outcome.error, restore.cleanroom.roles.restoreRights)
-    restoreError = hint ? `${outcome.error} | ${hint}` : outcome.error
+    const hint = skew ?? missingRightHint(error, restore.cleanroom.roles.restoreRights)
+    restoreError = hint ? `${error} | ${hint}` : error
     // Where psql stopped, from sed's line index (or the TOC comments a directory's pipeline saw).
     restoreFailedAt = streamed.failedAt
     if (restoreFailedAt) core.info(`The restore stopped ${restoreFailedAt}.`)
   } else {
-    core.info(`Dumped, sanitized and restored into ${restoreTarget.database} in ${outcome.restore.seconds.toFixed(2)} s.`)
+    core.info(`Dumped, sanitized and restored into ${restoreTarget.database} in ${streamed.seconds!.restore!.toFixed(2)} s.`)
   }
-  report.dumpBytes = outcome.dumpBytes
+  // The byte count as the stream read it: none when its counter never ended (the neutral outcome says 0).
+  report.dumpBytes = streamed.detail.dumpBytes
   return { production, restoreError, restoreFailedAt, replay }
-}
-
-/** The error for a restore point that filled its disk (tee or pg_dump writing it), naming where. */
-function keptBackupDiskFull(outcome: PostgresStreamDetail & { ok: false }, point: KeptPoint): UserError | undefined {
-  if (outcome.stage !== 'keep' && outcome.stage !== 'dump') return undefined
-  const program = outcome.stage === 'keep' ? 'tee' : 'pg_dump'
-  const where = point.persistent ? `input 'backup-dir'` : 'RUNNER_TEMP (upload-dump keeps the backup there until it is uploaded)'
-  return diskFullError(
-    outcome.error,
-    program,
-    'the kept backup',
-    point.format === 'directory' ? path.join(point.path, 'toc.dat') : point.path,
-    `A restore point needs room for the whole backup: free disk space there, or point ${where} at a volume with room for it.`
-  )
 }
 
 /** Records a stage on the report's timeline, in seconds since the run started. */
@@ -837,16 +811,17 @@ export function recordRolePlan(plan: RolePlan, report: Report, compared: string)
  * ended: restore-seconds is how long the backup took to restore while it was being dumped, an
  * upper bound of a restore from a finished file.
  */
-function recordStreamTimings(outcome: PostgresStreamDetail, report: Report): void {
-  if (outcome.dump) report.timings.dump = outcome.dump.seconds
-  if (outcome.sanitize) report.timings.sanitize = outcome.sanitize.seconds
-  if (outcome.restore) report.timings.restore = outcome.restore.seconds
+function recordStreamTimings(outcome: StreamOutcome, report: Report): void {
+  const { dump, sanitize, restore } = outcome.seconds ?? {}
+  if (dump !== undefined) report.timings.dump = dump
+  if (sanitize !== undefined) report.timings.sanitize = sanitize
+  if (restore !== undefined) report.timings.restore = restore
   const start = outcome.startedAt
   if (start === undefined) return
-  if (outcome.dump) onTimeline(report, 'Dump', start, start + outcome.dump.seconds)
-  if (outcome.sanitize) onTimeline(report, 'Sanitize', start, start + outcome.sanitize.seconds)
+  if (dump !== undefined) onTimeline(report, 'Dump', start, start + dump)
+  if (sanitize !== undefined) onTimeline(report, 'Sanitize', start, start + sanitize)
   // psql starts when its database exists (the gate), after pg_dump has started.
-  if (outcome.restore) onTimeline(report, 'Restore', outcome.restoreStartedAt ?? start, start + outcome.restore.seconds)
+  if (restore !== undefined) onTimeline(report, 'Restore', outcome.restoreStartedAt ?? start, start + restore)
 }
 
 async function databaseSize(target: ConnectionTarget): Promise<number> {

@@ -420,6 +420,11 @@ export interface KeepBackup {
   compress: string
   /** pg_dump's parallel jobs for the directory format. */
   jobs: number
+  /**
+   * Whether it is kept after the run (input backup-dir) rather than only until it is uploaded
+   * (upload-dump, in RUNNER_TEMP): a full disk's fix names the one to change.
+   */
+  persistent?: boolean
 }
 
 /**

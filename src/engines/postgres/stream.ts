@@ -22,6 +22,7 @@ import {
 import { replayPrivileges, splitPrivileged, type PrivilegeReplay } from './privileged-pass.js'
 import { tocEntryAt } from './restore-failure.js'
 import { sedFilter } from './sed.js'
+import { lostSnapshot, streamFault } from './stream-failure.js'
 import { tocLines } from './stored-restore.js'
 
 /**
@@ -172,7 +173,10 @@ export async function streamDumpToRestore(
     detail = await streamDumpIntoRestore(request.tools, request.production, request.restoreInto, streamOptions)
   }
   const failedAt = !detail.ok && detail.stage === 'restore' ? await placeOf(detail, options) : undefined
-  return neutralOutcome(request.tools, detail, failedAt)
+  const outcome = neutralOutcome(request.tools, detail, failedAt)
+  if (detail.ok) return outcome
+  const fault = streamFault(detail, keep, request.keepDumpAt)
+  return { ...outcome, ...(fault ? { fault } : {}), ...(lostSnapshot(detail) ? { snapshotLost: true } : {}) }
 }
 
 /** Where a failed stream's restore stopped: in a sectioned restore's TOC, or in the sanitizer's line index. */
@@ -212,6 +216,8 @@ function neutralOutcome(
     stages,
     dumpBytes: detail.dumpBytes ?? 0,
     seconds,
+    ...(detail.startedAt !== undefined ? { startedAt: detail.startedAt } : {}),
+    ...(detail.restoreStartedAt !== undefined ? { restoreStartedAt: detail.restoreStartedAt } : {}),
     ...(failedAt ? { failedAt } : {}),
     detail
   }

@@ -125,6 +125,10 @@ test("the engine's stream restores production's snapshot through the sanitizer, 
   assert.deepEqual(signals, ['dump true', 'snapshot'], 'told once each, when pg_dump ended')
   assert.ok(outcome.dumpBytes > 1000 && outcome.dumpBytes === outcome.detail.dumpBytes, `dumpBytes ${outcome.dumpBytes}`)
   assert.ok(outcome.seconds?.dump !== undefined && outcome.seconds.restore !== undefined, 'each program says when it ended')
+  assert.ok(
+    outcome.startedAt !== undefined && (outcome.restoreStartedAt ?? 0) >= outcome.startedAt,
+    'and when the stream and psql started'
+  )
   assert.equal(outcome.failedAt, undefined)
   assert.equal(await count(database, 'public.orders'), 300)
   assert.equal(await count(database, 'public.notes'), 2)
@@ -153,6 +157,9 @@ test("a restore that fails in the stream is the neutral outcome's: psql's stage,
   assert.match(failed?.stderr ?? '', /relation "notes" already exists/)
   assert.equal(outcome.failedAt, 'while restoring TABLE public.notes')
   assert.ok(!outcome.detail.ok && outcome.detail.stage === 'restore' && outcome.detail.environmentError === undefined)
+  // psql stopping on the dump is the backup's: nothing for the run to raise instead of judging it.
+  assert.equal(outcome.fault, undefined)
+  assert.equal(outcome.snapshotLost, undefined)
 })
 
 test('a directory-format restore point is dumped in parallel and restored in sections, each pipeline through its own sanitizer', async () => {
