@@ -15,7 +15,17 @@ import { assertSeparateClusters, restoreLocationCheckSql, type ClusterIdentity }
 import { postgres, type PostgresEngine, type PostgresShapes } from '../engines/postgres/index.js'
 import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
 import type { PostgresRunRoles } from '../engines/postgres/run-roles.js'
-import type { AmcheckResult, DrillAim, Engine, Sanitizer, SchemaObject, SeamDrillPlan, SeamSession, StreamOutcome, TableTraits } from '../engines/types.js'
+import type {
+  AmcheckResult,
+  DrillAim,
+  Engine,
+  Sanitizer,
+  SchemaObject,
+  SeamDrillPlan,
+  SeamSession,
+  StreamOutcome,
+  TableTraits
+} from '../engines/types.js'
 import type { ManifestFile } from '../report/manifest.js'
 import { diskFullError, writeWorkFile, type ClientTools } from '../engines/postgres/pg-tools.js'
 import { mapPool } from '../util/pool.js'
