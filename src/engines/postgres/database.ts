@@ -595,18 +595,22 @@ export class DatabaseSession implements Queryable, SeamSession<TableRef> {
    * its start time, which two running clusters practically never share.
    */
   async clusterIdentity(): Promise<{ systemIdentifier?: string; startedAt: string; port: string }> {
-    const [row] = await this.query<{ started_at: string; port: string }>(
-      `SELECT ${CLUSTER_STARTED_AT_SQL} AS started_at, pg_catalog.current_setting('port') AS port`
+    const [row] = await this.query<{ started_at: string; port: string; may_read_control: boolean }>(
+      `SELECT ${CLUSTER_STARTED_AT_SQL} AS started_at, pg_catalog.current_setting('port') AS port, ` +
+        `pg_catalog.has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE') AS may_read_control`
     )
     let systemIdentifier: string | undefined
-    try {
-      const [control] = await this.query<{ id: string }>(
-        'SELECT system_identifier::text AS id FROM pg_catalog.pg_control_system()'
-      )
-      systemIdentifier = control.id
-    } catch {
-      // Not granted to this role; the start time still tells clusters apart.
-    }
+    // Asked first rather than caught: inside production's snapshot (the schema comparison asks
+    // both servers' majors through facts()) a refused call would abort the snapshot's transaction.
+    if (row.may_read_control)
+      try {
+        const [control] = await this.query<{ id: string }>(
+          'SELECT system_identifier::text AS id FROM pg_catalog.pg_control_system()'
+        )
+        systemIdentifier = control.id
+      } catch {
+        // Refused all the same (a server that hides it); the start time still tells clusters apart.
+      }
     return { systemIdentifier, startedAt: row.started_at, port: row.port }
   }
 }
