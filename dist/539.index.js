@@ -4454,12 +4454,17 @@ const mysql = {
     name: 'MySQL/MariaDB',
     schemes: ['mysql', 'mariadb'],
     parseUrl: parseMysqlUrl,
+    urlForm: 'a mysql:// URL',
     describe: describe,
+    binDirInput: 'mysql-bin-dir',
     secretsOf: secretsOf,
     setLimits: limits => (MysqlSession.limits = { ...limits }),
     withDatabase: withDatabase,
     openRead: (target, role) => MysqlSession.open(target, role),
     openMaintenance: target => MysqlMaintenance.openMaintenance(target),
+    cannotCreateDatabases: (role, where, hint) => `Account ${role} on the clean room (${where}) cannot create databases: give it ` +
+        'the CREATE, DROP, ALTER, INDEX, INSERT, CREATE VIEW, CREATE ROUTINE, ALTER ROUTINE, TRIGGER, EVENT and REFERENCES ' +
+        `privileges on *.* there (docs/mysql.md), or use an account that has them${hint ? `; ${hint}` : ''}.`,
     async assertSeparateServers(production, cleanroom) {
         const [p, c] = [own(production), own(cleanroom)];
         assertSeparateServers(p.target, c.target);
