@@ -58,7 +58,7 @@ import { missingRightHint, type RestoreRights } from '../engines/postgres/restor
 import { readCreatableExtensions, readSuperuserObjects, superuserObjectsError } from '../engines/postgres/superuser-objects.js'
 import type { SchemaDifference } from '../engines/postgres/schema-fingerprint.js'
 import { compareSequences, type SequenceValue } from '../verification/sequence-check.js'
-import { compareText } from '../util/text-order.js'
+import { byKindAndName, compareText } from '../util/text-order.js'
 import {
   INPUT,
   requireProduction,
@@ -123,33 +123,11 @@ export type CopyVerification = VerificationOf<SchemaDifference>
 export type SanitizeFilter = Awaited<ReturnType<RunContext['engine']['sanitizer']['build']>>
 
 /**
- * What production looked like at the dump's snapshot. Its sessions stay inside that snapshot
- * until the run ends, so later questions (which rows differ) get answers from the same moment.
- */
-/**
  * Production's side of the comparison, as plain data: what the report, the manifest and a later
  * verification read. The live session that took it stays apart (in the run's context, RunContext,
  * and verifyRestored's `live`): nothing that outlives the run holds a connection.
  */
-export interface ProductionSnapshot {
-  tables: TableRef[]
-  figures: SideFigures[]
-  schema: SchemaObject[]
-  /** Large objects: OID, size and content digest, read once pg_dump has finished. */
-  largeObjects: SchemaObject[]
-  /** Sequences are not transactional: their values are bracketed by reads before and after the dump. */
-  sequencesBefore: SequenceValue[]
-  sequencesAfter: SequenceValue[]
-  primaryKeys: Map<string, string[]>
-  /** Owners, ACLs and default privileges, when the restore keeps them (see cleanroom-roles.ts). */
-  privileges?: SchemaObject[]
-  /**
-   * How owners and privileges are replayed after an unprivileged restore (privileged-pass.ts),
-   * for the backup's restore and each drill copy's alike; absent when the restore replays them itself.
-   */
-  replay?: PrivilegeReplay
-  /** Production's answers to the user's checks, in the snapshot, in the checks' order. */
-  checks: CheckAnswer[]
+export interface ProductionSnapshot extends ProductionSide<TableRef> {
   /** When the snapshot was taken (the transaction's start on production). */
   takenAt: Date
   /** What the drill needs to corrupt copies that still restore; only read when a drill runs. */
@@ -1050,13 +1028,20 @@ export interface ProductionSide<Table extends TableName = TableName> {
   tables: Table[]
   figures: SideFigures[]
   schema: SchemaObject[]
-  /** Large objects (Engine.largeObjects); none where the engine has none. */
+  /** Large objects (Engine.largeObjects): OID, size and content digest; none where the engine has none. */
   largeObjects: SchemaObject[]
+  /** Sequences are not transactional: their values are bracketed by reads before and after the dump. */
   sequencesBefore: SequenceValue[]
   sequencesAfter: SequenceValue[]
   primaryKeys: Map<string, string[]>
+  /** Owners, ACLs and default privileges, when the restore keeps them (see cleanroom-roles.ts). */
   privileges?: SchemaObject[]
+  /**
+   * How owners and privileges are replayed after an unprivileged restore (privileged-pass.ts),
+   * for the backup's restore and each drill copy's alike; absent when the restore replays them itself.
+   */
   replay?: PrivilegeReplay
+  /** Production's answers to the user's checks, in the snapshot, in the checks' order. */
   checks: CheckAnswer[]
 }
 
@@ -1321,9 +1306,4 @@ function toolInfo(tool: { path: string; version: string }) {
 
 export function elapsed(since: number): number {
   return (performance.now() - since) / 1000
-}
-
-/** Schema differences in a stable order: by kind, then name. */
-function byKindAndName(a: { kind: string; name: string }, b: { kind: string; name: string }): number {
-  return compareText(a.kind, b.kind) || compareText(a.name, b.name)
 }

@@ -41,7 +41,7 @@ import {
   type ReportTable
 } from '../report/report.js'
 import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
-import { byKindAndName, type SchemaDifference } from '../engines/postgres/schema-fingerprint.js'
+import type { SchemaDifference } from '../engines/postgres/schema-fingerprint.js'
 import { requireProduction, type Settings as AnySettings } from './settings.js'
 // PostgreSQL's run reads its settings in PostgreSQL's shapes.
 import { postgresSettings, type Settings } from './pipeline.js'
@@ -56,7 +56,7 @@ import {
   type Evidence
 } from './stored-evidence.js'
 import { logVerification } from './copy-findings.js'
-import { compareText } from '../util/text-order.js'
+import { byKindAndName, compareText } from '../util/text-order.js'
 import type { Workspace } from './workspace.js'
 
 /** Where a restored copy is: PostgreSQL's connection target, as its run holds it. */
@@ -471,7 +471,7 @@ async function compareWithProductionNow(context: RunContext, target: ConnectionT
   await production.beginSnapshot()
   const sessions: DatabaseSession[] = []
   try {
-    await DatabaseSession.openPinned(target, 'cleanroom', settings.jobs, sessions)
+    await context.openPinned(target, 'cleanroom', settings.jobs, sessions)
     const [restored] = sessions
     const productionTables = await production.listTables()
     const productionFigures = await readFigures(context.engine, [production], productionTables, counting, true, 'production')
@@ -492,7 +492,7 @@ async function compareWithProductionNow(context: RunContext, target: ConnectionT
     Object.assign(report, judgeRestored(report))
     logComparison(report.tables, schema)
   } finally {
-    for (const session of sessions) await session.close()
+    for (const session of sessions) await context.release(session)
     await production.endSnapshot().catch(() => undefined)
     report.timings.verify = elapsed(started)
     onTimeline(report, 'Compare', startedAt, Date.now() / 1000)

@@ -12,3 +12,8 @@ export function compareText(a: string, b: string): number {
 export function bySchemaAndName(a: TableName, b: TableName): number {
   return compareText(a.schema, b.schema) || compareText(a.name, b.name)
 }
+
+/** Kind, then name, by code point: the same order on every machine, whatever its locale. */
+export function byKindAndName(a: { kind: string; name: string }, b: { kind: string; name: string }): number {
+  return compareText(a.kind, b.kind) || compareText(a.name, b.name)
+}

@@ -110,21 +110,6 @@ export class DatabaseSession implements Queryable, SeamSession<TableRef> {
   ) {}
 
   /**
-   * Opens `count` sessions at once, each with the pinned settings. Each is added to `into` as soon
-   * as it connects, so that the caller's cleanup closes every session that opened when another failed.
-   */
-  static async openPinned(target: ConnectionTarget, role: Role, count: number, into: DatabaseSession[]): Promise<void> {
-    const opened = await Promise.allSettled(
-      Array.from({ length: count }, async () => {
-        const session = await DatabaseSession.open(target, role)
-        into.push(session)
-        await session.pinSettings()
-      })
-    )
-    for (const result of opened) if (result.status === 'rejected') throw result.reason
-  }
-
-  /**
    * Connects as the description says (TLS attempts as libpq makes them), checks
    * target_session_attrs as libpq does, refuses a pooler that does not give the session one
    * server connection of its own, and then applies the session's settings with SET: production

@@ -2,7 +2,7 @@ import { AGGREGATE_DEFINITION_SQL, CATALOG_KINDS, UNREADABLE_MAPPING_OPTIONS, re
 import { PINNED_SETTINGS, notInExtensionSql, userNamespaceSql, userRelationSql } from './figure-queries.js'
 import type { Queryable } from './queryable.js'
 import type { SchemaObject as EngineSchemaObject, SchemaObjectDifference } from '../types.js'
-import { compareText } from '../../util/text-order.js'
+import { byKindAndName, compareText } from '../../util/text-order.js'
 
 /**
  * The schema fingerprint: everything a restore must recreate besides the rows: one text
@@ -441,9 +441,4 @@ function definitionsByKey(objects: SchemaObject[]): Map<string, SchemaObject> {
       return [key, { kind, name, definition: definitions.sort(compareText).join('\n') }]
     })
   )
-}
-
-/** Kind, then name, by code point: the same order on every machine, whatever its locale. */
-export function byKindAndName(a: { kind: string; name: string }, b: { kind: string; name: string }): number {
-  return compareText(a.kind, b.kind) || compareText(a.name, b.name)
 }
