@@ -591,10 +591,48 @@ export interface LargeObjectsCapability<Table extends TableName = TableName> {
   read(session: SeamSession<Table>): Promise<SchemaObject[]>
 }
 
-/** The user's checks (verification/checks.ts): each side's reads of a check's answer. */
+/** The user's checks (verification/checks.ts): each side's reads of a check's answer, and how the engine's SQL reads. */
 export interface UserChecksCapability<Table extends TableName = TableName> {
   /** The checks' reads on this session (pinned; production's inside the dump's snapshot). */
   side(session: SeamSession<Table>): CheckSide
+  /** The engine's SQL, as far as the checks file (verification/checks-file.ts) and the answers' display need it. */
+  readonly dialect: CheckDialect
+}
+
+/** What a lexer of the engine's SQL tells a token apart as. */
+export type SqlTokenKind = 'space' | 'line-comment' | 'block-comment' | 'string' | 'quoted-ident' | 'word' | 'symbol'
+
+/** One token of SQL text. */
+export interface SqlToken {
+  kind: SqlTokenKind
+  text: string
+  /** Offset of the token's first character in the scanned text. */
+  start: number
+}
+
+/** A query's shape, as the checks file needs it. */
+export interface SqlShape {
+  /** Statements in it (a check is exactly one). */
+  statements: number
+  /** Whether it has an ORDER BY of its own, outside parentheses (its answer is an ordered list). */
+  topLevelOrderBy: boolean
+}
+
+/**
+ * The engine's SQL for the user's checks, pure: a checks file is split into its queries by the
+ * engine's own lexer (a `;` or `-- check:` inside a string or a comment is never the real thing),
+ * and a row's text as the engine prints it is split into its columns' values for display.
+ */
+export interface CheckDialect {
+  /**
+   * Splits `text` into tokens whose texts concatenated give it back; or, when the text ends inside
+   * a string, quoted identifier or comment, what is left open (e.g. "unterminated quoted string")
+   * and its offset.
+   */
+  scan(text: string): { tokens: SqlToken[] } | { unterminated: { message: string; start: number } }
+  shape(sql: string): SqlShape
+  /** A row's text as the server prints it (PostgreSQL: `(1,"a b",)`), split into its values: null for SQL NULL. */
+  rowValues(text: string): (string | null)[]
 }
 
 /** What the index and heap checker found in the restored copy. */

@@ -2,6 +2,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { ChecksFileError, parseChecksFile, type CheckDefinition } from '../verification/checks-file.js'
 import { UserError } from '../util/errors.js'
+import type { CheckDialect } from '../engines/types.js'
 
 /** Largest checks file read: it holds queries, not data. */
 const MAX_FILE_BYTES = 1024 * 1024
@@ -9,11 +10,18 @@ const MAX_FILE_BYTES = 1024 * 1024
 /**
  * Reads the `checks` input's file: relative to the workspace (GITHUB_WORKSPACE, else the working
  * directory) or absolute. An empty input means no checks. Throws a one-line UserError naming
- * the input, the file and what to fix.
+ * the input, the file and what to fix. `dialect`: the engine's SQL (its `userChecks` capability),
+ * undefined for an engine without checks, whose settings refuse the input before it is read.
  */
-export function readChecksInput(inputName: string, raw: string, env: NodeJS.ProcessEnv = process.env): CheckDefinition[] {
+export function readChecksInput(
+  inputName: string,
+  raw: string,
+  dialect: CheckDialect | undefined,
+  env: NodeJS.ProcessEnv = process.env
+): CheckDefinition[] {
   const given = raw.trim()
   if (!given) return []
+  if (!dialect) throw new Error(`Input '${inputName}' was read for an engine without checks`)
   const file = path.resolve(env.GITHUB_WORKSPACE || process.cwd(), given)
   let stat: fs.Stats
   try {
@@ -36,7 +44,7 @@ export function readChecksInput(inputName: string, raw: string, env: NodeJS.Proc
     throw new UserError(`Input '${inputName}': ${file} is not UTF-8 text: save the checks file as UTF-8.`)
   }
   try {
-    return parseChecksFile(text.replace(/^\uFEFF/, ''))
+    return parseChecksFile(text.replace(/^\uFEFF/, ''), dialect)
   } catch (error) {
     if (error instanceof ChecksFileError) throw new UserError(`Input '${inputName}': ${file}, ${error.message}`)
     throw error

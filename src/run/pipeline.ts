@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import type { CheckAnswer } from '../verification/check-answers.js'
+import type { CheckAnswer, CompareOptions } from '../verification/check-answers.js'
 import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
 import { RunContext as EngineRunContext } from './run-context.js'
 import type { CleanRoom } from './cleanroom.js'
@@ -614,7 +614,7 @@ async function streamFromSnapshot(
         ? await answerChecks(
             required(engine, 'userChecks').side(exporter),
             settings.checks,
-            sampleRowsFor(checkOptions(settings))
+            sampleRowsFor(checkOptions(engine, settings))
           )
         : []
     const largeObjects = engine.largeObjects ? await engine.largeObjects.read(exporter) : []
@@ -1084,7 +1084,7 @@ export async function verifyRestored(
             required(engine, 'userChecks').side(restored),
             { session: live && required(engine, 'userChecks').side(live), answers: snapshot.checks },
             settings.checks,
-            checkOptions(settings)
+            checkOptions(engine, settings)
           )
         : []
     return { tables, schema, checks }
@@ -1138,8 +1138,12 @@ function withSavepoint<T>(session: SeamSession, work: () => Promise<T>): Promise
 /** Check answers shown whole (with show-values) have at most max-rows-reported rows, and never more than this. */
 const MAX_SHOWN_CHECK_ROWS = 100
 
-function checkOptions(settings: Pick<Settings, 'showValues' | 'maxRowsReported'>) {
-  return { showValues: settings.showValues, maxRows: Math.min(settings.maxRowsReported, MAX_SHOWN_CHECK_ROWS) }
+function checkOptions(engine: Engine, settings: Pick<Settings, 'showValues' | 'maxRowsReported'>): CompareOptions {
+  return {
+    showValues: settings.showValues,
+    maxRows: Math.min(settings.maxRowsReported, MAX_SHOWN_CHECK_ROWS),
+    rowValues: required(engine, 'userChecks').dialect.rowValues
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { CheckDefinition } from './checks-file.js'
-import { parseRecordText } from '../engines/postgres/check-queries.js'
+import type { CheckDialect } from '../engines/types.js'
 
 /**
  * Compares what production and the restored copy answered to one check. Pure. Values (the rows'
@@ -64,6 +64,8 @@ export interface CompareOptions {
   showValues: boolean
   /** Results up to this many rows are shown whole (with show-values). */
   maxRows: number
+  /** A row's text split into its values, as the engine prints rows (its `userChecks` dialect): a single column shows its value alone. */
+  rowValues: CheckDialect['rowValues']
 }
 
 export function compareCheck(
@@ -105,7 +107,7 @@ function side(check: CheckDefinition, answer: CheckAnswer, options: CompareOptio
     rows: answer.rows,
     columns: answer.columns,
     hash: check.ordered ? answer.orderedHash : answer.multisetHash,
-    ...(values ? { values: values.map(row => displayRow(row, answer.columns?.length)) } : {})
+    ...(values ? { values: values.map(row => displayRow(row, answer.columns?.length, options.rowValues)) } : {})
   }
 }
 
@@ -113,9 +115,9 @@ function side(check: CheckDefinition, answer: CheckAnswer, options: CompareOptio
  * A row as people read it: a single column's value on its own (NULL for SQL NULL), several
  * columns as the server prints the row.
  */
-export function displayRow(text: string, columns?: number): string {
+export function displayRow(text: string, columns: number | undefined, rowValues: CheckDialect['rowValues']): string {
   if (columns !== 1) return text
-  const [value] = parseRecordText(text)
+  const [value] = rowValues(text)
   return value ?? 'NULL'
 }
 
@@ -168,7 +170,7 @@ function describeDifference(
 function describeAnswer(answer: CheckAnswer, ordered: boolean, options: CompareOptions): string {
   const values = wholeAnswer(answer, options)
   if (values) {
-    const rows = values.map(row => displayRow(row, answer.columns?.length))
+    const rows = values.map(row => displayRow(row, answer.columns?.length, options.rowValues))
     return rows.length === 0 ? '(no rows)' : rows.join(' | ')
   }
   return `${count(answer.rows)} row(s), hash ${(ordered ? answer.orderedHash : answer.multisetHash) ?? '?'}`

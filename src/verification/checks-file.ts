@@ -1,4 +1,4 @@
-import { queryShape, scanSql, UnterminatedError, type Token } from '../engines/postgres/sql-scan.js'
+import type { CheckDialect, SqlToken as Token } from '../engines/types.js'
 
 /**
  * The `checks` file: named queries that production and the restored copy must answer alike.
@@ -9,6 +9,8 @@ import { queryShape, scanSql, UnterminatedError, type Token } from '../engines/p
  *
  * Each check starts at a `-- check: <name>` line; `-- expect: <value>` and `-- timeout: <seconds>`
  * may follow right after it, before the query. Pure: it parses text and names the line at fault.
+ * Strings, comments and statements are the engine's SQL: its lexer (the `userChecks` capability's
+ * dialect) finds them.
  */
 
 /** One named query of the checks file. */
@@ -52,17 +54,14 @@ function directiveOf(token: Token, text: string): Directive | undefined {
 }
 
 /** Parses a checks file. Throws a ChecksFileError naming the line for anything malformed. */
-export function parseChecksFile(text: string): CheckDefinition[] {
+export function parseChecksFile(text: string, dialect: CheckDialect): CheckDefinition[] {
   const lineOf = (offset: number) => text.slice(0, offset).split('\n').length
-  let tokens: Token[]
-  try {
-    tokens = scanSql(text)
-  } catch (error) {
-    if (error instanceof UnterminatedError) {
-      throw new ChecksFileError(`line ${lineOf(error.start)}: ${error.message}; close it or remove it.`)
-    }
-    throw error
+  const scanned = dialect.scan(text)
+  if ('unterminated' in scanned) {
+    const { message, start } = scanned.unterminated
+    throw new ChecksFileError(`line ${lineOf(start)}: ${message}; close it or remove it.`)
   }
+  const { tokens } = scanned
 
   interface Draft {
     name: string
@@ -119,10 +118,11 @@ export function parseChecksFile(text: string): CheckDefinition[] {
   if (drafts.length === 0) {
     throw new ChecksFileError(`no checks found: start each query with a '-- check: <name>' line.`)
   }
-  return drafts.map(draft => toDefinition(draft.name, draft.line, draft.body, draft.expect, draft.timeout))
+  return drafts.map(draft => toDefinition(dialect, draft.name, draft.line, draft.body, draft.expect, draft.timeout))
 }
 
 function toDefinition(
+  dialect: CheckDialect,
   name: string,
   line: number,
   body: Token[],
@@ -142,7 +142,7 @@ function toDefinition(
   if (!code.some(token => !(token.kind === 'symbol' && token.text === ';'))) {
     throw new ChecksFileError(`${where} has no query: write one SELECT below its '-- check:' line.`)
   }
-  const shape = queryShape(sql)
+  const shape = dialect.shape(sql)
   if (shape.statements !== 1) {
     throw new ChecksFileError(
       `${where} holds ${shape.statements} statements: a check is one query (a SELECT, VALUES, TABLE or WITH ... SELECT); split it into checks of their own.`

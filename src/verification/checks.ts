@@ -53,7 +53,8 @@ export async function verifyChecks(
         const first = await findFirstDifference(production.session, restored, check)
         if (first) {
           result.firstDifference = first
-          const show = (row: string | null) => (row === null ? '(none)' : displayRow(row, productionAnswer.columns?.length))
+          const show = (row: string | null) =>
+            row === null ? '(none)' : displayRow(row, productionAnswer.columns?.length, options.rowValues)
           result.difference += `; first differing row (${check.ordered ? "in the query's order" : 'in sorted order'}) #${first.row}: production ${show(first.production)}, restored ${show(first.restored)}`
         }
       }

@@ -1,6 +1,7 @@
 import type { Engine, SeamSession } from '../types.js'
 import { installAmcheck, runAmcheck } from './amcheck.js'
 import { checkSide } from './check-queries.js'
+import { checkDialect } from './check-dialect.js'
 import { settleAcrossMajors } from './cross-major.js'
 import { readLargeObjects } from './large-objects.js'
 import { describe, forgetLibpqEnvironment, parseConnectionUrl, withDatabase, type ConnectionTarget } from './connection.js'
@@ -130,7 +131,7 @@ export const postgres: PostgresEngine = {
   drillOperators: DRILL_OPERATORS,
   planDrill: planOrExplain,
   largeObjects: { read: session => readLargeObjects(own(session)) },
-  userChecks: { side: session => checkSide(own(session)) },
+  userChecks: { side: session => checkSide(own(session)), dialect: checkDialect },
   amcheck: {
     async check(sessions) {
       const [first, ...others] = sessions.map(own)

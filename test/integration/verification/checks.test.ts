@@ -5,7 +5,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseChecksFile, type CheckDefinition } from '../../../src/verification/checks-file.js'
 import { answerCheck, answerChecks, verifyChecks } from '../../../src/verification/checks.js'
-import { checkSide } from '../../../src/engines/postgres/check-queries.js'
+import { checkSide, parseRecordText } from '../../../src/engines/postgres/check-queries.js'
+import { checkDialect } from '../../../src/engines/postgres/check-dialect.js'
 import { parseConnectionUrl } from '../../../src/engines/postgres/connection.js'
 import { DatabaseSession } from '../../../src/engines/postgres/database.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../../support/shared-servers.js'
@@ -92,7 +93,7 @@ async function sides(alter = ''): Promise<Sides> {
 }
 
 async function verify(s: Sides, checks: CheckDefinition[], showValues = false, maxRows = 20) {
-  const options = { showValues, maxRows }
+  const options = { showValues, maxRows, rowValues: parseRecordText }
   const answers = await answerChecks(checkSide(s.production), checks, showValues ? maxRows : 0)
   return verifyChecks(checkSide(s.restored), { session: checkSide(s.production), answers }, checks, options)
 }
@@ -116,7 +117,7 @@ async function productionState(database: string): Promise<string> {
 
 test('five realistic checks get the same answers from a faithful copy', async () => {
   const s = await sides()
-  const checks = parseChecksFile(REALISTIC)
+  const checks = parseChecksFile(REALISTIC, checkDialect)
   assert.deepEqual(
     checks.map(check => check.ordered),
     [true, false, true, false, false, false]
@@ -147,7 +148,7 @@ test('five realistic checks get the same answers from a faithful copy', async ()
 test('a changed value fails the checks that read it, naming them, with or without values', async () => {
   const s = await sides(`UPDATE public.orders SET total = total + 0.01 WHERE id = 400;
     UPDATE ledger.entries SET memo = 'tampered' WHERE id = 2500;`)
-  const checks = parseChecksFile(REALISTIC)
+  const checks = parseChecksFile(REALISTIC, checkDialect)
   const hidden = await verify(s, checks)
   const differing = hidden.filter(result => !result.match)
   assert.deepEqual(
@@ -179,14 +180,17 @@ test('a changed value fails the checks that read it, naming them, with or withou
 test('an ORDER BY makes order part of the answer; without one, order does not matter', async () => {
   // The same owners, ranked differently.
   const s = await sides(`UPDATE public.accounts SET rank = CASE id WHEN 1 THEN 2 WHEN 2 THEN 1 ELSE rank END;`)
-  const checks = parseChecksFile(`
+  const checks = parseChecksFile(
+    `
 -- check: ranking
 SELECT owner FROM accounts ORDER BY rank;
 -- check: owners
 SELECT owner FROM accounts;
 -- check: ranking inside
 SELECT * FROM (SELECT owner FROM accounts ORDER BY rank) AS ranked;
-`)
+`,
+    checkDialect
+  )
   const results = await verify(s, checks, true, 5)
   assert.equal(results[0].match, false)
   assert.match(results[0].difference!, /^the same rows in a different order/)
@@ -197,7 +201,8 @@ SELECT * FROM (SELECT owner FROM accounts ORDER BY rank) AS ranked;
 
 test('a check that cannot run is an error naming the check, the side and the message, and later checks still run', async () => {
   const s = await sides('CREATE TABLE public.only_restored (id int);')
-  const checks = parseChecksFile(`
+  const checks = parseChecksFile(
+    `
 -- check: unknown table
 SELECT count(*) FROM public.no_such_table;
 -- check: only in the copy
@@ -207,7 +212,9 @@ SELECT count(*) FROM public.only_restored;
 SELECT pg_sleep(3);
 -- check: still fine
 SELECT count(*) FROM accounts;
-`)
+`,
+    checkDialect
+  )
   const results = await verify(s, checks)
   assert.equal(results[0].error, true)
   assert.match(
@@ -293,12 +300,15 @@ test('production is never written: every kind of write is refused and production
 
 test('a check cannot change the session for the checks after it', async () => {
   const s = await sides()
-  const checks = parseChecksFile(`
+  const checks = parseChecksFile(
+    `
 -- check: change the time zone
 SELECT set_config('TimeZone', 'Asia/Tokyo', false), set_config('search_path', 'ledger', false);
 -- check: a timestamp
 SELECT placed_at FROM orders WHERE id = 1;
-`)
+`,
+    checkDialect
+  )
   const answers = await answerChecks(checkSide(s.production), checks, 1)
   assert.deepEqual(answers[1].sample, ['("2025-01-01 00:37:00+00")'])
 })

@@ -25,8 +25,8 @@ const answer = (extra: Partial<CheckAnswer> = {}): CheckAnswer => ({
   ...extra
 })
 
-const hidden = { showValues: false, maxRows: 20 }
-const shown = { showValues: true, maxRows: 20 }
+const hidden = { showValues: false, maxRows: 20, rowValues: parseRecordText }
+const shown = { showValues: true, maxRows: 20, rowValues: parseRecordText }
 
 test('record text splits into fields as record_out writes them', () => {
   assert.deepEqual(parseRecordText('(1,"a b",,"","say ""hi"" \\\\ there")'), ['1', 'a b', null, '', 'say "hi" \\ there'])

@@ -8,6 +8,7 @@ import { UserError } from '../../../src/util/errors.js'
 import { readSettings } from '../../../src/run/settings.js'
 import { postgres } from '../../../src/engines/postgres/index.js'
 import { queryShape, scanSql } from '../../../src/engines/postgres/sql-scan.js'
+import { checkDialect } from '../../../src/engines/postgres/check-dialect.js'
 
 test('the scanner gives the text back token by token', () => {
   const sql = `SELECT 'a''b', E'c\\'d', U&"x""y", $tag$ ; $$ $tag$, /* /* nested */ ; */ "q;" -- c ;\n FROM t;`
@@ -93,7 +94,8 @@ test('a checks file parses into named checks with their expectations and order',
       "SELECT '",
       "-- check: not a check, this is a string'",
       ''
-    ].join('\n')
+    ].join('\n'),
+    checkDialect
   )
   assert.deepEqual(
     checks.map(check => [check.name, check.expect, check.ordered, check.timeoutSeconds, check.line]),
@@ -132,7 +134,7 @@ test('a malformed checks file is one error naming the line and the fix', () => {
   ]
   for (const [text, message] of cases) {
     assert.throws(
-      () => parseChecksFile(text),
+      () => parseChecksFile(text, checkDialect),
       (error: unknown) => error instanceof ChecksFileError && message.test(error.message),
       text
     )
