@@ -531,6 +531,8 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
    * production holds that the clean room's version rejects (version skew).
    */
   readonly serverChecks?: ServerChecksCapability<S['table'], S['target']>
+  /** Owners, privileges and the roles they name: who restores, which roles the clean room provides, their comparison. */
+  readonly ownersAndPrivileges?: OwnersAndPrivilegesCapability<S['table'], S['target'], S['tools'], S['drillCatalog']>
 }
 
 /** What the run reads of a listed table beyond its name (Engine.tableTraits). */
@@ -896,6 +898,151 @@ export type StoredRestoreOutcome = { seconds: number; pipelines: number } & (
       failurePlace(encoding: string): Promise<string | undefined>
     }
 )
+
+/**
+ * Who restores a dump in the clean room (input restore-role): `unprivileged`, a role without
+ * superuser rights (the engine's own for the run, when the clean-room role can create one), or
+ * `superuser`, the clean-room role as it is.
+ */
+export type RestoreRoleMode = 'unprivileged' | 'superuser'
+
+/** Whom the restore logs in as for every restore of the run, and why; recorded in the report. */
+export interface RestoreRights {
+  mode: RestoreRoleMode
+  /** The role the restore logs in as. */
+  role: string
+  superuser: boolean
+  /** True when Lazarus created `role` for this run (and drops it at the end). */
+  ownRole: boolean
+  /** One sentence for the log, the summary and the report. */
+  description: string
+}
+
+/** A role production's objects name (an owner, a grantor, a grantee...), and whether it is a superuser there. */
+export interface NamedRole {
+  name: string
+  superuser: boolean
+}
+
+/** Whether owners and privileges are restored and compared, and with which roles (the report's `privileges`). */
+export interface OwnersPlan {
+  restore: boolean
+  /** Why owners and privileges cannot be restored, and how to enable it (when `restore` is false). */
+  reason?: string
+  /** Roles Lazarus creates (or shares with a concurrent Lazarus run) and drops at the end. */
+  provided: string[]
+  /** Roles that already existed in the clean room, used as they are (or played by stand-ins). */
+  existing: string[]
+  /**
+   * When restored from production's own roles (OwnersAndPrivilegesCapability.planRoles): how, for
+   * the log, after "Owners and privileges are restored and compared" (how they are replayed, the
+   * roles created, the existing roles used or played).
+   */
+  detail?: string
+}
+
+/**
+ * How owners and privileges are replayed apart from the restore (PostgreSQL: pg_dump's ownership
+ * and privilege statements, routed out of the stream by the sanitizer and replayed as the
+ * clean-room role after an unprivileged restore), for the backup's restore and each drill copy's alike.
+ */
+export interface PrivilegeReplay {
+  /** Each pre-existing (or missing predefined) role production names, and the Lazarus role that plays it. */
+  standIns: ReadonlyMap<string, string>
+  /** The run's restore role, whose admission to the public schema is taken back first (an unprivileged restore). */
+  restoreRole?: string
+  /**
+   * Under restore-role: superuser the stream keeps every other ownership and privilege statement
+   * and only those naming these roles (the predefined roles the clean room lacks) are replayed
+   * apart; the restore ran as the clean-room role, which the replay adds no right to, so the
+   * checks made before an unprivileged restore's replay do not apply. Absent: every statement.
+   */
+  onlyNaming?: string[]
+  /** Production's database encoding: the dump's, in which the statements' names are written. */
+  encoding: string
+}
+
+/** A replay of owners and privileges on a restored copy (OwnersAndPrivilegesCapability.replay). */
+export interface PrivilegeReplayRequest<Target = unknown, Tools = unknown> {
+  tools: Tools
+  /** The restored copy (as the clean-room role, not the restore role). */
+  target: Target
+  /** The files the sanitizer routed the statements to, in pipeline order. */
+  routed: string[]
+  /** Where the replay's script is written (the run's work directory). */
+  script: string
+  /** The restore's location check, run first. */
+  check: string
+  replay: PrivilegeReplay
+  limits: { lockTimeoutSeconds: number; serverTimeoutSeconds: number }
+}
+
+/**
+ * Owners, privileges and the roles they name (PostgreSQL): who restores the dump (restore-role),
+ * which roles the clean room provides to each scratch database, the replay of owners and
+ * privileges after an unprivileged restore, and their reading on either side. The run's state
+ * (who restores, the plan) lives in the roles the clean room keeps for the run
+ * (Engine.cleanroomRoles' RunRoles), which each method takes back: `roles` is the clean room's.
+ * The methods return data; the run records it in the report and the log.
+ */
+export interface OwnersAndPrivilegesCapability<
+  Table extends TableName = TableName,
+  Target = unknown,
+  Tools = unknown,
+  DrillCatalog = unknown
+> {
+  /** The input restore-role's choices, the default first. */
+  readonly restoreRoleModes: readonly RestoreRoleMode[]
+  /**
+   * Decides who restores this run's dumps, creating a role of Lazarus's own when that is it.
+   * Throws a UserError when the clean-room role may not be trusted with production's code and
+   * cannot make a role that could.
+   */
+  setUpRestoreRights(roles: RunRoles | undefined, mode: RestoreRoleMode): Promise<RestoreRights>
+  /** Who restores, once setUpRestoreRights has decided. */
+  restoreRights(roles: RunRoles | undefined): RestoreRights | undefined
+  /** A hint for a restore that failed on a right the restoring role lacks, or nothing. Pure. */
+  missingRightHint(error: string, rights: RestoreRights | undefined): string | undefined
+  /**
+   * Before the dump: the one-line refusal when production (read inside its snapshot) holds what
+   * only a superuser can restore and the restore runs without superuser rights; undefined otherwise.
+   */
+  superuserObjectsRefusal(
+    roles: RunRoles | undefined,
+    production: SeamSession<Table>,
+    cleanroom: SeamMaintenance
+  ): Promise<string | undefined>
+  /**
+   * Where the sanitizer routes the dump's ownership and privilege statements (`file`, or nowhere),
+   * and when only some are, those naming which roles; decided before the role plan.
+   */
+  routedStatements(
+    roles: RunRoles | undefined,
+    cleanroom: SeamMaintenance,
+    file: string
+  ): Promise<{ routedFile?: string; routedRoles?: string[] }>
+  /** The roles production's objects name, inside its snapshot: a restore with owners needs each in the clean room. */
+  readNamedRoles(production: SeamSession<Table>): Promise<NamedRole[]>
+  /** Decides, from the clean room's roles, whether owners and privileges are restored and compared. */
+  planRoles(roles: RunRoles | undefined, named: NamedRole[]): Promise<OwnersPlan>
+  /** How owners and privileges are replayed apart from the restore under this plan; undefined when they are not. */
+  privilegeReplay(roles: RunRoles | undefined, plan: OwnersPlan, encoding: string): PrivilegeReplay | undefined
+  /** Replays owners and privileges on a restored copy; `error` says why they did not replay. */
+  replay(request: PrivilegeReplayRequest<Target, Tools>): Promise<{ ok: true } | { ok: false; error: string }>
+  /**
+   * Owners, privileges and default privileges of the session's database as schema objects, sorted;
+   * `standIns` (a stand-in's name to the role it plays) names the restored copy's stand-ins back.
+   */
+  readPrivileges(session: SeamSession<Table>, standIns?: ReadonlyMap<string, string>): Promise<SchemaObject[]>
+  /** Adds what the drill's owner and privilege operators aim at (read on `session`) to its catalog, when the plan restores them. */
+  addDrillTargets(catalog: DrillCatalog, session: SeamSession<Table>, plan: OwnersPlan, runId: string): Promise<void>
+  /** Makes a scratch database just created ready for a restore: the plan's roles provided to it, the restore role admitted. */
+  prepareRestore(roles: RunRoles | undefined, target: Target): Promise<void>
+  /** Where the restore connects to restore into `target`: as the restore role, when there is one. */
+  restoreTarget(roles: RunRoles | undefined, target: Target): Target
+  /** Adds a role of Lazarus's own (the drill's) to those provided to each scratch database from now on. */
+  addRole(roles: RunRoles | undefined, name: string): void
+}
 
 /** An operator nothing in the catalog can take and still restore, and why, in words a reader can act on. */
 export interface SeamDrillNoTarget {

@@ -14,11 +14,14 @@ import type { TableRef } from '../engines/postgres/figure-queries.js'
 import { assertSeparateClusters, restoreLocationCheckSql, type ClusterIdentity } from '../engines/postgres/guards.js'
 import { postgres, type PostgresEngine, type PostgresShapes } from '../engines/postgres/index.js'
 import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
-import type { PostgresRunRoles } from '../engines/postgres/run-roles.js'
 import type {
   AmcheckResult,
   DrillAim,
   Engine,
+  OwnersPlan,
+  PrivilegeReplay,
+  RestoreRights,
+  RunRoles,
   Sanitizer,
   SchemaObject,
   SeamDrillPlan,
@@ -29,10 +32,6 @@ import type {
 import type { ManifestFile } from '../report/manifest.js'
 import { diskFullError, writeWorkFile, type ClientTools } from '../engines/postgres/pg-tools.js'
 import { mapPool } from '../util/pool.js'
-import type { RolePlan } from '../engines/postgres/cleanroom-roles.js'
-import { predefinedRolesNewerThan } from '../engines/postgres/predefined-roles.js'
-import { listNames, readNamedRoles, readPrivilegeTargets, readPrivileges } from '../engines/postgres/privileges.js'
-import { replayPrivileges, type PrivilegeReplay } from '../engines/postgres/privileged-pass.js'
 import { logVerification, pinDifferingTables } from './copy-findings.js'
 import { Counter, reportProgress } from './progress.js'
 import {
@@ -54,11 +53,9 @@ import {
   type RestorePoint
 } from './restore-point.js'
 import { LAZARUS_VERSION } from '../util/version.js'
-import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
-import { readCreatableExtensions, readSuperuserObjects, superuserObjectsError } from '../engines/postgres/superuser-objects.js'
 import type { SchemaDifference } from '../engines/postgres/schema-fingerprint.js'
 import { compareSequences, type SequenceValue } from '../verification/sequence-check.js'
-import { byKindAndName, compareText } from '../util/text-order.js'
+import { byKindAndName } from '../util/text-order.js'
 import {
   INPUT,
   requireProduction,
@@ -89,7 +86,8 @@ export interface PostgresRunShapes {
   target: ConnectionTarget
   session: DatabaseSession
   maintenance: MaintenanceSession
-  roles: PostgresRunRoles
+  /** Handed back to the engine's ownersAndPrivileges capability, which reads them in its own shape. */
+  roles: RunRoles | undefined
   cleanroomIdentity: ClusterIdentity
 }
 
@@ -99,14 +97,11 @@ export type RunContext<S extends Settings = Settings> = EngineRunContext<S, Post
 /** A run's context in whatever engine's shapes: what the engine-neutral stages take. */
 export type AnyRunContext = EngineRunContext
 
-/** A session PostgreSQL's engine opened, for what the run still reads only through PostgreSQL's modules. */
-function postgresSession(session: SeamSession): DatabaseSession {
-  if (!(session instanceof DatabaseSession)) throw new Error('PostgreSQL reads through its own sessions')
-  return session
-}
-
-/** PostgreSQL's clean room: its maintenance handle and its roles, as its own run reads them. */
-export type PostgresCleanRoom = CleanRoom<MaintenanceSession, PostgresRunRoles>
+/**
+ * PostgreSQL's clean room: its maintenance handle as its own run reads it. Its roles are the seam's
+ * RunRoles, which the run hands back to the engine's ownersAndPrivileges capability.
+ */
+export type PostgresCleanRoom = CleanRoom<MaintenanceSession>
 
 /** A context for one of PostgreSQL's runs (a fresh dump, a stored backup). */
 export function postgresRunContext<S extends Settings>(settings: S, workspace: Workspace, report: Report): RunContext<S> {
@@ -262,7 +257,8 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
   const { settings, workspace, report, cleanroom, group } = context
   const production = context.production!
   const { tools, productionServer } = await group('Check servers and client tools', () => checkServers(context))
-  recordRestoreRights(await cleanroom.roles.setUpRestoreRights(settings.restoreRole), report)
+  const owners = context.engine.ownersAndPrivileges
+  if (owners) recordRestoreRights(await owners.setUpRestoreRights(cleanroom.roles, settings.restoreRole), report)
   const backupFile = workspace.backupFile
   // The drill reads the sanitized backup again afterwards; otherwise it never lands on disk.
   const keepCopy = settings.sabotage.length > 0
@@ -294,8 +290,10 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
   try {
     // pg_dump's session starts with the same role and database defaults as this one.
     // An unprivileged restore leaves pg_dump's ownership and privilege statements to the clean-room
-    // role; otherwise those naming a predefined role the clean room lacks go (see routedStatements).
-    const routing = await routedStatements(cleanroom, workspace)
+    // role; otherwise those naming a predefined role the clean room lacks go (the capability's routedStatements).
+    const routing = owners
+      ? await owners.routedStatements(cleanroom.roles, cleanroom.maintenance, workspace.file('privileged.sql'))
+      : {}
     const routedFile = routing.routedFile
     const filter = await context.engine.sanitizer.build(cleanroom.maintenance, {
       tools,
@@ -369,9 +367,9 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
 
 /**
  * Replays owners and privileges on a restored copy, as the clean-room role, after an unprivileged
- * restore left them out (privileged-pass.ts): the statements the sanitizer routed, with stand-ins
- * for the roles the clean room must not lend. False, with the verdict given (`restore-failed`,
- * naming `whose` statements), when they do not replay.
+ * restore left them out (the engine's ownersAndPrivileges.replay): the statements the sanitizer
+ * routed, with stand-ins for the roles the clean room must not lend. False, with the verdict given
+ * (`restore-failed`, naming `whose` statements), when they do not replay.
  */
 export async function replayOwners(
   context: RunContext,
@@ -384,17 +382,19 @@ export async function replayOwners(
     replay: PrivilegeReplay
   }
 ): Promise<boolean> {
-  const { group, workspace, settings, report } = context
+  const { group, workspace, settings, report, engine } = context
   const { tools, target, filter, checkFile, replay } = restored
   const replayed = await group('Replay owners and privileges (as the clean-room role)', () =>
-    replayPrivileges(
+    required(engine, 'ownersAndPrivileges').replay({
       tools,
       target,
       // Each of a directory's restore pipelines routed its own statements (in pipeline order).
-      { routed: filter.routedFiles(), script: workspace.file('privileged-replay.sql'), check: checkFile },
+      routed: filter.routedFiles(),
+      script: workspace.file('privileged-replay.sql'),
+      check: checkFile,
       replay,
-      settings
-    )
+      limits: settings
+    })
   )
   if (!replayed.ok) Object.assign(report, judgeRestoreFailed(`${whose} owners and privileges did not replay: ${replayed.error}`))
   return replayed.ok
@@ -521,6 +521,7 @@ async function streamFromSnapshot(
 }> {
   const { settings, workspace, report } = context
   const restore = { ...target, cleanroom: context.cleanroom }
+  const owners = context.engine.ownersAndPrivileges
   // The exporter takes the snapshot; the checksum workers join it as the run's further production sessions.
   const exporter = context.production!
   const sessions = context.productionSessions
@@ -552,12 +553,10 @@ async function streamFromSnapshot(
   const roles = await planRoles(context)
   // GRANT and REVOKE are in the dump only when owners and privileges are restored.
   if (roles.restore) await refuseProductionSkew(context.engine, exporter, filter.cleanroomMajor, true)
-  const replay = privilegeReplay(roles, restore.cleanroom, database.encoding)
+  const replay = owners?.privilegeReplay(restore.cleanroom.roles, roles, database.encoding)
   const restoreTarget = restore.target
   // psql starts once the database exists, holds every role the dump names, and admits the restore role.
-  const restoreTargetReady = (
-    roles.restore ? restore.ready.then(() => restore.cleanroom.roles.provide(restoreTarget.database)) : restore.ready
-  ).then(() => restore.cleanroom.roles.prepareRestore(restoreTarget))
+  const restoreTargetReady = restore.ready.then(() => owners?.prepareRestore(restore.cleanroom.roles, restoreTarget))
 
   const stopProgress = reportProgress(
     async () => `Restore in progress: ${formatBytes(await databaseSize(restoreTarget))} restored so far.`
@@ -569,7 +568,7 @@ async function streamFromSnapshot(
     .streamDumpToRestore({
       tools,
       production: settings.production,
-      restoreInto: restore.cleanroom.roles.restoreTarget(restoreTarget),
+      restoreInto: owners ? owners.restoreTarget(restore.cleanroom.roles, restoreTarget) : restoreTarget,
       sanitizer: filter.program,
       workDir: workspace.workDir,
       // The drill's copies are made from the sanitizer's copy of the stream (then one pipeline restores a directory).
@@ -601,7 +600,7 @@ async function streamFromSnapshot(
   const production = (async (): Promise<ProductionSnapshot> => {
     const schema = await exporter.readSchema()
     const primaryKeys = await exporter.primaryKeys()
-    const privileges = roles.restore ? await readPrivileges(exporter) : undefined
+    const privileges = roles.restore && owners ? await owners.readPrivileges(exporter) : undefined
     if (!(await dumped)) throw new Error("pg_dump did not finish: production's figures were not read")
     const figuresStartedAt = Date.now() / 1000
     // Reading a sequence locks it: forgotten with the read, as the tables' locks are (readAndForget).
@@ -620,13 +619,7 @@ async function streamFromSnapshot(
     const largeObjects = engine.largeObjects ? await engine.largeObjects.read(exporter) : []
     const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
     const sabotageCatalog = settings.sabotage.length > 0 ? await context.engine.readDrillCatalog(exporter, rowCounts) : undefined
-    if (sabotageCatalog && roles.restore) {
-      sabotageCatalog.privileges = {
-        objects: await readPrivilegeTargets(exporter),
-        roles: [...roles.provided, ...roles.existing].sort(compareText),
-        drillRole: `lazarus_drill_${workspace.runId}`
-      }
-    }
+    if (sabotageCatalog && owners) await owners.addDrillTargets(sabotageCatalog, exporter, roles, workspace.runId)
     return {
       tables,
       figures,
@@ -673,7 +666,7 @@ async function streamFromSnapshot(
       productionMajor: (await exporter.serverFacts()).major,
       dumpMajor: tools.pgDump.major
     })
-    const hint = skew ?? missingRightHint(error, restore.cleanroom.roles.restoreRights)
+    const hint = skew ?? owners?.missingRightHint(error, owners.restoreRights(restore.cleanroom.roles))
     restoreError = hint ? `${error} | ${hint}` : error
     // Where psql stopped, from sed's line index (or the TOC comments a directory's pipeline saw).
     restoreFailedAt = streamed.failedAt
@@ -703,81 +696,36 @@ export function recordRestoreRights(rights: RestoreRights, report: Report): void
 
 /**
  * Stops the run before the dump when production holds what only a superuser can restore and
- * the restore runs without superuser rights (superuser-objects.ts): one line naming the objects
- * and the input, rather than a failed restore of a good backup.
+ * the restore runs without superuser rights (the engine's ownersAndPrivileges.superuserObjectsRefusal):
+ * one line naming the objects and the input, rather than a failed restore of a good backup.
  */
 async function assertRestorableWithRights(context: RunContext<ProductionSettings>): Promise<void> {
-  const { settings, cleanroom } = context
-  const exporter = context.production!
-  if (settings.restoreRole !== 'unprivileged' || cleanroom.roles.restoreRights?.superuser !== false) return
-  const creatable = await readCreatableExtensions(cleanroom.maintenance, (await cleanroom.maintenance.serverFacts()).major)
-  const productionMajor = (await exporter.serverFacts()).major
-  const objects = await exporter.withSavepoint(() => readSuperuserObjects(exporter, productionMajor, creatable))
-  if (objects.length > 0) throw new UserError(superuserObjectsError(objects))
+  const { cleanroom, engine } = context
+  const owners = engine.ownersAndPrivileges
+  if (!owners) return
+  const refusal = await owners.superuserObjectsRefusal(cleanroom.roles, context.production!, cleanroom.maintenance)
+  if (refusal) throw new UserError(refusal)
 }
 
 /**
  * Decides whether owners and privileges are restored and compared, records it in the report and
  * says so in the log: a check that cannot run is never a silent pass.
  */
-export async function planRoles(context: RunContext) {
-  const { cleanroom, report } = context
-  const exporter = context.production!
-  const named = await readNamedRoles(exporter)
-  // Restored by a role of Lazarus's own: the clean-room role replays the dump's ownership and
-  // privilege statements afterwards (privileged-pass.ts), with stand-ins for pre-existing roles.
-  const replay = replaysPrivileges(cleanroom)
-  const plan = await cleanroom.roles.decide(named, undefined, replay)
-  const created = plan.provided.length > 0 ? `; roles created for the restore: ${listNames(plan.provided)}` : ''
-  const existing =
-    plan.existing.length === 0
-      ? ''
-      : replay
-        ? `; existing roles played by stand-ins without rights (never owners of production's code): ${listNames(plan.existing)}`
-        : `; existing roles used as they are: ${listNames(plan.existing)}`
-  const how = replay ? ', replayed by the clean-room role after the unprivileged restore' : ''
-  return recordRolePlan(plan, report, `Owners and privileges are restored and compared${how}${created}${existing}.`)
-}
-
-/** Whether owners and privileges are replayed by the clean-room role after the restore: the restore role is Lazarus's own. */
-export function replaysPrivileges(cleanroom: PostgresCleanRoom): boolean {
-  const rights = cleanroom.roles.restoreRights
-  return rights?.ownRole === true && !rights.superuser
-}
-
-/**
- * What replaying owners and privileges apart needs: every statement when a role of Lazarus's own
- * restores; otherwise only those naming a predefined role the clean room lacks, when production
- * names one (cleanroom-roles.ts), replayed with its stand-in. Undefined when nothing is replayed.
- */
-export function privilegeReplay(plan: RolePlan, cleanroom: PostgresCleanRoom, encoding: string): PrivilegeReplay | undefined {
-  const rights = cleanroom.roles.restoreRights
-  if (!plan.restore || !rights) return undefined
-  const standIns = new Map((plan.standIns ?? []).map(entry => [entry.role, entry.standIn]))
-  if (replaysPrivileges(cleanroom)) return { standIns, restoreRole: rights.role, encoding }
-  return plan.replayOnly ? { standIns, encoding, onlyNaming: plan.replayOnly } : undefined
-}
-
-/**
- * Where the sanitizer routes pg_dump's ownership and privilege statements, decided before the
- * role plan (the program is built before the dump): all of them when a role of Lazarus's own
- * restores; otherwise those naming a predefined role the clean room's major lacks, which no
- * stream can restore (privilegedRoles), when there is such a role.
- */
-export async function routedStatements(
-  cleanroom: PostgresCleanRoom,
-  workspace: Workspace
-): Promise<{ routedFile?: string; routedRoles?: string[] }> {
-  if (cleanroom.roles.restoreRights?.ownRole) return { routedFile: workspace.file('privileged.sql') }
-  const newer = predefinedRolesNewerThan((await cleanroom.maintenance.serverFacts()).major)
-  return newer.length > 0 ? { routedFile: workspace.file('privileged.sql'), routedRoles: newer } : {}
+export async function planRoles(context: RunContext): Promise<OwnersPlan> {
+  const { cleanroom, report, engine } = context
+  const owners = engine.ownersAndPrivileges
+  // An engine without owners and privileges (no ownersAndPrivileges capability) has none to restore or compare.
+  if (!owners) return { restore: false, provided: [], existing: [] }
+  const named = await owners.readNamedRoles(context.production!)
+  const plan = await owners.planRoles(cleanroom.roles, named)
+  return recordRolePlan(plan, report, `Owners and privileges are restored and compared${plan.detail ?? ''}.`)
 }
 
 /**
  * Records in the report whether owners and privileges are compared, and says so in the log: a
  * warning when they are not (never a silent pass), `compared` when they are.
  */
-export function recordRolePlan(plan: RolePlan, report: Report, compared: string): RolePlan {
+export function recordRolePlan(plan: OwnersPlan, report: Report, compared: string): OwnersPlan {
   report.privileges = {
     compared: plan.restore,
     ...(plan.reason ? { reason: plan.reason } : {}),
@@ -965,10 +913,11 @@ export interface CopyContext {
 async function verifyCopy(file: string, purpose: string, context: CopyContext): Promise<CopyVerification> {
   const { tools, settings, snapshot } = context
   const { cleanroom, production: live, workspace } = context.run
+  const owners = context.run.engine.ownersAndPrivileges
   const target = await context.run.createScratchDatabase(purpose, asDatabaseDefaults(snapshot.database))
   try {
-    if (snapshot.privileges) await cleanroom.roles.provide(target.database)
-    await cleanroom.roles.prepareRestore(target)
+    // The roles the copy names (none when owners and privileges are not restored), then the restore role's admission.
+    await owners?.prepareRestore(cleanroom.roles, target)
     const checkFile = writeLocationCheck(context.run, target, `${file}.check.sql`)
     // An unprivileged restore of the copy leaves its ownership and privilege statements to a second
     // pass, replayed as the clean-room role (in the scratch database, not as the restore role).
@@ -976,7 +925,7 @@ async function verifyCopy(file: string, purpose: string, context: CopyContext): 
     const restored = await context.run.engine.restoreDumpFile({
       tools,
       file,
-      restoreInto: cleanroom.roles.restoreTarget(target),
+      restoreInto: owners ? owners.restoreTarget(cleanroom.roles, target) : target,
       workDir: workspace.workDir,
       options: {
         checkFile,
@@ -987,7 +936,7 @@ async function verifyCopy(file: string, purpose: string, context: CopyContext): 
     })
     if (!restored.ok) {
       const failed = restored.stages.find(stage => stage.exitCode !== 0)?.stderr || 'the restore failed'
-      const hint = missingRightHint(failed, cleanroom.roles.restoreRights)
+      const hint = owners?.missingRightHint(failed, owners.restoreRights(cleanroom.roles))
       const error = hint ? `${failed} | ${hint}` : failed
       const place = restored.failedAt
       return { restoreError: place ? `stopped ${place}: ${error}` : error, tables: [], schema: [], checks: [] }
@@ -1011,7 +960,7 @@ export function writeLocationCheck(run: RunContext, target: ConnectionTarget, fi
 }
 
 /** Drops the restored backup, or keeps it for debugging when asked to. */
-export async function dropOrKeep(cleanroom: PostgresCleanRoom, target: ConnectionTarget, settings: Settings): Promise<void> {
+export async function dropOrKeep(cleanroom: CleanRoom, target: ConnectionTarget, settings: Settings): Promise<void> {
   if (settings.keepCleanroom) {
     cleanroom.keep(target.database)
     core.notice(`Kept the restored database '${target.database}' on the clean room (${describe(target)}) for debugging.`)
@@ -1108,9 +1057,11 @@ async function compareSchemas(
   // A sequence production itself has behind its data is faithfully restored, not broken.
   const exporter = live
   const productionBehind = behind.length > 0 && exporter ? await withSavepoint(exporter, () => exporter.countersBehindData()) : []
-  const privileges = snapshot.privileges
-    ? engine.diffSchema(snapshot.privileges, await readPrivileges(postgresSession(restored), standInsByName(snapshot.replay)))
-    : []
+  const owners = engine.ownersAndPrivileges
+  const privileges =
+    snapshot.privileges && owners
+      ? engine.diffSchema(snapshot.privileges, await owners.readPrivileges(restored, standInsByName(snapshot.replay)))
+      : []
   // Collations the sanitizer rewrote count as the same, objects it restored unable to run as dumped.
   let definitions = [
     ...engine.diffSchema(snapshot.schema, restoredSchema, context.collationsRewritten, context.restoredDisabled),
@@ -1249,7 +1200,7 @@ export async function runDrill(operator: string, backupFile: string, context: Co
       }
     }
     core.info(`Sabotaged ${plan.target}: ${injected.evidence}.`)
-    if (plan.extraRole) cleanroom.roles.addRole(plan.extraRole)
+    if (plan.extraRole) context.run.engine.ownersAndPrivileges?.addRole(cleanroom.roles, plan.extraRole)
     const verification = await verifyCopy(copyFile, `drill_${operator}`, context)
     const result = judgeDrill(plan, injected.evidence, verification, settings.verify)
     if (result.detected) core.info(`Caught by ${result.detectedBy}: ${result.evidence}`)
@@ -1296,9 +1247,13 @@ function aimOf(plan: SeamDrillPlan): DrillAim {
 
 /**
  * A capability PostgreSQL's run cannot do without where its inputs ask for it (the checks,
- * amcheck): an engine without it is refused such inputs when they are read (engine-settings.ts).
+ * amcheck): an engine without it is refused such inputs when they are read (engine-settings.ts);
+ * or where the engine's own answer asks for it (a replay of owners and privileges it planned).
  */
-function required<K extends 'userChecks' | 'amcheck'>(engine: Engine, capability: K): NonNullable<Engine[K]> {
+function required<K extends 'userChecks' | 'amcheck' | 'ownersAndPrivileges'>(
+  engine: Engine,
+  capability: K
+): NonNullable<Engine[K]> {
   const found = engine[capability]
   if (!found) throw new Error(`${engine.name} has no ${capability} capability`)
   return found

@@ -14,8 +14,6 @@ import {
   onTimeline,
   planRoles,
   postgresRunContext,
-  privilegeReplay,
-  replaysPrivileges,
   standInsByName,
   runDrill,
   recordRestoreRights,
@@ -30,8 +28,7 @@ import {
   type RunContext,
   type SanitizeFilter
 } from './pipeline.js'
-import { readPrivileges, readPrivilegeTargets } from '../engines/postgres/privileges.js'
-import type { PrivilegeReplay } from '../engines/postgres/privileged-pass.js'
+import type { OwnersPlan, PrivilegeReplay, RestoreRights } from '../engines/types.js'
 import {
   judgeBackupFiles,
   judgeRestored,
@@ -40,7 +37,6 @@ import {
   type Report,
   type ReportTable
 } from '../report/report.js'
-import { missingRightHint, type RestoreRights } from '../engines/postgres/restore-role.js'
 import type { SchemaDifference } from '../engines/postgres/schema-fingerprint.js'
 import { requireProduction, type Settings as AnySettings } from './settings.js'
 // PostgreSQL's run reads its settings in PostgreSQL's shapes.
@@ -56,7 +52,7 @@ import {
   type Evidence
 } from './stored-evidence.js'
 import { logVerification } from './copy-findings.js'
-import { byKindAndName, compareText } from '../util/text-order.js'
+import { byKindAndName } from '../util/text-order.js'
 import type { Workspace } from './workspace.js'
 
 /** Where a restored copy is: PostgreSQL's connection target, as its run holds it. */
@@ -146,12 +142,13 @@ export async function verifyStoredBackup(anySettings: AnySettings, workspace: Wo
   const { group } = context
   await context.run(async () => {
     const room = context.cleanroom
+    const owners = context.engine.ownersAndPrivileges
     const cleanroomMajor = await group('Check servers', () => checkServers(context, evidence))
-    const rights = await room.roles.setUpRestoreRights(settings.restoreRole)
+    const rights = await owners.setUpRestoreRights(room.roles, settings.restoreRole)
     recordRestoreRights(rights, report)
     const database = evidence ? evidence.manifest.production : await production!.databaseFacts()
     const roles = evidence
-      ? await planManifestRoles(evidence.manifest, room, report)
+      ? await planManifestRoles(context, evidence.manifest, room, report)
       : opened.replaysOwners === false
         ? withoutOwners(report, 'the plain dump was taken without owners (pg_dump --no-owner)')
         : await planRoles(context)
@@ -167,7 +164,7 @@ export async function verifyStoredBackup(anySettings: AnySettings, workspace: Wo
     // The drill corrupts copies of the sanitized SQL stream (after pg_restore -f -), kept whole by sed: one pipeline then.
     const drill = settings.sabotage.length > 0
     // Restored by Lazarus's own role, the owners and grants are replayed by the clean-room role afterwards.
-    const replay = privilegeReplay(roles, room, database.encoding)
+    const replay = owners.privilegeReplay(room.roles, roles, database.encoding)
     const routedFile = replay ? workspace.file('privileged.sql') : undefined
     const filter = await context.engine.sanitizer.build(room.maintenance, {
       tools,
@@ -181,11 +178,11 @@ export async function verifyStoredBackup(anySettings: AnySettings, workspace: Wo
     let snapshot: ProductionSnapshot | undefined
     let verifiedSettings: Settings = settings
     try {
-      if (roles.restore) await room.roles.provide(target.database)
-      await room.roles.prepareRestore(target)
+      // The roles the backup names (when owners and privileges are restored), then the restore role's admission.
+      await owners.prepareRestore(room.roles, target)
       const checkFile = writeLocationCheck(context, target, workspace.file('restore-check.sql'))
       const restored = await group(`Sanitize and restore the stored backup (${restorePoints.describeBackup(backup)})`, () =>
-        restore(context, opened, room.roles.restoreTarget(target), filter, checkFile, {
+        restore(context, opened, owners.restoreTarget(room.roles, target), filter, checkFile, {
           withOwnersAndPrivileges: roles.restore,
           single: drill,
           encoding: database.encoding,
@@ -238,7 +235,7 @@ export async function verifyStoredBackup(anySettings: AnySettings, workspace: Wo
 }
 
 /** Owners and privileges left out of the restore and the comparison, and said so. */
-function withoutOwners(report: Report, reason: string): { restore: false; provided: string[]; existing: string[] } {
+function withoutOwners(report: Report, reason: string): OwnersPlan {
   report.privileges = { compared: false, reason, rolesCreated: [], rolesExisting: [] }
   core.warning(`Owners and privileges are not verified: ${reason}.`, { title: 'Lazarus: owners and privileges not verified' })
   return { restore: false, provided: [], existing: [] }
@@ -278,7 +275,7 @@ async function checkServers(context: RunContext, evidence: Evidence | undefined)
  * the clean room can provide every role they name (cleanroom-roles.ts); otherwise they are left
  * out of the restore and reported as not verified.
  */
-async function planManifestRoles(manifest: Manifest, cleanroom: PostgresCleanRoom, report: Report) {
+async function planManifestRoles(context: RunContext, manifest: Manifest, cleanroom: PostgresCleanRoom, report: Report) {
   const privileges = manifest.figures.privileges
   if (!manifest.dump.ownersAndPrivileges || !privileges) {
     return withoutOwners(
@@ -287,7 +284,7 @@ async function planManifestRoles(manifest: Manifest, cleanroom: PostgresCleanRoo
     )
   }
   const named = rolesNamedBy(privileges).map(name => ({ name, superuser: false }))
-  const plan = await cleanroom.roles.decide(named, undefined, replaysPrivileges(cleanroom))
+  const plan = await context.engine.ownersAndPrivileges.planRoles(cleanroom.roles, named)
   return recordRolePlan(plan, report, "Owners and privileges are restored and compared with the manifest's.")
 }
 
@@ -340,7 +337,7 @@ async function restore(
     productionMajor,
     dumpMajor: backup.dumpedByMajor ?? productionMajor
   })
-  const hint = skew ?? missingRightHint(outcome.error, how.rights)
+  const hint = skew ?? context.engine.ownersAndPrivileges.missingRightHint(outcome.error, how.rights)
   const place = await outcome.failurePlace(how.encoding)
   Object.assign(report, judgeRestoreFailed(hint ? `${outcome.error} | ${hint}` : outcome.error, place))
   if (place) core.info(`The restore stopped ${place}.`)
@@ -435,7 +432,7 @@ async function readRestoredDrillCatalog(
   context: RunContext,
   target: ConnectionTarget,
   snapshot: ProductionSnapshot,
-  roles: { restore: boolean; provided: string[]; existing: string[] }
+  roles: OwnersPlan
 ): Promise<ProductionSnapshot['sabotageCatalog']> {
   const { workspace } = context
   const session = await DatabaseSession.open(target, 'cleanroom')
@@ -443,13 +440,7 @@ async function readRestoredDrillCatalog(
     await session.pinSettings()
     const rowCounts = new Map(snapshot.figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
     const catalog = await context.engine.readDrillCatalog(session, rowCounts)
-    if (roles.restore) {
-      catalog.privileges = {
-        objects: await readPrivilegeTargets(session),
-        roles: [...roles.provided, ...roles.existing].sort(compareText),
-        drillRole: `lazarus_drill_${workspace.runId}`
-      }
-    }
+    await context.engine.ownersAndPrivileges.addDrillTargets(catalog, session, roles, workspace.runId)
     return catalog
   } finally {
     await session.close()
@@ -479,7 +470,10 @@ async function compareWithProductionNow(context: RunContext, target: ConnectionT
     let differences = [
       ...engine.diffSchema(await production.readSchema(), await restored.readSchema()),
       ...(report.privileges?.compared
-        ? engine.diffSchema(await readPrivileges(production), await readPrivileges(restored, standInsByName(replay)))
+        ? engine.diffSchema(
+            await engine.ownersAndPrivileges.readPrivileges(production),
+            await engine.ownersAndPrivileges.readPrivileges(restored, standInsByName(replay))
+          )
         : [])
     ]
     // Another major prints the same objects differently: the clean room settles those (cross-major.ts).

@@ -5,6 +5,7 @@ import { isReservedRoleName, predefinedRolesNewerThan } from './predefined-roles
 import { listNames, type NamedRole } from './privileges.js'
 import type { Queryable } from './queryable.js'
 import { saveRoles } from '../../util/leftovers.js'
+import type { OwnersPlan } from '../types.js'
 
 /**
  * The roles a restore with owners and privileges needs in the clean room. Roles are global to
@@ -42,15 +43,12 @@ const DEPENDENT_OBJECTS_STILL_EXIST = '2BP01'
 /** Tries to create and pin a role that a concurrent run keeps dropping and creating. */
 const PROVIDE_ATTEMPTS = 5
 
-/** Whether owners and privileges can be restored and compared, and with which roles. */
-export interface RolePlan {
-  restore: boolean
-  /** Why owners and privileges cannot be restored, and how to enable it (when `restore` is false). */
-  reason?: string
-  /** Roles Lazarus creates (or shares with a concurrent Lazarus run) and drops at the end. */
-  provided: string[]
-  /** Roles that already existed in the clean room, used as they are (or played by stand-ins, below). */
-  existing: string[]
+/**
+ * Whether owners and privileges can be restored and compared, and with which roles (OwnersPlan:
+ * `restore`, `reason`, `provided`, `existing`, the roles that already existed in the clean room,
+ * used as they are or played by stand-ins, below).
+ */
+export interface RolePlan extends OwnersPlan {
   /**
    * Predefined roles of a newer PostgreSQL (predefined-roles.ts) that production names and the
    * clean room lacks: no one may create a `pg_*` role, so each is played by a stand-in (below),

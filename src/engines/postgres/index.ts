@@ -14,6 +14,7 @@ import type { TableRef } from './figure-queries.js'
 import { assertSeparateClusters } from './guards.js'
 import { resolveClientTools, type ClientTools } from './pg-tools.js'
 import { MaintenanceSession } from './maintenance.js'
+import { postgresOwnersAndPrivileges } from './owners-and-privileges.js'
 import { rowDiffSide } from './row-diff-queries.js'
 import { readingEveryRow } from './row-security.js'
 import { postgresCleanroomRoles } from './run-roles.js'
@@ -59,11 +60,11 @@ export interface PostgresShapes {
 /**
  * PostgreSQL's engine, with its stream's and drill's methods typed by its own functions: a
  * fresh stream's outcome always carries PostgreSQL's detail, a kept dump's restore takes psql
- * alone (a stored backup's run has no pg_dump), and a plan is PostgreSQL's DrillPlan. `postgres` is an Engine all the same (the scheme map, engines/index.ts, holds it as one).
+ * alone (a stored backup's run has no pg_dump), as does a replay of owners and privileges, and a plan is PostgreSQL's DrillPlan. `postgres` is an Engine all the same (the scheme map, engines/index.ts, holds it as one).
  */
 export type PostgresEngine = Omit<
   Engine<PostgresShapes>,
-  'streamDumpToRestore' | 'restoreDumpFile' | 'drillOperators' | 'planDrill' | 'sanitizer'
+  'streamDumpToRestore' | 'restoreDumpFile' | 'drillOperators' | 'planDrill' | 'sanitizer' | 'ownersAndPrivileges'
 > & {
   /** The filter is PostgreSQL's SanitizeFilter (each pipeline's argv, the line index, its work files); it needs psql alone. */
   sanitizer: { build: typeof sanitizeFilter }
@@ -71,6 +72,7 @@ export type PostgresEngine = Omit<
   restoreDumpFile: typeof restoreDumpFile
   drillOperators: typeof DRILL_OPERATORS
   planDrill: typeof planOrExplain
+  ownersAndPrivileges: typeof postgresOwnersAndPrivileges
 }
 
 /** The run hands back the sessions this engine opened: SQL goes through its own driver session only. */
@@ -151,5 +153,6 @@ export const postgres: PostgresEngine = {
       'REFRESH MATERIALIZED VIEW, LOCK TABLE)'
   },
   restorePoints: postgresRestorePoints,
-  serverChecks
+  serverChecks,
+  ownersAndPrivileges: postgresOwnersAndPrivileges
 }

@@ -16,6 +16,7 @@ import {
 } from './privileged-statements.js'
 import { listNames } from './privileges.js'
 import { namingRolesPattern } from './sanitize-rules.js'
+import type { PrivilegeReplay } from '../types.js'
 
 /**
  * The second pass of an unprivileged restore: pg_dump's own ownership and privilege statements,
@@ -180,22 +181,8 @@ export function beforeReplaySql(restoreRole: string | undefined): string {
 ${revoke}END $lazarus$;\n`
 }
 
-/** What a run needs to replay owners and privileges apart from the restore. */
-export interface PrivilegeReplay {
-  /** Each pre-existing (or missing predefined) role production names, and the Lazarus role that plays it. */
-  standIns: ReadonlyMap<string, string>
-  /** The run's restore role, whose admission to the public schema is taken back first (an unprivileged restore). */
-  restoreRole?: string
-  /**
-   * Under restore-role: superuser the stream keeps every other ownership and privilege statement
-   * and only those naming these roles (the predefined roles the clean room lacks) are replayed
-   * apart; the restore ran as the clean-room role, which the replay adds no right to, so the
-   * checks made before an unprivileged restore's replay do not apply. Absent: every statement.
-   */
-  onlyNaming?: string[]
-  /** Production's database encoding: the dump's, in which the statements' names are written. */
-  encoding: string
-}
+/** What a run needs to replay owners and privileges apart from the restore (engines/types.ts). */
+export type { PrivilegeReplay }
 
 /**
  * Replays the routed statements (routedFile) in `target` as the clean-room role (psql, after the

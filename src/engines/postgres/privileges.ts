@@ -3,6 +3,7 @@ import { quoteIdent, notInExtensionSql, userNamespaceSql, userRelationSql } from
 import type { Queryable } from './queryable.js'
 import type { SchemaObject } from './schema-fingerprint.js'
 import { compareText } from '../../util/text-order.js'
+import type { NamedRole } from '../types.js'
 
 /**
  * Owners and privileges of everything pg_dump sets them on, as schema objects of three kinds:
@@ -270,11 +271,8 @@ export async function readPrivileges(db: Queryable, standIns: ReadonlyMap<string
   return rows.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.name, b.name))
 }
 
-/** A role production's dump names, and whether it is a superuser there. */
-export interface NamedRole {
-  name: string
-  superuser: boolean
-}
+/** A role production's dump names, and whether it is a superuser there (engines/types.ts). */
+export type { NamedRole }
 
 /** The roles production's dump names (see NAMED_ROLES_SQL). */
 export async function readNamedRoles(db: Queryable): Promise<NamedRole[]> {

@@ -7,6 +7,7 @@ import { UserError, messageOf } from '../../util/errors.js'
 import { quoteIdent, quoteLiteral } from './figure-queries.js'
 import type { Queryable } from './queryable.js'
 import { saveRestoreRole } from '../../util/leftovers.js'
+import type { RestoreRights, RestoreRoleMode } from '../types.js'
 
 /**
  * Who restores the dump in the clean room. A restore executes production-authored code: CHECK
@@ -25,8 +26,8 @@ import { saveRestoreRole } from '../../util/leftovers.js'
  * would pick up.
  */
 
-export const RESTORE_ROLE_MODES = ['unprivileged', 'superuser'] as const
-export type RestoreRoleMode = (typeof RESTORE_ROLE_MODES)[number]
+export const RESTORE_ROLE_MODES = ['unprivileged', 'superuser'] as const satisfies readonly RestoreRoleMode[]
+export type { RestoreRights, RestoreRoleMode }
 
 /** Rights that let a role run programs or touch the server's files: never lent to production's code. */
 export const SERVER_ACCESS_ROLES = ['pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files'] as const
@@ -38,18 +39,6 @@ export interface CleanRoomRights {
   createRole: boolean
   /** Of SERVER_ACCESS_ROLES, those the role has the rights of. */
   serverAccess: string[]
-}
-
-/** Whom psql logs in as for every restore of the run, and why; recorded in the report. */
-export interface RestoreRights {
-  mode: RestoreRoleMode
-  /** The role psql logs in as. */
-  role: string
-  superuser: boolean
-  /** True when Lazarus created `role` for this run (and drops it at the end). */
-  ownRole: boolean
-  /** One sentence for the log, the summary and the report. */
-  description: string
 }
 
 /** The name of the run's restore role: unique per run, recognisable, within PostgreSQL's 63 bytes. */

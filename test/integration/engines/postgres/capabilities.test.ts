@@ -11,6 +11,9 @@ import type { SeamSession, ServerRole } from '../../../../src/engines/types.js'
 import type { TableRef } from '../../../../src/engines/postgres/figure-queries.js'
 import { answerChecks } from '../../../../src/verification/checks.js'
 import { resolveClientTools } from '../../../../src/engines/postgres/pg-tools.js'
+import type { DrillCatalog } from '../../../../src/engines/postgres/drill-catalog.js'
+import { CleanRoom } from '../../../../src/run/cleanroom.js'
+import { capturingStdout } from '../../../support/capture-stdout.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../../../support/shared-servers.js'
 
 // What only PostgreSQL does, as the optional capabilities of its engine object (engines/types.ts):
@@ -21,6 +24,8 @@ let cleanroom: Cluster
 const database = uniqueName('pg_capabilities')
 const copy = uniqueName('pg_capabilities_copy')
 const opened: SeamSession<TableRef>[] = []
+/** Run after the tests, last first: what a test made outside its own databases (roles are global). */
+const cleanups: (() => Promise<unknown>)[] = []
 
 before(async () => {
   ;[production, cleanroom] = await Promise.all([productionCluster(), cleanroomCluster()])
@@ -42,6 +47,7 @@ before(async () => {
 
 after(async () => {
   for (const session of opened) await session.close().catch(() => undefined)
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
 })
 
 async function open(cluster: Cluster, name: string, role: ServerRole): Promise<SeamSession<TableRef>> {
@@ -137,6 +143,103 @@ test("the lock watch: a Lazarus session stuck behind another session's lock is f
   } finally {
     await holder.end()
   }
+})
+
+test("owners and privileges: who restores, the role plan, the roles a scratch database is given, and each side's owners read alike", async () => {
+  const owners = postgres.ownersAndPrivileges
+  assert.ok(owners, 'PostgreSQL has owners and privileges')
+  assert.deepEqual(owners.restoreRoleModes, ['unprivileged', 'superuser'])
+  // Production: a table owned by a role the clean room lacks, read by PUBLIC; and a database whose
+  // public schema carries a comment, which only a superuser can restore (superuser-objects.ts).
+  const owner = uniqueName('ledger_owner')
+  const [ledger, commented] = [uniqueName('pg_owners'), uniqueName('pg_owners_comment')]
+  const objects = `CREATE TABLE public.ledger (id int PRIMARY KEY);
+     ALTER TABLE public.ledger OWNER TO ${owner};
+     GRANT SELECT ON public.ledger TO PUBLIC;`
+  await production.query(`CREATE ROLE ${owner} NOLOGIN`)
+  cleanups.push(
+    () => production.query(`DROP ROLE IF EXISTS ${owner}`),
+    () => production.query(`DROP DATABASE IF EXISTS ${ledger}`),
+    () => production.query(`DROP DATABASE IF EXISTS ${commented}`),
+    () => cleanroom.query(`DROP ROLE IF EXISTS ${owner}`)
+  )
+  await production.createDatabase(ledger, objects)
+  await production.createDatabase(commented, `COMMENT ON SCHEMA public IS 'the shop';`)
+  const runId = `caps${process.pid}${Date.now() % 100000}`
+  const target = postgres.parseUrl('cleanroom-url', cleanroom.url('postgres'))
+  const room = await CleanRoom.open(postgres, target, runId)
+  cleanups.push(() => capturingStdout(() => room.close()))
+  await capturingStdout(async () => {
+    // The clean-room role is a superuser: the restore runs as a role of Lazarus's own, without rights.
+    const rights = await owners.setUpRestoreRights(room.roles, 'unprivileged')
+    assert.deepEqual(
+      { mode: rights.mode, superuser: rights.superuser, ownRole: rights.ownRole },
+      { mode: 'unprivileged', superuser: false, ownRole: true }
+    )
+    assert.equal(owners.restoreRights(room.roles), rights)
+    assert.match(owners.missingRightHint('ERROR:  must be owner of table ledger', rights) ?? '', /set restore-role: superuser$/)
+    assert.equal(owners.missingRightHint('ERROR:  syntax error at or near "x"', rights), undefined)
+    // Every ownership and privilege statement is routed out of the stream, to be replayed apart.
+    assert.deepEqual(await owners.routedStatements(room.roles, room.maintenance, '/work/privileged.sql'), {
+      routedFile: '/work/privileged.sql'
+    })
+    const [prod, refused] = await Promise.all([open(production, ledger, 'production'), open(production, commented, 'production')])
+    await Promise.all([prod.beginSnapshot(), refused.beginSnapshot()])
+    assert.equal(await owners.superuserObjectsRefusal(room.roles, prod, room.maintenance), undefined)
+    assert.match(
+      (await owners.superuserObjectsRefusal(room.roles, refused, room.maintenance)) ?? '',
+      /^Production holds what only a superuser can restore \(comment on schema public\)/
+    )
+    const named = await owners.readNamedRoles(prod)
+    assert.deepEqual(
+      named.find(role => role.name === owner),
+      { name: owner, superuser: false }
+    )
+    const plan = await owners.planRoles(room.roles, named)
+    assert.equal(plan.restore, true)
+    assert.ok(plan.provided.includes(owner), JSON.stringify(plan))
+    assert.match(
+      plan.detail ?? '',
+      /^, replayed by the clean-room role after the unprivileged restore; roles created for the restore: /
+    )
+    const replay = owners.privilegeReplay(room.roles, plan, 'UTF8')
+    assert.equal(replay?.restoreRole, rights.role)
+    assert.equal(replay?.onlyNaming, undefined, 'every statement is replayed')
+    // A scratch database: the plan's roles are created and pinned to it, the restore role admitted.
+    const scratch = postgres.withDatabase(target, await room.create('owners', { characterSet: 'UTF8', collation: 'C' }))
+    assert.equal((await cleanroom.query(`SELECT 1 FROM pg_roles WHERE rolname = '${owner}'`)).length, 0)
+    await owners.prepareRestore(room.roles, scratch)
+    assert.equal((await cleanroom.query(`SELECT 1 FROM pg_roles WHERE rolname = '${owner}'`)).length, 1)
+    assert.equal(owners.restoreTarget(room.roles, scratch).user, rights.role, 'the restore logs in as the restore role')
+    // Restored with its owner and grant, the copy's owners and privileges read as production's.
+    // (The replay takes back the restore role's admission to the public schema first, as here.)
+    await cleanroom.query(`${objects} REVOKE ALL ON SCHEMA public FROM ${rights.role};`, scratch.database)
+    const copy = await open(cleanroom, scratch.database, 'cleanroom')
+    const productionPrivileges = await owners.readPrivileges(prod)
+    assert.ok(productionPrivileges.some(object => object.kind === 'owner' && object.definition === owner))
+    assert.deepEqual(postgres.diffSchema(productionPrivileges, await owners.readPrivileges(copy)), [])
+    // A dropped grant is a difference of the table's privileges.
+    await cleanroom.query(`REVOKE SELECT ON public.ledger FROM PUBLIC`, scratch.database)
+    assert.deepEqual(
+      postgres.diffSchema(productionPrivileges, await owners.readPrivileges(copy)).map(d => `${d.kind} ${d.name}`),
+      ['privileges table public.ledger']
+    )
+    // The drill's owner and privilege operators aim at production's objects and the plan's roles.
+    const catalog = {} as DrillCatalog
+    await owners.addDrillTargets(catalog, prod, plan, runId)
+    assert.deepEqual(
+      catalog.privileges?.objects.map(object => object.identity),
+      ['schema public', 'table public.ledger']
+    )
+    assert.ok(catalog.privileges?.roles.includes(owner))
+    assert.equal(catalog.privileges?.drillRole, `lazarus_drill_${runId}`)
+  })
+})
+
+test('MySQL and MariaDB have no owners-and-privileges capability: their run restores and compares none', async () => {
+  const { mysql } = await import('../../../../src/engines/mysql/index.js')
+  assert.equal(mysql.ownersAndPrivileges, undefined)
+  assert.equal(mysql.cleanroomRoles, undefined)
 })
 
 /** The digest large-objects.ts writes for an object of one chunk: md5 of the chunk's md5. */
