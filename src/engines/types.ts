@@ -438,6 +438,11 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
    * maintenance handle's `hint` (SeamMaintenance.canCreateDatabases) when it gave one.
    */
   cannotCreateDatabases(role: string, where: string, hint?: string): string
+  /**
+   * Refuses (one clear UserError) a clean room that is production's server by the URLs alone
+   * (same host and port), before anything connects; assertSeparateServers checks again once connected.
+   */
+  assertSeparateTargets(production: S['target'], cleanroom: S['target']): void
   /** Refuses (one clear UserError) a clean room that is production's server: by URL, then by what the servers say. */
   assertSeparateServers(production: SeamSession<S['table']>, cleanroom: SeamSession<S['table']>): Promise<void>
   /**

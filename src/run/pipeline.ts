@@ -11,7 +11,7 @@ import { decodeDumpText } from '../engines/postgres/dump-encoding.js'
 import { rewriteDump } from '../drill/rewrite.js'
 import { UserError, messageOf } from '../util/errors.js'
 import type { TableRef } from '../engines/postgres/figure-queries.js'
-import { assertSeparateClusters, restoreLocationCheckSql, type ClusterIdentity } from '../engines/postgres/guards.js'
+import { restoreLocationCheckSql, type ClusterIdentity } from '../engines/postgres/guards.js'
 import { postgres, type PostgresEngine, type PostgresShapes } from '../engines/postgres/index.js'
 import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
 import type {
@@ -147,9 +147,10 @@ export async function verifyBackup(
   hooks: RunHooks = {}
 ): Promise<void> {
   const settings = requireProduction(postgresSettings(givenSettings), 'to dump production')
-  assertSeparateClusters(settings.production, settings.cleanroom)
-  saveWorkDir(workspace.workDir)
   const context = postgresRunContext(settings, workspace, report)
+  // The URLs alone: a clean room that is production by its address is refused before anything connects.
+  context.engine.assertSeparateTargets(settings.production, settings.cleanroom)
+  saveWorkDir(workspace.workDir)
   await context.connectProduction()
   // The restore point this run keeps (backup-dir, upload-dump), and whether it was kept whole.
   const keeping: Keeping = { kept: false }

@@ -3,7 +3,6 @@ import { compareTables, type SideFigures } from '../verification/compare.js'
 import { displayName, tableKey } from '../util/table-name.js'
 import { DatabaseSession, asDatabaseDefaults } from '../engines/postgres/database.js'
 import { UserError } from '../util/errors.js'
-import { assertSeparateClusters } from '../engines/postgres/guards.js'
 import { checkBackupFiles, describeFileProblem, formatProblem, type Manifest } from '../report/manifest.js'
 import {
   amcheckRestored,
@@ -128,7 +127,7 @@ export async function verifyStoredBackup(anySettings: AnySettings, workspace: Wo
     core.info(`All ${manifest.files.length} file(s) of the backup match the manifest's sizes and sha256.`)
   }
   // The URLs alone: a clean room that is production by its address is refused before anything connects.
-  if (settings.production) assertSeparateClusters(settings.production, settings.cleanroom)
+  if (settings.production) context.engine.assertSeparateTargets(settings.production, settings.cleanroom)
   saveWorkDir(workspace.workDir)
   const tools = await restorePoints.findRestoreTools(backup, settings.binDir)
   report.tools = restorePoints.restorePrograms(tools)

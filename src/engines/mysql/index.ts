@@ -54,6 +54,7 @@ export const mysql: Engine<MysqlShapes> = {
     `Account ${role} on the clean room (${where}) cannot create databases: give it ` +
     'the CREATE, DROP, ALTER, INDEX, INSERT, CREATE VIEW, CREATE ROUTINE, ALTER ROUTINE, TRIGGER, EVENT and REFERENCES ' +
     `privileges on *.* there (docs/mysql.md), or use an account that has them${hint ? `; ${hint}` : ''}.`,
+  assertSeparateTargets: (production, cleanroom) => assertSeparateServers(production, cleanroom),
   async assertSeparateServers(production, cleanroom) {
     const [p, c] = [own(production), own(cleanroom)]
     assertSeparateServers(p.target, c.target)

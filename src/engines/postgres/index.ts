@@ -104,6 +104,7 @@ export const postgres: PostgresEngine = {
     `Role '${role}' on the clean room (${where}) cannot create databases: ` +
     `run ALTER ROLE "${role}" CREATEDB there, or use a role that can.`,
   abandonAll: keep => DatabaseSession.abandonAll(keep.map(own)),
+  assertSeparateTargets: (production, cleanroom) => assertSeparateClusters(production, cleanroom),
   async assertSeparateServers(production, cleanroom) {
     const [p, c] = [own(production), own(cleanroom)]
     assertSeparateClusters(p.target, c.target)

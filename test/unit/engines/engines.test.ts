@@ -73,3 +73,19 @@ test("a clean room account that cannot create databases is told, in its engine's
     refusal.replace(/\.$/, '; it holds them only on shop.*.')
   )
 })
+
+test('each engine refuses a clean room at production’s address by the URLs alone, before anything connects', async () => {
+  for (const [production, same, other] of [
+    ['postgresql://u@db.example:5432/shop', 'postgresql://u@DB.example:5432/postgres', 'postgresql://u@db.example:5433/postgres'],
+    ['mysql://app@127.0.0.1:3306/shop', 'mysql://app@localhost:3306/mysql', 'mysql://app@127.0.0.1:3307/mysql']
+  ]) {
+    const engine = await engineFor('production-url', production)
+    const target = engine.parseUrl('production-url', production)
+    assert.throws(
+      () => engine.assertSeparateTargets(target, engine.parseUrl('cleanroom-url', same)),
+      (error: unknown) => error instanceof UserError && /same host and port/.test(error.message) && !error.message.includes('\n'),
+      same
+    )
+    assert.doesNotThrow(() => engine.assertSeparateTargets(target, engine.parseUrl('cleanroom-url', other)), other)
+  }
+})
