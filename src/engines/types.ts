@@ -466,6 +466,11 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
   /** Finds the client programs (dump and restore) for these two servers; binDir is the `mysql-bin-dir` input. */
   findClientTools(production: ServerFacts, cleanroom: ServerFacts, binDir?: string): Promise<S['tools']>
   /**
+   * The dump and restore programs findClientTools found, as the log and the report name them;
+   * undefined when the tools do not say which they are (then neither names them).
+   */
+  clientPrograms(tools: S['tools']): ClientPrograms | undefined
+  /**
    * What the run reads of a listed table beyond its name, where the engine knows it; absent: every
    * table is read alike, in the order listed.
    */
@@ -538,6 +543,27 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
   readonly serverChecks?: ServerChecksCapability<S['table'], S['target']>
   /** Owners, privileges and the roles they name: who restores, which roles the clean room provides, their comparison. */
   readonly ownersAndPrivileges?: OwnersAndPrivilegesCapability<S['table'], S['target'], S['tools'], S['drillCatalog']>
+}
+
+/** A client program a run found, for the log and the report. */
+export interface ClientProgram {
+  /** Its own name, e.g. "pg_dump", "mariadb-dump". */
+  name: string
+  path: string
+  /** As the program reports it. */
+  version: string
+}
+
+/** The dump and restore programs of a fresh run (Engine.clientPrograms). */
+export interface ClientPrograms {
+  dump: ClientProgram
+  restore: ClientProgram
+  /**
+   * The report lists them under their own names (its `tools`: pg_dump and psql, as it always has
+   * for PostgreSQL, whose stored backups list pg_restore there too) rather than by what they do
+   * (its `programs`: the dump and the restore).
+   */
+  byName?: boolean
 }
 
 /** What the run reads of a listed table beyond its name (Engine.tableTraits). */

@@ -1,4 +1,4 @@
-import type { Engine, SeamSession, ServerFacts } from '../types.js'
+import type { ClientProgram, Engine, SeamSession, ServerFacts } from '../types.js'
 import { describe, parseMysqlUrl, secretsOf, withDatabase, type MysqlTarget } from './connection.js'
 import { MysqlSession } from './database.js'
 import type { MysqlDrillCatalog } from './drill-catalog.js'
@@ -15,6 +15,7 @@ import {
   restoreDumpFile,
   sanitizerProgram,
   streamDumpToRestore,
+  type MysqlClientTool,
   type MysqlClientTools,
   type SanitizerOptions
 } from './tools.js'
@@ -34,6 +35,11 @@ export interface MysqlShapes {
 function own(session: SeamSession<MysqlTable>): MysqlSession {
   if (!(session instanceof MysqlSession)) throw new Error('The MySQL/MariaDB engine reads through its own sessions')
   return session
+}
+
+/** A client program by its own name (mysqldump, mariadb-dump, mysql, mariadb), as the report lists it. */
+function named(tool: MysqlClientTool): ClientProgram {
+  return { name: tool.path.split('/').pop() ?? tool.path, path: tool.path, version: tool.version }
 }
 
 /** MySQL and MariaDB as one engine over the seam: the flavour is the server's, not the URL's scheme. */
@@ -64,6 +70,7 @@ export const mysql: Engine<MysqlShapes> = {
     diffAsDumped((mine, theirs) => diffSchema(mine, theirs, collationsRewritten), production, restored, restoredDisabled),
   rowDiffSide: (session, table, key) => own(session).rowDiffSide(table, key),
   findClientTools: (production, cleanroom, binDir) => findClientTools(releaseOf(production), releaseOf(cleanroom), binDir),
+  clientPrograms: tools => ({ dump: named(tools.dump), restore: named(tools.client) }),
   // The run holds ServerFacts (the seam's); the sanitizer wants the clean room's release.
   sanitizerProgram: options =>
     sanitizerProgram({

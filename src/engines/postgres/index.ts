@@ -126,6 +126,11 @@ export const postgres: PostgresEngine = {
     own(production).withSavepoint(() => readingEveryRow(own(restored), [table], read)),
   // pg_dump must be at least production's major; psql restores whatever it dumps.
   findClientTools: (production, _cleanroom, binDir) => resolveClientTools(production.major, binDir),
+  clientPrograms: tools => ({
+    dump: { name: 'pg_dump', path: tools.pgDump.path, version: tools.pgDump.version },
+    restore: { name: 'psql', path: tools.psql.path, version: tools.psql.version },
+    byName: true
+  }),
   sanitizerProgram: buildSedProgram,
   sanitizer: { build: sanitizeFilter },
   streamDumpToRestore,
