@@ -582,7 +582,11 @@ export class DatabaseSession implements Queryable, SeamSession<TableRef> {
   async clusterIdentity(): Promise<{ systemIdentifier?: string; startedAt: string; port: string }> {
     const [row] = await this.query<{ started_at: string; port: string; may_read_control: boolean }>(
       `SELECT ${CLUSTER_STARTED_AT_SQL} AS started_at, pg_catalog.current_setting('port') AS port, ` +
-        `pg_catalog.has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE') AS may_read_control`
+        // pg_control_system() came with 9.6: an older server (refused by name once its version is
+        // read, serverChecks.unsupported) must not fail here first on a function it lacks. CASE,
+        // not AND: only CASE promises not to evaluate the privilege check first.
+        `CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 90600 ` +
+        `THEN pg_catalog.has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE') ELSE false END AS may_read_control`
     )
     let systemIdentifier: string | undefined
     // Asked first rather than caught: inside production's snapshot (the schema comparison asks
