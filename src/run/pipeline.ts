@@ -6,7 +6,7 @@ import type { CleanRoom } from './cleanroom.js'
 import { compareTables, type SideFigures, type TableComparison, type VerifyLevel } from '../verification/compare.js'
 import { tableKey, type TableName } from '../util/table-name.js'
 import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
-import { DatabaseSession, asDatabaseDefaults, type ServerFacts } from '../engines/postgres/database.js'
+import { DatabaseSession, asDatabaseDefaults } from '../engines/postgres/database.js'
 import { decodeDumpText } from '../engines/postgres/dump-encoding.js'
 import { rewriteDump } from '../drill/rewrite.js'
 import { UserError, messageOf } from '../util/errors.js'
@@ -33,6 +33,7 @@ import type { ManifestFile } from '../report/manifest.js'
 import { diskFullError, writeWorkFile, type ClientTools } from '../engines/postgres/pg-tools.js'
 import { mapPool } from '../util/pool.js'
 import { logVerification, pinDifferingTables } from './copy-findings.js'
+import { checkServers, type ProductionServer } from './server-checks.js'
 import { Counter, reportProgress } from './progress.js'
 import {
   judgeDrill as judgeAnyDrill,
@@ -56,12 +57,7 @@ import { LAZARUS_VERSION } from '../util/version.js'
 import type { SchemaDifference } from '../engines/postgres/schema-fingerprint.js'
 import { compareSequences, type SequenceValue } from '../verification/sequence-check.js'
 import { byKindAndName } from '../util/text-order.js'
-import {
-  INPUT,
-  requireProduction,
-  type ProductionSettings as AnyProductionSettings,
-  type Settings as AnySettings
-} from './settings.js'
+import { requireProduction, type ProductionSettings as AnyProductionSettings, type Settings as AnySettings } from './settings.js'
 
 /** PostgreSQL's run reads its settings in PostgreSQL's shapes: its targets, drill operators, modes and formats. */
 export type Settings = AnySettings<PostgresShapes>
@@ -161,12 +157,6 @@ export async function verifyBackup(
       if (keeping.point && !keeping.kept) discardRestorePoint(keeping.point)
     }
   )
-}
-
-/** What checkServers learnt of production, for the manifest. */
-interface ProductionServer {
-  facts: ServerFacts
-  identity: { systemIdentifier?: string; startedAt: string }
 }
 
 /** Writes the manifest (signed with signing-key) beside the kept backup and records it in the report. */
@@ -421,81 +411,6 @@ function withoutEnvironment(schema: SchemaDifference[], report: Report): SchemaD
 /** An identifier as quote_ident printed it, unquoted. */
 function unquoted(name: string): string {
   return /^"(.*)"$/s.test(name) ? name.slice(1, -1).replace(/""/g, '"') : name
-}
-
-/** Versions, the separate-cluster guard, the clean room's CREATEDB right, and the client tools. */
-async function checkServers(
-  context: RunContext<ProductionSettings>
-): Promise<{ tools: ClientTools; productionServer: ProductionServer }> {
-  const { settings, report, cleanroom, engine } = context
-  const production = context.production!
-  const [productionFacts, cleanroomFacts] = await Promise.all([production.serverFacts(), cleanroom.maintenance.serverFacts()])
-  report.production.serverVersion = productionFacts.serverVersion
-  report.cleanroom.serverVersion = cleanroomFacts.serverVersion
-  refuseUnsupportedServers(engine, [
-    ['production', productionFacts],
-    ['clean room', cleanroomFacts]
-  ])
-  core.info(
-    `Production: PostgreSQL ${productionFacts.serverVersion} at ${engine.describe(settings.production)} (read-only session)`
-  )
-  core.info(`Clean room: PostgreSQL ${cleanroomFacts.serverVersion} at ${engine.describe(settings.cleanroom)}`)
-  const [productionServer, cleanroomServer] = await Promise.all([production.facts(), cleanroom.maintenance.facts()])
-  // Finding the client tools only runs --version: it overlaps the guards' queries, and its error waits for theirs.
-  const resolving = engine.findClientTools(productionServer, cleanroomServer, settings.binDir)
-  resolving.catch(() => undefined)
-  const [productionIdentity, cleanroomIdentity] = await Promise.all([
-    production.clusterIdentity(),
-    cleanroom.maintenance.clusterIdentity()
-  ])
-  await engine.assertSeparateServers(production, cleanroom.maintenance)
-  context.cleanroomIdentity = cleanroomIdentity
-  await context.assertCanCreateDatabases()
-  await checkEnvironment(context)
-  const tools = await resolving
-  report.tools = { pg_dump: toolInfo(tools.pgDump), psql: toolInfo(tools.psql) }
-  // lz4 and zstd need pg_dump 16+: refused now, not once pg_dump has started.
-  context.engine.restorePoints?.requireCompressionSupport(settings.backupCompression, tools, INPUT.backupCompression)
-  core.info(
-    `Client tools: pg_dump ${tools.pgDump.version} (${tools.pgDump.path}), psql ${tools.psql.version} (${tools.psql.path})`
-  )
-  return { tools, productionServer: { facts: productionFacts, identity: productionIdentity } }
-}
-
-/**
- * Refuses, in one line, a server the engine cannot read (older than the oldest its catalog
- * queries understand): the fresh run's production and clean room, a stored backup's clean room.
- */
-export function refuseUnsupportedServers(
-  engine: Engine,
-  sides: (readonly ['production' | 'clean room', { serverVersion: string; major: number } | undefined])[]
-): void {
-  for (const [side, facts] of sides) {
-    const refusal = facts && engine.serverChecks?.unsupported(side, { version: facts.serverVersion, major: facts.major })
-    if (refusal) throw new UserError(refusal)
-  }
-}
-
-/**
- * Fails before anything is dumped when the clean room lacks what production uses (an extension),
- * and reports what it would restore otherwise (an extension at another version) as a difference
- * of the servers (the engine's serverChecks).
- */
-async function checkEnvironment(context: RunContext<ProductionSettings>): Promise<void> {
-  const { settings, report, cleanroom, engine } = context
-  const production = context.production!
-  if (!engine.serverChecks) return
-  const { missing, differences } = await engine.serverChecks.environment(production, cleanroom.maintenance, settings.cleanroom)
-  if (missing) throw new UserError(missing)
-  if (differences.length > 0) report.environment = differences
-  for (const difference of differences) {
-    core.warning(
-      `Extension ${difference.name}: production has version ${difference.production}, the clean room restores ${difference.cleanroom}: ` +
-        `${difference.detail}. This is a difference of the clean-room server, not of the backup; ` +
-        `a clean room with production's versions verifies it exactly.`,
-      { title: 'Lazarus: clean room differs from production' }
-    )
-  }
 }
 
 /**
@@ -1258,10 +1173,6 @@ function required<K extends 'userChecks' | 'amcheck' | 'ownersAndPrivileges'>(
   const found = engine[capability]
   if (!found) throw new Error(`${engine.name} has no ${capability} capability`)
   return found
-}
-
-function toolInfo(tool: { path: string; version: string }) {
-  return { path: tool.path, version: tool.version }
 }
 
 export function elapsed(since: number): number {

@@ -17,7 +17,6 @@ import {
   runDrill,
   recordRestoreRights,
   recordRolePlan,
-  refuseUnsupportedServers,
   replayOwners,
   verifyRestored,
   writeLocationCheck,
@@ -28,6 +27,7 @@ import {
   type SanitizeFilter
 } from './pipeline.js'
 import type { OwnersPlan, PrivilegeReplay, RestoreRights } from '../engines/types.js'
+import { refuseUnsupportedServers } from './server-checks.js'
 import {
   judgeBackupFiles,
   judgeRestored,
