@@ -13,6 +13,7 @@ import { logVerification } from './copy-findings.js'
 import { elapsed, judgeDrill, readFigures, verifyRestored, type JudgedCopy } from './pipeline.js'
 import { reportProgress } from './progress.js'
 import { RunContext } from './run-context.js'
+import { checkServers } from './server-checks.js'
 import type { Workspace } from './workspace.js'
 
 /**
@@ -84,7 +85,9 @@ export function emptyEngineReport(settings: ProductionSettings): Report {
 /** The stages after connecting: check, snapshot and stream, verify, drill. */
 async function runStages(run: SeamRunContext): Promise<void> {
   const { settings, report, engine } = run
-  await run.group('Check servers and client tools', () => checkServers(run))
+  const servers = await run.group('Check servers and client tools', () => checkServers(run))
+  run.facts = { production: servers.production, cleanroom: servers.cleanroom }
+  run.tools = servers.tools
   const database = await run.production.databaseDefaults()
   const backup = await run.cleanroom.create('backup', database)
   const restoreTarget = engine.withDatabase(settings.cleanroom, backup, settings.productionAddress.database)
@@ -129,46 +132,6 @@ async function runStages(run: SeamRunContext): Promise<void> {
     run.workspace.removeFile(run.workspace.backupFile)
     report.timings.drill = elapsed(drillStarted)
   }
-}
-
-/** Versions, the same-server guard, the clean room's right to create databases, and the client programs. */
-async function checkServers(run: SeamRunContext): Promise<void> {
-  const { engine, settings, report } = run
-  const [production, cleanroom] = await Promise.all([run.production.facts(), run.maintenance.facts()])
-  run.facts = { production, cleanroom }
-  report.engine = production.product
-  report.production.serverVersion = production.version
-  report.cleanroom.serverVersion = cleanroom.version
-  core.info(
-    `Production: ${production.product} ${production.version} at ${engine.describe(settings.production)} (read-only session)`
-  )
-  core.info(`Clean room: ${cleanroom.product} ${cleanroom.version} at ${engine.describe(settings.cleanroom)}`)
-  // Nothing is created in the clean room before it is proven to be another server than production.
-  await engine.assertSeparateServers(run.production, run.maintenance)
-  await run.assertCanCreateDatabases()
-  run.tools = await engine.findClientTools(production, cleanroom, settings.binDir)
-  const programs = describeTools(run.tools)
-  if (programs) {
-    report.programs = programs
-    core.info(
-      `Client programs: ${programs.dump.name} ${programs.dump.version} (${programs.dump.path}), ` +
-        `${programs.restore.name} ${programs.restore.version} (${programs.restore.path})`
-    )
-  }
-  core.info('The restore runs as the clean-room account (restore-role applies to PostgreSQL only).')
-}
-
-/** The dump and restore programs, when the engine's tools say which they are. */
-function describeTools(tools: unknown): Report['programs'] {
-  const named = (tool: unknown) => {
-    const { path, version } = (tool ?? {}) as { path?: unknown; version?: unknown }
-    return typeof path === 'string' && typeof version === 'string'
-      ? { name: path.split('/').pop() ?? path, path, version }
-      : undefined
-  }
-  const { dump, client } = (tools ?? {}) as { dump?: unknown; client?: unknown }
-  const [dumpTool, restoreTool] = [named(dump), named(client)]
-  return dumpTool && restoreTool ? { dump: dumpTool, restore: restoreTool } : undefined
 }
 
 /**

@@ -6,7 +6,7 @@ import type { CleanRoom } from './cleanroom.js'
 import { compareTables, type SideFigures, type TableComparison, type VerifyLevel } from '../verification/compare.js'
 import { tableKey, type TableName } from '../util/table-name.js'
 import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
-import { DatabaseSession, asDatabaseDefaults } from '../engines/postgres/database.js'
+import { DatabaseSession, asDatabaseDefaults, type ServerFacts } from '../engines/postgres/database.js'
 import { decodeDumpText } from '../engines/postgres/dump-encoding.js'
 import { rewriteDump } from '../drill/rewrite.js'
 import { UserError, messageOf } from '../util/errors.js'
@@ -33,7 +33,7 @@ import type { ManifestFile } from '../report/manifest.js'
 import { diskFullError, writeWorkFile, type ClientTools } from '../engines/postgres/pg-tools.js'
 import { mapPool } from '../util/pool.js'
 import { logVerification, pinDifferingTables } from './copy-findings.js'
-import { checkServers, type ProductionServer } from './server-checks.js'
+import { checkServers } from './server-checks.js'
 import { Counter, reportProgress } from './progress.js'
 import {
   judgeDrill as judgeAnyDrill,
@@ -159,6 +159,12 @@ export async function verifyBackup(
   )
 }
 
+/** What the checks before the dump learnt of production, for the manifest. */
+interface ProductionServer {
+  facts: ServerFacts
+  identity: { systemIdentifier?: string; startedAt: string }
+}
+
 /** Writes the manifest (signed with signing-key) beside the kept backup and records it in the report. */
 function keepRestorePoint(
   context: RunContext<ProductionSettings>,
@@ -247,7 +253,8 @@ interface Keeping {
 async function runStages(context: RunContext<ProductionSettings>, hooks: RunHooks, keeping: Keeping): Promise<void> {
   const { settings, workspace, report, cleanroom, group } = context
   const production = context.production!
-  const { tools, productionServer } = await group('Check servers and client tools', () => checkServers(context))
+  const servers = await group('Check servers and client tools', () => checkServers<ClientTools>(context))
+  const { tools } = servers
   const owners = context.engine.ownersAndPrivileges
   if (owners) recordRestoreRights(await owners.setUpRestoreRights(cleanroom.roles, settings.restoreRole), report)
   const backupFile = workspace.backupFile
@@ -266,6 +273,12 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
           time: new Date()
         })
       : undefined)
+  // The manifest records production's server as the checks found it, with its version number.
+  const productionServer: ProductionServer | undefined = point && {
+    facts: await production.serverFacts(),
+    // PostgreSQL's instance is its cluster identity: system identifier (where readable), start time, port.
+    identity: servers.production.instance as ProductionServer['identity']
+  }
   const database = await production.databaseFacts()
   const restoreTarget = context.scratchTarget('backup')
   // CREATE DATABASE waits for a checkpoint (PostgreSQL 14 and older): meanwhile the sed program
@@ -333,7 +346,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
   report.schema = verification.schema
   if (settings.checks.length > 0) report.checks = verification.checks
   Object.assign(report, judgeVerified(report))
-  if (point && hashing) {
+  if (point && hashing && productionServer) {
     const files = await hashing
     await group('Keep the restore point', async () =>
       keepRestorePoint(context, point, files, { tools, productionServer, snapshot })

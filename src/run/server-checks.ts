@@ -1,72 +1,80 @@
 import * as core from '@actions/core'
-import type { ConnectionTarget } from '../engines/postgres/connection.js'
-import type { DatabaseSession, ServerFacts } from '../engines/postgres/database.js'
-import type { ClusterIdentity } from '../engines/postgres/guards.js'
-import type { PostgresEngine, PostgresShapes } from '../engines/postgres/index.js'
-import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
-import type { ClientTools } from '../engines/postgres/pg-tools.js'
-import type { Engine, RunRoles } from '../engines/types.js'
+import type { ClientPrograms, Engine, ServerFacts } from '../engines/types.js'
+import type { Report } from '../report/report.js'
 import { UserError } from '../util/errors.js'
-import type { RunContext as EngineRunContext } from './run-context.js'
-import { INPUT, type ProductionSettings as AnyProductionSettings } from './settings.js'
+import type { RunContext } from './run-context.js'
+import { INPUT, type ProductionSettings } from './settings.js'
 
-/** PostgreSQL's run context, as pipeline.ts has it (PostgresRunShapes), until these checks serve every engine. */
-type RunContext<S extends ProductionSettings> = EngineRunContext<
-  S,
-  {
-    engine: PostgresEngine
-    target: ConnectionTarget
-    session: DatabaseSession
-    maintenance: MaintenanceSession
-    roles: RunRoles | undefined
-    cleanroomIdentity: ClusterIdentity
-  }
->
-type ProductionSettings = AnyProductionSettings<PostgresShapes>
-
-/** What checkServers learnt of production, for the manifest. */
-export interface ProductionServer {
-  facts: ServerFacts
-  identity: { systemIdentifier?: string; startedAt: string }
+/** What the checks before the dump established: both servers as they describe themselves, and the client programs for them. */
+export interface CheckedServers<Tools = unknown> {
+  production: ServerFacts
+  cleanroom: ServerFacts
+  /** The engine's client programs (Engine.findClientTools), in its own shape. */
+  tools: Tools
 }
 
-/** Versions, the separate-cluster guard, the clean room's CREATEDB right, and the client tools. */
-export async function checkServers(
-  context: RunContext<ProductionSettings>
-): Promise<{ tools: ClientTools; productionServer: ProductionServer }> {
-  const { settings, report, cleanroom, engine } = context
+/**
+ * The checks before anything is created or dumped, for every engine: the servers' versions (and
+ * whether the engine reads them: Engine.serverChecks), the same-server guard, the clean room's
+ * right to create databases, the clean room's environment against production's, and the client
+ * programs. `Tools` is the engine's own shape of them (the run's engine returns its own).
+ */
+export async function checkServers<Tools = unknown>(context: RunContext<ProductionSettings>): Promise<CheckedServers<Tools>> {
+  const { settings, report, engine } = context
   const production = context.production!
-  const [productionFacts, cleanroomFacts] = await Promise.all([production.serverFacts(), cleanroom.maintenance.serverFacts()])
-  report.production.serverVersion = productionFacts.serverVersion
-  report.cleanroom.serverVersion = cleanroomFacts.serverVersion
+  const maintenance = context.maintenance
+  const [productionFacts, cleanroomFacts] = await Promise.all([production.facts(), maintenance.facts()])
+  // The product, where the engine's name does not say it: MySQL/MariaDB's server says which it is.
+  if (productionFacts.product !== engine.name) report.engine = productionFacts.product
+  report.production.serverVersion = productionFacts.version
+  report.cleanroom.serverVersion = cleanroomFacts.version
   refuseUnsupportedServers(engine, [
-    ['production', productionFacts],
-    ['clean room', cleanroomFacts]
+    ['production', { serverVersion: productionFacts.version, major: productionFacts.major }],
+    ['clean room', { serverVersion: cleanroomFacts.version, major: cleanroomFacts.major }]
   ])
   core.info(
-    `Production: PostgreSQL ${productionFacts.serverVersion} at ${engine.describe(settings.production)} (read-only session)`
+    `Production: ${productionFacts.product} ${productionFacts.version} at ${engine.describe(settings.production)} (read-only session)`
   )
-  core.info(`Clean room: PostgreSQL ${cleanroomFacts.serverVersion} at ${engine.describe(settings.cleanroom)}`)
-  const [productionServer, cleanroomServer] = await Promise.all([production.facts(), cleanroom.maintenance.facts()])
+  core.info(`Clean room: ${cleanroomFacts.product} ${cleanroomFacts.version} at ${engine.describe(settings.cleanroom)}`)
   // Finding the client tools only runs --version: it overlaps the guards' queries, and its error waits for theirs.
-  const resolving = engine.findClientTools(productionServer, cleanroomServer, settings.binDir)
+  const resolving = engine.findClientTools(productionFacts, cleanroomFacts, settings.binDir)
   resolving.catch(() => undefined)
-  const [productionIdentity, cleanroomIdentity] = await Promise.all([
-    production.clusterIdentity(),
-    cleanroom.maintenance.clusterIdentity()
-  ])
-  await engine.assertSeparateServers(production, cleanroom.maintenance)
-  context.cleanroomIdentity = cleanroomIdentity
+  // Nothing is created in the clean room before it is proven to be another server than production.
+  await engine.assertSeparateServers(production, maintenance)
+  // What tells the clean room apart from every other server: each restore's location check names it.
+  context.cleanroomIdentity = cleanroomFacts.instance
   await context.assertCanCreateDatabases()
   await checkEnvironment(context)
-  const tools = await resolving
-  report.tools = { pg_dump: toolInfo(tools.pgDump), psql: toolInfo(tools.psql) }
+  // The engine's findClientTools returns its own tools.
+  const tools = (await resolving) as Tools
+  const programs = engine.clientPrograms(tools)
+  recordPrograms(programs, report)
   // lz4 and zstd need pg_dump 16+: refused now, not once pg_dump has started.
-  context.engine.restorePoints?.requireCompressionSupport(settings.backupCompression, tools, INPUT.backupCompression)
-  core.info(
-    `Client tools: pg_dump ${tools.pgDump.version} (${tools.pgDump.path}), psql ${tools.psql.version} (${tools.psql.path})`
-  )
-  return { tools, productionServer: { facts: productionFacts, identity: productionIdentity } }
+  engine.restorePoints?.requireCompressionSupport(settings.backupCompression, tools, INPUT.backupCompression)
+  if (programs) {
+    const { dump, restore } = programs
+    core.info(
+      `Client ${programs.byName ? 'tools' : 'programs'}: ${dump.name} ${dump.version} (${dump.path}), ` +
+        `${restore.name} ${restore.version} (${restore.path})`
+    )
+  }
+  // Where the engine has owners and roles (Engine.ownersAndPrivileges), input restore-role chooses who restores, said once set up.
+  if (!engine.ownersAndPrivileges)
+    core.info('The restore runs as the clean-room account (restore-role applies to PostgreSQL only).')
+  return { production: productionFacts, cleanroom: cleanroomFacts, tools }
+}
+
+/** The dump and restore programs in the report: under their own names (`tools`) or by what they do (`programs`), as the engine says. */
+function recordPrograms(programs: ClientPrograms | undefined, report: Report): void {
+  if (!programs) return
+  const { dump, restore } = programs
+  if (!programs.byName) {
+    report.programs = { dump, restore }
+    return
+  }
+  const info = (program: { path: string; version: string }) => ({ path: program.path, version: program.version })
+  // PostgreSQL's: pg_dump and psql (report.ts `tools`).
+  report.tools = { [dump.name]: info(dump), [restore.name]: info(restore) } as unknown as Report['tools']
 }
 
 /**
@@ -103,8 +111,4 @@ async function checkEnvironment(context: RunContext<ProductionSettings>): Promis
       { title: 'Lazarus: clean room differs from production' }
     )
   }
-}
-
-function toolInfo(tool: { path: string; version: string }) {
-  return { path: tool.path, version: tool.version }
 }
