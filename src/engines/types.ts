@@ -366,7 +366,8 @@ export interface EngineShapes {
   tools: unknown
   sanitizeOptions: unknown
   drillCatalog: unknown
-  rewriter: unknown
+  /** The drill's rewriters of a dump copy (SeamDrillPlan's `rewriter`): the run streams the copy through them. */
+  rewriter: DrillRewriter
   /** What only this engine's stream and kept-dump restore take (DumpRestoreRequest and RestoreFileRequest's `options`), if anything. */
   streamOptions?: unknown
   restoreOptions?: unknown
@@ -543,6 +544,11 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
   readonly serverChecks?: ServerChecksCapability<S['table'], S['target']>
   /** Owners, privileges and the roles they name: who restores, which roles the clean room provides, their comparison. */
   readonly ownersAndPrivileges?: OwnersAndPrivilegesCapability<S['table'], S['target'], S['tools'], S['drillCatalog']>
+  /**
+   * What only this engine does for each of the drill's copies beyond planning and restoring it:
+   * the rewriters' evidence decoded, the copy's restore options, a failed restore's words.
+   */
+  readonly drillCopies?: DrillCopiesCapability<S['target'], ShapeOf<S, 'restoreOptions', unknown>>
 }
 
 /** A client program a run found, for the log and the report. */
@@ -1097,6 +1103,55 @@ export interface SeamDrillPlan<S extends EngineShapes = EngineShapes> {
    * the run derives it from `table` or `object`.
    */
   aim?: DrillAim
+  /** A role of Lazarus's own the copy's restore needs beyond the backup's (Engine.ownersAndPrivileges addRole). */
+  extraRole?: string
+}
+
+/**
+ * A drill operator's rewriter of a copy of the dump, a line at a time (drill/rewrite.ts streams the
+ * copy through it): `push` gives the lines to write for each line read.
+ */
+export interface DrillRewriter {
+  push(line: string): string[]
+  /**
+   * What was done, once the whole dump went through (the row's key, the column, the line
+   * removed...), in the dump's text as the engine's drillCopies.evidence decodes it; undefined
+   * when the target was never found.
+   */
+  result(): { evidence: string } | undefined
+}
+
+/** What a run gives an engine to restore one of the drill's copies (DrillCopiesCapability.restoreOptions). */
+export interface DrillCopyRestore<Target = unknown> {
+  /** The copy's scratch database, as the clean-room role (a replay runs there as it). */
+  target: Target
+  /** A work file beside the copy the engine may write first (PostgreSQL: the location check psql runs first). */
+  checkFile: string
+  /** What the separate-servers check established of the clean room (the run context's cleanroomIdentity). */
+  cleanroomIdentity: unknown
+  /** Production's database defaults: its character set is the dump's. */
+  defaults: DatabaseDefaults
+  /** The restore program's safeguards (lock-timeout-seconds, server-timeout-seconds). */
+  limits: { lockTimeoutSeconds: number; serverTimeoutSeconds: number }
+  /** How owners and privileges are replayed after the restore (production's snapshot's), when they are. */
+  replay?: PrivilegeReplay
+}
+
+/**
+ * What only some engines do for each of the drill's copies (PostgreSQL: engines/postgres/
+ * drill-copies.ts), asked by the one drill (run/drill-copies.ts). An engine without it restores a
+ * copy from the seam's request alone, takes its rewriters' evidence as they give it, and words a
+ * copy's failed restore by the restore's last line.
+ */
+export interface DrillCopiesCapability<Target = unknown, Options = unknown> {
+  /** The operators that corrupt owners and privileges: skipped, and said so, when a run does not compare them. */
+  readonly privilegeOperators: readonly string[]
+  /** A rewriter's evidence, read from the dump's bytes, as text (PostgreSQL: decoded in the dump's encoding). */
+  evidence(text: string, defaults: DatabaseDefaults): string
+  /** The options of the engine's restoreDumpFile for one copy (RestoreFileRequest's `options`); may write `checkFile`. */
+  restoreOptions(request: DrillCopyRestore<Target>): Options
+  /** Why a copy did not restore, in the engine's words; `hint`: the right the restoring role lacks, when that explains it. */
+  restoreError(outcome: StreamOutcome, hint: string | undefined): string
 }
 
 /** The verification steps that can notice a corruption, as the report names them. */

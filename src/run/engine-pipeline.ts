@@ -1,16 +1,17 @@
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
 import type { SchemaObject, Engine, SeamSession, ServerFacts, StreamOutcome } from '../engines/types.js'
-import { UserError } from '../util/errors.js'
+import { UserError, lastLine } from '../util/errors.js'
 import { saveWorkDir } from '../util/leftovers.js'
 import { displayName, tableKey, type TableName } from '../util/table-name.js'
 import type { SideFigures } from '../verification/compare.js'
 import type { SequenceValue } from '../verification/sequence-check.js'
 import type { CheckAnswer } from '../verification/check-answers.js'
-import { judgeRestoreFailed, judgeVerified, type DrillResult, type Report } from '../report/report.js'
+import { judgeRestoreFailed, judgeVerified, type Report } from '../report/report.js'
 import type { ProductionSettings } from './settings.js'
 import { logVerification } from './copy-findings.js'
-import { elapsed, judgeDrill, readFigures, verifyRestored, type JudgedCopy } from './pipeline.js'
+import { runDrill, type JudgedCopy } from './drill-copies.js'
+import { elapsed, readFigures, verifyRestored } from './pipeline.js'
 import { reportProgress } from './progress.js'
 import { RunContext } from './run-context.js'
 import { checkServers } from './server-checks.js'
@@ -126,7 +127,19 @@ async function runStages(run: SeamRunContext): Promise<void> {
   const drillStarted = performance.now()
   try {
     for (const operator of settings.sabotage) {
-      report.sabotage.push(await run.group(`Sabotage drill: ${operator}`, () => runDrill(run, operator, snapshot)))
+      report.sabotage.push(
+        await run.group(`Sabotage drill: ${operator}`, () =>
+          runDrill(operator, run.workspace.backupFile, {
+            run,
+            tools: run.tools,
+            settings,
+            snapshot,
+            defaults: database,
+            reportAs: settings.productionAddress.database,
+            verify: (target, side) => verifyRestored(run, target, settings, snapshot, side, run.production)
+          })
+        )
+      )
     }
   } finally {
     run.workspace.removeFile(run.workspace.backupFile)
@@ -360,75 +373,4 @@ function collationsRewrittenBy(engine: Engine, cleanroomCollations: string[]): R
   if (typeof offer !== 'function') return undefined
   const rewrites: unknown = offer.call(engine, cleanroomCollations)
   return rewrites instanceof Map ? (rewrites as ReadonlyMap<string, string>) : undefined
-}
-
-/** The last non-empty line of a program's stderr: what it said when it stopped. */
-function lastLine(text: string): string {
-  return (
-    text
-      .split('\n')
-      .map(line => line.trim())
-      .filter(Boolean)
-      .pop() ?? ''
-  )
-}
-
-/** Corrupts a copy of the backup, restores and verifies it, and reports whether that was noticed. */
-async function runDrill(run: SeamRunContext, operator: string, snapshot: ProductionSnapshot): Promise<DrillResult> {
-  const { engine, settings } = run
-  const plan =
-    snapshot.drillCatalog === undefined
-      ? { operator, noTarget: "production's catalog was not read" }
-      : engine.planDrill(operator, snapshot.drillCatalog)
-  if ('noTarget' in plan) {
-    // Worded as pipeline.ts words PostgreSQL's, so that the log, report and summary read alike.
-    const why = plan.noTarget
-    core.warning(
-      `Sabotage ${operator}: nothing in this schema can take this corruption and still restore (${why}); drill skipped.`
-    )
-    return { operator, target: null, applied: false, detected: false, detectedBy: null, evidence: `no eligible target: ${why}` }
-  }
-  const name = await run.cleanroom.create(`drill_${operator}`, await run.production.databaseDefaults())
-  try {
-    const target = engine.withDatabase(settings.cleanroom, name, settings.productionAddress.database)
-    const streamDir = run.workspace.file(`drill-${operator}`)
-    fs.mkdirSync(streamDir, { recursive: true, mode: 0o700 })
-    const outcome = await engine.restoreDumpFile({
-      tools: run.tools,
-      file: run.workspace.backupFile,
-      rewriter: plan.rewriter,
-      restoreInto: target,
-      workDir: streamDir,
-      signal: run.abort.signal
-    })
-    fs.rmSync(streamDir, { recursive: true, force: true })
-    // What the rewriter changed, in its words; none when the target was not in the dump.
-    const evidence = 'evidence' in outcome && typeof outcome.evidence === 'string' ? outcome.evidence : undefined
-    if (evidence === undefined) {
-      core.warning(`Sabotage ${operator}: ${plan.target} was not found in the dump; drill skipped.`)
-      return {
-        operator,
-        target: plan.target,
-        applied: false,
-        detected: false,
-        detectedBy: null,
-        evidence: 'target not found in the dump'
-      }
-    }
-    core.info(`Sabotaged ${plan.target}: ${evidence}.`)
-    const failed = outcome.stages.find(stage => stage.exitCode !== 0)
-    if (failed && failed.stage !== 'restore')
-      throw new Error(`${failed.stage} (${failed.program}) failed: ${lastLine(failed.stderr)}`)
-    const verification: JudgedCopy = outcome.ok
-      ? await verifyRestored(run, target, settings, snapshot, `${operator} copy`, run.production)
-      : { restoreError: lastLine(failed?.stderr ?? '') || 'the restore failed', tables: [], schema: [] }
-    const result = judgeDrill(plan, evidence, verification, settings.verify)
-    if (result.detected) core.info(`Caught by ${result.detectedBy}: ${result.evidence}`)
-    else if (result.expectedMiss)
-      core.notice(`Sabotage ${operator} on ${plan.target} went unnoticed, as expected: ${result.expectedMiss}`)
-    else core.error(`Sabotage ${operator} on ${plan.target} went undetected.`, { title: 'Lazarus: sabotage missed' })
-    return result
-  } finally {
-    await run.cleanroom.drop(name)
-  }
 }

@@ -3,20 +3,17 @@ import type { CheckAnswer, CompareOptions } from '../verification/check-answers.
 import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
 import { RunContext as EngineRunContext } from './run-context.js'
 import type { CleanRoom } from './cleanroom.js'
-import { compareTables, type SideFigures, type TableComparison, type VerifyLevel } from '../verification/compare.js'
+import { compareTables, type SideFigures, type TableComparison } from '../verification/compare.js'
 import { tableKey, type TableName } from '../util/table-name.js'
 import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
 import { DatabaseSession, asDatabaseDefaults, type ServerFacts } from '../engines/postgres/database.js'
-import { decodeDumpText } from '../engines/postgres/dump-encoding.js'
-import { rewriteDump } from '../drill/rewrite.js'
-import { UserError, messageOf } from '../util/errors.js'
+import { UserError } from '../util/errors.js'
 import type { TableRef } from '../engines/postgres/figure-queries.js'
 import { restoreLocationCheckSql, type ClusterIdentity } from '../engines/postgres/guards.js'
 import { postgres, type PostgresEngine, type PostgresShapes } from '../engines/postgres/index.js'
 import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
 import type {
   AmcheckResult,
-  DrillAim,
   Engine,
   OwnersPlan,
   PrivilegeReplay,
@@ -24,25 +21,18 @@ import type {
   RunRoles,
   Sanitizer,
   SchemaObject,
-  SeamDrillPlan,
   SeamSession,
   StreamOutcome,
   TableTraits
 } from '../engines/types.js'
 import type { ManifestFile } from '../report/manifest.js'
-import { diskFullError, writeWorkFile, type ClientTools } from '../engines/postgres/pg-tools.js'
+import { writeWorkFile, type ClientTools } from '../engines/postgres/pg-tools.js'
 import { mapPool } from '../util/pool.js'
 import { logVerification, pinDifferingTables } from './copy-findings.js'
 import { checkServers } from './server-checks.js'
 import { Counter, reportProgress } from './progress.js'
-import {
-  judgeDrill as judgeAnyDrill,
-  judgeRestoreFailed,
-  judgeVerified,
-  type CopyVerification as VerificationOf,
-  type Report,
-  type DrillResult
-} from '../report/report.js'
+import { judgeRestoreFailed, judgeVerified, type CopyVerification as VerificationOf, type Report } from '../report/report.js'
+import { runDrill, type CopyContext } from './drill-copies.js'
 import type { DrillCatalog } from '../engines/postgres/drill-catalog.js'
 import {
   createRestorePoint,
@@ -122,7 +112,7 @@ export interface ProductionSnapshot extends ProductionSide<TableRef> {
   /** When the snapshot was taken (the transaction's start on production). */
   takenAt: Date
   /** What the drill needs to corrupt copies that still restore; only read when a drill runs. */
-  sabotageCatalog?: DrillCatalog
+  drillCatalog?: DrillCatalog
   database: { encoding: string; collate: string; ctype: string }
 }
 
@@ -359,7 +349,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
   for (const operator of settings.sabotage) {
     report.sabotage.push(
       await group(`Sabotage drill: ${operator}`, () =>
-        runDrill(operator, backupFile, { run: context, tools, settings, snapshot })
+        runDrill(operator, backupFile, drillContext(context, tools, settings, snapshot))
       )
     )
   }
@@ -547,8 +537,8 @@ async function streamFromSnapshot(
         : []
     const largeObjects = engine.largeObjects ? await engine.largeObjects.read(exporter) : []
     const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
-    const sabotageCatalog = settings.sabotage.length > 0 ? await context.engine.readDrillCatalog(exporter, rowCounts) : undefined
-    if (sabotageCatalog && owners) await owners.addDrillTargets(sabotageCatalog, exporter, roles, workspace.runId)
+    const drillCatalog = settings.sabotage.length > 0 ? await context.engine.readDrillCatalog(exporter, rowCounts) : undefined
+    if (drillCatalog && owners) await owners.addDrillTargets(drillCatalog, exporter, roles, workspace.runId)
     return {
       tables,
       figures,
@@ -561,7 +551,7 @@ async function streamFromSnapshot(
       primaryKeys,
       checks,
       takenAt,
-      sabotageCatalog,
+      drillCatalog,
       database
     }
   })()
@@ -825,54 +815,23 @@ export function logSanitized(report: Report): void {
 }
 
 /**
- * What every drill copy is restored into and verified against, the same for each operator: the
- * run (its clean room and workspace, and production's live session inside the snapshot when
- * there is one, for follow-up questions: which rows differ, the checks' rows; a stored backup's
- * manifest has none) and production's side as plain data.
+ * What every drill copy of one of PostgreSQL's runs (a fresh dump, a stored backup) is restored into
+ * and verified against (drill-copies.ts): production's side as plain data, and each copy verified
+ * as the backup was, against production's live session inside the snapshot when there is one.
  */
-export interface CopyContext {
-  run: RunContext
-  tools: Pick<ClientTools, 'psql'>
-  /** The settings a copy is verified with (a manifest of counts only verifies by counts). */
-  settings: Settings
+export function drillContext(
+  run: RunContext,
+  tools: Pick<ClientTools, 'psql'>,
+  settings: Settings,
   snapshot: ProductionSnapshot
-}
-
-/** Restores a (sabotaged) copy of the backup into its own scratch database and verifies it. */
-async function verifyCopy(file: string, purpose: string, context: CopyContext): Promise<CopyVerification> {
-  const { tools, settings, snapshot } = context
-  const { cleanroom, production: live, workspace } = context.run
-  const owners = context.run.engine.ownersAndPrivileges
-  const target = await context.run.createScratchDatabase(purpose, asDatabaseDefaults(snapshot.database))
-  try {
-    // The roles the copy names (none when owners and privileges are not restored), then the restore role's admission.
-    await owners?.prepareRestore(cleanroom.roles, target)
-    const checkFile = writeLocationCheck(context.run, target, `${file}.check.sql`)
-    // An unprivileged restore of the copy leaves its ownership and privilege statements to a second
-    // pass, replayed as the clean-room role (in the scratch database, not as the restore role).
-    const replay = snapshot.replay
-    const restored = await context.run.engine.restoreDumpFile({
-      tools,
-      file,
-      restoreInto: owners ? owners.restoreTarget(cleanroom.roles, target) : target,
-      workDir: workspace.workDir,
-      options: {
-        checkFile,
-        encoding: snapshot.database.encoding,
-        limits: settings,
-        ...(replay ? { replay: { plan: replay, as: target } } : {})
-      }
-    })
-    if (!restored.ok) {
-      const failed = restored.stages.find(stage => stage.exitCode !== 0)?.stderr || 'the restore failed'
-      const hint = owners?.missingRightHint(failed, owners.restoreRights(cleanroom.roles))
-      const error = hint ? `${failed} | ${hint}` : failed
-      const place = restored.failedAt
-      return { restoreError: place ? `stopped ${place}: ${error}` : error, tables: [], schema: [], checks: [] }
-    }
-    return await verifyRestored(context.run, target, settings, snapshot, `${purpose} copy`, live)
-  } finally {
-    await cleanroom.drop(target.database)
+): CopyContext {
+  return {
+    run,
+    tools,
+    settings,
+    snapshot,
+    defaults: asDatabaseDefaults(snapshot.database),
+    verify: (target, side) => verifyRestored(run, target, settings, snapshot, side, run.production)
   }
 }
 
@@ -1080,98 +1039,6 @@ async function pinRows(
     },
     ref => !engine.tableTraits?.(ref).unreadable
   )
-}
-
-/** Corrupts a copy of the backup, restores and verifies it, and reports whether that was noticed. */
-export async function runDrill(operator: string, backupFile: string, context: CopyContext): Promise<DrillResult> {
-  const { settings, snapshot } = context
-  const { cleanroom, workspace } = context.run
-  const catalog = snapshot.sabotageCatalog
-  // The engine aims the operator, or says why nothing in this schema can take it.
-  const plan = catalog
-    ? context.run.engine.planDrill(operator, catalog)
-    : { operator, noTarget: "production's catalog was not read" }
-  if ('noTarget' in plan && (operator === 'drop-grant' || operator === 'change-owner') && !snapshot.privileges) {
-    core.warning(`Sabotage ${operator}: owners and privileges are not restored, so there is nothing to corrupt; drill skipped.`)
-    return {
-      operator,
-      target: null,
-      applied: false,
-      detected: false,
-      detectedBy: null,
-      evidence: 'owners and privileges are not verified (see the report)'
-    }
-  }
-  if ('noTarget' in plan) {
-    const why = plan.noTarget
-    core.warning(
-      `Sabotage ${operator}: nothing in this schema can take this corruption and still restore (${why}); drill skipped.`
-    )
-    return { operator, target: null, applied: false, detected: false, detectedBy: null, evidence: `no eligible target: ${why}` }
-  }
-  const copyFile = workspace.file(`sabotage-${operator}.sql`)
-  try {
-    await rewriteDump(backupFile, copyFile, plan.rewriter).catch(error => {
-      throw diskFullError(messageOf(error), 'Lazarus', 'a sabotaged copy of the dump', copyFile) ?? error
-    })
-    const rewritten = plan.rewriter.result()
-    // The rewriter speaks the dump's bytes: its evidence is decoded once, here.
-    const injected = rewritten && { evidence: decodeDumpText(rewritten.evidence, snapshot.database.encoding) }
-    if (!injected) {
-      core.warning(`Sabotage ${operator}: ${plan.target} was not found in the dump; drill skipped.`)
-      return {
-        operator,
-        target: plan.target,
-        applied: false,
-        detected: false,
-        detectedBy: null,
-        evidence: 'target not found in the dump'
-      }
-    }
-    core.info(`Sabotaged ${plan.target}: ${injected.evidence}.`)
-    if (plan.extraRole) context.run.engine.ownersAndPrivileges?.addRole(cleanroom.roles, plan.extraRole)
-    const verification = await verifyCopy(copyFile, `drill_${operator}`, context)
-    const result = judgeDrill(plan, injected.evidence, verification, settings.verify)
-    if (result.detected) core.info(`Caught by ${result.detectedBy}: ${result.evidence}`)
-    else if (result.expectedMiss)
-      core.notice(`Sabotage ${operator} on ${plan.target} went unnoticed, as expected: ${result.expectedMiss}`)
-    else core.error(`Sabotage ${operator} on ${plan.target} went undetected.`, { title: 'Lazarus: sabotage missed' })
-    return result
-  } finally {
-    workspace.removeFile(copyFile)
-  }
-}
-
-/** What the drill's judge reads of a copy's verification: the user's checks where the engine has them. */
-export type JudgedCopy = Omit<VerificationOf, 'checks'> & Partial<Pick<VerificationOf, 'checks'>>
-
-/**
- * Whether verifying a sabotaged copy reported the corruption: the one drill judge (report.ts
- * judgeDrill), given an engine's plan as the judge reads plans. A data operator's table must be
- * flagged (under `verify: counts` a corruption that keeps its count is an expected miss); a
- * schema operator's object must differ, named exactly as the engine's schema comparison names
- * it, a counter's (AUTO_INCREMENT) being the sequences' catch.
- */
-export function judgeDrill(plan: SeamDrillPlan, injected: string, verification: JudgedCopy, verify: VerifyLevel): DrillResult {
-  return judgeAnyDrill(aimOf(plan), injected, { checks: [], ...verification }, verify)
-}
-
-/** A plan as the drill judge reads it. */
-function aimOf(plan: SeamDrillPlan): DrillAim {
-  // An engine that states its aim exactly (PostgreSQL) is judged by it.
-  if (plan.aim) return plan.aim
-  const object = plan.object
-  return {
-    operator: plan.operator,
-    target: plan.target,
-    ...(plan.table ? { targetTable: plan.table } : {}),
-    ...(object ? { targetObject: { kind: object.kind, name: object.name, signature: object.name } } : {}),
-    // Every kind the engine names a counter by is the sequences' catch; any other object the schema's.
-    caughtBy: object ? ['sequences', 'schema'] : ['counts', 'checksums'],
-    invisibleToCounts: plan.table
-      ? 'verify: counts compares row counts only, and this corruption keeps them; verify: checksums compares the content'
-      : undefined
-  }
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   planRoles,
   postgresRunContext,
   standInsByName,
-  runDrill,
+  drillContext,
   recordRestoreRights,
   recordRolePlan,
   replayOwners,
@@ -38,6 +38,7 @@ import {
 } from '../report/report.js'
 import type { SchemaDifference } from '../engines/postgres/schema-fingerprint.js'
 import { requireProduction, type Settings as AnySettings } from './settings.js'
+import { runDrill } from './drill-copies.js'
 // PostgreSQL's run reads its settings in PostgreSQL's shapes.
 import { postgresSettings, type Settings } from './pipeline.js'
 import { saveWorkDir } from '../util/leftovers.js'
@@ -213,7 +214,7 @@ export async function verifyStoredBackup(anySettings: AnySettings, workspace: Wo
         report.amcheck = await group('amcheck on the restored copy', () => amcheckRestored(context, target, settings, report))
       if (drill) {
         // The drill's targets, from the restored copy, which the manifest has just vouched for.
-        snapshot.sabotageCatalog = await readRestoredDrillCatalog(context, target, snapshot, roles)
+        snapshot.drillCatalog = await readRestoredDrillCatalog(context, target, snapshot, roles)
       }
     } finally {
       await dropOrKeep(room, target, settings)
@@ -224,7 +225,7 @@ export async function verifyStoredBackup(anySettings: AnySettings, workspace: Wo
     for (const operator of settings.sabotage) {
       report.sabotage.push(
         await group(`Sabotage drill: ${operator}`, () =>
-          runDrill(operator, workspace.backupFile, { run: context, tools, settings: verifiedSettings, snapshot: snapshot! })
+          runDrill(operator, workspace.backupFile, drillContext(context, tools, verifiedSettings, snapshot!))
         )
       )
     }
@@ -432,7 +433,7 @@ async function readRestoredDrillCatalog(
   target: ConnectionTarget,
   snapshot: ProductionSnapshot,
   roles: OwnersPlan
-): Promise<ProductionSnapshot['sabotageCatalog']> {
+): Promise<ProductionSnapshot['drillCatalog']> {
   const { workspace } = context
   const session = await DatabaseSession.open(target, 'cleanroom')
   try {

@@ -21,3 +21,14 @@ export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message
   return String(error)
 }
+
+/** The last non-empty line of a program's stderr: what it said when it stopped. */
+export function lastLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .map(line => line.trim())
+      .filter(Boolean)
+      .pop() ?? ''
+  )
+}

@@ -8,6 +8,7 @@ import { describe, forgetLibpqEnvironment, parseConnectionUrl, withDatabase, typ
 import type { RestoreRoleMode } from './restore-role.js'
 import { DatabaseSession } from './database.js'
 import { readDrillCatalog, type DrillCatalog } from './drill-catalog.js'
+import { postgresDrillCopies } from './drill-copies.js'
 import { DRILL_OPERATORS, planOrExplain, type DrillOperator } from './drill-plan.js'
 import type { DumpRewriter } from './drill-rewriters.js'
 import type { TableRef } from './figure-queries.js'
@@ -138,6 +139,7 @@ export const postgres: PostgresEngine = {
   readDrillCatalog: (session, rowCounts) => readDrillCatalog(own(session), rowCounts),
   drillOperators: DRILL_OPERATORS,
   planDrill: planOrExplain,
+  drillCopies: postgresDrillCopies,
   largeObjects: { read: session => readLargeObjects(own(session)) },
   userChecks: { side: session => checkSide(own(session)), dialect: checkDialect },
   amcheck: {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { SeamDrillPlan } from '../../../src/engines/types.js'
-import { batchesOf, judgeDrill, type JudgedCopy as CopyVerification } from '../../../src/run/pipeline.js'
+import { judgeDrill, type JudgedCopy as CopyVerification } from '../../../src/run/drill-copies.js'
+import { batchesOf } from '../../../src/run/pipeline.js'
 import type { TableComparison } from '../../../src/verification/compare.js'
 
 // The pure halves of the run: how a drill copy's verification is judged (a plan without an aim of its own), and how
@@ -11,7 +12,7 @@ const plan = (over: Partial<SeamDrillPlan> = {}): SeamDrillPlan => ({
   operator: 'drop-row',
   target: 'shop.orders',
   table: { schema: 'shop', name: 'orders' },
-  rewriter: undefined,
+  rewriter: { push: line => [line], result: () => undefined },
   ...over
 })
 

@@ -1,0 +1,47 @@
+import type { DrillCopiesCapability, StreamOutcome } from '../types.js'
+import type { ConnectionTarget } from './connection.js'
+import { decodeDumpText } from './dump-encoding.js'
+import { restoreLocationCheckSql, type ClusterIdentity } from './guards.js'
+import { writeWorkFile } from './pg-tools.js'
+import type { PostgresRestoreOptions } from './stream.js'
+import { DRILL_OPERATORS } from './drill-plan.js'
+
+/**
+ * What only PostgreSQL does for each of the drill's copies (the engine's drillCopies capability,
+ * engines/types.ts), as the one drill of every engine (run/drill-copies.ts) asks for it: the
+ * rewriters' evidence decoded from the dump's bytes, the options of the copy's restore (the
+ * location check psql runs first, the dump's encoding, the replay of owners and privileges) and a
+ * failed restore in psql's words.
+ */
+
+/** The operators that corrupt owners and privileges: nothing to corrupt when a run does not restore them. */
+const PRIVILEGE_OPERATORS: readonly (typeof DRILL_OPERATORS)[number][] = ['drop-grant', 'change-owner']
+
+export const postgresDrillCopies: DrillCopiesCapability<ConnectionTarget, PostgresRestoreOptions> = {
+  privilegeOperators: PRIVILEGE_OPERATORS,
+  // The rewriters read the dump as bytes, one latin1 character each (dump-encoding.ts): their
+  // evidence is decoded once, in the dump's encoding (production's database's).
+  evidence: (text, defaults) => decodeDumpText(text, defaults.characterSet),
+  restoreOptions({ target, checkFile, cleanroomIdentity, defaults, limits, replay }) {
+    if (!cleanroomIdentity) throw new Error('The clean room was not identified before a restore')
+    writeWorkFile(
+      checkFile,
+      restoreLocationCheckSql(target.database, cleanroomIdentity as ClusterIdentity),
+      "the restore's location check"
+    )
+    return {
+      checkFile,
+      encoding: defaults.characterSet,
+      limits,
+      // An unprivileged restore of the copy leaves its ownership and privilege statements to a second
+      // pass, replayed as the clean-room role (in the scratch database, not as the restore role).
+      ...(replay ? { replay: { plan: replay, as: target } } : {})
+    }
+  },
+  restoreError(outcome: StreamOutcome, hint: string | undefined): string {
+    const failed = outcome.stages.find(stage => stage.exitCode !== 0)?.stderr || 'the restore failed'
+    const error = hint ? `${failed} | ${hint}` : failed
+    const place = outcome.failedAt
+    return place ? `stopped ${place}: ${error}` : error
+  }
+}
