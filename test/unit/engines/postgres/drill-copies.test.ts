@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { test } from 'node:test'
+import { parseConnectionUrl } from '../../../../src/engines/postgres/connection.js'
+import { postgres } from '../../../../src/engines/postgres/index.js'
+import type { StreamOutcome } from '../../../../src/engines/types.js'
+
+// What only PostgreSQL does for each of the drill's copies (Engine.drillCopies), as the one drill
+// (run/drill-copies.ts) asks for it.
+
+const copies = postgres.drillCopies
+assert.ok(copies, 'PostgreSQL has the drillCopies capability')
+const utf8 = { characterSet: 'UTF8', collation: 'C', characterType: 'C' }
+
+const failedRestore = (stderr: string, failedAt?: string): StreamOutcome => ({
+  ok: false,
+  stages: [{ stage: 'restore', program: '/usr/bin/psql', exitCode: 1, stderr }],
+  dumpBytes: 10,
+  ...(failedAt ? { failedAt } : {})
+})
+
+test("a rewriter's evidence, read as the dump's bytes, is decoded in the dump's encoding", () => {
+  // "café" as UTF-8 bytes, one latin1 character each, as the rewriters read the dump.
+  const bytes = Buffer.from('name = café', 'utf8').toString('latin1')
+  assert.equal(copies.evidence(bytes, utf8), 'name = café')
+  assert.equal(copies.evidence(bytes, { ...utf8, characterSet: 'LATIN1' }), bytes, 'a LATIN1 dump is its bytes')
+  assert.equal(copies.evidence('(id)=(3)', utf8), '(id)=(3)')
+})
+
+test("a copy's failed restore says psql's error, the right the restore role lacks, and where it stopped", () => {
+  const error = 'psql:/work/sabotage-drop-row.sql:77: ERROR:  permission denied for schema audit'
+  assert.equal(copies.restoreError(failedRestore(error), undefined), error)
+  assert.equal(copies.restoreError(failedRestore(error), 'grant it USAGE'), `${error} | grant it USAGE`)
+  assert.equal(
+    copies.restoreError(failedRestore(error, 'in TABLE DATA public.orders'), 'grant it USAGE'),
+    `stopped in TABLE DATA public.orders: ${error} | grant it USAGE`
+  )
+  assert.equal(copies.restoreError(failedRestore(''), undefined), 'the restore failed')
+})
+
+test('the operators that corrupt owners and privileges are named, and only those', () => {
+  assert.deepEqual([...copies.privilegeOperators].sort(), ['change-owner', 'drop-grant'])
+  for (const operator of copies.privilegeOperators) assert.ok(postgres.drillOperators.includes(operator as never), operator)
+})
+
+test("a copy's restore options: the location check written privately first, the dump's encoding, the limits, the replay", t => {
+  const workDir = mkdtempSync(path.join(tmpdir(), 'lazarus-drill-copies-'))
+  t.after(() => rmSync(workDir, { recursive: true, force: true }))
+  const target = parseConnectionUrl('cleanroom-url', 'postgresql://lazarus@127.0.0.1:5433/lazarus_x_drill_drop_row')
+  const checkFile = path.join(workDir, 'sabotage-drop-row.sql.check.sql')
+  const limits = { lockTimeoutSeconds: 5, serverTimeoutSeconds: 60 }
+  const identity = { startedAt: '2026-12-01T00:00:00.000000Z', port: '5433', systemIdentifier: '7301' }
+  const replay = { standIns: new Map([['app', 'lazarus_x_app']]), restoreRole: 'lazarus_x_restore', encoding: 'UTF8' }
+  const options = copies.restoreOptions({ target, checkFile, cleanroomIdentity: identity, defaults: utf8, limits, replay })
+  assert.deepEqual(options, { checkFile, encoding: 'UTF8', limits, replay: { plan: replay, as: target } })
+  const check = readFileSync(checkFile, 'utf8')
+  assert.match(check, /'lazarus_x_drill_drop_row'/)
+  assert.match(check, /'7301'/)
+  assert.equal(statSync(checkFile).mode & 0o777, 0o600)
+  // Without owners and privileges to replay, none is asked for.
+  assert.equal(
+    'replay' in copies.restoreOptions({ target, checkFile, cleanroomIdentity: identity, defaults: utf8, limits }),
+    false
+  )
+  // A restore never runs unchecked: the clean room must have been identified first.
+  assert.throws(
+    () => copies.restoreOptions({ target, checkFile, cleanroomIdentity: undefined, defaults: utf8, limits }),
+    /not identified before a restore/
+  )
+})
