@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { DRILL_OPERATORS } from '../../src/engines/postgres/drill-plan.js'
 import { runAction, type ActionRun } from '../support/run-action.js'
 import { createShop, type Shop } from '../support/shop.js'
+import { uniqueName } from '../support/shared-servers.js'
 
 // The full chaos drill through the bundle: every operator corrupts its own copy of a real dump,
 // and verification must report each one.
@@ -76,4 +77,19 @@ test('with counts, only the corruptions counts cannot see go unnoticed, each wit
   assert.deepEqual(unnoticed.map(result => result.operator).sort(), ['mutate-cell', 'null-to-empty', 'swap-values'])
   for (const result of unnoticed) assert.ok(result.expectedMiss, `${result.operator} says why counts miss it`)
   assert.equal(run.outputs['sabotage-missed'], '0')
+})
+
+test("the evidence the rewriter reads as the dump's bytes is shown as production writes it: a name beyond ASCII", async () => {
+  const database = uniqueName('drill_utf8')
+  await shop.production.createDatabase(
+    database,
+    "CREATE TABLE public.clients (id integer PRIMARY KEY, prénom text);\nINSERT INTO public.clients VALUES (1, 'Zoé'), (2, 'Loïc');\n"
+  )
+  const run = await runAction(shop.inputs({ sabotage: 'mutate-cell' }, database))
+  assert.equal(run.exitCode, 0, run.stdout.slice(-6000))
+  const [mutate]: DrillResult[] = run.report.sabotage
+  assert.equal(mutate.detected, true, mutate.evidence)
+  // In UTF-8, é is two bytes: read undecoded, they would show as "prÃ©nom".
+  assert.match(mutate.evidence, /column prénom changed/)
+  assert.match(run.stdout, /Sabotaged public\.clients: one character of column prénom changed in row \(id\)=\(\d\)\./)
 })
