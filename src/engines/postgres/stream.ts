@@ -229,7 +229,8 @@ function neutralOutcome(
  * (streamed, into the work directory; its evidence decoded from the dump's encoding). With
  * `options.replay` the ownership and privilege statements are split out and replayed afterwards
  * as the clean-room role. A failed restore is `ok: false` with psql's error and where it stopped;
- * a failure that is not the backup's (the clean room's, a misplaced psql) is thrown.
+ * a failure that is not the backup's (the clean room's, a misplaced psql) is thrown, but for a
+ * full disk while the statements are split out, which is the outcome's `fault`.
  */
 export async function restoreDumpFile(request: RestoreFileRequest<RestoreShapes>): Promise<StreamOutcome<PostgresStreamDetail>> {
   const options = request.options
@@ -251,7 +252,27 @@ export async function restoreDumpFile(request: RestoreFileRequest<RestoreShapes>
       const result = rewriter.result()
       evidence = result && decodeDumpText(result.evidence, options.encoding)
     }
-    if (replay) await splitPrivileged(file, restoredFile, routedFile, replay.plan.onlyNaming)
+    if (replay) {
+      try {
+        await splitPrivileged(file, restoredFile, routedFile, replay.plan.onlyNaming)
+      } catch (error) {
+        // The copy without its ownership and privilege statements is as large as the dump: a full
+        // disk there is the runner's, not the backup's (the outcome's fault, which the run raises).
+        const full = diskFullError(
+          messageOf(error),
+          'Lazarus',
+          'a copy of the dump without its owners and privileges',
+          restoredFile
+        )
+        if (!full) throw error
+        return {
+          ok: false,
+          stages: [{ stage: 'restore', program: request.tools.psql.path, exitCode: null, stderr: '' }],
+          dumpBytes: fs.statSync(file).size,
+          fault: full
+        }
+      }
+    }
     let restored = await restoreDump(request.tools, request.restoreInto, restoredFile, options.checkFile, options.limits)
     // psql's line numbers are those of the file it read: with the ownership and privilege
     // statements split out, not the dump's. A failed replay has no place in the dump at all.

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test'
+import { spawnSync } from 'node:child_process'
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseConnectionUrl, type ConnectionTarget } from '../../../../src/engines/postgres/connection.js'
@@ -361,4 +362,40 @@ test('a drill rewriter that fails half-way leaves no partial copy in the work di
     /the rewriter gave up/
   )
   assert.equal(existsSync(path.join(workDir, 'rewritten.sql')), false, 'the partial copy is removed')
+})
+
+test("a full disk while a kept copy's owners and privileges are split out is the runner's fault, named, never the backup's", async t => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to mount a small tmpfs')
+  const mountPoint = mkdtempSync(path.join(os.tmpdir(), 'lazarus-small-disk-'))
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', mountPoint], { encoding: 'utf8' })
+  if (mounted.status !== 0) {
+    rmSync(mountPoint, { recursive: true, force: true })
+    return t.skip(`cannot mount a tmpfs here: ${mounted.stderr.trim()}`)
+  }
+  t.after(() => {
+    spawnSync('umount', [mountPoint])
+    rmSync(mountPoint, { recursive: true, force: true })
+  })
+  const { workDir, database, target, checkFile } = scratch('split_disk_full')
+  await cleanroom.createDatabase(database)
+  // The copy fits; the same again without its GRANT (the split's output, beside it) does not.
+  const copy = path.join(mountPoint, 'sabotage-drop-row.sql')
+  writeFileSync(copy, `${'-- filler line of a dump\n'.repeat(1600)}GRANT SELECT ON TABLE public.t TO PUBLIC;\n`)
+  const outcome = await postgres.restoreDumpFile({
+    tools,
+    file: copy,
+    restoreInto: target,
+    workDir,
+    options: { checkFile, encoding: 'UTF8', replay: { plan: { standIns: new Map(), encoding: 'UTF8' }, as: target } }
+  })
+  assert.equal(outcome.ok, false)
+  assert.match(
+    outcome.fault?.message ?? '',
+    new RegExp(
+      `^The disk filled up while Lazarus was writing a copy of the dump without its owners and privileges to ${mountPoint} ` +
+        '\\(No space left on device; .+ free of 64\\.0 KiB\\)\\. With sabotage or upload-dump, '
+    )
+  )
+  assert.equal(outcome.fault?.name, 'UserError', 'one clear line, no stack')
+  assert.deepEqual(readdirSync(mountPoint), ['sabotage-drop-row.sql'], 'the partial split is removed')
 })
