@@ -385,6 +385,8 @@ export interface EngineShapes {
   compression?: unknown
   /** The client programs that restore a stored backup (RestorePointsCapability), when not `tools`. */
   restoreTools?: unknown
+  /** What tells the clean room's server apart, as the run keeps it once the same-server guard passed (LocationCheckCapability). */
+  serverIdentity?: unknown
 }
 
 /** An engine's shape `K` (EngineShapes' optional ones), or `Otherwise` when the engine has none. */
@@ -433,6 +435,11 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
    * sessions it opened one by one.
    */
   abandonAll?(keep: SeamSession<S['table']>[]): void
+  /**
+   * The size on disk of the database `target` names, in bytes, read on a session of its own (a
+   * restore's progress line); absent where the engine cannot tell, and the run shows no size.
+   */
+  databaseBytes?(target: S['target']): Promise<number>
   /**
    * The refusal (one line, for a UserError) when the clean room's account `role`, at `where`
    * (engine.describe), cannot create databases: what to grant it, in the engine's words, with the
@@ -549,6 +556,19 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
    * the rewriters' evidence decoded, the copy's restore options, a failed restore's words.
    */
   readonly drillCopies?: DrillCopiesCapability<S['target'], ShapeOf<S, 'restoreOptions', unknown>>
+  /** What a restore program runs first, which stops it unless it reached the scratch database on the checked clean room. */
+  readonly locationCheck?: LocationCheckCapability<S['target'], ShapeOf<S, 'serverIdentity', unknown>>
+}
+
+/**
+ * A restore's location check (PostgreSQL): the restore program connects by itself, from the same
+ * vetted target as Lazarus's own sessions; defence in depth, the first thing it runs proves that
+ * it landed where they checked, and stops it before anything of the dump runs otherwise. The run
+ * writes it to a work file the engine's restore runs first.
+ */
+export interface LocationCheckCapability<Target = unknown, Identity = unknown> {
+  /** The check for a restore into `target`, on the clean room `cleanroom` identifies (read once the same-server guard passed). */
+  sql(target: Target, cleanroom: Identity): string
 }
 
 /** A client program a run found, for the log and the report. */

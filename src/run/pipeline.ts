@@ -9,7 +9,7 @@ import { describe, type ConnectionTarget } from '../engines/postgres/connection.
 import { DatabaseSession, asDatabaseDefaults, type ServerFacts } from '../engines/postgres/database.js'
 import { UserError } from '../util/errors.js'
 import type { TableRef } from '../engines/postgres/figure-queries.js'
-import { restoreLocationCheckSql, type ClusterIdentity } from '../engines/postgres/guards.js'
+import type { ClusterIdentity } from '../engines/postgres/guards.js'
 import { postgres, type PostgresEngine, type PostgresShapes } from '../engines/postgres/index.js'
 import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
 import type {
@@ -26,7 +26,8 @@ import type {
   TableTraits
 } from '../engines/types.js'
 import type { ManifestFile } from '../report/manifest.js'
-import { writeWorkFile, type ClientTools } from '../engines/postgres/pg-tools.js'
+import type { ClientTools } from '../engines/postgres/pg-tools.js'
+import { writeWorkFile } from '../util/work-files.js'
 import { mapPool } from '../util/pool.js'
 import { logVerification, pinDifferingTables } from './copy-findings.js'
 import { checkServers } from './server-checks.js'
@@ -478,7 +479,9 @@ async function streamFromSnapshot(
   const restoreTargetReady = restore.ready.then(() => owners?.prepareRestore(restore.cleanroom.roles, restoreTarget))
 
   const stopProgress = reportProgress(
-    async () => `Restore in progress: ${formatBytes(await databaseSize(restoreTarget))} restored so far.`
+    async () =>
+      context.engine.databaseBytes &&
+      `Restore in progress: ${formatBytes(await context.engine.databaseBytes(restoreTarget))} restored so far.`
   )
   let dumpEnded!: (succeeded: boolean) => void
   const dumped = new Promise<boolean>(resolve => (dumpEnded = resolve))
@@ -679,15 +682,6 @@ function recordStreamTimings(outcome: StreamOutcome, report: Report): void {
   if (restore !== undefined) onTimeline(report, 'Restore', outcome.restoreStartedAt ?? start, start + restore)
 }
 
-async function databaseSize(target: ConnectionTarget): Promise<number> {
-  const session = await DatabaseSession.open(target, 'cleanroom')
-  try {
-    return await session.databaseSize()
-  } finally {
-    await session.close()
-  }
-}
-
 /**
  * Counts (and checksums) every table on as many sessions as there are: where the engine knows the
  * tables' sizes (Engine.tableTraits), largest first, the small ones several a statement; otherwise
@@ -840,10 +834,10 @@ export function standInsByName(replay: PrivilegeReplay | undefined): Map<string,
   return new Map([...(replay?.standIns ?? new Map<string, string>())].map(([role, standIn]) => [standIn, role]))
 }
 
-/** Writes the SQL that stops psql unless it restores into `target` on the checked clean room. */
-export function writeLocationCheck(run: RunContext, target: ConnectionTarget, file: string): string {
+/** Writes the SQL that stops psql unless it restores into `target` on the checked clean room (the engine's locationCheck). */
+export function writeLocationCheck(run: AnyRunContext, target: unknown, file: string): string {
   if (!run.cleanroomIdentity) throw new Error('The clean room was not identified before a restore')
-  writeWorkFile(file, restoreLocationCheckSql(target.database, run.cleanroomIdentity), "the restore's location check")
+  writeWorkFile(file, required(run.engine, 'locationCheck').sql(target, run.cleanroomIdentity), "the restore's location check")
   return file
 }
 
@@ -1046,7 +1040,7 @@ async function pinRows(
  * amcheck): an engine without it is refused such inputs when they are read (engine-settings.ts);
  * or where the engine's own answer asks for it (a replay of owners and privileges it planned).
  */
-function required<K extends 'userChecks' | 'amcheck' | 'ownersAndPrivileges'>(
+function required<K extends 'userChecks' | 'amcheck' | 'ownersAndPrivileges' | 'locationCheck'>(
   engine: Engine,
   capability: K
 ): NonNullable<Engine[K]> {

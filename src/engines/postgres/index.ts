@@ -12,7 +12,7 @@ import { postgresDrillCopies } from './drill-copies.js'
 import { DRILL_OPERATORS, planOrExplain, type DrillOperator } from './drill-plan.js'
 import type { DumpRewriter } from './drill-rewriters.js'
 import type { TableRef } from './figure-queries.js'
-import { assertSeparateClusters } from './guards.js'
+import { assertSeparateClusters, restoreLocationCheckSql, type ClusterIdentity } from './guards.js'
 import { resolveClientTools, type ClientTools } from './pg-tools.js'
 import { MaintenanceSession } from './maintenance.js'
 import { postgresOwnersAndPrivileges } from './owners-and-privileges.js'
@@ -56,6 +56,8 @@ export interface PostgresShapes {
   compression: DumpCompression
   /** pg_restore and psql, for a stored backup (pg-restore.ts): a stored backup's run has no pg_dump. */
   restoreTools: RestoreTools
+  /** The clean room's cluster as the separate-clusters guard identifies it (guards.ts), which every restore's location check names. */
+  serverIdentity: ClusterIdentity
 }
 
 /**
@@ -105,6 +107,15 @@ export const postgres: PostgresEngine = {
     `Role '${role}' on the clean room (${where}) cannot create databases: ` +
     `run ALTER ROLE "${role}" CREATEDB there, or use a role that can.`,
   abandonAll: keep => DatabaseSession.abandonAll(keep.map(own)),
+  // A session of its own on the database being restored (a restore's progress line), closed at once.
+  async databaseBytes(target) {
+    const session = await DatabaseSession.open(target, 'cleanroom')
+    try {
+      return await session.databaseSize()
+    } finally {
+      await session.close()
+    }
+  },
   assertSeparateTargets: (production, cleanroom) => assertSeparateClusters(production, cleanroom),
   async assertSeparateServers(production, cleanroom) {
     const [p, c] = [own(production), own(cleanroom)]
@@ -162,5 +173,6 @@ export const postgres: PostgresEngine = {
   },
   restorePoints: postgresRestorePoints,
   serverChecks,
-  ownersAndPrivileges: postgresOwnersAndPrivileges
+  ownersAndPrivileges: postgresOwnersAndPrivileges,
+  locationCheck: { sql: (target, cleanroom) => restoreLocationCheckSql(target.database, cleanroom) }
 }

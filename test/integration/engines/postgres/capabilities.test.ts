@@ -9,6 +9,7 @@ import * as path from 'node:path'
 import { postgres } from '../../../../src/engines/postgres/index.js'
 import type { SeamSession, ServerRole } from '../../../../src/engines/types.js'
 import type { TableRef } from '../../../../src/engines/postgres/figure-queries.js'
+import type { DatabaseSession } from '../../../../src/engines/postgres/database.js'
 import { answerChecks } from '../../../../src/verification/checks.js'
 import { resolveClientTools } from '../../../../src/engines/postgres/pg-tools.js'
 import type { DrillCatalog } from '../../../../src/engines/postgres/drill-catalog.js'
@@ -100,6 +101,25 @@ test("amcheck: the restored copy's indexes (and heap, where the server can) are 
   const result = await amcheck.check(sessions)
   // PostgreSQL 13: its primary key, the index by name and its TOAST table's index; verify_heapam needs 14.
   assert.deepEqual(result, { indexes: 3, tables: 0, heapChecked: false, findings: [] })
+})
+
+test('the location check: it passes in the database it names on the identified clean room, and stops psql anywhere else', async () => {
+  const locationCheck = postgres.locationCheck
+  assert.ok(locationCheck, 'PostgreSQL checks where a restore landed')
+  const identity = await ((await open(cleanroom, copy, 'cleanroom')) as DatabaseSession).clusterIdentity()
+  const sql = locationCheck.sql(postgres.parseUrl('cleanroom-url', cleanroom.url(copy)), identity)
+  assert.deepEqual(await cleanroom.query(sql, copy), [{ lazarus_location_check: null }])
+  // Another database of the clean room, and production's server under the same database name.
+  await assert.rejects(cleanroom.query(sql, 'postgres'), /Lazarus location check failed: psql reached database postgres/)
+  const onProduction = locationCheck.sql(postgres.parseUrl('cleanroom-url', cleanroom.url(database)), identity)
+  await assert.rejects(production.query(onProduction, database), /Lazarus location check failed/)
+})
+
+test("a database's size on disk, read on a session of its own for the restore's progress line", async () => {
+  assert.ok(postgres.databaseBytes)
+  const [{ bytes }] = await cleanroom.query<{ bytes: string }>(`SELECT pg_catalog.pg_database_size('${copy}')::text AS bytes`)
+  assert.equal(await postgres.databaseBytes(postgres.parseUrl('cleanroom-url', cleanroom.url(copy))), Number(bytes))
+  assert.ok(Number(bytes) > 0)
 })
 
 test('cross-major settling: servers of one major have nothing to settle, and a real difference stays', async () => {
