@@ -385,8 +385,6 @@ export interface EngineShapes {
   compression?: unknown
   /** The client programs that restore a stored backup (RestorePointsCapability), when not `tools`. */
   restoreTools?: unknown
-  /** What tells the clean room's server apart, as the run keeps it once the same-server guard passed (LocationCheckCapability). */
-  serverIdentity?: unknown
 }
 
 /** An engine's shape `K` (EngineShapes' optional ones), or `Otherwise` when the engine has none. */
@@ -557,7 +555,7 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
    */
   readonly drillCopies?: DrillCopiesCapability<S['target'], ShapeOf<S, 'restoreOptions', unknown>>
   /** What a restore program runs first, which stops it unless it reached the scratch database on the checked clean room. */
-  readonly locationCheck?: LocationCheckCapability<S['target'], ShapeOf<S, 'serverIdentity', unknown>>
+  readonly locationCheck?: LocationCheckCapability<S['target']>
 }
 
 /**
@@ -566,9 +564,9 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
  * it landed where they checked, and stops it before anything of the dump runs otherwise. The run
  * writes it to a work file the engine's restore runs first.
  */
-export interface LocationCheckCapability<Target = unknown, Identity = unknown> {
-  /** The check for a restore into `target`, on the clean room `cleanroom` identifies (read once the same-server guard passed). */
-  sql(target: Target, cleanroom: Identity): string
+export interface LocationCheckCapability<Target = unknown> {
+  /** The check for a restore into `target`, on the clean room whose facts' `instance` is `cleanroom` (read as the same-server guard ran). */
+  sql(target: Target, cleanroom: ServerFacts['instance']): string
 }
 
 /** A client program a run found, for the log and the report. */

@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import type { CheckAnswer, CompareOptions } from '../verification/check-answers.js'
 import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
-import { RunContext as EngineRunContext } from './run-context.js'
+import { RunContext as EngineRunContext, type RunShapes } from './run-context.js'
 import type { CleanRoom } from './cleanroom.js'
 import { compareTables, type SideFigures, type TableComparison } from '../verification/compare.js'
 import { tableKey, type TableName } from '../util/table-name.js'
@@ -9,7 +9,6 @@ import { describe, type ConnectionTarget } from '../engines/postgres/connection.
 import { DatabaseSession, asDatabaseDefaults, type ServerFacts } from '../engines/postgres/database.js'
 import { UserError } from '../util/errors.js'
 import type { TableRef } from '../engines/postgres/figure-queries.js'
-import type { ClusterIdentity } from '../engines/postgres/guards.js'
 import { postgres, type PostgresEngine, type PostgresShapes } from '../engines/postgres/index.js'
 import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
 import type {
@@ -75,7 +74,7 @@ export interface PostgresRunShapes {
   maintenance: MaintenanceSession
   /** Handed back to the engine's ownersAndPrivileges capability, which reads them in its own shape. */
   roles: RunRoles | undefined
-  cleanroomIdentity: ClusterIdentity
+  cleanroomIdentity: RunShapes['cleanroomIdentity']
 }
 
 /** PostgreSQL's run context: the one run context (run-context.ts) in PostgreSQL's shapes. */

@@ -1,5 +1,13 @@
 import * as core from '@actions/core'
-import type { DatabaseDefaults, Engine, RunRoles, SeamMaintenance, SeamSession, ServerRole } from '../engines/types.js'
+import type {
+  DatabaseDefaults,
+  Engine,
+  RunRoles,
+  SeamMaintenance,
+  SeamSession,
+  ServerFacts,
+  ServerRole
+} from '../engines/types.js'
 import type { Report } from '../report/report.js'
 import { onCancel } from '../util/cancellation.js'
 import { UserError } from '../util/errors.js'
@@ -29,8 +37,8 @@ export interface RunShapes {
   session: SeamSession
   maintenance: SeamMaintenance
   roles: RunRoles | undefined
-  /** What the separate-servers check established about the clean room, which every restore's location check names. */
-  cleanroomIdentity: unknown
+  /** What the separate-servers check established about the clean room (its facts' instance), which every restore's location check names. */
+  cleanroomIdentity: ServerFacts['instance']
 }
 
 /**

@@ -12,7 +12,7 @@ import { postgresDrillCopies } from './drill-copies.js'
 import { DRILL_OPERATORS, planOrExplain, type DrillOperator } from './drill-plan.js'
 import type { DumpRewriter } from './drill-rewriters.js'
 import type { TableRef } from './figure-queries.js'
-import { assertSeparateClusters, restoreLocationCheckSql, type ClusterIdentity } from './guards.js'
+import { assertSeparateClusters, restoreLocationCheckSql } from './guards.js'
 import { resolveClientTools, type ClientTools } from './pg-tools.js'
 import { MaintenanceSession } from './maintenance.js'
 import { postgresOwnersAndPrivileges } from './owners-and-privileges.js'
@@ -56,8 +56,6 @@ export interface PostgresShapes {
   compression: DumpCompression
   /** pg_restore and psql, for a stored backup (pg-restore.ts): a stored backup's run has no pg_dump. */
   restoreTools: RestoreTools
-  /** The clean room's cluster as the separate-clusters guard identifies it (guards.ts), which every restore's location check names. */
-  serverIdentity: ClusterIdentity
 }
 
 /**
@@ -174,5 +172,9 @@ export const postgres: PostgresEngine = {
   restorePoints: postgresRestorePoints,
   serverChecks,
   ownersAndPrivileges: postgresOwnersAndPrivileges,
-  locationCheck: { sql: (target, cleanroom) => restoreLocationCheckSql(target.database, cleanroom) }
+  // The clean room's facts' instance holds its cluster identity's fields (DatabaseSession.facts).
+  locationCheck: {
+    sql: (target, { systemIdentifier, startedAt, port }) =>
+      restoreLocationCheckSql(target.database, { systemIdentifier, startedAt, port })
+  }
 }

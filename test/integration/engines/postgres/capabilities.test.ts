@@ -9,7 +9,6 @@ import * as path from 'node:path'
 import { postgres } from '../../../../src/engines/postgres/index.js'
 import type { SeamSession, ServerRole } from '../../../../src/engines/types.js'
 import type { TableRef } from '../../../../src/engines/postgres/figure-queries.js'
-import type { DatabaseSession } from '../../../../src/engines/postgres/database.js'
 import { answerChecks } from '../../../../src/verification/checks.js'
 import { resolveClientTools } from '../../../../src/engines/postgres/pg-tools.js'
 import type { DrillCatalog } from '../../../../src/engines/postgres/drill-catalog.js'
@@ -106,7 +105,8 @@ test("amcheck: the restored copy's indexes (and heap, where the server can) are 
 test('the location check: it passes in the database it names on the identified clean room, and stops psql anywhere else', async () => {
   const locationCheck = postgres.locationCheck
   assert.ok(locationCheck, 'PostgreSQL checks where a restore landed')
-  const identity = await ((await open(cleanroom, copy, 'cleanroom')) as DatabaseSession).clusterIdentity()
+  // What the run keeps of the clean room once the same-server guard ran: its facts' instance.
+  const identity = (await (await open(cleanroom, copy, 'cleanroom')).facts()).instance
   const sql = locationCheck.sql(postgres.parseUrl('cleanroom-url', cleanroom.url(copy)), identity)
   assert.deepEqual(await cleanroom.query(sql, copy), [{ lazarus_location_check: null }])
   // Another database of the clean room, and production's server under the same database name.
