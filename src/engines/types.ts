@@ -1143,10 +1143,8 @@ export interface DrillRewriter {
 export interface DrillCopyRestore<Target = unknown> {
   /** The copy's scratch database, as the clean-room role (a replay runs there as it). */
   target: Target
-  /** A work file beside the copy the engine may write first (PostgreSQL: the location check psql runs first). */
-  checkFile: string
-  /** What the separate-servers check established of the clean room (the run context's cleanroomIdentity). */
-  cleanroomIdentity: unknown
+  /** The restore's location check (Engine.locationCheck), written beside the copy, when the engine has one. */
+  checkFile?: string
   /** Production's database defaults: its character set is the dump's. */
   defaults: DatabaseDefaults
   /** The restore program's safeguards (lock-timeout-seconds, server-timeout-seconds). */
@@ -1166,7 +1164,7 @@ export interface DrillCopiesCapability<Target = unknown, Options = unknown> {
   readonly privilegeOperators: readonly string[]
   /** A rewriter's evidence, read from the dump's bytes, as text (PostgreSQL: decoded in the dump's encoding). */
   evidence(text: string, defaults: DatabaseDefaults): string
-  /** The options of the engine's restoreDumpFile for one copy (RestoreFileRequest's `options`); may write `checkFile`. */
+  /** The options of the engine's restoreDumpFile for one copy (RestoreFileRequest's `options`). */
   restoreOptions(request: DrillCopyRestore<Target>): Options
   /** Why a copy did not restore, in the engine's words; `hint`: the right the restoring role lacks, when that explains it. */
   restoreError(outcome: StreamOutcome, hint: string | undefined): string

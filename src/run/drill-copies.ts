@@ -6,7 +6,7 @@ import { judgeDrill as judgeAnyDrill, type CopyVerification, type DrillResult } 
 import { lastLine, messageOf } from '../util/errors.js'
 import { diskFullError } from '../util/work-files.js'
 import type { VerifyLevel } from '../verification/compare.js'
-import type { RunContext } from './run-context.js'
+import { writeLocationCheck, type RunContext } from './run-context.js'
 
 /**
  * The sabotage drill's copies, for every engine: each operator corrupts its own copy of the kept
@@ -121,10 +121,10 @@ async function verifyCopy(file: string, purpose: string, context: CopyContext): 
     const target = engine.withDatabase(context.run.settings.cleanroom, name, context.reportAs)
     // The roles the copy names (none when owners and privileges are not restored), then the restore role's admission.
     await owners?.prepareRestore(cleanroom.roles, target)
+    const checkFile = engine.locationCheck ? writeLocationCheck(context.run, target, `${file}.check.sql`) : undefined
     const options = copies?.restoreOptions({
       target,
-      checkFile: `${file}.check.sql`,
-      cleanroomIdentity: context.run.cleanroomIdentity,
+      ...(checkFile !== undefined ? { checkFile } : {}),
       defaults,
       limits: settings,
       replay: snapshot.replay

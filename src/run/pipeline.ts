@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import type { CheckAnswer, CompareOptions } from '../verification/check-answers.js'
 import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
-import { RunContext as EngineRunContext, type RunShapes } from './run-context.js'
+import { RunContext as EngineRunContext, writeLocationCheck, type RunShapes } from './run-context.js'
 import type { CleanRoom } from './cleanroom.js'
 import { compareTables, type SideFigures, type TableComparison } from '../verification/compare.js'
 import { tableKey, type TableName } from '../util/table-name.js'
@@ -26,13 +26,15 @@ import type {
 } from '../engines/types.js'
 import type { ManifestFile } from '../report/manifest.js'
 import type { ClientTools } from '../engines/postgres/pg-tools.js'
-import { writeWorkFile } from '../util/work-files.js'
 import { mapPool } from '../util/pool.js'
 import { logVerification, pinDifferingTables } from './copy-findings.js'
 import { checkServers } from './server-checks.js'
 import { Counter, reportProgress } from './progress.js'
 import { judgeRestoreFailed, judgeVerified, type CopyVerification as VerificationOf, type Report } from '../report/report.js'
 import { runDrill, type CopyContext } from './drill-copies.js'
+
+/** The restore's location check is the run context's (run-context.ts), for every run and the drill's copies alike. */
+export { writeLocationCheck }
 import type { DrillCatalog } from '../engines/postgres/drill-catalog.js'
 import {
   createRestorePoint,
@@ -833,13 +835,6 @@ export function standInsByName(replay: PrivilegeReplay | undefined): Map<string,
   return new Map([...(replay?.standIns ?? new Map<string, string>())].map(([role, standIn]) => [standIn, role]))
 }
 
-/** Writes the SQL that stops psql unless it restores into `target` on the checked clean room (the engine's locationCheck). */
-export function writeLocationCheck(run: AnyRunContext, target: unknown, file: string): string {
-  if (!run.cleanroomIdentity) throw new Error('The clean room was not identified before a restore')
-  writeWorkFile(file, required(run.engine, 'locationCheck').sql(target, run.cleanroomIdentity), "the restore's location check")
-  return file
-}
-
 /** Drops the restored backup, or keeps it for debugging when asked to. */
 export async function dropOrKeep(cleanroom: CleanRoom, target: ConnectionTarget, settings: Settings): Promise<void> {
   if (settings.keepCleanroom) {
@@ -1039,7 +1034,7 @@ async function pinRows(
  * amcheck): an engine without it is refused such inputs when they are read (engine-settings.ts);
  * or where the engine's own answer asks for it (a replay of owners and privileges it planned).
  */
-function required<K extends 'userChecks' | 'amcheck' | 'ownersAndPrivileges' | 'locationCheck'>(
+function required<K extends 'userChecks' | 'amcheck' | 'ownersAndPrivileges'>(
   engine: Engine,
   capability: K
 ): NonNullable<Engine[K]> {

@@ -11,6 +11,7 @@ import type {
 import type { Report } from '../report/report.js'
 import { onCancel } from '../util/cancellation.js'
 import { UserError } from '../util/errors.js'
+import { writeWorkFile } from '../util/work-files.js'
 import { CleanRoom } from './cleanroom.js'
 import { INPUT } from './settings.js'
 import { ServerWatch, type WatchedServer } from './watchdog.js'
@@ -262,4 +263,16 @@ export class RunContext<S extends ContextSettings = ContextSettings, K extends R
     for (const session of this.sessions) session.abandon()
     this.engine.abandonAll?.(this.room ? [this.room.maintenance] : [])
   }
+}
+
+/**
+ * Writes the SQL that stops the restore program unless it restores into `target` on the checked
+ * clean room (the engine's locationCheck), to `file`: the backup's restore and each drill copy's.
+ */
+export function writeLocationCheck(run: RunContext, target: unknown, file: string): string {
+  if (!run.cleanroomIdentity) throw new Error('The clean room was not identified before a restore')
+  const check = run.engine.locationCheck
+  if (!check) throw new Error(`${run.engine.name} has no locationCheck capability`)
+  writeWorkFile(file, check.sql(target, run.cleanroomIdentity), "the restore's location check")
+  return file
 }

@@ -1,8 +1,6 @@
 import type { DrillCopiesCapability, StreamOutcome } from '../types.js'
 import type { ConnectionTarget } from './connection.js'
 import { decodeDumpText } from './dump-encoding.js'
-import { restoreLocationCheckSql, type ClusterIdentity } from './guards.js'
-import { writeWorkFile } from './pg-tools.js'
 import type { PostgresRestoreOptions } from './stream.js'
 import { DRILL_OPERATORS } from './drill-plan.js'
 
@@ -10,7 +8,8 @@ import { DRILL_OPERATORS } from './drill-plan.js'
  * What only PostgreSQL does for each of the drill's copies (the engine's drillCopies capability,
  * engines/types.ts), as the one drill of every engine (run/drill-copies.ts) asks for it: the
  * rewriters' evidence decoded from the dump's bytes, the options of the copy's restore (the
- * location check psql runs first, the dump's encoding, the replay of owners and privileges) and a
+ * location check psql runs first, as the run wrote it, the dump's encoding, the replay of owners
+ * and privileges) and a
  * failed restore in psql's words.
  */
 
@@ -22,13 +21,9 @@ export const postgresDrillCopies: DrillCopiesCapability<ConnectionTarget, Postgr
   // The rewriters read the dump as bytes, one latin1 character each (dump-encoding.ts): their
   // evidence is decoded once, in the dump's encoding (production's database's).
   evidence: (text, defaults) => decodeDumpText(text, defaults.characterSet),
-  restoreOptions({ target, checkFile, cleanroomIdentity, defaults, limits, replay }) {
-    if (!cleanroomIdentity) throw new Error('The clean room was not identified before a restore')
-    writeWorkFile(
-      checkFile,
-      restoreLocationCheckSql(target.database, cleanroomIdentity as ClusterIdentity),
-      "the restore's location check"
-    )
+  restoreOptions({ target, checkFile, defaults, limits, replay }) {
+    // psql runs the location check first (Engine.locationCheck): never a restore without it.
+    if (!checkFile) throw new Error("PostgreSQL's restore of a drill copy needs its location check")
     return {
       checkFile,
       encoding: defaults.characterSet,

@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { test } from 'node:test'
 import { parseConnectionUrl } from '../../../../src/engines/postgres/connection.js'
 import { postgres } from '../../../../src/engines/postgres/index.js'
@@ -45,28 +42,20 @@ test('the operators that corrupt owners and privileges are named, and only those
   for (const operator of copies.privilegeOperators) assert.ok(postgres.drillOperators.includes(operator as never), operator)
 })
 
-test("a copy's restore options: the location check written privately first, the dump's encoding, the limits, the replay", t => {
-  const workDir = mkdtempSync(path.join(tmpdir(), 'lazarus-drill-copies-'))
-  t.after(() => rmSync(workDir, { recursive: true, force: true }))
+test("a copy's restore options: the location check the run wrote, the dump's encoding, the limits, the replay", () => {
   const target = parseConnectionUrl('cleanroom-url', 'postgresql://lazarus@127.0.0.1:5433/lazarus_x_drill_drop_row')
-  const checkFile = path.join(workDir, 'sabotage-drop-row.sql.check.sql')
+  const checkFile = '/work/sabotage-drop-row.sql.check.sql'
   const limits = { lockTimeoutSeconds: 5, serverTimeoutSeconds: 60 }
-  const identity = { startedAt: '2026-12-01T00:00:00.000000Z', port: '5433', systemIdentifier: '7301' }
   const replay = { standIns: new Map([['app', 'lazarus_x_app']]), restoreRole: 'lazarus_x_restore', encoding: 'UTF8' }
-  const options = copies.restoreOptions({ target, checkFile, cleanroomIdentity: identity, defaults: utf8, limits, replay })
+  const options = copies.restoreOptions({ target, checkFile, defaults: utf8, limits, replay })
   assert.deepEqual(options, { checkFile, encoding: 'UTF8', limits, replay: { plan: replay, as: target } })
-  const check = readFileSync(checkFile, 'utf8')
-  assert.match(check, /'lazarus_x_drill_drop_row'/)
-  assert.match(check, /'7301'/)
-  assert.equal(statSync(checkFile).mode & 0o777, 0o600)
-  // Without owners and privileges to replay, none is asked for.
+  // The dump's encoding is production's database's, whatever it is.
   assert.equal(
-    'replay' in copies.restoreOptions({ target, checkFile, cleanroomIdentity: identity, defaults: utf8, limits }),
-    false
+    copies.restoreOptions({ target, checkFile, defaults: { ...utf8, characterSet: 'EUC_JP' }, limits }).encoding,
+    'EUC_JP'
   )
-  // A restore never runs unchecked: the clean room must have been identified first.
-  assert.throws(
-    () => copies.restoreOptions({ target, checkFile, cleanroomIdentity: undefined, defaults: utf8, limits }),
-    /not identified before a restore/
-  )
+  // Without owners and privileges to replay, none is asked for.
+  assert.equal('replay' in copies.restoreOptions({ target, checkFile, defaults: utf8, limits }), false)
+  // psql never restores a copy unchecked.
+  assert.throws(() => copies.restoreOptions({ target, defaults: utf8, limits }), /needs its location check/)
 })
