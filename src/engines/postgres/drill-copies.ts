@@ -9,8 +9,7 @@ import { DRILL_OPERATORS } from './drill-plan.js'
  * engines/types.ts), as the one drill of every engine (run/drill-copies.ts) asks for it: the
  * rewriters' evidence decoded from the dump's bytes, the options of the copy's restore (the
  * location check psql runs first, as the run wrote it, the dump's encoding, the replay of owners
- * and privileges) and a
- * failed restore in psql's words.
+ * and privileges) and a failed restore in psql's words.
  */
 
 /** The operators that corrupt owners and privileges: nothing to corrupt when a run does not restore them. */
