@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
-import type { SchemaObject, Engine, SeamSession, ServerFacts, StreamOutcome } from '../engines/types.js'
+import type { SchemaObject, SeamSession, ServerFacts, StreamOutcome } from '../engines/types.js'
 import { UserError, lastLine } from '../util/errors.js'
 import { saveWorkDir } from '../util/leftovers.js'
 import { displayName, tableKey, type TableName } from '../util/table-name.js'
@@ -11,7 +11,8 @@ import { judgeRestoreFailed, judgeVerified, type Report } from '../report/report
 import type { ProductionSettings } from './settings.js'
 import { logVerification } from './copy-findings.js'
 import { runDrill, type JudgedCopy } from './drill-copies.js'
-import { elapsed, readFigures, verifyRestored } from './pipeline.js'
+import { readFigures, verifyRestored } from './pipeline.js'
+import { collationsRewrittenBy, elapsed, recordStream } from './snapshot-stream.js'
 import { reportProgress } from './progress.js'
 import { RunContext } from './run-context.js'
 import { checkServers } from './server-checks.js'
@@ -314,29 +315,6 @@ async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, ke
   return { snapshot }
 }
 
-/**
- * What the stream tells the report: each program's time (the dump's own, which the summary's
- * headline gives; the stages overlap, so each is from the stream's start until that program
- * ended), the bytes, what the sanitizer changed, and the objects it restored unable to run.
- */
-function recordStream(run: SeamRunContext, outcome: StreamOutcome, streamSeconds: number): void {
-  const { report } = run
-  const seconds = outcome.seconds ?? {}
-  if (seconds.dump !== undefined) report.timings.dump = seconds.dump
-  if (seconds.sanitize !== undefined) report.timings.sanitize = seconds.sanitize
-  report.timings.restore = seconds.restore ?? streamSeconds
-  report.dumpBytes = outcome.dumpBytes
-  report.sanitized = outcome.sanitized ?? []
-  for (const item of report.sanitized) core.info(`Sanitized ${item.lines} line(s): ${item.parameter} (rule ${item.rule}).`)
-  run.restoredDisabled = outcome.restoredDisabled ?? []
-  if (run.restoredDisabled.length > 0) {
-    core.info(
-      `Restored ${run.restoredDisabled.length} enabled ${run.restoredDisabled[0].kind}(s) disabled, so that none runs in the clean room ` +
-        `(${run.restoredDisabled.map(object => object.name).join(', ')}); their status is compared as production has it.`
-    )
-  }
-}
-
 /** Production's figures, schema and drill catalog, all read inside the snapshot. */
 async function readProduction(
   run: SeamRunContext,
@@ -360,17 +338,4 @@ async function readProduction(
     checks: [],
     drillCatalog
   }
-}
-
-/**
- * The collations an engine's sanitizer rewrites for a clean room that knows `cleanroomCollations`
- * (MySQL 8's utf8mb4_0900_* on a MariaDB clean room), when the engine offers to say
- * (`collationEquivalents`, beside the seam's methods); undefined otherwise: then every collation
- * is compared as it is.
- */
-function collationsRewrittenBy(engine: Engine, cleanroomCollations: string[]): ReadonlyMap<string, string> | undefined {
-  const offer: unknown = (engine as { collationEquivalents?: unknown }).collationEquivalents
-  if (typeof offer !== 'function') return undefined
-  const rewrites: unknown = offer.call(engine, cleanroomCollations)
-  return rewrites instanceof Map ? (rewrites as ReadonlyMap<string, string>) : undefined
 }

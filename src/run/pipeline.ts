@@ -21,7 +21,6 @@ import type {
   Sanitizer,
   SchemaObject,
   SeamSession,
-  StreamOutcome,
   TableTraits
 } from '../engines/types.js'
 import type { ManifestFile } from '../report/manifest.js'
@@ -29,6 +28,7 @@ import type { ClientTools } from '../engines/postgres/pg-tools.js'
 import { mapPool } from '../util/pool.js'
 import { logVerification, pinDifferingTables } from './copy-findings.js'
 import { checkServers } from './server-checks.js'
+import { elapsed, logSanitized, onTimeline, recordStreamTimings, refuseProductionSkew } from './snapshot-stream.js'
 import { Counter, reportProgress } from './progress.js'
 import { judgeRestoreFailed, judgeVerified, type CopyVerification as VerificationOf, type Report } from '../report/report.js'
 import { runDrill, type CopyContext } from './drill-copies.js'
@@ -50,6 +50,8 @@ import type { SchemaDifference } from '../engines/postgres/schema-fingerprint.js
 import { compareSequences, type SequenceValue } from '../verification/sequence-check.js'
 import { byKindAndName } from '../util/text-order.js'
 import { requireProduction, type ProductionSettings as AnyProductionSettings, type Settings as AnySettings } from './settings.js'
+
+export { elapsed, logSanitized, onTimeline } from './snapshot-stream.js'
 
 /** PostgreSQL's run reads its settings in PostgreSQL's shapes: its targets, drill operators, modes and formats. */
 export type Settings = AnySettings<PostgresShapes>
@@ -602,14 +604,6 @@ async function streamFromSnapshot(
   return { production, restoreError, restoreFailedAt, replay }
 }
 
-/** Records a stage on the report's timeline, in seconds since the run started. */
-export function onTimeline(report: Report, stage: string, startedAt: number, endedAt: number): void {
-  const runStart = Date.parse(report.startedAt) / 1000
-  if (!Number.isFinite(runStart)) return
-  const at = (epoch: number) => Math.max(0, Math.round((epoch - runStart) * 1000) / 1000)
-  ;(report.timeline ??= []).push({ stage, start: at(startedAt), end: at(endedAt) })
-}
-
 /** Says with which rights the restore runs, in the report and the log (a warning for a superuser's). */
 export function recordRestoreRights(rights: RestoreRights, report: Report): void {
   report.restoreRights = { mode: rights.mode, role: rights.role, superuser: rights.superuser, description: rights.description }
@@ -663,24 +657,6 @@ export function recordRolePlan(plan: OwnersPlan, report: Report, compared: strin
     core.info(compared)
   }
   return plan
-}
-
-/**
- * The streamed stages overlap, so each timing is from the start of the stream until that program
- * ended: restore-seconds is how long the backup took to restore while it was being dumped, an
- * upper bound of a restore from a finished file.
- */
-function recordStreamTimings(outcome: StreamOutcome, report: Report): void {
-  const { dump, sanitize, restore } = outcome.seconds ?? {}
-  if (dump !== undefined) report.timings.dump = dump
-  if (sanitize !== undefined) report.timings.sanitize = sanitize
-  if (restore !== undefined) report.timings.restore = restore
-  const start = outcome.startedAt
-  if (start === undefined) return
-  if (dump !== undefined) onTimeline(report, 'Dump', start, start + dump)
-  if (sanitize !== undefined) onTimeline(report, 'Sanitize', start, start + sanitize)
-  // psql starts when its database exists (the gate), after pg_dump has started.
-  if (restore !== undefined) onTimeline(report, 'Restore', outcome.restoreStartedAt ?? start, start + restore)
 }
 
 /**
@@ -786,27 +762,6 @@ export function batchSmallTables<T extends { bytes: number }>(tables: T[], sessi
   }
   if (open.length > 0) batches.push(open)
   return batches
-}
-
-/**
- * Stops before the dump when production holds what the clean room's major rejects and no rewrite
- * restores (the engine's serverChecks); `privileges`: the owners' and privileges' constructs only, or the others.
- */
-async function refuseProductionSkew(
-  engine: Engine,
-  production: SeamSession,
-  cleanroomMajor: number,
-  privileges: boolean
-): Promise<void> {
-  const refusal = await engine.serverChecks?.productionSkew(production, cleanroomMajor, privileges)
-  if (refusal) throw new UserError(refusal)
-}
-
-export function logSanitized(report: Report): void {
-  if (report.sanitized.length === 0) core.info('Nothing sanitized: the clean room knows every directive in the dump.')
-  for (const item of report.sanitized) {
-    core.info(`Removed ${item.lines} line(s) of ${item.parameter} (rule ${item.rule}), which the clean room does not know.`)
-  }
 }
 
 /**
@@ -1041,8 +996,4 @@ function required<K extends 'userChecks' | 'amcheck' | 'ownersAndPrivileges'>(
   const found = engine[capability]
   if (!found) throw new Error(`${engine.name} has no ${capability} capability`)
   return found
-}
-
-export function elapsed(since: number): number {
-  return (performance.now() - since) / 1000
 }
