@@ -1,9 +1,9 @@
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
 import type { SchemaObject, SeamSession, ServerFacts, StreamOutcome } from '../engines/types.js'
-import { UserError, lastLine } from '../util/errors.js'
+import { lastLine } from '../util/errors.js'
 import { saveWorkDir } from '../util/leftovers.js'
-import { displayName, tableKey, type TableName } from '../util/table-name.js'
+import { tableKey, type TableName } from '../util/table-name.js'
 import type { SideFigures } from '../verification/compare.js'
 import type { SequenceValue } from '../verification/sequence-check.js'
 import type { CheckAnswer } from '../verification/check-answers.js'
@@ -12,7 +12,7 @@ import type { ProductionSettings } from './settings.js'
 import { logVerification } from './copy-findings.js'
 import { runDrill, type JudgedCopy } from './drill-copies.js'
 import { readFigures, verifyRestored } from './pipeline.js'
-import { collationsRewrittenBy, elapsed, recordStream } from './snapshot-stream.js'
+import { beginProductionSnapshot, collationsRewrittenBy, elapsed, recordStream } from './snapshot-stream.js'
 import { reportProgress } from './progress.js'
 import { RunContext } from './run-context.js'
 import { checkServers } from './server-checks.js'
@@ -185,8 +185,6 @@ interface Streamed {
 async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, keepDumpAt?: string): Promise<Streamed> {
   const { engine, settings, report, workspace } = run
   const production = run.production
-  await production.pinSettings()
-  const countersBefore = await production.readCounters()
   // The stream's private directory: option files, the sanitizer's marker and its records, stderr.
   const streamDir = workspace.file('stream')
   fs.mkdirSync(streamDir, { recursive: true, mode: 0o700 })
@@ -200,10 +198,8 @@ async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, ke
     workDir: streamDir
   })
   run.collationsRewritten = collationsRewrittenBy(engine, cleanroomCollations)
-  let tables: TableName[]
-  let unisolated: TableName[] = []
-  let streaming: Promise<StreamOutcome>
-  let lockStarted = performance.now()
+  // The lock is released on any failure before the stream starts (beginProductionSnapshot), or by the stream.
+  const { tables, countersBefore, unisolated, lockStarted } = await beginProductionSnapshot(run, production)
   let released: Promise<void> | undefined
   const release = (): Promise<void> => {
     if (released) return released
@@ -217,42 +213,9 @@ async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, ke
     released.catch(() => undefined)
     return released
   }
-  // The figure sessions connect and pin their settings before the lock: production's writers wait
-  // only while the snapshots start, not while sessions log in.
-  const joining: SeamSession[] = []
-  for (let i = 1; i < Math.max(1, settings.jobs - 1); i++) {
-    const session = await run.open(settings.production, 'production')
-    await session.pinSettings()
-    joining.push(session)
-  }
-  let streamStarted = performance.now()
+  const streamStarted = performance.now()
+  let streaming: Promise<StreamOutcome>
   try {
-    lockStarted = performance.now()
-    const snapshotId = await production.beginSnapshot()
-    // The figure sessions join while the lock holds every writer: after it, their snapshot would be later than the dump's.
-    await Promise.all(joining.map(session => session.joinSnapshot(snapshotId)))
-    run.productionSessions.push(...joining)
-    tables = await production.listTables()
-    if (tables.length === 0) {
-      throw new UserError(
-        `Production database '${settings.productionAddress.database}' has no tables, so there is nothing to verify: ` +
-          `check that 'production-url' names the right database.`
-      )
-    }
-    // A table no snapshot isolates (MyISAM...) holds still only under the lock: keep it through
-    // the dump and production's figures, and say so (production's writers wait that long).
-    unisolated = production.outsideSnapshot(tables)
-    if (unisolated.length > 0) {
-      core.warning(
-        `${unisolated.length} table(s) use a storage engine no consistent snapshot isolates (${unisolated
-          .slice(0, 5)
-          .map(displayName)
-          .join(', ')}${unisolated.length > 5 ? ', ...' : ''}): production's snapshot lock is held through the whole dump ` +
-          "and production's figures, so writers wait until then. Convert them to InnoDB to keep the lock brief.",
-        { title: 'Lazarus: production writes held during the dump' }
-      )
-    }
-    streamStarted = performance.now()
     streaming = engine.streamDumpToRestore({
       tools: run.tools,
       production: settings.production,
@@ -292,7 +255,8 @@ async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, ke
   // A dump that ended before its marker (an empty database, a failure) releases the lock too. A
   // lock lost before its release throws here: nothing then proves the dump saw the snapshot's data.
   await release()
-  recordStream(run, outcome, elapsed(streamStarted))
+  recordStream(run, outcome, { streamSeconds: elapsed(streamStarted) })
+  report.dumpBytes = outcome.dumpBytes
   const countersAfter = await production.readCounters()
   const failed = outcome.stages.find(stage => stage.exitCode !== 0)
   if (!outcome.ok && failed?.stage !== 'restore') {

@@ -28,7 +28,7 @@ import type { ClientTools } from '../engines/postgres/pg-tools.js'
 import { mapPool } from '../util/pool.js'
 import { logVerification, pinDifferingTables } from './copy-findings.js'
 import { checkServers } from './server-checks.js'
-import { elapsed, logSanitized, onTimeline, recordStreamTimings, refuseProductionSkew } from './snapshot-stream.js'
+import { beginProductionSnapshot, elapsed, onTimeline, recordStream, refuseProductionSkew } from './snapshot-stream.js'
 import { Counter, reportProgress } from './progress.js'
 import { judgeRestoreFailed, judgeVerified, type CopyVerification as VerificationOf, type Report } from '../report/report.js'
 import { runDrill, type CopyContext } from './drill-copies.js'
@@ -448,25 +448,10 @@ async function streamFromSnapshot(
   // The exporter takes the snapshot; the checksum workers join it as the run's further production sessions.
   const exporter = context.production!
   const sessions = context.productionSessions
-  await exporter.pinSettings()
-  const sequencesBefore = await exporter.readCounters()
-  const snapshotId = await exporter.beginSnapshot()
+  const begun = await beginProductionSnapshot(context, exporter)
+  const { id: snapshotId, tables, countersBefore: sequencesBefore } = begun
   const takenAt = await exporter.transactionStart()
-  const tables = await exporter.listTables()
-  if (tables.length === 0) {
-    throw new UserError(
-      `Production database '${settings.production.database}' has no tables, so there is nothing to verify: ` +
-        `check that '${settings.production.inputName}' names the right database.`
-    )
-  }
   await refuseProductionSkew(context.engine, exporter, filter.cleanroomMajor, false)
-  // pg_dump takes one connection; the checksum workers share the rest of `jobs`.
-  for (let i = 1; i < Math.max(1, settings.jobs - 1); i++) {
-    const session = await context.open(settings.production, 'production')
-    sessions.push(session)
-    await session.pinSettings()
-    await session.joinSnapshot(snapshotId)
-  }
   core.info(
     `Snapshot ${snapshotId}: ${tables.length} table(s) to count and checksum with ${sessions.length} session(s) ` +
       `once pg_dump has read them, while the restore goes on.`
@@ -564,9 +549,7 @@ async function streamFromSnapshot(
   // Awaited by whoever verifies the copy; on every other path nobody does.
   production.catch(() => undefined)
   const streamed = await streaming
-  recordStreamTimings(streamed, report)
-  report.sanitized = filter.removed()
-  logSanitized(report)
+  recordStream(context, streamed, { sanitizer: filter })
   let restoreError: string | undefined
   let restoreFailedAt: string | undefined
   if (!streamed.ok) {

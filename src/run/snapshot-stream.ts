@@ -1,8 +1,11 @@
 import * as core from '@actions/core'
-import type { Engine, SeamSession, StreamOutcome } from '../engines/types.js'
+import type { Engine, Sanitizer, SeamSession, StreamOutcome } from '../engines/types.js'
 import type { Report } from '../report/report.js'
 import { UserError } from '../util/errors.js'
+import { displayName, type TableName } from '../util/table-name.js'
+import type { SequenceValue } from '../verification/sequence-check.js'
 import type { RunContext } from './run-context.js'
+import { INPUT, type ProductionSettings } from './settings.js'
 
 /** Records a stage on the report's timeline, in seconds since the run started. */
 export function onTimeline(report: Report, stage: string, startedAt: number, endedAt: number): void {
@@ -17,7 +20,7 @@ export function onTimeline(report: Report, stage: string, startedAt: number, end
  * ended: restore-seconds is how long the backup took to restore while it was being dumped, an
  * upper bound of a restore from a finished file.
  */
-export function recordStreamTimings(outcome: StreamOutcome, report: Report): void {
+function recordStreamTimings(outcome: StreamOutcome, report: Report): void {
   const { dump, sanitize, restore } = outcome.seconds ?? {}
   if (dump !== undefined) report.timings.dump = dump
   if (sanitize !== undefined) report.timings.sanitize = sanitize
@@ -56,19 +59,29 @@ export function elapsed(since: number): number {
 }
 
 /**
- * What the stream tells the report: each program's time (the dump's own, which the summary's
- * headline gives; the stages overlap, so each is from the stream's start until that program
- * ended), the bytes, what the sanitizer changed, and the objects it restored unable to run.
+ * What the stream tells the report, for every engine: each program's time (the dump's own, which
+ * the summary's headline gives; the stages overlap, so each is from the stream's start until that
+ * program ended) and the timeline, what the sanitizer changed, and the objects it restored unable
+ * to run. `sanitizer`: the run's own, where the engine builds one (Engine.sanitizer: PostgreSQL's
+ * sed filter, which removes the directives the clean room does not know and says so, or that it
+ * removed nothing); otherwise the stream's outcome says what its sanitizer rewrote.
+ * `streamSeconds`: the stream's time, for the restore's when the outcome does not say it.
  */
-export function recordStream(run: RunContext, outcome: StreamOutcome, streamSeconds: number): void {
+export function recordStream(
+  run: RunContext,
+  outcome: StreamOutcome,
+  how: { sanitizer?: Pick<Sanitizer, 'removed'>; streamSeconds?: number }
+): void {
   const { report } = run
-  const seconds = outcome.seconds ?? {}
-  if (seconds.dump !== undefined) report.timings.dump = seconds.dump
-  if (seconds.sanitize !== undefined) report.timings.sanitize = seconds.sanitize
-  report.timings.restore = seconds.restore ?? streamSeconds
-  report.dumpBytes = outcome.dumpBytes
-  report.sanitized = outcome.sanitized ?? []
-  for (const item of report.sanitized) core.info(`Sanitized ${item.lines} line(s): ${item.parameter} (rule ${item.rule}).`)
+  recordStreamTimings(outcome, report)
+  if (outcome.seconds?.restore === undefined && how.streamSeconds !== undefined) report.timings.restore = how.streamSeconds
+  if (how.sanitizer) {
+    report.sanitized = how.sanitizer.removed()
+    logSanitized(report)
+  } else {
+    report.sanitized = outcome.sanitized ?? []
+    for (const item of report.sanitized) core.info(`Sanitized ${item.lines} line(s): ${item.parameter} (rule ${item.rule}).`)
+  }
   run.restoredDisabled = outcome.restoredDisabled ?? []
   if (run.restoredDisabled.length > 0) {
     core.info(
@@ -89,4 +102,74 @@ export function collationsRewrittenBy(engine: Engine, cleanroomCollations: strin
   if (typeof offer !== 'function') return undefined
   const rewrites: unknown = offer.call(engine, cleanroomCollations)
   return rewrites instanceof Map ? (rewrites as ReadonlyMap<string, string>) : undefined
+}
+
+/** Production's snapshot as every engine's run begins it (beginSnapshot). */
+export interface BegunSnapshot<Table extends TableName = TableName> {
+  /** What the dump joins: PostgreSQL's exported snapshot, MySQL's lock. */
+  id: string
+  tables: Table[]
+  /** Counters are not transactional: read before the snapshot, and again once the dump is over. */
+  countersBefore: SequenceValue[]
+  /** Tables no snapshot isolates (SeamSession.outsideSnapshot): only the snapshot's lock holds them still. */
+  unisolated: Table[]
+  /** When the snapshot (and its lock, where the engine takes one) was asked for: performance.now(). */
+  lockStarted: number
+}
+
+/**
+ * Begins production's snapshot for every engine, by the seam's protocol (engines/types.ts
+ * SeamSession): production's first session pins its settings and reads the counters; the figure
+ * sessions connect and pin theirs before the snapshot, so that production's writers (MySQL: behind
+ * the brief global lock) wait only while the snapshots start, not while sessions log in; the
+ * first session begins the snapshot and every figure session joins it at once. Then the tables:
+ * none is a user's error; tables no snapshot isolates are warned of (the lock is held through the
+ * dump). On any failure the lock, where there is one, is released before the error goes on;
+ * otherwise the caller releases it (releaseSnapshotLock) once the dump's snapshot has begun.
+ */
+export async function beginProductionSnapshot<Table extends TableName>(
+  context: RunContext<ProductionSettings>,
+  production: SeamSession<Table>
+): Promise<BegunSnapshot<Table>> {
+  const { settings } = context
+  await production.pinSettings()
+  const countersBefore = await production.readCounters()
+  // The dump takes one connection; the figure sessions share the rest of `jobs`.
+  const joining: SeamSession[] = []
+  for (let i = 1; i < Math.max(1, settings.jobs - 1); i++) {
+    const session = await context.open(settings.production, 'production')
+    await session.pinSettings()
+    joining.push(session)
+  }
+  const lockStarted = performance.now()
+  try {
+    const id = await production.beginSnapshot()
+    // The figure sessions join while the lock holds every writer: after it, their snapshot would be later than the dump's.
+    await Promise.all(joining.map(session => session.joinSnapshot(id)))
+    context.productionSessions.push(...joining)
+    const tables = await production.listTables()
+    if (tables.length === 0) {
+      throw new UserError(
+        `Production database '${settings.productionAddress.database}' has no tables, so there is nothing to verify: ` +
+          `check that '${INPUT.productionUrl}' names the right database.`
+      )
+    }
+    // A table no snapshot isolates (MyISAM...) holds still only under the lock: keep it through
+    // the dump and production's figures, and say so (production's writers wait that long).
+    const unisolated = production.outsideSnapshot(tables)
+    if (unisolated.length > 0) {
+      core.warning(
+        `${unisolated.length} table(s) use a storage engine no consistent snapshot isolates (${unisolated
+          .slice(0, 5)
+          .map(displayName)
+          .join(', ')}${unisolated.length > 5 ? ', ...' : ''}): production's snapshot lock is held through the whole dump ` +
+          "and production's figures, so writers wait until then. Convert them to InnoDB to keep the lock brief.",
+        { title: 'Lazarus: production writes held during the dump' }
+      )
+    }
+    return { id, tables, countersBefore, unisolated, lockStarted }
+  } catch (error) {
+    await production.releaseSnapshotLock().catch(() => undefined)
+    throw error
+  }
 }

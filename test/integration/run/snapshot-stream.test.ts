@@ -1,0 +1,149 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { SeamSession } from '../../../src/engines/types.js'
+import type { Report } from '../../../src/report/report.js'
+import { RunContext } from '../../../src/run/run-context.js'
+import { readRunSettings, requireProduction, type ProductionSettings } from '../../../src/run/settings.js'
+import { beginProductionSnapshot, type BegunSnapshot } from '../../../src/run/snapshot-stream.js'
+import { Workspace } from '../../../src/run/workspace.js'
+import { UserError } from '../../../src/util/errors.js'
+import { capturingStdout } from '../../support/capture-stdout.js'
+import { createMariadbDatabase, mariadbInputs, MYSQL_SHOP_SQL } from '../../support/engines.js'
+import { mariadbProduction } from '../../support/mariadb.js'
+import { productionCluster, uniqueName } from '../../support/shared-servers.js'
+import { createShop } from '../../support/shop.js'
+
+// One beginning of production's snapshot for every engine (issue 14, run/snapshot-stream.ts): the
+// figure sessions join the first session's snapshot, so that a write after it is seen by none
+// of them; an empty database is one clear line; and where the engine takes a lock (MariaDB's
+// brief global read lock) a failure releases it before the error goes on.
+
+interface EngineCase {
+  name: 'PostgreSQL' | 'MariaDB'
+  /** Inputs for a run from a fresh shop with a table late_writes, and a write to that table. */
+  shop(): Promise<{ inputs: Record<string, string>; addRow(): Promise<unknown> }>
+  /** Inputs for a run from a fresh database without a table. */
+  empty(): Promise<{ inputs: Record<string, string>; database: string }>
+}
+
+const CASES: EngineCase[] = [
+  {
+    name: 'PostgreSQL',
+    async shop() {
+      const shop = await createShop('begin_snapshot', 'CREATE TABLE public.late_writes (id int PRIMARY KEY);')
+      return {
+        inputs: shop.inputs({ jobs: '4' }),
+        addRow: () => shop.production.query('INSERT INTO public.late_writes VALUES (1)', shop.database)
+      }
+    },
+    async empty() {
+      const shop = await createShop('begin_snapshot_base')
+      const production = await productionCluster()
+      const database = uniqueName('begin_snapshot_empty')
+      await production.createDatabase(database)
+      return { inputs: { ...shop.inputs(), 'production-url': production.url(database, { password: null }) }, database }
+    }
+  },
+  {
+    name: 'MariaDB',
+    async shop() {
+      const { server, database } = await createMariadbDatabase(
+        'begin_snapshot',
+        `${MYSQL_SHOP_SQL}\nCREATE TABLE late_writes (id INT PRIMARY KEY) ENGINE=InnoDB;`
+      )
+      return {
+        inputs: await mariadbInputs(database, { jobs: '4' }),
+        addRow: () => server.sql('INSERT INTO late_writes VALUES (1)', database)
+      }
+    },
+    async empty() {
+      const server = await mariadbProduction()
+      const database = uniqueName('begin_snapshot_empty')
+      await server.sql(`CREATE DATABASE \`${database}\``)
+      return { inputs: await mariadbInputs(database), database }
+    }
+  }
+]
+
+/** Runs `stages` in a run context connected to production as the inputs say, its log captured. */
+async function inRun(
+  inputs: Record<string, string>,
+  stages: (context: RunContext<ProductionSettings>) => Promise<void>
+): Promise<string> {
+  const runnerTemp = mkdtempSync(path.join(os.tmpdir(), 'lazarus-begin-snapshot-'))
+  try {
+    const settings = requireProduction(
+      await readRunSettings(name => inputs[name] ?? '', { RUNNER_TEMP: runnerTemp }),
+      'to dump production'
+    )
+    const report: Report = {
+      result: 'error',
+      verify: settings.verify,
+      production: { server: 'production', database: settings.productionAddress.database },
+      cleanroom: { server: 'cleanroom' },
+      sanitized: [],
+      tables: [],
+      sabotage: [],
+      timings: {},
+      startedAt: new Date().toISOString()
+    }
+    const context = new RunContext(settings.engine, settings, new Workspace(runnerTemp), report)
+    const { output } = await capturingStdout(async () => {
+      await context.connectProduction()
+      await context.run(() => stages(context))
+    })
+    return output
+  } finally {
+    rmSync(runnerTemp, { recursive: true, force: true })
+  }
+}
+
+/** Rows of `table` as `session` sees it. */
+async function rows(session: SeamSession, table: BegunSnapshot['tables'][number], inTransaction: boolean): Promise<number> {
+  const [figures] = await session.tablesFigures([table], false, inTransaction)
+  return figures.rows ?? -1
+}
+
+for (const engine of CASES) {
+  test(`${engine.name}: every figure session joins production's snapshot, which no later write reaches`, async () => {
+    const shop = await engine.shop()
+    await inRun(shop.inputs, async context => {
+      const production = context.production!
+      const begun = await beginProductionSnapshot(context, production)
+      const lateWrites = begun.tables.find(table => table.name === 'late_writes')
+      assert.ok(lateWrites, 'the tables are listed inside the snapshot')
+      // jobs 4: the dump takes one connection, production's first session and two more read figures.
+      assert.equal(context.productionSessions.length, 3)
+      assert.ok(Array.isArray(begun.countersBefore) && begun.countersBefore.length > 0, 'the counters are read first')
+      const lock = await production.releaseSnapshotLock()
+      assert.equal(typeof lock, engine.name === 'MariaDB' ? 'number' : 'undefined', "only MariaDB's snapshot takes a lock")
+      const before = await rows(production, lateWrites, true)
+      await shop.addRow()
+      const fresh = await context.open(context.settings.production, 'production')
+      assert.equal(await rows(fresh, lateWrites, false), before + 1, 'the write landed')
+      for (const session of context.productionSessions) {
+        assert.equal(await rows(session, lateWrites, true), before, 'a session in the snapshot does not see the later write')
+      }
+    })
+  })
+
+  test(`${engine.name}: a production database without tables stops the run in one line, its snapshot's lock released`, async () => {
+    const { inputs, database } = await engine.empty()
+    await inRun(inputs, async context => {
+      const production = context.production!
+      await assert.rejects(
+        beginProductionSnapshot(context, production),
+        (error: unknown) =>
+          error instanceof UserError &&
+          error.message ===
+            `Production database '${database}' has no tables, so there is nothing to verify: ` +
+              "check that 'production-url' names the right database."
+      )
+      // Released on the way out: nothing is left to release, and production's writers go on.
+      assert.equal(await production.releaseSnapshotLock(), undefined)
+    })
+  })
+}
