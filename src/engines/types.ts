@@ -813,6 +813,13 @@ export interface ManifestProfile {
   tableKinds: readonly string[]
 }
 
+/** Production's database as a manifest records it (beside its server): PostgreSQL's encoding, LC_COLLATE and LC_CTYPE. */
+export interface KeptDatabase {
+  encoding: string
+  collate: string
+  ctype: string
+}
+
 /** One table as a manifest records it: what reading the same figures from a restored copy needs. */
 export interface KeptTable extends TableName {
   kind: string
@@ -864,6 +871,8 @@ export interface RestorePointsCapability<
   keptDump(backup: KeptBackup, tools: Tools, options: { withOwnersAndPrivileges: boolean; lockTimeoutSeconds: number }): KeptDump
   /** A table the manifest recorded, as the engine reads it from a restored copy (validated by parseManifest). */
   tableOf(kept: KeptTable): Table
+  /** Production's database defaults from what a manifest records of its database, so that the scratch database is created like it. */
+  databaseDefaults(kept: KeptDatabase): DatabaseDefaults
 
   // Stored backups (input backup-path): a kept backup verified later, with its manifest or without.
 

@@ -1,7 +1,6 @@
 import * as core from '@actions/core'
 import { compareTables, type SideFigures } from '../verification/compare.js'
 import { displayName, tableKey } from '../util/table-name.js'
-import { DatabaseSession, asDatabaseDefaults } from '../engines/postgres/database.js'
 import { UserError } from '../util/errors.js'
 import { checkBackupFiles, describeFileProblem, formatProblem, type Manifest } from '../report/manifest.js'
 import {
@@ -26,7 +25,7 @@ import {
   type RunContext,
   type SanitizeFilter
 } from './pipeline.js'
-import type { OwnersPlan, PrivilegeReplay, RestoreRights } from '../engines/types.js'
+import type { OwnersPlan, PrivilegeReplay, RestoreRights, SchemaObjectDifference as SchemaDifference } from '../engines/types.js'
 import { refuseUnsupportedServers } from './server-checks.js'
 import {
   judgeBackupFiles,
@@ -36,7 +35,6 @@ import {
   type Report,
   type ReportTable
 } from '../report/report.js'
-import type { SchemaDifference } from '../engines/postgres/schema-fingerprint.js'
 import { requireProduction, type Settings as AnySettings } from './settings.js'
 import { runDrill } from './drill-copies.js'
 // PostgreSQL's run reads its settings in PostgreSQL's shapes.
@@ -174,7 +172,7 @@ export async function verifyStoredBackup(anySettings: AnySettings, workspace: Wo
       routedFile,
       routedRoles: replay?.onlyNaming
     })
-    const target = await context.createScratchDatabase('backup', asDatabaseDefaults(database))
+    const target = await context.createScratchDatabase('backup', restorePoints.databaseDefaults(database))
     let snapshot: ProductionSnapshot | undefined
     let verifiedSettings: Settings = settings
     try {
@@ -435,15 +433,17 @@ async function readRestoredDrillCatalog(
   roles: OwnersPlan
 ): Promise<ProductionSnapshot['drillCatalog']> {
   const { workspace } = context
-  const session = await DatabaseSession.open(target, 'cleanroom')
+  // Through the run's context: watched like every other session, and closed with the run on any path.
+  const sessions: PostgresRunShapes['session'][] = []
   try {
-    await session.pinSettings()
+    await context.openPinned(target, 'cleanroom', 1, sessions)
+    const [session] = sessions
     const rowCounts = new Map(snapshot.figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
     const catalog = await context.engine.readDrillCatalog(session, rowCounts)
     await context.engine.ownersAndPrivileges.addDrillTargets(catalog, session, roles, workspace.runId)
     return catalog
   } finally {
-    await session.close()
+    for (const session of sessions) await context.release(session)
   }
 }
 
@@ -460,7 +460,7 @@ async function compareWithProductionNow(context: RunContext, target: ConnectionT
   const counting = { ...settings, verify: 'counts' as const }
   await production.pinSettings()
   await production.beginSnapshot()
-  const sessions: DatabaseSession[] = []
+  const sessions: PostgresRunShapes['session'][] = []
   try {
     await context.openPinned(target, 'cleanroom', settings.jobs, sessions)
     const [restored] = sessions

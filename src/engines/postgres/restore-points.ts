@@ -12,6 +12,7 @@ import {
 } from './dump-compression.js'
 import { COLUMN_HASHINGS, PINNED_SETTINGS, type Column, type TableRef } from './figure-queries.js'
 import { dumpArguments, type ClientTools } from './pg-tools.js'
+import { asDatabaseDefaults } from './database.js'
 import { resolveRestoreTools, type RestoreTools } from './pg-restore.js'
 import { describeBackup, openStoredBackup, own, restorePrograms } from './stored-backup.js'
 
@@ -79,6 +80,8 @@ export const postgresRestorePoints: RestorePointsCapability<
     bytes: 0,
     filter: kept.filter
   }),
+  // The manifest records the database as its snapshot read it (DatabaseSession.databaseFacts).
+  databaseDefaults: asDatabaseDefaults,
   detectBackup,
   describeBackup,
   // pg_restore reads archives of its own version and older: the newest installed client reads the most.

@@ -83,6 +83,15 @@ test("the manifest is production's side: its figures, no session, checks matched
   assert.equal(skipped.snapshot.privileges, undefined)
 })
 
+test("a stored backup's scratch database is created like the database its manifest records: encoding, collation, ctype", () => {
+  const recorded = { ...manifest(13).production, encoding: 'LATIN1', collate: 'de_DE.ISO-8859-1', ctype: 'en_US.ISO-8859-1' }
+  assert.deepEqual(postgresRestorePoints.databaseDefaults(recorded), {
+    characterSet: 'LATIN1',
+    collation: 'de_DE.ISO-8859-1',
+    characterType: 'en_US.ISO-8859-1'
+  })
+})
+
 test("the roles a manifest's owners and ACLs name", () => {
   assert.deepEqual(
     rolesNamedBy([
