@@ -1,17 +1,15 @@
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
-import type { SchemaObject, SeamSession, ServerFacts, StreamOutcome } from '../engines/types.js'
+import type { SeamSession, ServerFacts, StreamOutcome } from '../engines/types.js'
 import { lastLine } from '../util/errors.js'
 import { saveWorkDir } from '../util/leftovers.js'
-import { tableKey, type TableName } from '../util/table-name.js'
-import type { SideFigures } from '../verification/compare.js'
+import type { TableName } from '../util/table-name.js'
 import type { SequenceValue } from '../verification/sequence-check.js'
-import type { CheckAnswer } from '../verification/check-answers.js'
 import { judgeRestoreFailed, judgeVerified, type Report } from '../report/report.js'
 import type { ProductionSettings } from './settings.js'
 import { logVerification } from './copy-findings.js'
 import { runDrill, type JudgedCopy } from './drill-copies.js'
-import { readFigures, verifyRestored } from './pipeline.js'
+import { readProductionSide, verifyRestored, type ReadProductionSide } from './pipeline.js'
 import { beginProductionSnapshot, collationsRewrittenBy, elapsed, recordStream } from './snapshot-stream.js'
 import { reportProgress } from './progress.js'
 import { RunContext } from './run-context.js'
@@ -152,21 +150,7 @@ async function runStages(run: SeamRunContext): Promise<void> {
  * Production's side of the comparison, as plain data. The live session it was read in stays apart
  * (SeamRunContext.production), still inside the snapshot, for the rows a difference is pinned to.
  */
-export interface ProductionSnapshot {
-  tables: TableName[]
-  figures: SideFigures[]
-  schema: SchemaObject[]
-  /** AUTO_INCREMENT counters are not transactional: read before the snapshot and after the dump. */
-  sequencesBefore: SequenceValue[]
-  sequencesAfter: SequenceValue[]
-  /** Each table's key for pinning differing rows (primary key, or a unique index over NOT NULL columns). */
-  primaryKeys: Map<string, string[]>
-  /** What the engine has none of, for the one verification (pipeline.ts verifyRestored). */
-  largeObjects: SchemaObject[]
-  checks: CheckAnswer[]
-  /** What the drill corrupts copies of the dump with; read only when a drill runs. */
-  drillCatalog?: unknown
-}
+export type ProductionSnapshot = ReadProductionSide
 
 interface Streamed {
   /** Production's side, read inside the snapshot once the backup restored; absent when it did not. */
@@ -279,27 +263,12 @@ async function snapshotAndStream(run: SeamRunContext, restoreTarget: unknown, ke
   return { snapshot }
 }
 
-/** Production's figures, schema and drill catalog, all read inside the snapshot. */
-async function readProduction(
+/** Production's figures, schema and drill catalog, all read inside the snapshot (pipeline.ts readProductionSide). */
+function readProduction(
   run: SeamRunContext,
   tables: TableName[],
   countersBefore: SequenceValue[],
   countersAfter: SequenceValue[]
 ): Promise<ProductionSnapshot> {
-  const schema = await run.production.readSchema()
-  const primaryKeys = await run.production.primaryKeys()
-  const figures = await readFigures(run.engine, run.productionSessions, tables, run.settings, true, 'production')
-  const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
-  const drillCatalog = run.settings.sabotage.length > 0 ? await run.engine.readDrillCatalog(run.production, rowCounts) : undefined
-  return {
-    tables,
-    figures,
-    schema,
-    sequencesBefore: countersBefore,
-    sequencesAfter: countersAfter,
-    primaryKeys,
-    largeObjects: [],
-    checks: [],
-    drillCatalog
-  }
+  return readProductionSide(run, { tables, countersBefore, countersAfter: async () => countersAfter })
 }

@@ -507,45 +507,21 @@ async function streamFromSnapshot(
   // pg_dump has finished: on a machine that hosts both servers (service containers on a runner)
   // the checksums would otherwise take CPU from the stream, and after the dump they overlap the
   // end of the restore and the restored copy's own checksums instead.
-  const production = (async (): Promise<ProductionSnapshot> => {
-    const schema = await exporter.readSchema()
-    const primaryKeys = await exporter.primaryKeys()
-    const privileges = roles.restore && owners ? await owners.readPrivileges(exporter) : undefined
-    if (!(await dumped)) throw new Error("pg_dump did not finish: production's figures were not read")
-    const figuresStartedAt = Date.now() / 1000
-    // Reading a sequence locks it: forgotten with the read, as the tables' locks are (readAndForget).
-    const sequencesAfter = await exporter.readAndForget(() => exporter.readCounters())
-    const figures = await readFigures(context.engine, sessions, tables, settings, true, 'production')
-    onTimeline(report, 'Production figures', figuresStartedAt, Date.now() / 1000)
-    const { engine } = context
-    const checks =
-      settings.checks.length > 0
-        ? await answerChecks(
-            required(engine, 'userChecks').side(exporter),
-            settings.checks,
-            sampleRowsFor(checkOptions(engine, settings))
-          )
-        : []
-    const largeObjects = engine.largeObjects ? await engine.largeObjects.read(exporter) : []
-    const rowCounts = new Map(figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
-    const drillCatalog = settings.sabotage.length > 0 ? await context.engine.readDrillCatalog(exporter, rowCounts) : undefined
-    if (drillCatalog && owners) await owners.addDrillTargets(drillCatalog, exporter, roles, workspace.runId)
-    return {
+  const production = (async (): Promise<ProductionSnapshot> => ({
+    // PostgreSQL's engine lists its own tables and reads its own drill catalog.
+    ...((await readProductionSide(context, {
       tables,
-      figures,
-      schema,
-      largeObjects,
-      privileges,
-      replay,
-      sequencesBefore,
-      sequencesAfter,
-      primaryKeys,
-      checks,
-      takenAt,
-      drillCatalog,
-      database
-    }
-  })()
+      countersBefore: sequencesBefore,
+      owners: roles,
+      dumped,
+      // Reading a sequence locks it: forgotten with the read, as the tables' locks are (readAndForget).
+      countersAfter: () => exporter.readAndForget(() => exporter.readCounters()),
+      timeline: true
+    })) as Pick<ProductionSnapshot, keyof ReadProductionSide>),
+    replay,
+    takenAt,
+    database
+  }))()
   // Awaited by whoever verifies the copy; on every other path nobody does.
   production.catch(() => undefined)
   const streamed = await streaming
@@ -780,6 +756,74 @@ export async function dropOrKeep(cleanroom: CleanRoom, target: ConnectionTarget,
     core.notice(`Kept the restored database '${target.database}' on the clean room (${describe(target)}) for debugging.`)
   } else {
     await cleanroom.drop(target.database)
+  }
+}
+
+/** Production's side as read inside its snapshot, with the drill's catalog when a drill runs (readProductionSide). */
+export interface ReadProductionSide<Table extends TableName = TableName> extends Omit<ProductionSide<Table>, 'replay'> {
+  /** What the drill corrupts copies of the dump with (Engine.readDrillCatalog); read only when a drill runs. */
+  drillCatalog?: unknown
+}
+
+/**
+ * Production's side of the comparison, read inside the snapshot on production's sessions, for
+ * every engine: the schema and the keys while the dump runs; owners and privileges when the plan
+ * restores them (Engine.ownersAndPrivileges); once the dump has read production (`dumped`: a dump
+ * that did not finish leaves nothing to compare), the counters again, every table's figures on
+ * all of production's sessions, the user's checks, large objects, and the drill's catalog (with
+ * the owners and privileges it may aim at). `timeline`: the figures' reading goes on the report's
+ * timeline (PostgreSQL's run, whose stream records one).
+ */
+export async function readProductionSide(
+  context: AnyRunContext,
+  side: {
+    tables: TableName[]
+    countersBefore: SequenceValue[]
+    owners?: OwnersPlan
+    dumped?: Promise<boolean>
+    countersAfter(): Promise<SequenceValue[]>
+    timeline?: boolean
+  }
+): Promise<ReadProductionSide> {
+  const { engine, report, workspace } = context
+  const settings = context.settings as unknown as Pick<
+    Settings,
+    'jobs' | 'verify' | 'checks' | 'sabotage' | 'showValues' | 'maxRowsReported'
+  >
+  const production = context.production!
+  const { tables, owners: plan } = side
+  const owners = engine.ownersAndPrivileges
+  const schema = await production.readSchema()
+  const primaryKeys = await production.primaryKeys()
+  const privileges = plan?.restore && owners ? await owners.readPrivileges(production) : undefined
+  if (side.dumped && !(await side.dumped)) throw new Error("pg_dump did not finish: production's figures were not read")
+  const figuresStartedAt = Date.now() / 1000
+  const sequencesAfter = await side.countersAfter()
+  const figures = await readFigures(engine, context.productionSessions, tables, settings, true, 'production')
+  if (side.timeline) onTimeline(report, 'Production figures', figuresStartedAt, Date.now() / 1000)
+  const checks =
+    settings.checks.length > 0
+      ? await answerChecks(
+          required(engine, 'userChecks').side(production),
+          settings.checks,
+          sampleRowsFor(checkOptions(engine, settings))
+        )
+      : []
+  const largeObjects = engine.largeObjects ? await engine.largeObjects.read(production) : []
+  const rowCounts = new Map(figures.map(entry => [tableKey(entry), entry.figures.rows ?? 0]))
+  const drillCatalog = settings.sabotage.length > 0 ? await engine.readDrillCatalog(production, rowCounts) : undefined
+  if (drillCatalog && owners && plan) await owners.addDrillTargets(drillCatalog, production, plan, workspace.runId)
+  return {
+    tables,
+    figures,
+    schema,
+    largeObjects,
+    privileges,
+    sequencesBefore: side.countersBefore,
+    sequencesAfter,
+    primaryKeys,
+    checks,
+    drillCatalog
   }
 }
 

@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { SeamSession } from '../../../src/engines/types.js'
 import type { Report } from '../../../src/report/report.js'
+import { readProductionSide } from '../../../src/run/pipeline.js'
 import { RunContext } from '../../../src/run/run-context.js'
 import { readRunSettings, requireProduction, type ProductionSettings } from '../../../src/run/settings.js'
 import { beginProductionSnapshot, type BegunSnapshot } from '../../../src/run/snapshot-stream.js'
@@ -35,7 +36,7 @@ const CASES: EngineCase[] = [
     async shop() {
       const shop = await createShop('begin_snapshot', 'CREATE TABLE public.late_writes (id int PRIMARY KEY);')
       return {
-        inputs: shop.inputs({ jobs: '4' }),
+        inputs: shop.inputs({ jobs: '4', sabotage: 'drop-row' }),
         addRow: () => shop.production.query('INSERT INTO public.late_writes VALUES (1)', shop.database)
       }
     },
@@ -55,7 +56,7 @@ const CASES: EngineCase[] = [
         `${MYSQL_SHOP_SQL}\nCREATE TABLE late_writes (id INT PRIMARY KEY) ENGINE=InnoDB;`
       )
       return {
-        inputs: await mariadbInputs(database, { jobs: '4' }),
+        inputs: await mariadbInputs(database, { jobs: '4', sabotage: 'drop-row' }),
         addRow: () => server.sql('INSERT INTO late_writes VALUES (1)', database)
       }
     },
@@ -144,6 +145,42 @@ for (const engine of CASES) {
       )
       // Released on the way out: nothing is left to release, and production's writers go on.
       assert.equal(await production.releaseSnapshotLock(), undefined)
+    })
+  })
+
+  test(`${engine.name}: production's side is read inside the snapshot, and only once the dump has read production`, async () => {
+    const shop = await engine.shop()
+    await inRun(shop.inputs, async context => {
+      const begun = await beginProductionSnapshot(context, context.production!)
+      await context.production!.releaseSnapshotLock()
+      await shop.addRow()
+      const countersAfter = [{ schema: 'x', name: 'after', lastValue: '7', isCalled: true }]
+      const side = await readProductionSide(context, {
+        tables: begun.tables,
+        countersBefore: begun.countersBefore,
+        dumped: Promise.resolve(true),
+        countersAfter: async () => countersAfter as never
+      })
+      const late = side.figures.find(entry => entry.name === 'late_writes')
+      assert.equal(late?.figures.rows, 0, "the figures are the snapshot's: the later write is not in them")
+      assert.equal(side.figures.length, begun.tables.length, 'every table is read')
+      assert.ok(
+        side.schema.some(object => object.name.includes('late_writes')),
+        "the schema is production's"
+      )
+      assert.equal(side.sequencesBefore, begun.countersBefore)
+      assert.equal(side.sequencesAfter, countersAfter as never, 'the counters are read again once the dump is over')
+      assert.ok(side.drillCatalog, "the drill's catalog is read when a drill runs")
+      assert.deepEqual(side.checks, [])
+      await assert.rejects(
+        readProductionSide(context, {
+          tables: begun.tables,
+          countersBefore: begun.countersBefore,
+          dumped: Promise.resolve(false),
+          countersAfter: async () => countersAfter as never
+        }),
+        /pg_dump did not finish: production's figures were not read/
+      )
     })
   })
 }
