@@ -4448,6 +4448,10 @@ function own(session) {
         throw new Error('The MySQL/MariaDB engine reads through its own sessions');
     return session;
 }
+/** A client program by its own name (mysqldump, mariadb-dump, mysql, mariadb), as the report lists it. */
+function named(tool) {
+    return { name: tool.path.split('/').pop() ?? tool.path, path: tool.path, version: tool.version };
+}
 /** MySQL and MariaDB as one engine over the seam: the flavour is the server's, not the URL's scheme. */
 const mysql = {
     pipeline: 'seam',
@@ -4465,6 +4469,7 @@ const mysql = {
     cannotCreateDatabases: (role, where, hint) => `Account ${role} on the clean room (${where}) cannot create databases: give it ` +
         'the CREATE, DROP, ALTER, INDEX, INSERT, CREATE VIEW, CREATE ROUTINE, ALTER ROUTINE, TRIGGER, EVENT and REFERENCES ' +
         `privileges on *.* there (docs/mysql.md), or use an account that has them${hint ? `; ${hint}` : ''}.`,
+    assertSeparateTargets: (production, cleanroom) => assertSeparateServers(production, cleanroom),
     async assertSeparateServers(production, cleanroom) {
         const [p, c] = [own(production), own(cleanroom)];
         assertSeparateServers(p.target, c.target);
@@ -4473,6 +4478,7 @@ const mysql = {
     diffSchema: (production, restored, collationsRewritten, restoredDisabled) => diffAsDumped((mine, theirs) => diffSchema(mine, theirs, collationsRewritten), production, restored, restoredDisabled),
     rowDiffSide: (session, table, key) => own(session).rowDiffSide(table, key),
     findClientTools: (production, cleanroom, binDir) => findClientTools(releaseOf(production), releaseOf(cleanroom), binDir),
+    clientPrograms: tools => ({ dump: named(tools.dump), restore: named(tools.client) }),
     // The run holds ServerFacts (the seam's); the sanitizer wants the clean room's release.
     sanitizerProgram: options => sanitizerProgram({
         ...options,
