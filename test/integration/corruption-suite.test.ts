@@ -17,6 +17,7 @@ import { installFixtureExtension } from '../support/fixture-extension.js'
 import { cleanroomCluster, productionCluster, uniqueName } from '../support/shared-servers.js'
 import { tamperedClientDir } from '../support/tampered-client.js'
 import { CASES, batches, dataCases, privilegeCases, privilegesSql, type Edit, type SuiteCase } from './corruption-cases.js'
+import { emptyReport } from '../support/empty-report.js'
 
 // The corruption suite: one production database with one of everything (fixtures/everything.sql),
 // dumped by the real pg_dump, damaged by a wrapper (one case, one damage), restored by the real psql
@@ -81,17 +82,7 @@ async function verifyWith(edits: Edit[], label: string, fixture: SuiteCase['fixt
     'restore-role': privileges ? 'unprivileged' : 'superuser'
   }
   const settings = readSettings(postgres, name => inputs[name] ?? '', { RUNNER_TEMP: scratch })
-  const report: Report = {
-    result: 'error',
-    verify: settings.verify,
-    production: { server: 'production', database: target },
-    cleanroom: { server: 'clean room' },
-    sanitized: [],
-    tables: [],
-    sabotage: [],
-    timings: {},
-    startedAt: new Date().toISOString()
-  }
+  const report: Report = emptyReport(target, settings.verify)
   const workspace = new Workspace(scratch)
   try {
     await verifyBackup(settings, workspace, report)

@@ -9,6 +9,7 @@ import { readSettings } from '../../../src/run/settings.js'
 import { postgres } from '../../../src/engines/postgres/index.js'
 import { Workspace } from '../../../src/run/workspace.js'
 import { createShop } from '../../support/shop.js'
+import { emptyReport } from '../../support/empty-report.js'
 
 // A whole run in this process, so the test can act between the restore and amcheck: as the
 // clean room's superuser it leaves an index of the restored copy without some of its entries,
@@ -21,17 +22,7 @@ test('an index of the restored copy corrupted before amcheck makes the run a mis
   // The run's report directory outlives the run, as on a runner: the test removes it.
   t.after(() => rmSync(runnerTemp, { recursive: true, force: true }))
   const settings = readSettings(postgres, name => inputs[name] ?? '', { RUNNER_TEMP: runnerTemp })
-  const report: Report = {
-    result: 'error',
-    verify: settings.verify,
-    production: { server: 'production', database: shop.database },
-    cleanroom: { server: 'cleanroom' },
-    sanitized: [],
-    tables: [],
-    sabotage: [],
-    timings: {},
-    startedAt: new Date().toISOString()
-  }
+  const report: Report = emptyReport(shop.database, settings.verify)
   let corrupted = ''
   await verifyBackup(settings, new Workspace(runnerTemp), report, {
     beforeAmcheck: async restored => {

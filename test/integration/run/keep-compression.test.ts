@@ -6,7 +6,6 @@ import os from 'node:os'
 import path from 'node:path'
 import { verifyBackup } from '../../../src/run/pipeline.js'
 import { verifyStoredBackup } from '../../../src/run/stored-pipeline.js'
-import type { Report } from '../../../src/report/report.js'
 import { manifestBeside, parseManifest } from '../../../src/report/manifest.js'
 import { readSettings } from '../../../src/run/settings.js'
 import { postgres } from '../../../src/engines/postgres/index.js'
@@ -15,24 +14,11 @@ import { createShop } from '../../support/shop.js'
 import { realClientDir } from '../../support/tampered-client.js'
 import { uniqueName } from '../../support/shared-servers.js'
 import { POSTGRES_MANIFEST } from '../../../src/engines/postgres/restore-points.js'
+import { emptyReport } from '../../support/empty-report.js'
 
 // backup-compression (issue 12, Speed): a restore point kept uncompressed is still a backup
 // pg_restore reads, its manifest says how it was written, and a later verification restores it
 // from its manifest alone. Whole runs in this process, with the real servers and client tools.
-
-function emptyReport(database: string): Report {
-  return {
-    result: 'error',
-    verify: 'checksums',
-    production: { server: 'production', database },
-    cleanroom: { server: 'cleanroom' },
-    sanitized: [],
-    tables: [],
-    sabotage: [],
-    timings: {},
-    startedAt: new Date().toISOString()
-  }
-}
 
 /** pg_restore -l's header of an archive, as the real client reads it. */
 function archiveHeader(backupPath: string): string {

@@ -10,6 +10,7 @@ import { readRunSettings, requireProduction } from '../../../src/run/settings.js
 import { Workspace } from '../../../src/run/workspace.js'
 import { capturingStdout } from '../../support/capture-stdout.js'
 import { ENGINES } from '../../support/engines.js'
+import { emptyReport } from '../../support/empty-report.js'
 
 // One checkServers for every engine (issue 14): both servers read through the seam's facts(),
 // what differs asked of the engine. Each engine's report fields and log lines stay its own:
@@ -26,17 +27,7 @@ async function checkedServers(inputs: Record<string, string>) {
       await readRunSettings(name => inputs[name] ?? '', { RUNNER_TEMP: runnerTemp }),
       'to dump production'
     )
-    const report: Report = {
-      result: 'error',
-      verify: settings.verify,
-      production: { server: 'production', database: settings.productionAddress.database },
-      cleanroom: { server: 'cleanroom' },
-      sanitized: [],
-      tables: [],
-      sabotage: [],
-      timings: {},
-      startedAt: new Date().toISOString()
-    }
+    const report: Report = emptyReport(settings.productionAddress.database, settings.verify)
     const context = new RunContext(settings.engine, settings, new Workspace(runnerTemp), report)
     let checked: CheckedServers | undefined
     let identity: unknown

@@ -16,6 +16,7 @@ import { createMariadbDatabase, mariadbInputs, MYSQL_SHOP_SQL } from '../../supp
 import { mariadbProduction } from '../../support/mariadb.js'
 import { productionCluster, uniqueName } from '../../support/shared-servers.js'
 import { createShop } from '../../support/shop.js'
+import { emptyReport } from '../../support/empty-report.js'
 
 // One beginning of production's snapshot for every engine (issue 14, run/snapshot-stream.ts): the
 // figure sessions join the first session's snapshot, so that a write after it is seen by none
@@ -80,17 +81,7 @@ async function inRun(
       await readRunSettings(name => inputs[name] ?? '', { RUNNER_TEMP: runnerTemp }),
       'to dump production'
     )
-    const report: Report = {
-      result: 'error',
-      verify: settings.verify,
-      production: { server: 'production', database: settings.productionAddress.database },
-      cleanroom: { server: 'cleanroom' },
-      sanitized: [],
-      tables: [],
-      sabotage: [],
-      timings: {},
-      startedAt: new Date().toISOString()
-    }
+    const report: Report = emptyReport(settings.productionAddress.database, settings.verify)
     const context = new RunContext(settings.engine, settings, new Workspace(runnerTemp), report)
     const { output } = await capturingStdout(async () => {
       await context.connectProduction()
