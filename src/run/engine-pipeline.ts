@@ -31,6 +31,8 @@ import type { Workspace } from './workspace.js'
  * Fills `report` as it goes, so that a failure part way still reports everything established before it.
  */
 export async function verifyOverEngine(settings: ProductionSettings, workspace: Workspace, report: Report): Promise<void> {
+  // The URLs alone: a clean room that is production by its address is refused before anything connects.
+  settings.engine.assertSeparateTargets(settings.production, settings.cleanroom)
   saveWorkDir(workspace.workDir)
   const run = new SeamRunContext(settings.engine, settings, workspace, report)
   await run.run(() => runStages(run))

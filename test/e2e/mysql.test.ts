@@ -314,7 +314,8 @@ test('a skewed dump (MySQL 8 header, GTID state, SQL_LOG_BIN, DEFINERs of an abs
 
 test('bad inputs end in one clear error line, before anything is created in the clean room', async () => {
   const shopInputs = await mariadbInputs('mysql')
-  const cases: { name: string; inputs: Record<string, string>; message: RegExp }[] = [
+  // `beforeConnecting`: refused by the URLs alone, before any session to either server.
+  const cases: { name: string; inputs: Record<string, string>; message: RegExp; beforeConnecting?: boolean }[] = [
     {
       name: 'engines mixed',
       inputs: { ...shopInputs, 'cleanroom-url': 'postgresql://postgres@127.0.0.1:5432/postgres' },
@@ -332,7 +333,8 @@ test('bad inputs end in one clear error line, before anything is created in the 
         'cleanroom-url': production.url('mysql', { password: null }),
         'cleanroom-password': production.password
       },
-      message: /clean room/i
+      message: /clean room/i,
+      beforeConnecting: true
     },
     {
       name: 'a wrong password',
@@ -346,7 +348,7 @@ test('bad inputs end in one clear error line, before anything is created in the 
     }
   ]
   const runs = await Promise.all(cases.map(async ({ inputs }) => runActionProcess(inputs, { timeoutMs: 120_000 })))
-  for (const [index, { name, message }] of cases.entries()) {
+  for (const [index, { name, message, beforeConnecting }] of cases.entries()) {
     const run = runs[index]
     assert.equal(run.exitCode, 1, `${name}: ${explain(run)}`)
     assert.equal(run.outputs.result, 'error', name)
@@ -355,6 +357,7 @@ test('bad inputs end in one clear error line, before anything is created in the 
     assert.match(errors[0], message, name)
     assert.doesNotMatch(errors[0], /%0A/, `${name}: the error is one line`)
     assert.doesNotMatch(visibleLog(run), /\n\s+at .+\(.+:\d+:\d+\)/, `${name}: no stack trace`)
+    if (beforeConnecting) assert.doesNotMatch(run.stdout, /::group::Connect/, `${name}: refused before connecting`)
     if (workspaceRunIds(run.runnerTemp).length > 0) assert.deepEqual(await leftovers(run), [], name)
   }
 })
