@@ -57,8 +57,13 @@ export async function runDrill(operator: string, backupFile: string, context: Co
   // The engine aims the operator, or says why nothing in this schema can take it.
   const plan =
     catalog !== undefined ? engine.planDrill(operator, catalog) : { operator, noTarget: "production's catalog was not read" }
-  if ('noTarget' in plan && engine.drillCopies?.privilegeOperators.includes(operator) && !snapshot.privileges) {
-    core.warning(`Sabotage ${operator}: owners and privileges are not restored, so there is nothing to corrupt; drill skipped.`)
+  // Owners and privileges not compared (not restored; or a stored backup's manifest whose privileges
+  // this clean room's major cannot compare): a corrupted owner or grant could neither be caught nor
+  // be missed, even where the plan found a target.
+  if (engine.drillCopies?.privilegeOperators.includes(operator) && !snapshot.privileges) {
+    core.warning(
+      `Sabotage ${operator}: owners and privileges are not compared in this run (see the report), so there is nothing to corrupt; drill skipped.`
+    )
     return {
       operator,
       target: null,

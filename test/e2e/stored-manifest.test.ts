@@ -196,9 +196,23 @@ test('a PostgreSQL 13 restore point verifies on a PostgreSQL 18 clean room; what
       'cleanroom-password': newer.password,
       'verify-key': publicPem,
       // Owners and privileges are restored (and their comparison across majors named) only by a superuser.
-      'restore-role': 'superuser'
+      'restore-role': 'superuser',
+      // Restored but not comparable: the drill's owner and privilege corruptions are skipped, never
+      // caught by chance (a missing role) nor failed as missed.
+      sabotage: 'drop-grant,change-owner'
     })
     assert.equal(run.exitCode, 0, explain(run))
+    assert.deepEqual(
+      run.report.sabotage.map((drill: { operator: string; applied: boolean; evidence: string }) => [
+        drill.operator,
+        drill.applied,
+        drill.evidence
+      ]),
+      [
+        ['drop-grant', false, 'owners and privileges are not verified (see the report)'],
+        ['change-owner', false, 'owners and privileges are not verified (see the report)']
+      ]
+    )
     assert.equal(run.outputs.result, 'verified')
     assert.match(run.report.cleanroom.serverVersion, /^18/)
     assert.equal(run.report.production.serverVersion.split('.')[0], '13')
