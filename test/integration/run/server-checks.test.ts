@@ -1,16 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import type { Report } from '../../../src/report/report.js'
-import { RunContext } from '../../../src/run/run-context.js'
 import { checkServers, type CheckedServers } from '../../../src/run/server-checks.js'
-import { readRunSettings, requireProduction } from '../../../src/run/settings.js'
-import { Workspace } from '../../../src/run/workspace.js'
-import { capturingStdout } from '../../support/capture-stdout.js'
 import { ENGINES } from '../../support/engines.js'
-import { emptyReport } from '../../support/empty-report.js'
+import { inRun } from '../../support/in-run.js'
 
 // One checkServers for every engine (issue 14): both servers read through the seam's facts(),
 // what differs asked of the engine. Each engine's report fields and log lines stay its own:
@@ -21,28 +13,14 @@ import { emptyReport } from '../../support/empty-report.js'
 
 /** The checks before the dump, alone, in a run context against the engine's shared servers. */
 async function checkedServers(inputs: Record<string, string>) {
-  const runnerTemp = mkdtempSync(path.join(os.tmpdir(), 'lazarus-server-checks-'))
-  try {
-    const settings = requireProduction(
-      await readRunSettings(name => inputs[name] ?? '', { RUNNER_TEMP: runnerTemp }),
-      'to dump production'
-    )
-    const report: Report = emptyReport(settings.productionAddress.database, settings.verify)
-    const context = new RunContext(settings.engine, settings, new Workspace(runnerTemp), report)
-    let checked: CheckedServers | undefined
-    let identity: unknown
-    const { output } = await capturingStdout(async () => {
-      await context.connectProduction()
-      await context.run(async () => {
-        checked = await checkServers(context)
-        identity = context.cleanroomIdentity
-      })
-    })
-    assert.ok(checked, 'the checks ran')
-    return { checked, report, identity, output }
-  } finally {
-    rmSync(runnerTemp, { recursive: true, force: true })
-  }
+  let checked: CheckedServers | undefined
+  let identity: unknown
+  const { output, report } = await inRun(inputs, async context => {
+    checked = await checkServers(context)
+    identity = context.cleanroomIdentity
+  })
+  assert.ok(checked, 'the checks ran')
+  return { checked, report, identity, output }
 }
 
 for (const engine of ENGINES) {

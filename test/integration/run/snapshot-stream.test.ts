@@ -1,22 +1,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import type { SeamSession } from '../../../src/engines/types.js'
-import type { Report } from '../../../src/report/report.js'
 import { readProductionSide } from '../../../src/run/pipeline.js'
-import { RunContext } from '../../../src/run/run-context.js'
-import { readRunSettings, requireProduction, type ProductionSettings } from '../../../src/run/settings.js'
 import { beginProductionSnapshot, type BegunSnapshot } from '../../../src/run/snapshot-stream.js'
-import { Workspace } from '../../../src/run/workspace.js'
 import { UserError } from '../../../src/util/errors.js'
-import { capturingStdout } from '../../support/capture-stdout.js'
 import { createMariadbDatabase, mariadbInputs, MYSQL_SHOP_SQL } from '../../support/engines.js'
 import { mariadbProduction } from '../../support/mariadb.js'
 import { productionCluster, uniqueName } from '../../support/shared-servers.js'
 import { createShop } from '../../support/shop.js'
-import { emptyReport } from '../../support/empty-report.js'
+import { inRun } from '../../support/in-run.js'
 
 // One beginning of production's snapshot for every engine (issue 14, run/snapshot-stream.ts): the
 // figure sessions join the first session's snapshot, so that a write after it is seen by none
@@ -69,29 +61,6 @@ const CASES: EngineCase[] = [
     }
   }
 ]
-
-/** Runs `stages` in a run context connected to production as the inputs say, its log captured. */
-async function inRun(
-  inputs: Record<string, string>,
-  stages: (context: RunContext<ProductionSettings>) => Promise<void>
-): Promise<string> {
-  const runnerTemp = mkdtempSync(path.join(os.tmpdir(), 'lazarus-begin-snapshot-'))
-  try {
-    const settings = requireProduction(
-      await readRunSettings(name => inputs[name] ?? '', { RUNNER_TEMP: runnerTemp }),
-      'to dump production'
-    )
-    const report: Report = emptyReport(settings.productionAddress.database, settings.verify)
-    const context = new RunContext(settings.engine, settings, new Workspace(runnerTemp), report)
-    const { output } = await capturingStdout(async () => {
-      await context.connectProduction()
-      await context.run(() => stages(context))
-    })
-    return output
-  } finally {
-    rmSync(runnerTemp, { recursive: true, force: true })
-  }
-}
 
 /** Rows of `table` as `session` sees it. */
 async function rows(session: SeamSession, table: BegunSnapshot['tables'][number], inTransaction: boolean): Promise<number> {
