@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import { compareTables, type SideFigures } from '../verification/compare.js'
 import { displayName, tableKey } from '../util/table-name.js'
-import { UserError } from '../util/errors.js'
+import { UserError, withHint } from '../util/errors.js'
 import { checkBackupFiles, describeFileProblem, formatProblem, type Manifest } from '../report/manifest.js'
 import {
   amcheckRestored,
@@ -337,7 +337,7 @@ async function restore(
   })
   const hint = skew ?? context.engine.ownersAndPrivileges.missingRightHint(outcome.error, how.rights)
   const place = await outcome.failurePlace(how.encoding)
-  Object.assign(report, judgeRestoreFailed(hint ? `${outcome.error} | ${hint}` : outcome.error, place))
+  Object.assign(report, judgeRestoreFailed(withHint(outcome.error, hint), place))
   if (place) core.info(`The restore stopped ${place}.`)
   return false
 }

@@ -32,3 +32,12 @@ export function lastLine(text: string): string {
       .pop() ?? ''
   )
 }
+
+/**
+ * A failure's message with the hint that explains it (a right the restoring role lacks, a version
+ * skew), after ` | `, the one way the report's `error` and the step's message join them; the
+ * message alone when there is no hint.
+ */
+export function withHint(error: string, hint: string | undefined): string {
+  return hint ? `${error} | ${hint}` : error
+}

@@ -1,3 +1,4 @@
+import { withHint } from '../../util/errors.js'
 import type { DrillCopiesCapability, StreamOutcome } from '../types.js'
 import type { ConnectionTarget } from './connection.js'
 import { decodeDumpText } from './dump-encoding.js'
@@ -34,7 +35,7 @@ export const postgresDrillCopies: DrillCopiesCapability<ConnectionTarget, Postgr
   },
   restoreError(outcome: StreamOutcome, hint: string | undefined): string {
     const failed = outcome.stages.find(stage => stage.exitCode !== 0)?.stderr || 'the restore failed'
-    const error = hint ? `${failed} | ${hint}` : failed
+    const error = withHint(failed, hint)
     const place = outcome.failedAt
     return place ? `stopped ${place}: ${error}` : error
   }
