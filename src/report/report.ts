@@ -147,8 +147,11 @@ export interface Report {
   engine?: string
   production: { server: string; serverVersion?: string; database: string }
   cleanroom: { server: string; serverVersion?: string }
-  /** pg_dump for a fresh run, pg_restore for a stored archive; psql always. */
-  tools?: { pg_dump?: ToolInfo; pg_restore?: ToolInfo; psql: ToolInfo }
+  /**
+   * The client programs under their own names, as the engine names them (ClientPrograms' byName):
+   * PostgreSQL's pg_dump for a fresh run, pg_restore for a stored archive, and psql.
+   */
+  tools?: Partial<Record<string, ToolInfo>>
   /** Another engine's client programs (MySQL, MariaDB), by what they did: the dump and the restore. */
   programs?: { dump: NamedTool; restore: NamedTool }
   /** Set when a stored backup (backup-path) was verified instead of a fresh dump. */

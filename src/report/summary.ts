@@ -536,7 +536,7 @@ function clientRows(report: Report): string[] {
             escapeHtml(report.tools?.pg_dump ? `${report.tools.pg_dump.version} (${report.tools.pg_dump.path})` : '—')
           ])
         ]),
-    row(['psql', escapeHtml(report.tools ? `${report.tools.psql.version} (${report.tools.psql.path})` : '—')])
+    row(['psql', escapeHtml(report.tools?.psql ? `${report.tools.psql.version} (${report.tools.psql.path})` : '—')])
   ]
 }
 

@@ -74,7 +74,7 @@ function recordPrograms(programs: ClientPrograms | undefined, report: Report): v
   }
   const info = (program: { path: string; version: string }) => ({ path: program.path, version: program.version })
   // PostgreSQL's: pg_dump and psql (report.ts `tools`).
-  report.tools = { [dump.name]: info(dump), [restore.name]: info(restore) } as unknown as Report['tools']
+  report.tools = { [dump.name]: info(dump), [restore.name]: info(restore) }
 }
 
 /**

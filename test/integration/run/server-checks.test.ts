@@ -43,7 +43,7 @@ for (const engine of ENGINES) {
       assert.equal(report.engine, undefined, "PostgreSQL's report names no product")
       assert.equal(report.programs, undefined)
       assert.match(report.tools?.pg_dump?.path ?? '', /\/pg_dump$/)
-      assert.match(report.tools?.psql.path ?? '', /\/psql$/)
+      assert.match(report.tools?.psql?.path ?? '', /\/psql$/)
       assert.deepEqual(Object.keys(report.tools ?? {}).sort(), ['pg_dump', 'psql'])
       assert.match(output, /Client tools: pg_dump \S+ \(\S+\/pg_dump\), psql \S+ \(\S+\/psql\)/)
       assert.doesNotMatch(output, /restore-role applies/)
