@@ -10,18 +10,17 @@ const MAX_FILE_BYTES = 1024 * 1024
 /**
  * Reads the `checks` input's file: relative to the workspace (GITHUB_WORKSPACE, else the working
  * directory) or absolute. An empty input means no checks. Throws a one-line UserError naming
- * the input, the file and what to fix. `dialect`: the engine's SQL (its `userChecks` capability),
- * undefined for an engine without checks, whose settings refuse the input before it is read.
+ * the input, the file and what to fix. `dialect`: the engine's SQL (its `userChecks` capability);
+ * an engine without one never reads the input (its settings refuse it, settings.ts).
  */
 export function readChecksInput(
   inputName: string,
   raw: string,
-  dialect: CheckDialect | undefined,
+  dialect: CheckDialect,
   env: NodeJS.ProcessEnv = process.env
 ): CheckDefinition[] {
   const given = raw.trim()
   if (!given) return []
-  if (!dialect) throw new Error(`Input '${inputName}' was read for an engine without checks`)
   const file = path.resolve(env.GITHUB_WORKSPACE || process.cwd(), given)
   let stat: fs.Stats
   try {

@@ -309,7 +309,8 @@ export function readSettings<S extends EngineShapes>(engine: Engine<S>, readInpu
     artifactName: readInput(INPUT.artifactName).trim() || undefined,
     artifactRetentionDays: parseNumber(readInput, INPUT.artifactRetentionDays, { min: 1, max: 90, integer: true }),
     historyKey: readInput(INPUT.historyKey).trim() || undefined,
-    checks: readChecksInput(INPUT.checks, readInput(INPUT.checks), engine.userChecks?.dialect, env),
+    // An engine without checks has none: its settings refused the input above (CAPABILITY_INPUTS).
+    checks: engine.userChecks ? readChecksInput(INPUT.checks, readInput(INPUT.checks), engine.userChecks.dialect, env) : [],
     amcheck: parseBoolean(readInput, INPUT.amcheck),
     backupPath: workspacePath(readInput(INPUT.backupPath), env),
     manifestPath: workspacePath(readInput(INPUT.manifestPath), env),
