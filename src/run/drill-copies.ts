@@ -103,7 +103,7 @@ export async function runDrill(operator: string, backupFile: string, context: Co
     }
     core.info(`Sabotaged ${plan.target}: ${injected.evidence}.`)
     if (plan.extraRole) engine.ownersAndPrivileges?.addRole(cleanroom.roles, plan.extraRole)
-    const verification = await verifyCopy(copyFile, `drill_${operator}`, context)
+    const verification = await verifyCopy(copyFile, operator, context)
     const result = judgeDrill(plan, injected.evidence, verification, settings.verify)
     if (result.detected) core.info(`Caught by ${result.detectedBy}: ${result.evidence}`)
     else if (result.expectedMiss)
@@ -115,9 +115,11 @@ export async function runDrill(operator: string, backupFile: string, context: Co
   }
 }
 
-/** Restores a (sabotaged) copy of the backup into its own scratch database and verifies it. */
-async function verifyCopy(file: string, purpose: string, context: CopyContext): Promise<JudgedCopy> {
+/** Restores an operator's sabotaged copy of the backup into its own scratch database and verifies it. */
+async function verifyCopy(file: string, operator: string, context: CopyContext): Promise<JudgedCopy> {
   const { tools, settings, snapshot, defaults } = context
+  // Names the scratch database (lazarus_<run id>_drill_<operator>) and the restore's directory.
+  const purpose = `drill_${operator}`
   const { cleanroom, workspace, engine } = context.run
   const owners = engine.ownersAndPrivileges
   const copies = engine.drillCopies
@@ -161,7 +163,8 @@ async function verifyCopy(file: string, purpose: string, context: CopyContext): 
       const restoreError = copies ? copies.restoreError(restored, hint) : lastLine(failed?.stderr ?? '') || 'the restore failed'
       return { restoreError, tables: [], schema: [], checks: [] }
     }
-    return await context.verify(target, `${purpose} copy`)
+    // The log's words for it, as its other lines name a copy: "3 of 12 drill copy (drop-row) tables read".
+    return await context.verify(target, `drill copy (${operator})`)
   } finally {
     await cleanroom.drop(name)
   }
