@@ -8,12 +8,10 @@ import { recordLeftoversWith } from '../util/leftovers.js'
 import { UserError, messageOf } from '../util/errors.js'
 import { actionsCacheHistoryStore, databaseId, describeTrend, historyRun, trackRun } from '../report/history.js'
 import { writeWorkFile } from '../util/work-files.js'
-import { runsOverSeam } from '../engines/index.js'
 import { verifyBackup } from '../run/pipeline.js'
 import { verifyStoredBackup } from '../run/stored-pipeline.js'
 import { checkRto, failureMessage, judgeStopped, reportOutputs, rtoWarning, type Report } from '../report/report.js'
-import { readRunSettings, requireProduction, type Settings } from '../run/settings.js'
-import { verifyOverEngine } from '../run/engine-pipeline.js'
+import { readRunSettings, type Settings } from '../run/settings.js'
 import { renderSummary } from '../report/summary.js'
 import { Workspace } from '../run/workspace.js'
 
@@ -93,23 +91,14 @@ interface ChosenRun {
 }
 
 /**
- * PostgreSQL runs its own pipeline (a fresh dump, or a stored backup); another engine runs over
- * the engine seam (engine-pipeline.ts). Masks the passwords, and has the engine forget its
- * client's environment (engines/types.ts ClientEnvironment), before anything is logged or connected.
+ * A fresh dump, or a stored backup (backup-path), over the engine the URLs chose. Masks the
+ * passwords, and has the engine forget its client's environment (engines/types.ts
+ * ClientEnvironment), before anything is logged or connected.
  */
 function chooseRun(settings: Settings): ChosenRun {
   maskSecrets(settings)
   settings.engine.clientEnvironment?.forget()
   const publishing = { ...settings, production: settings.productionAddress, cleanroom: settings.cleanroomAddress }
-  if (runsOverSeam(settings.engine)) {
-    const overSeam = requireProduction(settings, 'to dump production')
-    return {
-      report: emptyReport(settings),
-      verify: (workspace, report) => verifyOverEngine(overSeam, workspace, report),
-      publishing,
-      uploadDump: false
-    }
-  }
   return {
     report: emptyReport(settings),
     verify: (workspace, report) =>

@@ -12,11 +12,6 @@ const ENGINES: Record<string, () => Promise<Engine>> = {
   mariadb: () => import('./mysql/index.js').then(engine => engine.mysql)
 }
 
-/** Whether an engine runs over the seam (run/engine-pipeline.ts) rather than PostgreSQL's own pipeline (Engine.pipeline). */
-export function runsOverSeam(engine: Engine): boolean {
-  return engine.pipeline === 'seam'
-}
-
 /** The schemes a connection URL may start with. */
 export const ENGINE_SCHEMES = Object.keys(ENGINES)
 

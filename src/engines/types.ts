@@ -88,6 +88,11 @@ export interface SeamSession<Table extends TableName = TableName> {
   beginSnapshot(): Promise<string>
   /** Joins the snapshot another session began, so that every session reads the same instant. */
   joinSnapshot(snapshotId: string): Promise<void>
+  /**
+   * Ends the snapshot once everything in it is read (PostgreSQL: its read-only transaction), where
+   * it would otherwise stay open until the session closes; absent where the run's end ends it.
+   */
+  endSnapshot?(): Promise<void>
   /** The tables that hold rows, with what the engine needs to read them. */
   listTables(): Promise<Table[]>
   /** Row counts, and content checksums when asked, one per table in the order given. */
@@ -135,6 +140,13 @@ export interface SeamSession<Table extends TableName = TableName> {
    * where a failed statement leaves the snapshot as it was (MySQL), and the run reads as it is.
    */
   withSavepoint?<T>(work: () => Promise<T>): Promise<T>
+  /**
+   * Runs reads on production's snapshot whose locks must not outlive them (PostgreSQL: reading a
+   * sequence locks it until the transaction ends; MySQL: a table's metadata lock, which would hold
+   * up production's DDL): each read is rolled back to a savepoint. Absent where a read takes no
+   * lock that lasts, and the run reads as it is.
+   */
+  readAndForget?<T>(work: () => Promise<T>): Promise<T>
   /** Answers at once when the server is alive (the run's watchdog). */
   ping(): Promise<void>
   /** Drops the connection without a word to the server (which may not be answering). */
@@ -213,7 +225,7 @@ export interface StageOutcome {
  * How a streamed dump | sanitize | restore (or a restore of a kept dump) ended. `Detail` is what
  * only one engine tells of it (EngineShapes' streamDetail: PostgreSQL's failed program and its
  * error, a failure of the servers' rather than the backup's, the place a restore stopped in a
- * kept archive); the run over the seam reads only the neutral fields.
+ * kept archive); the run reads only the neutral fields.
  */
 export interface StreamOutcome<Detail = unknown> {
   /** Every stage exited 0. */
@@ -223,8 +235,6 @@ export interface StreamOutcome<Detail = unknown> {
   dumpBytes: number
   /** For a failed restore: the object being restored when the client stopped, e.g. "table `orders` (data)". */
   failedAt?: string
-  /** Every rule of the sanitizer that changed the dump, with the lines it removed or rewrote (a fresh stream only). */
-  sanitized?: SanitizedConstruct[]
   /**
    * Objects the sanitizer restored unable to run by themselves (MySQL: events restored DISABLE ON
    * SLAVE), by kind and name as the schema fingerprint names them: diffSchema compares their
@@ -236,6 +246,11 @@ export interface StreamOutcome<Detail = unknown> {
   /** When the stream started, and when the restore program started (it may wait for its database), in seconds since the epoch. */
   startedAt?: number
   restoreStartedAt?: number
+  /**
+   * When the restore stopped on the dump (the backup does not restore): why, in the engine's
+   * words (psql's error whole; the MySQL client's last line), for the verdict.
+   */
+  restoreError?: string
   /**
    * A failed stream's failure that is not the backup's (a server's, the setup's, a full disk), in
    * one clear message: the run raises it rather than judging the backup. Absent when the restore
@@ -283,8 +298,13 @@ export interface SanitizerRequest<Tools = unknown> {
   tools: Tools
   /** The path of a work file of the run's workspace, by name: the program and what it records go there. */
   workFile(name: string): string
-  /** Whether the dump's strings were written with standard_conforming_strings on (production's session, or the dump's preamble). */
-  standardConformingStrings: boolean
+  /**
+   * Production's session, for a fresh dump: the sanitizer reads there what the dump is written
+   * under (PostgreSQL: standard_conforming_strings; MySQL: its server's release and its database's name).
+   */
+  production?: SeamSession
+  /** For a stored dump (no production session): whether its strings were written with standard_conforming_strings on, as its preamble says. */
+  standardConformingStrings?: boolean
   /** Also keep a copy of the sanitized dump here (the drill's copies are made from it). */
   copyFile?: string
   /** Write the dump's line index here (where a failed restore stopped is found in it). */
@@ -309,6 +329,12 @@ export interface Sanitizer {
   stopped(): string | undefined
   /** The files the pipelines routed the dump's ownership and privilege statements to, in pipeline order. */
   routedFiles(): string[]
+  /**
+   * Production's collations this sanitizer rewrites to the clean room's (MySQL 8's utf8mb4_0900_*
+   * on a MariaDB clean room), which the schema comparison then counts as the same; absent when it
+   * rewrites none, and every collation is compared as it is.
+   */
+  collationsRewritten?: ReadonlyMap<string, string>
 }
 
 /** Builds one run's sanitizer from what the clean room knows (SanitizerRequest). */
@@ -316,30 +342,53 @@ export interface SanitizerCapability<Tools = unknown> {
   build(cleanroom: SeamMaintenance, request: SanitizerRequest<Tools>): Promise<Sanitizer>
 }
 
-/** A fresh dump of production streamed through the sanitizer into a scratch database (engine's tools module). */
+/**
+ * A fresh dump of production streamed through the run's sanitizer into a scratch database (the
+ * engine's streamDumpToRestore), in the run's terms: each engine takes what its dump and restore
+ * need of it and leaves the rest (MySQL's dump starts its own snapshot under the lock and has no
+ * location check; PostgreSQL's joins the exported one and runs the check first).
+ */
 export interface DumpRestoreRequest<S extends EngineShapes = EngineShapes> {
   tools: S['tools']
   production: S['target']
-  /** The scratch database on the clean room (engine.withDatabase). */
-  restoreInto: S['target']
-  /** The sed program (engine.sanitizerProgram). */
-  sanitizer: string
-  /** A directory of the run's workspace for the credentials files, the marker and stderr; the run removes it. */
-  workDir: string
-  /** Also keep the sanitized dump here (the drill's copies are made from it); streamed, never held in memory. */
-  keepDumpAt?: string
   /**
-   * Called once, as soon as the dump's own snapshot has begun (the marker file exists) or the dump
-   * ended, whichever is first: the run releases production's snapshot lock then.
+   * Production's snapshot as the run began it (SeamSession.beginSnapshot): the session that holds
+   * it, which the engine may ask more of (PostgreSQL: whether a pooler is in front, the locks that
+   * hold the dump up), and its id, which a dump that joins it (PostgreSQL's exported snapshot) names.
+   */
+  snapshot: { session: SeamSession<S['table']>; id: string }
+  /** The scratch database on the clean room (engine.withDatabase), as the restore connects to it. */
+  restoreInto: S['target']
+  /**
+   * Settles once the scratch database exists and is ready for the restore (the roles it needs,
+   * the restore role admitted): the restore program starts only then. When it rejects, the
+   * restore never runs and the stream throws its error.
+   */
+  restoreTargetReady: Promise<unknown>
+  /** The run's sanitizer (Engine.sanitizer), built for this stream: its program, and the copy of the sanitized dump it keeps (`copyFile`). */
+  sanitizer: Sanitizer
+  /** The run's work directory: the stream's own files (option files, scripts, stderr) go there, and it removes them. */
+  workDir: string
+  /** The restore's location check (Engine.locationCheck), which the restore program runs first, where the engine has one. */
+  checkFile?: string
+  /** Dump owners and privileges too: only when the clean room provides every role they name (OwnersPlan.restore). */
+  withOwnersAndPrivileges: boolean
+  /** Production's database's defaults: its character set is the dump's (a failed restore's place is read in it). */
+  defaults: DatabaseDefaults
+  /** Parallel work where the engine's dump or restore takes it (input jobs): a restore point's parallel format. */
+  jobs: number
+  /** The programs' safeguards (lock-timeout-seconds, server-timeout-seconds). */
+  limits: { lockTimeoutSeconds: number; serverTimeoutSeconds: number }
+  /** Also keep the dump as a restore point (RestorePointsCapability), in its format, from the same dump. */
+  keep?: KeptBackup
+  /**
+   * Called once, as soon as the dump's own snapshot has begun or the dump ended, whichever is
+   * first: the run releases production's snapshot lock then (where the engine takes one).
    */
   onDumpSnapshotStarted(): Promise<void>
+  /** Called once, when the dump program ended (the restore may go on), with whether it succeeded: production's figures are read from then on. */
+  onDumpEnded(succeeded: boolean): void
   signal?: AbortSignal
-  /**
-   * What only this engine's stream takes, in its own shape (streamOptions: PostgreSQL's exported
-   * snapshot, the gate psql waits at, the restore's location check and role, a restore point's
-   * format). Absent for an engine whose stream needs nothing more.
-   */
-  options?: ShapeOf<S, 'streamOptions'>
 }
 
 /** A kept sanitized dump restored into a scratch database, through a drill rewriter when given. */
@@ -364,12 +413,10 @@ export interface EngineShapes {
   target: unknown
   table: TableName
   tools: unknown
-  sanitizeOptions: unknown
   drillCatalog: unknown
   /** The drill's rewriters of a dump copy (SeamDrillPlan's `rewriter`): the run streams the copy through them. */
   rewriter: DrillRewriter
-  /** What only this engine's stream and kept-dump restore take (DumpRestoreRequest and RestoreFileRequest's `options`), if anything. */
-  streamOptions?: unknown
+  /** What only this engine's restore of a kept dump takes (RestoreFileRequest's `options`), if anything. */
   restoreOptions?: unknown
   /** What only this engine tells of how a stream ended (StreamOutcome's `detail`), if anything. */
   streamDetail?: unknown
@@ -392,12 +439,6 @@ export type ShapeOf<S, K extends string, Otherwise = never> = S extends { [P in 
 
 /** One database engine, as the run calls it. */
 export interface Engine<S extends EngineShapes = EngineShapes> {
-  /**
-   * The run this engine still needs while the two are being made one (docs/development.md, the
-   * plan's last step): 'own' for PostgreSQL, whose run is still run/pipeline.ts; 'seam' for an
-   * engine that runs over run/engine-pipeline.ts.
-   */
-  readonly pipeline: 'own' | 'seam'
   /** Plain name for messages: "MySQL/MariaDB" (the server's own product name is in ServerFacts). */
   readonly name: string
   readonly schemes: readonly string[]
@@ -492,8 +533,13 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
     table: S['table'],
     read: () => Promise<T>
   ): Promise<T>
-  /** The sed program that takes what the clean room would reject (version skew) out of the dump stream. */
-  sanitizerProgram(options: S['sanitizeOptions']): string
+  /**
+   * The run's sanitizer, built over its work files from what the clean room knows (and what the
+   * dump is written under), and read back once the stream has run: what it removed or rewrote,
+   * what stopped it (PostgreSQL's sed filter, run by every pipeline of a sectioned restore, each
+   * recording what it removed; MySQL's, which also rewrites collations the clean room lacks).
+   */
+  readonly sanitizer: SanitizerCapability<S['tools']>
   /** dump | sanitize | restore, streamed; per-stage outcome. */
   streamDumpToRestore(request: DumpRestoreRequest<S>): Promise<StreamOutcome<ShapeOf<S, 'streamDetail', unknown>>>
   /** A kept dump (through a drill rewriter) | restore, streamed. */
@@ -536,12 +582,6 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
     ShapeOf<S, 'restoreTools', S['tools']>
   >
   /**
-   * A sanitizer built for one run over its work files, read back once the stream has run (what it
-   * removed, what stopped it), where `sanitizerProgram` alone does not say enough: PostgreSQL's sed
-   * filter, run by every pipeline of a sectioned restore, each recording what it removed.
-   */
-  readonly sanitizer?: SanitizerCapability<S['tools']>
-  /**
    * What the engine checks of both servers before anything is dumped, beyond the seam's guards:
    * the servers it can read, the clean room's environment against production's, and what
    * production holds that the clean room's version rejects (version skew).
@@ -576,6 +616,8 @@ export interface ClientProgram {
   path: string
   /** As the program reports it. */
   version: string
+  /** Its major version, as the engine reads it from `version`. */
+  major: number
 }
 
 /** The dump and restore programs of a fresh run (Engine.clientPrograms). */
@@ -781,6 +823,8 @@ export interface KeptBackup<Format extends string = string> {
   compress: string
   /** The dump program's parallel jobs, for a format written in parallel. */
   jobs: number
+  /** Whether it is kept after the run (backup-dir) or only until it is uploaded (upload-dump): a full disk's fix names the input to change. */
+  persistent?: boolean
 }
 
 /** How a kept backup was dumped, as its manifest records it (report/manifest.ts `dump`, whose `program` is ManifestProfile's). */
@@ -818,6 +862,18 @@ export interface KeptDatabase {
   encoding: string
   collate: string
   ctype: string
+}
+
+/** Production as a manifest records it (RestorePointsCapability.keptProduction). */
+export interface KeptProduction {
+  serverVersion: string
+  serverVersionNum: number
+  /** The server's identity where it can be read (PostgreSQL: pg_control_system's system identifier). */
+  systemIdentifier?: string
+  startedAt: string
+  database: KeptDatabase
+  /** When production's snapshot was taken (its transaction's start). */
+  snapshotTakenAt: Date
 }
 
 /** One table as a manifest records it: what reading the same figures from a restored copy needs. */
@@ -871,8 +927,16 @@ export interface RestorePointsCapability<
   keptDump(backup: KeptBackup, tools: Tools, options: { withOwnersAndPrivileges: boolean; lockTimeoutSeconds: number }): KeptDump
   /** A table the manifest recorded, as the engine reads it from a restored copy (validated by parseManifest). */
   tableOf(kept: KeptTable): Table
+  /** A table of production as its manifest records it (what tableOf reads back). */
+  keptTable(table: Table): Omit<KeptTable, 'filter'> & { filter?: string | null }
   /** Production's database defaults from what a manifest records of its database, so that the scratch database is created like it. */
   databaseDefaults(kept: KeptDatabase): DatabaseDefaults
+  /**
+   * What the manifest records of production, read on its session inside the snapshot: its server
+   * (`instance`: what the checks before the dump read of it, ServerFacts.instance), its database,
+   * and when the snapshot was taken.
+   */
+  keptProduction(session: SeamSession, instance: ServerFacts['instance']): Promise<KeptProduction>
 
   // Stored backups (input backup-path): a kept backup verified later, with its manifest or without.
 
@@ -936,8 +1000,8 @@ export interface OpenedBackup<Target = unknown> {
 
 export interface StoredRestoreRequest<Target = unknown> {
   target: Target
-  /** The sanitizing filter's argv for the n-th pipeline (counted from 1): each records its removals apart. */
-  filter: (pipeline: number) => string[]
+  /** The run's sanitizer (Engine.sanitizer), run by each pipeline (counted from 1), each recording its removals apart. */
+  sanitizer: Sanitizer
   /** The location check the restore runs first (the run's). */
   checkFile: string
   /** The run's work directory for each pipeline's files. */
@@ -1184,9 +1248,9 @@ export type DetectingCheck = 'restore' | 'counts' | 'checksums' | 'schema' | 'se
 
 /**
  * What the drill's judge (report.ts judgeDrill) needs of a plan, whatever engine made it: an
- * engine states it in its plan (SeamDrillPlan's `aim`: PostgreSQL's DrillPlan is one), or the run
- * over the seam derives it from the plan's table or object (engine-pipeline.ts), so that one
- * function decides whether a drill was caught.
+ * engine states it in its plan (SeamDrillPlan's `aim`: PostgreSQL's DrillPlan is one), or the
+ * run derives it from the plan's table or object (drill-copies.ts), so that one function decides
+ * whether a drill was caught.
  */
 export interface DrillAim {
   operator: string

@@ -214,7 +214,8 @@ export interface RestorePointReport {
   manifestPath: string
   /** The restore point's directory (backup and manifest). */
   directory: string
-  format: 'custom' | 'directory' | 'plain'
+  /** The kept backup's format, in the engine's words (PostgreSQL: custom, directory, plain). */
+  format: string
   /** Size of the backup's files together. */
   bytes: number
   files: number
@@ -301,7 +302,7 @@ const COUNTER_KINDS = new Set(['sequence', 'auto-increment', 'auto_increment', '
 
 /**
  * Whether verifying a sabotaged copy reported the corruption, by which check, with what evidence:
- * the one drill judge of every engine (an engine over the seam maps its plan onto a DrillAim).
+ * the one drill judge of every engine (a plan without its own aim is mapped onto one: drill-copies.ts).
  */
 export function judgeDrill(plan: DrillAim, injected: string, verification: CopyVerification, verify: VerifyLevel): DrillResult {
   const base = { operator: plan.operator, target: plan.target, applied: true }

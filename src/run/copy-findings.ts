@@ -6,7 +6,7 @@ import { pinDifferingRows, type RowDifferences } from '../verification/row-diff.
 import { messageOf } from '../util/errors.js'
 import { displayName, tableKey, type TableName } from '../util/table-name.js'
 
-// What a verified copy's differences become, for both runs (pipeline.ts, engine-pipeline.ts):
+// What a verified copy's differences become, for every run (pipeline.ts, stored-pipeline.ts):
 // each differing table's rows pinned by key against production's snapshot, and one log line per
 // table and one annotation per difference a person must see.
 

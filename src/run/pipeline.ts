@@ -1,30 +1,28 @@
 import * as core from '@actions/core'
 import type { CheckAnswer, CompareOptions } from '../verification/check-answers.js'
 import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
-import { RunContext as EngineRunContext, writeLocationCheck, type RunShapes } from './run-context.js'
-import type { CleanRoom } from './cleanroom.js'
+import { RunContext as EngineRunContext, writeLocationCheck } from './run-context.js'
 import { compareTables, type SideFigures, type TableComparison } from '../verification/compare.js'
 import { tableKey, type TableName } from '../util/table-name.js'
-import { describe, type ConnectionTarget } from '../engines/postgres/connection.js'
-import { DatabaseSession, asDatabaseDefaults, type ServerFacts } from '../engines/postgres/database.js'
 import { UserError } from '../util/errors.js'
-import type { TableRef } from '../engines/postgres/figure-queries.js'
-import { postgres, type PostgresEngine, type PostgresShapes } from '../engines/postgres/index.js'
-import type { MaintenanceSession } from '../engines/postgres/maintenance.js'
 import type {
   AmcheckResult,
+  DatabaseDefaults,
   Engine,
+  KeptProduction,
   OwnersPlan,
   PrivilegeReplay,
   RestoreRights,
-  RunRoles,
+  RestoreRoleMode,
   Sanitizer,
   SchemaObject,
+  SchemaObjectDifference,
   SeamSession,
+  ServerFacts,
+  StreamOutcome,
   TableTraits
 } from '../engines/types.js'
 import type { ManifestFile } from '../report/manifest.js'
-import type { ClientTools } from '../engines/postgres/pg-tools.js'
 import { mapPool } from '../util/pool.js'
 import { logVerification, pinDifferingTables } from './copy-findings.js'
 import { checkServers } from './server-checks.js'
@@ -32,10 +30,6 @@ import { beginProductionSnapshot, elapsed, onTimeline, recordStream, refuseProdu
 import { Counter, reportProgress } from './progress.js'
 import { judgeRestoreFailed, judgeVerified, type CopyVerification as VerificationOf, type Report } from '../report/report.js'
 import { runDrill, type CopyContext } from './drill-copies.js'
-
-/** The restore's location check is the run context's (run-context.ts), for every run and the drill's copies alike. */
-export { writeLocationCheck }
-import type { DrillCatalog } from '../engines/postgres/drill-catalog.js'
 import {
   createRestorePoint,
   discardRestorePoint,
@@ -46,98 +40,64 @@ import {
   type RestorePoint
 } from './restore-point.js'
 import { LAZARUS_VERSION } from '../util/version.js'
-import type { SchemaDifference } from '../engines/postgres/schema-fingerprint.js'
 import { compareSequences, type SequenceValue } from '../verification/sequence-check.js'
 import { byKindAndName } from '../util/text-order.js'
-import { requireProduction, type ProductionSettings as AnyProductionSettings, type Settings as AnySettings } from './settings.js'
-
-export { elapsed, logSanitized, onTimeline } from './snapshot-stream.js'
-
-/** PostgreSQL's run reads its settings in PostgreSQL's shapes: its targets, drill operators, modes and formats. */
-export type Settings = AnySettings<PostgresShapes>
-type ProductionSettings = AnyProductionSettings<PostgresShapes>
-
-/** The settings of a PostgreSQL run, in PostgreSQL's shapes: PostgreSQL's engine read them (settings.ts readSettings). */
-export function postgresSettings(settings: AnySettings): Settings {
-  if (settings.engine !== (postgres as unknown)) throw new Error(`PostgreSQL's run was given ${settings.engine.name}'s settings`)
-  return settings as unknown as Settings
-}
+import { requireProduction, type ProductionSettings, type Settings } from './settings.js'
 import { saveWorkDir } from '../util/leftovers.js'
 import { formatBytes } from '../util/bytes.js'
 import type { Workspace } from './workspace.js'
 
+export { elapsed, logSanitized, onTimeline } from './snapshot-stream.js'
+
 /**
- * PostgreSQL's shapes as its run reads them through the run context (run-context.ts RunShapes):
- * its driver's sessions, its maintenance handle and roles, its cluster identity, until what it
- * reads of them only through PostgreSQL's modules is a capability (docs/development.md, the plan).
+ * The verification of a backup, for every engine: the run asks the engine its run chose
+ * (engines/types.ts Engine) for what only the engine knows, and its optional capabilities for what
+ * only some engines do (`if (engine.largeObjects)`).
  */
-export interface PostgresRunShapes {
-  engine: PostgresEngine
-  target: ConnectionTarget
-  session: DatabaseSession
-  maintenance: MaintenanceSession
-  /** Handed back to the engine's ownersAndPrivileges capability, which reads them in its own shape. */
-  roles: RunRoles | undefined
-  cleanroomIdentity: RunShapes['cleanroomIdentity']
+
+/** A run's context (run-context.ts), whatever the engine. */
+export type RunContext<S extends Settings = Settings> = EngineRunContext<S>
+
+/** A context for one run (a fresh dump, a stored backup), over the engine its settings chose. */
+export function runContext<S extends Settings>(settings: S, workspace: Workspace, report: Report): RunContext<S> {
+  return new EngineRunContext<S>(settings.engine, settings, workspace, report)
 }
 
-/** PostgreSQL's run context: the one run context (run-context.ts) in PostgreSQL's shapes. */
-export type RunContext<S extends Settings = Settings> = EngineRunContext<S, PostgresRunShapes>
-
-/** A run's context in whatever engine's shapes: what the engine-neutral stages take. */
-export type AnyRunContext = EngineRunContext
-
-/**
- * PostgreSQL's clean room: its maintenance handle as its own run reads it. Its roles are the seam's
- * RunRoles, which the run hands back to the engine's ownersAndPrivileges capability.
- */
-export type PostgresCleanRoom = CleanRoom<MaintenanceSession>
-
-/** A context for one of PostgreSQL's runs (a fresh dump, a stored backup). */
-export function postgresRunContext<S extends Settings>(settings: S, workspace: Workspace, report: Report): RunContext<S> {
-  return new EngineRunContext<S, PostgresRunShapes>(postgres, settings, workspace, report)
-}
-
-/** What verifying a restored copy found, with PostgreSQL's schema differences. */
-export type CopyVerification = VerificationOf<SchemaDifference>
-
-/**
- * The sanitizer as PostgreSQL's engine builds it (its SanitizeFilter): the seam's Sanitizer, and
- * what only its streams read (each pipeline's argv, the line index, the files sed writes).
- */
-export type SanitizeFilter = Awaited<ReturnType<RunContext['engine']['sanitizer']['build']>>
+/** What verifying a restored copy found. */
+export type CopyVerification = VerificationOf<SchemaObjectDifference>
 
 /**
  * Production's side of the comparison, as plain data: what the report, the manifest and a later
  * verification read. The live session that took it stays apart (in the run's context, RunContext,
  * and verifyRestored's `live`): nothing that outlives the run holds a connection.
  */
-export interface ProductionSnapshot extends ProductionSide<TableRef> {
-  /** When the snapshot was taken (the transaction's start on production). */
-  takenAt: Date
-  /** What the drill needs to corrupt copies that still restore; only read when a drill runs. */
-  drillCatalog?: DrillCatalog
-  database: { encoding: string; collate: string; ctype: string }
+export interface ProductionSnapshot extends ProductionSide {
+  /** What the drill needs to corrupt copies that still restore (Engine.readDrillCatalog); only read when a drill runs. */
+  drillCatalog?: unknown
 }
 
 /** Where tests may act on a run from inside: never set by the action itself. */
 export interface RunHooks {
-  /** Called with the restored copy once it is verified, before amcheck checks it. */
-  beforeAmcheck?: (restored: ConnectionTarget) => Promise<void>
+  /** Called with the restored copy (the engine's target) once it is verified, before amcheck checks it. */
+  beforeAmcheck?: (restored: unknown) => Promise<void>
 }
 
 /**
- * One verification run: dump, sanitize, restore, verify, then the sabotage drill. Fills `report`
- * as it goes, so that a failure part way still reports everything established before it.
+ * One verification run of a fresh dump, for every engine: check the servers and the client
+ * programs → create a marked scratch database → take production's snapshot → dump | sanitize |
+ * restore, streamed, while production's side is read inside the snapshot → verify the restored
+ * copy (figures, schema, counters, rows pinned by key, the user's checks) → the verdict → keep the
+ * restore point → the drill (each operator on its own copy of the dump) → cleanup, always. Fills
+ * `report` as it goes, so that a failure part way still reports everything established before it.
  */
 export async function verifyBackup(
-  givenSettings: AnySettings,
+  givenSettings: Settings,
   workspace: Workspace,
   report: Report,
   hooks: RunHooks = {}
 ): Promise<void> {
-  const settings = requireProduction(postgresSettings(givenSettings), 'to dump production')
-  const context = postgresRunContext(settings, workspace, report)
+  const settings = requireProduction(givenSettings, 'to dump production')
+  const context = runContext(settings, workspace, report)
   // The URLs alone: a clean room that is production by its address is refused before anything connects.
   context.engine.assertSeparateTargets(settings.production, settings.cleanroom)
   saveWorkDir(workspace.workDir)
@@ -153,18 +113,12 @@ export async function verifyBackup(
   )
 }
 
-/** What the checks before the dump learnt of production, for the manifest. */
-interface ProductionServer {
-  facts: ServerFacts
-  identity: { systemIdentifier?: string; startedAt: string }
-}
-
 /** Writes the manifest (signed with signing-key) beside the kept backup and records it in the report. */
 function keepRestorePoint(
   context: RunContext<ProductionSettings>,
   point: KeptPoint,
   files: ManifestFile[],
-  { tools, productionServer, snapshot }: { tools: ClientTools; productionServer: ProductionServer; snapshot: ProductionSnapshot }
+  { tools, production, snapshot }: { tools: unknown; production: KeptProduction; snapshot: ProductionSnapshot }
 ): void {
   const { settings, report } = context
   const restorePoints = restorePointsOf(context.engine)
@@ -179,21 +133,21 @@ function keepRestorePoint(
       cleanroomServerVersion: report.cleanroom.serverVersion,
       production: {
         server: context.engine.describe(settings.production),
-        serverVersion: productionServer.facts.serverVersion,
-        serverVersionNum: productionServer.facts.serverVersionNum,
-        systemIdentifier: productionServer.identity.systemIdentifier,
-        startedAt: productionServer.identity.startedAt,
-        database: settings.production.database,
-        ...snapshot.database
+        serverVersion: production.serverVersion,
+        serverVersionNum: production.serverVersionNum,
+        systemIdentifier: production.systemIdentifier,
+        startedAt: production.startedAt,
+        database: settings.productionAddress.database,
+        ...production.database
       },
-      snapshotTakenAt: snapshot.takenAt.toISOString(),
+      snapshotTakenAt: production.snapshotTakenAt.toISOString(),
       dump: restorePoints.keptDump(point, tools, {
         withOwnersAndPrivileges: withOwners,
         lockTimeoutSeconds: settings.lockTimeoutSeconds
       }),
       files,
       verify: settings.verify,
-      tables: snapshot.tables,
+      tables: snapshot.tables.map(table => restorePoints.keptTable(table)),
       figures: snapshot.figures,
       schema: snapshot.schema,
       privileges: snapshot.privileges,
@@ -235,7 +189,39 @@ function keepRestorePoint(
 }
 
 /** A restore point of this run, in the backup-format its settings name. */
-type KeptPoint = RestorePoint<Settings['backupFormat']>
+type KeptPoint = RestorePoint
+
+/**
+ * The restore point this run keeps: backup-dir keeps one; upload-dump uploads one (from the
+ * workspace without backup-dir); none otherwise. Its format and compression are the inputs', read
+ * by the engine's restore points (settings.ts; an engine without them refuses those inputs).
+ */
+function restorePointOf(context: RunContext<ProductionSettings>): KeptPoint | undefined {
+  const { settings, workspace, engine } = context
+  if (settings.backupDir === undefined && !settings.uploadDump) return undefined
+  const restorePoints = restorePointsOf(engine)
+  const format = restorePoints.formats.find(known => known === settings.backupFormat)
+  if (format === undefined)
+    throw new Error(`backup-format '${settings.backupFormat}' was not read by ${engine.name}'s restore points`)
+  return createRestorePoint(restorePoints, {
+    backupDir: settings.backupDir,
+    workDir: workspace.workDir,
+    database: settings.productionAddress.database,
+    format,
+    compression: settings.backupCompression,
+    jobs: settings.jobs,
+    time: new Date()
+  })
+}
+
+/** Who restores (input restore-role), as settings.ts read it against the engine's modes: one of them. */
+export function restoreRoleOf(context: RunContext): RestoreRoleMode {
+  const { settings, engine } = context
+  const mode = engine.ownersAndPrivileges?.restoreRoleModes.find(known => known === settings.restoreRole)
+  if (mode === undefined)
+    throw new Error(`restore-role '${settings.restoreRole}' was not read by ${engine.name}'s clean-room roles`)
+  return mode
+}
 
 /** The restore point a run keeps, shared with its cancellation and cleanup. */
 interface Keeping {
@@ -243,75 +229,73 @@ interface Keeping {
   kept: boolean
 }
 
-/** The stages after connecting: check, stream, verify, drill. */
+/** The stages after connecting: check, stream, verify, keep, drill. */
 async function runStages(context: RunContext<ProductionSettings>, hooks: RunHooks, keeping: Keeping): Promise<void> {
-  const { settings, workspace, report, cleanroom, group } = context
+  const { settings, workspace, report, cleanroom, group, engine } = context
   const production = context.production!
-  const servers = await group('Check servers and client tools', () => checkServers<ClientTools>(context))
+  const servers = await group('Check servers and client tools', () => checkServers(context))
   const { tools } = servers
-  const owners = context.engine.ownersAndPrivileges
-  if (owners) recordRestoreRights(await owners.setUpRestoreRights(cleanroom.roles, settings.restoreRole), report)
+  const owners = engine.ownersAndPrivileges
+  if (owners) recordRestoreRights(await owners.setUpRestoreRights(cleanroom.roles, restoreRoleOf(context)), report)
   const backupFile = workspace.backupFile
   // The drill reads the sanitized backup again afterwards; otherwise it never lands on disk.
   const keepCopy = settings.sabotage.length > 0
-  // backup-dir keeps a restore point; upload-dump uploads one (from the workspace without backup-dir).
-  const point = (keeping.point =
-    settings.backupDir !== undefined || settings.uploadDump
-      ? createRestorePoint(restorePointsOf(context.engine), {
-          backupDir: settings.backupDir,
-          workDir: workspace.workDir,
-          database: settings.production.database,
-          format: settings.backupFormat,
-          compression: settings.backupCompression,
-          jobs: settings.jobs,
-          time: new Date()
-        })
-      : undefined)
-  // The manifest records production's server as the checks found it, with its version number.
-  const productionServer: ProductionServer | undefined = point && {
-    facts: await production.serverFacts(),
-    // PostgreSQL's instance is its cluster identity: system identifier (where readable), start time, port.
-    identity: servers.production.instance as ProductionServer['identity']
-  }
-  const database = await production.databaseFacts()
-  const restoreTarget = context.scratchTarget('backup')
-  // CREATE DATABASE waits for a checkpoint (PostgreSQL 14 and older): meanwhile the sed program
-  // is built and pg_dump starts, while psql waits for the database at the stream's gate.
-  const created = context.createScratchDatabase('backup', asDatabaseDefaults(database))
+  const point = (keeping.point = restorePointOf(context))
+  const defaults = await production.databaseDefaults()
+  // Its tables are reported under production's database name, where the engine names tables by database.
+  const restoreTarget = context.scratchTarget('backup', settings.productionAddress.database)
+  // CREATE DATABASE waits for a checkpoint (PostgreSQL 14 and older): meanwhile the sanitizer is
+  // built and the dump starts, while the restore waits for the database at the stream's gate.
+  const created = context.createScratchDatabase('backup', defaults)
   const exists = created.then(
     () => true,
     () => false
   )
   let verification: CopyVerification
   let snapshot: ProductionSnapshot
+  let kept: KeptProduction | undefined
   let hashing: Promise<ManifestFile[]> | undefined
   try {
-    // pg_dump's session starts with the same role and database defaults as this one.
-    // An unprivileged restore leaves pg_dump's ownership and privilege statements to the clean-room
+    // An unprivileged restore leaves the dump's ownership and privilege statements to the clean-room
     // role; otherwise those naming a predefined role the clean room lacks go (the capability's routedStatements).
     const routing = owners
       ? await owners.routedStatements(cleanroom.roles, cleanroom.maintenance, workspace.file('privileged.sql'))
       : {}
-    const routedFile = routing.routedFile
-    const filter = await context.engine.sanitizer.build(cleanroom.maintenance, {
+    const sanitizer = await engine.sanitizer.build(cleanroom.maintenance, {
       tools,
       workFile: name => workspace.file(name),
-      standardConformingStrings: await production.standardConformingStrings(),
+      production,
       copyFile: keepCopy ? backupFile : undefined,
       linesFile: workspace.file('stream-lines'),
       ...routing
     })
-    const checkFile = writeLocationCheck(context, restoreTarget, workspace.file('restore-check.sql'))
+    context.collationsRewritten = sanitizer.collationsRewritten
+    const checkFile = engine.locationCheck
+      ? writeLocationCheck(context, restoreTarget, workspace.file('restore-check.sql'))
+      : undefined
     const streamed = await group("Dump, sanitize and restore (streamed), read production's figures", () =>
-      streamFromSnapshot(context, tools, filter, { target: restoreTarget, ready: created }, database, checkFile, point)
+      streamFromSnapshot(context, {
+        tools,
+        sanitizer,
+        target: restoreTarget,
+        created,
+        defaults,
+        checkFile,
+        keep: point,
+        productionInstance: servers.production.instance
+      })
     )
+    kept = streamed.kept
     if (streamed.restoreError !== undefined) {
       Object.assign(report, judgeRestoreFailed(streamed.restoreError, streamed.restoreFailedAt))
       if (point?.persistent) core.warning(`Nothing kept in ${settings.backupDir}: the backup does not restore.`)
       return
     }
-    const replay = routedFile ? streamed.replay : undefined
-    if (replay && !(await replayOwners(context, "the dump's", { tools, target: restoreTarget, filter, checkFile, replay })))
+    const replay = routing.routedFile ? streamed.replay : undefined
+    if (
+      replay &&
+      !(await replayOwners(context, "the dump's", { tools, target: restoreTarget, filter: sanitizer, checkFile, replay }))
+    )
       return
     // The kept files are whole: hashed (streamed) while the copy is verified.
     hashing = point && hashRestorePoint(point)
@@ -334,30 +318,33 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
       )
     }
   } finally {
-    if (await exists) await dropOrKeep(cleanroom, restoreTarget, settings)
+    if (await exists) await dropOrKeep(context, 'backup')
   }
   report.tables = verification.tables
   report.schema = verification.schema
   if (settings.checks.length > 0) report.checks = verification.checks
   Object.assign(report, judgeVerified(report))
-  if (point && hashing && productionServer) {
+  if (point && hashing && kept) {
     const files = await hashing
-    await group('Keep the restore point', async () =>
-      keepRestorePoint(context, point, files, { tools, productionServer, snapshot })
-    )
+    const production = kept
+    await group('Keep the restore point', async () => keepRestorePoint(context, point, files, { tools, production, snapshot }))
     keeping.kept = true
   }
 
+  if (settings.sabotage.length === 0) return
   const drillStarted = performance.now()
   const drillStartedAt = Date.now() / 1000
-  for (const operator of settings.sabotage) {
-    report.sabotage.push(
-      await group(`Sabotage drill: ${operator}`, () =>
-        runDrill(operator, backupFile, drillContext(context, tools, settings, snapshot))
+  try {
+    for (const operator of settings.sabotage) {
+      report.sabotage.push(
+        await group(`Sabotage drill: ${operator}`, () =>
+          runDrill(operator, backupFile, drillContext(context, tools, settings, snapshot, defaults))
+        )
       )
-    )
-  }
-  if (settings.sabotage.length > 0) {
+    }
+  } finally {
+    // The copy holds production's data: gone as soon as the drill is done with it.
+    workspace.removeFile(backupFile)
     report.timings.drill = elapsed(drillStarted)
     onTimeline(report, 'Drill', drillStartedAt, Date.now() / 1000)
   }
@@ -373,15 +360,17 @@ export async function replayOwners(
   context: RunContext,
   whose: "the dump's" | "the backup's",
   restored: {
-    tools: Pick<ClientTools, 'psql'>
-    target: ConnectionTarget
+    tools: unknown
+    target: unknown
     filter: Sanitizer
-    checkFile: string
+    checkFile: string | undefined
     replay: PrivilegeReplay
   }
 ): Promise<boolean> {
   const { group, workspace, settings, report, engine } = context
   const { tools, target, filter, checkFile, replay } = restored
+  // The replay runs in the restored copy as the clean-room role: where the restore's location check stops anything else.
+  if (!checkFile) throw new Error(`${engine.name}'s replay of owners and privileges needs the restore's location check`)
   const replayed = await group('Replay owners and privileges (as the clean-room role)', () =>
     required(engine, 'ownersAndPrivileges').replay({
       tools,
@@ -402,7 +391,7 @@ export async function replayOwners(
  * The schema differences that are the backup's: an extension the clean room installs at another
  * version than production's is the servers' difference, already reported as such.
  */
-function withoutEnvironment(schema: SchemaDifference[], report: Report): SchemaDifference[] {
+function withoutEnvironment(schema: SchemaObjectDifference[], report: Report): SchemaObjectDifference[] {
   const environment = new Set((report.environment ?? []).map(difference => difference.name))
   return schema.filter(
     difference =>
@@ -420,150 +409,179 @@ function unquoted(name: string): string {
   return /^"(.*)"$/s.test(name) ? name.slice(1, -1).replace(/""/g, '"') : name
 }
 
-/**
- * Streams production's dump through sed into the restore while reading production's figures, all
- * from one exported snapshot: the figures describe exactly the data in the dump, even while
- * production keeps taking writes. Extra sessions join the snapshot to checksum tables in
- * parallel. Returns when the restore has ended: production's figures may still be being read,
- * so it comes as a promise. A failed restore is returned as `restoreError`; a failed dump or
- * sed, or a restore target that could not be created, throws.
- */
-async function streamFromSnapshot(
-  context: RunContext<ProductionSettings>,
-  tools: ClientTools,
-  filter: SanitizeFilter,
-  target: { target: ConnectionTarget; ready: Promise<unknown> },
-  database: ProductionSnapshot['database'],
-  checkFile: string,
-  keep?: KeptPoint
-): Promise<{
+/** What the stream of a fresh dump gives the run: production's side (still being read), or why the backup does not restore. */
+interface Streamed {
+  /** Production's side, read inside the snapshot from the dump's end on; awaited by whoever verifies the copy. */
   production: Promise<ProductionSnapshot>
   restoreError?: string
   restoreFailedAt?: string
+  /** How owners and privileges are replayed after the restore, when they are. */
   replay?: PrivilegeReplay
-}> {
-  const { settings, workspace, report } = context
-  const restore = { ...target, cleanroom: context.cleanroom }
-  const owners = context.engine.ownersAndPrivileges
-  // The exporter takes the snapshot; the checksum workers join it as the run's further production sessions.
-  const exporter = context.production!
-  const sessions = context.productionSessions
-  const begun = await beginProductionSnapshot(context, exporter)
-  const { id: snapshotId, tables, countersBefore: sequencesBefore } = begun
-  const takenAt = await exporter.transactionStart()
-  await refuseProductionSkew(context.engine, exporter, filter.cleanroomMajor, false)
-  core.info(
-    `Snapshot ${snapshotId}: ${tables.length} table(s) to count and checksum with ${sessions.length} session(s) ` +
-      `once pg_dump has read them, while the restore goes on.`
-  )
-  await assertRestorableWithRights(context)
-  // The roles the dump names, as of the snapshot: the restore needs each of them in the clean room.
-  const roles = await planRoles(context)
-  // GRANT and REVOKE are in the dump only when owners and privileges are restored.
-  if (roles.restore) await refuseProductionSkew(context.engine, exporter, filter.cleanroomMajor, true)
-  const replay = owners?.privilegeReplay(restore.cleanroom.roles, roles, database.encoding)
-  const restoreTarget = restore.target
-  // psql starts once the database exists, holds every role the dump names, and admits the restore role.
-  const restoreTargetReady = restore.ready.then(() => owners?.prepareRestore(restore.cleanroom.roles, restoreTarget))
-
-  const stopProgress = reportProgress(
-    async () =>
-      context.engine.databaseBytes &&
-      `Restore in progress: ${formatBytes(await context.engine.databaseBytes(restoreTarget))} restored so far.`
-  )
-  let dumpEnded!: (succeeded: boolean) => void
-  const dumped = new Promise<boolean>(resolve => (dumpEnded = resolve))
-  // A directory-format backup is whole only once pg_dump ends: dumped in parallel, then restored in sections (stream.ts).
-  const streaming = context.engine
-    .streamDumpToRestore({
-      tools,
-      production: settings.production,
-      restoreInto: owners ? owners.restoreTarget(restore.cleanroom.roles, restoreTarget) : restoreTarget,
-      sanitizer: filter.program,
-      workDir: workspace.workDir,
-      // The drill's copies are made from the sanitizer's copy of the stream (then one pipeline restores a directory).
-      keepDumpAt: filter.copyFile,
-      // pg_dump reads the snapshot the exporter holds: there is no lock to release early.
-      onDumpSnapshotStarted: async () => undefined,
-      options: {
-        checkFile,
-        productionTakesOptions: !exporter.viaPooler,
-        snapshot: snapshotId,
-        restoreTargetReady,
-        onDumpEnded: dumpEnded,
-        withOwnersAndPrivileges: roles.restore,
-        keep,
-        sanitizerFor: pipeline => filter.argvFor(pipeline),
-        jobs: settings.jobs,
-        limits: settings,
-        encoding: database.encoding,
-        linesFile: filter.linesFile,
-        workFiles: filter.files,
-        exclusiveLocks: () => exporter.exclusiveLocks()
-      }
-    })
-    .finally(stopProgress)
-  // While pg_dump runs, the exporter only reads the catalog. The tables are checksummed once
-  // pg_dump has finished: on a machine that hosts both servers (service containers on a runner)
-  // the checksums would otherwise take CPU from the stream, and after the dump they overlap the
-  // end of the restore and the restored copy's own checksums instead.
-  const production = (async (): Promise<ProductionSnapshot> => ({
-    // PostgreSQL's engine lists its own tables and reads its own drill catalog.
-    ...((await readProductionSide(context, {
-      tables,
-      countersBefore: sequencesBefore,
-      owners: roles,
-      dumped,
-      // Reading a sequence locks it: forgotten with the read, as the tables' locks are (readAndForget).
-      countersAfter: () => exporter.readAndForget(() => exporter.readCounters()),
-      timeline: true
-    })) as Pick<ProductionSnapshot, keyof ReadProductionSide>),
-    replay,
-    takenAt,
-    database
-  }))()
-  // Awaited by whoever verifies the copy; on every other path nobody does.
-  production.catch(() => undefined)
-  const streamed = await streaming
-  recordStream(context, streamed, { sanitizer: filter })
-  let restoreError: string | undefined
-  let restoreFailedAt: string | undefined
-  if (!streamed.ok) {
-    const stopped = filter.stopped()
-    if (stopped) throw new UserError(stopped)
-    // pg_dump could not take the snapshot because the exporting transaction ended: whatever ended
-    // it (a lock, a lost connection) is the error, not pg_dump's import.
-    if (streamed.snapshotLost) {
-      const cause = await production.then(
-        () => undefined,
-        (error: unknown) => error
-      )
-      if (cause instanceof UserError) throw cause
-    }
-    // A failure of the servers, the setup or a full disk (the kept backup's has a fix of its own), not the backup's.
-    if (streamed.fault) throw streamed.fault
-    // The step's failure message carries psql's error; psql itself printed it in full above.
-    const error = streamed.stages.find(stage => stage.stage === 'restore')?.stderr ?? ''
-    const skew = context.engine.serverChecks?.explainRestoreFailure({
-      error,
-      cleanroomMajor: filter.cleanroomMajor,
-      productionMajor: (await exporter.serverFacts()).major,
-      dumpMajor: tools.pgDump.major
-    })
-    const hint = skew ?? owners?.missingRightHint(error, owners.restoreRights(restore.cleanroom.roles))
-    restoreError = hint ? `${error} | ${hint}` : error
-    // Where psql stopped, from sed's line index (or the TOC comments a directory's pipeline saw).
-    restoreFailedAt = streamed.failedAt
-    if (restoreFailedAt) core.info(`The restore stopped ${restoreFailedAt}.`)
-  } else {
-    core.info(`Dumped, sanitized and restored into ${restoreTarget.database} in ${streamed.seconds!.restore!.toFixed(2)} s.`)
-  }
-  // The byte count as the stream read it: none when its counter never ended (the neutral outcome says 0).
-  report.dumpBytes = streamed.detail.dumpBytes
-  return { production, restoreError, restoreFailedAt, replay }
+  /** What the manifest records of production, read inside the snapshot, when a restore point is kept. */
+  kept?: KeptProduction
 }
 
-/** Says with which rights the restore runs, in the report and the log (a warning for a superuser's). */
+/**
+ * Streams production's dump through the sanitizer into the restore while reading production's
+ * side, all from one snapshot: production's figures describe exactly the data in the dump, even
+ * while production keeps taking writes. Production's first session begins the snapshot and the
+ * figure sessions join it (beginProductionSnapshot); the dump joins it too where the engine's dump
+ * can (PostgreSQL's exported snapshot), or starts its own while the engine's brief global lock
+ * holds every writer (MySQL), the lock released as soon as the dump's snapshot has begun, or,
+ * while production holds tables no snapshot isolates, once production's side is read. Production's
+ * catalog is read while the dump runs; its tables are counted and checksummed once the dump has
+ * ended, so that on a machine that hosts both servers (service containers on a runner) the
+ * checksums do not take CPU from the stream, and overlap the end of the restore instead.
+ * Returns when the restore has ended: production's side may still be being read, so it comes as
+ * a promise. A failed restore is returned as `restoreError`; a failed dump or sanitizer, a lost
+ * snapshot, a fault of the servers, or a restore target that could not be created, throws.
+ */
+async function streamFromSnapshot(
+  context: RunContext<ProductionSettings>,
+  stream: {
+    tools: unknown
+    sanitizer: Sanitizer
+    target: unknown
+    /** Settles once the scratch database exists: the restore waits for it at the stream's gate. */
+    created: Promise<unknown>
+    defaults: DatabaseDefaults
+    checkFile?: string
+    keep?: KeptPoint
+    /** What the checks before the dump read of production's server, for the manifest (RestorePointsCapability.keptProduction). */
+    productionInstance: ServerFacts['instance']
+  }
+): Promise<Streamed> {
+  const { settings, workspace, report, engine, cleanroom } = context
+  const { tools, sanitizer, target, defaults } = stream
+  const owners = engine.ownersAndPrivileges
+  const exporter = context.production!
+  const { id: snapshotId, tables, countersBefore, unisolated } = await beginProductionSnapshot(context, exporter)
+  // Production's writers wait while the engine's snapshot lock is held (MySQL's): released once, said once.
+  let released: Promise<void> | undefined
+  const release = (): Promise<void> => {
+    released ??= exporter.releaseSnapshotLock().then(seconds => {
+      if (seconds === undefined) return
+      report.snapshotLockSeconds = seconds
+      const why = unisolated.length > 0 ? "the dump and production's figures are read" : "the dump's snapshot has begun"
+      core.info(`Released production's snapshot lock after ${seconds.toFixed(2)} s: ${why}.`)
+    })
+    // Whoever calls it need not wait; the run awaits it once the stream has ended, and fails there.
+    released.catch(() => undefined)
+    return released
+  }
+  let streaming: Promise<StreamOutcome>
+  let production: Promise<ProductionSnapshot>
+  let replay: PrivilegeReplay | undefined
+  let kept: KeptProduction | undefined
+  const streamStarted = performance.now()
+  try {
+    kept = stream.keep && (await restorePointsOf(engine).keptProduction(exporter, stream.productionInstance))
+    await refuseProductionSkew(engine, exporter, sanitizer.cleanroomMajor, false)
+    core.info(
+      `Snapshot ${snapshotId}: ${tables.length} table(s) to count and checksum with ${context.productionSessions.length} ` +
+        'session(s) once the dump has read them, while the restore goes on.'
+    )
+    await assertRestorableWithRights(context)
+    // The roles the dump names, as of the snapshot: the restore needs each of them in the clean room.
+    const roles = await planRoles(context)
+    // GRANT and REVOKE are in the dump only when owners and privileges are restored.
+    if (roles.restore) await refuseProductionSkew(engine, exporter, sanitizer.cleanroomMajor, true)
+    replay = owners?.privilegeReplay(cleanroom.roles, roles, defaults.characterSet)
+    // The restore starts once the database exists, holds every role the dump names, and admits the restore role.
+    const restoreTargetReady = stream.created.then(() => owners?.prepareRestore(cleanroom.roles, target))
+    // Awaited by the stream; should the run fail before it starts, nobody does.
+    restoreTargetReady.catch(() => undefined)
+    const stopProgress = reportProgress(async () =>
+      engine.databaseBytes
+        ? `Restore in progress: ${formatBytes(await engine.databaseBytes(target))} restored so far.`
+        : `Dump and restore in progress (${elapsed(streamStarted).toFixed(0)} s).`
+    )
+    let dumpEnded!: (succeeded: boolean) => void
+    const dumped = new Promise<boolean>(resolve => (dumpEnded = resolve))
+    streaming = engine
+      .streamDumpToRestore({
+        tools,
+        production: settings.production,
+        snapshot: { session: exporter, id: snapshotId },
+        restoreInto: owners ? owners.restoreTarget(cleanroom.roles, target) : target,
+        restoreTargetReady,
+        sanitizer,
+        workDir: workspace.workDir,
+        checkFile: stream.checkFile,
+        withOwnersAndPrivileges: roles.restore,
+        defaults,
+        jobs: settings.jobs,
+        limits: settings,
+        keep: stream.keep,
+        // Tables no snapshot isolates hold still only under the lock: it stays until production's side is read.
+        onDumpSnapshotStarted: unisolated.length > 0 ? async () => undefined : release,
+        onDumpEnded: dumpEnded,
+        signal: context.abort.signal
+      })
+      .finally(stopProgress)
+    production = readProductionSide(context, {
+      tables,
+      countersBefore,
+      owners: roles,
+      dumped,
+      // Reading a counter may lock it: forgotten with the read, as the tables' locks are.
+      countersAfter: () =>
+        exporter.readAndForget ? exporter.readAndForget(() => exporter.readCounters()) : exporter.readCounters()
+    })
+    // Awaited by whoever verifies the copy; on every other path nobody does.
+    production.catch(() => undefined)
+  } catch (error) {
+    await exporter.releaseSnapshotLock().catch(() => undefined)
+    throw error
+  }
+  let outcome: StreamOutcome
+  try {
+    outcome = await streaming
+    // Under the lock still (tables no snapshot isolates): production's side is read before it goes.
+    if (unisolated.length > 0 && outcome.ok) await production.catch(() => undefined)
+  } finally {
+    // A dump that ended before its snapshot began (an empty database, a failure) releases the lock too.
+    await release().catch(() => undefined)
+  }
+  // A lock lost before its release fails the run: nothing then proves the dump saw the snapshot's data.
+  await release()
+  recordStream(context, outcome, { sanitizer, streamSeconds: elapsed(streamStarted) })
+  // The byte count as the stream read it: none when its counter never ended.
+  report.dumpBytes = outcome.dumpBytes > 0 ? outcome.dumpBytes : undefined
+  if (outcome.ok) {
+    core.info(
+      `Dumped, sanitized and restored in ${report.timings.restore!.toFixed(2)} s ` +
+        `(${formatBytes(outcome.dumpBytes)} of dump).`
+    )
+    return { production, replay, kept }
+  }
+  const stopped = sanitizer.stopped()
+  if (stopped) throw new UserError(stopped)
+  // The dump could not join the snapshot because the session that held it ended: whatever ended
+  // it (a lock, a lost connection) is the error, not the dump's.
+  if (outcome.snapshotLost) {
+    const cause = await production.then(
+      () => undefined,
+      (error: unknown) => error
+    )
+    if (cause instanceof UserError) throw cause
+  }
+  // A failure of the servers, the setup or a full disk, not the backup's.
+  if (outcome.fault) throw outcome.fault
+  // The step's failure message carries the restore's error; the restore program printed it in full above.
+  const error = outcome.restoreError ?? 'the restore failed'
+  const skew = engine.serverChecks?.explainRestoreFailure({
+    error,
+    cleanroomMajor: sanitizer.cleanroomMajor,
+    productionMajor: (await exporter.facts()).major,
+    dumpMajor: engine.clientPrograms(tools)?.dump.major ?? (await exporter.facts()).major
+  })
+  const hint = skew ?? owners?.missingRightHint(error, owners.restoreRights(cleanroom.roles))
+  // Where the restore stopped, from the sanitizer's line index (or the TOC comments a directory's pipeline saw).
+  if (outcome.failedAt) core.info(`The restore stopped ${outcome.failedAt}.`)
+  return { production, replay, kept, restoreError: hint ? `${error} | ${hint}` : error, restoreFailedAt: outcome.failedAt }
+}
+
 export function recordRestoreRights(rights: RestoreRights, report: Report): void {
   report.restoreRights = { mode: rights.mode, role: rights.role, superuser: rights.superuser, description: rights.description }
   if (rights.superuser) core.warning(`${rights.description}.`, { title: 'Lazarus: the restore runs as a superuser' })
@@ -724,22 +742,26 @@ export function batchSmallTables<T extends { bytes: number }>(tables: T[], sessi
 }
 
 /**
- * What every drill copy of one of PostgreSQL's runs (a fresh dump, a stored backup) is restored into
- * and verified against (drill-copies.ts): production's side as plain data, and each copy verified
- * as the backup was, against production's live session inside the snapshot when there is one.
+ * What every drill copy of a run (a fresh dump, a stored backup) is restored into and verified
+ * against (drill-copies.ts): production's side as plain data, and each copy verified as the backup
+ * was, against production's live session inside the snapshot when there is one. `defaults`:
+ * production's database's, each copy's scratch database is created like it.
  */
 export function drillContext(
   run: RunContext,
-  tools: Pick<ClientTools, 'psql'>,
+  tools: unknown,
   settings: Settings,
-  snapshot: ProductionSnapshot
+  snapshot: ProductionSnapshot,
+  defaults: DatabaseDefaults
 ): CopyContext {
   return {
     run,
     tools,
     settings,
     snapshot,
-    defaults: asDatabaseDefaults(snapshot.database),
+    defaults,
+    // A copy's tables are reported under production's database name, where the engine names tables by database.
+    reportAs: run.settings.productionAddress?.database,
     verify: (target, side) => verifyRestored(run, target, settings, snapshot, side, run.production)
   }
 }
@@ -749,13 +771,16 @@ export function standInsByName(replay: PrivilegeReplay | undefined): Map<string,
   return new Map([...(replay?.standIns ?? new Map<string, string>())].map(([role, standIn]) => [standIn, role]))
 }
 
-/** Drops the restored backup, or keeps it for debugging when asked to. */
-export async function dropOrKeep(cleanroom: CleanRoom, target: ConnectionTarget, settings: Settings): Promise<void> {
+/** Drops the scratch database for `purpose` (the restored backup), or keeps it for debugging when asked to (keep-cleanroom). */
+export async function dropOrKeep(context: RunContext, purpose: string): Promise<void> {
+  const { cleanroom, engine, settings } = context
+  const name = cleanroom.scratchName(purpose)
   if (settings.keepCleanroom) {
-    cleanroom.keep(target.database)
-    core.notice(`Kept the restored database '${target.database}' on the clean room (${describe(target)}) for debugging.`)
+    cleanroom.keep(name)
+    const where = engine.describe(engine.withDatabase(settings.cleanroom, name))
+    core.notice(`Kept the restored database '${name}' on the clean room (${where}) for debugging.`)
   } else {
-    await cleanroom.drop(target.database)
+    await cleanroom.drop(name)
   }
 }
 
@@ -771,18 +796,16 @@ export interface ReadProductionSide<Table extends TableName = TableName> extends
  * restores them (Engine.ownersAndPrivileges); once the dump has read production (`dumped`: a dump
  * that did not finish leaves nothing to compare), the counters again, every table's figures on
  * all of production's sessions, the user's checks, large objects, and the drill's catalog (with
- * the owners and privileges it may aim at). `timeline`: the figures' reading goes on the report's
- * timeline (PostgreSQL's run, whose stream records one).
+ * the owners and privileges it may aim at). The figures' reading goes on the report's timeline.
  */
 export async function readProductionSide(
-  context: AnyRunContext,
+  context: RunContext,
   side: {
     tables: TableName[]
     countersBefore: SequenceValue[]
     owners?: OwnersPlan
     dumped?: Promise<boolean>
     countersAfter(): Promise<SequenceValue[]>
-    timeline?: boolean
   }
 ): Promise<ReadProductionSide> {
   const { engine, report, workspace } = context
@@ -796,11 +819,11 @@ export async function readProductionSide(
   const schema = await production.readSchema()
   const primaryKeys = await production.primaryKeys()
   const privileges = plan?.restore && owners ? await owners.readPrivileges(production) : undefined
-  if (side.dumped && !(await side.dumped)) throw new Error("pg_dump did not finish: production's figures were not read")
+  if (side.dumped && !(await side.dumped)) throw new Error("The dump did not finish: production's figures were not read")
   const figuresStartedAt = Date.now() / 1000
   const sequencesAfter = await side.countersAfter()
   const figures = await readFigures(engine, context.productionSessions, tables, settings, true, 'production')
-  if (side.timeline) onTimeline(report, 'Production figures', figuresStartedAt, Date.now() / 1000)
+  onTimeline(report, 'Production figures', figuresStartedAt, Date.now() / 1000)
   const checks =
     settings.checks.length > 0
       ? await answerChecks(
@@ -829,7 +852,7 @@ export async function readProductionSide(
 
 /**
  * Production's side of a comparison as a restored copy is verified against it, whatever the
- * engine: what a fresh snapshot (ProductionSnapshot), a run over the seam or a manifest gives.
+ * engine: what a fresh snapshot (ProductionSnapshot) or a manifest gives.
  */
 export interface ProductionSide<Table extends TableName = TableName> {
   tables: Table[]
@@ -862,7 +885,7 @@ export type VerifySettings = Pick<Settings, 'jobs' | 'verify' | 'showValues' | '
  * each differing table's difference to rows by comparing hash aggregates on both sides.
  */
 export async function verifyRestored(
-  context: AnyRunContext,
+  context: RunContext,
   target: unknown,
   settings: VerifySettings,
   production: ProductionSide | Promise<ProductionSide>,
@@ -901,11 +924,11 @@ export async function verifyRestored(
 }
 
 async function compareSchemas(
-  context: AnyRunContext,
+  context: RunContext,
   restored: SeamSession,
   production: ProductionSide | Promise<ProductionSide>,
   live?: SeamSession
-): Promise<SchemaDifference[]> {
+): Promise<SchemaObjectDifference[]> {
   const engine: Engine = context.engine
   const restoredSchema = await restored.readSchema()
   const restoredSequences = await restored.readCounters()
@@ -960,7 +983,7 @@ function checkOptions(engine: Engine, settings: Pick<Settings, 'showValues' | 'm
  * creates in the scratch database is not production's and must not be compared.
  */
 export async function amcheckRestored(
-  context: AnyRunContext,
+  context: RunContext,
   target: unknown,
   settings: Pick<Settings, 'jobs'>,
   report: Report
@@ -1012,11 +1035,11 @@ async function pinRows(
 }
 
 /**
- * A capability PostgreSQL's run cannot do without where its inputs ask for it (the checks,
- * amcheck): an engine without it is refused such inputs when they are read (engine-settings.ts);
- * or where the engine's own answer asks for it (a replay of owners and privileges it planned).
+ * A capability the run cannot do without where its inputs ask for it (the checks, amcheck, a
+ * stored backup's owners): an engine without it is refused such inputs when they are read
+ * (engine-settings.ts); or where the engine's own answer asks for it (a replay it planned).
  */
-function required<K extends 'userChecks' | 'amcheck' | 'ownersAndPrivileges'>(
+export function required<K extends 'userChecks' | 'amcheck' | 'ownersAndPrivileges'>(
   engine: Engine,
   capability: K
 ): NonNullable<Engine[K]> {

@@ -1,13 +1,5 @@
 import * as core from '@actions/core'
-import type {
-  DatabaseDefaults,
-  Engine,
-  RunRoles,
-  SeamMaintenance,
-  SeamSession,
-  ServerFacts,
-  ServerRole
-} from '../engines/types.js'
+import type { DatabaseDefaults, Engine, SeamMaintenance, SeamSession, ServerFacts, ServerRole } from '../engines/types.js'
 import type { Report } from '../report/report.js'
 import { onCancel } from '../util/cancellation.js'
 import { UserError } from '../util/errors.js'
@@ -27,22 +19,6 @@ export interface ContextSettings {
 }
 
 /**
- * The engine's own types as a run reads them through its context: the seam's by default. An
- * engine's openRead and openMaintenance return its own sessions, so a run that still reads what
- * only its engine's sessions answer (PostgreSQL's run, until every such read is a capability:
- * docs/development.md, the plan) names them here rather than downcasting each.
- */
-export interface RunShapes {
-  engine: Engine
-  target: unknown
-  session: SeamSession
-  maintenance: SeamMaintenance
-  roles: RunRoles | undefined
-  /** What the separate-servers check established about the clean room (its facts' instance), which every restore's location check names. */
-  cleanroomIdentity: ServerFacts['instance']
-}
-
-/**
  * One run's context, whatever the engine, shared by its stages instead of long parameter lists:
  * what every stage reads (the engine, the settings, the workspace, the report it fills), the clean
  * room, production's live sessions and every other session the run opened, and the run's abort
@@ -51,29 +27,28 @@ export interface RunShapes {
  * stops answering (then the clean room's scratch databases are left to the post step if it is the
  * clean room that went silent). Production's sessions live here and only here: the data the
  * report and the manifest read (a run's ProductionSnapshot) never holds a connection. A fresh
- * dump (pipeline.ts), a stored backup (stored-pipeline.ts) and the run over the seam
- * (engine-pipeline.ts) run the same way.
+ * dump (pipeline.ts) and a stored backup (stored-pipeline.ts) run the same way.
  */
-export class RunContext<S extends ContextSettings = ContextSettings, K extends RunShapes = RunShapes> {
+export class RunContext<S extends ContextSettings = ContextSettings> {
   /** Production's live sessions in the snapshot: the first is the one that connected (and began it), the others joined it. */
-  readonly productionSessions: K['session'][] = []
+  readonly productionSessions: SeamSession[] = []
   /** Stops the client programs when the run ends early (an error, a server that stopped answering, a cancellation). */
   readonly abort = new AbortController()
   /** What the separate-servers check established about the clean room: every restore checks it is there. */
-  cleanroomIdentity?: K['cleanroomIdentity']
+  cleanroomIdentity?: ServerFacts['instance']
   /** Production's collations the sanitizer rewrites to the clean room's, which the schema comparison counts as the same. */
   collationsRewritten?: ReadonlyMap<string, string>
   /** Objects the sanitizer restored unable to run (events), whose status the schema comparison reads as dumped. */
   restoredDisabled: { kind: string; name: string }[] = []
   /** Every session the run opened through open() (production's among them), closed with the run. */
-  private readonly sessions: K['session'][] = []
-  private room?: CleanRoom<K['maintenance'], K['roles']>
+  private readonly sessions: SeamSession[] = []
+  private room?: CleanRoom
   private watch?: ServerWatch
   private closing?: Promise<void>
 
   constructor(
     /** The engine the run reads through (engines/types.ts): what it asks of either server goes through its methods. */
-    readonly engine: K['engine'],
+    readonly engine: Engine,
     readonly settings: S,
     readonly workspace: Workspace,
     readonly report: Report
@@ -91,28 +66,28 @@ export class RunContext<S extends ContextSettings = ContextSettings, K extends R
   }
 
   /** Production's first session (read-only), once connected; a run from a manifest never connects. */
-  get production(): K['session'] | undefined {
+  get production(): SeamSession | undefined {
     return this.productionSessions[0]
   }
 
   /** The clean room, once the run has opened it. */
-  get cleanroom(): CleanRoom<K['maintenance'], K['roles']> {
+  get cleanroom(): CleanRoom {
     if (!this.room) throw new Error('the clean room is not open yet')
     return this.room
   }
 
   /** The clean room's maintenance handle: the only session that creates or drops a database. */
-  get maintenance(): K['maintenance'] {
+  get maintenance(): SeamMaintenance {
     return this.cleanroom.maintenance
   }
 
   /** Where the scratch database for `purpose` is, created or not; its tables are reported under `reportAs`. */
-  scratchTarget(purpose: string, reportAs?: string): K['target'] {
+  scratchTarget(purpose: string, reportAs?: string): unknown {
     return this.engine.withDatabase(this.settings.cleanroom, this.cleanroom.scratchName(purpose), reportAs)
   }
 
   /** Creates the scratch database for `purpose` with production's defaults, and says where it is. */
-  async createScratchDatabase(purpose: string, defaults: DatabaseDefaults, reportAs?: string): Promise<K['target']> {
+  async createScratchDatabase(purpose: string, defaults: DatabaseDefaults, reportAs?: string): Promise<unknown> {
     const name = await this.cleanroom.create(purpose, defaults)
     return this.engine.withDatabase(this.settings.cleanroom, name, reportAs)
   }
@@ -125,9 +100,8 @@ export class RunContext<S extends ContextSettings = ContextSettings, K extends R
   }
 
   /** Opens a session (closed with the run): production's join its snapshot, the clean room's read a restored copy. */
-  async open(target: K['target'], role: ServerRole): Promise<K['session']> {
-    // The engine's openRead returns its own sessions (RunShapes).
-    const session = (await this.engine.openRead(target, role)) as K['session']
+  async open(target: unknown, role: ServerRole): Promise<SeamSession> {
+    const session = await this.engine.openRead(target, role)
     this.sessions.push(session)
     return session
   }
@@ -136,7 +110,7 @@ export class RunContext<S extends ContextSettings = ContextSettings, K extends R
    * Opens `count` sessions at once, each with the pinned settings. Each is added to `into` as soon
    * as it connects, so that the caller's cleanup releases every session that opened when another failed.
    */
-  async openPinned(target: K['target'], role: ServerRole, count: number, into: K['session'][]): Promise<void> {
+  async openPinned(target: unknown, role: ServerRole, count: number, into: SeamSession[]): Promise<void> {
     const opened = await Promise.allSettled(
       Array.from({ length: count }, async () => {
         const session = await this.open(target, role)
@@ -148,14 +122,14 @@ export class RunContext<S extends ContextSettings = ContextSettings, K extends R
   }
 
   /** Closes a session opened with open() before the run ends. */
-  async release(session: K['session']): Promise<void> {
+  async release(session: SeamSession): Promise<void> {
     const index = this.sessions.indexOf(session)
     if (index >= 0) this.sessions.splice(index, 1)
     await session.close().catch(() => undefined)
   }
 
   /** Connects to production (read-only): the run's first production session. */
-  async connectProduction(): Promise<K['session']> {
+  async connectProduction(): Promise<SeamSession> {
     const target = this.settings.production
     if (!target) throw new Error('connectProduction needs production-url')
     const session = await core.group('Connect', () => this.open(target, 'production'))
@@ -195,12 +169,7 @@ export class RunContext<S extends ContextSettings = ContextSettings, K extends R
   /** The clean room of this run over its maintenance handle, with the engine's roles when it keeps any. */
   protected openedCleanroom(maintenance: SeamMaintenance): void {
     const { engine, workspace } = this
-    // The engine's openMaintenance and cleanroomRoles return its own handle and roles (RunShapes).
-    this.room = new CleanRoom(
-      maintenance,
-      workspace.runId,
-      engine.cleanroomRoles?.forRun(maintenance, workspace.runId)
-    ) as CleanRoom<K['maintenance'], K['roles']>
+    this.room = new CleanRoom(maintenance, workspace.runId, engine.cleanroomRoles?.forRun(maintenance, workspace.runId))
   }
 
   /** Starts the watchdog over a probe session per server: production's only when the run connected to it. */

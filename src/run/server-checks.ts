@@ -29,8 +29,8 @@ export async function checkServers<Tools = unknown>(context: RunContext<Producti
   report.production.serverVersion = productionFacts.version
   report.cleanroom.serverVersion = cleanroomFacts.version
   refuseUnsupportedServers(engine, [
-    ['production', { serverVersion: productionFacts.version, major: productionFacts.major }],
-    ['clean room', { serverVersion: cleanroomFacts.version, major: cleanroomFacts.major }]
+    ['production', productionFacts],
+    ['clean room', cleanroomFacts]
   ])
   core.info(
     `Production: ${productionFacts.product} ${productionFacts.version} at ${engine.describe(settings.production)} (read-only session)`
@@ -83,10 +83,10 @@ function recordPrograms(programs: ClientPrograms | undefined, report: Report): v
  */
 export function refuseUnsupportedServers(
   engine: Engine,
-  sides: (readonly ['production' | 'clean room', { serverVersion: string; major: number } | undefined])[]
+  sides: (readonly ['production' | 'clean room', Pick<ServerFacts, 'version' | 'major'> | undefined])[]
 ): void {
   for (const [side, facts] of sides) {
-    const refusal = facts && engine.serverChecks?.unsupported(side, { version: facts.serverVersion, major: facts.major })
+    const refusal = facts && engine.serverChecks?.unsupported(side, facts)
     if (refusal) throw new UserError(refusal)
   }
 }

@@ -47,10 +47,13 @@ export async function refuseProductionSkew(
   if (refusal) throw new UserError(refusal)
 }
 
+/** Says what the sanitizer removed or rewrote (the report's `sanitized`), or that it changed nothing. */
 export function logSanitized(report: Report): void {
   if (report.sanitized.length === 0) core.info('Nothing sanitized: the clean room knows every directive in the dump.')
   for (const item of report.sanitized) {
-    core.info(`Removed ${item.lines} line(s) of ${item.parameter} (rule ${item.rule}), which the clean room does not know.`)
+    core.info(
+      `Sanitized ${item.lines} line(s) of ${item.parameter} (rule ${item.rule}), which the clean room does not take as dumped.`
+    )
   }
 }
 
@@ -61,27 +64,20 @@ export function elapsed(since: number): number {
 /**
  * What the stream tells the report, for every engine: each program's time (the dump's own, which
  * the summary's headline gives; the stages overlap, so each is from the stream's start until that
- * program ended) and the timeline, what the sanitizer changed, and the objects it restored unable
- * to run. `sanitizer`: the run's own, where the engine builds one (Engine.sanitizer: PostgreSQL's
- * sed filter, which removes the directives the clean room does not know and says so, or that it
- * removed nothing); otherwise the stream's outcome says what its sanitizer rewrote.
- * `streamSeconds`: the stream's time, for the restore's when the outcome does not say it.
+ * program ended) and the timeline, what the run's sanitizer removed or rewrote (or that it changed
+ * nothing), and the objects it restored unable to run. `streamSeconds`: the stream's time, for the
+ * restore's when the outcome does not say it.
  */
 export function recordStream(
   run: RunContext,
   outcome: StreamOutcome,
-  how: { sanitizer?: Pick<Sanitizer, 'removed'>; streamSeconds?: number }
+  how: { sanitizer: Pick<Sanitizer, 'removed'>; streamSeconds?: number }
 ): void {
   const { report } = run
   recordStreamTimings(outcome, report)
   if (outcome.seconds?.restore === undefined && how.streamSeconds !== undefined) report.timings.restore = how.streamSeconds
-  if (how.sanitizer) {
-    report.sanitized = how.sanitizer.removed()
-    logSanitized(report)
-  } else {
-    report.sanitized = outcome.sanitized ?? []
-    for (const item of report.sanitized) core.info(`Sanitized ${item.lines} line(s): ${item.parameter} (rule ${item.rule}).`)
-  }
+  report.sanitized = how.sanitizer.removed()
+  logSanitized(report)
   run.restoredDisabled = outcome.restoredDisabled ?? []
   if (run.restoredDisabled.length > 0) {
     core.info(
@@ -89,19 +85,6 @@ export function recordStream(
         `(${run.restoredDisabled.map(object => object.name).join(', ')}); their status is compared as production has it.`
     )
   }
-}
-
-/**
- * The collations an engine's sanitizer rewrites for a clean room that knows `cleanroomCollations`
- * (MySQL 8's utf8mb4_0900_* on a MariaDB clean room), when the engine offers to say
- * (`collationEquivalents`, beside the seam's methods); undefined otherwise: then every collation
- * is compared as it is.
- */
-export function collationsRewrittenBy(engine: Engine, cleanroomCollations: string[]): ReadonlyMap<string, string> | undefined {
-  const offer: unknown = (engine as { collationEquivalents?: unknown }).collationEquivalents
-  if (typeof offer !== 'function') return undefined
-  const rewrites: unknown = offer.call(engine, cleanroomCollations)
-  return rewrites instanceof Map ? (rewrites as ReadonlyMap<string, string>) : undefined
 }
 
 /** Production's snapshot as every engine's run begins it (beginSnapshot). */
@@ -113,8 +96,6 @@ export interface BegunSnapshot<Table extends TableName = TableName> {
   countersBefore: SequenceValue[]
   /** Tables no snapshot isolates (SeamSession.outsideSnapshot): only the snapshot's lock holds them still. */
   unisolated: Table[]
-  /** When the snapshot (and its lock, where the engine takes one) was asked for: performance.now(). */
-  lockStarted: number
 }
 
 /**
@@ -141,7 +122,6 @@ export async function beginProductionSnapshot<Table extends TableName>(
     await session.pinSettings()
     joining.push(session)
   }
-  const lockStarted = performance.now()
   try {
     const id = await production.beginSnapshot()
     // The figure sessions join while the lock holds every writer: after it, their snapshot would be later than the dump's.
@@ -167,7 +147,7 @@ export async function beginProductionSnapshot<Table extends TableName>(
         { title: 'Lazarus: production writes held during the dump' }
       )
     }
-    return { id, tables, countersBefore, unisolated, lockStarted }
+    return { id, tables, countersBefore, unisolated }
   } catch (error) {
     await production.releaseSnapshotLock().catch(() => undefined)
     throw error

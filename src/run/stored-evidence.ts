@@ -80,7 +80,8 @@ export function readEvidence(
 export function assertNotManifestProduction(
   evidence: Evidence,
   cleanroom: string,
-  identity: { systemIdentifier?: string; startedAt: string }
+  /** The clean room's instance, as its facts name it (ServerFacts.instance: PostgreSQL's system identifier, start time, port). */
+  identity: Readonly<Record<string, string>>
 ): void {
   const production = evidence.manifest.production
   const same =
@@ -218,9 +219,7 @@ export function snapshotFromManifest(
     sequencesAfter: figures.sequencesAfter,
     primaryKeys: new Map(),
     ...(figures.privileges && !skipped.has('privileges') ? { privileges: figures.privileges } : {}),
-    checks: answers,
-    takenAt: new Date(manifest.snapshot.takenAt),
-    database: figures.database
+    checks: answers
   }
   return { snapshot, checks: compared }
 }

@@ -11,21 +11,30 @@ import {
   logSanitized,
   onTimeline,
   planRoles,
-  postgresRunContext,
+  required,
+  restoreRoleOf,
+  runContext,
   standInsByName,
   drillContext,
   recordRestoreRights,
   recordRolePlan,
   replayOwners,
   verifyRestored,
-  writeLocationCheck,
-  type PostgresCleanRoom,
-  type PostgresRunShapes,
   type ProductionSnapshot,
-  type RunContext,
-  type SanitizeFilter
+  type RunContext
 } from './pipeline.js'
-import type { OwnersPlan, PrivilegeReplay, RestoreRights, SchemaObjectDifference as SchemaDifference } from '../engines/types.js'
+import type {
+  DatabaseDefaults,
+  OpenedBackup,
+  OwnersPlan,
+  PrivilegeReplay,
+  RestoreRights,
+  Sanitizer,
+  SchemaObjectDifference as SchemaDifference,
+  SeamSession
+} from '../engines/types.js'
+import type { CleanRoom } from './cleanroom.js'
+import { writeLocationCheck } from './run-context.js'
 import { refuseUnsupportedServers } from './server-checks.js'
 import {
   judgeBackupFiles,
@@ -35,10 +44,8 @@ import {
   type Report,
   type ReportTable
 } from '../report/report.js'
-import { requireProduction, type Settings as AnySettings } from './settings.js'
+import { requireProduction, type Settings } from './settings.js'
 import { runDrill } from './drill-copies.js'
-// PostgreSQL's run reads its settings in PostgreSQL's shapes.
-import { postgresSettings, type Settings } from './pipeline.js'
 import { saveWorkDir } from '../util/leftovers.js'
 import {
   assertNotManifestProduction,
@@ -52,11 +59,7 @@ import {
 import { logVerification } from './copy-findings.js'
 import { byKindAndName } from '../util/text-order.js'
 import type { Workspace } from './workspace.js'
-
-/** Where a restored copy is: PostgreSQL's connection target, as its run holds it. */
-type ConnectionTarget = PostgresRunShapes['target']
 import { restorePointsOf } from './restore-point.js'
-import type { OpenedBackup } from '../engines/types.js'
 
 /**
  * Verifies a stored backup (input backup-path) instead of a fresh dump.
@@ -68,13 +71,12 @@ import type { OpenedBackup } from '../engines/types.js'
  *   with production as it is now; its content cannot be proven (production has moved on since
  *   the backup was taken), so the best verdict is `restored`, never `verified`.
  */
-export async function verifyStoredBackup(anySettings: AnySettings, workspace: Workspace, report: Report): Promise<void> {
-  const givenSettings = postgresSettings(anySettings)
+export async function verifyStoredBackup(givenSettings: Settings, workspace: Workspace, report: Report): Promise<void> {
   const backupPath = givenSettings.backupPath
   if (!backupPath) throw new Error('verifyStoredBackup needs backup-path')
   // The run's context sets the lock waits and TCP safeguards of every session from the inputs, as in the fresh run.
   // Its settings are these: requireProduction below only vouches that production is there.
-  const context = postgresRunContext(givenSettings, workspace, report)
+  const context = runContext(givenSettings, workspace, report)
   const restorePoints = restorePointsOf(context.engine)
   const backup = restorePoints.detectBackup(backupPath)
   report.backup = { path: backup.path, format: backup.format, gzip: backup.gzip, bytes: backup.bytes, contentProven: false }
@@ -140,11 +142,14 @@ export async function verifyStoredBackup(anySettings: AnySettings, workspace: Wo
   const { group } = context
   await context.run(async () => {
     const room = context.cleanroom
-    const owners = context.engine.ownersAndPrivileges
+    // A stored backup carries owners and privileges: only an engine that restores them keeps restore points.
+    const owners = required(context.engine, 'ownersAndPrivileges')
     const cleanroomMajor = await group('Check servers', () => checkServers(context, evidence))
-    const rights = await owners.setUpRestoreRights(room.roles, settings.restoreRole)
+    const rights = await owners.setUpRestoreRights(room.roles, restoreRoleOf(context))
     recordRestoreRights(rights, report)
-    const database = evidence ? evidence.manifest.production : await production!.databaseFacts()
+    const defaults: DatabaseDefaults = evidence
+      ? restorePoints.databaseDefaults(evidence.manifest.production)
+      : await production!.databaseDefaults()
     const roles = evidence
       ? await planManifestRoles(context, evidence.manifest, room, report)
       : opened.replaysOwners === false
@@ -162,7 +167,7 @@ export async function verifyStoredBackup(anySettings: AnySettings, workspace: Wo
     // The drill corrupts copies of the sanitized SQL stream (after pg_restore -f -), kept whole by sed: one pipeline then.
     const drill = settings.sabotage.length > 0
     // Restored by Lazarus's own role, the owners and grants are replayed by the clean-room role afterwards.
-    const replay = owners.privilegeReplay(room.roles, roles, database.encoding)
+    const replay = owners.privilegeReplay(room.roles, roles, defaults.characterSet)
     const routedFile = replay ? workspace.file('privileged.sql') : undefined
     const filter = await context.engine.sanitizer.build(room.maintenance, {
       tools,
@@ -172,7 +177,7 @@ export async function verifyStoredBackup(anySettings: AnySettings, workspace: Wo
       routedFile,
       routedRoles: replay?.onlyNaming
     })
-    const target = await context.createScratchDatabase('backup', restorePoints.databaseDefaults(database))
+    const target = await context.createScratchDatabase('backup', defaults)
     let snapshot: ProductionSnapshot | undefined
     let verifiedSettings: Settings = settings
     try {
@@ -183,7 +188,7 @@ export async function verifyStoredBackup(anySettings: AnySettings, workspace: Wo
         restore(context, opened, owners.restoreTarget(room.roles, target), filter, checkFile, {
           withOwnersAndPrivileges: roles.restore,
           single: drill,
-          encoding: database.encoding,
+          encoding: defaults.characterSet,
           cleanroomMajor,
           rights
         })
@@ -215,7 +220,7 @@ export async function verifyStoredBackup(anySettings: AnySettings, workspace: Wo
         snapshot.drillCatalog = await readRestoredDrillCatalog(context, target, snapshot, roles)
       }
     } finally {
-      await dropOrKeep(room, target, settings)
+      await dropOrKeep(context, 'backup')
     }
     if (!drill || !snapshot) return
     const drillStarted = performance.now()
@@ -223,7 +228,7 @@ export async function verifyStoredBackup(anySettings: AnySettings, workspace: Wo
     for (const operator of settings.sabotage) {
       report.sabotage.push(
         await group(`Sabotage drill: ${operator}`, () =>
-          runDrill(operator, workspace.backupFile, drillContext(context, tools, verifiedSettings, snapshot!))
+          runDrill(operator, workspace.backupFile, drillContext(context, tools, verifiedSettings, snapshot!, defaults))
         )
       )
     }
@@ -245,21 +250,22 @@ function withoutOwners(report: Report, reason: string): OwnersPlan {
  */
 async function checkServers(context: RunContext, evidence: Evidence | undefined): Promise<number> {
   const { settings, report, cleanroom, production, engine } = context
-  const cleanroomFacts = await cleanroom.maintenance.serverFacts()
-  const productionFacts = production ? await production.serverFacts() : undefined
-  if (productionFacts) report.production.serverVersion = productionFacts.serverVersion
-  report.cleanroom.serverVersion = cleanroomFacts.serverVersion
+  const cleanroomFacts = await cleanroom.maintenance.facts()
+  const productionFacts = production ? await production.facts() : undefined
+  if (productionFacts) report.production.serverVersion = productionFacts.version
+  report.cleanroom.serverVersion = cleanroomFacts.version
   refuseUnsupportedServers(engine, [
     ['production', productionFacts],
     ['clean room', cleanroomFacts]
   ])
   if (production && settings.production) {
     core.info(
-      `Production: PostgreSQL ${productionFacts!.serverVersion} at ${engine.describe(settings.production)} (read-only session)`
+      `Production: ${productionFacts!.product} ${productionFacts!.version} at ${engine.describe(settings.production)} (read-only session)`
     )
   }
-  core.info(`Clean room: PostgreSQL ${cleanroomFacts.serverVersion} at ${engine.describe(settings.cleanroom)}`)
-  const cleanroomIdentity = await cleanroom.maintenance.clusterIdentity()
+  core.info(`Clean room: ${cleanroomFacts.product} ${cleanroomFacts.version} at ${engine.describe(settings.cleanroom)}`)
+  // What the separate-servers check establishes about the clean room (its facts' instance): every restore's location check names it.
+  const cleanroomIdentity = cleanroomFacts.instance
   if (production) await engine.assertSeparateServers(production, cleanroom.maintenance)
   // Without production to ask, the manifest says which server production is.
   if (evidence) assertNotManifestProduction(evidence, engine.describe(settings.cleanroom), cleanroomIdentity)
@@ -273,7 +279,7 @@ async function checkServers(context: RunContext, evidence: Evidence | undefined)
  * the clean room can provide every role they name (cleanroom-roles.ts); otherwise they are left
  * out of the restore and reported as not verified.
  */
-async function planManifestRoles(context: RunContext, manifest: Manifest, cleanroom: PostgresCleanRoom, report: Report) {
+async function planManifestRoles(context: RunContext, manifest: Manifest, cleanroom: CleanRoom, report: Report) {
   const privileges = manifest.figures.privileges
   if (!manifest.dump.ownersAndPrivileges || !privileges) {
     return withoutOwners(
@@ -282,16 +288,16 @@ async function planManifestRoles(context: RunContext, manifest: Manifest, cleanr
     )
   }
   const named = rolesNamedBy(privileges).map(name => ({ name, superuser: false }))
-  const plan = await context.engine.ownersAndPrivileges.planRoles(cleanroom.roles, named)
+  const plan = await required(context.engine, 'ownersAndPrivileges').planRoles(cleanroom.roles, named)
   return recordRolePlan(plan, report, "Owners and privileges are restored and compared with the manifest's.")
 }
 
 /** Restores the backup; false (with the report filled) when it did not restore. An unreadable backup throws. */
 async function restore(
   context: RunContext,
-  backup: OpenedBackup<ConnectionTarget>,
-  target: ConnectionTarget,
-  filter: SanitizeFilter,
+  backup: OpenedBackup,
+  target: unknown,
+  filter: Sanitizer,
   checkFile: string,
   how: {
     withOwnersAndPrivileges: boolean
@@ -306,7 +312,7 @@ async function restore(
   const startedAt = Date.now() / 1000
   const outcome = await backup.restore({
     target,
-    filter: pipeline => filter.argvFor(pipeline),
+    sanitizer: filter,
     checkFile,
     workDir: workspace.workDir,
     jobs: settings.jobs,
@@ -321,7 +327,7 @@ async function restore(
   logSanitized(report)
   if (outcome.ok) {
     core.info(
-      `Sanitized and restored into ${target.database} in ${outcome.seconds.toFixed(2)} s (${outcome.pipelines} pipeline(s)).`
+      `Sanitized and restored into ${context.cleanroom.scratchName('backup')} in ${outcome.seconds.toFixed(2)} s (${outcome.pipelines} pipeline(s)).`
     )
     return true
   }
@@ -335,7 +341,7 @@ async function restore(
     productionMajor,
     dumpMajor: backup.dumpedByMajor ?? productionMajor
   })
-  const hint = skew ?? context.engine.ownersAndPrivileges.missingRightHint(outcome.error, how.rights)
+  const hint = skew ?? required(context.engine, 'ownersAndPrivileges').missingRightHint(outcome.error, how.rights)
   const place = await outcome.failurePlace(how.encoding)
   Object.assign(report, judgeRestoreFailed(withHint(outcome.error, hint), place))
   if (place) core.info(`The restore stopped ${place}.`)
@@ -350,7 +356,7 @@ async function restore(
 async function compareWithManifest(
   context: RunContext,
   evidence: Evidence,
-  target: ConnectionTarget,
+  target: unknown,
   cleanroomMajor: number,
   /** How the owners and privileges were replayed: the restored copy's stand-ins read as the roles they play. */
   replay: PrivilegeReplay | undefined
@@ -428,19 +434,19 @@ export function stillCompared(
 /** What the drill aims at, read from the verified restored copy (production's own catalog at the snapshot, restored). */
 async function readRestoredDrillCatalog(
   context: RunContext,
-  target: ConnectionTarget,
+  target: unknown,
   snapshot: ProductionSnapshot,
   roles: OwnersPlan
 ): Promise<ProductionSnapshot['drillCatalog']> {
   const { workspace } = context
   // Through the run's context: watched like every other session, and closed with the run on any path.
-  const sessions: PostgresRunShapes['session'][] = []
+  const sessions: SeamSession[] = []
   try {
     await context.openPinned(target, 'cleanroom', 1, sessions)
     const [session] = sessions
     const rowCounts = new Map(snapshot.figures.map(side => [tableKey(side), side.figures.rows ?? 0]))
     const catalog = await context.engine.readDrillCatalog(session, rowCounts)
-    await context.engine.ownersAndPrivileges.addDrillTargets(catalog, session, roles, workspace.runId)
+    await required(context.engine, 'ownersAndPrivileges').addDrillTargets(catalog, session, roles, workspace.runId)
     return catalog
   } finally {
     for (const session of sessions) await context.release(session)
@@ -452,7 +458,7 @@ async function readRestoredDrillCatalog(
  * privileges, when restored) must match; tables must be the same set, their row counts are
  * shown side by side but not judged, since production has moved on since the backup was taken.
  */
-async function compareWithProductionNow(context: RunContext, target: ConnectionTarget, replay?: PrivilegeReplay): Promise<void> {
+async function compareWithProductionNow(context: RunContext, target: unknown, replay?: PrivilegeReplay): Promise<void> {
   const { settings, report, engine } = context
   const production = context.production!
   const started = performance.now()
@@ -460,7 +466,8 @@ async function compareWithProductionNow(context: RunContext, target: ConnectionT
   const counting = { ...settings, verify: 'counts' as const }
   await production.pinSettings()
   await production.beginSnapshot()
-  const sessions: PostgresRunShapes['session'][] = []
+  const owners = required(engine, 'ownersAndPrivileges')
+  const sessions: SeamSession[] = []
   try {
     await context.openPinned(target, 'cleanroom', settings.jobs, sessions)
     const [restored] = sessions
@@ -471,13 +478,13 @@ async function compareWithProductionNow(context: RunContext, target: ConnectionT
       ...engine.diffSchema(await production.readSchema(), await restored.readSchema()),
       ...(report.privileges?.compared
         ? engine.diffSchema(
-            await engine.ownersAndPrivileges.readPrivileges(production),
-            await engine.ownersAndPrivileges.readPrivileges(restored, standInsByName(replay))
+            await owners.readPrivileges(production),
+            await owners.readPrivileges(restored, standInsByName(replay))
           )
         : [])
     ]
     // Another major prints the same objects differently: the clean room settles those (cross-major.ts).
-    if (engine.crossMajor && (await production.serverFacts()).major !== (await restored.serverFacts()).major) {
+    if (engine.crossMajor && (await production.facts()).major !== (await restored.facts()).major) {
       differences = await engine.crossMajor.settle({ production, restored, standIns: standInsByName(replay) }, differences)
     }
     const schema = differences.sort(byKindAndName)
@@ -487,7 +494,7 @@ async function compareWithProductionNow(context: RunContext, target: ConnectionT
     logComparison(report.tables, schema)
   } finally {
     for (const session of sessions) await context.release(session)
-    await production.endSnapshot().catch(() => undefined)
+    await production.endSnapshot?.().catch(() => undefined)
     report.timings.verify = elapsed(started)
     onTimeline(report, 'Compare', startedAt, Date.now() / 1000)
   }

@@ -32,7 +32,6 @@ type Plan = SeamDrillPlan<{
   target: unknown
   table: import('../../util/table-name.js').TableName
   tools: unknown
-  sanitizeOptions: unknown
   drillCatalog: MysqlDrillCatalog
   rewriter: DumpRewriter
 }>

@@ -1,4 +1,4 @@
-import type { ClientProgram, Engine, SeamSession, ServerFacts } from '../types.js'
+import type { ClientProgram, Engine, SeamSession } from '../types.js'
 import { describe, parseMysqlUrl, secretsOf, withDatabase, type MysqlTarget } from './connection.js'
 import { MysqlSession } from './database.js'
 import type { MysqlDrillCatalog } from './drill-catalog.js'
@@ -9,24 +9,15 @@ import { assertSeparateServers } from './guards.js'
 import { MysqlMaintenance } from './maintenance.js'
 import { diffSchema } from './schema-queries.js'
 import { diffAsDumped } from './restored-status.js'
-import {
-  findClientTools,
-  releaseOf,
-  restoreDumpFile,
-  sanitizerProgram,
-  streamDumpToRestore,
-  type MysqlClientTool,
-  type MysqlClientTools,
-  type SanitizerOptions
-} from './tools.js'
+import { buildSanitizer } from './sanitizer.js'
+import { streamForRun } from './stream.js'
+import { findClientTools, releaseOf, restoreDumpFile, type MysqlClientTool, type MysqlClientTools } from './tools.js'
 
 /** The MySQL/MariaDB shapes behind the engine seam. */
 export interface MysqlShapes {
   target: MysqlTarget
   table: MysqlTable
   tools: MysqlClientTools
-  /** The clean room as the run holds it (ServerFacts) or as the sanitizer wants it (its release). */
-  sanitizeOptions: Omit<SanitizerOptions, 'cleanroom'> & { cleanroom: SanitizerOptions['cleanroom'] | ServerFacts }
   drillCatalog: MysqlDrillCatalog
   rewriter: DumpRewriter
 }
@@ -39,12 +30,11 @@ function own(session: SeamSession<MysqlTable>): MysqlSession {
 
 /** A client program by its own name (mysqldump, mariadb-dump, mysql, mariadb), as the report lists it. */
 function named(tool: MysqlClientTool): ClientProgram {
-  return { name: tool.path.split('/').pop() ?? tool.path, path: tool.path, version: tool.version }
+  return { name: tool.path.split('/').pop() ?? tool.path, path: tool.path, version: tool.version, major: tool.major }
 }
 
 /** MySQL and MariaDB as one engine over the seam: the flavour is the server's, not the URL's scheme. */
 export const mysql: Engine<MysqlShapes> = {
-  pipeline: 'seam',
   name: 'MySQL/MariaDB',
   schemes: ['mysql', 'mariadb'],
   parseUrl: parseMysqlUrl,
@@ -71,13 +61,8 @@ export const mysql: Engine<MysqlShapes> = {
   rowDiffSide: (session, table, key) => own(session).rowDiffSide(table, key),
   findClientTools: (production, cleanroom, binDir) => findClientTools(releaseOf(production), releaseOf(cleanroom), binDir),
   clientPrograms: tools => ({ dump: named(tools.dump), restore: named(tools.client) }),
-  // The run holds ServerFacts (the seam's); the sanitizer wants the clean room's release.
-  sanitizerProgram: options =>
-    sanitizerProgram({
-      ...options,
-      cleanroom: 'flavour' in options.cleanroom ? options.cleanroom : releaseOf(options.cleanroom as ServerFacts)
-    }),
-  streamDumpToRestore,
+  sanitizer: { build: buildSanitizer },
+  streamDumpToRestore: streamForRun,
   restoreDumpFile,
   readDrillCatalog: (session, rowCounts) => own(session).drillCatalog(rowCounts),
   drillOperators: MYSQL_DRILL_OPERATORS,

@@ -7,9 +7,9 @@ import { untrustedOutput } from '../../util/command-guard.js'
 import { numberedLinesUpTo } from '../../util/dump-lines.js'
 import { UserError } from '../../util/errors.js'
 import type {
-  DumpRestoreRequest as SeamDumpRestoreRequest,
   RestoreFileRequest as SeamRestoreFileRequest,
   EngineShapes,
+  SanitizedConstruct,
   StageOutcome,
   StreamOutcome
 } from '../types.js'
@@ -398,9 +398,25 @@ interface StreamShapes extends EngineShapes {
   target: ClientTarget
   rewriter: DumpRewriter
 }
-export type DumpRestoreRequest = SeamDumpRestoreRequest<StreamShapes>
+/** A fresh stream as this engine's stream takes it: the sed program as text, the copy of the dump to keep, its own work directory. */
+export interface DumpRestoreRequest {
+  tools: MysqlClientTools
+  production: ClientTarget
+  restoreInto: ClientTarget
+  /** The sed program (sanitizerProgram), built for `workDir`: it writes its marker, line index and removed lines there. */
+  sanitizer: string
+  workDir: string
+  /** Also keep the sanitized dump here (the drill's copies are made from it); streamed, never held in memory. */
+  keepDumpAt?: string
+  /** Called once, as soon as the dump's own snapshot has begun (the marker file exists) or the dump ended. */
+  onDumpSnapshotStarted(): Promise<void>
+  signal?: AbortSignal
+}
 export type RestoreFileRequest = SeamRestoreFileRequest<StreamShapes>
 export type { StageOutcome, StreamOutcome }
+
+/** How this engine's stream ended: the seam's outcome, with what its sanitizer changed, as it recorded it (the run asks the sanitizer itself). */
+export type MysqlStreamOutcome = StreamOutcome & { sanitized?: SanitizedConstruct[] }
 
 /** What the run knows when it builds the sanitizer (engines/types.ts Engine.sanitizerProgram's options). */
 export interface SanitizerOptions {
@@ -435,6 +451,17 @@ export interface SanitizerFiles {
   markerFile: string
   removedLinesFile: string
   linesFile: string
+}
+
+/** The lines the sanitizer removed or rewrote in a stream's work directory, as it recorded them (none when it recorded none). */
+export function readRemovedLines(workDir: string): string[] {
+  const { removedLinesFile } = sanitizerFiles(workDir)
+  return fs.existsSync(removedLinesFile) ? fs.readFileSync(removedLinesFile, 'latin1').split('\n') : []
+}
+
+/** What the sanitizer changed, rule by rule, as the report lists it (StreamOutcome's `sanitized`). */
+export function sanitizedConstructs(removedLines: Iterable<string>): SanitizedConstruct[] {
+  return summarizeRemovedLines(removedLines).map(entry => ({ parameter: entry.construct, rule: entry.rule, lines: entry.lines }))
 }
 
 export function sanitizerFiles(workDir: string): SanitizerFiles {
@@ -477,7 +504,7 @@ export function shellQuote(word: string): string {
  * Dumps production's database, sanitizes and restores it into the scratch database in one stream
  * (never held anywhere whole). The option files are removed as soon as the stream ends.
  */
-export async function streamDumpToRestore(request: DumpRestoreRequest): Promise<StreamOutcome> {
+export async function streamDumpToRestore(request: DumpRestoreRequest): Promise<MysqlStreamOutcome> {
   const { tools, workDir } = request
   const files = sanitizerFiles(workDir)
   const programFile = path.join(workDir, 'sanitize.sed')
@@ -563,7 +590,7 @@ async function streamOutcome(
   tools: MysqlClientTools,
   expected: StreamStageName[],
   restoredFile?: string
-): Promise<StreamOutcome> {
+): Promise<MysqlStreamOutcome> {
   const status = readStreamStatus(statusFile)
   const read = (name: string) => {
     const file = path.join(workDir, name)
@@ -589,15 +616,10 @@ async function streamOutcome(
   const dumpBytes = Number(/^(\d+) bytes/m.exec(bytesText)?.[1] ?? 0)
   // What the sanitizer changed (a fresh stream runs it; a kept dump was sanitized when it was made).
   const sanitizing = expected.includes('sanitize')
-  const removedLines =
-    sanitizing && fs.existsSync(files.removedLinesFile) ? fs.readFileSync(files.removedLinesFile, 'latin1').split('\n') : []
+  const removedLines = sanitizing ? readRemovedLines(workDir) : []
   const changes = sanitizing
     ? {
-        sanitized: summarizeRemovedLines(removedLines).map(entry => ({
-          parameter: entry.construct,
-          rule: entry.rule,
-          lines: entry.lines
-        })),
+        sanitized: sanitizedConstructs(removedLines),
         restoredDisabled: disabledEvents(removedLines).map(name => ({ kind: 'event', name: displayIdentifier(name) }))
       }
     : {}
@@ -609,7 +631,8 @@ async function streamOutcome(
     const line = mysqlErrorLine(stages.find(stage => stage.stage === 'restore')?.stderr ?? '')
     if (line !== undefined) {
       const object = restoredFile ? await dumpObjectInFile(restoredFile, line) : await dumpObjectInIndex(files.linesFile, line)
-      if (object) failedAt = describeDumpObject(object)
+      // Said as PostgreSQL's is, after "The restore stopped": "while restoring the data of table `orders`".
+      if (object) failedAt = `while restoring ${describeDumpObject(object)}`
     }
   }
   // The program that failed first goes first: the others died of the broken pipe it left.

@@ -73,8 +73,8 @@ export function asDatabaseDefaults(facts: { encoding: string; collate: string; c
 
 /**
  * A session on one PostgreSQL database: the engine's read session (engines/types.ts SeamSession:
- * snapshots, tables, figures, schema, sequences, keys), plus what only PostgreSQL's run reads
- * through it (savepoints, the snapshot's start, locks, identity).
+ * snapshots, tables, figures, schema, sequences, keys), plus what only PostgreSQL's own modules
+ * read through it (savepoints, the snapshot's start, locks, identity).
  */
 export class DatabaseSession implements Queryable, SeamSession<TableRef> {
   /**

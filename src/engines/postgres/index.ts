@@ -23,28 +23,18 @@ import { postgresRestorePoints } from './restore-points.js'
 import type { KeptFormat } from './backup-format.js'
 import type { DumpCompression } from './dump-compression.js'
 import type { RestoreTools } from './pg-restore.js'
-import { buildSedProgram, type SanitizeRuleOptions } from './sanitize-rules.js'
 import { diffSchema } from './schema-fingerprint.js'
 import { sanitizeFilter } from './sanitizer.js'
 import { serverChecks } from './server-checks.js'
-import {
-  restoreDumpFile,
-  streamDumpToRestore,
-  type PostgresRestoreOptions,
-  type PostgresStreamDetail,
-  type PostgresStreamOptions
-} from './stream.js'
+import { restoreDumpFile, streamForRun, type PostgresRestoreOptions, type PostgresStreamDetail } from './stream.js'
 
 /** PostgreSQL's shapes behind the engine interface. */
 export interface PostgresShapes {
   target: ConnectionTarget
   table: TableRef
   tools: ClientTools
-  sanitizeOptions: SanitizeRuleOptions
   drillCatalog: DrillCatalog
   rewriter: DumpRewriter
-  /** The stream's own options (stream.ts): the exported snapshot, the gate, the location check, the restore point... */
-  streamOptions: PostgresStreamOptions
   restoreOptions: PostgresRestoreOptions
   /** pg-tools.ts's account of the stream: the program that failed first, and whether the servers were to blame. */
   streamDetail: PostgresStreamDetail
@@ -69,7 +59,7 @@ export type PostgresEngine = Omit<
 > & {
   /** The filter is PostgreSQL's SanitizeFilter (each pipeline's argv, the line index, its work files); it needs psql alone. */
   sanitizer: { build: typeof sanitizeFilter }
-  streamDumpToRestore: typeof streamDumpToRestore
+  streamDumpToRestore: typeof streamForRun
   restoreDumpFile: typeof restoreDumpFile
   drillOperators: typeof DRILL_OPERATORS
   planDrill: typeof planOrExplain
@@ -84,7 +74,6 @@ function own(session: SeamSession<TableRef>): DatabaseSession {
 
 /** PostgreSQL as an engine: the modules of this folder, behind engines/types.ts. */
 export const postgres: PostgresEngine = {
-  pipeline: 'own',
   name: 'PostgreSQL',
   schemes: ['postgres', 'postgresql'],
   parseUrl: parseConnectionUrl,
@@ -137,13 +126,12 @@ export const postgres: PostgresEngine = {
   // pg_dump must be at least production's major; psql restores whatever it dumps.
   findClientTools: (production, _cleanroom, binDir) => resolveClientTools(production.major, binDir),
   clientPrograms: tools => ({
-    dump: { name: 'pg_dump', path: tools.pgDump.path, version: tools.pgDump.version },
-    restore: { name: 'psql', path: tools.psql.path, version: tools.psql.version },
+    dump: { name: 'pg_dump', path: tools.pgDump.path, version: tools.pgDump.version, major: tools.pgDump.major },
+    restore: { name: 'psql', path: tools.psql.path, version: tools.psql.version, major: tools.psql.major },
     byName: true
   }),
-  sanitizerProgram: buildSedProgram,
   sanitizer: { build: sanitizeFilter },
-  streamDumpToRestore,
+  streamDumpToRestore: streamForRun,
   restoreDumpFile,
   readDrillCatalog: (session, rowCounts) => readDrillCatalog(own(session), rowCounts),
   drillOperators: DRILL_OPERATORS,

@@ -1,4 +1,4 @@
-import type { KeptTable, ManifestProfile, RestorePointsCapability } from '../types.js'
+import type { KeptTable, ManifestProfile, RestorePointsCapability, SeamSession } from '../types.js'
 import { KEPT_FORMATS, detectBackup, type KeptFormat } from './backup-format.js'
 import type { ConnectionTarget } from './connection.js'
 import {
@@ -12,7 +12,7 @@ import {
 } from './dump-compression.js'
 import { COLUMN_HASHINGS, PINNED_SETTINGS, type Column, type TableRef } from './figure-queries.js'
 import { dumpArguments, type ClientTools } from './pg-tools.js'
-import { asDatabaseDefaults } from './database.js'
+import { DatabaseSession, asDatabaseDefaults } from './database.js'
 import { resolveRestoreTools, type RestoreTools } from './pg-restore.js'
 import { describeBackup, openStoredBackup, own, restorePrograms } from './stored-backup.js'
 
@@ -32,6 +32,13 @@ export const POSTGRES_MANIFEST: ManifestProfile = {
   columnHashings: COLUMN_HASHINGS,
   // `r` table or leaf partition, `m` materialized view, `p` partitioned table compared as a whole.
   tableKinds: ['r', 'm', 'p']
+}
+
+/** The run hands back the session this engine opened: production is read through its own driver session. */
+function ownSession(session: SeamSession | SeamSession<TableRef>): DatabaseSession {
+  if (!(session instanceof DatabaseSession))
+    throw new Error("PostgreSQL's restore points read production through its own session")
+  return session
 }
 
 /** File names per format: a DBA sees at once what to restore it with. */
@@ -80,8 +87,27 @@ export const postgresRestorePoints: RestorePointsCapability<
     bytes: 0,
     filter: kept.filter
   }),
+  // A table reference holds what the manifest records of a table (its size aside, which writeManifest leaves out).
+  keptTable: table => table,
   // The manifest records the database as its snapshot read it (DatabaseSession.databaseFacts).
   databaseDefaults: asDatabaseDefaults,
+  // Read inside the snapshot: now() is its transaction's start; the identity is the checks' before the dump.
+  async keptProduction(session, { systemIdentifier, startedAt }) {
+    const production = ownSession(session)
+    const [server, database, snapshotTakenAt] = await Promise.all([
+      production.serverFacts(),
+      production.databaseFacts(),
+      production.transactionStart()
+    ])
+    return {
+      serverVersion: server.serverVersion,
+      serverVersionNum: server.serverVersionNum,
+      systemIdentifier,
+      startedAt,
+      database,
+      snapshotTakenAt
+    }
+  },
   detectBackup,
   describeBackup,
   // pg_restore reads archives of its own version and older: the newest installed client reads the most.

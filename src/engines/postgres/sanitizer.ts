@@ -1,5 +1,5 @@
 import * as fs from 'node:fs'
-import type { SanitizerRequest, Sanitizer, SeamMaintenance } from '../types.js'
+import type { SanitizerRequest, Sanitizer, SeamMaintenance, SeamSession } from '../types.js'
 import { DatabaseSession } from './database.js'
 import type { TableRef } from './figure-queries.js'
 import { psqlUnderstandsRestrict, writeWorkFile, type ClientTools, type WorkFile } from './pg-tools.js'
@@ -20,10 +20,12 @@ import { stopMessage, type SkewRuleId } from './skew-catalogue.js'
  * run: what it removed (the report's `sanitized`) and the construct that stopped it, if any.
  */
 
-/** The run hands back the clean room's handle this engine opened: its settings are read through its own session. */
-function own(session: SeamMaintenance<TableRef>): DatabaseSession {
-  if (!(session instanceof DatabaseSession))
-    throw new Error("PostgreSQL's sanitizer reads the clean room through its own session")
+/** The run hands back the sessions this engine opened: the servers' settings are read through its own sessions. */
+function ownSession(
+  session: SeamSession | SeamMaintenance<TableRef> | undefined,
+  server: 'production' | 'the clean room'
+): DatabaseSession {
+  if (!(session instanceof DatabaseSession)) throw new Error(`PostgreSQL's sanitizer reads ${server} through its own session`)
   return session
 }
 
@@ -51,6 +53,13 @@ export interface SanitizeFilter extends Sanitizer {
   stopped(): string | undefined
 }
 
+/** The run hands back the sanitizer this engine built: its sed filter, with each pipeline's argv and its work files. */
+export function ownFilter(sanitizer: Sanitizer): SanitizeFilter {
+  if (!('argvFor' in sanitizer && 'files' in sanitizer))
+    throw new Error("PostgreSQL's restore runs its own sanitizer's sed filter")
+  return sanitizer as SanitizeFilter
+}
+
 /**
  * Builds the sed filter from what the clean room knows: it removes the directives the clean room
  * would reject, records each removed line, and (when asked) keeps a copy of the sanitized dump.
@@ -60,6 +69,7 @@ export async function sanitizeFilter(
   {
     tools,
     workFile,
+    production,
     standardConformingStrings,
     copyFile,
     linesFile,
@@ -67,7 +77,7 @@ export async function sanitizeFilter(
     routedRoles
   }: SanitizerRequest<Pick<ClientTools, 'psql'>>
 ): Promise<SanitizeFilter> {
-  const cleanroom = own(maintenance)
+  const cleanroom = ownSession(maintenance, 'the clean room')
   const removedLinesFile = workFile('sanitize-removed.sql')
   const programFile = workFile('sanitize.sed')
   const cleanroomMajor = (await cleanroom.serverFacts()).major
@@ -75,7 +85,9 @@ export async function sanitizeFilter(
     knownSettings: await cleanroom.settingNames(),
     psqlUnderstandsRestrict: psqlUnderstandsRestrict(tools.psql),
     cleanroomMajor,
-    standardConformingStrings
+    // A fresh dump is written under production's session's setting; a stored one says in its preamble.
+    standardConformingStrings:
+      standardConformingStrings ?? (await ownSession(production, 'production').standardConformingStrings())
   }
   const program = buildSedProgram({
     ...rules,

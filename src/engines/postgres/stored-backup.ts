@@ -13,6 +13,7 @@ import {
   type RestoreTools
 } from './pg-restore.js'
 import { tocEntryAt } from './restore-failure.js'
+import { ownFilter } from './sanitizer.js'
 import { restoreStoredBackup, tocLines } from './stored-restore.js'
 
 /**
@@ -65,8 +66,9 @@ export async function openStoredBackup(
     // A plain dump replays its owners and grants whatever the plan; pg_restore leaves an archive's out at will.
     replaysOwners: backup.format === 'plain' ? plainDumpHasOwners(head) : undefined,
     standardConformingStrings: standardConformingStringsOf(head),
-    async restore(request) {
-      const outcome = await restoreStoredBackup({ backup, toc, tools, ...request })
+    async restore({ sanitizer, ...request }) {
+      const filter = ownFilter(sanitizer)
+      const outcome = await restoreStoredBackup({ backup, toc, tools, ...request, filter: pipeline => filter.argvFor(pipeline) })
       if (outcome.ok) return outcome
       return {
         ...outcome,

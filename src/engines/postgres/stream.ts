@@ -3,7 +3,11 @@ import * as path from 'node:path'
 import { messageOf } from '../../util/errors.js'
 import { rewriteLines } from '../../util/dump-lines.js'
 import type { DumpRestoreRequest, RestoreFileRequest, EngineShapes, StageOutcome, StreamOutcome } from '../types.js'
+import type { KeptFormat } from './backup-format.js'
 import type { ConnectionTarget } from './connection.js'
+import { DatabaseSession } from './database.js'
+import type { TableRef } from './figure-queries.js'
+import { ownFilter } from './sanitizer.js'
 import { dumpAndRestoreDirectory, type DirectoryStreamOutcome } from './directory-stream.js'
 import type { DumpRewriter } from './drill-rewriters.js'
 import { decodeDumpText } from './dump-encoding.js'
@@ -36,7 +40,7 @@ import { tocLines } from './stored-restore.js'
  */
 
 /**
- * What only PostgreSQL's fresh stream takes (DumpRestoreRequest's `options`): pg-tools.ts's
+ * What only PostgreSQL's fresh stream takes (PostgresDumpRestoreRequest's `options`): pg-tools.ts's
  * StreamOptions as the run gives them (the work files of the script are the stream's own), plus
  * what the sectioned restore of a directory-format backup and a failed restore's place need.
  */
@@ -85,14 +89,73 @@ export interface PostgresRestoreOptions {
 /** PostgreSQL's account of a stream (StreamOutcome's `detail`): pg-tools.ts's, with a sectioned restore's TOC. */
 export type PostgresStreamDetail = DirectoryStreamOutcome
 
-/** The seam's shapes the stream reads: PostgreSQL's targets, programs, rewriters and options. */
+/** The seam's shapes the stream reads: PostgreSQL's targets, tables, programs, rewriters and options. */
 interface StreamShapes extends EngineShapes {
   target: ConnectionTarget
+  table: TableRef
   tools: ClientTools
   rewriter: DumpRewriter
-  streamOptions: PostgresStreamOptions
   restoreOptions: PostgresRestoreOptions
   streamDetail: PostgresStreamDetail
+}
+
+/** A fresh stream as PostgreSQL's stream takes it: the sed program as text, and its own options. */
+export interface PostgresDumpRestoreRequest {
+  tools: ClientTools
+  production: ConnectionTarget
+  restoreInto: ConnectionTarget
+  /** The sed program (sanitize-rules.ts), written into the work directory as sanitize.sed. */
+  sanitizer: string
+  workDir: string
+  /** The copy of the sanitized dump the program writes (its copyFile), named so that a full disk names it. */
+  keepDumpAt?: string
+  onDumpSnapshotStarted(): Promise<void>
+  signal?: AbortSignal
+  options: PostgresStreamOptions
+}
+
+/**
+ * The run's request (engines/types.ts DumpRestoreRequest) as PostgreSQL's stream takes it: pg_dump
+ * joins the snapshot production's session exported, and takes startup options unless a pooler
+ * stands in front of production; psql runs the location check first and waits at the gate until
+ * its database is ready; the sanitizer is the run's sed filter (sanitizer.ts), each further
+ * pipeline of a sectioned restore with its own files.
+ */
+export function streamForRun(
+  request: DumpRestoreRequest<StreamShapes>
+): Promise<StreamOutcome<PostgresStreamDetail> & { detail: PostgresStreamDetail }> {
+  const filter = ownFilter(request.sanitizer)
+  const exporter = request.snapshot.session
+  if (!(exporter instanceof DatabaseSession)) throw new Error("PostgreSQL's stream reads production through its own session")
+  // psql runs the location check first (Engine.locationCheck): never a restore without it.
+  if (!request.checkFile) throw new Error("PostgreSQL's restore needs its location check")
+  return streamDumpToRestore({
+    tools: request.tools,
+    production: request.production,
+    restoreInto: request.restoreInto,
+    sanitizer: filter.program,
+    workDir: request.workDir,
+    // The drill's copies are made from the sanitizer's copy of the stream (then one pipeline restores a directory).
+    keepDumpAt: filter.copyFile,
+    onDumpSnapshotStarted: request.onDumpSnapshotStarted,
+    signal: request.signal,
+    options: {
+      checkFile: request.checkFile,
+      productionTakesOptions: !exporter.viaPooler,
+      snapshot: request.snapshot.id,
+      restoreTargetReady: request.restoreTargetReady,
+      onDumpEnded: request.onDumpEnded,
+      withOwnersAndPrivileges: request.withOwnersAndPrivileges,
+      keep: request.keep && { ...request.keep, format: request.keep.format as KeptFormat },
+      sanitizerFor: pipeline => filter.argvFor(pipeline),
+      jobs: request.jobs,
+      limits: request.limits,
+      encoding: request.defaults.characterSet,
+      linesFile: filter.linesFile,
+      workFiles: filter.files,
+      exclusiveLocks: () => exporter.exclusiveLocks()
+    }
+  })
 }
 
 /** A kept dump's restore needs psql only (a stored backup's run has no pg_dump). */
@@ -119,10 +182,9 @@ const STAGES = ['dump', 'keep', 'convert', 'sanitize', 'restore'] as const
  * the detail's `environmentError`.
  */
 export async function streamDumpToRestore(
-  request: DumpRestoreRequest<StreamShapes>
+  request: PostgresDumpRestoreRequest
 ): Promise<StreamOutcome<PostgresStreamDetail> & { detail: PostgresStreamDetail }> {
   const options = request.options
-  if (!options) throw new Error("PostgreSQL's stream needs its options: the exported snapshot, the gate, the location check")
   const file = (name: string) => path.join(request.workDir, name)
   const programFile = file('sanitize.sed')
   writeWorkFile(programFile, request.sanitizer, 'the sanitizer (a sed program)')
@@ -219,6 +281,8 @@ function neutralOutcome(
     ...(detail.startedAt !== undefined ? { startedAt: detail.startedAt } : {}),
     ...(detail.restoreStartedAt !== undefined ? { restoreStartedAt: detail.restoreStartedAt } : {}),
     ...(failedAt ? { failedAt } : {}),
+    // psql stopped on the dump: its error, whole, is the verdict's (the stream's fault, if any, says when it is not the backup's).
+    ...(!detail.ok && detail.stage === 'restore' ? { restoreError: detail.error } : {}),
     detail
   }
 }

@@ -7,6 +7,7 @@ import { verifyBackup } from '../../../src/run/pipeline.js'
 import { failureMessage, type Report } from '../../../src/report/report.js'
 import { readSettings } from '../../../src/run/settings.js'
 import { postgres } from '../../../src/engines/postgres/index.js'
+import type { ConnectionTarget } from '../../../src/engines/postgres/connection.js'
 import { Workspace } from '../../../src/run/workspace.js'
 import { createShop } from '../../support/shop.js'
 import { emptyReport } from '../../support/empty-report.js'
@@ -25,7 +26,9 @@ test('an index of the restored copy corrupted before amcheck makes the run a mis
   const report: Report = emptyReport(shop.database, settings.verify)
   let corrupted = ''
   await verifyBackup(settings, new Workspace(runnerTemp), report, {
-    beforeAmcheck: async restored => {
+    // PostgreSQL's engine hands the run its own connection targets.
+    beforeAmcheck: async target => {
+      const restored = target as ConnectionTarget
       corrupted = restored.database
       await shop.cleanroom.query(
         `UPDATE pg_catalog.pg_index SET indisready = false WHERE indexrelid = 'sales.order_items_pkey'::regclass;

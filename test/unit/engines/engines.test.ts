@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { ENGINE_SCHEMES, engineFor, runsOverSeam, schemeOf } from '../../../src/engines/index.js'
+import { ENGINE_SCHEMES, engineFor, schemeOf } from '../../../src/engines/index.js'
 import { DatabaseSession } from '../../../src/engines/postgres/database.js'
 import { MaintenanceSession } from '../../../src/engines/postgres/maintenance.js'
 import { UserError } from '../../../src/util/errors.js'
@@ -10,7 +10,6 @@ test('a connection URL chooses its engine by its scheme, postgres:// and postgre
   for (const url of ['postgres://u@db.example:5432/shop', 'postgresql://u@db.example/shop']) {
     const engine = await engineFor('production-url', url)
     assert.equal(engine.name, 'PostgreSQL')
-    assert.equal(runsOverSeam(engine), false)
     assert.ok(engine.schemes.includes(schemeOf(url)!))
     const target = engine.parseUrl('production-url', url, 'secret') as { host: string; database: string }
     assert.equal(target.host, 'db.example')
@@ -19,11 +18,10 @@ test('a connection URL chooses its engine by its scheme, postgres:// and postgre
   }
 })
 
-test('mysql:// and mariadb:// choose the one MySQL/MariaDB engine, which runs over the seam', async () => {
+test('mysql:// and mariadb:// choose the one MySQL/MariaDB engine, one engine', async () => {
   for (const url of ['mysql://app@db.example:3307/shop', 'mariadb://app@db.example/shop']) {
     const engine = await engineFor('production-url', url)
     assert.equal(engine.name, 'MySQL/MariaDB')
-    assert.ok(runsOverSeam(engine))
     assert.ok(engine.schemes.includes(schemeOf(url)!))
     const target = engine.parseUrl('production-url', url, 'secret') as { host: string; database: string }
     assert.equal(target.host, 'db.example')

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { engineFor, runsOverSeam } from '../../../src/engines/index.js'
+import { engineFor } from '../../../src/engines/index.js'
 import type { Engine } from '../../../src/engines/types.js'
 import { readRunSettings, readSettings } from '../../../src/run/settings.js'
 import { UserError } from '../../../src/util/errors.js'
@@ -22,9 +22,9 @@ function oneLine(message: RegExp) {
   }
 }
 
-test('mysql:// and mariadb:// URLs choose the run over the engine seam, with the engine parsing both', async () => {
+test('mysql:// and mariadb:// URLs choose the MySQL/MariaDB engine, which parses both', async () => {
   const settings = await readRunSettings(inputs(mysqlUrls), { RUNNER_TEMP: '/tmp/r' })
-  assert.equal(runsOverSeam(settings.engine), true)
+  assert.equal(settings.engine.name, 'MySQL/MariaDB')
   assert.equal(settings.engine.schemes.includes('mysql'), true)
   assert.equal(settings.engine.describe(settings.production), 'reader@db.internal:3306/shop')
   assert.equal(settings.engine.describe(settings.cleanroom), 'root@127.0.0.1:3307/mysql')
@@ -40,10 +40,10 @@ test('mysql:// and mariadb:// URLs choose the run over the engine seam, with the
   assert.equal(withBin.jobs, 4)
 })
 
-test('postgresql:// URLs keep PostgreSQL pipeline and its settings, and refuse mysql-bin-dir', async () => {
+test("postgresql:// URLs choose PostgreSQL's engine and its settings, and refuse mysql-bin-dir", async () => {
   const pg = { 'production-url': 'postgresql://a@h/db', 'cleanroom-url': 'postgresql://b@h2/postgres' }
   const chosen = await readRunSettings(inputs(pg), {})
-  assert.equal(runsOverSeam(chosen.engine), false)
+  assert.equal(chosen.engine.name, 'PostgreSQL')
   assert.equal(chosen.productionAddress?.database, 'db')
   await assert.rejects(
     readRunSettings(inputs({ ...pg, 'mysql-bin-dir': '/usr/bin' }), {}),
@@ -66,7 +66,7 @@ test('production and the clean room of different engines fail in one line naming
     inputs({ 'production-url': 'mariadb://a@h/db', 'cleanroom-url': 'mysql://b@h2/mysql' }),
     {}
   )
-  assert.equal(runsOverSeam(mixedSchemes.engine), true)
+  assert.equal(mixedSchemes.engine.name, 'MySQL/MariaDB')
 })
 
 test('inputs a MySQL run cannot honour fail in one line naming the input; their defaults pass', async () => {
@@ -97,7 +97,7 @@ test('inputs a MySQL run cannot honour fail in one line naming the input; their 
     'backup-format': 'custom',
     'backup-compression': ''
   }
-  assert.equal(runsOverSeam((await readRunSettings(inputs({ ...mysqlUrls, ...defaults }), {})).engine), true)
+  assert.equal((await readRunSettings(inputs({ ...mysqlUrls, ...defaults }), {})).engine.name, 'MySQL/MariaDB')
 })
 
 test('bad values and URLs of a MySQL run fail in one line naming the input', async () => {

@@ -8,9 +8,8 @@ import type { Workspace } from '../../../src/run/workspace.js'
 import { capturingStdout } from '../../support/capture-stdout.js'
 
 // What a stream tells the report, one recorder for every engine (run/snapshot-stream.ts
-// recordStream): the programs' times, the sanitizer's changes in the words of the sanitizer that
-// made them (PostgreSQL's filter removes directives; MySQL's rewrites constructs), and the
-// objects restored unable to run.
+// recordStream): the programs' times, what the run's sanitizer changed (PostgreSQL's filter
+// removes directives; MySQL's also rewrites constructs), and the objects restored unable to run.
 
 function context(): RunContext {
   const report: Report = {
@@ -32,12 +31,12 @@ function context(): RunContext {
 
 const outcome = (extra: Partial<StreamOutcome>): StreamOutcome => ({ ok: true, stages: [], dumpBytes: 42, ...extra })
 
-test("a run's own sanitizer (PostgreSQL's filter) says what it removed, or that it removed nothing", async () => {
+test("the run's sanitizer says what it changed, or that it changed nothing; the restore's own time is the restore's", async () => {
   const run = context()
   const removed = [{ parameter: 'SET transaction_timeout', rule: 'transaction_timeout', lines: 1 }]
   const started = Date.now() / 1000 - 5
   const { output } = await capturingStdout(async () =>
-    recordStream(run, outcome({ seconds: { dump: 1, sanitize: 1.5, restore: 2 }, startedAt: started, sanitized: [] }), {
+    recordStream(run, outcome({ seconds: { dump: 1, sanitize: 1.5, restore: 2 }, startedAt: started }), {
       sanitizer: { removed: () => removed },
       streamSeconds: 9
     })
@@ -50,9 +49,9 @@ test("a run's own sanitizer (PostgreSQL's filter) says what it removed, or that 
   )
   assert.match(
     output,
-    /Removed 1 line\(s\) of SET transaction_timeout \(rule transaction_timeout\), which the clean room does not know\./
+    /Sanitized 1 line\(s\) of SET transaction_timeout \(rule transaction_timeout\), which the clean room does not take as dumped\./
   )
-  assert.doesNotMatch(output, /Sanitized /)
+  assert.doesNotMatch(output, /Nothing sanitized/)
   const nothing = context()
   const { output: quiet } = await capturingStdout(async () =>
     recordStream(nothing, outcome({}), { sanitizer: { removed: () => [] } })
@@ -61,7 +60,7 @@ test("a run's own sanitizer (PostgreSQL's filter) says what it removed, or that 
   assert.equal(nothing.report.timings.restore, undefined, 'no time is made up for a restore nobody timed')
 })
 
-test("without one, the stream's outcome says what its sanitizer rewrote, and which objects it restored unable to run", async () => {
+test("what a sanitizer rewrote is said alike, and which objects it restored unable to run; without the restore's time, the stream's stands for it", async () => {
   const run = context()
   const sanitized = [{ parameter: 'DEFINER clauses', rule: 'definer', lines: 3 }]
   const disabled = [
@@ -69,13 +68,19 @@ test("without one, the stream's outcome says what its sanitizer rewrote, and whi
     { kind: 'event', name: 'nightly' }
   ]
   const { output } = await capturingStdout(async () =>
-    recordStream(run, outcome({ seconds: { dump: 1 }, sanitized, restoredDisabled: disabled }), { streamSeconds: 7 })
+    recordStream(run, outcome({ seconds: { dump: 1 }, restoredDisabled: disabled }), {
+      sanitizer: { removed: () => sanitized },
+      streamSeconds: 7
+    })
   )
   assert.deepEqual(run.report.sanitized, sanitized)
   assert.deepEqual(run.report.timings, { dump: 1, restore: 7 }, "the stream's time stands for the restore's")
   assert.equal(run.report.timeline, undefined, 'no timeline without the stream start')
   assert.deepEqual(run.restoredDisabled, disabled)
-  assert.match(output, /Sanitized 3 line\(s\): DEFINER clauses \(rule definer\)\./)
+  assert.match(
+    output,
+    /Sanitized 3 line\(s\) of DEFINER clauses \(rule definer\), which the clean room does not take as dumped\./
+  )
   assert.match(output, /Restored 2 enabled event\(s\) disabled, so that none runs in the clean room \(hourly_audit, nightly\)/)
-  assert.doesNotMatch(output, /Nothing sanitized|Removed /)
+  assert.doesNotMatch(output, /Nothing sanitized/)
 })

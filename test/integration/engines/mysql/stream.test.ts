@@ -228,7 +228,7 @@ test('a failing restore names the object the client was restoring', async () => 
     assert.equal(outcome.ok, false)
     assert.equal(outcome.stages[0].stage, 'restore')
     assert.match(outcome.stages[0].stderr, /^ERROR 1050 \(42S01\) at line \d+: Table 'b b' already exists$/)
-    assert.equal(outcome.failedAt, 'table `b b`')
+    assert.equal(outcome.failedAt, 'while restoring table `b b`')
   } finally {
     await production.sql(`DROP DATABASE \`${database}\``)
     await cleanroom.sql(`DROP DATABASE \`${into}\``)
@@ -302,7 +302,7 @@ test('a kept dump holding a client command runs nothing on the runner (binary mo
       workDir: dir
     })
     assert.equal(failed.ok, false)
-    assert.equal(failed.failedAt, 'the data of table `u`')
+    assert.equal(failed.failedAt, 'while restoring the data of table `u`')
   } finally {
     await cleanroom.sql(`DROP DATABASE \`${into}\``)
   }

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { postgres } from '../../../../src/engines/postgres/index.js'
@@ -241,28 +241,27 @@ test("the client programs: pg_dump for production's major (the clean room's does
   )
 })
 
-test('the sanitizer: a sed program that takes out what the clean room does not know, and says what it took', async () => {
+test("the sanitizer of a fresh dump: built from what the clean room knows and production's session, takes out what the clean room does not know, and says what it took", async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pg-engine-'))
   tempDirs.push(dir)
-  const room = (await open(cleanroom, 'postgres', 'cleanroom')) as DatabaseSession
-  const removedLinesFile = path.join(dir, 'removed')
-  const program = postgres.sanitizerProgram({
-    knownSettings: await room.settingNames(),
-    psqlUnderstandsRestrict: true,
-    cleanroomMajor: 13,
-    standardConformingStrings: true,
-    removedLinesFile
-  })
-  writeFileSync(path.join(dir, 'program.sed'), program)
-  const dump = ['SET statement_timeout = 0;', 'SET transaction_timeout = 0;', "SELECT 'kept';", ''].join('\n')
-  const sed = spawnSync('sed', ['-n', '-E', '-f', path.join(dir, 'program.sed')], {
-    input: dump,
-    encoding: 'utf8',
-    env: { ...process.env, LC_ALL: 'C' }
-  })
-  assert.equal(sed.status, 0, sed.stderr)
-  assert.equal(sed.stdout, ['SET statement_timeout = 0;', "SELECT 'kept';", ''].join('\n'))
-  assert.match(readFileSync(removedLinesFile, 'utf8'), /^unknown-setting SET transaction_timeout = 0;$/m)
+  const room = await postgres.openMaintenance(postgres.parseUrl('cleanroom-url', cleanroom.url('postgres')))
+  const prod = await open(production, database, 'production')
+  try {
+    // No standard_conforming_strings given: a fresh dump's is production's session's.
+    const filter = await postgres.sanitizer.build(room, {
+      tools: await postgres.findClientTools(await prod.facts(), await room.facts()),
+      workFile: name => path.join(dir, name),
+      production: prod
+    })
+    const dump = ['SET statement_timeout = 0;', 'SET transaction_timeout = 0;', "SELECT 'kept';", ''].join('\n')
+    const [program, ...args] = filter.argv
+    const sed = spawnSync(program, args, { input: dump, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } })
+    assert.equal(sed.status, 0, sed.stderr)
+    assert.equal(sed.stdout, ['SET statement_timeout = 0;', "SELECT 'kept';", ''].join('\n'))
+    assert.deepEqual(filter.removed(), [{ parameter: 'transaction_timeout', lines: 1, rule: 'unknown-setting' }])
+  } finally {
+    await room.close()
+  }
 })
 
 test("the drill's catalog: read inside production's snapshot through the engine's session", async () => {

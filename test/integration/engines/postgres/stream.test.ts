@@ -11,7 +11,7 @@ import { restoreLocationCheckSql, type ClusterIdentity } from '../../../../src/e
 import { postgres } from '../../../../src/engines/postgres/index.js'
 import { resolveClientTools, type ClientTools } from '../../../../src/engines/postgres/pg-tools.js'
 import { buildSedProgram } from '../../../../src/engines/postgres/sanitize-rules.js'
-import type { PostgresStreamOptions } from '../../../../src/engines/postgres/stream.js'
+import { streamDumpToRestore, type PostgresStreamOptions } from '../../../../src/engines/postgres/stream.js'
 import { cleanroomCluster, productionCluster, uniqueName, type Cluster } from '../../../support/shared-servers.js'
 
 // PostgreSQL's engine object streams and restores through the seam's methods
@@ -104,7 +104,7 @@ test("the engine's stream restores production's snapshot through the sanitizer, 
   const signals: string[] = []
   // The scratch database is made while pg_dump starts: psql waits for it at the gate.
   const ready = new Promise(resolve => setTimeout(resolve, 500)).then(() => cleanroom.createDatabase(database))
-  const outcome = await postgres.streamDumpToRestore({
+  const outcome = await streamDumpToRestore({
     tools,
     production: productionTarget,
     restoreInto: target,
@@ -142,7 +142,7 @@ test("a restore that fails in the stream is the neutral outcome's: psql's stage,
   const { workDir, database, target, checkFile } = scratch('clash')
   // The scratch database already holds a table of production's name: the dump's CREATE TABLE fails there.
   await cleanroom.createDatabase(database, 'CREATE TABLE public.notes (id int);')
-  const outcome = await postgres.streamDumpToRestore({
+  const outcome = await streamDumpToRestore({
     tools,
     production: productionTarget,
     restoreInto: target,
@@ -168,7 +168,7 @@ test('a directory-format restore point is dumped in parallel and restored in sec
   await cleanroom.createDatabase(database)
   const keptDir = path.join(workDir, 'kept')
   const pipelines: number[] = []
-  const outcome = await postgres.streamDumpToRestore({
+  const outcome = await streamDumpToRestore({
     tools,
     production: productionTarget,
     restoreInto: target,
@@ -202,7 +202,7 @@ test('a kept dump restores through restoreDumpFile: whole, through a drill rewri
   // The kept dump, as a fresh stream keeps it (the sanitizer's copy).
   const source = scratch('source')
   await cleanroom.createDatabase(source.database)
-  const streamed = await postgres.streamDumpToRestore({
+  const streamed = await streamDumpToRestore({
     tools,
     production: productionTarget,
     restoreInto: source.target,
