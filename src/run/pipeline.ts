@@ -519,6 +519,9 @@ async function streamFromSnapshot(
         signal: context.abort.signal
       })
       .finally(stopProgress)
+    // How owners and privileges are replayed goes with production's side: the restored copy's
+    // stand-ins are read back as the roles they play, and each drill copy replays them as well.
+    const replaying = replay
     production = readProductionSide(context, {
       tables,
       countersBefore,
@@ -527,7 +530,7 @@ async function streamFromSnapshot(
       // Reading a counter may lock it: forgotten with the read, as the tables' locks are.
       countersAfter: () =>
         exporter.readAndForget ? exporter.readAndForget(() => exporter.readCounters()) : exporter.readCounters()
-    })
+    }).then(side => ({ ...side, replay: replaying }))
     // Awaited by whoever verifies the copy; on every other path nobody does.
     production.catch(() => undefined)
   } catch (error) {
