@@ -139,7 +139,7 @@ for (const engine of CASES) {
           dumped: Promise.resolve(false),
           countersAfter: async () => countersAfter as never
         }),
-        /pg_dump did not finish: production's figures were not read/
+        /The dump did not finish: production's figures were not read/
       )
     })
   })
