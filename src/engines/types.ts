@@ -591,7 +591,7 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
   readonly ownersAndPrivileges?: OwnersAndPrivilegesCapability<S['table'], S['target'], S['tools'], S['drillCatalog']>
   /**
    * What only this engine does for each of the drill's copies beyond planning and restoring it:
-   * the rewriters' evidence decoded, the copy's restore options, a failed restore's words.
+   * the rewriters' evidence decoded, and the copy's restore options.
    */
   readonly drillCopies?: DrillCopiesCapability<S['target'], ShapeOf<S, 'restoreOptions', unknown>>
   /** What a restore program runs first, which stops it unless it reached the scratch database on the checked clean room. */
@@ -1229,8 +1229,7 @@ export interface DrillCopyRestore<Target = unknown> {
 /**
  * What only some engines do for each of the drill's copies (PostgreSQL: engines/postgres/
  * drill-copies.ts), asked by the one drill (run/drill-copies.ts). An engine without it restores a
- * copy from the seam's request alone, takes its rewriters' evidence as they give it, and words a
- * copy's failed restore by the restore's last line.
+ * copy from the seam's request alone, and takes its rewriters' evidence as they give it.
  */
 export interface DrillCopiesCapability<Target = unknown, Options = unknown> {
   /** The operators that corrupt owners and privileges: skipped, and said so, when a run does not compare them. */
@@ -1239,8 +1238,6 @@ export interface DrillCopiesCapability<Target = unknown, Options = unknown> {
   evidence(text: string, defaults: DatabaseDefaults): string
   /** The options of the engine's restoreDumpFile for one copy (RestoreFileRequest's `options`). */
   restoreOptions(request: DrillCopyRestore<Target>): Options
-  /** Why a copy did not restore, in the engine's words; `hint`: the right the restoring role lacks, when that explains it. */
-  restoreError(outcome: StreamOutcome, hint: string | undefined): string
 }
 
 /** The verification steps that can notice a corruption, as the report names them. */

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
-import type { DatabaseDefaults, DrillAim, PrivilegeReplay, SeamDrillPlan } from '../engines/types.js'
+import type { DatabaseDefaults, DrillAim, PrivilegeReplay, SeamDrillPlan, StreamOutcome } from '../engines/types.js'
 import { rewriteDump } from '../drill/rewrite.js'
 import { judgeDrill as judgeAnyDrill, type CopyVerification, type DrillResult } from '../report/report.js'
-import { lastLine, messageOf } from '../util/errors.js'
+import { lastLine, messageOf, withHint } from '../util/errors.js'
 import { diskFullError } from '../util/work-files.js'
 import type { VerifyLevel } from '../verification/compare.js'
 import { writeLocationCheck, type RunContext } from './run-context.js'
@@ -155,19 +155,33 @@ async function verifyCopy(file: string, operator: string, context: CopyContext):
     }
     // A failure that is not the copy's (a full disk, a server): raised as it is, never judged.
     if (restored.fault) throw restored.fault
-    const failed = restored.stages.find(stage => stage.exitCode !== 0)
-    if (failed && failed.stage !== 'restore')
-      throw new Error(`${failed.stage} (${failed.program}) failed: ${lastLine(failed.stderr)}`)
     if (!restored.ok) {
-      const hint = owners?.missingRightHint(failed?.stderr || 'the restore failed', owners.restoreRights(cleanroom.roles))
-      const restoreError = copies ? copies.restoreError(restored, hint) : lastLine(failed?.stderr ?? '') || 'the restore failed'
-      return { restoreError, tables: [], schema: [], checks: [] }
+      // The engine words the restore's failure (StreamOutcome.restoreError); any other program's is the run's.
+      if (restored.restoreError === undefined) throw new Error(`The drill's copy did not restore: ${describeFailure(restored)}`)
+      const hint = owners?.missingRightHint(restored.restoreError, owners.restoreRights(cleanroom.roles))
+      return { restoreError: copyRestoreError(restored, hint), tables: [], schema: [], checks: [] }
     }
     // The log's words for it, as its other lines name a copy: "3 of 12 drill copy (drop-row) tables read".
     return await context.verify(target, `drill copy (${operator})`)
   } finally {
     await cleanroom.drop(name)
   }
+}
+
+/**
+ * Why a copy did not restore, for every engine: the restore's error in the engine's words
+ * (StreamOutcome.restoreError), the right the restoring role lacks when that explains it (`hint`),
+ * and where it stopped. Pure.
+ */
+export function copyRestoreError(outcome: Pick<StreamOutcome, 'restoreError' | 'failedAt'>, hint: string | undefined): string {
+  const error = withHint(outcome.restoreError || 'the restore failed', hint)
+  return outcome.failedAt ? `stopped ${outcome.failedAt}: ${error}` : error
+}
+
+/** The program of a failed stream that failed first, and its last words. */
+function describeFailure(outcome: StreamOutcome): string {
+  const failed = outcome.stages.find(stage => stage.exitCode !== 0)
+  return failed ? `${failed.stage} (${failed.program}) failed: ${lastLine(failed.stderr)}` : 'the stream failed'
 }
 
 /** What the drill's judge reads of a copy's verification: the user's checks where the engine has them. */

@@ -4,7 +4,7 @@ import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/check
 import { RunContext as EngineRunContext, writeLocationCheck } from './run-context.js'
 import { compareTables, type SideFigures, type TableComparison } from '../verification/compare.js'
 import { tableKey, type TableName } from '../util/table-name.js'
-import { UserError } from '../util/errors.js'
+import { UserError, withHint } from '../util/errors.js'
 import type {
   AmcheckResult,
   DatabaseDefaults,
@@ -582,7 +582,7 @@ async function streamFromSnapshot(
   const hint = skew ?? owners?.missingRightHint(error, owners.restoreRights(cleanroom.roles))
   // Where the restore stopped, from the sanitizer's line index (or the TOC comments a directory's pipeline saw).
   if (outcome.failedAt) core.info(`The restore stopped ${outcome.failedAt}.`)
-  return { production, replay, kept, restoreError: hint ? `${error} | ${hint}` : error, restoreFailedAt: outcome.failedAt }
+  return { production, replay, kept, restoreError: withHint(error, hint), restoreFailedAt: outcome.failedAt }
 }
 
 export function recordRestoreRights(rights: RestoreRights, report: Report): void {

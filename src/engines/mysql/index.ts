@@ -10,7 +10,7 @@ import { MysqlMaintenance } from './maintenance.js'
 import { diffSchema } from './schema-queries.js'
 import { diffAsDumped } from './restored-status.js'
 import { buildSanitizer } from './sanitizer.js'
-import { streamForRun } from './stream.js'
+import { judged, streamForRun } from './stream.js'
 import { findClientTools, releaseOf, restoreDumpFile, type MysqlClientTool, type MysqlClientTools } from './tools.js'
 
 /** The MySQL/MariaDB shapes behind the engine seam. */
@@ -63,7 +63,8 @@ export const mysql: Engine<MysqlShapes> = {
   clientPrograms: tools => ({ dump: named(tools.dump), restore: named(tools.client) }),
   sanitizer: { build: buildSanitizer },
   streamDumpToRestore: streamForRun,
-  restoreDumpFile,
+  // A failed restore in the client's words; any other program's failure is the run's (stream.ts judged).
+  restoreDumpFile: async request => judged(await restoreDumpFile(request)),
   readDrillCatalog: (session, rowCounts) => own(session).drillCatalog(rowCounts),
   drillOperators: MYSQL_DRILL_OPERATORS,
   planDrill: (operator, catalog) => ({ ...planMysqlDrill(operator, catalog) })

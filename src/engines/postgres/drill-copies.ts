@@ -1,5 +1,4 @@
-import { withHint } from '../../util/errors.js'
-import type { DrillCopiesCapability, StreamOutcome } from '../types.js'
+import type { DrillCopiesCapability } from '../types.js'
 import type { ConnectionTarget } from './connection.js'
 import { decodeDumpText } from './dump-encoding.js'
 import type { PostgresRestoreOptions } from './stream.js'
@@ -10,7 +9,7 @@ import { DRILL_OPERATORS } from './drill-plan.js'
  * engines/types.ts), as the one drill of every engine (run/drill-copies.ts) asks for it: the
  * rewriters' evidence decoded from the dump's bytes, the options of the copy's restore (the
  * location check psql runs first, as the run wrote it, the dump's encoding, the replay of owners
- * and privileges) and a failed restore in psql's words.
+ * and privileges).
  */
 
 /** The operators that corrupt owners and privileges: nothing to corrupt when a run does not restore them. */
@@ -32,11 +31,5 @@ export const postgresDrillCopies: DrillCopiesCapability<ConnectionTarget, Postgr
       // pass, replayed as the clean-room role (in the scratch database, not as the restore role).
       ...(replay ? { replay: { plan: replay, as: target } } : {})
     }
-  },
-  restoreError(outcome: StreamOutcome, hint: string | undefined): string {
-    const failed = outcome.stages.find(stage => stage.exitCode !== 0)?.stderr || 'the restore failed'
-    const error = withHint(failed, hint)
-    const place = outcome.failedAt
-    return place ? `stopped ${place}: ${error}` : error
   }
 }

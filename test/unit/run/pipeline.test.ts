@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { SeamDrillPlan } from '../../../src/engines/types.js'
-import { judgeDrill, type JudgedCopy as CopyVerification } from '../../../src/run/drill-copies.js'
+import { copyRestoreError, judgeDrill, type JudgedCopy as CopyVerification } from '../../../src/run/drill-copies.js'
 import { batchesOf } from '../../../src/run/pipeline.js'
 import type { TableComparison } from '../../../src/verification/compare.js'
 
@@ -28,6 +28,17 @@ const table = (name: string, production: number, restored: number, sameContent =
 })
 
 const verification = (over: Partial<CopyVerification> = {}): CopyVerification => ({ tables: [], schema: [], ...over })
+
+test("a copy's failed restore says the engine's words for it, the right the restore role lacks, and where it stopped", () => {
+  const error = 'psql:/work/sabotage-drop-row.sql:77: ERROR:  permission denied for schema audit'
+  assert.equal(copyRestoreError({ restoreError: error }, undefined), error)
+  assert.equal(copyRestoreError({ restoreError: error }, 'grant it USAGE'), `${error} | grant it USAGE`)
+  assert.equal(
+    copyRestoreError({ restoreError: error, failedAt: 'while restoring TABLE DATA public.orders' }, 'grant it USAGE'),
+    `stopped while restoring TABLE DATA public.orders: ${error} | grant it USAGE`
+  )
+  assert.equal(copyRestoreError({ restoreError: '' }, undefined), 'the restore failed')
+})
 
 test('a drill copy that does not restore is caught by the restore', () => {
   const result = judgeDrill(plan(), 'removed row (id)=(3)', verification({ restoreError: 'ERROR 1062' }), 'checksums')

@@ -1,5 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { judged } from '../../../../src/engines/mysql/stream.js'
 import {
   clientArguments,
   clientKnowsSandbox,
@@ -180,4 +181,32 @@ test('the object a failed restore was restoring, from the last object line befor
     name: '`e`'
   })
   assert.equal(parseObjectLine("INSERT INTO `t` VALUES ('-- Table structure for table `x`')"), undefined)
+})
+
+test("a failed stream, told apart: the client's stop is the backup's (its last line), any other program's the run's fault", () => {
+  const stage = (name: 'dump' | 'sanitize' | 'restore', exitCode: number | null, stderr = '') => ({
+    stage: name,
+    program: `/usr/bin/${name}`,
+    exitCode,
+    stderr
+  })
+  const ok = { ok: true, stages: [stage('dump', 0), stage('restore', 0)], dumpBytes: 10 }
+  assert.equal(judged(ok), ok, 'a stream that did not fail is as it was')
+  const restore = judged({
+    ok: false,
+    stages: [stage('restore', 1, 'mariadb: warning\nERROR 1064 (42000) at line 12: syntax'), stage('dump', 0)],
+    dumpBytes: 10,
+    failedAt: 'while restoring table `t`'
+  })
+  assert.equal(restore.restoreError, 'ERROR 1064 (42000) at line 12: syntax')
+  assert.equal(restore.fault, undefined)
+  assert.equal(restore.failedAt, 'while restoring table `t`')
+  assert.equal(judged({ ok: false, stages: [stage('restore', 1)], dumpBytes: 0 }).restoreError, 'the restore failed')
+  const dump = judged({
+    ok: false,
+    stages: [stage('dump', 2, 'mysqldump: Got error: 1045'), stage('restore', null)],
+    dumpBytes: 0
+  })
+  assert.equal(dump.restoreError, undefined)
+  assert.equal(dump.fault?.message, 'dump (/usr/bin/dump) failed: mysqldump: Got error: 1045')
 })

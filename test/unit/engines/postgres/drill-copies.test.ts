@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { parseConnectionUrl } from '../../../../src/engines/postgres/connection.js'
 import { postgres } from '../../../../src/engines/postgres/index.js'
-import type { StreamOutcome } from '../../../../src/engines/types.js'
 
 // What only PostgreSQL does for each of the drill's copies (Engine.drillCopies), as the one drill
 // (run/drill-copies.ts) asks for it.
@@ -11,30 +10,12 @@ const copies = postgres.drillCopies
 assert.ok(copies, 'PostgreSQL has the drillCopies capability')
 const utf8 = { characterSet: 'UTF8', collation: 'C', characterType: 'C' }
 
-const failedRestore = (stderr: string, failedAt?: string): StreamOutcome => ({
-  ok: false,
-  stages: [{ stage: 'restore', program: '/usr/bin/psql', exitCode: 1, stderr }],
-  dumpBytes: 10,
-  ...(failedAt ? { failedAt } : {})
-})
-
 test("a rewriter's evidence, read as the dump's bytes, is decoded in the dump's encoding", () => {
   // "café" as UTF-8 bytes, one latin1 character each, as the rewriters read the dump.
   const bytes = Buffer.from('name = café', 'utf8').toString('latin1')
   assert.equal(copies.evidence(bytes, utf8), 'name = café')
   assert.equal(copies.evidence(bytes, { ...utf8, characterSet: 'LATIN1' }), bytes, 'a LATIN1 dump is its bytes')
   assert.equal(copies.evidence('(id)=(3)', utf8), '(id)=(3)')
-})
-
-test("a copy's failed restore says psql's error, the right the restore role lacks, and where it stopped", () => {
-  const error = 'psql:/work/sabotage-drop-row.sql:77: ERROR:  permission denied for schema audit'
-  assert.equal(copies.restoreError(failedRestore(error), undefined), error)
-  assert.equal(copies.restoreError(failedRestore(error), 'grant it USAGE'), `${error} | grant it USAGE`)
-  assert.equal(
-    copies.restoreError(failedRestore(error, 'in TABLE DATA public.orders'), 'grant it USAGE'),
-    `stopped in TABLE DATA public.orders: ${error} | grant it USAGE`
-  )
-  assert.equal(copies.restoreError(failedRestore(''), undefined), 'the restore failed')
 })
 
 test('the operators that corrupt owners and privileges are named, and only those', () => {
