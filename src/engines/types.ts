@@ -233,7 +233,7 @@ export interface StreamOutcome<Detail = unknown> {
   stages: StageOutcome[]
   /** Bytes of the (sanitized) dump that went through. */
   dumpBytes: number
-  /** For a failed restore: the object being restored when the client stopped, e.g. "table `orders` (data)". */
+  /** For a failed restore: where the client stopped, after "The restore stopped", e.g. "while restoring TABLE DATA public.orders". */
   failedAt?: string
   /**
    * Objects the sanitizer restored unable to run by themselves (MySQL: events restored DISABLE ON
