@@ -1,13 +1,20 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { verifyBackup } from '../../../src/run/pipeline.js'
 import type { Report } from '../../../src/report/report.js'
 import { readSettings } from '../../../src/run/settings.js'
+import { parseConnectionUrl } from '../../../src/engines/postgres/connection.js'
+import { DatabaseSession } from '../../../src/engines/postgres/database.js'
 import { postgres } from '../../../src/engines/postgres/index.js'
+import { resolveClientTools } from '../../../src/engines/postgres/pg-tools.js'
+import { runDrill } from '../../../src/run/drill-copies.js'
+import { RunContext } from '../../../src/run/run-context.js'
 import { Workspace } from '../../../src/run/workspace.js'
+import { tableKey } from '../../../src/util/table-name.js'
 import { createShop } from '../../support/shop.js'
 import { emptyReport } from '../../support/empty-report.js'
 import { capturingStdout } from '../../support/capture-stdout.js'
@@ -42,4 +49,66 @@ test("change-owner gives a table to the drill's own role, created for the copy's
     `SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = '${drillRole}'`
   )
   assert.deepEqual(left, [], "the drill's role is dropped with the run's roles")
+})
+
+// A drill's copy is rewritten by drill/rewrite.ts into the run's work directory before anything
+// restores it. When that write fails half-way (the runner's disk fills up with the copy), the run
+// fails saying so, naming the directory and what to do, not as a backup that does not restore, and
+// the partial copy is removed at once (runDrill's own cleanup), leaving the disk as it found it.
+test("a drill copy whose rewrite fills the disk half-way fails as the runner's full disk and leaves no partial copy", async t => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to mount a small tmpfs as RUNNER_TEMP')
+  // The only table drop-row can aim at (the only one counted with rows below): a dump several times the disk below.
+  const shop = await createShop(
+    'drill_disk',
+    `CREATE TABLE public.filler (id integer PRIMARY KEY, body text NOT NULL);
+     INSERT INTO public.filler SELECT g, md5(g::text) FROM generate_series(1, 8000) g;`
+  )
+  const dumpDir = mkdtempSync(path.join(os.tmpdir(), 'lazarus-drill-disk-dump-'))
+  const mountPoint = mkdtempSync(path.join(os.tmpdir(), 'lazarus-small-disk-'))
+  t.after(() => {
+    spawnSync('umount', [mountPoint])
+    rmSync(mountPoint, { recursive: true, force: true })
+    rmSync(dumpDir, { recursive: true, force: true })
+  })
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', mountPoint], { encoding: 'utf8' })
+  if (mounted.status !== 0) return t.skip(`cannot mount a tmpfs here: ${mounted.stderr.trim()}`)
+  // The kept dump lies elsewhere, as if the disk had room for it but not for a second copy.
+  const dumpFile = path.join(dumpDir, 'backup.sql')
+  execFileSync('pg_dump', ['--no-owner', '--no-privileges', '-f', dumpFile, shop.production.url(shop.database)])
+
+  const productionTarget = parseConnectionUrl('production-url', shop.production.url(shop.database))
+  const session = await DatabaseSession.open(productionTarget, 'production')
+  const rowCounts = new Map([[tableKey({ schema: 'public', name: 'filler' }), 8000]])
+  const drillCatalog = await postgres.readDrillCatalog(session, rowCounts).finally(() => session.close())
+
+  const inputs = shop.inputs({ sabotage: 'drop-row' })
+  const settings = readSettings(postgres, name => inputs[name] ?? '', { RUNNER_TEMP: mountPoint })
+  const workspace = new Workspace(mountPoint)
+  const run = new RunContext(postgres, settings, workspace, emptyReport(shop.database, settings.verify))
+  const { output } = await capturingStdout(() =>
+    run.run(async () => {
+      await assert.rejects(
+        runDrill('drop-row', dumpFile, {
+          run,
+          tools: await resolveClientTools(13),
+          settings,
+          snapshot: { drillCatalog },
+          defaults: { characterSet: 'UTF8', collation: 'C' },
+          verify: () => assert.fail('a copy that was never written whole is never verified')
+        }),
+        (error: Error) => {
+          assert.equal(error.name, 'UserError', 'one clear line, no stack')
+          assert.match(
+            error.message,
+            new RegExp(
+              `^The disk filled up while Lazarus was writing a sabotaged copy of the dump to ${workspace.workDir} ` +
+                '\\(No space left on device; .+ free of 64\\.0 KiB\\)\\. With sabotage or upload-dump, '
+            )
+          )
+          return true
+        }
+      )
+    })
+  )
+  assert.deepEqual(readdirSync(workspace.workDir), [], `the partial copy is removed\n${output.slice(-2000)}`)
 })
