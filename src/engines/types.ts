@@ -262,8 +262,6 @@ export interface StreamOutcome<Detail = unknown> {
    * ended that session (the run's own error there) is the cause to raise, not the dump's failure.
    */
   snapshotLost?: boolean
-  /** A kept dump restored through a drill rewriter: what the rewriter changed; absent when its target was not in the dump. */
-  evidence?: string
   /** The engine's own account of the stream (its shape is the engine's: EngineShapes' streamDetail). */
   detail?: Detail
 }
@@ -391,11 +389,13 @@ export interface DumpRestoreRequest<S extends EngineShapes = EngineShapes> {
   signal?: AbortSignal
 }
 
-/** A kept sanitized dump restored into a scratch database, through a drill rewriter when given. */
+/**
+ * A kept sanitized dump restored into a scratch database as it is: a drill's copy is rewritten
+ * beforehand, once, by drill/rewrite.ts (run/drill-copies.ts), never by the restore.
+ */
 export interface RestoreFileRequest<S extends EngineShapes = EngineShapes> {
   tools: S['tools']
   file: string
-  rewriter?: S['rewriter']
   restoreInto: S['target']
   workDir: string
   signal?: AbortSignal
@@ -542,7 +542,7 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
   readonly sanitizer: SanitizerCapability<S['tools']>
   /** dump | sanitize | restore, streamed; per-stage outcome. */
   streamDumpToRestore(request: DumpRestoreRequest<S>): Promise<StreamOutcome<ShapeOf<S, 'streamDetail', unknown>>>
-  /** A kept dump (through a drill rewriter) | restore, streamed. */
+  /** A kept dump (a drill's copy, already rewritten) restored, streamed. */
   restoreDumpFile(request: RestoreFileRequest<S>): Promise<StreamOutcome<ShapeOf<S, 'streamDetail', unknown>>>
   /** The drill: what production's catalog offers to corrupt, inside its snapshot. */
   readDrillCatalog(session: SeamSession<S['table']>, rowCounts: Map<string, number>): Promise<S['drillCatalog']>

@@ -1,4 +1,3 @@
-import { rewriteLines } from '../../util/dump-lines.js'
 import { dumpLexer } from './dump-lexer.js'
 
 /**
@@ -12,14 +11,6 @@ export interface DumpRewriter {
   push(line: string): string[]
   /** What was done, once the whole dump went through; undefined when the target was never found. */
   result(): { evidence: string } | undefined
-}
-
-/**
- * Streams a dump file through a line rewriter into a new private file (util/dump-lines.ts: any
- * encoding passes through unchanged; the rewriters only look at ASCII).
- */
-export async function rewriteDumpFile(inputFile: string, outputFile: string, rewriter: DumpRewriter): Promise<void> {
-  await rewriteLines(inputFile, outputFile, line => rewriter.push(line))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ import type {
   StreamOutcome
 } from '../types.js'
 import { describeDumpObject, dumpObjectAt, mysqlErrorLine, parseObjectLine } from './restore-failure.js'
-import { rewriteDumpFile, type DumpRewriter } from './drill-rewriters.js'
 import {
   buildSedProgram,
   disabledEvents,
@@ -391,12 +390,11 @@ export function clientArguments(client: MysqlClientTool, database: string): stri
 
 /**
  * The stream's request and outcome are the seam's (engines/types.ts), with this engine's shapes:
- * its programs, its targets (the clean room's `database` the scratch database) and its rewriters.
+ * its programs and its targets (the clean room's `database` the scratch database).
  */
 interface StreamShapes extends EngineShapes {
   tools: MysqlClientTools
   target: ClientTarget
-  rewriter: DumpRewriter
 }
 /** A fresh stream as this engine's stream takes it: the sed program as text, the copy of the dump to keep, its own work directory. */
 export interface DumpRestoreRequest {
@@ -544,18 +542,12 @@ export async function streamDumpToRestore(request: DumpRestoreRequest): Promise<
 }
 
 /**
- * Restores a kept sanitized dump into a scratch database: rewritten first (streamed, file to
- * file, in the work directory) when a drill rewriter is given.
+ * Restores a kept sanitized dump into a scratch database, as it is: a drill's copy comes already
+ * rewritten (run/drill-copies.ts, drill/rewrite.ts).
  */
-export async function restoreDumpFile(request: RestoreFileRequest): Promise<StreamOutcome & { evidence?: string }> {
+export async function restoreDumpFile(request: RestoreFileRequest): Promise<StreamOutcome> {
   const { tools, workDir } = request
-  let input = request.file
-  let evidence: string | undefined
-  if (request.rewriter) {
-    input = path.join(workDir, 'rewritten.sql')
-    await rewriteDumpFile(request.file, input, request.rewriter)
-    evidence = request.rewriter.result()?.evidence
-  }
+  const input = request.file
   const clientOptions = writeOptionFile(path.join(workDir, 'restore.cnf'), request.restoreInto, tools.client.flavour)
   const statusFile = path.join(workDir, 'restore-status')
   try {
@@ -573,10 +565,9 @@ export async function restoreDumpFile(request: RestoreFileRequest): Promise<Stre
     })
     await runScript(scriptFile, [], env)
     const outcome = await streamOutcome(workDir, statusFile, tools, ['restore'], input)
-    return { ...outcome, dumpBytes: fs.statSync(input).size, ...(evidence !== undefined ? { evidence } : {}) }
+    return { ...outcome, dumpBytes: fs.statSync(input).size }
   } finally {
     fs.rmSync(clientOptions, { force: true })
-    if (input !== request.file) fs.rmSync(input, { force: true })
   }
 }
 

@@ -1,7 +1,6 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { messageOf } from '../../util/errors.js'
-import { rewriteLines } from '../../util/dump-lines.js'
 import type { DumpRestoreRequest, RestoreFileRequest, EngineShapes, StageOutcome, StreamOutcome } from '../types.js'
 import type { KeptFormat } from './backup-format.js'
 import type { ConnectionTarget } from './connection.js'
@@ -9,8 +8,6 @@ import { DatabaseSession } from './database.js'
 import type { TableRef } from './figure-queries.js'
 import { ownFilter } from './sanitizer.js'
 import { dumpAndRestoreDirectory, type DirectoryStreamOutcome } from './directory-stream.js'
-import type { DumpRewriter } from './drill-rewriters.js'
-import { decodeDumpText } from './dump-encoding.js'
 import { failurePlace, tocEntryInFile } from './failure-place.js'
 import {
   DEFAULT_FAULT_LIMITS,
@@ -75,7 +72,7 @@ export type PostgresStreamOptions = Pick<
 export interface PostgresRestoreOptions {
   /** The SQL psql runs first, which stops it unless it is where Lazarus checked. */
   checkFile: string
-  /** Production's database encoding: the dump's (names in where a failed restore stopped, a rewriter's evidence). */
+  /** Production's database encoding: the dump's, in which the names of where a failed restore stopped are written. */
   encoding: string
   limits?: FaultLimits
   /**
@@ -89,12 +86,11 @@ export interface PostgresRestoreOptions {
 /** PostgreSQL's account of a stream (StreamOutcome's `detail`): pg-tools.ts's, with a sectioned restore's TOC. */
 export type PostgresStreamDetail = DirectoryStreamOutcome
 
-/** The seam's shapes the stream reads: PostgreSQL's targets, tables, programs, rewriters and options. */
+/** The seam's shapes the stream reads: PostgreSQL's targets, tables, programs and options. */
 interface StreamShapes extends EngineShapes {
   target: ConnectionTarget
   table: TableRef
   tools: ClientTools
-  rewriter: DumpRewriter
   restoreOptions: PostgresRestoreOptions
   streamDetail: PostgresStreamDetail
 }
@@ -162,7 +158,6 @@ export function streamForRun(
 interface RestoreShapes extends EngineShapes {
   target: ConnectionTarget
   tools: Pick<ClientTools, 'psql'>
-  rewriter: DumpRewriter
   restoreOptions: PostgresRestoreOptions
   streamDetail: PostgresStreamDetail
 }
@@ -289,33 +284,23 @@ function neutralOutcome(
 
 /**
  * Restores a kept sanitized dump into a scratch database with psql (pg-tools.ts restoreDump:
- * the location check first, ON_ERROR_STOP), rewritten first by a drill rewriter when one is given
- * (streamed, into the work directory; its evidence decoded from the dump's encoding). With
- * `options.replay` the ownership and privilege statements are split out and replayed afterwards
- * as the clean-room role. A failed restore is `ok: false` with psql's error and where it stopped;
- * a failure that is not the backup's (the clean room's, a misplaced psql) is thrown, but for a
- * full disk while the statements are split out, which is the outcome's `fault`.
+ * the location check first, ON_ERROR_STOP), as it is: a drill's copy comes already rewritten
+ * (run/drill-copies.ts, drill/rewrite.ts). With `options.replay` the ownership and privilege
+ * statements are split out and replayed afterwards as the clean-room role. A failed restore is
+ * `ok: false` with psql's error and where it stopped; a failure that is not the backup's (the
+ * clean room's, a misplaced psql) is thrown, but for a full disk while the statements are split
+ * out, which is the outcome's `fault`.
  */
 export async function restoreDumpFile(request: RestoreFileRequest<RestoreShapes>): Promise<StreamOutcome<PostgresStreamDetail>> {
   const options = request.options
   if (!options) throw new Error("PostgreSQL's restore needs its options: the location check and the dump's encoding")
   const started = performance.now()
-  const rewriter = request.rewriter
-  const file = rewriter ? path.join(request.workDir, 'rewritten.sql') : request.file
-  let evidence: string | undefined
+  const file = request.file
   const replay = options.replay
   const routedFile = `${file}.privileged.sql`
   const restoredFile = replay ? `${file}.unprivileged.sql` : file
   const scriptFile = `${file}.replay.sql`
   try {
-    // Inside the try: a rewrite that fails half-way (a full disk) leaves no partial copy behind.
-    if (rewriter) {
-      await rewriteLines(request.file, file, line => rewriter.push(line)).catch(error => {
-        throw diskFullError(messageOf(error), 'Lazarus', 'a sabotaged copy of the dump', file) ?? error
-      })
-      const result = rewriter.result()
-      evidence = result && decodeDumpText(result.evidence, options.encoding)
-    }
     if (replay) {
       try {
         await splitPrivileged(file, restoredFile, routedFile, replay.plan.onlyNaming)
@@ -367,11 +352,9 @@ export async function restoreDumpFile(request: RestoreFileRequest<RestoreShapes>
       ],
       dumpBytes: fs.statSync(file).size,
       seconds: { restore: seconds },
-      ...(failedAt ? { failedAt } : {}),
-      ...(evidence !== undefined ? { evidence } : {})
+      ...(failedAt ? { failedAt } : {})
     }
   } finally {
     for (const extra of [routedFile, `${file}.unprivileged.sql`, scriptFile]) fs.rmSync(extra, { force: true })
-    if (file !== request.file) fs.rmSync(file, { force: true })
   }
 }
