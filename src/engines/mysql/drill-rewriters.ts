@@ -1,3 +1,4 @@
+import type { DrillRewriter } from '../types.js'
 import { dumpLexer } from './dump-lexer.js'
 
 /**
@@ -6,12 +7,8 @@ import { dumpLexer } from './dump-lexer.js'
  * verifier, not the restore, has to notice.
  */
 
-/** A line-by-line rewrite of a dump. `push` returns the lines to write in its place. */
-export interface DumpRewriter {
-  push(line: string): string[]
-  /** What was done, once the whole dump went through; undefined when the target was never found. */
-  result(): { evidence: string } | undefined
-}
+/** A drill operator's rewriter of a copy of the dump, a line at a time: the seam's (engines/types.ts DrillRewriter). */
+export type DumpRewriter = DrillRewriter
 
 // ---------------------------------------------------------------------------------------------
 // The lines of a dump: which are a table's INSERTs, which its CREATE TABLE.

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
+import type { DrillRewriter } from '../types.js'
 import { type TableName, displayIdentifier, displayName } from '../../util/table-name.js'
 import {
   displayCopyValue,
@@ -19,12 +20,8 @@ import {
  * data or one schema object. Which one is planDrill's choice, in drill/plan.ts.
  */
 
-/** A line-by-line rewrite of a plain dump. `push` returns the lines to write in its place. */
-export interface DumpRewriter {
-  push(line: string): string[]
-  /** What was done, once the whole dump went through; undefined when the target was never found. */
-  result(): { evidence: string } | undefined
-}
+/** A drill operator's rewriter of a copy of the dump, a line at a time: the seam's (engines/types.ts DrillRewriter). */
+export type DumpRewriter = DrillRewriter
 
 /** pg_constraint.contype of a table constraint: check, foreign key, primary key, unique, exclusion. */
 export type ConstraintType = 'c' | 'f' | 'p' | 'u' | 'x'
