@@ -6,6 +6,7 @@ import { childProcessesEnded, isCancelling } from '../../util/cancellation.js'
 import { untrustedOutput } from '../../util/command-guard.js'
 import { numberedLinesUpTo } from '../../util/dump-lines.js'
 import { UserError } from '../../util/errors.js'
+import { isExecutable } from '../../util/executables.js'
 import type {
   RestoreFileRequest as SeamRestoreFileRequest,
   EngineShapes,
@@ -215,15 +216,6 @@ export async function findClientTools(
   }
   const client = [...clients].sort(byFlavour(cleanroom.flavour))[0]
   return { dump, client, production }
-}
-
-export function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK)
-    return fs.statSync(file).isFile()
-  } catch {
-    return false
-  }
 }
 
 export async function toolVersion(program: string): Promise<MysqlClientTool> {

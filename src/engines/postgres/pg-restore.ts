@@ -5,13 +5,13 @@ import * as io from '@actions/io'
 import type { StoredBackup } from './backup-format.js'
 import { conninfo, type ConnectionTarget } from './connection.js'
 import { UserError } from '../../util/errors.js'
+import { isExecutable } from '../../util/executables.js'
 import {
   DEFAULT_FAULT_LIMITS,
   RESTORE_PSQL_OPTIONS,
   cleanroomRestoreError,
   clientEnv,
   debianClientDirs,
-  isExecutable,
   locationCheckError,
   programFailure,
   programLines,

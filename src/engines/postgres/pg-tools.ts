@@ -10,6 +10,7 @@ import type { KeptFormat } from './backup-format.js'
 import { blamesCleanroom, cleanroomHint, parseVerboseError, withoutVerboseDetail } from './fault-classes.js'
 import { streamBuffers } from './stdbuf.js'
 import { diskFullError, workDirFix, writeWorkFile, type WorkFile } from '../../util/work-files.js'
+import { isExecutable } from '../../util/executables.js'
 
 // Lazarus's own work files and a full disk's error, shared by every engine (util/work-files.ts).
 export { diskFullError, workDirFix, writeWorkFile, type WorkFile }
@@ -129,15 +130,6 @@ export function requirePgRestore(tools: ClientTools, why: string): ClientTool {
     `${why} needs pg_restore, and there is none beside pg_dump in ${dir}: install the full PostgreSQL client ` +
       `(postgresql-client-${tools.pgDump.major}), or point postgres-bin-dir at a bin directory that has pg_restore.`
   )
-}
-
-export function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK)
-    return fs.statSync(file).isFile()
-  } catch {
-    return false
-  }
 }
 
 export async function toolVersion(program: string): Promise<ClientTool> {

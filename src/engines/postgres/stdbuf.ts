@@ -1,5 +1,5 @@
-import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { isExecutable } from '../../util/executables.js'
 
 /**
  * The only module that knows coreutils' stdbuf, which sets a program's stdio buffers. A program
@@ -21,16 +21,7 @@ export function streamBuffers(streams: { input: boolean; output: boolean }, sear
     .split(path.delimiter)
     .filter(dir => path.isAbsolute(dir))
     .map(dir => path.join(dir, 'stdbuf'))
-    .find(isExecutableFile)
+    .find(isExecutable)
   if (!stdbuf) return []
   return [stdbuf, ...(streams.input ? [`-i${STREAM_BUFFER}`] : []), ...(streams.output ? [`-o${STREAM_BUFFER}`] : [])]
-}
-
-function isExecutableFile(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK)
-    return fs.statSync(file).isFile()
-  } catch {
-    return false
-  }
 }
