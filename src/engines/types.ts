@@ -464,6 +464,14 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
   /** The database `database` on the same server; its tables are reported under `reportAs` (production's database name). */
   withDatabase(target: S['target'], database: string, reportAs?: string): S['target']
   openRead(target: S['target'], role: ServerRole): Promise<SeamSession<S['table']>>
+  /**
+   * Whether production's snapshot holds its writers until the dump's own snapshot has begun (MySQL:
+   * the global read lock beginSnapshot takes): the run then has the scratch database created
+   * before it begins the snapshot, so that writers never wait on the clean room. False where the
+   * dump joins a snapshot that holds nobody up (PostgreSQL's exported one): the database is
+   * created meanwhile, and the restore waits for it.
+   */
+  readonly snapshotHoldsWriters: boolean
   openMaintenance(target: S['target']): Promise<SeamMaintenance<S['table']>>
   /** What the engine keeps in the clean room beside its scratch databases (PostgreSQL: roles); none when absent. */
   readonly cleanroomRoles?: CleanroomRoles

@@ -455,6 +455,9 @@ async function streamFromSnapshot(
   const { tools, sanitizer, target, defaults } = stream
   const owners = engine.ownersAndPrivileges
   const exporter = context.production!
+  // Production's writers never wait on the clean room: with a snapshot that holds them, the scratch
+  // database exists before the snapshot begins (a failure to create it then takes no lock at all).
+  if (engine.snapshotHoldsWriters) await stream.created
   const { id: snapshotId, tables, countersBefore, unisolated } = await beginProductionSnapshot(context, exporter)
   // Production's writers wait while the engine's snapshot lock is held (MySQL's): released once, said once.
   let released: Promise<void> | undefined

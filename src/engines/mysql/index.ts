@@ -45,6 +45,8 @@ export const mysql: Engine<MysqlShapes> = {
   setLimits: limits => (MysqlSession.limits = { ...limits }),
   withDatabase,
   openRead: (target, role) => MysqlSession.open(target, role),
+  // FLUSH TABLES WITH READ LOCK holds production's writers until the dump's snapshot has begun.
+  snapshotHoldsWriters: true,
   openMaintenance: target => MysqlMaintenance.openMaintenance(target),
   cannotCreateDatabases: (role, where, hint) =>
     `Account ${role} on the clean room (${where}) cannot create databases: give it ` +

@@ -20,10 +20,11 @@ interface StreamShapes extends EngineShapes {
 
 export async function streamForRun(request: DumpRestoreRequest<StreamShapes>): Promise<StreamOutcome> {
   const sanitizer = own(request.sanitizer)
-  // One script runs the dump and the restore together: it starts once the scratch database is ready.
-  await request.restoreTargetReady
   let outcome: StreamOutcome
   try {
+    // One script runs the dump and the restore together: it starts once the scratch database is
+    // ready (the run created it before taking the lock: Engine.snapshotHoldsWriters).
+    await request.restoreTargetReady
     outcome = await streamDumpToRestore({
       tools: request.tools,
       production: request.production,

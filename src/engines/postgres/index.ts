@@ -88,6 +88,8 @@ export const postgres: PostgresEngine = {
   // A PostgreSQL table is named by its schema and name, never by its database: nothing to report it under.
   withDatabase: (target, database) => withDatabase(target, database),
   openRead: (target, role) => DatabaseSession.open(target, role),
+  // pg_dump joins the snapshot production's session exported: nobody waits on it.
+  snapshotHoldsWriters: false,
   openMaintenance: target => MaintenanceSession.openMaintenance(target),
   cleanroomRoles: postgresCleanroomRoles,
   cannotCreateDatabases: (role, where) =>

@@ -352,7 +352,9 @@ export async function restoreDumpFile(request: RestoreFileRequest<RestoreShapes>
       ],
       dumpBytes: fs.statSync(file).size,
       seconds: { restore: seconds },
-      ...(failedAt ? { failedAt } : {})
+      ...(failedAt ? { failedAt } : {}),
+      // psql stopped on the copy (or its owners did not replay): the verdict's words, as the fresh stream's.
+      ...(restored.ok ? {} : { restoreError: restored.error })
     }
   } finally {
     for (const extra of [routedFile, `${file}.unprivileged.sql`, scriptFile]) fs.rmSync(extra, { force: true })
