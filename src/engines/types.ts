@@ -110,6 +110,8 @@ export interface SeamSession<Table extends TableName = TableName> {
    * Every counter of the connected database (MySQL: each table's AUTO_INCREMENT, as a sequence
    * whose next value is `lastValue`, not called), as it stands now: counters are not
    * transactional. verification/sequence-check.ts compareSequences judges them like sequences.
+   * Inside production's snapshot, no lock the read takes outlives it (a sequence's, a table's
+   * metadata lock): production's DDL is never held up by it.
    */
   readCounters(): Promise<SequenceValue[]>
   /** Counters whose next value their column already holds (asked of the restored copy and of production). */
@@ -140,13 +142,6 @@ export interface SeamSession<Table extends TableName = TableName> {
    * where a failed statement leaves the snapshot as it was (MySQL), and the run reads as it is.
    */
   withSavepoint?<T>(work: () => Promise<T>): Promise<T>
-  /**
-   * Runs reads on production's snapshot whose locks must not outlive them (PostgreSQL: reading a
-   * sequence locks it until the transaction ends; MySQL: a table's metadata lock, which would hold
-   * up production's DDL): each read is rolled back to a savepoint. Absent where a read takes no
-   * lock that lasts, and the run reads as it is.
-   */
-  readAndForget?<T>(work: () => Promise<T>): Promise<T>
   /** Answers at once when the server is alive (the run's watchdog). */
   ping(): Promise<void>
   /** Drops the connection without a word to the server (which may not be answering). */

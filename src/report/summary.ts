@@ -53,9 +53,10 @@ export function renderSummary(report: Report, history?: History): string {
   if (report.sanitized.length > 0) {
     parts.push(
       details(
-        `Sanitized: ${report.sanitized.reduce((sum, item) => sum + item.lines, 0)} directive line(s) the clean room does not know`,
+        // Removed (PostgreSQL's settings, meta-commands) or rewritten (MySQL's DEFINERs, collations): the log's words.
+        `Sanitized: ${report.sanitized.reduce((sum, item) => sum + item.lines, 0)} line(s) the clean room does not take as dumped`,
         htmlTable(
-          ['Directive', 'Rule', 'Lines removed'],
+          ['Construct', 'Rule', 'Lines'],
           report.sanitized.map(item =>
             row([`<code>${escapeHtml(item.parameter)}</code>`, escapeHtml(item.rule), String(item.lines)])
           )

@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import type { CheckAnswer, CompareOptions } from '../verification/check-answers.js'
 import { answerChecks, sampleRowsFor, verifyChecks } from '../verification/checks.js'
-import { RunContext as EngineRunContext, writeLocationCheck } from './run-context.js'
+import { RunContext, writeLocationCheck } from './run-context.js'
 import { compareTables, type SideFigures, type TableComparison } from '../verification/compare.js'
 import { tableKey, type TableName } from '../util/table-name.js'
 import { UserError, withHint } from '../util/errors.js'
@@ -47,20 +47,15 @@ import { saveWorkDir } from '../util/leftovers.js'
 import { formatBytes } from '../util/bytes.js'
 import type { Workspace } from './workspace.js'
 
-export { elapsed, logSanitized, onTimeline } from './snapshot-stream.js'
-
 /**
  * The verification of a backup, for every engine: the run asks the engine its run chose
  * (engines/types.ts Engine) for what only the engine knows, and its optional capabilities for what
  * only some engines do (`if (engine.largeObjects)`).
  */
 
-/** A run's context (run-context.ts), whatever the engine. */
-export type RunContext<S extends Settings = Settings> = EngineRunContext<S>
-
 /** A context for one run (a fresh dump, a stored backup), over the engine its settings chose. */
 export function runContext<S extends Settings>(settings: S, workspace: Workspace, report: Report): RunContext<S> {
-  return new EngineRunContext<S>(settings.engine, settings, workspace, report)
+  return new RunContext<S>(settings.engine, settings, workspace, report)
 }
 
 /** What verifying a restored copy found. */
@@ -116,7 +111,7 @@ export async function verifyBackup(
 /** Writes the manifest (signed with signing-key) beside the kept backup and records it in the report. */
 function keepRestorePoint(
   context: RunContext<ProductionSettings>,
-  point: KeptPoint,
+  point: RestorePoint,
   files: ManifestFile[],
   { tools, production, snapshot }: { tools: unknown; production: KeptProduction; snapshot: ProductionSnapshot }
 ): void {
@@ -188,15 +183,12 @@ function keepRestorePoint(
   }
 }
 
-/** A restore point of this run, in the backup-format its settings name. */
-type KeptPoint = RestorePoint
-
 /**
  * The restore point this run keeps: backup-dir keeps one; upload-dump uploads one (from the
  * workspace without backup-dir); none otherwise. Its format and compression are the inputs', read
  * by the engine's restore points (settings.ts; an engine without them refuses those inputs).
  */
-function restorePointOf(context: RunContext<ProductionSettings>): KeptPoint | undefined {
+function restorePointOf(context: RunContext<ProductionSettings>): RestorePoint | undefined {
   const { settings, workspace, engine } = context
   if (settings.backupDir === undefined && !settings.uploadDump) return undefined
   const restorePoints = restorePointsOf(engine)
@@ -225,7 +217,7 @@ export function restoreRoleOf(context: RunContext): RestoreRoleMode {
 
 /** The restore point a run keeps, shared with its cancellation and cleanup. */
 interface Keeping {
-  point?: KeptPoint
+  point?: RestorePoint
   kept: boolean
 }
 
@@ -278,6 +270,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
         tools,
         sanitizer,
         target: restoreTarget,
+        scratchName: cleanroom.scratchName('backup'),
         created,
         defaults,
         checkFile,
@@ -441,12 +434,14 @@ async function streamFromSnapshot(
   stream: {
     tools: unknown
     sanitizer: Sanitizer
+    /** The scratch database the backup is restored into: where, and its name. */
     target: unknown
+    scratchName: string
     /** Settles once the scratch database exists: the restore waits for it at the stream's gate. */
     created: Promise<unknown>
     defaults: DatabaseDefaults
     checkFile?: string
-    keep?: KeptPoint
+    keep?: RestorePoint
     /** What the checks before the dump read of production's server, for the manifest (RestorePointsCapability.keptProduction). */
     productionInstance: ServerFacts['instance']
   }
@@ -530,9 +525,7 @@ async function streamFromSnapshot(
       countersBefore,
       owners: roles,
       dumped,
-      // Reading a counter may lock it: forgotten with the read, as the tables' locks are.
-      countersAfter: () =>
-        exporter.readAndForget ? exporter.readAndForget(() => exporter.readCounters()) : exporter.readCounters()
+      countersAfter: () => exporter.readCounters()
     }).then(side => ({ ...side, replay: replaying }))
     // Awaited by whoever verifies the copy; on every other path nobody does.
     production.catch(() => undefined)
@@ -555,10 +548,8 @@ async function streamFromSnapshot(
   // The byte count as the stream read it: none when its counter never ended.
   report.dumpBytes = outcome.dumpBytes > 0 ? outcome.dumpBytes : undefined
   if (outcome.ok) {
-    core.info(
-      `Dumped, sanitized and restored in ${report.timings.restore!.toFixed(2)} s ` +
-        `(${formatBytes(outcome.dumpBytes)} of dump).`
-    )
+    const bytes = report.dumpBytes === undefined ? '' : ` (${formatBytes(report.dumpBytes)} of dump)`
+    core.info(`Dumped, sanitized and restored into ${stream.scratchName} in ${report.timings.restore!.toFixed(2)} s${bytes}.`)
     return { production, replay, kept }
   }
   const stopped = sanitizer.stopped()
@@ -790,12 +781,6 @@ export async function dropOrKeep(context: RunContext, purpose: string): Promise<
   }
 }
 
-/** Production's side as read inside its snapshot, with the drill's catalog when a drill runs (readProductionSide). */
-export interface ReadProductionSide<Table extends TableName = TableName> extends Omit<ProductionSide<Table>, 'replay'> {
-  /** What the drill corrupts copies of the dump with (Engine.readDrillCatalog); read only when a drill runs. */
-  drillCatalog?: unknown
-}
-
 /**
  * Production's side of the comparison, read inside the snapshot on production's sessions, for
  * every engine: the schema and the keys while the dump runs; owners and privileges when the plan
@@ -803,6 +788,7 @@ export interface ReadProductionSide<Table extends TableName = TableName> extends
  * that did not finish leaves nothing to compare), the counters again, every table's figures on
  * all of production's sessions, the user's checks, large objects, and the drill's catalog (with
  * the owners and privileges it may aim at). The figures' reading goes on the report's timeline.
+ * How owners and privileges are replayed is the run's plan, not production's: the caller adds it.
  */
 export async function readProductionSide(
   context: RunContext,
@@ -813,7 +799,7 @@ export async function readProductionSide(
     dumped?: Promise<boolean>
     countersAfter(): Promise<SequenceValue[]>
   }
-): Promise<ReadProductionSide> {
+): Promise<Omit<ProductionSnapshot, 'replay'>> {
   const { engine, report, workspace } = context
   const settings = context.settings as unknown as Pick<
     Settings,
@@ -942,8 +928,7 @@ async function compareSchemas(
   const behind = await restored.countersBehindData()
   const snapshot = await production
   // A sequence production itself has behind its data is faithfully restored, not broken.
-  const exporter = live
-  const productionBehind = behind.length > 0 && exporter ? await withSavepoint(exporter, () => exporter.countersBehindData()) : []
+  const productionBehind = behind.length > 0 && live ? await withSavepoint(live, () => live.countersBehindData()) : []
   const owners = engine.ownersAndPrivileges
   const privileges =
     snapshot.privileges && owners
@@ -955,9 +940,9 @@ async function compareSchemas(
     ...privileges
   ]
   // Another major prints the same objects differently: the clean room settles those (engine.crossMajor).
-  if (engine.crossMajor && exporter && (await exporter.facts()).major !== (await restored.facts()).major) {
+  if (engine.crossMajor && live && (await live.facts()).major !== (await restored.facts()).major) {
     definitions = await engine.crossMajor.settle(
-      { production: exporter, restored, standIns: standInsByName(snapshot.replay) },
+      { production: live, restored, standIns: standInsByName(snapshot.replay) },
       definitions
     )
   }
@@ -1024,17 +1009,16 @@ async function pinRows(
   settings: VerifySettings,
   live?: SeamSession
 ): Promise<void> {
-  const exporter = live
   // Rows can only be pinned by asking production; a manifest holds figures, not rows.
-  if (!exporter) return
+  if (!live) return
   await pinDifferingTables(
     tables,
     snapshot,
     settings,
     (ref, key, compare) => {
       // Both sides are read through production's table (its columns) and production's key.
-      const read = () => compare(engine.rowDiffSide(exporter, ref, key), engine.rowDiffSide(restored, ref, key))
-      return engine.aroundRowReads ? engine.aroundRowReads(exporter, restored, ref, read) : read()
+      const read = () => compare(engine.rowDiffSide(live, ref, key), engine.rowDiffSide(restored, ref, key))
+      return engine.aroundRowReads ? engine.aroundRowReads(live, restored, ref, read) : read()
     },
     ref => !engine.tableTraits?.(ref).unreadable
   )

@@ -5,7 +5,7 @@ import { onCancel } from '../util/cancellation.js'
 import { UserError } from '../util/errors.js'
 import { writeWorkFile } from '../util/work-files.js'
 import { CleanRoom } from './cleanroom.js'
-import { INPUT } from './settings.js'
+import { INPUT, type Settings } from './settings.js'
 import { ServerWatch, type WatchedServer } from './watchdog.js'
 import type { Workspace } from './workspace.js'
 
@@ -29,7 +29,7 @@ export interface ContextSettings {
  * report and the manifest read (a run's ProductionSnapshot) never holds a connection. A fresh
  * dump (pipeline.ts) and a stored backup (stored-pipeline.ts) run the same way.
  */
-export class RunContext<S extends ContextSettings = ContextSettings> {
+export class RunContext<S extends ContextSettings = Settings> {
   /** Production's live sessions in the snapshot: the first is the one that connected (and began it), the others joined it. */
   readonly productionSessions: SeamSession[] = []
   /** Stops the client programs when the run ends early (an error, a server that stopped answering, a cancellation). */

@@ -4,7 +4,7 @@ import type { Report } from '../report/report.js'
 import { UserError } from '../util/errors.js'
 import { displayName, type TableName } from '../util/table-name.js'
 import type { SequenceValue } from '../verification/sequence-check.js'
-import type { RunContext } from './run-context.js'
+import type { ContextSettings, RunContext } from './run-context.js'
 import { INPUT, type ProductionSettings } from './settings.js'
 
 /** Records a stage on the report's timeline, in seconds since the run started. */
@@ -69,7 +69,7 @@ export function elapsed(since: number): number {
  * restore's when the outcome does not say it.
  */
 export function recordStream(
-  run: RunContext,
+  run: RunContext<ContextSettings>,
   outcome: StreamOutcome,
   how: { sanitizer: Pick<Sanitizer, 'removed'>; streamSeconds?: number }
 ): void {

@@ -6,10 +6,7 @@ import { checkBackupFiles, describeFileProblem, formatProblem, type Manifest } f
 import {
   amcheckRestored,
   dropOrKeep,
-  elapsed,
   readFigures,
-  logSanitized,
-  onTimeline,
   planRoles,
   required,
   restoreRoleOf,
@@ -20,9 +17,10 @@ import {
   recordRolePlan,
   replayOwners,
   verifyRestored,
-  type ProductionSnapshot,
-  type RunContext
+  type ProductionSnapshot
 } from './pipeline.js'
+import type { RunContext } from './run-context.js'
+import { elapsed, logSanitized, onTimeline } from './snapshot-stream.js'
 import type {
   DatabaseDefaults,
   OpenedBackup,

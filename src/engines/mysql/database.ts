@@ -125,7 +125,7 @@ export class MysqlSession implements SeamSession<MysqlTable>, MysqlQueryable {
    * never holds up production's DDL, nor the writes that would queue behind that DDL. Outside a
    * transaction, a plain read.
    */
-  async readAndForget<T>(read: () => Promise<T>): Promise<T> {
+  private async readAndForget<T>(read: () => Promise<T>): Promise<T> {
     if (!this.inSnapshot) return read()
     await this.query('SAVEPOINT lazarus_read')
     try {

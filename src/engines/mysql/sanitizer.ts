@@ -2,9 +2,8 @@ import * as fs from 'node:fs'
 import type { SanitizedConstruct, Sanitizer, SanitizerRequest, SeamMaintenance, SeamSession } from '../types.js'
 import { MysqlSession } from './database.js'
 import type { MysqlTable } from './figure-queries.js'
-import { summarizeRemovedLines } from './sanitize-rules.js'
 import { collationEquivalents } from './skew-catalogue.js'
-import { releaseOf, sanitizerFiles, sanitizerProgram, type MysqlClientTools } from './tools.js'
+import { readRemovedLines, releaseOf, sanitizedConstructs, sanitizerProgram, type MysqlClientTools } from './tools.js'
 
 /**
  * MySQL's sanitizer for one run (engines/types.ts SanitizerCapability): the sed program of
@@ -40,7 +39,6 @@ export async function buildSanitizer(
     // SHOW CREATE writes production's database name into sequence references.
     productionTarget: production.target
   })
-  const { removedLinesFile } = sanitizerFiles(workDir)
   const collationsRewritten = collationEquivalents(cleanroomCollations)
   return {
     program,
@@ -48,10 +46,7 @@ export async function buildSanitizer(
     copyFile: request.copyFile,
     cleanroomMajor: cleanroomFacts.major,
     ...(collationsRewritten.size > 0 ? { collationsRewritten } : {}),
-    removed: (): SanitizedConstruct[] =>
-      summarizeRemovedLines(fs.existsSync(removedLinesFile) ? fs.readFileSync(removedLinesFile, 'latin1').split('\n') : []).map(
-        entry => ({ parameter: entry.construct, rule: entry.rule, lines: entry.lines })
-      ),
+    removed: (): SanitizedConstruct[] => sanitizedConstructs(readRemovedLines(workDir)),
     // A construct no rewrite restores stops sed with an exit status of its own: the stream's outcome names it.
     stopped: () => undefined,
     // MySQL's dump has no ownership or privilege statements to route.

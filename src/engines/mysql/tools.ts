@@ -405,10 +405,7 @@ export interface DumpRestoreRequest {
 export type RestoreFileRequest = SeamRestoreFileRequest<StreamShapes>
 export type { StageOutcome, StreamOutcome }
 
-/** How this engine's stream ended: the seam's outcome, with what its sanitizer changed, as it recorded it (the run asks the sanitizer itself). */
-export type MysqlStreamOutcome = StreamOutcome & { sanitized?: SanitizedConstruct[] }
-
-/** What the run knows when it builds the sanitizer (engines/types.ts Engine.sanitizerProgram's options). */
+/** What the sanitizer's program is built from (sanitizer.ts buildSanitizer, the engine's sanitizer capability). */
 export interface SanitizerOptions {
   tools: MysqlClientTools
   cleanroom: ServerRelease
@@ -494,7 +491,7 @@ export function shellQuote(word: string): string {
  * Dumps production's database, sanitizes and restores it into the scratch database in one stream
  * (never held anywhere whole). The option files are removed as soon as the stream ends.
  */
-export async function streamDumpToRestore(request: DumpRestoreRequest): Promise<MysqlStreamOutcome> {
+export async function streamDumpToRestore(request: DumpRestoreRequest): Promise<StreamOutcome> {
   const { tools, workDir } = request
   const files = sanitizerFiles(workDir)
   const programFile = path.join(workDir, 'sanitize.sed')
@@ -573,7 +570,7 @@ async function streamOutcome(
   tools: MysqlClientTools,
   expected: StreamStageName[],
   restoredFile?: string
-): Promise<MysqlStreamOutcome> {
+): Promise<StreamOutcome> {
   const status = readStreamStatus(statusFile)
   const read = (name: string) => {
     const file = path.join(workDir, name)
@@ -600,11 +597,9 @@ async function streamOutcome(
   // What the sanitizer changed (a fresh stream runs it; a kept dump was sanitized when it was made).
   const sanitizing = expected.includes('sanitize')
   const removedLines = sanitizing ? readRemovedLines(workDir) : []
+  // What it changed is the run's sanitizer's to say (sanitizer.ts removed()); what it restored disabled is the stream's.
   const changes = sanitizing
-    ? {
-        sanitized: sanitizedConstructs(removedLines),
-        restoredDisabled: disabledEvents(removedLines).map(name => ({ kind: 'event', name: displayIdentifier(name) }))
-      }
+    ? { restoredDisabled: disabledEvents(removedLines).map(name => ({ kind: 'event', name: displayIdentifier(name) })) }
     : {}
   const seconds = stageSeconds(status, startedAt(statusFile))
   if (ok) return { ok, stages, dumpBytes, ...changes, seconds }

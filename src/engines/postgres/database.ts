@@ -85,6 +85,8 @@ export class DatabaseSession implements Queryable, SeamSession<TableRef> {
 
   /** Set once Lazarus closes or abandons the session: its pending queries' failures are then not findings. */
   private closed = false
+  /** Whether this session's transaction holds production's snapshot (begun or joined, not yet ended). */
+  private inSnapshot = false
 
   /** Every session not yet closed, so that a run that must stop at once can drop them all. */
   private static readonly live = new Set<DatabaseSession>()
@@ -352,6 +354,7 @@ export class DatabaseSession implements Queryable, SeamSession<TableRef> {
    */
   async beginSnapshot(): Promise<string> {
     await this.run('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    this.inSnapshot = true
     await this.assertSameServerConnection()
     const [row] = await this.query<{ snapshot: string }>('SELECT pg_catalog.pg_export_snapshot() AS snapshot')
     return row.snapshot
@@ -363,6 +366,7 @@ export class DatabaseSession implements Queryable, SeamSession<TableRef> {
    */
   async joinSnapshot(snapshotId: string): Promise<void> {
     await this.run('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    this.inSnapshot = true
     await this.run(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotId)}`)
     await this.assertSameServerConnection()
   }
@@ -370,6 +374,7 @@ export class DatabaseSession implements Queryable, SeamSession<TableRef> {
   /** Ends the snapshot's read-only transaction (begun or joined): it only read, so there is nothing to keep. */
   async endSnapshot(): Promise<void> {
     await this.run('COMMIT')
+    this.inSnapshot = false
   }
 
   /**
@@ -552,7 +557,8 @@ export class DatabaseSession implements Queryable, SeamSession<TableRef> {
 
   /** Every sequence's value as it stands now (sequences are not transactional). */
   readCounters(): Promise<SequenceValue[]> {
-    return readSequenceValues(this)
+    // Reading a sequence locks it until the transaction ends: inside the snapshot, forgotten with the read.
+    return this.inSnapshot ? this.readAndForget(() => readSequenceValues(this)) : readSequenceValues(this)
   }
 
   /** Sequences whose next value their column already holds. */

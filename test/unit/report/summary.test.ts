@@ -77,7 +77,7 @@ test('a verified run: one-line verdict with the headline numbers, stages charted
   )
   assert.match(
     html,
-    /<details><summary>Sanitized: 2 directive line\(s\) the clean room does not know<\/summary>[\s\S]*transaction_timeout/
+    /<details><summary>Sanitized: 2 line\(s\) the clean room does not take as dumped<\/summary>[\s\S]*transaction_timeout/
   )
   assert.match(html, /<tr><td>pg_dump<\/td><td>13\.23 \(\/usr\/lib\/postgresql\/13\/bin\/pg_dump\)<\/td><\/tr>/)
   assert.match(html, /<td><code>&#34;Inventory&#34;\.&#34;StockLevels&#34;<\/code><\/td><td>7<\/td><td>7<\/td><td>✅ match<\/td>/)

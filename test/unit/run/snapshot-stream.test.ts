@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Engine, StreamOutcome } from '../../../src/engines/types.js'
 import type { Report } from '../../../src/report/report.js'
-import { RunContext } from '../../../src/run/run-context.js'
+import { RunContext, type ContextSettings } from '../../../src/run/run-context.js'
 import { recordStream } from '../../../src/run/snapshot-stream.js'
 import type { Workspace } from '../../../src/run/workspace.js'
 import { capturingStdout } from '../../support/capture-stdout.js'
@@ -11,7 +11,7 @@ import { capturingStdout } from '../../support/capture-stdout.js'
 // recordStream): the programs' times, what the run's sanitizer changed (PostgreSQL's filter
 // removes directives; MySQL's also rewrites constructs), and the objects restored unable to run.
 
-function context(): RunContext {
+function context(): RunContext<ContextSettings> {
   const report: Report = {
     result: 'error',
     verify: 'counts',

@@ -109,6 +109,13 @@ test('the snapshot: sessions that join it read the same figures; no table stays 
     'a write after the snapshot is not seen'
   )
   assert.deepEqual(a.outsideSnapshot(tables), [])
+  // Reading the counters inside the snapshot leaves no lock on a sequence (production's DDL never waits on the run).
+  assert.equal((await a.readCounters()).length, 1)
+  const [sequenceLocks] = await (a as DatabaseSession).query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation
+     WHERE l.pid = pg_catalog.pg_backend_pid() AND c.relkind = 'S'`
+  )
+  assert.equal(sequenceLocks.n, '0')
   assert.equal(await a.releaseSnapshotLock(), undefined, 'no lock to release: writers never waited')
   await a.ping()
   await production.query(`DELETE FROM public.tags WHERE name = 'later'`, database)
