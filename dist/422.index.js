@@ -1,8 +1,8 @@
-export const id = 539;
-export const ids = [539];
+export const id = 422;
+export const ids = [422];
 export const modules = {
 
-/***/ 95539:
+/***/ 3422:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -2999,18 +2999,8 @@ function connectionError(target, error) {
     return new errors/* UserError */.yo(`Could not connect to ${where} (${input}): ${message}. Check that a MySQL or MariaDB server listens at that host and port.`);
 }
 
-// EXTERNAL MODULE: ./src/util/dump-lines.ts
-var dump_lines = __webpack_require__(89250);
 ;// CONCATENATED MODULE: ./src/engines/mysql/drill-rewriters.ts
 
-
-/**
- * Streams a dump file through a line rewriter into a new private file (util/dump-lines.ts: any
- * encoding passes through unchanged; the rewriters only look at ASCII).
- */
-async function rewriteDumpFile(inputFile, outputFile, rewriter) {
-    await (0,dump_lines/* rewriteLines */.k)(inputFile, outputFile, line => rewriter.push(line));
-}
 /** `name` as the dump writes it: backquoted, a backquote doubled. */
 function drill_rewriters_quoteName(name) {
     return `\`${name.replace(/`/g, '``')}\``;
@@ -3852,6 +3842,10 @@ var io = __webpack_require__(88701);
 var cancellation = __webpack_require__(76601);
 // EXTERNAL MODULE: ./src/util/command-guard.ts
 var command_guard = __webpack_require__(16285);
+// EXTERNAL MODULE: ./src/util/dump-lines.ts
+var dump_lines = __webpack_require__(89250);
+// EXTERNAL MODULE: ./src/util/executables.ts
+var executables = __webpack_require__(75737);
 ;// CONCATENATED MODULE: ./src/engines/mysql/tools.ts
 
 
@@ -3949,7 +3943,7 @@ async function findClientTools(production, cleanroom, binDir) {
         if (!binDir)
             return (await io/* which */.K7(name, false)) || undefined;
         const file = external_node_path_.join(binDir, name);
-        return isExecutable(file) ? file : undefined;
+        return (0,executables/* isExecutable */.T)(file) ? file : undefined;
     };
     if (binDir && !external_node_fs_.existsSync(binDir)) {
         throw new errors/* UserError */.yo(`Input 'mysql-bin-dir' is '${binDir}', which does not exist: point it at the directory holding mysqldump and mysql ` +
@@ -3990,15 +3984,6 @@ async function findClientTools(production, cleanroom, binDir) {
     }
     const client = [...clients].sort(byFlavour(cleanroom.flavour))[0];
     return { dump, client, production };
-}
-function isExecutable(file) {
-    try {
-        external_node_fs_.accessSync(file, external_node_fs_.constants.X_OK);
-        return external_node_fs_.statSync(file).isFile();
-    }
-    catch {
-        return false;
-    }
 }
 async function toolVersion(program) {
     const { stdout } = await exec/* getExecOutput */.H(program, ['--version'], { silent: true, ignoreReturnCode: true });
@@ -4172,6 +4157,15 @@ function sanitizerProgram(options) {
         ...sanitizerFiles(options.workDir)
     });
 }
+/** The lines the sanitizer removed or rewrote in a stream's work directory, as it recorded them (none when it recorded none). */
+function readRemovedLines(workDir) {
+    const { removedLinesFile } = sanitizerFiles(workDir);
+    return external_node_fs_.existsSync(removedLinesFile) ? external_node_fs_.readFileSync(removedLinesFile, 'latin1').split('\n') : [];
+}
+/** What the sanitizer changed, rule by rule, as the report lists it (StreamOutcome's `sanitized`). */
+function sanitizedConstructs(removedLines) {
+    return summarizeRemovedLines(removedLines).map(entry => ({ parameter: entry.construct, rule: entry.rule, lines: entry.lines }));
+}
 function sanitizerFiles(workDir) {
     return {
         markerFile: external_node_path_.join(workDir, 'snapshot-marker'),
@@ -4248,18 +4242,12 @@ async function streamDumpToRestore(request) {
     }
 }
 /**
- * Restores a kept sanitized dump into a scratch database: rewritten first (streamed, file to
- * file, in the work directory) when a drill rewriter is given.
+ * Restores a kept sanitized dump into a scratch database, as it is: a drill's copy comes already
+ * rewritten (run/drill-copies.ts, drill/rewrite.ts).
  */
 async function restoreDumpFile(request) {
     const { tools, workDir } = request;
-    let input = request.file;
-    let evidence;
-    if (request.rewriter) {
-        input = external_node_path_.join(workDir, 'rewritten.sql');
-        await rewriteDumpFile(request.file, input, request.rewriter);
-        evidence = request.rewriter.result()?.evidence;
-    }
+    const input = request.file;
     const clientOptions = writeOptionFile(external_node_path_.join(workDir, 'restore.cnf'), request.restoreInto, tools.client.flavour);
     const statusFile = external_node_path_.join(workDir, 'restore-status');
     try {
@@ -4277,12 +4265,10 @@ async function restoreDumpFile(request) {
         });
         await runScript(scriptFile, [], env);
         const outcome = await streamOutcome(workDir, statusFile, tools, ['restore'], input);
-        return { ...outcome, dumpBytes: external_node_fs_.statSync(input).size, ...(evidence !== undefined ? { evidence } : {}) };
+        return { ...outcome, dumpBytes: external_node_fs_.statSync(input).size };
     }
     finally {
         external_node_fs_.rmSync(clientOptions, { force: true });
-        if (input !== request.file)
-            external_node_fs_.rmSync(input, { force: true });
     }
 }
 /**
@@ -4315,16 +4301,10 @@ async function streamOutcome(workDir, statusFile, tools, expected, restoredFile)
     const dumpBytes = Number(/^(\d+) bytes/m.exec(bytesText)?.[1] ?? 0);
     // What the sanitizer changed (a fresh stream runs it; a kept dump was sanitized when it was made).
     const sanitizing = expected.includes('sanitize');
-    const removedLines = sanitizing && external_node_fs_.existsSync(files.removedLinesFile) ? external_node_fs_.readFileSync(files.removedLinesFile, 'latin1').split('\n') : [];
+    const removedLines = sanitizing ? readRemovedLines(workDir) : [];
+    // What it changed is the run's sanitizer's to say (sanitizer.ts removed()); what it restored disabled is the stream's.
     const changes = sanitizing
-        ? {
-            sanitized: summarizeRemovedLines(removedLines).map(entry => ({
-                parameter: entry.construct,
-                rule: entry.rule,
-                lines: entry.lines
-            })),
-            restoredDisabled: disabledEvents(removedLines).map(name => ({ kind: 'event', name: displayIdentifier(name) }))
-        }
+        ? { restoredDisabled: disabledEvents(removedLines).map(name => ({ kind: 'event', name: displayIdentifier(name) })) }
         : {};
     const seconds = stageSeconds(status, startedAt(statusFile));
     if (ok)
@@ -4335,8 +4315,9 @@ async function streamOutcome(workDir, statusFile, tools, expected, restoredFile)
         const line = mysqlErrorLine(stages.find(stage => stage.stage === 'restore')?.stderr ?? '');
         if (line !== undefined) {
             const object = restoredFile ? await dumpObjectInFile(restoredFile, line) : await dumpObjectInIndex(files.linesFile, line);
+            // Said as PostgreSQL's is, after "The restore stopped": "while restoring the data of table `orders`".
             if (object)
-                failedAt = describeDumpObject(object);
+                failedAt = `while restoring ${describeDumpObject(object)}`;
         }
     }
     // The program that failed first goes first: the others died of the broken pipe it left.
@@ -4433,6 +4414,96 @@ function tail(text) {
     return text.slice(-STDERR_TAIL_BYTES).trim();
 }
 
+;// CONCATENATED MODULE: ./src/engines/mysql/sanitizer.ts
+
+
+
+
+/** The run hands back the sessions this engine opened: both servers are read through its own sessions. */
+function own(session, server) {
+    if (!(session instanceof MysqlSession))
+        throw new Error(`MySQL's sanitizer reads ${server} through its own session`);
+    return session;
+}
+async function buildSanitizer(maintenance, request) {
+    const cleanroom = own(maintenance, 'the clean room');
+    const production = own(request.production, 'production');
+    const workDir = request.workFile('stream');
+    external_node_fs_.mkdirSync(workDir, { recursive: true, mode: 0o700 });
+    const [cleanroomFacts, cleanroomCollations] = await Promise.all([cleanroom.facts(), cleanroom.collations()]);
+    const program = sanitizerProgram({
+        tools: request.tools,
+        cleanroom: releaseOf(cleanroomFacts),
+        cleanroomCollations,
+        workDir,
+        // SHOW CREATE writes production's database name into sequence references.
+        productionTarget: production.target
+    });
+    const collationsRewritten = collationEquivalents(cleanroomCollations);
+    return {
+        program,
+        workDir,
+        copyFile: request.copyFile,
+        cleanroomMajor: cleanroomFacts.major,
+        ...(collationsRewritten.size > 0 ? { collationsRewritten } : {}),
+        removed: () => sanitizedConstructs(readRemovedLines(workDir)),
+        // A construct no rewrite restores stops sed with an exit status of its own: the stream's outcome names it.
+        stopped: () => undefined,
+        // MySQL's dump has no ownership or privilege statements to route.
+        routedFiles: () => []
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engines/mysql/stream.ts
+
+
+async function streamForRun(request) {
+    const sanitizer = stream_own(request.sanitizer);
+    let outcome;
+    try {
+        // One script runs the dump and the restore together: it starts once the scratch database is
+        // ready (the run created it before taking the lock: Engine.snapshotHoldsWriters).
+        await request.restoreTargetReady;
+        outcome = await streamDumpToRestore({
+            tools: request.tools,
+            production: request.production,
+            restoreInto: request.restoreInto,
+            sanitizer: sanitizer.program,
+            workDir: sanitizer.workDir,
+            keepDumpAt: sanitizer.copyFile,
+            onDumpSnapshotStarted: request.onDumpSnapshotStarted,
+            signal: request.signal
+        });
+    }
+    catch (error) {
+        request.onDumpEnded(false);
+        throw error;
+    }
+    // The script tells when the whole stream ended, the dump's end with it.
+    request.onDumpEnded(outcome.stages.find(stage => stage.stage === 'dump')?.exitCode === 0);
+    return judged(outcome);
+}
+/**
+ * A failed stream, told apart: the client stopping on the dump is the backup's failure (its last
+ * line is MySQL's error); any other program's is a fault of the run's (the dump, sed, or a
+ * construct the sanitizer refused), raised rather than judged.
+ */
+function judged(outcome) {
+    if (outcome.ok)
+        return outcome;
+    const failed = outcome.stages.find(stage => stage.exitCode !== 0);
+    if (failed?.stage === 'restore')
+        return { ...outcome, restoreError: (0,errors/* lastLine */.fM)(failed.stderr) || 'the restore failed' };
+    const fault = new Error(failed ? `${failed.stage} (${failed.program}) failed: ${(0,errors/* lastLine */.fM)(failed.stderr)}` : 'the stream failed');
+    return { ...outcome, fault };
+}
+/** The run hands back the sanitizer this engine built (sanitizer.ts): its program runs in its own directory. */
+function stream_own(sanitizer) {
+    if (!('workDir' in sanitizer) || typeof sanitizer.workDir !== 'string')
+        throw new Error("MySQL's stream runs its own sanitizer, in the directory it was built for");
+    return sanitizer;
+}
+
 ;// CONCATENATED MODULE: ./src/engines/mysql/index.ts
 
 
@@ -4442,19 +4513,20 @@ function tail(text) {
 
 
 
+
+
 /** The run hands back the sessions this engine opened: SQL goes through its own sessions only. */
-function own(session) {
+function mysql_own(session) {
     if (!(session instanceof MysqlSession))
         throw new Error('The MySQL/MariaDB engine reads through its own sessions');
     return session;
 }
 /** A client program by its own name (mysqldump, mariadb-dump, mysql, mariadb), as the report lists it. */
 function named(tool) {
-    return { name: tool.path.split('/').pop() ?? tool.path, path: tool.path, version: tool.version };
+    return { name: tool.path.split('/').pop() ?? tool.path, path: tool.path, version: tool.version, major: tool.major };
 }
 /** MySQL and MariaDB as one engine over the seam: the flavour is the server's, not the URL's scheme. */
 const mysql = {
-    pipeline: 'seam',
     name: 'MySQL/MariaDB',
     schemes: ['mysql', 'mariadb'],
     parseUrl: parseMysqlUrl,
@@ -4465,31 +4537,53 @@ const mysql = {
     setLimits: limits => (MysqlSession.limits = { ...limits }),
     withDatabase: withDatabase,
     openRead: (target, role) => MysqlSession.open(target, role),
+    // FLUSH TABLES WITH READ LOCK holds production's writers until the dump's snapshot has begun.
+    snapshotHoldsWriters: true,
     openMaintenance: target => MysqlMaintenance.openMaintenance(target),
     cannotCreateDatabases: (role, where, hint) => `Account ${role} on the clean room (${where}) cannot create databases: give it ` +
         'the CREATE, DROP, ALTER, INDEX, INSERT, CREATE VIEW, CREATE ROUTINE, ALTER ROUTINE, TRIGGER, EVENT and REFERENCES ' +
         `privileges on *.* there (docs/mysql.md), or use an account that has them${hint ? `; ${hint}` : ''}.`,
     assertSeparateTargets: (production, cleanroom) => assertSeparateServers(production, cleanroom),
     async assertSeparateServers(production, cleanroom) {
-        const [p, c] = [own(production), own(cleanroom)];
+        const [p, c] = [mysql_own(production), mysql_own(cleanroom)];
         assertSeparateServers(p.target, c.target);
         assertSeparateServers(p.target, c.target, { production: await p.facts(), cleanroom: await c.facts() });
     },
     diffSchema: (production, restored, collationsRewritten, restoredDisabled) => diffAsDumped((mine, theirs) => diffSchema(mine, theirs, collationsRewritten), production, restored, restoredDisabled),
-    rowDiffSide: (session, table, key) => own(session).rowDiffSide(table, key),
+    rowDiffSide: (session, table, key) => mysql_own(session).rowDiffSide(table, key),
     findClientTools: (production, cleanroom, binDir) => findClientTools(releaseOf(production), releaseOf(cleanroom), binDir),
     clientPrograms: tools => ({ dump: named(tools.dump), restore: named(tools.client) }),
-    // The run holds ServerFacts (the seam's); the sanitizer wants the clean room's release.
-    sanitizerProgram: options => sanitizerProgram({
-        ...options,
-        cleanroom: 'flavour' in options.cleanroom ? options.cleanroom : releaseOf(options.cleanroom)
-    }),
-    streamDumpToRestore: streamDumpToRestore,
-    restoreDumpFile: restoreDumpFile,
-    readDrillCatalog: (session, rowCounts) => own(session).drillCatalog(rowCounts),
+    sanitizer: { build: buildSanitizer },
+    streamDumpToRestore: streamForRun,
+    // A failed restore in the client's words; any other program's failure is the run's (stream.ts judged).
+    restoreDumpFile: async (request) => judged(await restoreDumpFile(request)),
+    readDrillCatalog: (session, rowCounts) => mysql_own(session).drillCatalog(rowCounts),
     drillOperators: MYSQL_DRILL_OPERATORS,
     planDrill: (operator, catalog) => ({ ...planMysqlDrill(operator, catalog) })
 };
+
+
+/***/ }),
+
+/***/ 75737:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   T: () => (/* binding */ isExecutable)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(73024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+
+/** Whether `file` is a regular file this process may execute (a client program found by path). */
+function isExecutable(file) {
+    try {
+        node_fs__WEBPACK_IMPORTED_MODULE_0__.accessSync(file, node_fs__WEBPACK_IMPORTED_MODULE_0__.constants.X_OK);
+        return node_fs__WEBPACK_IMPORTED_MODULE_0__.statSync(file).isFile();
+    }
+    catch {
+        return false;
+    }
+}
 
 
 /***/ })
