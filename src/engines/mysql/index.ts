@@ -66,7 +66,7 @@ export const mysql: Engine<MysqlShapes> = {
   sanitizer: { build: buildSanitizer },
   streamDumpToRestore: streamForRun,
   // A failed restore in the client's words; any other program's failure is the run's (stream.ts judged).
-  restoreDumpFile: async request => judged(await restoreDumpFile(request)),
+  restoreDumpFile: async request => judged(await restoreDumpFile(request), request.restoreInto),
   readDrillCatalog: (session, rowCounts) => own(session).drillCatalog(rowCounts),
   drillOperators: MYSQL_DRILL_OPERATORS,
   planDrill: (operator, catalog) => ({ ...planMysqlDrill(operator, catalog) })

@@ -1,6 +1,7 @@
 import { lastLine } from '../../util/errors.js'
 import type { DumpRestoreRequest, EngineShapes, Sanitizer, StreamOutcome } from '../types.js'
-import type { MysqlTarget } from './connection.js'
+import { describe, type MysqlTarget } from './connection.js'
+import { cleanroomClientError } from './fault-classes.js'
 import type { MysqlTable } from './figure-queries.js'
 import type { MysqlSanitizer } from './sanitizer.js'
 import { streamDumpToRestore, type MysqlClientTools } from './tools.js'
@@ -41,18 +42,26 @@ export async function streamForRun(request: DumpRestoreRequest<StreamShapes>): P
   }
   // The script tells when the whole stream ended, the dump's end with it.
   request.onDumpEnded(outcome.stages.find(stage => stage.stage === 'dump')?.exitCode === 0)
-  return judged(outcome)
+  return judged(outcome, request.restoreInto)
 }
 
 /**
  * A failed stream, told apart: the client stopping on the dump is the backup's failure (its last
- * line is MySQL's error); any other program's is a fault of the run's (the dump, sed, or a
- * construct the sanitizer refused), raised rather than judged.
+ * line is MySQL's error), unless the clean room is to blame (fault-classes.ts: a lost connection,
+ * a full disk, a missing right, a killed client); that, and any other program's failure (the
+ * dump, sed, a construct the sanitizer refused, the copy of the dump), is a fault of the run's,
+ * raised rather than judged.
  */
-export function judged(outcome: StreamOutcome): StreamOutcome {
-  if (outcome.ok) return outcome
+export function judged(outcome: StreamOutcome, restoreInto: MysqlTarget): StreamOutcome {
+  if (outcome.ok || outcome.fault) return outcome
   const failed = outcome.stages.find(stage => stage.exitCode !== 0)
-  if (failed?.stage === 'restore') return { ...outcome, restoreError: lastLine(failed.stderr) || 'the restore failed' }
+  if (failed?.stage === 'restore') {
+    // The clean room's failure (a lost or refused connection, a full disk, a missing right) says nothing of the dump.
+    const where = `the clean room (${describe(restoreInto)}, '${restoreInto.inputName}')`
+    const cleanroom = cleanroomClientError(failed.exitCode, failed.stderr, where)
+    if (cleanroom) return { ...outcome, fault: cleanroom }
+    return { ...outcome, restoreError: lastLine(failed.stderr) || 'the restore failed' }
+  }
   const fault = new Error(failed ? `${failed.stage} (${failed.program}) failed: ${lastLine(failed.stderr)}` : 'the stream failed')
   return { ...outcome, fault }
 }

@@ -5,8 +5,9 @@ import * as io from '@actions/io'
 import { childProcessesEnded, isCancelling } from '../../util/cancellation.js'
 import { untrustedOutput } from '../../util/command-guard.js'
 import { numberedLinesUpTo } from '../../util/dump-lines.js'
-import { UserError } from '../../util/errors.js'
+import { lastLine, UserError } from '../../util/errors.js'
 import { isExecutable } from '../../util/executables.js'
+import { diskFullError } from '../../util/work-files.js'
 import type {
   RestoreFileRequest as SeamRestoreFileRequest,
   EngineShapes,
@@ -471,7 +472,7 @@ ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
 ended start 0
 { "$LAZARUS_DUMP" "$@" 2> "$LAZARUS_WORK/dump.stderr" | dd bs=1M 2> "$LAZARUS_WORK/bytes"; ended dump \${PIPESTATUS[0]}; } |
 { "\${LAZARUS_FILTER[@]}" 2> "$LAZARUS_WORK/sanitize.stderr"; ended sanitize $?; } |
-{ if [ -n "$LAZARUS_KEEP" ]; then tee "$LAZARUS_KEEP"; else cat; fi; } |
+{ if [ -n "$LAZARUS_KEEP" ]; then tee "$LAZARUS_KEEP" 2> "$LAZARUS_WORK/keep.stderr"; ended keep $?; else cat; fi; } |
 { "$LAZARUS_CLIENT" "\${LAZARUS_CLIENT_ARGS[@]}" > /dev/null 2> "$LAZARUS_WORK/restore.stderr"; ended restore $?; }
 `
 
@@ -523,11 +524,31 @@ export async function streamDumpToRestore(request: DumpRestoreRequest): Promise<
     const watching = watchSnapshot(files.markerFile, statusFile, request.onDumpSnapshotStarted)
     await runScript(scriptFile, dumpArgs, env).finally(watching.stop)
     await watching.told
-    return await streamOutcome(workDir, statusFile, tools, ['dump', 'sanitize', 'restore'])
+    const outcome = await streamOutcome(workDir, statusFile, tools, ['dump', 'sanitize', 'restore'])
+    const keptCopy = request.keepDumpAt && keepFailure(workDir, statusFile, request.keepDumpAt)
+    return keptCopy ? { ...outcome, ok: false, fault: keptCopy } : outcome
   } finally {
     fs.rmSync(dumpOptions, { force: true })
     fs.rmSync(clientOptions, { force: true })
   }
+}
+
+/**
+ * Why tee could not keep the copy of the dump (a full disk), when it could not: tee goes on
+ * feeding the client when it cannot write its file, so only its own status and words tell. Its
+ * words name the file; a tee that merely died of the broken pipe (the client stopped: the
+ * restore's failure, judged on its own) names none and is no failure of the copy.
+ */
+function keepFailure(workDir: string, statusFile: string, keptAt: string): Error | undefined {
+  const status = /^keep (\d+) /m.exec(fs.readFileSync(statusFile, 'utf8'))?.[1]
+  if (status === undefined || status === '0') return undefined
+  const stderrFile = path.join(workDir, 'keep.stderr')
+  const stderr = fs.existsSync(stderrFile) ? fs.readFileSync(stderrFile, 'utf8') : ''
+  if (!stderr.includes(keptAt)) return undefined
+  return (
+    diskFullError(stderr, 'Lazarus', 'the copy of the dump', keptAt) ??
+    new Error(`The copy of the dump could not be kept at ${keptAt}: ${lastLine(stderr)}`)
+  )
 }
 
 /**

@@ -1,6 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { judged } from '../../../../src/engines/mysql/stream.js'
+import { parseMysqlUrl } from '../../../../src/engines/mysql/connection.js'
+import { UserError } from '../../../../src/util/errors.js'
 import {
   clientArguments,
   clientKnowsSandbox,
@@ -183,7 +185,8 @@ test('the object a failed restore was restoring, from the last object line befor
   assert.equal(parseObjectLine("INSERT INTO `t` VALUES ('-- Table structure for table `x`')"), undefined)
 })
 
-test("a failed stream, told apart: the client's stop is the backup's (its last line), any other program's the run's fault", () => {
+test("a failed stream, told apart: the client's stop is the backup's (its last line), the clean room's or any other program's the run's fault", () => {
+  const cleanroom = parseMysqlUrl('cleanroom-url', 'mysql://lazarus@db.example:3306/lazarus_x_backup')
   const stage = (name: 'dump' | 'sanitize' | 'restore', exitCode: number | null, stderr = '') => ({
     stage: name,
     program: `/usr/bin/${name}`,
@@ -191,22 +194,46 @@ test("a failed stream, told apart: the client's stop is the backup's (its last l
     stderr
   })
   const ok = { ok: true, stages: [stage('dump', 0), stage('restore', 0)], dumpBytes: 10 }
-  assert.equal(judged(ok), ok, 'a stream that did not fail is as it was')
-  const restore = judged({
-    ok: false,
-    stages: [stage('restore', 1, 'mariadb: warning\nERROR 1064 (42000) at line 12: syntax'), stage('dump', 0)],
-    dumpBytes: 10,
-    failedAt: 'while restoring table `t`'
-  })
+  assert.equal(judged(ok, cleanroom), ok, 'a stream that did not fail is as it was')
+  const restore = judged(
+    {
+      ok: false,
+      stages: [stage('restore', 1, 'mariadb: warning\nERROR 1064 (42000) at line 12: syntax'), stage('dump', 0)],
+      dumpBytes: 10,
+      failedAt: 'while restoring table `t`'
+    },
+    cleanroom
+  )
   assert.equal(restore.restoreError, 'ERROR 1064 (42000) at line 12: syntax')
   assert.equal(restore.fault, undefined)
   assert.equal(restore.failedAt, 'while restoring table `t`')
-  assert.equal(judged({ ok: false, stages: [stage('restore', 1)], dumpBytes: 0 }).restoreError, 'the restore failed')
-  const dump = judged({
-    ok: false,
-    stages: [stage('dump', 2, 'mysqldump: Got error: 1045'), stage('restore', null)],
-    dumpBytes: 0
-  })
+  assert.equal(judged({ ok: false, stages: [stage('restore', 1)], dumpBytes: 0 }, cleanroom).restoreError, 'the restore failed')
+  const dump = judged(
+    {
+      ok: false,
+      stages: [stage('dump', 2, 'mysqldump: Got error: 1045'), stage('restore', null)],
+      dumpBytes: 0
+    },
+    cleanroom
+  )
   assert.equal(dump.restoreError, undefined)
   assert.equal(dump.fault?.message, 'dump (/usr/bin/dump) failed: mysqldump: Got error: 1045')
+  // The client stopping because of the clean room (its connection lost) is not the backup's.
+  const lost = judged(
+    {
+      ok: false,
+      stages: [stage('restore', 1, 'ERROR 2013 (HY000) at line 1: Lost connection to server during query')],
+      dumpBytes: 9
+    },
+    cleanroom
+  )
+  assert.equal(lost.restoreError, undefined)
+  assert.ok(lost.fault instanceof UserError)
+  assert.match(
+    lost.fault.message,
+    /^The restore stopped on an error of the clean room \(lazarus@db\.example:3306\/lazarus_x_backup, 'cleanroom-url'\), not of the backup: ERROR 2013/
+  )
+  // A fault already told (the copy of the dump could not be written) stays.
+  const full = new Error('the disk filled up')
+  assert.equal(judged({ ok: false, stages: [stage('restore', 0)], dumpBytes: 9, fault: full }, cleanroom).fault, full)
 })
