@@ -381,7 +381,6 @@ export interface DumpRestoreRequest<S extends EngineShapes = EngineShapes> {
   onDumpSnapshotStarted(): Promise<void>
   /** Called once, when the dump program ended (the restore may go on), with whether it succeeded: production's figures are read from then on. */
   onDumpEnded(succeeded: boolean): void
-  signal?: AbortSignal
 }
 
 /**
@@ -393,7 +392,6 @@ export interface RestoreFileRequest<S extends EngineShapes = EngineShapes> {
   file: string
   restoreInto: S['target']
   workDir: string
-  signal?: AbortSignal
   /** What only this engine's restore takes, in its own shape (restoreOptions: PostgreSQL's location check). */
   options?: ShapeOf<S, 'restoreOptions'>
 }

@@ -13,8 +13,8 @@ import { writeLocationCheck, type RunContext } from './run-context.js'
  * dump (the engine's plan and rewriter), the copy is restored into a scratch database of its own
  * (the engine's restoreDumpFile) and verified as the backup was, and the one judge says whether
  * the corruption was noticed. What only one engine does for a copy is asked of it: the roles a
- * copy needs (Engine.ownersAndPrivileges), the restore's own options, the rewriters' evidence and
- * a failed restore's words (Engine.drillCopies).
+ * copy needs (Engine.ownersAndPrivileges), the restore's own options and the rewriters' evidence
+ * (Engine.drillCopies); the engine's restore words a failed restore (StreamOutcome.restoreError).
  */
 
 /** What the drill reads of production's side: the catalog it aims at, and what owners and privileges need. */
@@ -146,7 +146,6 @@ async function verifyCopy(file: string, operator: string, context: CopyContext):
         file,
         restoreInto: owners ? owners.restoreTarget(cleanroom.roles, target) : target,
         workDir,
-        signal: context.run.abort.signal,
         // The engine's own options, built by its drillCopies capability for its restoreDumpFile.
         ...(options !== undefined ? { options: options as never } : {})
       })

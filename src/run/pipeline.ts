@@ -513,8 +513,7 @@ async function streamFromSnapshot(
         keep: stream.keep,
         // Tables no snapshot isolates hold still only under the lock: it stays until production's side is read.
         onDumpSnapshotStarted: unisolated.length > 0 ? async () => undefined : release,
-        onDumpEnded: dumpEnded,
-        signal: context.abort.signal
+        onDumpEnded: dumpEnded
       })
       .finally(stopProgress)
     // How owners and privileges are replayed goes with production's side: the restored copy's

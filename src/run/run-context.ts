@@ -21,8 +21,9 @@ export interface ContextSettings {
 /**
  * One run's context, whatever the engine, shared by its stages instead of long parameter lists:
  * what every stage reads (the engine, the settings, the workspace, the report it fills), the clean
- * room, production's live sessions and every other session the run opened, and the run's abort
- * signal. It runs each stage in a log group under the watchdog, and ends the servers it holds on
+ * room, production's live sessions and every other session the run opened. It runs each stage in
+ * a log group under the watchdog (which ends the client programs of a server that stopped
+ * answering, as a cancellation does: util/cancellation.ts), and ends the servers it holds on
  * every path: closed at the end, abandoned on cancellation, and abandoned at once when a server
  * stops answering (then the clean room's scratch databases are left to the post step if it is the
  * clean room that went silent). Production's sessions live here and only here: the data the
@@ -32,8 +33,6 @@ export interface ContextSettings {
 export class RunContext<S extends ContextSettings = Settings> {
   /** Production's live sessions in the snapshot: the first is the one that connected (and began it), the others joined it. */
   readonly productionSessions: SeamSession[] = []
-  /** Stops the client programs when the run ends early (an error, a server that stopped answering, a cancellation). */
-  readonly abort = new AbortController()
   /** What the separate-servers check established about the clean room: every restore checks it is there. */
   cleanroomIdentity?: ServerFacts['instance']
   /** Production's collations the sanitizer rewrites to the clean room's, which the schema comparison counts as the same. */
@@ -202,12 +201,11 @@ export class RunContext<S extends ContextSettings = Settings> {
   }
 
   /**
-   * Ends the run's client programs, drops its scratch databases, closes its sessions, or abandons
-   * what waits on a server that stopped answering; never throws. Once: a second call (the run's
+   * Drops the run's scratch databases and closes its sessions, or abandons what waits on a server
+   * that stopped answering; never throws. Once: a second call (the run's
    * end after a cancellation began closing) waits for the first.
    */
   close(): Promise<void> {
-    this.abort.abort()
     this.closing ??= this.closeOnce()
     return this.closing
   }
@@ -228,7 +226,6 @@ export class RunContext<S extends ContextSettings = Settings> {
 
   /** Drops every connection but the clean room's maintenance handle at once, without waiting for a server. */
   private abandon(): void {
-    this.abort.abort()
     for (const session of this.sessions) session.abandon()
     this.engine.abandonAll?.(this.room ? [this.room.maintenance] : [])
   }

@@ -33,8 +33,7 @@ export async function streamForRun(request: DumpRestoreRequest<StreamShapes>): P
       sanitizer: sanitizer.program,
       workDir: sanitizer.workDir,
       keepDumpAt: sanitizer.copyFile,
-      onDumpSnapshotStarted: request.onDumpSnapshotStarted,
-      signal: request.signal
+      onDumpSnapshotStarted: request.onDumpSnapshotStarted
     })
   } catch (error) {
     request.onDumpEnded(false)

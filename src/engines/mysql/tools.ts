@@ -401,7 +401,6 @@ export interface DumpRestoreRequest {
   keepDumpAt?: string
   /** Called once, as soon as the dump's own snapshot has begun (the marker file exists) or the dump ended. */
   onDumpSnapshotStarted(): Promise<void>
-  signal?: AbortSignal
 }
 export type RestoreFileRequest = SeamRestoreFileRequest<StreamShapes>
 export type { StageOutcome, StreamOutcome }
@@ -557,7 +556,6 @@ function keepFailure(workDir: string, statusFile: string, keptAt: string): Error
  */
 export async function restoreDumpFile(request: RestoreFileRequest): Promise<StreamOutcome> {
   const { tools, workDir } = request
-  const input = request.file
   const clientOptions = writeOptionFile(path.join(workDir, 'restore.cnf'), request.restoreInto, tools.client.flavour)
   const statusFile = path.join(workDir, 'restore-status')
   try {
@@ -571,11 +569,11 @@ export async function restoreDumpFile(request: RestoreFileRequest): Promise<Stre
       LAZARUS_CLIENT: tools.client.path,
       LAZARUS_STATUS_FILE: statusFile,
       LAZARUS_WORK: workDir,
-      LAZARUS_INPUT: input
+      LAZARUS_INPUT: request.file
     })
     await runScript(scriptFile, [], env)
-    const outcome = await streamOutcome(workDir, statusFile, tools, ['restore'], input)
-    return { ...outcome, dumpBytes: fs.statSync(input).size }
+    const outcome = await streamOutcome(workDir, statusFile, tools, ['restore'], request.file)
+    return { ...outcome, dumpBytes: fs.statSync(request.file).size }
   } finally {
     fs.rmSync(clientOptions, { force: true })
   }

@@ -106,7 +106,6 @@ export interface PostgresDumpRestoreRequest {
   /** The copy of the sanitized dump the program writes (its copyFile), named so that a full disk names it. */
   keepDumpAt?: string
   onDumpSnapshotStarted(): Promise<void>
-  signal?: AbortSignal
   options: PostgresStreamOptions
 }
 
@@ -134,7 +133,6 @@ export function streamForRun(
     // The drill's copies are made from the sanitizer's copy of the stream (then one pipeline restores a directory).
     keepDumpAt: filter.copyFile,
     onDumpSnapshotStarted: request.onDumpSnapshotStarted,
-    signal: request.signal,
     options: {
       checkFile: request.checkFile,
       productionTakesOptions: !exporter.viaPooler,

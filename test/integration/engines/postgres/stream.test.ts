@@ -196,7 +196,7 @@ test('a directory-format restore point is dumped in parallel and restored in sec
   assert.equal(await count(database, 'public.notes'), 2)
 })
 
-test("a kept dump restores through restoreDumpFile: whole, a drill's rewritten copy with its evidence, and a failure named", async () => {
+test("a kept dump restores through restoreDumpFile, whole or as a drill's rewritten copy (its evidence decoded), and a failure is named in psql's words", async () => {
   const dumpDir = path.join(workRoot, 'kept-dump')
   mkdirSync(dumpDir, { recursive: true })
   const dump = path.join(dumpDir, 'backup.sql')
@@ -265,6 +265,9 @@ test("a kept dump restores through restoreDumpFile: whole, a drill's rewritten c
   })
   assert.equal(failed.ok, false)
   assert.match(failed.stages[0].stderr, /relation "orders" already exists/)
+  // psql's words for the verdict (a drill copy's catch), and where it stopped; the backup's failure, no fault.
+  assert.match(failed.restoreError ?? '', /relation "orders" already exists/)
+  assert.equal(failed.fault, undefined)
   assert.equal(failed.failedAt, 'while restoring TABLE public.orders')
 })
 
