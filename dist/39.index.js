@@ -9833,7 +9833,6 @@ function streamForRun(request) {
         // The drill's copies are made from the sanitizer's copy of the stream (then one pipeline restores a directory).
         keepDumpAt: filter.copyFile,
         onDumpSnapshotStarted: request.onDumpSnapshotStarted,
-        signal: request.signal,
         options: {
             checkFile: request.checkFile,
             productionTakesOptions: !exporter.viaPooler,

@@ -1,8 +1,8 @@
-export const id = 422;
-export const ids = [422];
+export const id = 106;
+export const ids = [106];
 export const modules = {
 
-/***/ 3422:
+/***/ 58106:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -3846,7 +3846,10 @@ var command_guard = __webpack_require__(16285);
 var dump_lines = __webpack_require__(89250);
 // EXTERNAL MODULE: ./src/util/executables.ts
 var executables = __webpack_require__(75737);
+// EXTERNAL MODULE: ./src/util/work-files.ts
+var work_files = __webpack_require__(40605);
 ;// CONCATENATED MODULE: ./src/engines/mysql/tools.ts
+
 
 
 
@@ -4185,7 +4188,7 @@ ended() { echo "$1 $2 $(date +%s.%N)" >> "$LAZARUS_STATUS_FILE"; }
 ended start 0
 { "$LAZARUS_DUMP" "$@" 2> "$LAZARUS_WORK/dump.stderr" | dd bs=1M 2> "$LAZARUS_WORK/bytes"; ended dump \${PIPESTATUS[0]}; } |
 { "\${LAZARUS_FILTER[@]}" 2> "$LAZARUS_WORK/sanitize.stderr"; ended sanitize $?; } |
-{ if [ -n "$LAZARUS_KEEP" ]; then tee "$LAZARUS_KEEP"; else cat; fi; } |
+{ if [ -n "$LAZARUS_KEEP" ]; then tee "$LAZARUS_KEEP" 2> "$LAZARUS_WORK/keep.stderr"; ended keep $?; else cat; fi; } |
 { "$LAZARUS_CLIENT" "\${LAZARUS_CLIENT_ARGS[@]}" > /dev/null 2> "$LAZARUS_WORK/restore.stderr"; ended restore $?; }
 `;
 /** A kept file (already rewritten) into the client. */
@@ -4234,7 +4237,9 @@ async function streamDumpToRestore(request) {
         const watching = watchSnapshot(files.markerFile, statusFile, request.onDumpSnapshotStarted);
         await runScript(scriptFile, dumpArgs, env).finally(watching.stop);
         await watching.told;
-        return await streamOutcome(workDir, statusFile, tools, ['dump', 'sanitize', 'restore']);
+        const outcome = await streamOutcome(workDir, statusFile, tools, ['dump', 'sanitize', 'restore']);
+        const keptCopy = request.keepDumpAt && keepFailure(workDir, statusFile, request.keepDumpAt);
+        return keptCopy ? { ...outcome, ok: false, fault: keptCopy } : outcome;
     }
     finally {
         external_node_fs_.rmSync(dumpOptions, { force: true });
@@ -4242,12 +4247,28 @@ async function streamDumpToRestore(request) {
     }
 }
 /**
+ * Why tee could not keep the copy of the dump (a full disk), when it could not: tee goes on
+ * feeding the client when it cannot write its file, so only its own status and words tell. Its
+ * words name the file; a tee that merely died of the broken pipe (the client stopped: the
+ * restore's failure, judged on its own) names none and is no failure of the copy.
+ */
+function keepFailure(workDir, statusFile, keptAt) {
+    const status = /^keep (\d+) /m.exec(external_node_fs_.readFileSync(statusFile, 'utf8'))?.[1];
+    if (status === undefined || status === '0')
+        return undefined;
+    const stderrFile = external_node_path_.join(workDir, 'keep.stderr');
+    const stderr = external_node_fs_.existsSync(stderrFile) ? external_node_fs_.readFileSync(stderrFile, 'utf8') : '';
+    if (!stderr.includes(keptAt))
+        return undefined;
+    return ((0,work_files/* diskFullError */.vB)(stderr, 'Lazarus', 'the copy of the dump', keptAt) ??
+        new Error(`The copy of the dump could not be kept at ${keptAt}: ${(0,errors/* lastLine */.fM)(stderr)}`));
+}
+/**
  * Restores a kept sanitized dump into a scratch database, as it is: a drill's copy comes already
  * rewritten (run/drill-copies.ts, drill/rewrite.ts).
  */
 async function restoreDumpFile(request) {
     const { tools, workDir } = request;
-    const input = request.file;
     const clientOptions = writeOptionFile(external_node_path_.join(workDir, 'restore.cnf'), request.restoreInto, tools.client.flavour);
     const statusFile = external_node_path_.join(workDir, 'restore-status');
     try {
@@ -4261,11 +4282,11 @@ async function restoreDumpFile(request) {
             LAZARUS_CLIENT: tools.client.path,
             LAZARUS_STATUS_FILE: statusFile,
             LAZARUS_WORK: workDir,
-            LAZARUS_INPUT: input
+            LAZARUS_INPUT: request.file
         });
         await runScript(scriptFile, [], env);
-        const outcome = await streamOutcome(workDir, statusFile, tools, ['restore'], input);
-        return { ...outcome, dumpBytes: external_node_fs_.statSync(input).size };
+        const outcome = await streamOutcome(workDir, statusFile, tools, ['restore'], request.file);
+        return { ...outcome, dumpBytes: external_node_fs_.statSync(request.file).size };
     }
     finally {
         external_node_fs_.rmSync(clientOptions, { force: true });
@@ -4454,7 +4475,74 @@ async function buildSanitizer(maintenance, request) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/engines/mysql/fault-classes.ts
+
+/**
+ * Which failures of the restoring client describe the clean room rather than the dump (as
+ * PostgreSQL's fault-classes.ts does by SQLSTATE): a restore that stops on one of them says
+ * nothing about the backup, and a drill copy that stops on one was not tried. MySQL's error
+ * numbers decide, since most of these share SQLSTATE HY000. Pure.
+ */
+/** Server errors of the clean room, each class with what to do about it. */
+const CLEANROOM_SERVER_ERRORS = [
+    {
+        // ER_RECORD_FILE_FULL, ER_DISK_FULL (and errno 28 below).
+        codes: [1021, 1114],
+        hint: 'give the clean room more disk, or a smaller backup'
+    },
+    {
+        // ER_CON_COUNT_ERROR, ER_OUT_OF_RESOURCES.
+        codes: [1040, 1041],
+        hint: 'give the clean room more connections or memory (max_connections, its container), or run fewer jobs'
+    },
+    {
+        // Access denied to the database, the account, a table, a column; a missing privilege (SUPER...).
+        codes: [1044, 1045, 1142, 1143, 1227],
+        hint: 'give the clean-room account the privileges docs/mysql.md lists, or use an account that has them'
+    },
+    {
+        // ER_BAD_DB_ERROR: the scratch database is gone (something else dropped it).
+        codes: [1049],
+        hint: 'make sure nothing else drops databases on the clean room while Lazarus runs'
+    },
+    {
+        // Shutdown in progress, query interrupted, connection killed.
+        codes: [1053, 1317, 1927],
+        hint: 'make sure nothing restarts the clean room or kills its sessions while Lazarus runs'
+    },
+    {
+        // Lock wait timeout, max_execution_time, a query killed by a limit.
+        codes: [1205, 3024, 4031],
+        hint: "raise the clean room's time limits (lock_wait_timeout, max_execution_time, wait_timeout) or lock-timeout-seconds"
+    }
+];
+/**
+ * Why a restoring client's failure is the clean room's, in one line naming it (`where`: the clean
+ * room as engine.describe names it, and its input); undefined when the dump is to blame. A client
+ * killed (no exit status, or a signal's) was stopped from outside; the client's own errors (2000
+ * to 2999: a connection refused, lost, gone away) and the server errors above are the clean
+ * room's; any other error is the statement's, the backup's.
+ */
+function cleanroomClientError(exitCode, stderr, where) {
+    const said = (0,errors/* lastLine */.fM)(stderr) || 'no error output';
+    if (exitCode === null || exitCode > 128) {
+        return new errors/* UserError */.yo(`The restore was stopped from outside (the client ended ${exitCode === null ? 'without an exit status' : `with status ${exitCode}`}) ` +
+            `on ${where}, so the backup was not fully tried: ${said}. Make sure nothing kills the client or the runner's processes.`);
+    }
+    const code = Number(/^ERROR (\d+)/m.exec(stderr)?.[1]);
+    const server = CLEANROOM_SERVER_ERRORS.find(known => known.codes.includes(code));
+    const diskFull = /errno:? 28\b|No space left on device/i.test(stderr);
+    const hint = code >= 2000 && code < 3000
+        ? 'make sure the clean room stays up and reachable while Lazarus runs (its connection dropped or was refused)'
+        : (server?.hint ?? (diskFull ? CLEANROOM_SERVER_ERRORS[0].hint : undefined));
+    if (!hint)
+        return undefined;
+    return new errors/* UserError */.yo(`The restore stopped on an error of ${where}, not of the backup: ${said}. To verify the backup, ${hint}.`);
+}
+
 ;// CONCATENATED MODULE: ./src/engines/mysql/stream.ts
+
+
 
 
 async function streamForRun(request) {
@@ -4471,8 +4559,7 @@ async function streamForRun(request) {
             sanitizer: sanitizer.program,
             workDir: sanitizer.workDir,
             keepDumpAt: sanitizer.copyFile,
-            onDumpSnapshotStarted: request.onDumpSnapshotStarted,
-            signal: request.signal
+            onDumpSnapshotStarted: request.onDumpSnapshotStarted
         });
     }
     catch (error) {
@@ -4481,19 +4568,27 @@ async function streamForRun(request) {
     }
     // The script tells when the whole stream ended, the dump's end with it.
     request.onDumpEnded(outcome.stages.find(stage => stage.stage === 'dump')?.exitCode === 0);
-    return judged(outcome);
+    return judged(outcome, request.restoreInto);
 }
 /**
  * A failed stream, told apart: the client stopping on the dump is the backup's failure (its last
- * line is MySQL's error); any other program's is a fault of the run's (the dump, sed, or a
- * construct the sanitizer refused), raised rather than judged.
+ * line is MySQL's error), unless the clean room is to blame (fault-classes.ts: a lost connection,
+ * a full disk, a missing right, a killed client); that, and any other program's failure (the
+ * dump, sed, a construct the sanitizer refused, the copy of the dump), is a fault of the run's,
+ * raised rather than judged.
  */
-function judged(outcome) {
-    if (outcome.ok)
+function judged(outcome, restoreInto) {
+    if (outcome.ok || outcome.fault)
         return outcome;
     const failed = outcome.stages.find(stage => stage.exitCode !== 0);
-    if (failed?.stage === 'restore')
+    if (failed?.stage === 'restore') {
+        // The clean room's failure (a lost or refused connection, a full disk, a missing right) says nothing of the dump.
+        const where = `the clean room (${describe(restoreInto)}, '${restoreInto.inputName}')`;
+        const cleanroom = cleanroomClientError(failed.exitCode, failed.stderr, where);
+        if (cleanroom)
+            return { ...outcome, fault: cleanroom };
         return { ...outcome, restoreError: (0,errors/* lastLine */.fM)(failed.stderr) || 'the restore failed' };
+    }
     const fault = new Error(failed ? `${failed.stage} (${failed.program}) failed: ${(0,errors/* lastLine */.fM)(failed.stderr)}` : 'the stream failed');
     return { ...outcome, fault };
 }
@@ -4556,7 +4651,7 @@ const mysql = {
     sanitizer: { build: buildSanitizer },
     streamDumpToRestore: streamForRun,
     // A failed restore in the client's words; any other program's failure is the run's (stream.ts judged).
-    restoreDumpFile: async (request) => judged(await restoreDumpFile(request)),
+    restoreDumpFile: async (request) => judged(await restoreDumpFile(request), request.restoreInto),
     readDrillCatalog: (session, rowCounts) => mysql_own(session).drillCatalog(rowCounts),
     drillOperators: MYSQL_DRILL_OPERATORS,
     planDrill: (operator, catalog) => ({ ...planMysqlDrill(operator, catalog) })
