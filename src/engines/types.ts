@@ -407,8 +407,6 @@ export interface EngineShapes {
   table: TableName
   tools: unknown
   drillCatalog: unknown
-  /** The drill's rewriters of a dump copy (SeamDrillPlan's `rewriter`): the run streams the copy through them. */
-  rewriter: DrillRewriter
   /** What only this engine's restore of a kept dump takes (RestoreFileRequest's `options`), if anything. */
   restoreOptions?: unknown
   /** What only this engine tells of how a stream ended (StreamOutcome's `detail`), if anything. */
@@ -554,7 +552,7 @@ export interface Engine<S extends EngineShapes = EngineShapes> {
    * (what the operator needs and that this schema has none of it), decided in one place so that
    * the reason is always the planner's own.
    */
-  planDrill(operator: string, catalog: S['drillCatalog']): SeamDrillPlan<S> | SeamDrillNoTarget
+  planDrill(operator: string, catalog: S['drillCatalog']): SeamDrillPlan | SeamDrillNoTarget
 
   // What only some engines do: each capability is there or not, and the run asks for it where it
   // needs it (`if (engine.largeObjects)`). An engine without one has nothing of the kind to read.
@@ -1180,7 +1178,7 @@ export interface SeamDrillNoTarget {
 }
 
 /** One drill operator aimed at one object, with the rewriter that corrupts a copy of the dump. */
-export interface SeamDrillPlan<S extends EngineShapes = EngineShapes> {
+export interface SeamDrillPlan {
   operator: string
   /** Human-readable, e.g. "table `shop`.`orders`", "index orders.by_customer". */
   target: string
@@ -1188,7 +1186,8 @@ export interface SeamDrillPlan<S extends EngineShapes = EngineShapes> {
   table?: TableName
   /** The schema object that must differ (schema operators), as SchemaObject names it. */
   object?: { kind: string; name: string }
-  rewriter: S['rewriter']
+  /** Corrupts a copy of the dump: the run streams the copy through it (drill/rewrite.ts). */
+  rewriter: DrillRewriter
   /**
    * What the judge must see, when the engine states it exactly (which checks can see this
    * corruption, an owner's or a privilege's difference, a function by its signature); otherwise

@@ -275,7 +275,7 @@ async function runStages(context: RunContext<ProductionSettings>, hooks: RunHook
         defaults,
         checkFile,
         keep: point,
-        productionInstance: servers.production.instance
+        productionFacts: servers.production
       })
     )
     kept = streamed.kept
@@ -442,8 +442,8 @@ async function streamFromSnapshot(
     defaults: DatabaseDefaults
     checkFile?: string
     keep?: RestorePoint
-    /** What the checks before the dump read of production's server, for the manifest (RestorePointsCapability.keptProduction). */
-    productionInstance: ServerFacts['instance']
+    /** Production's server as the checks before the dump read it: its identity for the manifest, its major for a failure's hint. */
+    productionFacts: ServerFacts
   }
 ): Promise<Streamed> {
   const { settings, workspace, report, engine, cleanroom } = context
@@ -473,7 +473,7 @@ async function streamFromSnapshot(
   let kept: KeptProduction | undefined
   const streamStarted = performance.now()
   try {
-    kept = stream.keep && (await restorePointsOf(engine).keptProduction(exporter, stream.productionInstance))
+    kept = stream.keep && (await restorePointsOf(engine).keptProduction(exporter, stream.productionFacts.instance))
     await refuseProductionSkew(engine, exporter, sanitizer.cleanroomMajor, false)
     core.info(
       `Snapshot ${snapshotId}: ${tables.length} table(s) to count and checksum with ${context.productionSessions.length} ` +
@@ -523,8 +523,7 @@ async function streamFromSnapshot(
       tables,
       countersBefore,
       owners: roles,
-      dumped,
-      countersAfter: () => exporter.readCounters()
+      dumped
     }).then(side => ({ ...side, replay: replaying }))
     // Awaited by whoever verifies the copy; on every other path nobody does.
     production.catch(() => undefined)
@@ -569,8 +568,8 @@ async function streamFromSnapshot(
   const skew = engine.serverChecks?.explainRestoreFailure({
     error,
     cleanroomMajor: sanitizer.cleanroomMajor,
-    productionMajor: (await exporter.facts()).major,
-    dumpMajor: engine.clientPrograms(tools)?.dump.major ?? (await exporter.facts()).major
+    productionMajor: stream.productionFacts.major,
+    dumpMajor: engine.clientPrograms(tools)?.dump.major ?? stream.productionFacts.major
   })
   const hint = skew ?? owners?.missingRightHint(error, owners.restoreRights(cleanroom.roles))
   // Where the restore stopped, from the sanitizer's line index (or the TOC comments a directory's pipeline saw).
@@ -784,7 +783,8 @@ export async function dropOrKeep(context: RunContext, purpose: string): Promise<
  * Production's side of the comparison, read inside the snapshot on production's sessions, for
  * every engine: the schema and the keys while the dump runs; owners and privileges when the plan
  * restores them (Engine.ownersAndPrivileges); once the dump has read production (`dumped`: a dump
- * that did not finish leaves nothing to compare), the counters again, every table's figures on
+ * that did not finish leaves nothing to compare), the counters again (SeamSession.readCounters
+ * forgets the locks it takes inside the snapshot), every table's figures on
  * all of production's sessions, the user's checks, large objects, and the drill's catalog (with
  * the owners and privileges it may aim at). The figures' reading goes on the report's timeline.
  * How owners and privileges are replayed is the run's plan, not production's: the caller adds it.
@@ -795,24 +795,20 @@ export async function readProductionSide(
     tables: TableName[]
     countersBefore: SequenceValue[]
     owners?: OwnersPlan
-    dumped?: Promise<boolean>
-    countersAfter(): Promise<SequenceValue[]>
+    dumped: Promise<boolean>
   }
 ): Promise<Omit<ProductionSnapshot, 'replay'>> {
-  const { engine, report, workspace } = context
-  const settings = context.settings as unknown as Pick<
-    Settings,
-    'jobs' | 'verify' | 'checks' | 'sabotage' | 'showValues' | 'maxRowsReported'
-  >
+  const { engine, report, workspace, settings } = context
   const production = context.production!
   const { tables, owners: plan } = side
   const owners = engine.ownersAndPrivileges
   const schema = await production.readSchema()
   const primaryKeys = await production.primaryKeys()
   const privileges = plan?.restore && owners ? await owners.readPrivileges(production) : undefined
-  if (side.dumped && !(await side.dumped)) throw new Error("The dump did not finish: production's figures were not read")
+  if (!(await side.dumped)) throw new Error("The dump did not finish: production's figures were not read")
   const figuresStartedAt = Date.now() / 1000
-  const sequencesAfter = await side.countersAfter()
+  // Counters are not transactional: read again once the dump is over, they bracket what it saw.
+  const sequencesAfter = await production.readCounters()
   const figures = await readFigures(engine, context.productionSessions, tables, settings, true, 'production')
   onTimeline(report, 'Production figures', figuresStartedAt, Date.now() / 1000)
   const checks =

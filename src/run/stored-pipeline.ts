@@ -19,7 +19,6 @@ import {
   verifyRestored,
   type ProductionSnapshot
 } from './pipeline.js'
-import type { RunContext } from './run-context.js'
 import { elapsed, logSanitized, onTimeline } from './snapshot-stream.js'
 import type {
   DatabaseDefaults,
@@ -32,7 +31,7 @@ import type {
   SeamSession
 } from '../engines/types.js'
 import type { CleanRoom } from './cleanroom.js'
-import { writeLocationCheck } from './run-context.js'
+import { writeLocationCheck, type RunContext } from './run-context.js'
 import { refuseUnsupportedServers } from './server-checks.js'
 import {
   judgeBackupFiles,

@@ -67,6 +67,15 @@ interface SnapshotLock {
 const snapshots = new Map<string, SnapshotLock>()
 let nextSnapshot = 1
 
+/**
+ * The session the run hands back, as this engine opened it: MySQL's modules read through their
+ * own sessions only (the run holds them as the seam's SeamSession).
+ */
+export function ownSession(session: unknown): MysqlSession {
+  if (!(session instanceof MysqlSession)) throw new Error('The MySQL/MariaDB engine reads through its own sessions')
+  return session
+}
+
 export class MysqlSession implements SeamSession<MysqlTable>, MysqlQueryable {
   static limits: MysqlLimits = { lockTimeoutSeconds: 30, serverTimeoutSeconds: 300 }
 

@@ -7,8 +7,7 @@ import {
   duplicateRowRewriter,
   mutateCellRewriter,
   resetAutoIncrementRewriter,
-  truncateRewriter,
-  type DumpRewriter
+  truncateRewriter
 } from './drill-rewriters.js'
 import { displayIdentifier } from './schema-queries.js'
 
@@ -28,14 +27,6 @@ export const MYSQL_DRILL_OPERATORS = [
   'reset-auto-increment'
 ] as const
 
-type Plan = SeamDrillPlan<{
-  target: unknown
-  table: import('../../util/table-name.js').TableName
-  tools: unknown
-  drillCatalog: MysqlDrillCatalog
-  rewriter: DumpRewriter
-}>
-
 const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b))
 
 // Why an operator has no target, in drill/plan.ts explainNoTarget's words where the meaning is the same.
@@ -48,7 +39,7 @@ const NO_ROWS = 'no table holds any rows'
  * restore on its key, which proves nothing about the verifier); mutate-cell a keyed table with a
  * column outside its key; the schema operators an object of their kind.
  */
-export function planMysqlDrill(operator: string, catalog: MysqlDrillCatalog): Plan | SeamDrillNoTarget {
+export function planMysqlDrill(operator: string, catalog: MysqlDrillCatalog): SeamDrillPlan | SeamDrillNoTarget {
   const populated = catalog.tables.filter(entry => entry.rows > 0).sort((a, b) => byBytes(a.table.name, b.table.name))
   const tableTarget = (name: string) => `table ${displayIdentifier(name)}`
   const none = (noTarget: string): SeamDrillNoTarget => ({ operator, noTarget })

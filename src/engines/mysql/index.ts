@@ -1,9 +1,8 @@
-import type { ClientProgram, Engine, SeamSession } from '../types.js'
+import type { ClientProgram, Engine } from '../types.js'
 import { describe, parseMysqlUrl, secretsOf, withDatabase, type MysqlTarget } from './connection.js'
-import { MysqlSession } from './database.js'
+import { MysqlSession, ownSession } from './database.js'
 import type { MysqlDrillCatalog } from './drill-catalog.js'
 import { MYSQL_DRILL_OPERATORS, planMysqlDrill } from './drill-plan.js'
-import type { DumpRewriter } from './drill-rewriters.js'
 import type { MysqlTable } from './figure-queries.js'
 import { assertSeparateServers } from './guards.js'
 import { MysqlMaintenance } from './maintenance.js'
@@ -19,13 +18,6 @@ export interface MysqlShapes {
   table: MysqlTable
   tools: MysqlClientTools
   drillCatalog: MysqlDrillCatalog
-  rewriter: DumpRewriter
-}
-
-/** The run hands back the sessions this engine opened: SQL goes through its own sessions only. */
-function own(session: SeamSession<MysqlTable>): MysqlSession {
-  if (!(session instanceof MysqlSession)) throw new Error('The MySQL/MariaDB engine reads through its own sessions')
-  return session
 }
 
 /** A client program by its own name (mysqldump, mariadb-dump, mysql, mariadb), as the report lists it. */
@@ -54,20 +46,20 @@ export const mysql: Engine<MysqlShapes> = {
     `privileges on *.* there (docs/mysql.md), or use an account that has them${hint ? `; ${hint}` : ''}.`,
   assertSeparateTargets: (production, cleanroom) => assertSeparateServers(production, cleanroom),
   async assertSeparateServers(production, cleanroom) {
-    const [p, c] = [own(production), own(cleanroom)]
+    const [p, c] = [ownSession(production), ownSession(cleanroom)]
     assertSeparateServers(p.target, c.target)
     assertSeparateServers(p.target, c.target, { production: await p.facts(), cleanroom: await c.facts() })
   },
   diffSchema: (production, restored, collationsRewritten, restoredDisabled) =>
     diffAsDumped((mine, theirs) => diffSchema(mine, theirs, collationsRewritten), production, restored, restoredDisabled),
-  rowDiffSide: (session, table, key) => own(session).rowDiffSide(table, key),
+  rowDiffSide: (session, table, key) => ownSession(session).rowDiffSide(table, key),
   findClientTools: (production, cleanroom, binDir) => findClientTools(releaseOf(production), releaseOf(cleanroom), binDir),
   clientPrograms: tools => ({ dump: named(tools.dump), restore: named(tools.client) }),
   sanitizer: { build: buildSanitizer },
   streamDumpToRestore: streamForRun,
   // A failed restore in the client's words; any other program's failure is the run's (stream.ts judged).
   restoreDumpFile: async request => judged(await restoreDumpFile(request), request.restoreInto),
-  readDrillCatalog: (session, rowCounts) => own(session).drillCatalog(rowCounts),
+  readDrillCatalog: (session, rowCounts) => ownSession(session).drillCatalog(rowCounts),
   drillOperators: MYSQL_DRILL_OPERATORS,
-  planDrill: (operator, catalog) => ({ ...planMysqlDrill(operator, catalog) })
+  planDrill: planMysqlDrill
 }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
-import type { SanitizedConstruct, Sanitizer, SanitizerRequest, SeamMaintenance, SeamSession } from '../types.js'
-import { MysqlSession } from './database.js'
+import type { SanitizedConstruct, Sanitizer, SanitizerRequest, SeamMaintenance } from '../types.js'
+import { ownSession } from './database.js'
 import type { MysqlTable } from './figure-queries.js'
 import { collationEquivalents } from './skew-catalogue.js'
 import { readRemovedLines, releaseOf, sanitizedConstructs, sanitizerProgram, type MysqlClientTools } from './tools.js'
@@ -16,18 +16,12 @@ export interface MysqlSanitizer extends Sanitizer {
   workDir: string
 }
 
-/** The run hands back the sessions this engine opened: both servers are read through its own sessions. */
-function own(session: SeamSession<MysqlTable> | SeamSession | undefined, server: string): MysqlSession {
-  if (!(session instanceof MysqlSession)) throw new Error(`MySQL's sanitizer reads ${server} through its own session`)
-  return session
-}
-
 export async function buildSanitizer(
   maintenance: SeamMaintenance<MysqlTable>,
   request: SanitizerRequest<MysqlClientTools>
 ): Promise<MysqlSanitizer> {
-  const cleanroom = own(maintenance, 'the clean room')
-  const production = own(request.production, 'production')
+  const cleanroom = ownSession(maintenance)
+  const production = ownSession(request.production)
   const workDir = request.workFile('stream')
   fs.mkdirSync(workDir, { recursive: true, mode: 0o700 })
   const [cleanroomFacts, cleanroomCollations] = await Promise.all([cleanroom.facts(), cleanroom.collations()])

@@ -72,6 +72,15 @@ export function asDatabaseDefaults(facts: { encoding: string; collate: string; c
 }
 
 /**
+ * The session the run hands back, as this engine opened it: PostgreSQL's modules read through
+ * their own driver session only (the run holds it as the seam's SeamSession).
+ */
+export function ownSession(session: unknown): DatabaseSession {
+  if (!(session instanceof DatabaseSession)) throw new Error('The PostgreSQL engine reads through its own sessions')
+  return session
+}
+
+/**
  * A session on one PostgreSQL database: the engine's read session (engines/types.ts SeamSession:
  * snapshots, tables, figures, schema, sequences, keys), plus what only PostgreSQL's own modules
  * read through it (savepoints, the snapshot's start, locks, identity).

@@ -1,4 +1,4 @@
-import type { Engine, SeamSession } from '../types.js'
+import type { Engine } from '../types.js'
 import { installAmcheck, runAmcheck } from './amcheck.js'
 import { checkSide } from './check-queries.js'
 import { checkDialect } from './check-dialect.js'
@@ -6,11 +6,10 @@ import { settleAcrossMajors } from './cross-major.js'
 import { readLargeObjects } from './large-objects.js'
 import { describe, forgetLibpqEnvironment, parseConnectionUrl, withDatabase, type ConnectionTarget } from './connection.js'
 import type { RestoreRoleMode } from './restore-role.js'
-import { DatabaseSession } from './database.js'
+import { DatabaseSession, ownSession } from './database.js'
 import { readDrillCatalog, type DrillCatalog } from './drill-catalog.js'
 import { postgresDrillCopies } from './drill-copies.js'
 import { DRILL_OPERATORS, planOrExplain, type DrillOperator } from './drill-plan.js'
-import type { DumpRewriter } from './drill-rewriters.js'
 import type { TableRef } from './figure-queries.js'
 import { assertSeparateClusters, restoreLocationCheckSql } from './guards.js'
 import { resolveClientTools, type ClientTools } from './pg-tools.js'
@@ -34,7 +33,6 @@ export interface PostgresShapes {
   table: TableRef
   tools: ClientTools
   drillCatalog: DrillCatalog
-  rewriter: DumpRewriter
   restoreOptions: PostgresRestoreOptions
   /** pg-tools.ts's account of the stream: the program that failed first, and whether the servers were to blame. */
   streamDetail: PostgresStreamDetail
@@ -66,12 +64,6 @@ export type PostgresEngine = Omit<
   ownersAndPrivileges: typeof postgresOwnersAndPrivileges
 }
 
-/** The run hands back the sessions this engine opened: SQL goes through its own driver session only. */
-function own(session: SeamSession<TableRef>): DatabaseSession {
-  if (!(session instanceof DatabaseSession)) throw new Error('The PostgreSQL engine reads through its own sessions')
-  return session
-}
-
 /** PostgreSQL as an engine: the modules of this folder, behind engines/types.ts. */
 export const postgres: PostgresEngine = {
   name: 'PostgreSQL',
@@ -95,7 +87,7 @@ export const postgres: PostgresEngine = {
   cannotCreateDatabases: (role, where) =>
     `Role '${role}' on the clean room (${where}) cannot create databases: ` +
     `run ALTER ROLE "${role}" CREATEDB there, or use a role that can.`,
-  abandonAll: keep => DatabaseSession.abandonAll(keep.map(own)),
+  abandonAll: keep => DatabaseSession.abandonAll(keep.map(ownSession)),
   // A session of its own on the database being restored (a restore's progress line), closed at once.
   async databaseBytes(target) {
     const session = await DatabaseSession.open(target, 'cleanroom')
@@ -107,14 +99,14 @@ export const postgres: PostgresEngine = {
   },
   assertSeparateTargets: (production, cleanroom) => assertSeparateClusters(production, cleanroom),
   async assertSeparateServers(production, cleanroom) {
-    const [p, c] = [own(production), own(cleanroom)]
+    const [p, c] = [ownSession(production), ownSession(cleanroom)]
     assertSeparateClusters(p.target, c.target)
     const [productionIdentity, cleanroomIdentity] = await Promise.all([p.clusterIdentity(), c.clusterIdentity()])
     assertSeparateClusters(p.target, c.target, { production: productionIdentity, cleanroom: cleanroomIdentity })
   },
   // Collations and disabled objects are MySQL's: PostgreSQL's sanitizer rewrites neither.
   diffSchema: (production, restored) => diffSchema(production, restored),
-  rowDiffSide: (session, table, key) => rowDiffSide(own(session), table, key),
+  rowDiffSide: (session, table, key) => rowDiffSide(ownSession(session), table, key),
   tableTraits: table => ({
     bytes: table.bytes,
     // A materialized view's rows are derived, not backed up: reading them would only cost time.
@@ -124,7 +116,7 @@ export const postgres: PostgresEngine = {
     ...(table.populated ? {} : { unreadable: true })
   }),
   aroundRowReads: (production, restored, table, read) =>
-    own(production).withSavepoint(() => readingEveryRow(own(restored), [table], read)),
+    ownSession(production).withSavepoint(() => readingEveryRow(ownSession(restored), [table], read)),
   // pg_dump must be at least production's major; psql restores whatever it dumps.
   findClientTools: (production, _cleanroom, binDir) => resolveClientTools(production.major, binDir),
   clientPrograms: tools => ({
@@ -135,26 +127,26 @@ export const postgres: PostgresEngine = {
   sanitizer: { build: sanitizeFilter },
   streamDumpToRestore: streamForRun,
   restoreDumpFile,
-  readDrillCatalog: (session, rowCounts) => readDrillCatalog(own(session), rowCounts),
+  readDrillCatalog: (session, rowCounts) => readDrillCatalog(ownSession(session), rowCounts),
   drillOperators: DRILL_OPERATORS,
   planDrill: planOrExplain,
   drillCopies: postgresDrillCopies,
-  largeObjects: { read: session => readLargeObjects(own(session)) },
-  userChecks: { side: session => checkSide(own(session)), dialect: checkDialect },
+  largeObjects: { read: session => readLargeObjects(ownSession(session)) },
+  userChecks: { side: session => checkSide(ownSession(session)), dialect: checkDialect },
   amcheck: {
     async check(sessions) {
-      const [first, ...others] = sessions.map(own)
+      const [first, ...others] = sessions.map(ownSession)
       const schema = await installAmcheck(first)
       return runAmcheck([first, ...others], schema, (await first.serverFacts()).major)
     }
   },
   crossMajor: {
     settle: ({ production, restored, standIns }, differences) =>
-      settleAcrossMajors({ production: own(production), restored: own(restored), standIns }, differences)
+      settleAcrossMajors({ production: ownSession(production), restored: ownSession(restored), standIns }, differences)
   },
   lockWatch: {
     probe: 'a probe (SELECT 1)',
-    lockWaits: (session, seconds) => own(session).lockWaits(seconds),
+    lockWaits: (session, seconds) => ownSession(session).lockWaits(seconds),
     lockAdvice:
       'another session holds a lock that blocks reading it (ACCESS EXCLUSIVE: ALTER TABLE, TRUNCATE, VACUUM FULL, ' +
       'REFRESH MATERIALIZED VIEW, LOCK TABLE)'

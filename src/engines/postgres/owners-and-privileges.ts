@@ -1,8 +1,8 @@
-import type { OwnersAndPrivilegesCapability, PrivilegeReplay, RunRoles, SeamMaintenance, SeamSession } from '../types.js'
+import type { OwnersAndPrivilegesCapability, PrivilegeReplay, RunRoles, SeamMaintenance } from '../types.js'
 import { compareText } from '../../util/text-order.js'
 import type { RolePlan } from './cleanroom-roles.js'
 import type { ConnectionTarget } from './connection.js'
-import { DatabaseSession } from './database.js'
+import { ownSession, type DatabaseSession } from './database.js'
 import type { DrillCatalog } from './drill-catalog.js'
 import type { TableRef } from './figure-queries.js'
 import { MaintenanceSession } from './maintenance.js'
@@ -26,12 +26,6 @@ import { readCreatableExtensions, readSuperuserObjects, superuserObjectsError } 
 function own(roles: RunRoles | undefined): PostgresRunRoles {
   if (!(roles instanceof PostgresRunRoles)) throw new Error("PostgreSQL's owners and privileges need its own roles of the run")
   return roles
-}
-
-/** The run hands back the sessions this engine opened: SQL goes through its own driver session only. */
-function session(opened: SeamSession<TableRef>): DatabaseSession {
-  if (!(opened instanceof DatabaseSession)) throw new Error('The PostgreSQL engine reads through its own sessions')
-  return opened
 }
 
 function maintenance(opened: SeamMaintenance): MaintenanceSession {
@@ -127,18 +121,18 @@ export const postgresOwnersAndPrivileges: OwnersAndPrivilegesCapability<
   restoreRights: roles => own(roles).restoreRights,
   missingRightHint,
   superuserObjectsRefusal: (roles, production, cleanroom) =>
-    superuserObjectsRefusal(own(roles), session(production), maintenance(cleanroom)),
+    superuserObjectsRefusal(own(roles), ownSession(production), maintenance(cleanroom)),
   routedStatements: (roles, cleanroom, file) => routedStatements(own(roles), maintenance(cleanroom), file),
-  readNamedRoles: production => readNamedRoles(session(production)),
+  readNamedRoles: production => readNamedRoles(ownSession(production)),
   planRoles: (roles, named) => planRoles(own(roles), named),
   privilegeReplay: (roles, plan, encoding) => privilegeReplay(plan, own(roles), encoding),
   replay: ({ tools, target, routed, script, check, replay, limits }) =>
     replayPrivileges(tools, target, { routed, script, check }, replay, limits),
-  readPrivileges: (opened, standIns) => readPrivileges(session(opened), standIns),
+  readPrivileges: (opened, standIns) => readPrivileges(ownSession(opened), standIns),
   async addDrillTargets(catalog, opened, plan, runId) {
     if (!plan.restore) return
     catalog.privileges = {
-      objects: await readPrivilegeTargets(session(opened)),
+      objects: await readPrivilegeTargets(ownSession(opened)),
       roles: [...plan.provided, ...plan.existing].sort(compareText),
       drillRole: `lazarus_drill_${runId}`
     }

@@ -1,4 +1,4 @@
-import type { KeptTable, ManifestProfile, RestorePointsCapability, SeamSession } from '../types.js'
+import type { KeptTable, ManifestProfile, RestorePointsCapability } from '../types.js'
 import { KEPT_FORMATS, detectBackup, type KeptFormat } from './backup-format.js'
 import type { ConnectionTarget } from './connection.js'
 import {
@@ -12,7 +12,7 @@ import {
 } from './dump-compression.js'
 import { COLUMN_HASHINGS, PINNED_SETTINGS, type Column, type TableRef } from './figure-queries.js'
 import { dumpArguments, type ClientTools } from './pg-tools.js'
-import { DatabaseSession, asDatabaseDefaults } from './database.js'
+import { asDatabaseDefaults, ownSession } from './database.js'
 import { resolveRestoreTools, type RestoreTools } from './pg-restore.js'
 import { describeBackup, openStoredBackup, own, restorePrograms } from './stored-backup.js'
 
@@ -32,13 +32,6 @@ export const POSTGRES_MANIFEST: ManifestProfile = {
   columnHashings: COLUMN_HASHINGS,
   // `r` table or leaf partition, `m` materialized view, `p` partitioned table compared as a whole.
   tableKinds: ['r', 'm', 'p']
-}
-
-/** The run hands back the session this engine opened: production is read through its own driver session. */
-function ownSession(session: SeamSession | SeamSession<TableRef>): DatabaseSession {
-  if (!(session instanceof DatabaseSession))
-    throw new Error("PostgreSQL's restore points read production through its own session")
-  return session
 }
 
 /** File names per format: a DBA sees at once what to restore it with. */

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
-import type { SanitizerRequest, Sanitizer, SeamMaintenance, SeamSession } from '../types.js'
-import { DatabaseSession } from './database.js'
+import type { SanitizerRequest, Sanitizer, SeamMaintenance } from '../types.js'
+import { ownSession } from './database.js'
 import type { TableRef } from './figure-queries.js'
 import { psqlUnderstandsRestrict, writeWorkFile, type ClientTools, type WorkFile } from './pg-tools.js'
 import {
@@ -19,15 +19,6 @@ import { stopMessage, type SkewRuleId } from './skew-catalogue.js'
  * by sed (sed.ts) in every pipeline that restores the dump, and read back once the stream has
  * run: what it removed (the report's `sanitized`) and the construct that stopped it, if any.
  */
-
-/** The run hands back the sessions this engine opened: the servers' settings are read through its own sessions. */
-function ownSession(
-  session: SeamSession | SeamMaintenance<TableRef> | undefined,
-  server: 'production' | 'the clean room'
-): DatabaseSession {
-  if (!(session instanceof DatabaseSession)) throw new Error(`PostgreSQL's sanitizer reads ${server} through its own session`)
-  return session
-}
 
 /** The sed filter in the stream, and what it removed once the stream has run (the seam's Sanitizer, and what only PostgreSQL's streams read). */
 export interface SanitizeFilter extends Sanitizer {
@@ -77,7 +68,7 @@ export async function sanitizeFilter(
     routedRoles
   }: SanitizerRequest<Pick<ClientTools, 'psql'>>
 ): Promise<SanitizeFilter> {
-  const cleanroom = ownSession(maintenance, 'the clean room')
+  const cleanroom = ownSession(maintenance)
   const removedLinesFile = workFile('sanitize-removed.sql')
   const programFile = workFile('sanitize.sed')
   const cleanroomMajor = (await cleanroom.serverFacts()).major
@@ -86,8 +77,7 @@ export async function sanitizeFilter(
     psqlUnderstandsRestrict: psqlUnderstandsRestrict(tools.psql),
     cleanroomMajor,
     // A fresh dump is written under production's session's setting; a stored one says in its preamble.
-    standardConformingStrings:
-      standardConformingStrings ?? (await ownSession(production, 'production').standardConformingStrings())
+    standardConformingStrings: standardConformingStrings ?? (await ownSession(production).standardConformingStrings())
   }
   const program = buildSedProgram({
     ...rules,

@@ -1,6 +1,6 @@
 import type { ServerChecksCapability } from '../types.js'
 import type { ConnectionTarget } from './connection.js'
-import { DatabaseSession } from './database.js'
+import { ownSession } from './database.js'
 import { compareExtensions, missingExtensionsError, readAvailableExtensions, readInstalledExtensions } from './extensions.js'
 import type { TableRef } from './figure-queries.js'
 import { findProductionSkew } from './production-skew.js'
@@ -17,12 +17,6 @@ import { explainSkewFailure, productionSkewMessage } from './skew-catalogue.js'
 /** The oldest server Lazarus's catalog queries understand. */
 export const OLDEST_SUPPORTED_MAJOR = 12
 
-/** The run hands back the sessions this engine opened: the catalog is read through its own driver session. */
-function own(session: unknown): DatabaseSession {
-  if (!(session instanceof DatabaseSession)) throw new Error("PostgreSQL's server checks read through its own sessions")
-  return session
-}
-
 export const serverChecks: ServerChecksCapability<TableRef, ConnectionTarget> = {
   unsupported(side, facts) {
     // The schema fingerprint reads columns (generated columns, partitions) that PostgreSQL 12 introduced.
@@ -32,15 +26,15 @@ export const serverChecks: ServerChecksCapability<TableRef, ConnectionTarget> = 
 
   async environment(production, cleanroom, cleanroomTarget) {
     const [installed, available] = await Promise.all([
-      readInstalledExtensions(own(production)),
-      readAvailableExtensions(own(cleanroom))
+      readInstalledExtensions(ownSession(production)),
+      readAvailableExtensions(ownSession(cleanroom))
     ])
     const { missing, differences } = compareExtensions(installed, available)
     return { ...(missing.length > 0 ? { missing: missingExtensionsError(missing, cleanroomTarget).message } : {}), differences }
   },
 
   async productionSkew(session, cleanroomMajor, privileges) {
-    const production = own(session)
+    const production = ownSession(session)
     const majors = { production: (await production.serverFacts()).major, cleanroom: cleanroomMajor }
     // GRANT and REVOKE are checked apart: they are in the dump only when owners and privileges are restored.
     const findings = await findProductionSkew(production, majors, check => (check.privileges === true) === privileges)

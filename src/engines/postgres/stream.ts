@@ -4,7 +4,7 @@ import { messageOf } from '../../util/errors.js'
 import type { DumpRestoreRequest, RestoreFileRequest, EngineShapes, StageOutcome, StreamOutcome } from '../types.js'
 import type { KeptFormat } from './backup-format.js'
 import type { ConnectionTarget } from './connection.js'
-import { DatabaseSession } from './database.js'
+import { ownSession } from './database.js'
 import type { TableRef } from './figure-queries.js'
 import { ownFilter } from './sanitizer.js'
 import { dumpAndRestoreDirectory, type DirectoryStreamOutcome } from './directory-stream.js'
@@ -120,8 +120,7 @@ export function streamForRun(
   request: DumpRestoreRequest<StreamShapes>
 ): Promise<StreamOutcome<PostgresStreamDetail> & { detail: PostgresStreamDetail }> {
   const filter = ownFilter(request.sanitizer)
-  const exporter = request.snapshot.session
-  if (!(exporter instanceof DatabaseSession)) throw new Error("PostgreSQL's stream reads production through its own session")
+  const exporter = ownSession(request.snapshot.session)
   // psql runs the location check first (Engine.locationCheck): never a restore without it.
   if (!request.checkFile) throw new Error("PostgreSQL's restore needs its location check")
   return streamDumpToRestore({

@@ -17,7 +17,7 @@ import { inRun } from '../../support/in-run.js'
 
 interface EngineCase {
   name: 'PostgreSQL' | 'MariaDB'
-  /** Inputs for a run from a fresh shop with a table late_writes, and a write to that table. */
+  /** Inputs for a run from a fresh shop with a table late_writes (its key a counter), and a write to that table. */
   shop(): Promise<{ inputs: Record<string, string>; addRow(): Promise<unknown> }>
   /** Inputs for a run from a fresh database without a table. */
   empty(): Promise<{ inputs: Record<string, string>; database: string }>
@@ -27,10 +27,10 @@ const CASES: EngineCase[] = [
   {
     name: 'PostgreSQL',
     async shop() {
-      const shop = await createShop('begin_snapshot', 'CREATE TABLE public.late_writes (id int PRIMARY KEY);')
+      const shop = await createShop('begin_snapshot', 'CREATE TABLE public.late_writes (id serial PRIMARY KEY);')
       return {
         inputs: shop.inputs({ jobs: '4', sabotage: 'drop-row' }),
-        addRow: () => shop.production.query('INSERT INTO public.late_writes VALUES (1)', shop.database)
+        addRow: () => shop.production.query('INSERT INTO public.late_writes DEFAULT VALUES', shop.database)
       }
     },
     async empty() {
@@ -46,11 +46,11 @@ const CASES: EngineCase[] = [
     async shop() {
       const { server, database } = await createMariadbDatabase(
         'begin_snapshot',
-        `${MYSQL_SHOP_SQL}\nCREATE TABLE late_writes (id INT PRIMARY KEY) ENGINE=InnoDB;`
+        `${MYSQL_SHOP_SQL}\nCREATE TABLE late_writes (id INT AUTO_INCREMENT PRIMARY KEY) ENGINE=InnoDB;`
       )
       return {
         inputs: await mariadbInputs(database, { jobs: '4', sabotage: 'drop-row' }),
-        addRow: () => server.sql('INSERT INTO late_writes VALUES (1)', database)
+        addRow: () => server.sql('INSERT INTO late_writes () VALUES ()', database)
       }
     },
     async empty() {
@@ -114,12 +114,10 @@ for (const engine of CASES) {
       const begun = await beginProductionSnapshot(context, context.production!)
       await context.production!.releaseSnapshotLock()
       await shop.addRow()
-      const countersAfter = [{ schema: 'x', name: 'after', lastValue: '7', isCalled: true }]
       const side = await readProductionSide(context, {
         tables: begun.tables,
         countersBefore: begun.countersBefore,
-        dumped: Promise.resolve(true),
-        countersAfter: async () => countersAfter as never
+        dumped: Promise.resolve(true)
       })
       const late = side.figures.find(entry => entry.name === 'late_writes')
       assert.equal(late?.figures.rows, 0, "the figures are the snapshot's: the later write is not in them")
@@ -129,15 +127,21 @@ for (const engine of CASES) {
         "the schema is production's"
       )
       assert.equal(side.sequencesBefore, begun.countersBefore)
-      assert.equal(side.sequencesAfter, countersAfter as never, 'the counters are read again once the dump is over')
+      // Counters are not transactional: read again once the dump is over, they hold the later write.
+      const counter = (values: typeof side.sequencesAfter) => values.find(value => value.name.includes('late_writes'))
+      assert.notDeepEqual(
+        counter(side.sequencesAfter),
+        counter(begun.countersBefore),
+        'the counters are read again once the dump is over'
+      )
+      assert.ok(counter(side.sequencesAfter), JSON.stringify(side.sequencesAfter))
       assert.ok(side.drillCatalog, "the drill's catalog is read when a drill runs")
       assert.deepEqual(side.checks, [])
       await assert.rejects(
         readProductionSide(context, {
           tables: begun.tables,
           countersBefore: begun.countersBefore,
-          dumped: Promise.resolve(false),
-          countersAfter: async () => countersAfter as never
+          dumped: Promise.resolve(false)
         }),
         /The dump did not finish: production's figures were not read/
       )
