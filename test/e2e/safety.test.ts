@@ -30,7 +30,7 @@ import {
   workspaceRunIds,
   type ActionResult
 } from '../support/action-process.js'
-import { assertOneError, lazarusDatabases } from '../support/run-checks.js'
+import { assertOneError, lazarusDatabases, until } from '../support/run-checks.js'
 
 // Issue 4: every misconfiguration fails safely. Each bad run must exit 1 with exactly one error
 // annotation naming the cause and the fix, in bounded time, without touching production, and
@@ -52,7 +52,9 @@ before(async () => {
   await production.createDatabase(slow, SLOW_RESTORE_SQL)
   // The statistics collector may count the seed's rows only seconds later on a loaded machine: the
   // runs below compare production's writes before and after, so they start once it has.
-  await statisticsCounted(production, slow)
+  await until(`the statistics counting the rows seeded into ${slow}`, async () =>
+    (await writes(production, slow)) === '0' ? undefined : true
+  )
 })
 
 after(async () => {
@@ -66,14 +68,6 @@ async function writes(cluster: Cluster, database: string): Promise<string> {
     database
   )
   return row.w
-}
-
-/** Waits (up to a minute) until the statistics count the rows a database was seeded with. */
-async function statisticsCounted(cluster: Cluster, database: string): Promise<void> {
-  for (let waited = 0; (await writes(cluster, database)) === '0'; waited += 200) {
-    if (waited > 60_000) throw new Error(`the statistics never counted the rows seeded into ${database}`)
-    await new Promise(resolve => setTimeout(resolve, 200))
-  }
 }
 
 /** Runs `work` and asserts that production took no write and got no Lazarus database meanwhile. */

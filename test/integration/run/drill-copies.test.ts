@@ -51,64 +51,103 @@ test("change-owner gives a table to the drill's own role, created for the copy's
   assert.deepEqual(left, [], "the drill's role is dropped with the run's roles")
 })
 
+/**
+ * A production of one table drop-row can aim at (the only one counted with rows), its dump kept
+ * apart from the run's workspace, the drill's catalog read, and a run context over `runnerTemp`.
+ */
+async function drillOnItsOwn(t: { after(fn: () => unknown): void }, runnerTemp: string) {
+  // A dump several times the small disk of the full-disk test.
+  const shop = await createShop(
+    'drill_copy',
+    `CREATE TABLE public.filler (id integer PRIMARY KEY, body text NOT NULL);
+     INSERT INTO public.filler SELECT g, md5(g::text) FROM generate_series(1, 8000) g;`
+  )
+  const dumpDir = mkdtempSync(path.join(os.tmpdir(), 'lazarus-drill-dump-'))
+  t.after(() => rmSync(dumpDir, { recursive: true, force: true }))
+  // The kept dump lies elsewhere, as if the disk had room for it but not for a second copy.
+  const dumpFile = path.join(dumpDir, 'backup.sql')
+  execFileSync('pg_dump', ['--no-owner', '--no-privileges', '-f', dumpFile, shop.production.url(shop.database)])
+  const productionTarget = parseConnectionUrl('production-url', shop.production.url(shop.database))
+  const session = await DatabaseSession.open(productionTarget, 'production')
+  const rowCounts = new Map([[tableKey({ schema: 'public', name: 'filler' }), 8000]])
+  const drillCatalog = await postgres.readDrillCatalog(session, rowCounts).finally(() => session.close())
+  const inputs = shop.inputs({ sabotage: 'drop-row' })
+  const settings = readSettings(postgres, name => inputs[name] ?? '', { RUNNER_TEMP: runnerTemp })
+  const workspace = new Workspace(runnerTemp)
+  const run = new RunContext(postgres, settings, workspace, emptyReport(shop.database, settings.verify))
+  /** runDrill('drop-row') on the dump, in the run, which must reject as `rejects` says; the log. */
+  const drill = async (rejects: (error: Error) => boolean) =>
+    capturingStdout(() =>
+      run.run(async () => {
+        await assert.rejects(
+          runDrill('drop-row', dumpFile, {
+            run,
+            tools: await resolveClientTools(13),
+            settings,
+            snapshot: { drillCatalog },
+            defaults: { characterSet: 'UTF8', collation: 'C' },
+            verify: () => assert.fail('a copy that was never written whole is never verified')
+          }),
+          rejects
+        )
+      })
+    )
+  return { workspace, drill }
+}
+
 // A drill's copy is rewritten by drill/rewrite.ts into the run's work directory before anything
 // restores it. When that write fails half-way (the runner's disk fills up with the copy), the run
 // fails saying so, naming the directory and what to do, not as a backup that does not restore, and
 // the partial copy is removed at once (runDrill's own cleanup), leaving the disk as it found it.
 test("a drill copy whose rewrite fills the disk half-way fails as the runner's full disk and leaves no partial copy", async t => {
   if (process.getuid?.() !== 0) return t.skip('needs root to mount a small tmpfs as RUNNER_TEMP')
-  // The only table drop-row can aim at (the only one counted with rows below): a dump several times the disk below.
-  const shop = await createShop(
-    'drill_disk',
-    `CREATE TABLE public.filler (id integer PRIMARY KEY, body text NOT NULL);
-     INSERT INTO public.filler SELECT g, md5(g::text) FROM generate_series(1, 8000) g;`
-  )
-  const dumpDir = mkdtempSync(path.join(os.tmpdir(), 'lazarus-drill-disk-dump-'))
   const mountPoint = mkdtempSync(path.join(os.tmpdir(), 'lazarus-small-disk-'))
   t.after(() => {
     spawnSync('umount', [mountPoint])
     rmSync(mountPoint, { recursive: true, force: true })
-    rmSync(dumpDir, { recursive: true, force: true })
   })
   const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', mountPoint], { encoding: 'utf8' })
   if (mounted.status !== 0) return t.skip(`cannot mount a tmpfs here: ${mounted.stderr.trim()}`)
-  // The kept dump lies elsewhere, as if the disk had room for it but not for a second copy.
-  const dumpFile = path.join(dumpDir, 'backup.sql')
-  execFileSync('pg_dump', ['--no-owner', '--no-privileges', '-f', dumpFile, shop.production.url(shop.database)])
-
-  const productionTarget = parseConnectionUrl('production-url', shop.production.url(shop.database))
-  const session = await DatabaseSession.open(productionTarget, 'production')
-  const rowCounts = new Map([[tableKey({ schema: 'public', name: 'filler' }), 8000]])
-  const drillCatalog = await postgres.readDrillCatalog(session, rowCounts).finally(() => session.close())
-
-  const inputs = shop.inputs({ sabotage: 'drop-row' })
-  const settings = readSettings(postgres, name => inputs[name] ?? '', { RUNNER_TEMP: mountPoint })
-  const workspace = new Workspace(mountPoint)
-  const run = new RunContext(postgres, settings, workspace, emptyReport(shop.database, settings.verify))
-  const { output } = await capturingStdout(() =>
-    run.run(async () => {
-      await assert.rejects(
-        runDrill('drop-row', dumpFile, {
-          run,
-          tools: await resolveClientTools(13),
-          settings,
-          snapshot: { drillCatalog },
-          defaults: { characterSet: 'UTF8', collation: 'C' },
-          verify: () => assert.fail('a copy that was never written whole is never verified')
-        }),
-        (error: Error) => {
-          assert.equal(error.name, 'UserError', 'one clear line, no stack')
-          assert.match(
-            error.message,
-            new RegExp(
-              `^The disk filled up while Lazarus was writing a sabotaged copy of the dump to ${workspace.workDir} ` +
-                '\\(No space left on device; .+ free of 64\\.0 KiB\\)\\. With sabotage or upload-dump, '
-            )
-          )
-          return true
-        }
+  const { workspace, drill } = await drillOnItsOwn(t, mountPoint)
+  const { output } = await drill((error: Error) => {
+    assert.equal(error.name, 'UserError', 'one clear line, no stack')
+    assert.match(
+      error.message,
+      new RegExp(
+        `^The disk filled up while Lazarus was writing a sabotaged copy of the dump to ${workspace.workDir} ` +
+          '\\(No space left on device; .+ free of 64\\.0 KiB\\)\\. With sabotage or upload-dump, '
       )
-    })
-  )
+    )
+    return true
+  })
+  assert.deepEqual(readdirSync(workspace.workDir), [], `the partial copy is removed\n${output.slice(-2000)}`)
+})
+
+// Any failure half-way through the rewrite (here the rewriter's own) ends the drill with it, and
+// the partial copy goes all the same: no root or small disk needed to see it.
+test('a drill copy whose rewriter fails half-way fails the run with its error and leaves no partial copy', async t => {
+  const runnerTemp = mkdtempSync(path.join(os.tmpdir(), 'lazarus-drill-rewriter-'))
+  t.after(() => rmSync(runnerTemp, { recursive: true, force: true }))
+  const planDrill = postgres.planDrill
+  t.after(() => {
+    postgres.planDrill = planDrill
+  })
+  postgres.planDrill = (operator, catalog) => {
+    const plan = planDrill(operator, catalog)
+    if (!('rewriter' in plan)) return plan
+    let lines = 0
+    return {
+      ...plan,
+      rewriter: {
+        push(line: string) {
+          if (++lines > 100) throw new Error('the rewriter broke at line 101')
+          return plan.rewriter.push(line)
+        },
+        result: () => plan.rewriter.result()
+      }
+    }
+  }
+  const { workspace, drill } = await drillOnItsOwn(t, runnerTemp)
+  const { output } = await drill((error: Error) => /the rewriter broke at line 101/.test(error.message))
   assert.deepEqual(readdirSync(workspace.workDir), [], `the partial copy is removed\n${output.slice(-2000)}`)
 })

@@ -31,7 +31,11 @@ test("MariaDB: production's snapshot lock is never held while the clean room cre
   const release = MysqlSession.prototype.releaseSnapshotLock
   const create = MysqlMaintenance.prototype.createScratchDatabase
   const heldWhileCreating: boolean[] = []
+  // Whether the scratch database existed when production's lock was asked for.
+  let created = false
+  const createdBeforeLock: boolean[] = []
   MysqlSession.prototype.beginSnapshot = async function (this: MysqlSession) {
+    createdBeforeLock.push(created)
     const id = await begin.call(this)
     lockHeld = true
     lockTaken()
@@ -46,7 +50,9 @@ test("MariaDB: production's snapshot lock is never held while the clean room cre
   MysqlMaintenance.prototype.createScratchDatabase = async function (this: MysqlMaintenance, name: string, d: DatabaseDefaults) {
     await Promise.race([taken, new Promise(resolve => setTimeout(resolve, 1000))])
     heldWhileCreating.push(lockHeld)
-    return create.call(this, name, d)
+    const made = await create.call(this, name, d)
+    created = true
+    return made
   }
   t.after(() => {
     MysqlSession.prototype.beginSnapshot = begin
@@ -59,4 +65,5 @@ test("MariaDB: production's snapshot lock is never held while the clean room cre
   await capturingStdout(() => verifyBackup(settings, new Workspace(runnerTemp), report))
   assert.equal(report.result, 'verified', JSON.stringify(report.error))
   assert.deepEqual(heldWhileCreating, [false], "production's writers waited on the clean room's CREATE DATABASE")
+  assert.deepEqual(createdBeforeLock, [true], 'the scratch database is made before the lock is asked for')
 })

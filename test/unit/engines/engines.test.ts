@@ -18,7 +18,7 @@ test('a connection URL chooses its engine by its scheme, postgres:// and postgre
   }
 })
 
-test('mysql:// and mariadb:// choose the one MySQL/MariaDB engine, one engine', async () => {
+test('mysql:// and mariadb:// choose the one MySQL/MariaDB engine', async () => {
   for (const url of ['mysql://app@db.example:3307/shop', 'mariadb://app@db.example/shop']) {
     const engine = await engineFor('production-url', url)
     assert.equal(engine.name, 'MySQL/MariaDB')

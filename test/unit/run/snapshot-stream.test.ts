@@ -6,23 +6,15 @@ import { RunContext, type ContextSettings } from '../../../src/run/run-context.j
 import { recordStream } from '../../../src/run/snapshot-stream.js'
 import type { Workspace } from '../../../src/run/workspace.js'
 import { capturingStdout } from '../../support/capture-stdout.js'
+import { emptyReport } from '../../support/empty-report.js'
 
 // What a stream tells the report, one recorder for every engine (run/snapshot-stream.ts
 // recordStream): the programs' times, what the run's sanitizer changed (PostgreSQL's filter
 // removes directives; MySQL's also rewrites constructs), and the objects restored unable to run.
 
 function context(): RunContext<ContextSettings> {
-  const report: Report = {
-    result: 'error',
-    verify: 'counts',
-    production: { server: 'production', database: 'shop' },
-    cleanroom: { server: 'cleanroom' },
-    sanitized: [],
-    tables: [],
-    sabotage: [],
-    timings: {},
-    startedAt: new Date(Date.now() - 10_000).toISOString()
-  }
+  // Started ten seconds ago: the stream's stages land on the timeline after the run's start.
+  const report: Report = { ...emptyReport('shop', 'counts'), startedAt: new Date(Date.now() - 10_000).toISOString() }
   // Only setLimits is called until a stage opens something; recordStream opens nothing.
   const engine = { setLimits: () => undefined } as unknown as Engine
   const settings = { cleanroom: {}, lockTimeoutSeconds: 1, serverTimeoutSeconds: 1 }

@@ -114,7 +114,7 @@ async function tools(binDir?: string): Promise<MysqlClientTools> {
   return findClientTools(productionRelease, cleanroomRelease, binDir)
 }
 
-async function stream(database: string, into: string, tool: MysqlClientTools, dir = workDir()) {
+async function stream(database: string, into: string, tool: MysqlClientTools, dir = workDir(), keepDumpAt?: string) {
   let started = 0
   const outcome = await streamDumpToRestore({
     tools: tool,
@@ -122,6 +122,7 @@ async function stream(database: string, into: string, tool: MysqlClientTools, di
     restoreInto: target(cleanroom, into, 'cleanroom-url'),
     sanitizer: sanitizerProgram({ tools: tool, cleanroom: cleanroomRelease, cleanroomCollations, workDir: dir }),
     workDir: dir,
+    keepDumpAt,
     onDumpSnapshotStarted: async () => {
       started++
     }
@@ -397,21 +398,10 @@ async function streamKeeping(keepDumpAt: string, clash = false) {
      USE \`${database}\`; INSERT INTO filler SELECT seq, MD5(seq) FROM seq_1_to_8000;`
   )
   await filled
-  const into = uniqueName('lazarus_scratch')
-  await cleanroom.sql(`CREATE DATABASE \`${into}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci`)
+  const into = await scratch()
   if (clash) await cleanroom.sql('CREATE VIEW filler AS SELECT 1 AS id', into)
   try {
-    const tools = await findClientTools(productionRelease, cleanroomRelease)
-    const dir = workDir()
-    return await streamDumpToRestore({
-      tools,
-      production: clientTarget(production, database, 'production-url'),
-      restoreInto: clientTarget(cleanroom, into, 'cleanroom-url'),
-      sanitizer: sanitizerProgram({ tools, cleanroom: cleanroomRelease, cleanroomCollations, workDir: dir }),
-      workDir: dir,
-      keepDumpAt,
-      onDumpSnapshotStarted: async () => undefined
-    })
+    return (await stream(database, into, await tools(), workDir(), keepDumpAt)).outcome
   } finally {
     await cleanroom.sql(`DROP DATABASE \`${into}\``)
   }

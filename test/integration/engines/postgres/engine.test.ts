@@ -260,12 +260,21 @@ test("the sanitizer of a fresh dump: built from what the clean room knows and pr
       workFile: name => path.join(dir, name),
       production: prod
     })
-    const dump = ['SET statement_timeout = 0;', 'SET transaction_timeout = 0;', "SELECT 'kept';", ''].join('\n')
+    // With production's standard_conforming_strings on, 'a\\' ends its string at the backslash, so the
+    // SET after it is a statement of its own (off, the string would go on, and the SET with it).
+    const dump = [
+      'SET statement_timeout = 0;',
+      'SET transaction_timeout = 0;',
+      "SELECT 'kept';",
+      "SELECT 'a\\';",
+      'SET transaction_timeout = 0;',
+      ''
+    ].join('\n')
     const [program, ...args] = filter.argv
     const sed = spawnSync(program, args, { input: dump, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } })
     assert.equal(sed.status, 0, sed.stderr)
-    assert.equal(sed.stdout, ['SET statement_timeout = 0;', "SELECT 'kept';", ''].join('\n'))
-    assert.deepEqual(filter.removed(), [{ parameter: 'transaction_timeout', lines: 1, rule: 'unknown-setting' }])
+    assert.equal(sed.stdout, ['SET statement_timeout = 0;', "SELECT 'kept';", "SELECT 'a\\';", ''].join('\n'))
+    assert.deepEqual(filter.removed(), [{ parameter: 'transaction_timeout', lines: 2, rule: 'unknown-setting' }])
   } finally {
     await room.close()
   }
