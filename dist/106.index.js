@@ -2490,6 +2490,15 @@ const ER = {
 };
 const snapshots = new Map();
 let nextSnapshot = 1;
+/**
+ * The session the run hands back, as this engine opened it: MySQL's modules read through their
+ * own sessions only (the run holds them as the seam's SeamSession).
+ */
+function ownSession(session) {
+    if (!(session instanceof MysqlSession))
+        throw new Error('The MySQL/MariaDB engine reads through its own sessions');
+    return session;
+}
 class MysqlSession {
     connection;
     target;
@@ -4440,15 +4449,9 @@ function tail(text) {
 
 
 
-/** The run hands back the sessions this engine opened: both servers are read through its own sessions. */
-function own(session, server) {
-    if (!(session instanceof MysqlSession))
-        throw new Error(`MySQL's sanitizer reads ${server} through its own session`);
-    return session;
-}
 async function buildSanitizer(maintenance, request) {
-    const cleanroom = own(maintenance, 'the clean room');
-    const production = own(request.production, 'production');
+    const cleanroom = ownSession(maintenance);
+    const production = ownSession(request.production);
     const workDir = request.workFile('stream');
     external_node_fs_.mkdirSync(workDir, { recursive: true, mode: 0o700 });
     const [cleanroomFacts, cleanroomCollations] = await Promise.all([cleanroom.facts(), cleanroom.collations()]);
@@ -4546,7 +4549,7 @@ function cleanroomClientError(exitCode, stderr, where) {
 
 
 async function streamForRun(request) {
-    const sanitizer = stream_own(request.sanitizer);
+    const sanitizer = own(request.sanitizer);
     let outcome;
     try {
         // One script runs the dump and the restore together: it starts once the scratch database is
@@ -4593,7 +4596,7 @@ function judged(outcome, restoreInto) {
     return { ...outcome, fault };
 }
 /** The run hands back the sanitizer this engine built (sanitizer.ts): its program runs in its own directory. */
-function stream_own(sanitizer) {
+function own(sanitizer) {
     if (!('workDir' in sanitizer) || typeof sanitizer.workDir !== 'string')
         throw new Error("MySQL's stream runs its own sanitizer, in the directory it was built for");
     return sanitizer;
@@ -4610,12 +4613,6 @@ function stream_own(sanitizer) {
 
 
 
-/** The run hands back the sessions this engine opened: SQL goes through its own sessions only. */
-function mysql_own(session) {
-    if (!(session instanceof MysqlSession))
-        throw new Error('The MySQL/MariaDB engine reads through its own sessions');
-    return session;
-}
 /** A client program by its own name (mysqldump, mariadb-dump, mysql, mariadb), as the report lists it. */
 function named(tool) {
     return { name: tool.path.split('/').pop() ?? tool.path, path: tool.path, version: tool.version, major: tool.major };
@@ -4640,21 +4637,21 @@ const mysql = {
         `privileges on *.* there (docs/mysql.md), or use an account that has them${hint ? `; ${hint}` : ''}.`,
     assertSeparateTargets: (production, cleanroom) => assertSeparateServers(production, cleanroom),
     async assertSeparateServers(production, cleanroom) {
-        const [p, c] = [mysql_own(production), mysql_own(cleanroom)];
+        const [p, c] = [ownSession(production), ownSession(cleanroom)];
         assertSeparateServers(p.target, c.target);
         assertSeparateServers(p.target, c.target, { production: await p.facts(), cleanroom: await c.facts() });
     },
     diffSchema: (production, restored, collationsRewritten, restoredDisabled) => diffAsDumped((mine, theirs) => diffSchema(mine, theirs, collationsRewritten), production, restored, restoredDisabled),
-    rowDiffSide: (session, table, key) => mysql_own(session).rowDiffSide(table, key),
+    rowDiffSide: (session, table, key) => ownSession(session).rowDiffSide(table, key),
     findClientTools: (production, cleanroom, binDir) => findClientTools(releaseOf(production), releaseOf(cleanroom), binDir),
     clientPrograms: tools => ({ dump: named(tools.dump), restore: named(tools.client) }),
     sanitizer: { build: buildSanitizer },
     streamDumpToRestore: streamForRun,
     // A failed restore in the client's words; any other program's failure is the run's (stream.ts judged).
     restoreDumpFile: async (request) => judged(await restoreDumpFile(request), request.restoreInto),
-    readDrillCatalog: (session, rowCounts) => mysql_own(session).drillCatalog(rowCounts),
+    readDrillCatalog: (session, rowCounts) => ownSession(session).drillCatalog(rowCounts),
     drillOperators: MYSQL_DRILL_OPERATORS,
-    planDrill: (operator, catalog) => ({ ...planMysqlDrill(operator, catalog) })
+    planDrill: planMysqlDrill
 };
 
 

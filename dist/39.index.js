@@ -3764,6 +3764,15 @@ function asDatabaseDefaults(facts) {
     return { characterSet: facts.encoding, collation: facts.collate, characterType: facts.ctype };
 }
 /**
+ * The session the run hands back, as this engine opened it: PostgreSQL's modules read through
+ * their own driver session only (the run holds it as the seam's SeamSession).
+ */
+function ownSession(session) {
+    if (!(session instanceof DatabaseSession))
+        throw new Error('The PostgreSQL engine reads through its own sessions');
+    return session;
+}
+/**
  * A session on one PostgreSQL database: the engine's read session (engines/types.ts SeamSession:
  * snapshots, tables, figures, schema, sequences, keys), plus what only PostgreSQL's own modules
  * read through it (savepoints, the snapshot's start, locks, identity).
@@ -8492,12 +8501,6 @@ function owners_and_privileges_own(roles) {
         throw new Error("PostgreSQL's owners and privileges need its own roles of the run");
     return roles;
 }
-/** The run hands back the sessions this engine opened: SQL goes through its own driver session only. */
-function session(opened) {
-    if (!(opened instanceof DatabaseSession))
-        throw new Error('The PostgreSQL engine reads through its own sessions');
-    return opened;
-}
 function maintenance(opened) {
     if (!(opened instanceof MaintenanceSession))
         throw new Error('The PostgreSQL engine reads the clean room through its own maintenance handle');
@@ -8574,18 +8577,18 @@ const postgresOwnersAndPrivileges = {
     setUpRestoreRights: (roles, mode) => owners_and_privileges_own(roles).setUpRestoreRights(mode),
     restoreRights: roles => owners_and_privileges_own(roles).restoreRights,
     missingRightHint: missingRightHint,
-    superuserObjectsRefusal: (roles, production, cleanroom) => superuserObjectsRefusal(owners_and_privileges_own(roles), session(production), maintenance(cleanroom)),
+    superuserObjectsRefusal: (roles, production, cleanroom) => superuserObjectsRefusal(owners_and_privileges_own(roles), ownSession(production), maintenance(cleanroom)),
     routedStatements: (roles, cleanroom, file) => routedStatements(owners_and_privileges_own(roles), maintenance(cleanroom), file),
-    readNamedRoles: production => readNamedRoles(session(production)),
+    readNamedRoles: production => readNamedRoles(ownSession(production)),
     planRoles: (roles, named) => owners_and_privileges_planRoles(owners_and_privileges_own(roles), named),
     privilegeReplay: (roles, plan, encoding) => privilegeReplay(plan, owners_and_privileges_own(roles), encoding),
     replay: ({ tools, target, routed, script, check, replay, limits }) => replayPrivileges(tools, target, { routed, script, check }, replay, limits),
-    readPrivileges: (opened, standIns) => readPrivileges(session(opened), standIns),
+    readPrivileges: (opened, standIns) => readPrivileges(ownSession(opened), standIns),
     async addDrillTargets(catalog, opened, plan, runId) {
         if (!plan.restore)
             return;
         catalog.privileges = {
-            objects: await readPrivilegeTargets(session(opened)),
+            objects: await readPrivilegeTargets(ownSession(opened)),
             roles: [...plan.provided, ...plan.existing].sort(text_order/* compareText */.n6),
             drillRole: `lazarus_drill_${runId}`
         };
@@ -9239,18 +9242,6 @@ async function sedFilter(programFile) {
 
 
 
-/**
- * PostgreSQL's sanitizer for one run (engines/types.ts SanitizerCapability): the sed program of
- * sanitize-rules.ts, built from what the clean room knows and written to the run's work files, run
- * by sed (sed.ts) in every pipeline that restores the dump, and read back once the stream has
- * run: what it removed (the report's `sanitized`) and the construct that stopped it, if any.
- */
-/** The run hands back the sessions this engine opened: the servers' settings are read through its own sessions. */
-function ownSession(session, server) {
-    if (!(session instanceof DatabaseSession))
-        throw new Error(`PostgreSQL's sanitizer reads ${server} through its own session`);
-    return session;
-}
 /** The run hands back the sanitizer this engine built: its sed filter, with each pipeline's argv and its work files. */
 function ownFilter(sanitizer) {
     if (!('argvFor' in sanitizer && 'files' in sanitizer))
@@ -9262,7 +9253,7 @@ function ownFilter(sanitizer) {
  * would reject, records each removed line, and (when asked) keeps a copy of the sanitized dump.
  */
 async function sanitizeFilter(maintenance, { tools, workFile, production, standardConformingStrings, copyFile, linesFile, routedFile, routedRoles }) {
-    const cleanroom = ownSession(maintenance, 'the clean room');
+    const cleanroom = ownSession(maintenance);
     const removedLinesFile = workFile('sanitize-removed.sql');
     const programFile = workFile('sanitize.sed');
     const cleanroomMajor = (await cleanroom.serverFacts()).major;
@@ -9271,7 +9262,7 @@ async function sanitizeFilter(maintenance, { tools, workFile, production, standa
         psqlUnderstandsRestrict: psqlUnderstandsRestrict(tools.psql),
         cleanroomMajor,
         // A fresh dump is written under production's session's setting; a stored one says in its preamble.
-        standardConformingStrings: standardConformingStrings ?? (await ownSession(production, 'production').standardConformingStrings())
+        standardConformingStrings: standardConformingStrings ?? (await ownSession(production).standardConformingStrings())
     };
     const program = buildSedProgram({
         ...rules,
@@ -9493,12 +9484,6 @@ const POSTGRES_MANIFEST = {
     // `r` table or leaf partition, `m` materialized view, `p` partitioned table compared as a whole.
     tableKinds: ['r', 'm', 'p']
 };
-/** The run hands back the session this engine opened: production is read through its own driver session. */
-function restore_points_ownSession(session) {
-    if (!(session instanceof DatabaseSession))
-        throw new Error("PostgreSQL's restore points read production through its own session");
-    return session;
-}
 /** File names per format: a DBA sees at once what to restore it with. */
 const BACKUP_NAMES = {
     custom: database => `${database}.dump`,
@@ -9543,7 +9528,7 @@ const postgresRestorePoints = {
     databaseDefaults: asDatabaseDefaults,
     // Read inside the snapshot: now() is its transaction's start; the identity is the checks' before the dump.
     async keptProduction(session, { systemIdentifier, startedAt }) {
-        const production = restore_points_ownSession(session);
+        const production = ownSession(session);
         const [server, database, snapshotTakenAt] = await Promise.all([
             production.serverFacts(),
             production.databaseFacts(),
@@ -9667,12 +9652,6 @@ async function findProductionSkew(production, majors, include = () => true) {
  */
 /** The oldest server Lazarus's catalog queries understand. */
 const OLDEST_SUPPORTED_MAJOR = 12;
-/** The run hands back the sessions this engine opened: the catalog is read through its own driver session. */
-function server_checks_own(session) {
-    if (!(session instanceof DatabaseSession))
-        throw new Error("PostgreSQL's server checks read through its own sessions");
-    return session;
-}
 const serverChecks = {
     unsupported(side, facts) {
         // The schema fingerprint reads columns (generated columns, partitions) that PostgreSQL 12 introduced.
@@ -9682,14 +9661,14 @@ const serverChecks = {
     },
     async environment(production, cleanroom, cleanroomTarget) {
         const [installed, available] = await Promise.all([
-            readInstalledExtensions(server_checks_own(production)),
-            readAvailableExtensions(server_checks_own(cleanroom))
+            readInstalledExtensions(ownSession(production)),
+            readAvailableExtensions(ownSession(cleanroom))
         ]);
         const { missing, differences } = compareExtensions(installed, available);
         return { ...(missing.length > 0 ? { missing: missingExtensionsError(missing, cleanroomTarget).message } : {}), differences };
     },
     async productionSkew(session, cleanroomMajor, privileges) {
-        const production = server_checks_own(session);
+        const production = ownSession(session);
         const majors = { production: (await production.serverFacts()).major, cleanroom: cleanroomMajor };
         // GRANT and REVOKE are checked apart: they are in the dump only when owners and privileges are restored.
         const findings = await findProductionSkew(production, majors, check => (check.privileges === true) === privileges);
@@ -9818,9 +9797,7 @@ function keptBackupDiskFull(outcome, point) {
  */
 function streamForRun(request) {
     const filter = ownFilter(request.sanitizer);
-    const exporter = request.snapshot.session;
-    if (!(exporter instanceof DatabaseSession))
-        throw new Error("PostgreSQL's stream reads production through its own session");
+    const exporter = ownSession(request.snapshot.session);
     // psql runs the location check first (Engine.locationCheck): never a restore without it.
     if (!request.checkFile)
         throw new Error("PostgreSQL's restore needs its location check");
@@ -10061,12 +10038,6 @@ async function restoreDumpFile(request) {
 
 
 
-/** The run hands back the sessions this engine opened: SQL goes through its own driver session only. */
-function postgres_own(session) {
-    if (!(session instanceof DatabaseSession))
-        throw new Error('The PostgreSQL engine reads through its own sessions');
-    return session;
-}
 /** PostgreSQL as an engine: the modules of this folder, behind engines/types.ts. */
 const postgres = {
     name: 'PostgreSQL',
@@ -10089,7 +10060,7 @@ const postgres = {
     cleanroomRoles: postgresCleanroomRoles,
     cannotCreateDatabases: (role, where) => `Role '${role}' on the clean room (${where}) cannot create databases: ` +
         `run ALTER ROLE "${role}" CREATEDB there, or use a role that can.`,
-    abandonAll: keep => DatabaseSession.abandonAll(keep.map(postgres_own)),
+    abandonAll: keep => DatabaseSession.abandonAll(keep.map(ownSession)),
     // A session of its own on the database being restored (a restore's progress line), closed at once.
     async databaseBytes(target) {
         const session = await DatabaseSession.open(target, 'cleanroom');
@@ -10102,14 +10073,14 @@ const postgres = {
     },
     assertSeparateTargets: (production, cleanroom) => assertSeparateClusters(production, cleanroom),
     async assertSeparateServers(production, cleanroom) {
-        const [p, c] = [postgres_own(production), postgres_own(cleanroom)];
+        const [p, c] = [ownSession(production), ownSession(cleanroom)];
         assertSeparateClusters(p.target, c.target);
         const [productionIdentity, cleanroomIdentity] = await Promise.all([p.clusterIdentity(), c.clusterIdentity()]);
         assertSeparateClusters(p.target, c.target, { production: productionIdentity, cleanroom: cleanroomIdentity });
     },
     // Collations and disabled objects are MySQL's: PostgreSQL's sanitizer rewrites neither.
     diffSchema: (production, restored) => diffSchema(production, restored),
-    rowDiffSide: (session, table, key) => rowDiffSide(postgres_own(session), table, key),
+    rowDiffSide: (session, table, key) => rowDiffSide(ownSession(session), table, key),
     tableTraits: table => ({
         bytes: table.bytes,
         // A materialized view's rows are derived, not backed up: reading them would only cost time.
@@ -10118,7 +10089,7 @@ const postgres = {
         // A materialized view left unpopulated has no rows to read.
         ...(table.populated ? {} : { unreadable: true })
     }),
-    aroundRowReads: (production, restored, table, read) => postgres_own(production).withSavepoint(() => readingEveryRow(postgres_own(restored), [table], read)),
+    aroundRowReads: (production, restored, table, read) => ownSession(production).withSavepoint(() => readingEveryRow(ownSession(restored), [table], read)),
     // pg_dump must be at least production's major; psql restores whatever it dumps.
     findClientTools: (production, _cleanroom, binDir) => resolveClientTools(production.major, binDir),
     clientPrograms: tools => ({
@@ -10129,25 +10100,25 @@ const postgres = {
     sanitizer: { build: sanitizeFilter },
     streamDumpToRestore: streamForRun,
     restoreDumpFile: restoreDumpFile,
-    readDrillCatalog: (session, rowCounts) => readDrillCatalog(postgres_own(session), rowCounts),
+    readDrillCatalog: (session, rowCounts) => readDrillCatalog(ownSession(session), rowCounts),
     drillOperators: DRILL_OPERATORS,
     planDrill: planOrExplain,
     drillCopies: postgresDrillCopies,
-    largeObjects: { read: session => readLargeObjects(postgres_own(session)) },
-    userChecks: { side: session => checkSide(postgres_own(session)), dialect: checkDialect },
+    largeObjects: { read: session => readLargeObjects(ownSession(session)) },
+    userChecks: { side: session => checkSide(ownSession(session)), dialect: checkDialect },
     amcheck: {
         async check(sessions) {
-            const [first, ...others] = sessions.map(postgres_own);
+            const [first, ...others] = sessions.map(ownSession);
             const schema = await installAmcheck(first);
             return runAmcheck([first, ...others], schema, (await first.serverFacts()).major);
         }
     },
     crossMajor: {
-        settle: ({ production, restored, standIns }, differences) => settleAcrossMajors({ production: postgres_own(production), restored: postgres_own(restored), standIns }, differences)
+        settle: ({ production, restored, standIns }, differences) => settleAcrossMajors({ production: ownSession(production), restored: ownSession(restored), standIns }, differences)
     },
     lockWatch: {
         probe: 'a probe (SELECT 1)',
-        lockWaits: (session, seconds) => postgres_own(session).lockWaits(seconds),
+        lockWaits: (session, seconds) => ownSession(session).lockWaits(seconds),
         lockAdvice: 'another session holds a lock that blocks reading it (ACCESS EXCLUSIVE: ALTER TABLE, TRUNCATE, VACUUM FULL, ' +
             'REFRESH MATERIALIZED VIEW, LOCK TABLE)'
     },
